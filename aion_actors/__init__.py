@@ -1,0 +1,74 @@
+"""aion-actors: an embedded, durable workflow engine on the actor model.
+
+Each workflow run is a Pykka actor supervised OTP-style; its history is a
+msgpack event log in LMDB, replayed after any crash so that no completed
+step runs twice. See the README for the tour and DESIGN.md for the contract.
+"""
+
+from aion_actors.core import (
+    AionError,
+    ConfigError,
+    CorruptEvent,
+    DataDirLocked,
+    EngineClosed,
+    NonDeterminismError,
+    PayloadError,
+    QueryError,
+    SchemaMismatch,
+    SequenceConflict,
+    WorkerCrashed,
+    WorkflowAlreadyStarted,
+    WorkflowClosed,
+    WorkflowError,
+    WorkflowFailed,
+    WorkflowNotFound,
+    WorkflowStatus,
+)
+from aion_actors.engine import Engine, RunDescription, RunHandle
+from aion_actors.runtime import (
+    ActivityError,
+    Cancelled,
+    ChildWorkflowError,
+    ForeignAwaitError,
+    RetryPolicy,
+    SignalTimeout,
+    WorkflowContext,
+    activity,
+    workflow,
+)
+from aion_actors.workers import current_attempt
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivityError",
+    "AionError",
+    "Cancelled",
+    "ChildWorkflowError",
+    "ConfigError",
+    "CorruptEvent",
+    "DataDirLocked",
+    "Engine",
+    "EngineClosed",
+    "ForeignAwaitError",
+    "NonDeterminismError",
+    "PayloadError",
+    "QueryError",
+    "RetryPolicy",
+    "RunDescription",
+    "RunHandle",
+    "SchemaMismatch",
+    "SequenceConflict",
+    "SignalTimeout",
+    "WorkerCrashed",
+    "WorkflowAlreadyStarted",
+    "WorkflowClosed",
+    "WorkflowContext",
+    "WorkflowError",
+    "WorkflowFailed",
+    "WorkflowNotFound",
+    "WorkflowStatus",
+    "activity",
+    "current_attempt",
+    "workflow",
+]

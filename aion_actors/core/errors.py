@@ -1,0 +1,206 @@
+"""Every error the engine raises on purpose, under one `AionError` base.
+
+Messages say what failed, for which run, and what to do, because these reach
+operators through logs and the CLI long after the code that raised them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AionError(Exception):
+    """Base of every error aion-actors raises on purpose."""
+
+
+class ConfigError(AionError):
+    """A configuration value, file or argument is invalid."""
+
+
+class PayloadError(AionError, ValueError):
+    """A payload is not a msgpack value, is too large or nested too deeply.
+
+    `path` names the offending value in Python subscript form, such as
+    `input["items"][3]`, so the caller can find it in their own data.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class CorruptEvent(AionError):
+    """Bytes in the store (or a pipe) are not a valid event of this schema."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        seq: int | None = None,
+    ) -> None:
+        self.problem = problem
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.seq = seq
+        where = _where(workflow_id, run_id, seq)
+        super().__init__(
+            f"corrupt event{where}: {problem}; the run cannot be replayed past it — "
+            "restore the data directory from a backup or terminate the run"
+        )
+
+
+class SequenceConflict(AionError):
+    """An append's `expected_seq` is not the run's head: another writer got there first."""
+
+    def __init__(
+        self, expected: int, found: int, *, workflow_id: str = "", run_id: str = ""
+    ) -> None:
+        self.expected = expected
+        self.found = found
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        super().__init__(
+            f"sequence conflict{_where(workflow_id or None, run_id or None, None)}: "
+            f"expected head {expected}, found {found}; nothing was written — "
+            "re-read the history and retry, or stop the second writer"
+        )
+
+
+class DataDirLocked(AionError):
+    """Another live engine owns the data directory."""
+
+    def __init__(self, path: str, holder_pid: int | None) -> None:
+        self.path = path
+        self.holder_pid = holder_pid
+        holder = f"process {holder_pid}" if holder_pid else "another process"
+        super().__init__(
+            f"data directory {path} is locked by {holder}; stop that engine first, "
+            "or open the directory read-only for inspection"
+        )
+
+
+class SchemaMismatch(AionError):
+    """The data directory was written by a different on-disk schema version."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        advice = (
+            "upgrade aion-actors to a version that reads it"
+            if found > supported
+            else "migrate it with the version that wrote it"
+        )
+        super().__init__(
+            f"data directory {path} has schema version {found}, this aion-actors reads "
+            f"version {supported}; nothing was changed — {advice}"
+        )
+
+
+class WorkflowNotFound(AionError, LookupError):
+    """No workflow (or run) with that id exists in the store."""
+
+    def __init__(self, workflow_id: str, run_id: str | None = None) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        what = f"workflow {workflow_id!r}"
+        if run_id:
+            what = f"run {run_id} of {what}"
+        super().__init__(f"{what} not found; check the id with `aion-actors runs DIR`")
+
+
+class WorkflowAlreadyStarted(AionError):
+    """A `start` named a workflow_id that already has an open run."""
+
+    def __init__(self, workflow_id: str, run_id: str) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        super().__init__(
+            f"workflow {workflow_id!r} already has an open run {run_id}; "
+            "signal or wait for it, or start with another workflow_id"
+        )
+
+
+class WorkflowClosed(AionError):
+    """A change request (signal, cancel) reached a run that has already ended."""
+
+    def __init__(self, workflow_id: str, run_id: str, status: str, what: str) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.status = status
+        super().__init__(
+            f"workflow {workflow_id!r} (run {run_id}) has ended ({status}); nothing was "
+            f"recorded for {what} — start a new run to continue"
+        )
+
+
+class WorkflowError(AionError):
+    """Raised by workflow code to fail its run on purpose, without restarts."""
+
+
+class WorkflowFailed(AionError):
+    """A run ended unsuccessfully; `error` is the recorded `{type, message, traceback?}` map."""
+
+    def __init__(self, workflow_id: str, run_id: str, status: str, error: dict[str, Any]) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.status = status
+        self.error = error
+        super().__init__(
+            f"workflow {workflow_id!r} (run {run_id}) ended {status}: "
+            f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        )
+
+
+class NonDeterminismError(AionError):
+    """Replay asked for a different command than history recorded at that point."""
+
+    def __init__(
+        self, workflow_id: str, run_id: str, seq: int, recorded: str, requested: str
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.seq = seq
+        self.recorded = recorded
+        self.requested = requested
+        super().__init__(
+            f"non-determinism in workflow {workflow_id!r} (run {run_id}) at seq {seq}: "
+            f"history recorded {recorded} but the code asked for {requested}; the run is "
+            "parked — restore the previous workflow code, then `engine.resume()` it"
+        )
+
+
+class WorkerCrashed(AionError):
+    """A worker process died while running an activity attempt (retryable)."""
+
+    def __init__(self, activity: str, exitcode: int | None, signal_name: str | None = None) -> None:
+        self.activity = activity
+        self.exitcode = exitcode
+        self.signal_name = signal_name
+        how = f"killed by {signal_name}" if signal_name else f"exit code {exitcode}"
+        super().__init__(f"worker process running activity {activity!r} died ({how})")
+
+
+class QueryError(AionError):
+    """A query could not be answered (unknown name, handler failed, or it issued a command)."""
+
+
+class EngineClosed(AionError):
+    """The engine was closed; open a new one to continue."""
+
+    def __init__(self) -> None:
+        super().__init__("the engine is closed; open a new Engine to continue")
+
+
+def _where(workflow_id: str | None, run_id: str | None, seq: int | None) -> str:
+    parts = []
+    if workflow_id is not None:
+        parts.append(f"workflow {workflow_id!r}")
+    if run_id is not None:
+        parts.append(f"run {run_id}")
+    if seq is not None:
+        parts.append(f"seq {seq}")
+    return f" in {', '.join(parts)}" if parts else ""

@@ -1,0 +1,239 @@
+"""The event kinds of a run's history, named as they are on disk.
+
+Every event is a frozen dataclass built with keyword arguments. `seq` and
+`recorded_at` (unix ns) are stamped when the event is appended; a freshly
+built event carries 0 for both. Payload fields (`input`, `result`,
+`payload`) hold msgpack values; errors are `{type, message, traceback?}` maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+ErrorInfo = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """Base of every event: its place in the run's history and when it was recorded."""
+
+    seq: int = 0
+    recorded_at: int = 0
+
+    #: lifecycle events decide the projected status; supervision ones may too.
+    lifecycle: ClassVar[bool] = False
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+# Lifecycle
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowStarted(Event):
+    workflow_type: str
+    input: Any
+    run_id: str
+    version: str
+    parent: dict[str, Any] | None = None
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowCompleted(Event):
+    result: Any = None
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowFailed(Event):
+    error: ErrorInfo
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowCancelRequested(Event):
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowCancelled(Event):
+    reason: str = ""
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowTerminated(Event):
+    reason: str = ""
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowTimedOut(Event):
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkflowContinuedAsNew(Event):
+    next_run_id: str
+    input: Any
+    lifecycle: ClassVar[bool] = True
+
+
+# Supervision: visible in history, invisible to replay
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunCrashed(Event):
+    pid: int
+    error: ErrorInfo
+    traceback: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunRestarted(Event):
+    pid: int
+    attempt: int
+    backoff: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunParked(Event):
+    reason: str
+    lifecycle: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunResumed(Event):
+    lifecycle: ClassVar[bool] = True
+
+
+# Activities
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityScheduled(Event):
+    activity_id: str
+    name: str
+    input: Any
+    attempt: int = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityCompleted(Event):
+    activity_id: str
+    result: Any = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityAttemptFailed(Event):
+    activity_id: str
+    attempt: int
+    error: ErrorInfo
+    retry_at: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityFailed(Event):
+    activity_id: str
+    error: ErrorInfo
+
+
+# Timers
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimerStarted(Event):
+    timer_id: str
+    fire_at: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimerFired(Event):
+    timer_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimerCancelled(Event):
+    timer_id: str
+
+
+# Signals
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SignalReceived(Event):
+    name: str
+    payload: Any = None
+
+
+# Children
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildStarted(Event):
+    child_workflow_id: str
+    child_run_id: str
+    workflow_type: str
+    #: the child's arguments, so a parent recovering from a crash between this
+    #: event and the child's WorkflowStarted can still start the child.
+    input: Any = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildCompleted(Event):
+    child_workflow_id: str
+    child_run_id: str
+    result: Any = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildFailed(Event):
+    child_workflow_id: str
+    child_run_id: str
+    error: ErrorInfo
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        WorkflowStarted,
+        WorkflowCompleted,
+        WorkflowFailed,
+        WorkflowCancelRequested,
+        WorkflowCancelled,
+        WorkflowTerminated,
+        WorkflowTimedOut,
+        WorkflowContinuedAsNew,
+        RunCrashed,
+        RunRestarted,
+        RunParked,
+        RunResumed,
+        ActivityScheduled,
+        ActivityCompleted,
+        ActivityAttemptFailed,
+        ActivityFailed,
+        TimerStarted,
+        TimerFired,
+        TimerCancelled,
+        SignalReceived,
+        ChildStarted,
+        ChildCompleted,
+        ChildFailed,
+    )
+}
+
+#: events that record what happened to the run, not what its code asked for;
+#: replay skips them when matching commands.
+SUPERVISION_EVENTS: tuple[type[Event], ...] = (RunCrashed, RunRestarted, RunParked, RunResumed)
+
+
+def error_info(exc: BaseException, *, traceback: str | None = None) -> ErrorInfo:
+    """The on-disk form of an exception: its class name and message, never a pickle."""
+    info: ErrorInfo = {"type": type(exc).__name__, "message": str(exc)}
+    if traceback:
+        info["traceback"] = traceback
+    return info

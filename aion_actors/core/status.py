@@ -1,0 +1,50 @@
+"""Status is projected from history: the last lifecycle event decides."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from aion_actors.core import events as ev
+
+
+class WorkflowStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TERMINATED = "terminated"
+    TIMED_OUT = "timed_out"
+    CONTINUED_AS_NEW = "continued_as_new"
+    PARKED = "parked"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (WorkflowStatus.RUNNING, WorkflowStatus.PARKED)
+
+
+_STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
+    ev.WorkflowStarted: WorkflowStatus.RUNNING,
+    ev.RunResumed: WorkflowStatus.RUNNING,
+    ev.WorkflowCompleted: WorkflowStatus.COMPLETED,
+    ev.WorkflowFailed: WorkflowStatus.FAILED,
+    ev.WorkflowCancelled: WorkflowStatus.CANCELLED,
+    ev.WorkflowTerminated: WorkflowStatus.TERMINATED,
+    ev.WorkflowTimedOut: WorkflowStatus.TIMED_OUT,
+    ev.WorkflowContinuedAsNew: WorkflowStatus.CONTINUED_AS_NEW,
+    ev.RunParked: WorkflowStatus.PARKED,
+}
+
+
+def next_status(current: WorkflowStatus, event: ev.Event) -> WorkflowStatus:
+    """Fold one event into a status; terminal statuses never change."""
+    if current.is_terminal:
+        return current
+    return _STATUS_OF.get(type(event), current)
+
+
+def status_from_events(events: Iterable[ev.Event]) -> WorkflowStatus:
+    status = WorkflowStatus.RUNNING
+    for event in events:
+        status = next_status(status, event)
+    return status

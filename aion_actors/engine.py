@@ -1,0 +1,383 @@
+"""`Engine`: the facade a service embeds.
+
+It owns one data directory (the store's lock), the recorder, the executors
+and the run manager, and turns user calls into durable requests: every call
+that changes a run returns only once its event is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pykka
+
+from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
+    ConfigError,
+    EngineClosed,
+    Event,
+    QueryError,
+    WorkflowAlreadyStarted,
+    WorkflowClosed,
+    WorkflowFailed,
+    WorkflowNotFound,
+    WorkflowStatus,
+    check_id,
+    check_payload,
+    new_run_id,
+    new_workflow_id,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+from aion_actors.runtime.executors import Executors
+from aion_actors.runtime.runs import RunManager
+from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
+from supervisor import Residency
+
+
+@dataclass(frozen=True)
+class RunDescription:
+    """What `Engine.describe` reports about a workflow's latest run."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: WorkflowStatus
+    pid: int | None
+    residency: str
+    restarts: int
+    version: str
+    registered_version: str | None
+    started_at: int
+    ended_at: int | None
+    waiting_for: str | None
+
+    @property
+    def version_changed(self) -> bool:
+        """True when the registered code differs from the version this run started with."""
+        return self.registered_version is not None and self.registered_version != self.version
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    """A started run; `result()` waits for it (following continue-as-new)."""
+
+    engine: Engine
+    workflow_id: str
+    run_id: str
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.engine.result(self.workflow_id, timeout=timeout)
+
+    def describe(self) -> RunDescription:
+        return self.engine.describe(self.workflow_id)
+
+
+class Engine:
+    """An embedded durable workflow engine on one data directory."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        workers: int | None = None,
+        threads: int = 32,
+        start_method: str = "forkserver",
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.store = store
+        self.max_payload_bytes = max_payload_bytes
+        self._catalog = Catalog()
+        self._recorder = Recorder(store)
+        self._executors = Executors(
+            self._catalog, workers=workers, threads=threads, start_method=start_method
+        )
+        self._runs = RunManager(store, self._recorder, self._catalog, self._executors)
+        self._closed = False
+        self._runs.recover()
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        workers: int | None = None,
+        durability: str = "sync",
+        map_size: int | None = None,
+        threads: int = 32,
+        start_method: str = "forkserver",
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> Engine:
+        """Open (creating if needed) the data directory at `path` and recover its open runs.
+
+        Raises `DataDirLocked` when another engine owns the directory.
+        """
+        options: dict[str, Any] = {"durability": durability}
+        if map_size is not None:
+            options["map_size"] = map_size
+        store = LmdbStore(Path(path), **options)
+        try:
+            return cls(
+                store,
+                workers=workers,
+                threads=threads,
+                start_method=start_method,
+                max_payload_bytes=max_payload_bytes,
+            )
+        except BaseException:
+            store.close()
+            raise
+
+    # -- registration
+
+    def register(self, *definitions: WorkflowDefinition | ActivityDefinition[Any, Any]) -> None:
+        """Make workflows and activities runnable by name; wakes runs that waited for them."""
+        self._check_open()
+        self._catalog.register(*definitions)
+        self._runs.registered([d.name for d in definitions])
+
+    # -- changing runs
+
+    def start(
+        self,
+        workflow: WorkflowDefinition | str,
+        *args: Any,
+        workflow_id: str | None = None,
+    ) -> RunHandle:
+        """Start a run; returns once its `WorkflowStarted` is committed.
+
+        Raises `WorkflowAlreadyStarted` if `workflow_id` has an open run.
+        """
+        self._check_open()
+        definition = self._workflow(workflow)
+        workflow_id = check_id(workflow_id or new_workflow_id(), "workflow_id")
+        check_payload(list(args), "input", max_bytes=self.max_payload_bytes)
+        run_id = new_run_id()
+
+        def refuse_if_open(wid: str) -> None:
+            open_run = self._runs.open_run(wid)
+            if open_run is not None:
+                raise WorkflowAlreadyStarted(wid, open_run)
+
+        self._runs.create(definition, workflow_id, run_id, args, check_open=refuse_if_open)
+        return RunHandle(self, workflow_id, run_id)
+
+    def signal(
+        self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
+    ) -> None:
+        """Deliver signal `name` to the open run; returns once `SignalReceived` is committed."""
+        self._check_open()
+        check_payload(payload, "payload", max_bytes=self.max_payload_bytes)
+        run_id = self._open_run(workflow_id, f"signal {name!r}")
+        handle = self._runs.registry.get((workflow_id, run_id))
+        if handle is not None and handle.residency == Residency.PARKED:
+            head = self._recorder.head(workflow_id, run_id)
+            event = ev.SignalReceived(name=name, payload=payload)
+            self._recorder.append(workflow_id, run_id, [event], head)
+            return
+        self._runs.request(workflow_id, run_id, lambda ack: msg.Signal(name, payload, ack), timeout)
+
+    def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
+        """Ask the run to cancel: its current await raises `Cancelled`, so it can compensate."""
+        self._check_open()
+        run_id = self._open_run(workflow_id, "cancel")
+        self._runs.request(workflow_id, run_id, lambda ack: msg.CancelRequest(reason, ack), timeout)
+
+    def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
+        """End the run at once, running no workflow code; in-flight results are dropped."""
+        self._check_open()
+        run_id = self._open_run(workflow_id, "terminate")
+        if self._runs.terminate_idle(workflow_id, run_id, reason):
+            return
+        self._runs.request(
+            workflow_id, run_id, lambda ack: msg.TerminateRequest(reason, ack), timeout
+        )
+
+    def resume(self, workflow_id: str) -> None:
+        """Replay a parked run with the code registered now."""
+        self._check_open()
+        run = self._latest(workflow_id)
+        if run.status != WorkflowStatus.PARKED:
+            raise ConfigError(
+                f"workflow {workflow_id!r} (run {run.run_id}) is {run.status.value}, not parked; "
+                "only parked runs can be resumed"
+            )
+        self._runs.resume(workflow_id, run.run_id)
+
+    # -- reading runs
+
+    def query(self, workflow_id: str, name: str, *args: Any, timeout: float = 10.0) -> Any:
+        """Ask the live run's query handler; never recorded (an evicted run is rehydrated)."""
+        self._check_open()
+        run_id = self._open_run(workflow_id, f"query {name!r}")
+        ref = self._runs.actor(workflow_id, run_id)
+        if ref is None:
+            raise QueryError(
+                f"workflow {workflow_id!r} (run {run_id}) has no live actor to answer "
+                f"query {name!r} (it is parked or restarting); try again later"
+            )
+        try:
+            return ref.ask(msg.Query(name, tuple(args)), timeout=timeout)
+        except pykka.ActorDeadError:
+            raise QueryError(
+                f"workflow {workflow_id!r} (run {run_id}) stopped before answering {name!r}"
+            ) from None
+
+    def result(
+        self, workflow_id: str, run_id: str | None = None, *, timeout: float | None = None
+    ) -> Any:
+        """Wait for the run's result, following continue-as-new to the last run.
+
+        Raises `WorkflowFailed` (carrying the recorded error) if it ends any
+        other way than completed, and `TimeoutError` after `timeout` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        run = self.store.get_run(workflow_id, run_id) if run_id else self._latest(workflow_id)
+        if run is None:
+            raise WorkflowNotFound(workflow_id, run_id)
+        while True:
+            if run.status.is_terminal:
+                closing = _closing_event(self.store.read(run.workflow_id, run.run_id))
+                if isinstance(closing, ev.WorkflowContinuedAsNew):
+                    following = self.store.get_run(workflow_id, closing.next_run_id)
+                    if following is not None:
+                        run = following
+                        continue
+                elif isinstance(closing, ev.WorkflowCompleted):
+                    return closing.result
+                else:
+                    error = getattr(closing, "error", None) or {
+                        "type": type(closing).__name__,
+                        "message": getattr(closing, "reason", "") or run.status.value,
+                    }
+                    raise WorkflowFailed(workflow_id, run.run_id, run.status.value, error)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(
+                    f"workflow {workflow_id!r} did not finish within {timeout} s "
+                    f"(run {run.run_id} is {run.status.value})"
+                )
+            handle = self._runs.registry.get((workflow_id, run.run_id))
+            wait = 0.05 if remaining is None else min(0.05, remaining)
+            if handle is not None:
+                wait = 0.5 if remaining is None else min(0.5, remaining)
+                with contextlib.suppress(TimeoutError):
+                    handle.completion.wait(wait)
+            else:
+                time.sleep(wait)
+            latest = self.store.get_run(workflow_id, run.run_id)
+            assert latest is not None
+            run = latest
+
+    def describe(self, workflow_id: str) -> RunDescription:
+        run = self._latest(workflow_id)
+        handle = self._runs.registry.get((workflow_id, run.run_id))
+        definition = self._catalog.workflow(run.workflow_type)
+        if handle is not None:
+            residency, pid = str(handle.residency), handle.pid
+        else:
+            residency = "parked" if run.status == WorkflowStatus.PARKED else "evicted"
+            pid = None
+        return RunDescription(
+            workflow_id=workflow_id,
+            run_id=run.run_id,
+            workflow_type=run.workflow_type,
+            status=run.status,
+            pid=pid if residency == "resident" else None,
+            residency=residency,
+            restarts=run.restarts,
+            version=run.version,
+            registered_version=definition.version if definition else None,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            waiting_for=self._runs.waiting_for(workflow_id, run.run_id),
+        )
+
+    def history(self, workflow_id: str, run_id: str | None = None) -> list[Event]:
+        """The events of the latest run (or of `run_id`), in order."""
+        run_id = run_id or self._latest(workflow_id).run_id
+        events = self.store.read(workflow_id, run_id)
+        if not events:
+            raise WorkflowNotFound(workflow_id, run_id)
+        return events
+
+    def list_runs(
+        self, status: WorkflowStatus | None = None, workflow_type: str | None = None
+    ) -> list[RunSummary]:
+        return self.store.runs(status=status, workflow_type=workflow_type)
+
+    def stats(self) -> dict[str, int]:
+        """Counters for progress displays: crashes, restarts, worker crashes, resident runs."""
+        resident = sum(1 for h in self._runs.registry.list() if h.residency == Residency.RESIDENT)
+        return {**self._runs.counters, **self._executors.stats(), "resident": resident}
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        """Stop every actor, thread and worker process, then close the store. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._runs.close()
+        self._executors.close()
+        self._recorder.close()
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- helpers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineClosed()
+
+    def _workflow(self, workflow: WorkflowDefinition | str) -> WorkflowDefinition:
+        if isinstance(workflow, WorkflowDefinition):
+            if self._catalog.workflow(workflow.name) is not workflow:
+                self.register(workflow)
+            return workflow
+        definition = self._catalog.workflow(workflow)
+        if definition is None:
+            known = ", ".join(self._catalog.workflow_names()) or "none"
+            raise ConfigError(
+                f"workflow type {workflow!r} is not registered (registered: {known}); "
+                "call engine.register() with it first"
+            )
+        return definition
+
+    def _latest(self, workflow_id: str) -> RunSummary:
+        run = self.store.latest_run(workflow_id)
+        if run is None:
+            raise WorkflowNotFound(workflow_id)
+        return run
+
+    def _open_run(self, workflow_id: str, what: str) -> str:
+        run_id = self._runs.open_run(workflow_id)
+        if run_id is None:
+            run = self._latest(workflow_id)
+            raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what)
+        return run_id
+
+
+def _closing_event(history: list[Event]) -> Event | None:
+    for event in reversed(history):
+        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
+            return event
+    return None

@@ -1,0 +1,31 @@
+"""Run actors, the replay driver, the workflow context, timers and activity dispatch."""
+
+from aion_actors.runtime.commands import (
+    ActivityError,
+    Cancelled,
+    ChildWorkflowError,
+    ForeignAwaitError,
+    SignalTimeout,
+)
+from aion_actors.runtime.context import WorkflowContext
+from aion_actors.runtime.definitions import (
+    ActivityDefinition,
+    RetryPolicy,
+    WorkflowDefinition,
+    activity,
+    workflow,
+)
+
+__all__ = [
+    "ActivityDefinition",
+    "ActivityError",
+    "Cancelled",
+    "ChildWorkflowError",
+    "ForeignAwaitError",
+    "RetryPolicy",
+    "SignalTimeout",
+    "WorkflowContext",
+    "WorkflowDefinition",
+    "activity",
+    "workflow",
+]

@@ -1,0 +1,310 @@
+"""RunActor: one Pykka actor per resident run.
+
+It replays the run's history through a `Machine`, then lives on messages:
+each outcome it hears of is recorded first and fed to the workflow only
+once committed (durability contract, rule 2). It keeps at most one append
+in flight; what arrives meanwhile is queued and goes out as the next batch,
+so a busy run costs one commit per batch, not one per event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import pykka
+
+from aion_actors.core import CorruptEvent, NonDeterminismError, QueryError, WorkflowClosed
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.definitions import RetryPolicy
+from aion_actors.runtime.host import Incarnation, RunHost
+from aion_actors.runtime.ledger import RETRY_PREFIX, Ledger
+from aion_actors.runtime.machine import Machine
+
+log = logging.getLogger(__name__)
+
+_NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+class _Replay:
+    """First message of every incarnation: rebuild the run from its history."""
+
+
+class RunActor(pykka.ThreadingActor):
+    def __init__(
+        self,
+        host: RunHost,
+        workflow_id: str,
+        run_id: str,
+        history: Sequence[ev.Event] | None = None,
+    ) -> None:
+        super().__init__()
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self._host = host
+        self._initial = list(history) if history is not None else None
+        self._machine: Machine | None = None
+        self._ledger = Ledger()
+        self._head = 0
+        self._parent: Any = None
+        self._outbox: list[ev.Event] = []
+        self._acks: list[msg.Ack] = []
+        self._inflight = False
+        self._incarnation = Incarnation(pid=0)
+        self.pid = 0
+
+    # -- start: replay
+
+    def on_start(self) -> None:
+        """Only note who we are: replay runs as the first message, not in `on_start`.
+
+        The supervisor waits for `on_start` in its own thread, so replaying
+        here would serialise every start behind every replay, and a replay
+        that crashes is a crash to restart from, not a failure to start.
+        """
+        self._incarnation = self._host.incarnation(self.workflow_id, self.run_id)
+        self.pid = self._incarnation.pid
+        self.actor_ref.tell(_Replay())
+
+    def _replay(self) -> None:
+        host = self._host
+        incarnation = self._incarnation
+        try:
+            history = self._initial or host.read_history(self.workflow_id, self.run_id)
+        except CorruptEvent as exc:
+            self._head = host.recorder.head(self.workflow_id, self.run_id)
+            self._park(str(exc))
+            return
+        self._initial = None
+        self._head = history[-1].seq
+        self._ledger = Ledger(history)
+        started = history[0]
+        assert isinstance(started, ev.WorkflowStarted)
+        self._parent = started.parent
+        if self._ledger.closed and not incarnation.resuming:
+            self.stop()
+            return
+        prefix: list[ev.Event] = []
+        if incarnation.resuming:
+            prefix.append(ev.RunResumed())
+        if incarnation.restart_attempt:
+            prefix.append(
+                ev.RunRestarted(
+                    pid=self.pid, attempt=incarnation.restart_attempt, backoff=incarnation.backoff
+                )
+            )
+        definition = host.workflow(started.workflow_type)
+        if definition is None:
+            self._park(
+                f"workflow type {started.workflow_type!r} is not registered in this engine; "
+                "register it and call engine.resume()"
+            )
+            return
+        self._machine = Machine(definition, self.workflow_id, self.run_id, history)
+        self._queue(prefix)
+        self._advance()
+        self._resume_work()
+
+    def _resume_work(self) -> None:
+        """Re-dispatch attempts that were running when the last incarnation ended."""
+        for _aid, state in self._ledger.running_attempts():
+            self._dispatch(state.scheduled)
+        for fire_at in self._ledger.timers.values():
+            self._host.arm_timer(fire_at)
+        for child in self._ledger.children.values():
+            self._host.start_child(self.workflow_id, self.run_id, child)
+
+    # -- messages
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, _Replay):
+            self._replay()
+        elif isinstance(message, msg.Committed):
+            self._on_committed(message)
+        elif isinstance(message, msg.ActivityOutcome):
+            self._on_activity(message)
+        elif isinstance(message, msg.TimerDue):
+            self._on_timer(message.timer_id)
+        elif isinstance(message, msg.Signal):
+            self._request(
+                ev.SignalReceived(name=message.name, payload=message.payload), message.ack
+            )
+        elif isinstance(message, msg.CancelRequest):
+            self._request(ev.WorkflowCancelRequested(reason=message.reason), message.ack)
+        elif isinstance(message, msg.TerminateRequest):
+            self._request(ev.WorkflowTerminated(reason=message.reason), message.ack)
+        elif isinstance(message, msg.ChildClosed):
+            if message.event.child_workflow_id in self._ledger.children and not self._ledger.closed:
+                self._queue([message.event])
+        elif isinstance(message, msg.Query):
+            return self._query(message)
+        elif isinstance(message, msg.Evict):
+            self._evict()
+        return None
+
+    def _request(self, event: ev.Event, ack: msg.Ack) -> None:
+        if self._ledger.closed:
+            ack.future.set_exception(
+                WorkflowClosed(self.workflow_id, self.run_id, "closed", event.kind)
+            )
+            return
+        self._queue([event], ack)
+
+    def _on_activity(self, message: msg.ActivityOutcome) -> None:
+        state = self._ledger.activities.get(message.activity_id)
+        if (
+            state is None
+            or state.waiting_retry
+            or state.scheduled.attempt != message.attempt
+            or self._ledger.closed
+        ):
+            return
+        outcome, aid = message.outcome, message.activity_id
+        if outcome.ok:
+            self._queue([ev.ActivityCompleted(activity_id=aid, result=outcome.result)])
+            return
+        error = outcome.error or {"type": "Error", "message": "unknown failure"}
+        policy = self._host.retry_policy(state.scheduled.name) or _NO_RETRY
+        attempt = message.attempt
+        if attempt < policy.max_attempts and policy.retryable(str(error.get("type"))):
+            retry_at = time.time_ns() + int(policy.delay(attempt) * 1e9)
+            self._queue(
+                [
+                    ev.ActivityAttemptFailed(
+                        activity_id=aid, attempt=attempt, error=error, retry_at=retry_at
+                    )
+                ]
+            )
+        else:
+            self._queue(
+                [
+                    ev.ActivityAttemptFailed(activity_id=aid, attempt=attempt, error=error),
+                    ev.ActivityFailed(activity_id=aid, error=error),
+                ]
+            )
+
+    def _on_timer(self, timer_id: str) -> None:
+        if self._ledger.closed:
+            return
+        if timer_id.startswith(RETRY_PREFIX):
+            state = self._ledger.activities.get(timer_id[len(RETRY_PREFIX) :])
+            if state is not None and state.waiting_retry:
+                last = state.scheduled
+                self._queue(
+                    [
+                        ev.ActivityScheduled(
+                            activity_id=last.activity_id,
+                            name=last.name,
+                            input=last.input,
+                            attempt=last.attempt + 1,
+                        )
+                    ]
+                )
+        elif timer_id in self._ledger.timers:
+            self._queue([ev.TimerFired(timer_id=timer_id)])
+
+    def _query(self, message: msg.Query) -> Any:
+        if self._machine is None:
+            raise QueryError(
+                f"workflow {self.workflow_id!r} (run {self.run_id}) cannot answer queries: "
+                "it is parked or its history could not be read"
+            )
+        return self._machine.ctx._answer_query(message.name, message.args)
+
+    def _evict(self) -> None:
+        if self._inflight or self._outbox or self._ledger.busy:
+            return
+        self._host.run_idle(self.workflow_id, self.run_id)
+        self.stop()
+
+    # -- recording
+
+    def _advance(self) -> None:
+        if self._machine is None or self._ledger.closed:
+            return
+        try:
+            events = self._machine.advance()
+        except NonDeterminismError as exc:
+            self._park(str(exc))
+            return
+        self._queue(events)
+
+    def _park(self, reason: str) -> None:
+        log.warning("parking workflow %r (run %s): %s", self.workflow_id, self.run_id, reason)
+        self._machine = None
+        self._queue([ev.RunParked(reason=reason)])
+
+    def _queue(self, events: Sequence[ev.Event], ack: msg.Ack | None = None) -> None:
+        for event in events:
+            self._ledger.apply(event)
+        self._outbox.extend(events)
+        if ack is not None:
+            self._acks.append(ack)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._inflight or not self._outbox:
+            return
+        batch, acks = self._outbox, self._acks
+        self._outbox, self._acks = [], []
+        for ack in acks:
+            ack.submitted = True
+        self._inflight = True
+        future = self._host.recorder.submit(self.workflow_id, self.run_id, batch, self._head)
+        ref = self.actor_ref
+
+        def committed(done: Future[list[ev.Event]]) -> None:
+            error = done.exception()
+            for ack in acks:
+                if error is None:
+                    ack.future.set_result(None)
+                else:
+                    ack.future.set_exception(error)
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(msg.Committed(None if error else done.result(), error))
+
+        future.add_done_callback(committed)
+
+    def _on_committed(self, message: msg.Committed) -> None:
+        self._inflight = False
+        if message.error is not None:
+            raise message.error
+        assert message.events is not None
+        events = message.events
+        self._head = events[-1].seq
+        if self._machine is not None:
+            self._machine.feed(events)
+        for event in events:
+            self._act(event)
+        if self._ledger.closed:
+            if not self._outbox:
+                self.stop()
+            else:
+                self._flush()
+            return
+        self._advance()
+        self._flush()
+
+    def _act(self, event: ev.Event) -> None:
+        """Do what a committed event asks for: record first, then act."""
+        if isinstance(event, ev.ActivityScheduled):
+            self._dispatch(event)
+        elif isinstance(event, ev.TimerStarted):
+            self._host.arm_timer(event.fire_at)
+        elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
+            self._host.arm_timer(event.retry_at)
+        elif isinstance(event, ev.ChildStarted):
+            self._host.start_child(self.workflow_id, self.run_id, event)
+        elif event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
+            self._host.run_closed(self.workflow_id, self.run_id, event, self._parent)
+
+    def _dispatch(self, event: ev.ActivityScheduled) -> None:
+        try:
+            self._host.dispatch(self.workflow_id, self.run_id, event)
+        except LookupError as exc:
+            self._park(str(exc))

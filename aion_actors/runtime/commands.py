@@ -1,0 +1,125 @@
+"""What workflow code can await: plain command objects the RunActor interprets.
+
+An `await ctx.<command>` yields one of these to the actor driving the
+coroutine and receives the recorded outcome back; nothing here runs a side
+effect. Commands that record an event when issued (activities, timers,
+children) are matched against history on replay by `kind` and `name`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+from aion_actors.core import WorkflowError
+
+
+class _Awaitable:
+    """Yield self to the driver; the driver sends back the outcome."""
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self)
+
+
+@dataclass(frozen=True, eq=False)
+class ActivityCommand(_Awaitable):
+    name: str
+    args: tuple[Any, ...]
+
+    kind = "activity"
+
+
+@dataclass(frozen=True, eq=False)
+class TimerCommand(_Awaitable):
+    seconds: float
+
+    kind = "timer"
+    name = "sleep"
+
+
+@dataclass(frozen=True, eq=False)
+class SignalCommand(_Awaitable):
+    """Wait for the next signal of `name`; with a timeout it records a timer."""
+
+    name: str
+    timeout: float | None
+
+    kind = "signal"
+
+
+@dataclass(frozen=True, eq=False)
+class ChildCommand(_Awaitable):
+    name: str
+    args: tuple[Any, ...]
+    workflow_id: str | None
+
+    kind = "child"
+
+
+@dataclass(frozen=True, eq=False)
+class GatherCommand(_Awaitable):
+    """Several commands issued at once; resumes with their results in order."""
+
+    parts: tuple[ActivityCommand | TimerCommand | SignalCommand | ChildCommand, ...]
+
+    kind = "gather"
+
+
+Command = ActivityCommand | TimerCommand | SignalCommand | ChildCommand | GatherCommand
+
+
+class ActivityError(WorkflowError):
+    """An activity failed for good (non-retryable, or out of attempts).
+
+    Uncaught, it fails the workflow at once: replaying would only meet the
+    same recorded failure again, so a restart could not help.
+    """
+
+    def __init__(self, activity: str, error: dict[str, Any]) -> None:
+        self.activity = activity
+        self.error = error
+        super().__init__(
+            f"activity {activity!r} failed: "
+            f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        )
+
+
+class ChildWorkflowError(WorkflowError):
+    """A child workflow ended unsuccessfully; uncaught, it fails the parent too."""
+
+    def __init__(self, workflow_id: str, error: dict[str, Any]) -> None:
+        self.workflow_id = workflow_id
+        self.error = error
+        super().__init__(
+            f"child workflow {workflow_id!r} failed: "
+            f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        )
+
+
+class SignalTimeout(WorkflowError):
+    """`ctx.wait_signal(name, timeout=...)` saw no signal in time."""
+
+
+class ForeignAwaitError(WorkflowError):
+    """Workflow code awaited something that is not a `ctx` command."""
+
+
+class ContinueAsNew(BaseException):
+    """Raised by `ctx.continue_as_new`; closes this run and opens the next one.
+
+    A BaseException so that a workflow's broad `except Exception` cannot
+    swallow it by accident.
+    """
+
+    def __init__(self, next_args: tuple[Any, ...]) -> None:
+        super().__init__("continue-as-new")
+        self.next_args = next_args
+
+
+class Cancelled(BaseException):
+    """Raised at the workflow's current await when the run is cancelled.
+
+    The workflow may catch it to compensate (it can still run activities);
+    uncaught, the run ends `WorkflowCancelled`.
+    """

@@ -1,0 +1,135 @@
+"""`WorkflowContext`: the only door from workflow code to the outside world.
+
+Everything nondeterministic goes through it, so that replay sees the same
+values: time is the recorded time of the event that last resumed the
+workflow, randomness comes from a generator seeded by the run id, and every
+side effect is a command the RunActor records before acting on it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import random as _random
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from aion_actors.core import QueryError, check_payload
+from aion_actors.runtime.commands import (
+    ActivityCommand,
+    ChildCommand,
+    ContinueAsNew,
+    GatherCommand,
+    SignalCommand,
+    TimerCommand,
+)
+
+if TYPE_CHECKING:
+    from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+
+
+class WorkflowContext:
+    """Handed to every workflow as its first argument."""
+
+    def __init__(self, workflow_id: str, run_id: str, started_at_ns: int) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self._now_ns = started_at_ns
+        self._random = _random.Random(uuid.UUID(hex=run_id).int)
+        self._queries: dict[str, Callable[..., Any]] = {}
+        self._in_query = False
+        self.is_replaying = False
+
+    # -- deterministic values
+
+    def now(self) -> _dt.datetime:
+        """The recorded time of the event that last woke this workflow (UTC)."""
+        return _dt.datetime.fromtimestamp(self._now_ns / 1e9, tz=_dt.UTC)
+
+    def random(self) -> float:
+        return self._random.random()
+
+    def uuid4(self) -> uuid.UUID:
+        return uuid.UUID(int=self._random.getrandbits(128), version=4)
+
+    # -- commands
+
+    def activity(self, activity: ActivityDefinition[Any, Any] | str, *args: Any) -> ActivityCommand:
+        self._no_commands_in_queries("activity")
+        name = activity if isinstance(activity, str) else activity.name
+        check_payload(list(args), f"{name}() arguments")
+        return ActivityCommand(name=name, args=args)
+
+    def sleep(self, duration: float | _dt.timedelta) -> TimerCommand:
+        self._no_commands_in_queries("sleep")
+        seconds = duration.total_seconds() if isinstance(duration, _dt.timedelta) else duration
+        return TimerCommand(seconds=max(0.0, float(seconds)))
+
+    def wait_signal(
+        self, name: str, *, timeout: float | _dt.timedelta | None = None
+    ) -> SignalCommand:
+        """Wait for the next signal `name`: the k-th call gets the k-th such signal.
+
+        With a timeout, raises `SignalTimeout` when none arrives in time.
+        """
+        self._no_commands_in_queries("wait_signal")
+        if isinstance(timeout, _dt.timedelta):
+            timeout = timeout.total_seconds()
+        return SignalCommand(name=name, timeout=timeout)
+
+    def child(
+        self,
+        workflow: WorkflowDefinition | str,
+        *args: Any,
+        workflow_id: str | None = None,
+    ) -> ChildCommand:
+        self._no_commands_in_queries("child")
+        name = workflow if isinstance(workflow, str) else workflow.name
+        check_payload(list(args), f"{name}() arguments")
+        return ChildCommand(name=name, args=args, workflow_id=workflow_id)
+
+    def gather(
+        self, *commands: ActivityCommand | TimerCommand | SignalCommand | ChildCommand
+    ) -> GatherCommand:
+        """Run several commands concurrently; the results come back in order."""
+        for command in commands:
+            if not isinstance(
+                command, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)
+            ):
+                raise TypeError(
+                    f"ctx.gather takes ctx.activity/ctx.sleep/ctx.wait_signal/ctx.child "
+                    f"commands, got {type(command).__name__}"
+                )
+        return GatherCommand(parts=tuple(commands))
+
+    def continue_as_new(self, *args: Any) -> NoReturn:
+        """Close this run and start a fresh one (new run_id, empty history) with `args`."""
+        self._no_commands_in_queries("continue_as_new")
+        check_payload(list(args), "continue_as_new() arguments")
+        raise ContinueAsNew(args)
+
+    # -- queries
+
+    def on_query(self, name: str, handler: Callable[..., Any]) -> None:
+        """Answer `engine.query(workflow_id, name, *args)` from the live run; never recorded."""
+        self._queries[name] = handler
+
+    def _answer_query(self, name: str, args: tuple[Any, ...]) -> Any:
+        handler = self._queries.get(name)
+        if handler is None:
+            known = ", ".join(sorted(self._queries)) or "none registered yet"
+            raise QueryError(
+                f"workflow {self.workflow_id!r} has no query {name!r}; known queries: {known}"
+            )
+        self._in_query = True
+        try:
+            return handler(*args)
+        finally:
+            self._in_query = False
+
+    def _no_commands_in_queries(self, what: str) -> None:
+        if self._in_query:
+            raise QueryError(
+                f"a query handler of workflow {self.workflow_id!r} called ctx.{what}(); "
+                "queries must only read workflow state — nothing was recorded"
+            )

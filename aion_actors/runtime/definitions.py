@@ -1,0 +1,162 @@
+"""`@workflow` and `@activity`: what users register, and the policies they carry.
+
+A definition wraps the user's function without changing how it is called
+directly (handy in unit tests) and adds the name it is registered under,
+its retry/restart policy and a version hash of its code, which every run
+pins when it starts so a later code change is visible in `describe`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Any, Generic, Literal, ParamSpec, TypeVar
+
+from aion_actors.core import ConfigError
+from supervisor import Backoff, RestartPolicy
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Executor = Literal["process", "thread"]
+
+#: runs restart by replay a few times, quickly at first, then fail (DESIGN.md: Supervision).
+DEFAULT_RUN_RESTART = RestartPolicy(
+    max_restarts=3,
+    within_seconds=60.0,
+    backoff=Backoff(initial=0.1, multiplier=2.0, max=10.0, jitter=0.1),
+    on_exhausted="fail",
+    restart="transient",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How an activity is retried: exponential waits, recorded as durable timers."""
+
+    max_attempts: int = 3
+    initial: float = 0.1
+    multiplier: float = 2.0
+    max_interval: float = 10.0
+    non_retryable: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+        for name in ("initial", "max_interval"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"RetryPolicy.{name} must be a finite number >= 0, got {value}")
+        if self.multiplier < 1:
+            raise ConfigError(f"RetryPolicy.multiplier must be >= 1, got {self.multiplier}")
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        return float(min(self.max_interval, self.initial * self.multiplier ** (attempt - 1)))
+
+    def retryable(self, error_type: str) -> bool:
+        return error_type not in {cls.__name__ for cls in self.non_retryable}
+
+
+def code_version(fn: Callable[..., Any]) -> str:
+    """A short hash of a function's code, so a run can tell when its code changed."""
+    digest = hashlib.sha256()
+
+    def feed(code: CodeType) -> None:
+        digest.update(code.co_code)
+        digest.update(repr(code.co_names).encode())
+        for const in code.co_consts:
+            if isinstance(const, CodeType):
+                feed(const)
+            else:
+                digest.update(repr(const).encode())
+
+    feed(fn.__code__)
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ActivityDefinition(Generic[P, R]):
+    """A registered activity; calling it runs the function directly."""
+
+    fn: Callable[P, R]
+    name: str
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float | None = None
+    executor: Executor = "process"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    @property
+    def import_path(self) -> str:
+        """Where a worker process finds this definition: `module:qualname`."""
+        return f"{self.fn.__module__}:{self.fn.__qualname__}"
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    """A registered workflow: an `async def (ctx, *args)` coroutine function."""
+
+    fn: Callable[..., Coroutine[Any, Any, Any]]
+    name: str
+    version: str
+    restart: RestartPolicy = DEFAULT_RUN_RESTART
+    fail_on: tuple[type[BaseException], ...] = ()
+
+    def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
+        return self.fn(*args)
+
+
+def activity(
+    fn: Callable[P, R] | None = None,
+    *,
+    name: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    executor: Executor = "process",
+) -> Any:
+    """Declare an activity: a side-effecting step run in a worker, retried per `retry`."""
+    if executor not in ("process", "thread"):
+        raise ConfigError(f"activity executor must be 'process' or 'thread', got {executor!r}")
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"activity timeout must be > 0 seconds, got {timeout}")
+
+    def wrap(func: Callable[P, R]) -> ActivityDefinition[P, R]:
+        if inspect.iscoroutinefunction(func):
+            raise ConfigError(f"activity {func.__qualname__} must be a plain function, not async")
+        return ActivityDefinition(
+            fn=func,
+            name=name or func.__name__,
+            retry=retry or RetryPolicy(),
+            timeout=timeout,
+            executor=executor,
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def workflow(
+    fn: Callable[..., Coroutine[Any, Any, Any]] | None = None,
+    *,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+    fail_on: tuple[type[BaseException], ...] = (),
+) -> Any:
+    """Declare a workflow: `async def wf(ctx, *args)`, replayed from history after a crash."""
+
+    def wrap(func: Callable[..., Coroutine[Any, Any, Any]]) -> WorkflowDefinition:
+        if not inspect.iscoroutinefunction(func):
+            raise ConfigError(f"workflow {func.__qualname__} must be an `async def` function")
+        return WorkflowDefinition(
+            fn=func,
+            name=name or func.__name__,
+            version=code_version(func),
+            restart=restart or DEFAULT_RUN_RESTART,
+            fail_on=tuple(fail_on),
+        )
+
+    return wrap(fn) if fn is not None else wrap

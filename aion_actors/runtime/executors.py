@@ -1,0 +1,86 @@
+"""The engine's activity executors, built when first needed.
+
+Workers learn at start which activities they may run, and users register
+activities after `Engine.open`, so the process pool (and the thread pool)
+is created at the first attempt that needs it, from everything registered
+by then. An activity registered later gets a fresh pool with the fuller
+list; the older pool finishes what it runs and closes with the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aion_actors.core import EngineClosed
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import ActivityDefinition
+from aion_actors.workers import Executor, Outcome, Task, ThreadExecutor, WorkerPool
+
+
+class Executors:
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        workers: int | None = None,
+        threads: int = 32,
+        start_method: str = "forkserver",
+    ) -> None:
+        self._catalog = catalog
+        self.workers = workers or os.cpu_count() or 2
+        self._threads = threads
+        self._start_method = start_method
+        self._lock = threading.Lock()
+        self._current: dict[str, tuple[Executor, frozenset[str]]] = {}
+        self._all: list[Executor] = []
+        self._closed = False
+
+    def submit(
+        self, definition: ActivityDefinition[Any, Any], task: Task, done: Callable[[Outcome], None]
+    ) -> None:
+        self._executor_for(definition).submit(task, done)
+
+    def _executor_for(self, definition: ActivityDefinition[Any, Any]) -> Executor:
+        kind = definition.executor
+        with self._lock:
+            if self._closed:
+                raise EngineClosed()
+            current = self._current.get(kind)
+            if current is not None and definition.name in current[1]:
+                return current[0]
+            chosen = [a for a in self._catalog.activities() if a.executor == kind]
+            executor: Executor
+            if kind == "thread":
+                executor = ThreadExecutor(self._threads, {a.name: a for a in chosen})
+            else:
+                executor = WorkerPool(
+                    self.workers,
+                    {a.name: a.import_path for a in chosen},
+                    start_method=self._start_method,
+                )
+            self._current[kind] = (executor, frozenset(a.name for a in chosen))
+            self._all.append(executor)
+            return executor
+
+    def stats(self) -> dict[str, int]:
+        """Worker crashes and replacements, summed over the process pools."""
+        totals = {"worker_crashes": 0, "workers_replaced": 0, "activity_timeouts": 0}
+        with self._lock:
+            pools = [e for e in self._all if isinstance(e, WorkerPool)]
+        for pool in pools:
+            stats = pool.stats()
+            totals["worker_crashes"] += stats.crashed
+            totals["workers_replaced"] += stats.replaced
+            totals["activity_timeouts"] += stats.timeouts
+        return totals
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            executors, self._all = self._all, []
+            self._current.clear()
+        for executor in executors:
+            executor.close()

@@ -1,0 +1,65 @@
+"""What a run has in flight: activity attempts, open timers and open children.
+
+The machine knows what the workflow awaits; the ledger knows what the
+actor must still *do* for it. It is folded from history at start (so a
+restarted run re-dispatches unfinished attempts) and from each event the
+actor queues, so a duplicate message (a timer reported twice, a stale
+activity result) is recognised before anything is recorded twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aion_actors.core import events as ev
+
+RETRY_PREFIX = "retry:"
+
+
+@dataclass
+class ActivityState:
+    """The latest scheduled attempt of one activity, and whether it waits to retry."""
+
+    scheduled: ev.ActivityScheduled
+    waiting_retry: bool = False
+
+
+class Ledger:
+    def __init__(self, history: Iterable[ev.Event] = ()) -> None:
+        self.activities: dict[str, ActivityState] = {}
+        self.timers: dict[str, int] = {}
+        self.children: dict[str, ev.ChildStarted] = {}
+        self.closed = False
+        for event in history:
+            self.apply(event)
+
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ActivityScheduled):
+            self.activities[event.activity_id] = ActivityState(event)
+        elif isinstance(event, ev.ActivityAttemptFailed):
+            state = self.activities.get(event.activity_id)
+            if state is not None and event.retry_at is not None:
+                state.waiting_retry = True
+        elif isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
+            self.activities.pop(event.activity_id, None)
+        elif isinstance(event, ev.TimerStarted):
+            self.timers[event.timer_id] = event.fire_at
+        elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
+            self.timers.pop(event.timer_id, None)
+        elif isinstance(event, ev.ChildStarted):
+            self.children[event.child_workflow_id] = event
+        elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
+            self.children.pop(event.child_workflow_id, None)
+        elif isinstance(event, ev.RunResumed):
+            self.closed = False
+        elif event.lifecycle and not isinstance(event, ev.WorkflowStarted):
+            self.closed = True
+
+    def running_attempts(self) -> list[tuple[str, ActivityState]]:
+        return [(aid, s) for aid, s in self.activities.items() if not s.waiting_retry]
+
+    @property
+    def busy(self) -> bool:
+        """True while an activity attempt runs: such a run is not evicted."""
+        return any(not s.waiting_retry for s in self.activities.values())

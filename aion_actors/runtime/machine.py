@@ -1,0 +1,372 @@
+"""The replay driver: runs a workflow coroutine against its history.
+
+The same code path serves a live run and a replay. The coroutine is resumed
+only with outcomes found in committed history; each command it issues is
+either matched against the command history recorded at that position
+(replay: nothing is executed again) or returned as a new event to record
+(live). Which of several racing outcomes wins an await — a signal or its
+timeout, a result or a cancellation — is decided by their order in history,
+so a replay always takes the branch the live run took.
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aion_actors.core import NonDeterminismError, PayloadError, WorkflowError, check_payload
+from aion_actors.core import events as ev
+from aion_actors.runtime.commands import (
+    ActivityCommand,
+    ActivityError,
+    Cancelled,
+    ChildCommand,
+    ChildWorkflowError,
+    ContinueAsNew,
+    ForeignAwaitError,
+    GatherCommand,
+    SignalCommand,
+    SignalTimeout,
+    TimerCommand,
+)
+from aion_actors.runtime.context import WorkflowContext
+from aion_actors.runtime.definitions import WorkflowDefinition
+
+_NEVER = 1 << 62
+_PartCommand = ActivityCommand | TimerCommand | SignalCommand | ChildCommand
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """One command as history recorded it: what replay must ask for again."""
+
+    kind: str
+    name: str
+    key: str
+    seq: int
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name!r}" if self.kind != "timer" else "timer (ctx.sleep)"
+
+
+@dataclass
+class _Part:
+    """One outstanding await: an activity, timer, signal wait or child."""
+
+    command: _PartCommand
+    key: str
+    timer_id: str | None = None
+
+
+@dataclass
+class _Resolution:
+    seq: int
+    recorded_at: int
+    value: Any = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Outcomes:
+    """Committed outcomes, indexed for the awaits that look them up."""
+
+    activities: dict[str, ev.ActivityCompleted | ev.ActivityFailed] = field(default_factory=dict)
+    timers: dict[str, ev.TimerFired | ev.TimerCancelled] = field(default_factory=dict)
+    children: dict[str, ev.ChildCompleted | ev.ChildFailed] = field(default_factory=dict)
+    signals: dict[str, list[ev.SignalReceived]] = field(default_factory=dict)
+    cancel: ev.WorkflowCancelRequested | None = None
+
+    def add(self, event: ev.Event) -> None:
+        if isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
+            self.activities[event.activity_id] = event
+        elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
+            self.timers.setdefault(event.timer_id, event)
+        elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
+            self.children[event.child_workflow_id] = event
+        elif isinstance(event, ev.SignalReceived):
+            self.signals.setdefault(event.name, []).append(event)
+        elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
+            self.cancel = event
+
+
+def recorded_command(event: ev.Event) -> _Recorded | None:
+    """The command an event records, if it records one (retries do not)."""
+    if isinstance(event, ev.ActivityScheduled) and event.attempt == 1:
+        return _Recorded("activity", event.name, event.activity_id, event.seq)
+    if isinstance(event, ev.TimerStarted):
+        kind, _, rest = event.timer_id.partition(":")
+        name = rest.rpartition(":")[0] if kind == "signal" else "sleep"
+        return _Recorded("signal" if kind == "signal" else "timer", name, event.timer_id, event.seq)
+    if isinstance(event, ev.ChildStarted):
+        return _Recorded("child", event.workflow_type, event.child_workflow_id, event.seq)
+    return None
+
+
+class Machine:
+    """Drives one run's coroutine; owned by exactly one RunActor thread."""
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        workflow_id: str,
+        run_id: str,
+        history: Sequence[ev.Event],
+    ) -> None:
+        started = history[0]
+        if not isinstance(started, ev.WorkflowStarted):
+            raise ValueError(f"history of run {run_id} does not begin with WorkflowStarted")
+        self.definition = definition
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.ctx = WorkflowContext(workflow_id, run_id, started.recorded_at)
+        self._coro: Coroutine[Any, Any, Any] = definition(self.ctx, *started.input)
+        self._recorded: list[_Recorded] = []
+        self._outcomes = _Outcomes()
+        self._issued = 0
+        self._waiting: list[_Part] | None = None
+        self._gather = False
+        self._started = False
+        self._signals_used: dict[str, int] = {}
+        self._cancel_delivered = False
+        self._closed_timers: set[str] = set()
+        self.finished = False
+        for event in history:
+            if (command := recorded_command(event)) is not None:
+                self._recorded.append(command)
+            else:
+                self._outcomes.add(event)
+        self.ctx.is_replaying = bool(self._recorded)
+
+    # -- feeding committed events
+
+    def feed(self, events: Sequence[ev.Event]) -> None:
+        """Index newly committed events; commands among them were issued by `advance`."""
+        for event in events:
+            if recorded_command(event) is None:
+                self._outcomes.add(event)
+
+    @property
+    def waiting_on(self) -> list[str]:
+        """What the blocked await waits for, for `describe` and eviction decisions."""
+        return [f"{part.command.kind}:{part.key}" for part in self._waiting or ()]
+
+    # -- running the coroutine
+
+    def advance(self) -> list[ev.Event]:
+        """Run the coroutine as far as committed history allows.
+
+        Returns the new events to record: commands issued live, timers to
+        cancel, and the closing lifecycle event once the coroutine ends.
+        Raises whatever unexpected exception escapes the workflow (a crash).
+        """
+        out: list[ev.Event] = []
+        while not self.finished:
+            if not self._started:
+                self._started = True
+                step: tuple[str, Any] = ("send", None)
+            else:
+                resolved = self._resolve(out)
+                if resolved is None:
+                    break
+                step = resolved
+            self._step(step, out)
+        return out
+
+    def _step(self, step: tuple[str, Any], out: list[ev.Event]) -> None:
+        how, value = step
+        try:
+            yielded = self._coro.send(value) if how == "send" else self._coro.throw(value)
+        except StopIteration as stop:
+            self._finish(out, self._completed(stop.value))
+        except ContinueAsNew as cont:
+            self._finish(
+                out,
+                ev.WorkflowContinuedAsNew(next_run_id=uuid.uuid4().hex, input=list(cont.next_args)),
+            )
+        except Cancelled:
+            reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
+            self._finish(out, ev.WorkflowCancelled(reason=reason))
+        except WorkflowError as exc:
+            self._finish(out, self._failed(exc))
+        except Exception as exc:
+            if isinstance(exc, self.definition.fail_on):
+                self._finish(out, self._failed(exc))
+            else:
+                raise
+        else:
+            self._await(yielded, out)
+
+    def _await(self, yielded: Any, out: list[ev.Event]) -> None:
+        if isinstance(yielded, GatherCommand):
+            parts, self._gather = yielded.parts, True
+        elif isinstance(yielded, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)):
+            parts, self._gather = (yielded,), False
+        else:
+            error = ForeignAwaitError(
+                f"workflow {self.definition.name!r} awaited {type(yielded).__name__} {yielded!r}; "
+                "workflows may only await ctx commands (ctx.activity, ctx.sleep, ctx.wait_signal, "
+                "ctx.child, ctx.gather) — use ctx.sleep instead of asyncio.sleep"
+            )
+            self._waiting = []
+            self._step(("throw", error), out)
+            return
+        self._waiting = [self._issue(part, out) for part in parts]
+
+    def _issue(self, command: _PartCommand, out: list[ev.Event]) -> _Part:
+        if isinstance(command, SignalCommand) and command.timeout is None:
+            return _Part(command, key=command.name)
+        self._issued += 1
+        n = self._issued
+        if isinstance(command, ActivityCommand):
+            wanted = _Recorded("activity", command.name, str(n), 0)
+            event: ev.Event = ev.ActivityScheduled(
+                activity_id=str(n), name=command.name, input=list(command.args), attempt=1
+            )
+        elif isinstance(command, TimerCommand):
+            wanted = _Recorded("timer", "sleep", f"sleep:{n}", 0)
+            event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.seconds))
+        elif isinstance(command, SignalCommand):
+            assert command.timeout is not None
+            wanted = _Recorded("signal", command.name, f"signal:{command.name}:{n}", 0)
+            event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.timeout))
+        else:
+            child_id = command.workflow_id or f"{self.workflow_id}/child-{n}"
+            wanted = _Recorded("child", command.name, child_id, 0)
+            event = ev.ChildStarted(
+                child_workflow_id=child_id,
+                child_run_id=uuid.uuid4().hex,
+                workflow_type=command.name,
+            )
+        if n <= len(self._recorded):
+            recorded = self._recorded[n - 1]
+            if (recorded.kind, recorded.name) != (wanted.kind, wanted.name):
+                raise NonDeterminismError(
+                    self.workflow_id,
+                    self.run_id,
+                    recorded.seq,
+                    recorded.describe(),
+                    wanted.describe(),
+                )
+            key = recorded.key
+        else:
+            self.ctx.is_replaying = False
+            out.append(event)
+            key = wanted.key
+        if isinstance(command, SignalCommand):
+            return _Part(command, key=command.name, timer_id=key)
+        return _Part(command, key=key)
+
+    def _fire_at(self, seconds: float) -> int:
+        return self.ctx._now_ns + int(seconds * 1e9)
+
+    # -- resolving the blocked await
+
+    def _resolve(self, out: list[ev.Event]) -> tuple[str, Any] | None:
+        assert self._waiting is not None
+        signals_used = dict(self._signals_used)
+        resolutions = [self._resolve_part(part, signals_used) for part in self._waiting]
+        cancel = self._outcomes.cancel
+        done_seq = max((r.seq for r in resolutions if r is not None), default=_NEVER)
+        if None in resolutions:
+            done_seq = _NEVER
+        if cancel is not None and not self._cancel_delivered and cancel.seq < done_seq:
+            self._cancel_delivered = True
+            self._close_waits(out, resolutions, cancel_all=True)
+            self._wake(cancel.recorded_at)
+            return ("throw", Cancelled(cancel.reason))
+        if done_seq == _NEVER:
+            return None
+        self._signals_used = signals_used
+        self._close_waits(out, resolutions, cancel_all=False)
+        self._wake(max(r.recorded_at for r in resolutions if r is not None))
+        for r in resolutions:
+            if r is not None and r.error is not None:
+                return ("throw", r.error)
+        values = [r.value for r in resolutions if r is not None]
+        return ("send", values if self._gather else values[0])
+
+    def _wake(self, recorded_at: int) -> None:
+        self._waiting = None
+        self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)
+
+    def _resolve_part(self, part: _Part, signals_used: dict[str, int]) -> _Resolution | None:
+        command, outcomes = part.command, self._outcomes
+        if isinstance(command, ActivityCommand):
+            done = outcomes.activities.get(part.key)
+            if done is None:
+                return None
+            if isinstance(done, ev.ActivityCompleted):
+                return _Resolution(done.seq, done.recorded_at, value=done.result)
+            return _Resolution(
+                done.seq, done.recorded_at, error=ActivityError(command.name, done.error)
+            )
+        if isinstance(command, ChildCommand):
+            child = outcomes.children.get(part.key)
+            if child is None:
+                return None
+            if isinstance(child, ev.ChildCompleted):
+                return _Resolution(child.seq, child.recorded_at, value=child.result)
+            return _Resolution(
+                child.seq, child.recorded_at, error=ChildWorkflowError(part.key, child.error)
+            )
+        if isinstance(command, TimerCommand):
+            fired = outcomes.timers.get(part.key)
+            if isinstance(fired, ev.TimerFired):
+                return _Resolution(fired.seq, fired.recorded_at)
+            return None
+        return self._resolve_signal(part, signals_used)
+
+    def _resolve_signal(self, part: _Part, signals_used: dict[str, int]) -> _Resolution | None:
+        """The next unconsumed signal of the name, or the timeout, whichever history has first."""
+        name = part.key
+        received = self._outcomes.signals.get(name, [])
+        used = signals_used.get(name, 0)
+        signal = received[used] if used < len(received) else None
+        fired = self._outcomes.timers.get(part.timer_id) if part.timer_id else None
+        if not isinstance(fired, ev.TimerFired):
+            fired = None
+        if signal is not None and (fired is None or signal.seq < fired.seq):
+            signals_used[name] = used + 1
+            return _Resolution(signal.seq, signal.recorded_at, value=signal.payload)
+        if fired is not None:
+            error = SignalTimeout(f"no signal {name!r} arrived within the timeout")
+            return _Resolution(fired.seq, fired.recorded_at, error=error)
+        return None
+
+    def _close_waits(
+        self, out: list[ev.Event], resolutions: list[_Resolution | None], *, cancel_all: bool
+    ) -> None:
+        """Cancel the timers of waits that ended another way (signal arrived, or cancel)."""
+        assert self._waiting is not None
+        for part, resolution in zip(self._waiting, resolutions, strict=True):
+            timer_id = part.timer_id or (
+                part.key if isinstance(part.command, TimerCommand) else None
+            )
+            if timer_id is None or timer_id in self._closed_timers:
+                continue
+            if timer_id in self._outcomes.timers:
+                continue
+            if cancel_all or (resolution is not None and resolution.error is None):
+                self._closed_timers.add(timer_id)
+                out.append(ev.TimerCancelled(timer_id=timer_id))
+
+    # -- closing the run
+
+    def _finish(self, out: list[ev.Event], event: ev.Event) -> None:
+        self.finished = True
+        self._waiting = None
+        out.append(event)
+
+    def _completed(self, result: Any) -> ev.Event:
+        try:
+            check_payload(result, "result")
+        except PayloadError as exc:
+            return ev.WorkflowFailed(error=ev.error_info(exc))
+        return ev.WorkflowCompleted(result=result)
+
+    def _failed(self, exc: BaseException) -> ev.Event:
+        tb = "".join(traceback.format_exception(exc))
+        return ev.WorkflowFailed(error=ev.error_info(exc, traceback=tb))

@@ -1,0 +1,98 @@
+"""What the engine, the executors and the timer service tell a RunActor.
+
+Plain frozen data: each message names what happened; the actor decides
+what to record. Requests that change a run carry an `Ack`, resolved by the
+recorder's writer thread once the recording event is committed.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from aion_actors.core import events as ev
+from aion_actors.workers import Outcome
+
+
+@dataclass(eq=False)
+class Ack:
+    """The caller's side of a change request.
+
+    `submitted` turns true when the actor hands the event to the recorder;
+    from then on only the commit decides the outcome. A request whose actor
+    died before submitting it was never recorded and may be sent again.
+    """
+
+    future: Future[None] = field(default_factory=Future)
+    submitted: bool = False
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    payload: Any
+    ack: Ack
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    reason: str
+    ack: Ack
+
+
+@dataclass(frozen=True)
+class TerminateRequest:
+    reason: str
+    ack: Ack
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    activity_id: str
+    attempt: int
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class TimerDue:
+    """A durable timer is due; `retry:<activity_id>` timers end an activity's retry wait."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class ChildClosed:
+    event: ev.ChildCompleted | ev.ChildFailed
+
+
+@dataclass(frozen=True)
+class Evict:
+    """Stop if the run is only waiting on timers or signals; its history is enough to return."""
+
+
+@dataclass(frozen=True)
+class Committed:
+    """The recorder's answer to the actor's last append."""
+
+    events: list[ev.Event] | None
+    error: BaseException | None
+
+
+Message = (
+    Signal
+    | CancelRequest
+    | TerminateRequest
+    | Query
+    | ActivityOutcome
+    | TimerDue
+    | ChildClosed
+    | Evict
+    | Committed
+)

@@ -1,0 +1,577 @@
+"""RunManager: the run table, the run supervisor, and every road into a run.
+
+It is the `RunHost` the actors talk to. It starts runs, rehydrates evicted
+ones by replay, routes activity results, timers, signals and child closures
+to whichever incarnation is current, records what the supervisor decides
+(`RunCrashed`, exhaustion), and resolves result waiters when a run closes.
+The registry of handles is a cache: the store's run index is the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pykka
+
+from aion_actors.core import (
+    AionError,
+    EngineClosed,
+    SequenceConflict,
+    WorkflowStatus,
+    status_from_events,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.actor import RunActor
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.executors import Executors
+from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.timers import TimerService
+from aion_actors.store import DueTimer, EventStore, Recorder
+from aion_actors.workers import AttemptInfo, Outcome, Task
+from supervisor import ChildInfo, ChildSpec, ExitReason, Handle, Registry, Residency, Supervisor
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+_STRIPES = 64
+_SUPERVISION_TIMEOUT = 30.0
+
+
+class RunManager:
+    def __init__(
+        self,
+        store: EventStore,
+        recorder: Recorder,
+        catalog: Catalog,
+        executors: Executors,
+    ) -> None:
+        self._store = store
+        self._recorder = recorder
+        self._catalog = catalog
+        self._executors = executors
+        self.registry: Registry[Key] = Registry()
+        self._open: dict[str, str] = {}
+        self._stripes = [threading.RLock() for _ in range(_STRIPES)]
+        self._incarnations: dict[Key, Incarnation] = {}
+        self._handoff: dict[Key, list[ev.Event]] = {}
+        self._inflight: set[tuple[str, str, str, int]] = set()
+        self._awaiting_workflow: dict[str, set[Key]] = {}
+        self._awaiting_activity: dict[str, list[tuple[str, str, ev.ActivityScheduled]]] = {}
+        self._closed = False
+        self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="aion-runs")
+        self.timers = TimerService(store, self._timer_due)
+        self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
+        self.timers.start()
+
+    @property
+    def recorder(self) -> Recorder:
+        return self._recorder
+
+    def _lock(self, workflow_id: str) -> threading.RLock:
+        return self._stripes[hash(workflow_id) % _STRIPES]
+
+    # -- starting runs
+
+    def open_run(self, workflow_id: str) -> str | None:
+        return self._open.get(workflow_id)
+
+    def create(
+        self,
+        definition: WorkflowDefinition,
+        workflow_id: str,
+        run_id: str,
+        args: Sequence[Any],
+        parent: dict[str, Any] | None = None,
+        *,
+        check_open: Callable[[str], None] | None = None,
+    ) -> bool:
+        """Record `WorkflowStarted` and start the run's actor; False if the run existed."""
+        started = ev.WorkflowStarted(
+            workflow_type=definition.name,
+            input=list(args),
+            run_id=run_id,
+            version=definition.version,
+            parent=parent,
+        )
+        with self._lock(workflow_id):
+            if check_open is not None:
+                check_open(workflow_id)
+            try:
+                history = self._recorder.append(workflow_id, run_id, [started], 0)
+            except SequenceConflict:
+                return False
+            self._open[workflow_id] = run_id
+            self.registry.insert(
+                (workflow_id, run_id),
+                Handle(
+                    (workflow_id, run_id),
+                    None,
+                    definition.name,
+                    definition.version,
+                    WorkflowStatus.RUNNING,
+                    Residency.EVICTED,
+                ),
+            )
+            self._handoff[(workflow_id, run_id)] = history
+            self._spawn(workflow_id, run_id, definition)
+        return True
+
+    def register_existing(
+        self, workflow_id: str, run_id: str, kind: str, version: str, status: WorkflowStatus
+    ) -> None:
+        """Recovery: list an open run as evicted (or parked) without starting it."""
+        self._open[workflow_id] = run_id
+        residency = Residency.PARKED if status == WorkflowStatus.PARKED else Residency.EVICTED
+        self.registry.insert(
+            (workflow_id, run_id),
+            Handle((workflow_id, run_id), None, kind, version, status, residency),
+        )
+
+    def recover(self) -> int:
+        """List every open run as evicted, and wake those with work pending; returns how many."""
+        summaries = self._store.open_runs()
+        for run in summaries:
+            self.register_existing(
+                run.workflow_id, run.run_id, run.workflow_type, run.version, run.status
+            )
+        woken = 0
+        for run in summaries:
+            if run.status == WorkflowStatus.PARKED:
+                continue
+            try:
+                history = self._store.read(run.workflow_id, run.run_id)
+            except AionError:
+                history = []
+            if not history or _has_pending_work(history):
+                woken += 1
+                self.actor(run.workflow_id, run.run_id)
+        return woken
+
+    def _spawn(
+        self,
+        workflow_id: str,
+        run_id: str,
+        definition: WorkflowDefinition | None,
+        restart_ages: tuple[float, ...] = (),
+    ) -> pykka.ActorRef[Any]:
+        key = (workflow_id, run_id)
+        policy = definition.restart if definition is not None else DEFAULT_RUN_RESTART
+        spec = ChildSpec(
+            key=key,
+            actor=RunActor,
+            args=(self, workflow_id, run_id),
+            restart=policy.restart,
+            shutdown=5.0,
+            policy=policy,
+            restart_history=restart_ages,
+            on_exit=self._on_exit,
+            on_restart=self._on_restart,
+            on_exhausted=self._on_exhausted,
+        )
+        info = self._sup.start_child(spec)
+        handle = self.registry.get(key)
+        if handle is not None:
+            self.registry.insert(
+                key, handle.replace(pid=info.pid, ref=info.ref, residency=Residency.RESIDENT)
+            )
+        assert isinstance(info.ref, pykka.ActorRef)
+        self.counters["rehydrations"] += 1
+        return info.ref
+
+    # -- reaching a run
+
+    def actor(
+        self, workflow_id: str, run_id: str, *, rehydrate: bool = True
+    ) -> pykka.ActorRef[Any] | None:
+        """The run's live actor, rehydrating it by replay when it is evicted."""
+        key = (workflow_id, run_id)
+        ref = self._resident(key)
+        if ref is not None or not rehydrate or self._closed:
+            return ref
+        with self._lock(workflow_id):
+            ref = self._resident(key)
+            handle = self.registry.get(key)
+            if ref is not None or handle is None or handle.residency != Residency.EVICTED:
+                return ref
+            if handle.status is not None and WorkflowStatus(handle.status).is_terminal:
+                return None
+            definition = self._catalog.workflow(handle.kind)
+            if definition is None:
+                self._awaiting_workflow.setdefault(handle.kind, set()).add(key)
+                return None
+            history = self._store.read(workflow_id, run_id)
+            self._handoff[key] = history
+            return self._spawn(workflow_id, run_id, definition, _restart_ages(history, definition))
+
+    def _resident(self, key: Key) -> pykka.ActorRef[Any] | None:
+        handle = self.registry.get(key)
+        if handle is None or handle.residency != Residency.RESIDENT:
+            return None
+        ref = handle.ref
+        if isinstance(ref, pykka.ActorRef) and ref.is_alive():
+            return ref
+        info = self._sup.lookup(key)
+        if info is None or not isinstance(info.ref, pykka.ActorRef) or not info.ref.is_alive():
+            return None
+        self.registry.insert(key, handle.replace(pid=info.pid, ref=info.ref))
+        return info.ref
+
+    def deliver(self, workflow_id: str, run_id: str, message: object) -> bool:
+        """Tell the run `message`; False when it cannot be reached now (closed, restarting)."""
+        ref = self.actor(workflow_id, run_id)
+        if ref is None:
+            return False
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            return False
+        return True
+
+    def request(
+        self, workflow_id: str, run_id: str, build: Callable[[msg.Ack], object], timeout: float
+    ) -> None:
+        """Deliver a change request and wait until its event is committed.
+
+        A request whose actor died before submitting it was never recorded,
+        so it is sent again to the next incarnation; once submitted, only the
+        commit decides.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._closed:
+                raise EngineClosed()
+            ack = msg.Ack()
+            ref = self.actor(workflow_id, run_id)
+            if ref is not None:
+                try:
+                    ref.tell(build(ack))
+                except pykka.ActorDeadError:
+                    ref = None
+            while ref is not None:
+                try:
+                    ack.future.result(timeout=0.05)
+                    return
+                except TimeoutError:
+                    if not ref.is_alive() and not ack.submitted:
+                        break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"workflow {workflow_id!r} (run {run_id}) did not record the request "
+                            f"within {timeout} s; it may still be recorded later"
+                        ) from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"workflow {workflow_id!r} (run {run_id}) could not be reached within "
+                    f"{timeout} s (it may be restarting)"
+                )
+            time.sleep(0.01)
+
+    def registered(self, names: Sequence[str]) -> None:
+        """New definitions: wake the runs and attempts that were waiting for them."""
+        for name in names:
+            for workflow_id, run_id in self._awaiting_workflow.pop(name, set()):
+                self.actor(workflow_id, run_id)
+            for workflow_id, run_id, event in self._awaiting_activity.pop(name, []):
+                self.dispatch(workflow_id, run_id, event)
+
+    def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
+        """Why a recovered run cannot go on yet, if it waits for a registration."""
+        key = (workflow_id, run_id)
+        for name, keys in list(self._awaiting_workflow.items()):
+            if key in keys:
+                return f"workflow type {name!r} is not registered"
+        for name, waiting in list(self._awaiting_activity.items()):
+            if any((w, r) == key for w, r, _e in waiting):
+                return f"activity {name!r} is not registered"
+        return None
+
+    def resume(self, workflow_id: str, run_id: str) -> None:
+        """Replay a parked run again (after a code fix); it records `RunResumed`."""
+        key = (workflow_id, run_id)
+        with self._lock(workflow_id):
+            handle = self.registry.get(key)
+            if handle is None or handle.residency != Residency.PARKED:
+                return
+            self._incarnations[key] = Incarnation(pid=0, resuming=True)
+            self.registry.insert(
+                key, handle.replace(residency=Residency.EVICTED, status=WorkflowStatus.RUNNING)
+            )
+        self.actor(workflow_id, run_id)
+
+    def terminate_idle(self, workflow_id: str, run_id: str, reason: str) -> bool:
+        """End a run that has no actor without replaying it (runs no workflow code)."""
+        closing = ev.WorkflowTerminated(reason=reason)
+        with self._lock(workflow_id):
+            if self.actor(workflow_id, run_id, rehydrate=False) is not None:
+                return False
+            if not self._record_supervision(workflow_id, run_id, [closing]):
+                return False
+        history = self._store.read(workflow_id, run_id, 1)
+        started = history[0] if history else None
+        parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
+        self.run_closed(workflow_id, run_id, closing, parent)
+        return True
+
+    # -- the RunHost protocol
+
+    def read_history(self, workflow_id: str, run_id: str) -> list[ev.Event]:
+        handed = self._handoff.pop((workflow_id, run_id), None)
+        return handed if handed is not None else self._store.read(workflow_id, run_id)
+
+    def incarnation(self, workflow_id: str, run_id: str) -> Incarnation:
+        key = (workflow_id, run_id)
+        return self._incarnations.pop(key, None) or Incarnation(pid=0)
+
+    def workflow(self, name: str) -> WorkflowDefinition | None:
+        return self._catalog.workflow(name)
+
+    def retry_policy(self, activity: str) -> RetryPolicy | None:
+        definition = self._catalog.activity(activity)
+        return definition.retry if definition is not None else None
+
+    def dispatch(self, workflow_id: str, run_id: str, event: ev.ActivityScheduled) -> None:
+        definition = self._catalog.activity(event.name)
+        if definition is None:
+            log.warning(
+                "run %s waits for activity %r to be registered before it can go on",
+                run_id,
+                event.name,
+            )
+            self._awaiting_activity.setdefault(event.name, []).append((workflow_id, run_id, event))
+            return
+        attempt = (workflow_id, run_id, event.activity_id, event.attempt)
+        if attempt in self._inflight or self._closed:
+            return
+        self._inflight.add(attempt)
+
+        def done(outcome: Outcome) -> None:
+            self._inflight.discard(attempt)
+            if not self._closed:
+                self.deliver(
+                    workflow_id,
+                    run_id,
+                    msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
+                )
+
+        task = Task(
+            name=event.name,
+            args=list(event.input),
+            attempt=AttemptInfo(workflow_id, run_id, event.activity_id, event.attempt),
+            timeout=definition.timeout,
+        )
+        self._executors.submit(definition, task, done)
+
+    def arm_timer(self, fire_at: int) -> None:
+        self.timers.arm(fire_at)
+
+    def _timer_due(self, timer: DueTimer) -> None:
+        self.deliver(timer.workflow_id, timer.run_id, msg.TimerDue(timer.timer_id))
+
+    def start_child(self, workflow_id: str, run_id: str, event: ev.ChildStarted) -> None:
+        """Start the child once (idempotent), or report it if it already ended."""
+        child = self._store.get_run(event.child_workflow_id, event.child_run_id)
+        if child is None:
+            definition = self._catalog.workflow(event.workflow_type)
+            if definition is None:
+                failed = ev.ChildFailed(
+                    child_workflow_id=event.child_workflow_id,
+                    child_run_id=event.child_run_id,
+                    error={
+                        "type": "WorkflowNotFound",
+                        "message": f"workflow type {event.workflow_type!r} is not registered",
+                    },
+                )
+                self.deliver(workflow_id, run_id, msg.ChildClosed(failed))
+                return
+            parent = {"workflow_id": workflow_id, "run_id": run_id}
+            self.create(
+                definition,
+                event.child_workflow_id,
+                event.child_run_id,
+                list(event.input or []),
+                parent,
+            )
+            return
+        if child.status.is_terminal:
+            self._notify_parent(
+                event.child_workflow_id,
+                event.child_run_id,
+                child.status,
+                {"workflow_id": workflow_id, "run_id": run_id},
+            )
+
+    def run_closed(self, workflow_id: str, run_id: str, event: ev.Event, parent: Any) -> None:
+        key = (workflow_id, run_id)
+        status = WorkflowStatus.PARKED if isinstance(event, ev.RunParked) else None
+        handle = self.registry.get(key)
+        if status is WorkflowStatus.PARKED:
+            if handle is not None:
+                self.registry.insert(
+                    key,
+                    handle.replace(status=status, residency=Residency.PARKED, ref=None, pid=None),
+                )
+            return
+        if isinstance(event, ev.WorkflowContinuedAsNew):
+            definition = self._catalog.workflow(handle.kind) if handle else None
+            if definition is not None:
+                with self._lock(workflow_id):
+                    if self._open.get(workflow_id) == run_id:
+                        del self._open[workflow_id]
+                    self.create(definition, workflow_id, event.next_run_id, event.input, parent)
+        else:
+            with self._lock(workflow_id):
+                if self._open.get(workflow_id) == run_id:
+                    del self._open[workflow_id]
+        self.registry.remove(key)
+        if handle is not None:
+            handle.completion.complete(event)
+        if parent and not isinstance(event, ev.WorkflowContinuedAsNew):
+            self._notify_parent(workflow_id, run_id, status_from_events([event]), parent, event)
+
+    def _notify_parent(
+        self,
+        workflow_id: str,
+        run_id: str,
+        status: WorkflowStatus,
+        parent: dict[str, Any],
+        closing: ev.Event | None = None,
+    ) -> None:
+        if closing is None:
+            history = self._store.read(workflow_id, run_id)
+            closing = history[-1] if history else None
+        if isinstance(closing, ev.WorkflowCompleted):
+            event: ev.ChildCompleted | ev.ChildFailed = ev.ChildCompleted(
+                child_workflow_id=workflow_id, child_run_id=run_id, result=closing.result
+            )
+        else:
+            error = getattr(closing, "error", None) or {
+                "type": "ChildWorkflow" + status.value.title().replace("_", ""),
+                "message": f"child workflow {workflow_id!r} ended {status.value}",
+            }
+            event = ev.ChildFailed(child_workflow_id=workflow_id, child_run_id=run_id, error=error)
+        self.deliver(parent["workflow_id"], parent["run_id"], msg.ChildClosed(event))
+
+    def run_idle(self, workflow_id: str, run_id: str) -> None:
+        key = (workflow_id, run_id)
+        handle = self.registry.get(key)
+        if handle is not None:
+            self.registry.insert(
+                key, handle.replace(residency=Residency.EVICTED, ref=None, pid=None)
+            )
+
+    # -- supervisor hooks (run in the supervisor's thread)
+
+    def _on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None:
+        if reason.kind != "crash" or exc is None:
+            return
+        workflow_id, run_id = info.key  # type: ignore[misc]
+        self.counters["crashes"] += 1
+        tb = "".join(traceback.format_exception(exc))
+        crashed = ev.RunCrashed(pid=info.pid or 0, error=ev.error_info(exc), traceback=tb)
+        self._record_supervision(workflow_id, run_id, [crashed])
+
+    def _on_restart(self, info: ChildInfo, delay: float) -> None:
+        key: Key = info.key  # type: ignore[assignment]
+        self.counters["restarts"] += 1
+        self._incarnations[key] = Incarnation(
+            pid=info.pid or 0, restart_attempt=info.restarts, backoff=delay
+        )
+        handle = self.registry.get(key)
+        if handle is not None:
+            self.registry.insert(key, handle.replace(pid=info.pid, ref=None))
+
+    def _on_exhausted(
+        self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
+    ) -> None:
+        workflow_id, run_id = info.key  # type: ignore[misc]
+        error = (
+            ev.error_info(exc)
+            if exc is not None
+            else {"type": "RunCrashed", "message": str(reason)}
+        )
+        if action == "park":
+            closing: ev.Event = ev.RunParked(
+                reason=f"restart intensity exhausted; last crash: {error['type']}: "
+                f"{error['message']}; fix the code and call engine.resume()"
+            )
+        else:
+            closing = ev.WorkflowFailed(error=error)
+        if self._record_supervision(workflow_id, run_id, [closing]):
+            # run_closed may start or reach other runs through the supervisor,
+            # which is busy calling this hook: hand it to another thread.
+            self._background.submit(self._closed_by_supervisor, workflow_id, run_id, closing)
+
+    def _closed_by_supervisor(self, workflow_id: str, run_id: str, closing: ev.Event) -> None:
+        history = self._store.read(workflow_id, run_id, 1)
+        started = history[0] if history else None
+        parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
+        self.run_closed(workflow_id, run_id, closing, parent)
+
+    def _record_supervision(self, workflow_id: str, run_id: str, events: list[ev.Event]) -> bool:
+        """Append what the supervisor saw, even racing the dead actor's last append."""
+        for _ in range(5):
+            head = self._recorder.head(workflow_id, run_id)
+            try:
+                self._recorder.submit(workflow_id, run_id, events, head).result(
+                    timeout=_SUPERVISION_TIMEOUT
+                )
+                return True
+            except SequenceConflict:
+                continue
+            except AionError:
+                log.exception("could not record %s for run %s", events[0].kind, run_id)
+                return False
+        return False
+
+    # -- shutdown
+
+    def close(self) -> None:
+        self._closed = True
+        self.timers.close()
+        self._sup.stop()
+        self._background.shutdown(wait=True)
+
+
+_WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)
+
+
+def _has_pending_work(history: Sequence[ev.Event]) -> bool:
+    """Whether a recovered run must be replayed now rather than when next addressed.
+
+    A run whose last event is one its workflow issued had seen everything
+    before it and is blocked; anything else (an outcome it may not have
+    seen, a crash awaiting restart) needs the actor, as do running attempts
+    and open children, whose results only a live parent hears of.
+    """
+    ledger = Ledger(history)
+    if ledger.running_attempts() or ledger.children:
+        return True
+    last = history[-1]
+    if isinstance(last, ev.ActivityAttemptFailed) and last.retry_at is not None:
+        return False
+    return not isinstance(last, _WORKFLOW_MOVES)
+
+
+def _restart_ages(
+    history: Sequence[ev.Event], definition: WorkflowDefinition | None
+) -> tuple[float, ...]:
+    """Ages of recorded restarts, so a run's restart budget survives an engine restart."""
+    window = (definition.restart if definition else DEFAULT_RUN_RESTART).within_seconds
+    now = time.time_ns()
+    ages: list[float] = []
+    for event in history:
+        if isinstance(event, ev.RunResumed):
+            ages.clear()
+        elif isinstance(event, ev.RunRestarted):
+            ages.append((now - event.recorded_at) / 1e9)
+    return tuple(age for age in ages if age < window)

@@ -1,0 +1,92 @@
+"""The timer service: one thread that sleeps until the earliest durable timer.
+
+Timers live in the store's timer index, written in the same transaction as
+the `TimerStarted` (or retry) event, so they survive any crash; this service
+only decides *when* to tell a run. It never records anything: the run
+records `TimerFired`, which removes the timer from the index, so a timer
+reported twice (a race with a restart, a lost message) fires once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from aion_actors.store import DueTimer, EventStore
+
+log = logging.getLogger(__name__)
+
+#: a due timer reported to its run is reported again if still unfired after this long.
+_RESEND_NS = 2_000_000_000
+_FAR = 1 << 62
+#: due timers reported per pass, so a backlog after downtime does not stall arming.
+_BATCH = 1024
+
+
+class TimerService:
+    def __init__(self, store: EventStore, fire: Callable[[DueTimer], None]) -> None:
+        self._store = store
+        self._fire = fire
+        self._cond = threading.Condition()
+        self._wake_at = 0
+        self._stopped = False
+        self._sent: dict[tuple[str, str, str], int] = {}
+        self._thread = threading.Thread(target=self._run, name="aion-timers", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def arm(self, fire_at: int) -> None:
+        """A timer was recorded; wake the service if it fires before the current sleep ends."""
+        with self._cond:
+            if fire_at < self._wake_at:
+                self._wake_at = fire_at
+                self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                self._wake_at = _FAR
+            try:
+                wake_at = self._tick(time.time_ns())
+            except Exception:
+                log.exception("timer service failed to read the timer index; retrying in 1 s")
+                wake_at = time.time_ns() + 1_000_000_000
+            with self._cond:
+                wake_at = min(wake_at, self._wake_at)
+                while not self._stopped and wake_at > time.time_ns():
+                    self._cond.wait((wake_at - time.time_ns()) / 1e9)
+                    wake_at = min(wake_at, self._wake_at)
+
+    def _tick(self, now: int) -> int:
+        """Report every due timer not reported recently; return when to look again."""
+        sent = self._sent
+        for key, at in list(sent.items()):
+            if now - at > _RESEND_NS:
+                del sent[key]
+        limit = len(sent) + _BATCH
+        due = self._store.due_timers(now, limit=limit)
+        for timer in due:
+            key = (timer.workflow_id, timer.run_id, timer.timer_id)
+            if key not in sent:
+                sent[key] = now
+                self._fire(timer)
+        if len(due) == limit:
+            return now
+        upcoming = self._store.due_timers(_FAR, limit=len(sent) + 1)
+        pending = [t.fire_at for t in upcoming if (t.workflow_id, t.run_id, t.timer_id) not in sent]
+        next_at = min(pending, default=_FAR)
+        if sent:
+            next_at = min(next_at, min(sent.values()) + _RESEND_NS)
+        return next_at

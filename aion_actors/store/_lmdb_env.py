@@ -1,0 +1,194 @@
+"""Opening an LMDB data directory: its owner lock, schema check and reader gate.
+
+The owner lock is an OS lock (`flock`) on `<dir>/aion.lock`, so it dies with
+its process: a killed engine's directory is taken over without manual
+cleanup, and a live one is refused with its pid. LMDB forbids opening one
+environment twice in a process, so a process-wide registry refuses that too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import lmdb
+
+from aion_actors.core import (
+    SCHEMA_VERSION,
+    ConfigError,
+    DataDirLocked,
+    SchemaMismatch,
+    packb,
+    unpackb,
+)
+
+DB_NAMES: Final = (b"events", b"runs", b"timers", b"timer_ids", b"meta")
+SCHEMA_KEY: Final = b"schema_version"
+LOCK_FILE: Final = "aion.lock"
+_MAX_READERS: Final = 1024
+
+_open_dirs: dict[str, bool] = {}
+_open_dirs_lock = threading.Lock()
+
+
+class Gate:
+    """Many transactions at once, or one caller that needs none open (map growth, close).
+
+    LMDB may only resize its map while no transaction of this process is
+    open; a read transaction spanning a resize would read unmapped memory.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        self._exclusive = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._cond:
+            self._active -= 1
+            if self._exclusive and not self._active:
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._exclusive = True
+            while self._active:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+class DirLock:
+    """Exclusive ownership of a data directory, recorded with the owner's pid."""
+
+    def __init__(self, directory: Path) -> None:
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            raise DataDirLocked(str(directory), holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+
+
+def _read_pid(fd: int) -> int | None:
+    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+def register(directory: Path, *, readonly: bool) -> str:
+    """Claim `directory` for this process until `unregister` (see module docstring)."""
+    key = os.path.realpath(directory)
+    with _open_dirs_lock:
+        holder_readonly = _open_dirs.get(key)
+        if holder_readonly is False and not readonly:
+            raise DataDirLocked(str(directory), os.getpid())
+        if holder_readonly is not None:
+            raise ConfigError(
+                f"data directory {directory} is already open in this process "
+                f"({'read-only' if holder_readonly else 'by its owner'}); LMDB cannot open it "
+                "twice in one process — read through the store that is open, or close it first"
+            )
+        _open_dirs[key] = readonly
+    return key
+
+
+def unregister(key: str) -> None:
+    with _open_dirs_lock:
+        _open_dirs.pop(key, None)
+
+
+def open_env(
+    directory: Path, *, readonly: bool, sync: bool, map_size: int
+) -> tuple[lmdb.Environment, dict[bytes, Any]]:
+    """Open (or create) the environment and its sub-databases after checking the schema."""
+    try:
+        env = lmdb.open(
+            str(directory),
+            map_size=map_size,
+            subdir=True,
+            readonly=readonly,
+            sync=sync,
+            metasync=sync,
+            mode=0o600,
+            create=not readonly,
+            max_dbs=len(DB_NAMES),
+            max_readers=_MAX_READERS,
+            max_spare_txns=8,
+            lock=True,
+        )
+    except lmdb.Error as exc:
+        raise ConfigError(f"cannot open data directory {directory}: {exc}") from None
+    try:
+        fresh = _check_schema(env, directory)
+        if fresh and readonly:
+            raise ConfigError(
+                f"{directory} is not an aion-actors data directory (it has no meta database); "
+                "check the path"
+            )
+        try:
+            dbs = {name: env.open_db(name, create=not readonly) for name in DB_NAMES}
+        except lmdb.NotFoundError:
+            raise ConfigError(
+                f"data directory {directory} lacks some of the sub-databases "
+                f"{', '.join(n.decode() for n in DB_NAMES)}; it is damaged"
+            ) from None
+        if fresh:
+            with env.begin(write=True) as txn:
+                txn.put(SCHEMA_KEY, packb(SCHEMA_VERSION), db=dbs[b"meta"])
+    except BaseException:
+        env.close()
+        raise
+    return env, dbs
+
+
+def _check_schema(env: lmdb.Environment, directory: Path) -> bool:
+    """True for an empty environment; raises unless it holds our schema version."""
+    with env.begin() as txn:
+        if txn.get(b"meta") is None:
+            if txn.cursor().first():
+                raise ConfigError(
+                    f"{directory} holds an LMDB environment that is not an aion-actors "
+                    "data directory; use an empty or missing directory"
+                )
+            return True
+    meta = env.open_db(b"meta", create=False)
+    with env.begin(db=meta) as txn:
+        raw = txn.get(SCHEMA_KEY)
+    try:
+        found = unpackb(raw) if raw is not None else None
+    except Exception:
+        found = None
+    if not isinstance(found, int):
+        raise ConfigError(
+            f"data directory {directory} has a meta database without a readable "
+            f"schema_version; it was not written by aion-actors or is damaged"
+        )
+    if found != SCHEMA_VERSION:
+        raise SchemaMismatch(str(directory), found, SCHEMA_VERSION)
+    return False

@@ -1,0 +1,378 @@
+"""`LmdbStore`: the default, durable `EventStore`, one LMDB environment per data directory.
+
+Sub-databases (the on-disk names other tools may rely on):
+
+- `events`: `workflow_id \\0 run_id \\0 seq` (seq 8-byte big-endian) → event,
+  so one run's history is one ordered key range;
+- `runs`: `workflow_id \\0 run_id` → msgpack map of the run summary;
+- `timers`: `fire_at` (8-byte big-endian) `workflow_id \\0 run_id \\0 timer_id` → b"",
+  so due timers are a prefix of the key order;
+- `timer_ids`: `workflow_id \\0 run_id \\0 timer_id` → `fire_at`, to replace or cancel;
+- `meta`: `b"schema_version"` → msgpack int.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, Self, TypeVar
+
+import lmdb
+
+from aion_actors.core import (
+    AionError,
+    ConfigError,
+    CorruptEvent,
+    EngineClosed,
+    Event,
+    SequenceConflict,
+    WorkflowStatus,
+    check_id,
+    decode_event,
+    packb,
+    unpackb,
+)
+from aion_actors.store import _lmdb_env
+from aion_actors.store import _projection as proj
+from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
+
+DEFAULT_MAP_SIZE: Final = 1 << 30
+_T = TypeVar("_T")
+
+
+class LmdbStore:
+    """An `EventStore` in an LMDB data directory, owned by one process at a time.
+
+    `durability="sync"` (the default) fsyncs every commit; `"nosync"` leaves
+    commits in the OS page cache: it survives a process crash but **not a power
+    loss**. The map (`map_size`, reserved address space, not disk) doubles
+    online whenever it fills. `readonly=True` opens without taking the owner
+    lock, for inspection while an engine runs in another process.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: Literal["sync", "nosync"] = "sync",
+        map_size: int = DEFAULT_MAP_SIZE,
+        readonly: bool = False,
+    ) -> None:
+        if durability not in ("sync", "nosync"):
+            raise ConfigError(
+                f"durability must be 'sync' or 'nosync' (unsafe against power loss), "
+                f"not {durability!r}"
+            )
+        if not isinstance(map_size, int) or map_size <= 0:
+            raise ConfigError(f"map_size must be a positive int of bytes, not {map_size!r}")
+        self.path = Path(path)
+        self.durability = durability
+        self.readonly = readonly
+        if not readonly:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif not self.path.is_dir():
+            raise ConfigError(f"data directory {self.path} does not exist; check the path")
+        with contextlib.ExitStack() as undo:
+            key = _lmdb_env.register(self.path, readonly=readonly)
+            undo.callback(_lmdb_env.unregister, key)
+            if not readonly:
+                undo.callback(_lmdb_env.DirLock(self.path).release)
+            env, dbs = _lmdb_env.open_env(
+                self.path, readonly=readonly, sync=durability == "sync", map_size=map_size
+            )
+            self._release = undo.pop_all()
+        self._env: lmdb.Environment | None = env
+        self._events = dbs[b"events"]
+        self._runs = dbs[b"runs"]
+        self._timers = dbs[b"timers"]
+        self._timer_ids = dbs[b"timer_ids"]
+        self._gate = _lmdb_env.Gate()
+        self._write_lock = threading.Lock()
+        self._clock = proj.Clock()
+
+    @property
+    def map_size(self) -> int:
+        """The current size of the map in bytes (it grows when full)."""
+        with self._gate:
+            return int(self._live().info()["map_size"])
+
+    # Writing
+
+    def append(
+        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
+    ) -> int:
+        (result,) = self.append_batch(
+            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
+        )
+        if isinstance(result, AionError):
+            raise result
+        return result[-1].seq if result else expected_seq
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        with self._write_lock:
+            prepared = [proj.prepare(request, self._clock()) for request in requests]
+            return self._write(lambda txn: self._apply_all(txn, prepared))
+
+    def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
+        key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        proj.check_time(fire_at, "fire_at")
+        with self._write_lock:
+            self._write(lambda txn: self._schedule(txn, key, fire_at))
+
+    def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
+        key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        with self._write_lock:
+            self._write(lambda txn: self._cancel(txn, key))
+
+    def _write(self, apply: Callable[[lmdb.Transaction[bytes]], _T]) -> _T:
+        """Run `apply` in one write transaction, growing the map and retrying when full."""
+        if self.readonly:
+            raise ConfigError(
+                f"data directory {self.path} was opened read-only for inspection; "
+                "open it without readonly=True to write"
+            )
+        while True:
+            try:
+                with self._gate, self._live().begin(write=True) as txn:
+                    return apply(txn)
+            except lmdb.MapFullError:
+                self._grow()
+
+    def _grow(self) -> None:
+        with self._gate.exclusive():
+            env = self._live()
+            env.set_mapsize(int(env.info()["map_size"]) * 2)
+
+    def _apply_all(
+        self, txn: lmdb.Transaction[bytes], batch: list[proj.Prepared | AionError]
+    ) -> list[list[Event] | AionError]:
+        results: list[list[Event] | AionError] = []
+        touched: dict[bytes, proj.Summary] = {}
+        events = txn.cursor(db=self._events)
+        for request in batch:
+            if isinstance(request, AionError):
+                results.append(request)
+                continue
+            key = request.run_key
+            summary = touched.get(key) or self._load(txn, key, request)
+            head = summary["head"] if summary else 0
+            if head != request.expected_seq:
+                results.append(
+                    SequenceConflict(
+                        request.expected_seq,
+                        head,
+                        workflow_id=request.workflow_id,
+                        run_id=request.run_id,
+                    )
+                )
+                continue
+            if not request.events:
+                results.append([])
+                continue
+            if summary is None:
+                summary = proj.new_summary(request.workflow_id, request.run_id, request.events[0])
+            prefix = key + b"\0"
+            events.putmulti(
+                [
+                    (prefix + event.seq.to_bytes(8, "big"), data)
+                    for event, data in zip(request.events, request.encoded, strict=True)
+                ]
+            )
+            for op, timer_id, fire_at in proj.fold(summary, request.events):
+                if op == proj.SCHEDULE:
+                    self._schedule(txn, prefix + timer_id.encode(), fire_at)
+                elif op == proj.CANCEL:
+                    self._cancel(txn, prefix + timer_id.encode())
+                else:
+                    self._cancel_all(txn, prefix)
+            touched[key] = summary
+            results.append(request.events)
+        for key, summary in touched.items():
+            txn.put(key, packb(summary), db=self._runs)
+        return results
+
+    def _load(
+        self, txn: lmdb.Transaction[bytes], key: bytes, request: proj.Prepared
+    ) -> proj.Summary | None:
+        data = txn.get(key, db=self._runs)
+        if data is None:
+            return None
+        record = _unpack_summary(data, request.workflow_id, request.run_id)
+        if not isinstance(record.get("head"), int):
+            raise CorruptEvent(
+                "run index entry has no head",
+                workflow_id=request.workflow_id,
+                run_id=request.run_id,
+            )
+        return record
+
+    def _schedule(self, txn: lmdb.Transaction[bytes], key: bytes, fire_at: int) -> None:
+        self._cancel(txn, key)
+        at = fire_at.to_bytes(8, "big")
+        txn.put(key, at, db=self._timer_ids)
+        txn.put(at + key, b"", db=self._timers)
+
+    def _cancel(self, txn: lmdb.Transaction[bytes], key: bytes) -> None:
+        at = txn.pop(key, db=self._timer_ids)
+        if at is not None:
+            txn.delete(at + key, db=self._timers)
+
+    def _cancel_all(self, txn: lmdb.Transaction[bytes], prefix: bytes) -> None:
+        cursor = txn.cursor(db=self._timer_ids)
+        if not cursor.set_range(prefix):
+            return
+        while cursor.key().startswith(prefix):
+            txn.delete(cursor.value() + cursor.key(), db=self._timers)
+            if not cursor.delete():
+                return
+
+    # Reading
+
+    def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
+        prefix = proj.run_key(workflow_id, run_id) + b"\0"
+        start = prefix + min(max(from_seq, 1), proj.MAX_TIME).to_bytes(8, "big")
+        size = len(prefix)
+        out: list[Event] = []
+        with self._reading() as txn:
+            cursor = txn.cursor(db=self._events)
+            if not cursor.set_range(start):
+                return out
+            for key, data in cursor:
+                if not key.startswith(prefix):
+                    break
+                seq = int.from_bytes(key[size:], "big")
+                out.append(decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq))
+        return out
+
+    def head(self, workflow_id: str, run_id: str) -> int:
+        summary = self.get_run(workflow_id, run_id)
+        return summary.head if summary else 0
+
+    def get_run(self, workflow_id: str, run_id: str) -> RunSummary | None:
+        key = proj.run_key(workflow_id, run_id)
+        with self._reading() as txn:
+            data = txn.get(key, db=self._runs)
+        if data is None:
+            return None
+        return proj.to_summary(_unpack_summary(data, workflow_id, run_id), workflow_id, run_id)
+
+    def runs(
+        self, status: WorkflowStatus | None = None, workflow_type: str | None = None
+    ) -> list[RunSummary]:
+        found = [
+            s
+            for s in self._scan_runs(b"")
+            if (status is None or s.status == status)
+            and (workflow_type is None or s.workflow_type == workflow_type)
+        ]
+        return found
+
+    def open_runs(self) -> list[RunSummary]:
+        return [s for s in self._scan_runs(b"") if not s.status.is_terminal]
+
+    def latest_run(self, workflow_id: str) -> RunSummary | None:
+        prefix = check_id(workflow_id, "workflow_id").encode() + b"\0"
+        return max(self._scan_runs(prefix), key=lambda s: (s.started_at, s.run_id), default=None)
+
+    def _scan_runs(self, prefix: bytes) -> list[RunSummary]:
+        with self._reading() as txn:
+            cursor = txn.cursor(db=self._runs)
+            stored = []
+            if cursor.set_range(prefix):
+                for key, data in cursor:
+                    if not key.startswith(prefix):
+                        break
+                    stored.append((key, data))
+        summaries = []
+        for key, data in stored:
+            workflow_id, _, run_id = key.decode(errors="replace").partition("\0")
+            record = _unpack_summary(data, workflow_id, run_id)
+            summaries.append(proj.to_summary(record, workflow_id, run_id))
+        return summaries
+
+    def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
+        due: list[DueTimer] = []
+        with self._reading() as txn:
+            for key in txn.cursor(db=self._timers).iternext(values=False):
+                fire_at = int.from_bytes(key[:8], "big")
+                if fire_at > as_of or (limit is not None and len(due) >= limit):
+                    break
+                due.append(_due_timer(key, fire_at))
+        return due
+
+    def next_timer(self) -> DueTimer | None:
+        with self._reading() as txn:
+            cursor = txn.cursor(db=self._timers)
+            key = cursor.key() if cursor.first() else None
+        return _due_timer(key, int.from_bytes(key[:8], "big")) if key else None
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:
+        """A short read transaction; adopts a map another process grew meanwhile."""
+        while True:
+            with self._gate:
+                env = self._live()
+                try:
+                    txn = env.begin()
+                except lmdb.MapResizedError:
+                    pass
+                else:
+                    with txn:
+                        yield txn
+                    return
+            with self._gate.exclusive():
+                self._live().set_mapsize(0)
+
+    # Lifecycle
+
+    def _live(self) -> lmdb.Environment:
+        if self._env is None:
+            raise EngineClosed()
+        return self._env
+
+    def close(self) -> None:
+        """Close the environment and release the directory; idempotent."""
+        with self._write_lock, self._gate.exclusive():
+            if self._env is None:
+                return
+            self._env.close()
+            self._env = None
+            self._release.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._env is None else self.durability
+        return f"LmdbStore({str(self.path)!r}, {state}{', readonly' if self.readonly else ''})"
+
+
+def _unpack_summary(data: bytes, workflow_id: str, run_id: str) -> dict[str, Any]:
+    try:
+        record = unpackb(data)
+    except Exception as exc:
+        record = exc
+    if not isinstance(record, dict):
+        raise CorruptEvent(
+            f"run index entry is not a msgpack map ({record!r:.80})",
+            workflow_id=workflow_id,
+            run_id=run_id,
+        )
+    return record
+
+
+def _due_timer(key: bytes, fire_at: int) -> DueTimer:
+    workflow_id, run_id, timer_id = key[8:].decode().split("\0", 2)
+    return DueTimer(workflow_id, run_id, timer_id, fire_at)

@@ -1,0 +1,179 @@
+"""`MemoryStore`: the reference `EventStore`, in dicts behind one lock.
+
+It keeps events and index entries encoded, exactly as a durable store
+would, so payload checks, copies and the codec's round trip behave the same;
+only durability is missing. Use it for unit tests, not for anything that must survive.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from aion_actors.core import (
+    AionError,
+    EngineClosed,
+    Event,
+    SequenceConflict,
+    WorkflowStatus,
+    check_id,
+    decode_event,
+    packb,
+    unpackb,
+)
+from aion_actors.store import _projection as proj
+from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
+
+_Run = tuple[str, str]
+
+
+class MemoryStore:
+    """An `EventStore` that lives and dies with the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clock = proj.Clock()
+        self._events: dict[_Run, list[bytes]] = {}
+        self._summaries: dict[_Run, bytes] = {}
+        self._timers: dict[tuple[str, str, str], int] = {}
+        self._closed = False
+
+    def append(
+        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
+    ) -> int:
+        (result,) = self.append_batch(
+            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
+        )
+        if isinstance(result, AionError):
+            raise result
+        return result[-1].seq if result else expected_seq
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        with self._lock:
+            self._check_open()
+            results: list[list[Event] | AionError] = []
+            for request in requests:
+                prepared = proj.prepare(request, self._clock())
+                if isinstance(prepared, AionError):
+                    results.append(prepared)
+                else:
+                    results.append(self._apply(prepared))
+            return results
+
+    def _apply(self, prepared: proj.Prepared) -> list[Event] | AionError:
+        run = (prepared.workflow_id, prepared.run_id)
+        stored = self._summaries.get(run)
+        summary = unpackb(stored) if stored else None
+        head = summary["head"] if summary else 0
+        if head != prepared.expected_seq:
+            return SequenceConflict(prepared.expected_seq, head, workflow_id=run[0], run_id=run[1])
+        if not prepared.events:
+            return []
+        if summary is None:
+            summary = proj.new_summary(*run, prepared.events[0])
+        self._events.setdefault(run, []).extend(prepared.encoded)
+        ops = proj.fold(summary, prepared.events)
+        self._summaries[run] = packb(summary)
+        for op, timer_id, fire_at in ops:
+            if op == proj.SCHEDULE:
+                self._timers[(*run, timer_id)] = fire_at
+            elif op == proj.CANCEL:
+                self._timers.pop((*run, timer_id), None)
+            else:
+                for key in [key for key in self._timers if key[:2] == run]:
+                    del self._timers[key]
+        return prepared.events
+
+    def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
+        proj.run_key(workflow_id, run_id)
+        start = max(from_seq, 1)
+        with self._lock:
+            self._check_open()
+            stored = self._events.get((workflow_id, run_id), [])[start - 1 :]
+        return [
+            decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
+            for seq, data in enumerate(stored, start)
+        ]
+
+    def head(self, workflow_id: str, run_id: str) -> int:
+        summary = self.get_run(workflow_id, run_id)
+        return summary.head if summary else 0
+
+    def get_run(self, workflow_id: str, run_id: str) -> RunSummary | None:
+        proj.run_key(workflow_id, run_id)
+        with self._lock:
+            self._check_open()
+            stored = self._summaries.get((workflow_id, run_id))
+        return proj.to_summary(unpackb(stored), workflow_id, run_id) if stored else None
+
+    def runs(
+        self, status: WorkflowStatus | None = None, workflow_type: str | None = None
+    ) -> list[RunSummary]:
+        with self._lock:
+            self._check_open()
+            found = [
+                proj.to_summary(unpackb(self._summaries[run]), *run)
+                for run in sorted(self._summaries)
+            ]
+        return [
+            s
+            for s in found
+            if (status is None or s.status == status)
+            and (workflow_type is None or s.workflow_type == workflow_type)
+        ]
+
+    def open_runs(self) -> list[RunSummary]:
+        return [s for s in self.runs() if not s.status.is_terminal]
+
+    def latest_run(self, workflow_id: str) -> RunSummary | None:
+        check_id(workflow_id, "workflow_id")
+        mine = [s for s in self.runs() if s.workflow_id == workflow_id]
+        return max(mine, key=lambda s: (s.started_at, s.run_id), default=None)
+
+    def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
+        proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        proj.check_time(fire_at, "fire_at")
+        with self._lock:
+            self._check_open()
+            self._timers[(workflow_id, run_id, timer_id)] = fire_at
+
+    def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
+        proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        with self._lock:
+            self._check_open()
+            self._timers.pop((workflow_id, run_id, timer_id), None)
+
+    def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
+        with self._lock:
+            self._check_open()
+            due = sorted(
+                (fire_at, key) for key, fire_at in self._timers.items() if fire_at <= as_of
+            )
+        return [DueTimer(*key, fire_at) for fire_at, key in due[:limit]]
+
+    def next_timer(self) -> DueTimer | None:
+        with self._lock:
+            self._check_open()
+            first = min(((at, key) for key, at in self._timers.items()), default=None)
+        return DueTimer(*first[1], first[0]) if first else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineClosed()

@@ -1,0 +1,119 @@
+"""What every event store offers, and the plain data it hands back.
+
+`MemoryStore` and `LmdbStore` implement `EventStore`; a future store backed
+by a shared database must pass the same conformance suite (tests/store/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from aion_actors.core import AionError, Event, WorkflowStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run as the run index sees it, projected from its history."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: WorkflowStatus
+    started_at: int
+    ended_at: int | None
+    head: int
+    version: str
+    restarts: int
+    parent: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    """A durable timer: which run it belongs to, its id and when it fires (unix ns)."""
+
+    workflow_id: str
+    run_id: str
+    timer_id: str
+    fire_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One caller's append inside `EventStore.append_batch`."""
+
+    workflow_id: str
+    run_id: str
+    events: tuple[Event, ...]
+    expected_seq: int
+
+
+class EventStore(Protocol):
+    """Durable, ordered histories of runs, with a run index and durable timers.
+
+    Appends are all or nothing per run and carry `expected_seq`, so a second
+    writer for a run gets `SequenceConflict` instead of a split history. The
+    run index and the timers are projections of the events, written in the
+    same transaction, so they always agree with history.
+    """
+
+    def append(
+        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
+    ) -> int:
+        """Append `events` after seq `expected_seq` (0 creates the run); returns the new head."""
+        ...
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        """Apply every request in order in one transaction; per request its events or its error."""
+        ...
+
+    def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
+        """Events from `from_seq` to the head; `[]` for an unknown run or past the head."""
+        ...
+
+    def head(self, workflow_id: str, run_id: str) -> int:
+        """The last seq of the run, 0 when it has no events."""
+        ...
+
+    def get_run(self, workflow_id: str, run_id: str) -> RunSummary | None: ...
+
+    def runs(
+        self, status: WorkflowStatus | None = None, workflow_type: str | None = None
+    ) -> list[RunSummary]:
+        """Every run, filtered, in (workflow_id, run_id) order."""
+        ...
+
+    def open_runs(self) -> list[RunSummary]:
+        """Runs that are running or parked."""
+        ...
+
+    def latest_run(self, workflow_id: str) -> RunSummary | None:
+        """The most recently started run of `workflow_id`."""
+        ...
+
+    def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
+        """Arm a timer at `fire_at` (unix ns); re-scheduling the same timer replaces it."""
+        ...
+
+    def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None: ...
+
+    def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
+        """Timers with `fire_at <= as_of`, earliest first."""
+        ...
+
+    def next_timer(self) -> DueTimer | None:
+        """The earliest timer, so a timer service can sleep until then instead of polling."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

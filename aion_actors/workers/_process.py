@@ -1,0 +1,121 @@
+"""The parent's handle on one worker process: its pipe, its state and its current job."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from aion_actors.core import packb
+from aion_actors.workers import _worker
+from aion_actors.workers.task import Outcome, Task
+
+_STOP_MESSAGE = packb([_worker.STOP])
+_JOIN_AFTER_EXIT = 1.0  # seconds; an exited or killed process is reaped well within this
+
+
+@dataclass(eq=False, slots=True)
+class Job:
+    """A submitted task, its callback, and its RUN message (or an outcome known in advance)."""
+
+    task: Task
+    done: Callable[[Outcome], None]
+    message: bytes | None
+    early: Outcome | None = None
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+class WorkerProcess:
+    """A started worker process; only the pool's dispatcher thread touches it."""
+
+    __slots__ = ("conn", "deadline", "importing", "job", "process", "start_error", "state")
+
+    def __init__(self, context: BaseContext, activities: Mapping[str, str], name: str) -> None:
+        parent_end, child_end = context.Pipe(duplex=True)
+        process: Any = context.Process(  # type: ignore[attr-defined]
+            target=_worker.main, args=(child_end, dict(activities)), name=name, daemon=True
+        )
+        try:
+            process.start()
+        except BaseException:
+            parent_end.close()
+            raise
+        finally:
+            child_end.close()
+        self.process = process
+        self.conn = parent_end
+        self.state = State.STARTING
+        self.job: Job | None = None
+        self.deadline: float | None = None
+        self.importing: str | None = None
+        self.start_error: tuple[str, str] | None = None  # (detail, traceback)
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    @property
+    def sentinel(self) -> int:
+        return int(self.process.sentinel)
+
+    def run(self, job: Job, now: float) -> None:
+        """Send `job` to this idle worker; raises OSError if the worker is already gone."""
+        assert job.message is not None
+        self.conn.send_bytes(job.message)
+        self.job = job
+        self.state = State.BUSY
+        timeout = job.task.timeout
+        self.deadline = None if timeout is None else now + timeout
+
+    def finish(self) -> Job:
+        """The job whose reply just arrived; the worker is idle again."""
+        job = self.job
+        assert job is not None
+        self.job = None
+        self.deadline = None
+        self.state = State.IDLE
+        return job
+
+    def ask_to_stop(self) -> None:
+        with contextlib.suppress(OSError):  # already gone: its sentinel tells the dispatcher
+            self.conn.send_bytes(_STOP_MESSAGE)
+
+    def reap(self, *, kill: bool = False) -> int | None:
+        """Wait for the process to end (SIGKILL it first if `kill`) and return its exit code."""
+        self.state = State.DEAD
+        if kill:
+            self.process.kill()
+        self.process.join(_JOIN_AFTER_EXIT)
+        if self.process.is_alive():  # closed its pipe yet kept running: not a worker any more
+            self.process.kill()
+            self.process.join()
+        exitcode: int | None = self.process.exitcode
+        self.conn.close()
+        self.process.close()
+        return exitcode
+
+
+def exit_description(exitcode: int | None) -> str:
+    """`exit code 1` or `killed by SIGKILL`, as a crash report names it."""
+    name = signal_name(exitcode)
+    return f"killed by {name}" if name else f"exit code {exitcode}"
+
+
+def signal_name(exitcode: int | None) -> str | None:
+    """`SIGKILL` for an exit code of -9; None for a process that exited by itself."""
+    if exitcode is None or exitcode >= 0:
+        return None
+    try:
+        return signal.Signals(-exitcode).name
+    except ValueError:
+        return f"signal {-exitcode}"

@@ -1,0 +1,57 @@
+"""Errors that only executors produce; their class names are the recorded error types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aion_actors.core import AionError, PayloadError, check_payload
+
+
+class ActivityTimeout(AionError):
+    """An activity attempt ran past its `timeout` (retryable, like a crash)."""
+
+    def __init__(self, activity: str, timeout: float, consequence: str) -> None:
+        self.activity = activity
+        self.timeout = timeout
+        super().__init__(f"activity {activity!r} exceeded its {timeout:g} s timeout; {consequence}")
+
+
+class ExecutorClosed(AionError):
+    """The executor was closed before the attempt finished; it never produced a result."""
+
+    def __init__(self, executor: str, activity: str | None = None) -> None:
+        self.executor = executor
+        self.activity = activity
+        what = f"; the attempt of activity {activity!r} did not finish" if activity else ""
+        super().__init__(f"the {executor} executor is closed{what}")
+
+
+class WorkerStartFailed(AionError):
+    """Worker processes die while starting, so no attempt can run (names the culprit)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"activity worker processes cannot start: {detail}; fix the activity module "
+            "(the pool keeps retrying with backoff) or run those activities with "
+            "executor='thread'"
+        )
+
+
+def unrecordable_result(activity: str, result: Any, exc: Exception) -> PayloadError:
+    """Why `result` cannot cross a pipe or be recorded, naming the activity and the path."""
+    return _unrecordable(result, "result", f"returned by activity {activity!r}", exc)
+
+
+def unrecordable_arguments(activity: str, args: Any, exc: Exception) -> PayloadError:
+    """Why `args` cannot cross a pipe or be recorded, naming the activity and the path."""
+    return _unrecordable(list(args), "args", f"arguments of activity {activity!r}", exc)
+
+
+def _unrecordable(value: Any, root: str, whose: str, exc: Exception) -> PayloadError:
+    advice = f"{whose}; use only msgpack values"
+    try:
+        check_payload(value, root)
+    except PayloadError as precise:
+        return PayloadError(precise.path, f"{precise.problem} ({advice})")
+    return PayloadError(root, f"cannot be encoded: {exc} ({advice})")

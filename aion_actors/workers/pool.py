@@ -1,0 +1,394 @@
+"""`WorkerPool`: activities in supervised worker processes, one dispatcher thread for all.
+
+The dispatcher multiplexes every worker's pipe and exit sentinel plus a
+self-pipe for wake-ups in one selector, so the pool costs one thread however
+many workers it has. A worker runs one attempt at a time; attempts queue FIFO
+while every worker is busy. A worker that dies is replaced and its attempt
+ends as `WorkerCrashed`; one that overruns its timeout is SIGKILLed,
+replaced, and its attempt ends as `ActivityTimeout`.
+
+Workers come from a forkserver (or spawn) context, never `fork`: the engine
+process has threads. The forkserver preloads this package's worker module
+and the activity modules, so a replacement starts from a warm image in about
+15 ms. The forkserver and multiprocessing's resource tracker are singletons
+of the interpreter, shared with anything else that uses forkserver; they hold
+no pool state, are left running by `close()` and exit with the interpreter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import selectors
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from aion_actors.core import (
+    ConfigError,
+    WorkerCrashed,
+    error_info,
+    unpackb,
+)
+from aion_actors.workers import _worker
+from aion_actors.workers._imports import check_activities
+from aion_actors.workers._process import Job, State, WorkerProcess, exit_description, signal_name
+from aion_actors.workers.errors import (
+    ActivityTimeout,
+    ExecutorClosed,
+    WorkerStartFailed,
+    unrecordable_arguments,
+)
+from aion_actors.workers.task import Outcome, Task, failure
+
+log = logging.getLogger("aion_actors.workers")
+
+_STOP_GRACE = 1.0  # seconds `close()` lets busy workers finish before killing them
+_BACKOFF_FIRST = 0.05  # seconds before restarting a worker that died while starting
+_BACKOFF_MAX = 5.0
+_BROKEN_AFTER = 3  # consecutive start failures, with no worker ready, before queued tasks fail
+_CONN, _SENTINEL = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A snapshot of a pool's counters since it was built."""
+
+    workers: int  #: live worker processes, starting, idle or busy
+    completed: int  #: attempts that returned or raised inside a worker
+    crashed: int  #: workers that died on their own after becoming ready
+    timeouts: int  #: workers killed because their attempt overran its timeout
+    replaced: int  #: processes started to replace a dead or killed worker
+    start_failures: int  #: workers that died before becoming ready
+
+
+class WorkerPool:
+    """Runs activities (registered name -> `"module:qualname"`) in `size` worker processes.
+
+    Each worker imports the activity modules by name when it starts, so an
+    activity must be a module-level callable (a wrapper object is fine)
+    importable in a fresh process: workers get the engine's `sys.path`. An
+    activity in the `__main__` of a script works as multiprocessing's spawn
+    does it: the script is re-imported as `__mp_main__` (guard it with
+    `if __name__ == "__main__":`); one in `python -c` or a REPL is refused
+    with `ConfigError`. Test modules work under pytest's default `prepend`
+    import mode, not under `--import-mode=importlib`.
+    """
+
+    def __init__(
+        self, size: int, activities: Mapping[str, str], *, start_method: str = "forkserver"
+    ) -> None:
+        if size < 1:
+            raise ConfigError(f"a worker pool needs at least 1 worker process, not {size}")
+        if start_method not in ("forkserver", "spawn"):
+            raise ConfigError(
+                f"worker start method {start_method!r} is not supported; use 'forkserver' or "
+                "'spawn' (never 'fork': the engine process has threads)"
+            )
+        self._activities = dict(activities)
+        modules = check_activities(self._activities)
+        self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            # Only takes effect if this interpreter's forkserver is not running yet.
+            self._context.set_forkserver_preload([_worker.__name__, *modules])
+        self._lock = threading.Lock()  # guards _inbox, _woken, _closing and the wake-up fds
+        self._inbox: list[Job] = []
+        self._woken = False
+        self._closing = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        # Everything below belongs to the dispatcher thread once it runs.
+        self._slots: list[WorkerProcess | None] = [None] * size
+        self._restart_at = [0.0] * size
+        self._idle: list[WorkerProcess] = []
+        self._pending: deque[Job] = deque()
+        self._stopping_since: float | None = None
+        self._start_failures = 0
+        self._last_start_error: dict[str, object] = {}
+        self._completed = self._crashed = self._timeouts = self._replaced = self._failed_starts = 0
+        try:
+            for index in range(size):
+                self._start(index)
+        except BaseException:
+            self._kill_all()
+            self._release()
+            raise
+        self._thread = threading.Thread(target=self._serve, name="aion-worker-pool", daemon=True)
+        self._thread.start()
+
+    # Any thread
+
+    def submit(self, task: Task, done: Callable[[Outcome], None]) -> None:
+        """Queue one attempt; `done(outcome)` follows from the dispatcher thread."""
+        if task.name not in self._activities:
+            raise LookupError(
+                f"no activity named {task.name!r} was given to this worker pool; "
+                f"it runs {sorted(self._activities)}"
+            )
+        try:
+            job = Job(task, done, _worker.run_message(task.name, task.args, task.attempt))
+        except Exception as exc:
+            job = Job(task, done, None, failure(unrecordable_arguments(task.name, task.args, exc)))
+        with self._lock:
+            if self._closing:
+                raise ExecutorClosed("process", task.name)
+            self._inbox.append(job)
+            if not self._woken:
+                self._woken = True
+                os.write(self._wake_w, b"\0")
+
+    def close(self) -> None:
+        """Stop the workers (graceful, then SIGKILL after a short grace) and the dispatcher.
+
+        Attempts still queued or running at the end end as `ExecutorClosed`.
+        Safe to call twice, and from a `done` callback (then it does not wait).
+        """
+        with self._lock:
+            if not self._closing:
+                self._closing = True
+                os.write(self._wake_w, b"\0")
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def stats(self) -> PoolStats:
+        return PoolStats(
+            workers=sum(1 for w in self._slots if w is not None),
+            completed=self._completed,
+            crashed=self._crashed,
+            timeouts=self._timeouts,
+            replaced=self._replaced,
+            start_failures=self._failed_starts,
+        )
+
+    def pids(self) -> tuple[int, ...]:
+        """The pids of the live worker processes."""
+        return tuple(w.pid for w in list(self._slots) if w is not None)
+
+    # Dispatcher thread
+
+    def _serve(self) -> None:
+        try:
+            while self._serve_once():
+                pass
+        except BaseException:
+            log.exception("the worker pool dispatcher failed; closing the pool")
+            with self._lock:
+                self._closing = True
+            self._kill_all()
+        finally:
+            self._fail_leftovers()
+            self._release()
+
+    def _serve_once(self) -> bool:
+        for key, _ in self._selector.select(self._wait_time(time.monotonic())):
+            if key.data is None:
+                self._take_inbox()
+                continue
+            worker, kind = key.data
+            if worker.state is State.DEAD:
+                continue
+            if kind == _CONN:
+                self._read(worker)
+            else:
+                self._end(worker)
+        now = time.monotonic()
+        self._expire(now)
+        if self._stopping_since is None:
+            self._restart_due(now)
+            self._dispatch(now)
+        elif now - self._stopping_since >= _STOP_GRACE:
+            self._kill_all()
+        return self._stopping_since is None or any(w is not None for w in self._slots)
+
+    def _wait_time(self, now: float) -> float | None:
+        moments = [w.deadline for w in self._slots if w is not None and w.deadline is not None]
+        if self._stopping_since is not None:
+            moments.append(self._stopping_since + _STOP_GRACE)
+        else:
+            slots = zip(self._slots, self._restart_at, strict=True)
+            moments.extend(restart_at for w, restart_at in slots if w is None)
+        return max(0.0, min(moments) - now) if moments else None
+
+    def _take_inbox(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._wake_r, 4096)
+        with self._lock:
+            jobs, self._inbox, self._woken = self._inbox, [], False
+            closing = self._closing
+        for job in jobs:
+            if job.early is not None:
+                self._deliver(job, job.early)
+            else:
+                self._pending.append(job)
+        if closing and self._stopping_since is None:
+            self._begin_stop()
+        elif self._broken():
+            self._fail_pending()
+
+    def _read(self, worker: WorkerProcess) -> None:
+        try:
+            message = unpackb(worker.conn.recv_bytes())
+        except (EOFError, OSError):
+            self._end(worker)
+            return
+        op = message[0]
+        if op == _worker.OK or op == _worker.ERROR:
+            job = worker.finish()
+            self._completed += 1
+            if self._pending and self._stopping_since is None:
+                self._run(worker, self._pending.popleft(), time.monotonic())
+            else:
+                self._idle.append(worker)
+            if op == _worker.OK:
+                self._deliver(job, Outcome(ok=True, result=message[1]))
+            else:
+                self._deliver(job, Outcome(ok=False, error=message[1]))
+        elif op == _worker.IMPORTING:
+            worker.importing = message[1]
+        elif op == _worker.READY:
+            worker.state = State.IDLE
+            self._start_failures = 0
+            self._idle.append(worker)
+        elif op == _worker.START_FAILED:
+            worker.start_error = (message[1], message[2])
+
+    def _start(self, index: int) -> None:
+        worker = WorkerProcess(self._context, self._activities, f"aion-worker-{index}")
+        self._slots[index] = worker
+        self._selector.register(worker.conn, selectors.EVENT_READ, (worker, _CONN))
+        self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, _SENTINEL))
+
+    def _restart_due(self, now: float) -> None:
+        for index, worker in enumerate(self._slots):
+            if worker is None and self._restart_at[index] <= now:
+                try:
+                    self._start(index)
+                except Exception as exc:
+                    detail = f"starting a worker process raised {type(exc).__name__}: {exc}"
+                    self._start_failed(index, detail, None, now)
+                else:
+                    self._replaced += 1
+
+    def _run(self, worker: WorkerProcess, job: Job, now: float) -> None:
+        try:
+            worker.run(job, now)
+        except OSError:
+            self._pending.appendleft(job)  # it never reached the worker, so it may run elsewhere
+            self._end(worker)
+
+    def _dispatch(self, now: float) -> None:
+        while self._pending and self._idle:
+            self._run(self._idle.pop(), self._pending.popleft(), now)
+
+    def _expire(self, now: float) -> None:
+        for worker in self._slots:
+            if worker is not None and worker.deadline is not None and worker.deadline <= now:
+                self._end(worker, kill=True)
+
+    def _end(self, worker: WorkerProcess, *, kill: bool = False) -> None:
+        """Reap a worker that exited (or SIGKILL it), settle its attempt, plan its replacement."""
+        job, was_starting = worker.job, worker.state is State.STARTING
+        self._selector.unregister(worker.conn)
+        self._selector.unregister(worker.sentinel)
+        index = self._slots.index(worker)
+        self._slots[index] = None
+        if worker in self._idle:
+            self._idle.remove(worker)
+        exitcode = worker.reap(kill=kill)
+        now = time.monotonic()
+        self._restart_at[index] = now
+        if self._stopping_since is not None:
+            if job is not None:
+                self._deliver(job, failure(ExecutorClosed("process", job.task.name)))
+        elif kill:
+            self._timeouts += 1
+            assert job is not None and job.task.timeout is not None
+            timeout = ActivityTimeout(
+                job.task.name, job.task.timeout, "its worker process was killed and replaced"
+            )
+            self._deliver(job, failure(timeout))
+        elif was_starting:
+            how, trace = exit_description(exitcode), None
+            detail: str
+            if worker.start_error is not None:
+                detail, trace = worker.start_error
+                detail = f"{detail} (worker {how})"
+            elif worker.importing is not None:
+                detail = f"a new worker process died ({how}) while importing {worker.importing!r}"
+            else:
+                detail = f"a new worker process died ({how}) while starting"
+            self._start_failed(index, detail, trace, now)
+        else:
+            self._crashed += 1
+            if job is not None:
+                crash = WorkerCrashed(job.task.name, exitcode, signal_name(exitcode))
+                self._deliver(job, failure(crash))
+
+    def _start_failed(self, index: int, detail: str, trace: str | None, now: float) -> None:
+        self._failed_starts += 1
+        self._start_failures += 1
+        self._last_start_error = error_info(WorkerStartFailed(detail), traceback=trace)
+        delay = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2 ** (self._start_failures - 1))
+        self._restart_at[index] = now + delay
+        log.warning(
+            "worker process failed to start (%d in a row, next try in %.2f s): %s",
+            self._start_failures,
+            delay,
+            detail,
+        )
+        if self._broken():
+            self._fail_pending()
+
+    def _broken(self) -> bool:
+        """Workers keep dying at start and none is ready: queued attempts cannot run."""
+        return self._start_failures >= _BROKEN_AFTER and not any(
+            w is not None and w.state in (State.IDLE, State.BUSY) for w in self._slots
+        )
+
+    def _fail_pending(self) -> None:
+        error = Outcome(ok=False, error=self._last_start_error)
+        while self._pending:
+            self._deliver(self._pending.popleft(), error)
+
+    def _begin_stop(self) -> None:
+        self._stopping_since = time.monotonic()
+        while self._pending:
+            job = self._pending.popleft()
+            self._deliver(job, failure(ExecutorClosed("process", job.task.name)))
+        for worker in self._slots:
+            if worker is not None:
+                worker.ask_to_stop()
+
+    def _kill_all(self) -> None:
+        if self._stopping_since is None:
+            self._stopping_since = time.monotonic()
+        for worker in self._slots:
+            if worker is not None:
+                self._end(worker, kill=True)
+
+    def _fail_leftovers(self) -> None:
+        """Settle whatever a failed dispatcher left behind, so every `done` is still called once."""
+        with self._lock:
+            jobs, self._inbox = self._inbox, []
+        for job in [*self._pending, *jobs]:
+            self._deliver(job, job.early or failure(ExecutorClosed("process", job.task.name)))
+        self._pending.clear()
+
+    def _release(self) -> None:
+        self._selector.close()
+        with self._lock:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+    @staticmethod
+    def _deliver(job: Job, outcome: Outcome) -> None:
+        try:
+            job.done(outcome)
+        except Exception:
+            log.exception("the done callback of activity %r raised", job.task.name)

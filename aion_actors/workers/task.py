@@ -1,0 +1,105 @@
+"""The plain data an executor is handed and hands back, and the executor protocol.
+
+Both executors speak the same language so the runtime does not care where an
+activity runs: a `Task` goes in, exactly one `Outcome` comes out through the
+`done` callback, and an error is always a `{type, message, traceback?}` map,
+never an exception object, because it is recorded as it is.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aion_actors.core import error_info
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptInfo:
+    """Which attempt of which activity of which run is executing."""
+
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    attempt: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt of one activity, so side effects can be deduplicated."""
+        return f"{self.workflow_id}/{self.run_id}/{self.activity_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One attempt to run the activity registered as `name` with `args`.
+
+    `timeout` (seconds, None for none) counts from the moment the attempt
+    starts executing, not from submission: waiting for a free worker is not
+    the activity's fault.
+    """
+
+    name: str
+    args: tuple[Any, ...] | list[Any]
+    attempt: AttemptInfo
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt: `result` when `ok`, else an `error` map."""
+
+    ok: bool
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+
+class Executor(Protocol):
+    """Where activity attempts run: a process pool or a thread pool."""
+
+    def submit(self, task: Task, done: Callable[[Outcome], None]) -> None:
+        """Queue `task`; `done` is called exactly once, later, from the executor's own thread.
+
+        `done` must return quickly: it runs on the thread that serves every
+        other attempt. It is never called from inside `submit`.
+        """
+
+    def close(self) -> None:
+        """Stop every thread and process started; unfinished attempts end as `ExecutorClosed`."""
+
+
+_CURRENT: contextvars.ContextVar[AttemptInfo] = contextvars.ContextVar("aion_actors_attempt")
+
+
+def current_attempt() -> AttemptInfo:
+    """The attempt the calling activity is executing, in a worker process or thread.
+
+    Activities use `current_attempt().idempotency_key` to make side effects
+    safe to repeat, since an attempt interrupted by a crash runs again.
+    """
+    try:
+        return _CURRENT.get()
+    except LookupError:
+        raise LookupError(
+            "current_attempt() was called outside a running activity; call it from "
+            "the activity function while an executor runs it"
+        ) from None
+
+
+@contextmanager
+def attempt_scope(attempt: AttemptInfo) -> Iterator[None]:
+    """Make `attempt` what `current_attempt()` returns for the duration of the block."""
+    token = _CURRENT.set(attempt)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def failure(exc: BaseException) -> Outcome:
+    """An error outcome for `exc`, with its traceback when it was raised (not just built)."""
+    trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ else None
+    return Outcome(ok=False, error=error_info(exc, traceback=trace))

@@ -1,0 +1,61 @@
+"""Backoff waits that never block the supervisor's mailbox.
+
+A single thread per supervisor (started on the first non-zero delay) keeps a heap of
+due times and hands each due message back to the supervisor actor with ``tell``, so
+the supervisor answers calls while a child waits for its restart.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["Timers"]
+
+
+class Timers:
+    """Deliver ``message`` to ``deliver`` after ``delay`` seconds (monotonic clock)."""
+
+    def __init__(self, deliver: Callable[[object], None]) -> None:
+        self._deliver = deliver
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, object]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def schedule(self, delay: float, message: object) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), message))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="supervisor-timers")
+                self._thread.start()
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Drop pending messages and join the thread."""
+        with self._cond:
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed:
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    if timeout is not None and timeout <= 0:
+                        break
+                    self._cond.wait(timeout)
+                if self._closed:
+                    return
+                message = heapq.heappop(self._heap)[2]
+            self._deliver(message)

@@ -1,0 +1,177 @@
+"""Learn when a plain ``pykka.ThreadingActor`` exits, and why, without its cooperation.
+
+Pykka has no links or monitors, so the supervisor starts each child itself, the way
+``Actor.start`` does (construct, register, start the thread), and before the thread
+starts it shadows three attributes *on that one instance* — never on the class, so
+other instances of the class are untouched:
+
+* ``on_start`` — wrapped to report the start result: a failing ``on_start`` is a
+  *start failure* that the starter sees synchronously, as with OTP's ``start_link``;
+* ``_handle_failure`` — Pykka's single funnel for every unhandled exception (in
+  ``on_start``, in a ``tell``-ed message, in ``on_stop``/``on_failure``); wrapped to
+  keep the first exception, which is the crash reason;
+* ``_actor_loop`` — the thread's target; wrapped so that once Pykka's loop and
+  teardown are over, the exit is reported exactly once, from the dying thread.
+
+Why not ``on_failure``/``on_stop``: Pykka calls neither when ``on_start`` fails, and a
+subclass may override them without calling ``super()``. Why not a dynamic subclass: it
+changes ``type(actor)`` and the name in logs, and trips classes with
+``__init_subclass__`` or metaclass rules. An exception raised while answering an
+``ask`` goes back to the asker and the actor lives on (Pykka's rule): not a crash.
+
+An actor may state its own exit reason by setting an ``exit_reason`` attribute to an
+`ExitReason` (the `Supervisor` actor does, to report ``shutdown`` when it gives up).
+A ``BaseException`` (e.g. ``SystemExit``) in an actor makes Pykka stop *every* actor.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from typing import Any
+
+import pykka
+
+from supervisor._incarnation import Incarnation, Notify
+from supervisor.spec import ExitReason
+
+__all__ = ["ThreadChild", "launch"]
+
+_SHADOWED = ("on_start", "_handle_failure", "_actor_loop")
+
+for _name in (*_SHADOWED, "_start_actor_loop", "_stop"):
+    if not hasattr(pykka.ThreadingActor, _name):  # pragma: no cover - depends on pykka
+        raise ImportError(
+            f"supervisor needs pykka.ThreadingActor.{_name}, which this pykka version lacks; "
+            "install pykka 4.x"
+        )
+
+
+class ThreadChild(Incarnation):
+    """One run of a thread actor."""
+
+    __slots__ = (
+        "abandon_on_kill",
+        "actor_ref",
+        "error",
+        "exit_hint",
+        "start_error",
+        "started",
+        "thread",
+    )
+
+    def __init__(
+        self,
+        key: Hashable,
+        pid: int,
+        ref: Any,
+        actor_ref: pykka.ActorRef[Any],
+        *,
+        abandon_on_kill: bool,
+    ) -> None:
+        super().__init__(key, pid, ref)
+        self.actor_ref = actor_ref
+        self.abandon_on_kill = abandon_on_kill
+        self.error: BaseException | None = None
+        self.start_error: BaseException | None = None
+        self.exit_hint: object = None
+        self.started = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def exit_reason(self) -> tuple[ExitReason, BaseException | None]:
+        if self.error is not None:
+            return ExitReason.crash(self.error), self.error
+        if isinstance(self.exit_hint, ExitReason):
+            return self.exit_hint, None
+        return ExitReason.NORMAL, None
+
+    def request_stop(self) -> None:
+        self.actor_ref.stop(block=False)
+
+    def force_stop(self) -> None:
+        """Threads cannot be killed: make the actor leave its loop after the current message.
+
+        Its stop flag is set (new messages fail fast with `pykka.ActorDeadError`, the
+        loop ends after the current message, queued asks get `ActorDeadError`), and a
+        stop message is queued to wake it if idle. A supervisor child is only asked
+        to stop, so that it still stops its own children on the way out.
+        """
+        ref = self.actor_ref
+        ref.stop(block=False)
+        if not self.abandon_on_kill:
+            pykka.ActorRegistry.unregister(ref)
+            ref.actor_stopped.set()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+
+def launch(
+    actor: pykka.ThreadingActor,
+    *,
+    key: Hashable,
+    pid: int,
+    notify: Notify,
+    ref: Any = None,
+    abandon_on_kill: bool = False,
+) -> ThreadChild:
+    """Start ``actor``'s thread and wait for its ``on_start``; raise what ``on_start`` raised.
+
+    ``notify(child)`` is called once from the child's thread after it has finished.
+    ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
+    """
+    actor_ref = actor.actor_ref
+    child = ThreadChild(
+        key, pid, actor_ref if ref is None else ref, actor_ref, abandon_on_kill=abandon_on_kill
+    )
+    on_start = actor.on_start
+    handle_failure = actor._handle_failure
+    actor_loop = actor._actor_loop
+
+    def watched_on_start() -> None:
+        try:
+            on_start()
+        except BaseException as exc:
+            child.start_error = exc
+            raise
+        finally:
+            child.started.set()
+
+    def watched_handle_failure(*exc_info: Any) -> None:
+        if child.error is None:
+            child.error = exc_info[1]
+        handle_failure(*exc_info)
+
+    def watched_loop() -> None:
+        child.thread = threading.current_thread()
+        try:
+            actor_loop()
+        except BaseException as exc:
+            if child.error is None:
+                child.error = exc
+            actor.actor_stopped.set()
+            pykka.ActorRegistry.unregister(actor_ref)
+            raise
+        finally:
+            child.exit_hint = getattr(actor, "exit_reason", None)
+            for name in _SHADOWED:  # break the actor <-> closure cycle
+                actor.__dict__.pop(name, None)
+            child.started.set()
+            child.done.set()
+            notify(child)
+
+    vars(actor).update(
+        on_start=watched_on_start,
+        _handle_failure=watched_handle_failure,
+        _actor_loop=watched_loop,
+    )
+    pykka.ActorRegistry.register(actor_ref)
+    actor._start_actor_loop()
+    child.started.wait()
+    if child.start_error is not None:
+        child.handled = True
+        child.done.wait()
+        child.join()
+        raise child.start_error
+    return child

@@ -1,0 +1,161 @@
+"""`Supervisor`: start a supervision tree and talk to it.
+
+A `Supervisor` is a handle on a supervisor actor. Its calls are Pykka ``ask``s that
+block until done; callers talk to children through the children's own refs, never
+through the supervisor, so supervision adds nothing to a child's message path.
+"""
+
+from __future__ import annotations
+
+import random as _random
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+import pykka
+
+from supervisor._actor import SupervisorActor
+from supervisor._children import State, SupervisorExhaustedHook
+from supervisor._incarnation import next_pid
+from supervisor._watch import launch
+from supervisor.errors import SupervisorError
+from supervisor.policy import RestartPolicy
+from supervisor.spec import ChildInfo, ChildSpec, ExitReason
+
+__all__ = ["Supervisor"]
+
+
+class Supervisor:
+    """A running supervisor (Erlang/OTP semantics, see the package docs).
+
+    Build one with `Supervisor.start`; as a child of another supervisor use
+    ``ChildSpec(key=..., actor=Supervisor, args=(policy,), kwargs={"children": [...]})``,
+    whose `ChildInfo.ref` is then a `Supervisor`.
+    """
+
+    __slots__ = ("_state", "actor_ref")
+
+    def __init__(self, actor_ref: pykka.ActorRef[Any], state: State) -> None:
+        self.actor_ref = actor_ref
+        self._state = state
+
+    @classmethod
+    def start(
+        cls,
+        policy: RestartPolicy | None = None,
+        children: Iterable[ChildSpec] = (),
+        *,
+        name: str | None = None,
+        on_exhausted: SupervisorExhaustedHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] = _random.random,
+    ) -> Supervisor:
+        """Start a supervisor and its ``children`` (in order); block until all run.
+
+        ``on_exhausted(name, info, reason)`` is called when this supervisor gives up
+        (restart intensity exhausted, ``on_exhausted="escalate"``), with the child
+        whose exit tipped it over, so a host can report it (health check).
+        ``clock`` (seconds, monotonic) and ``random`` (``U[0,1)``) drive the intensity
+        window and the backoff jitter; inject them to make tests exact.
+
+        Raises `SupervisorError` (cause: the child's exception) if a child fails to
+        start; the children already started are stopped again.
+        """
+        pid = next_pid()
+        actor = SupervisorActor(
+            policy, children, name=name, on_exhausted=on_exhausted, clock=clock,
+            random=random, pid=pid,
+        )
+        try:
+            inc = launch(actor, key=actor.name, pid=pid, notify=_ignore)
+        except SupervisorError:
+            raise
+        except Exception as exc:
+            raise SupervisorError(f"supervisor {actor.name!r} failed to start: {exc!r}") from exc
+        actor.state.done = inc.done
+        return cls(actor.actor_ref, actor.state)
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def pid(self) -> int:
+        return self._state.pid
+
+    @property
+    def exit_reason(self) -> ExitReason | None:
+        """None while running; ``SHUTDOWN`` after giving up; ``NORMAL`` after `stop`."""
+        return self._state.exit_reason
+
+    def is_alive(self) -> bool:
+        return self.actor_ref.is_alive()
+
+    def start_child(self, spec: ChildSpec) -> ChildInfo:
+        """Add and start a child; on failure raise `SupervisorError` and keep no spec."""
+        return self._call("start_child", spec)  # type: ignore[no-any-return]
+
+    def terminate_child(self, key: Hashable) -> None:
+        """Stop a child (no restart follows); a no-op if it is not running.
+
+        A ``temporary`` child's spec is forgotten; others stay, for `restart_child`.
+        """
+        self._call("terminate_child", key)
+
+    def restart_child(self, key: Hashable) -> ChildInfo:
+        """Start a terminated (or backing-off) child again, now."""
+        return self._call("restart_child", key)  # type: ignore[no-any-return]
+
+    def delete_child(self, key: Hashable) -> None:
+        """Forget a child that is not running."""
+        self._call("delete_child", key)
+
+    def which_children(self) -> list[ChildInfo]:
+        """A snapshot of every child spec, in start order."""
+        return self._call("which_children", None)  # type: ignore[no-any-return]
+
+    def count_children(self) -> dict[str, int]:
+        """``{"specs", "active", "supervisors", "workers"}`` counts."""
+        return self._call("count_children", None)  # type: ignore[no-any-return]
+
+    def lookup(self, key: Hashable) -> ChildInfo | None:
+        """The child with ``key`` (its current pid and ref), or None."""
+        return self._call("lookup", key)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Stop the children in reverse start order, then the supervisor; block until done.
+
+        A no-op on a supervisor that has already stopped.
+        """
+        self._check_thread("stop")
+        self.actor_ref.stop(block=True)
+        self._state.done.wait()
+        thread = self._state.thread
+        if thread is not None:
+            thread.join()
+
+    def _call(self, op: str, arg: object) -> Any:
+        self._check_thread(op)
+        try:
+            return self.actor_ref.ask((op, arg))
+        except pykka.ActorDeadError as exc:
+            raise SupervisorError(
+                f"supervisor {self.name!r} is not running (exit reason: {self.exit_reason}); "
+                "start a new one"
+            ) from exc
+
+    def _check_thread(self, op: str) -> None:
+        if threading.current_thread() is self._state.thread:
+            raise SupervisorError(
+                f"{op}() called from inside supervisor {self.name!r} (from a hook?): it would "
+                "wait for itself; call it from another thread"
+            )
+
+    def __repr__(self) -> str:
+        state = "alive" if self.is_alive() else f"exited: {self.exit_reason}"
+        return f"<Supervisor {self.name!r} pid={self.pid} {state}>"
+
+
+def _ignore(_: object) -> None:
+    """A top-level supervisor has nobody to notify of its exit."""

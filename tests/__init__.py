@@ -1,0 +1,1 @@
+"""The test suite, as a package so worker processes can import activity modules by name."""

@@ -1,0 +1,75 @@
+"""Ids the store can key, and errors that say what failed, where, and what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import aion_actors
+from aion_actors.core import (
+    AionError,
+    CorruptEvent,
+    DataDirLocked,
+    PayloadError,
+    SchemaMismatch,
+    SequenceConflict,
+    check_id,
+    new_run_id,
+    new_workflow_id,
+)
+
+
+def test_new_ids_are_unique_uuid_hex() -> None:
+    ids = {new_run_id() for _ in range(100)} | {new_workflow_id() for _ in range(100)}
+    assert len(ids) == 200 and all(len(i) == 32 for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "must not be empty"),
+        (7, "must be a str, got int"),
+        ("a\x00b", "NUL"),
+        ("x" * 201, "longer than 200 bytes"),
+        ("é" * 101, "longer than 200 bytes"),
+        ("\udc80", "surrogates"),
+    ],
+)
+def test_check_id_refuses_what_cannot_be_a_key(value: Any, problem: str) -> None:
+    with pytest.raises(PayloadError, match=problem) as info:
+        check_id(value, "workflow_id")
+    assert info.value.path == "workflow_id"
+
+
+def test_check_id_accepts_ordinary_ids() -> None:
+    assert check_id("order-42", "workflow_id") == "order-42"
+    assert check_id("x" * 200, "run_id") == "x" * 200
+
+
+def test_every_public_error_is_importable_from_the_package() -> None:
+    names = [
+        "AionError", "PayloadError", "CorruptEvent", "SequenceConflict", "DataDirLocked",
+        "SchemaMismatch", "ConfigError", "WorkflowNotFound", "WorkflowAlreadyStarted",
+        "WorkflowFailed", "WorkflowError", "NonDeterminismError", "WorkerCrashed",
+        "QueryError", "EngineClosed",
+    ]  # fmt: skip
+    for name in names:
+        assert issubclass(getattr(aion_actors, name), AionError), name
+
+
+def test_sequence_conflict_carries_expected_and_found() -> None:
+    exc = SequenceConflict(3, 5, workflow_id="order-42", run_id="r1")
+    assert (exc.expected, exc.found) == (3, 5)
+    assert "'order-42'" in str(exc) and "expected head 3, found 5" in str(exc)
+    assert "nothing was written" in str(exc)
+
+
+def test_store_errors_name_the_thing_and_the_way_out() -> None:
+    locked = DataDirLocked("/data", 1234)
+    assert locked.holder_pid == 1234 and "process 1234" in str(locked)
+    assert "read-only" in str(locked)
+    mismatch = SchemaMismatch("/data", 2, 1)
+    assert "schema version 2" in str(mismatch) and "nothing was changed" in str(mismatch)
+    corrupt = CorruptEvent("bad", workflow_id="w", run_id="r", seq=9)
+    assert "seq 9" in str(corrupt) and "backup" in str(corrupt)

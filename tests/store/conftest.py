@@ -1,0 +1,39 @@
+"""Every store test runs against each `EventStore`, and leaves no thread behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from aion_actors.store import EventStore, LmdbStore, MemoryStore
+
+WAIT = 30.0
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leaks() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    wait_until(lambda: set(threading.enumerate()) <= before, "test threads to end")
+
+
+@pytest.fixture(params=["memory", "lmdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    """A fresh store of each kind (LMDB without fsync: the semantics do not differ)."""
+    opened: EventStore = (
+        MemoryStore() if request.param == "memory" else LmdbStore(tmp_path / "data", durability="nosync")
+    )
+    with opened:
+        yield opened

@@ -1,0 +1,208 @@
+"""Starting, stopping, failed starts, shutdown timeouts, and no leaks."""
+
+from __future__ import annotations
+
+import threading
+
+import pykka
+import pytest
+
+from supervisor import ChildSpec, ExitReason, RestartPolicy, Supervisor, SupervisorError
+from tests.supervisor.helpers import (
+    BadInit,
+    Budget,
+    Exits,
+    Log,
+    Worker,
+    crash,
+    current,
+    descendants,
+    exit_with,
+    sleep_forever,
+    wait_until,
+)
+
+
+def test_a_child_failing_in_on_start_raises_with_the_cause_and_keeps_no_spec(start_sup) -> None:
+    sup = start_sup(RestartPolicy())
+    threads = threading.active_count()
+    with pytest.raises(SupervisorError, match="'bad'") as caught:
+        sup.start_child(ChildSpec("bad", actor=Worker, args=("bad", None, Budget(1))))
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert sup.which_children() == []
+    assert threading.active_count() == threads
+
+
+def test_a_child_failing_in_init_raises_with_the_cause(start_sup) -> None:
+    sup = start_sup(RestartPolicy())
+    with pytest.raises(SupervisorError) as caught:
+        sup.start_child(ChildSpec("bad", actor=BadInit))
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert sup.lookup("bad") is None
+
+
+def test_a_static_child_failing_aborts_the_start_and_stops_the_started_ones() -> None:
+    log = Log()
+    threads = threading.active_count()
+    with pytest.raises(SupervisorError) as caught:
+        Supervisor.start(RestartPolicy(), [
+            ChildSpec("a", actor=Worker, args=("a", log)),
+            ChildSpec("b", actor=Worker, args=("b", log)),
+            ChildSpec("c", actor=Worker, args=("c", log, Budget(1))),
+        ])
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert log.items() == [
+        ("start", "a"), ("start", "b"), ("start-failed", "c"), ("stop", "b"), ("stop", "a"),
+    ]
+    wait_until(lambda: threading.active_count() == threads, "threads to end")
+
+
+def test_restart_child_failing_raises_and_keeps_the_spec(start_sup) -> None:
+    budget = Budget()
+    sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker, args=("w", None, budget))])
+    sup.terminate_child("w")
+    budget.arm(1)
+    with pytest.raises(SupervisorError) as caught:
+        sup.restart_child("w")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert current(sup, "w").alive is False
+    assert sup.restart_child("w").alive
+
+
+def test_duplicate_and_unknown_keys_are_refused(start_sup) -> None:
+    sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker)])
+    with pytest.raises(SupervisorError, match="already has a child 'w'"):
+        sup.start_child(ChildSpec("w", actor=Worker))
+    for call in (sup.terminate_child, sup.restart_child, sup.delete_child):
+        with pytest.raises(SupervisorError, match="no child 'nope'"):
+            call("nope")
+    with pytest.raises(SupervisorError, match="running"):
+        sup.delete_child("w")
+    with pytest.raises(SupervisorError, match="running"):
+        sup.restart_child("w")
+
+
+def test_terminate_child_never_triggers_the_strategy_and_is_idempotent(start_sup) -> None:
+    log, exits = Log(), Exits()
+    sup = start_sup(RestartPolicy("one_for_all"), [
+        ChildSpec("a", actor=Worker, args=("a", log), on_exit=exits),
+        ChildSpec("b", actor=Worker, args=("b", log)),
+    ])
+    b_pid = current(sup, "b").pid
+    sup.terminate_child("a")
+    sup.terminate_child("a")
+    assert exits.reasons("a") == [ExitReason.SHUTDOWN]
+    assert current(sup, "b").pid == b_pid
+    assert [(i.key, i.alive) for i in sup.which_children()] == [("a", False), ("b", True)]
+    assert sup.count_children() == {"specs": 2, "active": 1, "supervisors": 0, "workers": 2}
+    sup.delete_child("a")
+    assert [i.key for i in sup.which_children()] == ["b"]
+
+
+def test_terminating_a_temporary_child_forgets_its_spec(start_sup) -> None:
+    sup = start_sup(RestartPolicy(), [ChildSpec("t", actor=Worker, restart="temporary")])
+    sup.terminate_child("t")
+    assert sup.which_children() == []
+
+
+def test_stop_stops_children_in_reverse_start_order(start_sup) -> None:
+    log = Log()
+    sup = start_sup(RestartPolicy(), [ChildSpec(n, actor=Worker, args=(n, log)) for n in "abc"])
+    sup.start_child(ChildSpec("d", actor=Worker, args=("d", log)))
+    sup.stop()
+    assert [name for what, name in log.items() if what == "stop"] == ["d", "c", "b", "a"]
+    assert sup.exit_reason == ExitReason.NORMAL
+    assert not sup.is_alive()
+    with pytest.raises(SupervisorError, match="not running"):
+        sup.which_children()
+    sup.stop()
+
+
+class Saboteur(Worker):
+    """Crashes its sibling while being stopped."""
+
+    def __init__(self, victim: list[pykka.ActorRef[Worker]]) -> None:
+        super().__init__("saboteur")
+        self.victim = victim
+
+    def on_stop(self) -> None:
+        self.victim[0].tell("crash")
+        wait_until(lambda: not self.victim[0].is_alive(), "the victim to crash")
+
+
+def test_children_exiting_while_the_supervisor_stops_are_not_restarted(start_sup) -> None:
+    log, victim = Log(), []
+    sup = start_sup(RestartPolicy(), [
+        ChildSpec("b", actor=Worker, args=("b", log)),
+        ChildSpec("saboteur", actor=Saboteur, args=(victim,)),
+    ])
+    victim.append(current(sup, "b").ref)
+    threads = threading.active_count()
+    sup.stop()
+    assert log.items() == [("start", "b")]
+    assert threading.active_count() == threads - 3
+
+
+def test_graceful_stop_of_a_blocked_thread_times_out_and_its_late_exit_is_no_crash(
+    start_sup,
+) -> None:
+    exits, release = Exits(), threading.Event()
+    sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker, shutdown=0.2, on_exit=exits)])
+    threads = threading.active_count()
+    old = current(sup, "w")
+    old.ref.tell(("block", release, True))  # blocks, then raises once released
+    sup.terminate_child("w")
+    assert exits.reasons("w") == [ExitReason.KILLED]
+    assert threading.active_count() == threads  # the thread is still blocked
+    with pytest.raises(pykka.ActorDeadError):
+        old.ref.tell("hello")
+    release.set()
+    wait_until(lambda: threading.active_count() == threads - 1, "the late thread to exit")
+    assert exits.reasons("w") == [ExitReason.KILLED]
+    assert current(sup, "w").alive is False
+
+
+def test_brutal_kill_does_not_wait_for_a_blocked_thread(start_sup) -> None:
+    exits, release = Exits(), threading.Event()
+    sup = start_sup(RestartPolicy(), [
+        ChildSpec("w", actor=Worker, shutdown="brutal_kill", on_exit=exits),
+    ])
+    current(sup, "w").ref.tell(("block", release, False))
+    sup.stop()
+    assert exits.reasons("w") == [ExitReason.KILLED]
+    release.set()
+
+
+def test_calling_the_supervisor_from_its_own_hook_is_refused_not_a_deadlock(start_sup) -> None:
+    seen: list[BaseException] = []
+    holder: list[Supervisor] = []
+
+    def on_exit(*_: object) -> None:
+        try:
+            holder[0].which_children()
+        except SupervisorError as exc:
+            seen.append(exc)
+
+    sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker, on_exit=on_exit)])
+    holder.append(sup)
+    crash(sup, "w")
+    assert "wait for itself" in str(seen[0])
+
+
+@pytest.mark.timeout(60)
+def test_no_threads_or_processes_leak_after_stop() -> None:
+    threads, processes = threading.active_count(), descendants()
+    sub = ChildSpec("sub", actor=Supervisor, args=(RestartPolicy(),), kwargs={
+        "children": [ChildSpec("w", actor=Worker), ChildSpec("p", process=sleep_forever)],
+    })
+    sup = Supervisor.start(RestartPolicy(max_restarts=100), [
+        ChildSpec("a", actor=Worker),
+        ChildSpec("crasher", process=exit_with, args=(3, 0.2)),
+        sub,
+    ])
+    crash(sup, "a")
+    wait_until(lambda: current(sup, "crasher").restarts >= 2, "process restarts")
+    assert len(descendants() - processes) >= 2
+    sup.stop()
+    assert threading.active_count() == threads
+    assert descendants() == processes

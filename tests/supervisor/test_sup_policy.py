@@ -1,0 +1,58 @@
+"""Backoff maths and argument checking."""
+
+from __future__ import annotations
+
+import pytest
+
+from supervisor import Backoff, ChildSpec, ExitReason, RestartPolicy
+from tests.supervisor.helpers import Worker, exit_with
+
+
+def test_backoff_formula() -> None:
+    backoff = Backoff(initial=0.1, multiplier=3.0, max=2.0, jitter=0.2)
+    assert [backoff.delay(n, lambda: 0.0) for n in range(5)] == pytest.approx(
+        [0.1, 0.3, 0.9, 2.0, 2.0]
+    )
+    assert backoff.delay(1, lambda: 0.5) == pytest.approx(0.3 * 1.1)
+    assert backoff.delay(10_000, lambda: 0.0) == 2.0
+    assert Backoff().delay(7, lambda: 0.9) == 0.0
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"initial": -1.0}, {"multiplier": 0.5}, {"max": -1.0}, {"jitter": -0.1},
+])
+def test_bad_backoff_is_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Backoff(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"strategy": "all_for_one"}, {"max_restarts": -1}, {"within_seconds": 0},
+    {"on_exhausted": "explode"}, {"restart": "sometimes"},
+])
+def test_bad_policy_is_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        RestartPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_child_specs_are_refused() -> None:
+    with pytest.raises(TypeError, match="exactly one"):
+        ChildSpec("k")
+    with pytest.raises(TypeError, match="exactly one"):
+        ChildSpec("k", actor=Worker, process=exit_with)
+    with pytest.raises(TypeError, match="ThreadingActor"):
+        ChildSpec("k", actor=dict)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shutdown"):
+        ChildSpec("k", actor=Worker, shutdown=-1)
+    with pytest.raises(ValueError, match="fork"):
+        ChildSpec("k", process=exit_with, start_method="fork")  # type: ignore[arg-type]
+
+
+def test_exit_reasons_from_exit_codes() -> None:
+    assert ExitReason.from_exitcode(0) == ExitReason.NORMAL
+    assert ExitReason.from_exitcode(3) == ExitReason("exit", code=3)
+    assert ExitReason.from_exitcode(-9) == ExitReason("signal", signal=9)
+    assert [r.abnormal for r in (ExitReason.NORMAL, ExitReason.SHUTDOWN, ExitReason.KILLED)] == [
+        False, False, False,
+    ]
+    assert ExitReason.crash(ValueError("x")).abnormal

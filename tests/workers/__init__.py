@@ -1,0 +1,1 @@
+"""Tests of the activity executors: worker processes and the thread pool."""

@@ -1,0 +1,89 @@
+"""Module-level activities the tests run, importable by worker processes by name."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aion_actors.workers import current_attempt
+
+
+def echo(*args: Any) -> list[Any]:
+    return list(args)
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def exit_hard(code: int) -> None:
+    os._exit(code)
+
+
+def kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def sleep(seconds: float, marker: str | None = None) -> float:
+    """Sleep; first create `marker` (a file path) so a test can see the attempt started."""
+    if marker:
+        Path(marker).touch()
+    time.sleep(seconds)
+    return seconds
+
+
+def whoami() -> dict[str, Any]:
+    attempt = current_attempt()
+    return {
+        "workflow_id": attempt.workflow_id,
+        "run_id": attempt.run_id,
+        "activity_id": attempt.activity_id,
+        "attempt": attempt.attempt,
+        "key": attempt.idempotency_key,
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+    }
+
+
+def unrecordable() -> dict[str, Any]:
+    return {"ok": [1, 2, {3, 4}]}
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def tuple_back(value: Any) -> tuple[Any, ...]:
+    return (value, (value,))
+
+
+class _Wrapper:
+    """A callable object standing in for an `@activity`-decorated function."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+
+    def __call__(self, *args: Any) -> Any:
+        return {"wrapped": self.function(*args)}
+
+
+wrapped_echo = _Wrapper(echo)
+
+NAMES = (
+    "echo",
+    "fail",
+    "exit_hard",
+    "kill_self",
+    "sleep",
+    "whoami",
+    "unrecordable",
+    "pid",
+    "tuple_back",
+    "wrapped_echo",
+)
+PATHS = {name: f"{__name__}:{name}" for name in NAMES}
+FUNCTIONS = {name: globals()[name] for name in NAMES}

@@ -1,0 +1,91 @@
+"""Waiting on executors without fixed sleeps: callbacks collected, conditions polled."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aion_actors.workers import AttemptInfo, Executor, Outcome, Task
+
+WAIT = 30.0  # generous: the CI machine is small and shared
+
+
+def attempt(activity_id: str = "a1", number: int = 1) -> AttemptInfo:
+    return AttemptInfo("wf-1", "run-1", activity_id, number)
+
+
+class Collector:
+    """Collects outcomes by key and remembers every call, to check 'exactly once'."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.calls: list[tuple[str, Outcome]] = []
+        self.threads: set[str] = set()
+
+    def callback(self, key: str) -> Callable[[Outcome], None]:
+        def done(outcome: Outcome) -> None:
+            with self._cond:
+                self.calls.append((key, outcome))
+                self.threads.add(threading.current_thread().name)
+                self._cond.notify_all()
+
+        return done
+
+    def wait_for(self, count: int, timeout: float = WAIT) -> dict[str, Outcome]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.calls) >= count, timeout):
+                raise AssertionError(f"{len(self.calls)} of {count} outcomes after {timeout} s")
+            return dict(self.calls)
+
+
+def run_one(
+    executor: Executor, name: str, *args: Any, timeout: float | None = None, key: str = "a1"
+) -> Outcome:
+    """Submit one task and wait for its outcome."""
+    collector = Collector()
+    executor.submit(Task(name, args, attempt(key), timeout), collector.callback(key))
+    return collector.wait_for(1)[key]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(0.01)
+
+
+def is_running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def alive(pids: tuple[int, ...]) -> list[int]:
+    return [p for p in pids if is_running(p)]
+
+
+def own_threads() -> set[threading.Thread]:
+    return set(threading.enumerate())
+
+
+def children(parent: int | None = None) -> set[int]:
+    """Live (non-zombie) direct child processes of `parent`, by default this process."""
+    me = str(os.getpid() if parent is None else parent)
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me and fields[0] != "Z":
+                found.add(int(entry))
+    return found
