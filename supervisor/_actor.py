@@ -45,6 +45,7 @@ class SupervisorActor(pykka.ThreadingActor):
         *,
         name: str | None = None,
         on_exhausted: SupervisorExhaustedHook | None = None,
+        forget_exited: bool = False,
         clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random.random,
         pid: int | None = None,
@@ -61,6 +62,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if len(set(keys)) != len(keys):
             raise SupervisorError(f"supervisor {self.state.name!r}: duplicate child keys in {keys}")
         self._on_exhausted = on_exhausted
+        self._forget_exited = forget_exited
         self._clock = clock
         self._random = random
         self._children: dict[Hashable, Child] = {}
@@ -276,10 +278,10 @@ class SupervisorActor(pykka.ThreadingActor):
         reason, exc = inc.exit_reason()
         info = child.info(inc)
         call_hook(child.spec.on_exit, info, reason, exc)
-        if child.restart == "temporary":
-            del self._children[inc.key]
-        elif child.restart == "permanent" or reason.abnormal:
+        if child.restart == "permanent" or (child.restart == "transient" and reason.abnormal):
             self._restart(child, info, reason, exc, self._group(child))
+        elif child.restart == "temporary" or self._forget_exited:
+            del self._children[inc.key]
 
     def _group(self, child: Child) -> list[Child]:
         """The children a restart of ``child`` involves, in start order."""

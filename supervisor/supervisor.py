@@ -48,6 +48,7 @@ class Supervisor:
         *,
         name: str | None = None,
         on_exhausted: SupervisorExhaustedHook | None = None,
+        forget_exited: bool = False,
         clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random.random,
     ) -> Supervisor:
@@ -56,6 +57,10 @@ class Supervisor:
         ``on_exhausted(name, info, reason)`` is called when this supervisor gives up
         (restart intensity exhausted, ``on_exhausted="escalate"``), with the child
         whose exit tipped it over, so a host can report it (health check).
+        ``forget_exited=True`` drops a child's spec once it exits for good (a
+        ``transient`` child exiting normally), as OTP's ``simple_one_for_one`` does with
+        dynamic children: a host that starts thousands of short-lived children (one per
+        workflow run) keeps only the live ones.
         ``clock`` (seconds, monotonic) and ``random`` (``U[0,1)``) drive the intensity
         window and the backoff jitter; inject them to make tests exact.
 
@@ -64,7 +69,8 @@ class Supervisor:
         """
         pid = next_pid()
         actor = SupervisorActor(
-            policy, children, name=name, on_exhausted=on_exhausted, clock=clock,
+            policy, children, name=name, on_exhausted=on_exhausted, forget_exited=forget_exited,
+            clock=clock,
             random=random, pid=pid,
         )
         try:

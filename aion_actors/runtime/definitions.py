@@ -8,6 +8,7 @@ pins when it starts so a later code change is visible in `describe`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import math
@@ -31,6 +32,21 @@ DEFAULT_RUN_RESTART = RestartPolicy(
     on_exhausted="fail",
     restart="transient",
 )
+
+
+def run_restart_policy(policy: RestartPolicy) -> RestartPolicy:
+    """A `RestartPolicy` as it applies to one run.
+
+    A run that completes must not be restarted, so `permanent` means
+    `transient` here; and a run's exhausted budget ends that run only, so
+    OTP's default `escalate` (which would stop every run) means `fail`.
+    """
+    changes: dict[str, Any] = {}
+    if policy.restart == "permanent":
+        changes["restart"] = "transient"
+    if policy.on_exhausted == "escalate":
+        changes["on_exhausted"] = "fail"
+    return dataclasses.replace(policy, **changes) if changes else policy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,7 +171,7 @@ def workflow(
             fn=func,
             name=name or func.__name__,
             version=code_version(func),
-            restart=restart or DEFAULT_RUN_RESTART,
+            restart=run_restart_policy(restart or DEFAULT_RUN_RESTART),
             fail_on=tuple(fail_on),
         )
 

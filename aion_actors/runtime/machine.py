@@ -194,6 +194,8 @@ class Machine:
         except Exception as exc:
             if isinstance(exc, self.definition.fail_on):
                 self._finish(out, self._failed(exc))
+            elif isinstance(exc, RuntimeError) and "event loop" in str(exc):
+                self._finish(out, self._failed(self._foreign(f"asyncio ({exc})")))
             else:
                 raise
         else:
@@ -205,13 +207,8 @@ class Machine:
         elif isinstance(yielded, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)):
             parts, self._gather = (yielded,), False
         else:
-            error = ForeignAwaitError(
-                f"workflow {self.definition.name!r} awaited {type(yielded).__name__} {yielded!r}; "
-                "workflows may only await ctx commands (ctx.activity, ctx.sleep, ctx.wait_signal, "
-                "ctx.child, ctx.gather) — use ctx.sleep instead of asyncio.sleep"
-            )
             self._waiting = []
-            self._step(("throw", error), out)
+            self._step(("throw", self._foreign(f"{type(yielded).__name__} {yielded!r}")), out)
             return
         self._waiting = [self._issue(part, out) for part in parts]
 
@@ -261,6 +258,13 @@ class Machine:
 
     def _fire_at(self, seconds: float) -> int:
         return self.ctx._now_ns + int(seconds * 1e9)
+
+    def _foreign(self, what: str) -> ForeignAwaitError:
+        return ForeignAwaitError(
+            f"workflow {self.definition.name!r} awaited {what}; workflows may only await ctx "
+            "commands (ctx.activity, ctx.sleep, ctx.wait_signal, ctx.child, ctx.gather) — "
+            "use ctx.sleep instead of asyncio.sleep"
+        )
 
     # -- resolving the blocked await
 

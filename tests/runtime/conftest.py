@@ -1,0 +1,31 @@
+"""An engine on a fresh LMDB directory per test, checked for leaks when it closes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pykka
+import pytest
+
+from aion_actors import Engine
+from tests.runtime import flows
+from tests.workers.helpers import wait_until
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def engine(data_dir: Path) -> Iterator[Engine]:
+    threads_before = set(threading.enumerate())
+    flows.FAULTS["crashes"] = 0
+    engine = Engine.open(data_dir, workers=2)
+    engine.register(*flows.ALL)
+    yield engine
+    engine.close()
+    assert pykka.ActorRegistry.get_all() == []
+    wait_until(lambda: set(threading.enumerate()) <= threads_before, 10, "engine threads to end")
