@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from benchmarks.aggregate import aggregate
-from benchmarks.compare import compare
+from benchmarks.compare import caveats, compare
 from benchmarks.harness import HarnessError, Scenario, load_scenarios
 from benchmarks.machine import machine_info
 from benchmarks.plots import require_matplotlib, write_plots
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
         err.print(f"results written to {args.json}")
     if baseline is not None:
-        print_changes(compare(doc, baseline), str(args.compare), out)
+        print_changes(compare(doc, baseline), caveats(doc, baseline), str(args.compare), out)
     if args.plot is not None:
         for path in write_plots(doc, args.plot):
             err.print(f"chart written to {path}")

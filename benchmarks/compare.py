@@ -89,3 +89,21 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[Cha
                        None, None, None, "missing")
             )
     return changes
+
+
+def caveats(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]:
+    """Why a change may not be a regression: other parameters, another machine."""
+    notes = []
+    for key in ("cores", "memory_bytes", "python", "versions"):
+        before, after = baseline["machine"].get(key), current["machine"].get(key)
+        if before != after:
+            notes.append(f"machine {key} differs: baseline {before}, now {after}")
+    for name in sorted(set(current["scenarios"]) & set(baseline["scenarios"])):
+        before, after = baseline["scenarios"][name]["params"], current["scenarios"][name]["params"]
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                notes.append(
+                    f"{name}: parameter {key} differs: baseline {before.get(key)!r}, "
+                    f"now {after.get(key)!r}"
+                )
+    return notes

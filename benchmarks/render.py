@@ -93,8 +93,10 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:+.1f}%"
 
 
-def print_changes(changes: Iterable[Change], baseline: str, console: Console) -> None:
-    """The per-figure comparison with a baseline, regressions in red."""
+def print_changes(
+    changes: Iterable[Change], notes: Iterable[str], baseline: str, console: Console
+) -> None:
+    """The per-figure comparison with a baseline, regressions in red, then the caveats."""
     table = Table(title=f"compared with {baseline}", title_justify="left")
     for column in ("scenario", "figure", "labels", "baseline", "current", "change", "noise band"):
         table.add_column(column)
@@ -107,6 +109,8 @@ def print_changes(changes: Iterable[Change], baseline: str, console: Console) ->
             _pct(c.change_pct), band, f"[{style}]{c.status}[/]" if style else c.status,
         )
     console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def print_list(scenarios: Iterable[Scenario], console: Console) -> None:

@@ -14,7 +14,7 @@ import pytest
 from benchmarks import harness
 from benchmarks.aggregate import aggregate
 from benchmarks.cli import main, parse_overrides
-from benchmarks.compare import compare
+from benchmarks.compare import caveats, compare
 from benchmarks.harness import Figure, HarnessError, Report
 from benchmarks.plots import write_plots
 from benchmarks.scenarios import SCENARIO_MODULES
@@ -150,6 +150,18 @@ def test_compare_reports_new_and_missing_figures() -> None:
     baseline = _doc([[_rate(1, ceiling=None, writers=1)]])
     current = _doc([[_rate(1, ceiling=None, writers=2)]])
     assert sorted(c.status for c in compare(current, baseline)) == ["missing", "new"]
+
+
+def test_compare_notes_other_parameters_and_another_machine() -> None:
+    baseline = _doc([[_rate(1, ceiling=None)]])
+    current = _doc([[_rate(1, ceiling=None)]])
+    baseline["machine"] = {"cores": 8, "python": "3.11.7"}
+    current["machine"] = {"cores": 2, "python": "3.11.7"}
+    current["scenarios"]["s"]["params"] = {"writers": 4}
+    assert caveats(current, baseline) == [
+        "machine cores differs: baseline 8, now 2",
+        "s: parameter writers differs: baseline None, now 4",
+    ]
 
 
 def test_set_values_parse_as_json_when_they_can() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from supervisor import Backoff, RestartPolicy
@@ -34,6 +35,7 @@ def add_in_process(a: int, b: int) -> int:
 def step(ledger: str, value: int, factor: int) -> int:
     """A side effect recorded in a ledger file: one line per execution."""
     info = current_attempt()
+    time.sleep(0.005)
     _ledger(ledger, f"{info.workflow_id} {info.activity_id} {info.attempt}")
     return value * factor + 1
 

@@ -24,15 +24,14 @@ class HeldStore:
         self.entered = threading.Event()
         self.release = threading.Event()
         self.batches: list[int] = []
-        self.fail_next: BaseException | None = None
+        self.failures: dict[int, BaseException] = {}  # batch number -> what it raises
 
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         self.entered.set()
         assert self.release.wait(WAIT)
         self.batches.append(len(requests))
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
-            raise error
+        if len(self.batches) in self.failures:
+            raise self.failures[len(self.batches)]
         return self.store.append_batch(requests)
 
     def head(self, workflow_id: str, run_id: str) -> int:
@@ -101,14 +100,14 @@ def test_a_failing_batch_fails_all_its_callers_and_the_writer_carries_on(
     held: tuple[HeldStore, Recorder],
 ) -> None:
     gate, rec = held
-    gate.fail_next = OSError(5, "Input/output error")
+    gate.failures[2] = OSError(5, "Input/output error")
     rec.submit("w", "first", signals(1), 0)
     assert gate.entered.wait(WAIT)
     doomed = [rec.submit("w", f"r{i}", signals(1), 0) for i in range(3)]
-    gate.fail_next = OSError(5, "Input/output error")
     gate.release.set()
     for future in doomed:
         assert isinstance(future.exception(WAIT), OSError)
+    assert gate.batches == [1, 3]
     assert seqs(rec.append("w", "r0", signals(2), 0, timeout=WAIT)) == [1, 2]
 
 
