@@ -1,0 +1,45 @@
+"""Engine.close() stops every thread, actor and worker process the engine started."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pykka
+
+from aion_actors import Engine
+from tests.runtime import flows
+from tests.workers.conftest import _singletons
+from tests.workers.helpers import children, wait_until
+
+
+def test_close_leaves_no_thread_actor_or_process(data_dir: Path) -> None:
+    threads_before = set(threading.enumerate())
+    children_before = children()
+    engine = Engine.open(data_dir, workers=2)
+    engine.register(*flows.ALL)
+    handles = [engine.start(flows.three_steps, i) for i in range(20)]
+    parked = engine.start(flows.ordered, workflow_id="still-open")
+    assert [h.result(timeout=30) for h in handles] == [i + 111 for i in range(20)]
+    assert engine.describe(parked.workflow_id).residency == "resident"
+    servers = _singletons()
+    assert any(children(server) for server in servers), "process workers were started"
+    assert len(set(threading.enumerate()) - threads_before) > 3
+
+    engine.close()
+
+    assert pykka.ActorRegistry.get_all() == []
+    wait_until(lambda: set(threading.enumerate()) <= threads_before, 10, "engine threads")
+    wait_until(lambda: children() <= children_before | servers, 10, "child processes")
+    wait_until(lambda: not any(children(s) for s in servers), 10, "worker processes")
+
+
+def test_reopen_after_close_resumes_open_runs(data_dir: Path) -> None:
+    with Engine.open(data_dir, workers=1) as engine:
+        engine.register(*flows.ALL)
+        engine.start(flows.ordered, workflow_id="waits")
+        wait_until(lambda: len(engine.history("waits")) >= 5, 30, "activities")
+    with Engine.open(data_dir, workers=1) as engine:
+        engine.register(*flows.ALL)
+        engine.signal("waits", "finish")
+        assert engine.result("waits", timeout=30) == [3, 7]
