@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +41,7 @@ from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefiniti
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
 from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
-from supervisor import Residency
+from supervisor import Outcome, Residency
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,14 @@ class RunHandle:
 
     def describe(self) -> RunDescription:
         return self.engine.describe(self.workflow_id)
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the run (and any continue-as-new successor) has ended.
+
+        It runs in an engine thread and must be quick; it is called at once
+        if the run has already ended. Use `result()` to learn how it ended.
+        """
+        self.engine._when_closed(self.workflow_id, self.run_id, callback)
 
 
 class Engine:
@@ -210,7 +219,7 @@ class Engine:
                 f"workflow {workflow_id!r} (run {run.run_id}) is {run.status.value}, not parked; "
                 "only parked runs can be resumed"
             )
-        self._runs.resume(workflow_id, run.run_id)
+        self._runs.resume(workflow_id, run.run_id, run.workflow_type, run.version)
 
     # -- reading runs
 
@@ -281,11 +290,13 @@ class Engine:
         run = self._latest(workflow_id)
         handle = self._runs.registry.get((workflow_id, run.run_id))
         definition = self._catalog.workflow(run.workflow_type)
-        if handle is not None:
-            residency, pid = str(handle.residency), handle.pid
+        # The projection wins over the cached handle, which may lag a moment.
+        if run.status == WorkflowStatus.PARKED:
+            residency, pid = "parked", None
+        elif handle is None or run.status.is_terminal:
+            residency, pid = "evicted", None
         else:
-            residency = "parked" if run.status == WorkflowStatus.PARKED else "evicted"
-            pid = None
+            residency, pid = str(handle.residency), handle.pid
         return RunDescription(
             workflow_id=workflow_id,
             run_id=run.run_id,
@@ -343,6 +354,20 @@ class Engine:
         self.close()
 
     # -- helpers
+
+    def _when_closed(self, workflow_id: str, run_id: str, callback: Callable[[], None]) -> None:
+        handle = self._runs.registry.get((workflow_id, run_id))
+        if handle is None:
+            callback()
+            return
+
+        def closed(outcome: Outcome[Any]) -> None:
+            if isinstance(outcome.value, ev.WorkflowContinuedAsNew):
+                self._when_closed(workflow_id, outcome.value.next_run_id, callback)
+            else:
+                callback()
+
+        handle.completion.subscribe(closed)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -103,27 +103,39 @@ class RunManager:
             version=definition.version,
             parent=parent,
         )
+        key = (workflow_id, run_id)
         with self._lock(workflow_id):
             if check_open is not None:
                 check_open(workflow_id)
-            try:
-                history = self._recorder.append(workflow_id, run_id, [started], 0)
-            except SequenceConflict:
-                return False
+            previous = self._open.get(workflow_id)
             self._open[workflow_id] = run_id
-            self.registry.insert(
-                (workflow_id, run_id),
-                Handle(
-                    (workflow_id, run_id),
-                    None,
-                    definition.name,
-                    definition.version,
-                    WorkflowStatus.RUNNING,
-                    Residency.EVICTED,
-                ),
-            )
-            self._handoff[(workflow_id, run_id)] = history
-            self._spawn(workflow_id, run_id, definition)
+        # The commit waits for an fsync: no lock is held meanwhile. The run is
+        # reserved in `_open`, so a second start of this workflow_id is refused.
+        try:
+            history = self._recorder.append(workflow_id, run_id, [started], 0)
+        except BaseException as exc:
+            with self._lock(workflow_id):
+                if self._open.get(workflow_id) == run_id:
+                    if previous is None:
+                        del self._open[workflow_id]
+                    else:
+                        self._open[workflow_id] = previous
+            if isinstance(exc, SequenceConflict):
+                return False
+            raise
+        self.registry.insert(
+            key,
+            Handle(
+                key,
+                None,
+                definition.name,
+                definition.version,
+                WorkflowStatus.RUNNING,
+                Residency.RESIDENT,
+            ),
+        )
+        self._handoff[key] = history
+        self._spawn(workflow_id, run_id, definition)
         return True
 
     def register_existing(
@@ -295,14 +307,15 @@ class RunManager:
                 return f"activity {name!r} is not registered"
         return None
 
-    def resume(self, workflow_id: str, run_id: str) -> None:
+    def resume(self, workflow_id: str, run_id: str, kind: str, version: str) -> None:
         """Replay a parked run again (after a code fix); it records `RunResumed`."""
         key = (workflow_id, run_id)
         with self._lock(workflow_id):
-            handle = self.registry.get(key)
-            if handle is None or handle.residency != Residency.PARKED:
+            if self._resident(key) is not None:
                 return
+            self._open[workflow_id] = run_id
             self._incarnations[key] = Incarnation(pid=0, resuming=True)
+            handle = self.registry.get(key) or Handle(key, None, kind, version)
             self.registry.insert(
                 key, handle.replace(residency=Residency.EVICTED, status=WorkflowStatus.RUNNING)
             )
@@ -411,28 +424,43 @@ class RunManager:
             )
 
     def run_closed(self, workflow_id: str, run_id: str, event: ev.Event, parent: Any) -> None:
+        handle = self._mark_closed(workflow_id, run_id, event)
+        self._after_close(workflow_id, run_id, event, parent, handle)
+
+    def _mark_closed(self, workflow_id: str, run_id: str, event: ev.Event) -> Handle[Key] | None:
+        """Update the run table for a run that ended or parked; touches no other run."""
         key = (workflow_id, run_id)
-        status = WorkflowStatus.PARKED if isinstance(event, ev.RunParked) else None
         handle = self.registry.get(key)
-        if status is WorkflowStatus.PARKED:
+        if isinstance(event, ev.RunParked):
             if handle is not None:
                 self.registry.insert(
                     key,
-                    handle.replace(status=status, residency=Residency.PARKED, ref=None, pid=None),
+                    handle.replace(
+                        status=WorkflowStatus.PARKED, residency=Residency.PARKED, ref=None, pid=None
+                    ),
                 )
+            return handle
+        with self._lock(workflow_id):
+            if self._open.get(workflow_id) == run_id:
+                del self._open[workflow_id]
+        self.registry.remove(key)
+        return handle
+
+    def _after_close(
+        self,
+        workflow_id: str,
+        run_id: str,
+        event: ev.Event,
+        parent: Any,
+        handle: Handle[Key] | None,
+    ) -> None:
+        """What a closed run sets off elsewhere: its successor, waiters, its parent."""
+        if isinstance(event, ev.RunParked):
             return
         if isinstance(event, ev.WorkflowContinuedAsNew):
             definition = self._catalog.workflow(handle.kind) if handle else None
             if definition is not None:
-                with self._lock(workflow_id):
-                    if self._open.get(workflow_id) == run_id:
-                        del self._open[workflow_id]
-                    self.create(definition, workflow_id, event.next_run_id, event.input, parent)
-        else:
-            with self._lock(workflow_id):
-                if self._open.get(workflow_id) == run_id:
-                    del self._open[workflow_id]
-        self.registry.remove(key)
+                self.create(definition, workflow_id, event.next_run_id, event.input, parent)
         if handle is not None:
             handle.completion.complete(event)
         if parent and not isinstance(event, ev.WorkflowContinuedAsNew):
@@ -507,15 +535,20 @@ class RunManager:
         else:
             closing = ev.WorkflowFailed(error=error)
         if self._record_supervision(workflow_id, run_id, [closing]):
-            # run_closed may start or reach other runs through the supervisor,
-            # which is busy calling this hook: hand it to another thread.
-            self._background.submit(self._closed_by_supervisor, workflow_id, run_id, closing)
+            handle = self._mark_closed(workflow_id, run_id, closing)
+            # Waking waiters and the parent may start or reach other runs through
+            # the supervisor, which is busy calling this hook: another thread does it.
+            self._background.submit(
+                self._closed_by_supervisor, workflow_id, run_id, closing, handle
+            )
 
-    def _closed_by_supervisor(self, workflow_id: str, run_id: str, closing: ev.Event) -> None:
+    def _closed_by_supervisor(
+        self, workflow_id: str, run_id: str, closing: ev.Event, handle: Handle[Key] | None
+    ) -> None:
         history = self._store.read(workflow_id, run_id, 1)
         started = history[0] if history else None
         parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
-        self.run_closed(workflow_id, run_id, closing, parent)
+        self._after_close(workflow_id, run_id, closing, parent, handle)
 
     def _record_supervision(self, workflow_id: str, run_id: str, events: list[ev.Event]) -> bool:
         """Append what the supervisor saw, even racing the dead actor's last append."""

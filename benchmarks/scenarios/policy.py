@@ -35,7 +35,9 @@ from benchmarks.scenarios._policy_config import (
 from supervisor import ChildInfo, ChildSpec, ExitReason, RestartPolicy, Supervisor
 
 PATTERNS = ("every", "burst", "flapping")
-_POLICY_FLAGS = ("strategy", "max_restarts", "within_seconds", "on_exhausted", *BACKOFF_KEYS)
+_POLICY_FLAGS = (
+    "strategy", "max_restarts", "within_seconds", "on_exhausted", "restart", *BACKOFF_KEYS
+)
 _CRASH = "crash"
 
 
@@ -215,7 +217,7 @@ def _simulate(policy: RestartPolicy, params: Params) -> _Simulation:
     keys = [f"child-{i + 1}" for i in range(params["children"])]
     sim = _Simulation(params, len(keys))
     specs = [
-        ChildSpec(key=key, actor=_Flaky, args=(key, sim), restart="permanent",
+        ChildSpec(key=key, actor=_Flaky, args=(key, sim),
                   on_exit=sim.on_exit, on_restart=sim.on_restart,
                   on_exhausted=sim.on_child_exhausted)
         for key in keys
