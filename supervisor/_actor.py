@@ -35,6 +35,7 @@ from supervisor.spec import ChildInfo, ChildSpec, ExitReason
 
 __all__ = ["SupervisorActor"]
 
+
 class SupervisorActor(pykka.ThreadingActor):
     """A Pykka actor that supervises children (see `Supervisor` for the public face)."""
 

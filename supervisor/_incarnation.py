@@ -13,6 +13,7 @@ __all__ = ["Incarnation", "Notify", "next_pid", "stop_incarnation"]
 
 _pids = itertools.count(1)
 
+
 def next_pid() -> int:
     """A new pid, unique for this interpreter's lifetime (``next`` on a count is atomic)."""
     return next(_pids)

@@ -69,9 +69,8 @@ class Supervisor:
         """
         pid = next_pid()
         actor = SupervisorActor(
-            policy, children, name=name, on_exhausted=on_exhausted, forget_exited=forget_exited,
-            clock=clock,
-            random=random, pid=pid,
+            policy, children, name=name, on_exhausted=on_exhausted,
+            forget_exited=forget_exited, clock=clock, random=random, pid=pid,
         )
         try:
             inc = launch(actor, key=actor.name, pid=pid, notify=_ignore)

@@ -106,12 +106,16 @@ class RunActor(pykka.ThreadingActor):
             )
             return
         self._machine = Machine(definition, self.workflow_id, self.run_id, history)
+        self._resume_work()
         self._queue(prefix)
         self._advance()
-        self._resume_work()
 
     def _resume_work(self) -> None:
-        """Re-dispatch attempts that were running when the last incarnation ended."""
+        """Re-dispatch what the last incarnation had in flight, as recorded in history.
+
+        Runs before anything new is queued: an event still waiting for its
+        commit must not be acted on (record, then act).
+        """
         for _aid, state in self._ledger.running_attempts():
             self._dispatch(state.scheduled)
         for fire_at in self._ledger.timers.values():

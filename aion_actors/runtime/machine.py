@@ -236,6 +236,7 @@ class Machine:
                 child_workflow_id=child_id,
                 child_run_id=uuid.uuid4().hex,
                 workflow_type=command.name,
+                input=list(command.args),
             )
         if n <= len(self._recorded):
             recorded = self._recorded[n - 1]

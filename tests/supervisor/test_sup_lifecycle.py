@@ -57,6 +57,24 @@ def test_a_static_child_failing_aborts_the_start_and_stops_the_started_ones() ->
     wait_until(lambda: threading.active_count() == threads, "threads to end")
 
 
+def test_a_sub_supervisor_whose_child_fails_to_start_fails_to_start(start_sup) -> None:
+    log = Log()
+    sup = start_sup(RestartPolicy())
+    threads = threading.active_count()
+    sub = ChildSpec("sub", actor=Supervisor, args=(RestartPolicy(),), kwargs={"children": [
+        ChildSpec("ok", actor=Worker, args=("ok", log)),
+        ChildSpec("bad", actor=Worker, args=("bad", log, Budget(1))),
+    ]})
+    with pytest.raises(SupervisorError, match="'sub'") as caught:
+        sup.start_child(sub)
+    inner = caught.value.__cause__
+    assert isinstance(inner, SupervisorError)
+    assert isinstance(inner.__cause__, RuntimeError)
+    assert log.items() == [("start", "ok"), ("start-failed", "bad"), ("stop", "ok")]
+    assert sup.which_children() == []
+    wait_until(lambda: threading.active_count() == threads, "threads to end")
+
+
 def test_restart_child_failing_raises_and_keeps_the_spec(start_sup) -> None:
     budget = Budget()
     sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker, args=("w", None, budget))])

@@ -159,3 +159,12 @@ def test_messages_to_the_old_ref_fail_fast_with_a_dead_actor_error(start_sup) ->
         old.ref.ask("anyone?", timeout=10)
     with pytest.raises(pykka.ActorDeadError):
         old.ref.tell("anyone?")
+
+
+def test_forget_exited_drops_a_transient_child_that_exits_normally(start_sup) -> None:
+    sup = start_sup(MANY, [ChildSpec("t", actor=Worker, restart="transient")],
+                    forget_exited=True)
+    crashed = crash(sup, "t")
+    crashed.ref.tell("stop")
+    wait_until(lambda: sup.lookup("t") is None, "the child to be forgotten")
+    assert sup.count_children()["specs"] == 0

@@ -1,0 +1,113 @@
+"""Workflows for the timer, signal, query, child, cancellation and continue-as-new tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aion_actors import (
+    Cancelled,
+    SignalTimeout,
+    WorkflowContext,
+    WorkflowError,
+    activity,
+    workflow,
+)
+
+
+@activity(executor="thread")
+def note(ledger: str, text: str) -> str:
+    with open(ledger, "a") as f:
+        f.write(text + "\n")
+    return text
+
+
+@workflow
+async def sleeper(ctx: WorkflowContext, seconds: float) -> str:
+    before = ctx.now()
+    await ctx.sleep(seconds)
+    return f"{(ctx.now() - before).total_seconds() >= seconds}"
+
+
+@workflow
+async def two_waits(ctx: WorkflowContext) -> list[Any]:
+    first = await ctx.wait_signal("item")
+    second = await ctx.wait_signal("item")
+    return [first, second]
+
+
+@workflow
+async def waits_with_timeout(ctx: WorkflowContext, timeout: float) -> str:
+    try:
+        return str(await ctx.wait_signal("approve", timeout=timeout))
+    except SignalTimeout:
+        return "timed out"
+
+
+@workflow
+async def queryable(ctx: WorkflowContext) -> str:
+    state = {"stage": "waiting"}
+    ctx.on_query("stage", lambda: state["stage"])
+    ctx.on_query("echo", lambda *args: list(args))
+    ctx.on_query("sneaky", lambda: ctx.sleep(1))
+    await ctx.wait_signal("go")
+    state["stage"] = "done"
+    await ctx.wait_signal("finish")
+    return state["stage"]
+
+
+@workflow
+async def child_doubler(ctx: WorkflowContext, value: int) -> int:
+    await ctx.sleep(0.05)
+    return value * 2
+
+
+@workflow
+async def child_fails(ctx: WorkflowContext) -> None:
+    raise WorkflowError("child refuses")
+
+
+@workflow
+async def parent(ctx: WorkflowContext, value: int) -> list[Any]:
+    doubled = await ctx.child(child_doubler, value)
+    try:
+        await ctx.child(child_fails)
+        failed = "no"
+    except WorkflowError as exc:
+        failed = type(exc).__name__
+    return [doubled, failed]
+
+
+@workflow
+async def parent_of_sleeper(ctx: WorkflowContext) -> int:
+    return int(await ctx.child(child_waits_for_signal, workflow_id="kid"))
+
+
+@workflow
+async def child_waits_for_signal(ctx: WorkflowContext) -> int:
+    return int(await ctx.wait_signal("value"))
+
+
+@workflow
+async def compensates(ctx: WorkflowContext, ledger: str) -> str:
+    try:
+        await ctx.activity(note, ledger, "charged")
+        await ctx.wait_signal("never")
+        return "finished"
+    except Cancelled:
+        await ctx.activity(note, ledger, "refunded")
+        raise
+
+
+@workflow
+async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int]:
+    seen = [*seen, n]
+    if n > 0:
+        await ctx.sleep(0.01)
+        ctx.continue_as_new(n - 1, seen)
+    return seen
+
+
+ALL = [
+    note, sleeper, two_waits, waits_with_timeout, queryable, child_doubler, child_fails,
+    parent, parent_of_sleeper, child_waits_for_signal, compensates, counts_down,
+]

@@ -1,0 +1,140 @@
+"""Durable timers, signals, queries, children, cancellation and continue-as-new on LMDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aion_actors import (
+    Engine,
+    QueryError,
+    WorkflowClosed,
+    WorkflowFailed,
+    WorkflowNotFound,
+    WorkflowStatus,
+)
+from aion_actors.core import events as ev
+from tests.runtime import prims
+from tests.workers.helpers import wait_until
+
+
+@pytest.fixture
+def engine(engine: Engine) -> Engine:
+    engine.register(*prims.ALL)
+    return engine
+
+
+def _kinds(engine: Engine, workflow_id: str) -> list[str]:
+    return [e.kind for e in engine.history(workflow_id)]
+
+
+def test_durable_timer_fires_once(engine: Engine) -> None:
+    assert engine.start(prims.sleeper, 0.2, workflow_id="nap").result(timeout=30) == "True"
+    kinds = _kinds(engine, "nap")
+    assert kinds.count("TimerStarted") == 1 and kinds.count("TimerFired") == 1
+
+
+def test_signal_sent_before_the_wait_is_kept(engine: Engine) -> None:
+    run = engine.start(prims.two_waits, workflow_id="early")
+    engine.signal("early", "item", 1)
+    engine.signal("early", "item", {"n": 2})
+    assert run.result(timeout=30) == [1, {"n": 2}]
+
+
+def test_two_waits_consume_two_signals_in_order(engine: Engine) -> None:
+    run = engine.start(prims.two_waits, workflow_id="ordered")
+    wait_until(lambda: engine.describe("ordered").residency == "resident", 10, "resident")
+    for i in range(2):
+        engine.signal("ordered", "item", i)
+    assert run.result(timeout=30) == [0, 1]
+
+
+def test_wait_signal_timeout(engine: Engine) -> None:
+    assert engine.start(prims.waits_with_timeout, 0.1).result(timeout=30) == "timed out"
+    run = engine.start(prims.waits_with_timeout, 30.0, workflow_id="approved")
+    engine.signal("approved", "approve", "yes")
+    assert run.result(timeout=30) == "yes"
+    kinds = _kinds(engine, "approved")
+    assert "TimerCancelled" in kinds and "TimerFired" not in kinds
+
+
+def test_signal_to_a_closed_or_unknown_workflow_records_nothing(engine: Engine) -> None:
+    engine.start(prims.sleeper, 0.0, workflow_id="gone").result(timeout=30)
+    before = len(engine.history("gone"))
+    with pytest.raises(WorkflowClosed):
+        engine.signal("gone", "late", 1)
+    assert len(engine.history("gone")) == before
+    with pytest.raises(WorkflowNotFound):
+        engine.signal("nobody", "hello")
+
+
+def test_queries_answer_without_recording(engine: Engine) -> None:
+    run = engine.start(prims.queryable, workflow_id="q")
+    wait_until(lambda: _try_query(engine, "q", "stage") == "waiting", 10, "query")
+    assert engine.query("q", "echo", 1, "two") == [1, "two"]
+    with pytest.raises(QueryError) as unknown:
+        engine.query("q", "nope")
+    assert "echo" in str(unknown.value) and "stage" in str(unknown.value)
+    before = len(engine.history("q"))
+    with pytest.raises(QueryError) as sneaky:
+        engine.query("q", "sneaky")
+    assert "ctx.sleep" in str(sneaky.value)
+    assert len(engine.history("q")) == before
+    engine.signal("q", "go")
+    wait_until(lambda: engine.query("q", "stage") == "done", 10, "stage done")
+    engine.signal("q", "finish")
+    assert run.result(timeout=30) == "done"
+
+
+def _try_query(engine: Engine, workflow_id: str, name: str) -> object:
+    try:
+        return engine.query(workflow_id, name)
+    except QueryError:
+        return None
+
+
+def test_child_results_and_failures_reach_the_parent(engine: Engine) -> None:
+    assert engine.start(prims.parent, 21, workflow_id="p").result(timeout=30) == [
+        42, "ChildWorkflowError"
+    ]
+    history = engine.history("p")
+    started = [e for e in history if isinstance(e, ev.ChildStarted)]
+    assert len(started) == 2
+    child = engine.describe(started[0].child_workflow_id)
+    assert child.status == WorkflowStatus.COMPLETED and child.run_id == started[0].child_run_id
+
+
+def test_cancel_during_an_activity_lets_the_workflow_compensate(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger"
+    run = engine.start(prims.compensates, str(ledger), workflow_id="c")
+    wait_until(lambda: ledger.exists() and "charged" in ledger.read_text(), 10, "charge")
+    engine.cancel("c", "customer changed their mind")
+    with pytest.raises(WorkflowFailed) as cancelled:
+        run.result(timeout=30)
+    assert cancelled.value.status == "cancelled"
+    assert ledger.read_text().splitlines() == ["charged", "refunded"]
+    kinds = _kinds(engine, "c")
+    assert kinds.index("WorkflowCancelRequested") < kinds.index("WorkflowCancelled")
+
+
+def test_terminate_ends_at_once(engine: Engine) -> None:
+    run = engine.start(prims.two_waits, workflow_id="t")
+    engine.terminate("t", "operator")
+    with pytest.raises(WorkflowFailed) as ended:
+        run.result(timeout=30)
+    assert ended.value.status == "terminated"
+    assert _kinds(engine, "t")[-1] == "WorkflowTerminated"
+
+
+def test_three_continue_as_new_generations(engine: Engine) -> None:
+    run = engine.start(prims.counts_down, 3, [], workflow_id="gen")
+    assert run.result(timeout=30) == [3, 2, 1, 0]
+    runs = [r for r in engine.list_runs() if r.workflow_id == "gen"]
+    assert len(runs) == 4
+    assert sorted(r.status for r in runs).count(WorkflowStatus.CONTINUED_AS_NEW) == 3
+    latest = engine.describe("gen")
+    assert latest.status == WorkflowStatus.COMPLETED
+    assert engine.history("gen")[0].input == [0, [3, 2, 1]]
