@@ -36,6 +36,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime.actor import RunEvicted
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
@@ -101,6 +102,8 @@ class Engine:
         threads: int = 32,
         start_method: str = "forkserver",
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        max_resident: int = 10_000,
+        idle_evict_after: float | None = 30.0,
     ) -> None:
         self.store = store
         self.max_payload_bytes = max_payload_bytes
@@ -109,7 +112,14 @@ class Engine:
         self._executors = Executors(
             self._catalog, workers=workers, threads=threads, start_method=start_method
         )
-        self._runs = RunManager(store, self._recorder, self._catalog, self._executors)
+        self._runs = RunManager(
+            store,
+            self._recorder,
+            self._catalog,
+            self._executors,
+            max_resident=max_resident,
+            idle_evict_after=idle_evict_after,
+        )
         self._closed = False
         self._runs.recover()
 
@@ -124,10 +134,16 @@ class Engine:
         threads: int = 32,
         start_method: str = "forkserver",
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        max_resident: int = 10_000,
+        idle_evict_after: float | None = 30.0,
     ) -> Engine:
         """Open (creating if needed) the data directory at `path` and recover its open runs.
 
-        Raises `DataDirLocked` when another engine owns the directory.
+        Idle runs (waiting only on timers, signals or children) leave memory
+        after `idle_evict_after` seconds, or as soon as more than
+        `max_resident` runs are resident; anything addressed to them brings
+        them back by replay. Raises `DataDirLocked` when another engine owns
+        the directory.
         """
         options: dict[str, Any] = {"durability": durability}
         if map_size is not None:
@@ -140,6 +156,8 @@ class Engine:
                 threads=threads,
                 start_method=start_method,
                 max_payload_bytes=max_payload_bytes,
+                max_resident=max_resident,
+                idle_evict_after=idle_evict_after,
             )
         except BaseException:
             store.close()
@@ -233,12 +251,16 @@ class Engine:
                 f"workflow {workflow_id!r} (run {run_id}) has no live actor to answer "
                 f"query {name!r} (it is parked or restarting); try again later"
             )
-        try:
-            return ref.ask(msg.Query(name, tuple(args)), timeout=timeout)
-        except pykka.ActorDeadError:
-            raise QueryError(
-                f"workflow {workflow_id!r} (run {run_id}) stopped before answering {name!r}"
-            ) from None
+        for _ in range(3):
+            try:
+                return ref.ask(msg.Query(name, tuple(args)), timeout=timeout)
+            except (pykka.ActorDeadError, RunEvicted):
+                ref = self._runs.actor(workflow_id, run_id)
+                if ref is None:
+                    break
+        raise QueryError(
+            f"workflow {workflow_id!r} (run {run_id}) stopped before answering {name!r}; ask again"
+        )
 
     def result(
         self, workflow_id: str, run_id: str | None = None, *, timeout: float | None = None

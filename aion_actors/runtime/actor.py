@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 _NO_RETRY = RetryPolicy(max_attempts=1)
 
 
+class RunEvicted(Exception):
+    """A query reached a run in the middle of its eviction; asking again rehydrates it."""
+
+
 class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
 
@@ -56,6 +60,8 @@ class RunActor(pykka.ThreadingActor):
         self._acks: list[msg.Ack] = []
         self._inflight = False
         self._incarnation = Incarnation(pid=0)
+        self._evicting = False
+        self._reported_idle = False
         self.pid = 0
 
     # -- start: replay
@@ -126,6 +132,14 @@ class RunActor(pykka.ThreadingActor):
     # -- messages
 
     def on_receive(self, message: Any) -> Any:
+        if self._evicting:
+            return self._redirect(message)
+        try:
+            return self._handle(message)
+        finally:
+            self._report_idle()
+
+    def _handle(self, message: Any) -> Any:
         if isinstance(message, _Replay):
             self._replay()
         elif isinstance(message, msg.Committed):
@@ -220,11 +234,38 @@ class RunActor(pykka.ThreadingActor):
             )
         return self._machine.ctx._answer_query(message.name, message.args)
 
+    # -- residency
+
+    @property
+    def _idle(self) -> bool:
+        """Waiting only on timers, signals or children: safe to rebuild from history later."""
+        return (
+            self._machine is not None
+            and not self._ledger.closed
+            and not self._inflight
+            and not self._outbox
+            and not self._ledger.busy
+        )
+
+    def _report_idle(self) -> None:
+        idle = self._idle
+        if idle != self._reported_idle:
+            self._reported_idle = idle
+            self._host.run_idle(self.workflow_id, self.run_id, idle)
+
     def _evict(self) -> None:
-        if self._inflight or self._outbox or self._ledger.busy:
+        if not self._idle:
             return
-        self._host.run_idle(self.workflow_id, self.run_id)
+        self._evicting = True
+        self._host.run_evicted(self.workflow_id, self.run_id)
         self.stop()
+
+    def _redirect(self, message: Any) -> None:
+        """Messages that reach an evicting actor go to its next incarnation."""
+        if isinstance(message, msg.Query):
+            raise RunEvicted(f"run {self.run_id} was evicted while the query waited; ask again")
+        if not isinstance(message, msg.Evict):
+            self._host.redeliver(self.workflow_id, self.run_id, message)
 
     # -- recording
 

@@ -9,11 +9,12 @@ The registry of handles is a cache: the store's run index is the truth.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +32,7 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.ledger import Ledger
@@ -53,6 +55,9 @@ class RunManager:
         recorder: Recorder,
         catalog: Catalog,
         executors: Executors,
+        *,
+        max_resident: int = 10_000,
+        idle_evict_after: float | None = 30.0,
     ) -> None:
         self._store = store
         self._recorder = recorder
@@ -71,6 +76,7 @@ class RunManager:
         self._background = ThreadPoolExecutor(1, thread_name_prefix="aion-runs")
         self.timers = TimerService(store, self._timer_due)
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
+        self.evictor = Evictor(self._evict, max_resident=max_resident, idle_after=idle_evict_after)
         self.timers.start()
 
     @property
@@ -191,6 +197,7 @@ class RunManager:
             on_exhausted=self._on_exhausted,
         )
         info = self._sup.start_child(spec)
+        self.evictor.started()
         handle = self.registry.get(key)
         if handle is not None:
             self.registry.insert(
@@ -221,6 +228,7 @@ class RunManager:
             if definition is None:
                 self._awaiting_workflow.setdefault(handle.kind, set()).add(key)
                 return None
+            self._await_gone(key)
             history = self._store.read(workflow_id, run_id)
             self._handoff[key] = history
             return self._spawn(workflow_id, run_id, definition, _restart_ages(history, definition))
@@ -239,15 +247,41 @@ class RunManager:
         return info.ref
 
     def deliver(self, workflow_id: str, run_id: str, message: object) -> bool:
-        """Tell the run `message`; False when it cannot be reached now (closed, restarting)."""
-        ref = self.actor(workflow_id, run_id)
-        if ref is None:
-            return False
-        try:
-            ref.tell(message)
-        except pykka.ActorDeadError:
-            return False
-        return True
+        """Tell the run `message`; False when it cannot be reached now (closed, restarting).
+
+        A run that was evicted a moment ago is rehydrated and told again.
+        """
+        for _ in range(3):
+            ref = self.actor(workflow_id, run_id)
+            if ref is None:
+                return False
+            try:
+                ref.tell(message)
+            except pykka.ActorDeadError:
+                continue
+            return True
+        return False
+
+    def redeliver(self, workflow_id: str, run_id: str, message: object) -> None:
+        """Deliver to the next incarnation, once the evicting one has gone."""
+
+        def later() -> None:
+            self._await_gone((workflow_id, run_id))
+            self.deliver(workflow_id, run_id, message)
+
+        self._background.submit(later)
+
+    def _await_gone(self, key: Key, timeout: float = 10.0) -> None:
+        """Wait until the supervisor has forgotten the last incarnation of `key`."""
+        deadline = time.monotonic() + timeout
+        while self._sup.lookup(key) is not None and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def _evict(self, key: Hashable) -> None:
+        ref = self._resident(key)  # type: ignore[arg-type]
+        if ref is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(msg.Evict())
 
     def request(
         self, workflow_id: str, run_id: str, build: Callable[[msg.Ack], object], timeout: float
@@ -489,7 +523,10 @@ class RunManager:
             event = ev.ChildFailed(child_workflow_id=workflow_id, child_run_id=run_id, error=error)
         self.deliver(parent["workflow_id"], parent["run_id"], msg.ChildClosed(event))
 
-    def run_idle(self, workflow_id: str, run_id: str) -> None:
+    def run_idle(self, workflow_id: str, run_id: str, idle: bool) -> None:
+        self.evictor.idle((workflow_id, run_id), idle)
+
+    def run_evicted(self, workflow_id: str, run_id: str) -> None:
         key = (workflow_id, run_id)
         handle = self.registry.get(key)
         if handle is not None:
@@ -500,6 +537,7 @@ class RunManager:
     # -- supervisor hooks (run in the supervisor's thread)
 
     def _on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None:
+        self.evictor.exited(info.key)
         if reason.kind != "crash" or exc is None:
             return
         workflow_id, run_id = info.key  # type: ignore[misc]
@@ -511,6 +549,7 @@ class RunManager:
     def _on_restart(self, info: ChildInfo, delay: float) -> None:
         key: Key = info.key  # type: ignore[assignment]
         self.counters["restarts"] += 1
+        self.evictor.started()
         self._incarnations[key] = Incarnation(
             pid=info.pid or 0, restart_attempt=info.restarts, backoff=delay
         )
@@ -570,6 +609,7 @@ class RunManager:
 
     def close(self) -> None:
         self._closed = True
+        self.evictor.close()
         self.timers.close()
         self._sup.stop()
         self._background.shutdown(wait=True)

@@ -1,0 +1,88 @@
+"""Which idle runs leave memory, and when.
+
+A resident run costs an OS thread and its actor; an evicted one costs a
+registry entry, because its history is enough to bring it back. Runs report
+when they become idle (waiting only on timers, signals or children); the
+evictor asks the oldest idle ones to leave once they have idled for
+`idle_after` seconds, or at once while more than `max_resident` runs are
+resident (least recently active first).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+
+class Evictor:
+    def __init__(
+        self,
+        evict: Callable[[Hashable], None],
+        *,
+        max_resident: int,
+        idle_after: float | None,
+    ) -> None:
+        self._evict = evict
+        self.max_resident = max_resident
+        self.idle_after = idle_after
+        self._idle: OrderedDict[Hashable, float] = OrderedDict()
+        self.resident = 0
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="aion-evictor", daemon=True)
+        self._thread.start()
+
+    def started(self) -> None:
+        with self._cond:
+            self.resident += 1
+            if self.resident > self.max_resident:
+                self._cond.notify()
+
+    def exited(self, key: Hashable) -> None:
+        with self._cond:
+            self.resident -= 1
+            self._idle.pop(key, None)
+
+    def idle(self, key: Hashable, is_idle: bool) -> None:
+        with self._cond:
+            if is_idle:
+                first = not self._idle
+                self._idle[key] = time.monotonic()
+                self._idle.move_to_end(key)
+                if first or self.resident > self.max_resident:
+                    self._cond.notify()
+            else:
+                self._idle.pop(key, None)
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return
+                victims, wait = self._victims(time.monotonic())
+                if not victims:
+                    self._cond.wait(wait)
+                    continue
+            for key in victims:
+                self._evict(key)
+
+    def _victims(self, now: float) -> tuple[list[Hashable], float | None]:
+        victims: list[Hashable] = []
+        excess = self.resident - self.max_resident
+        while self._idle:
+            key, since = next(iter(self._idle.items()))
+            stale = self.idle_after is not None and now - since >= self.idle_after
+            if not (stale or len(victims) < excess):
+                wait = None if self.idle_after is None else since + self.idle_after - now
+                return victims, wait
+            del self._idle[key]
+            victims.append(key)
+        return victims, None

@@ -1,0 +1,60 @@
+"""Idle runs leave memory and come back by replay, invisibly to workflow code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aion_actors import Engine
+from tests.runtime import flows, prims
+from tests.workers.helpers import wait_until
+
+
+@pytest.fixture
+def small(data_dir: Path) -> Iterator[Engine]:
+    with Engine.open(data_dir, workers=1, max_resident=5, idle_evict_after=0.2) as engine:
+        engine.register(*flows.ALL, *prims.ALL)
+        yield engine
+
+
+def _evicted(engine: Engine, workflow_id: str) -> bool:
+    return engine.describe(workflow_id).residency == "evicted"
+
+
+def test_idle_runs_are_evicted_and_a_signal_brings_them_back(small: Engine) -> None:
+    run = small.start(prims.two_waits, workflow_id="idle")
+    wait_until(lambda: _evicted(small, "idle"), 10, "eviction")
+    assert small.describe("idle").pid is None
+    small.signal("idle", "item", 1)
+    small.signal("idle", "item", 2)
+    assert run.result(timeout=30) == [1, 2]
+
+
+def test_a_query_rehydrates_an_evicted_run(small: Engine) -> None:
+    small.start(prims.queryable, workflow_id="asleep")
+    wait_until(lambda: _evicted(small, "asleep"), 10, "eviction")
+    assert small.query("asleep", "stage") == "waiting"
+    assert small.describe("asleep").residency == "resident"
+    before = len(small.history("asleep"))
+    wait_until(lambda: _evicted(small, "asleep"), 10, "second eviction")
+    assert len(small.history("asleep")) == before
+
+
+def test_a_child_finishing_while_its_parent_is_evicted(small: Engine) -> None:
+    run = small.start(prims.parent_of_sleeper, workflow_id="mother")
+    wait_until(lambda: _evicted(small, "mother"), 10, "parent eviction")
+    wait_until(lambda: _evicted(small, "kid"), 10, "child eviction")
+    small.signal("kid", "value", 7)
+    assert run.result(timeout=30) == 7
+
+
+def test_resident_runs_stay_bounded(small: Engine) -> None:
+    runs = [small.start(prims.two_waits, workflow_id=f"many-{i}") for i in range(40)]
+    wait_until(lambda: small.stats()["resident"] <= 5, 20, "eviction down to max_resident")
+    for i in range(40):
+        small.signal(f"many-{i}", "item", i)
+        small.signal(f"many-{i}", "item", -i)
+    assert [r.result(timeout=60) for r in runs] == [[i, -i] for i in range(40)]
+    assert small.stats()["rehydrations"] >= 80
