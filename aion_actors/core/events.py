@@ -181,6 +181,8 @@ class ChildStarted(Event):
     #: the child's arguments, so a parent recovering from a crash between this
     #: event and the child's WorkflowStarted can still start the child.
     input: Any = None
+    #: "cancel" (default): cancelling the parent cancels this child; "abandon": it runs on.
+    on_parent_close: str = "cancel"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

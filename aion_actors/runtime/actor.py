@@ -345,8 +345,16 @@ class RunActor(pykka.ThreadingActor):
             self._host.arm_timer(event.retry_at)
         elif isinstance(event, ev.ChildStarted):
             self._host.start_child(self.workflow_id, self.run_id, event)
-        elif event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
+        if isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated)):
+            self._cancel_children(event)
+        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
             self._host.run_closed(self.workflow_id, self.run_id, event, self._parent)
+
+    def _cancel_children(self, event: ev.Event) -> None:
+        children = self._ledger.children.values()
+        doomed = [c for c in children if c.on_parent_close == "cancel"]
+        if doomed:
+            self._host.cancel_children(doomed, f"parent {self.workflow_id!r}: {event.kind}")
 
     def _dispatch(self, event: ev.ActivityScheduled) -> None:
         try:

@@ -53,6 +53,7 @@ class ChildCommand(_Awaitable):
     name: str
     args: tuple[Any, ...]
     workflow_id: str | None
+    on_parent_close: str = "cancel"
 
     kind = "child"
 

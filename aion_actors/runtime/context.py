@@ -12,7 +12,7 @@ import datetime as _dt
 import random as _random
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from aion_actors.core import QueryError, check_payload
 from aion_actors.runtime.commands import (
@@ -82,11 +82,23 @@ class WorkflowContext:
         workflow: WorkflowDefinition | str,
         *args: Any,
         workflow_id: str | None = None,
+        on_parent_close: Literal["cancel", "abandon"] = "cancel",
     ) -> ChildCommand:
+        """Start a child workflow and wait for its result (or its failure, raised).
+
+        Cancelling this workflow cancels the child too, unless
+        `on_parent_close="abandon"`.
+        """
         self._no_commands_in_queries("child")
+        if on_parent_close not in ("cancel", "abandon"):
+            raise ValueError(
+                f"on_parent_close must be 'cancel' or 'abandon', got {on_parent_close!r}"
+            )
         name = workflow if isinstance(workflow, str) else workflow.name
         check_payload(list(args), f"{name}() arguments")
-        return ChildCommand(name=name, args=args, workflow_id=workflow_id)
+        return ChildCommand(
+            name=name, args=args, workflow_id=workflow_id, on_parent_close=on_parent_close
+        )
 
     def gather(
         self, *commands: ActivityCommand | TimerCommand | SignalCommand | ChildCommand

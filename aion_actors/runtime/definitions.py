@@ -103,6 +103,8 @@ class ActivityDefinition(Generic[P, R]):
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float | None = None
     executor: Executor = "process"
+    #: the policy fields the decorator was given, which an `aion.toml` must not override.
+    explicit: frozenset[str] = frozenset()
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -122,6 +124,8 @@ class WorkflowDefinition:
     version: str
     restart: RestartPolicy = DEFAULT_RUN_RESTART
     fail_on: tuple[type[BaseException], ...] = ()
+    #: the policy fields the decorator was given, which an `aion.toml` must not override.
+    explicit: frozenset[str] = frozenset()
 
     def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
         return self.fn(*args)
@@ -133,10 +137,14 @@ def activity(
     name: str | None = None,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
-    executor: Executor = "process",
+    executor: Executor | None = None,
 ) -> Any:
-    """Declare an activity: a side-effecting step run in a worker, retried per `retry`."""
-    if executor not in ("process", "thread"):
+    """Declare an activity: a side-effecting step run in a worker, retried per `retry`.
+
+    `executor` defaults to `"process"`; what is left out may come from an `aion.toml`.
+    """
+    given = {"retry": retry, "timeout": timeout, "executor": executor}
+    if executor not in (None, "process", "thread"):
         raise ConfigError(f"activity executor must be 'process' or 'thread', got {executor!r}")
     if timeout is not None and not timeout > 0:
         raise ConfigError(f"activity timeout must be > 0 seconds, got {timeout}")
@@ -149,7 +157,8 @@ def activity(
             name=name or func.__name__,
             retry=retry or RetryPolicy(),
             timeout=timeout,
-            executor=executor,
+            executor=executor or "process",
+            explicit=frozenset(k for k, v in given.items() if v is not None),
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -173,6 +182,7 @@ def workflow(
             version=code_version(func),
             restart=run_restart_policy(restart or DEFAULT_RUN_RESTART),
             fail_on=tuple(fail_on),
+            explicit=frozenset({"restart"}) if restart is not None else frozenset(),
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -237,6 +237,7 @@ class Machine:
                 child_run_id=uuid.uuid4().hex,
                 workflow_type=command.name,
                 input=list(command.args),
+                on_parent_close=command.on_parent_close,
             )
         if n <= len(self._recorded):
             recorded = self._recorded[n - 1]

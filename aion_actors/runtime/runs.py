@@ -457,6 +457,22 @@ class RunManager:
                 {"workflow_id": workflow_id, "run_id": run_id},
             )
 
+    def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
+        """Ask open children to cancel, off the parent's thread (requests wait for commits)."""
+
+        def cancel() -> None:
+            for child in children:
+                with contextlib.suppress(AionError, TimeoutError):
+                    if self._open.get(child.child_workflow_id) == child.child_run_id:
+                        self.request(
+                            child.child_workflow_id,
+                            child.child_run_id,
+                            lambda ack: msg.CancelRequest(reason, ack),
+                            _SUPERVISION_TIMEOUT,
+                        )
+
+        self._background.submit(cancel)
+
     def run_closed(self, workflow_id: str, run_id: str, event: ev.Event, parent: Any) -> None:
         handle = self._mark_closed(workflow_id, run_id, event)
         self._after_close(workflow_id, run_id, event, parent, handle)

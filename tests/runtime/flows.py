@@ -6,9 +6,15 @@ import os
 import time
 from typing import Any
 
+from aion_actors import (
+    RetryPolicy,
+    WorkflowContext,
+    WorkflowError,
+    activity,
+    current_attempt,
+    workflow,
+)
 from supervisor import Backoff, RestartPolicy
-
-from aion_actors import RetryPolicy, WorkflowContext, WorkflowError, activity, current_attempt, workflow
 
 #: switches the tests flip to make workflow code misbehave in the engine process.
 FAULTS: dict[str, int] = {"crashes": 0}
@@ -170,7 +176,20 @@ async def gathers(ctx: WorkflowContext) -> list[int]:
 
 
 ALL = [
-    add, add_in_process, step, dies_first, refuses, three_steps, five_steps, gives_up,
-    fails_on_activity, survives_worker_death, crashy_fail, crashy_park, ordered,
-    deterministic_values, awaits_asyncio, gathers,
+    add,
+    add_in_process,
+    step,
+    dies_first,
+    refuses,
+    three_steps,
+    five_steps,
+    gives_up,
+    fails_on_activity,
+    survives_worker_death,
+    crashy_fail,
+    crashy_park,
+    ordered,
+    deterministic_values,
+    awaits_asyncio,
+    gathers,
 ]

@@ -108,6 +108,65 @@ async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int
 
 
 ALL = [
-    note, sleeper, two_waits, waits_with_timeout, queryable, child_doubler, child_fails,
-    parent, parent_of_sleeper, child_waits_for_signal, compensates, counts_down,
+    note,
+    sleeper,
+    two_waits,
+    waits_with_timeout,
+    queryable,
+    child_doubler,
+    child_fails,
+    parent,
+    parent_of_sleeper,
+    child_waits_for_signal,
+    compensates,
+    counts_down,
 ]
+
+
+@workflow
+async def parent_of_two(ctx: WorkflowContext) -> list[Any]:
+    return list(
+        await ctx.gather(
+            ctx.child(child_waits_for_signal, workflow_id="bound"),
+            ctx.child(child_waits_for_signal, workflow_id="free", on_parent_close="abandon"),
+        )
+    )
+
+
+ALL.append(parent_of_two)
+
+
+@activity
+def slow_note(ledger: str, text: str) -> str:
+    import time
+
+    with open(ledger, "a") as f:
+        f.write(text + "\n")
+    time.sleep(0.5)
+    return text
+
+
+@workflow
+async def naps_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    await ctx.sleep(1.0)
+    return str(await ctx.activity(note, ledger, "after nap"))
+
+
+@workflow
+async def signal_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    got = await ctx.wait_signal("go")
+    return str(await ctx.activity(note, ledger, f"got {got}"))
+
+
+@workflow
+async def parent_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    doubled = await ctx.child(child_doubler, 4, workflow_id="only-child")
+    return str(await ctx.activity(note, ledger, f"child {doubled}"))
+
+
+@workflow
+async def slow_activity(ctx: WorkflowContext, ledger: str) -> str:
+    return str(await ctx.activity(slow_note, ledger, "slow"))
+
+
+ALL += [slow_note, naps_then_notes, signal_then_notes, parent_then_notes, slow_activity]

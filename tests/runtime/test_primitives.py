@@ -96,7 +96,8 @@ def _try_query(engine: Engine, workflow_id: str, name: str) -> object:
 
 def test_child_results_and_failures_reach_the_parent(engine: Engine) -> None:
     assert engine.start(prims.parent, 21, workflow_id="p").result(timeout=30) == [
-        42, "ChildWorkflowError"
+        42,
+        "ChildWorkflowError",
     ]
     history = engine.history("p")
     started = [e for e in history if isinstance(e, ev.ChildStarted)]
@@ -138,3 +139,25 @@ def test_three_continue_as_new_generations(engine: Engine) -> None:
     latest = engine.describe("gen")
     assert latest.status == WorkflowStatus.COMPLETED
     assert engine.history("gen")[0].input == [0, [3, 2, 1]]
+
+
+def test_cancelling_a_parent_cancels_its_children_unless_abandoned(engine: Engine) -> None:
+    run = engine.start(prims.parent_of_two, workflow_id="family")
+    wait_until(lambda: _exists(engine, "bound") and _exists(engine, "free"), 10, "children")
+    engine.cancel("family", "shop closed")
+    with pytest.raises(WorkflowFailed):
+        run.result(timeout=30)
+    wait_until(
+        lambda: engine.describe("bound").status == WorkflowStatus.CANCELLED, 10, "child cancel"
+    )
+    assert engine.describe("free").status == WorkflowStatus.RUNNING
+    engine.signal("free", "value", 3)
+    assert engine.result("free", timeout=30) == 3
+
+
+def _exists(engine: Engine, workflow_id: str) -> bool:
+    try:
+        engine.describe(workflow_id)
+    except WorkflowNotFound:
+        return False
+    return True

@@ -28,15 +28,20 @@ def test_three_activities_record_the_exact_history(engine: Engine) -> None:
     history = engine.history("order-1")
     assert kinds(history) == [
         "WorkflowStarted",
-        "ActivityScheduled", "ActivityCompleted",
-        "ActivityScheduled", "ActivityCompleted",
-        "ActivityScheduled", "ActivityCompleted",
+        "ActivityScheduled",
+        "ActivityCompleted",
+        "ActivityScheduled",
+        "ActivityCompleted",
+        "ActivityScheduled",
+        "ActivityCompleted",
         "WorkflowCompleted",
     ]
     assert [e.seq for e in history] == list(range(1, 9))
     scheduled = [e for e in history if isinstance(e, ev.ActivityScheduled)]
     assert [(e.name, e.input, e.attempt) for e in scheduled] == [
-        ("add", [1, 1], 1), ("add_in_process", [2, 10], 1), ("add", [12, 100], 1)
+        ("add", [1, 1], 1),
+        ("add_in_process", [2, 10], 1),
+        ("add", [12, 100], 1),
     ]
     assert [e.result for e in history if isinstance(e, ev.ActivityCompleted)] == [2, 12, 112]
     described = engine.describe("order-1")

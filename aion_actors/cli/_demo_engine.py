@@ -1,0 +1,106 @@
+"""The demo's engine process: `python -m aion_actors.cli._demo_engine DATA RUNS WORKERS FAULTS`.
+
+It runs in a session of its own so that the demo can SIGKILL it together
+with its worker processes, and it is idempotent: started again on the same
+data directory it starts only the orders that do not exist yet, approves
+only those not approved yet, and waits for every order to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import threading
+import time
+from pathlib import Path
+
+from aion_actors import Engine, WorkflowClosed, WorkflowFailed, WorkflowStatus
+from aion_actors.cli import _ledger, _orders
+from aion_actors.core import events as ev
+
+#: how long after its start an order is approved, as a reviewer would.
+APPROVAL_DELAY = 0.3
+
+
+class _Approver:
+    """Sends each order its approval signal `APPROVAL_DELAY` seconds after asked to."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._due: list[tuple[float, str]] = []
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="demo-approver", daemon=True)
+        self._thread.start()
+
+    def approve_later(self, workflow_id: str) -> None:
+        with self._cond:
+            heapq.heappush(self._due, (time.monotonic() + APPROVAL_DELAY, workflow_id))
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (
+                    not self._due or self._due[0][0] > time.monotonic()
+                ):
+                    self._cond.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                if self._stopped:
+                    return
+                _, workflow_id = heapq.heappop(self._due)
+            try:
+                self._engine.signal(workflow_id, "approve", {"by": "demo-reviewer"})
+            except WorkflowClosed:
+                pass
+
+
+def _approved(engine: Engine, workflow_id: str) -> bool:
+    return any(
+        isinstance(e, ev.SignalReceived) and e.name == "approve"
+        for e in engine.history(workflow_id)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aion_actors.cli._demo_engine")
+    parser.add_argument("data", type=Path)
+    parser.add_argument("runs", type=int)
+    parser.add_argument("workers", type=int)
+    parser.add_argument("faults", type=int, choices=(0, 1))
+    args = parser.parse_args(argv)
+    ledger = str(args.data.resolve() / _ledger.LEDGER_FILE)
+    with Engine.open(args.data, workers=args.workers) as engine:
+        engine.register(*_orders.ALL)
+        approver = _Approver(engine)
+        try:
+            ids = []
+            for n in range(args.runs):
+                workflow_id = _orders.order_id(n)
+                ids.append(workflow_id)
+                run = engine.store.latest_run(workflow_id)
+                if run is None:
+                    order = _orders.new_order(n, ledger, faults=bool(args.faults))
+                    engine.start(_orders.process_order, order, workflow_id=workflow_id)
+                    approver.approve_later(workflow_id)
+                elif run.status == WorkflowStatus.RUNNING and not _approved(engine, workflow_id):
+                    approver.approve_later(workflow_id)
+            print("STARTED", flush=True)
+            for workflow_id in ids:
+                try:
+                    engine.result(workflow_id)
+                except WorkflowFailed:
+                    pass
+        finally:
+            approver.stop()
+    print("DONE", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
