@@ -9,6 +9,7 @@ only those not approved yet, and waits for every order to end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import threading
 import time
@@ -47,17 +48,13 @@ class _Approver:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._stopped and (
-                    not self._due or self._due[0][0] > time.monotonic()
-                ):
+                while not self._stopped and (not self._due or self._due[0][0] > time.monotonic()):
                     self._cond.wait(self._due[0][0] - time.monotonic() if self._due else None)
                 if self._stopped:
                     return
                 _, workflow_id = heapq.heappop(self._due)
-            try:
+            with contextlib.suppress(WorkflowClosed):
                 self._engine.signal(workflow_id, "approve", {"by": "demo-reviewer"})
-            except WorkflowClosed:
-                pass
 
 
 def _approved(engine: Engine, workflow_id: str) -> bool:
@@ -92,10 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                     approver.approve_later(workflow_id)
             print("STARTED", flush=True)
             for workflow_id in ids:
-                try:
+                with contextlib.suppress(WorkflowFailed):
                     engine.result(workflow_id)
-                except WorkflowFailed:
-                    pass
         finally:
             approver.stop()
     print("DONE", flush=True)

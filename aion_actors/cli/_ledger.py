@@ -59,13 +59,11 @@ def create(path: Path) -> None:
 
 
 def charge(path: str, key: str, order_id: str, amount: int, attempt: int) -> str:
-    """Charge `amount` once per `key`; every call is logged as an execution. Returns the charge id."""
+    """Charge `amount` once per `key` and return the charge id; every call logs an execution."""
     started = time.time_ns()
     db = _cached(path)
     with _transaction(db):
-        db.execute(
-            "INSERT INTO executions VALUES (?, ?, ?, ?)", (key, order_id, attempt, started)
-        )
+        db.execute("INSERT INTO executions VALUES (?, ?, ?, ?)", (key, order_id, attempt, started))
         row = db.execute(
             "SELECT charge_id FROM charges WHERE idempotency_key = ?", (key,)
         ).fetchone()
@@ -85,7 +83,9 @@ def read(path: Path) -> tuple[list[Execution], list[Charge]]:
         executions = [Execution(*row) for row in db.execute("SELECT * FROM executions")]
         charges = [
             Charge(*row)
-            for row in db.execute("SELECT idempotency_key, order_id, amount, charge_id FROM charges")
+            for row in db.execute(
+                "SELECT idempotency_key, order_id, amount, charge_id FROM charges"
+            )
         ]
     return executions, charges
 

@@ -71,7 +71,11 @@ def charge_card(order: dict[str, Any]) -> dict[str, Any]:
     if faulty(order, "network") and first:
         raise ConnectionError("card network busy")
     charge_id = _ledger.charge(
-        order["ledger"], attempt.idempotency_key, order["order_id"], order["amount"], attempt.attempt
+        order["ledger"],
+        attempt.idempotency_key,
+        order["order_id"],
+        order["amount"],
+        attempt.attempt,
     )
     if faulty(order, "worker_exit") and first:
         os._exit(70)

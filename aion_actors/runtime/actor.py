@@ -18,7 +18,7 @@ from typing import Any
 
 import pykka
 
-from aion_actors.core import CorruptEvent, NonDeterminismError, QueryError, WorkflowClosed
+from aion_actors.core import CorruptEvent, NonDeterminismError, QueryError, WorkflowClosed, faults
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import RetryPolicy
@@ -257,6 +257,8 @@ class RunActor(pykka.ThreadingActor):
         if not self._idle:
             return
         self._evicting = True
+        if faults.ARMED:
+            faults.hit("evict")
         self._host.run_evicted(self.workflow_id, self.run_id)
         self.stop()
 

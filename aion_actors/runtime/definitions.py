@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import Any, Generic, Literal, ParamSpec, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from aion_actors.core import ConfigError
 from supervisor import Backoff, RestartPolicy
@@ -131,6 +131,20 @@ class WorkflowDefinition:
         return self.fn(*args)
 
 
+@overload
+def activity(fn: Callable[P, R], /) -> ActivityDefinition[P, R]: ...
+
+
+@overload
+def activity(
+    *,
+    name: str | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    executor: Executor | None = None,
+) -> Callable[[Callable[P, R]], ActivityDefinition[P, R]]: ...
+
+
 def activity(
     fn: Callable[P, R] | None = None,
     *,
@@ -162,6 +176,19 @@ def activity(
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+@overload
+def workflow(fn: Callable[..., Coroutine[Any, Any, Any]], /) -> WorkflowDefinition: ...
+
+
+@overload
+def workflow(
+    *,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+    fail_on: tuple[type[BaseException], ...] = (),
+) -> Callable[[Callable[..., Coroutine[Any, Any, Any]]], WorkflowDefinition]: ...
 
 
 def workflow(

@@ -25,6 +25,7 @@ from aion_actors.core import (
     EngineClosed,
     SequenceConflict,
     WorkflowStatus,
+    faults,
     status_from_events,
 )
 from aion_actors.core import events as ev
@@ -229,6 +230,8 @@ class RunManager:
                 self._awaiting_workflow.setdefault(handle.kind, set()).add(key)
                 return None
             self._await_gone(key)
+            if faults.ARMED:
+                faults.hit("rehydrate")
             history = self._store.read(workflow_id, run_id)
             self._handoff[key] = history
             return self._spawn(workflow_id, run_id, definition, _restart_ages(history, definition))
@@ -402,6 +405,8 @@ class RunManager:
         self._inflight.add(attempt)
 
         def done(outcome: Outcome) -> None:
+            if faults.ARMED:
+                faults.hit("activity.unrecorded")
             self._inflight.discard(attempt)
             if not self._closed:
                 self.deliver(
@@ -422,6 +427,8 @@ class RunManager:
         self.timers.arm(fire_at)
 
     def _timer_due(self, timer: DueTimer) -> None:
+        if faults.ARMED:
+            faults.hit("timer.firing")
         self.deliver(timer.workflow_id, timer.run_id, msg.TimerDue(timer.timer_id))
 
     def start_child(self, workflow_id: str, run_id: str, event: ev.ChildStarted) -> None:
@@ -441,6 +448,8 @@ class RunManager:
                 self.deliver(workflow_id, run_id, msg.ChildClosed(failed))
                 return
             parent = {"workflow_id": workflow_id, "run_id": run_id}
+            if faults.ARMED:
+                faults.hit("child.starting")
             self.create(
                 definition,
                 event.child_workflow_id,
@@ -510,6 +519,8 @@ class RunManager:
         if isinstance(event, ev.WorkflowContinuedAsNew):
             definition = self._catalog.workflow(handle.kind) if handle else None
             if definition is not None:
+                if faults.ARMED:
+                    faults.hit("continue_as_new")
                 self.create(definition, workflow_id, event.next_run_id, event.input, parent)
         if handle is not None:
             handle.completion.complete(event)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine
+from aion_actors import AionError, Engine
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
 from tests.runtime import flows, prims
@@ -22,11 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _history(data: Path) -> list[ev.Event]:
-    if not data.exists():
+    try:
+        with LmdbStore(data, readonly=True) as store:
+            run = store.latest_run("prim")
+            return store.read("prim", run.run_id) if run else []
+    except AionError:  # the engine has not created the directory yet
         return []
-    with LmdbStore(data, readonly=True) as store:
-        run = store.latest_run("prim")
-        return store.read("prim", run.run_id) if run else []
 
 
 def _has(kind: type[ev.Event]) -> Callable[[list[ev.Event]], bool]:

@@ -1,0 +1,174 @@
+"""The `aion-actors` command line: parsing, dispatch, and errors as one clear line.
+
+Exit codes: 0 success, 1 a runtime failure (a run or a workflow not found,
+the demo's verdict failed, an engine process died), 2 a usage or
+configuration error, 130 interrupted. `--verbose` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from aion_actors.cli import demo, inspection
+from aion_actors.cli.configcheck import check_config
+from aion_actors.core import AionError, ConfigError, WorkflowStatus
+from benchmarks.cli import main as bench
+
+_WIDE = 200
+
+
+class UsageError(AionError):
+    """A command line argument is out of range."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an error",
+    )
+    parser = argparse.ArgumentParser(
+        prog="aion-actors",
+        description="Embedded durable workflows on the actor model: demo, inspection, benchmarks.",
+        parents=[common],
+    )
+    parser.set_defaults(verbose=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cmd = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="process orders through injected faults and an engine kill",
+        description="Process orders (reserve stock, charge card, approval signal, durable timer, "
+        "shipping as a child workflow) while activities fail, worker processes die, workflows "
+        "crash and the engine is SIGKILLed half-way; then check every order completed and no "
+        "card was charged twice.",
+    )
+    cmd.add_argument("--runs", type=int, default=500, metavar="N", help="orders (default 500)")
+    cmd.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="data directory (default: a fresh ./aion-demo-<time>)",
+    )
+    cmd.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="activity worker processes (default 2)"
+    )
+    cmd.add_argument(
+        "--no-faults",
+        action="store_true",
+        help="inject no faults and do not kill the engine: a clean baseline",
+    )
+
+    cmd = commands.add_parser("runs", parents=[common], help="list the runs in a data directory")
+    cmd.add_argument("dir", type=Path, metavar="DIR")
+    cmd.add_argument("--status", choices=[s.value for s in WorkflowStatus])
+    cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
+    cmd = commands.add_parser("history", parents=[common], help="the events of a workflow's run")
+    cmd.add_argument("dir", type=Path, metavar="DIR")
+    cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    cmd.add_argument("--run", dest="run_id", metavar="RUN_ID", help="this run (default: latest)")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
+    cmd = commands.add_parser("describe", parents=[common], help="a workflow's latest run")
+    cmd.add_argument("dir", type=Path, metavar="DIR")
+    cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
+    commands.add_parser(
+        "bench",
+        add_help=False,
+        help="the benchmark harness (`aion-actors bench --help` for its options)",
+    )
+
+    cmd = commands.add_parser(
+        "check-config",
+        parents=[common],
+        help="validate an aion.toml and print the effective restart policies",
+    )
+    cmd.add_argument("file", type=Path, metavar="FILE")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+    return parser
+
+
+def _run(args: argparse.Namespace, out: Console) -> int:
+    if args.command == "demo":
+        if args.runs < 1 or args.workers < 1:
+            raise UsageError(
+                f"--runs {args.runs} --workers {args.workers}: both must be at least 1"
+            )
+        options = demo.Options(args.runs, args.data, args.workers, faults=not args.no_faults)
+        return demo.run(options, out)
+    if args.command == "runs":
+        return inspection.runs(
+            args.dir,
+            out,
+            status=args.status,
+            workflow_type=args.workflow_type,
+            as_json=args.json,
+        )
+    if args.command == "history":
+        return inspection.history(
+            args.dir, args.workflow_id, out, run_id=args.run_id, as_json=args.json
+        )
+    if args.command == "describe":
+        return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)
+    assert args.command == "check-config"
+    return check_config(args.file, out, as_json=args.json)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    parser = _parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if args.command != "bench" and extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command == "bench":
+        return bench(extra)
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=_WIDE)
+    err = Console(stderr=True, width=None if out.is_terminal else _WIDE)
+    fail = _reporter(err, verbose=args.verbose)
+    try:
+        return _run(args, out)
+    except (ConfigError, UsageError) as exc:
+        return fail(exc, str(exc), 2)
+    except AionError as exc:
+        return fail(exc, str(exc), 1)
+    except OSError as exc:
+        return fail(exc, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 1)
+    except KeyboardInterrupt as exc:
+        return fail(exc, "interrupted", 130)
+    except Exception as exc:
+        return fail(
+            exc,
+            f"unexpected {type(exc).__name__}: {exc} — run with --verbose for the traceback "
+            "and report it",
+            1,
+        )
+
+
+def _reporter(err: Console, *, verbose: bool) -> Callable[[BaseException, str, int], int]:
+    def fail(exc: BaseException, message: str, code: int) -> int:
+        if verbose:
+            sys.stderr.write("".join(traceback.format_exception(exc)))
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+        return code
+
+    return fail

@@ -1,0 +1,186 @@
+"""`runs`, `history`, `describe`: reading a data directory without owning it.
+
+They open the store read-only, so they take no lock and work while an
+engine in another process owns the directory; what they show is the
+durable truth (the histories and their projections), not the engine's
+in-memory view, so pids and residency are not shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aion_actors.cli._events import (
+    STATUS_STYLES,
+    STYLES,
+    clock,
+    event_dict,
+    json_default,
+    run_dict,
+    short,
+    summary,
+)
+from aion_actors.core import Event, WorkflowNotFound, WorkflowStatus
+from aion_actors.core import events as ev
+from aion_actors.store import LmdbStore, RunSummary
+
+
+def print_json(doc: Any) -> None:
+    """One JSON document on stdout."""
+    json.dump(doc, sys.stdout, indent=2, default=json_default, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def runs(
+    data: Path,
+    console: Console,
+    *,
+    status: str | None = None,
+    workflow_type: str | None = None,
+    as_json: bool = False,
+) -> int:
+    with LmdbStore(data, readonly=True) as store:
+        found = store.runs(
+            status=WorkflowStatus(status) if status else None, workflow_type=workflow_type
+        )
+    found.sort(key=lambda r: (r.started_at, r.workflow_id))
+    if as_json:
+        print_json([run_dict(r) for r in found])
+        return 0
+    table = Table(title=f"{len(found)} runs in {data}", title_justify="left")
+    for column in ("workflow_id", "type", "status", "restarts", "events", "started", "run_id"):
+        table.add_column(column, justify="right" if column in ("restarts", "events") else "left")
+    for run in found:
+        table.add_row(
+            Text(run.workflow_id),
+            Text(run.workflow_type),
+            Text(run.status.value, style=STATUS_STYLES.get(run.status.value, "")),
+            Text(str(run.restarts), style="yellow" if run.restarts else ""),
+            str(run.head),
+            clock(run.started_at),
+            Text(run.run_id, style="dim"),
+        )
+    console.print(table)
+    return 0
+
+
+def history(
+    data: Path,
+    workflow_id: str,
+    console: Console,
+    *,
+    run_id: str | None = None,
+    as_json: bool = False,
+) -> int:
+    with LmdbStore(data, readonly=True) as store:
+        run = _run(store, workflow_id, run_id)
+        events = store.read(workflow_id, run.run_id)
+    if as_json:
+        print_json([event_dict(e) for e in events])
+        return 0
+    table = Table(
+        title=f"{workflow_id} · run {run.run_id} · {run.workflow_type} · {run.status.value}",
+        title_justify="left",
+    )
+    table.add_column("seq", justify="right")
+    table.add_column("time")
+    table.add_column("kind")
+    table.add_column("summary", overflow="fold")
+    for event in events:
+        style = STYLES.get(event.kind, "")
+        table.add_row(
+            str(event.seq),
+            clock(event.recorded_at),
+            Text(event.kind, style=style),
+            Text(summary(event), style=style if event.kind.startswith("Run") else ""),
+        )
+    console.print(table)
+    return 0
+
+
+def describe(data: Path, workflow_id: str, console: Console, *, as_json: bool = False) -> int:
+    with LmdbStore(data, readonly=True) as store:
+        run = _run(store, workflow_id, None)
+        events = store.read(workflow_id, run.run_id)
+    doc = {
+        **run_dict(run),
+        "crashes": sum(isinstance(e, ev.RunCrashed) for e in events),
+        "pending": [] if run.status.is_terminal else pending(events),
+        "outcome": _outcome(events),
+    }
+    if as_json:
+        print_json(doc)
+        return 0
+    table = Table(show_header=False, title=f"{workflow_id}", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in doc.items():
+        if key == "status":
+            cell = Text(str(value), style=STATUS_STYLES.get(str(value), ""))
+        elif key == "pending":
+            cell = Text("\n".join(value) or "nothing")
+        elif isinstance(value, (dict, list)):
+            cell = Text(short(value, 200))
+        else:
+            cell = Text("-" if value is None else str(value))
+        table.add_row(key, cell)
+    console.print(table)
+    return 0
+
+
+def pending(events: list[Event]) -> list[str]:
+    """What an open run waits for, as far as its history tells."""
+    waiting: dict[str, str] = {}
+    for event in events:
+        match event:
+            case ev.ActivityScheduled():
+                waiting[f"a:{event.activity_id}"] = (
+                    f"activity #{event.activity_id} {event.name} (attempt {event.attempt})"
+                )
+            case ev.ActivityAttemptFailed() if event.retry_at is not None:
+                waiting[f"a:{event.activity_id}"] = (
+                    f"activity #{event.activity_id} retry at {clock(event.retry_at)}"
+                )
+            case ev.ActivityCompleted() | ev.ActivityFailed():
+                waiting.pop(f"a:{event.activity_id}", None)
+            case ev.TimerStarted():
+                waiting[f"t:{event.timer_id}"] = _timer(event.timer_id, event.fire_at)
+            case ev.TimerFired() | ev.TimerCancelled():
+                waiting.pop(f"t:{event.timer_id}", None)
+            case ev.ChildStarted():
+                waiting[f"c:{event.child_workflow_id}"] = (
+                    f"child {event.workflow_type} {event.child_workflow_id}"
+                )
+            case ev.ChildCompleted() | ev.ChildFailed():
+                waiting.pop(f"c:{event.child_workflow_id}", None)
+    return list(waiting.values())
+
+
+def _timer(timer_id: str, fire_at: int) -> str:
+    kind, _, rest = timer_id.partition(":")
+    if kind == "signal":
+        name = rest.rpartition(":")[0]
+        return f"signal {name!r} (times out at {clock(fire_at)})"
+    return f"timer {timer_id} until {clock(fire_at)}"
+
+
+def _outcome(events: list[Event]) -> dict[str, Any] | None:
+    for event in reversed(events):
+        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
+            fields = event_dict(event)
+            return {k: v for k, v in fields.items() if k not in ("seq", "recorded_at")}
+    return None
+
+
+def _run(store: LmdbStore, workflow_id: str, run_id: str | None) -> RunSummary:
+    run = store.get_run(workflow_id, run_id) if run_id else store.latest_run(workflow_id)
+    if run is None:
+        raise WorkflowNotFound(workflow_id, run_id)
+    return run
