@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError
 from aion_actors.runtime.definitions import (
@@ -38,11 +38,10 @@ __all__ = [
     "Config",
     "EngineConfig",
     "Unset",
+    "configure",
     "configure_activity",
     "configure_workflow",
 ]
-
-_D = TypeVar("_D", WorkflowDefinition, ActivityDefinition[Any, Any])
 
 
 class Unset(enum.Enum):
@@ -71,6 +70,19 @@ class EngineConfig:
     durability: Literal["sync", "nosync"] = "sync"
     map_size: int | None = None
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
+
+    def override(self, **given: Any) -> EngineConfig:
+        """These settings with the arguments a caller passed explicitly on top.
+
+        An argument left `UNSET`, or None (except `idle_evict_after`, where
+        None means "never"), keeps the file's value.
+        """
+        explicit = {
+            key: value
+            for key, value in given.items()
+            if value is not UNSET and (value is not None or key == "idle_evict_after")
+        }
+        return dataclasses.replace(self, **explicit)
 
 
 @dataclass(frozen=True)
@@ -113,9 +125,35 @@ class Config:
             raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax") from None
         return _Parser(source, base_dir or Path.cwd()).config(doc)
 
+    @classmethod
+    def coerce(cls, config: str | os.PathLike[str] | Config | None) -> Config:
+        """A `Config` from a path, a `Config`, or None (the built-in defaults)."""
+        if config is None:
+            return cls()
+        return config if isinstance(config, Config) else cls.load(config)
+
     def restart_policy(self, workflow_type: str) -> RestartPolicy:
         """The file's policy for `workflow_type`: its own table over `[restart.default]`."""
         return self.restart.get(workflow_type, self.default_restart)
+
+
+def configure(
+    definition: WorkflowDefinition | ActivityDefinition[Any, Any],
+    config: Config | None,
+    *,
+    restart: RestartPolicy | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    executor: Literal["process", "thread"] | None = None,
+) -> WorkflowDefinition | ActivityDefinition[Any, Any]:
+    """A workflow or activity definition with its effective settings (see the module docstring)."""
+    if isinstance(definition, WorkflowDefinition):
+        return configure_workflow(definition, config, restart=restart)
+    if isinstance(definition, ActivityDefinition):
+        return configure_activity(
+            definition, config, retry=retry, timeout=timeout, executor=executor
+        )
+    return definition  # not a definition: the catalog refuses it with a clear message
 
 
 def configure_workflow(
@@ -201,9 +239,12 @@ _ENGINE_KEYS: Final = {
     "map_size": _number(1, integer=True),
     "max_payload_bytes": _number(1, integer=True),
 }
-_STRATEGIES: Final = ("one_for_one", "one_for_all", "rest_for_one")
 _RESTART_KEYS: Final = {
-    "strategy": _choice(*_STRATEGIES),
+    "strategy": _Key(
+        '"one_for_one" (of the strategies "one_for_one", "one_for_all", "rest_for_one", '
+        "only one_for_one applies to workflow runs)",
+        lambda v: v == "one_for_one",
+    ),
     "max_restarts": _number(0, integer=True),
     "within_seconds": _number(0, strict=True),
     "on_exhausted": _choice("fail", "park"),

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import pykka
 
+from aion_actors.config import UNSET, Config, Unset, configure
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
@@ -38,11 +39,11 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunEvicted
 from aion_actors.runtime.catalog import Catalog
-from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
 from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
-from supervisor import Outcome, Residency
+from supervisor import Outcome, Residency, RestartPolicy
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,12 @@ class Engine:
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         max_resident: int = 10_000,
         idle_evict_after: float | None = 30.0,
+        config: Config | None = None,
     ) -> None:
         self.store = store
         self.max_payload_bytes = max_payload_bytes
+        #: restart policies and activity settings from an `aion.toml` (see `register`).
+        self.config = config
         self._catalog = Catalog()
         self._recorder = Recorder(store)
         self._executors = Executors(
@@ -129,13 +133,14 @@ class Engine:
         path: str | os.PathLike[str],
         *,
         workers: int | None = None,
-        durability: str = "sync",
+        durability: str | None = None,
         map_size: int | None = None,
-        threads: int = 32,
+        threads: int | None = None,
         start_method: str = "forkserver",
-        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
-        max_resident: int = 10_000,
-        idle_evict_after: float | None = 30.0,
+        max_payload_bytes: int | None = None,
+        max_resident: int | None = None,
+        idle_evict_after: float | Unset | None = UNSET,
+        config: str | os.PathLike[str] | Config | None = None,
     ) -> Engine:
         """Open (creating if needed) the data directory at `path` and recover its open runs.
 
@@ -144,31 +149,82 @@ class Engine:
         `max_resident` runs are resident; anything addressed to them brings
         them back by replay. Raises `DataDirLocked` when another engine owns
         the directory.
+
+        `config` (an `aion.toml` path or a `Config`) supplies every option
+        left out here — defaults: one worker per CPU, durability "sync",
+        32 threads, max_resident 10 000, idle_evict_after 30 s — and the
+        restart policies and activity settings `register` applies.
         """
-        options: dict[str, Any] = {"durability": durability}
-        if map_size is not None:
-            options["map_size"] = map_size
+        cfg = Config.coerce(config)
+        settings = cfg.engine.override(
+            workers=workers,
+            durability=durability,
+            map_size=map_size,
+            threads=threads,
+            max_payload_bytes=max_payload_bytes,
+            max_resident=max_resident,
+            idle_evict_after=idle_evict_after,
+        )
+        options: dict[str, Any] = {"durability": settings.durability}
+        if settings.map_size is not None:
+            options["map_size"] = settings.map_size
         store = LmdbStore(Path(path), **options)
         try:
             return cls(
                 store,
-                workers=workers,
-                threads=threads,
+                workers=settings.workers,
+                threads=settings.threads,
                 start_method=start_method,
-                max_payload_bytes=max_payload_bytes,
-                max_resident=max_resident,
-                idle_evict_after=idle_evict_after,
+                max_payload_bytes=settings.max_payload_bytes,
+                max_resident=settings.max_resident,
+                idle_evict_after=settings.idle_evict_after,
+                config=cfg,
             )
         except BaseException:
             store.close()
             raise
 
+    @classmethod
+    def from_config(cls, config: str | os.PathLike[str] | Config, **overrides: Any) -> Engine:
+        """Open the engine an `aion.toml` describes; keyword arguments override its `[engine]`.
+
+        The data directory is `[engine] data_dir` (relative to the file), or
+        the `data_dir=` argument.
+        """
+        cfg = Config.coerce(config)
+        data_dir = overrides.pop("data_dir", None) or cfg.engine.data_dir
+        if data_dir is None:
+            raise ConfigError(
+                f"{cfg.source}: [engine] data_dir is not set; set it in the file "
+                "or pass data_dir= to Engine.from_config"
+            )
+        return cls.open(data_dir, config=cfg, **overrides)
+
     # -- registration
 
-    def register(self, *definitions: WorkflowDefinition | ActivityDefinition[Any, Any]) -> None:
-        """Make workflows and activities runnable by name; wakes runs that waited for them."""
+    def register(
+        self,
+        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any],
+        restart: RestartPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        executor: Literal["process", "thread"] | None = None,
+    ) -> None:
+        """Make workflows and activities runnable by name; wakes runs that waited for them.
+
+        Each setting comes from, lowest precedence first: the engine's
+        config file, the decorator, then these arguments (`restart` applies
+        to the workflows given, the others to the activities given).
+        """
         self._check_open()
-        self._catalog.register(*definitions)
+        self._catalog.register(
+            *(
+                configure(
+                    d, self.config, restart=restart, retry=retry, timeout=timeout, executor=executor
+                )
+                for d in definitions
+            )
+        )
         self._runs.registered([d.name for d in definitions])
 
     # -- changing runs
@@ -397,9 +453,10 @@ class Engine:
 
     def _workflow(self, workflow: WorkflowDefinition | str) -> WorkflowDefinition:
         if isinstance(workflow, WorkflowDefinition):
-            if self._catalog.workflow(workflow.name) is not workflow:
+            registered = self._catalog.workflow(workflow.name)
+            if registered is None or registered.fn is not workflow.fn:
                 self.register(workflow)
-            return workflow
+            workflow = workflow.name
         definition = self._catalog.workflow(workflow)
         if definition is None:
             known = ", ".join(self._catalog.workflow_names()) or "none"

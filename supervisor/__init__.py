@@ -8,6 +8,9 @@ supervision events. `Registry`/`Handle` are a generic thread-safe table of super
 things with a completion notifier. Standalone: it knows nothing about workflows.
 """
 
+import importlib.metadata as _metadata
+import logging as _logging
+
 from supervisor.errors import RegistryError, SupervisorError
 from supervisor.handle import CompletionNotifier, Handle, Outcome, Residency
 from supervisor.policy import Backoff, RestartPolicy
@@ -32,3 +35,20 @@ __all__ = [
     "Supervisor",
     "SupervisorError",
 ]
+
+
+def _warn_if_supervisord_is_installed() -> None:
+    """supervisord's distribution is also imported as `supervisor`: say so, once, at import."""
+    try:
+        found = _metadata.distribution("supervisor")
+    except _metadata.PackageNotFoundError:
+        return
+    _logging.getLogger(__name__).warning(
+        "supervisord's 'supervisor' distribution (version %s) is installed in this environment; "
+        "it uses the same import name as aion-actors' `supervisor` package, so one of them "
+        "shadows the other. Install aion-actors and supervisord in separate virtualenvs.",
+        found.version,
+    )
+
+
+_warn_if_supervisord_is_installed()

@@ -3,7 +3,9 @@
 It runs in a session of its own so that the demo can SIGKILL it together
 with its worker processes, and it is idempotent: started again on the same
 data directory it starts only the orders that do not exist yet, approves
-only those not approved yet, and waits for every order to end.
+only those not approved yet, and waits for every order to end. Orders
+arrive as a stream, at most `window(runs)` open at a time, as they would in
+a shop, so that the demo's kill lands while orders are in every stage.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from aion_actors import Engine, WorkflowClosed, WorkflowFailed, WorkflowStatus
+from aion_actors import Engine, RunHandle, WorkflowClosed, WorkflowFailed
 from aion_actors.cli import _ledger, _orders
 from aion_actors.core import events as ev
 
@@ -64,6 +66,10 @@ def _approved(engine: Engine, workflow_id: str) -> bool:
     )
 
 
+def window(runs: int) -> int:
+    return max(4, runs // 8)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aion_actors.cli._demo_engine")
     parser.add_argument("data", type=Path)
@@ -75,18 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     with Engine.open(args.data, workers=args.workers) as engine:
         engine.register(*_orders.ALL)
         approver = _Approver(engine)
+        slots = threading.BoundedSemaphore(window(args.runs))
         try:
             ids = []
             for n in range(args.runs):
                 workflow_id = _orders.order_id(n)
                 ids.append(workflow_id)
                 run = engine.store.latest_run(workflow_id)
+                if run is not None and run.status.is_terminal:
+                    continue
+                if run is not None and not _approved(engine, workflow_id):
+                    approver.approve_later(workflow_id)
+                slots.acquire()
                 if run is None:
                     order = _orders.new_order(n, ledger, faults=bool(args.faults))
-                    engine.start(_orders.process_order, order, workflow_id=workflow_id)
+                    handle = engine.start(_orders.process_order, order, workflow_id=workflow_id)
                     approver.approve_later(workflow_id)
-                elif run.status == WorkflowStatus.RUNNING and not _approved(engine, workflow_id):
-                    approver.approve_later(workflow_id)
+                else:
+                    handle = RunHandle(engine, workflow_id, run.run_id)
+                handle.add_done_callback(slots.release)
             print("STARTED", flush=True)
             for workflow_id in ids:
                 with contextlib.suppress(WorkflowFailed):

@@ -1,16 +1,21 @@
 """RunActor: one Pykka actor per resident run.
 
-It replays the run's history through a `Machine`, then lives on messages:
-each outcome it hears of is recorded first and fed to the workflow only
-once committed (durability contract, rule 2). It keeps at most one append
-in flight; what arrives meanwhile is queued and goes out as the next batch,
-so a busy run costs one commit per batch, not one per event.
+It replays the run's history through a `Machine`, then lives on messages.
+Each outcome it hears of becomes the next event of the run (its seq and
+time stamped here, by the run's single writer) and the workflow runs ahead
+on it at once; the commands that follow are appended in the *same* batch,
+and nothing is dispatched, armed, started or acknowledged before that batch
+commits. So a crash at any instant loses only work that no one outside saw,
+and one commit per activity suffices instead of two. At most one append is
+in flight; what arrives meanwhile goes out as the next batch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import queue
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -29,6 +34,7 @@ from aion_actors.runtime.machine import Machine
 log = logging.getLogger(__name__)
 
 _NO_RETRY = RetryPolicy(max_attempts=1)
+_SETTLE_TIMEOUT = 10.0
 
 
 class RunEvicted(Exception):
@@ -40,6 +46,17 @@ class _Replay:
 
 
 class RunActor(pykka.ThreadingActor):
+    """One workflow run; see the module docstring."""
+
+    #: history makes a run's thread disposable; daemon threads also skip the
+    #: interpreter's per-thread shutdown bookkeeping, which grows with every live run.
+    use_daemon_thread = True
+
+    @staticmethod
+    def _create_actor_inbox() -> queue.SimpleQueue[Any]:  # type: ignore[override]
+        """A C-implemented queue: a run's mailbox is its hottest path."""
+        return queue.SimpleQueue()
+
     def __init__(
         self,
         host: RunHost,
@@ -55,10 +72,12 @@ class RunActor(pykka.ThreadingActor):
         self._machine: Machine | None = None
         self._ledger = Ledger()
         self._head = 0
+        self._next_seq = 0
         self._parent: Any = None
         self._outbox: list[ev.Event] = []
         self._acks: list[msg.Ack] = []
         self._inflight = False
+        self._pending: Future[list[ev.Event]] | None = None
         self._incarnation = Incarnation(pid=0)
         self._evicting = False
         self._reported_idle = False
@@ -83,11 +102,11 @@ class RunActor(pykka.ThreadingActor):
         try:
             history = self._initial or host.read_history(self.workflow_id, self.run_id)
         except CorruptEvent as exc:
-            self._head = host.recorder.head(self.workflow_id, self.run_id)
+            self._head = self._next_seq = host.recorder.head(self.workflow_id, self.run_id)
             self._park(str(exc))
             return
         self._initial = None
-        self._head = history[-1].seq
+        self._head = self._next_seq = history[-1].seq
         self._ledger = Ledger(history)
         started = history[0]
         assert isinstance(started, ev.WorkflowStarted)
@@ -114,7 +133,6 @@ class RunActor(pykka.ThreadingActor):
         self._machine = Machine(definition, self.workflow_id, self.run_id, history)
         self._resume_work()
         self._queue(prefix)
-        self._advance()
 
     def _resume_work(self) -> None:
         """Re-dispatch what the last incarnation had in flight, as recorded in history.
@@ -135,7 +153,14 @@ class RunActor(pykka.ThreadingActor):
         if self._evicting:
             return self._redirect(message)
         try:
-            return self._handle(message)
+            result = self._handle(message)
+            try:
+                self._advance()
+            except Exception:
+                self._settle()
+                raise
+            self._flush()
+            return result
         finally:
             self._report_idle()
 
@@ -287,12 +312,17 @@ class RunActor(pykka.ThreadingActor):
         self._queue([ev.RunParked(reason=reason)])
 
     def _queue(self, events: Sequence[ev.Event], ack: msg.Ack | None = None) -> None:
+        """Make `events` the run's next events; the workflow may run ahead on them."""
+        now = time.time_ns()
         for event in events:
-            self._ledger.apply(event)
-        self._outbox.extend(events)
+            self._next_seq += 1
+            stamped = dataclasses.replace(event, seq=self._next_seq, recorded_at=now)
+            self._ledger.apply(stamped)
+            self._outbox.append(stamped)
+            if self._machine is not None:
+                self._machine.feed((stamped,))
         if ack is not None:
             self._acks.append(ack)
-        self._flush()
 
     def _flush(self) -> None:
         if self._inflight or not self._outbox:
@@ -302,7 +332,10 @@ class RunActor(pykka.ThreadingActor):
         for ack in acks:
             ack.submitted = True
         self._inflight = True
-        future = self._host.recorder.submit(self.workflow_id, self.run_id, batch, self._head)
+        future = self._host.recorder.submit(
+            self.workflow_id, self.run_id, batch, self._next_seq - len(batch)
+        )
+        self._pending = future
         ref = self.actor_ref
 
         def committed(done: Future[list[ev.Event]]) -> None:
@@ -317,6 +350,16 @@ class RunActor(pykka.ThreadingActor):
 
         future.add_done_callback(committed)
 
+    def _settle(self) -> None:
+        """Commit what is queued before crashing: a bug in workflow code must not
+        cost an outcome that was already in hand (the activity would run again)."""
+        for _ in range(2):
+            if self._pending is not None:
+                with contextlib.suppress(Exception):
+                    self._pending.result(timeout=_SETTLE_TIMEOUT)
+            self._inflight = False
+            self._flush()
+
     def _on_committed(self, message: msg.Committed) -> None:
         self._inflight = False
         if message.error is not None:
@@ -324,18 +367,10 @@ class RunActor(pykka.ThreadingActor):
         assert message.events is not None
         events = message.events
         self._head = events[-1].seq
-        if self._machine is not None:
-            self._machine.feed(events)
         for event in events:
             self._act(event)
-        if self._ledger.closed:
-            if not self._outbox:
-                self.stop()
-            else:
-                self._flush()
-            return
-        self._advance()
-        self._flush()
+        if self._ledger.closed and not self._outbox:
+            self.stop()
 
     def _act(self, event: ev.Event) -> None:
         """Do what a committed event asks for: record first, then act."""

@@ -139,7 +139,7 @@ def open_env(
             create=not readonly,
             max_dbs=len(DB_NAMES),
             max_readers=_MAX_READERS,
-            max_spare_txns=0,
+            max_spare_txns=4,
             lock=True,
         )
     except lmdb.Error as exc:

@@ -76,6 +76,11 @@ class LmdbStore:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         elif not self.path.is_dir():
             raise ConfigError(f"data directory {self.path} does not exist; check the path")
+        elif not (self.path / "data.mdb").is_file():
+            raise ConfigError(
+                f"{self.path} is not an aion-actors data directory (it has no data.mdb); "
+                "check the path"
+            )
         with contextlib.ExitStack() as undo:
             key = _lmdb_env.register(self.path, readonly=readonly)
             undo.callback(_lmdb_env.unregister, key)
@@ -136,16 +141,23 @@ class LmdbStore:
                 "open it without readonly=True to write"
             )
         while True:
-            try:
-                with self._gate, self._live().begin(write=True) as txn:
-                    return apply(txn)
-            except lmdb.MapFullError:
-                self._grow()
-
-    def _grow(self) -> None:
-        with self._gate.exclusive():
-            env = self._live()
-            env.set_mapsize(int(env.info()["map_size"]) * 2)
+            with self._gate:
+                txn = self._live().begin(write=True)
+                try:
+                    result = apply(txn)
+                    txn.commit()
+                    return result
+                except BaseException as exc:
+                    failure = exc
+            # py-lmdb 3.0 aborts a write transaction only once no operation of
+            # this environment is in flight, which busy readers can put off
+            # forever: abort (and grow) while the gate keeps readers out.
+            with self._gate.exclusive():
+                txn.abort()  # a no-op after a failed commit: LMDB aborted it already
+                if not isinstance(failure, lmdb.MapFullError):
+                    raise failure
+                env = self._live()
+                env.set_mapsize(int(env.info()["map_size"]) * 2)
 
     def _apply_all(
         self, txn: lmdb.Transaction[bytes], batch: list[proj.Prepared | AionError]
@@ -158,7 +170,11 @@ class LmdbStore:
                 results.append(request)
                 continue
             key = request.run_key
-            summary = touched.get(key) or self._load(txn, key, request)
+            try:
+                summary = touched.get(key) or self._load(txn, key, request)
+            except CorruptEvent as exc:
+                results.append(exc)
+                continue
             head = summary["head"] if summary else 0
             if head != request.expected_seq:
                 results.append(
@@ -202,12 +218,7 @@ class LmdbStore:
         if data is None:
             return None
         record = _unpack_summary(data, request.workflow_id, request.run_id)
-        if not isinstance(record.get("head"), int):
-            raise CorruptEvent(
-                "run index entry has no head",
-                workflow_id=request.workflow_id,
-                run_id=request.run_id,
-            )
+        _head(record)
         return record
 
     def _schedule(self, txn: lmdb.Transaction[bytes], key: bytes, fire_at: int) -> None:
@@ -233,20 +244,30 @@ class LmdbStore:
     # Reading
 
     def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
-        prefix = proj.run_key(workflow_id, run_id) + b"\0"
-        start = prefix + min(max(from_seq, 1), proj.MAX_TIME).to_bytes(8, "big")
-        size = len(prefix)
-        out: list[Event] = []
+        key = proj.run_key(workflow_id, run_id)
+        start = max(from_seq, 1)
         with self._reading() as txn:
+            stored = txn.get(key, db=self._runs)
+            head = _head(_unpack_summary(stored, workflow_id, run_id)) if stored else 0
+            if start > head:
+                return []
             cursor = txn.cursor(db=self._events)
-            if not cursor.set_range(start):
-                return out
-            for key, data in cursor:
-                if not key.startswith(prefix):
-                    break
-                seq = int.from_bytes(key[size:], "big")
-                out.append(decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq))
-        return out
+            found = cursor.set_key(key + b"\0" + start.to_bytes(8, "big"))
+            # Seqs are contiguous, so the head bounds the range: no key to parse
+            # per event, and decode_event checks each event's seq against its place.
+            values = cursor.iternext(keys=False) if found else iter(())
+            events = [
+                decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
+                for seq, data in zip(range(start, head + 1), values, strict=False)
+            ]
+        if len(events) <= head - start:
+            raise CorruptEvent(
+                f"missing from the store, though the run index says the head is {head}",
+                workflow_id=workflow_id,
+                run_id=run_id,
+                seq=start + len(events),
+            )
+        return events
 
     def head(self, workflow_id: str, run_id: str) -> int:
         summary = self.get_run(workflow_id, run_id)
@@ -371,6 +392,17 @@ def _unpack_summary(data: bytes, workflow_id: str, run_id: str) -> dict[str, Any
             run_id=run_id,
         )
     return record
+
+
+def _head(record: dict[str, Any]) -> int:
+    head = record.get("head")
+    if not isinstance(head, int):
+        raise CorruptEvent(
+            f"run index entry has no head ({head!r})",
+            workflow_id=record.get("workflow_id"),
+            run_id=record.get("run_id"),
+        )
+    return head
 
 
 def _due_timer(key: bytes, fire_at: int) -> DueTimer:

@@ -20,6 +20,7 @@ import pytest
 
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
+from tests.crashes import kill_engine
 from tests.runtime import flows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +67,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
         assert child.stdout is not None
         assert child.stdout.readline().strip() == b"READY"
         time.sleep(rng.uniform(0.0, 0.4))
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        kill_engine(child)
         kills += child.returncode == -signal.SIGKILL
         snapshots.append((_completed(data), _executions(ledger)))
         if kills >= KILLS:

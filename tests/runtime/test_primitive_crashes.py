@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +13,7 @@ import pytest
 from aion_actors import AionError, Engine
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
+from tests.crashes import kill_engine
 from tests.runtime import flows, prims
 from tests.workers.helpers import wait_until
 
@@ -57,8 +56,7 @@ def test_kill_between_command_and_outcome(tmp_path: Path, workflow: str) -> None
     try:
         wait_until(lambda: ready(_history(data)), 60, f"{workflow} to reach its command")
     finally:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        kill_engine(child)
     if workflow == "naps_then_notes":
         time.sleep(1.2)  # the timer is overdue when the engine comes back
 

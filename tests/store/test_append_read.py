@@ -102,25 +102,31 @@ def test_an_empty_append_checks_the_head_and_writes_nothing(store: EventStore) -
         store.append("w", "r1", [], 0)
 
 
+def _race(store: EventStore, run: str, writers: int) -> list[object]:
+    """`writers` threads append to `run` at once, all expecting head 2."""
+    barrier = threading.Barrier(writers)
+    outcomes: list[object] = []
+
+    def writer(batch: int) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(store.append("w", run, signals(3, batch=batch), 2))
+        except SequenceConflict as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(b,)) for b in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_concurrent_appends_at_one_expected_seq_exactly_one_wins(store: EventStore) -> None:
     for attempt in range(10):
         run = f"r{attempt}"
         store.append("w", run, signals(2), 0)
-        barrier = threading.Barrier(4)
-        outcomes: list[object] = []
-
-        def writer(batch: int, run: str = run, barrier: threading.Barrier = barrier) -> None:
-            barrier.wait()
-            try:
-                outcomes.append(store.append("w", run, signals(3, batch=batch), 2))
-            except SequenceConflict as exc:
-                outcomes.append(exc)
-
-        threads = [threading.Thread(target=writer, args=(b,)) for b in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = _race(store, run, 4)
         assert outcomes.count(5) == 1
         assert sum(isinstance(o, SequenceConflict) for o in outcomes) == 3
         events = store.read("w", run)
@@ -158,10 +164,11 @@ def test_append_batch_chains_requests_for_one_run(store: EventStore) -> None:
             AppendRequest("w", "r1", tuple(signals(1, batch=3)), 5),
         ]
     )
-    assert [seqs(r) if isinstance(r, list) else r.found for r in results] == [  # type: ignore[union-attr]
+    first, second, stale, third = results
+    assert isinstance(stale, SequenceConflict) and stale.found == 5
+    assert [seqs(r) for r in (first, second, third) if isinstance(r, list)] == [
         [1, 2, 3],
         [4, 5],
-        5,
         [6],
     ]
     assert [e.payload["batch"] for e in store.read("w", "r1")] == [0, 0, 0, 1, 1, 3]  # type: ignore[attr-defined]

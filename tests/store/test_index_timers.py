@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from aion_actors.core import Event, PayloadError, WorkflowStatus, status_from_events
 from aion_actors.core import events as ev
-from aion_actors.store import DueTimer, EventStore
+from aion_actors.store import DueTimer, EventStore, RunSummary
 from tests.core.strategies import EVENTS
 from tests.store.helpers import signals, started
 
@@ -32,7 +32,9 @@ def test_workflow_started_creates_the_summary(store: EventStore) -> None:
 
 def test_terminal_events_end_the_run_and_restarts_are_counted(store: EventStore) -> None:
     store.append("w", "r1", [started()], 0)
-    store.append("w", "r1", [ev.RunCrashed(pid=1, error=ERROR), ev.RunRestarted(pid=2, attempt=1)], 1)
+    store.append(
+        "w", "r1", [ev.RunCrashed(pid=1, error=ERROR), ev.RunRestarted(pid=2, attempt=1)], 1
+    )
     store.append("w", "r1", [ev.RunRestarted(pid=3, attempt=2), ev.WorkflowFailed(error=ERROR)], 3)
     summary = store.get_run("w", "r1")
     assert summary is not None
@@ -41,12 +43,15 @@ def test_terminal_events_end_the_run_and_restarts_are_counted(store: EventStore)
     assert summary.restarts == 2 and summary.head == 5
 
 
+def ids(summaries: list[RunSummary]) -> list[str]:
+    return [s.workflow_id for s in summaries]
+
+
 def test_run_index_filters(store: EventStore) -> None:
     store.append("a", "r1", [started("checkout")], 0)
     store.append("b", "r1", [started("checkout"), ev.WorkflowCompleted(result=1)], 0)
     store.append("c", "r1", [started("ship"), ev.RunParked(reason="x")], 0)
     store.append("d", "r1", [started("ship"), ev.WorkflowCancelled()], 0)
-    ids = lambda summaries: [s.workflow_id for s in summaries]  # noqa: E731
     assert ids(store.runs()) == ["a", "b", "c", "d"]
     assert ids(store.runs(status=WorkflowStatus.RUNNING)) == ["a"]
     assert ids(store.runs(workflow_type="ship")) == ["c", "d"]
@@ -79,7 +84,12 @@ def test_open_runs_exclude_terminal_ones(store: EventStore) -> None:
 
 def test_latest_run_is_the_most_recently_started(store: EventStore) -> None:
     assert store.latest_run("w") is None
-    store.append("w", "zzz", [started(run_id="zzz"), ev.WorkflowContinuedAsNew(next_run_id="aaa", input=1)], 0)
+    store.append(
+        "w",
+        "zzz",
+        [started(run_id="zzz"), ev.WorkflowContinuedAsNew(next_run_id="aaa", input=1)],
+        0,
+    )
     store.append("w", "aaa", [started(run_id="aaa")], 0)
     store.append("w2", "bbb", [started(run_id="bbb")], 0)
     store.append("w-longer", "ccc", [started(run_id="ccc")], 0)
@@ -179,5 +189,7 @@ def test_the_end_of_a_run_cancels_all_its_timers(store: EventStore) -> None:
     failed = ev.ActivityAttemptFailed(activity_id="a1", attempt=1, error=ERROR, retry_at=30)
     store.append("w", "r1", [failed], 2)
     assert len(store.due_timers(100)) == 4
-    store.append("w", "r1", [ev.WorkflowCompleted(), ev.TimerStarted(timer_id="late", fire_at=5)], 3)
+    store.append(
+        "w", "r1", [ev.WorkflowCompleted(), ev.TimerStarted(timer_id="late", fire_at=5)], 3
+    )
     assert store.due_timers(100) == [DueTimer("w", "r10", "x", 15)]

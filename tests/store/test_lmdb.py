@@ -82,7 +82,10 @@ def test_on_disk_layout_is_what_tools_expect(data: Path) -> None:
     assert set(_raw(data, None)) == {b"events", b"runs", b"timers", b"timer_ids", b"meta"}
     assert msgpack.unpackb(_raw(data, b"meta")[b"schema_version"]) == SCHEMA_VERSION
     events = _raw(data, b"events")
-    assert list(events) == [b"w\0r1\0" + (1).to_bytes(8, "big"), b"w\0r1\0" + (2).to_bytes(8, "big")]
+    assert list(events) == [
+        b"w\0r1\0" + (1).to_bytes(8, "big"),
+        b"w\0r1\0" + (2).to_bytes(8, "big"),
+    ]
     assert msgpack.unpackb(events[b"w\0r1\0" + (2).to_bytes(8, "big")])["kind"] == "TimerStarted"
     summary = msgpack.unpackb(_raw(data, b"runs")[b"w\0r1"])
     assert summary["workflow_type"] == "checkout" and summary["head"] == 2
@@ -121,7 +124,6 @@ def test_schema_mismatch_is_refused_and_nothing_is_touched(data: Path) -> None:
         assert (info.value.found, info.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
         assert str(data) in str(info.value)
     assert hashlib.sha256((data / "data.mdb").read_bytes()).hexdigest() == digest
-    assert LmdbStore.__name__  # the directory is still free: a failed open released it
     env = lmdb.open(str(data), max_dbs=8)
     with env.begin(write=True, db=env.open_db(b"meta")) as txn:
         txn.put(b"schema_version", packb(SCHEMA_VERSION))
@@ -213,7 +215,26 @@ def test_a_corrupt_event_names_its_seq_and_the_rest_stays_readable(data: Path) -
         assert (info.value.workflow_id, info.value.run_id, info.value.seq) == ("w", "r1", 3)
         assert "seq 3" in str(info.value)
         assert seqs(store.read("w", "r1", from_seq=4)) == [4, 5]
-        assert seqs(store.read("w", "r1")[:0] or store.read("w", "r1", 1)[:0]) == []
+        with pytest.raises(CorruptEvent):
+            store.read("w", "r1", from_seq=2)
+        assert store.head("w", "r1") == 5
+
+
+def test_a_lost_event_is_named_not_skipped(data: Path) -> None:
+    with LmdbStore(data) as store:
+        store.append("w", "r1", signals(5), 0)
+        store.append("w", "r2", signals(5), 0)
+    env = lmdb.open(str(data), max_dbs=8)
+    with env.begin(write=True, db=env.open_db(b"events")) as txn:
+        txn.delete(b"w\0r1\0" + (3).to_bytes(8, "big"))
+        txn.delete(b"w\0r1\0" + (5).to_bytes(8, "big"))
+    env.close()
+    with LmdbStore(data) as store:
+        for start, missing in ((1, 3), (4, 5), (5, 5)):
+            with pytest.raises(CorruptEvent) as info:
+                store.read("w", "r1", from_seq=start)
+            assert (info.value.run_id, info.value.seq) == ("r1", missing)
+        assert seqs(store.read("w", "r2")) == [1, 2, 3, 4, 5]
 
 
 def test_the_map_grows_from_64_kib_while_readers_read(data: Path) -> None:
@@ -235,7 +256,12 @@ def test_the_map_grows_from_64_kib_while_readers_read(data: Path) -> None:
         try:
             with Recorder(store) as recorder:
                 futures = [
-                    recorder.submit("w", f"r{i % 10}", [ev.SignalReceived(name="s", payload="x" * 2000)], i // 10)
+                    recorder.submit(
+                        "w",
+                        f"r{i % 10}",
+                        [ev.SignalReceived(name="s", payload="x" * 2000)],
+                        i // 10,
+                    )
                     for i in range(1000)
                 ]
                 assert all(len(f.result(WAIT)) == 1 for f in futures)

@@ -160,7 +160,9 @@ def test_many_threads_own_runs_and_contend_on_shared_ones(
     def own(index: int) -> None:
         head = 0
         for k in range(rounds):
-            events = recorder.append("w", f"own{index}", signals(random.randint(1, 4), batch=k), head)
+            events = recorder.append(
+                "w", f"own{index}", signals(random.randint(1, 4), batch=k), head
+            )
             head = events[-1].seq
 
     def contend(index: int) -> None:

@@ -1,0 +1,127 @@
+"""The real `aion-actors` command: on a directory another engine owns, config checks, bench."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aion_actors import DataDirLocked, Engine
+from aion_actors.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def aion(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aion_actors", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def held(tmp_path: Path) -> Iterator[Path]:
+    """A data directory whose engine runs in another process."""
+    data = tmp_path / "held"
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.cli.holder", str(data)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    try:
+        assert holder.stdout.readline().strip() == "READY"
+        yield data
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+
+
+def test_inspection_works_while_another_process_owns_the_directory(held: Path) -> None:
+    with pytest.raises(DataDirLocked):
+        Engine.open(held)
+    listed = aion("runs", str(held), "--json")
+    assert listed.returncode == 0, listed.stderr
+    (run,) = json.loads(listed.stdout)
+    assert (run["workflow_id"], run["status"]) == ("held-open", "running")
+
+    described = aion("describe", str(held), "held-open", "--json")
+    assert described.returncode == 0, described.stderr
+    assert json.loads(described.stdout)["status"] == "running"
+
+    history = aion("history", str(held), "held-open")
+    assert history.returncode == 0, history.stderr
+    assert "WorkflowStarted" in history.stdout and "awaits_approval" in history.stdout
+
+
+def test_python_dash_m_and_the_runtime_failure_code(tmp_path: Path) -> None:
+    missing = aion("describe", str(tmp_path / "nowhere"), "x")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: data directory") and "Traceback" not in missing.stderr
+    assert aion("--help").stdout.count("check-config") >= 1
+
+
+VALID = """
+[engine]
+workers = 2
+
+[restart.default]
+max_restarts = 5
+on_exhausted = "park"
+
+[restart.order]
+max_restarts = 1
+backoff_initial = 0.5
+
+[activity.charge]
+retry_max_attempts = 4
+timeout = 10
+"""
+
+
+def test_check_config_prints_the_effective_policy_per_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "aion.toml"
+    path.write_text(VALID)
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"valid: {path}" in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 5}
+    assert (
+        "park" in rows["default (every other type)"] and " 5 " in rows["default (every other type)"]
+    )
+    assert " 1 " in rows["order"] and "0.5" in rows["order"] and "park" in rows["order"]
+
+    assert main(["check-config", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["restart"]["order"]["max_restarts"] == 1
+    assert doc["restart"]["order"]["on_exhausted"] == "park"  # inherited from [restart.default]
+    assert doc["restart"]["default"]["max_restarts"] == 5
+    assert doc["activity"]["charge"]["retry"]["max_attempts"] == 4
+    assert doc["engine"]["workers"] == 2
+
+
+def test_check_config_rejects_a_bad_file_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "aion.toml"
+    path.write_text('[restart.order]\nstrategy = "one_for_none"\n')
+    result = aion("check-config", str(path))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: [restart.order] strategy")
+    assert "one_for_all" in line
+
+
+def test_bench_is_the_benchmark_harness(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--list"]) == 0
+    assert "throughput" in capsys.readouterr().out
+    assert main(["bench", "no-such-scenario"]) == 2
