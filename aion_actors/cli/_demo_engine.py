@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import heapq
+import sys
 import threading
 import time
 from pathlib import Path
 
-from aion_actors import Engine, RunHandle, WorkflowClosed, WorkflowFailed
+from aion_actors import AionError, Engine, RunHandle, WorkflowClosed, WorkflowFailed
 from aion_actors.cli import _ledger, _orders
 from aion_actors.core import events as ev
 
@@ -77,14 +78,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("workers", type=int)
     parser.add_argument("faults", type=int, choices=(0, 1))
     args = parser.parse_args(argv)
-    ledger = str(args.data.resolve() / _ledger.LEDGER_FILE)
-    with Engine.open(args.data, workers=args.workers) as engine:
+    try:
+        _drive(args.data, args.runs, args.workers, faults=bool(args.faults))
+    except AionError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
+    print("DONE", flush=True)
+    return 0
+
+
+def _drive(data: Path, runs: int, workers: int, *, faults: bool) -> None:
+    ledger = str(data.resolve() / _ledger.LEDGER_FILE)
+    with Engine.open(data, workers=workers) as engine:
         engine.register(*_orders.ALL)
         approver = _Approver(engine)
-        slots = threading.BoundedSemaphore(window(args.runs))
+        slots = threading.BoundedSemaphore(window(runs))
         try:
             ids = []
-            for n in range(args.runs):
+            for n in range(runs):
                 workflow_id = _orders.order_id(n)
                 ids.append(workflow_id)
                 run = engine.store.latest_run(workflow_id)
@@ -94,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     approver.approve_later(workflow_id)
                 slots.acquire()
                 if run is None:
-                    order = _orders.new_order(n, ledger, faults=bool(args.faults))
+                    order = _orders.new_order(n, ledger, faults=faults)
                     handle = engine.start(_orders.process_order, order, workflow_id=workflow_id)
                     approver.approve_later(workflow_id)
                 else:
@@ -106,8 +117,6 @@ def main(argv: list[str] | None = None) -> int:
                     engine.result(workflow_id)
         finally:
             approver.stop()
-    print("DONE", flush=True)
-    return 0
 
 
 if __name__ == "__main__":

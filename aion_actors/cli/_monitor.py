@@ -24,7 +24,6 @@ class Snapshot:
     """
 
     statuses: Counter[str] = field(default_factory=Counter)
-    runs: int = 0
     events: int = 0
     crashes: int = 0
     restarts: int = 0
@@ -64,7 +63,6 @@ class Monitor:
         kinds = self._kinds
         return Snapshot(
             statuses=statuses,
-            runs=len(self._heads),
             events=events,
             crashes=kinds["RunCrashed"],
             restarts=kinds["RunRestarted"],

@@ -27,6 +27,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import aion_actors
 from aion_actors.cli import _ledger, _orders
 from aion_actors.cli._monitor import Monitor, Snapshot
 from aion_actors.cli._verdict import Verdict, check
@@ -51,7 +52,12 @@ class Options:
 
 def default_data_dir() -> Path:
     """A fresh folder under the current directory, so demos never mix."""
-    return Path.cwd() / f"aion-demo-{datetime.now():%Y%m%d-%H%M%S}"
+    base = Path.cwd() / f"aion-demo-{datetime.now():%Y%m%d-%H%M%S}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def run(options: Options, console: Console) -> int:
@@ -72,6 +78,11 @@ def run(options: Options, console: Console) -> int:
     started = time.monotonic()
     try:
         snapshot = _watch(options, engine, monitor, console)
+    except KeyboardInterrupt:
+        console.print(
+            f"stopped; to finish these orders: aion-actors demo --runs {options.runs} --data {data}"
+        )
+        raise
     finally:
         engine.kill()
         monitor.close()
@@ -104,6 +115,9 @@ class _Engine:
             str(options.workers),
             str(int(options.faults)),
         ]
+        # The child imports this very copy of aion_actors, installed or not.
+        paths = [str(Path(aion_actors.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+        self._env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         self.kills = 0
         self.killed_at: int | None = None
         self.starts = 0
@@ -142,6 +156,7 @@ class _Engine:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=self._env,
             )
 
 

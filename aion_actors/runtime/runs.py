@@ -75,6 +75,7 @@ class RunManager:
         self._closed = False
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
         self._background = ThreadPoolExecutor(1, thread_name_prefix="aion-runs")
+        self._recovery = ThreadPoolExecutor(1, thread_name_prefix="aion-recovery")
         self.timers = TimerService(store, self._timer_due)
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
         self.evictor = Evictor(self._evict, max_resident=max_resident, idle_after=idle_evict_after)
@@ -157,7 +158,15 @@ class RunManager:
         )
 
     def recover(self) -> int:
-        """List every open run as evicted, and wake those with work pending; returns how many."""
+        """List every open run as evicted, then restart what was in flight; returns wakes.
+
+        Nothing is replayed that does not need to be: attempts that were
+        running are dispatched again straight from history (their results
+        will rehydrate the run), children are started or reported
+        idempotently, and only runs with an outcome they may not have seen
+        (or a restart pending) are rehydrated now. Due timers fire through
+        the timer service.
+        """
         summaries = self._store.open_runs()
         for run in summaries:
             self.register_existing(
@@ -171,9 +180,15 @@ class RunManager:
                 history = self._store.read(run.workflow_id, run.run_id)
             except AionError:
                 history = []
-            if not history or _has_pending_work(history):
+            if not history or _needs_replay(history):
                 woken += 1
                 self.actor(run.workflow_id, run.run_id)
+                continue
+            ledger = Ledger(history)
+            for _aid, state in ledger.running_attempts():
+                self.dispatch(run.workflow_id, run.run_id, state.scheduled)
+            for child in ledger.children.values():
+                self.start_child(run.workflow_id, run.run_id, child)
         return woken
 
     def _spawn(
@@ -326,12 +341,23 @@ class RunManager:
             time.sleep(0.01)
 
     def registered(self, names: Sequence[str]) -> None:
-        """New definitions: wake the runs and attempts that were waiting for them."""
-        for name in names:
-            for workflow_id, run_id in self._awaiting_workflow.pop(name, set()):
-                self.actor(workflow_id, run_id)
-            for workflow_id, run_id, event in self._awaiting_activity.pop(name, []):
+        """New definitions: wake the runs and attempts that were waiting for them.
+
+        In the background, so that a service registering its workflows after
+        `Engine.open` is not held up by the recovery of thousands of runs.
+        """
+        runs = [key for name in names for key in self._awaiting_workflow.pop(name, set())]
+        attempts = [item for name in names for item in self._awaiting_activity.pop(name, [])]
+
+        def wake() -> None:
+            for workflow_id, run_id, event in attempts:
                 self.dispatch(workflow_id, run_id, event)
+            for workflow_id, run_id in runs:
+                if not self._closed:
+                    self.actor(workflow_id, run_id)
+
+        if runs or attempts:
+            self._recovery.submit(wake)
 
     def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
         """Why a recovered run cannot go on yet, if it waits for a registration."""
@@ -407,13 +433,14 @@ class RunManager:
         def done(outcome: Outcome) -> None:
             if faults.ARMED:
                 faults.hit("activity.unrecorded")
-            self._inflight.discard(attempt)
             if not self._closed:
                 self.deliver(
                     workflow_id,
                     run_id,
                     msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
                 )
+            # Only now: a run rehydrated by this very outcome must not dispatch it again.
+            self._inflight.discard(attempt)
 
         task = Task(
             name=event.name,
@@ -636,6 +663,7 @@ class RunManager:
 
     def close(self) -> None:
         self._closed = True
+        self._recovery.shutdown(wait=True, cancel_futures=True)
         self.evictor.close()
         self.timers.close()
         self._sup.stop()
@@ -645,17 +673,13 @@ class RunManager:
 _WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)
 
 
-def _has_pending_work(history: Sequence[ev.Event]) -> bool:
+def _needs_replay(history: Sequence[ev.Event]) -> bool:
     """Whether a recovered run must be replayed now rather than when next addressed.
 
     A run whose last event is one its workflow issued had seen everything
-    before it and is blocked; anything else (an outcome it may not have
-    seen, a crash awaiting restart) needs the actor, as do running attempts
-    and open children, whose results only a live parent hears of.
+    before it and is blocked on what it awaits; anything else (an outcome
+    it may not have seen, a crash awaiting its restart) needs the actor.
     """
-    ledger = Ledger(history)
-    if ledger.running_attempts() or ledger.children:
-        return True
     last = history[-1]
     if isinstance(last, ev.ActivityAttemptFailed) and last.retry_at is not None:
         return False

@@ -1,0 +1,64 @@
+"""The engine process the `recovery` scenario kills: it starts `runs` runs, then keeps going.
+
+`python -m benchmarks.scenarios._recovery_engine DATA LEDGER RUNS` prints
+READY once every run is started; the scenario SIGKILLs its process group.
+Activities wait for a gate file next to the ledger, which the scenario only
+creates after the kill, so every run is in flight when the engine dies.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+from aion_actors import Engine, WorkflowContext, activity, current_attempt, workflow
+
+
+@activity(executor="thread")
+def work(ledger: str, value: int) -> int:
+    """A side effect with a ledger line, so a second execution would show."""
+    info = current_attempt()
+    gate = Path(ledger).with_suffix(".gate")
+    deadline = time.monotonic() + 600
+    while not gate.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with open(ledger, "a") as f:
+        f.write(f"{info.workflow_id} {info.activity_id}\n")
+    return value + 1
+
+
+@workflow
+async def three_works(ctx: WorkflowContext, ledger: str, value: int) -> int:
+    for _ in range(3):
+        value = await ctx.activity(work, ledger, value)
+    return value
+
+
+def main() -> None:
+    data, ledger, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    with Engine.open(data, workers=1) as engine:
+        engine.register(three_works, work)
+        todo = iter(range(runs))
+        lock = threading.Lock()
+
+        def starter() -> None:
+            while True:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                engine.start(three_works, ledger, i, workflow_id=f"r{i}")
+
+        threads = [threading.Thread(target=starter) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print("READY", flush=True)
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
