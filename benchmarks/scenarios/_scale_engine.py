@@ -1,0 +1,87 @@
+"""The engine process of the `scale` scenario: many sleeping runs, then signal round trips.
+
+`python -m benchmarks.scenarios._scale_engine DATA RUNS MAX_RESIDENT SAMPLES`
+starts RUNS runs that wait (on a signal, then a timer, each up to an hour),
+waits until eviction has brought the resident runs down to MAX_RESIDENT,
+times SAMPLES signal round trips to evicted runs, and prints one JSON line
+of figures; then it sleeps until the scenario SIGKILLs it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import threading
+import time
+
+from aion_actors import Engine, SignalTimeout, WorkflowContext, workflow
+
+
+@workflow
+async def sleeper(ctx: WorkflowContext) -> None:
+    try:
+        await ctx.wait_signal("poke", timeout=3600)
+    except SignalTimeout:
+        pass
+    await ctx.sleep(3600)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    data, runs, max_resident, samples = sys.argv[1], *map(int, sys.argv[2:5])
+    with Engine.open(data, workers=1, max_resident=max_resident, idle_evict_after=None) as engine:
+        engine.register(sleeper)
+        todo = iter(range(runs))
+        lock = threading.Lock()
+
+        def starter() -> None:
+            while True:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                engine.start(sleeper, workflow_id=f"s{i}")
+
+        began = time.perf_counter()
+        threads = [threading.Thread(target=starter) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        start_rate = runs / (time.perf_counter() - began)
+        deadline = time.monotonic() + 120
+        while engine.stats()["resident"] > max_resident and time.monotonic() < deadline:
+            time.sleep(0.05)
+        rss = rss_mib()
+        trips = []
+        for i in range(0, runs, max(1, runs // samples))[:samples]:
+            workflow_id = f"s{i}"
+            run_id = engine.describe(workflow_id).run_id
+            head = len(engine.history(workflow_id))
+            sent = time.perf_counter()
+            engine.signal(workflow_id, "poke")
+            while engine.store.head(workflow_id, run_id) <= head + 1:
+                time.sleep(0.0002)
+            trips.append((time.perf_counter() - sent) * 1000)
+        quantiles = statistics.quantiles(trips, n=100)
+        figures = {
+            "start_rate": start_rate,
+            "rss_mib": rss,
+            "resident": engine.stats()["resident"],
+            "signal_p50_ms": quantiles[49],
+            "signal_p99_ms": quantiles[98],
+        }
+        print(json.dumps(figures), flush=True)
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

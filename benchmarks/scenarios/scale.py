@@ -1,0 +1,86 @@
+"""``scale``: many open runs, few threads: eviction keeps a sleeping multitude cheap.
+
+A child engine process starts ``runs`` runs that each wait up to an hour
+(on a signal, then a timer) with ``max_resident`` actors at most, reports
+its start rate, its RSS once all are open, and the round trip of a signal
+to an *evicted* run (``engine.signal`` until the woken run's next command is
+recorded). Then it is SIGKILLed, and the scenario times ``Engine.open`` plus
+registration: the recovery scan that lists every open run and re-arms the
+timers. The ceiling is a bare read of every run summary in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aion_actors import Engine
+from aion_actors.store import LmdbStore
+from benchmarks.harness import Figure, Params, Report, scenario
+from benchmarks.scenarios._scale_engine import sleeper
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@scenario(
+    "scale",
+    help="N open runs sleeping with max_resident actors: start rate, RSS, recovery, signal trip",
+    defaults={"runs": 100_000, "max_resident": 1000, "samples": 200},
+    quick={"runs": 2000, "max_resident": 100, "samples": 50},
+)
+def run(params: Params) -> Report:
+    runs, max_resident = int(params["runs"]), int(params["max_resident"])
+    labels: dict[str, str | int | float] = {"runs": runs, "max_resident": max_resident}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        child = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.scenarios._scale_engine", str(data), str(runs),
+             str(max_resident), str(params["samples"])],
+            cwd=_ROOT,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+        )
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        if not line:
+            raise RuntimeError("the scale engine process died before reporting")
+        seen = json.loads(line)
+        began = time.perf_counter()
+        with LmdbStore(data, readonly=True) as store:
+            listed = len(store.runs())
+        scan_s = time.perf_counter() - began
+        while True:  # the lock is free once every process of the group has gone
+            try:
+                os.killpg(child.pid, 0)
+                time.sleep(0.01)
+            except ProcessLookupError:
+                break
+        began = time.perf_counter()
+        with Engine.open(data, workers=1, max_resident=max_resident) as engine:
+            engine.register(sleeper)
+            recovered_s = time.perf_counter() - began
+            open_runs = len(engine.list_runs())
+    if listed != runs or open_runs != runs:
+        raise AssertionError(f"{runs} runs started, {listed} listed, {open_runs} after recovery")
+    return Report(
+        figures=[
+            Figure("runs_scan_s", scan_s, "s", better="lower", is_ceiling=True),
+            Figure("start_rate", seen["start_rate"], "runs/s", labels=labels),
+            Figure("rss_all_open_mib", seen["rss_mib"], "MiB", better="lower", labels=labels,
+                   target=500.0),
+            Figure("recovery_open_s", recovered_s, "s", better="lower", labels=labels,
+                   ceiling="runs_scan_s", target=20.0),
+            Figure("evicted_signal_p50_ms", seen["signal_p50_ms"], "ms", better="lower",
+                   labels=labels, target=10.0),
+            Figure("evicted_signal_p99_ms", seen["signal_p99_ms"], "ms", better="lower",
+                   labels=labels),
+        ]
+    )
