@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -42,7 +43,7 @@ def check_config(path: Path, console: Console, *, as_json: bool = False) -> int:
         )
         return 0
     console.print(f"[green]valid:[/] {path}")
-    engine = Table(title="[engine]", title_justify="left", show_header=False)
+    engine = Table(title=escape("[engine]"), title_justify="left", show_header=False)
     for key, value in dataclasses.asdict(config.engine).items():
         engine.add_row(key, Text(_ENGINE_NONE[key] if value is None else _show(value)))
     console.print(engine)
@@ -55,7 +56,7 @@ def check_config(path: Path, console: Console, *, as_json: bool = False) -> int:
         restarts.add_row(Text(label), *(Text(_show(v)) for v in _policy(policy).values()))
     console.print(restarts)
     if config.activities:
-        activities = Table(title="[activity.<name>]", title_justify="left")
+        activities = Table(title=escape("[activity.<name>]"), title_justify="left")
         for column in ("activity", "retry", "timeout", "executor"):
             activities.add_column(column)
         for name, table in config.activities.items():

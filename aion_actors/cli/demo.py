@@ -24,6 +24,7 @@ from types import TracebackType
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,7 +66,7 @@ def run(options: Options, console: Console) -> int:
     data = (options.data or default_data_dir()).resolve()
     data.mkdir(parents=True, exist_ok=True)
     _ledger.create(data / _ledger.LEDGER_FILE)
-    console.print(f"data directory: [bold]{data}[/]")
+    console.print(f"data directory: [bold]{escape(str(data))}[/]")
     if options.faults:
         console.print(
             "faults on purpose: failing activities, worker processes dying mid-charge, "
@@ -80,7 +81,9 @@ def run(options: Options, console: Console) -> int:
         snapshot = _watch(options, engine, monitor, console)
     except KeyboardInterrupt:
         console.print(
-            f"stopped; to finish these orders: aion-actors demo --runs {options.runs} --data {data}"
+            f"stopped; to finish these orders: "
+            f"aion-actors demo --runs {options.runs} --data {data}",
+            markup=False,
         )
         raise
     finally:
@@ -95,8 +98,8 @@ def run(options: Options, console: Console) -> int:
     verdict = check(data, options.runs)
     _summary(console, verdict, snapshot, engine, elapsed)
     console.print(
-        f"inspect it: [bold]aion-actors runs {data} --type order[/], "
-        f"[bold]aion-actors history {data} {_orders.order_id(7)}[/]"
+        f"inspect it: [bold]aion-actors runs {escape(str(data))} --type order[/], "
+        f"[bold]aion-actors history {escape(str(data))} {_orders.order_id(7)}[/]"
     )
     return 0 if verdict.ok else 1
 

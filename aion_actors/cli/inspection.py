@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -54,7 +55,7 @@ def runs(
     if as_json:
         print_json([run_dict(r) for r in found])
         return 0
-    table = Table(title=f"{len(found)} runs in {data}", title_justify="left")
+    table = Table(title=escape(f"{len(found)} runs in {data}"), title_justify="left")
     for column in ("workflow_id", "type", "status", "restarts", "events", "started", "run_id"):
         table.add_column(column, justify="right" if column in ("restarts", "events") else "left")
     for run in found:
@@ -86,7 +87,9 @@ def history(
         print_json([event_dict(e) for e in events])
         return 0
     table = Table(
-        title=f"{workflow_id} · run {run.run_id} · {run.workflow_type} · {run.status.value}",
+        title=escape(
+            f"{workflow_id} · run {run.run_id} · {run.workflow_type} · {run.status.value}"
+        ),
         title_justify="left",
     )
     table.add_column("seq", justify="right")
@@ -118,7 +121,7 @@ def describe(data: Path, workflow_id: str, console: Console, *, as_json: bool = 
     if as_json:
         print_json(doc)
         return 0
-    table = Table(show_header=False, title=f"{workflow_id}", title_justify="left")
+    table = Table(show_header=False, title=escape(workflow_id), title_justify="left")
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in doc.items():

@@ -599,6 +599,8 @@ class RunManager:
         tb = "".join(traceback.format_exception(exc))
         crashed = ev.RunCrashed(pid=info.pid or 0, error=ev.error_info(exc), traceback=tb)
         self._record_supervision(workflow_id, run_id, [crashed])
+        if info.restart == "temporary":  # never restarted: the crash ends the run
+            self._on_exhausted(info, reason, exc, "fail")
 
     def _on_restart(self, info: ChildInfo, delay: float) -> None:
         key: Key = info.key  # type: ignore[assignment]

@@ -16,7 +16,14 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Protocol, Self
 
-from aion_actors.core import AionError, ConfigError, EngineClosed, Event, status_from_events
+from aion_actors.core import (
+    AionError,
+    ConfigError,
+    EngineClosed,
+    Event,
+    faults,
+    status_from_events,
+)
 from aion_actors.store.protocol import AppendRequest, EventStore
 
 
@@ -162,12 +169,16 @@ class Recorder:
     def _commit(self, batch: list[_Pending]) -> None:
         if not batch:
             return
+        if faults.ARMED:
+            faults.hit("commit.before")
         try:
             results = self._store.append_batch([request for request, _ in batch])
         except BaseException as exc:
             for _, future in batch:
                 future.set_exception(exc)
             return
+        if faults.ARMED:
+            faults.hit("commit.after")  # committed, nobody acknowledged yet
         with self._heads_lock:
             heads = self._heads
             for (request, _), result in zip(batch, results, strict=True):

@@ -193,3 +193,12 @@ ALL = [
     awaits_asyncio,
     gathers,
 ]
+
+
+@workflow(restart=RestartPolicy(restart="temporary"))
+async def crashes_once_for_good(ctx: WorkflowContext) -> None:
+    await ctx.activity(add, 1, 1)
+    raise RuntimeError("no second chances")
+
+
+ALL.append(crashes_once_for_good)

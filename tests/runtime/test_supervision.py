@@ -87,3 +87,14 @@ def test_time_randomness_and_ids_replay_identically(engine: Engine) -> None:
     values = run.result(timeout=30)
     assert len(flows.SEEN) == 2 and flows.SEEN[0] == flows.SEEN[1]
     assert values == flows.SEEN[0][:3]
+
+
+def test_a_temporary_run_fails_at_its_first_crash(engine: Engine) -> None:
+    run = engine.start(flows.crashes_once_for_good, workflow_id="temp")
+    with pytest.raises(WorkflowFailed) as failed:
+        run.result(timeout=30)
+    assert failed.value.error["type"] == "RuntimeError"
+    kinds = [e.kind for e in engine.history("temp")]
+    assert kinds.count("RunCrashed") == 1 and "RunRestarted" not in kinds
+    assert kinds[-1] == "WorkflowFailed"
+    assert kinds.index("ActivityCompleted") < kinds.index("RunCrashed")
