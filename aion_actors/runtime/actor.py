@@ -53,7 +53,7 @@ class RunActor(pykka.ThreadingActor):
     use_daemon_thread = True
 
     @staticmethod
-    def _create_actor_inbox() -> queue.SimpleQueue[Any]:  # type: ignore[override]
+    def _create_actor_inbox() -> queue.SimpleQueue[Any]:
         """A C-implemented queue: a run's mailbox is its hottest path."""
         return queue.SimpleQueue()
 

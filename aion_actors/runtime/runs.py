@@ -594,7 +594,7 @@ class RunManager:
         self.evictor.exited(info.key)
         if reason.kind != "crash" or exc is None:
             return
-        workflow_id, run_id = info.key  # type: ignore[misc]
+        workflow_id, run_id = _run_key(info)
         self.counters["crashes"] += 1
         tb = "".join(traceback.format_exception(exc))
         crashed = ev.RunCrashed(pid=info.pid or 0, error=ev.error_info(exc), traceback=tb)
@@ -603,7 +603,7 @@ class RunManager:
             self._on_exhausted(info, reason, exc, "fail")
 
     def _on_restart(self, info: ChildInfo, delay: float) -> None:
-        key: Key = info.key  # type: ignore[assignment]
+        key = _run_key(info)
         self.counters["restarts"] += 1
         self.evictor.started()
         self._incarnations[key] = Incarnation(
@@ -616,7 +616,7 @@ class RunManager:
     def _on_exhausted(
         self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
     ) -> None:
-        workflow_id, run_id = info.key  # type: ignore[misc]
+        workflow_id, run_id = _run_key(info)
         error = (
             ev.error_info(exc)
             if exc is not None
@@ -673,6 +673,12 @@ class RunManager:
 
 
 _WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)
+
+
+def _run_key(info: ChildInfo) -> Key:
+    """The (workflow_id, run_id) a run child was started under."""
+    key: tuple[object, object] = info.key  # type: ignore[assignment]
+    return str(key[0]), str(key[1])
 
 
 def _needs_replay(history: Sequence[ev.Event]) -> bool:

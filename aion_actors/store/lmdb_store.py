@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeVar
+from typing import Final, Literal, Self, TypeVar
 
 import lmdb
 
@@ -35,10 +35,10 @@ from aion_actors.core import (
     decode_event,
     faults,
     packb,
-    unpackb,
 )
 from aion_actors.store import _lmdb_env
 from aion_actors.store import _projection as proj
+from aion_actors.store._lmdb_records import due_timer, head_of, unpack_summary
 from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
 
 DEFAULT_MAP_SIZE: Final = 1 << 30
@@ -221,8 +221,8 @@ class LmdbStore:
         data = txn.get(key, db=self._runs)
         if data is None:
             return None
-        record = _unpack_summary(data, request.workflow_id, request.run_id)
-        _head(record)
+        record = unpack_summary(data, request.workflow_id, request.run_id)
+        head_of(record)
         return record
 
     def _schedule(self, txn: lmdb.Transaction[bytes], key: bytes, fire_at: int) -> None:
@@ -252,7 +252,7 @@ class LmdbStore:
         start = max(from_seq, 1)
         with self._reading() as txn:
             stored = txn.get(key, db=self._runs)
-            head = _head(_unpack_summary(stored, workflow_id, run_id)) if stored else 0
+            head = head_of(unpack_summary(stored, workflow_id, run_id)) if stored else 0
             if start > head:
                 return []
             cursor = txn.cursor(db=self._events)
@@ -283,7 +283,7 @@ class LmdbStore:
             data = txn.get(key, db=self._runs)
         if data is None:
             return None
-        return proj.to_summary(_unpack_summary(data, workflow_id, run_id), workflow_id, run_id)
+        return proj.to_summary(unpack_summary(data, workflow_id, run_id), workflow_id, run_id)
 
     def runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
@@ -315,7 +315,7 @@ class LmdbStore:
         summaries = []
         for key, data in stored:
             workflow_id, _, run_id = key.decode(errors="replace").partition("\0")
-            record = _unpack_summary(data, workflow_id, run_id)
+            record = unpack_summary(data, workflow_id, run_id)
             summaries.append(proj.to_summary(record, workflow_id, run_id))
         return summaries
 
@@ -326,14 +326,14 @@ class LmdbStore:
                 fire_at = int.from_bytes(key[:8], "big")
                 if fire_at > as_of or (limit is not None and len(due) >= limit):
                     break
-                due.append(_due_timer(key, fire_at))
+                due.append(due_timer(key, fire_at))
         return due
 
     def next_timer(self) -> DueTimer | None:
         with self._reading() as txn:
             cursor = txn.cursor(db=self._timers)
             key = cursor.key() if cursor.first() else None
-        return _due_timer(key, int.from_bytes(key[:8], "big")) if key else None
+        return due_timer(key, int.from_bytes(key[:8], "big")) if key else None
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:
@@ -383,32 +383,3 @@ class LmdbStore:
         state = "closed" if self._env is None else self.durability
         return f"LmdbStore({str(self.path)!r}, {state}{', readonly' if self.readonly else ''})"
 
-
-def _unpack_summary(data: bytes, workflow_id: str, run_id: str) -> dict[str, Any]:
-    try:
-        record = unpackb(data)
-    except Exception as exc:
-        record = exc
-    if not isinstance(record, dict):
-        raise CorruptEvent(
-            f"run index entry is not a msgpack map ({record!r:.80})",
-            workflow_id=workflow_id,
-            run_id=run_id,
-        )
-    return record
-
-
-def _head(record: dict[str, Any]) -> int:
-    head = record.get("head")
-    if not isinstance(head, int):
-        raise CorruptEvent(
-            f"run index entry has no head ({head!r})",
-            workflow_id=record.get("workflow_id"),
-            run_id=record.get("run_id"),
-        )
-    return head
-
-
-def _due_timer(key: bytes, fire_at: int) -> DueTimer:
-    workflow_id, run_id, timer_id = key[8:].decode().split("\0", 2)
-    return DueTimer(workflow_id, run_id, timer_id, fire_at)

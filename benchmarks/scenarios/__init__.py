@@ -4,4 +4,12 @@ This tuple is the single list the harness runs; a module that fails to import
 is reported as an error, never skipped.
 """
 
-SCENARIO_MODULES: tuple[str, ...] = ("supervisor", "policy", "workers", "throughput", "store")
+SCENARIO_MODULES: tuple[str, ...] = (
+    "supervisor",
+    "policy",
+    "workers",
+    "throughput",
+    "recovery",
+    "scale",
+    "store",
+)

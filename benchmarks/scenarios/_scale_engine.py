@@ -9,6 +9,7 @@ of figures; then it sleeps until the scenario SIGKILLs it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import sys
@@ -20,10 +21,8 @@ from aion_actors import Engine, SignalTimeout, WorkflowContext, workflow
 
 @workflow
 async def sleeper(ctx: WorkflowContext) -> None:
-    try:
+    with contextlib.suppress(SignalTimeout):
         await ctx.wait_signal("poke", timeout=3600)
-    except SignalTimeout:
-        pass
     await ctx.sleep(3600)
 
 
