@@ -18,6 +18,7 @@ from typing import Any
 import pykka
 
 from supervisor._children import (
+    Adopt,
     Child,
     RestartDue,
     State,
@@ -29,7 +30,7 @@ from supervisor._incarnation import Incarnation, next_pid, stop_incarnation
 from supervisor._timers import Timers
 from supervisor._watch import launch
 from supervisor.errors import SupervisorError
-from supervisor.policy import RestartPolicy, RestartWindow
+from supervisor.policy import RestartPolicy, RestartType, RestartWindow
 from supervisor.process import ProcessWatcher, start_process
 from supervisor.spec import ChildInfo, ChildSpec, ExitReason
 
@@ -75,6 +76,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._stopping = False
         self._ops: dict[str, Callable[[Any], Any]] = {
             "start_child": self._start_child,
+            "reserve": self._reserve,
             "terminate_child": self._terminate_child,
             "restart_child": self._restart_child,
             "delete_child": self._delete_child,
@@ -121,6 +123,9 @@ class SupervisorActor(pykka.ThreadingActor):
         if isinstance(message, Incarnation):
             self._child_exited(message)
             return None
+        if isinstance(message, Adopt):
+            self._adopt(message)
+            return None
         if isinstance(message, RestartDue):
             if not self._stopping:
                 self._start_group(message.keys, message.token, message.delay)
@@ -143,6 +148,36 @@ class SupervisorActor(pykka.ThreadingActor):
         self._launch(child, next_pid(), restart_delay=None)
         self._children[spec.key] = child
         return child.info()
+
+    def _reserve(self, spec: ChildSpec) -> tuple[int, int, RestartType]:
+        """Claim ``spec.key`` for a child its caller launches itself (see `Adopt`)."""
+        if spec.key in self._children:
+            raise SupervisorError(
+                f"supervisor {self.name!r} already has a child {spec.key!r}; "
+                "terminate_child and delete_child it first, or use another key"
+            )
+        child = Child(spec, self.policy, self._new_window(spec))
+        child.state = "starting"
+        self._children[spec.key] = child
+        return next_pid(), child.restarts, child.restart
+
+    def _adopt(self, message: Adopt) -> None:
+        """Take over a child launched by the caller of `start_child`, or drop a failed one."""
+        child = self._children.get(message.key)
+        inc = message.inc
+        if child is None or child.state != "starting":
+            if inc is not None:
+                stop_incarnation(inc, "brutal_kill")
+            return
+        if inc is None:
+            del self._children[message.key]
+            return
+        child.inc = inc
+        child.state = "running"
+        if self._stopping:
+            self._shutdown(child)
+        elif inc.done.is_set():
+            self._child_exited(inc)  # it ended before we heard of it
 
     def _terminate_child(self, key: Hashable) -> None:
         child = self._get(key)

@@ -17,7 +17,7 @@ __all__ = ["Child", "RestartDue", "State", "SupervisorExhaustedHook", "call_hook
 logger = logging.getLogger("supervisor")
 
 SupervisorExhaustedHook = Callable[[str, ChildInfo, ExitReason], None]
-ChildState = Literal["running", "restarting", "stopped"]
+ChildState = Literal["starting", "running", "restarting", "stopped"]
 
 
 class State:
@@ -40,6 +40,19 @@ class RestartDue:
     keys: tuple[Hashable, ...]
     token: int
     delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class Adopt:
+    """From `Supervisor.start_child`: the thread-actor child it launched (None: it failed).
+
+    Launching a thread actor waits for its thread and its ``on_start``; done in
+    the caller's thread, starts proceed in parallel instead of queueing behind
+    one another in the supervisor's, which only does the bookkeeping.
+    """
+
+    key: Hashable
+    inc: Incarnation | None
 
 
 class Child:

@@ -7,6 +7,7 @@ through the supervisor, so supervision adds nothing to a child's message path.
 
 from __future__ import annotations
 
+import contextlib
 import random as _random
 import threading
 import time
@@ -16,8 +17,8 @@ from typing import Any
 import pykka
 
 from supervisor._actor import SupervisorActor
-from supervisor._children import State, SupervisorExhaustedHook
-from supervisor._incarnation import next_pid
+from supervisor._children import Adopt, State, SupervisorExhaustedHook
+from supervisor._incarnation import next_pid, stop_incarnation
 from supervisor._watch import launch
 from supervisor.errors import SupervisorError
 from supervisor.policy import RestartPolicy
@@ -98,8 +99,40 @@ class Supervisor:
         return self.actor_ref.is_alive()
 
     def start_child(self, spec: ChildSpec) -> ChildInfo:
-        """Add and start a child; on failure raise `SupervisorError` and keep no spec."""
-        return self._call("start_child", spec)  # type: ignore[no-any-return]
+        """Add and start a child; on failure raise `SupervisorError` and keep no spec.
+
+        A plain thread actor is launched in the calling thread (its key reserved
+        first, the running child then handed over), so that many callers start
+        children in parallel; processes and sub-supervisors start in the
+        supervisor's thread.
+        """
+        if not isinstance(spec, ChildSpec) or spec.process is not None or spec.is_supervisor:
+            return self._call("start_child", spec)  # type: ignore[no-any-return]
+        pid, restarts, restart = self._call("reserve", spec)
+        ref = self.actor_ref
+
+        def notify(inc: object) -> None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(inc)
+
+        try:
+            actor = spec.actor(*spec.args, **spec.kwargs)  # type: ignore[misc]
+            assert isinstance(actor, pykka.ThreadingActor)
+            inc = launch(actor, key=spec.key, pid=pid, notify=notify)
+        except Exception as exc:
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(Adopt(spec.key, None))
+            raise SupervisorError(
+                f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
+            ) from exc
+        try:
+            ref.tell(Adopt(spec.key, inc))
+        except pykka.ActorDeadError:
+            stop_incarnation(inc, "brutal_kill")
+            raise SupervisorError(
+                f"supervisor {self.name!r} stopped while child {spec.key!r} was starting"
+            ) from None
+        return ChildInfo(spec.key, pid, inc.ref, restart, True, "worker", restarts)
 
     def terminate_child(self, key: Hashable) -> None:
         """Stop a child (no restart follows); a no-op if it is not running.

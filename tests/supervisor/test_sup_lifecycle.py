@@ -224,3 +224,32 @@ def test_no_threads_or_processes_leak_after_stop() -> None:
     sup.stop()
     assert threading.active_count() == threads
     assert descendants() == processes
+
+
+class CrashesAtOnce(pykka.ThreadingActor):
+    """Crashes on a message it sends itself from on_start: it may die before
+    the supervisor has even heard that it started."""
+
+    def on_start(self) -> None:
+        self.actor_ref.tell("crash")
+
+    def on_receive(self, message: object) -> None:
+        raise ValueError("crashed at once")
+
+
+def test_many_threads_start_children_at_once_and_instant_crashes_are_caught(start_sup) -> None:
+    exits = Exits()
+    sup = start_sup(RestartPolicy(max_restarts=1000, within_seconds=60))
+    specs = [
+        ChildSpec(("c", i), actor=CrashesAtOnce, restart="transient", on_exit=exits)
+        for i in range(40)
+    ]
+    starters = [threading.Thread(target=sup.start_child, args=(spec,)) for spec in specs]
+    for thread in starters:
+        thread.start()
+    for thread in starters:
+        thread.join()
+    for spec in specs:
+        wait_until(lambda spec=spec: len(exits.reasons(spec.key)) >= 2, f"{spec.key} restarts")
+        assert all(r.kind == "crash" for r in exits.reasons(spec.key))
+    assert len({info.pid for info in sup.which_children()}) == 40
