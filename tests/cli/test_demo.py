@@ -49,10 +49,14 @@ def test_the_verdict_catches_a_card_charged_twice(demo_dir: Path) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_no_faults_means_no_kill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = tmp_path / "clean"
-    assert main(["demo", "--runs", "5", "--data", str(data), "--no-faults"]) == 0
+def test_no_faults_means_no_kill_in_a_fresh_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--runs", "5", "--no-faults"]) == 0
     out = capsys.readouterr().out
+    (data,) = tmp_path.glob("aion-demo-*")  # a fresh folder under the current directory
+    assert out.startswith(f"data directory: {data}")
     assert "SIGKILL engine" not in out
     assert "verdict: all 5 orders completed, 0 duplicate charges" in out
     verdict = check(data, 5)

@@ -27,7 +27,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.core import events as ev
-from tests.core.strategies import EVENTS, PAYLOADS, TEXT
+from tests.core.strategies import EVENTS, INT64, PAYLOADS, TEXT
 
 ERROR = {"type": "ValueError", "message": "bad card", "traceback": "Traceback ..."}
 SAMPLES: dict[str, Event] = {
@@ -116,7 +116,7 @@ _RECORDS = st.builds(
         ),
         PAYLOADS,
     ),
-    st.dictionaries(TEXT | st.integers(), PAYLOADS, max_size=2),
+    st.dictionaries(TEXT | INT64, PAYLOADS, max_size=2),
 )
 
 

@@ -57,11 +57,18 @@ def test_submit_resolves_with_stamped_events_after_the_commit(
     store: EventStore, recorder: Recorder
 ) -> None:
     seen: list[list[Event]] = []
+    called = threading.Event()
+
+    def callback(done: Future[list[Event]]) -> None:
+        seen.append(store.read("w", "r1"))
+        called.set()
+
     future = recorder.submit("w", "r1", [started(), *signals(2)], 0)
-    future.add_done_callback(lambda f: seen.append(store.read("w", "r1")))
+    future.add_done_callback(callback)
     events = future.result(WAIT)
     assert seqs(events) == [1, 2, 3] and all(e.recorded_at for e in events)
-    assert seen == [events]  # the callback already saw them in the store
+    assert called.wait(WAIT)
+    assert seen == [events]  # the callback already found them in the store
     assert recorder.append("w", "r1", signals(1), 3) == store.read("w", "r1", 4)
 
 
