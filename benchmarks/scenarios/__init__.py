@@ -12,4 +12,5 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "recovery",
     "scale",
     "store",
+    "soak",
 )
