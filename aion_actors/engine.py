@@ -107,6 +107,13 @@ class Engine:
         idle_evict_after: float | None = 30.0,
         config: Config | None = None,
     ) -> None:
+        _check_options(
+            workers=workers,
+            threads=threads,
+            max_payload_bytes=max_payload_bytes,
+            max_resident=max_resident,
+            idle_evict_after=idle_evict_after,
+        )
         self.store = store
         self.max_payload_bytes = max_payload_bytes
         #: restart policies and activity settings from an `aion.toml` (see `register`).
@@ -164,6 +171,13 @@ class Engine:
             max_payload_bytes=max_payload_bytes,
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
+        )
+        _check_options(
+            workers=settings.workers,
+            threads=settings.threads,
+            max_payload_bytes=settings.max_payload_bytes,
+            max_resident=settings.max_resident,
+            idle_evict_after=settings.idle_evict_after,
         )
         options: dict[str, Any] = {"durability": settings.durability}
         if settings.map_size is not None:
@@ -478,6 +492,19 @@ class Engine:
             run = self._latest(workflow_id)
             raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what)
         return run_id
+
+
+def _check_options(**options: object) -> None:
+    """Refuse nonsensical engine options before anything is created (None: the default)."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        seconds = name == "idle_evict_after"
+        kinds = (int, float) if seconds else (int,)
+        low = 0 if seconds else 1
+        if isinstance(value, bool) or not isinstance(value, kinds) or value < low:
+            wanted = "a number of seconds >= 0, or None for never" if seconds else "an integer >= 1"
+            raise ConfigError(f"Engine option {name}={value!r} is invalid: expected {wanted}")
 
 
 def _closing_event(history: list[Event]) -> Event | None:

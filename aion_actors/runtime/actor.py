@@ -92,7 +92,7 @@ class RunActor(pykka.ThreadingActor):
         here would serialise every start behind every replay, and a replay
         that crashes is a crash to restart from, not a failure to start.
         """
-        self._incarnation = self._host.incarnation(self.workflow_id, self.run_id)
+        self._incarnation = self._host.incarnation(self.workflow_id, self.run_id, self.actor_ref)
         self.pid = self._incarnation.pid
         self.actor_ref.tell(_Replay())
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pykka
+
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.store import Recorder
@@ -31,7 +33,9 @@ class RunHost(Protocol):
 
     def read_history(self, workflow_id: str, run_id: str) -> list[ev.Event]: ...
 
-    def incarnation(self, workflow_id: str, run_id: str) -> Incarnation: ...
+    def incarnation(
+        self, workflow_id: str, run_id: str, ref: pykka.ActorRef[Any]
+    ) -> Incarnation: ...
 
     def workflow(self, name: str) -> WorkflowDefinition | None: ...
 

@@ -72,6 +72,7 @@ class RunManager:
         self._inflight: set[tuple[str, str, str, int]] = set()
         self._awaiting_workflow: dict[str, set[Key]] = {}
         self._awaiting_activity: dict[str, list[tuple[str, str, ev.ActivityScheduled]]] = {}
+        self._lost_successors: dict[str, list[tuple[str, ev.WorkflowContinuedAsNew, Any]]] = {}
         self._closed = False
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
         self._background = ThreadPoolExecutor(1, thread_name_prefix="aion-runs")
@@ -172,6 +173,7 @@ class RunManager:
             self.register_existing(
                 run.workflow_id, run.run_id, run.workflow_type, run.version, run.status
             )
+        self._find_lost_successors()
         woken = 0
         for run in summaries:
             if run.status == WorkflowStatus.PARKED:
@@ -190,6 +192,29 @@ class RunManager:
             for child in ledger.children.values():
                 self.start_child(run.workflow_id, run.run_id, child)
         return woken
+
+    def _find_lost_successors(self) -> None:
+        """Runs that continued-as-new just before a crash, whose next run never started."""
+        for run in self._store.runs(status=WorkflowStatus.CONTINUED_AS_NEW):
+            if run.workflow_id in self._open:
+                continue
+            history = self._store.read(run.workflow_id, run.run_id)
+            closing = history[-1] if history else None
+            started = history[0] if history else None
+            if not isinstance(closing, ev.WorkflowContinuedAsNew):
+                continue
+            if self._store.get_run(run.workflow_id, closing.next_run_id) is not None:
+                continue
+            parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
+            self._lost_successors.setdefault(run.workflow_type, []).append(
+                (run.workflow_id, closing, parent)
+            )
+
+    def _start_successors(self, name: str) -> None:
+        definition = self._catalog.workflow(name)
+        for workflow_id, closing, parent in self._lost_successors.pop(name, []):
+            if definition is not None and workflow_id not in self._open:
+                self.create(definition, workflow_id, closing.next_run_id, closing.input, parent)
 
     def _spawn(
         self,
@@ -247,7 +272,10 @@ class RunManager:
             self._await_gone(key)
             if faults.ARMED:
                 faults.hit("rehydrate")
-            history = self._store.read(workflow_id, run_id)
+            try:
+                history = self._store.read(workflow_id, run_id)
+            except AionError:  # the actor reads it again, and parks the run naming the seq
+                return self._spawn(workflow_id, run_id, definition)
             self._handoff[key] = history
             return self._spawn(workflow_id, run_id, definition, _restart_ages(history, definition))
 
@@ -348,15 +376,18 @@ class RunManager:
         """
         runs = [key for name in names for key in self._awaiting_workflow.pop(name, set())]
         attempts = [item for name in names for item in self._awaiting_activity.pop(name, [])]
+        successors = [name for name in names if name in self._lost_successors]
 
         def wake() -> None:
+            for name in successors:
+                self._start_successors(name)
             for workflow_id, run_id, event in attempts:
                 self.dispatch(workflow_id, run_id, event)
             for workflow_id, run_id in runs:
                 if not self._closed:
                     self.actor(workflow_id, run_id)
 
-        if runs or attempts:
+        if runs or attempts or successors:
             self._recovery.submit(wake)
 
     def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
@@ -404,8 +435,16 @@ class RunManager:
         handed = self._handoff.pop((workflow_id, run_id), None)
         return handed if handed is not None else self._store.read(workflow_id, run_id)
 
-    def incarnation(self, workflow_id: str, run_id: str) -> Incarnation:
+    def incarnation(self, workflow_id: str, run_id: str, ref: pykka.ActorRef[Any]) -> Incarnation:
+        """Called by each incarnation as it starts: from now on, messages reach it.
+
+        The run table learns the new ref here, before the actor can dispatch
+        anything, so no result can arrive before its run is reachable.
+        """
         key = (workflow_id, run_id)
+        handle = self.registry.get(key)
+        if handle is not None:
+            self.registry.insert(key, handle.replace(ref=ref, residency=Residency.RESIDENT))
         return self._incarnations.pop(key, None) or Incarnation(pid=0)
 
     def workflow(self, name: str) -> WorkflowDefinition | None:
@@ -485,10 +524,12 @@ class RunManager:
                 parent,
             )
             return
-        if child.status.is_terminal:
+        if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
+            child = self._store.latest_run(event.child_workflow_id) or child
+        if child.status.is_terminal and child.status != WorkflowStatus.CONTINUED_AS_NEW:
             self._notify_parent(
-                event.child_workflow_id,
-                event.child_run_id,
+                child.workflow_id,
+                child.run_id,
                 child.status,
                 {"workflow_id": workflow_id, "run_id": run_id},
             )
@@ -499,10 +540,12 @@ class RunManager:
         def cancel() -> None:
             for child in children:
                 with contextlib.suppress(AionError, TimeoutError):
-                    if self._open.get(child.child_workflow_id) == child.child_run_id:
+                    # the child's open run: a continued child has moved on to a new run_id
+                    open_run = self._open.get(child.child_workflow_id)
+                    if open_run is not None:
                         self.request(
                             child.child_workflow_id,
-                            child.child_run_id,
+                            open_run,
                             lambda ack: msg.CancelRequest(reason, ack),
                             _SUPERVISION_TIMEOUT,
                         )

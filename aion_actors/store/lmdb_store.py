@@ -382,4 +382,3 @@ class LmdbStore:
     def __repr__(self) -> str:
         state = "closed" if self._env is None else self.durability
         return f"LmdbStore({str(self.path)!r}, {state}{', readonly' if self.readonly else ''})"
-

@@ -175,22 +175,17 @@ def test_a_bad_config_file_names_file_table_and_key_and_touches_nothing(
     assert not data_dir.exists()
 
 
-_UNCHECKED = pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: Engine.open validates only durability and map_size; "
-    "EngineConfig.override (config.py) takes the other keyword arguments as they are",
-)
 
 
 @pytest.mark.parametrize(
     "options",
     [
-        pytest.param({"workers": 0}, marks=_UNCHECKED),
-        pytest.param({"threads": 0}, marks=_UNCHECKED),
-        pytest.param({"max_resident": 0}, marks=_UNCHECKED),
-        pytest.param({"max_payload_bytes": -1}, marks=_UNCHECKED),
-        pytest.param({"idle_evict_after": -1.0}, marks=_UNCHECKED),
-        pytest.param({"workers": "2"}, marks=_UNCHECKED),
+        {"workers": 0},
+        {"threads": 0},
+        {"max_resident": 0},
+        {"max_payload_bytes": -1},
+        {"idle_evict_after": -1.0},
+        {"workers": "2"},
         {"durability": "fast"},
         {"map_size": -5},
     ],

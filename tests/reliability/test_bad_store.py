@@ -55,14 +55,6 @@ def holder(data_dir: Path, request: pytest.FixtureRequest) -> Iterator[subproces
         reap_group(child)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: RunManager.actor (runtime/runs.py) rehydrates with a bare "
-    "self._store.read(...), so the CorruptEvent escapes to its caller instead of reaching "
-    "RunActor._replay, which would park the run: the background wake-up of "
-    "RunManager.registered drops it silently (and wakes none of the runs after it), the timer "
-    "thread logs it every pass, engine.signal raises it",
-)
 def test_a_corrupt_event_parks_its_run_naming_the_seq_and_the_others_go_on(
     data_dir: Path,
 ) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from aion_actors import Engine, WorkflowStatus
 from tests.reliability import flows
 from tests.workers.helpers import wait_until
@@ -24,13 +22,6 @@ def test_a_continued_child_reports_its_last_run_to_its_parent(engine: Engine) ->
     assert run.result(timeout=30) == "from the second run"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: RunManager.start_child (runtime/runs.py), called at recovery for "
-    "each open child, looks up the child's *first* run and reports it as ended when it closed "
-    "by continue-as-new: the parent receives ChildFailed(ChildWorkflowContinuedAsNew) while "
-    "the child's successor is still running",
-)
 def test_a_continued_child_is_followed_after_the_engine_restarts(data_dir: Path) -> None:
     with Engine.open(data_dir, workers=1) as engine:
         engine.register(*flows.ALL)
@@ -44,12 +35,6 @@ def test_a_continued_child_is_followed_after_the_engine_restarts(data_dir: Path)
         assert engine.result("parent", timeout=30) == "after the restart"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: RunManager.cancel_children (runtime/runs.py) cancels a child only "
-    "while its open run is the ChildStarted.child_run_id, so a child that continued as new "
-    "is not cancelled with its parent",
-)
 def test_cancelling_a_parent_cancels_its_continued_child(engine: Engine) -> None:
     engine.start(flows.relays_child, workflow_id="parent")
     wait_until(lambda: _relay_waits(engine), 30, "the child's second run")

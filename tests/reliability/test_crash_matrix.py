@@ -62,15 +62,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
     return workload.results(), normalised(workload.snapshot())
 
 
-_LOST_SUCCESSOR = pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: RunManager._after_close creates the continue-as-new successor only "
-    "after the old run's WorkflowContinuedAsNew is committed, and RunManager.recover scans "
-    "open runs only, so a kill in between leaves the workflow closed with no successor forever",
-)
-POINTS = [
-    pytest.param(p, marks=_LOST_SUCCESSOR) if p == "continue_as_new" else p for p in faults.POINTS
-]
+POINTS = list(faults.POINTS)
 
 
 @pytest.mark.timeout(300)
