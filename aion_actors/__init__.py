@@ -24,7 +24,8 @@ from aion_actors.core import (
     WorkflowNotFound,
     WorkflowStatus,
 )
-from aion_actors.engine import Engine, RunDescription, RunHandle
+from aion_actors.engine import Engine
+from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import (
     ActivityError,
     Cancelled,

@@ -11,7 +11,6 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -36,6 +35,7 @@ from aion_actors.core import (
     new_workflow_id,
 )
 from aion_actors.core import events as ev
+from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunEvicted
 from aion_actors.runtime.catalog import Catalog
@@ -44,52 +44,6 @@ from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
 from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
 from supervisor import Outcome, Residency, RestartPolicy
-
-
-@dataclass(frozen=True)
-class RunDescription:
-    """What `Engine.describe` reports about a workflow's latest run."""
-
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    status: WorkflowStatus
-    pid: int | None
-    residency: str
-    restarts: int
-    version: str
-    registered_version: str | None
-    started_at: int
-    ended_at: int | None
-    waiting_for: str | None
-
-    @property
-    def version_changed(self) -> bool:
-        """True when the registered code differs from the version this run started with."""
-        return self.registered_version is not None and self.registered_version != self.version
-
-
-@dataclass(frozen=True)
-class RunHandle:
-    """A started run; `result()` waits for it (following continue-as-new)."""
-
-    engine: Engine
-    workflow_id: str
-    run_id: str
-
-    def result(self, timeout: float | None = None) -> Any:
-        return self.engine.result(self.workflow_id, timeout=timeout)
-
-    def describe(self) -> RunDescription:
-        return self.engine.describe(self.workflow_id)
-
-    def add_done_callback(self, callback: Callable[[], None]) -> None:
-        """Call `callback()` once the run (and any continue-as-new successor) has ended.
-
-        It runs in an engine thread and must be quick; it is called at once
-        if the run has already ended. Use `result()` to learn how it ended.
-        """
-        self.engine._when_closed(self.workflow_id, self.run_id, callback)
 
 
 class Engine:

@@ -10,10 +10,10 @@ The registry of handles is a cache: the store's run index is the truth.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,27 +26,32 @@ from aion_actors.core import (
     SequenceConflict,
     WorkflowStatus,
     faults,
-    status_from_events,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.closing import after_close, cancel_children, mark_closed, start_child
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
-from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.recovery import recover, restart_ages, start_successors
+from aion_actors.runtime.supervision import (
+    on_exhausted,
+    on_exit,
+    on_restart,
+    record_supervision,
+)
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.workers import AttemptInfo, Outcome, Task
-from supervisor import ChildInfo, ChildSpec, ExitReason, Handle, Registry, Residency, Supervisor
+from supervisor import ChildSpec, Handle, Registry, Residency, Supervisor
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 _STRIPES = 64
-_SUPERVISION_TIMEOUT = 30.0
 
 
 class RunManager:
@@ -159,62 +164,14 @@ class RunManager:
         )
 
     def recover(self) -> int:
-        """List every open run as evicted, then restart what was in flight; returns wakes.
+        """List every open run as evicted, then restart what was in flight (see recovery)."""
+        return recover(self)
 
-        Nothing is replayed that does not need to be: attempts that were
-        running are dispatched again straight from history (their results
-        will rehydrate the run), children are started or reported
-        idempotently, and only runs with an outcome they may not have seen
-        (or a restart pending) are rehydrated now. Due timers fire through
-        the timer service.
-        """
-        summaries = self._store.open_runs()
-        for run in summaries:
-            self.register_existing(
-                run.workflow_id, run.run_id, run.workflow_type, run.version, run.status
-            )
-        self._find_lost_successors()
-        woken = 0
-        for run in summaries:
-            if run.status == WorkflowStatus.PARKED:
-                continue
-            try:
-                history = self._store.read(run.workflow_id, run.run_id)
-            except AionError:
-                history = []
-            if not history or _needs_replay(history):
-                woken += 1
-                self.actor(run.workflow_id, run.run_id)
-                continue
-            ledger = Ledger(history)
-            for _aid, state in ledger.running_attempts():
-                self.dispatch(run.workflow_id, run.run_id, state.scheduled)
-            for child in ledger.children.values():
-                self.start_child(run.workflow_id, run.run_id, child)
-        return woken
+    def start_child(self, workflow_id: str, run_id: str, event: ev.ChildStarted) -> None:
+        start_child(self, workflow_id, run_id, event)
 
-    def _find_lost_successors(self) -> None:
-        """Runs that continued-as-new just before a crash, whose next run never started."""
-        for run in self._store.runs(status=WorkflowStatus.CONTINUED_AS_NEW):
-            if run.workflow_id in self._open:
-                continue
-            history = self._store.read(run.workflow_id, run.run_id)
-            closing = history[-1] if history else None
-            started = history[0] if history else None
-            if not isinstance(closing, ev.WorkflowContinuedAsNew):
-                continue
-            if self._store.get_run(run.workflow_id, closing.next_run_id) is not None:
-                continue
-            parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
-            self._lost_successors.setdefault(run.workflow_type, []).append(
-                (run.workflow_id, closing, parent)
-            )
-
-    def _start_successors(self, name: str) -> None:
-        definition = self._catalog.workflow(name)
-        for workflow_id, closing, parent in self._lost_successors.pop(name, []):
-            if definition is not None and workflow_id not in self._open:
-                self.create(definition, workflow_id, closing.next_run_id, closing.input, parent)
+    def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
+        cancel_children(self, children, reason)
 
     def _spawn(
         self,
@@ -233,9 +190,9 @@ class RunManager:
             shutdown=5.0,
             policy=policy,
             restart_history=restart_ages,
-            on_exit=self._on_exit,
-            on_restart=self._on_restart,
-            on_exhausted=self._on_exhausted,
+            on_exit=functools.partial(on_exit, self),
+            on_restart=functools.partial(on_restart, self),
+            on_exhausted=functools.partial(on_exhausted, self),
         )
         info = self._sup.start_child(spec)
         self.evictor.started()
@@ -277,7 +234,7 @@ class RunManager:
             except AionError:  # the actor reads it again, and parks the run naming the seq
                 return self._spawn(workflow_id, run_id, definition)
             self._handoff[key] = history
-            return self._spawn(workflow_id, run_id, definition, _restart_ages(history, definition))
+            return self._spawn(workflow_id, run_id, definition, restart_ages(history, definition))
 
     def _resident(self, key: Key) -> pykka.ActorRef[Any] | None:
         handle = self.registry.get(key)
@@ -380,7 +337,7 @@ class RunManager:
 
         def wake() -> None:
             for name in successors:
-                self._start_successors(name)
+                start_successors(self, name)
             for workflow_id, run_id, event in attempts:
                 self.dispatch(workflow_id, run_id, event)
             for workflow_id, run_id in runs:
@@ -421,7 +378,7 @@ class RunManager:
         with self._lock(workflow_id):
             if self.actor(workflow_id, run_id, rehydrate=False) is not None:
                 return False
-            if not self._record_supervision(workflow_id, run_id, [closing]):
+            if not record_supervision(self, workflow_id, run_id, [closing]):
                 return False
         history = self._store.read(workflow_id, run_id, 1)
         started = history[0] if history else None
@@ -497,128 +454,9 @@ class RunManager:
             faults.hit("timer.firing")
         self.deliver(timer.workflow_id, timer.run_id, msg.TimerDue(timer.timer_id))
 
-    def start_child(self, workflow_id: str, run_id: str, event: ev.ChildStarted) -> None:
-        """Start the child once (idempotent), or report it if it already ended."""
-        child = self._store.get_run(event.child_workflow_id, event.child_run_id)
-        if child is None:
-            definition = self._catalog.workflow(event.workflow_type)
-            if definition is None:
-                failed = ev.ChildFailed(
-                    child_workflow_id=event.child_workflow_id,
-                    child_run_id=event.child_run_id,
-                    error={
-                        "type": "WorkflowNotFound",
-                        "message": f"workflow type {event.workflow_type!r} is not registered",
-                    },
-                )
-                self.deliver(workflow_id, run_id, msg.ChildClosed(failed))
-                return
-            parent = {"workflow_id": workflow_id, "run_id": run_id}
-            if faults.ARMED:
-                faults.hit("child.starting")
-            self.create(
-                definition,
-                event.child_workflow_id,
-                event.child_run_id,
-                list(event.input or []),
-                parent,
-            )
-            return
-        if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
-            child = self._store.latest_run(event.child_workflow_id) or child
-        if child.status.is_terminal and child.status != WorkflowStatus.CONTINUED_AS_NEW:
-            self._notify_parent(
-                child.workflow_id,
-                child.run_id,
-                child.status,
-                {"workflow_id": workflow_id, "run_id": run_id},
-            )
-
-    def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
-        """Ask open children to cancel, off the parent's thread (requests wait for commits)."""
-
-        def cancel() -> None:
-            for child in children:
-                with contextlib.suppress(AionError, TimeoutError):
-                    # the child's open run: a continued child has moved on to a new run_id
-                    open_run = self._open.get(child.child_workflow_id)
-                    if open_run is not None:
-                        self.request(
-                            child.child_workflow_id,
-                            open_run,
-                            lambda ack: msg.CancelRequest(reason, ack),
-                            _SUPERVISION_TIMEOUT,
-                        )
-
-        self._background.submit(cancel)
-
     def run_closed(self, workflow_id: str, run_id: str, event: ev.Event, parent: Any) -> None:
-        handle = self._mark_closed(workflow_id, run_id, event)
-        self._after_close(workflow_id, run_id, event, parent, handle)
-
-    def _mark_closed(self, workflow_id: str, run_id: str, event: ev.Event) -> Handle[Key] | None:
-        """Update the run table for a run that ended or parked; touches no other run."""
-        key = (workflow_id, run_id)
-        handle = self.registry.get(key)
-        if isinstance(event, ev.RunParked):
-            if handle is not None:
-                self.registry.insert(
-                    key,
-                    handle.replace(
-                        status=WorkflowStatus.PARKED, residency=Residency.PARKED, ref=None, pid=None
-                    ),
-                )
-            return handle
-        with self._lock(workflow_id):
-            if self._open.get(workflow_id) == run_id:
-                del self._open[workflow_id]
-        self.registry.remove(key)
-        return handle
-
-    def _after_close(
-        self,
-        workflow_id: str,
-        run_id: str,
-        event: ev.Event,
-        parent: Any,
-        handle: Handle[Key] | None,
-    ) -> None:
-        """What a closed run sets off elsewhere: its successor, waiters, its parent."""
-        if isinstance(event, ev.RunParked):
-            return
-        if isinstance(event, ev.WorkflowContinuedAsNew):
-            definition = self._catalog.workflow(handle.kind) if handle else None
-            if definition is not None:
-                if faults.ARMED:
-                    faults.hit("continue_as_new")
-                self.create(definition, workflow_id, event.next_run_id, event.input, parent)
-        if handle is not None:
-            handle.completion.complete(event)
-        if parent and not isinstance(event, ev.WorkflowContinuedAsNew):
-            self._notify_parent(workflow_id, run_id, status_from_events([event]), parent, event)
-
-    def _notify_parent(
-        self,
-        workflow_id: str,
-        run_id: str,
-        status: WorkflowStatus,
-        parent: dict[str, Any],
-        closing: ev.Event | None = None,
-    ) -> None:
-        if closing is None:
-            history = self._store.read(workflow_id, run_id)
-            closing = history[-1] if history else None
-        if isinstance(closing, ev.WorkflowCompleted):
-            event: ev.ChildCompleted | ev.ChildFailed = ev.ChildCompleted(
-                child_workflow_id=workflow_id, child_run_id=run_id, result=closing.result
-            )
-        else:
-            error = getattr(closing, "error", None) or {
-                "type": "ChildWorkflow" + status.value.title().replace("_", ""),
-                "message": f"child workflow {workflow_id!r} ended {status.value}",
-            }
-            event = ev.ChildFailed(child_workflow_id=workflow_id, child_run_id=run_id, error=error)
-        self.deliver(parent["workflow_id"], parent["run_id"], msg.ChildClosed(event))
+        handle = mark_closed(self, workflow_id, run_id, event)
+        after_close(self, workflow_id, run_id, event, parent, handle)
 
     def run_idle(self, workflow_id: str, run_id: str, idle: bool) -> None:
         self.evictor.idle((workflow_id, run_id), idle)
@@ -633,77 +471,6 @@ class RunManager:
 
     # -- supervisor hooks (run in the supervisor's thread)
 
-    def _on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None:
-        self.evictor.exited(info.key)
-        if reason.kind != "crash" or exc is None:
-            return
-        workflow_id, run_id = _run_key(info)
-        self.counters["crashes"] += 1
-        tb = "".join(traceback.format_exception(exc))
-        crashed = ev.RunCrashed(pid=info.pid or 0, error=ev.error_info(exc), traceback=tb)
-        self._record_supervision(workflow_id, run_id, [crashed])
-        if info.restart == "temporary":  # never restarted: the crash ends the run
-            self._on_exhausted(info, reason, exc, "fail")
-
-    def _on_restart(self, info: ChildInfo, delay: float) -> None:
-        key = _run_key(info)
-        self.counters["restarts"] += 1
-        self.evictor.started()
-        self._incarnations[key] = Incarnation(
-            pid=info.pid or 0, restart_attempt=info.restarts, backoff=delay
-        )
-        handle = self.registry.get(key)
-        if handle is not None:
-            self.registry.insert(key, handle.replace(pid=info.pid, ref=None))
-
-    def _on_exhausted(
-        self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
-    ) -> None:
-        workflow_id, run_id = _run_key(info)
-        error = (
-            ev.error_info(exc)
-            if exc is not None
-            else {"type": "RunCrashed", "message": str(reason)}
-        )
-        if action == "park":
-            closing: ev.Event = ev.RunParked(
-                reason=f"restart intensity exhausted; last crash: {error['type']}: "
-                f"{error['message']}; fix the code and call engine.resume()"
-            )
-        else:
-            closing = ev.WorkflowFailed(error=error)
-        if self._record_supervision(workflow_id, run_id, [closing]):
-            handle = self._mark_closed(workflow_id, run_id, closing)
-            # Waking waiters and the parent may start or reach other runs through
-            # the supervisor, which is busy calling this hook: another thread does it.
-            self._background.submit(
-                self._closed_by_supervisor, workflow_id, run_id, closing, handle
-            )
-
-    def _closed_by_supervisor(
-        self, workflow_id: str, run_id: str, closing: ev.Event, handle: Handle[Key] | None
-    ) -> None:
-        history = self._store.read(workflow_id, run_id, 1)
-        started = history[0] if history else None
-        parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
-        self._after_close(workflow_id, run_id, closing, parent, handle)
-
-    def _record_supervision(self, workflow_id: str, run_id: str, events: list[ev.Event]) -> bool:
-        """Append what the supervisor saw, even racing the dead actor's last append."""
-        for _ in range(5):
-            head = self._recorder.head(workflow_id, run_id)
-            try:
-                self._recorder.submit(workflow_id, run_id, events, head).result(
-                    timeout=_SUPERVISION_TIMEOUT
-                )
-                return True
-            except SequenceConflict:
-                continue
-            except AionError:
-                log.exception("could not record %s for run %s", events[0].kind, run_id)
-                return False
-        return False
-
     # -- shutdown
 
     def close(self) -> None:
@@ -713,40 +480,3 @@ class RunManager:
         self.timers.close()
         self._sup.stop()
         self._background.shutdown(wait=True)
-
-
-_WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)
-
-
-def _run_key(info: ChildInfo) -> Key:
-    """The (workflow_id, run_id) a run child was started under."""
-    key: tuple[object, object] = info.key  # type: ignore[assignment]
-    return str(key[0]), str(key[1])
-
-
-def _needs_replay(history: Sequence[ev.Event]) -> bool:
-    """Whether a recovered run must be replayed now rather than when next addressed.
-
-    A run whose last event is one its workflow issued had seen everything
-    before it and is blocked on what it awaits; anything else (an outcome
-    it may not have seen, a crash awaiting its restart) needs the actor.
-    """
-    last = history[-1]
-    if isinstance(last, ev.ActivityAttemptFailed) and last.retry_at is not None:
-        return False
-    return not isinstance(last, _WORKFLOW_MOVES)
-
-
-def _restart_ages(
-    history: Sequence[ev.Event], definition: WorkflowDefinition | None
-) -> tuple[float, ...]:
-    """Ages of recorded restarts, so a run's restart budget survives an engine restart."""
-    window = (definition.restart if definition else DEFAULT_RUN_RESTART).within_seconds
-    now = time.time_ns()
-    ages: list[float] = []
-    for event in history:
-        if isinstance(event, ev.RunResumed):
-            ages.clear()
-        elif isinstance(event, ev.RunRestarted):
-            ages.append((now - event.recorded_at) / 1e9)
-    return tuple(age for age in ages if age < window)
