@@ -9,8 +9,8 @@ creates after the kill, so every run is in flight when the engine dies.
 from __future__ import annotations
 
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aion_actors import Engine, WorkflowContext, activity, current_attempt, workflow
@@ -40,22 +40,12 @@ def main() -> None:
     data, ledger, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     with Engine.open(data, workers=1) as engine:
         engine.register(three_works, work)
-        todo = iter(range(runs))
-        lock = threading.Lock()
-
-        def starter() -> None:
-            while True:
-                with lock:
-                    i = next(todo, None)
-                if i is None:
-                    return
-                engine.start(three_works, ledger, i, workflow_id=f"r{i}")
-
-        threads = [threading.Thread(target=starter) for _ in range(32)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ThreadPoolExecutor(32) as starters:  # starts wait for commits: overlap them
+            list(
+                starters.map(
+                    lambda i: engine.start(three_works, ledger, i, workflow_id=f"r{i}"), range(runs)
+                )
+            )
         print("READY", flush=True)
         time.sleep(3600)
 

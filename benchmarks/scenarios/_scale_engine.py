@@ -13,8 +13,8 @@ import contextlib
 import json
 import statistics
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from aion_actors import Engine, SignalTimeout, WorkflowContext, workflow
 
@@ -38,23 +38,9 @@ def main() -> None:
     data, runs, max_resident, samples = sys.argv[1], *map(int, sys.argv[2:5])
     with Engine.open(data, workers=1, max_resident=max_resident, idle_evict_after=None) as engine:
         engine.register(sleeper)
-        todo = iter(range(runs))
-        lock = threading.Lock()
-
-        def starter() -> None:
-            while True:
-                with lock:
-                    i = next(todo, None)
-                if i is None:
-                    return
-                engine.start(sleeper, workflow_id=f"s{i}")
-
         began = time.perf_counter()
-        threads = [threading.Thread(target=starter) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ThreadPoolExecutor(16) as starters:  # starts wait for commits: overlap them
+            list(starters.map(lambda i: engine.start(sleeper, workflow_id=f"s{i}"), range(runs)))
         start_rate = runs / (time.perf_counter() - began)
         deadline = time.monotonic() + 120
         while engine.stats()["resident"] > max_resident and time.monotonic() < deadline:
