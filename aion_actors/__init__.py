@@ -28,6 +28,7 @@ from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import (
     ActivityError,
+    ActivityTimeout,
     Cancelled,
     ChildWorkflowError,
     ForeignAwaitError,
@@ -43,6 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActivityError",
+    "ActivityTimeout",
     "AionError",
     "Cancelled",
     "ChildWorkflowError",

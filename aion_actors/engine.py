@@ -84,6 +84,7 @@ class Engine:
             self._executors,
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
+            max_payload_bytes=max_payload_bytes,
         )
         self._closed = False
         self._runs.recover()

@@ -67,6 +67,16 @@ class Registry(Generic[K]):
         """A snapshot taken under the lock; later changes never show in it."""
         return self._locked("list", None, lambda handles: list(handles.values()))
 
+    def update(self, key: K, change: Callable[[Handle[K]], Handle[K]]) -> Handle[K] | None:
+        """Replace ``key``'s handle with ``change(handle)`` atomically; return the result.
+
+        Read-modify-write through `get` and `insert` can overwrite a change another
+        thread made in between; ``change`` runs under the lock, so it cannot.
+        ``change`` must be quick and must not call back into the registry.
+        """
+        _check_key(key, "update")
+        return self._locked("update", key, _updater(key, change))
+
     def replace_residency(self, key: K, residency: Residency) -> Handle[K] | None:
         """Set ``key``'s residency, touching nothing else; return the updated handle."""
         _check_key(key, "replace_residency")

@@ -116,10 +116,14 @@ class RunResumed(Event):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ActivityScheduled(Event):
+    """One attempt of an activity; `deadline` (unix ns), from `ctx.activity(timeout=)`,
+    bounds all its attempts together and is carried by each of them."""
+
     activity_id: str
     name: str
     input: Any
     attempt: int = 1
+    deadline: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

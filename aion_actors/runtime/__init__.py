@@ -2,6 +2,7 @@
 
 from aion_actors.runtime.commands import (
     ActivityError,
+    ActivityTimeout,
     Cancelled,
     ChildWorkflowError,
     ForeignAwaitError,
@@ -19,6 +20,7 @@ from aion_actors.runtime.definitions import (
 __all__ = [
     "ActivityDefinition",
     "ActivityError",
+    "ActivityTimeout",
     "Cancelled",
     "ChildWorkflowError",
     "ForeignAwaitError",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import queue
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -23,13 +22,23 @@ from typing import Any
 
 import pykka
 
-from aion_actors.core import CorruptEvent, NonDeterminismError, QueryError, WorkflowClosed, faults
+from aion_actors.core import (
+    CorruptEvent,
+    NonDeterminismError,
+    PayloadError,
+    QueryError,
+    WorkflowClosed,
+    check_payload,
+    faults,
+)
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import RetryPolicy
 from aion_actors.runtime.host import Incarnation, RunHost
-from aion_actors.runtime.ledger import RETRY_PREFIX, Ledger
+from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
+from aion_actors.runtime.mailbox import Envelope, Mailbox
+from aion_actors.store import DEADLINE_PREFIX, RETRY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +62,9 @@ class RunActor(pykka.ThreadingActor):
     use_daemon_thread = True
 
     @staticmethod
-    def _create_actor_inbox() -> queue.SimpleQueue[Any]:
-        """A C-implemented queue: a run's mailbox is its hottest path."""
-        return queue.SimpleQueue()
+    def _create_actor_inbox() -> Mailbox:
+        """A C-implemented queue that forwards, rather than drops, what a stopped run missed."""
+        return Mailbox()
 
     def __init__(
         self,
@@ -65,6 +74,8 @@ class RunActor(pykka.ThreadingActor):
         history: Sequence[ev.Event] | None = None,
     ) -> None:
         super().__init__()
+        assert isinstance(self.actor_inbox, Mailbox)
+        self._mailbox = self.actor_inbox
         self.workflow_id = workflow_id
         self.run_id = run_id
         self._host = host
@@ -130,7 +141,10 @@ class RunActor(pykka.ThreadingActor):
                 "register it and call engine.resume()"
             )
             return
-        self._machine = Machine(definition, self.workflow_id, self.run_id, history)
+        limit = host.max_payload_bytes
+        self._machine = Machine(
+            definition, self.workflow_id, self.run_id, history, max_payload_bytes=limit
+        )
         self._resume_work()
         self._queue(prefix)
 
@@ -144,6 +158,9 @@ class RunActor(pykka.ThreadingActor):
             self._dispatch(state.scheduled)
         for fire_at in self._ledger.timers.values():
             self._host.arm_timer(fire_at)
+        for state in self._ledger.activities.values():
+            if state.scheduled.deadline is not None:
+                self._host.arm_timer(state.scheduled.deadline)
         for child in self._ledger.children.values():
             self._host.start_child(self.workflow_id, self.run_id, child)
 
@@ -207,13 +224,24 @@ class RunActor(pykka.ThreadingActor):
             or self._ledger.closed
         ):
             return
-        outcome, aid = message.outcome, message.activity_id
+        outcome, aid, name = message.outcome, message.activity_id, state.scheduled.name
         if outcome.ok:
-            self._queue([ev.ActivityCompleted(activity_id=aid, result=outcome.result)])
+            try:
+                check_payload(outcome.result, "result", max_bytes=self._host.max_payload_bytes)
+            except PayloadError as exc:
+                # The same code would return the same result: failed for good, not retried.
+                refused = PayloadError(exc.path, f"{exc.problem} (returned by activity {name!r})")
+                self._fail_attempt(aid, message.attempt, ev.error_info(refused), _NO_RETRY)
+            else:
+                self._queue([ev.ActivityCompleted(activity_id=aid, result=outcome.result)])
             return
         error = outcome.error or {"type": "Error", "message": "unknown failure"}
-        policy = self._host.retry_policy(state.scheduled.name) or _NO_RETRY
-        attempt = message.attempt
+        self._fail_attempt(aid, message.attempt, error, self._host.retry_policy(name) or _NO_RETRY)
+
+    def _fail_attempt(
+        self, aid: str, attempt: int, error: dict[str, Any], policy: RetryPolicy
+    ) -> None:
+        """Record a failed attempt: a retry after the policy's backoff, or the activity's end."""
         if attempt < policy.max_attempts and policy.retryable(str(error.get("type"))):
             retry_at = time.time_ns() + int(policy.delay(attempt) * 1e9)
             self._queue(
@@ -245,11 +273,27 @@ class RunActor(pykka.ThreadingActor):
                             name=last.name,
                             input=last.input,
                             attempt=last.attempt + 1,
+                            deadline=last.deadline,
                         )
                     ]
                 )
+        elif timer_id.startswith(DEADLINE_PREFIX):
+            self._deadline_passed(timer_id[len(DEADLINE_PREFIX) :])
         elif timer_id in self._ledger.timers:
             self._queue([ev.TimerFired(timer_id=timer_id)])
+
+    def _deadline_passed(self, activity_id: str) -> None:
+        """`ctx.activity(timeout=)` ran out: fail the activity; late attempts are ignored."""
+        state = self._ledger.activities.get(activity_id)
+        if state is None:
+            return
+        last = state.scheduled
+        error = {
+            "type": "ActivityTimeout",
+            "message": f"activity {last.name!r} did not finish before its deadline "
+            f"(ctx.activity timeout); {last.attempt} attempt(s) started",
+        }
+        self._queue([ev.ActivityFailed(activity_id=activity_id, error=error)])
 
     def _query(self, message: msg.Query) -> Any:
         if self._machine is None:
@@ -291,8 +335,32 @@ class RunActor(pykka.ThreadingActor):
         """Messages that reach an evicting actor go to its next incarnation."""
         if isinstance(message, msg.Query):
             raise RunEvicted(f"run {self.run_id} was evicted while the query waited; ask again")
-        if not isinstance(message, msg.Evict):
-            self._host.redeliver(self.workflow_id, self.run_id, message)
+        self._pass_on(message)
+
+    def _pass_on(self, message: Any) -> None:
+        """Hand what this incarnation will never handle to the next one.
+
+        Requests are not passed on: their sender sees this actor gone with the
+        request unsubmitted and sends it again, so passing it on would record it
+        twice. Our own `Committed` and `Evict` mean nothing to a successor.
+        """
+        wakes = isinstance(message, (msg.ActivityOutcome, msg.TimerDue, msg.ChildClosed))
+        if wakes and not self._ledger.closed:
+            self._host.redeliver(self.workflow_id, self.run_id, message, self.actor_ref)
+
+    def _orphaned(self, envelope: Envelope) -> None:
+        """A message for this incarnation after it stopped (see `Mailbox`)."""
+        if envelope.reply_to is not None:
+            dead = pykka.ActorDeadError(f"run {self.run_id} stopped; ask again")
+            envelope.reply_to.set_exception(exc_info=(type(dead), dead, None))
+        else:
+            self._pass_on(envelope.message)
+
+    def on_stop(self) -> None:
+        self._mailbox.seal(self._orphaned)
+
+    def on_failure(self, *exc_info: Any) -> None:
+        self._mailbox.seal(self._orphaned)
 
     # -- recording
 
@@ -375,6 +443,8 @@ class RunActor(pykka.ThreadingActor):
     def _act(self, event: ev.Event) -> None:
         """Do what a committed event asks for: record first, then act."""
         if isinstance(event, ev.ActivityScheduled):
+            if event.deadline is not None and event.attempt == 1:
+                self._host.arm_timer(event.deadline)
             self._dispatch(event)
         elif isinstance(event, ev.TimerStarted):
             self._host.arm_timer(event.fire_at)

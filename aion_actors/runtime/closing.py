@@ -108,21 +108,17 @@ def mark_closed(
 ) -> Handle[Key] | None:
     """Update the run table for a run that ended or parked; touches no other run."""
     key = (workflow_id, run_id)
-    handle = runs.registry.get(key)
     if isinstance(event, ev.RunParked):
-        if handle is not None:
-            runs.registry.insert(
-                key,
-                handle.replace(
-                    status=WorkflowStatus.PARKED, residency=Residency.PARKED, ref=None, pid=None
-                ),
-            )
-        return handle
+        return runs.registry.update(
+            key,
+            lambda h: h.replace(
+                status=WorkflowStatus.PARKED, residency=Residency.PARKED, ref=None, pid=None
+            ),
+        )
     with runs._lock(workflow_id):
         if runs._open.get(workflow_id) == run_id:
             del runs._open[workflow_id]
-    runs.registry.remove(key)
-    return handle
+    return runs.registry.remove(key)
 
 
 def after_close(

@@ -26,6 +26,7 @@ class _Awaitable:
 class ActivityCommand(_Awaitable):
     name: str
     args: tuple[Any, ...]
+    timeout: float | None = None
 
     kind = "activity"
 
@@ -84,6 +85,14 @@ class ActivityError(WorkflowError):
             f"activity {activity!r} failed: "
             f"{error.get('type', 'Error')}: {error.get('message', '')}"
         )
+
+
+class ActivityTimeout(ActivityError):
+    """`ctx.activity(..., timeout=)` ran out: no attempt finished before the deadline.
+
+    An attempt still running goes on to its end (or its own `@activity(timeout=)`),
+    and its result is discarded.
+    """
 
 
 class ChildWorkflowError(WorkflowError):

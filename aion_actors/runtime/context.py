@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from aion_actors.core import QueryError, check_payload
+from aion_actors.core import MAX_PAYLOAD_BYTES, QueryError, check_payload
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ChildCommand,
@@ -31,9 +31,16 @@ if TYPE_CHECKING:
 class WorkflowContext:
     """Handed to every workflow as its first argument."""
 
-    def __init__(self, workflow_id: str, run_id: str, started_at_ns: int) -> None:
+    def __init__(
+        self,
+        workflow_id: str,
+        run_id: str,
+        started_at_ns: int,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
+        self.max_payload_bytes = max_payload_bytes
         self._now_ns = started_at_ns
         self._random = _random.Random(uuid.UUID(hex=run_id).int)
         self._queries: dict[str, Callable[..., Any]] = {}
@@ -54,11 +61,21 @@ class WorkflowContext:
 
     # -- commands
 
-    def activity(self, activity: ActivityDefinition[Any, Any] | str, *args: Any) -> ActivityCommand:
+    def activity(
+        self,
+        activity: ActivityDefinition[Any, Any] | str,
+        *args: Any,
+        timeout: float | _dt.timedelta | None = None,
+    ) -> ActivityCommand:
+        """Run an activity and wait for its result (or its final failure, raised).
+
+        `timeout` bounds the whole activity, retries and their waits included,
+        on a durable timer: past it the await raises `ActivityTimeout`.
+        """
         self._no_commands_in_queries("activity")
         name = activity if isinstance(activity, str) else activity.name
-        check_payload(list(args), f"{name}() arguments")
-        return ActivityCommand(name=name, args=args)
+        self._check(args, f"{name}() arguments")
+        return ActivityCommand(name=name, args=args, timeout=_seconds(timeout, f"{name}() timeout"))
 
     def sleep(self, duration: float | _dt.timedelta) -> TimerCommand:
         self._no_commands_in_queries("sleep")
@@ -73,9 +90,7 @@ class WorkflowContext:
         With a timeout, raises `SignalTimeout` when none arrives in time.
         """
         self._no_commands_in_queries("wait_signal")
-        if isinstance(timeout, _dt.timedelta):
-            timeout = timeout.total_seconds()
-        return SignalCommand(name=name, timeout=timeout)
+        return SignalCommand(name=name, timeout=_seconds(timeout, f"wait_signal({name!r}) timeout"))
 
     def child(
         self,
@@ -95,7 +110,7 @@ class WorkflowContext:
                 f"on_parent_close must be 'cancel' or 'abandon', got {on_parent_close!r}"
             )
         name = workflow if isinstance(workflow, str) else workflow.name
-        check_payload(list(args), f"{name}() arguments")
+        self._check(args, f"{name}() arguments")
         return ChildCommand(
             name=name, args=args, workflow_id=workflow_id, on_parent_close=on_parent_close
         )
@@ -117,8 +132,11 @@ class WorkflowContext:
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""
         self._no_commands_in_queries("continue_as_new")
-        check_payload(list(args), "continue_as_new() arguments")
+        self._check(args, "continue_as_new() arguments")
         raise ContinueAsNew(args)
+
+    def _check(self, args: tuple[Any, ...], what: str) -> None:
+        check_payload(list(args), what, max_bytes=self.max_payload_bytes)
 
     # -- queries
 
@@ -145,3 +163,14 @@ class WorkflowContext:
                 f"a query handler of workflow {self.workflow_id!r} called ctx.{what}(); "
                 "queries must only read workflow state — nothing was recorded"
             )
+
+
+def _seconds(timeout: float | _dt.timedelta | None, what: str) -> float | None:
+    """A timeout in seconds; refuses what cannot be one, naming `what`."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, _dt.timedelta):
+        timeout = timeout.total_seconds()
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise ValueError(f"{what} must be a number of seconds >= 0 or a timedelta, got {timeout!r}")
+    return float(timeout)

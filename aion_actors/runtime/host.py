@@ -28,6 +28,9 @@ class Incarnation:
 
 
 class RunHost(Protocol):
+    #: the largest payload (argument, result) a run may record, encoded
+    max_payload_bytes: int
+
     @property
     def recorder(self) -> Recorder: ...
 
@@ -56,4 +59,6 @@ class RunHost(Protocol):
 
     def run_evicted(self, workflow_id: str, run_id: str) -> None: ...
 
-    def redeliver(self, workflow_id: str, run_id: str, message: object) -> None: ...
+    def redeliver(
+        self, workflow_id: str, run_id: str, message: object, stale: pykka.ActorRef[Any]
+    ) -> None: ...

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from aion_actors.core import events as ev
 
-RETRY_PREFIX = "retry:"
-
 
 @dataclass
 class ActivityState:

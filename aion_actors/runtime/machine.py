@@ -17,11 +17,18 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aion_actors.core import NonDeterminismError, PayloadError, WorkflowError, check_payload
+from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
+    NonDeterminismError,
+    PayloadError,
+    WorkflowError,
+    check_payload,
+)
 from aion_actors.core import events as ev
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ActivityError,
+    ActivityTimeout,
     Cancelled,
     ChildCommand,
     ChildWorkflowError,
@@ -114,6 +121,8 @@ class Machine:
         workflow_id: str,
         run_id: str,
         history: Sequence[ev.Event],
+        *,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         started = history[0]
         if not isinstance(started, ev.WorkflowStarted):
@@ -121,7 +130,7 @@ class Machine:
         self.definition = definition
         self.workflow_id = workflow_id
         self.run_id = run_id
-        self.ctx = WorkflowContext(workflow_id, run_id, started.recorded_at)
+        self.ctx = WorkflowContext(workflow_id, run_id, started.recorded_at, max_payload_bytes)
         self._coro: Coroutine[Any, Any, Any] = definition(self.ctx, *started.input)
         self._recorded: list[_Recorded] = []
         self._outcomes = _Outcomes()
@@ -219,8 +228,13 @@ class Machine:
         n = self._issued
         if isinstance(command, ActivityCommand):
             wanted = _Recorded("activity", command.name, str(n), 0)
+            deadline = None if command.timeout is None else self._fire_at(command.timeout)
             event: ev.Event = ev.ActivityScheduled(
-                activity_id=str(n), name=command.name, input=list(command.args), attempt=1
+                activity_id=str(n),
+                name=command.name,
+                input=list(command.args),
+                attempt=1,
+                deadline=deadline,
             )
         elif isinstance(command, TimerCommand):
             wanted = _Recorded("timer", "sleep", f"sleep:{n}", 0)
@@ -306,9 +320,9 @@ class Machine:
                 return None
             if isinstance(done, ev.ActivityCompleted):
                 return _Resolution(done.seq, done.recorded_at, value=done.result)
-            return _Resolution(
-                done.seq, done.recorded_at, error=ActivityError(command.name, done.error)
-            )
+            timed_out = done.error.get("type") == ActivityTimeout.__name__
+            error = (ActivityTimeout if timed_out else ActivityError)(command.name, done.error)
+            return _Resolution(done.seq, done.recorded_at, error=error)
         if isinstance(command, ChildCommand):
             child = outcomes.children.get(part.key)
             if child is None:
@@ -368,7 +382,7 @@ class Machine:
 
     def _completed(self, result: Any) -> ev.Event:
         try:
-            check_payload(result, "result")
+            check_payload(result, "result", max_bytes=self.ctx.max_payload_bytes)
         except PayloadError as exc:
             return ev.WorkflowFailed(error=ev.error_info(exc))
         return ev.WorkflowCompleted(result=result)

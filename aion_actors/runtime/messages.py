@@ -62,7 +62,8 @@ class ActivityOutcome:
 
 @dataclass(frozen=True)
 class TimerDue:
-    """A durable timer is due; `retry:<activity_id>` timers end an activity's retry wait."""
+    """A durable timer is due; `retry:<activity_id>` timers end an activity's retry wait,
+    `deadline:<activity_id>` ones its `ctx.activity(timeout=)`."""
 
     timer_id: str
 

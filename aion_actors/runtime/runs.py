@@ -21,6 +21,7 @@ from typing import Any
 import pykka
 
 from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
     AionError,
     EngineClosed,
     SequenceConflict,
@@ -64,7 +65,9 @@ class RunManager:
         *,
         max_resident: int = 10_000,
         idle_evict_after: float | None = 30.0,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
+        self.max_payload_bytes = max_payload_bytes
         self._store = store
         self._recorder = recorder
         self._catalog = catalog
@@ -80,7 +83,7 @@ class RunManager:
         self._lost_successors: dict[str, list[tuple[str, ev.WorkflowContinuedAsNew, Any]]] = {}
         self._closed = False
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
-        self._background = ThreadPoolExecutor(1, thread_name_prefix="aion-runs")
+        self._background = ThreadPoolExecutor(4, thread_name_prefix="aion-runs")
         self._recovery = ThreadPoolExecutor(1, thread_name_prefix="aion-recovery")
         self.timers = TimerService(store, self._timer_due)
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
@@ -194,16 +197,23 @@ class RunManager:
             on_restart=functools.partial(on_restart, self),
             on_exhausted=functools.partial(on_exhausted, self),
         )
+        # Resident from before its first message: a caller that finds the run
+        # meanwhile reaches it through the supervisor instead of rehydrating it twice.
+        self.registry.update(key, lambda h: h.replace(residency=Residency.RESIDENT, ref=None))
         info = self._sup.start_child(spec)
         self.evictor.started()
-        handle = self.registry.get(key)
-        if handle is not None:
-            self.registry.insert(
-                key, handle.replace(pid=info.pid, ref=info.ref, residency=Residency.RESIDENT)
-            )
-        assert isinstance(info.ref, pykka.ActorRef)
+        ref = info.ref
+
+        def started(handle: Handle[Key]) -> Handle[Key]:
+            # The incarnation may already have registered itself, or even been evicted.
+            if handle.residency != Residency.RESIDENT or handle.ref not in (None, ref):
+                return handle
+            return handle.replace(pid=info.pid, ref=ref)
+
+        self.registry.update(key, started)
+        assert isinstance(ref, pykka.ActorRef)
         self.counters["rehydrations"] += 1
-        return info.ref
+        return ref
 
     # -- reaching a run
 
@@ -246,8 +256,16 @@ class RunManager:
         info = self._sup.lookup(key)
         if info is None or not isinstance(info.ref, pykka.ActorRef) or not info.ref.is_alive():
             return None
-        self.registry.insert(key, handle.replace(pid=info.pid, ref=info.ref))
-        return info.ref
+        found = info.ref
+        self.registry.update(
+            key,
+            lambda h: (
+                h.replace(pid=info.pid, ref=found)
+                if h.residency == Residency.RESIDENT and h.ref is ref
+                else h
+            ),
+        )
+        return found
 
     def deliver(self, workflow_id: str, run_id: str, message: object) -> bool:
         """Tell the run `message`; False when it cannot be reached now (closed, restarting).
@@ -265,19 +283,33 @@ class RunManager:
             return True
         return False
 
-    def redeliver(self, workflow_id: str, run_id: str, message: object) -> None:
-        """Deliver to the next incarnation, once the evicting one has gone."""
+    def redeliver(
+        self, workflow_id: str, run_id: str, message: object, stale: pykka.ActorRef[Any]
+    ) -> None:
+        """Deliver to the next incarnation, once the `stale` one has gone."""
+        key = (workflow_id, run_id)
 
         def later() -> None:
-            self._await_gone((workflow_id, run_id))
+            self._await_gone(key, stale)
             self.deliver(workflow_id, run_id, message)
 
-        self._background.submit(later)
+        if not self._closed:
+            self._background.submit(later)
 
-    def _await_gone(self, key: Key, timeout: float = 10.0) -> None:
-        """Wait until the supervisor has forgotten the last incarnation of `key`."""
+    def _await_gone(
+        self, key: Key, stale: pykka.ActorRef[Any] | None = None, timeout: float = 10.0
+    ) -> None:
+        """Wait until the supervisor has forgotten the last incarnation of `key`, or
+        (after a crash) runs a new one in place of `stale`."""
         deadline = time.monotonic() + timeout
-        while self._sup.lookup(key) is not None and time.monotonic() < deadline:
+        while not self._closed and time.monotonic() < deadline:
+            info = self._sup.lookup(key)
+            if info is None:
+                return
+            ref = info.ref
+            if isinstance(ref, pykka.ActorRef) and stale not in (None, ref) and ref.is_alive():
+                return
+                return
             time.sleep(0.001)
 
     def _evict(self, key: Hashable) -> None:
@@ -399,9 +431,7 @@ class RunManager:
         anything, so no result can arrive before its run is reachable.
         """
         key = (workflow_id, run_id)
-        handle = self.registry.get(key)
-        if handle is not None:
-            self.registry.insert(key, handle.replace(ref=ref, residency=Residency.RESIDENT))
+        self.registry.update(key, lambda h: h.replace(ref=ref, residency=Residency.RESIDENT))
         return self._incarnations.pop(key, None) or Incarnation(pid=0)
 
     def workflow(self, name: str) -> WorkflowDefinition | None:
@@ -462,14 +492,10 @@ class RunManager:
         self.evictor.idle((workflow_id, run_id), idle)
 
     def run_evicted(self, workflow_id: str, run_id: str) -> None:
-        key = (workflow_id, run_id)
-        handle = self.registry.get(key)
-        if handle is not None:
-            self.registry.insert(
-                key, handle.replace(residency=Residency.EVICTED, ref=None, pid=None)
-            )
-
-    # -- supervisor hooks (run in the supervisor's thread)
+        self.registry.update(
+            (workflow_id, run_id),
+            lambda h: h.replace(residency=Residency.EVICTED, ref=None, pid=None),
+        )
 
     # -- shutdown
 

@@ -53,9 +53,7 @@ def on_restart(runs: RunManager, info: ChildInfo, delay: float) -> None:
     runs._incarnations[key] = Incarnation(
         pid=info.pid or 0, restart_attempt=info.restarts, backoff=delay
     )
-    handle = runs.registry.get(key)
-    if handle is not None:
-        runs.registry.insert(key, handle.replace(pid=info.pid, ref=None))
+    runs.registry.update(key, lambda h: h.replace(pid=info.pid, ref=None))
 
 
 def on_exhausted(

@@ -13,20 +13,25 @@ can never disagree with history:
 - `TimerStarted` schedules `timer_id` at `fire_at`; `TimerFired` and
   `TimerCancelled` cancel it; `ActivityAttemptFailed` with `retry_at`
   schedules `"retry:" + activity_id`, which the next `ActivityScheduled` of
-  that activity cancels; the event that ends the run cancels all of its
-  timers, and an ended run schedules no new ones.
+  that activity cancels; an `ActivityScheduled` with a `deadline` schedules
+  `"deadline:" + activity_id`; `ActivityCompleted` and `ActivityFailed`
+  cancel both; the event that ends the run cancels all of its timers, and an
+  ended run schedules no new ones.
 
 `schedule_timer`/`cancel_timer` change the timer index directly, for timers
 that no event records. Ids are validated with `check_id`; a timer key
 (run ids plus timer id) must fit LMDB's 511-byte key limit in every store.
 """
 
+from aion_actors.store._projection import DEADLINE_PREFIX, RETRY_PREFIX
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.memory import MemoryStore
 from aion_actors.store.protocol import AppendRequest, DueTimer, EventStore, RunSummary
 from aion_actors.store.recorder import Recorder
 
 __all__ = [
+    "DEADLINE_PREFIX",
+    "RETRY_PREFIX",
     "AppendRequest",
     "DueTimer",
     "EventStore",

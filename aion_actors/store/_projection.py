@@ -30,6 +30,7 @@ from aion_actors.store.protocol import AppendRequest, RunSummary
 MAX_KEY_BYTES: Final = 511
 MAX_TIME: Final = 2**64 - 1
 RETRY_PREFIX: Final = "retry:"
+DEADLINE_PREFIX: Final = "deadline:"
 
 SCHEDULE: Final = 1
 CANCEL: Final = 2
@@ -144,21 +145,25 @@ def _check_timer_fields(event: Event, run: bytes) -> None:
         check_time(event.fire_at, "TimerStarted.fire_at")
     elif isinstance(event, ev.TimerFired | ev.TimerCancelled):
         timer_key(run, event.timer_id)
-    elif isinstance(event, ev.ActivityScheduled | ev.ActivityAttemptFailed):
+    elif isinstance(event, _ACTIVITY_EVENTS):
         check_id(event.activity_id, "activity_id")
-        timer_key(run, RETRY_PREFIX + event.activity_id)
+        timer_key(run, DEADLINE_PREFIX + event.activity_id)
         if isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
             check_time(event.retry_at, "ActivityAttemptFailed.retry_at")
+        if isinstance(event, ev.ActivityScheduled) and event.deadline is not None:
+            check_time(event.deadline, "ActivityScheduled.deadline")
+
+
+_ACTIVITY_EVENTS: Final = (
+    ev.ActivityScheduled,
+    ev.ActivityAttemptFailed,
+    ev.ActivityCompleted,
+    ev.ActivityFailed,
+)
 
 
 _TIMER_FIELDS: Final = frozenset(
-    {
-        ev.TimerStarted,
-        ev.TimerFired,
-        ev.TimerCancelled,
-        ev.ActivityScheduled,
-        ev.ActivityAttemptFailed,
-    }
+    {ev.TimerStarted, ev.TimerFired, ev.TimerCancelled, *_ACTIVITY_EVENTS}
 )
 
 
@@ -252,6 +257,14 @@ def _on_attempt_failed(summary: Summary, event: Event, ops: list[TimerOp]) -> No
 def _on_activity_scheduled(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityScheduled)
     ops.append((CANCEL, RETRY_PREFIX + event.activity_id, 0))
+    if event.deadline is not None and not _terminal(summary):
+        ops.append((SCHEDULE, DEADLINE_PREFIX + event.activity_id, event.deadline))
+
+
+def _on_activity_closed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
+    assert isinstance(event, ev.ActivityCompleted | ev.ActivityFailed)
+    ops.append((CANCEL, RETRY_PREFIX + event.activity_id, 0))
+    ops.append((CANCEL, DEADLINE_PREFIX + event.activity_id, 0))
 
 
 _Rule = Callable[[Summary, Event, list[TimerOp]], None]
@@ -264,4 +277,6 @@ _RULES: Final[dict[type[Event], _Rule]] = {
     ev.TimerCancelled: _on_timer_done,
     ev.ActivityAttemptFailed: _on_attempt_failed,
     ev.ActivityScheduled: _on_activity_scheduled,
+    ev.ActivityCompleted: _on_activity_closed,
+    ev.ActivityFailed: _on_activity_closed,
 }

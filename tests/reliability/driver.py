@@ -11,6 +11,7 @@ writes `WORKDIR/results.json` once every run has ended. Crash tests set
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import sys
 import time
@@ -47,6 +48,7 @@ def main() -> None:
         while not (results := _results(engine, spec)):
             now = time.monotonic()
             if now > deadline or now - progressed > STALL:
+                faulthandler.dump_traceback(all_threads=True)  # why it is stuck, for the log
                 results = _results(engine, spec, partial=True)
                 break
             heads = sum(run.head for run in engine.list_runs())

@@ -71,6 +71,19 @@ async def returns_raw(ctx: WorkflowContext, what: str) -> Any:
     return nested
 
 
+@workflow
+async def grows(ctx: WorkflowContext, where: str, size: int) -> Any:
+    """Makes a `size`-character payload inside the run and hands it to `where`."""
+    big = "x" * size
+    if where == "activity arguments":
+        return await ctx.activity(echo, big)
+    if where == "child arguments":
+        return await ctx.child(waits, big)
+    if where == "continue-as-new arguments":
+        ctx.continue_as_new("workflow result", big)
+    return big
+
+
 @workflow(name=f"{CANARY}:planted")
 async def planted(ctx: WorkflowContext) -> str:
     await ctx.sleep(0.2)
@@ -124,6 +137,7 @@ ALL: list[WorkflowDefinition | ActivityDefinition[Any, Any]] = [
     calls,
     sends_set,
     returns_raw,
+    grows,
     relay,
     relays_child,
     collects,

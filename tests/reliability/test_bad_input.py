@@ -105,18 +105,30 @@ def test_a_configured_limit_refuses_starts_and_signals_over_it(data_dir: Path) -
         assert run.result(timeout=30) == "x" * 1000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: Engine.max_payload_bytes is checked only in Engine.start and "
-    "Engine.signal; activity results (workers), activity and child arguments "
-    "(WorkflowContext) and workflow results (Machine._completed) use the 4 MiB default",
-)
 def test_a_configured_limit_applies_to_activity_results(data_dir: Path) -> None:
     with Engine.open(data_dir, workers=1, max_payload_bytes=1024) as engine:
         engine.register(*flows.ALL)
         run = engine.start(flows.calls, "sized", 4000, workflow_id="big-result")
+        with pytest.raises(WorkflowFailed, match="over the 1024-byte payload limit") as caught:
+            run.result(timeout=30)
+        assert "returned by activity" in caught.value.error["message"]
+        kinds = _history_kinds(engine, "big-result")
+        assert "ActivityCompleted" not in kinds and kinds.count("ActivityScheduled") == 1
+        assert engine.start(flows.calls, "sized", 500).result(timeout=30) == "x" * 500
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["activity arguments", "child arguments", "continue-as-new arguments", "workflow result"],
+)
+def test_a_configured_limit_applies_to_what_workflows_produce(data_dir: Path, where: str) -> None:
+    with Engine.open(data_dir, workers=1, max_payload_bytes=1024) as engine:
+        engine.register(*flows.ALL)
+        run = engine.start(flows.grows, where, 2000, workflow_id="grows")
         with pytest.raises(WorkflowFailed, match="over the 1024-byte payload limit"):
             run.result(timeout=30)
+        kinds = _history_kinds(engine, "grows")
+        assert not {"ActivityScheduled", "ChildStarted", "WorkflowContinuedAsNew"} & set(kinds)
 
 
 # -- nested too deeply
@@ -173,8 +185,6 @@ def test_a_bad_config_file_names_file_table_and_key_and_touches_nothing(
     assert str(caught.value).startswith(f"{config}: ")
     assert complaint in str(caught.value)
     assert not data_dir.exists()
-
-
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aion_actors import (
+    ActivityTimeout,
     Cancelled,
+    RetryPolicy,
     SignalTimeout,
     WorkflowContext,
     WorkflowError,
@@ -170,3 +172,79 @@ async def slow_activity(ctx: WorkflowContext, ledger: str) -> str:
 
 
 ALL += [slow_note, naps_then_notes, signal_then_notes, parent_then_notes, slow_activity]
+
+
+@activity
+def hangs(ledger: str, seconds: float) -> str:
+    import time
+
+    with open(ledger, "a") as f:
+        f.write("hang started\n")
+    time.sleep(seconds)
+    with open(ledger, "a") as f:
+        f.write("hang ended\n")
+    return "finished in time"
+
+
+@activity(executor="thread", retry=RetryPolicy(max_attempts=1000, initial=0.02, max_interval=0.02))
+def keeps_failing(ledger: str) -> None:
+    with open(ledger, "a") as f:
+        f.write("attempt\n")
+    raise RuntimeError("still broken")
+
+
+@workflow
+async def bounded(ctx: WorkflowContext, ledger: str, seconds: float, timeout: float) -> str:
+    try:
+        return str(await ctx.activity(hangs, ledger, seconds, timeout=timeout))
+    except ActivityTimeout as exc:
+        return f"timed out: {exc.error['type']}"
+
+
+@workflow
+async def bounded_retries(ctx: WorkflowContext, ledger: str, timeout: float) -> str:
+    try:
+        await ctx.activity(keeps_failing, ledger, timeout=timeout)
+        return "succeeded"
+    except ActivityTimeout:
+        return "gave up"
+
+
+@workflow
+async def unbounded_failure(ctx: WorkflowContext, ledger: str) -> str:
+    return str(await ctx.activity(hangs, ledger, 5.0, timeout=0.2))
+
+
+@workflow
+async def deadline_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    try:
+        await ctx.activity(hangs, ledger, 30.0, timeout=2.0)
+        return "not expected"
+    except ActivityTimeout:
+        return str(await ctx.activity(note, ledger, "timed out"))
+
+
+ALL += [hangs, keeps_failing, bounded, bounded_retries, unbounded_failure, deadline_then_notes]
+
+
+@activity(executor="thread", retry=RetryPolicy(max_attempts=3, initial=0.001, max_interval=0.001))
+def flaky_once(token: str, attempt_marks: list[str]) -> str:
+    """Fails its first attempt (so the run waits on a retry timer), then succeeds."""
+    from aion_actors import current_attempt
+
+    if current_attempt().attempt == 1:
+        raise RuntimeError("first attempt fails")
+    return token
+
+
+@workflow
+async def churns(ctx: WorkflowContext, rounds: int) -> int:
+    """Idles on tiny timers and retry waits, so a small engine evicts it between each."""
+    done = 0
+    for i in range(rounds):
+        await ctx.sleep(0.001)
+        done += len(await ctx.activity(flaky_once, str(i), []))
+    return done
+
+
+ALL += [flaky_once, churns]

@@ -28,13 +28,15 @@ BATCH = 4  # new runs each engine incarnation starts, so every kill lands on wor
 KILLS = 10
 
 
-def _engine(data: Path, ledger: Path, runs: int) -> subprocess.Popen[bytes]:
+def _engine(
+    data: Path, ledger: Path, runs: int, *, stderr: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.runtime.engine_child", str(data), str(ledger), str(runs)],
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
 
 
@@ -73,9 +75,9 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
         if kills >= KILLS:
             break
     assert kills >= KILLS, f"only {kills} kills landed mid-run"
-    child = _engine(data, ledger, runs)
-    out, _ = child.communicate(timeout=240)
-    assert child.returncode == 0 and b"DONE" in out
+    child = _engine(data, ledger, runs, stderr=subprocess.PIPE)
+    out, err = child.communicate(timeout=240)
+    assert child.returncode == 0 and b"DONE" in out, err.decode(errors="replace")[-3000:]
 
     with LmdbStore(data, readonly=True) as store:
         for i in range(runs):

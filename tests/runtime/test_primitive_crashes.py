@@ -39,6 +39,7 @@ CASES = {
     "signal_then_notes": (_has(ev.SignalReceived), "got green"),
     "parent_then_notes": (_has(ev.ChildStarted), "child 8"),
     "slow_activity": (_has(ev.ActivityScheduled), "slow"),
+    "deadline_then_notes": (_has(ev.ActivityScheduled), "timed out"),
 }
 
 

@@ -58,3 +58,17 @@ def test_resident_runs_stay_bounded(small: Engine) -> None:
         small.signal(f"many-{i}", "item", -i)
     assert [r.result(timeout=60) for r in runs] == [[i, -i] for i in range(40)]
     assert small.stats()["rehydrations"] > 40  # evicted runs came back to take their signals
+
+
+@pytest.mark.timeout(180)
+def test_runs_evicted_the_moment_they_idle_all_finish(data_dir: Path) -> None:
+    """Evictions racing rehydrations, timers and retries lose no run.
+
+    With a budget of two resident runs and eviction after 1 ms, every timer
+    and retry wait of 40 runs rehydrates one while others leave, the case in
+    which a run once stayed listed as resident after its actor had gone.
+    """
+    with Engine.open(data_dir, workers=1, max_resident=2, idle_evict_after=0.001) as engine:
+        engine.register(*prims.ALL)
+        runs = [engine.start(prims.churns, 4, workflow_id=f"churn-{i}") for i in range(40)]
+        assert [run.result(timeout=120) for run in runs] == [4] * 40
