@@ -87,7 +87,11 @@ class Engine:
             max_payload_bytes=max_payload_bytes,
         )
         self._closed = False
-        self._runs.recover()
+        try:
+            self._runs.recover()
+        except BaseException:
+            self.close()  # a failed open leaves no thread, actor or process behind
+            raise
 
     @classmethod
     def open(

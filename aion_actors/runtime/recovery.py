@@ -36,6 +36,7 @@ def recover(runs: RunManager) -> int:
         )
     find_lost_successors(runs)
     woken = 0
+    running: list[tuple[str, str, ev.ActivityScheduled]] = []
     for run in summaries:
         if run.status == WorkflowStatus.PARKED:
             continue
@@ -48,10 +49,13 @@ def recover(runs: RunManager) -> int:
             runs.actor(run.workflow_id, run.run_id)
             continue
         ledger = Ledger(history)
-        for _aid, state in ledger.running_attempts():
-            runs.dispatch(run.workflow_id, run.run_id, state.scheduled)
+        running += [
+            (run.workflow_id, run.run_id, state.scheduled)
+            for _aid, state in ledger.running_attempts()
+        ]
         for child in ledger.children.values():
             runs.start_child(run.workflow_id, run.run_id, child)
+    runs.attempts.recovered(running)
     return woken
 
 

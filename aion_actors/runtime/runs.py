@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -31,6 +30,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunActor
+from aion_actors.runtime.attempts import Attempts
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.closing import after_close, cancel_children, mark_closed, start_child
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy, WorkflowDefinition
@@ -46,10 +46,7 @@ from aion_actors.runtime.supervision import (
 )
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
-from aion_actors.workers import AttemptInfo, Outcome, Task
 from supervisor import ChildSpec, Handle, Registry, Residency, Supervisor
-
-log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 _STRIPES = 64
@@ -71,15 +68,13 @@ class RunManager:
         self._store = store
         self._recorder = recorder
         self._catalog = catalog
-        self._executors = executors
+        self.attempts = Attempts(catalog, executors, self.deliver)
         self.registry: Registry[Key] = Registry()
         self._open: dict[str, str] = {}
         self._stripes = [threading.RLock() for _ in range(_STRIPES)]
         self._incarnations: dict[Key, Incarnation] = {}
         self._handoff: dict[Key, list[ev.Event]] = {}
-        self._inflight: set[tuple[str, str, str, int]] = set()
         self._awaiting_workflow: dict[str, set[Key]] = {}
-        self._awaiting_activity: dict[str, list[tuple[str, str, ev.ActivityScheduled]]] = {}
         self._lost_successors: dict[str, list[tuple[str, ev.WorkflowContinuedAsNew, Any]]] = {}
         self._closed = False
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
@@ -364,20 +359,17 @@ class RunManager:
         `Engine.open` is not held up by the recovery of thousands of runs.
         """
         runs = [key for name in names for key in self._awaiting_workflow.pop(name, set())]
-        attempts = [item for name in names for item in self._awaiting_activity.pop(name, [])]
         successors = [name for name in names if name in self._lost_successors]
 
         def wake() -> None:
             for name in successors:
                 start_successors(self, name)
-            for workflow_id, run_id, event in attempts:
-                self.dispatch(workflow_id, run_id, event)
+            self.attempts.registered(list(names))
             for workflow_id, run_id in runs:
                 if not self._closed:
                     self.actor(workflow_id, run_id)
 
-        if runs or attempts or successors:
-            self._recovery.submit(wake)
+        self._recovery.submit(wake)
 
     def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
         """Why a recovered run cannot go on yet, if it waits for a registration."""
@@ -385,10 +377,8 @@ class RunManager:
         for name, keys in list(self._awaiting_workflow.items()):
             if key in keys:
                 return f"workflow type {name!r} is not registered"
-        for name, waiting in list(self._awaiting_activity.items()):
-            if any((w, r) == key for w, r, _e in waiting):
-                return f"activity {name!r} is not registered"
-        return None
+        activity = self.attempts.waiting_for(workflow_id, run_id)
+        return None if activity is None else f"activity {activity!r} is not registered"
 
     def resume(self, workflow_id: str, run_id: str, kind: str, version: str) -> None:
         """Replay a parked run again (after a code fix); it records `RunResumed`."""
@@ -442,39 +432,7 @@ class RunManager:
         return definition.retry if definition is not None else None
 
     def dispatch(self, workflow_id: str, run_id: str, event: ev.ActivityScheduled) -> None:
-        definition = self._catalog.activity(event.name)
-        if definition is None:
-            log.warning(
-                "run %s waits for activity %r to be registered before it can go on",
-                run_id,
-                event.name,
-            )
-            self._awaiting_activity.setdefault(event.name, []).append((workflow_id, run_id, event))
-            return
-        attempt = (workflow_id, run_id, event.activity_id, event.attempt)
-        if attempt in self._inflight or self._closed:
-            return
-        self._inflight.add(attempt)
-
-        def done(outcome: Outcome) -> None:
-            if faults.ARMED:
-                faults.hit("activity.unrecorded")
-            if not self._closed:
-                self.deliver(
-                    workflow_id,
-                    run_id,
-                    msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
-                )
-            # Only now: a run rehydrated by this very outcome must not dispatch it again.
-            self._inflight.discard(attempt)
-
-        task = Task(
-            name=event.name,
-            args=list(event.input),
-            attempt=AttemptInfo(workflow_id, run_id, event.activity_id, event.attempt),
-            timeout=definition.timeout,
-        )
-        self._executors.submit(definition, task, done)
+        self.attempts.dispatch(workflow_id, run_id, event)
 
     def arm_timer(self, fire_at: int) -> None:
         self.timers.arm(fire_at)
@@ -501,6 +459,7 @@ class RunManager:
 
     def close(self) -> None:
         self._closed = True
+        self.attempts.closed = True
         self._recovery.shutdown(wait=True, cancel_futures=True)
         self.evictor.close()
         self.timers.close()

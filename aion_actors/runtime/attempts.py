@@ -1,0 +1,129 @@
+"""Activity attempts on their way to an executor, and back to their run.
+
+Each attempt is dispatched once at a time (a duplicate dispatch, from a run
+rehydrated by the attempt's own result, is dropped) and waits, without being
+lost, while its activity is not registered yet. Attempts found running in
+history at startup go out in waves of `RECOVERY_WAVE`: each result
+rehydrates its run, and ten thousand recovered results arriving together
+would make ten thousand runs resident (a thread each) while their next
+activities queue behind the rest; in waves, runs finish as they go.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+
+from aion_actors.core import events as ev
+from aion_actors.core import faults
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.executors import Executors
+from aion_actors.workers import AttemptInfo, Outcome, Task
+
+log = logging.getLogger("aion_actors.runtime")
+
+#: recovered attempts in flight at once
+RECOVERY_WAVE = 64
+
+Attempt = tuple[str, str, ev.ActivityScheduled]
+Deliver = Callable[[str, str, object], object]
+
+
+class Attempts:
+    def __init__(self, catalog: Catalog, executors: Executors, deliver: Deliver) -> None:
+        self._catalog = catalog
+        self._executors = executors
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._inflight: set[tuple[str, str, str, int]] = set()
+        self._awaiting: dict[str, list[Attempt]] = {}
+        self._recovered: collections.deque[Attempt] = collections.deque()
+        self._recovering = 0
+        self.closed = False
+
+    def dispatch(
+        self,
+        workflow_id: str,
+        run_id: str,
+        event: ev.ActivityScheduled,
+        finished: Callable[[], None] | None = None,
+    ) -> bool:
+        """Run the attempt, its outcome to be delivered to the run; False if not sent now."""
+        definition = self._catalog.activity(event.name)
+        if definition is None:
+            log.warning(
+                "run %s waits for activity %r to be registered before it can go on",
+                run_id,
+                event.name,
+            )
+            with self._lock:
+                self._awaiting.setdefault(event.name, []).append((workflow_id, run_id, event))
+            return False
+        attempt = (workflow_id, run_id, event.activity_id, event.attempt)
+        with self._lock:
+            if attempt in self._inflight or self.closed:
+                return False
+            self._inflight.add(attempt)
+
+        def done(outcome: Outcome) -> None:
+            if faults.ARMED:
+                faults.hit("activity.unrecorded")
+            if not self.closed:
+                self._deliver(
+                    workflow_id,
+                    run_id,
+                    msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
+                )
+            # Only now: a run rehydrated by this very outcome must not dispatch it again.
+            with self._lock:
+                self._inflight.discard(attempt)
+            if finished is not None:
+                finished()
+
+        task = Task(
+            name=event.name,
+            args=list(event.input),
+            attempt=AttemptInfo(workflow_id, run_id, event.activity_id, event.attempt),
+            timeout=definition.timeout,
+        )
+        self._executors.submit(definition, task, done)
+        return True
+
+    def recovered(self, attempts: list[Attempt]) -> None:
+        """Attempts that were running when the engine stopped: dispatch them in waves."""
+        with self._lock:
+            self._recovered.extend(attempts)
+        self._next_wave()
+
+    def registered(self, names: list[str]) -> None:
+        """Activities now registered: the attempts that waited for them go out."""
+        with self._lock:
+            waiting = [item for name in names for item in self._awaiting.pop(name, [])]
+        if waiting:
+            self.recovered(waiting)
+
+    def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
+        with self._lock:
+            for name, waiting in self._awaiting.items():
+                if any((w, r) == (workflow_id, run_id) for w, r, _e in waiting):
+                    return name
+        return None
+
+    def _next_wave(self) -> None:
+        while True:
+            with self._lock:
+                if self.closed or not self._recovered or self._recovering >= RECOVERY_WAVE:
+                    return
+                item = self._recovered.popleft()
+                self._recovering += 1
+            if not self.dispatch(*item, finished=self._landed):
+                with self._lock:  # not sent (waits for registration, or already running)
+                    self._recovering -= 1
+
+    def _landed(self) -> None:
+        with self._lock:
+            self._recovering -= 1
+        self._next_wave()
