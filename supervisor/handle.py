@@ -47,15 +47,19 @@ class Outcome(Generic[T]):
 
 class CompletionNotifier(Generic[T]):
     """A set-once outcome. Unlike a bare event or callback list, a subscriber that
-    arrives after completion still gets the outcome (at once, in its own thread)."""
+    arrives after completion still gets the outcome (at once, in its own thread).
+
+    A host keeps one per registered thing, most of which nobody ever waits on, so
+    the event a waiter blocks on and the callback list exist only once wanted.
+    """
 
     __slots__ = ("_callbacks", "_done", "_lock", "_outcome")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._done = threading.Event()
+        self._done: threading.Event | None = None
         self._outcome: Outcome[T] | None = None
-        self._callbacks: list[Callable[[Outcome[T]], None]] = []
+        self._callbacks: list[Callable[[Outcome[T]], None]] | None = None
 
     def complete(self, value: T) -> bool:
         """Set the value; False (and no change) if an outcome was already set."""
@@ -70,13 +74,19 @@ class CompletionNotifier(Generic[T]):
         with self._lock:
             outcome = self._outcome
             if outcome is None:
+                if self._callbacks is None:
+                    self._callbacks = []
                 self._callbacks.append(callback)
                 return
         _run(callback, outcome)
 
     def wait(self, timeout: float | None = None) -> Outcome[T]:
         """Block until complete; raise `TimeoutError` after ``timeout`` seconds."""
-        if not self._done.wait(timeout):
+        with self._lock:
+            if self._outcome is None and self._done is None:
+                self._done = threading.Event()
+            done = self._done
+        if done is not None and not done.wait(timeout):
             raise TimeoutError(f"no outcome within {timeout} s")
         assert self._outcome is not None
         return self._outcome
@@ -86,15 +96,17 @@ class CompletionNotifier(Generic[T]):
         return self._outcome
 
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._outcome is not None
 
     def _settle(self, outcome: Outcome[T]) -> bool:
         with self._lock:
             if self._outcome is not None:
                 return False
             self._outcome = outcome
-            callbacks, self._callbacks = self._callbacks, []
-        self._done.set()
+            callbacks, self._callbacks = self._callbacks or [], None
+            done = self._done
+        if done is not None:
+            done.set()
         for callback in callbacks:
             _run(callback, outcome)
         return True

@@ -92,8 +92,9 @@ def test_concurrent_inserts_from_eight_threads() -> None:
     for thread in threads:
         thread.join()
     assert len(registry) == 8 * 500 + 1
-    assert sorted(h.key for h in registry.list())[1:] == [(t, i) for t in range(8)
-                                                          for i in range(500)]
+    assert sorted(h.key for h in registry.list())[1:] == [
+        (t, i) for t in range(8) for i in range(500)
+    ]
     assert previous.count(None) == 1  # exactly one insert of the shared key found it empty
 
 
@@ -166,3 +167,24 @@ def test_handle_copies_share_the_completion_notifier() -> None:
     assert updated is not None
     original.completion.complete("done")
     assert updated.completion.outcome == Outcome(value="done")
+
+
+def test_update_is_an_atomic_read_modify_write() -> None:
+    registry: Registry[str] = Registry()
+    registry.insert("a", handle("a").replace(version="0"))
+
+    def bump(h: Handle[str]) -> Handle[str]:
+        return h.replace(version=str(int(h.version or "0") + 1))
+
+    def bumper() -> None:
+        for _ in range(500):
+            registry.update("a", bump)
+
+    threads = [threading.Thread(target=bumper) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    final = registry.get("a")
+    assert final is not None and final.version == "4000"  # no update lost to a race
+    assert registry.update("missing", bump) is None
