@@ -68,7 +68,7 @@ def test_a_late_result_is_discarded(engine: Engine, tmp_path: Path) -> None:
 
 def test_the_deadline_bounds_retries_and_their_waits(engine: Engine, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"
-    run = engine.start(prims.bounded_retries, str(ledger), 0.5, workflow_id="retries")
+    run = engine.start(prims.bounded_retries, str(ledger), 2.0, workflow_id="retries")
     assert run.result(timeout=30) == "gave up"
     history = engine.history("retries")
     attempts = [e for e in history if isinstance(e, ev.ActivityScheduled)]
