@@ -32,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                         help="scenarios to run (default: all; see --list)")
     parser.add_argument("--quick", action="store_true", help="toy sizes (whole suite < 60 s)")
-    parser.add_argument("--repeat", type=int, default=5, metavar="N",
-                        help="repetitions per scenario (default 5)")
+    parser.add_argument("--repeat", type=int, default=None, metavar="N",
+                        help="repetitions per scenario (default 5; soak 1)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="write PNG charts (needs [plot])")
     parser.add_argument("--compare", type=Path, metavar="BASELINE",
@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list scenarios and parameters")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario parameter (value parsed as JSON when it can be)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="shorthand for --set duration=SECONDS (how long the soak runs)")
     return parser
 
 
@@ -89,9 +91,9 @@ def _run(scenario: Scenario, params: dict[str, Any], repeat: int, err: Console) 
         entry = aggregate(scenario.name, params, run_repetitions(scenario, params, repeat))
     except HarnessError as exc:
         err.print(f"[red]error[/] in scenario {scenario.name}: {exc}")
-        return {"params": params, "figures": [], "series": {}, "error": str(exc)}
+        return {"params": params, "repeat": repeat, "figures": [], "series": {}, "error": str(exc)}
     err.print(f"  done in {time.monotonic() - started:.1f} s")
-    return entry
+    return {**entry, "repeat": repeat}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         out = Console(width=_WIDE)
     err = Console(stderr=True)
     try:
-        if args.repeat < 1:
+        if args.repeat is not None and args.repeat < 1:
             raise HarnessError(f"--repeat {args.repeat}: must be at least 1")
         overrides = parse_overrides(args.set)
+        if args.duration is not None:
+            overrides["duration"] = args.duration
         if args.plot is not None:
             require_matplotlib()
         baseline = _load_baseline(args.compare) if args.compare is not None else None
@@ -123,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         "args": {"scenarios": [sc.name for sc in scenarios], "quick": args.quick,
                  "repeat": args.repeat, "set": overrides},
         "scenarios": {
-            sc.name: _run(sc, sc.params(quick=args.quick, overrides=overrides), args.repeat, err)
+            sc.name: _run(
+                sc, sc.params(quick=args.quick, overrides=overrides), args.repeat or sc.repeat, err
+            )
             for sc in scenarios
         },
     }

@@ -82,6 +82,8 @@ class Scenario:
     quick: Params
     isolate: bool
     run: Callable[[Params], Report]
+    #: repetitions when ``--repeat`` is not given
+    repeat: int = 5
 
     def params(self, *, quick: bool, overrides: Mapping[str, Any]) -> Params:
         """Defaults, then the ``--quick`` sizes, then the user's ``--set`` overrides."""
@@ -96,9 +98,18 @@ _REGISTRY: dict[str, Scenario] = {}
 
 
 def scenario(
-    name: str, *, help: str, defaults: Params, quick: Params, isolate: bool = True
+    name: str,
+    *,
+    help: str,
+    defaults: Params,
+    quick: Params,
+    isolate: bool = True,
+    repeat: int = 5,
 ) -> Callable[[Callable[[Params], Report]], Callable[[Params], Report]]:
-    """Register ``run`` as the scenario ``name``; ``quick`` overrides ``defaults`` for --quick."""
+    """Register ``run`` as the scenario ``name``; ``quick`` overrides ``defaults`` for --quick.
+
+    ``repeat`` is how many repetitions it gets unless ``--repeat`` says otherwise.
+    """
     unknown = sorted(set(quick) - set(defaults))
     if unknown:
         raise HarnessError(f"scenario {name!r}: quick parameters {unknown} are not in its defaults")
@@ -106,7 +117,9 @@ def scenario(
     def register(run: Callable[[Params], Report]) -> Callable[[Params], Report]:
         if name in _REGISTRY and _REGISTRY[name].run is not run:
             raise HarnessError(f"scenario {name!r} is registered twice")
-        _REGISTRY[name] = Scenario(name, help, dict(defaults), dict(quick), isolate, run)
+        _REGISTRY[name] = Scenario(
+            name, help, dict(defaults), dict(quick), isolate, run, repeat
+        )
         return run
 
     return register

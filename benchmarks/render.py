@@ -46,8 +46,8 @@ def _ratio(fig: Mapping[str, Any]) -> str:
 
 def print_results(doc: Mapping[str, Any], console: Console) -> None:
     """One table per scenario: median [min-max] per figure, ratio to ceiling, target."""
-    repeat = doc["args"]["repeat"]
     for name, entry in doc["scenarios"].items():
+        repeat = entry.get("repeat", doc["args"]["repeat"])
         if "error" in entry:
             console.print(f"[bold red]{name}: failed[/] - {escape(entry['error'])}")
             continue

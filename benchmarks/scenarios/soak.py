@@ -70,6 +70,7 @@ async def soak_flow(ctx: WorkflowContext, value: int, crash: bool, nap: float) -
 
 @scenario(
     "soak",
+    repeat=1,
     help="steady mixed load (starts, signals, timers, crashes, evictions) for `duration` s; "
     "slope per minute of RSS, threads, fds and data size (a leak is a positive slope)",
     defaults={

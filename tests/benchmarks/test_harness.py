@@ -227,3 +227,14 @@ def test_policy_plot_writes_a_timeline_png(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     timeline = tmp_path / "plots" / "policy_timeline.png"
     assert timeline.read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.timeout(120)
+def test_the_soak_defaults_to_one_long_repetition_and_takes_a_duration(tmp_path: Path) -> None:
+    done = _bench(tmp_path, "soak", "--duration", "4", "--set", "inflight=4", "--json", "out.json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "out.json").read_text())
+    entry = doc["scenarios"]["soak"]
+    assert doc["args"]["repeat"] is None and entry["repeat"] == 1
+    assert entry["params"]["duration"] == 4
+    assert len(_only({"scenarios": {"s": entry}}, "workflows_per_s")["runs"]) == 1
