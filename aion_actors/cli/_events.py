@@ -84,7 +84,11 @@ def summary(event: Event) -> str:
         case ev.RunResumed():
             return "resumed by an operator; replaying with the code registered now"
         case ev.ActivityScheduled():
-            return f"#{event.activity_id} {event.name} attempt {event.attempt} {short(event.input)}"
+            deadline = f", deadline {clock(event.deadline)}" if event.deadline else ""
+            return (
+                f"#{event.activity_id} {event.name} attempt {event.attempt} "
+                f"{short(event.input)}{deadline}"
+            )
         case ev.ActivityCompleted():
             return f"#{event.activity_id} → {short(event.result)}"
         case ev.ActivityAttemptFailed():
