@@ -75,7 +75,11 @@ class Engine:
         self._catalog = Catalog()
         self._recorder = Recorder(store)
         self._executors = Executors(
-            self._catalog, workers=workers, threads=threads, start_method=start_method
+            self._catalog,
+            workers=workers,
+            threads=threads,
+            start_method=start_method,
+            max_result_bytes=max_payload_bytes,
         )
         self._runs = RunManager(
             store,

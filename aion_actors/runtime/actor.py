@@ -28,7 +28,6 @@ from aion_actors.core import (
     PayloadError,
     QueryError,
     WorkflowClosed,
-    check_payload,
     faults,
 )
 from aion_actors.core import events as ev
@@ -224,19 +223,16 @@ class RunActor(pykka.ThreadingActor):
             or self._ledger.closed
         ):
             return
-        outcome, aid, name = message.outcome, message.activity_id, state.scheduled.name
+        outcome, aid = message.outcome, message.activity_id
         if outcome.ok:
-            try:
-                check_payload(outcome.result, "result", max_bytes=self._host.max_payload_bytes)
-            except PayloadError as exc:
-                # The same code would return the same result: failed for good, not retried.
-                refused = PayloadError(exc.path, f"{exc.problem} (returned by activity {name!r})")
-                self._fail_attempt(aid, message.attempt, ev.error_info(refused), _NO_RETRY)
-            else:
-                self._queue([ev.ActivityCompleted(activity_id=aid, result=outcome.result)])
+            self._queue([ev.ActivityCompleted(activity_id=aid, result=outcome.result)])
             return
         error = outcome.error or {"type": "Error", "message": "unknown failure"}
-        self._fail_attempt(aid, message.attempt, error, self._host.retry_policy(name) or _NO_RETRY)
+        # A result that cannot be recorded (not msgpack, or over the payload limit)
+        # would come back the same from another attempt: the activity fails for good.
+        unrecordable = error.get("type") == PayloadError.__name__
+        policy = self._host.retry_policy(state.scheduled.name) if not unrecordable else None
+        self._fail_attempt(aid, message.attempt, error, policy or _NO_RETRY)
 
     def _fail_attempt(
         self, aid: str, attempt: int, error: dict[str, Any], policy: RetryPolicy

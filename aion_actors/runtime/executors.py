@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aion_actors.core import EngineClosed
+from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition
 from aion_actors.workers import Executor, Outcome, Task, ThreadExecutor, WorkerPool
@@ -28,8 +28,10 @@ class Executors:
         workers: int | None = None,
         threads: int = 32,
         start_method: str = "forkserver",
+        max_result_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         self._catalog = catalog
+        self._max_result_bytes = max_result_bytes
         self.workers = workers or os.cpu_count() or 2
         self._threads = threads
         self._start_method = start_method
@@ -54,12 +56,17 @@ class Executors:
             chosen = [a for a in self._catalog.activities() if a.executor == kind]
             executor: Executor
             if kind == "thread":
-                executor = ThreadExecutor(self._threads, {a.name: a for a in chosen})
+                executor = ThreadExecutor(
+                    self._threads,
+                    {a.name: a for a in chosen},
+                    max_result_bytes=self._max_result_bytes,
+                )
             else:
                 executor = WorkerPool(
                     self.workers,
                     {a.name: a.import_path for a in chosen},
                     start_method=self._start_method,
+                    max_result_bytes=self._max_result_bytes,
                 )
             self._current[kind] = (executor, frozenset(a.name for a in chosen))
             self._all.append(executor)

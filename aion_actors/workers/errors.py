@@ -43,6 +43,15 @@ def unrecordable_result(activity: str, result: Any, exc: Exception) -> PayloadEr
     return _unrecordable(result, "result", f"returned by activity {activity!r}", exc)
 
 
+def oversized_result(activity: str, size: int, limit: int) -> PayloadError:
+    """A result over the engine's payload limit, naming the activity and the limit."""
+    return PayloadError(
+        "result",
+        f"encodes to {size} bytes, over the {limit}-byte payload limit; store large data "
+        f"elsewhere and pass a reference (returned by activity {activity!r})",
+    )
+
+
 def unrecordable_arguments(activity: str, args: Any, exc: Exception) -> PayloadError:
     """Why `args` cannot cross a pipe or be recorded, naming the activity and the path."""
     return _unrecordable(list(args), "args", f"arguments of activity {activity!r}", exc)

@@ -29,9 +29,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
     ConfigError,
     WorkerCrashed,
     error_info,
+    packb,
     unpackb,
 )
 from aion_actors.workers import _worker
@@ -41,12 +43,15 @@ from aion_actors.workers.errors import (
     ActivityTimeout,
     ExecutorClosed,
     WorkerStartFailed,
+    oversized_result,
     unrecordable_arguments,
 )
 from aion_actors.workers.task import Outcome, Task, failure
 
 log = logging.getLogger("aion_actors.workers")
 
+#: bytes a worker's `[OK, result]` frame adds around the result's encoding
+_OK_FRAME = len(packb([_worker.OK, None])) - len(packb(None))
 _STOP_GRACE = 1.0  # seconds `close()` lets busy workers finish before killing them
 _BACKOFF_FIRST = 0.05  # seconds before restarting a worker that died while starting
 _BACKOFF_MAX = 5.0
@@ -80,7 +85,12 @@ class WorkerPool:
     """
 
     def __init__(
-        self, size: int, activities: Mapping[str, str], *, start_method: str = "forkserver"
+        self,
+        size: int,
+        activities: Mapping[str, str],
+        *,
+        start_method: str = "forkserver",
+        max_result_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         if size < 1:
             raise ConfigError(f"a worker pool needs at least 1 worker process, not {size}")
@@ -90,6 +100,7 @@ class WorkerPool:
                 "'spawn' (never 'fork': the engine process has threads)"
             )
         self._activities = dict(activities)
+        self._max_result_bytes = max_result_bytes
         modules = check_activities(self._activities)
         self._context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
@@ -233,10 +244,11 @@ class WorkerPool:
 
     def _read(self, worker: WorkerProcess) -> None:
         try:
-            message = unpackb(worker.conn.recv_bytes())
+            frame = worker.conn.recv_bytes()
         except (EOFError, OSError):
             self._end(worker)
             return
+        message = unpackb(frame)
         op = message[0]
         if op == _worker.OK or op == _worker.ERROR:
             job = worker.finish()
@@ -245,10 +257,14 @@ class WorkerPool:
                 self._run(worker, self._pending.popleft(), time.monotonic())
             else:
                 self._idle.append(worker)
-            if op == _worker.OK:
-                self._deliver(job, Outcome(ok=True, result=message[1]))
-            else:
+            if op == _worker.ERROR:
                 self._deliver(job, Outcome(ok=False, error=message[1]))
+            elif (size := len(frame) - _OK_FRAME) > self._max_result_bytes:
+                # the worker's own encoding of the result, measured rather than redone
+                oversized = oversized_result(job.task.name, size, self._max_result_bytes)
+                self._deliver(job, failure(oversized))
+            else:
+                self._deliver(job, Outcome(ok=True, result=message[1]))
         elif op == _worker.IMPORTING:
             worker.importing = message[1]
         elif op == _worker.READY:

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from aion_actors.core import ConfigError, packb, unpackb
+from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, packb, unpackb
 from aion_actors.workers.errors import (
     ActivityTimeout,
     ExecutorClosed,
+    oversized_result,
     unrecordable_arguments,
     unrecordable_result,
 )
@@ -49,10 +50,17 @@ class _Entry:
 class ThreadExecutor:
     """Runs activities (registered name -> callable) on up to `max_workers` threads."""
 
-    def __init__(self, max_workers: int, activities: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(
+        self,
+        max_workers: int,
+        activities: Mapping[str, Callable[..., Any]],
+        *,
+        max_result_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
         if max_workers < 1:
             raise ConfigError(f"a thread executor needs at least 1 thread, not {max_workers}")
         self._activities = dict(activities)
+        self._max_result_bytes = max_result_bytes
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="aion-activity")
         self._cond = threading.Condition()  # guards everything below
         self._unsettled: set[_Entry] = set()
@@ -139,9 +147,14 @@ class ThreadExecutor:
                 self._settle(entry, failure(exc))
                 return
         try:
-            outcome = Outcome(ok=True, result=unpackb(packb(result)))
+            packed = packb(result)
         except Exception as exc:
             outcome = failure(unrecordable_result(task.name, result, exc))
+        else:
+            if len(packed) > self._max_result_bytes:
+                outcome = failure(oversized_result(task.name, len(packed), self._max_result_bytes))
+            else:
+                outcome = Outcome(ok=True, result=unpackb(packed))
         self._settle(entry, outcome)
 
     def _watch(self) -> None:

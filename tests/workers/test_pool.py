@@ -72,9 +72,7 @@ def test_unserialisable_arguments_fail_the_attempt_without_reaching_a_worker(
 
 def test_current_attempt_inside_a_worker_process(pool: WorkerPool) -> None:
     collector = Collector()
-    pool.submit(
-        Task("whoami", (), attempt("act-7", 3)), collector.callback("w")
-    )
+    pool.submit(Task("whoami", (), attempt("act-7", 3)), collector.callback("w"))
     outcome = collector.wait_for(1)["w"]
 
     assert outcome.result["key"] == "wf-1/run-1/act-7"
@@ -276,8 +274,18 @@ def _local_activity() -> None:
         (_local_activity, "inside a function"),
     ],
 )
-def test_bad_configuration_is_refused_before_any_process_starts(
-    make: object, message: str
-) -> None:
+def test_bad_configuration_is_refused_before_any_process_starts(make: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make()  # type: ignore[operator]
+
+
+def test_a_result_over_the_payload_limit_fails_the_attempt_naming_it() -> None:
+    pool = WorkerPool(1, activities.PATHS, max_result_bytes=100)
+    try:
+        small, large = run_one(pool, "echo", "x" * 50), run_one(pool, "echo", "x" * 200)
+    finally:
+        pool.close()
+    assert small.ok and small.result == ["x" * 50]
+    assert large.error is not None and large.error["type"] == "PayloadError"
+    assert "result: encodes to 203 bytes, over the 100-byte payload limit" in large.error["message"]
+    assert "'echo'" in large.error["message"]

@@ -142,3 +142,15 @@ def test_bad_arguments_and_configuration_are_refused(threads: ThreadExecutor) ->
         threads.submit(Task("nope", (), attempt()), lambda outcome: None)
     with pytest.raises(ConfigError, match="at least 1"):
         ThreadExecutor(0, {})
+
+
+def test_a_result_over_the_payload_limit_fails_the_attempt_naming_it() -> None:
+    executor = ThreadExecutor(1, activities.FUNCTIONS, max_result_bytes=100)
+    try:
+        small, large = run_one(executor, "echo", "x" * 50), run_one(executor, "echo", "x" * 200)
+    finally:
+        executor.close()
+    assert small.ok and small.result == ["x" * 50]
+    assert large.error is not None and large.error["type"] == "PayloadError"
+    assert "result: encodes to 203 bytes, over the 100-byte payload limit" in large.error["message"]
+    assert "'echo'" in large.error["message"]
