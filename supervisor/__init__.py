@@ -11,6 +11,7 @@ things with a completion notifier. Standalone: it knows nothing about workflows.
 import importlib.metadata as _metadata
 import logging as _logging
 
+from supervisor._timers import Timers
 from supervisor.errors import RegistryError, SupervisorError
 from supervisor.handle import CompletionNotifier, Handle, Outcome, Residency
 from supervisor.policy import Backoff, RestartPolicy
@@ -34,6 +35,7 @@ __all__ = [
     "RestartPolicy",
     "Supervisor",
     "SupervisorError",
+    "Timers",
 ]
 
 

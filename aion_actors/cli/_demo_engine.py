@@ -12,52 +12,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import heapq
 import sys
 import threading
-import time
 from pathlib import Path
 
 from aion_actors import AionError, Engine, RunHandle, WorkflowClosed, WorkflowFailed
 from aion_actors.cli import _ledger, _orders
 from aion_actors.core import events as ev
+from supervisor import Timers
 
 #: how long after its start an order is approved, as a reviewer would.
 APPROVAL_DELAY = 0.3
 
 
-class _Approver:
-    """Sends each order its approval signal `APPROVAL_DELAY` seconds after asked to."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._due: list[tuple[float, str]] = []
-        self._cond = threading.Condition()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="demo-approver", daemon=True)
-        self._thread.start()
-
-    def approve_later(self, workflow_id: str) -> None:
-        with self._cond:
-            heapq.heappush(self._due, (time.monotonic() + APPROVAL_DELAY, workflow_id))
-            self._cond.notify()
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopped and (not self._due or self._due[0][0] > time.monotonic()):
-                    self._cond.wait(self._due[0][0] - time.monotonic() if self._due else None)
-                if self._stopped:
-                    return
-                _, workflow_id = heapq.heappop(self._due)
-            with contextlib.suppress(WorkflowClosed):
-                self._engine.signal(workflow_id, "approve", {"by": "demo-reviewer"})
+def _approve(engine: Engine, workflow_id: str) -> None:
+    with contextlib.suppress(WorkflowClosed):
+        engine.signal(workflow_id, "approve", {"by": "demo-reviewer"})
 
 
 def _approved(engine: Engine, workflow_id: str) -> bool:
@@ -91,7 +61,7 @@ def _drive(data: Path, runs: int, workers: int, *, faults: bool) -> None:
     ledger = str(data.resolve() / _ledger.LEDGER_FILE)
     with Engine.open(data, workers=workers) as engine:
         engine.register(*_orders.ALL)
-        approver = _Approver(engine)
+        approvals = Timers(lambda workflow_id: _approve(engine, str(workflow_id)))
         slots = threading.BoundedSemaphore(window(runs))
         try:
             ids = []
@@ -102,12 +72,12 @@ def _drive(data: Path, runs: int, workers: int, *, faults: bool) -> None:
                 if run is not None and run.status.is_terminal:
                     continue
                 if run is not None and not _approved(engine, workflow_id):
-                    approver.approve_later(workflow_id)
+                    approvals.schedule(APPROVAL_DELAY, workflow_id)
                 slots.acquire()
                 if run is None:
                     order = _orders.new_order(n, ledger, faults=faults)
                     handle = engine.start(_orders.process_order, order, workflow_id=workflow_id)
-                    approver.approve_later(workflow_id)
+                    approvals.schedule(APPROVAL_DELAY, workflow_id)
                 else:
                     handle = RunHandle(engine, workflow_id, run.run_id)
                 handle.add_done_callback(slots.release)
@@ -116,7 +86,7 @@ def _drive(data: Path, runs: int, workers: int, *, faults: bool) -> None:
                 with contextlib.suppress(WorkflowFailed):
                     engine.result(workflow_id)
         finally:
-            approver.stop()
+            approvals.close()
 
 
 if __name__ == "__main__":
