@@ -2,7 +2,8 @@
 
 Erlang/OTP supervisor semantics — strategies, restart types, restart intensity with
 escalation, shutdown timeouts — for any `pykka.ThreadingActor` (no cooperation
-needed) and for `multiprocessing` children, plus backoff, per-child intensity
+needed), for `PooledActor`s (Pykka actors sharing a `Dispatcher`'s few threads) and
+for `multiprocessing` children, plus backoff, per-child intensity
 (``on_exhausted="fail"``/``"park"``) and observer hooks for hosts that persist
 supervision events. `Registry`/`Handle` are a generic thread-safe table of supervised
 things with a completion notifier. Standalone: it knows nothing about workflows.
@@ -15,6 +16,7 @@ from supervisor._timers import Timers
 from supervisor.errors import RegistryError, SupervisorError
 from supervisor.handle import CompletionNotifier, Handle, Outcome, Residency
 from supervisor.policy import Backoff, RestartPolicy
+from supervisor.pooled import Dispatcher, PooledActor
 from supervisor.process import ProcessRef
 from supervisor.registry import Registry
 from supervisor.spec import ChildInfo, ChildSpec, ExitReason
@@ -25,9 +27,11 @@ __all__ = [
     "ChildInfo",
     "ChildSpec",
     "CompletionNotifier",
+    "Dispatcher",
     "ExitReason",
     "Handle",
     "Outcome",
+    "PooledActor",
     "ProcessRef",
     "Registry",
     "RegistryError",

@@ -31,6 +31,7 @@ from supervisor._timers import Timers
 from supervisor._watch import launch
 from supervisor.errors import SupervisorError
 from supervisor.policy import RestartPolicy, RestartType, RestartWindow
+from supervisor.pooled import PooledActor
 from supervisor.process import ProcessWatcher, start_process
 from supervisor.spec import ChildInfo, ChildSpec, ExitReason
 
@@ -249,7 +250,8 @@ class SupervisorActor(pykka.ThreadingActor):
                 inc = self._launch_supervisor(spec, pid)
             else:
                 actor_class = spec.actor
-                assert actor_class is not None and issubclass(actor_class, pykka.ThreadingActor)
+                assert actor_class is not None
+                assert issubclass(actor_class, pykka.ThreadingActor | PooledActor)
                 actor = actor_class(*spec.args, **spec.kwargs)
                 inc = launch(actor, key=spec.key, pid=pid, notify=self._tell)
         except Exception as exc:

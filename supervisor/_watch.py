@@ -1,4 +1,4 @@
-"""Learn when a plain ``pykka.ThreadingActor`` exits, and why, without its cooperation.
+"""Learn when a plain Pykka actor exits, and why, without its cooperation.
 
 Pykka has no links or monitors, so the supervisor starts each child itself, the way
 ``Actor.start`` does (construct, register, start the thread), and before the thread
@@ -12,6 +12,8 @@ other instances of the class are untouched:
   keep the first exception, which is the crash reason;
 * ``_actor_loop`` — the thread's target; wrapped so that once Pykka's loop and
   teardown are over, the exit is reported exactly once, from the dying thread.
+  A `PooledActor` has no thread of its own: its ``_actor_exited`` is wrapped instead,
+  and its ``on_start`` has run by the time it is started.
 
 Why not ``on_failure``/``on_stop``: Pykka calls neither when ``on_start`` fails, and a
 subclass may override them without calling ``super()``. Why not a dynamic subclass: it
@@ -33,13 +35,12 @@ from typing import Any
 import pykka
 
 from supervisor._incarnation import Incarnation, Notify
+from supervisor.pooled import PooledActor
 from supervisor.spec import ExitReason
 
 __all__ = ["ThreadChild", "launch"]
 
-_SHADOWED = ("on_start", "_handle_failure", "_actor_loop")
-
-for _name in (*_SHADOWED, "_start_actor_loop", "_stop"):
+for _name in ("on_start", "_handle_failure", "_actor_loop", "_start_actor_loop", "_stop"):
     if not hasattr(pykka.ThreadingActor, _name):  # pragma: no cover - depends on pykka
         raise ImportError(
             f"supervisor needs pykka.ThreadingActor.{_name}, which this pykka version lacks; "
@@ -108,7 +109,7 @@ class ThreadChild(Incarnation):
 
 
 def launch(
-    actor: pykka.ThreadingActor,
+    actor: pykka.ThreadingActor | PooledActor,
     *,
     key: Hashable,
     pid: int,
@@ -116,9 +117,9 @@ def launch(
     ref: Any = None,
     abandon_on_kill: bool = False,
 ) -> ThreadChild:
-    """Start ``actor``'s thread and wait for its ``on_start``; raise what ``on_start`` raised.
+    """Start ``actor`` and wait for its ``on_start``; raise what ``on_start`` raised.
 
-    ``notify(child)`` is called once from the child's thread after it has finished.
+    ``notify(child)`` is called once, from the thread that ran its last message.
     ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
     """
     actor_ref = actor.actor_ref
@@ -127,7 +128,6 @@ def launch(
     )
     on_start = actor.on_start
     handle_failure = actor._handle_failure
-    actor_loop = actor._actor_loop
 
     def watched_on_start() -> None:
         try:
@@ -143,29 +143,46 @@ def launch(
             child.error = exc_info[1]
         handle_failure(*exc_info)
 
-    def watched_loop() -> None:
-        child.thread = threading.current_thread()
-        try:
-            actor_loop()
-        except BaseException as exc:
-            if child.error is None:
-                child.error = exc
-            actor.actor_stopped.set()
-            pykka.ActorRegistry.unregister(actor_ref)
-            raise
-        finally:
-            child.exit_hint = getattr(actor, "exit_reason", None)
-            for name in _SHADOWED:  # break the actor <-> closure cycle
-                actor.__dict__.pop(name, None)
-            child.started.set()
-            child.done.set()
-            notify(child)
+    def report_exit() -> None:
+        child.exit_hint = getattr(actor, "exit_reason", None)
+        for name in shadows:  # break the actor <-> closure cycle
+            actor.__dict__.pop(name, None)
+        child.started.set()
+        child.done.set()
+        notify(child)
 
-    vars(actor).update(
-        on_start=watched_on_start,
-        _handle_failure=watched_handle_failure,
-        _actor_loop=watched_loop,
-    )
+    shadows: dict[str, Any] = {
+        "on_start": watched_on_start,
+        "_handle_failure": watched_handle_failure,
+    }
+    if isinstance(actor, PooledActor):
+        actor_exited = actor._actor_exited
+
+        def watched_exit() -> None:
+            try:
+                actor_exited()
+            finally:
+                report_exit()
+
+        shadows["_actor_exited"] = watched_exit
+    else:
+        actor_loop = actor._actor_loop
+
+        def watched_loop() -> None:
+            child.thread = threading.current_thread()
+            try:
+                actor_loop()
+            except BaseException as exc:
+                if child.error is None:
+                    child.error = exc
+                actor.actor_stopped.set()
+                pykka.ActorRegistry.unregister(actor.actor_ref)
+                raise
+            finally:
+                report_exit()
+
+        shadows["_actor_loop"] = watched_loop
+    vars(actor).update(shadows)
     pykka.ActorRegistry.register(actor_ref)
     actor._start_actor_loop()
     child.started.wait()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import pykka
 
 from supervisor.policy import RESTART_TYPES, RestartPolicy, RestartType
+from supervisor.pooled import PooledActor
 
 if TYPE_CHECKING:
     from supervisor.process import ProcessRef
@@ -133,8 +134,8 @@ ChildExhaustedHook = Callable[[ChildInfo, ExitReason, BaseException | None, str]
 class ChildSpec:
     """How to start, restart and stop one child.
 
-    Give exactly one of ``actor`` (a `pykka.ThreadingActor` subclass, or `Supervisor`
-    for a sub-tree) or ``process`` (a picklable callable run in a new process). The
+    Give exactly one of ``actor`` (a `pykka.ThreadingActor` or `PooledActor` subclass,
+    or `Supervisor` for a sub-tree) or ``process`` (a picklable callable run in a new process). The
     actor is built as ``actor(*args, **kwargs)``; `Supervisor` takes the arguments of
     `Supervisor.start`. ``restart=None`` takes the restart type of the policy.
     ``shutdown`` is seconds to wait for a graceful stop, ``"brutal_kill"`` or
@@ -144,7 +145,7 @@ class ChildSpec:
     """
 
     key: Hashable
-    actor: type[pykka.ThreadingActor] | type[Supervisor] | None = None
+    actor: type[pykka.ThreadingActor] | type[PooledActor] | type[Supervisor] | None = None
     process: Callable[..., object] | None = None
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
@@ -165,11 +166,14 @@ class ChildSpec:
             raise TypeError(f"{where}: give exactly one of actor= or process=")
         if self.actor is not None and not (
             self.actor is Supervisor
-            or (isinstance(self.actor, type) and issubclass(self.actor, pykka.ThreadingActor))
+            or (
+                isinstance(self.actor, type)
+                and issubclass(self.actor, pykka.ThreadingActor | PooledActor)
+            )
         ):
             raise TypeError(
-                f"{where}: actor={self.actor!r} must be a pykka.ThreadingActor subclass "
-                "or supervisor.Supervisor"
+                f"{where}: actor={self.actor!r} must be a pykka.ThreadingActor or "
+                "supervisor.PooledActor subclass, or supervisor.Supervisor"
             )
         if self.process is not None and not callable(self.process):
             raise TypeError(f"{where}: process={self.process!r} is not callable")

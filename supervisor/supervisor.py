@@ -22,6 +22,7 @@ from supervisor._incarnation import next_pid, stop_incarnation
 from supervisor._watch import launch
 from supervisor.errors import SupervisorError
 from supervisor.policy import RestartPolicy
+from supervisor.pooled import PooledActor
 from supervisor.spec import ChildInfo, ChildSpec, ExitReason
 
 __all__ = ["Supervisor"]
@@ -101,7 +102,7 @@ class Supervisor:
     def start_child(self, spec: ChildSpec) -> ChildInfo:
         """Add and start a child; on failure raise `SupervisorError` and keep no spec.
 
-        A plain thread actor is launched in the calling thread (its key reserved
+        A plain thread or pooled actor is launched in the calling thread (its key reserved
         first, the running child then handed over), so that many callers start
         children in parallel; processes and sub-supervisors start in the
         supervisor's thread.
@@ -117,7 +118,7 @@ class Supervisor:
 
         try:
             actor = spec.actor(*spec.args, **spec.kwargs)  # type: ignore[misc]
-            assert isinstance(actor, pykka.ThreadingActor)
+            assert isinstance(actor, pykka.ThreadingActor | PooledActor)
             inc = launch(actor, key=spec.key, pid=pid, notify=notify)
         except Exception as exc:
             with contextlib.suppress(pykka.ActorDeadError):

@@ -1,4 +1,4 @@
-"""RunActor: one Pykka actor per resident run.
+"""RunActor: one Pykka actor per resident run, on the engine's shared dispatcher threads.
 
 It replays the run's history through a `Machine`, then lives on messages.
 Each outcome it hears of becomes the next event of the run (its seq and
@@ -36,8 +36,8 @@ from aion_actors.runtime.definitions import RetryPolicy
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
-from aion_actors.runtime.mailbox import Envelope, Mailbox
 from aion_actors.store import DEADLINE_PREFIX, RETRY_PREFIX
+from supervisor import PooledActor
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +53,12 @@ class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
 
 
-class RunActor(pykka.ThreadingActor):
-    """One workflow run; see the module docstring."""
+class RunActor(PooledActor):
+    """One workflow run; see the module docstring.
 
-    #: history makes a run's thread disposable; daemon threads also skip the
-    #: interpreter's per-thread shutdown bookkeeping, which grows with every live run.
-    use_daemon_thread = True
-
-    @staticmethod
-    def _create_actor_inbox() -> Mailbox:
-        """A C-implemented queue that forwards, rather than drops, what a stopped run missed."""
-        return Mailbox()
+    Pooled rather than a thread each: a run lives for a few messages, and a
+    thread per run would cost a thread start and an OS wake-up per message.
+    """
 
     def __init__(
         self,
@@ -72,9 +67,7 @@ class RunActor(pykka.ThreadingActor):
         run_id: str,
         history: Sequence[ev.Event] | None = None,
     ) -> None:
-        super().__init__()
-        assert isinstance(self.actor_inbox, Mailbox)
-        self._mailbox = self.actor_inbox
+        super().__init__(host.dispatcher)
         self.workflow_id = workflow_id
         self.run_id = run_id
         self._host = host
@@ -344,8 +337,14 @@ class RunActor(pykka.ThreadingActor):
         if wakes and not self._ledger.closed:
             self._host.redeliver(self.workflow_id, self.run_id, message, self.actor_ref)
 
-    def _orphaned(self, envelope: Envelope) -> None:
-        """A message for this incarnation after it stopped (see `Mailbox`)."""
+    def _orphaned(self, envelope: Any) -> None:
+        """A message for this incarnation after it stopped.
+
+        Pykka drops `tell`s still queued when an actor stops, and a sender that
+        looked the actor up a moment before can still put one in after that.
+        For an evicted run such a message (a child's result, a due timer) is the
+        only thing that would wake it, so the stopped actor's inbox is sealed.
+        """
         if envelope.reply_to is not None:
             dead = pykka.ActorDeadError(f"run {self.run_id} stopped; ask again")
             envelope.reply_to.set_exception(exc_info=(type(dead), dead, None))
@@ -353,10 +352,10 @@ class RunActor(pykka.ThreadingActor):
             self._pass_on(envelope.message)
 
     def on_stop(self) -> None:
-        self._mailbox.seal(self._orphaned)
+        self.seal_inbox(self._orphaned)
 
     def on_failure(self, *exc_info: Any) -> None:
-        self._mailbox.seal(self._orphaned)
+        self.seal_inbox(self._orphaned)
 
     # -- recording
 

@@ -15,6 +15,7 @@ import pykka
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.store import Recorder
+from supervisor import Dispatcher
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Incarnation:
 class RunHost(Protocol):
     #: the largest payload (argument, result) a run may record, encoded
     max_payload_bytes: int
+    #: the threads every run actor's messages run on
+    dispatcher: Dispatcher
 
     @property
     def recorder(self) -> Recorder: ...

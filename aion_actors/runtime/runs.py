@@ -46,10 +46,13 @@ from aion_actors.runtime.supervision import (
 )
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
-from supervisor import ChildSpec, Handle, Registry, Residency, Supervisor
+from supervisor import ChildSpec, Dispatcher, Handle, Registry, Residency, Supervisor
 
 Key = tuple[str, str]
 _STRIPES = 64
+#: run actors share these threads; a few more than cores, so that a handler
+#: waiting on a commit (a child's start, a crash's settling) holds up no one
+_DISPATCHER_THREADS = 4
 
 
 class RunManager:
@@ -81,6 +84,7 @@ class RunManager:
         self._background = ThreadPoolExecutor(4, thread_name_prefix="aion-runs")
         self._recovery = ThreadPoolExecutor(1, thread_name_prefix="aion-recovery")
         self.timers = TimerService(store, self._timer_due)
+        self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
         self.evictor = Evictor(self._evict, max_resident=max_resident, idle_after=idle_evict_after)
         self.timers.start()
@@ -304,7 +308,6 @@ class RunManager:
             ref = info.ref
             if isinstance(ref, pykka.ActorRef) and stale not in (None, ref) and ref.is_alive():
                 return
-                return
             time.sleep(0.001)
 
     def _evict(self, key: Hashable) -> None:
@@ -465,3 +468,4 @@ class RunManager:
         self.timers.close()
         self._sup.stop()
         self._background.shutdown(wait=True)
+        self.dispatcher.close()

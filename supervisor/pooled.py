@@ -1,0 +1,211 @@
+"""Pykka actors that share a few threads instead of owning one each.
+
+A `pykka.ThreadingActor` costs an OS thread: starting one spawns it, and
+every message wakes it, so a host with many short-lived, chatty actors
+spends its time creating threads and switching between them. A
+`PooledActor` is the same Pykka actor (``ActorRef``, ``tell``, ``ask``,
+``on_start``/``on_stop``/``on_failure``, the registry) whose messages run on
+a `Dispatcher`'s threads, as Akka's dispatchers or Erlang's schedulers run
+processes: one message at a time per actor, in the order sent, at most
+``throughput`` messages per turn so one busy actor cannot starve the rest.
+
+Two rules differ from a thread actor, because there is no own thread:
+``on_start`` runs in the thread that starts the actor, before its first
+message; and a handler that blocks holds one of the dispatcher's threads, so
+handlers should not wait on other pooled actors of the same dispatcher.
+
+A stopped actor's inbox can be *sealed*: what it still holds, and whatever
+arrives later, goes to a forwarder instead of being dropped, so a message
+raced against the stop is not lost.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pykka
+
+__all__ = ["Dispatcher", "PooledActor"]
+
+#: Pykka's envelope (`message`, `reply_to`); its class is private to Pykka.
+Envelope = Any
+
+_STOP = None
+
+
+class Dispatcher:
+    """``threads`` threads running the messages of any number of `PooledActor`\\ s."""
+
+    def __init__(self, threads: int = 4, *, name: str = "dispatcher", throughput: int = 16) -> None:
+        if threads < 1 or throughput < 1:
+            raise ValueError(
+                f"Dispatcher(threads={threads}, throughput={throughput}): both must be >= 1"
+            )
+        self.name = name
+        self.throughput = throughput
+        self._ready: queue.SimpleQueue[PooledActor | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        self._closed = False
+        for thread in self._threads:
+            thread.start()
+
+    def schedule(self, actor: PooledActor) -> None:
+        self._ready.put(actor)
+
+    def _work(self) -> None:
+        ready = self._ready
+        while (actor := ready.get()) is not _STOP:
+            actor._run_turn(self.throughput)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the threads once they have run what is ready; stop the actors first.
+
+        Idempotent. An actor scheduled after this is never run.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._ready.put(_STOP)
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(timeout)
+
+    def __repr__(self) -> str:
+        return f"Dispatcher({self.name!r}, threads={len(self._threads)})"
+
+
+class _Inbox:
+    """An actor's queue, which schedules its actor on the dispatcher when work arrives."""
+
+    __slots__ = ("_actor", "_forward", "_lock", "_queue", "_scheduled")
+
+    def __init__(self, actor: PooledActor) -> None:
+        self._actor = actor
+        self._queue: collections.deque[Envelope] = collections.deque()
+        self._lock = threading.Lock()
+        #: set while the actor is queued on or running in a dispatcher thread
+        #: (and while it starts): a put then needs no scheduling of its own
+        self._scheduled = True
+        self._forward: Callable[[Envelope], None] | None = None
+
+    def put(self, envelope: Envelope, block: bool = True, timeout: float | None = None) -> None:
+        with self._lock:
+            forward = self._forward
+            if forward is None:
+                self._queue.append(envelope)
+                if self._scheduled:
+                    return
+                self._scheduled = True
+        if forward is not None:
+            forward(envelope)
+        else:
+            self._actor._dispatcher.schedule(self._actor)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Envelope:
+        with self._lock:
+            return self._queue.popleft()
+
+    def empty(self) -> bool:
+        return not self._queue
+
+    def next_or_release(self) -> Envelope | None:
+        """The next envelope, or None after marking the actor unscheduled."""
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+            self._scheduled = False
+            return None
+
+    def release(self) -> bool:
+        """After start: True when messages already wait (the caller schedules the actor)."""
+        with self._lock:
+            self._scheduled = bool(self._queue)
+            return self._scheduled
+
+    def seal(self, forward: Callable[[Envelope], None]) -> None:
+        with self._lock:
+            self._forward = forward
+            left = list(self._queue)
+            self._queue.clear()
+        for envelope in left:
+            forward(envelope)
+
+
+class PooledActor(pykka.Actor):
+    """A Pykka actor run by a `Dispatcher`; see the module docstring.
+
+    Subclasses call ``super().__init__(dispatcher)``.
+    """
+
+    actor_inbox: _Inbox
+
+    def __init__(self, dispatcher: Dispatcher, *args: Any, **kwargs: Any) -> None:
+        self._dispatcher = dispatcher
+        super().__init__(*args, **kwargs)
+
+    def _create_actor_inbox(self) -> _Inbox:  # type: ignore[override]
+        return _Inbox(self)
+
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return pykka.ThreadingFuture()
+
+    def _start_actor_loop(self) -> None:
+        """Run ``on_start`` here, then let the dispatcher run the messages."""
+        self._actor_loop_setup()
+        if self.actor_stopped.is_set():
+            self._finish()
+        elif self.actor_inbox.release():
+            self._dispatcher.schedule(self)
+
+    def seal_inbox(self, forward: Callable[[Envelope], None]) -> None:
+        """Hand every envelope, queued or late, to ``forward`` (in the sender's thread)."""
+        self.actor_inbox.seal(forward)
+
+    def _run_turn(self, budget: int) -> None:
+        inbox = self.actor_inbox
+        for _ in range(budget):
+            envelope = inbox.next_or_release()
+            if envelope is None:
+                return
+            self._process(envelope)
+            if self.actor_stopped.is_set():
+                self._finish()
+                return
+        self._dispatcher.schedule(self)
+
+    def _process(self, envelope: Envelope) -> None:
+        """One message, with the error handling of Pykka's thread loop."""
+        try:
+            response = self._handle_receive(envelope.message)
+            if envelope.reply_to is not None:
+                envelope.reply_to.set(response)
+        except Exception:
+            if envelope.reply_to is not None:
+                envelope.reply_to.set_exception()
+            else:
+                self._handle_failure(*sys.exc_info())
+                try:
+                    self.on_failure(*sys.exc_info())
+                except Exception:
+                    self._handle_failure(*sys.exc_info())
+        except BaseException:
+            # A thread actor's loop would stop every actor; a shared thread must go on.
+            self._handle_failure(*sys.exc_info())
+
+    def _finish(self) -> None:
+        self._actor_loop_teardown()
+        self._actor_exited()
+
+    def _actor_exited(self) -> None:
+        """Called once, after the actor has stopped and answered what was queued."""

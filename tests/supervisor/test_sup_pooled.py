@@ -1,0 +1,204 @@
+"""PooledActor and Dispatcher: Pykka actors on shared threads, alone and supervised."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pykka
+import pytest
+
+from supervisor import ChildSpec, Dispatcher, ExitReason, PooledActor, RestartPolicy, Supervisor
+from tests.supervisor.helpers import TIMEOUT, wait_until
+
+
+@pytest.fixture
+def dispatcher() -> Iterator[Dispatcher]:
+    baseline = threading.active_count()
+    pool = Dispatcher(3, name="test-pool", throughput=4)
+    yield pool
+    pykka.ActorRegistry.stop_all(timeout=TIMEOUT)
+    pool.close(TIMEOUT)
+    wait_until(lambda: threading.active_count() <= baseline, "dispatcher threads to end")
+
+
+class Recorder(PooledActor):
+    """Records what it receives, and whether two of its messages ever ran at once."""
+
+    def __init__(self, dispatcher: Dispatcher, fail_start: bool = False) -> None:
+        super().__init__(dispatcher)
+        self.fail_start = fail_start
+        self.seen: list[Any] = []
+        self.busy = False
+        self.overlapped = False
+        self.threads: set[str] = set()
+        self.stopped = threading.Event()
+
+    def on_start(self) -> None:
+        if self.fail_start:
+            raise RuntimeError("no start today")
+
+    def on_receive(self, message: Any) -> Any:
+        if self.busy:
+            self.overlapped = True
+        self.busy = True
+        try:
+            if message == "crash":
+                raise ValueError("crashed on purpose")
+            self.threads.add(threading.current_thread().name)
+            time.sleep(0.0001)
+            self.seen.append(message)
+            return ("echo", message)
+        finally:
+            self.busy = False
+
+    def on_stop(self) -> None:
+        self.stopped.set()
+
+
+def test_messages_arrive_in_order_one_at_a_time_on_the_dispatchers_threads(
+    dispatcher: Dispatcher,
+) -> None:
+    refs = [Recorder.start(dispatcher) for _ in range(5)]
+    senders = []
+    for ref in refs:
+
+        def send(target: pykka.ActorRef[Any] = ref) -> None:
+            for n in range(200):
+                target.tell(n)
+
+        senders.append(threading.Thread(target=send))
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    for ref in refs:
+        assert ref.ask("last", timeout=TIMEOUT) == ("echo", "last")
+        actor = ref.proxy().seen.get(timeout=TIMEOUT)
+        assert actor == [*range(200), "last"]
+        assert not ref.proxy().overlapped.get(timeout=TIMEOUT)
+        assert all(
+            name.startswith("test-pool-") for name in ref.proxy().threads.get(timeout=TIMEOUT)
+        )
+    assert threading.active_count() < 20  # 5 actors, 3 threads: no thread per actor
+
+
+def test_a_crash_in_a_told_message_stops_the_actor_and_calls_on_failure(
+    dispatcher: Dispatcher,
+) -> None:
+    ref = Recorder.start(dispatcher)
+    ref.tell("crash")
+    wait_until(lambda: not ref.is_alive(), "the crashed actor to stop")
+    with pytest.raises(pykka.ActorDeadError):
+        ref.tell("after")
+
+
+def test_an_exception_answering_an_ask_goes_back_to_the_asker(dispatcher: Dispatcher) -> None:
+    ref = Recorder.start(dispatcher)
+    with pytest.raises(ValueError, match="on purpose"):
+        ref.ask("crash", timeout=TIMEOUT)
+    assert ref.ask("still here", timeout=TIMEOUT) == ("echo", "still here")
+
+
+def test_stop_runs_on_stop_and_later_asks_fail_with_actor_dead(
+    dispatcher: Dispatcher,
+) -> None:
+    ref = Recorder.start(dispatcher)
+    stopped = ref.proxy().stopped.get(timeout=TIMEOUT)
+    ref.stop(timeout=TIMEOUT)
+    assert stopped.is_set()
+    assert not ref.is_alive()
+    with pytest.raises(pykka.ActorDeadError):
+        ref.ask("after", timeout=TIMEOUT)
+
+
+def test_a_sealed_inbox_forwards_what_was_queued_and_what_comes_later(
+    dispatcher: Dispatcher,
+) -> None:
+    forwarded: list[Any] = []
+    gate = threading.Event()
+
+    class Sealer(PooledActor):
+        def on_receive(self, message: Any) -> None:
+            if message == "hold":
+                gate.wait(TIMEOUT)
+
+        def on_stop(self) -> None:
+            self.seal_inbox(lambda envelope: forwarded.append(envelope.message))
+
+    ref = Sealer.start(dispatcher)
+    ref.tell("hold")
+    ref.stop(block=False)
+    ref.tell("queued")
+    gate.set()
+    wait_until(lambda: forwarded == ["queued"], "the queued message to be forwarded")
+    ref.actor_inbox.put(pykka._envelope.Envelope("late"))
+    assert forwarded == ["queued", "late"]
+
+
+def test_one_busy_actor_does_not_starve_the_others() -> None:
+    pool = Dispatcher(1, name="solo", throughput=2)
+    try:
+        started = threading.Event()
+
+        class Chatty(PooledActor):
+            def on_receive(self, message: Any) -> Any:
+                started.set()
+                if message == "again":
+                    self.actor_ref.tell("again")  # keeps its own inbox full forever
+                return message
+
+        chatty = Chatty.start(pool)
+        other = Recorder.start(pool)
+        chatty.tell("again")
+        assert started.wait(TIMEOUT)
+        assert other.ask("hello", timeout=TIMEOUT) == ("echo", "hello")
+        pykka.ActorRegistry.stop_all(timeout=TIMEOUT)
+    finally:
+        pool.close(TIMEOUT)
+
+
+def test_dispatcher_refuses_no_threads() -> None:
+    with pytest.raises(ValueError, match="threads=0"):
+        Dispatcher(0)
+
+
+def test_supervised_pooled_actor_restarts_with_a_new_pid_after_a_crash(
+    dispatcher: Dispatcher, start_sup: Any
+) -> None:
+    exits: list[ExitReason] = []
+    sup: Supervisor = start_sup(RestartPolicy(max_restarts=3, within_seconds=10), name="pooled")
+    info = sup.start_child(
+        ChildSpec(
+            key="rec",
+            actor=Recorder,
+            args=(dispatcher,),
+            on_exit=lambda _info, reason, _exc: exits.append(reason),
+        )
+    )
+    info.ref.tell("crash")
+
+    def restarted() -> bool:
+        now = sup.lookup("rec")
+        return now is not None and now.pid != info.pid and now.ref.is_alive()
+
+    wait_until(restarted, "the pooled child to restart")
+    assert exits and exits[0].abnormal
+    now = sup.lookup("rec")
+    assert now is not None
+    assert now.ref.ask("ping", timeout=TIMEOUT) == ("echo", "ping")
+
+
+def test_a_pooled_child_whose_on_start_fails_is_a_start_failure(
+    dispatcher: Dispatcher, start_sup: Any
+) -> None:
+    sup: Supervisor = start_sup(
+        RestartPolicy(max_restarts=1, within_seconds=10), name="pooled-start"
+    )
+    with pytest.raises(Exception, match="no start today"):
+        sup.start_child(
+            ChildSpec(key="bad", actor=Recorder, args=(dispatcher,), kwargs={"fail_start": True})
+        )
+    assert sup.lookup("bad") is None
