@@ -28,7 +28,7 @@ from aion_actors.core.errors import (
     WorkflowFailed,
     WorkflowNotFound,
 )
-from aion_actors.core.events import EVENT_TYPES, Event, error_info
+from aion_actors.core.events import EVENT_TYPES, Event, error_info, stamp
 from aion_actors.core.ids import Pid, RunId, WorkflowId, check_id, new_run_id, new_workflow_id
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
 
@@ -67,6 +67,7 @@ __all__ = [
     "new_workflow_id",
     "next_status",
     "packb",
+    "stamp",
     "status_from_events",
     "unpackb",
 ]

@@ -13,7 +13,6 @@ in flight; what arrives meanwhile goes out as the next batch.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from aion_actors.core import (
     QueryError,
     WorkflowClosed,
     faults,
+    stamp,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
@@ -379,7 +379,7 @@ class RunActor(PooledActor):
         now = time.time_ns()
         for event in events:
             self._next_seq += 1
-            stamped = dataclasses.replace(event, seq=self._next_seq, recorded_at=now)
+            stamped = stamp(event, self._next_seq, now)
             self._ledger.apply(stamped)
             self._outbox.append(stamped)
             if self._machine is not None:

@@ -22,6 +22,7 @@ from aion_actors.core import (
     check_id,
     encode_event,
     next_status,
+    stamp,
 )
 from aion_actors.core import events as ev
 from aion_actors.store.protocol import AppendRequest, RunSummary
@@ -39,14 +40,8 @@ CANCEL_ALL: Final = 3
 TimerOp = tuple[int, str, int]
 Summary = dict[str, Any]
 
-_STAMPED_FIELDS: Final = ("seq", "recorded_at")
-_INIT_FIELDS: Final[dict[type[Event], tuple[str, ...]]] = {
-    cls: tuple(f.name for f in dataclasses.fields(cls) if f.name not in _STAMPED_FIELDS)
-    for cls in EVENT_TYPES.values()
-}
+_EVENT_CLASSES: Final = frozenset(EVENT_TYPES.values())
 _SUMMARY_FIELDS: Final = tuple(f.name for f in dataclasses.fields(RunSummary))
-_new = object.__new__
-_setattr = object.__setattr__
 
 
 @dataclasses.dataclass(slots=True)
@@ -121,21 +116,12 @@ def prepare(request: AppendRequest, now: int) -> Prepared | AionError:
 
 
 def _stamp(event: Event, seq: int, now: int) -> Event:
-    """A copy of `event` at `seq`, recorded `now` unless it says when."""
-    cls = type(event)
-    names = _INIT_FIELDS.get(cls)
-    if names is None:
-        raise PayloadError("events", f"{cls.__name__} is not an event kind of this schema")
+    """`event` at `seq`, recorded `now` unless it says when (a run stamps its own)."""
+    if type(event) not in _EVENT_CLASSES:
+        raise PayloadError("events", f"{type(event).__name__} is not an event kind of this schema")
     if event.seq == seq and event.recorded_at:
         return event
-    # Copied field by field the way the frozen dataclass's own __init__ sets
-    # them: half the cost of cls(**fields) on the group-commit hot path.
-    stamped = _new(cls)
-    _setattr(stamped, "seq", seq)
-    _setattr(stamped, "recorded_at", event.recorded_at or now)
-    for name in names:
-        _setattr(stamped, name, getattr(event, name))
-    return stamped
+    return stamp(event, seq, event.recorded_at or now)
 
 
 def _check_timer_fields(event: Event, run: bytes) -> None:

@@ -202,3 +202,23 @@ def test_a_pooled_child_whose_on_start_fails_is_a_start_failure(
             ChildSpec(key="bad", actor=Recorder, args=(dispatcher,), kwargs={"fail_start": True})
         )
     assert sup.lookup("bad") is None
+
+
+def test_an_actor_blocked_in_a_handler_does_not_hold_up_the_others() -> None:
+    pool = Dispatcher(2, name="lend", stall_after=0.02)
+    release = threading.Event()
+    try:
+
+        class Stuck(PooledActor):
+            def on_receive(self, message: Any) -> None:
+                release.wait(TIMEOUT)
+
+        stuck = Stuck.start(pool)
+        other = Recorder.start(pool)
+        stuck.tell("block")
+        assert other.ask("hello", timeout=TIMEOUT) == ("echo", "hello")
+        release.set()
+        pykka.ActorRegistry.stop_all(timeout=TIMEOUT)
+    finally:
+        release.set()
+        pool.close(TIMEOUT)
