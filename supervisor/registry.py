@@ -12,8 +12,7 @@ and poisons nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from supervisor.errors import RegistryError
@@ -97,12 +96,6 @@ class Registry(Generic[K]):
         return self._locked("len", None, len)
 
     def _locked(self, op: str, key: object, fn: Callable[[dict[K, Handle[K]]], R]) -> R:
-        with self._guard(op, key):
-            return fn(self._handles)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @contextmanager
-    def _guard(self, op: str, key: object) -> Iterator[None]:
         with self._lock:
             if self._poisoned is not None:
                 raise RegistryError(
@@ -110,7 +103,7 @@ class Registry(Generic[K]):
                     f"({self._poisoned!r}); build a new one from the store"
                 ) from self._poisoned
             try:
-                yield
+                return fn(self._handles)
             except Exception as exc:
                 self._poisoned = exc
                 raise RegistryError(
