@@ -16,7 +16,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any
 
 import pykka
@@ -36,7 +35,7 @@ from aion_actors.runtime.definitions import RetryPolicy
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
-from aion_actors.store import DEADLINE_PREFIX, RETRY_PREFIX
+from aion_actors.store import DEADLINE_PREFIX, RETRY_PREFIX, Commit
 from supervisor import PooledActor
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ class RunActor(PooledActor):
         self._outbox: list[ev.Event] = []
         self._acks: list[msg.Ack] = []
         self._inflight = False
-        self._pending: Future[list[ev.Event]] | None = None
+        self._pending: Commit | None = None
         self._incarnation = Incarnation(pid=0)
         self._evicting = False
         self._reported_idle = False
@@ -395,23 +394,20 @@ class RunActor(PooledActor):
         for ack in acks:
             ack.submitted = True
         self._inflight = True
-        future = self._host.recorder.submit(
-            self.workflow_id, self.run_id, batch, self._next_seq - len(batch)
-        )
-        self._pending = future
         ref = self.actor_ref
 
-        def committed(done: Future[list[ev.Event]]) -> None:
-            error = done.exception()
+        def committed(events: list[ev.Event] | None, error: BaseException | None) -> None:
             for ack in acks:
                 if error is None:
                     ack.future.set_result(None)
                 else:
                     ack.future.set_exception(error)
             with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(msg.Committed(None if error else done.result(), error))
+                ref.tell(msg.Committed(events, error))
 
-        future.add_done_callback(committed)
+        self._pending = self._host.recorder.append_then(
+            self.workflow_id, self.run_id, batch, self._next_seq - len(batch), committed
+        )
 
     def _settle(self) -> None:
         """Commit what is queued before crashing: a bug in workflow code must not
@@ -419,7 +415,7 @@ class RunActor(PooledActor):
         for _ in range(2):
             if self._pending is not None:
                 with contextlib.suppress(Exception):
-                    self._pending.result(timeout=_SETTLE_TIMEOUT)
+                    self._pending.wait(_SETTLE_TIMEOUT)
             self._inflight = False
             self._flush()
 

@@ -27,12 +27,13 @@ from aion_actors.store._projection import DEADLINE_PREFIX, RETRY_PREFIX
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.memory import MemoryStore
 from aion_actors.store.protocol import AppendRequest, DueTimer, EventStore, RunSummary
-from aion_actors.store.recorder import Recorder
+from aion_actors.store.recorder import Commit, Recorder
 
 __all__ = [
     "DEADLINE_PREFIX",
     "RETRY_PREFIX",
     "AppendRequest",
+    "Commit",
     "DueTimer",
     "EventStore",
     "LmdbStore",

@@ -10,8 +10,9 @@ fails its caller only, never the batch).
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from types import TracebackType
 from typing import Protocol, Self
@@ -26,9 +27,11 @@ from aion_actors.core import (
 )
 from aion_actors.store.protocol import AppendRequest, EventStore
 
+log = logging.getLogger(__name__)
+
 
 class _Outcome(Protocol):
-    """What the writer resolves: a `Future`, or the lighter `_Waiter` of `append`."""
+    """What the writer resolves: a `Future`, or the lighter `Commit`."""
 
     def set_running_or_notify_cancel(self) -> bool: ...
     def set_result(self, result: list[Event]) -> None: ...
@@ -36,18 +39,22 @@ class _Outcome(Protocol):
 
 
 _Pending = tuple[AppendRequest, _Outcome]
+#: called from the writer thread with (stamped events, None) or (None, error)
+Then = Callable[[list[Event] | None, BaseException | None], None]
 
 
-class _Waiter:
-    """A one-shot latch for the blocking `append`: one lock, cheaper than a `Future`."""
+class Commit:
+    """One queued append, cheaper than a `Future`: a lock to wait on, and an optional
+    callback the writer calls right after the commit (it must be quick)."""
 
-    __slots__ = ("_done", "_error", "_result")
+    __slots__ = ("_done", "_error", "_result", "_then")
 
-    def __init__(self) -> None:
+    def __init__(self, then: Then | None = None) -> None:
         self._done = threading.Lock()
         self._done.acquire()
         self._result: list[Event] = []
         self._error: BaseException | None = None
+        self._then = then
 
     def set_running_or_notify_cancel(self) -> bool:
         return True
@@ -55,14 +62,25 @@ class _Waiter:
     def set_result(self, result: list[Event]) -> None:
         self._result = result
         self._done.release()
+        self._call(result, None)
 
     def set_exception(self, exception: BaseException | None) -> None:
         self._error = exception
         self._done.release()
+        self._call(None, exception)
+
+    def _call(self, result: list[Event] | None, error: BaseException | None) -> None:
+        if self._then is None:
+            return
+        try:
+            self._then(result, error)
+        except Exception:
+            log.exception("a commit callback raised; ignored")
 
     def wait(self, timeout: float | None) -> list[Event]:
         if not self._done.acquire(timeout=-1 if timeout is None else timeout):
             raise TimeoutError(f"append not committed within {timeout} s; it may still commit")
+        self._done.release()
         if self._error is not None:
             raise self._error
         return self._result
@@ -107,9 +125,22 @@ class Recorder:
         timeout: float | None = None,
     ) -> list[Event]:
         """Submit and wait for the commit; raises the request's error."""
-        waiter = _Waiter()
-        self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), waiter)
-        return waiter.wait(timeout)
+        commit = Commit()
+        self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
+        return commit.wait(timeout)
+
+    def append_then(
+        self,
+        workflow_id: str,
+        run_id: str,
+        events: Sequence[Event],
+        expected_seq: int,
+        then: Then,
+    ) -> Commit:
+        """Queue an append; `then` is called from the writer thread once it is committed."""
+        commit = Commit(then)
+        self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
+        return commit
 
     def _enqueue(self, request: AppendRequest, outcome: _Outcome) -> None:
         with self._wakeup:

@@ -211,3 +211,37 @@ def test_futures_are_real_futures(recorder: Recorder) -> None:
     future = recorder.submit("w", "r1", signals(1), 0)
     assert isinstance(future, Future)
     assert future.result(WAIT)[0].seq == 1
+
+
+def test_append_then_calls_back_after_the_commit_with_the_events_or_the_error(
+    store: EventStore, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[tuple[list[int] | None, str | None, list[int]]] = []
+    done = threading.Event()
+
+    def then(events: list[Event] | None, error: BaseException | None) -> None:
+        committed = seqs(store.read("w", "r1"))  # visible to readers by now
+        calls.append(
+            (
+                None if events is None else seqs(events),
+                type(error).__name__ if error else None,
+                committed,
+            )
+        )
+        if len(calls) == 2:
+            done.set()
+
+    first = recorder.append_then("w", "r1", [started(), *signals(1)], 0, then)
+    assert seqs(first.wait(WAIT)) == [1, 2]
+    stale = recorder.append_then("w", "r1", signals(1), 0, then)
+    with pytest.raises(SequenceConflict):
+        stale.wait(WAIT)
+    assert done.wait(WAIT)
+    assert calls == [([1, 2], None, [1, 2]), (None, "SequenceConflict", [1, 2])]
+
+    def broken(events: list[Event] | None, error: BaseException | None) -> None:
+        raise RuntimeError("callback bug")
+
+    recorder.append_then("w", "r1", signals(1), 2, broken).wait(WAIT)
+    assert seqs(recorder.submit("w", "r1", signals(1), 3).result(WAIT)) == [4]
+    assert "commit callback raised" in caplog.text
