@@ -13,7 +13,7 @@ import importlib.metadata as _metadata
 import logging as _logging
 
 from supervisor._timers import Timers
-from supervisor.errors import RegistryError, SupervisorError
+from supervisor.errors import DuplicateChild, RegistryError, SupervisorError
 from supervisor.handle import CompletionNotifier, Handle, Outcome, Residency
 from supervisor.policy import Backoff, RestartPolicy
 from supervisor.pooled import Dispatcher, PooledActor
@@ -28,6 +28,7 @@ __all__ = [
     "ChildSpec",
     "CompletionNotifier",
     "Dispatcher",
+    "DuplicateChild",
     "ExitReason",
     "Handle",
     "Outcome",

@@ -29,7 +29,7 @@ from supervisor._children import (
 from supervisor._incarnation import Incarnation, next_pid, stop_incarnation
 from supervisor._timers import Timers
 from supervisor._watch import launch
-from supervisor.errors import SupervisorError
+from supervisor.errors import DuplicateChild, SupervisorError
 from supervisor.policy import RestartPolicy, RestartType, RestartWindow
 from supervisor.pooled import PooledActor
 from supervisor.process import ProcessWatcher, start_process
@@ -141,7 +141,7 @@ class SupervisorActor(pykka.ThreadingActor):
             raise SupervisorError(f"supervisor {self.name!r}: start_child needs a ChildSpec, "
                                   f"not {spec!r}")
         if spec.key in self._children:
-            raise SupervisorError(
+            raise DuplicateChild(
                 f"supervisor {self.name!r} already has a child {spec.key!r}; "
                 "terminate_child and delete_child it first, or use another key"
             )
@@ -153,7 +153,7 @@ class SupervisorActor(pykka.ThreadingActor):
     def _reserve(self, spec: ChildSpec) -> tuple[int, int, RestartType]:
         """Claim ``spec.key`` for a child its caller launches itself (see `Adopt`)."""
         if spec.key in self._children:
-            raise SupervisorError(
+            raise DuplicateChild(
                 f"supervisor {self.name!r} already has a child {spec.key!r}; "
                 "terminate_child and delete_child it first, or use another key"
             )

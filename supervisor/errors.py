@@ -1,8 +1,8 @@
-"""The two exception types the package raises on purpose."""
+"""The exception types the package raises on purpose."""
 
 from __future__ import annotations
 
-__all__ = ["RegistryError", "SupervisorError"]
+__all__ = ["DuplicateChild", "RegistryError", "SupervisorError"]
 
 
 class SupervisorError(Exception):
@@ -10,6 +10,11 @@ class SupervisorError(Exception):
 
     When a child failed to start, the child's own exception is the ``__cause__``.
     """
+
+
+class DuplicateChild(SupervisorError):
+    """The supervisor already has a child under this key (perhaps one that has just
+    exited and whose exit it has yet to handle)."""
 
 
 class RegistryError(Exception):

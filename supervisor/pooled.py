@@ -182,6 +182,10 @@ class _Inbox:
             self._scheduled = False
             return None
 
+    def snapshot(self) -> list[Envelope]:
+        with self._lock:
+            return list(self._queue)
+
     def release(self) -> bool:
         """After start: True when messages already wait (the caller schedules the actor)."""
         with self._lock:
@@ -223,6 +227,10 @@ class PooledActor(pykka.Actor):
             self._finish()
         elif self.actor_inbox.release():
             self._dispatcher.schedule(self)
+
+    def queued(self) -> list[Any]:
+        """The messages waiting in the inbox now (a snapshot; they stay queued)."""
+        return [envelope.message for envelope in self.actor_inbox.snapshot()]
 
     def seal_inbox(self, forward: Callable[[Envelope], None]) -> None:
         """Hand every envelope, queued or late, to ``forward`` (in the sender's thread)."""

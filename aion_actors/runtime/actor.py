@@ -145,8 +145,15 @@ class RunActor(PooledActor):
         Runs before anything new is queued: an event still waiting for its
         commit must not be acted on (record, then act).
         """
-        for _aid, state in self._ledger.running_attempts():
-            self._dispatch(state.scheduled)
+        # An outcome already queued here (it is what rehydrated this run) is not
+        # run again: the attempts service forgets an attempt only once its outcome
+        # is in this inbox, so each interrupted attempt is caught by one of the two.
+        arriving = {
+            (m.activity_id, m.attempt) for m in self.queued() if isinstance(m, msg.ActivityOutcome)
+        }
+        for aid, state in self._ledger.running_attempts():
+            if (aid, state.scheduled.attempt) not in arriving:
+                self._dispatch(state.scheduled)
         for fire_at in self._ledger.timers.values():
             self._host.arm_timer(fire_at)
         for state in self._ledger.activities.values():

@@ -54,13 +54,16 @@ class Attempts:
         """Run the attempt, its outcome to be delivered to the run; False if not sent now."""
         definition = self._catalog.activity(event.name)
         if definition is None:
-            log.warning(
-                "run %s waits for activity %r to be registered before it can go on",
-                run_id,
-                event.name,
-            )
             with self._lock:
-                self._awaiting.setdefault(event.name, []).append((workflow_id, run_id, event))
+                waiting = self._awaiting.setdefault(event.name, [])
+                waiting.append((workflow_id, run_id, event))
+            if len(waiting) == 1:  # once per name: a recovery may hold back thousands
+                log.warning(
+                    "activity %r is not registered: run %s, and any other run that "
+                    "needs it, waits until it is",
+                    event.name,
+                    run_id,
+                )
             return False
         attempt = (workflow_id, run_id, event.activity_id, event.attempt)
         with self._lock:

@@ -46,7 +46,15 @@ from aion_actors.runtime.supervision import (
 )
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
-from supervisor import ChildSpec, Dispatcher, Handle, Registry, Residency, Supervisor
+from supervisor import (
+    ChildSpec,
+    Dispatcher,
+    DuplicateChild,
+    Handle,
+    Registry,
+    Residency,
+    Supervisor,
+)
 
 Key = tuple[str, str]
 _STRIPES = 64
@@ -199,7 +207,18 @@ class RunManager:
         # Resident from before its first message: a caller that finds the run
         # meanwhile reaches it through the supervisor instead of rehydrating it twice.
         self.registry.update(key, lambda h: h.replace(residency=Residency.RESIDENT, ref=None))
-        info = self._sup.start_child(spec)
+        try:
+            info = self._sup.start_child(spec)
+        except BaseException:  # not started: the next message rehydrates it
+            self.registry.update(
+                key,
+                lambda h: (
+                    h.replace(residency=Residency.EVICTED)
+                    if h.residency == Residency.RESIDENT and h.ref is None
+                    else h
+                ),
+            )
+            raise
         self.evictor.started()
         ref = info.ref
 
@@ -235,15 +254,20 @@ class RunManager:
             if definition is None:
                 self._awaiting_workflow.setdefault(handle.kind, set()).add(key)
                 return None
-            self._await_gone(key)
             if faults.ARMED:
                 faults.hit("rehydrate")
             try:
                 history = self._store.read(workflow_id, run_id)
             except AionError:  # the actor reads it again, and parks the run naming the seq
-                return self._spawn(workflow_id, run_id, definition)
-            self._handoff[key] = history
-            return self._spawn(workflow_id, run_id, definition, restart_ages(history, definition))
+                ages: tuple[float, ...] = ()
+            else:
+                self._handoff[key] = history
+                ages = restart_ages(history, definition)
+            try:
+                return self._spawn(workflow_id, run_id, definition, ages)
+            except DuplicateChild:  # evicted a moment ago: the supervisor has yet to forget it
+                self._await_gone(key)
+                return self._spawn(workflow_id, run_id, definition, ages)
 
     def _resident(self, key: Key) -> pykka.ActorRef[Any] | None:
         handle = self.registry.get(key)

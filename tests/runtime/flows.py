@@ -28,6 +28,23 @@ def _ledger(path: str, line: str) -> None:
 
 
 @activity(executor="thread")
+def gated_step(ledger: str, value: int) -> int:
+    """Waits (up to a minute) for `<ledger>.gate` to exist, then leaves a ledger line."""
+    info = current_attempt()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ledger + ".gate") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    _ledger(ledger, f"{info.workflow_id} {info.activity_id} {info.attempt}")
+    return value + 1
+
+
+@workflow
+async def gated_pair(ctx: WorkflowContext, ledger: str, value: int) -> int:
+    value = await ctx.activity(gated_step, ledger, value)
+    return await ctx.activity(gated_step, ledger, value)
+
+
+@activity(executor="thread")
 def add(a: int, b: int) -> int:
     return a + b
 

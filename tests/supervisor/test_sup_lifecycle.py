@@ -7,7 +7,14 @@ import threading
 import pykka
 import pytest
 
-from supervisor import ChildSpec, ExitReason, RestartPolicy, Supervisor, SupervisorError
+from supervisor import (
+    ChildSpec,
+    DuplicateChild,
+    ExitReason,
+    RestartPolicy,
+    Supervisor,
+    SupervisorError,
+)
 from tests.supervisor.helpers import (
     BadInit,
     Budget,
@@ -89,7 +96,7 @@ def test_restart_child_failing_raises_and_keeps_the_spec(start_sup) -> None:
 
 def test_duplicate_and_unknown_keys_are_refused(start_sup) -> None:
     sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker)])
-    with pytest.raises(SupervisorError, match="already has a child 'w'"):
+    with pytest.raises(DuplicateChild, match="already has a child 'w'"):
         sup.start_child(ChildSpec("w", actor=Worker))
     for call in (sup.terminate_child, sup.restart_child, sup.delete_child):
         with pytest.raises(SupervisorError, match="no child 'nope'"):
