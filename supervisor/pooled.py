@@ -22,6 +22,7 @@ raced against the stop is not lost.
 from __future__ import annotations
 
 import collections
+import logging
 import queue
 import sys
 import threading
@@ -32,6 +33,8 @@ from typing import Any
 import pykka
 
 __all__ = ["Dispatcher", "PooledActor"]
+
+logger = logging.getLogger(__name__)
 
 #: Pykka's envelope (`message`, `reply_to`); its class is private to Pykka.
 Envelope = Any
@@ -135,6 +138,15 @@ class Dispatcher:
         for thread in (*self._threads, self._watchdog):
             if thread is not current:
                 thread.join(timeout)
+        stuck = [t.name for t in self._threads if t.is_alive() and t is not current]
+        if stuck:
+            logger.warning(
+                "dispatcher %r: %s still inside a handler after %s s; they are daemon "
+                "threads and end when it returns",
+                self.name,
+                ", ".join(stuck),
+                timeout,
+            )
 
     def __repr__(self) -> str:
         return f"Dispatcher({self.name!r}, threads={len(self._threads)})"

@@ -58,9 +58,11 @@ from supervisor import (
 
 Key = tuple[str, str]
 _STRIPES = 64
-#: run actors share these threads; a few more than cores, so that a handler
-#: waiting on a commit (a child's start, a crash's settling) holds up no one
+#: run actors share these threads: one runs at a time, the others stand in
+#: while a handler blocks (a child's start, a crash's settling, a slow step)
 _DISPATCHER_THREADS = 4
+#: how long `close` waits for a run handler that does not return (a workflow step stuck in a loop)
+_CLOSE_TIMEOUT = 10.0
 
 
 class RunManager:
@@ -492,4 +494,4 @@ class RunManager:
         self.timers.close()
         self._sup.stop()
         self._background.shutdown(wait=True)
-        self.dispatcher.close()
+        self.dispatcher.close(timeout=_CLOSE_TIMEOUT)

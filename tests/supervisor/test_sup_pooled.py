@@ -222,3 +222,27 @@ def test_an_actor_blocked_in_a_handler_does_not_hold_up_the_others() -> None:
     finally:
         release.set()
         pool.close(TIMEOUT)
+
+
+def test_close_gives_up_on_a_handler_that_never_returns_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pool = Dispatcher(1, name="stuck-pool")
+    release = threading.Event()
+    entered = threading.Event()
+
+    class Forever(PooledActor):
+        def on_receive(self, message: Any) -> None:
+            entered.set()
+            release.wait(TIMEOUT)
+
+    ref = Forever.start(pool)
+    ref.tell("loop")
+    assert entered.wait(TIMEOUT)
+    began = time.monotonic()
+    pool.close(timeout=0.2)
+    assert time.monotonic() - began < TIMEOUT
+    assert "stuck-pool-0 still inside a handler" in caplog.text
+    release.set()
+    wait_until(lambda: not pool._threads[0].is_alive(), "the released thread to end")
+    pykka.ActorRegistry.unregister(ref)  # closed under it: nothing will run its stop
