@@ -56,10 +56,11 @@ class Dispatcher:
     """Up to ``threads`` threads running the messages of any number of pooled actors.
 
     One thread runs turns at a time: under the GIL a second one only adds
-    hand-offs (measured: a third more CPU per message with four running at
-    once). A turn that takes longer than ``stall_after`` seconds (a handler
-    that blocks, a slow workflow step) lends its duty to the next thread, up
-    to ``threads``, so one stuck actor cannot hold up the rest; the loan ends
+    hand-offs (measured on the engine's throughput benchmark: four threads
+    running at once cost half again the CPU per workflow of one). A turn
+    that takes longer than ``stall_after`` seconds (a handler that blocks, a
+    slow workflow step) lends its duty to the next thread, up to
+    ``threads``, so one stuck actor cannot hold up the rest; the loan ends
     with that turn.
     """
 
@@ -105,7 +106,9 @@ class Dispatcher:
             if actor is _STOP:
                 duty.release()
                 return
-            turn = turns[me] = _Turn()
+            turn = _Turn()
+            with loans:
+                turns[me] = turn
             try:
                 actor._run_turn(self.throughput)
             finally:
