@@ -89,3 +89,15 @@ def children(parent: int | None = None) -> set[int]:
             if fields[1] == me and fields[0] != "Z":
                 found.add(int(entry))
     return found
+
+
+def assert_result_limit_of(executor: Executor) -> None:
+    """With `max_result_bytes=100`: a 50-char result passes, a 200-char one fails naming it."""
+    try:
+        small, large = run_one(executor, "echo", "x" * 50), run_one(executor, "echo", "x" * 200)
+    finally:
+        executor.close()
+    assert small.ok and small.result == ["x" * 50]
+    assert large.error is not None and large.error["type"] == "PayloadError"
+    assert "result: encodes to 203 bytes, over the 100-byte payload limit" in large.error["message"]
+    assert "'echo'" in large.error["message"]

@@ -14,7 +14,14 @@ import pytest
 from aion_actors.core import ConfigError
 from aion_actors.workers import ExecutorClosed, Outcome, Task, WorkerPool
 from tests.workers import activities
-from tests.workers.helpers import Collector, alive, attempt, run_one, wait_until
+from tests.workers.helpers import (
+    Collector,
+    alive,
+    assert_result_limit_of,
+    attempt,
+    run_one,
+    wait_until,
+)
 
 
 def test_result_round_trips_msgpack_values_including_datetime_and_uuid(pool: WorkerPool) -> None:
@@ -280,12 +287,4 @@ def test_bad_configuration_is_refused_before_any_process_starts(make: object, me
 
 
 def test_a_result_over_the_payload_limit_fails_the_attempt_naming_it() -> None:
-    pool = WorkerPool(1, activities.PATHS, max_result_bytes=100)
-    try:
-        small, large = run_one(pool, "echo", "x" * 50), run_one(pool, "echo", "x" * 200)
-    finally:
-        pool.close()
-    assert small.ok and small.result == ["x" * 50]
-    assert large.error is not None and large.error["type"] == "PayloadError"
-    assert "result: encodes to 203 bytes, over the 100-byte payload limit" in large.error["message"]
-    assert "'echo'" in large.error["message"]
+    assert_result_limit_of(WorkerPool(1, activities.PATHS, max_result_bytes=100))

@@ -13,7 +13,13 @@ import pytest
 from aion_actors.core import ConfigError
 from aion_actors.workers import ExecutorClosed, Task, ThreadExecutor, current_attempt
 from tests.workers import activities
-from tests.workers.helpers import Collector, attempt, run_one, wait_until
+from tests.workers.helpers import (
+    Collector,
+    assert_result_limit_of,
+    attempt,
+    run_one,
+    wait_until,
+)
 
 
 def test_result_round_trips_like_a_process_result(threads: ThreadExecutor) -> None:
@@ -145,12 +151,4 @@ def test_bad_arguments_and_configuration_are_refused(threads: ThreadExecutor) ->
 
 
 def test_a_result_over_the_payload_limit_fails_the_attempt_naming_it() -> None:
-    executor = ThreadExecutor(1, activities.FUNCTIONS, max_result_bytes=100)
-    try:
-        small, large = run_one(executor, "echo", "x" * 50), run_one(executor, "echo", "x" * 200)
-    finally:
-        executor.close()
-    assert small.ok and small.result == ["x" * 50]
-    assert large.error is not None and large.error["type"] == "PayloadError"
-    assert "result: encodes to 203 bytes, over the 100-byte payload limit" in large.error["message"]
-    assert "'echo'" in large.error["message"]
+    assert_result_limit_of(ThreadExecutor(1, activities.FUNCTIONS, max_result_bytes=100))
