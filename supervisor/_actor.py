@@ -31,9 +31,8 @@ from supervisor._timers import Timers
 from supervisor._watch import launch
 from supervisor.errors import DuplicateChild, SupervisorError
 from supervisor.policy import RestartPolicy, RestartType, RestartWindow
-from supervisor.pooled import PooledActor
 from supervisor.process import ProcessWatcher, start_process
-from supervisor.spec import ChildInfo, ChildSpec, ExitReason
+from supervisor.spec import ACTOR_TYPES, ChildInfo, ChildSpec, ExitReason
 
 __all__ = ["SupervisorActor"]
 
@@ -251,7 +250,7 @@ class SupervisorActor(pykka.ThreadingActor):
             else:
                 actor_class = spec.actor
                 assert actor_class is not None
-                assert issubclass(actor_class, pykka.ThreadingActor | PooledActor)
+                assert issubclass(actor_class, ACTOR_TYPES)
                 actor = actor_class(*spec.args, **spec.kwargs)
                 inc = launch(actor, key=spec.key, pid=pid, notify=self._tell)
         except Exception as exc:

@@ -38,7 +38,7 @@ from supervisor._incarnation import Incarnation, Notify
 from supervisor.pooled import PooledActor
 from supervisor.spec import ExitReason
 
-__all__ = ["ThreadChild", "launch"]
+__all__ = ["ActorChild", "launch"]
 
 for _name in ("on_start", "_handle_failure", "_actor_loop", "_start_actor_loop", "_stop"):
     if not hasattr(pykka.ThreadingActor, _name):  # pragma: no cover - depends on pykka
@@ -48,8 +48,8 @@ for _name in ("on_start", "_handle_failure", "_actor_loop", "_start_actor_loop",
         )
 
 
-class ThreadChild(Incarnation):
-    """One run of a thread actor."""
+class ActorChild(Incarnation):
+    """One run of a thread or pooled actor."""
 
     __slots__ = (
         "abandon_on_kill",
@@ -116,14 +116,14 @@ def launch(
     notify: Notify,
     ref: Any = None,
     abandon_on_kill: bool = False,
-) -> ThreadChild:
+) -> ActorChild:
     """Start ``actor`` and wait for its ``on_start``; raise what ``on_start`` raised.
 
     ``notify(child)`` is called once, from the thread that ran its last message.
     ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
     """
     actor_ref = actor.actor_ref
-    child = ThreadChild(
+    child = ActorChild(
         key, pid, actor_ref if ref is None else ref, actor_ref, abandon_on_kill=abandon_on_kill
     )
     on_start = actor.on_start

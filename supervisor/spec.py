@@ -32,6 +32,9 @@ import pykka
 from supervisor.policy import RESTART_TYPES, RestartPolicy, RestartType
 from supervisor.pooled import PooledActor
 
+#: the actor classes a supervisor starts itself (besides `Supervisor`)
+ACTOR_TYPES = (pykka.ThreadingActor, PooledActor)
+
 if TYPE_CHECKING:
     from supervisor.process import ProcessRef
     from supervisor.supervisor import Supervisor
@@ -168,7 +171,7 @@ class ChildSpec:
             self.actor is Supervisor
             or (
                 isinstance(self.actor, type)
-                and issubclass(self.actor, pykka.ThreadingActor | PooledActor)
+                and issubclass(self.actor, ACTOR_TYPES)
             )
         ):
             raise TypeError(

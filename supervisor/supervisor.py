@@ -22,8 +22,7 @@ from supervisor._incarnation import next_pid, stop_incarnation
 from supervisor._watch import launch
 from supervisor.errors import SupervisorError
 from supervisor.policy import RestartPolicy
-from supervisor.pooled import PooledActor
-from supervisor.spec import ChildInfo, ChildSpec, ExitReason
+from supervisor.spec import ACTOR_TYPES, ChildInfo, ChildSpec, ExitReason
 
 __all__ = ["Supervisor"]
 
@@ -118,7 +117,7 @@ class Supervisor:
 
         try:
             actor = spec.actor(*spec.args, **spec.kwargs)  # type: ignore[misc]
-            assert isinstance(actor, pykka.ThreadingActor | PooledActor)
+            assert isinstance(actor, ACTOR_TYPES)
             inc = launch(actor, key=spec.key, pid=pid, notify=notify)
         except Exception as exc:
             with contextlib.suppress(pykka.ActorDeadError):

@@ -250,8 +250,7 @@ def stamp(event: _E, seq: int, recorded_at: int) -> _E:
     """A copy of `event` at `seq`, recorded at `recorded_at`.
 
     Copied field by field the way the frozen dataclass's own ``__init__`` sets
-    them: a third of the cost of `dataclasses.replace`, and it is paid for every
-    event, twice (by the run that makes it and by the store that writes it).
+    them: 2.5x cheaper than `dataclasses.replace`, on a path every event takes.
     A class that is no event kind of this schema raises `KeyError`.
     """
     names = _PAYLOAD_FIELDS[type(event)]

@@ -5,8 +5,8 @@ rehydrated by the attempt's own result, is dropped) and waits, without being
 lost, while its activity is not registered yet. Attempts found running in
 history at startup go out in waves of `RECOVERY_WAVE`: each result
 rehydrates its run, and ten thousand recovered results arriving together
-would make ten thousand runs resident (a thread each) while their next
-activities queue behind the rest; in waves, runs finish as they go.
+would make ten thousand runs resident at once while their next activities
+queue behind the rest; in waves, runs finish as they go.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class Attempts:
                     run_id,
                     msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
                 )
-            # Only now: a run rehydrated by this very outcome must not dispatch it again.
+            # Only now, with the outcome in the run's inbox: a run this outcome
+            # rehydrates finds the attempt either still here or its outcome there.
             with self._lock:
                 self._inflight.discard(attempt)
             if finished is not None:

@@ -206,26 +206,19 @@ class RunManager:
             on_restart=functools.partial(on_restart, self),
             on_exhausted=functools.partial(on_exhausted, self),
         )
-        # Resident from before its first message: a caller that finds the run
-        # meanwhile reaches it through the supervisor instead of rehydrating it twice.
-        self.registry.update(key, lambda h: h.replace(residency=Residency.RESIDENT, ref=None))
         try:
-            info = self._sup.start_child(spec)
+            info = self._sup.start_child(spec)  # its on_start has registered it by now
         except BaseException:  # not started: the next message rehydrates it
             self.registry.update(
-                key,
-                lambda h: (
-                    h.replace(residency=Residency.EVICTED)
-                    if h.residency == Residency.RESIDENT and h.ref is None
-                    else h
-                ),
+                key, lambda h: h.replace(residency=Residency.EVICTED) if h.ref is None else h
             )
             raise
         self.evictor.started()
         ref = info.ref
 
         def started(handle: Handle[Key]) -> Handle[Key]:
-            # The incarnation may already have registered itself, or even been evicted.
+            # Only the pid is new: the incarnation registered its ref in on_start, and
+            # it may have been evicted (or have crashed and restarted) since.
             if handle.residency != Residency.RESIDENT or handle.ref not in (None, ref):
                 return handle
             return handle.replace(pid=info.pid, ref=ref)
