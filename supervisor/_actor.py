@@ -2,7 +2,9 @@
 
 Everything here runs in the supervisor's own Pykka thread; other threads only reach it
 through messages (calls from `Supervisor`, exit notices from dying children and the
-process watcher, due backoffs from the timer thread). So the child table needs no lock.
+process watcher, due backoffs from the timer thread). So the child table needs no lock;
+only the set of claimed keys (`State.claims`) is shared, so that `Supervisor.start_child`
+can refuse a duplicate key without a round trip to this thread.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from supervisor._children import (
 from supervisor._incarnation import Incarnation, next_pid, stop_incarnation
 from supervisor._timers import Timers
 from supervisor._watch import launch
-from supervisor.errors import DuplicateChild, SupervisorError
-from supervisor.policy import RestartPolicy, RestartType, RestartWindow
+from supervisor.errors import SupervisorError
+from supervisor.policy import RestartPolicy, RestartWindow
 from supervisor.process import ProcessWatcher, start_process
 from supervisor.spec import ACTOR_TYPES, ChildInfo, ChildSpec, ExitReason
 
@@ -57,7 +59,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if not isinstance(policy, RestartPolicy):
             raise TypeError(f"Supervisor policy must be a RestartPolicy, not {policy!r}")
         pid = next_pid() if pid is None else pid
-        self.state = State(name or f"supervisor-{pid}", pid)
+        self.state = State(name or f"supervisor-{pid}", pid, policy)
         self.policy = policy
         self._initial = list(children)
         keys = [spec.key for spec in self._initial]
@@ -76,7 +78,6 @@ class SupervisorActor(pykka.ThreadingActor):
         self._stopping = False
         self._ops: dict[str, Callable[[Any], Any]] = {
             "start_child": self._start_child,
-            "reserve": self._reserve,
             "terminate_child": self._terminate_child,
             "restart_child": self._restart_child,
             "delete_child": self._delete_child,
@@ -139,45 +140,32 @@ class SupervisorActor(pykka.ThreadingActor):
         if not isinstance(spec, ChildSpec):
             raise SupervisorError(f"supervisor {self.name!r}: start_child needs a ChildSpec, "
                                   f"not {spec!r}")
-        if spec.key in self._children:
-            raise DuplicateChild(
-                f"supervisor {self.name!r} already has a child {spec.key!r}; "
-                "terminate_child and delete_child it first, or use another key"
-            )
+        self.state.claim(spec.key)
         child = Child(spec, self.policy, self._new_window(spec))
-        self._launch(child, next_pid(), restart_delay=None)
+        try:
+            self._launch(child, next_pid(), restart_delay=None)
+        except BaseException:
+            self.state.release(spec.key)
+            raise
         self._children[spec.key] = child
         return child.info()
 
-    def _reserve(self, spec: ChildSpec) -> tuple[int, int, RestartType]:
-        """Claim ``spec.key`` for a child its caller launches itself (see `Adopt`)."""
-        if spec.key in self._children:
-            raise DuplicateChild(
-                f"supervisor {self.name!r} already has a child {spec.key!r}; "
-                "terminate_child and delete_child it first, or use another key"
-            )
-        child = Child(spec, self.policy, self._new_window(spec))
-        child.state = "starting"
-        self._children[spec.key] = child
-        return next_pid(), child.restarts, child.restart
-
     def _adopt(self, message: Adopt) -> None:
-        """Take over a child launched by the caller of `start_child`, or drop a failed one."""
-        child = self._children.get(message.key)
-        inc = message.inc
-        if child is None or child.state != "starting":
-            if inc is not None:
-                stop_incarnation(inc, "brutal_kill")
-            return
-        if inc is None:
-            del self._children[message.key]
-            return
+        """Take over a child launched by the caller of `start_child` under its claim."""
+        spec, inc = message.spec, message.inc
+        child = Child(spec, self.policy, self._new_window(spec))
         child.inc = inc
         child.state = "running"
+        self._children[spec.key] = child
         if self._stopping:
             self._shutdown(child)
         elif inc.done.is_set():
             self._child_exited(inc)  # it ended before we heard of it
+
+    def _drop(self, key: Hashable) -> None:
+        """Forget a child: its key may be started again."""
+        del self._children[key]
+        self.state.release(key)
 
     def _terminate_child(self, key: Hashable) -> None:
         child = self._get(key)
@@ -185,7 +173,7 @@ class SupervisorActor(pykka.ThreadingActor):
             self._shutdown(child)
         child.state = "stopped"
         if child.restart == "temporary":
-            del self._children[key]
+            self._drop(key)
 
     def _restart_child(self, key: Hashable) -> ChildInfo:
         child = self._get(key)
@@ -202,7 +190,7 @@ class SupervisorActor(pykka.ThreadingActor):
             raise SupervisorError(
                 f"child {key!r} of supervisor {self.name!r} is running; terminate_child it first"
             )
-        del self._children[key]
+        self._drop(key)
 
     def _which_children(self, _: object) -> list[ChildInfo]:
         return [child.info() for child in self._children.values()]
@@ -318,7 +306,7 @@ class SupervisorActor(pykka.ThreadingActor):
         if child.restart == "permanent" or (child.restart == "transient" and reason.abnormal):
             self._restart(child, info, reason, exc, self._group(child))
         elif child.restart == "temporary" or self._forget_exited:
-            del self._children[inc.key]
+            self._drop(inc.key)
 
     def _group(self, child: Child) -> list[Child]:
         """The children a restart of ``child`` involves, in start order."""
@@ -350,7 +338,7 @@ class SupervisorActor(pykka.ThreadingActor):
         self._schedule(group, delay)
 
     def _forget(self, child: Child) -> bool:
-        del self._children[child.spec.key]
+        self._drop(child.spec.key)
         return False
 
     def _schedule(self, group: list[Child], delay: float) -> None:
@@ -418,7 +406,7 @@ class SupervisorActor(pykka.ThreadingActor):
             self.name, child.spec.key, reason, policy.max_restarts, policy.within_seconds,
             policy.on_exhausted,
         )
-        del self._children[child.spec.key]
+        self._drop(child.spec.key)
         call_hook(child.spec.on_exhausted, info, reason, exc, policy.on_exhausted)
         waiting = [c for c in group if c is not child and c.state == "restarting"]
         if waiting:

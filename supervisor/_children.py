@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from supervisor._incarnation import Incarnation
+from supervisor.errors import DuplicateChild
 from supervisor.policy import RestartPolicy, RestartType, RestartWindow
 from supervisor.spec import ChildInfo, ChildSpec, ExitReason, Shutdown
 
@@ -17,20 +18,43 @@ __all__ = ["Child", "RestartDue", "State", "SupervisorExhaustedHook", "call_hook
 logger = logging.getLogger("supervisor")
 
 SupervisorExhaustedHook = Callable[[str, ChildInfo, ExitReason], None]
-ChildState = Literal["starting", "running", "restarting", "stopped"]
+ChildState = Literal["running", "restarting", "stopped"]
 
 
 class State:
-    """What a `Supervisor` handle shares with its actor."""
+    """What a `Supervisor` handle shares with its actor.
 
-    __slots__ = ("done", "exit_reason", "name", "pid", "thread")
+    ``claims`` holds every key the supervisor has a child under, plus those a
+    `Supervisor.start_child` caller is starting in its own thread: claiming
+    under ``lock`` is how a start refuses a duplicate without asking the
+    supervisor's thread (a round trip that cost more than the start itself).
+    """
 
-    def __init__(self, name: str, pid: int) -> None:
+    __slots__ = ("claims", "done", "exit_reason", "lock", "name", "pid", "policy", "thread")
+
+    def __init__(self, name: str, pid: int, policy: RestartPolicy) -> None:
         self.name = name
         self.pid = pid
+        self.policy = policy
         self.exit_reason: ExitReason | None = None
         self.thread: threading.Thread | None = None
         self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.claims: set[Hashable] = set()
+
+    def claim(self, key: Hashable) -> None:
+        """Reserve ``key`` for a new child; `DuplicateChild` if it is taken."""
+        with self.lock:
+            if key in self.claims:
+                raise DuplicateChild(
+                    f"supervisor {self.name!r} already has a child {key!r}; "
+                    "terminate_child and delete_child it first, or use another key"
+                )
+            self.claims.add(key)
+
+    def release(self, key: Hashable) -> None:
+        with self.lock:
+            self.claims.discard(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +68,15 @@ class RestartDue:
 
 @dataclass(frozen=True, slots=True)
 class Adopt:
-    """From `Supervisor.start_child`: the thread-actor child it launched (None: it failed).
+    """From `Supervisor.start_child`: the actor child it launched under a claimed key.
 
-    Launching a thread actor waits for its thread and its ``on_start``; done in
-    the caller's thread, starts proceed in parallel instead of queueing behind
-    one another in the supervisor's, which only does the bookkeeping.
+    Launching an actor waits for its ``on_start``; done in the caller's
+    thread, starts proceed in parallel instead of queueing behind one another
+    in the supervisor's, which only does the bookkeeping.
     """
 
-    key: Hashable
-    inc: Incarnation | None
+    spec: ChildSpec
+    inc: Incarnation
 
 
 class Child:

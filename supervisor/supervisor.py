@@ -101,38 +101,42 @@ class Supervisor:
     def start_child(self, spec: ChildSpec) -> ChildInfo:
         """Add and start a child; on failure raise `SupervisorError` and keep no spec.
 
-        A plain thread or pooled actor is launched in the calling thread (its key reserved
-        first, the running child then handed over), so that many callers start
-        children in parallel; processes and sub-supervisors start in the
+        A plain thread or pooled actor is launched in the calling thread under
+        a claim on its key (`DuplicateChild` if taken), then handed over to the
+        supervisor, so that many callers start children in parallel without a
+        round trip each; processes and sub-supervisors start in the
         supervisor's thread.
         """
         if not isinstance(spec, ChildSpec) or spec.process is not None or spec.is_supervisor:
             return self._call("start_child", spec)  # type: ignore[no-any-return]
-        pid, restarts, restart = self._call("reserve", spec)
-        ref = self.actor_ref
-
-        def notify(inc: object) -> None:
-            with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(inc)
-
+        state = self._state
+        state.claim(spec.key)
         try:
-            actor = spec.actor(*spec.args, **spec.kwargs)  # type: ignore[misc]
-            assert isinstance(actor, ACTOR_TYPES)
-            inc = launch(actor, key=spec.key, pid=pid, notify=notify)
-        except Exception as exc:
-            with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(Adopt(spec.key, None))
-            raise SupervisorError(
-                f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
-            ) from exc
-        try:
-            ref.tell(Adopt(spec.key, inc))
-        except pykka.ActorDeadError:
-            stop_incarnation(inc, "brutal_kill")
-            raise SupervisorError(
-                f"supervisor {self.name!r} stopped while child {spec.key!r} was starting"
-            ) from None
-        return ChildInfo(spec.key, pid, inc.ref, restart, True, "worker", restarts)
+            if not self.actor_ref.is_alive():
+                raise SupervisorError(self._not_running())
+            pid = next_pid()
+            try:
+                actor = spec.actor(*spec.args, **spec.kwargs)  # type: ignore[misc]
+                assert isinstance(actor, ACTOR_TYPES)
+                inc = launch(actor, key=spec.key, pid=pid, notify=self._notify)
+            except Exception as exc:
+                raise SupervisorError(
+                    f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
+                ) from exc
+            try:
+                self.actor_ref.tell(Adopt(spec, inc))
+            except pykka.ActorDeadError:
+                stop_incarnation(inc, "brutal_kill")
+                raise SupervisorError(
+                    f"supervisor {self.name!r} stopped while child {spec.key!r} was starting"
+                ) from None
+        except BaseException:
+            state.release(spec.key)
+            raise
+        restart = spec.restart or (spec.policy or state.policy).restart
+        return ChildInfo(
+            spec.key, pid, inc.ref, restart, True, "worker", len(spec.restart_history)
+        )
 
     def terminate_child(self, key: Hashable) -> None:
         """Stop a child (no restart follows); a no-op if it is not running.
@@ -178,10 +182,18 @@ class Supervisor:
         try:
             return self.actor_ref.ask((op, arg))
         except pykka.ActorDeadError as exc:
-            raise SupervisorError(
-                f"supervisor {self.name!r} is not running (exit reason: {self.exit_reason}); "
-                "start a new one"
-            ) from exc
+            raise SupervisorError(self._not_running()) from exc
+
+    def _not_running(self) -> str:
+        return (
+            f"supervisor {self.name!r} is not running (exit reason: {self.exit_reason}); "
+            "start a new one"
+        )
+
+    def _notify(self, inc: object) -> None:
+        """A child's exit, told from its last thread; a stopped supervisor has no use for it."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.actor_ref.tell(inc)
 
     def _check_thread(self, op: str) -> None:
         if threading.current_thread() is self._state.thread:

@@ -107,6 +107,33 @@ def test_duplicate_and_unknown_keys_are_refused(start_sup) -> None:
         sup.restart_child("w")
 
 
+def test_racing_starts_of_one_key_start_it_once_and_a_forgotten_key_is_free_again(
+    start_sup,
+) -> None:
+    sup = start_sup(RestartPolicy(), forget_exited=True)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(sup.start_child(ChildSpec("k", actor=Worker, restart="transient")))
+        except DuplicateChild as exc:
+            outcomes.append(exc)
+
+    racers = [threading.Thread(target=start) for _ in range(8)]
+    for thread in racers:
+        thread.start()
+    for thread in racers:
+        thread.join()
+    started = [o for o in outcomes if not isinstance(o, DuplicateChild)]
+    assert len(started) == 1 and len(outcomes) == 8
+    assert sup.count_children()["active"] == 1
+    started[0].ref.tell("stop")  # type: ignore[attr-defined]
+    wait_until(lambda: sup.lookup("k") is None, "the exited child to be forgotten")
+    assert sup.start_child(ChildSpec("k", actor=Worker, restart="transient")).alive
+
+
 def test_terminate_child_never_triggers_the_strategy_and_is_idempotent(start_sup) -> None:
     log, exits = Log(), Exits()
     sup = start_sup(RestartPolicy("one_for_all"), [
