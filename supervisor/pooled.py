@@ -102,20 +102,23 @@ class Dispatcher:
         me = threading.get_ident()
         while True:
             duty.acquire()
-            actor = ready.get()
-            if actor is _STOP:
-                duty.release()
-                return
-            turn = _Turn()
-            with loans:
-                turns[me] = turn
-            try:
-                actor._run_turn(self.throughput)
-            finally:
+            lent = False
+            # Keep the duty from turn to turn: releasing it would wake a waiting
+            # thread for nothing, once per turn. Only a lent turn gives it up.
+            while not lent:
+                actor = ready.get()
+                if actor is _STOP:
+                    duty.release()
+                    return
+                turn = _Turn()
                 with loans:
-                    del turns[me]
-                    if not turn.lent:
-                        duty.release()
+                    turns[me] = turn
+                try:
+                    actor._run_turn(self.throughput)
+                finally:
+                    with loans:
+                        del turns[me]
+                        lent = turn.lent
 
     def _watch(self) -> None:
         """Lend the duty past a turn that has run for longer than ``stall_after``."""
