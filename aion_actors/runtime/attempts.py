@@ -29,7 +29,7 @@ log = logging.getLogger("aion_actors.runtime")
 RECOVERY_WAVE = 64
 
 Attempt = tuple[str, str, ev.ActivityScheduled]
-Deliver = Callable[[str, str, object], object]
+Deliver = Callable[[str, str, object, Callable[[], None]], None]
 
 
 class Attempts:
@@ -74,12 +74,17 @@ class Attempts:
         def done(outcome: Outcome) -> None:
             if faults.ARMED:
                 faults.hit("activity.unrecorded")
-            if not self.closed:
-                self._deliver(
-                    workflow_id,
-                    run_id,
-                    msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
-                )
+            if self.closed:
+                landed()
+                return
+            self._deliver(
+                workflow_id,
+                run_id,
+                msg.ActivityOutcome(event.activity_id, event.attempt, outcome),
+                landed,
+            )
+
+        def landed() -> None:
             # Only now, with the outcome in the run's inbox: a run this outcome
             # rehydrates finds the attempt either still here or its outcome there.
             with self._lock:

@@ -93,6 +93,7 @@ class RunManager:
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
         self._background = ThreadPoolExecutor(4, thread_name_prefix="aion-runs")
         self._recovery = ThreadPoolExecutor(1, thread_name_prefix="aion-recovery")
+        self._rehydrator = ThreadPoolExecutor(1, thread_name_prefix="aion-rehydrate")
         self.timers = TimerService(store, self._timer_due)
         self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
@@ -285,21 +286,52 @@ class RunManager:
         )
         return found
 
-    def deliver(self, workflow_id: str, run_id: str, message: object) -> bool:
-        """Tell the run `message`; False when it cannot be reached now (closed, restarting).
+    def deliver(
+        self,
+        workflow_id: str,
+        run_id: str,
+        message: object,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Tell the run `message`, then call `then` (the message is in its inbox, or
+        the run cannot be reached: closed, restarting).
 
-        A run that was evicted a moment ago is rehydrated and told again.
+        A resident run is told at once. An evicted one is rehydrated by replay on
+        the engine's one rehydration thread: the senders (activity threads,
+        timers) go on at once instead of contending to rebuild runs.
         """
-        for _ in range(3):
-            ref = self.actor(workflow_id, run_id)
-            if ref is None:
-                return False
+        ref = self._resident((workflow_id, run_id))
+        if ref is not None:
             try:
                 ref.tell(message)
             except pykka.ActorDeadError:
-                continue
-            return True
-        return False
+                pass
+            else:
+                if then is not None:
+                    then()
+                return
+        try:
+            self._rehydrator.submit(self._deliver_now, workflow_id, run_id, message, then)
+        except RuntimeError:  # closed
+            if then is not None:
+                then()
+
+    def _deliver_now(
+        self, workflow_id: str, run_id: str, message: object, then: Callable[[], None] | None
+    ) -> None:
+        try:
+            for _ in range(3):
+                ref = self.actor(workflow_id, run_id)
+                if ref is None:
+                    return
+                try:
+                    ref.tell(message)
+                except pykka.ActorDeadError:
+                    continue
+                return
+        finally:
+            if then is not None:
+                then()
 
     def redeliver(
         self, workflow_id: str, run_id: str, message: object, stale: pykka.ActorRef[Any]
@@ -483,6 +515,7 @@ class RunManager:
         self._closed = True
         self.attempts.closed = True
         self._recovery.shutdown(wait=True, cancel_futures=True)
+        self._rehydrator.shutdown(wait=True, cancel_futures=True)
         self.evictor.close()
         self.timers.close()
         self._sup.stop()

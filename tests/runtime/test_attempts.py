@@ -34,11 +34,12 @@ class HeldExecutors:
 def _attempts(catalog: Catalog) -> tuple[Attempts, HeldExecutors, list[tuple[str, object]]]:
     executors = HeldExecutors()
     delivered: list[tuple[str, object]] = []
-    attempts = Attempts(
-        catalog,
-        executors,  # type: ignore[arg-type]
-        lambda workflow_id, run_id, message: delivered.append((workflow_id, message)),
-    )
+
+    def deliver(workflow_id: str, run_id: str, message: object, then: Callable[[], None]) -> None:
+        delivered.append((workflow_id, message))
+        then()
+
+    attempts = Attempts(catalog, executors, deliver)  # type: ignore[arg-type]
     return attempts, executors, delivered
 
 
