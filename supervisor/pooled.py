@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import queue
+import random
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +43,9 @@ logger = logging.getLogger(__name__)
 Envelope = Any
 
 _STOP = None
+
+_urns = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _urns.seed(os.urandom(32)))
 
 
 class _Turn:
@@ -227,9 +233,15 @@ class PooledActor(pykka.Actor):
 
     actor_inbox: _Inbox
 
-    def __init__(self, dispatcher: Dispatcher, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        # What `pykka.Actor.__init__` sets, but for the urn: its `uuid.uuid4()`
+        # reads os.urandom, which releases the GIL, and a host starting hundreds
+        # of actors a second from many threads pays a thread hand-off for each.
         self._dispatcher = dispatcher
-        super().__init__(*args, **kwargs)
+        self.actor_urn = uuid.UUID(int=_urns.getrandbits(128), version=4).urn
+        self.actor_inbox = self._create_actor_inbox()
+        self.actor_stopped = threading.Event()
+        self._actor_ref = pykka.ActorRef(self)
 
     def _create_actor_inbox(self) -> _Inbox:  # type: ignore[override]
         return _Inbox(self)

@@ -12,7 +12,6 @@ so a replay always takes the branch the live run took.
 from __future__ import annotations
 
 import traceback
-import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from aion_actors.core import (
     PayloadError,
     WorkflowError,
     check_payload,
+    new_run_id,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime.commands import (
@@ -193,7 +193,7 @@ class Machine:
         except ContinueAsNew as cont:
             self._finish(
                 out,
-                ev.WorkflowContinuedAsNew(next_run_id=uuid.uuid4().hex, input=list(cont.next_args)),
+                ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=list(cont.next_args)),
             )
         except Cancelled:
             reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
@@ -248,7 +248,7 @@ class Machine:
             wanted = _Recorded("child", command.name, child_id, 0)
             event = ev.ChildStarted(
                 child_workflow_id=child_id,
-                child_run_id=uuid.uuid4().hex,
+                child_run_id=new_run_id(),
                 workflow_type=command.name,
                 input=list(command.args),
                 on_parent_close=command.on_parent_close,

@@ -246,3 +246,13 @@ def test_close_gives_up_on_a_handler_that_never_returns_and_says_so(
     release.set()
     wait_until(lambda: not pool._threads[0].is_alive(), "the released thread to end")
     pykka.ActorRegistry.unregister(ref)  # closed under it: nothing will run its stop
+
+
+def test_a_pooled_actor_has_every_field_pykka_gives_an_actor(dispatcher: Dispatcher) -> None:
+    """`PooledActor.__init__` sets Pykka's fields itself (to skip a GIL-releasing
+    os.urandom); a Pykka release that adds one must fail here, not in production."""
+    pykka_fields = set(vars(pykka.ThreadingActor()))
+    actor = Recorder(dispatcher)
+    assert pykka_fields <= set(vars(actor))
+    assert actor.actor_urn.startswith("urn:uuid:")
+    assert actor.actor_urn != Recorder(dispatcher).actor_urn
