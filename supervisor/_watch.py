@@ -69,6 +69,7 @@ class ActorChild(Incarnation):
         actor_ref: pykka.ActorRef[Any],
         *,
         abandon_on_kill: bool,
+        pooled: bool,
     ) -> None:
         super().__init__(key, pid, ref)
         self.actor_ref = actor_ref
@@ -76,7 +77,9 @@ class ActorChild(Incarnation):
         self.error: BaseException | None = None
         self.start_error: BaseException | None = None
         self.exit_hint: object = None
-        self.started = threading.Event()
+        #: a thread actor's ``on_start`` runs in its own thread, so the starter waits
+        #: for it; a pooled actor's runs in the starter's, so it needs no event
+        self.started = None if pooled else threading.Event()
         self.thread: threading.Thread | None = None
 
     def exit_reason(self) -> tuple[ExitReason, BaseException | None]:
@@ -123,8 +126,14 @@ def launch(
     ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
     """
     actor_ref = actor.actor_ref
+    pooled = isinstance(actor, PooledActor)
     child = ActorChild(
-        key, pid, actor_ref if ref is None else ref, actor_ref, abandon_on_kill=abandon_on_kill
+        key,
+        pid,
+        actor_ref if ref is None else ref,
+        actor_ref,
+        abandon_on_kill=abandon_on_kill,
+        pooled=pooled,
     )
     on_start = actor.on_start
     handle_failure = actor._handle_failure
@@ -136,7 +145,8 @@ def launch(
             child.start_error = exc
             raise
         finally:
-            child.started.set()
+            if child.started is not None:
+                child.started.set()
 
     def watched_handle_failure(*exc_info: Any) -> None:
         if child.error is None:
@@ -147,7 +157,8 @@ def launch(
         child.exit_hint = getattr(actor, "exit_reason", None)
         for name in shadows:  # break the actor <-> closure cycle
             actor.__dict__.pop(name, None)
-        child.started.set()
+        if child.started is not None:
+            child.started.set()
         child.done.set()
         notify(child)
 
@@ -155,7 +166,7 @@ def launch(
         "on_start": watched_on_start,
         "_handle_failure": watched_handle_failure,
     }
-    if isinstance(actor, PooledActor):
+    if isinstance(actor, PooledActor):  # (mypy narrows on this, not on `pooled`)
         actor_exited = actor._actor_exited
 
         def watched_exit() -> None:
@@ -185,7 +196,8 @@ def launch(
     vars(actor).update(shadows)
     pykka.ActorRegistry.register(actor_ref)
     actor._start_actor_loop()
-    child.started.wait()
+    if child.started is not None:
+        child.started.wait()
     if child.start_error is not None:
         child.handled = True
         child.done.wait()

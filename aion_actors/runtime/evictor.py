@@ -1,6 +1,6 @@
 """Which idle runs leave memory, and when.
 
-A resident run costs an OS thread and its actor; an evicted one costs a
+A resident run costs its actor and workflow state; an evicted one costs a
 registry entry, because its history is enough to bring it back. Runs report
 when they become idle (waiting only on timers, signals or children); the
 evictor asks the oldest idle ones to leave once they have idled for

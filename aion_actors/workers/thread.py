@@ -16,12 +16,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, packb, unpackb
@@ -43,12 +42,20 @@ _STOP_GRACE = 1.0  # seconds `close()` lets running attempts finish
 class _Entry:
     task: Task
     done: Callable[[Outcome], None]
+    function: Callable[..., Any]
+    args: list[Any]
+    refused: Outcome | None = None  # arguments that are not msgpack: settled unrun
     settled: bool = False
-    future: Future[None] | None = field(default=None)
 
 
 class ThreadExecutor:
-    """Runs activities (registered name -> callable) on up to `max_workers` threads."""
+    """Runs activities (registered name -> callable) on up to `max_workers` threads.
+
+    Its own threads and queue rather than a `concurrent.futures` pool: an
+    attempt then costs no `Future` (a condition, a lock, a waiter list), which
+    at thousands of attempts a second was garbage the collector kept chasing.
+    A thread starts when an attempt finds none idle, up to `max_workers`.
+    """
 
     def __init__(
         self,
@@ -60,10 +67,14 @@ class ThreadExecutor:
         if max_workers < 1:
             raise ConfigError(f"a thread executor needs at least 1 thread, not {max_workers}")
         self._activities = dict(activities)
+        self._max_workers = max_workers
         self._max_result_bytes = max_result_bytes
-        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="aion-activity")
+        self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)  # one count per thread waiting for work
+        self._threads: list[threading.Thread] = []
         self._cond = threading.Condition()  # guards everything below
         self._unsettled: set[_Entry] = set()
+        self._executing = 0  # threads inside an activity function (late ones included)
         self._deadlines: list[tuple[float, int, _Entry]] = []
         self._order = itertools.count()
         self._closed = False
@@ -82,19 +93,24 @@ class ThreadExecutor:
                 f"no activity named {task.name!r} was given to this thread executor; "
                 f"it runs {sorted(self._activities)}"
             )
-        entry = _Entry(task, done)
+        entry = _Entry(task, done, function, [])
         try:
-            args = unpackb(packb(list(task.args)))
+            entry.args = unpackb(packb(list(task.args)))
         except Exception as exc:
-            bad = failure(unrecordable_arguments(task.name, task.args, exc))
-            work: Callable[[], None] = partial(self._settle, entry, bad)
-        else:
-            work = partial(self._execute, entry, function, args)
+            entry.refused = failure(unrecordable_arguments(task.name, task.args, exc))
+        thread = None
         with self._cond:
             if self._closed:
                 raise ExecutorClosed("thread", task.name)
             self._unsettled.add(entry)
-            entry.future = self._pool.submit(work)
+            if not self._idle.acquire(blocking=False) and len(self._threads) < self._max_workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"aion-activity_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+        self._queue.put(entry)
+        if thread is not None:
+            thread.start()
 
     def close(self) -> None:
         """Cancel queued attempts, give running ones a short grace, then stop the threads.
@@ -103,33 +119,59 @@ class ThreadExecutor:
         running an activity after the grace cannot be stopped and is logged.
         Safe to call twice, and from a `done` callback (then it does not wait).
         """
+        inside = getattr(self._own, "inside", False)
         with self._cond:
             first = not self._closed
             self._closed = True
-            running = [e.future for e in self._unsettled if e.future is not None]
-        inside = getattr(self._own, "inside", False)
-        if first:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            if not inside:
-                wait(running, timeout=_STOP_GRACE)
-            with self._cond:
+            if first and not inside:
+                deadline = time.monotonic() + _STOP_GRACE
+                while self._executing:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            stuck = self._executing
+            if first:
                 self._stopping = True
                 self._cond.notify_all()
+                for _ in self._threads:
+                    self._queue.put(None)
         if inside:
             return
         self._watcher.join()
-        stuck = [f for f in running if not f.done()]
         if stuck:
             log.warning(
                 "%d activity thread(s) still running after close(); they cannot be "
                 "stopped and will end when their functions return",
-                len(stuck),
+                stuck,
             )
-        else:
-            self._pool.shutdown(wait=True)
+            return
+        for thread in self._threads:
+            thread.join()
 
-    def _execute(self, entry: _Entry, function: Callable[..., Any], args: list[Any]) -> None:
+    def _work(self) -> None:
         self._own.inside = True
+        while True:
+            entry = self._queue.get()
+            if entry is None:
+                return
+            with self._cond:
+                if self._closed:  # queued when the executor closed: it never runs
+                    continue
+                self._executing += 1
+            try:
+                if entry.refused is not None:
+                    self._settle(entry, entry.refused)
+                else:
+                    self._execute(entry)
+            finally:
+                with self._cond:
+                    self._executing -= 1
+                    if self._closed:
+                        self._cond.notify_all()  # close() may be waiting for us
+            self._idle.release()
+
+    def _execute(self, entry: _Entry) -> None:
         task = entry.task
         if task.timeout is not None:
             with self._cond:
@@ -142,7 +184,7 @@ class ThreadExecutor:
                 self._cond.notify()
         with attempt_scope(task.attempt):
             try:
-                result = function(*args)
+                result = entry.function(*entry.args)
             except Exception as exc:
                 self._settle(entry, failure(exc))
                 return
@@ -182,7 +224,6 @@ class ThreadExecutor:
 
     def _settle(self, entry: _Entry, outcome: Outcome) -> None:
         """Call `done` unless the attempt was already settled (a late result after a timeout)."""
-        self._own.inside = True
         with self._cond:
             if entry.settled:
                 return
