@@ -26,6 +26,7 @@ from aion_actors import Engine
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
 from benchmarks.harness import Figure, Params, Report, scenario
+from benchmarks.host import collector
 from benchmarks.scenarios._recovery_engine import three_works, work
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 @scenario(
     "recovery",
     help="kill -9 with N runs in flight, reopen, seconds until all complete",
-    defaults={"runs": 10_000},
+    defaults={"runs": 10_000, "gc_threshold": None},
     quick={"runs": 200},
 )
 def run(params: Params) -> Report:
@@ -45,7 +46,10 @@ def run(params: Params) -> Report:
         done_before, open_at_kill, read_s = _snapshot(data)
         ledger.with_suffix(".gate").touch()
         began = time.perf_counter()
-        with Engine.open(data, workers=1, max_resident=runs + 10) as engine:
+        with (
+            collector(params["gc_threshold"]) as gc_label,
+            Engine.open(data, workers=1, max_resident=runs + 10) as engine,
+        ):
             engine.register(three_works, work)
             opened = time.perf_counter() - began
             for i in range(runs):
@@ -55,7 +59,11 @@ def run(params: Params) -> Report:
         repeated = [key for key in done_before if executions[key] > 1]
         if repeated:
             raise AssertionError(f"{len(repeated)} recorded activities ran again: {repeated[:3]}")
-    labels: dict[str, str | int | float] = {"runs": runs, "open_at_kill": open_at_kill}
+    labels: dict[str, str | int | float] = {
+        "runs": runs,
+        "open_at_kill": open_at_kill,
+        "gc": gc_label,
+    }
     return Report(
         figures=[
             Figure("store_read_s", read_s, "s", better="lower", is_ceiling=True),
