@@ -7,8 +7,10 @@ in flight. The scenario
 then reopens the data directory and times ``Engine.open`` (recovery scan,
 timers re-armed, pending runs rehydrated) and the time until every run has
 completed. It checks, and fails if not, that every run ends with the right
-result and that no activity whose completion was recorded before the kill
-ran again. The ceiling is the time to read every event of the store back.
+result, that no activity whose completion was recorded before the kill ran
+again, and that every activity ran exactly once (the gate holds them all
+until after the kill, so each interrupted attempt must be re-sent once and
+only once). The ceiling is the time to read every event of the store back.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
 from benchmarks.harness import Figure, Params, Report, scenario
 from benchmarks.host import collector
-from benchmarks.scenarios._recovery_engine import three_works, work
+from benchmarks.scenarios._recovery_engine import close_ledgers, three_works, work
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,10 +57,16 @@ def run(params: Params) -> Report:
             for i in range(runs):
                 assert engine.result(f"r{i}", timeout=600) == i + 3, f"run r{i} result"
             completed = time.perf_counter() - began
+        close_ledgers()
         executions = Counter(tuple(line.split()) for line in ledger.read_text().splitlines())
         repeated = [key for key in done_before if executions[key] > 1]
         if repeated:
             raise AssertionError(f"{len(repeated)} recorded activities ran again: {repeated[:3]}")
+        twice = [key for key, count in executions.items() if count > 1]
+        if twice or len(executions) != 3 * runs:
+            raise AssertionError(
+                f"{len(executions)} activities ran for {3 * runs}; twice: {twice[:3]}"
+            )
     labels: dict[str, str | int | float] = {
         "runs": runs,
         "open_at_kill": open_at_kill,
