@@ -94,6 +94,9 @@ class RunManager:
         self._background = ThreadPoolExecutor(4, thread_name_prefix="aion-runs")
         self._recovery = ThreadPoolExecutor(1, thread_name_prefix="aion-recovery")
         self._rehydrator = ThreadPoolExecutor(1, thread_name_prefix="aion-rehydrate")
+        self._on_exit = functools.partial(on_exit, self)
+        self._on_restart = functools.partial(on_restart, self)
+        self._on_exhausted = functools.partial(on_exhausted, self)
         self.timers = TimerService(store, self._timer_due)
         self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
@@ -203,9 +206,9 @@ class RunManager:
             shutdown=5.0,
             policy=policy,
             restart_history=restart_ages,
-            on_exit=functools.partial(on_exit, self),
-            on_restart=functools.partial(on_restart, self),
-            on_exhausted=functools.partial(on_exhausted, self),
+            on_exit=self._on_exit,
+            on_restart=self._on_restart,
+            on_exhausted=self._on_exhausted,
         )
         try:
             info = self._sup.start_child(spec)  # its on_start has registered it by now
