@@ -28,7 +28,6 @@ from aion_actors import Engine
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
 from benchmarks.harness import Figure, Params, Report, scenario
-from benchmarks.host import collector
 from benchmarks.scenarios._recovery_engine import close_ledgers, three_works, work
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +36,7 @@ _ROOT = Path(__file__).resolve().parents[2]
 @scenario(
     "recovery",
     help="kill -9 with N runs in flight, reopen, seconds until all complete",
-    defaults={"runs": 10_000, "gc_threshold": None},
+    defaults={"runs": 10_000},
     quick={"runs": 200},
 )
 def run(params: Params) -> Report:
@@ -48,10 +47,7 @@ def run(params: Params) -> Report:
         done_before, open_at_kill, read_s = _snapshot(data)
         ledger.with_suffix(".gate").touch()
         began = time.perf_counter()
-        with (
-            collector(params["gc_threshold"]) as gc_label,
-            Engine.open(data, workers=1, max_resident=runs + 10) as engine,
-        ):
+        with Engine.open(data, workers=1, max_resident=runs + 10) as engine:
             engine.register(three_works, work)
             opened = time.perf_counter() - began
             for i in range(runs):
@@ -67,11 +63,7 @@ def run(params: Params) -> Report:
             raise AssertionError(
                 f"{len(executions)} activities ran for {3 * runs}; twice: {twice[:3]}"
             )
-    labels: dict[str, str | int | float] = {
-        "runs": runs,
-        "open_at_kill": open_at_kill,
-        "gc": gc_label,
-    }
+    labels: dict[str, str | int | float] = {"runs": runs, "open_at_kill": open_at_kill}
     return Report(
         figures=[
             Figure("store_read_s", read_s, "s", better="lower", is_ceiling=True),

@@ -21,7 +21,6 @@ from typing import Any
 from aion_actors import Engine, WorkflowContext, activity, workflow
 from benchmarks.ceilings import lmdb_commit_rate
 from benchmarks.harness import Figure, Params, Report, scenario
-from benchmarks.host import collector
 
 
 @activity(executor="thread")
@@ -51,13 +50,7 @@ async def three_process(ctx: WorkflowContext, value: int) -> int:
 @scenario(
     "throughput",
     help="three-activity workflows/s and start-to-result latency, thread and process executors",
-    defaults={
-        "runs": 5000,
-        "inflight": 256,
-        "workers": 2,
-        "executors": ["thread", "process"],
-        "gc_threshold": None,
-    },
+    defaults={"runs": 5000, "inflight": 256, "workers": 2, "executors": ["thread", "process"]},
     quick={"runs": 300, "inflight": 64},
 )
 def run(params: Params) -> Report:
@@ -67,14 +60,10 @@ def run(params: Params) -> Report:
     targets = {"thread": 1500.0, "process": 800.0}
     flows = {"thread": three_thread, "process": three_process}
     for kind in params["executors"]:
-        with tempfile.TemporaryDirectory() as tmp, collector(params["gc_threshold"]) as gc_label:
+        with tempfile.TemporaryDirectory() as tmp:
             rate, samples = measure(Path(tmp) / "data", flows[kind], runs, inflight, workers)
         quantiles = statistics.quantiles(samples, n=100)
-        labels: dict[str, str | int | float] = {
-            "executor": kind,
-            "inflight": inflight,
-            "gc": gc_label,
-        }
+        labels: dict[str, str | int | float] = {"executor": kind, "inflight": inflight}
         figures += [
             Figure("workflows_per_s", rate, "workflows/s", labels=labels,
                    ceiling="lmdb_commit_rate", target=targets[kind]),
