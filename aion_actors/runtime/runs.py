@@ -22,7 +22,6 @@ import pykka
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     AionError,
-    EngineClosed,
     SequenceConflict,
     WorkflowStatus,
     faults,
@@ -38,6 +37,7 @@ from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.recovery import recover, restart_ages, start_successors
+from aion_actors.runtime.requests import send_request
 from aion_actors.runtime.supervision import (
     on_exhausted,
     on_exit,
@@ -106,6 +106,10 @@ class RunManager:
     @property
     def recorder(self) -> Recorder:
         return self._recorder
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def _lock(self, workflow_id: str) -> threading.RLock:
         return self._stripes[hash(workflow_id) % _STRIPES]
@@ -373,41 +377,8 @@ class RunManager:
     def request(
         self, workflow_id: str, run_id: str, build: Callable[[msg.Ack], object], timeout: float
     ) -> None:
-        """Deliver a change request and wait until its event is committed.
-
-        A request whose actor died before submitting it was never recorded,
-        so it is sent again to the next incarnation; once submitted, only the
-        commit decides.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._closed:
-                raise EngineClosed()
-            ack = msg.Ack()
-            ref = self.actor(workflow_id, run_id)
-            if ref is not None:
-                try:
-                    ref.tell(build(ack))
-                except pykka.ActorDeadError:
-                    ref = None
-            while ref is not None:
-                try:
-                    ack.future.result(timeout=0.05)
-                    return
-                except TimeoutError:
-                    if not ref.is_alive() and not ack.submitted:
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"workflow {workflow_id!r} (run {run_id}) did not record the request "
-                            f"within {timeout} s; it may still be recorded later"
-                        ) from None
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"workflow {workflow_id!r} (run {run_id}) could not be reached within "
-                    f"{timeout} s (it may be restarting)"
-                )
-            time.sleep(0.01)
+        """Deliver a change request and wait until its event is committed (see requests)."""
+        send_request(self, workflow_id, run_id, build, timeout)
 
     def registered(self, names: Sequence[str]) -> None:
         """New definitions: wake the runs and attempts that were waiting for them.
