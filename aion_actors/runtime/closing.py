@@ -26,6 +26,13 @@ def start_child(runs: RunManager, workflow_id: str, run_id: str, event: ev.Child
     child = runs._store.get_run(event.child_workflow_id, event.child_run_id)
     if child is None:
         definition = runs._catalog.workflow(event.workflow_type)
+        waiting = runs._awaiting_children.get(event.workflow_type)
+        if definition is None and waiting is not None:
+            # Recovery found this type not registered yet (a service registers after
+            # `Engine.open`): the child starts once it is.
+            if (workflow_id, run_id, event) not in waiting:
+                waiting.append((workflow_id, run_id, event))
+            return
         if definition is None:
             failed = ev.ChildFailed(
                 child_workflow_id=event.child_workflow_id,

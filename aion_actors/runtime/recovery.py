@@ -54,9 +54,47 @@ def recover(runs: RunManager) -> int:
             for _aid, state in ledger.running_attempts()
         ]
         for child in ledger.children.values():
+            if runs._catalog.workflow(child.workflow_type) is None:
+                runs._awaiting_children.setdefault(child.workflow_type, [])
             runs.start_child(run.workflow_id, run.run_id, child)
     runs.attempts.recovered(running)
     return woken
+
+
+def registered(runs: RunManager, names: Sequence[str]) -> None:
+    """New definitions: wake the runs, children and attempts that were waiting for them.
+
+    In the background, so that a service registering its workflows after
+    `Engine.open` is not held up by the recovery of thousands of runs.
+    """
+    keys = [key for name in names for key in runs._awaiting_workflow.pop(name, set())]
+    children = [item for name in names for item in runs._awaiting_children.pop(name, [])]
+    successors = [name for name in names if name in runs._lost_successors]
+
+    def wake() -> None:
+        for name in successors:
+            start_successors(runs, name)
+        runs.attempts.registered(list(names))
+        for workflow_id, run_id, child in children:
+            runs.start_child(workflow_id, run_id, child)
+        for workflow_id, run_id in keys:
+            if not runs._closed:
+                runs.actor(workflow_id, run_id)
+
+    runs._recovery.submit(wake)
+
+
+def waiting_for(runs: RunManager, workflow_id: str, run_id: str) -> str | None:
+    """Why a recovered run cannot go on yet, if it waits for a registration."""
+    key = (workflow_id, run_id)
+    for name, keys in list(runs._awaiting_workflow.items()):
+        if key in keys:
+            return f"workflow type {name!r} is not registered"
+    for name, children in list(runs._awaiting_children.items()):
+        if any((w, r) == key for w, r, _child in children):
+            return f"workflow type {name!r} of its child is not registered"
+    activity = runs.attempts.waiting_for(workflow_id, run_id)
+    return None if activity is None else f"activity {activity!r} is not registered"
 
 
 def find_lost_successors(runs: RunManager) -> None:

@@ -34,7 +34,7 @@ def send_request(
     """
     deadline = time.monotonic() + timeout
     while True:
-        if runs.closed:
+        if runs._closed:
             raise EngineClosed()
         ack = msg.Ack()
         ref = runs.actor(workflow_id, run_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -36,7 +37,7 @@ from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy, Wo
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
-from aion_actors.runtime.recovery import recover, restart_ages, start_successors
+from aion_actors.runtime.recovery import recover, registered, restart_ages, waiting_for
 from aion_actors.runtime.requests import send_request
 from aion_actors.runtime.supervision import (
     on_exhausted,
@@ -55,6 +56,8 @@ from supervisor import (
     Residency,
     Supervisor,
 )
+
+log = logging.getLogger("aion_actors.runtime")
 
 Key = tuple[str, str]
 _STRIPES = 64
@@ -88,6 +91,7 @@ class RunManager:
         self._incarnations: dict[Key, Incarnation] = {}
         self._handoff: dict[Key, list[ev.Event]] = {}
         self._awaiting_workflow: dict[str, set[Key]] = {}
+        self._awaiting_children: dict[str, list[tuple[str, str, ev.ChildStarted]]] = {}
         self._lost_successors: dict[str, list[tuple[str, ev.WorkflowContinuedAsNew, Any]]] = {}
         self._closed = False
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
@@ -106,10 +110,6 @@ class RunManager:
     @property
     def recorder(self) -> Recorder:
         return self._recorder
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def _lock(self, workflow_id: str) -> threading.RLock:
         return self._stripes[hash(workflow_id) % _STRIPES]
@@ -336,6 +336,8 @@ class RunManager:
                 except pykka.ActorDeadError:
                     continue
                 return
+        except Exception:  # nobody waits on this thread's futures: say it here
+            log.exception("delivering %r to run %s failed", message, run_id)
         finally:
             if then is not None:
                 then()
@@ -381,32 +383,12 @@ class RunManager:
         send_request(self, workflow_id, run_id, build, timeout)
 
     def registered(self, names: Sequence[str]) -> None:
-        """New definitions: wake the runs and attempts that were waiting for them.
-
-        In the background, so that a service registering its workflows after
-        `Engine.open` is not held up by the recovery of thousands of runs.
-        """
-        runs = [key for name in names for key in self._awaiting_workflow.pop(name, set())]
-        successors = [name for name in names if name in self._lost_successors]
-
-        def wake() -> None:
-            for name in successors:
-                start_successors(self, name)
-            self.attempts.registered(list(names))
-            for workflow_id, run_id in runs:
-                if not self._closed:
-                    self.actor(workflow_id, run_id)
-
-        self._recovery.submit(wake)
+        """New definitions: wake what waited for them (see recovery.registered)."""
+        registered(self, names)
 
     def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
         """Why a recovered run cannot go on yet, if it waits for a registration."""
-        key = (workflow_id, run_id)
-        for name, keys in list(self._awaiting_workflow.items()):
-            if key in keys:
-                return f"workflow type {name!r} is not registered"
-        activity = self.attempts.waiting_for(workflow_id, run_id)
-        return None if activity is None else f"activity {activity!r} is not registered"
+        return waiting_for(self, workflow_id, run_id)
 
     def resume(self, workflow_id: str, run_id: str, kind: str, version: str) -> None:
         """Replay a parked run again (after a code fix); it records `RunResumed`."""

@@ -187,6 +187,16 @@ async def awaits_asyncio(ctx: WorkflowContext) -> None:
 
 
 @workflow
+async def doubles(ctx: WorkflowContext, value: int) -> int:
+    return 2 * value
+
+
+@workflow
+async def parent_of_doubles(ctx: WorkflowContext, value: int) -> int:
+    return int(await ctx.child(doubles, value)) + 1
+
+
+@workflow
 async def gathers(ctx: WorkflowContext) -> list[int]:
     results = await ctx.gather(ctx.activity(add, 1, 1), ctx.activity(add_in_process, 2, 2))
     return [int(r) for r in results]

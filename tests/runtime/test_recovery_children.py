@@ -1,0 +1,52 @@
+"""A child whose start a crash cut short waits, after reopening, for its type.
+
+A service registers its workflows after `Engine.open`, so recovery meets a
+child whose workflow type is not registered yet. It must wait for that
+registration, not fail the child: a run woken meanwhile (here by a query,
+with its own type registered) would otherwise record `ChildFailed` for a
+child that never had a chance to run (found by the randomized crash test).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aion_actors import Engine
+from aion_actors.core import QueryError
+from aion_actors.core import events as ev
+from tests.runtime import flows
+from tests.workers.helpers import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_a_child_of_a_type_registered_after_reopening_is_started_not_failed(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.runtime.child_starter", str(data)],
+        cwd=ROOT,
+        env={**os.environ, "AION_FAULTS": "child.starting:1"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert child.returncode == -9, child.stderr.decode()[-2000:]
+
+    with Engine.open(data, workers=1) as engine:
+        engine.register(flows.parent_of_doubles)
+        # Wake the parent by replay while its child's type is still unknown.
+        with pytest.raises(QueryError):
+            engine.query("parent", "no-such-query")
+        wait_until(lambda: engine.describe("parent").residency == "resident", 10, "replay")
+        assert "'doubles' of its child is not registered" in (engine.describe("parent").waiting_for or "")
+        assert not any(isinstance(e, ev.ChildFailed) for e in engine.history("parent"))
+
+        engine.register(flows.doubles)
+        assert engine.result("parent", timeout=30) == 41
