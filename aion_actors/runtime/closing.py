@@ -26,23 +26,14 @@ def start_child(runs: RunManager, workflow_id: str, run_id: str, event: ev.Child
     child = runs._store.get_run(event.child_workflow_id, event.child_run_id)
     if child is None:
         definition = runs._catalog.workflow(event.workflow_type)
-        waiting = runs._awaiting_children.get(event.workflow_type)
-        if definition is None and waiting is not None:
-            # Recovery found this type not registered yet (a service registers after
-            # `Engine.open`): the child starts once it is.
+        if definition is None:
+            # Like an activity's attempt, the child waits for its type to be
+            # registered (a service registers after `Engine.open`), then starts.
+            waiting = runs._awaiting_children.setdefault(event.workflow_type, [])
             if (workflow_id, run_id, event) not in waiting:
                 waiting.append((workflow_id, run_id, event))
-            return
-        if definition is None:
-            failed = ev.ChildFailed(
-                child_workflow_id=event.child_workflow_id,
-                child_run_id=event.child_run_id,
-                error={
-                    "type": "WorkflowNotFound",
-                    "message": f"workflow type {event.workflow_type!r} is not registered",
-                },
-            )
-            runs.deliver(workflow_id, run_id, msg.ChildClosed(failed))
+            if runs._catalog.workflow(event.workflow_type) is not None:  # registered meanwhile
+                runs.registered([event.workflow_type])
             return
         parent = {"workflow_id": workflow_id, "run_id": run_id}
         if faults.ARMED:

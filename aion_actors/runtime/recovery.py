@@ -54,8 +54,6 @@ def recover(runs: RunManager) -> int:
             for _aid, state in ledger.running_attempts()
         ]
         for child in ledger.children.values():
-            if runs._catalog.workflow(child.workflow_type) is None:
-                runs._awaiting_children.setdefault(child.workflow_type, [])
             runs.start_child(run.workflow_id, run.run_id, child)
     runs.attempts.recovered(running)
     return woken

@@ -93,9 +93,7 @@ def record_supervision(
     for _ in range(5):
         head = runs._recorder.head(workflow_id, run_id)
         try:
-            runs._recorder.submit(workflow_id, run_id, events, head).result(
-                timeout=SUPERVISION_TIMEOUT
-            )
+            runs._recorder.append(workflow_id, run_id, events, head, SUPERVISION_TIMEOUT)
             return True
         except SequenceConflict:
             continue

@@ -1,4 +1,4 @@
-"""A child whose start a crash cut short waits, after reopening, for its type.
+"""A child whose workflow type is not registered waits for it, as an activity does.
 
 A service registers its workflows after `Engine.open`, so recovery meets a
 child whose workflow type is not registered yet. It must wait for that
@@ -45,8 +45,26 @@ def test_a_child_of_a_type_registered_after_reopening_is_started_not_failed(
         with pytest.raises(QueryError):
             engine.query("parent", "no-such-query")
         wait_until(lambda: engine.describe("parent").residency == "resident", 10, "replay")
-        assert "'doubles' of its child is not registered" in (engine.describe("parent").waiting_for or "")
+        waiting = engine.describe("parent").waiting_for or ""
+        assert "'doubles' of its child is not registered" in waiting
         assert not any(isinstance(e, ev.ChildFailed) for e in engine.history("parent"))
 
         engine.register(flows.doubles)
         assert engine.result("parent", timeout=30) == 41
+
+
+@pytest.mark.timeout(60)
+def test_a_live_child_of_an_unregistered_type_waits_for_it_like_an_activity(
+    tmp_path: Path,
+) -> None:
+    with Engine.open(tmp_path / "data", workers=1) as engine:
+        engine.register(flows.parent_of_doubles)
+        handle = engine.start(flows.parent_of_doubles, 4, workflow_id="live")
+        wait_until(
+            lambda: "of its child is not registered" in (engine.describe("live").waiting_for or ""),
+            10,
+            "the child to wait for its type",
+        )
+        engine.register(flows.doubles)
+        assert handle.result(timeout=30) == 9
+        assert not any(isinstance(e, ev.ChildFailed) for e in engine.history("live"))
