@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -24,15 +24,11 @@ from aion_actors.core import (
     EngineClosed,
     Event,
     QueryError,
-    WorkflowAlreadyStarted,
     WorkflowClosed,
     WorkflowFailed,
     WorkflowNotFound,
     WorkflowStatus,
-    check_id,
     check_payload,
-    new_run_id,
-    new_workflow_id,
 )
 from aion_actors.core import events as ev
 from aion_actors.handles import RunDescription, RunHandle
@@ -42,6 +38,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
+from aion_actors.runtime.starts import new_runs
 from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
 from supervisor import Outcome, Residency, RestartPolicy
 
@@ -216,19 +213,34 @@ class Engine:
 
         Raises `WorkflowAlreadyStarted` if `workflow_id` has an open run.
         """
+        ids = None if workflow_id is None else [workflow_id]
+        [handle] = self.start_many(workflow, [args], workflow_ids=ids)
+        return handle
+
+    def start_many(
+        self,
+        workflow: WorkflowDefinition | str,
+        inputs: Iterable[Sequence[Any]],
+        *,
+        workflow_ids: Iterable[str] | None = None,
+    ) -> list[RunHandle]:
+        """Start one run per item of `inputs` (each a run's positional arguments).
+
+        Their `WorkflowStarted`s share commits, so this waits for one fsync
+        where a loop of `start` waits for one per run. Every input and id is
+        checked first: a bad one, or a workflow_id that is open or given twice,
+        raises (`PayloadError`, `WorkflowAlreadyStarted`) and starts none.
+        Should the store fail part-way, the runs it committed start anyway
+        and its error is raised.
+        """
         self._check_open()
         definition = self._workflow(workflow)
-        workflow_id = check_id(workflow_id or new_workflow_id(), "workflow_id")
-        check_payload(list(args), "input", max_bytes=self.max_payload_bytes)
-        run_id = new_run_id()
-
-        def refuse_if_open(wid: str) -> None:
-            open_run = self._runs.open_run(wid)
-            if open_run is not None:
-                raise WorkflowAlreadyStarted(wid, open_run)
-
-        self._runs.create(definition, workflow_id, run_id, args, check_open=refuse_if_open)
-        return RunHandle(self, workflow_id, run_id)
+        new = new_runs(inputs, workflow_ids, self.max_payload_bytes)
+        outcomes = self._runs.create_many(definition, new, refuse_open=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [RunHandle(self, run.workflow_id, run.run_id) for run in new]
 
     def signal(
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0

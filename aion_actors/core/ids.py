@@ -39,6 +39,8 @@ def check_id(value: object, what: str) -> str:
     """Refuse ids the store cannot key: LMDB keys are bytes separated by NUL."""
     if not isinstance(value, str):
         raise PayloadError(what, f"must be a str, got {type(value).__name__}")
+    if value.isascii() and 0 < len(value) <= _MAX_ID_BYTES and "\x00" not in value:
+        return value  # the common case, checked without encoding the id
     if not value:
         raise PayloadError(what, "must not be empty")
     if "\x00" in value:

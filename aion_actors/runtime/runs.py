@@ -23,7 +23,6 @@ import pykka
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     AionError,
-    SequenceConflict,
     WorkflowStatus,
     faults,
 )
@@ -39,6 +38,7 @@ from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.recovery import recover, registered, restart_ages, waiting_for
 from aion_actors.runtime.requests import send_request
+from aion_actors.runtime.starts import NewRun, Started, create
 from aion_actors.runtime.supervision import (
     on_exhausted,
     on_exit,
@@ -126,51 +126,22 @@ class RunManager:
         run_id: str,
         args: Sequence[Any],
         parent: dict[str, Any] | None = None,
-        *,
-        check_open: Callable[[str], None] | None = None,
     ) -> bool:
         """Record `WorkflowStarted` and start the run's actor; False if the run existed."""
-        started = ev.WorkflowStarted(
-            workflow_type=definition.name,
-            input=list(args),
-            run_id=run_id,
-            version=definition.version,
-            parent=parent,
-        )
-        key = (workflow_id, run_id)
-        with self._lock(workflow_id):
-            if check_open is not None:
-                check_open(workflow_id)
-            previous = self._open.get(workflow_id)
-            self._open[workflow_id] = run_id
-        # The commit waits for an fsync: no lock is held meanwhile. The run is
-        # reserved in `_open`, so a second start of this workflow_id is refused.
-        try:
-            history = self._recorder.append(workflow_id, run_id, [started], 0)
-        except BaseException as exc:
-            with self._lock(workflow_id):
-                if self._open.get(workflow_id) == run_id:
-                    if previous is None:
-                        del self._open[workflow_id]
-                    else:
-                        self._open[workflow_id] = previous
-            if isinstance(exc, SequenceConflict):
-                return False
-            raise
-        self.registry.insert(
-            key,
-            Handle(
-                key,
-                None,
-                definition.name,
-                definition.version,
-                WorkflowStatus.RUNNING,
-                Residency.RESIDENT,
-            ),
-        )
-        self._handoff[key] = history
-        self._spawn(workflow_id, run_id, definition)
-        return True
+        [outcome] = create(self, definition, [NewRun(workflow_id, run_id, args, parent)], False)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def create_many(
+        self,
+        definition: WorkflowDefinition,
+        new: Sequence[NewRun],
+        *,
+        refuse_open: bool,
+    ) -> list[Started]:
+        """Start several runs on shared commits; see `starts.create`."""
+        return create(self, definition, new, refuse_open)
 
     def register_existing(
         self, workflow_id: str, run_id: str, kind: str, version: str, status: WorkflowStatus

@@ -101,7 +101,8 @@ class Recorder:
         self._store = store
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
-        self._wakeup = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # callers take it bare: a `Condition`'s `with` is Python code
+        self._wakeup = threading.Condition(self._lock)
         self._closed = False
         self._heads: dict[tuple[str, str], int] = {}
         self._heads_lock = threading.Lock()
@@ -129,6 +130,24 @@ class Recorder:
         self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
         return commit.wait(timeout)
 
+    def append_all(self, requests: Sequence[AppendRequest]) -> list[list[Event] | BaseException]:
+        """Submit several appends at once and wait for each: they share commits
+        (one, up to `max_batch`), and each gets its own stamped events or error."""
+        commits = [Commit() for _ in requests]
+        with self._lock:
+            if self._closed:
+                raise EngineClosed()
+            self._queue.extend(zip(requests, commits, strict=True))
+            if len(self._queue) == len(commits):
+                self._wakeup.notify()
+        results: list[list[Event] | BaseException] = []
+        for commit in commits:
+            try:
+                results.append(commit.wait(None))
+            except BaseException as exc:
+                results.append(exc)
+        return results
+
     def append_then(
         self,
         workflow_id: str,
@@ -143,7 +162,7 @@ class Recorder:
         return commit
 
     def _enqueue(self, request: AppendRequest, outcome: _Outcome) -> None:
-        with self._wakeup:
+        with self._lock:
             if self._closed:
                 raise EngineClosed()
             self._queue.append((request, outcome))

@@ -70,9 +70,11 @@ class ThreadExecutor:
         self._max_workers = max_workers
         self._max_result_bytes = max_result_bytes
         self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)  # one count per thread waiting for work
         self._threads: list[threading.Thread] = []
-        self._cond = threading.Condition()  # guards everything below
+        # Hot paths take the bare lock: a `Condition`'s `with` is Python code.
+        self._lock = threading.Lock()  # guards everything below
+        self._cond = threading.Condition(self._lock)
+        self._idle = 0  # threads done with their attempt, soon waiting for the next
         self._unsettled: set[_Entry] = set()
         self._executing = 0  # threads inside an activity function (late ones included)
         self._deadlines: list[tuple[float, int, _Entry]] = []
@@ -99,11 +101,13 @@ class ThreadExecutor:
         except Exception as exc:
             entry.refused = failure(unrecordable_arguments(task.name, task.args, exc))
         thread = None
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise ExecutorClosed("thread", task.name)
             self._unsettled.add(entry)
-            if not self._idle.acquire(blocking=False) and len(self._threads) < self._max_workers:
+            if self._idle:
+                self._idle -= 1
+            elif len(self._threads) < self._max_workers:
                 thread = threading.Thread(
                     target=self._work, name=f"aion-activity_{len(self._threads)}", daemon=True
                 )
@@ -155,7 +159,7 @@ class ThreadExecutor:
             entry = self._queue.get()
             if entry is None:
                 return
-            with self._cond:
+            with self._lock:
                 if self._closed:  # queued when the executor closed: it never runs
                     continue
                 self._executing += 1
@@ -165,11 +169,11 @@ class ThreadExecutor:
                 else:
                     self._execute(entry)
             finally:
-                with self._cond:
+                with self._lock:
                     self._executing -= 1
+                    self._idle += 1
                     if self._closed:
                         self._cond.notify_all()  # close() may be waiting for us
-            self._idle.release()
 
     def _execute(self, entry: _Entry) -> None:
         task = entry.task
@@ -224,7 +228,7 @@ class ThreadExecutor:
 
     def _settle(self, entry: _Entry, outcome: Outcome) -> None:
         """Call `done` unless the attempt was already settled (a late result after a timeout)."""
-        with self._cond:
+        with self._lock:
             if entry.settled:
                 return
             entry.settled = True

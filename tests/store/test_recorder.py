@@ -245,3 +245,18 @@ def test_append_then_calls_back_after_the_commit_with_the_events_or_the_error(
     recorder.append_then("w", "r1", signals(1), 2, broken).wait(WAIT)
     assert seqs(recorder.submit("w", "r1", signals(1), 3).result(WAIT)) == [4]
     assert "commit callback raised" in caplog.text
+
+
+def test_append_all_commits_together_and_answers_each_request(
+    store: EventStore, held: tuple[HeldStore, Recorder]
+) -> None:
+    gate, rec = held
+    gate.release.set()
+    store.append("w", "taken", signals(1), 0)
+    requests = [AppendRequest("w", run, tuple(signals(2)), 0) for run in ("a", "taken", "b")]
+    first, conflict, last = rec.append_all(requests)
+    assert isinstance(conflict, SequenceConflict) and conflict.found == 1
+    assert isinstance(first, list) and isinstance(last, list)
+    assert seqs(first) == seqs(last) == [1, 2]
+    assert gate.batches == [3]
+    assert store.head("w", "a") == store.head("w", "b") == 2 and store.head("w", "taken") == 1
