@@ -157,6 +157,7 @@ def launch(
         child.exit_hint = getattr(actor, "exit_reason", None)
         for name in shadows:  # break the actor <-> closure cycle
             actor.__dict__.pop(name, None)
+        shadows.clear()  # and the shadows <-> report_exit one, so the actor goes by refcount
         if child.started is not None:
             child.started.set()
         child.done.set()

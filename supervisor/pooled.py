@@ -125,6 +125,7 @@ class Dispatcher:
                     with loans:
                         del turns[me]
                         lent = turn.lent
+                del actor  # waiting for the next, it must not keep a stopped actor alive
 
     def _watch(self) -> None:
         """Lend the duty past a turn that has run for longer than ``stall_after``."""
@@ -170,7 +171,7 @@ class _Inbox:
     __slots__ = ("_actor", "_forward", "_lock", "_queue", "_scheduled")
 
     def __init__(self, actor: PooledActor) -> None:
-        self._actor = actor
+        self._actor: PooledActor | None = actor
         self._queue: collections.deque[Envelope] = collections.deque()
         self._lock = threading.Lock()
         #: set while the actor is queued on or running in a dispatcher thread
@@ -188,7 +189,7 @@ class _Inbox:
                 self._scheduled = True
         if forward is not None:
             forward(envelope)
-        else:
+        elif self._actor is not None:
             self._actor._dispatcher.schedule(self._actor)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Envelope:
@@ -215,6 +216,12 @@ class _Inbox:
         with self._lock:
             self._scheduled = bool(self._queue)
             return self._scheduled
+
+    def detach(self) -> None:
+        """Forget the finished actor: it stays scheduled, so no put needs it again,
+        and without this edge the actor and its inbox are no cycle for the
+        collector to find; they go by reference counting."""
+        self._actor = None
 
     def seal(self, forward: Callable[[Envelope], None]) -> None:
         with self._lock:
@@ -263,7 +270,11 @@ class PooledActor(pykka.Actor):
         return [envelope.message for envelope in self.actor_inbox.snapshot()]
 
     def seal_inbox(self, forward: Callable[[Envelope], None]) -> None:
-        """Hand every envelope, queued or late, to ``forward`` (in the sender's thread)."""
+        """Hand every envelope, queued or late, to ``forward`` (in the sender's thread).
+
+        ``forward`` should not hold the actor: the inbox keeps it, and the actor
+        its inbox, so the two would be garbage only the cyclic collector finds.
+        """
         self.actor_inbox.seal(forward)
 
     def _run_turn(self, budget: int) -> None:
@@ -300,6 +311,7 @@ class PooledActor(pykka.Actor):
     def _finish(self) -> None:
         self._actor_loop_teardown()
         self._actor_exited()
+        self.actor_inbox.detach()
 
     def _actor_exited(self) -> None:
         """Called once, after the actor has stopped and answered what was queued."""

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -50,6 +51,43 @@ class RunEvicted(Exception):
 
 class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Orphans:
+    """Where messages for an incarnation go once it stopped (or is stopping).
+
+    Pykka drops `tell`s still queued when an actor stops, and a sender that
+    looked the actor up a moment before can still put one in after that.
+    For an evicted run such a message (a child's result, a due timer) is the
+    only thing that would wake it, so the stopped actor's inbox is sealed
+    with this. It holds ids rather than the actor, which can then go by
+    reference counting instead of waiting for the cyclic collector.
+    """
+
+    host: RunHost
+    workflow_id: str
+    run_id: str
+    urn: str
+    closed: bool
+
+    def __call__(self, envelope: Any) -> None:
+        if envelope.reply_to is not None:
+            dead = pykka.ActorDeadError(f"run {self.run_id} stopped; ask again")
+            envelope.reply_to.set_exception(exc_info=(type(dead), dead, None))
+        else:
+            self.pass_on(envelope.message)
+
+    def pass_on(self, message: Any) -> None:
+        """Hand what this incarnation will never handle to the next one.
+
+        Requests are not passed on: their sender sees this actor gone with the
+        request unsubmitted and sends it again, so passing it on would record it
+        twice. Our own `Committed` and `Evict` mean nothing to a successor.
+        """
+        wakes = isinstance(message, (msg.ActivityOutcome, msg.TimerDue, msg.ChildClosed))
+        if wakes and not self.closed:
+            self.host.redeliver(self.workflow_id, self.run_id, message, self.urn)
 
 
 class RunActor(PooledActor):
@@ -330,38 +368,18 @@ class RunActor(PooledActor):
         """Messages that reach an evicting actor go to its next incarnation."""
         if isinstance(message, msg.Query):
             raise RunEvicted(f"run {self.run_id} was evicted while the query waited; ask again")
-        self._pass_on(message)
+        self._orphans().pass_on(message)
 
-    def _pass_on(self, message: Any) -> None:
-        """Hand what this incarnation will never handle to the next one.
-
-        Requests are not passed on: their sender sees this actor gone with the
-        request unsubmitted and sends it again, so passing it on would record it
-        twice. Our own `Committed` and `Evict` mean nothing to a successor.
-        """
-        wakes = isinstance(message, (msg.ActivityOutcome, msg.TimerDue, msg.ChildClosed))
-        if wakes and not self._ledger.closed:
-            self._host.redeliver(self.workflow_id, self.run_id, message, self.actor_ref)
-
-    def _orphaned(self, envelope: Any) -> None:
-        """A message for this incarnation after it stopped.
-
-        Pykka drops `tell`s still queued when an actor stops, and a sender that
-        looked the actor up a moment before can still put one in after that.
-        For an evicted run such a message (a child's result, a due timer) is the
-        only thing that would wake it, so the stopped actor's inbox is sealed.
-        """
-        if envelope.reply_to is not None:
-            dead = pykka.ActorDeadError(f"run {self.run_id} stopped; ask again")
-            envelope.reply_to.set_exception(exc_info=(type(dead), dead, None))
-        else:
-            self._pass_on(envelope.message)
+    def _orphans(self) -> _Orphans:
+        return _Orphans(
+            self._host, self.workflow_id, self.run_id, self.actor_urn, self._ledger.closed
+        )
 
     def on_stop(self) -> None:
-        self.seal_inbox(self._orphaned)
+        self.seal_inbox(self._orphans())
 
     def on_failure(self, *exc_info: Any) -> None:
-        self.seal_inbox(self._orphaned)
+        self.seal_inbox(self._orphans())
 
     # -- recording
 

@@ -62,6 +62,5 @@ class RunHost(Protocol):
 
     def run_evicted(self, workflow_id: str, run_id: str) -> None: ...
 
-    def redeliver(
-        self, workflow_id: str, run_id: str, message: object, stale: pykka.ActorRef[Any]
-    ) -> None: ...
+    def redeliver(self, workflow_id: str, run_id: str, message: object, stale: str) -> None:
+        """Deliver to the incarnation after the one whose actor urn is `stale`."""

@@ -313,10 +313,8 @@ class RunManager:
             if then is not None:
                 then()
 
-    def redeliver(
-        self, workflow_id: str, run_id: str, message: object, stale: pykka.ActorRef[Any]
-    ) -> None:
-        """Deliver to the next incarnation, once the `stale` one has gone."""
+    def redeliver(self, workflow_id: str, run_id: str, message: object, stale: str) -> None:
+        """Deliver to the next incarnation, once the one with actor urn `stale` has gone."""
         key = (workflow_id, run_id)
 
         def later() -> None:
@@ -326,18 +324,20 @@ class RunManager:
         if not self._closed:
             self._background.submit(later)
 
-    def _await_gone(
-        self, key: Key, stale: pykka.ActorRef[Any] | None = None, timeout: float = 10.0
-    ) -> None:
+    def _await_gone(self, key: Key, stale: str | None = None, timeout: float = 10.0) -> None:
         """Wait until the supervisor has forgotten the last incarnation of `key`, or
-        (after a crash) runs a new one in place of `stale`."""
+        (after a crash) runs a new one in place of the actor with urn `stale`."""
         deadline = time.monotonic() + timeout
         while not self._closed and time.monotonic() < deadline:
             info = self._sup.lookup(key)
             if info is None:
                 return
             ref = info.ref
-            if isinstance(ref, pykka.ActorRef) and stale not in (None, ref) and ref.is_alive():
+            if (
+                isinstance(ref, pykka.ActorRef)
+                and stale not in (None, ref.actor_urn)
+                and ref.is_alive()
+            ):
                 return
             time.sleep(0.001)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pykka
 import pytest
@@ -256,3 +258,44 @@ def test_a_pooled_actor_has_every_field_pykka_gives_an_actor(dispatcher: Dispatc
     assert pykka_fields <= set(vars(actor))
     assert actor.actor_urn.startswith("urn:uuid:")
     assert actor.actor_urn != Recorder(dispatcher).actor_urn
+
+
+class Counted(Recorder):
+    """A `Recorder` whose instances a test can watch die."""
+
+    alive: ClassVar[list[weakref.ref[Counted]]] = []
+
+    def __init__(self, dispatcher: Dispatcher, seal: bool) -> None:
+        super().__init__(dispatcher)
+        self.seal = seal
+        Counted.alive.append(weakref.ref(self))
+
+    def on_stop(self) -> None:
+        if self.seal:  # as a run actor does, with a forward that does not hold it
+            self.seal_inbox(lambda envelope: None)
+
+
+def test_a_stopped_pooled_child_goes_by_refcount_not_by_the_cyclic_collector(
+    dispatcher: Dispatcher, start_sup: Any
+) -> None:
+    """Hosts stop hundreds of pooled actors a second: left in reference cycles,
+    they would pile up between the collector's passes and make each one slow."""
+    sup: Supervisor = start_sup(RestartPolicy(), name="freed", forget_exited=True)
+    Counted.alive.clear()
+    gc.disable()
+    try:
+        for key in ("plain", "sealed"):
+            info = sup.start_child(
+                ChildSpec(
+                    key=key, actor=Counted, args=(dispatcher, key == "sealed"), restart="temporary"
+                )
+            )
+            assert info.ref.ask("ping", timeout=TIMEOUT) == ("echo", "ping")
+            info.ref.stop()
+            del info
+            wait_until(lambda key=key: sup.lookup(key) is None, "the child to be forgotten")
+        wait_until(
+            lambda: all(ref() is None for ref in Counted.alive), "the stopped actors to be freed"
+        )
+    finally:
+        gc.enable()
