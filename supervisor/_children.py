@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from supervisor._incarnation import Incarnation
+from supervisor._latch import Latch
 from supervisor.errors import DuplicateChild
 from supervisor.policy import RestartPolicy, RestartType, RestartWindow
 from supervisor.spec import ChildInfo, ChildSpec, ExitReason, Shutdown
@@ -38,7 +39,7 @@ class State:
         self.policy = policy
         self.exit_reason: ExitReason | None = None
         self.thread: threading.Thread | None = None
-        self.done = threading.Event()
+        self.done = Latch()
         self.lock = threading.Lock()
         self.claims: set[Hashable] = set()
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from supervisor._latch import Latch
 from supervisor.spec import ExitReason, Shutdown
 
 __all__ = ["Incarnation", "Notify", "next_pid", "stop_incarnation"]
@@ -34,7 +34,7 @@ class Incarnation:
         self.key = key
         self.pid = pid
         self.ref = ref
-        self.done = threading.Event()
+        self.done = Latch()
         self.handled = False
 
     def exit_reason(self) -> tuple[ExitReason, BaseException | None]:

@@ -56,6 +56,7 @@ class ActorChild(Incarnation):
         "actor_ref",
         "error",
         "exit_hint",
+        "notify",
         "start_error",
         "started",
         "thread",
@@ -68,11 +69,13 @@ class ActorChild(Incarnation):
         ref: Any,
         actor_ref: pykka.ActorRef[Any],
         *,
+        notify: Notify,
         abandon_on_kill: bool,
         pooled: bool,
     ) -> None:
         super().__init__(key, pid, ref)
         self.actor_ref = actor_ref
+        self.notify = notify
         self.abandon_on_kill = abandon_on_kill
         self.error: BaseException | None = None
         self.start_error: BaseException | None = None
@@ -81,6 +84,22 @@ class ActorChild(Incarnation):
         #: for it; a pooled actor's runs in the starter's, so it needs no event
         self.started = None if pooled else threading.Event()
         self.thread: threading.Thread | None = None
+
+    def start_failed(self, error: BaseException) -> None:
+        self.start_error = error
+
+    def failed(self, error: BaseException | None) -> None:
+        """An unhandled exception; the first one is the crash reason."""
+        if self.error is None:
+            self.error = error
+
+    def exited(self, hint: object) -> None:
+        """Its last message ran: report the exit, once, from this thread."""
+        self.exit_hint = hint
+        if self.started is not None:
+            self.started.set()
+        self.done.set()
+        self.notify(self)
 
     def exit_reason(self) -> tuple[ExitReason, BaseException | None]:
         if self.error is not None:
@@ -126,75 +145,19 @@ def launch(
     ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
     """
     actor_ref = actor.actor_ref
-    pooled = isinstance(actor, PooledActor)
     child = ActorChild(
         key,
         pid,
         actor_ref if ref is None else ref,
         actor_ref,
+        notify=notify,
         abandon_on_kill=abandon_on_kill,
-        pooled=pooled,
+        pooled=isinstance(actor, PooledActor),
     )
-    on_start = actor.on_start
-    handle_failure = actor._handle_failure
-
-    def watched_on_start() -> None:
-        try:
-            on_start()
-        except BaseException as exc:
-            child.start_error = exc
-            raise
-        finally:
-            if child.started is not None:
-                child.started.set()
-
-    def watched_handle_failure(*exc_info: Any) -> None:
-        if child.error is None:
-            child.error = exc_info[1]
-        handle_failure(*exc_info)
-
-    def report_exit() -> None:
-        child.exit_hint = getattr(actor, "exit_reason", None)
-        for name in shadows:  # break the actor <-> closure cycle
-            actor.__dict__.pop(name, None)
-        shadows.clear()  # and the shadows <-> report_exit one, so the actor goes by refcount
-        if child.started is not None:
-            child.started.set()
-        child.done.set()
-        notify(child)
-
-    shadows: dict[str, Any] = {
-        "on_start": watched_on_start,
-        "_handle_failure": watched_handle_failure,
-    }
-    if isinstance(actor, PooledActor):  # (mypy narrows on this, not on `pooled`)
-        actor_exited = actor._actor_exited
-
-        def watched_exit() -> None:
-            try:
-                actor_exited()
-            finally:
-                report_exit()
-
-        shadows["_actor_exited"] = watched_exit
+    if isinstance(actor, PooledActor):
+        actor._watch = child  # it reports to the child itself: no closures to build
     else:
-        actor_loop = actor._actor_loop
-
-        def watched_loop() -> None:
-            child.thread = threading.current_thread()
-            try:
-                actor_loop()
-            except BaseException as exc:
-                if child.error is None:
-                    child.error = exc
-                actor.actor_stopped.set()
-                pykka.ActorRegistry.unregister(actor.actor_ref)
-                raise
-            finally:
-                report_exit()
-
-        shadows["_actor_loop"] = watched_loop
-    vars(actor).update(shadows)
+        _shadow(actor, child)
     pykka.ActorRegistry.register(actor_ref)
     actor._start_actor_loop()
     if child.started is not None:
@@ -205,3 +168,46 @@ def launch(
         child.join()
         raise child.start_error
     return child
+
+
+def _shadow(actor: pykka.ThreadingActor, child: ActorChild) -> None:
+    """Wrap, on this instance only, what a thread actor does at its start, failures and exit."""
+    on_start = actor.on_start
+    handle_failure = actor._handle_failure
+    actor_loop = actor._actor_loop
+
+    def watched_on_start() -> None:
+        try:
+            on_start()
+        except BaseException as exc:
+            child.start_failed(exc)
+            raise
+        finally:
+            if child.started is not None:
+                child.started.set()
+
+    def watched_handle_failure(*exc_info: Any) -> None:
+        child.failed(exc_info[1])
+        handle_failure(*exc_info)
+
+    def watched_loop() -> None:
+        child.thread = threading.current_thread()
+        try:
+            actor_loop()
+        except BaseException as exc:
+            child.failed(exc)
+            actor.actor_stopped.set()
+            pykka.ActorRegistry.unregister(actor.actor_ref)
+            raise
+        finally:
+            for name in shadows:  # break the actor <-> closure cycle
+                actor.__dict__.pop(name, None)
+            shadows.clear()  # and the shadows <-> closure one, so the actor goes by refcount
+            child.exited(getattr(actor, "exit_reason", None))
+
+    shadows: dict[str, Any] = {
+        "on_start": watched_on_start,
+        "_handle_failure": watched_handle_failure,
+        "_actor_loop": watched_loop,
+    }
+    vars(actor).update(shadows)

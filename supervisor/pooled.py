@@ -31,9 +31,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pykka
+
+from supervisor._latch import Latch
 
 __all__ = ["Dispatcher", "PooledActor"]
 
@@ -232,6 +234,17 @@ class _Inbox:
             forward(envelope)
 
 
+class ExitWatch(Protocol):
+    """Who learns how a pooled actor's start went, why it failed, and when it exited:
+    the supervisor that started it (see `supervisor._watch`)."""
+
+    def start_failed(self, error: BaseException) -> None: ...
+
+    def failed(self, error: BaseException | None) -> None: ...
+
+    def exited(self, hint: object) -> None: ...
+
+
 class PooledActor(pykka.Actor):
     """A Pykka actor run by a `Dispatcher`; see the module docstring.
 
@@ -239,6 +252,8 @@ class PooledActor(pykka.Actor):
     """
 
     actor_inbox: _Inbox
+    #: set by the supervisor that starts it; told from the thread each thing happens in
+    _watch: ExitWatch | None = None
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         # What `pykka.Actor.__init__` sets, but for the urn: its `uuid.uuid4()`
@@ -247,7 +262,8 @@ class PooledActor(pykka.Actor):
         self._dispatcher = dispatcher
         self.actor_urn = uuid.UUID(int=_urns.getrandbits(128), version=4).urn
         self.actor_inbox = self._create_actor_inbox()
-        self.actor_stopped = threading.Event()
+        # Pykka types it as an Event, and asks of it only set() and is_set().
+        self.actor_stopped = Latch()  # type: ignore[assignment]
         self._actor_ref = pykka.ActorRef(self)
 
     def _create_actor_inbox(self) -> _Inbox:  # type: ignore[override]
@@ -256,6 +272,19 @@ class PooledActor(pykka.Actor):
     @staticmethod
     def _create_future() -> pykka.Future[Any]:
         return pykka.ThreadingFuture()
+
+    def _actor_loop_setup(self) -> None:
+        try:
+            self.on_start()
+        except Exception as exc:
+            if self._watch is not None:
+                self._watch.start_failed(exc)
+            self._handle_failure(*sys.exc_info())
+
+    def _handle_failure(self, *exc_info: Any) -> None:
+        if self._watch is not None:
+            self._watch.failed(exc_info[1])
+        super()._handle_failure(*exc_info)
 
     def _start_actor_loop(self) -> None:
         """Run ``on_start`` here, then let the dispatcher run the messages."""
@@ -310,8 +339,13 @@ class PooledActor(pykka.Actor):
 
     def _finish(self) -> None:
         self._actor_loop_teardown()
-        self._actor_exited()
-        self.actor_inbox.detach()
+        try:
+            self._actor_exited()
+        finally:
+            watch, self._watch = self._watch, None
+            if watch is not None:
+                watch.exited(getattr(self, "exit_reason", None))
+            self.actor_inbox.detach()
 
     def _actor_exited(self) -> None:
         """Called once, after the actor has stopped and answered what was queued."""

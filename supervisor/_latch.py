@@ -1,0 +1,45 @@
+"""`Latch`: a `threading.Event` that is set once and never cleared, on one lock."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+__all__ = ["Latch"]
+
+
+class Latch:
+    """Set once, waited on by any number of threads; never cleared.
+
+    A host starts hundreds of children a second and each carries two of
+    these (its actor's stop flag, its incarnation's exit). A
+    `threading.Event` is a `Condition`, two locks and a waiter list built in
+    Python; this is one lock, held until the latch is set. Each waiter that
+    gets through hands the lock on to the next.
+    """
+
+    __slots__ = ("_flag", "_gate")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._gate = threading.Lock()
+        self._gate.acquire()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        if self._flag:
+            return
+        self._flag = True
+        with contextlib.suppress(RuntimeError):  # a racing set() released it first
+            self._gate.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once set; False if `timeout` seconds passed first."""
+        if self._flag:
+            return True
+        if self._gate.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            with contextlib.suppress(RuntimeError):  # a racing set() released it meanwhile
+                self._gate.release()
+        return self._flag
