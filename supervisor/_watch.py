@@ -12,8 +12,10 @@ other instances of the class are untouched:
   keep the first exception, which is the crash reason;
 * ``_actor_loop`` — the thread's target; wrapped so that once Pykka's loop and
   teardown are over, the exit is reported exactly once, from the dying thread.
-  A `PooledActor` has no thread of its own: its ``_actor_exited`` is wrapped instead,
-  and its ``on_start`` has run by the time it is started.
+
+A `PooledActor` is our own class, so it needs no shadowing: it reports the same three
+things to the `ActorChild` set as its ``_watch``, and its ``on_start`` has run by the
+time it is started; its start builds no closures and leaves no reference cycle.
 
 Why not ``on_failure``/``on_stop``: Pykka calls neither when ``on_start`` fails, and a
 subclass may override them without calling ``super()``. Why not a dynamic subclass: it
