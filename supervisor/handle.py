@@ -10,6 +10,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from supervisor._latch import Latch
+
 __all__ = ["CompletionNotifier", "Handle", "Outcome", "Residency"]
 
 logger = logging.getLogger("supervisor")
@@ -57,7 +59,7 @@ class CompletionNotifier(Generic[T]):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._done: threading.Event | None = None
+        self._done: Latch | None = None
         self._outcome: Outcome[T] | None = None
         self._callbacks: list[Callable[[Outcome[T]], None]] | None = None
 
@@ -84,7 +86,7 @@ class CompletionNotifier(Generic[T]):
         """Block until complete; raise `TimeoutError` after ``timeout`` seconds."""
         with self._lock:
             if self._outcome is None and self._done is None:
-                self._done = threading.Event()
+                self._done = Latch()
             done = self._done
         if done is not None and not done.wait(timeout):
             raise TimeoutError(f"no outcome within {timeout} s")
