@@ -234,7 +234,7 @@ class _Inbox:
             forward(envelope)
 
 
-class ExitWatch(Protocol):
+class _ExitWatch(Protocol):
     """Who learns how a pooled actor's start went, why it failed, and when it exited:
     the supervisor that started it (see `supervisor._watch`)."""
 
@@ -253,7 +253,7 @@ class PooledActor(pykka.Actor):
 
     actor_inbox: _Inbox
     #: set by the supervisor that starts it; told from the thread each thing happens in
-    _watch: ExitWatch | None = None
+    _watch: _ExitWatch | None = None
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         # What `pykka.Actor.__init__` sets, but for the urn: its `uuid.uuid4()`
