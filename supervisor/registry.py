@@ -11,7 +11,6 @@ and poisons nothing.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -58,8 +57,10 @@ class Registry(Generic[K]):
         """Without the lock: one dict lookup is atomic and handles are immutable, and
         every message to a run looks its handle up."""
         if self._poisoned is None:
-            with contextlib.suppress(Exception):  # the locked path below says what failed
+            try:
                 return self._handles.get(key)
+            except Exception:  # the locked path below says what failed
+                pass
         _check_key(key, "get")
         return self._locked("get", key, lambda handles: handles.get(key))
 

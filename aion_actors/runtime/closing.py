@@ -7,11 +7,13 @@ replay may call them again for the same event.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import TYPE_CHECKING, Any
 
 from aion_actors.core import AionError, WorkflowStatus, faults, status_from_events
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime.recovery import Waiter, wait_for_type
 from supervisor import Handle, Residency
 
 Key = tuple[str, str]
@@ -27,13 +29,11 @@ def start_child(runs: RunManager, workflow_id: str, run_id: str, event: ev.Child
     if child is None:
         definition = runs._catalog.workflow(event.workflow_type)
         if definition is None:
-            # Like an activity's attempt, the child waits for its type to be
-            # registered (a service registers after `Engine.open`), then starts.
-            waiting = runs._awaiting_children.setdefault(event.workflow_type, [])
-            if (workflow_id, run_id, event) not in waiting:
-                waiting.append((workflow_id, run_id, event))
-            if runs._catalog.workflow(event.workflow_type) is not None:  # registered meanwhile
-                runs.registered([event.workflow_type])
+            name = event.workflow_type
+            reason = f"workflow type {name!r} of its child is not registered"
+            wake = functools.partial(runs.start_child, workflow_id, run_id, event)
+            waiter = Waiter((workflow_id, run_id), reason, wake)
+            wait_for_type(runs, name, ("child", event.child_workflow_id), waiter)
             return
         parent = {"workflow_id": workflow_id, "run_id": run_id}
         if faults.ARMED:

@@ -6,9 +6,10 @@ engine start and read the whole run index.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aion_actors.core import AionError, WorkflowStatus
 from aion_actors.core import events as ev
@@ -17,6 +18,14 @@ from aion_actors.runtime.ledger import Ledger
 
 if TYPE_CHECKING:
     from aion_actors.runtime.runs import RunManager
+
+
+class Waiter(NamedTuple):
+    """Something held up until a workflow type is registered."""
+
+    run: tuple[str, str]  # the run it concerns, for `describe().waiting_for`
+    reason: str
+    wake: Callable[[], object]
 
 
 def recover(runs: RunManager) -> int:
@@ -59,38 +68,42 @@ def recover(runs: RunManager) -> int:
     return woken
 
 
+def wait_for_type(runs: RunManager, name: str, ident: Hashable, waiter: Waiter) -> None:
+    """Hold `waiter` until workflow type `name` is registered (once per `ident`).
+
+    A run to rehydrate, a child to start and a lost successor all wait here,
+    as an activity's attempt waits in `Attempts`: a service registers its
+    definitions after `Engine.open`, and none of them may fail meanwhile.
+    """
+    runs._awaiting.setdefault(name, {}).setdefault(ident, waiter)
+    if runs._catalog.workflow(name) is not None:  # registered meanwhile
+        registered(runs, [name])
+
+
 def registered(runs: RunManager, names: Sequence[str]) -> None:
-    """New definitions: wake the runs, children and attempts that were waiting for them.
+    """New definitions: wake what was waiting for them.
 
     In the background, so that a service registering its workflows after
     `Engine.open` is not held up by the recovery of thousands of runs.
     """
-    keys = [key for name in names for key in runs._awaiting_workflow.pop(name, set())]
-    children = [item for name in names for item in runs._awaiting_children.pop(name, [])]
-    successors = [name for name in names if name in runs._lost_successors]
+    waiters = [w for name in names for w in runs._awaiting.pop(name, {}).values()]
 
     def wake() -> None:
-        for name in successors:
-            start_successors(runs, name)
         runs.attempts.registered(list(names))
-        for workflow_id, run_id, child in children:
-            runs.start_child(workflow_id, run_id, child)
-        for workflow_id, run_id in keys:
+        for waiter in waiters:
             if not runs._closed:
-                runs.actor(workflow_id, run_id)
+                waiter.wake()
 
     runs._recovery.submit(wake)
 
 
 def waiting_for(runs: RunManager, workflow_id: str, run_id: str) -> str | None:
-    """Why a recovered run cannot go on yet, if it waits for a registration."""
+    """Why a run cannot go on yet, if it waits for a registration."""
     key = (workflow_id, run_id)
-    for name, keys in list(runs._awaiting_workflow.items()):
-        if key in keys:
-            return f"workflow type {name!r} is not registered"
-    for name, children in list(runs._awaiting_children.items()):
-        if any((w, r) == key for w, r, _child in children):
-            return f"workflow type {name!r} of its child is not registered"
+    for waiters in list(runs._awaiting.values()):
+        for waiter in list(waiters.values()):
+            if waiter.run == key:
+                return waiter.reason
     activity = runs.attempts.waiting_for(workflow_id, run_id)
     return None if activity is None else f"activity {activity!r} is not registered"
 
@@ -108,16 +121,23 @@ def find_lost_successors(runs: RunManager) -> None:
         if runs._store.get_run(run.workflow_id, closing.next_run_id) is not None:
             continue
         parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
-        runs._lost_successors.setdefault(run.workflow_type, []).append(
-            (run.workflow_id, closing, parent)
-        )
+        name = run.workflow_type
+        wake = functools.partial(_start_successor, runs, name, run.workflow_id, closing, parent)
+        reason = f"workflow type {name!r} of its successor is not registered"
+        waiter = Waiter((run.workflow_id, run.run_id), reason, wake)
+        wait_for_type(runs, name, ("successor", run.workflow_id), waiter)
 
 
-def start_successors(runs: RunManager, name: str) -> None:
+def _start_successor(
+    runs: RunManager,
+    name: str,
+    workflow_id: str,
+    closing: ev.WorkflowContinuedAsNew,
+    parent: dict[str, Any] | None,
+) -> None:
     definition = runs._catalog.workflow(name)
-    for workflow_id, closing, parent in runs._lost_successors.pop(name, []):
-        if definition is not None and workflow_id not in runs._open:
-            runs.create(definition, workflow_id, closing.next_run_id, closing.input, parent)
+    if definition is not None and workflow_id not in runs._open:
+        runs.create(definition, workflow_id, closing.next_run_id, closing.input, parent)
 
 
 WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)

@@ -9,7 +9,6 @@ The registry of handles is a cache: the store's run index is the truth.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import threading
@@ -36,7 +35,14 @@ from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy, Wo
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
-from aion_actors.runtime.recovery import recover, registered, restart_ages, waiting_for
+from aion_actors.runtime.recovery import (
+    Waiter,
+    recover,
+    registered,
+    restart_ages,
+    wait_for_type,
+    waiting_for,
+)
 from aion_actors.runtime.requests import send_request
 from aion_actors.runtime.starts import NewRun, Started, create
 from aion_actors.runtime.supervision import (
@@ -90,9 +96,8 @@ class RunManager:
         self._stripes = [threading.RLock() for _ in range(_STRIPES)]
         self._incarnations: dict[Key, Incarnation] = {}
         self._handoff: dict[Key, list[ev.Event]] = {}
-        self._awaiting_workflow: dict[str, set[Key]] = {}
-        self._awaiting_children: dict[str, list[tuple[str, str, ev.ChildStarted]]] = {}
-        self._lost_successors: dict[str, list[tuple[str, ev.WorkflowContinuedAsNew, Any]]] = {}
+        #: what waits for a workflow type to be registered, by type (see recovery)
+        self._awaiting: dict[str, dict[Hashable, Waiter]] = {}
         self._closed = False
         self.counters = {"crashes": 0, "restarts": 0, "rehydrations": 0}
         self._background = ThreadPoolExecutor(4, thread_name_prefix="aion-runs")
@@ -226,7 +231,9 @@ class RunManager:
                 return None
             definition = self._catalog.workflow(handle.kind)
             if definition is None:
-                self._awaiting_workflow.setdefault(handle.kind, set()).add(key)
+                reason = f"workflow type {handle.kind!r} is not registered"
+                waiter = Waiter(key, reason, functools.partial(self.actor, workflow_id, run_id))
+                wait_for_type(self, handle.kind, ("run", key), waiter)
                 return None
             if faults.ARMED:
                 faults.hit("rehydrate")
@@ -278,16 +285,10 @@ class RunManager:
         the engine's one rehydration thread: the senders (activity threads,
         timers) go on at once instead of contending to rebuild runs.
         """
-        ref = self._resident((workflow_id, run_id))
-        if ref is not None:
-            try:
-                ref.tell(message)
-            except pykka.ActorDeadError:
-                pass
-            else:
-                if then is not None:
-                    then()
-                return
+        if _told(self._resident((workflow_id, run_id)), message):
+            if then is not None:
+                then()
+            return
         try:
             self._rehydrator.submit(self._deliver_now, workflow_id, run_id, message, then)
         except RuntimeError:  # closed
@@ -300,13 +301,8 @@ class RunManager:
         try:
             for _ in range(3):
                 ref = self.actor(workflow_id, run_id)
-                if ref is None:
+                if ref is None or _told(ref, message):
                     return
-                try:
-                    ref.tell(message)
-                except pykka.ActorDeadError:
-                    continue
-                return
         except Exception:  # nobody waits on this thread's futures: say it here
             log.exception("delivering %r to run %s failed", message, run_id)
         finally:
@@ -342,10 +338,7 @@ class RunManager:
             time.sleep(0.001)
 
     def _evict(self, key: Hashable) -> None:
-        ref = self._resident(key)  # type: ignore[arg-type]
-        if ref is not None:
-            with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(msg.Evict())
+        _told(self._resident(key), msg.Evict())  # type: ignore[arg-type]
 
     def request(
         self, workflow_id: str, run_id: str, build: Callable[[msg.Ack], object], timeout: float
@@ -448,3 +441,14 @@ class RunManager:
         self._sup.stop()
         self._background.shutdown(wait=True)
         self.dispatcher.close(timeout=_CLOSE_TIMEOUT)
+
+
+def _told(ref: pykka.ActorRef[Any] | None, message: object) -> bool:
+    """Whether `message` is in the inbox of the actor behind `ref`."""
+    if ref is None:
+        return False
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        return False
+    return True

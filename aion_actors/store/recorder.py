@@ -114,7 +114,7 @@ class Recorder:
     ) -> Future[list[Event]]:
         """Queue an append; the future resolves with the stamped events once committed."""
         future: Future[list[Event]] = Future()
-        self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), future)
+        self._enqueue((AppendRequest(workflow_id, run_id, tuple(events), expected_seq), future))
         return future
 
     def append(
@@ -127,19 +127,14 @@ class Recorder:
     ) -> list[Event]:
         """Submit and wait for the commit; raises the request's error."""
         commit = Commit()
-        self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
+        self._enqueue((AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit))
         return commit.wait(timeout)
 
     def append_all(self, requests: Sequence[AppendRequest]) -> list[list[Event] | BaseException]:
         """Submit several appends at once and wait for each: they share commits
         (one, up to `max_batch`), and each gets its own stamped events or error."""
         commits = [Commit() for _ in requests]
-        with self._lock:
-            if self._closed:
-                raise EngineClosed()
-            self._queue.extend(zip(requests, commits, strict=True))
-            if len(self._queue) == len(commits):
-                self._wakeup.notify()
+        self._enqueue(*zip(requests, commits, strict=True))
         results: list[list[Event] | BaseException] = []
         for commit in commits:
             try:
@@ -158,15 +153,15 @@ class Recorder:
     ) -> Commit:
         """Queue an append; `then` is called from the writer thread once it is committed."""
         commit = Commit(then)
-        self._enqueue(AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
+        self._enqueue((AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit))
         return commit
 
-    def _enqueue(self, request: AppendRequest, outcome: _Outcome) -> None:
+    def _enqueue(self, *pending: _Pending) -> None:
         with self._lock:
             if self._closed:
                 raise EngineClosed()
-            self._queue.append((request, outcome))
-            if len(self._queue) == 1:
+            self._queue.extend(pending)
+            if len(self._queue) == len(pending):  # it was empty: the writer may be asleep
                 self._wakeup.notify()
 
     def head(self, workflow_id: str, run_id: str) -> int:

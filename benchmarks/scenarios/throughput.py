@@ -22,12 +22,15 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
 from benchmarks.ceilings import lmdb_commit_rate
 from benchmarks.harness import Figure, Params, Report, scenario
+
+_T = TypeVar("_T")
 
 
 @activity(executor="thread")
@@ -108,9 +111,7 @@ def measure_batched(
     many again with one `start_many`, whose starts share one commit."""
     finished: queue.SimpleQueue[float] = queue.SimpleQueue()
     latencies: list[float] = []
-    with Engine.open(data, workers=workers) as engine:
-        engine.register(flow, bump_thread, bump_process)
-        engine.start(flow, 0).result(timeout=60)  # warm the executor up
+    with _warm_engine(data, flow, workers) as engine:
         began = time.perf_counter()
         started, wanted = 0, min(inflight, runs)
         while len(latencies) < runs:
@@ -118,10 +119,7 @@ def measure_batched(
             for handle in engine.start_many(flow, [(v,) for v in range(started, started + wanted)]):
                 handle.add_done_callback(functools.partial(_finish, finished, stamp))
             started += wanted
-            try:
-                done = [finished.get(timeout=600)]
-            except queue.Empty:
-                raise TimeoutError("no workflow finished within 600 s") from None
+            done = [_next(finished)]
             with contextlib.suppress(queue.Empty):
                 while True:
                     done.append(finished.get_nowait())
@@ -133,6 +131,23 @@ def measure_batched(
 
 def _finish(finished: queue.SimpleQueue[float], began: float) -> None:
     finished.put((time.perf_counter() - began) * 1000)
+
+
+@contextlib.contextmanager
+def _warm_engine(data: Path, flow: Any, workers: int) -> Iterator[Engine]:
+    """An engine with `flow` registered and its executor warmed up by one run."""
+    with Engine.open(data, workers=workers) as engine:
+        engine.register(flow, bump_thread, bump_process)
+        engine.start(flow, 0).result(timeout=60)
+        yield engine
+
+
+def _next(finished: queue.SimpleQueue[_T]) -> _T:
+    """What a finished workflow put in `finished`; a `TimeoutError` after 600 s of nothing."""
+    try:
+        return finished.get(timeout=600)
+    except queue.Empty:
+        raise TimeoutError("no workflow finished within 600 s") from None
 
 
 def measure(
@@ -157,16 +172,11 @@ def measure(
                 return
             started = time.perf_counter()
             engine.start(flow, value).add_done_callback(functools.partial(done.put, None))
-            try:
-                done.get(timeout=600)
-            except queue.Empty:
-                raise TimeoutError("a workflow did not finish within 600 s") from None
+            _next(done)
             with lock:
                 latencies.append((time.perf_counter() - started) * 1000)
 
-    with Engine.open(data, workers=workers) as engine:
-        engine.register(flow, bump_thread, bump_process)
-        engine.start(flow, 0).result(timeout=60)  # warm the executor up
+    with _warm_engine(data, flow, workers) as engine:
         clients = [threading.Thread(target=client, args=(engine,)) for _ in range(inflight)]
         began = time.perf_counter()
         for thread in clients:
