@@ -7,15 +7,13 @@ that changes a run returns only once its event is committed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
-
-import pykka
 
 from aion_actors.config import UNSET, Config, Unset, configure
 from aion_actors.core import (
@@ -23,24 +21,23 @@ from aion_actors.core import (
     ConfigError,
     EngineClosed,
     Event,
-    QueryError,
+    RunKey,
+    WorkflowCancelled,
     WorkflowClosed,
     WorkflowFailed,
     WorkflowNotFound,
     WorkflowStatus,
     check_payload,
+    status_from_events,
 )
 from aion_actors.core import events as ev
 from aion_actors.handles import RunDescription, RunHandle
-from aion_actors.runtime import messages as msg
-from aion_actors.runtime.actor import RunEvicted
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
-from aion_actors.runtime.runs import RunManager
-from aion_actors.runtime.starts import new_runs
+from aion_actors.runtime.runs import RunManager, new_runs
 from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
-from supervisor import Outcome, Residency, RestartPolicy
+from supervisor import RestartPolicy
 
 
 class Engine:
@@ -199,7 +196,10 @@ class Engine:
                 for d in definitions
             )
         )
-        self._runs.registered([d.name for d in definitions])
+        self._runs.registered(
+            [d.name for d in definitions if isinstance(d, WorkflowDefinition)],
+            [d.name for d in definitions if isinstance(d, ActivityDefinition)],
+        )
 
     # -- changing runs
 
@@ -211,7 +211,9 @@ class Engine:
     ) -> RunHandle:
         """Start a run; returns once its `WorkflowStarted` is committed.
 
-        Raises `WorkflowAlreadyStarted` if `workflow_id` has an open run.
+        Raises `WorkflowAlreadyStarted` if `workflow_id` has an open run. A
+        workflow_id whose runs have all closed may start again: guard a
+        side effect you must not repeat with your own key (see the README).
         """
         ids = None if workflow_id is None else [workflow_id]
         [handle] = self.start_many(workflow, [args], workflow_ids=ids)
@@ -228,16 +230,15 @@ class Engine:
 
         Their `WorkflowStarted`s share commits, so this waits for one fsync
         where a loop of `start` waits for one per run. Every input and id is
-        checked first: a bad one, or a workflow_id that is open or given twice,
-        raises (`PayloadError`, `WorkflowAlreadyStarted`) and starts none.
-        Should the store fail part-way, the runs it committed start anyway
-        and its error is raised.
+        checked first, and a bad one starts none: a bad payload raises
+        `PayloadError`, a workflow_id given twice `ConfigError`, a workflow_id
+        with an open run `WorkflowAlreadyStarted`. Should the store fail
+        part-way, the runs it committed start anyway and its error is raised.
         """
         self._check_open()
         definition = self._workflow(workflow)
         new = new_runs(inputs, workflow_ids, self.max_payload_bytes)
-        outcomes = self._runs.create_many(definition, new, refuse_open=True)
-        for outcome in outcomes:
+        for outcome in self._runs.start_many(definition, new):
             if isinstance(outcome, BaseException):
                 raise outcome
         return [RunHandle(self, run.workflow_id, run.run_id) for run in new]
@@ -245,138 +246,132 @@ class Engine:
     def signal(
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
     ) -> None:
-        """Deliver signal `name` to the open run; returns once `SignalReceived` is committed."""
+        """Deliver signal `name` to the open run; returns once `SignalReceived` is committed.
+
+        A parked run, or one whose workflow type is not registered yet, gets
+        it recorded at once and applies it when it runs again.
+        """
         self._check_open()
         check_payload(payload, "payload", max_bytes=self.max_payload_bytes)
-        run_id = self._open_run(workflow_id, f"signal {name!r}")
-        handle = self._runs.registry.get((workflow_id, run_id))
-        if handle is not None and handle.residency == Residency.PARKED:
-            head = self._recorder.head(workflow_id, run_id)
-            event = ev.SignalReceived(name=name, payload=payload)
-            self._recorder.append(workflow_id, run_id, [event], head)
-            return
-        self._runs.request(workflow_id, run_id, lambda ack: msg.Signal(name, payload, ack), timeout)
+        self._runs.signal(self._open_run(workflow_id, f"signal {name!r}"), name, payload, timeout)
 
     def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """Ask the run to cancel: its current await raises `Cancelled`, so it can compensate."""
         self._check_open()
-        run_id = self._open_run(workflow_id, "cancel")
-        self._runs.request(workflow_id, run_id, lambda ack: msg.CancelRequest(reason, ack), timeout)
+        self._runs.cancel(self._open_run(workflow_id, "cancel"), reason, timeout)
 
     def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """End the run at once, running no workflow code; in-flight results are dropped."""
         self._check_open()
-        run_id = self._open_run(workflow_id, "terminate")
-        if self._runs.terminate_idle(workflow_id, run_id, reason):
-            return
-        self._runs.request(
-            workflow_id, run_id, lambda ack: msg.TerminateRequest(reason, ack), timeout
-        )
+        self._runs.terminate(self._open_run(workflow_id, "terminate"), reason, timeout)
 
     def resume(self, workflow_id: str) -> None:
         """Replay a parked run with the code registered now."""
         self._check_open()
         run = self._latest(workflow_id)
-        if run.status != WorkflowStatus.PARKED:
+        if run.status != WorkflowStatus.PARKED or not self._runs.resume(
+            RunKey(workflow_id, run.run_id)
+        ):
             raise ConfigError(
                 f"workflow {workflow_id!r} (run {run.run_id}) is {run.status.value}, not parked; "
                 "only parked runs can be resumed"
             )
-        self._runs.resume(workflow_id, run.run_id, run.workflow_type, run.version)
 
     # -- reading runs
 
     def query(self, workflow_id: str, name: str, *args: Any, timeout: float = 10.0) -> Any:
-        """Ask the live run's query handler; never recorded (an evicted run is rehydrated)."""
+        """Ask the run's query handler `name`; never recorded.
+
+        An open run answers from its live state (an evicted one is brought
+        back); a closed or parked one from its history, replayed read-only.
+        """
         self._check_open()
-        run_id = self._open_run(workflow_id, f"query {name!r}")
-        ref = self._runs.actor(workflow_id, run_id)
-        if ref is None:
-            raise QueryError(
-                f"workflow {workflow_id!r} (run {run_id}) has no live actor to answer "
-                f"query {name!r} (it is parked or restarting); try again later"
-            )
-        for _ in range(3):
-            try:
-                return ref.ask(msg.Query(name, tuple(args)), timeout=timeout)
-            except (pykka.ActorDeadError, RunEvicted):
-                ref = self._runs.actor(workflow_id, run_id)
-                if ref is None:
-                    break
-        raise QueryError(
-            f"workflow {workflow_id!r} (run {run_id}) stopped before answering {name!r}; ask again"
-        )
+        run = self._latest(workflow_id)
+        return self._runs.query(RunKey(workflow_id, run.run_id), name, args, timeout)
 
     def result(
-        self, workflow_id: str, run_id: str | None = None, *, timeout: float | None = None
+        self,
+        workflow_id: str,
+        run_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        raise_on_park: bool = True,
     ) -> Any:
         """Wait for the run's result, following continue-as-new to the last run.
 
-        Raises `WorkflowFailed` (carrying the recorded error) if it ends any
-        other way than completed, and `TimeoutError` after `timeout` seconds.
+        Raises `WorkflowFailed` (carrying the recorded error; `WorkflowCancelled`
+        for a cancelled run) if it ends any other way than completed,
+        `WorkflowParked` while it is parked (unless `raise_on_park=False`:
+        then it waits for a resume), and `TimeoutError` after `timeout` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        run = self.store.get_run(workflow_id, run_id) if run_id else self._latest(workflow_id)
-        if run is None:
-            raise WorkflowNotFound(workflow_id, run_id)
+        key = RunKey(workflow_id, run_id or self._latest(workflow_id).run_id)
         while True:
-            if run.status.is_terminal:
-                closing = _closing_event(self.store.read(run.workflow_id, run.run_id))
-                if isinstance(closing, ev.WorkflowContinuedAsNew):
-                    following = self.store.get_run(workflow_id, closing.next_run_id)
-                    if following is not None:
-                        run = following
-                        continue
-                elif isinstance(closing, ev.WorkflowCompleted):
-                    return closing.result
-                else:
-                    error = getattr(closing, "error", None) or {
-                        "type": type(closing).__name__,
-                        "message": getattr(closing, "reason", "") or run.status.value,
-                    }
-                    raise WorkflowFailed(workflow_id, run.run_id, run.status.value, error)
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(
-                    f"workflow {workflow_id!r} did not finish within {timeout} s "
-                    f"(run {run.run_id} is {run.status.value})"
-                )
-            handle = self._runs.registry.get((workflow_id, run.run_id))
-            wait = 0.05 if remaining is None else min(0.05, remaining)
-            if handle is not None:
-                wait = 0.5 if remaining is None else min(0.5, remaining)
-                with contextlib.suppress(TimeoutError):
-                    handle.completion.wait(wait)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            closing = self._runs.wait_closed(key, left, raise_on_park=raise_on_park)
+            if isinstance(closing, ev.WorkflowContinuedAsNew):
+                key = RunKey(workflow_id, closing.next_run_id)
+                continue
+            if isinstance(closing, ev.WorkflowCompleted):
+                return closing.result
+            status = status_from_events((closing,))
+            error = getattr(closing, "error", None) or {
+                "type": type(closing).__name__,
+                "message": getattr(closing, "reason", "") or status.value,
+            }
+            failed = WorkflowCancelled if status == WorkflowStatus.CANCELLED else WorkflowFailed
+            raise failed(workflow_id, key.run_id, status.value, error)
+
+    def when_closed(
+        self, workflow_id: str, callback: Callable[[], None], *, run_id: str | None = None
+    ) -> None:
+        """Call `callback()` once the run (and any continue-as-new successor) has ended.
+
+        It runs in an engine thread and must be quick; it is called at once
+        if the run has already ended. Use `result()` to learn how it ended.
+        """
+        key = RunKey(workflow_id, run_id or self._latest(workflow_id).run_id)
+
+        def closed(closing: Event) -> None:
+            if isinstance(closing, ev.WorkflowContinuedAsNew):
+                self.when_closed(workflow_id, callback, run_id=closing.next_run_id)
             else:
-                time.sleep(wait)
-            latest = self.store.get_run(workflow_id, run.run_id)
-            assert latest is not None
-            run = latest
+                callback()
+
+        self._runs.when_closed(key, closed)
 
     def describe(self, workflow_id: str) -> RunDescription:
+        """The latest run of `workflow_id`: its status, where it lives, how it ended."""
         run = self._latest(workflow_id)
-        handle = self._runs.registry.get((workflow_id, run.run_id))
+        key = RunKey(workflow_id, run.run_id)
         definition = self._catalog.workflow(run.workflow_type)
-        # The projection wins over the cached handle, which may lag a moment.
-        if run.status == WorkflowStatus.PARKED:
-            residency, pid = "parked", None
-        elif handle is None or run.status.is_terminal:
-            residency, pid = "evicted", None
-        else:
-            residency, pid = str(handle.residency), handle.pid
+        where = self._runs.whereabouts(key)
+        # The store's projection wins over the run table, which may lag a moment.
+        residency = (
+            "parked"
+            if run.status == WorkflowStatus.PARKED
+            else "evicted"
+            if run.status.is_terminal
+            else str(where.residency)
+        )
+        outcome = None
+        if run.status.is_terminal:
+            last = self.store.read(workflow_id, run.run_id, run.head)
+            outcome = last[-1] if last else None
         return RunDescription(
             workflow_id=workflow_id,
             run_id=run.run_id,
             workflow_type=run.workflow_type,
             status=run.status,
-            pid=pid if residency == "resident" else None,
+            pid=where.pid if residency == "resident" else None,
             residency=residency,
             restarts=run.restarts,
             version=run.version,
             registered_version=definition.version if definition else None,
-            started_at=run.started_at,
-            ended_at=run.ended_at,
-            waiting_for=self._runs.waiting_for(workflow_id, run.run_id),
+            started_at=_datetime(run.started_at),
+            ended_at=None if run.ended_at is None else _datetime(run.ended_at),
+            waiting_for=None if run.status.is_terminal else where.waiting_for,
+            outcome=outcome,
         )
 
     def history(self, workflow_id: str, run_id: str | None = None) -> list[Event]:
@@ -390,12 +385,12 @@ class Engine:
     def list_runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
+        """Every run the store holds (closed ones too), filtered, in workflow_id order."""
         return self.store.runs(status=status, workflow_type=workflow_type)
 
     def stats(self) -> dict[str, int]:
         """Counters for progress displays: crashes, restarts, worker crashes, resident runs."""
-        resident = sum(1 for h in self._runs.registry.list() if h.residency == Residency.RESIDENT)
-        return {**self._runs.counters, **self._executors.stats(), "resident": resident}
+        return {**self._runs.stats(), **self._executors.stats()}
 
     # -- lifecycle
 
@@ -422,20 +417,6 @@ class Engine:
 
     # -- helpers
 
-    def _when_closed(self, workflow_id: str, run_id: str, callback: Callable[[], None]) -> None:
-        handle = self._runs.registry.get((workflow_id, run_id))
-        if handle is None:
-            callback()
-            return
-
-        def closed(outcome: Outcome[Any]) -> None:
-            if isinstance(outcome.value, ev.WorkflowContinuedAsNew):
-                self._when_closed(workflow_id, outcome.value.next_run_id, callback)
-            else:
-                callback()
-
-        handle.completion.subscribe(closed)
-
     def _check_open(self) -> None:
         if self._closed:
             raise EngineClosed()
@@ -461,12 +442,12 @@ class Engine:
             raise WorkflowNotFound(workflow_id)
         return run
 
-    def _open_run(self, workflow_id: str, what: str) -> str:
+    def _open_run(self, workflow_id: str, what: str) -> RunKey:
         run_id = self._runs.open_run(workflow_id)
         if run_id is None:
             run = self._latest(workflow_id)
-            raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what)
-        return run_id
+            raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what, run.ended_at)
+        return RunKey(workflow_id, run_id)
 
 
 def _check_options(**options: object) -> None:
@@ -482,8 +463,5 @@ def _check_options(**options: object) -> None:
             raise ConfigError(f"Engine option {name}={value!r} is invalid: expected {wanted}")
 
 
-def _closing_event(history: list[Event]) -> Event | None:
-    for event in reversed(history):
-        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
-            return event
-    return None
+def _datetime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aion_actors.core import WorkflowStatus
+from aion_actors.core import Event, WorkflowStatus
 
 if TYPE_CHECKING:
     from aion_actors.engine import Engine
@@ -25,9 +26,14 @@ class RunDescription:
     restarts: int
     version: str
     registered_version: str | None
-    started_at: int
-    ended_at: int | None
+    started_at: datetime
+    #: None while the run is open
+    ended_at: datetime | None
+    #: why the run cannot go on yet (a workflow type or activity not registered), if so
     waiting_for: str | None
+    #: the event that closed the run — `WorkflowCompleted` (`.result`), `WorkflowFailed`
+    #: (`.error`), `WorkflowCancelled`, ... — or None while it is open
+    outcome: Event | None = None
 
     @property
     def version_changed(self) -> bool:
@@ -43,8 +49,12 @@ class RunHandle:
     workflow_id: str
     run_id: str
 
-    def result(self, timeout: float | None = None) -> Any:
-        return self.engine.result(self.workflow_id, timeout=timeout)
+    def result(self, timeout: float | None = None, *, raise_on_park: bool = True) -> Any:
+        """Wait for the result (see `Engine.result`): `WorkflowFailed` if the run failed,
+        `WorkflowParked` if it is parked, `TimeoutError` after `timeout` seconds."""
+        return self.engine.result(
+            self.workflow_id, self.run_id, timeout=timeout, raise_on_park=raise_on_park
+        )
 
     def describe(self) -> RunDescription:
         return self.engine.describe(self.workflow_id)
@@ -55,4 +65,4 @@ class RunHandle:
         It runs in an engine thread and must be quick; it is called at once
         if the run has already ended. Use `result()` to learn how it ended.
         """
-        self.engine._when_closed(self.workflow_id, self.run_id, callback)
+        self.engine.when_closed(self.workflow_id, callback, run_id=self.run_id)

@@ -12,6 +12,7 @@ things with a completion notifier. Standalone: it knows nothing about workflows.
 import importlib.metadata as _metadata
 import logging as _logging
 
+from supervisor._latch import Latch
 from supervisor._timers import Timers
 from supervisor.errors import DuplicateChild, RegistryError, SupervisorError
 from supervisor.handle import CompletionNotifier, Handle, Outcome, Residency
@@ -31,6 +32,7 @@ __all__ = [
     "DuplicateChild",
     "ExitReason",
     "Handle",
+    "Latch",
     "Outcome",
     "PooledActor",
     "ProcessRef",

@@ -23,13 +23,23 @@ from aion_actors.core.errors import (
     SequenceConflict,
     WorkerCrashed,
     WorkflowAlreadyStarted,
+    WorkflowCancelled,
     WorkflowClosed,
     WorkflowError,
     WorkflowFailed,
     WorkflowNotFound,
+    WorkflowParked,
 )
 from aion_actors.core.events import EVENT_TYPES, Event, error_info, stamp
-from aion_actors.core.ids import Pid, RunId, WorkflowId, check_id, new_run_id, new_workflow_id
+from aion_actors.core.ids import (
+    Pid,
+    RunId,
+    RunKey,
+    WorkflowId,
+    check_id,
+    new_run_id,
+    new_workflow_id,
+)
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
 
 __all__ = [
@@ -48,15 +58,18 @@ __all__ = [
     "Pid",
     "QueryError",
     "RunId",
+    "RunKey",
     "SchemaMismatch",
     "SequenceConflict",
     "WorkerCrashed",
     "WorkflowAlreadyStarted",
+    "WorkflowCancelled",
     "WorkflowClosed",
     "WorkflowError",
     "WorkflowFailed",
     "WorkflowId",
     "WorkflowNotFound",
+    "WorkflowParked",
     "WorkflowStatus",
     "check_id",
     "check_payload",

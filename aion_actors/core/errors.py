@@ -6,6 +6,7 @@ operators through logs and the CLI long after the code that raised them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -125,15 +126,38 @@ class WorkflowAlreadyStarted(AionError):
 
 
 class WorkflowClosed(AionError):
-    """A change request (signal, cancel) reached a run that has already ended."""
+    """A change request (signal, cancel, terminate) reached a run that has already ended."""
 
-    def __init__(self, workflow_id: str, run_id: str, status: str, what: str) -> None:
+    def __init__(
+        self,
+        workflow_id: str,
+        run_id: str,
+        status: str,
+        what: str,
+        ended_at: int | None = None,
+    ) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.status = status
+        #: when it ended (unix ns), if known
+        self.ended_at = ended_at
+        when = f" at {_iso(ended_at)}" if ended_at else ""
         super().__init__(
-            f"workflow {workflow_id!r} (run {run_id}) has ended ({status}); nothing was "
-            f"recorded for {what} — start a new run to continue"
+            f"workflow {workflow_id!r} (run {run_id}) is closed: it ended {status}{when}; "
+            f"nothing was recorded for the {what}"
+        )
+
+
+class WorkflowParked(AionError):
+    """`result()` met a parked run: it waits for an operator (`engine.resume()` after a fix)."""
+
+    def __init__(self, workflow_id: str, run_id: str, reason: str) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.reason = reason
+        super().__init__(
+            f"workflow {workflow_id!r} (run {run_id}) is parked: {reason or 'no reason recorded'}; "
+            "fix the cause and call engine.resume(), or wait with result(raise_on_park=False)"
         )
 
 
@@ -153,6 +177,10 @@ class WorkflowFailed(AionError):
             f"workflow {workflow_id!r} (run {run_id}) ended {status}: "
             f"{error.get('type', 'Error')}: {error.get('message', '')}"
         )
+
+
+class WorkflowCancelled(WorkflowFailed):
+    """A run ended cancelled (a `WorkflowFailed`, so `except WorkflowFailed` still catches it)."""
 
 
 class NonDeterminismError(AionError):
@@ -193,6 +221,10 @@ class EngineClosed(AionError):
 
     def __init__(self) -> None:
         super().__init__("the engine is closed; open a new Engine to continue")
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="seconds")
 
 
 def _where(workflow_id: str | None, run_id: str | None, seq: int | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from typing import NamedTuple
 
 from aion_actors.core.errors import PayloadError
 
@@ -20,6 +21,13 @@ RunId = str
 Pid = int
 
 _MAX_ID_BYTES = 200
+
+
+class RunKey(NamedTuple):
+    """One run: its workflow's key and its own id."""
+
+    workflow_id: WorkflowId
+    run_id: RunId
 
 
 _random = random.Random(os.urandom(32))

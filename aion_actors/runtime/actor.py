@@ -26,9 +26,12 @@ from aion_actors.core import (
     NonDeterminismError,
     PayloadError,
     QueryError,
+    RunKey,
     WorkflowClosed,
+    WorkflowStatus,
     faults,
     stamp,
+    status_from_events,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
@@ -45,12 +48,19 @@ _NO_RETRY = RetryPolicy(max_attempts=1)
 _SETTLE_TIMEOUT = 10.0
 
 
-class RunEvicted(Exception):
-    """A query reached a run in the middle of its eviction; asking again rehydrates it."""
-
-
 class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
+
+
+#: what a stopped incarnation hands on; our own `Committed`, `Evict` and
+#: replay mean nothing to a successor
+_PASSED_ON = (
+    msg.ActivityOutcome,
+    msg.TimerDue,
+    msg.ChildClosed,
+    msg.Request,
+    msg.Query,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,35 +69,29 @@ class _Orphans:
 
     Pykka drops `tell`s still queued when an actor stops, and a sender that
     looked the actor up a moment before can still put one in after that.
-    For an evicted run such a message (a child's result, a due timer) is the
-    only thing that would wake it, so the stopped actor's inbox is sealed
-    with this. It holds ids rather than the actor, which can then go by
-    reference counting instead of waiting for the cyclic collector.
+    Such a message may be the only thing that would wake an evicted run (a
+    child's result, a due timer) or a caller's request, so the stopped
+    actor's inbox is sealed with this: the run table hands each to the next
+    incarnation, or tells its sender the run is closed. It holds ids rather
+    than the actor, which can then go by reference counting instead of
+    waiting for the cyclic collector.
     """
 
     host: RunHost
-    workflow_id: str
-    run_id: str
-    urn: str
-    closed: bool
+    key: RunKey
+    generation: int
 
     def __call__(self, envelope: Any) -> None:
         if envelope.reply_to is not None:
-            dead = pykka.ActorDeadError(f"run {self.run_id} stopped; ask again")
+            dead = pykka.ActorDeadError(f"run {self.key.run_id} stopped; ask again")
             envelope.reply_to.set_exception(exc_info=(type(dead), dead, None))
         else:
             self.pass_on(envelope.message)
 
     def pass_on(self, message: Any) -> None:
-        """Hand what this incarnation will never handle to the next one.
-
-        Requests are not passed on: their sender sees this actor gone with the
-        request unsubmitted and sends it again, so passing it on would record it
-        twice. Our own `Committed` and `Evict` mean nothing to a successor.
-        """
-        wakes = isinstance(message, (msg.ActivityOutcome, msg.TimerDue, msg.ChildClosed))
-        if wakes and not self.closed:
-            self.host.redeliver(self.workflow_id, self.run_id, message, self.urn)
+        """Hand what this incarnation will never handle to the next one."""
+        if isinstance(message, _PASSED_ON):
+            self.host.redeliver(self.key, message, self.generation)
 
 
 class RunActor(PooledActor):
@@ -102,23 +106,27 @@ class RunActor(PooledActor):
         host: RunHost,
         workflow_id: str,
         run_id: str,
-        history: Sequence[ev.Event] | None = None,
+        generation: int = 0,
     ) -> None:
         super().__init__(host.dispatcher)
         self.workflow_id = workflow_id
         self.run_id = run_id
+        self.key = RunKey(workflow_id, run_id)
+        #: which incarnation of the run this is, for the run table (see `RunHost.incarnation`)
+        self.generation = generation
         self._host = host
-        self._initial = list(history) if history is not None else None
         self._machine: Machine | None = None
         self._ledger = Ledger()
         self._head = 0
         self._next_seq = 0
-        self._parent: Any = None
+        #: how the run ended, once an ending is queued ("parked" included)
+        self._closed_as: WorkflowStatus | None = None
         self._outbox: list[ev.Event] = []
-        self._acks: list[msg.Ack] = []
+        #: requests whose events are in `_outbox`: acknowledged once their batch commits
+        self._requests: list[msg.Request] = []
         self._inflight = False
         self._pending: Commit | None = None
-        self._incarnation = Incarnation(pid=0)
+        self._incarnation: Incarnation | None = Incarnation(pid=0)
         self._evicting = False
         self._reported_idle = False
         self.pid = 0
@@ -131,27 +139,32 @@ class RunActor(PooledActor):
         The supervisor waits for `on_start` in its own thread, so replaying
         here would serialise every start behind every replay, and a replay
         that crashes is a crash to restart from, not a failure to start.
+        The replay is queued first: the messages that waited for this
+        incarnation follow it, told by the run table as it makes us live.
         """
-        self._incarnation = self._host.incarnation(self.workflow_id, self.run_id, self.actor_ref)
-        self.pid = self._incarnation.pid
         self.actor_ref.tell(_Replay())
+        self._incarnation = self._host.incarnation(self.key, self.generation, self.actor_ref)
+        self.pid = self._incarnation.pid if self._incarnation is not None else 0
 
     def _replay(self) -> None:
         host = self._host
         incarnation = self._incarnation
+        if incarnation is None:  # stale: a newer incarnation holds the run
+            self.stop()
+            return
         try:
-            history = self._initial or host.read_history(self.workflow_id, self.run_id)
+            history = host.read_history(self.key)
         except CorruptEvent as exc:
             self._head = self._next_seq = host.recorder.head(self.workflow_id, self.run_id)
             self._park(str(exc))
             return
-        self._initial = None
         self._head = self._next_seq = history[-1].seq
         self._ledger = Ledger(history)
         started = history[0]
         assert isinstance(started, ev.WorkflowStarted)
-        self._parent = started.parent
         if self._ledger.closed and not incarnation.resuming:
+            closing = next(e for e in reversed(history) if e.lifecycle)
+            host.run_closed(self.key, closing)  # the run table may not know it yet
             self.stop()
             return
         prefix: list[ev.Event] = []
@@ -198,7 +211,7 @@ class RunActor(PooledActor):
             if state.scheduled.deadline is not None:
                 self._host.arm_timer(state.scheduled.deadline)
         for child in self._ledger.children.values():
-            self._host.start_child(self.workflow_id, self.run_id, child)
+            self._host.start_child(self.key, child)
 
     # -- messages
 
@@ -226,30 +239,27 @@ class RunActor(PooledActor):
             self._on_activity(message)
         elif isinstance(message, msg.TimerDue):
             self._on_timer(message.timer_id)
-        elif isinstance(message, msg.Signal):
-            self._request(
-                ev.SignalReceived(name=message.name, payload=message.payload), message.ack
-            )
-        elif isinstance(message, msg.CancelRequest):
-            self._request(ev.WorkflowCancelRequested(reason=message.reason), message.ack)
-        elif isinstance(message, msg.TerminateRequest):
-            self._request(ev.WorkflowTerminated(reason=message.reason), message.ack)
+        elif isinstance(message, msg.Request):
+            self._request(message)
         elif isinstance(message, msg.ChildClosed):
             if message.event.child_workflow_id in self._ledger.children and not self._ledger.closed:
                 self._queue([message.event])
         elif isinstance(message, msg.Query):
-            return self._query(message)
+            self._query(message)
         elif isinstance(message, msg.Evict):
             self._evict()
         return None
 
-    def _request(self, event: ev.Event, ack: msg.Ack) -> None:
-        if self._ledger.closed:
-            ack.future.set_exception(
-                WorkflowClosed(self.workflow_id, self.run_id, "closed", event.kind)
+    def _request(self, request: msg.Request) -> None:
+        closed_as = self._closed_as
+        if closed_as is WorkflowStatus.PARKED:  # recorded for the parked run by the table
+            self._orphans().pass_on(request)
+        elif closed_as is not None:
+            request.ack.future.set_exception(
+                WorkflowClosed(self.workflow_id, self.run_id, closed_as.value, request.what)
             )
-            return
-        self._queue([event], ack)
+        else:
+            self._queue([request.event()], request)
 
     def _on_activity(self, message: msg.ActivityOutcome) -> None:
         state = self._ledger.activities.get(message.activity_id)
@@ -328,13 +338,18 @@ class RunActor(PooledActor):
         }
         self._queue([ev.ActivityFailed(activity_id=activity_id, error=error)])
 
-    def _query(self, message: msg.Query) -> Any:
-        if self._machine is None:
-            raise QueryError(
-                f"workflow {self.workflow_id!r} (run {self.run_id}) cannot answer queries: "
-                "it is parked or its history could not be read"
-            )
-        return self._machine.ctx._answer_query(message.name, message.args)
+    def _query(self, message: msg.Query) -> None:
+        try:
+            if self._machine is None:
+                raise QueryError(
+                    f"workflow {self.workflow_id!r} (run {self.run_id}) cannot answer queries: "
+                    "it is parked or its history could not be read"
+                )
+            answer = self._machine.answer_query(message.name, message.args)
+        except Exception as exc:
+            message.reply.set_exception(exc)
+        else:
+            message.reply.set_result(answer)
 
     # -- residency
 
@@ -353,33 +368,37 @@ class RunActor(PooledActor):
         idle = self._idle
         if idle != self._reported_idle:
             self._reported_idle = idle
-            self._host.run_idle(self.workflow_id, self.run_id, idle)
+            self._host.run_idle(self.key, idle)
 
     def _evict(self) -> None:
         if not self._idle:
             return
-        self._evicting = True
         if faults.ARMED:
             faults.hit("evict")
-        self._host.run_evicted(self.workflow_id, self.run_id)
+        if not self._host.run_evicted(self.key, self.generation):
+            return
+        self._evicting = True
         self.stop()
 
     def _redirect(self, message: Any) -> None:
         """Messages that reach an evicting actor go to its next incarnation."""
-        if isinstance(message, msg.Query):
-            raise RunEvicted(f"run {self.run_id} was evicted while the query waited; ask again")
         self._orphans().pass_on(message)
 
     def _orphans(self) -> _Orphans:
-        return _Orphans(
-            self._host, self.workflow_id, self.run_id, self.actor_urn, self._ledger.closed
-        )
+        return _Orphans(self._host, self.key, self.generation)
 
     def on_stop(self) -> None:
         self.seal_inbox(self._orphans())
 
     def on_failure(self, *exc_info: Any) -> None:
-        self.seal_inbox(self._orphans())
+        """A crash: requests taken but never handed to the recorder go to the next
+        incarnation (their events died with this one's state)."""
+        orphans = self._orphans()
+        unsent, self._requests = self._requests, []
+        self._outbox = []
+        for request in unsent:
+            orphans.pass_on(request)
+        self.seal_inbox(orphans)
 
     # -- recording
 
@@ -398,24 +417,27 @@ class RunActor(PooledActor):
         self._machine = None
         self._queue([ev.RunParked(reason=reason)])
 
-    def _queue(self, events: Sequence[ev.Event], ack: msg.Ack | None = None) -> None:
+    def _queue(self, events: Sequence[ev.Event], request: msg.Request | None = None) -> None:
         """Make `events` the run's next events; the workflow may run ahead on them."""
         now = time.time_ns()
         for event in events:
             self._next_seq += 1
             stamped = stamp(event, self._next_seq, now)
             self._ledger.apply(stamped)
+            if stamped.lifecycle and self._ledger.closed and self._closed_as is None:
+                self._closed_as = status_from_events((stamped,))
             self._outbox.append(stamped)
             if self._machine is not None:
                 self._machine.feed((stamped,))
-        if ack is not None:
-            self._acks.append(ack)
+        if request is not None:
+            self._requests.append(request)
 
     def _flush(self) -> None:
         if self._inflight or not self._outbox:
             return
-        batch, acks = self._outbox, self._acks
-        self._outbox, self._acks = [], []
+        batch, requests = self._outbox, self._requests
+        self._outbox, self._requests = [], []
+        acks = [request.ack for request in requests]
         for ack in acks:
             ack.submitted = True
         self._inflight = True
@@ -467,11 +489,11 @@ class RunActor(PooledActor):
         elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
             self._host.arm_timer(event.retry_at)
         elif isinstance(event, ev.ChildStarted):
-            self._host.start_child(self.workflow_id, self.run_id, event)
+            self._host.start_child(self.key, event)
         if isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated)):
             self._cancel_children(event)
         if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
-            self._host.run_closed(self.workflow_id, self.run_id, event, self._parent)
+            self._host.run_closed(self.key, event)
 
     def _cancel_children(self, event: ev.Event) -> None:
         children = self._ledger.children.values()
@@ -481,6 +503,6 @@ class RunActor(PooledActor):
 
     def _dispatch(self, event: ev.ActivityScheduled) -> None:
         try:
-            self._host.dispatch(self.workflow_id, self.run_id, event)
+            self._host.dispatch(self.key, event)
         except LookupError as exc:
             self._park(str(exc))

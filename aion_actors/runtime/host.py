@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import pykka
 
+from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.store import Recorder
@@ -37,30 +38,34 @@ class RunHost(Protocol):
     @property
     def recorder(self) -> Recorder: ...
 
-    def read_history(self, workflow_id: str, run_id: str) -> list[ev.Event]: ...
+    def read_history(self, key: RunKey) -> list[ev.Event]: ...
 
     def incarnation(
-        self, workflow_id: str, run_id: str, ref: pykka.ActorRef[Any]
-    ) -> Incarnation: ...
+        self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]
+    ) -> Incarnation | None:
+        """The actor starts (its replay is queued): from now on messages reach it.
+        None: it is stale (a newer incarnation exists) and must stop at once."""
 
     def workflow(self, name: str) -> WorkflowDefinition | None: ...
 
     def retry_policy(self, activity: str) -> RetryPolicy | None: ...
 
-    def dispatch(self, workflow_id: str, run_id: str, event: ev.ActivityScheduled) -> None:
+    def dispatch(self, key: RunKey, event: ev.ActivityScheduled) -> None:
         """Run the attempt; raises LookupError when the activity is not registered."""
 
     def arm_timer(self, fire_at: int) -> None: ...
 
-    def start_child(self, workflow_id: str, run_id: str, event: ev.ChildStarted) -> None: ...
+    def start_child(self, key: RunKey, event: ev.ChildStarted) -> None: ...
 
     def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None: ...
 
-    def run_closed(self, workflow_id: str, run_id: str, event: ev.Event, parent: Any) -> None: ...
+    def run_closed(self, key: RunKey, event: ev.Event) -> None:
+        """Its ending (or `RunParked`) is committed."""
 
-    def run_idle(self, workflow_id: str, run_id: str, idle: bool) -> None: ...
+    def run_idle(self, key: RunKey, idle: bool) -> None: ...
 
-    def run_evicted(self, workflow_id: str, run_id: str) -> None: ...
+    def run_evicted(self, key: RunKey, generation: int) -> bool:
+        """It leaves memory now; False if it may not (it is no longer the live one)."""
 
-    def redeliver(self, workflow_id: str, run_id: str, message: object, stale: str) -> None:
-        """Deliver to the incarnation after the one whose actor urn is `stale`."""
+    def redeliver(self, key: RunKey, message: object, generation: int) -> None:
+        """A message the stopped incarnation of `generation` will never handle."""

@@ -157,6 +157,10 @@ class Machine:
             if recorded_command(event) is None:
                 self._outcomes.add(event)
 
+    def answer_query(self, name: str, args: tuple[Any, ...]) -> Any:
+        """Answer `engine.query` from the workflow's state now; records nothing."""
+        return self.ctx._answer_query(name, args)
+
     @property
     def waiting_on(self) -> list[str]:
         """What the blocked await waits for, for `describe` and eviction decisions."""

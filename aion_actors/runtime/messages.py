@@ -19,38 +19,78 @@ from aion_actors.workers import Outcome
 class Ack:
     """The caller's side of a change request.
 
-    `submitted` turns true when the actor hands the event to the recorder;
-    from then on only the commit decides the outcome. A request whose actor
-    died before submitting it was never recorded and may be sent again.
+    `submitted` turns true when the event is handed to the recorder; from
+    then on only the commit decides the outcome. A request whose actor died
+    before submitting it was never recorded: it goes to the next incarnation.
     """
 
     future: Future[None] = field(default_factory=Future)
     submitted: bool = False
 
 
+class Request:
+    """A change a caller asks of a run (signal, cancel, terminate): recorded once, then
+    acknowledged through `ack`; every road a request can take resolves its ack."""
+
+    ack: Ack
+
+    @property
+    def what(self) -> str:
+        """The request in words, for errors."""
+        raise NotImplementedError
+
+    def event(self) -> ev.Event:
+        """The event that records it."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Signal:
+class Signal(Request):
     name: str
     payload: Any
     ack: Ack
 
+    @property
+    def what(self) -> str:
+        return f"signal {self.name!r}"
+
+    def event(self) -> ev.Event:
+        return ev.SignalReceived(name=self.name, payload=self.payload)
+
 
 @dataclass(frozen=True)
-class CancelRequest:
+class CancelRequest(Request):
     reason: str
     ack: Ack
 
+    @property
+    def what(self) -> str:
+        return "cancel"
+
+    def event(self) -> ev.Event:
+        return ev.WorkflowCancelRequested(reason=self.reason)
+
 
 @dataclass(frozen=True)
-class TerminateRequest:
+class TerminateRequest(Request):
     reason: str
     ack: Ack
 
+    @property
+    def what(self) -> str:
+        return "terminate"
 
-@dataclass(frozen=True)
+    def event(self) -> ev.Event:
+        return ev.WorkflowTerminated(reason=self.reason)
+
+
+@dataclass(frozen=True, eq=False)
 class Query:
+    """Answered (never recorded) through `reply` by the run's live state."""
+
     name: str
     args: tuple[Any, ...]
+    reply: Future[Any] = field(default_factory=Future)
 
 
 @dataclass(frozen=True)
@@ -85,6 +125,8 @@ class Committed:
     events: list[ev.Event] | None
     error: BaseException | None
 
+
+RequestMessage = Signal | CancelRequest | TerminateRequest
 
 Message = (
     Signal

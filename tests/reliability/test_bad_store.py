@@ -141,7 +141,7 @@ def test_a_run_of_an_unregistered_workflow_type_waits_listed_until_registered(
         engine.start(flows.planted, workflow_id="planted")
     with Engine.open(data_dir, workers=1) as engine:
         engine.register(*flows.ALL)
-        wanted = f"workflow type '{flows.CANARY}:planted' is not registered"
+        wanted = f"waiting for workflow type '{flows.CANARY}:planted' to be registered"
         wait_until(lambda: engine.describe("planted").waiting_for == wanted, 30, "waiting_for")
         (listed,) = engine.list_runs()
         assert (listed.workflow_id, listed.status) == ("planted", WorkflowStatus.RUNNING)
@@ -158,7 +158,7 @@ def test_an_attempt_of_an_unregistered_activity_waits_listed_until_registered(
     reap_group(holder)
     with Engine.open(data_dir, workers=1) as engine:
         engine.register(*flows.ALL, flows.runs_stalls)
-        wanted = f"activity '{flows.CANARY}:stalls' is not registered"
+        wanted = f"waiting for activity '{flows.CANARY}:stalls' to be registered"
         wait_until(lambda: engine.describe("stalled").waiting_for == wanted, 30, "waiting_for")
         assert [r.status for r in engine.list_runs()] == [WorkflowStatus.RUNNING]
         assert flows.CANARY not in sys.modules, "a name read from the store was imported"

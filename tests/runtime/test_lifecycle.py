@@ -48,7 +48,7 @@ def test_reopen_after_close_resumes_open_runs(data_dir: Path) -> None:
         assert engine.result("waits", timeout=30) == [3, 7]
 
 
-def test_finished_runs_are_freed_without_the_cyclic_collector(engine: Engine) -> None:
+def test_finished_runs_are_freed_without_the_cyclic_collector(data_dir: Path) -> None:
     """A finished run's actor, machine and coroutine go by reference counting:
     left to the collector, hundreds a second would pile up between its passes."""
 
@@ -58,16 +58,16 @@ def test_finished_runs_are_freed_without_the_cyclic_collector(engine: Engine) ->
     gc.collect()
     gc.disable()
     try:
-        handles = engine.start_many(flows.three_steps, [(i,) for i in range(20)])
-        evicted = engine.start(flows.ordered)  # a run that stops by eviction, not by ending
-        assert [h.result(timeout=30) for h in handles] == [i + 111 for i in range(20)]
-        key = (evicted.workflow_id, evicted.run_id)
-
-        def evict() -> bool:  # asked again until the run is idle, waiting for its signal
-            engine._runs._evict(key)
-            return engine.describe(evicted.workflow_id).pid is None
-
-        wait_until(evict, 10, "the eviction")
-        wait_until(lambda: not live(), 10, "finished run actors to be freed")
+        with Engine.open(data_dir, workers=1, idle_evict_after=0) as engine:
+            engine.register(*flows.ALL)
+            handles = engine.start_many(flows.three_steps, [(i,) for i in range(20)])
+            evicted = engine.start(flows.ordered)  # a run that stops by eviction, not by ending
+            assert [h.result(timeout=30) for h in handles] == [i + 111 for i in range(20)]
+            wait_until(
+                lambda: engine.describe(evicted.workflow_id).residency == "evicted",
+                10,
+                "the idle run's eviction",
+            )
+            wait_until(lambda: not live(), 10, "finished run actors to be freed")
     finally:
         gc.enable()

@@ -46,7 +46,7 @@ def test_a_child_of_a_type_registered_after_reopening_is_started_not_failed(
             engine.query("parent", "no-such-query")
         wait_until(lambda: engine.describe("parent").residency == "resident", 10, "replay")
         waiting = engine.describe("parent").waiting_for or ""
-        assert "'doubles' of its child is not registered" in waiting
+        assert "workflow type 'doubles' of its child to be registered" in waiting
         assert not any(isinstance(e, ev.ChildFailed) for e in engine.history("parent"))
 
         engine.register(flows.doubles)
@@ -61,7 +61,7 @@ def test_a_live_child_of_an_unregistered_type_waits_for_it_like_an_activity(
         engine.register(flows.parent_of_doubles)
         handle = engine.start(flows.parent_of_doubles, 4, workflow_id="live")
         wait_until(
-            lambda: "of its child is not registered" in (engine.describe("live").waiting_for or ""),
+            lambda: "of its child to be registered" in (engine.describe("live").waiting_for or ""),
             10,
             "the child to wait for its type",
         )

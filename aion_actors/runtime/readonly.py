@@ -1,0 +1,40 @@
+"""Answers from a history alone: a run with no actor to ask is replayed read-only.
+
+A closed run (or a parked one) still answers queries, from the state its
+workflow code had when its history ended, as Temporal answers queries on
+closed workflows: its history is replayed into a `Machine` that records
+nothing and acts on nothing, and the query handlers it registered answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aion_actors.core import NonDeterminismError, QueryError, RunKey
+from aion_actors.core import events as ev
+from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.machine import Machine
+
+
+def answer_query(
+    definition: WorkflowDefinition,
+    key: RunKey,
+    history: Sequence[ev.Event],
+    name: str,
+    args: tuple[Any, ...],
+    *,
+    max_payload_bytes: int,
+) -> Any:
+    """Replay `history` without recording anything, then ask the query handler `name`."""
+    machine = Machine(definition, *key, history, max_payload_bytes=max_payload_bytes)
+    try:
+        machine.advance()
+    except NonDeterminismError as exc:
+        raise QueryError(
+            f"workflow {key.workflow_id!r} (run {key.run_id}) cannot answer {name!r}: "
+            f"its history no longer replays with the registered code ({exc})"
+        ) from exc
+    except Exception:  # the code crashed at this point live too: its state up to here answers
+        pass
+    return machine.answer_query(name, args)

@@ -1,0 +1,304 @@
+"""How runs end, and what happens around an ending: closing, parking, resuming, children,
+parents, what the run supervisor decides — and requests to runs that no actor holds.
+
+A run is written by its actor. While it has none that may write — PARKED,
+AWAITING_TYPE, or ABSENT and being terminated (CLOSING) — the events of
+requests to it are appended here on its behalf, on the owner lane, which is
+also where such a run is started again (`resume`, a registration): so a
+write on its behalf and its next actor never overlap. Every step here is
+idempotent, because recovery and replay may take it again for one event.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from aion_actors.core import AionError, RunKey, SequenceConflict, WorkflowStatus, faults
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.runs.residency import Residency, child_run
+from aion_actors.runtime.runs.starts import NewRun, Starts
+from aion_actors.runtime.runs.table import (
+    WRITTEN_FOR,
+    Presence,
+    RunCounters,
+    RunTable,
+)
+from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.store import EventStore, Recorder
+from supervisor import ChildInfo, ExitReason
+
+log = logging.getLogger("aion_actors.runtime")
+
+#: how long a write on a run's behalf may wait for its commit
+WRITE_TIMEOUT = 30.0
+#: appends retried when a dead actor's last append raced ours
+_CONFLICT_RETRIES = 5
+
+
+class Endings:
+    def __init__(
+        self,
+        table: RunTable,
+        residency: Residency,
+        starts: Starts,
+        waiters: TypeWaiters,
+        store: EventStore,
+        recorder: Recorder,
+        catalog: Catalog,
+        *,
+        lane: Lane,
+        counters: RunCounters,
+    ) -> None:
+        self._table = table
+        self._residency = residency
+        self._starts = starts
+        self._waiters = waiters
+        self._store = store
+        self._recorder = recorder
+        self._catalog = catalog
+        self._lane = lane
+        self._counters = counters
+
+    # -- requests to runs without an actor
+
+    def send(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Route a request: to the run's actor (bringing it back if needed), or — when
+        no actor can hold the run — recorded on its behalf. Its ack resolves either way."""
+        table = self._table
+        with table.lock(key.workflow_id):
+            entry = table.get(key)
+            if entry is not None and not table.shut_down:
+                if entry.presence is Presence.ABSENT:
+                    if self._catalog.workflow(entry.workflow_type) is None:
+                        self._residency.await_type(key, None, entry.workflow_type)
+                    elif isinstance(request, msg.TerminateRequest):
+                        table.closing(key)  # ended without replaying its code
+                if entry.presence in WRITTEN_FOR or entry.presence is Presence.CLOSING:
+                    self._lane.submit(self._write_request, key, request)
+                    return
+        self._residency.deliver(key, request)
+
+    def _write_request(self, key: RunKey, request: msg.RequestMessage) -> None:
+        entry = self._table.get(key)
+        if entry is None or entry.presence not in (*WRITTEN_FOR, Presence.CLOSING):
+            self._residency.deliver(key, request)  # it has an actor again
+            return
+        try:
+            committed = self.write(key, [request.event()])
+        except BaseException as exc:
+            generation = self._table.reopen(key)
+            if generation is not None:
+                self._residency.spawn(key, generation)
+            request.ack.future.set_exception(exc)
+            return
+        request.ack.submitted = True
+        request.ack.future.set_result(None)
+        if isinstance(request, msg.TerminateRequest):
+            self.closed(key, committed[-1])
+            ledger = Ledger(self._store.read(*key))
+            self.cancel_children(list(ledger.children.values()), f"parent {key.workflow_id!r}")
+
+    def write(self, key: RunKey, events: Sequence[ev.Event]) -> list[ev.Event]:
+        """Append for a run that has no actor that may write; a dead actor's last
+        append may race it, once."""
+        for _ in range(_CONFLICT_RETRIES):
+            head = self._recorder.head(*key)
+            try:
+                return self._recorder.append(*key, events, head, WRITE_TIMEOUT)
+            except SequenceConflict:
+                continue
+        raise SequenceConflict(-1, -1, workflow_id=key.workflow_id, run_id=key.run_id)
+
+    # -- closing and parking
+
+    def run_closed(self, key: RunKey, event: ev.Event) -> None:
+        """The run's actor committed its ending (or `RunParked`)."""
+        if isinstance(event, ev.RunParked):
+            self.parked(key, None, event.reason)
+        else:
+            self.closed(key, event)
+
+    def parked(self, key: RunKey, generation: int | None, reason: str) -> None:
+        requests = self._table.park(key, generation, reason)
+        for request in requests or ():
+            assert isinstance(request, msg.Signal | msg.CancelRequest | msg.TerminateRequest)
+            self._lane.submit(self._write_request, key, request)
+
+    def closed(self, key: RunKey, closing: ev.Event) -> None:
+        """Close the run in the table, then what its ending sets off elsewhere."""
+        entry = self._table.get(key)
+        successor = None
+        if entry is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
+            successor = self._table.reserve_successor(
+                RunKey(key.workflow_id, closing.next_run_id),
+                entry.workflow_type,
+                entry.version,
+                entry.parent,
+            )
+        done = self._table.close(key, closing, successor=successor)
+        if done is None:
+            return
+        self._residency.refuse(key, done.leftovers)
+        for callback in done.callbacks:
+            try:
+                callback(closing)
+            except Exception:
+                log.exception("a done-callback of run %s raised; ignored", key.run_id)
+        parent = done.entry.parent
+        if successor is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
+            if faults.ARMED:
+                faults.hit("continue_as_new")
+            self._start_successor(successor.key, closing, parent)
+        elif parent:
+            status = done.entry.status
+            self.notify_parent(key, status, parent, closing)
+
+    def _start_successor(
+        self, key: RunKey, closing: ev.WorkflowContinuedAsNew, parent: dict[str, Any] | None
+    ) -> None:
+        entry = self._table.get(key)
+        definition = self._catalog.workflow(entry.workflow_type) if entry is not None else None
+        if definition is None:
+            self._residency.refuse(key, self._table.withdraw(key))
+            return
+        run = NewRun(key.workflow_id, key.run_id, closing.input, parent)
+        [outcome] = self._starts.launch(definition, [run], [entry])
+        if isinstance(outcome, BaseException):  # recovery finds the lost successor
+            log.error("could not start the continue-as-new run %s: %s", key.run_id, outcome)
+
+    def resume(self, key: RunKey) -> bool:
+        """Replay a parked run again (after a code fix); it records `RunResumed`."""
+        generation = self._table.resume(key)
+        if generation is None:
+            return False
+        self._lane.submit(self._residency.spawn, key, generation)
+        return True
+
+    # -- children and parents
+
+    def start_child(self, parent: RunKey, event: ev.ChildStarted) -> None:
+        """Start the child once (idempotent), or report it if it already ended."""
+        child = self._store.get_run(event.child_workflow_id, event.child_run_id)
+        if child is None:
+            definition = self._catalog.workflow(event.workflow_type)
+            if definition is None:
+                name = event.workflow_type
+                reason = f"waiting for workflow type {name!r} of its child to be registered"
+                waiter = Waiter(parent, reason, lambda: self.start_child(parent, event))
+                self._waiters.add(name, ("child", event.child_workflow_id), waiter)
+                return
+            if faults.ARMED:
+                faults.hit("child.starting")
+            run = NewRun(
+                event.child_workflow_id,
+                event.child_run_id,
+                list(event.input or []),
+                {"workflow_id": parent.workflow_id, "run_id": parent.run_id},
+            )
+            [outcome] = self._starts.create(definition, [run], refuse_open=False)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return
+        if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
+            child = self._store.latest_run(event.child_workflow_id) or child
+        if child.status.is_terminal and child.status != WorkflowStatus.CONTINUED_AS_NEW:
+            parent_ids = {"workflow_id": parent.workflow_id, "run_id": parent.run_id}
+            self.notify_parent(RunKey(child.workflow_id, child.run_id), child.status, parent_ids)
+
+    def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
+        """Ask each open child to cancel (a continued child's open run is a new run_id)."""
+        for child in children:
+            if child.on_parent_close != "cancel":
+                continue
+            open_run = self._table.open_run(child.child_workflow_id)
+            if open_run is not None:
+                request = msg.CancelRequest(reason, msg.Ack())
+                self.send(RunKey(child.child_workflow_id, open_run), request)
+
+    def notify_parent(
+        self,
+        child: RunKey,
+        status: WorkflowStatus,
+        parent: dict[str, Any],
+        closing: ev.Event | None = None,
+    ) -> None:
+        if closing is None:
+            history = self._store.read(*child)
+            closing = history[-1] if history else None
+        child_id, run_id = child
+        if isinstance(closing, ev.WorkflowCompleted):
+            event: ev.ChildCompleted | ev.ChildFailed = ev.ChildCompleted(
+                child_workflow_id=child_id, child_run_id=run_id, result=closing.result
+            )
+        else:
+            error = getattr(closing, "error", None) or {
+                "type": "ChildWorkflow" + status.value.title().replace("_", ""),
+                "message": f"child workflow {child.workflow_id!r} ended {status.value}",
+            }
+            event = ev.ChildFailed(child_workflow_id=child_id, child_run_id=run_id, error=error)
+        parent_key = RunKey(parent["workflow_id"], parent["run_id"])
+        self._residency.deliver(parent_key, msg.ChildClosed(event))
+
+    # -- what the run supervisor decides (called in its thread)
+
+    def on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None:
+        key, generation = child_run(info)
+        if reason.kind != "crash" or exc is None:
+            self._residency.exited(key, generation, crashed=False)
+            return
+        self._residency.exited(key, generation, crashed=True)
+        entry = self._table.get(key)
+        if entry is None or entry.generation != generation:
+            return  # a stale incarnation, or its run closed: nothing to record for it
+        self._counters.crashes += 1
+        self._table.lost(key, generation)
+        tb = "".join(traceback.format_exception(exc))
+        crashed = ev.RunCrashed(pid=info.pid or 0, error=ev.error_info(exc), traceback=tb)
+        try:
+            # synchronously: the replacement must find `RunCrashed` in history
+            self.write(key, [crashed])
+        except AionError:
+            log.exception("could not record the crash of run %s", key.run_id)
+        if info.restart == "temporary":  # never restarted: the crash ends the run
+            self.on_exhausted(info, reason, exc, "fail")
+
+    def on_restart(self, info: ChildInfo, delay: float) -> None:
+        key, generation = child_run(info)
+        self._counters.restarts += 1
+        incarnation = Incarnation(pid=info.pid or 0, restart_attempt=info.restarts, backoff=delay)
+        self._residency.restarting(key, generation, incarnation)
+
+    def on_exhausted(
+        self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
+    ) -> None:
+        key, generation = child_run(info)
+        entry = self._table.get(key)
+        if entry is None or entry.generation != generation:
+            return
+        error = ev.error_info(exc) if exc else {"type": "RunCrashed", "message": str(reason)}
+        if action == "park":
+            closing: ev.Event = ev.RunParked(
+                reason=f"restart intensity exhausted; last crash: {error['type']}: "
+                f"{error['message']}; fix the code and call engine.resume()"
+            )
+        else:
+            closing = ev.WorkflowFailed(error=error)
+        try:
+            [committed] = self.write(key, [closing])
+        except AionError:
+            log.exception("could not record %s for run %s", closing.kind, key.run_id)
+            return
+        if isinstance(committed, ev.RunParked):
+            self.parked(key, generation, committed.reason)
+        else:
+            # Waking a parent may start or reach runs through the supervisor, which is
+            # busy calling this hook: the owner lane does it.
+            self._lane.submit(self.closed, key, committed)

@@ -1,0 +1,319 @@
+"""`RunManager`: builds the run table's parts, answers the engine's verbs, and is the
+`RunHost` the run actors (and the `Supervision` the run supervisor) report to.
+
+It holds no run state of its own — that is the table's — and decides
+nothing: each verb and each report goes to the one part whose job it is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+
+from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
+    AionError,
+    RunKey,
+    WorkflowNotFound,
+    WorkflowParked,
+    faults,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.attempts import Attempts
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.evictor import Evictor
+from aion_actors.runtime.executors import Executors
+from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.recovery import Recovery
+from aion_actors.runtime.runs.requests import Requests
+from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.starts import NewRun, Started, Starts
+from aion_actors.runtime.runs.table import Presence, RunCounters, RunTable
+from aion_actors.runtime.runs.table import Residency as Where
+from aion_actors.runtime.runs.waiters import TypeWaiters
+from aion_actors.runtime.timers import TimerService
+from aion_actors.store import DueTimer, EventStore, Recorder
+from supervisor import ChildInfo, Dispatcher, ExitReason
+
+#: run actors share these threads: one runs at a time, the others stand in
+#: while a handler blocks (a child's start, a crash's settling, a slow step)
+_DISPATCHER_THREADS = 4
+#: how long `close` waits for a run handler that does not return (a workflow step stuck in a loop)
+_CLOSE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Whereabouts:
+    """What only this engine knows of an open run: where it lives, and why it waits."""
+
+    residency: Where
+    pid: int | None
+    waiting_for: str | None
+
+
+class RunManager:
+    def __init__(
+        self,
+        store: EventStore,
+        recorder: Recorder,
+        catalog: Catalog,
+        executors: Executors,
+        *,
+        max_resident: int = 10_000,
+        idle_evict_after: float | None = 30.0,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.max_payload_bytes = max_payload_bytes
+        self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
+        self._recorder = recorder
+        self._catalog = catalog
+        self._table = RunTable()
+        self._counters = RunCounters()
+        self._owner_lane = Lane("aion-runs")
+        self._rehydrate_lane = Lane("aion-rehydrate")
+        self._waiters = TypeWaiters(
+            lambda name: catalog.workflow(name) is not None, self._owner_lane
+        )
+        self._evictor = Evictor(self._evict, max_resident=max_resident, idle_after=idle_evict_after)
+        self._timers = TimerService(store, self._timer_due)
+        self._residency = Residency(
+            self._table,
+            self._waiters,
+            store,
+            catalog,
+            self,
+            self,
+            evictor=self._evictor,
+            lane=self._rehydrate_lane,
+            counters=self._counters,
+        )
+        self._starts = Starts(self._table, recorder, self._residency)
+        self._endings = Endings(
+            self._table,
+            self._residency,
+            self._starts,
+            self._waiters,
+            store,
+            recorder,
+            catalog,
+            lane=self._owner_lane,
+            counters=self._counters,
+        )
+        self._requests = Requests(
+            self._table,
+            self._residency,
+            self._endings,
+            store,
+            catalog,
+            max_payload_bytes=max_payload_bytes,
+        )
+        self._attempts = Attempts(catalog, executors, self._deliver_outcome)
+        self._recovery = Recovery(
+            self._table,
+            self._residency,
+            self._starts,
+            self._endings,
+            self._waiters,
+            self._attempts,
+            store,
+            catalog,
+        )
+        self._store = store
+        self._timers.start()
+
+    # -- the engine's verbs
+
+    def recover(self) -> int:
+        return self._recovery.recover()
+
+    def start_many(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Started]:
+        return self._starts.create(definition, new, refuse_open=True)
+
+    def open_run(self, workflow_id: str) -> str | None:
+        return self._table.open_run(workflow_id)
+
+    def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
+        self._requests.signal(key, name, payload, timeout)
+
+    def cancel(self, key: RunKey, reason: str, timeout: float | None) -> None:
+        self._requests.cancel(key, reason, timeout)
+
+    def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
+        self._requests.terminate(key, reason, timeout)
+
+    def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
+        return self._requests.query(key, name, args, timeout)
+
+    def resume(self, key: RunKey) -> bool:
+        return self._endings.resume(key)
+
+    def wait_closed(
+        self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
+    ) -> ev.Event:
+        """Block until the run closes; its closing event. `TimeoutError` after `timeout`,
+        `WorkflowParked` while it is parked if `raise_on_park`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            watched = self._table.watch(key)
+            if watched is None:
+                return self._closing_in_store(key)
+            entry, latch = watched
+            if raise_on_park and entry.presence is Presence.PARKED:
+                self._table.unwatch(key, latch)
+                raise WorkflowParked(key.workflow_id, key.run_id, entry.reason or "")
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not latch.wait(left):
+                self._table.unwatch(key, latch)
+                raise TimeoutError(
+                    f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
+                    f"{timeout} s (it is {entry.status.value})"
+                )
+            if entry.closing is not None:
+                return entry.closing
+
+    def _closing_in_store(self, key: RunKey) -> ev.Event:
+        run = self._store.get_run(*key)
+        if run is None:
+            raise WorkflowNotFound(key.workflow_id, key.run_id)
+        last = self._store.read(*key, run.head)
+        if not run.status.is_terminal or not last:
+            raise AionError(
+                f"run {key.run_id} of workflow {key.workflow_id!r} is {run.status.value} in the "
+                "store but not open in this engine; reopen the engine to recover it"
+            )
+        return last[-1]
+
+    def when_closed(self, key: RunKey, callback: Callable[[ev.Event], None]) -> None:
+        """`callback(closing)` once the run closes; at once if it has."""
+        if not self._table.when_closed(key, callback):
+            callback(self._closing_in_store(key))
+
+    def whereabouts(self, key: RunKey) -> Whereabouts:
+        entry = self._table.get(key)
+        if entry is None:
+            return Whereabouts(Where.EVICTED, None, None)
+        waiting = (
+            entry.reason
+            if entry.presence is Presence.AWAITING_TYPE
+            else self._waiters.reason(key) or self._activity_wait(key)
+        )
+        pid = entry.pid if entry.presence is Presence.LIVE else None
+        return Whereabouts(entry.residency, pid, waiting)
+
+    def _activity_wait(self, key: RunKey) -> str | None:
+        activity = self._attempts.waiting_for(*key)
+        return None if activity is None else f"waiting for activity {activity!r} to be registered"
+
+    def registered(self, workflows: Sequence[str], activities: Sequence[str]) -> None:
+        """New definitions: wake what waited for them."""
+        self._waiters.registered(workflows)
+        if activities:
+            self._owner_lane.submit(self._attempts.registered, list(activities))
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "crashes": self._counters.crashes,
+            "restarts": self._counters.restarts,
+            "rehydrations": self._counters.rehydrations,
+            "resident": self._table.count(Presence.LIVE),
+        }
+
+    def close(self) -> None:
+        self._attempts.closed = True
+        self._rehydrate_lane.close(drop=True)
+        self._owner_lane.close(drop=True)
+        self._evictor.close()
+        self._timers.close()
+        self._residency.close()
+        self.dispatcher.close(timeout=_CLOSE_TIMEOUT)
+
+    # -- RunHost: what the run actors ask and report
+
+    @property
+    def recorder(self) -> Recorder:
+        return self._recorder
+
+    def read_history(self, key: RunKey) -> list[ev.Event]:
+        return self._residency.read_history(key)
+
+    def incarnation(
+        self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]
+    ) -> Incarnation | None:
+        return self._residency.incarnation(key, generation, ref)
+
+    def workflow(self, name: str) -> WorkflowDefinition | None:
+        return self._catalog.workflow(name)
+
+    def retry_policy(self, activity: str) -> RetryPolicy | None:
+        definition = self._catalog.activity(activity)
+        return definition.retry if definition is not None else None
+
+    def dispatch(self, key: RunKey, event: ev.ActivityScheduled) -> None:
+        self._attempts.dispatch(*key, event)
+
+    def arm_timer(self, fire_at: int) -> None:
+        self._timers.arm(fire_at)
+
+    def start_child(self, key: RunKey, event: ev.ChildStarted) -> None:
+        self._endings.start_child(key, event)
+
+    def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
+        self._owner_lane.submit(self._endings.cancel_children, children, reason)
+
+    def run_closed(self, key: RunKey, event: ev.Event) -> None:
+        self._endings.run_closed(key, event)
+
+    def run_idle(self, key: RunKey, idle: bool) -> None:
+        self._evictor.idle(key, idle)
+
+    def run_evicted(self, key: RunKey, generation: int) -> bool:
+        return self._table.evicted(key, generation)
+
+    def redeliver(self, key: RunKey, message: object, generation: int) -> None:
+        """A message the stopped (or stopping) incarnation of `generation` will not handle:
+        a request takes the road of a new one, anything else waits for the next incarnation."""
+        with self._table.lock(key.workflow_id):
+            self._table.lost(key, generation)
+            if isinstance(message, msg.Signal | msg.CancelRequest | msg.TerminateRequest):
+                self._endings.send(key, message)
+            else:
+                self._residency.deliver(key, message)
+
+    # -- Supervision: what the run supervisor decides, in its thread
+
+    def on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None:
+        self._endings.on_exit(info, reason, exc)
+
+    def on_restart(self, info: ChildInfo, delay: float) -> None:
+        self._endings.on_restart(info, delay)
+
+    def on_exhausted(
+        self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
+    ) -> None:
+        self._endings.on_exhausted(info, reason, exc, action)
+
+    # -- what the executors, the timers and the evictor report
+
+    def _deliver_outcome(
+        self, workflow_id: str, run_id: str, message: object, then: Callable[[], None]
+    ) -> None:
+        self._residency.deliver(RunKey(workflow_id, run_id), message, then)
+
+    def _timer_due(self, timer: DueTimer) -> None:
+        if faults.ARMED:
+            faults.hit("timer.firing")
+        self._residency.deliver(
+            RunKey(timer.workflow_id, timer.run_id), msg.TimerDue(timer.timer_id)
+        )
+
+    def _evict(self, key: object) -> None:
+        assert isinstance(key, RunKey)
+        self._residency.evict(key)

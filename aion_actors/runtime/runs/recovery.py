@@ -1,0 +1,146 @@
+"""Startup recovery: list every open run, restart what was in flight, replay only what must be.
+
+Runs once per engine start and reads the whole run index. Nothing is
+replayed that does not need to be: attempts that were running are
+dispatched again straight from history (their results will bring their
+runs back), children are started or reported idempotently, due timers fire
+through the timer service, and only runs with an outcome they may not have
+seen (or a restart pending) are brought back now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from aion_actors.core import AionError, RunKey, WorkflowStatus
+from aion_actors.core import events as ev
+from aion_actors.runtime.attempts import Attempts
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.starts import NewRun, Starts
+from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.store import EventStore
+
+log = logging.getLogger("aion_actors.runtime")
+
+#: events a workflow issues: a run whose history ends with one had seen everything before it
+WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)
+
+
+class Recovery:
+    def __init__(
+        self,
+        table: RunTable,
+        residency: Residency,
+        starts: Starts,
+        endings: Endings,
+        waiters: TypeWaiters,
+        attempts: Attempts,
+        store: EventStore,
+        catalog: Catalog,
+    ) -> None:
+        self._table = table
+        self._residency = residency
+        self._starts = starts
+        self._endings = endings
+        self._waiters = waiters
+        self._attempts = attempts
+        self._store = store
+        self._catalog = catalog
+
+    def recover(self) -> int:
+        """List every open run, then restart what was in flight; returns how many were woken."""
+        summaries = self._store.open_runs()
+        for run in summaries:
+            parked = run.status == WorkflowStatus.PARKED
+            key = RunKey(run.workflow_id, run.run_id)
+            self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
+        self._find_lost_successors()
+        woken = 0
+        running: list[tuple[str, str, ev.ActivityScheduled]] = []
+        unregistered: Counter[str] = Counter()
+        for run in summaries:
+            if run.status == WorkflowStatus.PARKED:
+                continue
+            key = RunKey(run.workflow_id, run.run_id)
+            if self._catalog.workflow(run.workflow_type) is None:
+                unregistered[run.workflow_type] += 1
+            try:
+                history = self._store.read(*key)
+            except AionError:
+                history = []
+            if not history or needs_replay(history):
+                woken += 1
+                self._residency.bring_back(key)
+                continue
+            ledger = Ledger(history)
+            running += [(*key, state.scheduled) for _aid, state in ledger.running_attempts()]
+            for child in ledger.children.values():
+                self._endings.start_child(key, child)
+        self._attempts.recovered(running)
+        if unregistered:
+            types = ", ".join(f"{name} ({n})" for name, n in sorted(unregistered.items()))
+            log.info(
+                "%d open run(s) wait for their workflow types to be registered: %s",
+                sum(unregistered.values()),
+                types,
+            )
+        return woken
+
+    def _find_lost_successors(self) -> None:
+        """Runs that continued-as-new just before a crash, whose next run never started."""
+        for run in self._store.runs(status=WorkflowStatus.CONTINUED_AS_NEW):
+            if self._table.open_run(run.workflow_id) is not None:
+                continue
+            history = self._store.read(run.workflow_id, run.run_id)
+            closing = history[-1] if history else None
+            if not isinstance(closing, ev.WorkflowContinuedAsNew):
+                continue
+            if self._store.get_run(run.workflow_id, closing.next_run_id) is not None:
+                continue
+            started = history[0]
+            parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
+            name = run.workflow_type
+            reason = f"waiting for workflow type {name!r} of its successor to be registered"
+
+            def wake(
+                name: str = name,
+                workflow_id: str = run.workflow_id,
+                closing: ev.WorkflowContinuedAsNew = closing,
+                parent: dict[str, Any] | None = parent,
+            ) -> None:
+                self._start_successor(name, workflow_id, closing, parent)
+
+            waiter = Waiter(RunKey(run.workflow_id, run.run_id), reason, wake)
+            self._waiters.add(name, ("successor", run.workflow_id), waiter)
+
+    def _start_successor(
+        self,
+        name: str,
+        workflow_id: str,
+        closing: ev.WorkflowContinuedAsNew,
+        parent: dict[str, Any] | None,
+    ) -> None:
+        definition = self._catalog.workflow(name)
+        if definition is not None and self._table.open_run(workflow_id) is None:
+            run = NewRun(workflow_id, closing.next_run_id, closing.input, parent)
+            self._starts.create(definition, [run], refuse_open=False)
+
+
+def needs_replay(history: Sequence[ev.Event]) -> bool:
+    """Whether a recovered run must be replayed now rather than when next addressed.
+
+    A run whose last event is one its workflow issued had seen everything
+    before it and is blocked on what it awaits; anything else (an outcome
+    it may not have seen, a crash awaiting its restart) needs the actor.
+    """
+    last = history[-1]
+    if isinstance(last, ev.ActivityAttemptFailed) and last.retry_at is not None:
+        return False
+    return not isinstance(last, WORKFLOW_MOVES)

@@ -1,0 +1,98 @@
+"""What callers ask of one run: signal, cancel, terminate (answered once committed), query.
+
+A change request carries an `Ack` that every road it can take resolves:
+the commit of its event (by the run's actor, or on its behalf while it has
+none), the run's closing before it was recorded, or the engine's. The
+caller blocks on that ack alone — nobody polls. A query goes to the live
+actor; a closed or parked run answers from its history, replayed read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aion_actors.core import QueryError, RunKey, WorkflowClosed
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.readonly import answer_query
+from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.table import Presence, RunTable
+from aion_actors.store import EventStore
+
+
+class Requests:
+    def __init__(
+        self,
+        table: RunTable,
+        residency: Residency,
+        endings: Endings,
+        store: EventStore,
+        catalog: Catalog,
+        *,
+        max_payload_bytes: int,
+    ) -> None:
+        self._table = table
+        self._residency = residency
+        self._endings = endings
+        self._store = store
+        self._catalog = catalog
+        self._max_payload_bytes = max_payload_bytes
+
+    def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
+        self._send(key, msg.Signal(name, payload, msg.Ack()), timeout)
+
+    def cancel(self, key: RunKey, reason: str, timeout: float | None) -> None:
+        self._send(key, msg.CancelRequest(reason, msg.Ack()), timeout)
+
+    def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
+        self._send(key, msg.TerminateRequest(reason, msg.Ack()), timeout)
+
+    def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
+        self._endings.send(key, request)
+        try:
+            request.ack.future.result(timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) did not record the "
+                f"{request.what} within {timeout} s; it is not lost: it may still be recorded"
+            ) from None
+
+    def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
+        entry = self._table.get(key)
+        if entry is not None and entry.presence is Presence.AWAITING_TYPE:
+            raise QueryError(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) cannot answer {name!r}: "
+                f"it is {entry.reason}"
+            )
+        if entry is None or entry.presence is Presence.PARKED:
+            return self.replayed(key, name, tuple(args))
+        query = msg.Query(name, tuple(args))
+        self._residency.deliver(key, query)
+        try:
+            return query.reply.result(timeout)
+        except WorkflowClosed:  # it closed while the query waited: its history answers
+            return self.replayed(key, name, tuple(args))
+        except TimeoutError:
+            raise TimeoutError(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) did not answer query "
+                f"{name!r} within {timeout} s"
+            ) from None
+
+    def replayed(self, key: RunKey, name: str, args: tuple[Any, ...]) -> Any:
+        """Answer from the run's history, replayed read-only (a closed or parked run)."""
+        history = self._store.read(*key)
+        started = history[0] if history else None
+        if not isinstance(started, ev.WorkflowStarted):
+            raise QueryError(f"run {key.run_id} of workflow {key.workflow_id!r} has no history")
+        definition = self._catalog.workflow(started.workflow_type)
+        if definition is None:
+            raise QueryError(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) cannot answer {name!r}: "
+                f"its workflow type {started.workflow_type!r} is not registered"
+            )
+        return answer_query(
+            definition, key, history, name, args, max_payload_bytes=self._max_payload_bytes
+        )

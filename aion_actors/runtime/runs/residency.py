@@ -1,0 +1,311 @@
+"""Where each open run lives, and how a message reaches it.
+
+A message for a run goes to its LIVE actor, or waits in its entry's mailbox
+while an incarnation starts. The first message to an ABSENT run brings it
+back by replay on the rehydration lane, so senders (activity threads, the
+timer service, callers) never wait for a replay. An incarnation takes the
+waiting messages as it starts, in order, under the run's stripe lock, so
+nothing sent to a run between two incarnations is lost or overtaken. Idle
+runs leave memory on the evictor's word.
+
+Every incarnation is a supervised child keyed by `(run, generation)`: a
+restart after a crash keeps the generation (and the supervisor's restart
+budget); a rehydration after eviction starts the next one, so an old
+incarnation still winding down never collides with its successor, and
+anything it reports late is recognised as stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+import pykka
+
+from aion_actors.core import (
+    AionError,
+    EngineClosed,
+    RunKey,
+    WorkflowClosed,
+    WorkflowNotFound,
+    faults,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.actor import RunActor
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinition
+from aion_actors.runtime.evictor import Evictor
+from aion_actors.runtime.host import Incarnation, RunHost
+from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.runs.table import Presence, RunCounters, RunEntry, RunTable
+from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.store import EventStore
+from supervisor import ChildInfo, ChildSpec, ExitReason, RestartPolicy, Supervisor
+
+log = logging.getLogger("aion_actors.runtime")
+
+#: how long a run actor may take to stop when the engine closes
+_STOP_TIMEOUT = 5.0
+
+
+class Supervision(Protocol):
+    """Who hears what the run supervisor decides about an incarnation (see endings)."""
+
+    def on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None: ...
+
+    def on_restart(self, info: ChildInfo, delay: float) -> None: ...
+
+    def on_exhausted(
+        self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
+    ) -> None: ...
+
+
+def child_run(info: ChildInfo) -> tuple[RunKey, int]:
+    """The run and generation a supervised incarnation was started for."""
+    spawned: tuple[RunKey, int] = info.key  # type: ignore[assignment]
+    return spawned
+
+
+class Residency:
+    def __init__(
+        self,
+        table: RunTable,
+        waiters: TypeWaiters,
+        store: EventStore,
+        catalog: Catalog,
+        host: RunHost,
+        supervision: Supervision,
+        *,
+        evictor: Evictor,
+        lane: Lane,
+        counters: RunCounters,
+    ) -> None:
+        self._table = table
+        self._waiters = waiters
+        self._store = store
+        self._catalog = catalog
+        self._host = host
+        self._supervision = supervision
+        self._evictor = evictor
+        self._lane = lane
+        self._counters = counters
+        self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
+
+    # -- reaching a run
+
+    def deliver(self, key: RunKey, message: object, then: Callable[[], None] | None = None) -> None:
+        """Tell the run `message`, then call `then` (it is in the run's inbox or mailbox,
+        or the run is closed); an ABSENT run is brought back first."""
+        table, generation, delivered = self._table, None, False
+        with table.lock(key.workflow_id):
+            entry = table.get(key)
+            if entry is not None and not table.shut_down:
+                delivered = True
+                if not (entry.presence is Presence.LIVE and _told(entry.ref, message)):
+                    if entry.presence is Presence.LIVE:  # its actor died: what follows decides
+                        table.lost(key, entry.generation)
+                    table.hold(entry, message)
+                    if entry.presence is Presence.ABSENT:
+                        generation = self._wake(entry)
+        if not delivered:
+            self.refuse(key, [message])
+        if generation is not None and self._lane.submit(self._rehydrate, key, generation, then):
+            return
+        if then is not None:
+            then()
+
+    def bring_back(self, key: RunKey) -> None:
+        """Bring an ABSENT run back by replay now (recovery: it has work pending)."""
+        with self._table.lock(key.workflow_id):
+            entry = self._table.get(key)
+            generation = self._wake(entry) if entry is not None else None
+        if generation is not None:
+            self._lane.submit(self._rehydrate, key, generation, None)
+
+    def refuse(self, key: RunKey, messages: Sequence[object]) -> None:
+        """Messages for a run that is closed (or an engine that is): their senders hear so."""
+        error: AionError | None = None
+        for message in messages:
+            if isinstance(message, msg.Request | msg.Query):
+                error = error or self._closed_error(key, message)
+                waiting = message.ack.future if isinstance(message, msg.Request) else message.reply
+                _fail(waiting, error)
+
+    def _closed_error(self, key: RunKey, message: msg.Request | msg.Query) -> AionError:
+        if self._table.shut_down:
+            return EngineClosed()
+        run = self._store.get_run(*key)
+        if run is None:
+            return WorkflowNotFound(key.workflow_id, key.run_id)
+        what = message.what if isinstance(message, msg.Request) else f"query {message.name!r}"
+        return WorkflowClosed(key.workflow_id, key.run_id, run.status.value, what, run.ended_at)
+
+    # -- incarnations
+
+    def _wake(self, entry: RunEntry) -> int | None:
+        """An ABSENT run is needed: the generation to spawn, or None if its type is missing."""
+        if self._catalog.workflow(entry.workflow_type) is None:
+            self.await_type(entry.key, None, entry.workflow_type)
+            return None
+        return self._table.wake(entry)
+
+    def await_type(self, key: RunKey, generation: int | None, name: str) -> None:
+        reason = f"waiting for workflow type {name!r} to be registered"
+        if self._table.await_type(key, generation, reason):
+            self._waiters.add(
+                name, ("run", key), Waiter(key, reason, lambda: self._registered(key))
+            )
+
+    def _registered(self, key: RunKey) -> None:
+        generation = self._table.type_registered(key)
+        if generation is not None:
+            self.spawn(key, generation)
+
+    def _rehydrate(self, key: RunKey, generation: int, then: Callable[[], None] | None) -> None:
+        try:
+            if faults.ARMED:
+                faults.hit("rehydrate")
+            self.spawn(key, generation)
+        finally:
+            if then is not None:
+                then()
+
+    def spawn(self, key: RunKey, generation: int) -> None:
+        """Start the incarnation of `generation` (the entry is STARTING); its `on_start`
+        makes it LIVE and hands it what waited in the mailbox."""
+        entry = self._table.get(key)
+        if entry is None or entry.generation != generation or self._table.shut_down:
+            return
+        definition = self._catalog.workflow(entry.workflow_type)
+        if definition is None:
+            self.await_type(key, generation, entry.workflow_type)
+            return
+        ages: tuple[float, ...] = ()
+        if entry.pending is None or not entry.pending.resuming:
+            try:
+                history = entry.handoff or self._store.read(*key)
+            except AionError:  # its actor reads it again, and parks the run naming the seq
+                pass
+            else:
+                self._table.hand_over(key, generation, history)
+                ages = restart_ages(history, definition)
+        try:
+            info = self._sup.start_child(self._spec(key, generation, definition, ages))
+        except Exception:
+            if self._table.exited(key, generation):
+                log.exception("could not start an actor for run %s; messages wait", key.run_id)
+            return
+        self._evictor.started()
+        self._table.started(key, generation, info.pid)
+        self._counters.rehydrations += 1
+
+    def _spec(
+        self,
+        key: RunKey,
+        generation: int,
+        definition: WorkflowDefinition,
+        ages: tuple[float, ...],
+    ) -> ChildSpec:
+        policy: RestartPolicy = definition.restart
+        supervision = self._supervision
+        return ChildSpec(
+            key=(key, generation),
+            actor=RunActor,
+            args=(self._host, key.workflow_id, key.run_id, generation),
+            restart=policy.restart,
+            shutdown=_STOP_TIMEOUT,
+            policy=policy,
+            restart_history=ages,
+            on_exit=supervision.on_exit,
+            on_restart=supervision.on_restart,
+            on_exhausted=supervision.on_exhausted,
+        )
+
+    def incarnation(
+        self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]
+    ) -> Incarnation | None:
+        """An incarnation starts (its first message, the replay, is queued): from now on
+        messages reach it. None if it is stale and must stop at once."""
+        with self._table.lock(key.workflow_id):
+            got = self._table.incarnated(key, generation, ref)
+            if got is None:
+                return None
+            incarnation, held = got
+            for message in held:  # under the lock: nothing newer overtakes them
+                ref.tell(message)
+        return incarnation
+
+    def read_history(self, key: RunKey) -> list[ev.Event]:
+        handed = self._table.take_handoff(key)
+        return handed if handed is not None else self._store.read(*key)
+
+    def restarting(self, key: RunKey, generation: int, incarnation: Incarnation) -> None:
+        """The supervisor starts a replacement for a crashed incarnation."""
+        self._evictor.started()
+        self._table.restarting(key, generation, incarnation)
+
+    def exited(self, key: RunKey, generation: int, *, crashed: bool) -> None:
+        """An incarnation stopped: crashed (its supervisor decides what follows), or without
+        closing its run (evicted, stopped by itself)."""
+        self._evictor.exited(key)
+        if crashed:
+            return
+        if self._table.exited(key, generation):  # messages wait: bring it back
+            entry = self._table.get(key)
+            woken = self._wake(entry) if entry is not None else None
+            if woken is not None:
+                self._lane.submit(self._rehydrate, key, woken, None)
+
+    def evict(self, key: RunKey) -> None:
+        entry = self._table.get(key)
+        if entry is not None and entry.presence is Presence.LIVE:
+            _told(entry.ref, msg.Evict())
+
+    def close(self) -> None:
+        """Stop every run actor (the table refuses messages from now on)."""
+        self.refuse_all(self._table.shut())
+        self._sup.stop()
+
+    def refuse_all(self, held: list[object]) -> None:
+        for message in held:
+            if isinstance(message, msg.Request):
+                _fail(message.ack.future, EngineClosed())
+            elif isinstance(message, msg.Query):
+                _fail(message.reply, EngineClosed())
+
+
+def restart_ages(
+    history: Sequence[ev.Event], definition: WorkflowDefinition | None
+) -> tuple[float, ...]:
+    """Ages of recorded restarts, so a run's restart budget survives an engine restart."""
+    window = (definition.restart if definition else DEFAULT_RUN_RESTART).within_seconds
+    now = time.time_ns()
+    ages: list[float] = []
+    for event in history:
+        if isinstance(event, ev.RunResumed):
+            ages.clear()
+        elif isinstance(event, ev.RunRestarted):
+            ages.append((now - event.recorded_at) / 1e9)
+    return tuple(age for age in ages if age < window)
+
+
+def _told(ref: pykka.ActorRef[Any] | None, message: object) -> bool:
+    """Whether `message` is in the inbox of the actor behind `ref`."""
+    if ref is None:
+        return False
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        return False
+    return True
+
+
+def _fail(future: Future[Any], error: BaseException) -> None:
+    if not future.done():
+        with contextlib.suppress(Exception):  # resolved by a racing commit: that answer stands
+            future.set_exception(error)

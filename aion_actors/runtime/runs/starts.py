@@ -1,0 +1,153 @@
+"""Starting runs: reserve each workflow_id, commit the `WorkflowStarted`s, start the actors.
+
+A commit waits for an fsync, so no lock is held meanwhile: each run is first
+reserved in the run table, which refuses a second start of its workflow_id,
+and the reservation is withdrawn if its commit fails. Runs started together
+share their commits, which is what makes `Engine.start_many` cheaper than a
+loop of `start`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aion_actors.core import (
+    ConfigError,
+    PayloadError,
+    RunKey,
+    SequenceConflict,
+    check_id,
+    check_payload,
+    new_run_id,
+    new_workflow_id,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.table import RunEntry, RunTable
+from aion_actors.store import AppendRequest, Recorder
+
+#: True: started; False: the run already existed; an exception: why it did not start
+Started = bool | BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """One run to start: its ids, its input, and the run that started it, if any."""
+
+    workflow_id: str
+    run_id: str
+    args: Sequence[Any]
+    parent: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> RunKey:
+        return RunKey(self.workflow_id, self.run_id)
+
+
+def new_runs(
+    inputs: Iterable[Sequence[Any]], workflow_ids: Iterable[str] | None, max_payload_bytes: int
+) -> list[NewRun]:
+    """Check what a caller asks to start, before anything is written; fresh run ids."""
+    inputs = list(inputs)
+    ids = [new_workflow_id() for _ in inputs] if workflow_ids is None else list(workflow_ids)
+    if len(ids) != len(inputs):
+        raise ConfigError(
+            f"start_many got {len(ids)} workflow_ids for {len(inputs)} inputs; "
+            "give one per input, or none"
+        )
+    first: dict[str, int] = {}
+    new = []
+    for index, (args, workflow_id) in enumerate(zip(inputs, ids, strict=True)):
+        where = "input" if len(inputs) == 1 else f"inputs[{index}]"
+        if not isinstance(args, list | tuple):
+            raise PayloadError(
+                where, f"must be a tuple of the run's arguments, got {type(args).__name__}"
+            )
+        check_payload(list(args), where, max_bytes=max_payload_bytes)
+        check_id(workflow_id, "workflow_id")
+        if first.setdefault(workflow_id, index) != index:
+            raise ConfigError(
+                f"workflow_id {workflow_id!r} is given twice (inputs {first[workflow_id]} "
+                f"and {index}); a workflow_id has one open run at a time"
+            )
+        new.append(NewRun(workflow_id, new_run_id(), tuple(args)))
+    return new
+
+
+class Starts:
+    def __init__(self, table: RunTable, recorder: Recorder, residency: Residency) -> None:
+        self._table = table
+        self._recorder = recorder
+        self._residency = residency
+
+    def create(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun], *, refuse_open: bool
+    ) -> list[Started]:
+        """Start `new` runs of `definition`; one outcome per run, in order.
+
+        With `refuse_open`, a workflow_id that has an open run raises
+        `WorkflowAlreadyStarted` before anything is written, and none starts.
+        """
+        entries: list[RunEntry | None] = []
+        try:
+            for run in new:
+                entries.append(
+                    self._table.reserve(
+                        run.key,
+                        definition.name,
+                        definition.version,
+                        run.parent,
+                        refuse_open=refuse_open,
+                    )
+                )
+        except BaseException:
+            for entry in entries:
+                if entry is not None:
+                    self._withdraw(entry.key)
+            raise
+        return self.launch(definition, new, entries)
+
+    def launch(
+        self,
+        definition: WorkflowDefinition,
+        new: Sequence[NewRun],
+        entries: Sequence[RunEntry | None],
+    ) -> list[Started]:
+        """Commit the `WorkflowStarted` of each reserved run (its entry), then start it."""
+        reserved = [run for run, entry in zip(new, entries, strict=True) if entry is not None]
+        results = iter(
+            self._recorder.append_all(
+                [AppendRequest(*run.key, (_started(definition, run),), 0) for run in reserved]
+            )
+        )
+        outcomes: list[Started] = []
+        for entry in entries:
+            if entry is None:
+                outcomes.append(False)
+                continue
+            result = next(results)
+            if isinstance(result, BaseException):
+                self._withdraw(entry.key)
+                outcomes.append(False if isinstance(result, SequenceConflict) else result)
+                continue
+            generation = self._table.admit(entry.key, result)
+            if generation is not None:
+                self._residency.spawn(entry.key, generation)
+            outcomes.append(True)
+        return outcomes
+
+    def _withdraw(self, key: RunKey) -> None:
+        self._residency.refuse(key, self._table.withdraw(key))
+
+
+def _started(definition: WorkflowDefinition, run: NewRun) -> ev.WorkflowStarted:
+    return ev.WorkflowStarted(
+        workflow_type=definition.name,
+        input=list(run.args),
+        run_id=run.run_id,
+        version=definition.version,
+        parent=run.parent,
+    )

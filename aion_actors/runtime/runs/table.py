@@ -1,0 +1,514 @@
+"""`RunTable`: one `RunEntry` per open run — where the engine keeps a run's truth in memory.
+
+History is the truth; the table is what the engine knows between events:
+where each open run lives (its `Presence`), which incarnation may write its
+events, what waits for it to close. It is rebuilt from the store at open.
+
+Rules every part relies on:
+
+- Only `RunTable` methods change an entry, each under the run's stripe lock
+  (an `RLock` shared by the runs whose workflow_id hash to it). A reader may
+  look at one field without the lock; a decision on several needs the lock.
+- A run's closing is recorded on its entry, its waiters are woken and its
+  workflow_id is freed in one critical section (`close`): when `result()`
+  returns, `start` with that workflow_id succeeds.
+- One writer per run: while an entry is STARTING or LIVE, only its actor
+  appends to its history; while it is PARKED, AWAITING_TYPE or CLOSING the
+  engine appends on its behalf (see endings); an ABSENT run is brought back
+  (its actor appends) rather than written around.
+- Nobody polls: whatever changes an entry sets the latches that wait on it.
+
+Pure bookkeeping: no threads, no store, no actors are started here.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aion_actors.core import RunKey, WorkflowAlreadyStarted, WorkflowStatus, status_from_events
+from aion_actors.core import events as ev
+from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.messages import Request
+from supervisor import Latch
+
+_STRIPES = 64
+
+
+class Presence(enum.Enum):
+    """Where an open run lives, as far as messages to it are concerned."""
+
+    #: its `WorkflowStarted` is being committed; messages wait in the mailbox
+    RESERVED = "reserved"
+    #: an incarnation is being started (spawn, restart, resume); messages wait in the mailbox
+    STARTING = "starting"
+    #: `ref` is its actor; messages go straight to it
+    LIVE = "live"
+    #: no actor (evicted, or not needed since the engine opened); a message brings it back
+    ABSENT = "absent"
+    #: its workflow type is not registered; messages wait, requests are recorded for it
+    AWAITING_TYPE = "awaiting_type"
+    #: its restarts ran out, or its code diverged from its history; waits for `resume`
+    PARKED = "parked"
+    #: it had no actor and its ending is being recorded for it; messages wait
+    CLOSING = "closing"
+
+
+class Residency(enum.StrEnum):
+    """What `describe` reports: whether an actor holds the run's state."""
+
+    RESIDENT = "resident"
+    EVICTED = "evicted"
+    PARKED = "parked"
+
+
+_RESIDENCY = {
+    Presence.RESERVED: Residency.RESIDENT,
+    Presence.STARTING: Residency.RESIDENT,
+    Presence.LIVE: Residency.RESIDENT,
+    Presence.ABSENT: Residency.EVICTED,
+    Presence.AWAITING_TYPE: Residency.EVICTED,
+    Presence.PARKED: Residency.PARKED,
+    Presence.CLOSING: Residency.EVICTED,
+}
+
+#: no actor can hold the run now: requests to it are recorded on its behalf
+WRITTEN_FOR = frozenset({Presence.PARKED, Presence.AWAITING_TYPE})
+
+
+@dataclass(eq=False, slots=True)
+class RunEntry:
+    """One open (or still resident) run. Fields change only through `RunTable`."""
+
+    #: never changes
+    key: RunKey
+    #: the registered name of its workflow; never changes
+    workflow_type: str
+    #: the code version the run started with; never changes
+    version: str
+    #: `{"workflow_id", "run_id"}` of the run that started it, or None; never changes
+    parent: dict[str, Any] | None
+    presence: Presence
+    #: the LIVE incarnation's actor ref; None whenever presence is not LIVE
+    ref: Any = None
+    #: the supervisor's pid of the latest incarnation; None until known, and once it ended
+    pid: int | None = None
+    #: +1 at every spawn (start, rehydration, resume); an incarnation of an older
+    #: generation is stale: it may not write, and its exit changes nothing
+    generation: int = 0
+    #: what the next incarnation of this generation is told (restart, resume); taken by it
+    pending: Incarnation | None = None
+    #: history for the next incarnation to replay instead of reading the store; taken by it
+    handoff: list[ev.Event] | None = None
+    #: messages that arrived while no incarnation was LIVE, oldest first; empty while LIVE
+    mailbox: list[object] = field(default_factory=list)
+    #: why it is PARKED or AWAITING_TYPE; None in every other presence
+    reason: str | None = None
+    #: the event that closed the run; set only by `close`, in the critical section
+    #: that frees the workflow_id and removes the entry from the table
+    closing: ev.Event | None = None
+    #: latches of waiters; set and dropped whenever the run parks or closes
+    watchers: list[Latch] = field(default_factory=list)
+    #: called once with the closing event, after `close` released the lock
+    callbacks: list[Callable[[ev.Event], None]] = field(default_factory=list)
+    #: the open run this RESERVED one displaced, restored if its start is withdrawn
+    displaced: str | None = None
+
+    @property
+    def residency(self) -> Residency:
+        return _RESIDENCY[self.presence]
+
+    @property
+    def status(self) -> WorkflowStatus:
+        if self.closing is not None:
+            return status_from_events((self.closing,))
+        return WorkflowStatus.PARKED if self.presence is Presence.PARKED else WorkflowStatus.RUNNING
+
+
+@dataclass(slots=True)
+class RunCounters:
+    """Counters for `Engine.stats`; each part bumps its own (a lost increment is harmless)."""
+
+    crashes: int = 0
+    restarts: int = 0
+    rehydrations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """What `RunTable.close` hands back: the entry as it ended, and what it still held."""
+
+    entry: RunEntry
+    #: messages that waited in its mailbox: their senders must hear it is closed
+    leftovers: list[object]
+    #: subscribers to call with the closing event, outside the lock
+    callbacks: list[Callable[[ev.Event], None]]
+
+
+class RunTable:
+    """Every open run's entry, and the one open run of each workflow_id."""
+
+    def __init__(self, stripes: int = _STRIPES) -> None:
+        #: one per open run, plus runs still resident; the store holds the rest
+        self._entries: dict[RunKey, RunEntry] = {}
+        #: workflow_id -> run_id of its one open run (RESERVED included)
+        self._open: dict[str, str] = {}
+        self._stripes = [threading.RLock() for _ in range(stripes)]
+        #: set by `shut`: every later message is refused
+        self.shut_down = False
+
+    # -- reading
+
+    def lock(self, workflow_id: str) -> threading.RLock:
+        return self._stripes[hash(workflow_id) % len(self._stripes)]
+
+    def get(self, key: RunKey) -> RunEntry | None:
+        return self._entries.get(key)
+
+    def open_run(self, workflow_id: str) -> str | None:
+        return self._open.get(workflow_id)
+
+    def entries(self) -> list[RunEntry]:
+        """A snapshot of every entry (the entries themselves go on changing)."""
+        return list(self._entries.values())
+
+    def count(self, presence: Presence) -> int:
+        return sum(1 for entry in list(self._entries.values()) if entry.presence is presence)
+
+    # -- starting
+
+    def reserve(
+        self,
+        key: RunKey,
+        workflow_type: str,
+        version: str,
+        parent: dict[str, Any] | None,
+        *,
+        refuse_open: bool,
+    ) -> RunEntry | None:
+        """Make `key` its workflow's open run, before its `WorkflowStarted` is committed.
+
+        None if the run already has an entry (a second start of one child).
+        With `refuse_open`, a workflow_id that has an open run raises
+        `WorkflowAlreadyStarted`.
+        """
+        with self.lock(key.workflow_id):
+            if key in self._entries:
+                return None
+            previous = self._open.get(key.workflow_id)
+            if refuse_open and previous is not None:
+                raise WorkflowAlreadyStarted(key.workflow_id, previous)
+            entry = RunEntry(key, workflow_type, version, parent, Presence.RESERVED)
+            entry.displaced = previous
+            self._entries[key] = entry
+            self._open[key.workflow_id] = key.run_id
+            return entry
+
+    def withdraw(self, key: RunKey) -> list[object]:
+        """A reserved run whose start failed: forget it; returns what waited for it."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.presence is not Presence.RESERVED:
+                return []
+            del self._entries[key]
+            if self._open.get(key.workflow_id) == key.run_id:
+                if entry.displaced is None:
+                    del self._open[key.workflow_id]
+                else:
+                    self._open[key.workflow_id] = entry.displaced
+            return _take_mailbox(entry)
+
+    def admit(self, key: RunKey, history: list[ev.Event]) -> int | None:
+        """Its start is committed: spawn its first incarnation on `history`; the generation."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.presence is not Presence.RESERVED:
+                return None
+            entry.displaced = None
+            entry.handoff = history
+            return _next_generation(entry)
+
+    def recovered(
+        self,
+        key: RunKey,
+        workflow_type: str,
+        version: str,
+        parent: dict[str, Any] | None,
+        *,
+        parked: bool,
+    ) -> None:
+        """List an open run found in the store at open, without starting it."""
+        with self.lock(key.workflow_id):
+            presence = Presence.PARKED if parked else Presence.ABSENT
+            self._entries[key] = RunEntry(key, workflow_type, version, parent, presence)
+            self._open[key.workflow_id] = key.run_id
+
+    # -- messages and incarnations
+
+    def hold(self, entry: RunEntry, message: object) -> None:
+        """Keep `message` until an incarnation takes it (a repeat of a held one is dropped)."""
+        with self.lock(entry.key.workflow_id):
+            if message not in entry.mailbox:
+                entry.mailbox.append(message)
+
+    def wake(self, entry: RunEntry) -> int | None:
+        """An ABSENT run is needed: it becomes STARTING; the generation to spawn, else None."""
+        with self.lock(entry.key.workflow_id):
+            if entry.presence is not Presence.ABSENT or entry.closing is not None:
+                return None
+            return _next_generation(entry)
+
+    def await_type(self, key: RunKey, generation: int | None, reason: str) -> bool:
+        """Its workflow type is not registered: it cannot start until it is."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or (generation is not None and entry.generation != generation):
+                return False
+            if entry.presence not in (Presence.STARTING, Presence.ABSENT):
+                return False
+            entry.presence, entry.reason, entry.handoff = Presence.AWAITING_TYPE, reason, None
+            return True
+
+    def type_registered(self, key: RunKey) -> int | None:
+        """Its workflow type is registered now: the generation to spawn, or None."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.presence is not Presence.AWAITING_TYPE:
+                return None
+            entry.reason = None
+            return _next_generation(entry)
+
+    def resume(self, key: RunKey) -> int | None:
+        """A PARKED run is replayed again; the generation to spawn, or None if not parked."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.presence is not Presence.PARKED:
+                return None
+            entry.reason = None
+            entry.pending = Incarnation(pid=0, resuming=True)
+            return _next_generation(entry)
+
+    def hand_over(self, key: RunKey, generation: int, history: list[ev.Event]) -> None:
+        """The history read for the incarnation of `generation`, which it replays."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is not None and entry.generation == generation:
+                entry.handoff = history
+
+    def take_handoff(self, key: RunKey) -> list[ev.Event] | None:
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            handoff, entry.handoff = entry.handoff, None
+            return handoff
+
+    def incarnated(
+        self, key: RunKey, generation: int, ref: Any
+    ) -> tuple[Incarnation, list[object]] | None:
+        """An incarnation starts: it is LIVE now. Returns what it is told and the
+        messages that waited for it (in order); None if it is stale."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.generation != generation or self.shut_down:
+                return None
+            if entry.presence is not Presence.STARTING:
+                return None
+            entry.presence, entry.ref = Presence.LIVE, ref
+            incarnation, entry.pending = entry.pending or Incarnation(pid=0), None
+            return incarnation, _take_mailbox(entry)
+
+    def started(self, key: RunKey, generation: int, pid: int | None) -> None:
+        """The supervisor told the pid of this generation's incarnation."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is not None and entry.generation == generation and pid is not None:
+                entry.pid = pid
+
+    def restarting(self, key: RunKey, generation: int, incarnation: Incarnation) -> None:
+        """The supervisor starts a replacement for a crashed incarnation of `generation`."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.generation != generation:
+                return
+            entry.presence, entry.ref, entry.pending = Presence.STARTING, None, incarnation
+            entry.pid = incarnation.pid
+
+    def lost(self, key: RunKey, generation: int) -> bool:
+        """This generation's actor is gone (crashed, or stopped unannounced): messages wait
+        for what its supervisor does next. False if it was stale or already known."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.generation != generation:
+                return False
+            if entry.presence is not Presence.LIVE:
+                return False
+            entry.presence, entry.ref = Presence.STARTING, None
+            return True
+
+    def exited(self, key: RunKey, generation: int) -> bool:
+        """This generation's incarnation stopped for good without closing the run.
+        True when messages wait for it, so it must be brought back at once."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.generation != generation or self.shut_down:
+                return False
+            if entry.presence not in (Presence.LIVE, Presence.STARTING):
+                return False
+            entry.presence, entry.ref, entry.pid = Presence.ABSENT, None, None
+            return bool(entry.mailbox)
+
+    def evicted(self, key: RunKey, generation: int) -> bool:
+        """The LIVE incarnation leaves memory (idle); False if it is not the LIVE one."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.generation != generation:
+                return False
+            if entry.presence is not Presence.LIVE:
+                return False
+            entry.presence, entry.ref, entry.pid = Presence.ABSENT, None, None
+            return True
+
+    # -- parking and closing
+
+    def closing(self, key: RunKey) -> bool:
+        """An ABSENT run is ended without being brought back: CLOSING until it closes."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.presence is not Presence.ABSENT:
+                return False
+            entry.presence = Presence.CLOSING
+            return True
+
+    def reopen(self, key: RunKey) -> int | None:
+        """Its ending could not be recorded: CLOSING becomes ABSENT again; the generation
+        to spawn if messages wait for it."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or entry.presence is not Presence.CLOSING:
+                return None
+            entry.presence = Presence.ABSENT
+            return _next_generation(entry) if entry.mailbox else None
+
+    def park(self, key: RunKey, generation: int | None, reason: str) -> list[object] | None:
+        """Restarts ran out, or replay diverged: the run waits for `resume`.
+
+        Returns the requests that waited in its mailbox (to be recorded on
+        its behalf now); other messages stay for the next incarnation. None
+        if `generation` is stale or the run is closed.
+        """
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None or (generation is not None and entry.generation != generation):
+                return None
+            entry.presence, entry.ref, entry.pid, entry.reason = Presence.PARKED, None, None, reason
+            entry.pending = entry.handoff = None
+            requests = [m for m in entry.mailbox if _is_request(m)]
+            entry.mailbox = [m for m in entry.mailbox if not _is_request(m)]
+            _wake_watchers(entry)
+            return requests
+
+    def close(
+        self, key: RunKey, closing: ev.Event, *, successor: RunEntry | None = None
+    ) -> Closed | None:
+        """The run ended with `closing` (committed). In one critical section: the entry
+        leaves the table, its workflow_id is freed (or handed to `successor`, a
+        continue-as-new run reserved beforehand), and its waiters are woken.
+        None if it had already closed."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.pop(key, None)
+            if entry is None:
+                return None
+            entry.closing = closing
+            entry.presence, entry.ref, entry.pid = Presence.ABSENT, None, None
+            if self._open.get(key.workflow_id) == key.run_id:
+                if successor is not None:
+                    self._open[key.workflow_id] = successor.key.run_id
+                else:
+                    del self._open[key.workflow_id]
+            _wake_watchers(entry)
+            callbacks, entry.callbacks = entry.callbacks, []
+            return Closed(entry, _take_mailbox(entry), callbacks)
+
+    def reserve_successor(
+        self, key: RunKey, workflow_type: str, version: str, parent: dict[str, Any] | None
+    ) -> RunEntry:
+        """Reserve a continue-as-new successor without freeing its workflow_id: the
+        predecessor's `close(successor=...)` hands the id over."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is not None:
+                return entry
+            entry = RunEntry(key, workflow_type, version, parent, Presence.RESERVED)
+            self._entries[key] = entry
+            return entry
+
+    # -- waiting
+
+    def watch(self, key: RunKey) -> tuple[RunEntry, Latch] | None:
+        """A latch set when the run next parks or closes; None if it has no entry."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            latch = Latch()
+            entry.watchers.append(latch)
+            return entry, latch
+
+    def unwatch(self, key: RunKey, latch: Latch) -> None:
+        """A waiter gave up: drop its latch."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is not None and latch in entry.watchers:
+                entry.watchers.remove(latch)
+
+    def when_closed(self, key: RunKey, callback: Callable[[ev.Event], None]) -> bool:
+        """Call `callback(closing)` when the run closes; False (not kept) if it has no entry."""
+        with self.lock(key.workflow_id):
+            entry = self._entries.get(key)
+            if entry is None:
+                return False
+            entry.callbacks.append(callback)
+            return True
+
+    def shut(self) -> list[object]:
+        """The engine closes: refuse every later message; returns every held one."""
+        held: list[object] = []
+        for stripe in self._stripes:
+            stripe.acquire()
+        try:
+            self.shut_down = True
+            for entry in self._entries.values():
+                held += _take_mailbox(entry)
+                _wake_watchers(entry)
+        finally:
+            for stripe in self._stripes:
+                stripe.release()
+        return held
+
+    def __iter__(self) -> Iterator[RunEntry]:
+        return iter(self.entries())
+
+
+def _next_generation(entry: RunEntry) -> int:
+    entry.generation += 1
+    entry.presence, entry.ref, entry.pid = Presence.STARTING, None, None
+    return entry.generation
+
+
+def _take_mailbox(entry: RunEntry) -> list[object]:
+    held, entry.mailbox = entry.mailbox, []
+    return held
+
+
+def _wake_watchers(entry: RunEntry) -> None:
+    watchers, entry.watchers = entry.watchers, []
+    for latch in watchers:
+        latch.set()
+
+
+def _is_request(message: object) -> bool:
+    return isinstance(message, Request)
