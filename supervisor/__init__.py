@@ -6,7 +6,7 @@ needed), for `PooledActor`s (Pykka actors sharing a `Dispatcher`'s few threads) 
 for `multiprocessing` children, plus backoff, per-child intensity
 (``on_exhausted="fail"``/``"park"``) and observer hooks for hosts that persist
 supervision events. `Registry`/`Handle` are a generic thread-safe table of supervised
-things with a completion notifier. Standalone: it knows nothing about workflows.
+things with a completion notifier. Standalone: it knows nothing of the hosts that use it.
 """
 
 import importlib.metadata as _metadata
@@ -20,12 +20,13 @@ from supervisor.policy import Backoff, RestartPolicy
 from supervisor.pooled import Dispatcher, PooledActor
 from supervisor.process import ProcessRef
 from supervisor.registry import Registry
-from supervisor.spec import ChildInfo, ChildSpec, ExitReason
+from supervisor.spec import ChildInfo, ChildRef, ChildSpec, ExitReason
 from supervisor.supervisor import Supervisor
 
 __all__ = [
     "Backoff",
     "ChildInfo",
+    "ChildRef",
     "ChildSpec",
     "CompletionNotifier",
     "Dispatcher",

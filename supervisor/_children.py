@@ -1,20 +1,19 @@
-"""The supervisor's bookkeeping: one record per child spec, and small shared types."""
+"""The supervisor's bookkeeping: one record per child spec, and what its handle shares."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from supervisor._incarnation import Incarnation
 from supervisor._latch import Latch
 from supervisor.errors import DuplicateChild
 from supervisor.policy import RestartPolicy, RestartType, RestartWindow
-from supervisor.spec import ChildInfo, ChildSpec, ExitReason, Shutdown
+from supervisor.spec import ChildInfo, ChildKind, ChildSpec, ExitReason, Shutdown, child_kind
 
-__all__ = ["Child", "RestartDue", "State", "SupervisorExhaustedHook", "call_hook", "logger"]
+__all__ = ["Child", "State", "SupervisorExhaustedHook", "call_hook", "logger"]
 
 logger = logging.getLogger("supervisor")
 
@@ -34,13 +33,23 @@ class State:
     __slots__ = ("claims", "done", "exit_reason", "lock", "name", "pid", "policy", "thread")
 
     def __init__(self, name: str, pid: int, policy: RestartPolicy) -> None:
+        #: the supervisor's name; fixed
         self.name = name
+        #: the supervisor's own pid; fixed
         self.pid = pid
+        #: its restart policy; fixed
         self.policy = policy
+        #: None while it runs; set once, by its own thread, as it stops or gives up
         self.exit_reason: ExitReason | None = None
+        #: its actor's thread, set in ``on_start``; then fixed
         self.thread: threading.Thread | None = None
+        #: set once its thread has exited (the launched incarnation's latch, put here
+        #: right after the start)
         self.done = Latch()
+        #: guards ``claims``
         self.lock = threading.Lock()
+        #: every key with a child record, plus keys a caller is starting; a key is
+        #: added before its child exists and discarded after its record is dropped
         self.claims: set[Hashable] = set()
 
     def claim(self, key: Hashable) -> None:
@@ -58,28 +67,6 @@ class State:
             self.claims.discard(key)
 
 
-@dataclass(frozen=True, slots=True)
-class RestartDue:
-    """Timer message: start the children of a group restart whose backoff is over."""
-
-    keys: tuple[Hashable, ...]
-    token: int
-    delay: float
-
-
-@dataclass(frozen=True, slots=True)
-class Adopt:
-    """From `Supervisor.start_child`: the actor child it launched under a claimed key.
-
-    Launching an actor waits for its ``on_start``; done in the caller's
-    thread, starts proceed in parallel instead of queueing behind one another
-    in the supervisor's, which only does the bookkeeping.
-    """
-
-    spec: ChildSpec
-    inc: Incarnation
-
-
 class Child:
     """The supervisor's record of one child spec (running or not)."""
 
@@ -90,18 +77,29 @@ class Child:
     def __init__(
         self, spec: ChildSpec, policy: RestartPolicy, window: RestartWindow | None
     ) -> None:
+        #: how to start it; fixed
         self.spec = spec
-        self.kind: Literal["worker", "supervisor"] = (
-            "supervisor" if spec.is_supervisor else "worker"
-        )
+        #: what its actor class declares itself (a process is a worker); fixed
+        self.kind: ChildKind = child_kind(spec.actor)
+        #: its restart type: the spec's, else its policy's; fixed
         self.restart: RestartType = spec.restart or (spec.policy or policy).restart
+        #: how to stop it: the spec's, else 5 s for a worker and "infinity" for a
+        #: supervisor; fixed
         self.shutdown: Shutdown = spec.shutdown if spec.shutdown is not None else (
             "infinity" if self.kind == "supervisor" else 5.0
         )
+        #: its own intensity window, or None when it counts in the supervisor's; fixed
         self.window = window
+        #: the running incarnation; None exactly when ``state`` is not "running"
+        #: (a running one may have exited, its exit not yet handled)
         self.inc: Incarnation | None = None
+        #: "running" (``inc`` set), "restarting" (a restart of group ``token`` is
+        #: due) or "stopped"
         self.state: ChildState = "stopped"
+        #: the group restart it waits for while "restarting"; a due restart with
+        #: another token is stale
         self.token = 0
+        #: restarts of this key (seeded with ``restart_history``); only grows
         self.restarts = len(spec.restart_history)
 
     def info(self, inc: Incarnation | None = None, pid: int | None = None) -> ChildInfo:

@@ -31,10 +31,15 @@ class Incarnation:
     __slots__ = ("done", "handled", "key", "pid", "ref")
 
     def __init__(self, key: Hashable, pid: int, ref: Any) -> None:
+        #: the child's key in its supervisor; fixed
         self.key = key
+        #: this incarnation's pid, unique in the interpreter; fixed
         self.pid = pid
+        #: what callers get as `ChildInfo.ref`; set once, at start
         self.ref = ref
+        #: set once, by the thread that observed the exit
         self.done = Latch()
+        #: True once the supervisor has dealt with this exit; only its thread touches it
         self.handled = False
 
     def exit_reason(self) -> tuple[ExitReason, BaseException | None]:

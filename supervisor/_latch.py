@@ -21,7 +21,9 @@ class Latch:
     __slots__ = ("_flag", "_gate")
 
     def __init__(self) -> None:
+        #: False until `set`; then True forever
         self._flag = False
+        #: held until the latch is set; a waiter that gets it hands it on at once
         self._gate = threading.Lock()
         self._gate.acquire()
 

@@ -20,11 +20,18 @@ class Timers:
     """Deliver ``message`` to ``deliver`` after ``delay`` seconds (monotonic clock)."""
 
     def __init__(self, deliver: Callable[[object], None]) -> None:
+        #: called with each due message, from the timer thread; fixed
         self._deliver = deliver
+        #: guards the fields below; notified on each change
         self._cond = threading.Condition()
+        #: (due time, seq, message), a heap by due time then order of scheduling;
+        #: empty once closed
         self._heap: list[tuple[float, int, object]] = []
+        #: breaks ties in due time, so messages are never compared
         self._seq = itertools.count()
+        #: started on the first `schedule`; then fixed
         self._thread: threading.Thread | None = None
+        #: set once by `close`; nothing is scheduled or delivered afterwards
         self._closed = False
 
     def schedule(self, delay: float, message: object) -> None:

@@ -14,8 +14,9 @@ other instances of the class are untouched:
   teardown are over, the exit is reported exactly once, from the dying thread.
 
 A `PooledActor` is our own class, so it needs no shadowing: it reports the same three
-things to the `ActorChild` set as its ``_watch``, and its ``on_start`` has run by the
-time it is started; its start builds no closures and leaves no reference cycle.
+things to the `ActorChild` it is given (`supervisor.pooled.watch_exits`), and its
+``on_start`` has run by the time it is started; its start builds no closures and
+leaves no reference cycle. What this relies on of Pykka is in `supervisor._pykka`.
 
 Why not ``on_failure``/``on_stop``: Pykka calls neither when ``on_start`` fails, and a
 subclass may override them without calling ``super()``. Why not a dynamic subclass: it
@@ -36,18 +37,12 @@ from typing import Any
 
 import pykka
 
+from supervisor import _pykka
 from supervisor._incarnation import Incarnation, Notify
-from supervisor.pooled import PooledActor
-from supervisor.spec import ExitReason
+from supervisor.pooled import PooledActor, watch_exits
+from supervisor.spec import ACTOR_TYPES, ChildSpec, ExitReason
 
-__all__ = ["ActorChild", "launch"]
-
-for _name in ("on_start", "_handle_failure", "_actor_loop", "_start_actor_loop", "_stop"):
-    if not hasattr(pykka.ThreadingActor, _name):  # pragma: no cover - depends on pykka
-        raise ImportError(
-            f"supervisor needs pykka.ThreadingActor.{_name}, which this pykka version lacks; "
-            "install pykka 4.x"
-        )
+__all__ = ["ActorChild", "launch", "start_actor"]
 
 
 class ActorChild(Incarnation):
@@ -76,15 +71,22 @@ class ActorChild(Incarnation):
         pooled: bool,
     ) -> None:
         super().__init__(key, pid, ref)
+        #: the actor's own ref (``ref`` may be a handle on it); fixed
         self.actor_ref = actor_ref
+        #: told once, from the thread that ran the actor's last message; fixed
         self.notify = notify
+        #: a supervisor child: on kill, only ask it to stop, so it stops its children; fixed
         self.abandon_on_kill = abandon_on_kill
+        #: the first unhandled exception (the crash reason); set once, then kept
         self.error: BaseException | None = None
+        #: what ``on_start`` raised; set at most once, before ``started`` is set
         self.start_error: BaseException | None = None
+        #: the actor's own ``exit_reason`` attribute when it exited; set once, with ``done``
         self.exit_hint: object = None
         #: a thread actor's ``on_start`` runs in its own thread, so the starter waits
         #: for it; a pooled actor's runs in the starter's, so it needs no event
         self.started = None if pooled else threading.Event()
+        #: the thread actor's thread, once it runs; None for a pooled actor
         self.thread: threading.Thread | None = None
 
     def start_failed(self, error: BaseException) -> None:
@@ -121,11 +123,9 @@ class ActorChild(Incarnation):
         stop message is queued to wake it if idle. A supervisor child is only asked
         to stop, so that it still stops its own children on the way out.
         """
-        ref = self.actor_ref
-        ref.stop(block=False)
+        self.actor_ref.stop(block=False)
         if not self.abandon_on_kill:
-            pykka.ActorRegistry.unregister(ref)
-            ref.actor_stopped.set()
+            _pykka.mark_stopped(self.actor_ref)
 
     def join(self) -> None:
         if self.thread is not None:
@@ -157,11 +157,10 @@ def launch(
         pooled=isinstance(actor, PooledActor),
     )
     if isinstance(actor, PooledActor):
-        actor._watch = child  # it reports to the child itself: no closures to build
+        watch_exits(actor, child)  # it reports to the child itself: no closures to build
     else:
         _shadow(actor, child)
-    pykka.ActorRegistry.register(actor_ref)
-    actor._start_actor_loop()
+    _pykka.start(actor)
     if child.started is not None:
         child.started.wait()
     if child.start_error is not None:
@@ -172,15 +171,20 @@ def launch(
     return child
 
 
+def start_actor(spec: ChildSpec, pid: int, notify: Notify) -> ActorChild:
+    """Build a worker child's actor from ``spec`` and `launch` it."""
+    actor_class = spec.actor
+    assert actor_class is not None and issubclass(actor_class, ACTOR_TYPES)
+    return launch(actor_class(*spec.args, **spec.kwargs), key=spec.key, pid=pid, notify=notify)
+
+
 def _shadow(actor: pykka.ThreadingActor, child: ActorChild) -> None:
     """Wrap, on this instance only, what a thread actor does at its start, failures and exit."""
-    on_start = actor.on_start
-    handle_failure = actor._handle_failure
-    actor_loop = actor._actor_loop
+    own = _pykka.thread_hooks(actor)
 
     def watched_on_start() -> None:
         try:
-            on_start()
+            own.on_start()
         except BaseException as exc:
             child.start_failed(exc)
             raise
@@ -190,26 +194,18 @@ def _shadow(actor: pykka.ThreadingActor, child: ActorChild) -> None:
 
     def watched_handle_failure(*exc_info: Any) -> None:
         child.failed(exc_info[1])
-        handle_failure(*exc_info)
+        own.handle_failure(*exc_info)
 
     def watched_loop() -> None:
         child.thread = threading.current_thread()
         try:
-            actor_loop()
+            own.actor_loop()
         except BaseException as exc:
             child.failed(exc)
-            actor.actor_stopped.set()
-            pykka.ActorRegistry.unregister(actor.actor_ref)
+            _pykka.mark_stopped(actor.actor_ref)
             raise
         finally:
-            for name in shadows:  # break the actor <-> closure cycle
-                actor.__dict__.pop(name, None)
-            shadows.clear()  # and the shadows <-> closure one, so the actor goes by refcount
+            _pykka.unshadow(actor)  # the actor no longer holds the closures: no cycle
             child.exited(getattr(actor, "exit_reason", None))
 
-    shadows: dict[str, Any] = {
-        "on_start": watched_on_start,
-        "_handle_failure": watched_handle_failure,
-        "_actor_loop": watched_loop,
-    }
-    vars(actor).update(shadows)
+    _pykka.shadow(actor, _pykka.ThreadHooks(watched_on_start, watched_handle_failure, watched_loop))

@@ -31,18 +31,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any, Protocol
 
 import pykka
 
+from supervisor import _pykka
 from supervisor._latch import Latch
+from supervisor._pykka import Envelope
 
-__all__ = ["Dispatcher", "PooledActor"]
+__all__ = ["Dispatcher", "ExitWatch", "PooledActor", "watch_exits"]
 
 logger = logging.getLogger(__name__)
-
-#: Pykka's envelope (`message`, `reply_to`); its class is private to Pykka.
-Envelope = Any
 
 _STOP = None
 
@@ -56,7 +56,10 @@ class _Turn:
     __slots__ = ("lent", "started")
 
     def __init__(self) -> None:
+        #: when the turn began (monotonic); never changes
         self.started = time.monotonic()
+        #: True once the watchdog released the duty on this turn's behalf; set once,
+        #: under the dispatcher's ``_loans`` lock
         self.lent = False
 
 
@@ -64,10 +67,10 @@ class Dispatcher:
     """Up to ``threads`` threads running the messages of any number of pooled actors.
 
     One thread runs turns at a time: under the GIL a second one only adds
-    hand-offs (measured on the engine's throughput benchmark: four threads
-    running at once cost half again the CPU per workflow of one). A turn
+    hand-offs (measured on a host's throughput benchmark: four threads
+    running at once cost half again the CPU per unit of work of one). A turn
     that takes longer than ``stall_after`` seconds (a handler that blocks, a
-    slow workflow step) lends its duty to the next thread, up to
+    slow step) lends its duty to the next thread, up to
     ``threads``, so one stuck actor cannot hold up the rest; the loan ends
     with that turn.
     """
@@ -87,13 +90,22 @@ class Dispatcher:
                 "stall_after > 0"
             )
         self.name = name
+        #: most messages one actor runs per turn before the next actor's turn
         self.throughput = throughput
+        #: seconds a turn may run before the watchdog lends its duty to another thread
         self.stall_after = stall_after
-        self._ready: queue.SimpleQueue[PooledActor | None] = queue.SimpleQueue()
+        #: mailboxes with messages to run, each at most once (its ``scheduled`` flag);
+        #: one ``_STOP`` per thread once closing
+        self._ready: queue.SimpleQueue[_Mailbox | None] = queue.SimpleQueue()
+        #: held by the one thread that runs turns (or by the watchdog's loans)
         self._duty = threading.Lock()
+        #: guards ``_turns`` and each turn's ``lent``
         self._loans = threading.Lock()
+        #: thread ident -> the turn it is running now; absent between turns
         self._turns: dict[int, _Turn] = {}
+        #: set once by `close`; never cleared
         self._closing = threading.Event()
+        #: fixed at construction
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
             for i in range(threads)
@@ -103,7 +115,8 @@ class Dispatcher:
             thread.start()
 
     def schedule(self, actor: PooledActor) -> None:
-        self._ready.put(actor)
+        """Queue ``actor`` for a turn (its mailbox calls this when work arrives)."""
+        self._ready.put(actor.actor_inbox)
 
     def _work(self) -> None:
         ready, duty, loans, turns = self._ready, self._duty, self._loans, self._turns
@@ -114,20 +127,20 @@ class Dispatcher:
             # Keep the duty from turn to turn: releasing it would wake a waiting
             # thread for nothing, once per turn. Only a lent turn gives it up.
             while not lent:
-                actor = ready.get()
-                if actor is _STOP:
+                mailbox = ready.get()
+                if mailbox is _STOP:
                     duty.release()
                     return
                 turn = _Turn()
                 with loans:
                     turns[me] = turn
                 try:
-                    actor._run_turn(self.throughput)
+                    mailbox.run_turn(self.throughput)
                 finally:
                     with loans:
                         del turns[me]
                         lent = turn.lent
-                del actor  # waiting for the next, it must not keep a stopped actor alive
+                del mailbox  # waiting for the next, it must not keep a stopped actor alive
 
     def _watch(self) -> None:
         """Lend the duty past a turn that has run for longer than ``stall_after``."""
@@ -167,21 +180,50 @@ class Dispatcher:
         return f"Dispatcher({self.name!r}, threads={len(self._threads)})"
 
 
-class _Inbox:
-    """An actor's queue, which schedules its actor on the dispatcher when work arrives."""
+class ExitWatch(Protocol):
+    """Who learns how a pooled actor's start went, why it failed, and when it exited:
+    the supervisor that started it (see `supervisor._watch`). Told from the thread
+    each thing happens in."""
 
-    __slots__ = ("_actor", "_forward", "_lock", "_queue", "_scheduled")
+    def start_failed(self, error: BaseException) -> None: ...
 
-    def __init__(self, actor: PooledActor) -> None:
-        self._actor: PooledActor | None = actor
-        self._queue: collections.deque[Envelope] = collections.deque()
+    def failed(self, error: BaseException | None) -> None: ...
+
+    def exited(self, hint: object) -> None: ...
+
+
+class _Mailbox:
+    """A pooled actor's queue, and what a dispatcher thread runs of it (Akka's mailbox).
+
+    Pykka's inbox protocol (`put`, `get`, `empty`) for the actor's refs; `start`,
+    `run_turn` and `finish` in place of Pykka's thread loop.
+    """
+
+    __slots__ = ("_forward", "_lock", "_queue", "_scheduled", "actor", "dispatcher", "watch")
+
+    def __init__(self, actor: PooledActor, dispatcher: Dispatcher) -> None:
+        #: the actor, until it has finished (`detach`); then None
+        self.actor: PooledActor | None = actor
+        #: runs this mailbox's turns; fixed
+        self.dispatcher = dispatcher
+        #: who hears of the actor's start, failures and exit; None once told of the exit
+        self.watch: ExitWatch | None = None
+        #: envelopes not yet run, in the order put; empty once sealed
+        self._queue: collections.deque[Envelope[Any]] = collections.deque()
+        #: guards ``_queue``, ``_scheduled`` and ``_forward``
         self._lock = threading.Lock()
         #: set while the actor is queued on or running in a dispatcher thread
-        #: (and while it starts): a put then needs no scheduling of its own
+        #: (and while it starts, and forever once finished): a put then needs no
+        #: scheduling of its own
         self._scheduled = True
-        self._forward: Callable[[Envelope], None] | None = None
+        #: once sealed, where every envelope goes instead of the queue; never unset
+        self._forward: Callable[[Envelope[Any]], None] | None = None
 
-    def put(self, envelope: Envelope, block: bool = True, timeout: float | None = None) -> None:
+    # -- Pykka's inbox
+
+    def put(
+        self, envelope: Envelope[Any], block: bool = True, timeout: float | None = None
+    ) -> None:
         with self._lock:
             forward = self._forward
             if forward is None:
@@ -191,17 +233,62 @@ class _Inbox:
                 self._scheduled = True
         if forward is not None:
             forward(envelope)
-        elif self._actor is not None:
-            self._actor._dispatcher.schedule(self._actor)
+        elif (actor := self.actor) is not None:
+            self.dispatcher.schedule(actor)
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Envelope:
+    def get(self, block: bool = True, timeout: float | None = None) -> Envelope[Any]:
         with self._lock:
             return self._queue.popleft()
 
     def empty(self) -> bool:
         return not self._queue
 
-    def next_or_release(self) -> Envelope | None:
+    # -- running the actor
+
+    def start(self) -> None:
+        """Run ``on_start`` in this thread, then hand the actor to the dispatcher."""
+        actor = self.actor
+        assert actor is not None
+        try:
+            actor.on_start()
+        except Exception as exc:
+            if self.watch is not None:
+                self.watch.start_failed(exc)
+            _pykka.handle_failure(actor, sys.exc_info())
+        if actor.actor_stopped.is_set():
+            self.finish()
+        elif self._release():
+            self.dispatcher.schedule(actor)
+
+    def run_turn(self, budget: int) -> None:
+        """Up to ``budget`` messages; then queue again if more wait."""
+        actor = self.actor
+        if actor is None:
+            return
+        for _ in range(budget):
+            envelope = self._next_or_release()
+            if envelope is None:
+                return
+            _pykka.run_message(actor, envelope)
+            if actor.actor_stopped.is_set():
+                self.finish()
+                return
+        self.dispatcher.schedule(actor)
+
+    def finish(self) -> None:
+        """The actor has stopped: answer what is queued, report the exit, let go of it."""
+        actor = self.actor
+        assert actor is not None
+        _pykka.teardown(actor)
+        watch, self.watch = self.watch, None
+        # Forget the actor: it stays scheduled, so no put needs it again, and
+        # without this edge the actor and its mailbox are no cycle for the
+        # collector to find; they go by reference counting.
+        self.actor = None
+        if watch is not None:
+            watch.exited(getattr(actor, "exit_reason", None))
+
+    def _next_or_release(self) -> Envelope[Any] | None:
         """The next envelope, or None after marking the actor unscheduled."""
         with self._lock:
             if self._queue:
@@ -209,23 +296,19 @@ class _Inbox:
             self._scheduled = False
             return None
 
-    def snapshot(self) -> list[Envelope]:
-        with self._lock:
-            return list(self._queue)
-
-    def release(self) -> bool:
+    def _release(self) -> bool:
         """After start: True when messages already wait (the caller schedules the actor)."""
         with self._lock:
             self._scheduled = bool(self._queue)
             return self._scheduled
 
-    def detach(self) -> None:
-        """Forget the finished actor: it stays scheduled, so no put needs it again,
-        and without this edge the actor and its inbox are no cycle for the
-        collector to find; they go by reference counting."""
-        self._actor = None
+    # -- what the actor's methods read
 
-    def seal(self, forward: Callable[[Envelope], None]) -> None:
+    def snapshot(self) -> list[Envelope[Any]]:
+        with self._lock:
+            return list(self._queue)
+
+    def seal(self, forward: Callable[[Envelope[Any]], None]) -> None:
         with self._lock:
             self._forward = forward
             left = list(self._queue)
@@ -234,118 +317,65 @@ class _Inbox:
             forward(envelope)
 
 
-class _ExitWatch(Protocol):
-    """Who learns how a pooled actor's start went, why it failed, and when it exited:
-    the supervisor that started it (see `supervisor._watch`)."""
-
-    def start_failed(self, error: BaseException) -> None: ...
-
-    def failed(self, error: BaseException | None) -> None: ...
-
-    def exited(self, hint: object) -> None: ...
+def watch_exits(actor: PooledActor, watch: ExitWatch) -> None:
+    """Have ``watch`` told of ``actor``'s start failure, failures and exit; before it starts."""
+    actor.actor_inbox.watch = watch
 
 
 class PooledActor(pykka.Actor):
     """A Pykka actor run by a `Dispatcher`; see the module docstring.
 
-    Subclasses call ``super().__init__(dispatcher)``.
+    Subclasses call ``super().__init__(dispatcher)``. The methods named like Pykka's
+    private hooks override them on purpose; `supervisor._pykka` lists what they rely on.
     """
 
-    actor_inbox: _Inbox
-    #: set by the supervisor that starts it; told from the thread each thing happens in
-    _watch: _ExitWatch | None = None
+    actor_inbox: _Mailbox
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         # What `pykka.Actor.__init__` sets, but for the urn: its `uuid.uuid4()`
         # reads os.urandom, which releases the GIL, and a host starting hundreds
         # of actors a second from many threads pays a thread hand-off for each.
+        #: runs this actor's messages; fixed
         self._dispatcher = dispatcher
-        self.actor_urn = uuid.UUID(int=_urns.getrandbits(128), version=4).urn
-        self.actor_inbox = self._create_actor_inbox()
-        # Pykka types it as an Event, and asks of it only set() and is_set().
-        self.actor_stopped = Latch()  # type: ignore[assignment]
-        self._actor_ref = pykka.ActorRef(self)
+        urn = uuid.UUID(int=_urns.getrandbits(128), version=4).urn
+        # Pykka types the stop flag as an Event, and asks of it only set() and is_set().
+        _pykka.init_actor(self, urn, self._create_actor_inbox(), Latch())
 
-    def _create_actor_inbox(self) -> _Inbox:  # type: ignore[override]
-        return _Inbox(self)
+    # -- Pykka's private hooks, overridden (abstract in pykka.Actor, or a funnel)
+
+    def _create_actor_inbox(self) -> _Mailbox:  # type: ignore[override]
+        return _Mailbox(self, self._dispatcher)
 
     @staticmethod
     def _create_future() -> pykka.Future[Any]:
         return pykka.ThreadingFuture()
 
-    def _actor_loop_setup(self) -> None:
-        try:
-            self.on_start()
-        except Exception as exc:
-            if self._watch is not None:
-                self._watch.start_failed(exc)
-            self._handle_failure(*sys.exc_info())
-
-    def _handle_failure(self, *exc_info: Any) -> None:
-        if self._watch is not None:
-            self._watch.failed(exc_info[1])
-        super()._handle_failure(*exc_info)
-
     def _start_actor_loop(self) -> None:
         """Run ``on_start`` here, then let the dispatcher run the messages."""
-        self._actor_loop_setup()
-        if self.actor_stopped.is_set():
-            self._finish()
-        elif self.actor_inbox.release():
-            self._dispatcher.schedule(self)
+        self.actor_inbox.start()
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Every unhandled exception comes here: tell the watch, then Pykka's handling."""
+        watch = self.actor_inbox.watch
+        if watch is not None:
+            watch.failed(exception_value)
+        _pykka.default_handle_failure(self, (exception_type, exception_value, traceback))
+
+    # -- ours
 
     def queued(self) -> list[Any]:
         """The messages waiting in the inbox now (a snapshot; they stay queued)."""
-        return [envelope.message for envelope in self.actor_inbox.snapshot()]
+        return [_pykka.message_of(envelope) for envelope in self.actor_inbox.snapshot()]
 
-    def seal_inbox(self, forward: Callable[[Envelope], None]) -> None:
+    def seal_inbox(self, forward: Callable[[Envelope[Any]], None]) -> None:
         """Hand every envelope, queued or late, to ``forward`` (in the sender's thread).
 
         ``forward`` should not hold the actor: the inbox keeps it, and the actor
         its inbox, so the two would be garbage only the cyclic collector finds.
         """
         self.actor_inbox.seal(forward)
-
-    def _run_turn(self, budget: int) -> None:
-        inbox = self.actor_inbox
-        for _ in range(budget):
-            envelope = inbox.next_or_release()
-            if envelope is None:
-                return
-            self._process(envelope)
-            if self.actor_stopped.is_set():
-                self._finish()
-                return
-        self._dispatcher.schedule(self)
-
-    def _process(self, envelope: Envelope) -> None:
-        """One message, with the error handling of Pykka's thread loop."""
-        try:
-            response = self._handle_receive(envelope.message)
-            if envelope.reply_to is not None:
-                envelope.reply_to.set(response)
-        except Exception:
-            if envelope.reply_to is not None:
-                envelope.reply_to.set_exception()
-            else:
-                self._handle_failure(*sys.exc_info())
-                try:
-                    self.on_failure(*sys.exc_info())
-                except Exception:
-                    self._handle_failure(*sys.exc_info())
-        except BaseException:
-            # A thread actor's loop would stop every actor; a shared thread must go on.
-            self._handle_failure(*sys.exc_info())
-
-    def _finish(self) -> None:
-        self._actor_loop_teardown()
-        try:
-            self._actor_exited()
-        finally:
-            watch, self._watch = self._watch, None
-            if watch is not None:
-                watch.exited(getattr(self, "exit_reason", None))
-            self.actor_inbox.detach()
-
-    def _actor_exited(self) -> None:
-        """Called once, after the actor has stopped and answered what was queued."""

@@ -41,8 +41,11 @@ class ProcessRef:
     __slots__ = ("_child", "os_pid", "pid")
 
     def __init__(self, pid: int, os_pid: int, child: ProcessChild) -> None:
+        #: the supervisor's pid of this incarnation; fixed
         self.pid = pid
+        #: the OS pid of the process; fixed
         self.os_pid = os_pid
+        #: the incarnation it views; fixed
         self._child = child
 
     def is_alive(self) -> bool:
@@ -71,9 +74,12 @@ class ProcessChild(Incarnation):
         assert process.pid is not None
         super().__init__(key, pid, None)
         self.ref = ProcessRef(pid, process.pid, self)
+        #: the process; closed once reaped
         self.process = process
+        #: None while it runs; set once, by the watcher, before ``done``
         self.exitcode: int | None = None
-        self.lock = threading.Lock()  # signal vs reap: never signal a reaped process
+        #: signal vs reap: never signal a reaped process
+        self.lock = threading.Lock()
 
     def exit_reason(self) -> tuple[ExitReason, BaseException | None]:
         return ExitReason.from_exitcode(255 if self.exitcode is None else self.exitcode), None
@@ -117,11 +123,17 @@ class ProcessWatcher:
     """One thread that notices every process exit of one supervisor."""
 
     def __init__(self, notify: Notify) -> None:
+        #: told of each exit, from the watcher thread; fixed
         self._notify = notify
+        #: guards ``_children`` and ``_closed``
         self._lock = threading.Lock()
+        #: sentinel -> a process not yet reaped; each is reaped and removed once
         self._children: dict[int, ProcessChild] = {}
+        #: set once by `close`; the thread then returns
         self._closed = False
+        #: wakes the thread when a child is added or on close; open until `close`
         self._wake_r, self._wake_w = os.pipe()
+        #: the watcher thread; fixed
         self._thread = threading.Thread(target=self._run, name="supervisor-process-watcher")
         self._thread.start()
 

@@ -25,33 +25,53 @@ from __future__ import annotations
 import signal as _signal
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import pykka
 
 from supervisor.policy import RESTART_TYPES, RestartPolicy, RestartType
 from supervisor.pooled import PooledActor
 
-#: the actor classes a supervisor starts itself (besides `Supervisor`)
+#: the actor classes a supervisor starts as workers, one actor each
 ACTOR_TYPES = (pykka.ThreadingActor, PooledActor)
 
 if TYPE_CHECKING:
-    from supervisor.process import ProcessRef
     from supervisor.supervisor import Supervisor
 
 __all__ = [
     "ChildExhaustedHook",
     "ChildInfo",
+    "ChildKind",
+    "ChildRef",
     "ChildSpec",
     "ExitHook",
     "ExitKind",
     "ExitReason",
     "RestartHook",
     "Shutdown",
+    "child_kind",
 ]
 
 ExitKind = Literal["normal", "shutdown", "killed", "crash", "exit", "signal"]
 Shutdown = float | Literal["brutal_kill", "infinity"]
+ChildKind = Literal["worker", "supervisor"]
+
+
+class ChildRef(Protocol):
+    """What every child's ref offers (`ChildInfo.ref`): a `pykka.ActorRef` for an actor,
+    a `Supervisor` for a sub-tree, a `ProcessRef` for a process. Narrow it with
+    ``isinstance`` to talk to the child."""
+
+    def is_alive(self) -> bool: ...
+
+
+def child_kind(actor: object) -> ChildKind:
+    """OTP's child type of a class given as ``ChildSpec.actor``, as the class declares it.
+
+    A class whose ``child_kind`` class attribute is ``"supervisor"`` (`Supervisor`) is
+    a sub-tree; anything else (a plain Pykka actor, a process) is a ``"worker"``.
+    """
+    return "supervisor" if getattr(actor, "child_kind", None) == "supervisor" else "worker"
 
 
 @dataclass(frozen=True)
@@ -115,16 +135,16 @@ class ChildInfo:
     """A snapshot of one child. ``pid``/``ref`` are ``None`` while it is not running.
 
     ``ref`` is the child's `pykka.ActorRef`, a `Supervisor` handle for a supervisor
-    child, or a `ProcessRef`. ``restarts`` counts restarts of this key by this
-    supervisor (plus the seeded ``restart_history``).
+    child, or a `ProcessRef` (see `ChildRef`). ``restarts`` counts restarts of this
+    key by this supervisor (plus the seeded ``restart_history``).
     """
 
     key: Hashable
     pid: int | None
-    ref: pykka.ActorRef[Any] | Supervisor | ProcessRef | None
+    ref: ChildRef | None
     restart: RestartType
     alive: bool
-    kind: Literal["worker", "supervisor"]
+    kind: ChildKind
     restarts: int
 
 
@@ -138,7 +158,8 @@ class ChildSpec:
     """How to start, restart and stop one child.
 
     Give exactly one of ``actor`` (a `pykka.ThreadingActor` or `PooledActor` subclass,
-    or `Supervisor` for a sub-tree) or ``process`` (a picklable callable run in a new process). The
+    or a class that declares itself a sub-tree, ``child_kind = "supervisor"``, as
+    `Supervisor` does) or ``process`` (a picklable callable run in a new process). The
     actor is built as ``actor(*args, **kwargs)``; `Supervisor` takes the arguments of
     `Supervisor.start`. ``restart=None`` takes the restart type of the policy.
     ``shutdown`` is seconds to wait for a graceful stop, ``"brutal_kill"`` or
@@ -162,20 +183,16 @@ class ChildSpec:
     on_exhausted: ChildExhaustedHook | None = None
 
     def __post_init__(self) -> None:
-        from supervisor.supervisor import Supervisor
-
         where = f"ChildSpec(key={self.key!r})"
         if (self.actor is None) == (self.process is None):
             raise TypeError(f"{where}: give exactly one of actor= or process=")
-        if self.actor is not None and not (
-            self.actor is Supervisor
-            or (
-                isinstance(self.actor, type)
-                and issubclass(self.actor, ACTOR_TYPES)
-            )
+        actor = self.actor
+        if actor is not None and not (
+            isinstance(actor, type)
+            and issubclass(actor, ACTOR_TYPES) != (child_kind(actor) == "supervisor")
         ):
             raise TypeError(
-                f"{where}: actor={self.actor!r} must be a pykka.ThreadingActor or "
+                f"{where}: actor={actor!r} must be a pykka.ThreadingActor or "
                 "supervisor.PooledActor subclass, or supervisor.Supervisor"
             )
         if self.process is not None and not callable(self.process):
@@ -199,9 +216,3 @@ class ChildSpec:
             )
         if any(age < 0 for age in self.restart_history):
             raise ValueError(f"{where}: restart_history holds ages in seconds, all >= 0")
-
-    @property
-    def is_supervisor(self) -> bool:
-        from supervisor.supervisor import Supervisor
-
-        return self.actor is Supervisor

@@ -1,8 +1,11 @@
 """`Supervisor`: start a supervision tree and talk to it.
 
-A `Supervisor` is a handle on a supervisor actor. Its calls are Pykka ``ask``s that
-block until done; callers talk to children through the children's own refs, never
-through the supervisor, so supervision adds nothing to a child's message path.
+A `Supervisor` is a handle on a supervisor actor, as a `pykka.ActorRef` is on an
+actor: the actor builds it (`SupervisorActor.handle`), and `Supervisor.start` asks the
+actor it started for it. Its calls are Pykka ``ask``s of `supervisor._messages`
+dataclasses that block until done; callers talk to children through the children's
+own refs, never through the supervisor, so supervision adds nothing to a child's
+message path.
 """
 
 from __future__ import annotations
@@ -12,17 +15,28 @@ import random as _random
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import pykka
 
 from supervisor._actor import SupervisorActor
-from supervisor._children import Adopt, State, SupervisorExhaustedHook
+from supervisor._children import State, SupervisorExhaustedHook
 from supervisor._incarnation import next_pid, stop_incarnation
-from supervisor._watch import launch
+from supervisor._messages import (
+    Adopt,
+    Call,
+    CountChildren,
+    DeleteChild,
+    Lookup,
+    RestartChild,
+    StartChild,
+    TerminateChild,
+    WhichChildren,
+)
+from supervisor._watch import start_actor
 from supervisor.errors import SupervisorError
 from supervisor.policy import RestartPolicy
-from supervisor.spec import ACTOR_TYPES, ChildInfo, ChildSpec, ExitReason
+from supervisor.spec import ChildInfo, ChildKind, ChildSpec, ExitReason, child_kind
 
 __all__ = ["Supervisor"]
 
@@ -35,10 +49,18 @@ class Supervisor:
     whose `ChildInfo.ref` is then a `Supervisor`.
     """
 
+    #: OTP's child type of ``ChildSpec(actor=Supervisor)``: a sub-tree. Its parent
+    #: starts a supervisor actor with the spec's args and kwargs, which builds this
+    #: class as the child's ref.
+    child_kind: ClassVar[ChildKind] = "supervisor"
+
     __slots__ = ("_state", "actor_ref")
 
     def __init__(self, actor_ref: pykka.ActorRef[Any], state: State) -> None:
+        """Built by the supervisor actor itself; use `start` to get one."""
+        #: the supervisor actor's ref; fixed
         self.actor_ref = actor_ref
+        #: what the actor shares with its handles; fixed
         self._state = state
 
     @classmethod
@@ -61,26 +83,24 @@ class Supervisor:
         ``forget_exited=True`` drops a child's spec once it exits for good (a
         ``transient`` child exiting normally), as OTP's ``simple_one_for_one`` does with
         dynamic children: a host that starts thousands of short-lived children (one per
-        workflow run) keeps only the live ones.
+        job, say) keeps only the live ones.
         ``clock`` (seconds, monotonic) and ``random`` (``U[0,1)``) drive the intensity
         window and the backoff jitter; inject them to make tests exact.
 
         Raises `SupervisorError` (cause: the child's exception) if a child fails to
         start; the children already started are stopped again.
         """
-        pid = next_pid()
         actor = SupervisorActor(
-            policy, children, name=name, on_exhausted=on_exhausted,
-            forget_exited=forget_exited, clock=clock, random=random, pid=pid,
+            policy, children, handle=cls, name=name, on_exhausted=on_exhausted,
+            forget_exited=forget_exited, clock=clock, random=random,
         )
         try:
-            inc = launch(actor, key=actor.name, pid=pid, notify=_ignore)
+            actor.start_watched(actor.name, _ignore)
         except SupervisorError:
             raise
         except Exception as exc:
             raise SupervisorError(f"supervisor {actor.name!r} failed to start: {exc!r}") from exc
-        actor.state.done = inc.done
-        return cls(actor.actor_ref, actor.state)
+        return actor.handle
 
     @property
     def name(self) -> str:
@@ -107,8 +127,12 @@ class Supervisor:
         round trip each; processes and sub-supervisors start in the
         supervisor's thread.
         """
-        if not isinstance(spec, ChildSpec) or spec.process is not None or spec.is_supervisor:
-            return self._call("start_child", spec)  # type: ignore[no-any-return]
+        if (
+            not isinstance(spec, ChildSpec)
+            or spec.process is not None
+            or child_kind(spec.actor) == "supervisor"
+        ):
+            return self._call("start_child", StartChild(spec))  # type: ignore[no-any-return]
         state = self._state
         state.claim(spec.key)
         try:
@@ -116,9 +140,7 @@ class Supervisor:
                 raise SupervisorError(self._not_running())
             pid = next_pid()
             try:
-                actor = spec.actor(*spec.args, **spec.kwargs)  # type: ignore[misc]
-                assert isinstance(actor, ACTOR_TYPES)
-                inc = launch(actor, key=spec.key, pid=pid, notify=self._notify)
+                inc = start_actor(spec, pid, self._notify)
             except Exception as exc:
                 raise SupervisorError(
                     f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
@@ -143,27 +165,27 @@ class Supervisor:
 
         A ``temporary`` child's spec is forgotten; others stay, for `restart_child`.
         """
-        self._call("terminate_child", key)
+        self._call("terminate_child", TerminateChild(key))
 
     def restart_child(self, key: Hashable) -> ChildInfo:
         """Start a terminated (or backing-off) child again, now."""
-        return self._call("restart_child", key)  # type: ignore[no-any-return]
+        return self._call("restart_child", RestartChild(key))  # type: ignore[no-any-return]
 
     def delete_child(self, key: Hashable) -> None:
         """Forget a child that is not running."""
-        self._call("delete_child", key)
+        self._call("delete_child", DeleteChild(key))
 
     def which_children(self) -> list[ChildInfo]:
         """A snapshot of every child spec, in start order."""
-        return self._call("which_children", None)  # type: ignore[no-any-return]
+        return self._call("which_children", WhichChildren())  # type: ignore[no-any-return]
 
     def count_children(self) -> dict[str, int]:
         """``{"specs", "active", "supervisors", "workers"}`` counts."""
-        return self._call("count_children", None)  # type: ignore[no-any-return]
+        return self._call("count_children", CountChildren())  # type: ignore[no-any-return]
 
     def lookup(self, key: Hashable) -> ChildInfo | None:
         """The child with ``key`` (its current pid and ref), or None."""
-        return self._call("lookup", key)  # type: ignore[no-any-return]
+        return self._call("lookup", Lookup(key))  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         """Stop the children in reverse start order, then the supervisor; block until done.
@@ -177,10 +199,10 @@ class Supervisor:
         if thread is not None:
             thread.join()
 
-    def _call(self, op: str, arg: object) -> Any:
+    def _call(self, op: str, message: Call) -> Any:
         self._check_thread(op)
         try:
-            return self.actor_ref.ask((op, arg))
+            return self.actor_ref.ask(message)
         except pykka.ActorDeadError as exc:
             raise SupervisorError(self._not_running()) from exc
 

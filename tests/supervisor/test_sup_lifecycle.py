@@ -15,6 +15,7 @@ from supervisor import (
     Supervisor,
     SupervisorError,
 )
+from supervisor._messages import CountChildren, Lookup
 from tests.supervisor.helpers import (
     BadInit,
     Budget,
@@ -287,3 +288,45 @@ def test_many_threads_start_children_at_once_and_instant_crashes_are_caught(star
         wait_until(lambda spec=spec: len(exits.reasons(spec.key)) >= 2, f"{spec.key} restarts")
         assert all(r.kind == "crash" for r in exits.reasons(spec.key))
     assert len({info.pid for info in sup.which_children()}) == 40
+
+
+class Team(Supervisor):
+    """A handle class of its own: it inherits the sub-tree declaration."""
+
+    __slots__ = ()
+
+
+def test_a_sub_tree_is_declared_by_its_class_and_its_actor_builds_that_handle(
+    start_sup,
+) -> None:
+    sup = start_sup(RestartPolicy(), [
+        ChildSpec("team", actor=Team, args=(RestartPolicy(),),
+                  kwargs={"children": [ChildSpec("w", actor=Worker, args=("w",))]}),
+    ])
+    team = current(sup, "team")
+    assert isinstance(team.ref, Team) and team.kind == "supervisor"
+    assert team.ref.name == f"{sup.name}/team"
+    assert current(team.ref, "w").alive
+    assert sup.count_children() == {"specs": 1, "active": 1, "supervisors": 1, "workers": 0}
+    top = Team.start(RestartPolicy())
+    try:
+        assert isinstance(top, Team) and top.is_alive()
+    finally:
+        top.stop()
+
+
+def test_an_actor_class_cannot_declare_itself_a_sub_tree() -> None:
+    class Pretender(Worker):
+        child_kind = "supervisor"
+
+    with pytest.raises(TypeError, match="ThreadingActor"):
+        ChildSpec("k", actor=Pretender)
+
+
+def test_calls_are_dataclass_messages_to_the_supervisor_actor(start_sup) -> None:
+    sup = start_sup(RestartPolicy(), [ChildSpec("w", actor=Worker, args=("w",))])
+    assert sup.actor_ref.ask(Lookup("w")) == sup.lookup("w")
+    assert sup.actor_ref.ask(CountChildren()) == sup.count_children()
+    with pytest.raises(SupervisorError, match="unknown message"):
+        sup.actor_ref.ask(("lookup", "w"))  # the old tuple form
+    assert sup.is_alive()  # an ask's error goes back to the asker
