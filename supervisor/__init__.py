@@ -5,8 +5,8 @@ escalation, shutdown timeouts — for any `pykka.ThreadingActor` (no cooperation
 needed), for `PooledActor`s (Pykka actors sharing a `Dispatcher`'s few threads) and
 for `multiprocessing` children, plus backoff, per-child intensity
 (``on_exhausted="fail"``/``"park"``) and observer hooks for hosts that persist
-supervision events. `Registry`/`Handle` are a generic thread-safe table of supervised
-things with a completion notifier. Standalone: it knows nothing of the hosts that use it.
+supervision events; `Latch` is the set-once event they are built on. Standalone: it
+knows nothing of the hosts that use it.
 """
 
 import importlib.metadata as _metadata
@@ -14,12 +14,10 @@ import logging as _logging
 
 from supervisor._latch import Latch
 from supervisor._timers import Timers
-from supervisor.errors import DuplicateChild, RegistryError, SupervisorError
-from supervisor.handle import CompletionNotifier, Handle, Outcome, Residency
+from supervisor.errors import DuplicateChild, SupervisorError
 from supervisor.policy import Backoff, RestartPolicy
 from supervisor.pooled import Dispatcher, PooledActor
 from supervisor.process import ProcessRef
-from supervisor.registry import Registry
 from supervisor.spec import ChildInfo, ChildRef, ChildSpec, ExitReason
 from supervisor.supervisor import Supervisor
 
@@ -28,18 +26,12 @@ __all__ = [
     "ChildInfo",
     "ChildRef",
     "ChildSpec",
-    "CompletionNotifier",
     "Dispatcher",
     "DuplicateChild",
     "ExitReason",
-    "Handle",
     "Latch",
-    "Outcome",
     "PooledActor",
     "ProcessRef",
-    "Registry",
-    "RegistryError",
-    "Residency",
     "RestartPolicy",
     "Supervisor",
     "SupervisorError",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DuplicateChild", "RegistryError", "SupervisorError"]
+__all__ = ["DuplicateChild", "SupervisorError"]
 
 
 class SupervisorError(Exception):
@@ -15,7 +15,3 @@ class SupervisorError(Exception):
 class DuplicateChild(SupervisorError):
     """The supervisor already has a child under this key (perhaps one that has just
     exited and whose exit it has yet to handle)."""
-
-
-class RegistryError(Exception):
-    """A `Registry` call failed, or the registry was left unusable by an earlier failure."""

@@ -29,6 +29,8 @@ log = logging.getLogger("aion_actors.runtime")
 RECOVERY_WAVE = 64
 
 Attempt = tuple[str, str, ev.ActivityScheduled]
+#: (workflow_id, run_id, activity_id, attempt number)
+_AttemptKey = tuple[str, str, str, int]
 Deliver = Callable[[str, str, object, Callable[[], None]], None]
 
 
@@ -38,7 +40,7 @@ class Attempts:
         self._executors = executors
         self._deliver = deliver
         self._lock = threading.Lock()
-        self._inflight: set[tuple[str, str, str, int]] = set()
+        self._inflight: set[_AttemptKey] = set()
         self._awaiting: dict[str, list[Attempt]] = {}
         self._recovered: collections.deque[Attempt] = collections.deque()
         self._recovering = 0
@@ -99,6 +101,17 @@ class Attempts:
                     return name
         return None
 
+    def report(self, attempt: _AttemptKey, outcome: Outcome, then: Callable[[], None]) -> None:
+        """Deliver an attempt's outcome to its run; `then` once it is in the run's inbox."""
+        workflow_id, run_id, activity_id, number = attempt
+        message = msg.ActivityOutcome(activity_id, number, outcome)
+        self._deliver(workflow_id, run_id, message, then)
+
+    def forget(self, attempt: _AttemptKey) -> None:
+        """The attempt's outcome reached its run: a later dispatch of it may run again."""
+        with self._lock:
+            self._inflight.discard(attempt)
+
     def _next_wave(self) -> None:
         while True:
             with self._lock:
@@ -128,7 +141,7 @@ class _Sent:
     def __init__(
         self,
         attempts: Attempts,
-        attempt: tuple[str, str, str, int],
+        attempt: _AttemptKey,
         finished: Callable[[], None] | None,
     ) -> None:
         self._attempts = attempts
@@ -141,15 +154,11 @@ class _Sent:
         if self._attempts.closed:
             self.landed()
             return
-        workflow_id, run_id, activity_id, attempt = self._attempt
-        message = msg.ActivityOutcome(activity_id, attempt, outcome)
-        self._attempts._deliver(workflow_id, run_id, message, self.landed)
+        self._attempts.report(self._attempt, outcome, self.landed)
 
     def landed(self) -> None:
         # Only now, with the outcome in the run's inbox: a run this outcome
         # rehydrates finds the attempt either still here or its outcome there.
-        attempts = self._attempts
-        with attempts._lock:
-            attempts._inflight.discard(self._attempt)
+        self._attempts.forget(self._attempt)
         if self._finished is not None:
             self._finished()

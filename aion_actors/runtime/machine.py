@@ -159,7 +159,7 @@ class Machine:
 
     def answer_query(self, name: str, args: tuple[Any, ...]) -> Any:
         """Answer `engine.query` from the workflow's state now; records nothing."""
-        return self.ctx._answer_query(name, args)
+        return self.ctx._answer_query(name, args)  # noqa: SLF001 - the context is ours to drive
 
     @property
     def waiting_on(self) -> list[str]:
@@ -277,7 +277,7 @@ class Machine:
         return _Part(command, key=key)
 
     def _fire_at(self, seconds: float) -> int:
-        return self.ctx._now_ns + int(seconds * 1e9)
+        return self.ctx._now_ns + int(seconds * 1e9)  # noqa: SLF001 - our context's clock
 
     def _foreign(self, what: str) -> ForeignAwaitError:
         return ForeignAwaitError(
@@ -314,7 +314,8 @@ class Machine:
 
     def _wake(self, recorded_at: int) -> None:
         self._waiting = None
-        self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)
+        # the clock is the context's, moved only by its machine
+        self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)  # noqa: SLF001
 
     def _resolve_part(self, part: _Part, signals_used: dict[str, int]) -> _Resolution | None:
         command, outcomes = part.command, self._outcomes

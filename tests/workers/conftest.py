@@ -43,8 +43,9 @@ def no_leaks() -> Iterator[None]:
 
 def _singletons() -> set[int]:
     pids = {
-        getattr(forkserver._forkserver, "_forkserver_pid", None),
-        getattr(resource_tracker._resource_tracker, "_pid", None),
+        # multiprocessing keeps these singletons private; tests need their pids
+        getattr(forkserver._forkserver, "_forkserver_pid", None),  # noqa: SLF001
+        getattr(resource_tracker._resource_tracker, "_pid", None),  # noqa: SLF001
     }
     return {pid for pid in pids if pid is not None}
 

@@ -36,8 +36,7 @@ from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
-from aion_actors.runtime.runs.table import Presence, RunCounters, RunTable
-from aion_actors.runtime.runs.table import Residency as Where
+from aion_actors.runtime.runs.table import Presence, Residence, RunCounters, RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
@@ -54,7 +53,7 @@ _CLOSE_TIMEOUT = 10.0
 class Whereabouts:
     """What only this engine knows of an open run: where it lives, and why it waits."""
 
-    residency: Where
+    residency: Residence
     pid: int | None
     waiting_for: str | None
 
@@ -199,7 +198,7 @@ class RunManager:
     def whereabouts(self, key: RunKey) -> Whereabouts:
         entry = self._table.get(key)
         if entry is None:
-            return Whereabouts(Where.EVICTED, None, None)
+            return Whereabouts(Residence.EVICTED, None, None)
         waiting = (
             entry.reason
             if entry.presence is Presence.AWAITING_TYPE

@@ -57,7 +57,7 @@ class Presence(enum.Enum):
     CLOSING = "closing"
 
 
-class Residency(enum.StrEnum):
+class Residence(enum.StrEnum):
     """What `describe` reports: whether an actor holds the run's state."""
 
     RESIDENT = "resident"
@@ -66,13 +66,13 @@ class Residency(enum.StrEnum):
 
 
 _RESIDENCY = {
-    Presence.RESERVED: Residency.RESIDENT,
-    Presence.STARTING: Residency.RESIDENT,
-    Presence.LIVE: Residency.RESIDENT,
-    Presence.ABSENT: Residency.EVICTED,
-    Presence.AWAITING_TYPE: Residency.EVICTED,
-    Presence.PARKED: Residency.PARKED,
-    Presence.CLOSING: Residency.EVICTED,
+    Presence.RESERVED: Residence.RESIDENT,
+    Presence.STARTING: Residence.RESIDENT,
+    Presence.LIVE: Residence.RESIDENT,
+    Presence.ABSENT: Residence.EVICTED,
+    Presence.AWAITING_TYPE: Residence.EVICTED,
+    Presence.PARKED: Residence.PARKED,
+    Presence.CLOSING: Residence.EVICTED,
 }
 
 #: no actor can hold the run now: requests to it are recorded on its behalf
@@ -118,7 +118,7 @@ class RunEntry:
     displaced: str | None = None
 
     @property
-    def residency(self) -> Residency:
+    def residency(self) -> Residence:
         return _RESIDENCY[self.presence]
 
     @property
