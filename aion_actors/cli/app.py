@@ -100,10 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("file", type=Path, metavar="FILE")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
+    cmd.add_argument(
+        "--app",
+        metavar="MODULE[:ATTR]",
+        help="also check that every [restart.<type>] and [activity.<name>] table names a "
+        "workflow or activity this module defines (at module level, or in ATTR)",
+    )
     return parser
 
 
-def _run(args: argparse.Namespace, out: Console) -> int:
+def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.command == "demo":
         if args.runs < 1 or args.workers < 1:
             raise UsageError(
@@ -126,7 +132,7 @@ def _run(args: argparse.Namespace, out: Console) -> int:
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)
     assert args.command == "check-config"
-    return check_config(args.file, out, as_json=args.json)
+    return check_config(args.file, out, as_json=args.json, app=args.app, err=err)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, width=None if out.is_terminal else _WIDE)
     fail = _reporter(err, verbose=args.verbose)
     try:
-        return _run(args, out)
+        return _run(args, out, err)
     except (ConfigError, UsageError) as exc:
         return fail(exc, str(exc), 2)
     except AionError as exc:
