@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         metavar="DIR",
-        help="data directory (default: a fresh ./aion-demo-<time>)",
+        help="data directory (default: a new aion-demo-<time>-* in the temporary directory, "
+        "printed first)",
     )
     cmd.add_argument(
         "--workers", type=int, default=2, metavar="N", help="activity worker processes (default 2)"
