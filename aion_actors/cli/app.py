@@ -25,7 +25,6 @@ from aion_actors.cli._listing import DEFAULT_LIMIT, Selection
 from aion_actors.cli._when import UsageError, parse_when
 from aion_actors.cli.configcheck import check_config
 from aion_actors.core import AionError, ConfigError, WorkflowStatus
-from benchmarks.cli import main as bench
 
 __all__ = ["EXIT_PIPE", "UsageError", "main"]
 
@@ -185,6 +184,8 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     if args.command == "bench":
+        from aion_actors.bench.cli import main as bench  # it imports this package's console
+
         return bench(extra)
     out = Console()
     if not out.is_terminal:

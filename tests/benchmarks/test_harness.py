@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from benchmarks import harness
-from benchmarks.aggregate import aggregate
-from benchmarks.cli import main, parse_overrides
-from benchmarks.compare import caveats, compare
-from benchmarks.harness import Figure, HarnessError, Report
-from benchmarks.plots import write_plots
-from benchmarks.scenarios import SCENARIO_MODULES
+from aion_actors.bench import harness
+from aion_actors.bench.aggregate import aggregate
+from aion_actors.bench.cli import main, parse_overrides
+from aion_actors.bench.compare import caveats, compare
+from aion_actors.bench.harness import Figure, HarnessError, Report
+from aion_actors.bench.plots import write_plots
+from aion_actors.bench.scenarios import SCENARIO_MODULES
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -190,7 +190,7 @@ def test_a_scenario_module_that_fails_to_import_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(harness, "SCENARIO_MODULES", (*SCENARIO_MODULES, "broken"))
-    monkeypatch.setitem(sys.modules, "benchmarks.scenarios.broken", None)
+    monkeypatch.setitem(sys.modules, "aion_actors.bench.scenarios.broken", None)
     with pytest.raises(HarnessError, match=r"cannot import scenario module.*broken"):
         harness.load_scenarios(["broken"])
     with pytest.raises(HarnessError, match="unknown scenario 'nope'"):

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from benchmarks.compare import Change
-from benchmarks.harness import Scenario
+from aion_actors.bench.compare import Change
+from aion_actors.bench.harness import Scenario
 
 
 def number(value: float | None) -> str:

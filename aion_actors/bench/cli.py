@@ -1,4 +1,4 @@
-"""The command line of `python -m benchmarks` and `aion-actors bench`."""
+"""The command line of `aion-actors bench` (and of `python -m benchmarks` in a clone)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from benchmarks.aggregate import aggregate
-from benchmarks.compare import caveats, compare
-from benchmarks.harness import HarnessError, Scenario, load_scenarios
-from benchmarks.machine import machine_info
-from benchmarks.plots import require_matplotlib, write_plots
-from benchmarks.render import print_changes, print_list, print_results
-from benchmarks.runner import run_repetitions
+from aion_actors.bench.aggregate import aggregate
+from aion_actors.bench.compare import caveats, compare
+from aion_actors.bench.harness import HarnessError, Scenario, load_scenarios
+from aion_actors.bench.machine import machine_info
+from aion_actors.bench.plots import require_matplotlib, write_plots
+from aion_actors.bench.render import print_changes, print_list, print_results
+from aion_actors.bench.runner import run_repetitions
+from aion_actors.cli._console import Console, reader_gone
 
 SCHEMA = 1
 _WIDE = 160
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog=prog,
         description="Measure aion-actors on this machine: every figure as median/min/max "
         "over repetitions, next to the raw ceiling of its building block.",
     )
@@ -96,9 +95,19 @@ def _run(scenario: Scenario, params: dict[str, Any], repeat: int, err: Console) 
     return {**entry, "repeat": repeat}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the harness; 0 on success, 1 when a scenario failed, 2 on a usage error."""
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "aion-actors bench") -> int:
+    """Run the harness; 0 on success, 1 when a scenario failed, 2 on a usage error.
+
+    141 when the reader of stdout went away (`... | head`), as every command does.
+    """
+    try:
+        return _main(argv, prog)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _main(argv: list[str] | None, prog: str) -> int:
+    args = _parser(prog).parse_args(argv)
     out = Console()
     if not out.is_terminal:
         out = Console(width=_WIDE)
@@ -120,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
+
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "machine": machine_info(),

@@ -24,11 +24,11 @@ from pathlib import Path
 import lmdb
 import msgpack
 
+from aion_actors.bench.ceilings import lmdb_commit_rate
+from aion_actors.bench.harness import Figure, Params, Report, scenario
 from aion_actors.core import Event
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore, Recorder
-from benchmarks.ceilings import lmdb_commit_rate
-from benchmarks.harness import Figure, Params, Report, scenario
 
 _WARMUP_S = 0.3
 _TARGET_EVENTS_PER_S = 100_000.0
