@@ -79,6 +79,18 @@ def test_quick_suite_writes_every_scenario_to_json(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.timeout(120)
+def test_quick_run_judges_no_target_and_defaults_to_two_repetitions(tmp_path: Path) -> None:
+    done = _bench(tmp_path, "recovery", "--quick", "--json", "out.json")
+    assert done.returncode == 0, done.stderr
+    assert "<= 15 n/a (quick)" in done.stdout  # toy sizes: a target neither met nor missed
+    assert " met" not in done.stdout and "missed" not in done.stdout
+    entry = json.loads((tmp_path / "out.json").read_text())["scenarios"]["recovery"]
+    assert entry["repeat"] == 2  # a smoke run: the whole suite stays under a minute
+    targeted = [f for f in entry["figures"] if f["target"] is not None]
+    assert targeted and all(f["target_met"] is None for f in targeted)
+
+
 def test_figures_aggregate_to_median_min_max_and_paired_ratio() -> None:
     doc = _doc([[_rate(100), _raw(200)], [_rate(300), _raw(300)], [_rate(90), _raw(1000)]])
     fig = _only(doc)

@@ -53,7 +53,7 @@ def _event(i: int) -> Event:
         "replay_events": 10_000,
         "replay_reads": 20,
     },
-    quick={"seconds": 0.5, "ceiling_seconds": 0.3, "replay_reads": 5},
+    quick={"seconds": 0.25, "ceiling_seconds": 0.2, "replay_events": 2_000, "replay_reads": 5},
 )
 def run(params: Params) -> Report:
     writers = [int(w) for w in params["writers"]]
