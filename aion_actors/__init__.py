@@ -2,7 +2,9 @@
 
 Each workflow run is a Pykka actor supervised OTP-style; its history is a
 msgpack event log in LMDB, replayed after any crash so that no completed
-step runs twice. See the README for the tour and DESIGN.md for the contract.
+step runs twice. The README has the tour, the API, the durability contract
+and the configuration reference: it is README.md in the source tree and the
+package's long description (`importlib.metadata.metadata("aion-actors")`).
 """
 
 from aion_actors.core import (

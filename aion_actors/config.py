@@ -16,12 +16,13 @@ import enum
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+from aion_actors._config_names import unknown_tables
 from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError
 from aion_actors.runtime.definitions import (
     DEFAULT_RUN_RESTART,
@@ -135,6 +136,17 @@ class Config:
     def restart_policy(self, workflow_type: str) -> RestartPolicy:
         """The file's policy for `workflow_type`: its own table over `[restart.default]`."""
         return self.restart.get(workflow_type, self.default_restart)
+
+    def unknown_names(self, workflows: Iterable[str], activities: Iterable[str]) -> list[str]:
+        """A message per `[restart.<type>]` / `[activity.<name>]` naming none of these names.
+
+        Each names the file, the table, the closest registered name and the
+        registered ones; `[]` when every table applies to something.
+        """
+        restart = unknown_tables(self.source, "restart", "workflow type", self.restart, workflows)
+        return restart + unknown_tables(
+            self.source, "activity", "activity", self.activities, activities
+        )
 
 
 def configure(

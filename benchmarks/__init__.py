@@ -1,8 +1,7 @@
-"""Benchmark harness: size a deployment and tune restart policies on your own machine.
+"""``python -m benchmarks`` from a clone of the repository: the benchmark harness.
 
-Run ``python -m benchmarks --list`` for the scenarios; see benchmarks/README.md.
+The harness itself is ``aion_actors.bench`` (installed with the package, and
+run as ``aion-actors bench``); this directory holds only this entry point and
+the README, and is not installed, so no top-level ``benchmarks`` package
+lands in site-packages.
 """
-
-from benchmarks.harness import Figure, HarnessError, Params, Report, scenario
-
-__all__ = ["Figure", "HarnessError", "Params", "Report", "scenario"]

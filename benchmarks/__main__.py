@@ -1,7 +1,7 @@
-"""``python -m benchmarks``: see :func:`benchmarks.cli.main`."""
+"""``python -m benchmarks``: the same as ``aion-actors bench`` (``aion_actors.bench.cli.main``)."""
 
 import sys
 
-from benchmarks.cli import main
+from aion_actors.bench.cli import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m benchmarks"))

@@ -2,30 +2,33 @@
 
 Exit codes: 0 success, 1 a runtime failure (a run or a workflow not found,
 the demo's verdict failed, an engine process died), 2 a usage or
-configuration error, 130 interrupted. `--verbose` adds the traceback.
+configuration error, 130 interrupted, 141 the reader of stdout went away
+(`aion-actors runs DIR | head`): the command stops quietly with the status
+a shell reports for `ls` or `git log` stopped by SIGPIPE (128 + 13).
+`--verbose` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 
 from aion_actors.cli import demo, inspection
+from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
+from aion_actors.cli._listing import DEFAULT_LIMIT, Selection
+from aion_actors.cli._when import UsageError, parse_when
 from aion_actors.cli.configcheck import check_config
 from aion_actors.core import AionError, ConfigError, WorkflowStatus
-from benchmarks.cli import main as bench
+
+__all__ = ["EXIT_PIPE", "UsageError", "main"]
 
 _WIDE = 200
-
-
-class UsageError(AionError):
-    """A command line argument is out of range."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         metavar="DIR",
-        help="data directory (default: a fresh ./aion-demo-<time>)",
+        help="data directory (default: a new aion-demo-<time>-* in the temporary directory, "
+        "printed first)",
     )
     cmd.add_argument(
         "--workers", type=int, default=2, metavar="N", help="activity worker processes (default 2)"
@@ -74,6 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("dir", type=Path, metavar="DIR")
     cmd.add_argument("--status", choices=[s.value for s in WorkflowStatus])
     cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
+    cmd.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only runs started at or after WHEN: 2025-01-31, 2025-01-31T14:30 (local time "
+        "unless it ends with Z or +02:00) or an age: 45s, 30m, 12h, 7d, 2w",
+    )
+    cmd.add_argument("--until", metavar="WHEN", help="only runs started before WHEN (as --since)")
+    cmd.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"list the newest N runs (default {DEFAULT_LIMIT}; 0: all) and count the others",
+    )
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
     cmd = commands.add_parser("history", parents=[common], help="the events of a workflow's run")
@@ -100,10 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("file", type=Path, metavar="FILE")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
+    cmd.add_argument(
+        "--app",
+        metavar="MODULE[:ATTR]",
+        help="also check that every [restart.<type>] and [activity.<name>] table names a "
+        "workflow or activity this module defines (at module level, or in ATTR)",
+    )
     return parser
 
 
-def _run(args: argparse.Namespace, out: Console) -> int:
+def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.command == "demo":
         if args.runs < 1 or args.workers < 1:
             raise UsageError(
@@ -112,13 +136,7 @@ def _run(args: argparse.Namespace, out: Console) -> int:
         options = demo.Options(args.runs, args.data, args.workers, faults=not args.no_faults)
         return demo.run(options, out)
     if args.command == "runs":
-        return inspection.runs(
-            args.dir,
-            out,
-            status=args.status,
-            workflow_type=args.workflow_type,
-            as_json=args.json,
-        )
+        return inspection.runs(args.dir, out, _selection(args), as_json=args.json)
     if args.command == "history":
         return inspection.history(
             args.dir, args.workflow_id, out, run_id=args.run_id, as_json=args.json
@@ -126,11 +144,38 @@ def _run(args: argparse.Namespace, out: Console) -> int:
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)
     assert args.command == "check-config"
-    return check_config(args.file, out, as_json=args.json)
+    return check_config(args.file, out, as_json=args.json, app=args.app, err=err)
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    if args.limit < 0:
+        raise UsageError(f"--limit {args.limit}: expected a count >= 0 (0 lists every run)")
+    now = time.time_ns()
+    since = parse_when(args.since, "--since", now) if args.since is not None else None
+    until = parse_when(args.until, "--until", now) if args.until is not None else None
+    if since is not None and until is not None and since >= until:
+        raise UsageError(
+            f"--since {args.since} --until {args.until}: the start is not before the end, "
+            "so no run can match"
+        )
+    return Selection(
+        status=WorkflowStatus(args.status) if args.status else None,
+        workflow_type=args.workflow_type,
+        since=since,
+        until=until,
+        limit=args.limit,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -139,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     if args.command == "bench":
+        from aion_actors.bench.cli import main as bench  # it imports this package's console
+
         return bench(extra)
     out = Console()
     if not out.is_terminal:
@@ -146,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, width=None if out.is_terminal else _WIDE)
     fail = _reporter(err, verbose=args.verbose)
     try:
-        return _run(args, out)
+        return _run(args, out, err)
+    except BrokenPipeError:
+        return reader_gone()
     except (ConfigError, UsageError) as exc:
         return fail(exc, str(exc), 2)
     except AionError as exc:

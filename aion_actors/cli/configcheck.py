@@ -1,8 +1,16 @@
-"""`check-config FILE`: validate an `aion.toml` and show what it makes effective."""
+"""`check-config FILE [--app MODULE[:ATTR]]`: validate an `aion.toml`, show what it makes effective.
+
+With `--app`, every `[restart.<type>]` and `[activity.<name>]` table must
+name a workflow type or activity the app defines: a typo in a table name
+would otherwise leave its settings applying to nothing.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +21,8 @@ from rich.text import Text
 
 from aion_actors.cli.inspection import print_json
 from aion_actors.config import ActivityConfig, Config
+from aion_actors.core import ConfigError
+from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
 from supervisor import RestartPolicy
 
 _DEFAULT_ROW = "default"
@@ -25,14 +35,40 @@ _ENGINE_NONE = {
 }
 
 
-def check_config(path: Path, console: Console, *, as_json: bool = False) -> int:
-    """Raises `ConfigError` (exit 2) on an invalid file; prints the effective settings."""
+def check_config(
+    path: Path,
+    console: Console,
+    *,
+    as_json: bool = False,
+    app: str | None = None,
+    err: Console | None = None,
+) -> int:
+    """Raises `ConfigError` (exit 2) on an invalid file; prints the effective settings.
+
+    With `app` (`module` or `module:attr`), a table naming none of the app's
+    workflow types or activities is an error too: each is printed on `err`
+    and the exit code is 2.
+    """
     config = Config.load(path)
+    if app is not None:
+        app_workflows, app_activities = app_definitions(app)
+        problems = config.unknown_names(
+            (w.name for w in app_workflows), (a.name for a in app_activities)
+        )
+        for problem in problems:
+            (err or Console(stderr=True)).print(
+                f"[bold red]error:[/] {escape(problem)} (checked against --app {escape(app)})",
+                soft_wrap=True,
+                highlight=False,
+            )
+        if problems:
+            return 2
     policies = {_DEFAULT_ROW: config.default_restart, **config.restart}
     if as_json:
         print_json(
             {
                 "file": str(path),
+                "app": app,
                 "engine": {
                     k: str(v) if isinstance(v, Path) else v
                     for k, v in dataclasses.asdict(config.engine).items()
@@ -42,7 +78,13 @@ def check_config(path: Path, console: Console, *, as_json: bool = False) -> int:
             }
         )
         return 0
-    console.print(f"[green]valid:[/] {path}")
+    console.print(f"[green]valid:[/] {escape(str(path))}")
+    if app is not None:
+        console.print(
+            f"every [restart.<type>] and [activity.<name>] table names a workflow type or "
+            f"activity of {escape(app)}",
+            highlight=False,
+        )
     engine = Table(title=escape("[engine]"), title_justify="left", show_header=False)
     for key, value in dataclasses.asdict(config.engine).items():
         engine.add_row(key, Text(_ENGINE_NONE[key] if value is None else _show(value)))
@@ -107,3 +149,46 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return str(value)
+
+
+def app_definitions(
+    spec: str,
+) -> tuple[list[WorkflowDefinition], list[ActivityDefinition[Any, Any]]]:
+    """The workflows and activities of `module` (at module level) or of `module:attr`.
+
+    `attr` (dotted) may hold one definition, an iterable or a mapping of them. The
+    current directory is searched first, as `python -m` would.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name:
+        raise ConfigError(f"--app {spec!r}: expected MODULE or MODULE:ATTR, e.g. --app shop.flows")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigError(
+            f"--app {spec}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); "
+            "run from the directory that holds it, or add that directory to PYTHONPATH"
+        ) from exc
+    found: Any = module
+    for part in attr.split(".") if attr else ():
+        if not hasattr(found, part):
+            raise ConfigError(f"--app {spec}: {module_name} has no attribute {attr!r}")
+        found = getattr(found, part)
+    if not attr:
+        candidates: Iterable[Any] = vars(module).values()
+    elif isinstance(found, Mapping):
+        candidates = found.values()
+    else:
+        candidates = found if isinstance(found, Iterable) else [found]
+    definitions = [d for d in candidates if isinstance(d, WorkflowDefinition | ActivityDefinition)]
+    if not definitions:
+        where = f"{module_name}.{attr}" if attr else f"module {module_name}"
+        raise ConfigError(
+            f"--app {spec}: {where} holds no @workflow or @activity definition; name the "
+            "module that defines them, or MODULE:ATTR for a list of them"
+        )
+    workflows = [d for d in definitions if isinstance(d, WorkflowDefinition)]
+    activities = [d for d in definitions if isinstance(d, ActivityDefinition)]
+    return workflows, activities

@@ -12,9 +12,11 @@ history against the card ledger (`_verdict`).
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import aion_actors
-from aion_actors.cli import _ledger, _orders
+from aion_actors.cli import _invocation, _ledger, _orders
 from aion_actors.cli._monitor import Monitor, Snapshot
 from aion_actors.cli._verdict import Verdict, check
 from aion_actors.core import AionError
@@ -52,13 +54,8 @@ class Options:
 
 
 def default_data_dir() -> Path:
-    """A fresh folder under the current directory, so demos never mix."""
-    base = Path.cwd() / f"aion-demo-{datetime.now():%Y%m%d-%H%M%S}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    """A fresh folder in the temporary directory ($TMPDIR), so demos never mix or pile up."""
+    return Path(tempfile.mkdtemp(prefix=f"aion-demo-{datetime.now():%Y%m%d-%H%M%S}-"))
 
 
 def run(options: Options, console: Console) -> int:
@@ -66,7 +63,8 @@ def run(options: Options, console: Console) -> int:
     data = (options.data or default_data_dir()).resolve()
     data.mkdir(parents=True, exist_ok=True)
     _ledger.create(data / _ledger.LEDGER_FILE)
-    console.print(f"data directory: [bold]{escape(str(data))}[/]")
+    where = "" if options.data else " (a new temporary directory; --data DIR chooses one)"
+    console.print(f"data directory: [bold]{escape(str(data))}[/]{where}", soft_wrap=True)
     if options.faults:
         console.print(
             "faults on purpose: failing activities, worker processes dying mid-charge, "
@@ -81,9 +79,10 @@ def run(options: Options, console: Console) -> int:
         snapshot = _watch(options, engine, monitor, console)
     except KeyboardInterrupt:
         console.print(
-            f"stopped; to finish these orders: "
-            f"aion-actors demo --runs {options.runs} --data {data}",
+            f"stopped; to finish these orders: {_invocation.command()} demo "
+            f"--runs {options.runs} --data {shlex.quote(str(data))}",
             markup=False,
+            soft_wrap=True,
         )
         raise
     finally:
@@ -97,9 +96,12 @@ def run(options: Options, console: Console) -> int:
         )
     verdict = check(data, options.runs)
     _summary(console, verdict, snapshot, engine, elapsed)
+    aion, where = escape(_invocation.command()), escape(shlex.quote(str(data)))
     console.print(
-        f"inspect it: [bold]aion-actors runs {escape(str(data))} --type order[/], "
-        f"[bold]aion-actors history {escape(str(data))} {_orders.order_id(7)}[/]"
+        f"inspect it: [bold]{aion} runs {where} --type order[/]\n"
+        f"            [bold]{aion} history {where} {_orders.order_id(min(7, options.runs - 1))}[/]",
+        soft_wrap=True,
+        highlight=False,
     )
     return 0 if verdict.ok else 1
 

@@ -28,7 +28,8 @@ from aion_actors.cli._events import (
     short,
     summary,
 )
-from aion_actors.core import Event, WorkflowNotFound, WorkflowStatus
+from aion_actors.cli._listing import Selection, note_to_stderr, print_table
+from aion_actors.core import Event, WorkflowNotFound
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore, RunSummary
 
@@ -39,36 +40,16 @@ def print_json(doc: Any) -> None:
     sys.stdout.write("\n")
 
 
-def runs(
-    data: Path,
-    console: Console,
-    *,
-    status: str | None = None,
-    workflow_type: str | None = None,
-    as_json: bool = False,
-) -> int:
+def runs(data: Path, console: Console, selection: Selection, *, as_json: bool = False) -> int:
+    """The runs `selection` picks from the run index, newest first (no history is read)."""
     with LmdbStore(data, readonly=True) as store:
-        found = store.runs(
-            status=WorkflowStatus(status) if status else None, workflow_type=workflow_type
-        )
-    found.sort(key=lambda r: (r.started_at, r.workflow_id))
+        found = store.runs(status=selection.status, workflow_type=selection.workflow_type)
+    shown, total = selection.apply(found)
     if as_json:
-        print_json([run_dict(r) for r in found])
+        print_json([run_dict(r) for r in shown])
+        note_to_stderr(len(shown), total)
         return 0
-    table = Table(title=escape(f"{len(found)} runs in {data}"), title_justify="left")
-    for column in ("workflow_id", "type", "status", "restarts", "events", "started", "run_id"):
-        table.add_column(column, justify="right" if column in ("restarts", "events") else "left")
-    for run in found:
-        table.add_row(
-            Text(run.workflow_id),
-            Text(run.workflow_type),
-            Text(run.status.value, style=STATUS_STYLES.get(run.status.value, "")),
-            Text(str(run.restarts), style="yellow" if run.restarts else ""),
-            str(run.head),
-            clock(run.started_at),
-            Text(run.run_id, style="dim"),
-        )
-    console.print(table)
+    print_table(data, shown, total, console)
     return 0
 
 

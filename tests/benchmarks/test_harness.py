@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from benchmarks import harness
-from benchmarks.aggregate import aggregate
-from benchmarks.cli import main, parse_overrides
-from benchmarks.compare import caveats, compare
-from benchmarks.harness import Figure, HarnessError, Report
-from benchmarks.plots import write_plots
-from benchmarks.scenarios import SCENARIO_MODULES
+from aion_actors.bench import harness
+from aion_actors.bench.aggregate import aggregate
+from aion_actors.bench.cli import main, parse_overrides
+from aion_actors.bench.compare import caveats, compare
+from aion_actors.bench.harness import Figure, HarnessError, Report
+from aion_actors.bench.plots import write_plots
+from aion_actors.bench.scenarios import SCENARIO_MODULES
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -77,6 +77,18 @@ def test_quick_suite_writes_every_scenario_to_json(tmp_path: Path) -> None:
         assert any(f["ratio"] is not None for f in entry["figures"]), (
             f"scenario {name} relates no figure to a ceiling"
         )
+
+
+@pytest.mark.timeout(120)
+def test_quick_run_judges_no_target_and_defaults_to_two_repetitions(tmp_path: Path) -> None:
+    done = _bench(tmp_path, "recovery", "--quick", "--json", "out.json")
+    assert done.returncode == 0, done.stderr
+    assert "<= 15 n/a (quick)" in done.stdout  # toy sizes: a target neither met nor missed
+    assert " met" not in done.stdout and "missed" not in done.stdout
+    entry = json.loads((tmp_path / "out.json").read_text())["scenarios"]["recovery"]
+    assert entry["repeat"] == 2  # a smoke run: the whole suite stays under a minute
+    targeted = [f for f in entry["figures"] if f["target"] is not None]
+    assert targeted and all(f["target_met"] is None for f in targeted)
 
 
 def test_figures_aggregate_to_median_min_max_and_paired_ratio() -> None:
@@ -190,7 +202,7 @@ def test_a_scenario_module_that_fails_to_import_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(harness, "SCENARIO_MODULES", (*SCENARIO_MODULES, "broken"))
-    monkeypatch.setitem(sys.modules, "benchmarks.scenarios.broken", None)
+    monkeypatch.setitem(sys.modules, "aion_actors.bench.scenarios.broken", None)
     with pytest.raises(HarnessError, match=r"cannot import scenario module.*broken"):
         harness.load_scenarios(["broken"])
     with pytest.raises(HarnessError, match="unknown scenario 'nope'"):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.harness import HarnessError, Report, get_scenario
+from aion_actors.bench.harness import HarnessError, Report, get_scenario
 
 POLICY = get_scenario("policy")
 

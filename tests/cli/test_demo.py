@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,14 +50,19 @@ def test_the_verdict_catches_a_card_charged_twice(demo_dir: Path) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_no_faults_means_no_kill_in_a_fresh_directory(
+def test_no_faults_means_no_kill_in_a_fresh_temporary_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    cwd, temp = tmp_path / "cwd", tmp_path / "temp"
+    cwd.mkdir()
+    temp.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     assert main(["demo", "--runs", "5", "--no-faults"]) == 0
     out = capsys.readouterr().out
-    (data,) = tmp_path.glob("aion-demo-*")  # a fresh folder under the current directory
-    assert out.startswith(f"data directory: {data}")
+    assert list(cwd.iterdir()) == []  # nothing piles up where the demo was run
+    (data,) = temp.glob("aion-demo-*")  # a fresh folder in the temporary directory
+    assert out.startswith(f"data directory: {data} (a new temporary directory")
     assert "SIGKILL engine" not in out
     assert "verdict: all 5 orders completed, 0 duplicate charges" in out
     verdict = check(data, 5)

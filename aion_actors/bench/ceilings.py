@@ -21,7 +21,7 @@ import lmdb
 import msgpack
 import pykka
 
-from benchmarks.harness import Figure
+from aion_actors.bench.harness import Figure
 
 __all__ = [
     "fsync_rate",

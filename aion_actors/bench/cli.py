@@ -1,4 +1,4 @@
-"""The command line of `python -m benchmarks` and `aion-actors bench`."""
+"""The command line of `aion-actors bench` (and of `python -m benchmarks` in a clone)."""
 
 from __future__ import annotations
 
@@ -9,31 +9,35 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from benchmarks.aggregate import aggregate
-from benchmarks.compare import caveats, compare
-from benchmarks.harness import HarnessError, Scenario, load_scenarios
-from benchmarks.machine import machine_info
-from benchmarks.plots import require_matplotlib, write_plots
-from benchmarks.render import print_changes, print_list, print_results
-from benchmarks.runner import run_repetitions
+from aion_actors.bench.aggregate import aggregate
+from aion_actors.bench.compare import caveats, compare
+from aion_actors.bench.harness import HarnessError, Scenario, load_scenarios
+from aion_actors.bench.machine import machine_info
+from aion_actors.bench.plots import require_matplotlib, write_plots
+from aion_actors.bench.render import print_changes, print_list, print_results
+from aion_actors.bench.runner import run_repetitions
+from aion_actors.cli._console import Console, reader_gone
 
 SCHEMA = 1
+#: repetitions per scenario with --quick unless --repeat says otherwise: a smoke run.
+QUICK_REPEAT = 2
 _WIDE = 160
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog=prog,
         description="Measure aion-actors on this machine: every figure as median/min/max "
         "over repetitions, next to the raw ceiling of its building block.",
     )
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                         help="scenarios to run (default: all; see --list)")
-    parser.add_argument("--quick", action="store_true", help="toy sizes (whole suite < 60 s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"toy sizes, {QUICK_REPEAT} repetitions, targets not judged "
+                        "(whole suite < 60 s on 2 cores)")
     parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help="repetitions per scenario (default 5; soak 1)")
+                        help=f"repetitions per scenario (default 5, {QUICK_REPEAT} with --quick; "
+                        "soak 1)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="write PNG charts (needs [plot])")
     parser.add_argument("--compare", type=Path, metavar="BASELINE",
@@ -96,9 +100,19 @@ def _run(scenario: Scenario, params: dict[str, Any], repeat: int, err: Console) 
     return {**entry, "repeat": repeat}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the harness; 0 on success, 1 when a scenario failed, 2 on a usage error."""
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "aion-actors bench") -> int:
+    """Run the harness; 0 on success, 1 when a scenario failed, 2 on a usage error.
+
+    141 when the reader of stdout went away (`... | head`), as every command does.
+    """
+    try:
+        return _main(argv, prog)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _main(argv: list[str] | None, prog: str) -> int:
+    args = _parser(prog).parse_args(argv)
     out = Console()
     if not out.is_terminal:
         out = Console(width=_WIDE)
@@ -120,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
+
+    def repeat(sc: Scenario) -> int:
+        return args.repeat or (min(sc.repeat, QUICK_REPEAT) if args.quick else sc.repeat)
+
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "machine": machine_info(),
@@ -127,12 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         "args": {"scenarios": [sc.name for sc in scenarios], "quick": args.quick,
                  "repeat": args.repeat, "set": overrides},
         "scenarios": {
-            sc.name: _run(
-                sc, sc.params(quick=args.quick, overrides=overrides), args.repeat or sc.repeat, err
-            )
+            sc.name: _run(sc, sc.params(quick=args.quick, overrides=overrides), repeat(sc), err)
             for sc in scenarios
         },
     }
+    if args.quick:  # targets are set for the full sizes: toy sizes neither meet nor miss them
+        for entry in doc["scenarios"].values():
+            for fig in entry["figures"]:
+                fig["target_met"] = None
     print_results(doc, out)
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=1) + "\n")

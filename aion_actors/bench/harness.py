@@ -1,7 +1,7 @@
 """The contract between the harness and its scenarios.
 
 A scenario is a function ``run(params) -> Report`` in
-``benchmarks/scenarios/<name>.py`` decorated with :func:`scenario`. The
+``aion_actors/bench/scenarios/<name>.py`` decorated with :func:`scenario`. The
 harness repeats it, aggregates every :class:`Figure` and relates each one to
 the ceiling the scenario measured in the same run, so a figure means
 something on any machine.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from benchmarks.scenarios import SCENARIO_MODULES
+from aion_actors.bench.scenarios import SCENARIO_MODULES
 
 __all__ = [
     "Figure",
@@ -130,16 +130,16 @@ def _import_module(module: str) -> None:
         known = ", ".join(SCENARIO_MODULES)
         raise HarnessError(f"unknown scenario {module!r}; known scenarios: {known}")
     try:
-        importlib.import_module(f"benchmarks.scenarios.{module}")
+        importlib.import_module(f"aion_actors.bench.scenarios.{module}")
     except Exception as exc:
         raise HarnessError(
-            f"cannot import scenario module benchmarks.scenarios.{module}: "
+            f"cannot import scenario module aion_actors.bench.scenarios.{module}: "
             f"{type(exc).__name__}: {exc}. Fix the module or remove it from "
-            "SCENARIO_MODULES in benchmarks/scenarios/__init__.py."
+            "SCENARIO_MODULES in aion_actors/bench/scenarios/__init__.py."
         ) from exc
     if module not in _REGISTRY:
         raise HarnessError(
-            f"benchmarks/scenarios/{module}.py registers no scenario named {module!r}; "
+            f"aion_actors/bench/scenarios/{module}.py registers no scenario named {module!r}; "
             f"decorate its run function with @scenario({module!r}, ...)"
         )
 

@@ -1,4 +1,4 @@
-"""Child-process entry: ``python -m benchmarks._child NAME PARAMS_JSON OUT_PATH``."""
+"""Child-process entry: ``python -m aion_actors.bench._child NAME PARAMS_JSON OUT_PATH``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.harness import get_scenario
-from benchmarks.runner import run_to_json
+from aion_actors.bench.harness import get_scenario
+from aion_actors.bench.runner import run_to_json
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from benchmarks.aggregate import FigureKey, figure_key
+from aion_actors.bench.aggregate import FigureKey, figure_key
 
 Status = Literal["REGRESSION", "improved", "within noise", "new", "missing"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import HarnessError
+from aion_actors.bench.harness import HarnessError
 
 Entries = Sequence[Mapping[str, Any]]
 

@@ -19,7 +19,7 @@ without them, so the slopes are still measured). The heap, threads and
 fds should be flat; total RSS and the data directory grow with the
 histories the engine keeps (the event log is never truncated).
 
-Series ``soak``: the samples, for a plot. Long runs: ``python -m benchmarks
+Series ``soak``: the samples, for a plot. Long runs: ``aion-actors bench
 soak --repeat 1 --set duration=600``.
 """
 
@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from aion_actors import Engine, RunHandle, WorkflowContext, WorkflowFailed, activity, workflow
-from benchmarks.ceilings import lmdb_commit_rate
-from benchmarks.harness import Figure, Params, Report, scenario
+from aion_actors.bench.ceilings import lmdb_commit_rate
+from aion_actors.bench.harness import Figure, Params, Report, scenario
 
 #: runs that have crashed once in this process (the injected bug strikes once per run).
 _CRASHED: set[str] = set()

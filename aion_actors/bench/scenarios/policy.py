@@ -24,9 +24,9 @@ from typing import Any
 
 import pykka
 
-from benchmarks.ceilings import pykka_start_ms
-from benchmarks.harness import Figure, HarnessError, Params, Report, scenario
-from benchmarks.scenarios._policy_config import (
+from aion_actors.bench.ceilings import pykka_start_ms
+from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
+from aion_actors.bench.scenarios._policy_config import (
     BACKOFF_KEYS,
     build_policy,
     describe,

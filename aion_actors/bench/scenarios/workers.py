@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aion_actors.bench.ceilings import pipe_roundtrip_rate
+from aion_actors.bench.harness import Figure, Params, Report, scenario
 from aion_actors.workers import AttemptInfo, Executor, Outcome, Task, ThreadExecutor, WorkerPool
-from benchmarks.ceilings import pipe_roundtrip_rate
-from benchmarks.harness import Figure, Params, Report, scenario
 
 _ATTEMPT = AttemptInfo("bench", "run", "activity", 1)
 

@@ -1,6 +1,6 @@
 """The engine process the `recovery` scenario kills: it starts `runs` runs, then keeps going.
 
-`python -m benchmarks.scenarios._recovery_engine DATA LEDGER RUNS` prints
+`python -m aion_actors.bench.scenarios._recovery_engine DATA LEDGER RUNS` prints
 READY once every run is started; the scenario SIGKILLs its process group.
 Activities wait for a gate file next to the ledger, which the scenario only
 creates after the kill, so every run is in flight when the engine dies.

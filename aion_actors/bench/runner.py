@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.harness import (
+from aion_actors.bench.harness import (
     HarnessError,
     Params,
     Report,
@@ -23,7 +23,7 @@ from benchmarks.harness import (
     report_to_json,
 )
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory that holds aion_actors/
 _STDERR_TAIL = 3000
 
 
@@ -64,7 +64,9 @@ def _run_in_child(scenario: Scenario, params_json: str, index: int) -> Report:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryDirectory(prefix="aion-bench-") as tmp:
         out = Path(tmp) / "report.json"
-        command = [sys.executable, "-m", "benchmarks._child", scenario.name, params_json, str(out)]
+        command = [
+            sys.executable, "-m", "aion_actors.bench._child", scenario.name, params_json, str(out)
+        ]
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0 or not out.exists():
             raise HarnessError(

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from benchmarks.harness import Figure, HarnessError, Params, Report
+from aion_actors.bench.harness import Figure, HarnessError, Params, Report
 
 FigureKey = tuple[str, str]
 

@@ -25,12 +25,12 @@ from collections import Counter
 from pathlib import Path
 
 from aion_actors import Engine
+from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.bench.scenarios._recovery_engine import close_ledgers, three_works, work
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
-from benchmarks.harness import Figure, Params, Report, scenario
-from benchmarks.scenarios._recovery_engine import close_ledgers, three_works, work
 
-_ROOT = Path(__file__).resolve().parents[2]
+_ROOT = Path(__file__).resolve().parents[3]  # the directory that holds aion_actors/
 
 
 @scenario(
@@ -77,8 +77,8 @@ def run(params: Params) -> Report:
 
 def _start_and_kill(data: Path, ledger: Path, runs: int) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.scenarios._recovery_engine", str(data), str(ledger),
-         str(runs)],
+        [sys.executable, "-m", "aion_actors.bench.scenarios._recovery_engine", str(data),
+         str(ledger), str(runs)],
         cwd=_ROOT,
         start_new_session=True,
         stdout=subprocess.PIPE,

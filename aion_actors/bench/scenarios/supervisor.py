@@ -28,8 +28,8 @@ from typing import Any
 
 import pykka
 
-from benchmarks.ceilings import pykka_ask_rate
-from benchmarks.harness import Figure, Params, Report, scenario
+from aion_actors.bench.ceilings import pykka_ask_rate
+from aion_actors.bench.harness import Figure, Params, Report, scenario
 from supervisor import ChildInfo, ChildSpec, RestartPolicy, Supervisor
 
 _STORM = RestartPolicy(max_restarts=10**9, within_seconds=1.0)

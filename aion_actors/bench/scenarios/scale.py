@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from aion_actors import Engine
+from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.bench.scenarios._scale_engine import sleeper
 from aion_actors.store import LmdbStore
-from benchmarks.harness import Figure, Params, Report, scenario
-from benchmarks.scenarios._scale_engine import sleeper
 
-_ROOT = Path(__file__).resolve().parents[2]
+_ROOT = Path(__file__).resolve().parents[3]  # the directory that holds aion_actors/
 
 
 @scenario(
@@ -40,8 +40,8 @@ def run(params: Params) -> Report:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         child = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.scenarios._scale_engine", str(data), str(runs),
-             str(max_resident), str(params["samples"])],
+            [sys.executable, "-m", "aion_actors.bench.scenarios._scale_engine", str(data),
+             str(runs), str(max_resident), str(params["samples"])],
             cwd=_ROOT,
             start_new_session=True,
             stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """The engine process of the `scale` scenario: many sleeping runs, then signal round trips.
 
-`python -m benchmarks.scenarios._scale_engine DATA RUNS MAX_RESIDENT SAMPLES`
+`python -m aion_actors.bench.scenarios._scale_engine DATA RUNS MAX_RESIDENT SAMPLES`
 starts RUNS runs that wait (on a signal, then a timer, each up to an hour),
 waits until eviction has brought the resident runs down to MAX_RESIDENT,
 times SAMPLES signal round trips to evicted runs, and prints one JSON line

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import HarnessError, Params
+from aion_actors.bench.harness import HarnessError, Params
 from supervisor import Backoff, RestartPolicy
 
 BACKOFF_KEYS = {

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
-from benchmarks.ceilings import lmdb_commit_rate
-from benchmarks.harness import Figure, Params, Report, scenario
+from aion_actors.bench.ceilings import lmdb_commit_rate
+from aion_actors.bench.harness import Figure, Params, Report, scenario
 
 _T = TypeVar("_T")
 

@@ -24,11 +24,11 @@ from pathlib import Path
 import lmdb
 import msgpack
 
+from aion_actors.bench.ceilings import lmdb_commit_rate
+from aion_actors.bench.harness import Figure, Params, Report, scenario
 from aion_actors.core import Event
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore, Recorder
-from benchmarks.ceilings import lmdb_commit_rate
-from benchmarks.harness import Figure, Params, Report, scenario
 
 _WARMUP_S = 0.3
 _TARGET_EVENTS_PER_S = 100_000.0
@@ -53,7 +53,7 @@ def _event(i: int) -> Event:
         "replay_events": 10_000,
         "replay_reads": 20,
     },
-    quick={"seconds": 0.5, "ceiling_seconds": 0.3, "replay_reads": 5},
+    quick={"seconds": 0.25, "ceiling_seconds": 0.2, "replay_events": 2_000, "replay_reads": 5},
 )
 def run(params: Params) -> Report:
     writers = [int(w) for w in params["writers"]]
