@@ -181,7 +181,10 @@ class NonDeterminismError(AionError):
         super().__init__(
             f"non-determinism in workflow {workflow_id!r} (run {run_id}) at seq {seq}: "
             f"history recorded {recorded} but the code asked for {requested}; the run is "
-            "parked — restore the previous workflow code, then `engine.resume()` it"
+            "parked — restore the previous workflow code, then `engine.resume()` it\n"
+            "hint: if the code did not change, it reads a value that differs on replay — "
+            "time.time() or datetime.now(), random.random(), uuid.uuid4() — read ctx.now(), "
+            "ctx.random() and ctx.uuid4() instead, which replay what the run saw"
         )
 
 

@@ -25,6 +25,7 @@ from aion_actors.core import (
     new_run_id,
 )
 from aion_actors.core import events as ev
+from aion_actors.runtime import foreign
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ActivityError,
@@ -33,7 +34,6 @@ from aion_actors.runtime.commands import (
     ChildCommand,
     ChildWorkflowError,
     ContinueAsNew,
-    ForeignAwaitError,
     GatherCommand,
     SignalCommand,
     SignalTimeout,
@@ -203,8 +203,8 @@ class Machine:
         except Exception as exc:
             if isinstance(exc, self.definition.fail_on):
                 self._finish(out, self._failed(exc))
-            elif isinstance(exc, RuntimeError) and "event loop" in str(exc):
-                self._finish(out, self._failed(self._foreign(f"asyncio ({exc})")))
+            elif (error := foreign.from_exception(self.definition.name, exc)) is not None:
+                self._finish(out, self._failed(error))
             else:
                 raise
         else:
@@ -217,7 +217,8 @@ class Machine:
             parts, self._gather = (yielded,), False
         else:
             self._waiting = []
-            self._step(("throw", self._foreign(f"{type(yielded).__name__} {yielded!r}")), out)
+            error = foreign.from_yield(self.definition.name, yielded, self._coro)
+            self._step(("throw", error), out)
             return
         self._waiting = [self._issue(part, out) for part in parts]
 
@@ -274,13 +275,6 @@ class Machine:
 
     def _fire_at(self, seconds: float) -> int:
         return self.ctx._now_ns + int(seconds * 1e9)
-
-    def _foreign(self, what: str) -> ForeignAwaitError:
-        return ForeignAwaitError(
-            f"workflow {self.definition.name!r} awaited {what}; workflows may only await ctx "
-            "commands (ctx.activity, ctx.sleep, ctx.wait_signal, ctx.child, ctx.gather) — "
-            "use ctx.sleep instead of asyncio.sleep"
-        )
 
     # -- resolving the blocked await
 
