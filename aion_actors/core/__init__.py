@@ -10,6 +10,7 @@ from aion_actors.core.codec import (
     packb,
     unpackb,
 )
+from aion_actors.core.converter import DefaultConverter, PayloadConverter, TypedConverter
 from aion_actors.core.errors import (
     AionError,
     ConfigError,
@@ -41,15 +42,18 @@ __all__ = [
     "ConfigError",
     "CorruptEvent",
     "DataDirLocked",
+    "DefaultConverter",
     "EngineClosed",
     "Event",
     "NonDeterminismError",
+    "PayloadConverter",
     "PayloadError",
     "Pid",
     "QueryError",
     "RunId",
     "SchemaMismatch",
     "SequenceConflict",
+    "TypedConverter",
     "WorkerCrashed",
     "WorkflowAlreadyStarted",
     "WorkflowClosed",
