@@ -29,8 +29,10 @@ from aion_actors.core import (
     WorkflowNotFound,
     WorkflowStatus,
     check_payload,
+    payloads,
 )
 from aion_actors.core import events as ev
+from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunEvicted
@@ -57,6 +59,7 @@ class Engine:
         max_resident: int = 10_000,
         idle_evict_after: float | None = 30.0,
         config: Config | None = None,
+        converter: ConverterSpec = None,
     ) -> None:
         _check_options(
             workers=workers,
@@ -69,6 +72,9 @@ class Engine:
         self.max_payload_bytes = max_payload_bytes
         #: restart policies and activity settings from an `aion.toml` (see `register`).
         self.config = config
+        #: turns values into payloads and back (see `aion_actors.core.converter`)
+        self.converter, converter_path = payloads.resolve(converter)
+        self._converter = payloads.active(self.converter)  # None: nothing to convert
         self._catalog = Catalog()
         self._recorder = Recorder(store)
         self._executors = Executors(
@@ -77,6 +83,8 @@ class Engine:
             threads=threads,
             start_method=start_method,
             max_result_bytes=max_payload_bytes,
+            converter=self._converter,
+            converter_path=converter_path,
         )
         self._runs = RunManager(
             store,
@@ -86,6 +94,7 @@ class Engine:
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
             max_payload_bytes=max_payload_bytes,
+            converter=self._converter,
         )
         self._closed = False
         try:
@@ -108,6 +117,7 @@ class Engine:
         max_resident: int | None = None,
         idle_evict_after: float | Unset | None = UNSET,
         config: str | os.PathLike[str] | Config | None = None,
+        converter: ConverterSpec = None,
     ) -> Engine:
         """Open (creating if needed) the data directory at `path` and recover its open runs.
 
@@ -121,6 +131,11 @@ class Engine:
         left out here — defaults: one worker per CPU, durability "sync",
         32 threads, max_resident 10 000, idle_evict_after 30 s — and the
         restart policies and activity settings `register` applies.
+
+        `converter` turns values into payloads and back: `TypedConverter()`
+        for dataclasses, pydantic models and tuples rebuilt from annotations,
+        or a `PayloadConverter` of your own (an instance, a class, or its
+        `"module:qualname"`); by default payloads are msgpack values as they are.
         """
         cfg = Config.coerce(config)
         settings = cfg.engine.override(
@@ -153,6 +168,7 @@ class Engine:
                 max_resident=settings.max_resident,
                 idle_evict_after=settings.idle_evict_after,
                 config=cfg,
+                converter=converter,
             )
         except BaseException:
             store.close()
@@ -235,6 +251,7 @@ class Engine:
         """
         self._check_open()
         definition = self._workflow(workflow)
+        inputs = payloads.encode_inputs(self._converter, inputs)
         new = new_runs(inputs, workflow_ids, self.max_payload_bytes)
         outcomes = self._runs.create_many(definition, new, refuse_open=True)
         for outcome in outcomes:
@@ -247,6 +264,7 @@ class Engine:
     ) -> None:
         """Deliver signal `name` to the open run; returns once `SignalReceived` is committed."""
         self._check_open()
+        payload = payloads.encode(self._converter, payload, "payload")
         check_payload(payload, "payload", max_bytes=self.max_payload_bytes)
         run_id = self._open_run(workflow_id, f"signal {name!r}")
         handle = self._runs.registry.get((workflow_id, run_id))
@@ -328,7 +346,8 @@ class Engine:
                         run = following
                         continue
                 elif isinstance(closing, ev.WorkflowCompleted):
-                    return closing.result
+                    workflow = self._catalog.workflow(run.workflow_type)
+                    return payloads.typed_result(self._converter, workflow, closing.result)
                 else:
                     error = getattr(closing, "error", None) or {
                         "type": type(closing).__name__,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import pykka
 
+from aion_actors.core import PayloadConverter
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.store import Recorder
@@ -33,6 +34,8 @@ class RunHost(Protocol):
     max_payload_bytes: int
     #: the threads every run actor's messages run on
     dispatcher: Dispatcher
+    #: the payload converter, None for the default (which changes nothing)
+    converter: PayloadConverter | None
 
     @property
     def recorder(self) -> Recorder: ...

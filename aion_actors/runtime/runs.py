@@ -22,6 +22,7 @@ import pykka
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     AionError,
+    PayloadConverter,
     WorkflowStatus,
     faults,
 )
@@ -85,8 +86,10 @@ class RunManager:
         max_resident: int = 10_000,
         idle_evict_after: float | None = 30.0,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: PayloadConverter | None = None,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
+        self.converter = converter  # the payload converter, None for the default
         self._store = store
         self._recorder = recorder
         self._catalog = catalog
