@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from aion_actors.core.errors import ConfigError, PayloadError
 
 DEFAULT: Final = DefaultConverter()
 _POSITIONAL: Final = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_VAR_POSITIONAL: Final = inspect.Parameter.VAR_POSITIONAL
 
 #: what `Engine(converter=...)` accepts: an instance, a class, or "module:qualname"
 ConverterSpec = PayloadConverter | type | str | None
@@ -63,17 +65,15 @@ def hints_of(fn: Callable[..., Any], what: str, *, skip: int = 0) -> Hints:
         return cached
     function: Any = inspect.unwrap(fn)
     try:
-        signature = inspect.signature(function)
-        annotated = function if inspect.isroutine(function) else type(function).__call__
-        resolved = typing.get_type_hints(annotated)
+        parameters = list(inspect.signature(function).parameters.values())
+        names = [p.name for p in parameters if p.kind in _POSITIONAL][skip:]
+        rest = next((p.name for p in parameters if p.kind is _VAR_POSITIONAL), None)
+        resolved = _type_hints(function, {*names, rest, "return"})
     except Exception as exc:
         raise ConfigError(
             f"cannot resolve the type annotations of {what} ({type(exc).__name__}: {exc}); the "
             "payload converter needs them: define or import the types they name at module level"
         ) from exc
-    parameters = list(signature.parameters.values())
-    names = [p.name for p in parameters if p.kind in _POSITIONAL][skip:]
-    rest = next((p.name for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
     return Hints(
         names=tuple(names),
         params=tuple(_useful(resolved.get(name)) for name in names),
@@ -81,6 +81,23 @@ def hints_of(fn: Callable[..., Any], what: str, *, skip: int = 0) -> Hints:
         rest_hint=_useful(resolved.get(rest)) if rest else None,
         returns=_useful(resolved.get("return")),
     )
+
+
+def _type_hints(function: Any, wanted: set[str | None]) -> dict[str, Any]:
+    """`typing.get_type_hints` of the annotations in `wanted` only.
+
+    The others (`ctx: WorkflowContext` imported under `TYPE_CHECKING`, say)
+    need not resolve at run time, since nothing is ever decoded for them.
+    """
+    target = function if inspect.isroutine(function) else type(function).__call__
+    target = getattr(target, "__func__", target)
+    if not isinstance(target, types.FunctionType):
+        return typing.get_type_hints(target)
+    shim = types.FunctionType(
+        target.__code__, target.__globals__, target.__name__, None, target.__closure__
+    )
+    shim.__annotations__ = {k: v for k, v in target.__annotations__.items() if k in wanted}
+    return typing.get_type_hints(shim)
 
 
 def _useful(hint: Any) -> Any:

@@ -138,6 +138,19 @@ def test_unresolvable_annotations_are_a_config_error_naming_the_definition() -> 
         conv.hints_of(broken, "workflow 'broken'")
 
 
+def test_only_the_annotations_a_value_is_decoded_for_need_to_resolve() -> None:
+    async def wf(
+        ctx: OnlyWhileTypeChecking,  # type: ignore[name-defined]  # noqa: F821
+        shape: Shape,
+        *more: Point,
+    ) -> tuple[int, int]:
+        return (0, 0)
+
+    hints = conv.hints_of(wf, "workflow 'wf'", skip=1)
+    assert hints.param(0) == ("shape", Shape) and hints.param(1) == ("*more", Point)
+    assert hints.returns == tuple[int, int]
+
+
 def test_a_failing_converter_is_a_payload_error_naming_the_value() -> None:
     class Refuses(TypedConverter):
         def to_payload(self, value: Any) -> Any:
