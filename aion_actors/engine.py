@@ -28,9 +28,11 @@ from aion_actors.core import (
     WorkflowNotFound,
     WorkflowStatus,
     check_payload,
+    payloads,
     status_from_events,
 )
 from aion_actors.core import events as ev
+from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
@@ -54,6 +56,7 @@ class Engine:
         max_resident: int = 10_000,
         idle_evict_after: float | None = 30.0,
         config: Config | None = None,
+        converter: ConverterSpec = None,
     ) -> None:
         _check_options(
             workers=workers,
@@ -66,6 +69,9 @@ class Engine:
         self.max_payload_bytes = max_payload_bytes
         #: restart policies and activity settings from an `aion.toml` (see `register`).
         self.config = config
+        #: turns values into payloads and back (see `aion_actors.core.converter`)
+        self.converter, converter_path = payloads.resolve(converter)
+        self._converter = payloads.active(self.converter)  # None: nothing to convert
         self._catalog = Catalog()
         self._recorder = Recorder(store)
         self._executors = Executors(
@@ -74,6 +80,8 @@ class Engine:
             threads=threads,
             start_method=start_method,
             max_result_bytes=max_payload_bytes,
+            converter=self._converter,
+            converter_path=converter_path,
         )
         self._runs = RunManager(
             store,
@@ -83,6 +91,7 @@ class Engine:
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
             max_payload_bytes=max_payload_bytes,
+            converter=self._converter,
         )
         self._closed = False
         try:
@@ -105,6 +114,7 @@ class Engine:
         max_resident: int | None = None,
         idle_evict_after: float | Unset | None = UNSET,
         config: str | os.PathLike[str] | Config | None = None,
+        converter: ConverterSpec = None,
     ) -> Engine:
         """Open (creating if needed) the data directory at `path` and recover its open runs.
 
@@ -118,6 +128,11 @@ class Engine:
         left out here — defaults: one worker per CPU, durability "sync",
         32 threads, max_resident 10 000, idle_evict_after 30 s — and the
         restart policies and activity settings `register` applies.
+
+        `converter` turns values into payloads and back: `TypedConverter()`
+        for dataclasses, pydantic models and tuples rebuilt from annotations,
+        or a `PayloadConverter` of your own (an instance, a class, or its
+        `"module:qualname"`); by default payloads are msgpack values as they are.
         """
         cfg = Config.coerce(config)
         settings = cfg.engine.override(
@@ -150,6 +165,7 @@ class Engine:
                 max_resident=settings.max_resident,
                 idle_evict_after=settings.idle_evict_after,
                 config=cfg,
+                converter=converter,
             )
         except BaseException:
             store.close()
@@ -237,6 +253,7 @@ class Engine:
         """
         self._check_open()
         definition = self._workflow(workflow)
+        inputs = payloads.encode_inputs(self._converter, inputs)
         new = new_runs(inputs, workflow_ids, self.max_payload_bytes)
         for outcome in self._runs.start_many(definition, new):
             if isinstance(outcome, BaseException):
@@ -252,6 +269,7 @@ class Engine:
         it recorded at once and applies it when it runs again.
         """
         self._check_open()
+        payload = payloads.encode(self._converter, payload, "payload")
         check_payload(payload, "payload", max_bytes=self.max_payload_bytes)
         self._runs.signal(self._open_run(workflow_id, f"signal {name!r}"), name, payload, timeout)
 
@@ -313,7 +331,7 @@ class Engine:
                 key = RunKey(workflow_id, closing.next_run_id)
                 continue
             if isinstance(closing, ev.WorkflowCompleted):
-                return closing.result
+                return self._typed_result(key, closing.result)
             status = status_from_events((closing,))
             error = getattr(closing, "error", None) or {
                 "type": type(closing).__name__,
@@ -416,6 +434,13 @@ class Engine:
         self.close()
 
     # -- helpers
+
+    def _typed_result(self, key: RunKey, value: Any) -> Any:
+        if self._converter is None:  # the default converter changes nothing
+            return value
+        run = self.store.get_run(*key)
+        workflow = self._catalog.workflow(run.workflow_type) if run is not None else None
+        return payloads.typed_result(self._converter, workflow, value)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -10,6 +10,7 @@ from aion_actors.core.codec import (
     packb,
     unpackb,
 )
+from aion_actors.core.converter import DefaultConverter, PayloadConverter, TypedConverter
 from aion_actors.core.errors import (
     AionError,
     ConfigError,
@@ -51,9 +52,11 @@ __all__ = [
     "ConfigError",
     "CorruptEvent",
     "DataDirLocked",
+    "DefaultConverter",
     "EngineClosed",
     "Event",
     "NonDeterminismError",
+    "PayloadConverter",
     "PayloadError",
     "Pid",
     "QueryError",
@@ -61,6 +64,7 @@ __all__ = [
     "RunKey",
     "SchemaMismatch",
     "SequenceConflict",
+    "TypedConverter",
     "WorkerCrashed",
     "WorkflowAlreadyStarted",
     "WorkflowCancelled",

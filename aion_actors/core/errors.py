@@ -71,11 +71,23 @@ class SequenceConflict(AionError):
 
 
 class DataDirLocked(AionError):
-    """Another live engine owns the data directory."""
+    """Another live engine owns the data directory.
 
-    def __init__(self, path: str, holder_pid: int | None) -> None:
+    `in_this_process` is True when that engine lives in the caller's own
+    process: then the way out is to close it or reuse it, not to stop a process.
+    """
+
+    def __init__(self, path: str, holder_pid: int | None, *, in_this_process: bool = False) -> None:
         self.path = path
         self.holder_pid = holder_pid
+        self.in_this_process = in_this_process
+        if in_this_process:
+            super().__init__(
+                f"data directory {path} is already open by another Engine in this process; "
+                "close that engine first (engine.close(), or leave its `with` block), or reuse "
+                "it instead of opening a second one — one engine owns a data directory"
+            )
+            return
         holder = f"process {holder_pid}" if holder_pid else "another process"
         super().__init__(
             f"data directory {path} is locked by {holder}; stop that engine first, "
@@ -197,7 +209,10 @@ class NonDeterminismError(AionError):
         super().__init__(
             f"non-determinism in workflow {workflow_id!r} (run {run_id}) at seq {seq}: "
             f"history recorded {recorded} but the code asked for {requested}; the run is "
-            "parked — restore the previous workflow code, then `engine.resume()` it"
+            "parked — restore the previous workflow code, then `engine.resume()` it\n"
+            "hint: if the code did not change, it reads a value that differs on replay — "
+            "time.time() or datetime.now(), random.random(), uuid.uuid4() — read ctx.now(), "
+            "ctx.random() and ctx.uuid4() instead, which replay what the run saw"
         )
 
 

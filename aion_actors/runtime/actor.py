@@ -185,7 +185,12 @@ class RunActor(PooledActor):
             return
         limit = host.max_payload_bytes
         self._machine = Machine(
-            definition, self.workflow_id, self.run_id, history, max_payload_bytes=limit
+            definition,
+            self.workflow_id,
+            self.run_id,
+            history,
+            max_payload_bytes=limit,
+            converter=host.converter,
         )
         self._resume_work()
         self._queue(prefix)

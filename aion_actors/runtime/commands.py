@@ -27,6 +27,8 @@ class ActivityCommand(_Awaitable):
     name: str
     args: tuple[Any, ...]
     timeout: float | None = None
+    #: the activity's return annotation, for the payload converter (None: as recorded)
+    returns: Any = None
 
     kind = "activity"
 
@@ -55,6 +57,8 @@ class ChildCommand(_Awaitable):
     args: tuple[Any, ...]
     workflow_id: str | None
     on_parent_close: str = "cancel"
+    #: the child workflow's return annotation, for the payload converter (None: as recorded)
+    returns: Any = None
 
     kind = "child"
 

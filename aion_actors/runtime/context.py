@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from aion_actors.core import MAX_PAYLOAD_BYTES, QueryError, check_payload
+from aion_actors.core import MAX_PAYLOAD_BYTES, PayloadConverter, QueryError, check_payload
+from aion_actors.core import payloads as conv
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ChildCommand,
@@ -37,10 +38,12 @@ class WorkflowContext:
         run_id: str,
         started_at_ns: int,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: PayloadConverter | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.max_payload_bytes = max_payload_bytes
+        self._converter = conv.active(converter)
         self._now_ns = started_at_ns
         self._random = _random.Random(uuid.UUID(hex=run_id).int)
         self._queries: dict[str, Callable[..., Any]] = {}
@@ -74,8 +77,12 @@ class WorkflowContext:
         """
         self._no_commands_in_queries("activity")
         name = activity if isinstance(activity, str) else activity.name
-        self._check(args, f"{name}() arguments")
-        return ActivityCommand(name=name, args=args, timeout=_seconds(timeout, f"{name}() timeout"))
+        return ActivityCommand(
+            name=name,
+            args=self._check(args, f"{name}() arguments"),
+            timeout=_seconds(timeout, f"{name}() timeout"),
+            returns=self._returns(activity),
+        )
 
     def sleep(self, duration: float | _dt.timedelta) -> TimerCommand:
         self._no_commands_in_queries("sleep")
@@ -110,9 +117,12 @@ class WorkflowContext:
                 f"on_parent_close must be 'cancel' or 'abandon', got {on_parent_close!r}"
             )
         name = workflow if isinstance(workflow, str) else workflow.name
-        self._check(args, f"{name}() arguments")
         return ChildCommand(
-            name=name, args=args, workflow_id=workflow_id, on_parent_close=on_parent_close
+            name=name,
+            args=self._check(args, f"{name}() arguments"),
+            workflow_id=workflow_id,
+            on_parent_close=on_parent_close,
+            returns=self._returns(workflow),
         )
 
     def gather(
@@ -132,11 +142,20 @@ class WorkflowContext:
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""
         self._no_commands_in_queries("continue_as_new")
-        self._check(args, "continue_as_new() arguments")
-        raise ContinueAsNew(args)
+        raise ContinueAsNew(self._check(args, "continue_as_new() arguments"))
 
-    def _check(self, args: tuple[Any, ...], what: str) -> None:
+    def _check(self, args: tuple[Any, ...], what: str) -> tuple[Any, ...]:
+        """`args` as the payload to record (converted), refused if they cannot be one."""
+        if self._converter is not None:
+            args = tuple(conv.encode(self._converter, list(args), what))
         check_payload(list(args), what, max_bytes=self.max_payload_bytes)
+        return args
+
+    def _returns(self, callee: ActivityDefinition[Any, Any] | WorkflowDefinition | str) -> Any:
+        """The callee's return annotation when the converter needs it (a name has none)."""
+        if self._converter is None or isinstance(callee, str):
+            return None
+        return callee.hints.returns
 
     # -- queries
 

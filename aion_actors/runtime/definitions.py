@@ -9,6 +9,7 @@ pins when it starts so a later code change is visible in `describe`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import math
@@ -18,6 +19,7 @@ from types import CodeType
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from aion_actors.core import ConfigError
+from aion_actors.core.payloads import Hints, hints_of
 from supervisor import Backoff, RestartPolicy
 
 P = ParamSpec("P")
@@ -114,6 +116,11 @@ class ActivityDefinition(Generic[P, R]):
         """Where a worker process finds this definition: `module:qualname`."""
         return f"{self.fn.__module__}:{self.fn.__qualname__}"
 
+    @functools.cached_property
+    def hints(self) -> Hints:
+        """The function's annotations, resolved once, for the payload converter."""
+        return hints_of(self.fn, f"activity {self.name!r}")
+
 
 @dataclass(frozen=True)
 class WorkflowDefinition:
@@ -129,6 +136,11 @@ class WorkflowDefinition:
 
     def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
         return self.fn(*args)
+
+    @functools.cached_property
+    def hints(self) -> Hints:
+        """The coroutine function's annotations (after `ctx`), resolved once."""
+        return hints_of(self.fn, f"workflow {self.name!r}", skip=1)
 
 
 @overload

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed
+from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed, PayloadConverter
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition
 from aion_actors.workers import Executor, Outcome, Task, ThreadExecutor, WorkerPool
@@ -29,8 +29,13 @@ class Executors:
         threads: int = 32,
         start_method: str = "forkserver",
         max_result_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: PayloadConverter | None = None,
+        converter_path: str | None = None,
     ) -> None:
         self._catalog = catalog
+        #: the payload converter (None: the default) and where worker processes import it
+        self._converter = converter
+        self._converter_path = converter_path if converter is not None else None
         self._max_result_bytes = max_result_bytes
         self.workers = workers or os.cpu_count() or 2
         self._threads = threads
@@ -60,6 +65,7 @@ class Executors:
                     self._threads,
                     {a.name: a for a in chosen},
                     max_result_bytes=self._max_result_bytes,
+                    converter=self._converter,
                 )
             else:
                 executor = WorkerPool(
@@ -67,6 +73,7 @@ class Executors:
                     {a.name: a.import_path for a in chosen},
                     start_method=self._start_method,
                     max_result_bytes=self._max_result_bytes,
+                    converter=self._converter_path,
                 )
             self._current[kind] = (executor, frozenset(a.name for a in chosen))
             self._all.append(executor)

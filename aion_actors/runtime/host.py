@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import pykka
 
-from aion_actors.core import RunKey
+from aion_actors.core import PayloadConverter, RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.store import Recorder
@@ -34,6 +34,8 @@ class RunHost(Protocol):
     max_payload_bytes: int
     #: the threads every run actor's messages run on
     dispatcher: Dispatcher
+    #: the payload converter, None for the default (which changes nothing)
+    converter: PayloadConverter | None
 
     @property
     def recorder(self) -> Recorder: ...

@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
+    ConfigError,
     NonDeterminismError,
+    PayloadConverter,
     PayloadError,
     WorkflowError,
     check_payload,
     new_run_id,
 )
 from aion_actors.core import events as ev
+from aion_actors.core import payloads as conv
+from aion_actors.runtime import foreign
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ActivityError,
@@ -33,7 +37,6 @@ from aion_actors.runtime.commands import (
     ChildCommand,
     ChildWorkflowError,
     ContinueAsNew,
-    ForeignAwaitError,
     GatherCommand,
     SignalCommand,
     SignalTimeout,
@@ -41,22 +44,12 @@ from aion_actors.runtime.commands import (
 )
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.recorded import Outcomes as _Outcomes
+from aion_actors.runtime.recorded import Recorded as _Recorded
+from aion_actors.runtime.recorded import recorded_command
 
 _NEVER = 1 << 62
 _PartCommand = ActivityCommand | TimerCommand | SignalCommand | ChildCommand
-
-
-@dataclass(frozen=True)
-class _Recorded:
-    """One command as history recorded it: what replay must ask for again."""
-
-    kind: str
-    name: str
-    key: str
-    seq: int
-
-    def describe(self) -> str:
-        return f"{self.kind} {self.name!r}" if self.kind != "timer" else "timer (ctx.sleep)"
 
 
 @dataclass
@@ -76,42 +69,6 @@ class _Resolution:
     error: BaseException | None = None
 
 
-@dataclass
-class _Outcomes:
-    """Committed outcomes, indexed for the awaits that look them up."""
-
-    activities: dict[str, ev.ActivityCompleted | ev.ActivityFailed] = field(default_factory=dict)
-    timers: dict[str, ev.TimerFired | ev.TimerCancelled] = field(default_factory=dict)
-    children: dict[str, ev.ChildCompleted | ev.ChildFailed] = field(default_factory=dict)
-    signals: dict[str, list[ev.SignalReceived]] = field(default_factory=dict)
-    cancel: ev.WorkflowCancelRequested | None = None
-
-    def add(self, event: ev.Event) -> None:
-        if isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
-            self.activities[event.activity_id] = event
-        elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
-            self.timers.setdefault(event.timer_id, event)
-        elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
-            self.children[event.child_workflow_id] = event
-        elif isinstance(event, ev.SignalReceived):
-            self.signals.setdefault(event.name, []).append(event)
-        elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
-            self.cancel = event
-
-
-def recorded_command(event: ev.Event) -> _Recorded | None:
-    """The command an event records, if it records one (retries do not)."""
-    if isinstance(event, ev.ActivityScheduled) and event.attempt == 1:
-        return _Recorded("activity", event.name, event.activity_id, event.seq)
-    if isinstance(event, ev.TimerStarted):
-        kind, _, rest = event.timer_id.partition(":")
-        name = rest.rpartition(":")[0] if kind == "signal" else "sleep"
-        return _Recorded("signal" if kind == "signal" else "timer", name, event.timer_id, event.seq)
-    if isinstance(event, ev.ChildStarted):
-        return _Recorded("child", event.workflow_type, event.child_workflow_id, event.seq)
-    return None
-
-
 class Machine:
     """Drives one run's coroutine; owned by exactly one RunActor thread."""
 
@@ -123,6 +80,7 @@ class Machine:
         history: Sequence[ev.Event],
         *,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: PayloadConverter | None = None,
     ) -> None:
         started = history[0]
         if not isinstance(started, ev.WorkflowStarted):
@@ -130,8 +88,11 @@ class Machine:
         self.definition = definition
         self.workflow_id = workflow_id
         self.run_id = run_id
-        self.ctx = WorkflowContext(workflow_id, run_id, started.recorded_at, max_payload_bytes)
-        self._coro: Coroutine[Any, Any, Any] = definition(self.ctx, *started.input)
+        self._converter = conv.active(converter)
+        self.ctx = WorkflowContext(
+            workflow_id, run_id, started.recorded_at, max_payload_bytes, self._converter
+        )
+        self._coro = self._call(definition, started.input)
         self._recorded: list[_Recorded] = []
         self._outcomes = _Outcomes()
         self._issued = 0
@@ -148,6 +109,18 @@ class Machine:
             else:
                 self._outcomes.add(event)
         self.ctx.is_replaying = bool(self._recorded)
+
+    def _call(
+        self, definition: WorkflowDefinition, args: Sequence[Any]
+    ) -> Coroutine[Any, Any, Any]:
+        """The workflow's coroutine on its decoded input; a decoding failure raises at its start."""
+        if self._converter is not None:
+            try:
+                whose = f"workflow {definition.name!r}"
+                args = conv.decode_args(self._converter, definition.hints, args, whose, "input")
+            except (PayloadError, ConfigError) as exc:
+                return _raise(exc)
+        return definition(self.ctx, *args)
 
     # -- feeding committed events
 
@@ -207,8 +180,8 @@ class Machine:
         except Exception as exc:
             if isinstance(exc, self.definition.fail_on):
                 self._finish(out, self._failed(exc))
-            elif isinstance(exc, RuntimeError) and "event loop" in str(exc):
-                self._finish(out, self._failed(self._foreign(f"asyncio ({exc})")))
+            elif (error := foreign.from_exception(self.definition.name, exc)) is not None:
+                self._finish(out, self._failed(error))
             else:
                 raise
         else:
@@ -221,7 +194,8 @@ class Machine:
             parts, self._gather = (yielded,), False
         else:
             self._waiting = []
-            self._step(("throw", self._foreign(f"{type(yielded).__name__} {yielded!r}")), out)
+            error = foreign.from_yield(self.definition.name, yielded, self._coro)
+            self._step(("throw", error), out)
             return
         self._waiting = [self._issue(part, out) for part in parts]
 
@@ -279,13 +253,6 @@ class Machine:
     def _fire_at(self, seconds: float) -> int:
         return self.ctx._now_ns + int(seconds * 1e9)  # noqa: SLF001 - our context's clock
 
-    def _foreign(self, what: str) -> ForeignAwaitError:
-        return ForeignAwaitError(
-            f"workflow {self.definition.name!r} awaited {what}; workflows may only await ctx "
-            "commands (ctx.activity, ctx.sleep, ctx.wait_signal, ctx.child, ctx.gather) — "
-            "use ctx.sleep instead of asyncio.sleep"
-        )
-
     # -- resolving the blocked await
 
     def _resolve(self, out: list[ev.Event]) -> tuple[str, Any] | None:
@@ -324,7 +291,7 @@ class Machine:
             if done is None:
                 return None
             if isinstance(done, ev.ActivityCompleted):
-                return _Resolution(done.seq, done.recorded_at, value=done.result)
+                return self._value(done, done.result, command.returns, f"activity {command.name!r}")
             timed_out = done.error.get("type") == ActivityTimeout.__name__
             error = (ActivityTimeout if timed_out else ActivityError)(command.name, done.error)
             return _Resolution(done.seq, done.recorded_at, error=error)
@@ -333,7 +300,7 @@ class Machine:
             if child is None:
                 return None
             if isinstance(child, ev.ChildCompleted):
-                return _Resolution(child.seq, child.recorded_at, value=child.result)
+                return self._value(child, child.result, command.returns, f"child {part.key!r}")
             return _Resolution(
                 child.seq, child.recorded_at, error=ChildWorkflowError(part.key, child.error)
             )
@@ -343,6 +310,14 @@ class Machine:
                 return _Resolution(fired.seq, fired.recorded_at)
             return None
         return self._resolve_signal(part, signals_used)
+
+    def _value(self, event: ev.Event, value: Any, hint: Any, whose: str) -> _Resolution:
+        """A result as the awaiting code's annotation asks; a decoding failure is raised there."""
+        try:
+            value = conv.decode(self._converter, value, hint, f"result of {whose}")
+        except PayloadError as exc:
+            return _Resolution(event.seq, event.recorded_at, error=exc)
+        return _Resolution(event.seq, event.recorded_at, value=value)
 
     def _resolve_signal(self, part: _Part, signals_used: dict[str, int]) -> _Resolution | None:
         """The next unconsumed signal of the name, or the timeout, whichever history has first."""
@@ -387,6 +362,7 @@ class Machine:
 
     def _completed(self, result: Any) -> ev.Event:
         try:
+            result = conv.encode(self._converter, result, "result")
             check_payload(result, "result", max_bytes=self.ctx.max_payload_bytes)
         except PayloadError as exc:
             return ev.WorkflowFailed(error=ev.error_info(exc))
@@ -395,3 +371,7 @@ class Machine:
     def _failed(self, exc: BaseException) -> ev.Event:
         tb = "".join(traceback.format_exception(exc))
         return ev.WorkflowFailed(error=ev.error_info(exc, traceback=tb))
+
+
+async def _raise(exc: BaseException) -> Any:
+    raise exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import NonDeterminismError, QueryError, RunKey
+from aion_actors.core import NonDeterminismError, PayloadConverter, QueryError, RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.machine import Machine
@@ -25,9 +25,12 @@ def answer_query(
     args: tuple[Any, ...],
     *,
     max_payload_bytes: int,
+    converter: PayloadConverter | None = None,
 ) -> Any:
     """Replay `history` without recording anything, then ask the query handler `name`."""
-    machine = Machine(definition, *key, history, max_payload_bytes=max_payload_bytes)
+    machine = Machine(
+        definition, *key, history, max_payload_bytes=max_payload_bytes, converter=converter
+    )
     try:
         machine.advance()
     except NonDeterminismError as exc:

@@ -86,7 +86,8 @@ class DirLock:
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
-            raise DataDirLocked(str(directory), holder) from None
+            here = holder == os.getpid()
+            raise DataDirLocked(str(directory), holder, in_this_process=here) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -107,7 +108,7 @@ def register(directory: Path, *, readonly: bool) -> str:
     with _open_dirs_lock:
         holder_readonly = _open_dirs.get(key)
         if holder_readonly is False and not readonly:
-            raise DataDirLocked(str(directory), os.getpid())
+            raise DataDirLocked(str(directory), os.getpid(), in_this_process=True)
         if holder_readonly is not None:
             raise ConfigError(
                 f"data directory {directory} is already open in this process "

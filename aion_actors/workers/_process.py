@@ -40,10 +40,19 @@ class WorkerProcess:
 
     __slots__ = ("conn", "deadline", "importing", "job", "process", "start_error", "state")
 
-    def __init__(self, context: BaseContext, activities: Mapping[str, str], name: str) -> None:
+    def __init__(
+        self,
+        context: BaseContext,
+        activities: Mapping[str, str],
+        name: str,
+        converter: str | None = None,
+    ) -> None:
         parent_end, child_end = context.Pipe(duplex=True)
         process: Any = context.Process(  # type: ignore[attr-defined]
-            target=_worker.main, args=(child_end, dict(activities)), name=name, daemon=True
+            target=_worker.main,
+            args=(child_end, dict(activities), converter),
+            name=name,
+            daemon=True,
         )
         try:
             process.start()

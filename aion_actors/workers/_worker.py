@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-from aion_actors.core import packb, unpackb
+from aion_actors.core import PayloadError, packb, unpackb
+from aion_actors.core.payloads import ActivityCodec, activity_codecs
 from aion_actors.workers.errors import unrecordable_result
 from aion_actors.workers.task import AttemptInfo, attempt_scope, failure
 
@@ -40,12 +41,16 @@ class _ResolveError(Exception):
     pass
 
 
-def main(conn: Connection, activities: Mapping[str, str]) -> None:
-    """Entry point of a worker process (the `target` of its `Process`)."""
+def main(conn: Connection, activities: Mapping[str, str], converter: str | None = None) -> None:
+    """Entry point of a worker process (the `target` of its `Process`).
+
+    `converter` is the import path of the engine's payload converter (None: the default).
+    """
     # Ctrl-C reaches the whole process group; shutting workers down is the parent's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         functions = {name: _resolve(conn, name, path) for name, path in activities.items()}
+        codecs = _codecs(converter, functions)
     except _ResolveError as exc:
         conn.send_bytes(packb([START_FAILED, str(exc), "".join(traceback.format_exception(exc))]))
         sys.exit(3)
@@ -58,7 +63,8 @@ def main(conn: Connection, activities: Mapping[str, str]) -> None:
         if message[0] == STOP:
             return
         _, name, args, attempt = message
-        conn.send_bytes(_run(functions[name], name, args, AttemptInfo(*attempt)))
+        codec = codecs[name] if codecs is not None else None
+        conn.send_bytes(_run(functions[name], name, args, AttemptInfo(*attempt), codec))
 
 
 def run_message(name: str, args: Sequence[Any], attempt: AttemptInfo) -> bytes:
@@ -85,13 +91,34 @@ def _resolve(conn: Connection, name: str, path: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-def _run(function: Callable[..., Any], name: str, args: list[Any], attempt: AttemptInfo) -> bytes:
+def _codecs(
+    converter: str | None, functions: Mapping[str, Callable[..., Any]]
+) -> dict[str, ActivityCodec] | None:
+    try:
+        return activity_codecs(converter, functions)
+    except Exception as exc:
+        raise _ResolveError(f"loading the payload converter {converter!r} raised {exc}") from exc
+
+
+def _run(
+    function: Callable[..., Any],
+    name: str,
+    args: list[Any],
+    attempt: AttemptInfo,
+    codec: ActivityCodec | None = None,
+) -> bytes:
     with attempt_scope(attempt):
         try:
+            if codec is not None:
+                args = codec.args(args)
             result = function(*args)
         except Exception as exc:
             return packb([ERROR, failure(exc).error])
     try:
+        if codec is not None:
+            result = codec.result(result)
         return packb([OK, result])
+    except PayloadError as exc:  # the converter's own refusal, naming the activity
+        return packb([ERROR, failure(exc).error])
     except Exception as exc:
         return packb([ERROR, failure(unrecordable_result(name, result, exc)).error])

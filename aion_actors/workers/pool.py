@@ -91,6 +91,7 @@ class WorkerPool:
         *,
         start_method: str = "forkserver",
         max_result_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: str | None = None,
     ) -> None:
         if size < 1:
             raise ConfigError(f"a worker pool needs at least 1 worker process, not {size}")
@@ -101,6 +102,7 @@ class WorkerPool:
             )
         self._activities = dict(activities)
         self._max_result_bytes = max_result_bytes
+        self._converter = converter  # the payload converter's import path (None: the default)
         modules = check_activities(self._activities)
         self._context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
@@ -275,7 +277,9 @@ class WorkerPool:
             worker.start_error = (message[1], message[2])
 
     def _start(self, index: int) -> None:
-        worker = WorkerProcess(self._context, self._activities, f"aion-worker-{index}")
+        worker = WorkerProcess(
+            self._context, self._activities, f"aion-worker-{index}", self._converter
+        )
         self._slots[index] = worker
         self._selector.register(worker.conn, selectors.EVENT_READ, (worker, _CONN))
         self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, _SENTINEL))

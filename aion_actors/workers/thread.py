@@ -23,7 +23,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, packb, unpackb
+from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
+    ConfigError,
+    PayloadConverter,
+    PayloadError,
+    packb,
+    payloads,
+    unpackb,
+)
 from aion_actors.workers.errors import (
     ActivityTimeout,
     ExecutorClosed,
@@ -63,10 +71,13 @@ class ThreadExecutor:
         activities: Mapping[str, Callable[..., Any]],
         *,
         max_result_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: PayloadConverter | None = None,
     ) -> None:
         if max_workers < 1:
             raise ConfigError(f"a thread executor needs at least 1 thread, not {max_workers}")
         self._activities = dict(activities)
+        #: per activity: decode its arguments, encode its result (None: the default converter)
+        self._codecs = payloads.activity_codecs(converter, self._activities)
         self._max_workers = max_workers
         self._max_result_bytes = max_result_bytes
         self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
@@ -98,6 +109,10 @@ class ThreadExecutor:
         entry = _Entry(task, done, function, [])
         try:
             entry.args = unpackb(packb(list(task.args)))
+            if self._codecs is not None:
+                entry.args = self._codecs[task.name].args(entry.args)
+        except PayloadError as exc:  # arguments the converter cannot decode
+            entry.refused = failure(exc)
         except Exception as exc:
             entry.refused = failure(unrecordable_arguments(task.name, task.args, exc))
         thread = None
@@ -193,7 +208,11 @@ class ThreadExecutor:
                 self._settle(entry, failure(exc))
                 return
         try:
+            if self._codecs is not None:
+                result = self._codecs[task.name].result(result)
             packed = packb(result)
+        except PayloadError as exc:  # the converter's own refusal, naming the activity
+            outcome = failure(exc)
         except Exception as exc:
             outcome = failure(unrecordable_result(task.name, result, exc))
         else:

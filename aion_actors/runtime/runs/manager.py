@@ -17,6 +17,7 @@ import pykka
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     AionError,
+    PayloadConverter,
     RunKey,
     WorkflowNotFound,
     WorkflowParked,
@@ -69,8 +70,11 @@ class RunManager:
         max_resident: int = 10_000,
         idle_evict_after: float | None = 30.0,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        converter: PayloadConverter | None = None,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
+        #: the payload converter, None for the default (which changes nothing)
+        self.converter = converter
         self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
         self._recorder = recorder
         self._catalog = catalog
@@ -113,6 +117,7 @@ class RunManager:
             store,
             catalog,
             max_payload_bytes=max_payload_bytes,
+            converter=converter,
         )
         self._attempts = Attempts(catalog, executors, self._deliver_outcome)
         self._recovery = Recovery(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import QueryError, RunKey, WorkflowClosed
+from aion_actors.core import PayloadConverter, QueryError, RunKey, WorkflowClosed
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
@@ -33,6 +33,7 @@ class Requests:
         catalog: Catalog,
         *,
         max_payload_bytes: int,
+        converter: PayloadConverter | None,
     ) -> None:
         self._table = table
         self._residency = residency
@@ -40,6 +41,7 @@ class Requests:
         self._store = store
         self._catalog = catalog
         self._max_payload_bytes = max_payload_bytes
+        self._converter = converter
 
     def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
         self._send(key, msg.Signal(name, payload, msg.Ack()), timeout)
@@ -94,5 +96,11 @@ class Requests:
                 f"its workflow type {started.workflow_type!r} is not registered"
             )
         return answer_query(
-            definition, key, history, name, args, max_payload_bytes=self._max_payload_bytes
+            definition,
+            key,
+            history,
+            name,
+            args,
+            max_payload_bytes=self._max_payload_bytes,
+            converter=self._converter,
         )
