@@ -66,9 +66,8 @@ def test_the_engine_sees_verbs_only() -> None:
         imported = {
             alias.name
             for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                ("aion_actors.runtime.runs", "supervisor")
-            )
+            if isinstance(node, ast.ImportFrom)
+            and (node.module or "").startswith(("aion_actors.runtime.runs", "supervisor"))
             for alias in node.names
         }
         assert imported <= {"RunManager", "new_runs", "RestartPolicy"}, (name, imported)

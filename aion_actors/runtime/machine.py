@@ -24,6 +24,7 @@ from aion_actors.core import (
     PayloadError,
     WorkflowError,
     check_payload,
+    unpackb,
     new_run_id,
 )
 from aion_actors.core import events as ev
@@ -363,10 +364,11 @@ class Machine:
     def _completed(self, result: Any) -> ev.Event:
         try:
             result = conv.encode(self._converter, result, "result")
-            check_payload(result, "result", max_bytes=self.ctx.max_payload_bytes)
+            encoded = check_payload(result, "result", max_bytes=self.ctx.max_payload_bytes)
         except PayloadError as exc:
             return ev.WorkflowFailed(error=ev.error_info(exc))
-        return ev.WorkflowCompleted(result=result)
+        # as the store will hand it back (a tuple is a list there), to the parent and result()
+        return ev.WorkflowCompleted(result=unpackb(encoded))
 
     def _failed(self, exc: BaseException) -> ev.Event:
         tb = "".join(traceback.format_exception(exc))

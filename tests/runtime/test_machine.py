@@ -1,0 +1,134 @@
+"""The replay driver on its own: history in, events out — no threads, no store, no actor."""
+
+from __future__ import annotations
+
+import pytest
+
+from aion_actors import (
+    ActivityError,
+    NonDeterminismError,
+    SignalTimeout,
+    WorkflowContext,
+    activity,
+    workflow,
+)
+from aion_actors.core import events as ev
+from aion_actors.core import new_run_id, stamp
+from aion_actors.runtime.machine import Machine
+
+RUN = new_run_id()
+
+
+@activity(executor="thread")
+def charge(amount: int) -> str:
+    return f"paid {amount}"
+
+
+@activity(executor="thread")
+def refund(amount: int) -> str:
+    return f"refunded {amount}"
+
+
+@workflow
+async def checkout(ctx: WorkflowContext, amount: int) -> dict[str, str]:
+    receipt = await ctx.activity(charge, amount)
+    try:
+        approval = await ctx.wait_signal("approve", timeout=60)
+    except SignalTimeout:
+        return {"receipt": receipt, "approved": "no"}
+    return {"receipt": receipt, "approved": approval}
+
+
+@workflow(name="checkout")
+async def checkout_refunds(ctx: WorkflowContext, amount: int) -> str:
+    return await ctx.activity(refund, amount)
+
+
+@workflow
+async def fails_politely(ctx: WorkflowContext) -> None:
+    await ctx.activity(charge, 1)
+
+
+class History:
+    """Events as a run's actor would have committed them: numbered, time-stamped."""
+
+    def __init__(self, workflow_type: str, *args: object) -> None:
+        self.events: list[ev.Event] = []
+        self.add(
+            ev.WorkflowStarted(
+                workflow_type=workflow_type, input=list(args), run_id=RUN, version="v"
+            )
+        )
+
+    def add(self, *events: ev.Event) -> list[ev.Event]:
+        stamped = [
+            stamp(e, len(self.events) + i + 1, 1_000 * (len(self.events) + i + 1))
+            for i, e in enumerate(events)
+        ]
+        self.events += stamped
+        return stamped
+
+
+def test_a_new_run_asks_for_its_first_activity_and_nothing_else() -> None:
+    history = History("checkout", 5)
+    machine = Machine(checkout, "w", RUN, history.events)
+    [scheduled] = machine.advance()
+    assert isinstance(scheduled, ev.ActivityScheduled)
+    assert (scheduled.name, scheduled.input, scheduled.attempt) == ("charge", [5], 1)
+    assert machine.advance() == []  # nothing new happened: nothing new to record
+
+
+def test_an_outcome_fed_in_moves_the_workflow_to_its_next_command() -> None:
+    history = History("checkout", 5)
+    machine = Machine(checkout, "w", RUN, history.events)
+    [scheduled] = history.add(*machine.advance())
+    assert isinstance(scheduled, ev.ActivityScheduled)
+    machine.feed(
+        history.add(ev.ActivityCompleted(activity_id=scheduled.activity_id, result="paid 5"))
+    )
+    [timer] = machine.advance()
+    assert isinstance(timer, ev.TimerStarted) and timer.timer_id.startswith("signal:approve")
+    machine.feed(history.add(ev.SignalReceived(name="approve", payload="ops")))
+    cancelled, completed = machine.advance()
+    assert cancelled == ev.TimerCancelled(timer_id=timer.timer_id)  # the wait's timeout is void
+    assert isinstance(completed, ev.WorkflowCompleted)
+    assert completed.result == {"receipt": "paid 5", "approved": "ops"}
+
+
+def test_replaying_a_whole_history_records_nothing_again() -> None:
+    history = History("checkout", 5)
+    live = Machine(checkout, "w", RUN, history.events)
+    [scheduled] = history.add(*live.advance())
+    assert isinstance(scheduled, ev.ActivityScheduled)
+    live.feed(history.add(ev.ActivityCompleted(activity_id=scheduled.activity_id, result="r")))
+    [timer] = history.add(*live.advance())
+    assert isinstance(timer, ev.TimerStarted)
+    live.feed(history.add(ev.TimerFired(timer_id=timer.timer_id)))
+    [completed] = live.advance()
+
+    replay = Machine(checkout, "w", RUN, history.events)
+    assert replay.ctx.is_replaying
+    assert replay.advance() == [completed.__class__(result={"receipt": "r", "approved": "no"})]
+
+
+def test_code_asking_for_another_command_than_history_recorded_is_named_with_its_seq() -> None:
+    history = History("checkout", 5)
+    history.add(*Machine(checkout, "w", RUN, history.events).advance())
+    with pytest.raises(NonDeterminismError) as raised:
+        Machine(checkout_refunds, "w", RUN, history.events).advance()
+    error = raised.value
+    assert error.seq == 2
+    assert "charge" in error.recorded and "refund" in error.requested
+
+
+def test_an_activity_that_failed_for_good_fails_the_workflow_at_once() -> None:
+    history = History("fails_politely")
+    machine = Machine(fails_politely, "w", RUN, history.events)
+    [scheduled] = history.add(*machine.advance())
+    assert isinstance(scheduled, ev.ActivityScheduled)
+    error = {"type": "ValueError", "message": "card declined"}
+    machine.feed(history.add(ev.ActivityFailed(activity_id=scheduled.activity_id, error=error)))
+    [failed] = machine.advance()
+    assert isinstance(failed, ev.WorkflowFailed)
+    assert failed.error["type"] == ActivityError.__name__
+    assert "card declined" in failed.error["message"]
