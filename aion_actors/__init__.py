@@ -45,13 +45,14 @@ from aion_actors.runtime import (
     activity,
     workflow,
 )
-from aion_actors.workers import current_attempt
+from aion_actors.workers import ActivityUnavailable, current_attempt
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ActivityError",
     "ActivityTimeout",
+    "ActivityUnavailable",
     "AionError",
     "Cancelled",
     "ChildWorkflowError",

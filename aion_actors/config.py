@@ -1,4 +1,4 @@
-"""`aion.toml`: engine options, restart policies and activity settings from a file.
+"""`aion.toml`: engine options, restart policies, worker supervision and activity settings.
 
 Precedence, lowest first: the file, then what a `@workflow`/`@activity`
 decorator sets explicitly, then explicit arguments (`Engine.open(...,
@@ -29,8 +29,10 @@ from aion_actors.runtime.definitions import (
     ActivityDefinition,
     RetryPolicy,
     WorkflowDefinition,
+    check_process_activity,
     run_restart_policy,
 )
+from aion_actors.workers import DEFAULT_WORKER_RESTART
 from supervisor import RestartPolicy
 
 __all__ = [
@@ -104,6 +106,7 @@ class Config:
     default_restart: RestartPolicy = DEFAULT_RUN_RESTART
     restart: Mapping[str, RestartPolicy] = field(default_factory=lambda: MappingProxyType({}))
     activities: Mapping[str, ActivityConfig] = field(default_factory=lambda: MappingProxyType({}))
+    worker_restart: RestartPolicy = DEFAULT_WORKER_RESTART  #: `[workers]`: see `WorkerPool`
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
@@ -203,6 +206,9 @@ def configure_activity(
     for name, value in (("retry", retry), ("timeout", timeout), ("executor", executor)):
         if value is not None:
             changes[name] = value
+    if changes.get("executor", definition.executor) == "process":  # can workers import it?
+        source = config.source if config and executor is None and "executor" in changes else None
+        check_process_activity(definition.name, definition.fn, source)
     return dataclasses.replace(definition, **changes) if changes else definition
 
 
@@ -266,6 +272,8 @@ _RESTART_KEYS: Final = {
     "backoff_max": _number(0),
     "backoff_jitter": _number(0),
 }
+_RUN_ONLY_KEYS: Final = ("strategy", "on_exhausted", "restart")
+_WORKERS_KEYS: Final = {k: v for k, v in _RESTART_KEYS.items() if k not in _RUN_ONLY_KEYS}
 _ACTIVITY_KEYS: Final = {
     "retry_max_attempts": _number(1, integer=True),
     "retry_initial": _number(0),
@@ -316,13 +324,15 @@ class _Parser:
         return doc
 
     def config(self, doc: dict[str, Any]) -> Config:
-        unknown = sorted(set(doc) - {"engine", "restart", "activity"})
+        unknown = sorted(set(doc) - {"engine", "workers", "restart", "activity"})
         if unknown:
             raise ConfigError(
                 f"{self.source}: unknown table {unknown[0]!r}; allowed tables: [engine], "
-                "[restart.default], [restart.<workflow_type>], [activity.<name>]"
+                "[workers], [restart.default], [restart.<workflow_type>], [activity.<name>]"
             )
         engine = self.engine(self.table(doc.get("engine", {}), "engine"))
+        workers = self.table(doc.get("workers", {}), "workers")
+        worker_restart = self.policy(DEFAULT_WORKER_RESTART, workers, "workers", _WORKERS_KEYS)
         restart = self.table(doc.get("restart", {}), "restart")
         for name, value in restart.items():
             if not isinstance(value, dict):
@@ -330,9 +340,9 @@ class _Parser:
                     f"{self.source}: [restart] {name} = {_toml(value)}: restart keys belong in "
                     "[restart.default] (every workflow type) or [restart.<workflow_type>]"
                 )
-        default = self.restart_policy(DEFAULT_RUN_RESTART, restart.get("default", {}), "default")
+        default = self.policy(DEFAULT_RUN_RESTART, restart.get("default", {}), "restart.default")
         per_type = {
-            name: self.restart_policy(default, table, name)
+            name: self.policy(default, table, f"restart.{name}")
             for name, table in restart.items()
             if name != "default"
         }
@@ -347,6 +357,7 @@ class _Parser:
             default_restart=default,
             restart=MappingProxyType(per_type),
             activities=MappingProxyType(activities),
+            worker_restart=worker_restart,
         )
 
     def engine(self, doc: dict[str, Any]) -> EngineConfig:
@@ -357,8 +368,11 @@ class _Parser:
             values["idle_evict_after"] = None
         return EngineConfig(**values)
 
-    def restart_policy(self, base: RestartPolicy, doc: dict[str, Any], name: str) -> RestartPolicy:
-        values = self.values(doc, f"restart.{name}", _RESTART_KEYS)
+    def policy(
+        self, base: RestartPolicy, doc: dict[str, Any], table: str, keys: Any = _RESTART_KEYS
+    ) -> RestartPolicy:
+        """`base` with the keys of `[table]` on top: `[restart.<type>]`, or `[workers]`."""
+        values = self.values(doc, table, keys)
         backoff = {
             k.removeprefix("backoff_"): v for k, v in values.items() if k.startswith("backoff_")
         }

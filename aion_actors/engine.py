@@ -39,6 +39,7 @@ from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, Wor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager, new_runs
 from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
+from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
 
 
@@ -82,6 +83,7 @@ class Engine:
             max_result_bytes=max_payload_bytes,
             converter=self._converter,
             converter_path=converter_path,
+            worker_policy=config.worker_restart if config is not None else None,
         )
         self._runs = RunManager(
             store,
@@ -134,6 +136,7 @@ class Engine:
         or a `PayloadConverter` of your own (an instance, a class, or its
         `"module:qualname"`); by default payloads are msgpack values as they are.
         """
+        check_not_in_worker_bootstrap("Engine.open")
         cfg = Config.coerce(config)
         settings = cfg.engine.override(
             workers=workers,

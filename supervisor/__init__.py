@@ -15,7 +15,7 @@ import logging as _logging
 from supervisor._latch import Latch
 from supervisor._timers import Timers
 from supervisor.errors import DuplicateChild, SupervisorError
-from supervisor.policy import Backoff, RestartPolicy
+from supervisor.policy import Backoff, RestartPolicy, RestartWindow
 from supervisor.pooled import Dispatcher, PooledActor
 from supervisor.process import ProcessRef
 from supervisor.spec import ChildInfo, ChildRef, ChildSpec, ExitReason
@@ -33,6 +33,7 @@ __all__ = [
     "PooledActor",
     "ProcessRef",
     "RestartPolicy",
+    "RestartWindow",
     "Supervisor",
     "SupervisorError",
     "Timers",

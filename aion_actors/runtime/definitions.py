@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from aion_actors.core import ConfigError
 from aion_actors.core.payloads import Hints, hints_of
+from aion_actors.workers import FINAL_ERRORS, process_refusal, unimportable_reason
 from supervisor import Backoff, RestartPolicy
 
 P = ParamSpec("P")
@@ -76,6 +77,13 @@ class RetryPolicy:
         return float(min(self.max_interval, self.initial * self.multiplier ** (attempt - 1)))
 
     def retryable(self, error_type: str) -> bool:
+        """False for `non_retryable` types, and for errors no attempt can overcome.
+
+        Those (`FINAL_ERRORS`: the activity cannot run in a worker at all) would
+        come back the same from every attempt.
+        """
+        if error_type in FINAL_ERRORS:
+            return False
         return error_type not in {cls.__name__ for cls in self.non_retryable}
 
 
@@ -178,6 +186,8 @@ def activity(
     def wrap(func: Callable[P, R]) -> ActivityDefinition[P, R]:
         if inspect.iscoroutinefunction(func):
             raise ConfigError(f"activity {func.__qualname__} must be a plain function, not async")
+        if (executor or "process") == "process":
+            check_process_activity(name or func.__name__, func)
         return ActivityDefinition(
             fn=func,
             name=name or func.__name__,
@@ -188,6 +198,25 @@ def activity(
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+def check_process_activity(name: str, fn: Callable[..., Any], source: str | None = None) -> None:
+    """Refuse `fn` as activity `name` on the process executor if no worker could import it.
+
+    `source` names the config file when its `[activity.<name>]` chose the process executor.
+    """
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str):
+        reason = unimportable_reason(module, qualname)
+        if reason is None:
+            return
+    else:
+        reason = "has no module and qualified name (it is not a plain function)"
+    message = process_refusal(name, f"{module}:{qualname}", reason)
+    if source is not None:
+        message = f'{source}: [activity.{name}] executor = "process": {message}'
+    raise ConfigError(message)
 
 
 @overload

@@ -5,6 +5,12 @@ activities after `Engine.open`, so the process pool (and the thread pool)
 is created at the first attempt that needs it, from everything registered
 by then. An activity registered later gets a fresh pool with the fuller
 list; the older pool finishes what it runs and closes with the engine.
+
+Building a pool never fails because of one activity: an activity that
+cannot run in a worker fails its own attempts (`ActivityUnavailable`), so
+every run reports its own activity's failure and the others run. The pool
+restarts its workers by `worker_policy` (the `[workers]` table of an
+`aion.toml`; see `WorkerPool`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,16 @@ from typing import Any
 from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed, PayloadConverter
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition
-from aion_actors.workers import Executor, Outcome, Task, ThreadExecutor, WorkerPool
+from aion_actors.workers import (
+    Executor,
+    Outcome,
+    Task,
+    ThreadExecutor,
+    WorkerPool,
+    check_not_in_worker_bootstrap,
+    check_start_method,
+)
+from supervisor import RestartPolicy
 
 
 class Executors:
@@ -31,11 +46,15 @@ class Executors:
         max_result_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
         converter_path: str | None = None,
+        worker_policy: RestartPolicy | None = None,
     ) -> None:
+        check_not_in_worker_bootstrap("Engine()")
+        check_start_method(start_method)
         self._catalog = catalog
         #: the payload converter (None: the default) and where worker processes import it
         self._converter = converter
         self._converter_path = converter_path if converter is not None else None
+        self._worker_policy = worker_policy
         self._max_result_bytes = max_result_bytes
         self.workers = workers or os.cpu_count() or 2
         self._threads = threads
@@ -73,6 +92,7 @@ class Executors:
                     {a.name: a.import_path for a in chosen},
                     start_method=self._start_method,
                     max_result_bytes=self._max_result_bytes,
+                    policy=self._worker_policy,
                     converter=self._converter_path,
                 )
             self._current[kind] = (executor, frozenset(a.name for a in chosen))

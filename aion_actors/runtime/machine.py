@@ -24,8 +24,8 @@ from aion_actors.core import (
     PayloadError,
     WorkflowError,
     check_payload,
-    unpackb,
     new_run_id,
+    unpackb,
 )
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv

@@ -5,13 +5,29 @@ through a callback; errors arrive as `{type, message, traceback?}` maps, the
 form in which they are recorded.
 """
 
-from aion_actors.workers.errors import ActivityTimeout, ExecutorClosed, WorkerStartFailed
+from aion_actors.workers._imports import (
+    check_not_in_worker_bootstrap,
+    process_refusal,
+    unimportable_reason,
+)
+from aion_actors.workers._process import check_start_method
+from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART
+from aion_actors.workers.errors import (
+    FINAL_ERRORS,
+    ActivityTimeout,
+    ActivityUnavailable,
+    ExecutorClosed,
+    WorkerStartFailed,
+)
 from aion_actors.workers.pool import PoolStats, WorkerPool
 from aion_actors.workers.task import AttemptInfo, Executor, Outcome, Task, current_attempt
 from aion_actors.workers.thread import ThreadExecutor
 
 __all__ = [
+    "DEFAULT_WORKER_RESTART",
+    "FINAL_ERRORS",
     "ActivityTimeout",
+    "ActivityUnavailable",
     "AttemptInfo",
     "Executor",
     "ExecutorClosed",
@@ -21,5 +37,9 @@ __all__ = [
     "ThreadExecutor",
     "WorkerPool",
     "WorkerStartFailed",
+    "check_not_in_worker_bootstrap",
+    "check_start_method",
     "current_attempt",
+    "process_refusal",
+    "unimportable_reason",
 ]

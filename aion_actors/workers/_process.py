@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from aion_actors.core import packb
+from aion_actors.core import ConfigError, packb, unpackb
 from aion_actors.workers import _worker
+from aion_actors.workers._imports import EXIT_UNGUARDED, GUARD_ADVICE, main_description
+from aion_actors.workers._restarts import StartFailure
 from aion_actors.workers.task import Outcome, Task
 
 _STOP_MESSAGE = packb([_worker.STOP])
@@ -38,7 +40,7 @@ class State(enum.Enum):
 class WorkerProcess:
     """A started worker process; only the pool's dispatcher thread touches it."""
 
-    __slots__ = ("conn", "deadline", "importing", "job", "process", "start_error", "state")
+    __slots__ = ("conn", "deadline", "importing", "job", "process", "started", "state")
 
     def __init__(
         self,
@@ -66,8 +68,8 @@ class WorkerProcess:
         self.state = State.STARTING
         self.job: Job | None = None
         self.deadline: float | None = None
+        self.started = False  # its own code runs: it got past re-importing the main script
         self.importing: str | None = None
-        self.start_error: tuple[str, str] | None = None  # (detail, traceback)
 
     @property
     def pid(self) -> int:
@@ -101,6 +103,7 @@ class WorkerProcess:
 
     def reap(self, *, kill: bool = False) -> int | None:
         """Wait for the process to end (SIGKILL it first if `kill`) and return its exit code."""
+        starting = self.state is State.STARTING
         self.state = State.DEAD
         if kill:
             self.process.kill()
@@ -109,9 +112,21 @@ class WorkerProcess:
             self.process.kill()
             self.process.join()
         exitcode: int | None = self.process.exitcode
+        if starting:
+            self._read_last_words()
         self.conn.close()
         self.process.close()
         return exitcode
+
+    def _read_last_words(self) -> None:
+        """Read what a worker that died starting said before its exit was noticed."""
+        with contextlib.suppress(EOFError, OSError):
+            while self.conn.poll():
+                message = unpackb(self.conn.recv_bytes())
+                if message[0] == _worker.STARTED:
+                    self.started = True
+                elif message[0] == _worker.IMPORTING:
+                    self.importing = message[1]
 
 
 def exit_description(exitcode: int | None) -> str:
@@ -128,3 +143,40 @@ def signal_name(exitcode: int | None) -> str | None:
         return signal.Signals(-exitcode).name
     except ValueError:
         return f"signal {-exitcode}"
+
+
+def start_failure(worker: WorkerProcess, exitcode: int | None) -> StartFailure:
+    """Why `worker`, which exited before it was ready, failed: the culprit, and what to do."""
+    how = exit_description(exitcode)
+    by_code = exitcode is not None and exitcode > 0
+    if not worker.started:  # it died in multiprocessing's bootstrap, re-importing the main script
+        main = main_description()
+        if exitcode == EXIT_UNGUARDED and main is not None:
+            detail = (
+                f"{main} opened an engine when a worker process imported it (as __mp_main__) "
+                f"to find its activities, so its entry point is not guarded: {GUARD_ADVICE}"
+            )
+            return StartFailure(detail, ("bootstrap", exitcode), True, permanent=True)
+        if main is not None:
+            detail = (
+                f"a new worker process died ({how}) re-importing {main} as __mp_main__, before "
+                "any activity was imported (its traceback, if any, is on stderr); a script's "
+                f"top-level code runs again in every worker process: {GUARD_ADVICE}, and make "
+                "the rest import cleanly"
+            )
+        else:
+            detail = f"a new worker process died ({how}) before its own code ran"
+        return StartFailure(detail, ("bootstrap", exitcode), by_code)
+    if worker.importing is not None:  # the activity table blames the module, not the pool
+        detail = f"a new worker process died ({how}) while importing {worker.importing!r}"
+        return StartFailure(detail, ("import", worker.importing), False, module=worker.importing)
+    return StartFailure(f"a new worker process died ({how}) while starting", ("start",), by_code)
+
+
+def check_start_method(start_method: str) -> None:
+    """Refuse a start method other than forkserver or spawn, before anything starts."""
+    if start_method not in ("forkserver", "spawn"):
+        raise ConfigError(
+            f"worker start method {start_method!r} is not supported; use 'forkserver' or "
+            "'spawn' (never 'fork': the engine process has threads)"
+        )

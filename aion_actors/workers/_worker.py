@@ -4,9 +4,12 @@ Everything on the pipe is a msgpack array with an op code first; nothing is
 pickled. The parent sends `[RUN, name, args, [workflow_id, run_id,
 activity_id, attempt]]` or `[STOP]`; the worker answers each RUN with
 `[OK, result]` or `[ERROR, error_map]`, one task at a time. While starting,
-it announces each module before importing it (so a process that dies inside
-an import can be blamed on that module) and ends with `[READY]` or
-`[START_FAILED, detail, traceback]`.
+it says `[STARTED]` as soon as its own code runs (one that dies without
+saying it died in multiprocessing's bootstrap, re-importing the main
+script), announces each module before importing it (so a process that dies
+inside an import can be blamed on that module) and ends with `[READY, {name:
+[detail, traceback]}]`, naming the activities it could not resolve: those
+fail on their own, the others run.
 
 This module stays light: the forkserver preloads it, and every replacement
 worker starts from that warm image.
@@ -34,11 +37,7 @@ OK: Final = 0
 ERROR: Final = 1
 IMPORTING: Final = 2
 READY: Final = 3
-START_FAILED: Final = 4
-
-
-class _ResolveError(Exception):
-    pass
+STARTED: Final = 4
 
 
 def main(conn: Connection, activities: Mapping[str, str], converter: str | None = None) -> None:
@@ -48,13 +47,23 @@ def main(conn: Connection, activities: Mapping[str, str], converter: str | None 
     """
     # Ctrl-C reaches the whole process group; shutting workers down is the parent's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send_bytes(packb([STARTED]))
+    functions: dict[str, Callable[..., Any]] = {}
+    failed: dict[str, list[str]] = {}
+    for name, path in activities.items():
+        try:
+            functions[name] = _resolve(conn, path)
+        except Exception as exc:
+            detail = f"resolving {path!r} in a worker process raised {type(exc).__name__}: {exc}"
+            failed[name] = [detail, "".join(traceback.format_exception(exc))]
     try:
-        functions = {name: _resolve(conn, name, path) for name, path in activities.items()}
-        codecs = _codecs(converter, functions)
-    except _ResolveError as exc:
-        conn.send_bytes(packb([START_FAILED, str(exc), "".join(traceback.format_exception(exc))]))
-        sys.exit(3)
-    conn.send_bytes(packb([READY]))
+        codecs = activity_codecs(converter, functions)
+    except Exception as exc:  # no activity can run without it: each fails saying why
+        detail = f"loading the payload converter {converter!r} raised {type(exc).__name__}: {exc}"
+        trace = "".join(traceback.format_exception(exc))
+        failed.update({name: [detail, trace] for name in functions})
+        functions, codecs = {}, None
+    conn.send_bytes(packb([READY, failed]))
     while True:
         try:
             message = unpackb(conn.recv_bytes())
@@ -63,8 +72,13 @@ def main(conn: Connection, activities: Mapping[str, str], converter: str | None 
         if message[0] == STOP:
             return
         _, name, args, attempt = message
+        function = functions.get(name)
+        if function is None:  # the pool does not send these; answer rather than die
+            unknown = LookupError(f"activity {name!r} is not resolved in this worker process")
+            conn.send_bytes(packb([ERROR, failure(unknown).error]))
+            continue
         codec = codecs[name] if codecs is not None else None
-        conn.send_bytes(_run(functions[name], name, args, AttemptInfo(*attempt), codec))
+        conn.send_bytes(_run(function, name, args, AttemptInfo(*attempt), codec))
 
 
 def run_message(name: str, args: Sequence[Any], attempt: AttemptInfo) -> bytes:
@@ -73,31 +87,16 @@ def run_message(name: str, args: Sequence[Any], attempt: AttemptInfo) -> bytes:
     return packb([RUN, name, args, ids])
 
 
-def _resolve(conn: Connection, name: str, path: str) -> Callable[..., Any]:
+def _resolve(conn: Connection, path: str) -> Callable[..., Any]:
     module_name, _, qualname = path.partition(":")
     if module_name not in sys.modules:
         conn.send_bytes(packb([IMPORTING, module_name]))
-    try:
-        target: Any = importlib.import_module(module_name)
-        for attribute in qualname.split("."):
-            target = getattr(target, attribute)
-    except Exception as exc:
-        raise _ResolveError(
-            f"resolving activity {name!r} as {path!r} in a worker process raised "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+    target: Any = importlib.import_module(module_name)
+    for attribute in qualname.split("."):
+        target = getattr(target, attribute)
     if not callable(target):
-        raise _ResolveError(f"activity {name!r} resolves to {path!r}, which is not callable")
+        raise TypeError(f"{path!r} is not callable")
     return target  # type: ignore[no-any-return]
-
-
-def _codecs(
-    converter: str | None, functions: Mapping[str, Callable[..., Any]]
-) -> dict[str, ActivityCodec] | None:
-    try:
-        return activity_codecs(converter, functions)
-    except Exception as exc:
-        raise _ResolveError(f"loading the payload converter {converter!r} raised {exc}") from exc
 
 
 def _run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aion_actors.core import AionError, PayloadError, check_payload
+from aion_actors.core import AionError, ConfigError, PayloadError, check_payload
 
 
 class ActivityTimeout(AionError):
@@ -27,15 +27,32 @@ class ExecutorClosed(AionError):
 
 
 class WorkerStartFailed(AionError):
-    """Worker processes die while starting, so no attempt can run (names the culprit)."""
+    """The pool cannot start worker processes, so no attempt can run (names the culprit).
 
-    def __init__(self, detail: str) -> None:
+    Delivered only once the pool judged the failure permanent or its restart
+    window exhausted (see `WorkerPool`); never retried (`FINAL_ERRORS`).
+    `consequence` says what the pool does meanwhile.
+    """
+
+    def __init__(self, detail: str, consequence: str) -> None:
         self.detail = detail
+        super().__init__(f"activity worker processes cannot start: {detail}; {consequence}")
+
+
+class ActivityUnavailable(ConfigError):
+    """This activity cannot run in a worker process; the others still can (never retried)."""
+
+    def __init__(self, activity: str, reason: str, advice: str) -> None:
+        self.activity = activity
+        self.reason = reason
         super().__init__(
-            f"activity worker processes cannot start: {detail}; fix the activity module "
-            "(the pool keeps retrying with backoff) or run those activities with "
-            "executor='thread'"
+            f"activity {activity!r} cannot run in a worker process: {reason}; {advice}"
         )
+
+
+#: error types another attempt would meet again at once: an attempt failing with
+#: one of these fails its activity whatever its `RetryPolicy` says.
+FINAL_ERRORS = frozenset({ActivityUnavailable.__name__, WorkerStartFailed.__name__})
 
 
 def unrecordable_result(activity: str, result: Any, exc: Exception) -> PayloadError:

@@ -5,7 +5,7 @@ self-pipe for wake-ups in one selector, so the pool costs one thread however
 many workers it has. A worker runs one attempt at a time; attempts queue FIFO
 while every worker is busy. A worker that dies is replaced and its attempt
 ends as `WorkerCrashed`; one that overruns its timeout is SIGKILLed,
-replaced, and its attempt ends as `ActivityTimeout`.
+replaced, and its attempt ends as `ActivityTimeout`; `WorkerPool` says when.
 
 Workers come from a forkserver (or spawn) context, never `fork`: the engine
 process has threads. The forkserver preloads this package's worker module
@@ -19,43 +19,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import selectors
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from aion_actors.core import (
-    MAX_PAYLOAD_BYTES,
-    ConfigError,
-    WorkerCrashed,
-    error_info,
-    packb,
-    unpackb,
-)
-from aion_actors.workers import _worker
-from aion_actors.workers._imports import check_activities
-from aion_actors.workers._process import Job, State, WorkerProcess, exit_description, signal_name
-from aion_actors.workers.errors import (
-    ActivityTimeout,
-    ExecutorClosed,
-    WorkerStartFailed,
-    oversized_result,
-    unrecordable_arguments,
-)
+from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, WorkerCrashed, packb, unpackb
+from aion_actors.workers import _process, _worker, errors
+from aion_actors.workers._activities import ActivityTable
+from aion_actors.workers._imports import WORKER_NAME_PREFIX
+from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
+from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART, RestartPlan, StartFailure
+from aion_actors.workers.errors import ActivityTimeout, ExecutorClosed
 from aion_actors.workers.task import Outcome, Task, failure
+from supervisor import RestartPolicy
 
 log = logging.getLogger("aion_actors.workers")
 
 #: bytes a worker's `[OK, result]` frame adds around the result's encoding
 _OK_FRAME = len(packb([_worker.OK, None])) - len(packb(None))
 _STOP_GRACE = 1.0  # seconds `close()` lets busy workers finish before killing them
-_BACKOFF_FIRST = 0.05  # seconds before restarting a worker that died while starting
-_BACKOFF_MAX = 5.0
-_BROKEN_AFTER = 3  # consecutive start failures, with no worker ready, before queued tasks fail
 _CONN, _SENTINEL = 0, 1
 
 
@@ -69,6 +57,7 @@ class PoolStats:
     timeouts: int  #: workers killed because their attempt overran its timeout
     replaced: int  #: processes started to replace a dead or killed worker
     start_failures: int  #: workers that died before becoming ready
+    broken: bool = False  #: attempts fail at once: workers cannot start (see `WorkerPool`)
 
 
 class WorkerPool:
@@ -79,9 +68,31 @@ class WorkerPool:
     importable in a fresh process: workers get the engine's `sys.path`. An
     activity in the `__main__` of a script works as multiprocessing's spawn
     does it: the script is re-imported as `__mp_main__` (guard it with
-    `if __name__ == "__main__":`); one in `python -c` or a REPL is refused
-    with `ConfigError`. Test modules work under pytest's default `prepend`
-    import mode, not under `--import-mode=importlib`.
+    `if __name__ == "__main__":`). Test modules work under pytest's default
+    `prepend` import mode, not under `--import-mode=importlib`.
+
+    An activity that cannot run in a worker (its path does not resolve here,
+    resolving it raises in a worker, or its module kills workers as they
+    import it) fails its own attempts at once with `ActivityUnavailable`,
+    never retried; the others run.
+
+    Restarts follow `policy` (its `max_restarts`, `within_seconds` and
+    `backoff`; default `DEFAULT_WORKER_RESTART`), so the pool neither spins
+    nor gives up silently:
+    - every replacement (after a crash, a timeout kill or a failed start) is
+      recorded in a `RestartWindow` and waits `backoff.delay(n)`, n = earlier
+      restarts in the window;
+    - a start failure known to be permanent (the main script opens an engine
+      when workers import it: an unguarded entry point), or the same exit code
+      3 times in a row with no worker ready, breaks the pool for good: it
+      starts no more workers and logs the cause once;
+    - failed starts beyond the window retry once every `backoff.max` seconds
+      (at least 1 s); with no worker ready the pool is broken meanwhile;
+    - a broken pool fails queued and new attempts at once with
+      `WorkerStartFailed` naming the cause (never retried); the first worker
+      that becomes ready repairs it;
+    - crashes beyond the window only log a warning: workers still start, and
+      each crash fails (retryably) the attempt it cut short.
     """
 
     def __init__(
@@ -91,23 +102,19 @@ class WorkerPool:
         *,
         start_method: str = "forkserver",
         max_result_bytes: int = MAX_PAYLOAD_BYTES,
+        policy: RestartPolicy | None = None,
         converter: str | None = None,
     ) -> None:
         if size < 1:
             raise ConfigError(f"a worker pool needs at least 1 worker process, not {size}")
-        if start_method not in ("forkserver", "spawn"):
-            raise ConfigError(
-                f"worker start method {start_method!r} is not supported; use 'forkserver' or "
-                "'spawn' (never 'fork': the engine process has threads)"
-            )
-        self._activities = dict(activities)
+        check_start_method(start_method)
+        self._table = ActivityTable(activities)
         self._max_result_bytes = max_result_bytes
         self._converter = converter  # the payload converter's import path (None: the default)
-        modules = check_activities(self._activities)
         self._context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             # Only takes effect if this interpreter's forkserver is not running yet.
-            self._context.set_forkserver_preload([_worker.__name__, *modules])
+            self._context.set_forkserver_preload([_worker.__name__, *self._table.preload()])
         self._lock = threading.Lock()  # guards _inbox, _woken, _closing and the wake-up fds
         self._inbox: list[Job] = []
         self._woken = False
@@ -118,16 +125,13 @@ class WorkerPool:
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         # Everything below belongs to the dispatcher thread once it runs.
         self._slots: list[WorkerProcess | None] = [None] * size
-        self._restart_at = [0.0] * size
+        self._plan = RestartPlan(policy or DEFAULT_WORKER_RESTART, size)
         self._idle: list[WorkerProcess] = []
         self._pending: deque[Job] = deque()
         self._stopping_since: float | None = None
-        self._start_failures = 0
-        self._last_start_error: dict[str, object] = {}
         self._completed = self._crashed = self._timeouts = self._replaced = self._failed_starts = 0
         try:
-            for index in range(size):
-                self._start(index)
+            self._restart_due(time.monotonic(), replacing=False)  # start failures are planned
         except BaseException:
             self._kill_all()
             self._release()
@@ -139,15 +143,16 @@ class WorkerPool:
 
     def submit(self, task: Task, done: Callable[[Outcome], None]) -> None:
         """Queue one attempt; `done(outcome)` follows from the dispatcher thread."""
-        if task.name not in self._activities:
+        if task.name not in self._table.paths:
             raise LookupError(
                 f"no activity named {task.name!r} was given to this worker pool; "
-                f"it runs {sorted(self._activities)}"
+                f"it runs {sorted(self._table.paths)}"
             )
         try:
             job = Job(task, done, _worker.run_message(task.name, task.args, task.attempt))
         except Exception as exc:
-            job = Job(task, done, None, failure(unrecordable_arguments(task.name, task.args, exc)))
+            unrecordable = errors.unrecordable_arguments(task.name, task.args, exc)
+            job = Job(task, done, None, failure(unrecordable))
         with self._lock:
             if self._closing:
                 raise ExecutorClosed("process", task.name)
@@ -177,6 +182,7 @@ class WorkerPool:
             timeouts=self._timeouts,
             replaced=self._replaced,
             start_failures=self._failed_starts,
+            broken=self._plan.broken is not None,
         )
 
     def pids(self) -> tuple[int, ...]:
@@ -224,8 +230,8 @@ class WorkerPool:
         if self._stopping_since is not None:
             moments.append(self._stopping_since + _STOP_GRACE)
         else:
-            slots = zip(self._slots, self._restart_at, strict=True)
-            moments.extend(restart_at for w, restart_at in slots if w is None)
+            slots = zip(self._slots, self._plan.restart_at, strict=True)
+            moments.extend(at for w, at in slots if w is None and at != math.inf)
         return max(0.0, min(moments) - now) if moments else None
 
     def _take_inbox(self) -> None:
@@ -234,15 +240,21 @@ class WorkerPool:
         with self._lock:
             jobs, self._inbox, self._woken = self._inbox, [], False
             closing = self._closing
-        for job in jobs:
-            if job.early is not None:
-                self._deliver(job, job.early)
-            else:
-                self._pending.append(job)
+        self._settle(jobs)
         if closing and self._stopping_since is None:
             self._begin_stop()
-        elif self._broken():
-            self._fail_pending()
+
+    def _settle(self, jobs: Iterable[Job] | None = None) -> None:
+        """Queue `jobs` (default: those queued), answering at once those that cannot run."""
+        if jobs is None:
+            jobs, self._pending = self._pending, deque()
+        broken = None if self._plan.broken is None else Outcome(ok=False, error=self._plan.broken)
+        for job in jobs:
+            outcome = job.early or self._table.failure(job.task.name) or broken
+            if outcome is None:
+                self._pending.append(job)
+            else:
+                self._deliver(job, outcome)
 
     def _read(self, worker: WorkerProcess) -> None:
         try:
@@ -255,45 +267,48 @@ class WorkerPool:
         if op == _worker.OK or op == _worker.ERROR:
             job = worker.finish()
             self._completed += 1
-            if self._pending and self._stopping_since is None:
-                self._run(worker, self._pending.popleft(), time.monotonic())
-            else:
-                self._idle.append(worker)
+            self._idle.append(worker)
             if op == _worker.ERROR:
                 self._deliver(job, Outcome(ok=False, error=message[1]))
             elif (size := len(frame) - _OK_FRAME) > self._max_result_bytes:
                 # the worker's own encoding of the result, measured rather than redone
-                oversized = oversized_result(job.task.name, size, self._max_result_bytes)
+                oversized = errors.oversized_result(job.task.name, size, self._max_result_bytes)
                 self._deliver(job, failure(oversized))
             else:
                 self._deliver(job, Outcome(ok=True, result=message[1]))
+            if self._stopping_since is None:
+                self._dispatch(time.monotonic())
+        elif op == _worker.STARTED:
+            worker.started = True
         elif op == _worker.IMPORTING:
             worker.importing = message[1]
         elif op == _worker.READY:
             worker.state = State.IDLE
-            self._start_failures = 0
+            fresh = self._table.failed_in_worker(message[1])
+            self._table.ready()
+            self._plan.ready(time.monotonic())
             self._idle.append(worker)
-        elif op == _worker.START_FAILED:
-            worker.start_error = (message[1], message[2])
+            if fresh:
+                self._settle()
 
-    def _start(self, index: int) -> None:
-        worker = WorkerProcess(
-            self._context, self._activities, f"aion-worker-{index}", self._converter
-        )
-        self._slots[index] = worker
-        self._selector.register(worker.conn, selectors.EVENT_READ, (worker, _CONN))
-        self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, _SENTINEL))
-
-    def _restart_due(self, now: float) -> None:
+    def _restart_due(self, now: float, *, replacing: bool = True) -> None:
         for index, worker in enumerate(self._slots):
-            if worker is None and self._restart_at[index] <= now:
+            if worker is None and self._plan.restart_at[index] <= now:
                 try:
-                    self._start(index)
+                    worker = WorkerProcess(
+                        self._context,
+                        self._table.runnable(),
+                        f"{WORKER_NAME_PREFIX}{index}",
+                        self._converter,
+                    )
                 except Exception as exc:
                     detail = f"starting a worker process raised {type(exc).__name__}: {exc}"
-                    self._start_failed(index, detail, None, now)
-                else:
-                    self._replaced += 1
+                    self._start_failed(index, StartFailure(detail, ("spawn",), False), now)
+                    continue
+                self._slots[index] = worker
+                self._selector.register(worker.conn, selectors.EVENT_READ, (worker, _CONN))
+                self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, _SENTINEL))
+                self._replaced += replacing
 
     def _run(self, worker: WorkerProcess, job: Job, now: float) -> None:
         try:
@@ -322,59 +337,34 @@ class WorkerPool:
             self._idle.remove(worker)
         exitcode = worker.reap(kill=kill)
         now = time.monotonic()
-        self._restart_at[index] = now
         if self._stopping_since is not None:
             if job is not None:
                 self._deliver(job, failure(ExecutorClosed("process", job.task.name)))
         elif kill:
             self._timeouts += 1
+            self._plan.lost(index, now)
             assert job is not None and job.task.timeout is not None
             timeout = ActivityTimeout(
                 job.task.name, job.task.timeout, "its worker process was killed and replaced"
             )
             self._deliver(job, failure(timeout))
         elif was_starting:
-            how, trace = exit_description(exitcode), None
-            detail: str
-            if worker.start_error is not None:
-                detail, trace = worker.start_error
-                detail = f"{detail} (worker {how})"
-            elif worker.importing is not None:
-                detail = f"a new worker process died ({how}) while importing {worker.importing!r}"
-            else:
-                detail = f"a new worker process died ({how}) while starting"
-            self._start_failed(index, detail, trace, now)
+            self._start_failed(index, _process.start_failure(worker, exitcode), now)
         else:
             self._crashed += 1
+            self._plan.lost(index, now)
             if job is not None:
-                crash = WorkerCrashed(job.task.name, exitcode, signal_name(exitcode))
+                crash = WorkerCrashed(job.task.name, exitcode, _process.signal_name(exitcode))
                 self._deliver(job, failure(crash))
 
-    def _start_failed(self, index: int, detail: str, trace: str | None, now: float) -> None:
+    def _start_failed(self, index: int, failure: StartFailure, now: float) -> None:
         self._failed_starts += 1
-        self._start_failures += 1
-        self._last_start_error = error_info(WorkerStartFailed(detail), traceback=trace)
-        delay = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2 ** (self._start_failures - 1))
-        self._restart_at[index] = now + delay
-        log.warning(
-            "worker process failed to start (%d in a row, next try in %.2f s): %s",
-            self._start_failures,
-            delay,
-            detail,
-        )
-        if self._broken():
-            self._fail_pending()
-
-    def _broken(self) -> bool:
-        """Workers keep dying at start and none is ready: queued attempts cannot run."""
-        return self._start_failures >= _BROKEN_AFTER and not any(
-            w is not None and w.state in (State.IDLE, State.BUSY) for w in self._slots
-        )
-
-    def _fail_pending(self) -> None:
-        error = Outcome(ok=False, error=self._last_start_error)
-        while self._pending:
-            self._deliver(self._pending.popleft(), error)
+        if failure.module is not None and self._table.module_killed(failure.module, failure.detail):
+            self._settle()
+        ready = any(w is not None and w.state in (State.IDLE, State.BUSY) for w in self._slots)
+        self._plan.start_failed(index, failure, now, ready)
+        if self._plan.broken is not None:
+            self._settle()
 
     def _begin_stop(self) -> None:
         self._stopping_since = time.monotonic()

@@ -60,14 +60,39 @@ def test_an_activity_defined_in_a_main_script_runs_in_a_worker(
 
 
 def test_an_activity_from_python_c_is_refused_with_advice(tmp_path: Path) -> None:
+    refused = _python(
+        "-c", "from aion_actors import activity\n@activity\ndef f(): pass\n", cwd=tmp_path
+    )
+
+    assert refused.returncode != 0
+    assert "ConfigError" in refused.stderr
+    assert "is defined in the __main__ of an interactive session or `python -c`" in refused.stderr
+    assert (
+        'define it at module level in an importable module, or run it with executor="thread"'
+        in (refused.stderr)
+    )
+    on_a_thread = "from aion_actors import activity\n@activity(executor='thread')\ndef f(): pass\n"
+    assert _python("-c", on_a_thread, cwd=tmp_path).returncode == 0
+
+
+def test_a_pool_given_an_activity_from_python_c_fails_its_attempts_naming_it(
+    tmp_path: Path,
+) -> None:
     code = (
-        "from aion_actors.workers import WorkerPool\n"
+        "from aion_actors.workers import AttemptInfo, Task, WorkerPool\n"
+        "import threading\n"
         "def f(): pass\n"
-        "WorkerPool(1, {'f': '__main__:f'})\n"
+        "pool = WorkerPool(1, {'f': '__main__:f'})\n"
+        "box, done = [], threading.Event()\n"
+        "task = Task('f', (), AttemptInfo('w', 'r', 'a', 1))\n"
+        "pool.submit(task, lambda o: (box.append(o), done.set()))\n"
+        "done.wait(30)\n"
+        "pool.close()\n"
+        "print(box[0].error['type'], box[0].error['message'])\n"
     )
 
     done = _python("-c", code, cwd=tmp_path)
 
-    assert done.returncode != 0
-    assert "ConfigError" in done.stderr
-    assert "move it into a module" in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ActivityUnavailable activity 'f' cannot run in a worker process")
+    assert "`python -c`" in done.stdout

@@ -263,11 +263,11 @@ def test_spawn_start_method_works_too() -> None:
         pool.close()
 
 
-def _local_activity() -> None:
+def _local_activity_path() -> str:
     def inner() -> None:
         return None
 
-    WorkerPool(1, {"inner": f"{__name__}:{inner.__qualname__}"})
+    return f"{__name__}:{inner.__qualname__}"
 
 
 @pytest.mark.parametrize(
@@ -275,15 +275,38 @@ def _local_activity() -> None:
     [
         (lambda: WorkerPool(1, activities.PATHS, start_method="fork"), "never 'fork'"),
         (lambda: WorkerPool(0, activities.PATHS), "at least 1"),
-        (lambda: WorkerPool(1, {"x": "tests.workers.activities"}), "module:qualname"),
-        (lambda: WorkerPool(1, {"x": "tests.workers.activities:missing"}), "missing"),
-        (lambda: WorkerPool(1, {"x": "tests.workers.no_such_module:f"}), "no_such_module"),
-        (_local_activity, "inside a function"),
     ],
 )
 def test_bad_configuration_is_refused_before_any_process_starts(make: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         make()  # type: ignore[operator]
+
+
+BAD_PATHS = {
+    "no_colon": ("tests.workers.activities", "is not a 'module:qualname' import path"),
+    "missing": ("tests.workers.activities:missing", "AttributeError"),
+    "no_module": (
+        "tests.workers.no_such_module:f",
+        "No module named 'tests.workers.no_such_module'",
+    ),
+    "closure": (_local_activity_path(), "is defined inside a function"),
+    "lambda": ("tests.workers.activities:<lambda>", "is a lambda"),
+}
+
+
+def test_each_activity_that_cannot_resolve_fails_alone_naming_itself_and_the_others_run() -> None:
+    pool = WorkerPool(1, {**activities.PATHS, **{n: p for n, (p, _) in BAD_PATHS.items()}})
+    try:
+        for name, (_path, reason) in BAD_PATHS.items():
+            outcome = run_one(pool, name)
+            assert outcome.error is not None and outcome.error["type"] == "ActivityUnavailable"
+            message = outcome.error["message"]
+            assert f"activity {name!r} cannot run in a worker process" in message
+            assert reason in message
+            assert 'executor="thread"' in message
+        assert run_one(pool, "echo", "still runs").result == ["still runs"]
+    finally:
+        pool.close()
 
 
 def test_a_result_over_the_payload_limit_fails_the_attempt_naming_it() -> None:
