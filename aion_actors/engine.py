@@ -8,37 +8,33 @@ that changes a run returns only once its event is committed.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from aion_actors.config import UNSET, Config, Unset, configure
+from aion_actors import shutdown
+from aion_actors.config import UNSET, Config, Unset
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
     EngineClosed,
     Event,
     RunKey,
-    WorkflowCancelled,
     WorkflowClosed,
-    WorkflowFailed,
     WorkflowNotFound,
     WorkflowStatus,
     check_payload,
     payloads,
-    status_from_events,
 )
-from aion_actors.core import events as ev
 from aion_actors.core.payloads import ConverterSpec
-from aion_actors.handles import RunDescription, RunHandle
+from aion_actors.handles import RunDescription, RunHandle, result_of
+from aion_actors.opening import check_options, engine_options, open_store
+from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager, new_runs
-from aion_actors.store import EventStore, LmdbStore, Recorder, RunSummary
+from aion_actors.store import EventStore, Recorder, RunSummary
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
 
@@ -59,7 +55,7 @@ class Engine:
         config: Config | None = None,
         converter: ConverterSpec = None,
     ) -> None:
-        _check_options(
+        check_options(
             workers=workers,
             threads=threads,
             max_payload_bytes=max_payload_bytes,
@@ -95,7 +91,9 @@ class Engine:
             max_payload_bytes=max_payload_bytes,
             converter=self._converter,
         )
+        self._registration = Registration(self._catalog, config, self._runs)
         self._closed = False
+        shutdown.opened(self)
         try:
             self._runs.recover()
         except BaseException:
@@ -131,10 +129,9 @@ class Engine:
         32 threads, max_resident 10 000, idle_evict_after 30 s — and the
         restart policies and activity settings `register` applies.
 
-        `converter` turns values into payloads and back: `TypedConverter()`
-        for dataclasses, pydantic models and tuples rebuilt from annotations,
-        or a `PayloadConverter` of your own (an instance, a class, or its
-        `"module:qualname"`); by default payloads are msgpack values as they are.
+        `converter` turns values into payloads and back (`TypedConverter()`
+        for dataclasses, pydantic models, tuples; or your own `PayloadConverter`,
+        its class or `"module:qualname"`); by default payloads stay as they are.
         """
         check_not_in_worker_bootstrap("Engine.open")
         cfg = Config.coerce(config)
@@ -147,29 +144,10 @@ class Engine:
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
         )
-        _check_options(
-            workers=settings.workers,
-            threads=settings.threads,
-            max_payload_bytes=settings.max_payload_bytes,
-            max_resident=settings.max_resident,
-            idle_evict_after=settings.idle_evict_after,
-        )
-        options: dict[str, Any] = {"durability": settings.durability}
-        if settings.map_size is not None:
-            options["map_size"] = settings.map_size
-        store = LmdbStore(Path(path), **options)
+        options = engine_options(settings)
+        store = open_store(path, settings)
         try:
-            return cls(
-                store,
-                workers=settings.workers,
-                threads=settings.threads,
-                start_method=start_method,
-                max_payload_bytes=settings.max_payload_bytes,
-                max_resident=settings.max_resident,
-                idle_evict_after=settings.idle_evict_after,
-                config=cfg,
-                converter=converter,
-            )
+            return cls(store, **options, start_method=start_method, config=cfg, converter=converter)
         except BaseException:
             store.close()
             raise
@@ -199,25 +177,25 @@ class Engine:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         executor: Literal["process", "thread"] | None = None,
+        replace: bool = False,
     ) -> None:
         """Make workflows and activities runnable by name; wakes runs that waited for them.
 
         Each setting comes from, lowest precedence first: the engine's
         config file, the decorator, then these arguments (`restart` applies
-        to the workflows given, the others to the activities given).
+        to the workflows given, the others to the activities given). A name
+        already registered for another function raises `ConfigError`, unless
+        `replace=True` says the new code is meant to take over (open runs
+        then replay with it).
         """
         self._check_open()
-        self._catalog.register(
-            *(
-                configure(
-                    d, self.config, restart=restart, retry=retry, timeout=timeout, executor=executor
-                )
-                for d in definitions
-            )
-        )
-        self._runs.registered(
-            [d.name for d in definitions if isinstance(d, WorkflowDefinition)],
-            [d.name for d in definitions if isinstance(d, ActivityDefinition)],
+        self._registration.register(
+            definitions,
+            restart=restart,
+            retry=retry,
+            timeout=timeout,
+            executor=executor,
+            replace=replace,
         )
 
     # -- changing runs
@@ -255,7 +233,7 @@ class Engine:
         part-way, the runs it committed start anyway and its error is raised.
         """
         self._check_open()
-        definition = self._workflow(workflow)
+        definition = self._registration.workflow(workflow)
         inputs = payloads.encode_inputs(self._converter, inputs)
         new = new_runs(inputs, workflow_ids, self.max_payload_bytes)
         for outcome in self._runs.start_many(definition, new):
@@ -325,23 +303,9 @@ class Engine:
         `WorkflowParked` while it is parked (unless `raise_on_park=False`:
         then it waits for a resume), and `TimeoutError` after `timeout` seconds.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
         key = RunKey(workflow_id, run_id or self._latest(workflow_id).run_id)
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            closing = self._runs.wait_closed(key, left, raise_on_park=raise_on_park)
-            if isinstance(closing, ev.WorkflowContinuedAsNew):
-                key = RunKey(workflow_id, closing.next_run_id)
-                continue
-            if isinstance(closing, ev.WorkflowCompleted):
-                return self._typed_result(key, closing.result)
-            status = status_from_events((closing,))
-            error = getattr(closing, "error", None) or {
-                "type": type(closing).__name__,
-                "message": getattr(closing, "reason", "") or status.value,
-            }
-            failed = WorkflowCancelled if status == WorkflowStatus.CANCELLED else WorkflowFailed
-            raise failed(workflow_id, key.run_id, status.value, error)
+        key, closing = self._runs.wait_closed(key, timeout, raise_on_park=raise_on_park)
+        return self._typed_result(key, result_of(key, closing))
 
     def when_closed(
         self, workflow_id: str, callback: Callable[[], None], *, run_id: str | None = None
@@ -352,48 +316,16 @@ class Engine:
         if the run has already ended. Use `result()` to learn how it ended.
         """
         key = RunKey(workflow_id, run_id or self._latest(workflow_id).run_id)
-
-        def closed(closing: Event) -> None:
-            if isinstance(closing, ev.WorkflowContinuedAsNew):
-                self.when_closed(workflow_id, callback, run_id=closing.next_run_id)
-            else:
-                callback()
-
-        self._runs.when_closed(key, closed)
+        self._runs.when_closed(key, callback)
 
     def describe(self, workflow_id: str) -> RunDescription:
         """The latest run of `workflow_id`: its status, where it lives, how it ended."""
         run = self._latest(workflow_id)
-        key = RunKey(workflow_id, run.run_id)
         definition = self._catalog.workflow(run.workflow_type)
-        where = self._runs.whereabouts(key)
-        # The store's projection wins over the run table, which may lag a moment.
-        residency = (
-            "parked"
-            if run.status == WorkflowStatus.PARKED
-            else "evicted"
-            if run.status.is_terminal
-            else str(where.residency)
-        )
-        outcome = None
-        if run.status.is_terminal:
-            last = self.store.read(workflow_id, run.run_id, run.head)
-            outcome = last[-1] if last else None
-        return RunDescription(
-            workflow_id=workflow_id,
-            run_id=run.run_id,
-            workflow_type=run.workflow_type,
-            status=run.status,
-            pid=where.pid if residency == "resident" else None,
-            residency=residency,
-            restarts=run.restarts,
-            version=run.version,
-            registered_version=definition.version if definition else None,
-            started_at=_datetime(run.started_at),
-            ended_at=None if run.ended_at is None else _datetime(run.ended_at),
-            waiting_for=None if run.status.is_terminal else where.waiting_for,
-            outcome=outcome,
-        )
+        where = self._runs.whereabouts(RunKey(workflow_id, run.run_id))
+        last = self.store.read(workflow_id, run.run_id, run.head) if run.status.is_terminal else []
+        version = definition.version if definition else None
+        return RunDescription.of(run, where, version, last[-1] if last else None)
 
     def history(self, workflow_id: str, run_id: str | None = None) -> list[Event]:
         """The events of the latest run (or of `run_id`), in order."""
@@ -420,10 +352,15 @@ class Engine:
         if self._closed:
             return
         self._closed = True
+        shutdown.closed(self)
         self._runs.close()
         self._executors.close()
         self._recorder.close()
         self.store.close()
+
+    def __repr__(self) -> str:
+        where = getattr(self.store, "path", None) or type(self.store).__name__
+        return f"<Engine on {where}{' (closed)' if self._closed else ''}>"
 
     def __enter__(self) -> Self:
         return self
@@ -449,21 +386,6 @@ class Engine:
         if self._closed:
             raise EngineClosed()
 
-    def _workflow(self, workflow: WorkflowDefinition | str) -> WorkflowDefinition:
-        if isinstance(workflow, WorkflowDefinition):
-            registered = self._catalog.workflow(workflow.name)
-            if registered is None or registered.fn is not workflow.fn:
-                self.register(workflow)
-            workflow = workflow.name
-        definition = self._catalog.workflow(workflow)
-        if definition is None:
-            known = ", ".join(self._catalog.workflow_names()) or "none"
-            raise ConfigError(
-                f"workflow type {workflow!r} is not registered (registered: {known}); "
-                "call engine.register() with it first"
-            )
-        return definition
-
     def _latest(self, workflow_id: str) -> RunSummary:
         run = self.store.latest_run(workflow_id)
         if run is None:
@@ -476,20 +398,3 @@ class Engine:
             run = self._latest(workflow_id)
             raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what, run.ended_at)
         return RunKey(workflow_id, run_id)
-
-
-def _check_options(**options: object) -> None:
-    """Refuse nonsensical engine options before anything is created (None: the default)."""
-    for name, value in options.items():
-        if value is None:
-            continue
-        seconds = name == "idle_evict_after"
-        kinds = (int, float) if seconds else (int,)
-        low = 0 if seconds else 1
-        if isinstance(value, bool) or not isinstance(value, kinds) or value < low:
-            wanted = "a number of seconds >= 0, or None for never" if seconds else "an integer >= 1"
-            raise ConfigError(f"Engine option {name}={value!r} is invalid: expected {wanted}")
-
-
-def _datetime(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC)

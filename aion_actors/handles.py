@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aion_actors.core import Event, WorkflowStatus
+from aion_actors.core import (
+    Event,
+    RunKey,
+    WorkflowCancelled,
+    WorkflowFailed,
+    WorkflowStatus,
+    status_from_events,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime.runs import Whereabouts
+from aion_actors.store import RunSummary
 
 if TYPE_CHECKING:
     from aion_actors.engine import Engine
@@ -40,6 +50,38 @@ class RunDescription:
         """True when the registered code differs from the version this run started with."""
         return self.registered_version is not None and self.registered_version != self.version
 
+    @classmethod
+    def of(
+        cls,
+        run: RunSummary,
+        where: Whereabouts,
+        registered_version: str | None,
+        outcome: Event | None,
+    ) -> RunDescription:
+        """The store's view of a run (which wins: the run table may lag a moment) with
+        what only its engine knows (pid, residency, why it waits)."""
+        if run.status == WorkflowStatus.PARKED:
+            residency = "parked"
+        elif run.status.is_terminal:
+            residency = "evicted"
+        else:
+            residency = str(where.residency)
+        return cls(
+            workflow_id=run.workflow_id,
+            run_id=run.run_id,
+            workflow_type=run.workflow_type,
+            status=run.status,
+            pid=where.pid if residency == "resident" else None,
+            residency=residency,
+            restarts=run.restarts,
+            version=run.version,
+            registered_version=registered_version,
+            started_at=_datetime(run.started_at),
+            ended_at=None if run.ended_at is None else _datetime(run.ended_at),
+            waiting_for=None if run.status.is_terminal else where.waiting_for,
+            outcome=outcome,
+        )
+
 
 @dataclass(frozen=True)
 class RunHandle:
@@ -66,3 +108,20 @@ class RunHandle:
         if the run has already ended. Use `result()` to learn how it ended.
         """
         self.engine.when_closed(self.workflow_id, callback, run_id=self.run_id)
+
+
+def _datetime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def result_of(key: RunKey, closing: Event) -> Any:
+    """A closed run's result, or the `WorkflowFailed` (`WorkflowCancelled`) it ended with."""
+    if isinstance(closing, ev.WorkflowCompleted):
+        return closing.result
+    status = status_from_events((closing,))
+    error = getattr(closing, "error", None) or {
+        "type": closing.kind,
+        "message": getattr(closing, "reason", "") or status.value,
+    }
+    failed = WorkflowCancelled if status == WorkflowStatus.CANCELLED else WorkflowFailed
+    raise failed(key.workflow_id, key.run_id, status.value, error)

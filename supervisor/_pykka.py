@@ -204,3 +204,11 @@ def envelope(message: Any, reply_to: pykka.Future[Any] | None = None) -> Envelop
 def message_of(item: Envelope[Any]) -> Any:
     return item.message
 
+
+def refuse(item: Envelope[Any], error: BaseException) -> bool:
+    """Answer an ``ask`` with ``error``; False (nothing done) for a ``tell``."""
+    if item.reply_to is None:
+        return False
+    item.reply_to.set_exception(exc_info=(type(error), error, None))
+    return True
+

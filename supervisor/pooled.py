@@ -372,10 +372,26 @@ class PooledActor(pykka.Actor):
         """The messages waiting in the inbox now (a snapshot; they stay queued)."""
         return [_pykka.message_of(envelope) for envelope in self.actor_inbox.snapshot()]
 
-    def seal_inbox(self, forward: Callable[[Envelope[Any]], None]) -> None:
-        """Hand every envelope, queued or late, to ``forward`` (in the sender's thread).
+    def seal_inbox(self, forward: Callable[[Any], None]) -> None:
+        """Hand every told message, queued or late, to ``forward(message)`` (in the
+        sender's thread); an ``ask`` is answered with `pykka.ActorDeadError`.
 
         ``forward`` should not hold the actor: the inbox keeps it, and the actor
         its inbox, so the two would be garbage only the cyclic collector finds.
         """
-        self.actor_inbox.seal(forward)
+        self.actor_inbox.seal(_Sealed(forward, self.actor_urn))
+
+
+class _Sealed:
+    """A sealed inbox's forwarder: told messages go on, asks are refused."""
+
+    __slots__ = ("_forward", "_urn")
+
+    def __init__(self, forward: Callable[[Any], None], urn: str) -> None:
+        self._forward = forward
+        self._urn = urn
+
+    def __call__(self, envelope: Envelope[Any]) -> None:
+        dead = pykka.ActorDeadError(f"{self._urn} stopped; ask again")
+        if not _pykka.refuse(envelope, dead):
+            self._forward(_pykka.message_of(envelope))

@@ -29,7 +29,7 @@ from aion_actors.cli._events import (
     summary,
 )
 from aion_actors.cli._listing import Selection, note_to_stderr, print_table
-from aion_actors.core import Event, WorkflowNotFound
+from aion_actors.core import Event, TimerId, TimerKind, WorkflowNotFound
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore, RunSummary
 
@@ -148,10 +148,9 @@ def pending(events: list[Event]) -> list[str]:
 
 
 def _timer(timer_id: str, fire_at: int) -> str:
-    kind, _, rest = timer_id.partition(":")
-    if kind == "signal":
-        name = rest.rpartition(":")[0]
-        return f"signal {name!r} (times out at {clock(fire_at)})"
+    timer = TimerId.parse(timer_id)
+    if timer.kind is TimerKind.SIGNAL:
+        return f"signal {timer.name!r} (times out at {clock(fire_at)})"
     return f"timer {timer_id} until {clock(fire_at)}"
 
 

@@ -12,6 +12,11 @@ from aion_actors.core.codec import (
 )
 from aion_actors.core.converter import DefaultConverter, PayloadConverter, TypedConverter
 from aion_actors.core.errors import (
+    ACTIVITY_TIMEOUT,
+    ACTIVITY_UNAVAILABLE,
+    ATTEMPT_TIMEOUT,
+    UNRECORDABLE,
+    WORKER_START_FAILED,
     AionError,
     ConfigError,
     CorruptEvent,
@@ -42,12 +47,18 @@ from aion_actors.core.ids import (
     new_workflow_id,
 )
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
+from aion_actors.core.timer_id import TimerId, TimerKind
 
 __all__ = [
+    "ACTIVITY_TIMEOUT",
+    "ACTIVITY_UNAVAILABLE",
+    "ATTEMPT_TIMEOUT",
     "EVENT_TYPES",
     "MAX_DEPTH",
     "MAX_PAYLOAD_BYTES",
     "SCHEMA_VERSION",
+    "UNRECORDABLE",
+    "WORKER_START_FAILED",
     "AionError",
     "ConfigError",
     "CorruptEvent",
@@ -64,6 +75,8 @@ __all__ = [
     "RunKey",
     "SchemaMismatch",
     "SequenceConflict",
+    "TimerId",
+    "TimerKind",
     "TypedConverter",
     "WorkerCrashed",
     "WorkflowAlreadyStarted",

@@ -7,7 +7,16 @@ operators through logs and the CLI long after the code that raised them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
+
+#: The `type` of an error map that the engine itself records or acts on, named once:
+#: recorded error types are compared against these, never against a class's `__name__`
+#: (which another class may share).
+ACTIVITY_TIMEOUT: Final = "ActivityTimeout"  #: `ctx.activity(timeout=)` ran out
+ATTEMPT_TIMEOUT: Final = "AttemptTimeout"  #: one attempt overran `@activity(timeout=)`
+UNRECORDABLE: Final = "PayloadError"  #: a value that cannot be recorded (not msgpack, too big)
+ACTIVITY_UNAVAILABLE: Final = "ActivityUnavailable"  #: it cannot run in a worker at all
+WORKER_START_FAILED: Final = "WorkerStartFailed"  #: no worker process can start
 
 
 class AionError(Exception):

@@ -16,7 +16,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -24,7 +23,6 @@ import pykka
 from aion_actors.core import (
     CorruptEvent,
     NonDeterminismError,
-    PayloadError,
     QueryError,
     RunKey,
     WorkflowClosed,
@@ -35,63 +33,21 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
-from aion_actors.runtime.definitions import RetryPolicy
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
-from aion_actors.store import DEADLINE_PREFIX, RETRY_PREFIX, Commit
+from aion_actors.runtime.orphans import Orphans
+from aion_actors.runtime.outcomes import activity_outcome, timer_due
+from aion_actors.store import Commit
 from supervisor import PooledActor
 
 log = logging.getLogger(__name__)
 
-_NO_RETRY = RetryPolicy(max_attempts=1)
 _SETTLE_TIMEOUT = 10.0
 
 
 class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
-
-
-#: what a stopped incarnation hands on; our own `Committed`, `Evict` and
-#: replay mean nothing to a successor
-_PASSED_ON = (
-    msg.ActivityOutcome,
-    msg.TimerDue,
-    msg.ChildClosed,
-    msg.Request,
-    msg.Query,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Orphans:
-    """Where messages for an incarnation go once it stopped (or is stopping).
-
-    Pykka drops `tell`s still queued when an actor stops, and a sender that
-    looked the actor up a moment before can still put one in after that.
-    Such a message may be the only thing that would wake an evicted run (a
-    child's result, a due timer) or a caller's request, so the stopped
-    actor's inbox is sealed with this: the run table hands each to the next
-    incarnation, or tells its sender the run is closed. It holds ids rather
-    than the actor, which can then go by reference counting instead of
-    waiting for the cyclic collector.
-    """
-
-    host: RunHost
-    key: RunKey
-    generation: int
-
-    def __call__(self, envelope: Any) -> None:
-        if envelope.reply_to is not None:
-            dead = pykka.ActorDeadError(f"run {self.key.run_id} stopped; ask again")
-            envelope.reply_to.set_exception(exc_info=(type(dead), dead, None))
-        else:
-            self.pass_on(envelope.message)
-
-    def pass_on(self, message: Any) -> None:
-        """Hand what this incarnation will never handle to the next one."""
-        if isinstance(message, _PASSED_ON):
-            self.host.redeliver(self.key, message, self.generation)
 
 
 class RunActor(PooledActor):
@@ -241,9 +197,10 @@ class RunActor(PooledActor):
         elif isinstance(message, msg.Committed):
             self._on_committed(message)
         elif isinstance(message, msg.ActivityOutcome):
-            self._on_activity(message)
+            now = time.time_ns()
+            self._queue(activity_outcome(self._ledger, message, self._host.retry_policy, now))
         elif isinstance(message, msg.TimerDue):
-            self._on_timer(message.timer_id)
+            self._queue(timer_due(self._ledger, message.timer))
         elif isinstance(message, msg.Request):
             self._request(message)
         elif isinstance(message, msg.ChildClosed):
@@ -265,83 +222,6 @@ class RunActor(PooledActor):
             )
         else:
             self._queue([request.event()], request)
-
-    def _on_activity(self, message: msg.ActivityOutcome) -> None:
-        state = self._ledger.activities.get(message.activity_id)
-        if (
-            state is None
-            or state.waiting_retry
-            or state.scheduled.attempt != message.attempt
-            or self._ledger.closed
-        ):
-            return
-        outcome, aid = message.outcome, message.activity_id
-        if outcome.ok:
-            self._queue([ev.ActivityCompleted(activity_id=aid, result=outcome.result)])
-            return
-        error = outcome.error or {"type": "Error", "message": "unknown failure"}
-        # A result that cannot be recorded (not msgpack, or over the payload limit)
-        # would come back the same from another attempt: the activity fails for good.
-        unrecordable = error.get("type") == PayloadError.__name__
-        policy = self._host.retry_policy(state.scheduled.name) if not unrecordable else None
-        self._fail_attempt(aid, message.attempt, error, policy or _NO_RETRY)
-
-    def _fail_attempt(
-        self, aid: str, attempt: int, error: dict[str, Any], policy: RetryPolicy
-    ) -> None:
-        """Record a failed attempt: a retry after the policy's backoff, or the activity's end."""
-        if attempt < policy.max_attempts and policy.retryable(str(error.get("type"))):
-            retry_at = time.time_ns() + int(policy.delay(attempt) * 1e9)
-            self._queue(
-                [
-                    ev.ActivityAttemptFailed(
-                        activity_id=aid, attempt=attempt, error=error, retry_at=retry_at
-                    )
-                ]
-            )
-        else:
-            self._queue(
-                [
-                    ev.ActivityAttemptFailed(activity_id=aid, attempt=attempt, error=error),
-                    ev.ActivityFailed(activity_id=aid, error=error),
-                ]
-            )
-
-    def _on_timer(self, timer_id: str) -> None:
-        if self._ledger.closed:
-            return
-        if timer_id.startswith(RETRY_PREFIX):
-            state = self._ledger.activities.get(timer_id[len(RETRY_PREFIX) :])
-            if state is not None and state.waiting_retry:
-                last = state.scheduled
-                self._queue(
-                    [
-                        ev.ActivityScheduled(
-                            activity_id=last.activity_id,
-                            name=last.name,
-                            input=last.input,
-                            attempt=last.attempt + 1,
-                            deadline=last.deadline,
-                        )
-                    ]
-                )
-        elif timer_id.startswith(DEADLINE_PREFIX):
-            self._deadline_passed(timer_id[len(DEADLINE_PREFIX) :])
-        elif timer_id in self._ledger.timers:
-            self._queue([ev.TimerFired(timer_id=timer_id)])
-
-    def _deadline_passed(self, activity_id: str) -> None:
-        """`ctx.activity(timeout=)` ran out: fail the activity; late attempts are ignored."""
-        state = self._ledger.activities.get(activity_id)
-        if state is None:
-            return
-        last = state.scheduled
-        error = {
-            "type": "ActivityTimeout",
-            "message": f"activity {last.name!r} did not finish before its deadline "
-            f"(ctx.activity timeout); {last.attempt} attempt(s) started",
-        }
-        self._queue([ev.ActivityFailed(activity_id=activity_id, error=error)])
 
     def _query(self, message: msg.Query) -> None:
         try:
@@ -389,8 +269,8 @@ class RunActor(PooledActor):
         """Messages that reach an evicting actor go to its next incarnation."""
         self._orphans().pass_on(message)
 
-    def _orphans(self) -> _Orphans:
-        return _Orphans(self._host, self.key, self.generation)
+    def _orphans(self) -> Orphans:
+        return Orphans(self._host, self.key, self.generation)
 
     def on_stop(self) -> None:
         self.seal_inbox(self._orphans())

@@ -19,17 +19,31 @@ class Catalog:
         self._workflows: dict[str, WorkflowDefinition] = {}
         self._activities: dict[str, ActivityDefinition[Any, Any]] = {}
 
-    def register(self, *definitions: WorkflowDefinition | ActivityDefinition[Any, Any]) -> None:
+    def register(
+        self,
+        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any],
+        replace: bool = False,
+    ) -> None:
+        """Add definitions by name; all or none.
+
+        A name already taken by another function raises `ConfigError` naming
+        both (open runs would replay with the other code), unless `replace`.
+        The very same function registered again just takes its new settings.
+        """
         with self._lock:
+            workflows, activities = dict(self._workflows), dict(self._activities)
             for definition in definitions:
                 if isinstance(definition, WorkflowDefinition):
-                    self._workflows[definition.name] = definition
+                    _check_free(workflows.get(definition.name), definition, "workflow", replace)
+                    workflows[definition.name] = definition
                 elif isinstance(definition, ActivityDefinition):
-                    self._activities[definition.name] = definition
+                    _check_free(activities.get(definition.name), definition, "activity", replace)
+                    activities[definition.name] = definition
                 else:
                     raise ConfigError(
                         f"cannot register {definition!r}: decorate it with @workflow or @activity"
                     )
+            self._workflows, self._activities = workflows, activities
 
     def workflow(self, name: str) -> WorkflowDefinition | None:
         return self._workflows.get(name)
@@ -43,3 +57,25 @@ class Catalog:
 
     def workflow_names(self) -> list[str]:
         return sorted(self._workflows)
+
+    def activity_names(self) -> list[str]:
+        return sorted(self._activities)
+
+
+def _check_free(
+    taken: WorkflowDefinition | ActivityDefinition[Any, Any] | None,
+    definition: WorkflowDefinition | ActivityDefinition[Any, Any],
+    kind: str,
+    replace: bool,
+) -> None:
+    if taken is not None and taken.fn is not definition.fn and not replace:
+        raise ConfigError(
+            f"{kind} name {definition.name!r} is taken by {_where(taken.fn)}; "
+            f"{_where(definition.fn)} cannot be registered under it too. Give one "
+            f"of them another name (@{kind}(name=...)), or pass replace=True to "
+            "run the new code from now on (open runs replay with it)"
+        )
+
+
+def _where(fn: Any) -> str:
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aion_actors.core import (
+    ACTIVITY_TIMEOUT,
     MAX_PAYLOAD_BYTES,
     ConfigError,
     NonDeterminismError,
     PayloadConverter,
     PayloadError,
+    TimerId,
     WorkflowError,
     check_payload,
     new_run_id,
@@ -216,11 +218,11 @@ class Machine:
                 deadline=deadline,
             )
         elif isinstance(command, TimerCommand):
-            wanted = _Recorded("timer", "sleep", f"sleep:{n}", 0)
+            wanted = _Recorded("timer", "sleep", str(TimerId.sleep(n)), 0)
             event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.seconds))
         elif isinstance(command, SignalCommand):
             assert command.timeout is not None
-            wanted = _Recorded("signal", command.name, f"signal:{command.name}:{n}", 0)
+            wanted = _Recorded("signal", command.name, str(TimerId.signal(command.name, n)), 0)
             event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.timeout))
         else:
             child_id = command.workflow_id or f"{self.workflow_id}/child-{n}"
@@ -293,7 +295,7 @@ class Machine:
                 return None
             if isinstance(done, ev.ActivityCompleted):
                 return self._value(done, done.result, command.returns, f"activity {command.name!r}")
-            timed_out = done.error.get("type") == ActivityTimeout.__name__
+            timed_out = done.error.get("type") == ACTIVITY_TIMEOUT
             error = (ActivityTimeout if timed_out else ActivityError)(command.name, done.error)
             return _Resolution(done.seq, done.recorded_at, error=error)
         if isinstance(command, ChildCommand):

@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from aion_actors.core import TimerId
 from aion_actors.core import events as ev
 from aion_actors.workers import Outcome
 
@@ -102,10 +103,10 @@ class ActivityOutcome:
 
 @dataclass(frozen=True)
 class TimerDue:
-    """A durable timer is due; `retry:<activity_id>` timers end an activity's retry wait,
-    `deadline:<activity_id>` ones its `ctx.activity(timeout=)`."""
+    """A durable timer is due: a sleep's, a signal wait's timeout, the end of an
+    activity's retry wait, or its `ctx.activity(timeout=)` deadline."""
 
-    timer_id: str
+    timer: TimerId
 
 
 @dataclass(frozen=True)

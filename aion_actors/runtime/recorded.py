@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aion_actors.core import TimerId, TimerKind
 from aion_actors.core import events as ev
 
 
@@ -53,9 +54,10 @@ def recorded_command(event: ev.Event) -> Recorded | None:
     if isinstance(event, ev.ActivityScheduled) and event.attempt == 1:
         return Recorded("activity", event.name, event.activity_id, event.seq)
     if isinstance(event, ev.TimerStarted):
-        kind, _, rest = event.timer_id.partition(":")
-        name = rest.rpartition(":")[0] if kind == "signal" else "sleep"
-        return Recorded("signal" if kind == "signal" else "timer", name, event.timer_id, event.seq)
+        timer = TimerId.parse(event.timer_id)
+        if timer.kind is TimerKind.SIGNAL:
+            return Recorded("signal", timer.name, event.timer_id, event.seq)
+        return Recorded("timer", "sleep", event.timer_id, event.seq)
     if isinstance(event, ev.ChildStarted):
         return Recorded("child", event.workflow_type, event.child_workflow_id, event.seq)
     return None

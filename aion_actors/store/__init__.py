@@ -23,15 +23,12 @@ that no event records. Ids are validated with `check_id`; a timer key
 (run ids plus timer id) must fit LMDB's 511-byte key limit in every store.
 """
 
-from aion_actors.store._projection import DEADLINE_PREFIX, RETRY_PREFIX
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.memory import MemoryStore
 from aion_actors.store.protocol import AppendRequest, DueTimer, EventStore, RunSummary
 from aion_actors.store.recorder import Commit, Recorder
 
 __all__ = [
-    "DEADLINE_PREFIX",
-    "RETRY_PREFIX",
     "AppendRequest",
     "Commit",
     "DueTimer",

@@ -18,6 +18,7 @@ from aion_actors.core import (
     CorruptEvent,
     Event,
     PayloadError,
+    TimerId,
     WorkflowStatus,
     check_id,
     encode_event,
@@ -30,8 +31,6 @@ from aion_actors.store.protocol import AppendRequest, RunSummary
 #: LMDB's key limit; the other stores keep it too so every store accepts the same ids.
 MAX_KEY_BYTES: Final = 511
 MAX_TIME: Final = 2**64 - 1
-RETRY_PREFIX: Final = "retry:"
-DEADLINE_PREFIX: Final = "deadline:"
 
 SCHEDULE: Final = 1
 CANCEL: Final = 2
@@ -133,7 +132,7 @@ def _check_timer_fields(event: Event, run: bytes) -> None:
         timer_key(run, event.timer_id)
     elif isinstance(event, _ACTIVITY_EVENTS):
         check_id(event.activity_id, "activity_id")
-        timer_key(run, DEADLINE_PREFIX + event.activity_id)
+        timer_key(run, str(TimerId.deadline(event.activity_id)))
         if isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
             check_time(event.retry_at, "ActivityAttemptFailed.retry_at")
         if isinstance(event, ev.ActivityScheduled) and event.deadline is not None:
@@ -237,20 +236,20 @@ def _on_timer_done(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
 def _on_attempt_failed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityAttemptFailed)
     if event.retry_at is not None and not _terminal(summary):
-        ops.append((SCHEDULE, RETRY_PREFIX + event.activity_id, event.retry_at))
+        ops.append((SCHEDULE, str(TimerId.retry(event.activity_id)), event.retry_at))
 
 
 def _on_activity_scheduled(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityScheduled)
-    ops.append((CANCEL, RETRY_PREFIX + event.activity_id, 0))
+    ops.append((CANCEL, str(TimerId.retry(event.activity_id)), 0))
     if event.deadline is not None and not _terminal(summary):
-        ops.append((SCHEDULE, DEADLINE_PREFIX + event.activity_id, event.deadline))
+        ops.append((SCHEDULE, str(TimerId.deadline(event.activity_id)), event.deadline))
 
 
 def _on_activity_closed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityCompleted | ev.ActivityFailed)
-    ops.append((CANCEL, RETRY_PREFIX + event.activity_id, 0))
-    ops.append((CANCEL, DEADLINE_PREFIX + event.activity_id, 0))
+    ops.append((CANCEL, str(TimerId.retry(event.activity_id)), 0))
+    ops.append((CANCEL, str(TimerId.deadline(event.activity_id)), 0))
 
 
 _Rule = Callable[[Summary, Event, list[TimerOp]], None]

@@ -14,8 +14,8 @@ from aion_actors.workers._process import check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART
 from aion_actors.workers.errors import (
     FINAL_ERRORS,
-    ActivityTimeout,
     ActivityUnavailable,
+    AttemptTimeout,
     ExecutorClosed,
     WorkerStartFailed,
 )
@@ -26,9 +26,9 @@ from aion_actors.workers.thread import ThreadExecutor
 __all__ = [
     "DEFAULT_WORKER_RESTART",
     "FINAL_ERRORS",
-    "ActivityTimeout",
     "ActivityUnavailable",
     "AttemptInfo",
+    "AttemptTimeout",
     "Executor",
     "ExecutorClosed",
     "Outcome",

@@ -97,7 +97,7 @@ class RestartPlan:
         if exhausted and not self._crash_storm:
             log.warning(
                 "worker processes were replaced more than %d times within %g s: activities "
-                "keep killing them (their runs record WorkerCrashed or ActivityTimeout); "
+                "keep killing them (their runs record WorkerCrashed or AttemptTimeout); "
                 "the pool keeps replacing them",
                 self.policy.max_restarts,
                 self.policy.within_seconds,

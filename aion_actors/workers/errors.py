@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aion_actors.core import AionError, ConfigError, PayloadError, check_payload
+from aion_actors.core import (
+    ACTIVITY_UNAVAILABLE,
+    WORKER_START_FAILED,
+    AionError,
+    ConfigError,
+    PayloadError,
+    check_payload,
+)
 
 
-class ActivityTimeout(AionError):
-    """An activity attempt ran past its `timeout` (retryable, like a crash)."""
+class AttemptTimeout(AionError):
+    """An activity attempt ran past its `@activity(timeout=)` (retryable, like a crash).
+
+    Not `ActivityTimeout`, which a workflow's await raises when the whole
+    activity ran past `ctx.activity(timeout=)`.
+    """
 
     def __init__(self, activity: str, timeout: float, consequence: str) -> None:
         self.activity = activity
@@ -52,7 +63,7 @@ class ActivityUnavailable(ConfigError):
 
 #: error types another attempt would meet again at once: an attempt failing with
 #: one of these fails its activity whatever its `RetryPolicy` says.
-FINAL_ERRORS = frozenset({ActivityUnavailable.__name__, WorkerStartFailed.__name__})
+FINAL_ERRORS = frozenset({ACTIVITY_UNAVAILABLE, WORKER_START_FAILED})
 
 
 def unrecordable_result(activity: str, result: Any, exc: Exception) -> PayloadError:

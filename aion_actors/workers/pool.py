@@ -5,7 +5,7 @@ self-pipe for wake-ups in one selector, so the pool costs one thread however
 many workers it has. A worker runs one attempt at a time; attempts queue FIFO
 while every worker is busy. A worker that dies is replaced and its attempt
 ends as `WorkerCrashed`; one that overruns its timeout is SIGKILLed,
-replaced, and its attempt ends as `ActivityTimeout`; `WorkerPool` says when.
+replaced, and its attempt ends as `AttemptTimeout`; `WorkerPool` says when.
 
 Workers come from a forkserver (or spawn) context, never `fork`: the engine
 process has threads. The forkserver preloads this package's worker module
@@ -35,7 +35,7 @@ from aion_actors.workers._activities import ActivityTable
 from aion_actors.workers._imports import WORKER_NAME_PREFIX
 from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART, RestartPlan, StartFailure
-from aion_actors.workers.errors import ActivityTimeout, ExecutorClosed
+from aion_actors.workers.errors import AttemptTimeout, ExecutorClosed
 from aion_actors.workers.task import Outcome, Task, failure
 from supervisor import RestartPolicy
 
@@ -344,7 +344,7 @@ class WorkerPool:
             self._timeouts += 1
             self._plan.lost(index, now)
             assert job is not None and job.task.timeout is not None
-            timeout = ActivityTimeout(
+            timeout = AttemptTimeout(
                 job.task.name, job.task.timeout, "its worker process was killed and replaced"
             )
             self._deliver(job, failure(timeout))

@@ -6,7 +6,7 @@ objects, and the workflow sees the same value live as on replay (a tuple
 comes back as a list either way).
 
 A thread cannot be killed. When an attempt overruns its timeout, this
-executor delivers `ActivityTimeout` at the deadline and drops the late
+executor delivers `AttemptTimeout` at the deadline and drops the late
 result; the thread stays busy until the function returns, so a stuck
 activity holds one of the `max_workers` threads.
 """
@@ -33,7 +33,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.workers.errors import (
-    ActivityTimeout,
+    AttemptTimeout,
     ExecutorClosed,
     oversized_result,
     unrecordable_arguments,
@@ -223,7 +223,7 @@ class ThreadExecutor:
         self._settle(entry, outcome)
 
     def _watch(self) -> None:
-        """Deliver `ActivityTimeout` at each deadline; at close, `ExecutorClosed` to the rest."""
+        """Deliver `AttemptTimeout` at each deadline; at close, `ExecutorClosed` to the rest."""
         self._own.inside = True
         while True:
             with self._cond:
@@ -236,7 +236,7 @@ class ThreadExecutor:
             timeout = entry.task.timeout
             assert timeout is not None
             consequence = "threads cannot be stopped, so its late result will be dropped"
-            self._settle(entry, failure(ActivityTimeout(entry.task.name, timeout, consequence)))
+            self._settle(entry, failure(AttemptTimeout(entry.task.name, timeout, consequence)))
         with self._cond:
             leftovers = list(self._unsettled)
         for entry in leftovers:

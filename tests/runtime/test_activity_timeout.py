@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aion_actors import Engine, WorkflowContext, WorkflowFailed
+from aion_actors.core import TimerId, TimerKind
 from aion_actors.core import events as ev
-from aion_actors.store import DEADLINE_PREFIX, RETRY_PREFIX
 from tests.runtime import prims
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,7 +77,8 @@ def test_the_deadline_bounds_retries_and_their_waits(engine: Engine, tmp_path: P
     failed = [e for e in history if isinstance(e, ev.ActivityFailed)]
     assert [f.error["type"] for f in failed] == ["ActivityTimeout"]
     time.sleep(0.1)
-    assert not any(t.startswith((RETRY_PREFIX, DEADLINE_PREFIX)) for t in _timers_left(engine)), (
+    kinds = {TimerId.parse(t).kind for t in _timers_left(engine)}
+    assert not kinds & {TimerKind.RETRY, TimerKind.DEADLINE}, (
         "a retry or deadline timer outlived its activity"
     )
 

@@ -51,7 +51,7 @@ def test_exhausted_park_then_resume_after_the_fix(engine: Engine) -> None:
     described = engine.describe("parked")
     assert described.residency == "parked" and described.pid is None
     assert isinstance(engine.history("parked")[-1], ev.RunParked)
-    engine.register(flows.crashy_park_fixed)
+    engine.register(flows.crashy_park_fixed, replace=True)
     assert engine.describe("parked").version_changed
     engine.resume("parked")
     assert run.result(timeout=30) == "fixed: 2"
@@ -67,7 +67,8 @@ def test_changing_activity_order_parks_with_a_named_mismatch(data_dir: Path) -> 
         run = engine.start(flows.ordered, workflow_id="order-swap")
         wait_until(lambda: len(engine.history("order-swap")) >= 5, 30, "both activities")
     with Engine.open(data_dir, workers=1) as engine:
-        engine.register(*flows.ALL, flows.ordered_swapped)
+        engine.register(*flows.ALL)
+        engine.register(flows.ordered_swapped, replace=True)
         wait_until(
             lambda: engine.describe("order-swap").status == WorkflowStatus.PARKED, 30, "park"
         )

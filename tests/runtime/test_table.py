@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from aion_actors.core import RunKey, WorkflowAlreadyStarted
+from aion_actors.core import RunKey, TimerId, WorkflowAlreadyStarted
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
-from aion_actors.runtime.runs.table import Presence, RunTable
+from aion_actors.runtime.runs.entry import Presence
+from aion_actors.runtime.runs.table import RunTable
 
 KEY = RunKey("order-1", "run-a")
 STARTED = ev.WorkflowStarted(workflow_type="t", input=[], run_id="run-a", version="v")
@@ -71,7 +72,7 @@ def test_messages_wait_between_incarnations_and_reach_the_next_in_order() -> Non
     assert table.lost(KEY, generation)  # its actor died
     entry = table.get(KEY)
     assert entry is not None and entry.presence is Presence.STARTING
-    first, second = msg.TimerDue("sleep:1"), msg.TimerDue("sleep:2")
+    first, second = msg.TimerDue(TimerId.sleep(1)), msg.TimerDue(TimerId.sleep(2))
     for message in (first, second, first):  # a repeat is dropped
         table.hold(entry, message)
     got = table.incarnated(KEY, generation, ref="replacement")
@@ -103,7 +104,7 @@ def test_parking_hands_back_requests_and_keeps_wakeups_for_the_resume() -> None:
     entry = table.get(KEY)
     assert entry is not None
     signal = msg.Signal("approve", None, msg.Ack())
-    timer = msg.TimerDue("sleep:1")
+    timer = msg.TimerDue(TimerId.sleep(1))
     table.hold(entry, signal)
     table.hold(entry, timer)
     assert table.park(KEY, generation, "budget spent") == [signal]
@@ -119,7 +120,7 @@ def test_an_exit_with_messages_waiting_asks_for_the_run_to_come_back() -> None:
     entry = table.get(KEY)
     assert entry is not None and entry.presence is Presence.ABSENT
     assert table.wake(entry) == generation + 1
-    table.hold(entry, msg.TimerDue("sleep:1"))
+    table.hold(entry, msg.TimerDue(TimerId.sleep(1)))
     assert table.exited(KEY, generation + 1)
 
 
@@ -129,6 +130,6 @@ def test_after_shutdown_nothing_goes_live_and_held_messages_are_handed_back() ->
     table.lost(KEY, generation)
     entry = table.get(KEY)
     assert entry is not None
-    table.hold(entry, msg.TimerDue("sleep:1"))
-    assert table.shut() == [msg.TimerDue("sleep:1")]
+    table.hold(entry, msg.TimerDue(TimerId.sleep(1)))
+    assert table.shut() == [msg.TimerDue(TimerId.sleep(1))]
     assert table.incarnated(KEY, generation, ref="too late") is None

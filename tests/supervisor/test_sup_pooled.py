@@ -136,7 +136,7 @@ def test_a_sealed_inbox_forwards_what_was_queued_and_what_comes_later(
                 gate.wait(TIMEOUT)
 
         def on_stop(self) -> None:
-            self.seal_inbox(lambda envelope: forwarded.append(envelope.message))
+            self.seal_inbox(forwarded.append)
 
     ref = Sealer.start(dispatcher)
     ref.tell("hold")
@@ -273,7 +273,7 @@ class Counted(Recorder):
 
     def on_stop(self) -> None:
         if self.seal:  # as a run actor does, with a forward that does not hold it
-            self.seal_inbox(lambda envelope: None)
+            self.seal_inbox(lambda message: None)
 
 
 def test_a_stopped_pooled_child_goes_by_refcount_not_by_the_cyclic_collector(

@@ -138,7 +138,7 @@ def test_an_attempt_past_its_timeout_is_killed_and_the_worker_replaced(
     outcome = collector.wait_for(1)["slow"]
 
     assert outcome.error is not None
-    assert outcome.error["type"] == "ActivityTimeout"
+    assert outcome.error["type"] == "AttemptTimeout"
     assert "'sleep'" in outcome.error["message"]
     assert "0.2 s" in outcome.error["message"]
     wait_until(lambda: len(pool.pids()) == 2, what="a replacement worker")

@@ -96,7 +96,7 @@ def test_a_timeout_is_delivered_at_the_deadline_and_the_late_result_dropped() ->
 
         outcome = collector.wait_for(1)["stuck"]
         assert outcome.error is not None
-        assert outcome.error["type"] == "ActivityTimeout"
+        assert outcome.error["type"] == "AttemptTimeout"
         assert "late result will be dropped" in outcome.error["message"]
 
         release.set()

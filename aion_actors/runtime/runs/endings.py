@@ -23,14 +23,10 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.runs.entry import WRITTEN_FOR, Presence, RunCounters
 from aion_actors.runtime.runs.residency import Residency, child_run
 from aion_actors.runtime.runs.starts import NewRun, Starts
-from aion_actors.runtime.runs.table import (
-    WRITTEN_FOR,
-    Presence,
-    RunCounters,
-    RunTable,
-)
+from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
 from aion_actors.store import EventStore, Recorder
 from supervisor import ChildInfo, ExitReason

@@ -7,6 +7,7 @@ nothing: each verb and each report goes to the one part whose job it is.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from aion_actors.core import (
     AionError,
     PayloadConverter,
     RunKey,
+    TimerId,
     WorkflowNotFound,
     WorkflowParked,
     faults,
@@ -33,15 +35,18 @@ from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
-from aion_actors.runtime.runs.table import Presence, Residence, RunCounters, RunTable
+from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from supervisor import ChildInfo, Dispatcher, ExitReason
+
+log = logging.getLogger("aion_actors.runtime")
 
 #: run actors share these threads: one runs at a time, the others stand in
 #: while a handler blocks (a child's start, a crash's settling, a slow step)
@@ -161,10 +166,20 @@ class RunManager:
 
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
-    ) -> ev.Event:
-        """Block until the run closes; its closing event. `TimeoutError` after `timeout`,
-        `WorkflowParked` while it is parked if `raise_on_park`."""
+    ) -> tuple[RunKey, ev.Event]:
+        """Block until the run closes, following continue-as-new to the last run: that
+        run and its closing event. `TimeoutError` after `timeout`, `WorkflowParked`
+        while it is parked if `raise_on_park`."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            closing = self._wait_one(key, deadline, timeout, raise_on_park)
+            if not isinstance(closing, ev.WorkflowContinuedAsNew):
+                return key, closing
+            key = RunKey(key.workflow_id, closing.next_run_id)
+
+    def _wait_one(
+        self, key: RunKey, deadline: float | None, timeout: float | None, raise_on_park: bool
+    ) -> ev.Event:
         while True:
             watched = self._table.watch(key)
             if watched is None:
@@ -195,10 +210,18 @@ class RunManager:
             )
         return last[-1]
 
-    def when_closed(self, key: RunKey, callback: Callable[[ev.Event], None]) -> None:
-        """`callback(closing)` once the run closes; at once if it has."""
-        if not self._table.when_closed(key, callback):
-            callback(self._closing_in_store(key))
+    def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
+        """`callback()` once the run and its continue-as-new successors have closed;
+        at once if they have."""
+
+        def closed(closing: ev.Event) -> None:
+            if isinstance(closing, ev.WorkflowContinuedAsNew):
+                self.when_closed(RunKey(key.workflow_id, closing.next_run_id), callback)
+            else:
+                callback()
+
+        if not self._table.when_closed(key, closed):
+            closed(self._closing_in_store(key))
 
     def whereabouts(self, key: RunKey) -> Whereabouts:
         entry = self._table.get(key)
@@ -314,9 +337,12 @@ class RunManager:
     def _timer_due(self, timer: DueTimer) -> None:
         if faults.ARMED:
             faults.hit("timer.firing")
-        self._residency.deliver(
-            RunKey(timer.workflow_id, timer.run_id), msg.TimerDue(timer.timer_id)
-        )
+        try:
+            due = msg.TimerDue(TimerId.parse(timer.timer_id))
+        except ValueError:  # not a timer this engine set: say so, never crash the service
+            log.error("run %s has a timer this engine cannot read; ignored", timer.run_id)
+            return
+        self._residency.deliver(RunKey(timer.workflow_id, timer.run_id), due)
 
     def _evict(self, key: object) -> None:
         assert isinstance(key, RunKey)

@@ -18,8 +18,9 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.readonly import answer_query
 from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.residency import Residency
-from aion_actors.runtime.runs.table import Presence, RunTable
+from aion_actors.runtime.runs.table import RunTable
 from aion_actors.store import EventStore
 
 

@@ -42,7 +42,8 @@ from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinit
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.lane import Lane
-from aion_actors.runtime.runs.table import Presence, RunCounters, RunEntry, RunTable
+from aion_actors.runtime.runs.entry import Presence, RunCounters, RunEntry
+from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
 from aion_actors.store import EventStore
 from supervisor import ChildInfo, ChildSpec, ExitReason, RestartPolicy, Supervisor

@@ -25,8 +25,9 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.runs.entry import RunEntry
 from aion_actors.runtime.runs.residency import Residency
-from aion_actors.runtime.runs.table import RunEntry, RunTable
+from aion_actors.runtime.runs.table import RunTable
 from aion_actors.store import AppendRequest, Recorder
 
 #: True: started; False: the run already existed; an exception: why it did not start

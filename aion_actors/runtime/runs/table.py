@@ -23,129 +23,18 @@ Pure bookkeeping: no threads, no store, no actors are started here.
 
 from __future__ import annotations
 
-import enum
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from aion_actors.core import RunKey, WorkflowAlreadyStarted, WorkflowStatus, status_from_events
+from aion_actors.core import RunKey, WorkflowAlreadyStarted
 from aion_actors.core import events as ev
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.messages import Request
+from aion_actors.runtime.runs.entry import Closed, Presence, RunEntry
 from supervisor import Latch
 
 _STRIPES = 64
-
-
-class Presence(enum.Enum):
-    """Where an open run lives, as far as messages to it are concerned."""
-
-    #: its `WorkflowStarted` is being committed; messages wait in the mailbox
-    RESERVED = "reserved"
-    #: an incarnation is being started (spawn, restart, resume); messages wait in the mailbox
-    STARTING = "starting"
-    #: `ref` is its actor; messages go straight to it
-    LIVE = "live"
-    #: no actor (evicted, or not needed since the engine opened); a message brings it back
-    ABSENT = "absent"
-    #: its workflow type is not registered; messages wait, requests are recorded for it
-    AWAITING_TYPE = "awaiting_type"
-    #: its restarts ran out, or its code diverged from its history; waits for `resume`
-    PARKED = "parked"
-    #: it had no actor and its ending is being recorded for it; messages wait
-    CLOSING = "closing"
-
-
-class Residence(enum.StrEnum):
-    """What `describe` reports: whether an actor holds the run's state."""
-
-    RESIDENT = "resident"
-    EVICTED = "evicted"
-    PARKED = "parked"
-
-
-_RESIDENCY = {
-    Presence.RESERVED: Residence.RESIDENT,
-    Presence.STARTING: Residence.RESIDENT,
-    Presence.LIVE: Residence.RESIDENT,
-    Presence.ABSENT: Residence.EVICTED,
-    Presence.AWAITING_TYPE: Residence.EVICTED,
-    Presence.PARKED: Residence.PARKED,
-    Presence.CLOSING: Residence.EVICTED,
-}
-
-#: no actor can hold the run now: requests to it are recorded on its behalf
-WRITTEN_FOR = frozenset({Presence.PARKED, Presence.AWAITING_TYPE})
-
-
-@dataclass(eq=False, slots=True)
-class RunEntry:
-    """One open (or still resident) run. Fields change only through `RunTable`."""
-
-    #: never changes
-    key: RunKey
-    #: the registered name of its workflow; never changes
-    workflow_type: str
-    #: the code version the run started with; never changes
-    version: str
-    #: `{"workflow_id", "run_id"}` of the run that started it, or None; never changes
-    parent: dict[str, Any] | None
-    presence: Presence
-    #: the LIVE incarnation's actor ref; None whenever presence is not LIVE
-    ref: Any = None
-    #: the supervisor's pid of the latest incarnation; None until known, and once it ended
-    pid: int | None = None
-    #: +1 at every spawn (start, rehydration, resume); an incarnation of an older
-    #: generation is stale: it may not write, and its exit changes nothing
-    generation: int = 0
-    #: what the next incarnation of this generation is told (restart, resume); taken by it
-    pending: Incarnation | None = None
-    #: history for the next incarnation to replay instead of reading the store; taken by it
-    handoff: list[ev.Event] | None = None
-    #: messages that arrived while no incarnation was LIVE, oldest first; empty while LIVE
-    mailbox: list[object] = field(default_factory=list)
-    #: why it is PARKED or AWAITING_TYPE; None in every other presence
-    reason: str | None = None
-    #: the event that closed the run; set only by `close`, in the critical section
-    #: that frees the workflow_id and removes the entry from the table
-    closing: ev.Event | None = None
-    #: latches of waiters; set and dropped whenever the run parks or closes
-    watchers: list[Latch] = field(default_factory=list)
-    #: called once with the closing event, after `close` released the lock
-    callbacks: list[Callable[[ev.Event], None]] = field(default_factory=list)
-    #: the open run this RESERVED one displaced, restored if its start is withdrawn
-    displaced: str | None = None
-
-    @property
-    def residency(self) -> Residence:
-        return _RESIDENCY[self.presence]
-
-    @property
-    def status(self) -> WorkflowStatus:
-        if self.closing is not None:
-            return status_from_events((self.closing,))
-        return WorkflowStatus.PARKED if self.presence is Presence.PARKED else WorkflowStatus.RUNNING
-
-
-@dataclass(slots=True)
-class RunCounters:
-    """Counters for `Engine.stats`; each part bumps its own (a lost increment is harmless)."""
-
-    crashes: int = 0
-    restarts: int = 0
-    rehydrations: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """What `RunTable.close` hands back: the entry as it ended, and what it still held."""
-
-    entry: RunEntry
-    #: messages that waited in its mailbox: their senders must hear it is closed
-    leftovers: list[object]
-    #: subscribers to call with the closing event, outside the lock
-    callbacks: list[Callable[[ev.Event], None]]
 
 
 class RunTable:
@@ -170,10 +59,6 @@ class RunTable:
 
     def open_run(self, workflow_id: str) -> str | None:
         return self._open.get(workflow_id)
-
-    def entries(self) -> list[RunEntry]:
-        """A snapshot of every entry (the entries themselves go on changing)."""
-        return list(self._entries.values())
 
     def count(self, presence: Presence) -> int:
         return sum(1 for entry in list(self._entries.values()) if entry.presence is presence)
@@ -488,9 +373,6 @@ class RunTable:
             for stripe in self._stripes:
                 stripe.release()
         return held
-
-    def __iter__(self) -> Iterator[RunEntry]:
-        return iter(self.entries())
 
 
 def _next_generation(entry: RunEntry) -> int:

@@ -1,0 +1,65 @@
+"""`TimerId`: what a durable timer is for — the one place its on-disk id is built and read.
+
+History and the timer index key timers by a string (part of the on-disk
+format): `sleep:<n>` (`ctx.sleep`, the n-th command), `signal:<name>:<n>`
+(a `wait_signal` timeout), `retry:<activity_id>` (the wait before an
+activity's next attempt) and `deadline:<activity_id>` (`ctx.activity(timeout=)`).
+Everything else handles the parsed value.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class TimerKind(enum.StrEnum):
+    SLEEP = "sleep"
+    SIGNAL = "signal"
+    RETRY = "retry"
+    DEADLINE = "deadline"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerId:
+    kind: TimerKind
+    #: the command number (sleep, signal) or the activity id (retry, deadline)
+    ref: str
+    #: the signal's name for a signal timeout; "" for the others
+    name: str = ""
+
+    @classmethod
+    def sleep(cls, command: int) -> TimerId:
+        return cls(TimerKind.SLEEP, str(command))
+
+    @classmethod
+    def signal(cls, name: str, command: int) -> TimerId:
+        return cls(TimerKind.SIGNAL, str(command), name)
+
+    @classmethod
+    def retry(cls, activity_id: str) -> TimerId:
+        return cls(TimerKind.RETRY, activity_id)
+
+    @classmethod
+    def deadline(cls, activity_id: str) -> TimerId:
+        return cls(TimerKind.DEADLINE, activity_id)
+
+    @classmethod
+    def parse(cls, text: str) -> TimerId:
+        """The timer an on-disk id names; `ValueError` naming it if it names none."""
+        kind, _, rest = text.partition(":")
+        if kind == TimerKind.SIGNAL:
+            name, _, command = rest.rpartition(":")
+            if name and command:
+                return cls(TimerKind.SIGNAL, command, name)
+        elif kind in TimerKind.__members__.values() and rest:
+            return cls(TimerKind(kind), rest)
+        raise ValueError(
+            f"timer id {text!r} is none of sleep:<n>, signal:<name>:<n>, "
+            "retry:<activity_id>, deadline:<activity_id>"
+        )
+
+    def __str__(self) -> str:
+        if self.kind is TimerKind.SIGNAL:
+            return f"signal:{self.name}:{self.ref}"
+        return f"{self.kind.value}:{self.ref}"

@@ -1,0 +1,46 @@
+"""From what `Engine.open` is given to what an engine is built from: the options, checked
+before anything is created (no directory, no thread), and the store a path names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from aion_actors.config import EngineConfig
+from aion_actors.core import ConfigError
+from aion_actors.store import LmdbStore
+
+
+def check_options(**options: object) -> None:
+    """Refuse nonsensical engine options before anything is created (None: the default)."""
+    for name, value in options.items():
+        if value is None:
+            continue
+        seconds = name == "idle_evict_after"
+        kinds = (int, float) if seconds else (int,)
+        low = 0 if seconds else 1
+        if isinstance(value, bool) or not isinstance(value, kinds) or value < low:
+            wanted = "a number of seconds >= 0, or None for never" if seconds else "an integer >= 1"
+            raise ConfigError(f"Engine option {name}={value!r} is invalid: expected {wanted}")
+
+
+def engine_options(settings: EngineConfig) -> dict[str, Any]:
+    """The `Engine(...)` keyword arguments `settings` stand for, checked."""
+    options = {
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "max_payload_bytes": settings.max_payload_bytes,
+        "max_resident": settings.max_resident,
+        "idle_evict_after": settings.idle_evict_after,
+    }
+    check_options(**options)
+    return options
+
+
+def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> LmdbStore:
+    """The embedded store at `path`, created if needed, as `settings` configure it."""
+    options: dict[str, Any] = {"durability": settings.durability}
+    if settings.map_size is not None:
+        options["map_size"] = settings.map_size
+    return LmdbStore(Path(path), **options)

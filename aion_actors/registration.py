@@ -1,0 +1,82 @@
+"""`Registration`: what an engine runs, by name, configured as the config file, the
+decorators and `register` say — and what waited for it, woken.
+
+Each setting comes from, lowest precedence first: the engine's config file,
+what a decorator set explicitly, then the arguments of `register`. Tables of
+the config file that name nothing registered are reported once the service
+has registered what it runs (at its first start): they are likely typos.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from aion_actors.config import Config, configure
+from aion_actors.core import ConfigError
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.runs import RunManager
+from supervisor import RestartPolicy
+
+log = logging.getLogger("aion_actors")
+
+Definition = WorkflowDefinition | ActivityDefinition[Any, Any]
+
+
+class Registration:
+    def __init__(self, catalog: Catalog, config: Config | None, runs: RunManager) -> None:
+        self._catalog = catalog
+        self._config = config
+        self._runs = runs
+        #: whether the config file's tables were checked against what is registered
+        self._names_checked = False
+
+    def register(
+        self,
+        definitions: Sequence[Definition],
+        *,
+        restart: RestartPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        executor: Literal["process", "thread"] | None = None,
+        replace: bool = False,
+    ) -> None:
+        configured = [
+            configure(
+                d, self._config, restart=restart, retry=retry, timeout=timeout, executor=executor
+            )
+            for d in definitions
+        ]
+        self._catalog.register(*configured, replace=replace)
+        self._runs.registered(
+            [d.name for d in configured if isinstance(d, WorkflowDefinition)],
+            [d.name for d in configured if isinstance(d, ActivityDefinition)],
+        )
+
+    def workflow(self, workflow: WorkflowDefinition | str) -> WorkflowDefinition:
+        """The registered definition to start (a definition not registered yet is, now)."""
+        if isinstance(workflow, WorkflowDefinition):
+            registered = self._catalog.workflow(workflow.name)
+            if registered is None or registered.fn is not workflow.fn:
+                self.register([workflow])
+            workflow = workflow.name
+        definition = self._catalog.workflow(workflow)
+        if definition is None:
+            known = ", ".join(self._catalog.workflow_names()) or "none"
+            raise ConfigError(
+                f"workflow type {workflow!r} is not registered (registered: {known}); "
+                "call engine.register() with it first"
+            )
+        if not self._names_checked:  # registration is complete by the first start
+            self._names_checked = True
+            self._warn_unknown_names()
+        return definition
+
+    def _warn_unknown_names(self) -> None:
+        if self._config is None:
+            return
+        workflows, activities = self._catalog.workflow_names(), self._catalog.activity_names()
+        for problem in self._config.unknown_names(workflows, activities):
+            log.warning("%s", problem)

@@ -1,0 +1,100 @@
+"""What an activity's outcome or a due timer records, given what the run has in flight.
+
+Pure: the run's `Ledger` and the report in, the events to record out — none
+for a report that is stale or repeated (an attempt already superseded, a
+timer already fired). The actor stamps them and records them; replay never
+comes here, because these events are already in history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aion_actors.core import ACTIVITY_TIMEOUT, UNRECORDABLE, TimerId, TimerKind
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.definitions import RetryPolicy
+from aion_actors.runtime.ledger import Ledger
+
+_NO_RETRY = RetryPolicy(max_attempts=1)
+#: the retry policy of an activity, by its name (None: not registered)
+PolicyOf = Callable[[str], RetryPolicy | None]
+
+
+def activity_outcome(
+    ledger: Ledger, report: msg.ActivityOutcome, policy_of: PolicyOf, now_ns: int
+) -> list[ev.Event]:
+    """An attempt finished: its completion, a retry after the policy's backoff, or the
+    activity's end. Nothing if the attempt is not the one the run waits for."""
+    state = ledger.activities.get(report.activity_id)
+    if (
+        state is None
+        or state.waiting_retry
+        or state.scheduled.attempt != report.attempt
+        or ledger.closed
+    ):
+        return []
+    outcome, aid = report.outcome, report.activity_id
+    if outcome.ok:
+        return [ev.ActivityCompleted(activity_id=aid, result=outcome.result)]
+    error: dict[str, Any] = outcome.error or {"type": "Error", "message": "unknown failure"}
+    # A result that cannot be recorded (not msgpack, or over the payload limit)
+    # would come back the same from another attempt: the activity fails for good.
+    policy = None if error.get("type") == UNRECORDABLE else policy_of(state.scheduled.name)
+    return attempt_failed(aid, report.attempt, error, policy or _NO_RETRY, now_ns)
+
+
+def attempt_failed(
+    activity_id: str, attempt: int, error: dict[str, Any], policy: RetryPolicy, now_ns: int
+) -> list[ev.Event]:
+    if attempt < policy.max_attempts and policy.retryable(str(error.get("type"))):
+        retry_at = now_ns + int(policy.delay(attempt) * 1e9)
+        return [
+            ev.ActivityAttemptFailed(
+                activity_id=activity_id, attempt=attempt, error=error, retry_at=retry_at
+            )
+        ]
+    return [
+        ev.ActivityAttemptFailed(activity_id=activity_id, attempt=attempt, error=error),
+        ev.ActivityFailed(activity_id=activity_id, error=error),
+    ]
+
+
+def timer_due(ledger: Ledger, timer: TimerId) -> list[ev.Event]:
+    """A durable timer is due: what it ends, if it is still open."""
+    if ledger.closed:
+        return []
+    if timer.kind is TimerKind.RETRY:
+        state = ledger.activities.get(timer.ref)
+        if state is None or not state.waiting_retry:
+            return []
+        last = state.scheduled
+        return [
+            ev.ActivityScheduled(
+                activity_id=last.activity_id,
+                name=last.name,
+                input=last.input,
+                attempt=last.attempt + 1,
+                deadline=last.deadline,
+            )
+        ]
+    if timer.kind is TimerKind.DEADLINE:
+        return _deadline_passed(ledger, timer.ref)
+    if str(timer) in ledger.timers:
+        return [ev.TimerFired(timer_id=str(timer))]
+    return []
+
+
+def _deadline_passed(ledger: Ledger, activity_id: str) -> list[ev.Event]:
+    """`ctx.activity(timeout=)` ran out: the activity fails; late attempts are ignored."""
+    state = ledger.activities.get(activity_id)
+    if state is None:
+        return []
+    last = state.scheduled
+    error = {
+        "type": ACTIVITY_TIMEOUT,
+        "message": f"activity {last.name!r} did not finish before its deadline "
+        f"(ctx.activity timeout); {last.attempt} attempt(s) started",
+    }
+    return [ev.ActivityFailed(activity_id=activity_id, error=error)]
