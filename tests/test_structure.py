@@ -70,7 +70,8 @@ def test_the_engine_sees_verbs_only() -> None:
             and (node.module or "").startswith(("aion_actors.runtime.runs", "supervisor"))
             for alias in node.names
         }
-        assert imported <= {"RunManager", "Whereabouts", "new_runs", "RestartPolicy"}, (name, imported)
+        verbs = {"RunManager", "Whereabouts", "new_runs", "RestartPolicy"}
+        assert imported <= verbs, (name, imported)
         private = [
             node.attr
             for node in ast.walk(tree)
