@@ -1,5 +1,9 @@
 """`check-config FILE [--app MODULE[:ATTR]]`: validate an `aion.toml`, show what it makes effective.
 
+That is the engine options, the restart policy of each workflow type, the
+restart policy of the worker processes (`[workers]`: only the keys a worker
+pool uses) and the activity settings.
+
 With `--app`, every `[restart.<type>]` and `[activity.<name>]` table must
 name a workflow type or activity the app defines: a typo in a table name
 would otherwise leave its settings applying to nothing.
@@ -21,6 +25,7 @@ from rich.text import Text
 
 from aion_actors.cli.inspection import print_json
 from aion_actors.config import ActivityConfig, Config
+from aion_actors.config.keys import WORKERS_KEYS
 from aion_actors.core import ConfigError
 from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
 from supervisor import RestartPolicy
@@ -64,6 +69,7 @@ def check_config(
         if problems:
             return 2
     policies = {_DEFAULT_ROW: config.default_restart, **config.restart}
+    workers = {k: v for k, v in _policy(config.worker_restart).items() if k in WORKERS_KEYS}
     if as_json:
         print_json(
             {
@@ -74,6 +80,7 @@ def check_config(
                     for k, v in dataclasses.asdict(config.engine).items()
                 },
                 "restart": {name: _policy(p) for name, p in policies.items()},
+                "workers": workers,
                 "activity": {name: _activity(a) for name, a in config.activities.items()},
             }
         )
@@ -97,6 +104,14 @@ def check_config(
         label = "default (every other type)" if name == _DEFAULT_ROW else name
         restarts.add_row(Text(label), *(Text(_show(v)) for v in _policy(policy).values()))
     console.print(restarts)
+    pool = Table(
+        title=escape("effective restart policy of the worker processes ([workers])"),
+        title_justify="left",
+    )
+    for column in ("pool", *workers):
+        pool.add_column(column)
+    pool.add_row(Text("every worker process"), *(Text(_show(v)) for v in workers.values()))
+    console.print(pool)
     if config.activities:
         activities = Table(title=escape("[activity.<name>]"), title_justify="left")
         for column in ("activity", "retry", "timeout", "executor"):

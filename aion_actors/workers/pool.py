@@ -29,20 +29,18 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, WorkerCrashed, packb, unpackb
-from aion_actors.workers import _process, _worker, errors
+from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, unpackb
+from aion_actors.workers import _outcomes, _process, _worker, errors
 from aion_actors.workers._activities import ActivityTable
 from aion_actors.workers._imports import WORKER_NAME_PREFIX
 from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART, RestartPlan, StartFailure
-from aion_actors.workers.errors import AttemptTimeout, ExecutorClosed
+from aion_actors.workers.errors import ExecutorClosed
 from aion_actors.workers.task import Outcome, Task, failure
 from supervisor import RestartPolicy
 
 log = logging.getLogger("aion_actors.workers")
 
-#: bytes a worker's `[OK, result]` frame adds around the result's encoding
-_OK_FRAME = len(packb([_worker.OK, None])) - len(packb(None))
 _STOP_GRACE = 1.0  # seconds `close()` lets busy workers finish before killing them
 _CONN, _SENTINEL = 0, 1
 
@@ -248,13 +246,10 @@ class WorkerPool:
         """Queue `jobs` (default: those queued), answering at once those that cannot run."""
         if jobs is None:
             jobs, self._pending = self._pending, deque()
-        broken = None if self._plan.broken is None else Outcome(ok=False, error=self._plan.broken)
-        for job in jobs:
-            outcome = job.early or self._table.failure(job.task.name) or broken
-            if outcome is None:
-                self._pending.append(job)
-            else:
-                self._deliver(job, outcome)
+        runnable, answered = _outcomes.triage(jobs, self._table.failure, self._plan.broken)
+        self._pending.extend(runnable)
+        for job, outcome in answered:
+            self._deliver(job, outcome)
 
     def _read(self, worker: WorkerProcess) -> None:
         try:
@@ -268,14 +263,8 @@ class WorkerPool:
             job = worker.finish()
             self._completed += 1
             self._idle.append(worker)
-            if op == _worker.ERROR:
-                self._deliver(job, Outcome(ok=False, error=message[1]))
-            elif (size := len(frame) - _OK_FRAME) > self._max_result_bytes:
-                # the worker's own encoding of the result, measured rather than redone
-                oversized = errors.oversized_result(job.task.name, size, self._max_result_bytes)
-                self._deliver(job, failure(oversized))
-            else:
-                self._deliver(job, Outcome(ok=True, result=message[1]))
+            outcome = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes)
+            self._deliver(job, outcome)
             if self._stopping_since is None:
                 self._dispatch(time.monotonic())
         elif op == _worker.STARTED:
@@ -336,26 +325,19 @@ class WorkerPool:
         if worker in self._idle:
             self._idle.remove(worker)
         exitcode = worker.reap(kill=kill)
-        now = time.monotonic()
-        if self._stopping_since is not None:
-            if job is not None:
-                self._deliver(job, failure(ExecutorClosed("process", job.task.name)))
-        elif kill:
-            self._timeouts += 1
-            self._plan.lost(index, now)
-            assert job is not None and job.task.timeout is not None
-            timeout = AttemptTimeout(
-                job.task.name, job.task.timeout, "its worker process was killed and replaced"
-            )
-            self._deliver(job, failure(timeout))
-        elif was_starting:
-            self._start_failed(index, _process.start_failure(worker, exitcode), now)
-        else:
-            self._crashed += 1
-            self._plan.lost(index, now)
-            if job is not None:
-                crash = WorkerCrashed(job.task.name, exitcode, _process.signal_name(exitcode))
-                self._deliver(job, failure(crash))
+        now, stopping = time.monotonic(), self._stopping_since is not None
+        if not stopping:
+            if kill:
+                self._timeouts += 1
+                self._plan.lost(index, now)
+            elif was_starting:  # a starting worker has no job
+                self._start_failed(index, _process.start_failure(worker, exitcode), now)
+            else:
+                self._crashed += 1
+                self._plan.lost(index, now)
+        if job is not None:
+            outcome = _outcomes.cut_short(job.task, exitcode, stopping=stopping, killed=kill)
+            self._deliver(job, outcome)
 
     def _start_failed(self, index: int, failure: StartFailure, now: float) -> None:
         self._failed_starts += 1
@@ -370,7 +352,7 @@ class WorkerPool:
         self._stopping_since = time.monotonic()
         while self._pending:
             job = self._pending.popleft()
-            self._deliver(job, failure(ExecutorClosed("process", job.task.name)))
+            self._deliver(job, _outcomes.closed(job.task))
         for worker in self._slots:
             if worker is not None:
                 worker.ask_to_stop()
@@ -387,7 +369,7 @@ class WorkerPool:
         with self._lock:
             jobs, self._inbox = self._inbox, []
         for job in [*self._pending, *jobs]:
-            self._deliver(job, job.early or failure(ExecutorClosed("process", job.task.name)))
+            self._deliver(job, job.early or _outcomes.closed(job.task))
         self._pending.clear()
 
     def _release(self) -> None:

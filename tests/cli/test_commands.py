@@ -12,6 +12,7 @@ import pytest
 
 from aion_actors import DataDirLocked, Engine
 from aion_actors.cli import main
+from aion_actors.workers import DEFAULT_WORKER_RESTART
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,6 +110,39 @@ def test_check_config_prints_the_effective_policy_per_type(
     assert doc["restart"]["default"]["max_restarts"] == 5
     assert doc["activity"]["charge"]["retry"]["max_attempts"] == 4
     assert doc["engine"]["workers"] == 2
+
+
+def test_check_config_prints_the_effective_worker_pool_restart_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "aion.toml"
+    path.write_text(VALID + "\n[workers]\nmax_restarts = 4\nbackoff_initial = 0.25\n")
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "effective restart policy of the worker processes ([workers])" in out
+    (row,) = [line for line in out.splitlines() if line.startswith("│ every worker process")]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    # pool, max_restarts, within_seconds and backoff_* (initial, multiplier, max, jitter):
+    # the file's values over the built-in ones, and none of the keys only runs use
+    assert cells == ["every worker process", "4", "10.0", "0.25", "2.0", "5.0", "0.0"]
+
+    assert main(["check-config", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["workers"] == {
+        "max_restarts": 4,
+        "within_seconds": 10.0,
+        "backoff_initial": 0.25,
+        "backoff_multiplier": 2.0,
+        "backoff_max": 5.0,
+        "backoff_jitter": 0.0,
+    }
+    # Without a [workers] table, the pool's built-in policy is what applies.
+    path.write_text(VALID)
+    assert main(["check-config", str(path), "--json"]) == 0
+    workers = json.loads(capsys.readouterr().out)["workers"]
+    default = DEFAULT_WORKER_RESTART
+    assert workers["max_restarts"] == default.max_restarts == 10
+    assert workers["within_seconds"] == default.within_seconds
+    assert workers["backoff_max"] == default.backoff.max
 
 
 def test_check_config_rejects_a_bad_file_with_exit_2_and_no_traceback(tmp_path: Path) -> None:

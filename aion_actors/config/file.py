@@ -1,0 +1,78 @@
+"""`Config`: one `aion.toml`, read and validated, with the built-in defaults where it is silent."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from aion_actors.config.names import unknown_tables
+from aion_actors.config.tables import read_tables
+from aion_actors.config.values import ActivityConfig, EngineConfig
+from aion_actors.core import ConfigError
+from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART
+from aion_actors.workers import DEFAULT_WORKER_RESTART
+from supervisor import RestartPolicy
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A parsed `aion.toml`. `Config()` is the empty file: built-in defaults everywhere."""
+
+    source: str = "<defaults>"
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    default_restart: RestartPolicy = DEFAULT_RUN_RESTART
+    restart: Mapping[str, RestartPolicy] = field(default_factory=lambda: MappingProxyType({}))
+    activities: Mapping[str, ActivityConfig] = field(default_factory=lambda: MappingProxyType({}))
+    worker_restart: RestartPolicy = DEFAULT_WORKER_RESTART  #: `[workers]`: see `WorkerPool`
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Config:
+        """Read and validate the file at `path`; a relative `data_dir` is relative to it."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"{path}: cannot read the config file ({exc.strerror or exc}); check the path"
+            ) from None
+        return cls.parse(text, source=str(path), base_dir=path.parent)
+
+    @classmethod
+    def parse(cls, text: str, *, source: str = "<string>", base_dir: Path | None = None) -> Config:
+        """Validate TOML `text`; `source` names it in error messages."""
+        tables = read_tables(text, source, base_dir or Path.cwd())
+        return cls(
+            source=source,
+            engine=tables.engine,
+            default_restart=tables.default_restart,
+            restart=tables.restart,
+            activities=tables.activities,
+            worker_restart=tables.worker_restart,
+        )
+
+    @classmethod
+    def coerce(cls, config: str | os.PathLike[str] | Config | None) -> Config:
+        """A `Config` from a path, a `Config`, or None (the built-in defaults)."""
+        if config is None:
+            return cls()
+        return config if isinstance(config, Config) else cls.load(config)
+
+    def restart_policy(self, workflow_type: str) -> RestartPolicy:
+        """The file's policy for `workflow_type`: its own table over `[restart.default]`."""
+        return self.restart.get(workflow_type, self.default_restart)
+
+    def unknown_names(self, workflows: Iterable[str], activities: Iterable[str]) -> list[str]:
+        """A message per `[restart.<type>]` / `[activity.<name>]` naming none of these names.
+
+        Each names the file, the table, the closest registered name and the
+        registered ones; `[]` when every table applies to something.
+        """
+        restart = unknown_tables(self.source, "restart", "workflow type", self.restart, workflows)
+        return restart + unknown_tables(
+            self.source, "activity", "activity", self.activities, activities
+        )

@@ -1,0 +1,98 @@
+"""What each key of each `aion.toml` table accepts, and why some tempting values are refused.
+
+`[workers]` takes the keys of `[restart.*]` that apply to a worker pool, so
+both kinds of table are checked by the same `Key`s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["ACTIVITY_KEYS", "ENGINE_KEYS", "RESTART_KEYS", "WHY_NOT", "WORKERS_KEYS", "Key"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """What one key accepts: a check on the parsed TOML value and its description."""
+
+    allowed: str
+    check: Callable[[Any], bool]
+
+
+def _number(low: float, *, strict: bool = False, integer: bool = False) -> Key:
+    kind = "an integer" if integer else "a number"
+    bound = f"> {low:g}" if strict else f">= {low:g}"
+
+    def check(value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            return False
+        return math.isfinite(value) and (value > low if strict else value >= low)
+
+    return Key(f"{kind} {bound}", check)
+
+
+def _choice(*values: str) -> Key:
+    return Key("one of " + ", ".join(f'"{v}"' for v in values), lambda v: v in values)
+
+
+def _seconds_or_false() -> Key:
+    positive = _number(0, strict=True)
+    return Key(
+        f"{positive.allowed} (seconds), or false for never",
+        lambda v: v is False or positive.check(v),
+    )
+
+
+ENGINE_KEYS: Final[Mapping[str, Key]] = {
+    "data_dir": Key("a path (string)", lambda v: isinstance(v, str) and v != ""),
+    "workers": _number(1, integer=True),
+    "threads": _number(1, integer=True),
+    "max_resident": _number(1, integer=True),
+    "idle_evict_after": _seconds_or_false(),
+    "durability": _choice("sync", "nosync"),
+    "map_size": _number(1, integer=True),
+    "max_payload_bytes": _number(1, integer=True),
+}
+RESTART_KEYS: Final[Mapping[str, Key]] = {
+    "strategy": Key(
+        '"one_for_one" (of the strategies "one_for_one", "one_for_all", "rest_for_one", '
+        "only one_for_one applies to workflow runs)",
+        lambda v: v == "one_for_one",
+    ),
+    "max_restarts": _number(0, integer=True),
+    "within_seconds": _number(0, strict=True),
+    "on_exhausted": _choice("fail", "park"),
+    "restart": _choice("transient", "temporary"),
+    "backoff_initial": _number(0),
+    "backoff_multiplier": _number(1),
+    "backoff_max": _number(0),
+    "backoff_jitter": _number(0),
+}
+_RUN_ONLY_KEYS: Final = ("strategy", "on_exhausted", "restart")
+#: `[workers]`: the restart keys a worker pool uses (each worker is replaced on its own, always)
+WORKERS_KEYS: Final[Mapping[str, Key]] = {
+    k: v for k, v in RESTART_KEYS.items() if k not in _RUN_ONLY_KEYS
+}
+ACTIVITY_KEYS: Final[Mapping[str, Key]] = {
+    "retry_max_attempts": _number(1, integer=True),
+    "retry_initial": _number(0),
+    "retry_multiplier": _number(1),
+    "retry_max_interval": _number(0),
+    "timeout": _number(0, strict=True),
+    "executor": _choice("process", "thread"),
+}
+#: (key, value) -> why that value is refused, said instead of the bare list of what is allowed
+WHY_NOT: Final[Mapping[tuple[str, str], str]] = {
+    ("strategy", "one_for_all"): "each run is supervised on its own, so only "
+    '"one_for_one" applies to workflow runs',
+    ("strategy", "rest_for_one"): "each run is supervised on its own, so only "
+    '"one_for_one" applies to workflow runs',
+    ("on_exhausted", "escalate"): "escalating would stop every run of the engine because "
+    'one run crashed too often; use "fail" (record WorkflowFailed) or "park" (keep it for '
+    "engine.resume() after a fix)",
+    ("restart", "permanent"): 'a run that completed is never restarted; use "transient" '
+    '(restart after crashes) or "temporary" (never restart)',
+}

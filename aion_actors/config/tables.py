@@ -1,0 +1,177 @@
+"""Reading an `aion.toml` document into typed values, refusing every mistake.
+
+Every mistake is a `ConfigError` naming the file, the table, the key and
+what is allowed: a typo must not silently fall back to a default. What each
+key accepts is in `keys`; `[workers]` and `[restart.*]` are read by the same
+`Reader.restart_policy`, each with its own keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from aion_actors.config.keys import (
+    ACTIVITY_KEYS,
+    ENGINE_KEYS,
+    RESTART_KEYS,
+    WHY_NOT,
+    WORKERS_KEYS,
+    Key,
+)
+from aion_actors.config.values import ActivityConfig, EngineConfig
+from aion_actors.core import ConfigError
+from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy
+from aion_actors.workers import DEFAULT_WORKER_RESTART
+from supervisor import RestartPolicy
+
+__all__ = ["Reader", "Tables", "read_tables"]
+
+_TABLES = ("engine", "workers", "restart", "activity")
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The validated tables of one file: built-in defaults where it says nothing."""
+
+    engine: EngineConfig
+    default_restart: RestartPolicy  #: `[restart.default]`
+    restart: Mapping[str, RestartPolicy]  #: `[restart.<workflow_type>]`, over the default
+    activities: Mapping[str, ActivityConfig]  #: `[activity.<name>]`
+    worker_restart: RestartPolicy  #: `[workers]`
+
+
+def read_tables(text: str, source: str, base_dir: Path) -> Tables:
+    """Validate TOML `text`; `source` names it in errors, `base_dir` anchors `data_dir`."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax") from None
+    return Reader(source, base_dir).tables(doc)
+
+
+class Reader:
+    """Reads the tables of one parsed document named `source`."""
+
+    def __init__(self, source: str, base_dir: Path) -> None:
+        self.source = source
+        self.base_dir = base_dir
+
+    def tables(self, doc: dict[str, Any]) -> Tables:
+        unknown = sorted(set(doc) - set(_TABLES))
+        if unknown:
+            raise ConfigError(
+                f"{self.source}: unknown table {unknown[0]!r}; allowed tables: [engine], "
+                "[workers], [restart.default], [restart.<workflow_type>], [activity.<name>]"
+            )
+        engine = self.engine(self.table(doc.get("engine", {}), "engine"))
+        workers = self.table(doc.get("workers", {}), "workers")
+        worker_restart = self.restart_policy(
+            DEFAULT_WORKER_RESTART, workers, "workers", WORKERS_KEYS
+        )
+        restart = self.table(doc.get("restart", {}), "restart")
+        for name, value in restart.items():
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{self.source}: [restart] {name} = {_toml(value)}: restart keys belong in "
+                    "[restart.default] (every workflow type) or [restart.<workflow_type>]"
+                )
+        default = self.restart_policy(
+            DEFAULT_RUN_RESTART, restart.get("default", {}), "restart.default", RESTART_KEYS
+        )
+        per_type = {
+            name: self.restart_policy(default, table, f"restart.{name}", RESTART_KEYS)
+            for name, table in restart.items()
+            if name != "default"
+        }
+        activity = self.table(doc.get("activity", {}), "activity")
+        activities = {
+            name: self.activity(self.table(table, f"activity.{name}"), name)
+            for name, table in activity.items()
+        }
+        return Tables(
+            engine=engine,
+            default_restart=default,
+            restart=MappingProxyType(per_type),
+            activities=MappingProxyType(activities),
+            worker_restart=worker_restart,
+        )
+
+    def engine(self, doc: dict[str, Any]) -> EngineConfig:
+        values = dict(self.values(doc, "engine", ENGINE_KEYS))
+        if "data_dir" in values:
+            values["data_dir"] = self.base_dir / Path(values["data_dir"]).expanduser()
+        if values.get("idle_evict_after") is False:
+            values["idle_evict_after"] = None
+        return EngineConfig(**values)
+
+    def restart_policy(
+        self, base: RestartPolicy, doc: dict[str, Any], table: str, keys: Mapping[str, Key]
+    ) -> RestartPolicy:
+        """`base` with the keys of `[table]` on top: `[restart.<type>]`, or `[workers]`."""
+        values = self.values(doc, table, keys)
+        backoff = {
+            k.removeprefix("backoff_"): v for k, v in values.items() if k.startswith("backoff_")
+        }
+        policy = {k: v for k, v in values.items() if not k.startswith("backoff_")}
+        if backoff:
+            policy["backoff"] = dataclasses.replace(base.backoff, **backoff)
+        return dataclasses.replace(base, **policy)
+
+    def activity(self, doc: dict[str, Any], name: str) -> ActivityConfig:
+        values = self.values(doc, f"activity.{name}", ACTIVITY_KEYS)
+        retry = {k.removeprefix("retry_"): v for k, v in values.items() if k.startswith("retry_")}
+        return ActivityConfig(
+            retry=RetryPolicy(**retry) if retry else None,
+            timeout=values.get("timeout"),
+            executor=values.get("executor"),
+        )
+
+    def table(self, value: Any, name: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{self.source}: {name} must be a table ([{name}]), not {_type_name(value)}"
+            )
+        return value
+
+    def values(self, doc: dict[str, Any], table: str, keys: Mapping[str, Key]) -> dict[str, Any]:
+        for key, value in doc.items():
+            spec = keys.get(key)
+            if spec is None:
+                raise self.fail(table, f"unknown key {key!r}; allowed keys: {', '.join(keys)}")
+            if not spec.check(value):
+                why = WHY_NOT.get((key, value)) if isinstance(value, str) else None
+                raise self.fail(
+                    table,
+                    f"{key} = {_toml(value)}: " + (why or f"expected {spec.allowed}"),
+                )
+        return doc
+
+    def fail(self, table: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.source}: [{table}] {problem}")
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)

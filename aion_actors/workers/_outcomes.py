@@ -1,0 +1,75 @@
+"""The `Outcome` each attempt of a `WorkerPool` ends with, from what happened to it.
+
+Functions of the pool's state that return outcomes and change nothing: the
+dispatcher thread delivers what they return, and keeps its own counters and
+restart plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aion_actors.core import WorkerCrashed, packb
+from aion_actors.workers import _worker, errors
+from aion_actors.workers._process import Job, signal_name
+from aion_actors.workers.errors import AttemptTimeout, ExecutorClosed
+from aion_actors.workers.task import Outcome, Task, failure
+
+__all__ = ["closed", "cut_short", "reply", "triage"]
+
+#: bytes a worker's `[OK, result]` frame adds around the result's encoding
+_OK_FRAME = len(packb([_worker.OK, None])) - len(packb(None))
+
+
+def reply(message: list[Any], frame_size: int, task: Task, max_result_bytes: int) -> Outcome:
+    """What a worker's `[OK, result]` or `[ERROR, error]` frame of `frame_size` bytes reports.
+
+    A result over `max_result_bytes` fails the attempt: the worker's own
+    encoding of it is measured, not redone.
+    """
+    if message[0] == _worker.ERROR:
+        return Outcome(ok=False, error=message[1])
+    if (size := frame_size - _OK_FRAME) > max_result_bytes:
+        return failure(errors.oversized_result(task.name, size, max_result_bytes))
+    return Outcome(ok=True, result=message[1])
+
+
+def cut_short(task: Task, exitcode: int | None, *, stopping: bool, killed: bool) -> Outcome:
+    """The attempt whose worker ended (exited, or `killed` for its timeout) before replying."""
+    if stopping:
+        return closed(task)
+    if killed:
+        assert task.timeout is not None  # only an overrun deadline kills a worker
+        return failure(
+            AttemptTimeout(task.name, task.timeout, "its worker process was killed and replaced")
+        )
+    return failure(WorkerCrashed(task.name, exitcode, signal_name(exitcode)))
+
+
+def closed(task: Task) -> Outcome:
+    """The attempt the pool's closing leaves unrun or unfinished."""
+    return failure(ExecutorClosed("process", task.name))
+
+
+def triage(
+    jobs: Iterable[Job],
+    unavailable: Callable[[str], Outcome | None],
+    broken: dict[str, Any] | None,
+) -> tuple[list[Job], list[tuple[Job, Outcome]]]:
+    """`jobs` split, in order, into those that may run and those answered at once.
+
+    A job is answered by the outcome it came with, else by its activity's
+    (`unavailable(name)`: it cannot run in a worker), else by the pool's
+    `broken` error (no worker can start).
+    """
+    runnable: list[Job] = []
+    answered: list[tuple[Job, Outcome]] = []
+    when_broken = None if broken is None else Outcome(ok=False, error=broken)
+    for job in jobs:
+        outcome = job.early or unavailable(job.task.name) or when_broken
+        if outcome is None:
+            runnable.append(job)
+        else:
+            answered.append((job, outcome))
+    return runnable, answered

@@ -1,0 +1,67 @@
+"""How a pool's attempts end, decided without a worker process: `_outcomes` alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aion_actors.core import packb
+from aion_actors.workers import Outcome, Task, _outcomes, _worker
+from aion_actors.workers._process import Job
+from tests.workers.helpers import attempt
+
+
+def _job(name: str, *, timeout: float | None = None, early: Outcome | None = None) -> Job:
+    return Job(Task(name, [], attempt(), timeout), lambda _: None, None, early)
+
+
+def test_a_reply_frame_is_the_result_the_error_or_an_oversized_result() -> None:
+    task = _job("echo").task
+    ok = [_worker.OK, "x" * 100]
+    assert _outcomes.reply(ok, len(packb(ok)), task, 1000) == Outcome(ok=True, result="x" * 100)
+    error: dict[str, Any] = {"type": "ValueError", "message": "no"}
+    failed = [_worker.ERROR, error]
+    assert _outcomes.reply(failed, len(packb(failed)), task, 10) == Outcome(ok=False, error=error)
+
+    over = _outcomes.reply(ok, len(packb(ok)), task, 99)
+
+    assert not over.ok and over.error is not None
+    assert "encodes to 102 bytes, over the 99-byte payload limit" in over.error["message"]
+    assert "activity 'echo'" in over.error["message"]
+
+
+def test_an_attempt_cut_short_is_closed_timed_out_or_crashed() -> None:
+    task = _job("slow", timeout=2.0).task
+
+    def kind(**how: bool) -> str:
+        outcome = _outcomes.cut_short(task, -9, **how)
+        assert outcome.error is not None
+        return str(outcome.error["type"])
+
+    assert kind(stopping=True, killed=True) == "ExecutorClosed"
+    assert kind(stopping=False, killed=True) == "AttemptTimeout"
+    assert kind(stopping=False, killed=False) == "WorkerCrashed"
+    crash = _outcomes.cut_short(task, -9, stopping=False, killed=False).error
+    assert crash is not None and "killed by SIGKILL" in crash["message"]
+
+
+def test_triage_keeps_the_order_and_answers_early_unavailable_then_broken() -> None:
+    early = Outcome(ok=True, result=1)
+    gone = Outcome(ok=False, error={"type": "ActivityUnavailable", "message": "gone"})
+    jobs = [_job("a"), _job("gone"), _job("b"), _job("gone", early=early)]
+
+    def unavailable(name: str) -> Outcome | None:
+        return gone if name == "gone" else None
+
+    runnable, answered = _outcomes.triage(jobs, unavailable, None)
+    assert runnable == [jobs[0], jobs[2]]
+    assert answered == [(jobs[1], gone), (jobs[3], early)]
+
+    broken = {"type": "WorkerStartFailed", "message": "no worker starts"}
+    runnable, answered = _outcomes.triage(jobs, unavailable, broken)
+    assert runnable == []
+    assert [outcome for _, outcome in answered] == [
+        Outcome(ok=False, error=broken),
+        gone,
+        Outcome(ok=False, error=broken),
+        early,
+    ]
