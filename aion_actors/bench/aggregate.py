@@ -77,10 +77,8 @@ def _stats(name: str, runs: list[Figure | None], reports: Sequence[Report]) -> d
         ceiling_median = statistics.median(ceilings)
         ratios = [f.value / c for (_, f), c in zip(present, ceilings, strict=True) if c > 0]
         ratio = statistics.median(ratios) if ratios else None
-    target_met = None
-    if first.target is not None:
-        higher = first.better == "higher"
-        target_met = median >= first.target if higher else median <= first.target
+    target_met = _meets(first, median, first.target)
+    target_ratio_met = _meets(first, ratio, first.target_ratio)
     return {
         "name": first.name,
         "unit": first.unit,
@@ -95,8 +93,18 @@ def _stats(name: str, runs: list[Figure | None], reports: Sequence[Report]) -> d
         "ratio": ratio,
         "target": first.target,
         "target_met": target_met,
+        "target_ratio": first.target_ratio,
+        "target_ratio_met": target_ratio_met,
         "is_ceiling": first.is_ceiling,
     }
+
+
+def _meets(fig: Figure, value: float | None, target: float | None) -> bool | None:
+    """Whether ``value`` reaches ``target`` in the figure's better direction; None when
+    there is no target or nothing to judge (a ratio to a ceiling measured as zero)."""
+    if target is None or value is None:
+        return None
+    return value >= target if fig.better == "higher" else value <= target
 
 
 def aggregate(name: str, params: Params, reports: Sequence[Report]) -> dict[str, Any]:

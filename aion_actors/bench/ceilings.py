@@ -13,17 +13,20 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import lmdb
 import msgpack
 import pykka
 
 from aion_actors.bench.harness import Figure
+from aion_actors.store import _lmdb_env
+from aion_actors.store.lmdb_store import DEFAULT_MAP_SIZE
 
 __all__ = [
+    "commit_chain_ms",
     "fsync_rate",
     "lmdb_commit_rate",
     "pipe_roundtrip_rate",
@@ -32,25 +35,73 @@ __all__ = [
 ]
 
 _EVENT = {"seq": 1, "kind": "ActivityCompleted", "recorded_at": 0, "result": {"ok": "x" * 96}}
-_MAP_SIZE = 256 * 1024 * 1024
+
+
+class _DurableLog:
+    """A fresh LMDB environment in a temp dir, opened as the engine's store opens one
+    with ``durability="sync"`` (same opener, flags, map size and sub-databases)."""
+
+    def __init__(self, tmp: str) -> None:
+        self._env, dbs = _lmdb_env.open_env(
+            Path(tmp), readonly=False, sync=True, map_size=DEFAULT_MAP_SIZE
+        )
+        self._events = dbs[b"events"]
+        self._payload = msgpack.packb(_EVENT)
+        self.commits = 0
+
+    def commit(self) -> None:
+        """One durable write transaction holding one small event; returns once fsync'd."""
+        with self._env.begin(write=True, db=self._events) as txn:
+            txn.put(self.commits.to_bytes(8, "big"), self._payload)
+        self.commits += 1
+
+    def close(self) -> None:
+        self._env.close()
+
+
+@contextlib.contextmanager
+def _durable_log() -> Iterator[_DurableLog]:
+    with tempfile.TemporaryDirectory(prefix="aion-ceiling-") as tmp:
+        log = _DurableLog(tmp)
+        try:
+            yield log
+        finally:
+            log.close()
 
 
 def lmdb_commit_rate(seconds: float = 1.0) -> Figure:
     """Durable (fsync'd) LMDB write transactions per second, one small event each."""
-    with tempfile.TemporaryDirectory(prefix="aion-ceiling-") as tmp:
-        env = lmdb.open(tmp, map_size=_MAP_SIZE, sync=True, metasync=True)
-        try:
-            commits = 0
-            deadline = time.perf_counter() + seconds
-            started = time.perf_counter()
-            while time.perf_counter() < deadline:
-                with env.begin(write=True) as txn:
-                    txn.put(commits.to_bytes(8, "big"), msgpack.packb(_EVENT))
-                commits += 1
-            elapsed = time.perf_counter() - started
-        finally:
-            env.close()
+    with _durable_log() as log:
+        deadline = time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < deadline:
+            log.commit()
+        elapsed = time.perf_counter() - started
+        commits = log.commits
     return Figure("lmdb_commit_rate", commits / elapsed, "commits/s", is_ceiling=True)
+
+
+def commit_chain_ms(chains: int = 200, length: int = 5) -> Figure:
+    """Median time (ms) of ``length`` durable LMDB commits in a row, each waiting for the last.
+
+    Five is the fewest commits a three-activity workflow needs when each
+    activity's outcome is committed together with the command it leads to:
+    the start; the first schedule; each completion with the next schedule,
+    twice; the last completion with the workflow's completion. One run alone
+    in the engine cannot finish faster than this chain.
+    """
+    samples = []
+    with _durable_log() as log:
+        for _ in range(length):  # warm the map and the page cache
+            log.commit()
+        for _ in range(chains):
+            started = time.perf_counter()
+            for _ in range(length):
+                log.commit()
+            samples.append((time.perf_counter() - started) * 1000)
+    return Figure(
+        "commit_chain_ms", statistics.median(samples), "ms", better="lower", is_ceiling=True
+    )
 
 
 def fsync_rate(seconds: float = 1.0) -> Figure:

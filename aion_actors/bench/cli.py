@@ -152,7 +152,7 @@ def _main(argv: list[str] | None, prog: str) -> int:
     if args.quick:  # targets are set for the full sizes: toy sizes neither meet nor miss them
         for entry in doc["scenarios"].values():
             for fig in entry["figures"]:
-                fig["target_met"] = None
+                fig["target_met"] = fig["target_ratio_met"] = None
     print_results(doc, out)
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=1) + "\n")

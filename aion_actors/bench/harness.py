@@ -40,7 +40,13 @@ class HarnessError(Exception):
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured number, optionally related to a ceiling and a target."""
+    """One measured number, optionally related to a ceiling and a target.
+
+    ``target`` is judged on the median; ``target_ratio`` on the ratio to the
+    ceiling (figure / ceiling measured in the same repetition), both in the
+    ``better`` direction: ``better="lower"`` with ``target_ratio=1.5`` means
+    "at most 1.5 times the ceiling".
+    """
 
     name: str
     value: float
@@ -50,6 +56,7 @@ class Figure:
     ceiling: str | None = None
     target: float | None = None
     is_ceiling: bool = False
+    target_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.better not in ("higher", "lower"):
@@ -62,6 +69,11 @@ class Figure:
             )
         if self.is_ceiling and self.ceiling is not None:
             raise ValueError(f"figure {self.name!r}: a ceiling figure cannot name a ceiling itself")
+        if self.target_ratio is not None and self.ceiling is None:
+            raise ValueError(
+                f"figure {self.name!r}: target_ratio is judged on the ratio to a ceiling; "
+                "name the ceiling too"
+            )
 
 
 @dataclass
@@ -168,6 +180,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
             "ceiling": f.ceiling,
             "target": f.target,
             "is_ceiling": f.is_ceiling,
+            "target_ratio": f.target_ratio,
         }
         for f in report.figures
     ]

@@ -30,14 +30,20 @@ def _labels(labels: Mapping[str, Any]) -> str:
     return escape(" ".join(f"{k}={v}" for k, v in labels.items()))
 
 
+_VERDICTS = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]n/a (no ratio)[/]"}
+
+
 def _target(fig: Mapping[str, Any], *, quick: bool) -> str:
-    if fig["target"] is None:
-        return ""
+    """The figure's targets: on the median (``target``), on the ratio (``target_ratio``)."""
     sign = ">=" if fig["better"] == "higher" else "<="
-    if quick:  # the targets are set for the full sizes: toy sizes neither meet nor miss them
-        return f"{sign} {number(fig['target'])} [dim]n/a (quick)[/]"
-    verdict = "[green]met[/]" if fig["target_met"] else "[red]missed[/]"
-    return f"{sign} {number(fig['target'])} {verdict}"
+    parts = []
+    for prefix, key in (("", "target"), ("ratio ", "target_ratio")):
+        if fig.get(key) is None:
+            continue
+        # the targets are set for the full sizes: toy sizes neither meet nor miss them
+        verdict = "[dim]n/a (quick)[/]" if quick else _VERDICTS[fig[f"{key}_met"]]
+        parts.append(f"{prefix}{sign} {number(fig[key])} {verdict}")
+    return "; ".join(parts)
 
 
 def _ratio(fig: Mapping[str, Any]) -> str:

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURE_KEYS = {
     "name", "unit", "better", "labels", "median", "min", "max", "runs",
-    "ceiling", "ceiling_median", "ratio", "target", "target_met",
+    "ceiling", "ceiling_median", "ratio", "target", "target_met", "target_ratio",
+    "target_ratio_met",
 }
 
 

@@ -8,9 +8,23 @@ activities and with process activities, each driven two ways: by
 client thread that starts replacements with `start_many` as runs finish
 (``client=batched``, a bulk job). Figures: ``workflows_per_s`` and the
 start-to-completion latency ``latency_p50_ms`` / ``latency_p99_ms``.
-The ceiling is LMDB's one-commit-per-append rate measured in the same run:
-without group commit, the ~8 appends of one workflow would cap the engine at
-an eighth of it.
+
+Two ceilings, both measured in every repetition:
+
+- ``lmdb_commit_rate`` bounds ``workflows_per_s``: LMDB's one-commit-per-append
+  rate; without group commit, the ~8 appends of one workflow would cap the
+  engine at an eighth of it.
+- ``commit_chain_ms`` bounds ``latency_p50_ms``: five durable commits in a
+  row, the fewest a three-activity workflow needs when each activity's
+  outcome is committed with the command it leads to (the start; the first
+  schedule; each completion with the next schedule, twice; the last
+  completion with the workflow's completion).
+
+Targets: ``workflows_per_s`` >= 1,500 (thread) / 800 (process) at any
+``inflight``; ``latency_p50_ms`` <= 1.5 x ``commit_chain_ms`` (a ratio
+target) only when ``inflight`` is 1, where latency is what one run costs.
+With more in flight a run's latency is mostly waiting behind the others, so
+there the ratio is reported for reference and judged against nothing.
 """
 
 from __future__ import annotations
@@ -27,10 +41,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
-from aion_actors.bench.ceilings import lmdb_commit_rate
+from aion_actors.bench.ceilings import commit_chain_ms, lmdb_commit_rate
 from aion_actors.bench.harness import Figure, Params, Report, scenario
 
 _T = TypeVar("_T")
+
+#: ``latency_p50_ms`` / ``commit_chain_ms`` at one run in flight (the issue's target)
+LATENCY_TARGET_RATIO = 1.5
 
 
 @activity(executor="thread")
@@ -71,9 +88,11 @@ async def three_process(ctx: WorkflowContext, value: int) -> int:
 )
 def run(params: Params) -> Report:
     runs, inflight, workers = int(params["runs"]), int(params["inflight"]), int(params["workers"])
-    figures = [lmdb_commit_rate(0.5)]
+    figures = [lmdb_commit_rate(0.5), commit_chain_ms()]
     latency: list[dict[str, Any]] = []
     targets = {"thread": 1500.0, "process": 800.0}
+    # Alone in flight a run's latency is its own cost; with company, mostly queueing.
+    latency_ratio = LATENCY_TARGET_RATIO if inflight == 1 else None
     flows = {"thread": three_thread, "process": three_process}
     drivers = {"threads": measure, "batched": measure_batched}
     for kind in params["executors"]:
@@ -97,7 +116,15 @@ def run(params: Params) -> Report:
                     ceiling="lmdb_commit_rate",
                     target=targets[kind],
                 ),
-                Figure("latency_p50_ms", quantiles[49], "ms", better="lower", labels=labels),
+                Figure(
+                    "latency_p50_ms",
+                    quantiles[49],
+                    "ms",
+                    better="lower",
+                    labels=labels,
+                    ceiling="commit_chain_ms",
+                    target_ratio=latency_ratio,
+                ),
                 Figure("latency_p99_ms", quantiles[98], "ms", better="lower", labels=labels),
             ]
             latency += [{"label": f"{kind}, {client}", "value": value} for value in samples]
