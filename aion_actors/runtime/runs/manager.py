@@ -41,7 +41,7 @@ from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
-from aion_actors.runtime.runs.waiters import TypeWaiters
+from aion_actors.runtime.runs.waiters import TypeWaiters, waiting_for_type
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from supervisor import ChildInfo, Dispatcher, ExitReason
@@ -227,11 +227,12 @@ class RunManager:
         entry = self._table.get(key)
         if entry is None:
             return Whereabouts(Residence.EVICTED, None, None)
-        waiting = (
-            entry.reason
-            if entry.presence is Presence.AWAITING_TYPE
-            else self._waiters.reason(key) or self._activity_wait(key)
-        )
+        if entry.presence is Presence.AWAITING_TYPE:
+            waiting = entry.reason
+        elif self._catalog.workflow(entry.workflow_type) is None:
+            waiting = waiting_for_type(entry.workflow_type)
+        else:
+            waiting = self._waiters.reason(key) or self._activity_wait(key)
         pid = entry.pid if entry.presence is Presence.LIVE else None
         return Whereabouts(entry.residency, pid, waiting)
 

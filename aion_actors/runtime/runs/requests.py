@@ -21,6 +21,7 @@ from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.runs.waiters import waiting_for_type
 from aion_actors.store import EventStore
 
 
@@ -65,10 +66,11 @@ class Requests:
 
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         entry = self._table.get(key)
-        if entry is not None and entry.presence is Presence.AWAITING_TYPE:
+        unregistered = entry is not None and self._catalog.workflow(entry.workflow_type) is None
+        if entry is not None and unregistered and entry.presence is not Presence.PARKED:
             raise QueryError(
                 f"workflow {key.workflow_id!r} (run {key.run_id}) cannot answer {name!r}: "
-                f"it is {entry.reason}"
+                f"it is {waiting_for_type(entry.workflow_type)}"
             )
         if entry is None or entry.presence is Presence.PARKED:
             return self.replayed(key, name, tuple(args))

@@ -44,7 +44,7 @@ from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.runs.entry import Presence, RunCounters, RunEntry
 from aion_actors.runtime.runs.table import RunTable
-from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter, waiting_for_type
 from aion_actors.store import EventStore
 from supervisor import ChildInfo, ChildSpec, ExitReason, RestartPolicy, Supervisor
 
@@ -156,7 +156,7 @@ class Residency:
         return self._table.wake(entry)
 
     def await_type(self, key: RunKey, generation: int | None, name: str) -> None:
-        reason = f"waiting for workflow type {name!r} to be registered"
+        reason = waiting_for_type(name)
         if self._table.await_type(key, generation, reason):
             self._waiters.add(
                 name, ("run", key), Waiter(key, reason, lambda: self._registered(key))

@@ -67,6 +67,11 @@ class TypeWaiters:
             return Counter({name: len(waiters) for name, waiters in self._waiting.items()})
 
 
+def waiting_for_type(name: str) -> str:
+    """What a run of an unregistered workflow type waits for, in words."""
+    return f"waiting for workflow type {name!r} to be registered"
+
+
 def _wake_all(waiters: list[Waiter]) -> None:
     for waiter in waiters:
         waiter.wake()
