@@ -47,7 +47,7 @@ from aion_actors.core.ids import (
     new_workflow_id,
 )
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
-from aion_actors.core.timer_id import TimerId, TimerKind
+from aion_actors.core.timer_id import TimerId, TimerKind, timer_text
 
 __all__ = [
     "ACTIVITY_TIMEOUT",
@@ -99,5 +99,6 @@ __all__ = [
     "packb",
     "stamp",
     "status_from_events",
+    "timer_text",
     "unpackb",
 ]

@@ -62,4 +62,10 @@ class TimerId:
     def __str__(self) -> str:
         if self.kind is TimerKind.SIGNAL:
             return f"signal:{self.name}:{self.ref}"
-        return f"{self.kind.value}:{self.ref}"
+        return timer_text(self.kind, self.ref)
+
+
+def timer_text(kind: TimerKind, ref: str) -> str:
+    """`str(TimerId(kind, ref))` of a sleep, retry or deadline timer, on paths that run
+    for every event and need only the text."""
+    return kind.value + ":" + ref

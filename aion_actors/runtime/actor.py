@@ -78,6 +78,8 @@ class RunActor(PooledActor):
         #: how the run ended, once an ending is queued ("parked" included)
         self._closed_as: WorkflowStatus | None = None
         self._outbox: list[ev.Event] = []
+        #: the ack of `start` while this new run's opening is not yet handed to the recorder
+        self._start: msg.Ack | None = None
         #: requests whose events are in `_outbox`: acknowledged once their batch commits
         self._requests: list[msg.Request] = []
         self._inflight = False
@@ -109,12 +111,16 @@ class RunActor(PooledActor):
             self.stop()
             return
         try:
-            history = host.read_history(self.key)
+            handed = host.handoff(self.key)
         except CorruptEvent as exc:
             self._head = self._next_seq = host.recorder.head(self.workflow_id, self.run_id)
             self._park(str(exc))
             return
+        history = handed.events
         self._head = self._next_seq = history[-1].seq
+        if handed.start is not None:  # a new run: its start is ours to record
+            self._head, self._start = 0, handed.start
+            self._outbox = list(history)
         self._ledger = Ledger(history)
         started = history[0]
         assert isinstance(started, ev.WorkflowStarted)
@@ -139,13 +145,12 @@ class RunActor(PooledActor):
                 "register it and call engine.resume()"
             )
             return
-        limit = host.max_payload_bytes
         self._machine = Machine(
             definition,
             self.workflow_id,
             self.run_id,
             history,
-            max_payload_bytes=limit,
+            max_payload_bytes=host.max_payload_bytes,
             converter=host.converter,
         )
         self._resume_work()
@@ -281,6 +286,11 @@ class RunActor(PooledActor):
         orphans = self._orphans()
         unsent, self._requests = self._requests, []
         self._outbox = []
+        if self._start is not None:  # crashed before its start was even submitted
+            start, self._start = self._start, None
+            self._host.start_failed(self.key)
+            error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
+            start.future.set_exception(error or RuntimeError(f"run {self.run_id} crashed"))
         for request in unsent:
             orphans.pass_on(request)
         self.seal_inbox(orphans)
@@ -323,6 +333,9 @@ class RunActor(PooledActor):
         batch, requests = self._outbox, self._requests
         self._outbox, self._requests = [], []
         acks = [request.ack for request in requests]
+        if self._start is not None:  # the caller of `start` waits for this commit
+            acks.append(self._start)
+            self._start = None
         for ack in acks:
             ack.submitted = True
         self._inflight = True
@@ -354,6 +367,11 @@ class RunActor(PooledActor):
     def _on_committed(self, message: msg.Committed) -> None:
         self._inflight = False
         if message.error is not None:
+            if self._head == 0:  # the start itself was not recorded: the run never began
+                self._host.start_failed(self.key)
+                self._ledger.closed = True
+                self.stop()
+                return
             raise message.error
         assert message.events is not None
         events = message.events

@@ -29,24 +29,34 @@ class Evictor:
         self.idle_after = idle_after
         self._idle: OrderedDict[Hashable, float] = OrderedDict()
         self.resident = 0
-        self._cond = threading.Condition()
+        # Hot paths take the bare lock: a `Condition`'s `with` is Python code, run
+        # for every run that starts and stops.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="aion-evictor", daemon=True)
         self._thread.start()
 
     def started(self) -> None:
-        with self._cond:
+        self._lock.acquire()
+        try:
             self.resident += 1
             if self.resident > self.max_resident:
                 self._cond.notify()
+        finally:
+            self._lock.release()
 
     def exited(self, key: Hashable) -> None:
-        with self._cond:
+        self._lock.acquire()
+        try:
             self.resident -= 1
             self._idle.pop(key, None)
+        finally:
+            self._lock.release()
 
     def idle(self, key: Hashable, is_idle: bool) -> None:
-        with self._cond:
+        self._lock.acquire()
+        try:
             if is_idle:
                 first = not self._idle
                 self._idle[key] = time.monotonic()
@@ -55,6 +65,8 @@ class Evictor:
                     self._cond.notify()
             else:
                 self._idle.pop(key, None)
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         with self._cond:

@@ -15,8 +15,20 @@ import pykka
 from aion_actors.core import PayloadConverter, RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.messages import Ack
 from aion_actors.store import Recorder
 from supervisor import Dispatcher
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """What an incarnation starts from: the run's history as the store holds it — or,
+    for a run being started, its `WorkflowStarted` that no one has committed yet."""
+
+    events: list[ev.Event]
+    #: set for a run being started: the first incarnation records `events` together with
+    #: what its workflow does first, in one commit, and resolves this ack with it
+    start: Ack | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,11 @@ class RunHost(Protocol):
     @property
     def recorder(self) -> Recorder: ...
 
-    def read_history(self, key: RunKey) -> list[ev.Event]: ...
+    def handoff(self, key: RunKey) -> Handoff:
+        """The history to replay, or the opening of a run being started."""
+
+    def start_failed(self, key: RunKey) -> None:
+        """A run's first commit failed: it never started; its reservation goes."""
 
     def incarnation(
         self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]

@@ -19,11 +19,13 @@ from aion_actors.core import (
     Event,
     PayloadError,
     TimerId,
+    TimerKind,
     WorkflowStatus,
     check_id,
     encode_event,
     next_status,
     stamp,
+    timer_text,
 )
 from aion_actors.core import events as ev
 from aion_actors.store.protocol import AppendRequest, RunSummary
@@ -132,12 +134,17 @@ def _check_timer_fields(event: Event, run: bytes) -> None:
         timer_key(run, event.timer_id)
     elif isinstance(event, _ACTIVITY_EVENTS):
         check_id(event.activity_id, "activity_id")
-        timer_key(run, str(TimerId.deadline(event.activity_id)))
+        if len(run) + _ACTIVITY_TIMER_BYTES + len(event.activity_id.encode()) > MAX_KEY_BYTES:
+            timer_key(run, str(TimerId.deadline(event.activity_id)))  # says what is too long
         if isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
             check_time(event.retry_at, "ActivityAttemptFailed.retry_at")
         if isinstance(event, ev.ActivityScheduled) and event.deadline is not None:
             check_time(event.deadline, "ActivityScheduled.deadline")
 
+
+#: what an activity's longest timer key adds to its run key and activity id:
+#: NUL, "deadline:" and the 8-byte fire time of the timer index
+_ACTIVITY_TIMER_BYTES: Final = 1 + len(TimerKind.DEADLINE.value) + 1 + 8
 
 _ACTIVITY_EVENTS: Final = (
     ev.ActivityScheduled,
@@ -236,20 +243,20 @@ def _on_timer_done(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
 def _on_attempt_failed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityAttemptFailed)
     if event.retry_at is not None and not _terminal(summary):
-        ops.append((SCHEDULE, str(TimerId.retry(event.activity_id)), event.retry_at))
+        ops.append((SCHEDULE, timer_text(TimerKind.RETRY, event.activity_id), event.retry_at))
 
 
 def _on_activity_scheduled(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityScheduled)
-    ops.append((CANCEL, str(TimerId.retry(event.activity_id)), 0))
+    ops.append((CANCEL, timer_text(TimerKind.RETRY, event.activity_id), 0))
     if event.deadline is not None and not _terminal(summary):
-        ops.append((SCHEDULE, str(TimerId.deadline(event.activity_id)), event.deadline))
+        ops.append((SCHEDULE, timer_text(TimerKind.DEADLINE, event.activity_id), event.deadline))
 
 
 def _on_activity_closed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityCompleted | ev.ActivityFailed)
-    ops.append((CANCEL, str(TimerId.retry(event.activity_id)), 0))
-    ops.append((CANCEL, str(TimerId.deadline(event.activity_id)), 0))
+    ops.append((CANCEL, timer_text(TimerKind.RETRY, event.activity_id), 0))
+    ops.append((CANCEL, timer_text(TimerKind.DEADLINE, event.activity_id), 0))
 
 
 _Rule = Callable[[Summary, Event, list[TimerOp]], None]

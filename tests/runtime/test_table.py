@@ -7,6 +7,7 @@ import pytest
 from aion_actors.core import RunKey, TimerId, WorkflowAlreadyStarted
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime.host import Handoff
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
 
@@ -17,7 +18,7 @@ STARTED = ev.WorkflowStarted(workflow_type="t", input=[], run_id="run-a", versio
 def _live(table: RunTable, key: RunKey = KEY) -> int:
     """A reserved, started, LIVE run; returns its generation."""
     assert table.reserve(key, "t", "v", None, refuse_open=True) is not None
-    generation = table.admit(key, [STARTED])
+    generation = table.admit(key, Handoff([STARTED]))
     assert generation is not None
     assert table.incarnated(key, generation, ref="actor") is not None
     return generation

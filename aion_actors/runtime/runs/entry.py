@@ -13,7 +13,7 @@ from typing import Any
 
 from aion_actors.core import RunKey, WorkflowStatus, status_from_events
 from aion_actors.core import events as ev
-from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.host import Handoff, Incarnation
 from supervisor import Latch
 
 
@@ -81,7 +81,7 @@ class RunEntry:
     #: what the next incarnation of this generation is told (restart, resume); taken by it
     pending: Incarnation | None = None
     #: history for the next incarnation to replay instead of reading the store; taken by it
-    handoff: list[ev.Event] | None = None
+    handoff: Handoff | None = None
     #: messages that arrived while no incarnation was LIVE, oldest first; empty while LIVE
     mailbox: list[object] = field(default_factory=list)
     #: why it is PARKED or AWAITING_TYPE; None in every other presence
@@ -93,7 +93,7 @@ class RunEntry:
     watchers: list[Latch] = field(default_factory=list)
     #: called once with the closing event, after `close` released the lock
     callbacks: list[Callable[[ev.Event], None]] = field(default_factory=list)
-    #: the open run this RESERVED one displaced, restored if its start is withdrawn
+    #: the open run this one displaced when reserved, restored if its start is withdrawn
     displaced: str | None = None
 
     @property

@@ -32,7 +32,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
-from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
@@ -103,7 +103,7 @@ class RunManager:
             lane=self._rehydrate_lane,
             counters=self._counters,
         )
-        self._starts = Starts(self._table, recorder, self._residency)
+        self._starts = Starts(self._table, self._residency)
         self._endings = Endings(
             self._table,
             self._residency,
@@ -269,8 +269,11 @@ class RunManager:
     def recorder(self) -> Recorder:
         return self._recorder
 
-    def read_history(self, key: RunKey) -> list[ev.Event]:
-        return self._residency.read_history(key)
+    def handoff(self, key: RunKey) -> Handoff:
+        return self._residency.handoff(key)
+
+    def start_failed(self, key: RunKey) -> None:
+        self._residency.refuse(key, self._table.withdraw(key))
 
     def incarnation(
         self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]

@@ -40,7 +40,7 @@ from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinition
 from aion_actors.runtime.evictor import Evictor
-from aion_actors.runtime.host import Incarnation, RunHost
+from aion_actors.runtime.host import Handoff, Incarnation, RunHost
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.runs.entry import Presence, RunCounters, RunEntry
 from aion_actors.runtime.runs.table import RunTable
@@ -189,12 +189,12 @@ class Residency:
         ages: tuple[float, ...] = ()
         if entry.pending is None or not entry.pending.resuming:
             try:
-                history = entry.handoff or self._store.read(*key)
+                handoff = entry.handoff or Handoff(self._store.read(*key))
             except AionError:  # its actor reads it again, and parks the run naming the seq
                 pass
             else:
-                self._table.hand_over(key, generation, history)
-                ages = restart_ages(history, definition)
+                self._table.hand_over(key, generation, handoff)
+                ages = restart_ages(handoff.events, definition)
         try:
             info = self._sup.start_child(self._spec(key, generation, definition, ages))
         except Exception:
@@ -241,9 +241,8 @@ class Residency:
                 ref.tell(message)
         return incarnation
 
-    def read_history(self, key: RunKey) -> list[ev.Event]:
-        handed = self._table.take_handoff(key)
-        return handed if handed is not None else self._store.read(*key)
+    def handoff(self, key: RunKey) -> Handoff:
+        return self._table.take_handoff(key) or Handoff(self._store.read(*key))
 
     def restarting(self, key: RunKey, generation: int, incarnation: Incarnation) -> None:
         """The supervisor starts a replacement for a crashed incarnation."""

@@ -1,14 +1,17 @@
-"""Starting runs: reserve each workflow_id, commit the `WorkflowStarted`s, start the actors.
+"""Starting runs: reserve each workflow_id, then let each run's actor commit its start.
 
 A commit waits for an fsync, so no lock is held meanwhile: each run is first
 reserved in the run table, which refuses a second start of its workflow_id,
-and the reservation is withdrawn if its commit fails. Runs started together
+and the reservation is withdrawn if its first commit fails. The actor of a
+new run records its `WorkflowStarted` together with its workflow's first
+commands, in one commit that the caller waits for. Runs started together
 share their commits, which is what makes `Engine.start_many` cheaper than a
 loop of `start`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +25,15 @@ from aion_actors.core import (
     check_payload,
     new_run_id,
     new_workflow_id,
+    stamp,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.host import Handoff
+from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs.entry import RunEntry
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
-from aion_actors.store import AppendRequest, Recorder
 
 #: True: started; False: the run already existed; an exception: why it did not start
 Started = bool | BaseException
@@ -79,9 +84,8 @@ def new_runs(
 
 
 class Starts:
-    def __init__(self, table: RunTable, recorder: Recorder, residency: Residency) -> None:
+    def __init__(self, table: RunTable, residency: Residency) -> None:
         self._table = table
-        self._recorder = recorder
         self._residency = residency
 
     def create(
@@ -117,27 +121,37 @@ class Starts:
         new: Sequence[NewRun],
         entries: Sequence[RunEntry | None],
     ) -> list[Started]:
-        """Commit the `WorkflowStarted` of each reserved run (its entry), then start it."""
-        reserved = [run for run, entry in zip(new, entries, strict=True) if entry is not None]
-        results = iter(
-            self._recorder.append_all(
-                [AppendRequest(*run.key, (_started(definition, run),), 0) for run in reserved]
-            )
-        )
-        outcomes: list[Started] = []
-        for entry in entries:
+        """Start an actor for each reserved run (its entry) and wait until each has
+        committed its opening: its `WorkflowStarted` together with what its workflow
+        does first, in one commit. So a run is written by its actor from its first
+        event on, and a workflow's first step costs no commit of its own."""
+        now = time.time_ns()
+        acks: list[Ack | None] = []
+        for run, entry in zip(new, entries, strict=True):
             if entry is None:
+                acks.append(None)
+                continue
+            ack = Ack()
+            started = stamp(_started(definition, run), 1, now)
+            generation = self._table.admit(entry.key, Handoff([started], ack))
+            if generation is None:  # withdrawn meanwhile
+                ack.future.set_result(None)
+            else:
+                self._residency.spawn(entry.key, generation)
+            acks.append(ack)
+        outcomes: list[Started] = []
+        for waiting in acks:
+            if waiting is None:
                 outcomes.append(False)
                 continue
-            result = next(results)
-            if isinstance(result, BaseException):
-                self._withdraw(entry.key)
-                outcomes.append(False if isinstance(result, SequenceConflict) else result)
-                continue
-            generation = self._table.admit(entry.key, result)
-            if generation is not None:
-                self._residency.spawn(entry.key, generation)
-            outcomes.append(True)
+            try:
+                waiting.future.result()
+            except SequenceConflict:  # the run already existed: nothing was written
+                outcomes.append(False)
+            except BaseException as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(True)
         return outcomes
 
     def _withdraw(self, key: RunKey) -> None:

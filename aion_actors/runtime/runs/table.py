@@ -29,7 +29,7 @@ from typing import Any
 
 from aion_actors.core import RunKey, WorkflowAlreadyStarted
 from aion_actors.core import events as ev
-from aion_actors.runtime.host import Incarnation
+from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.messages import Request
 from aion_actors.runtime.runs.entry import Closed, Presence, RunEntry
 from supervisor import Latch
@@ -93,10 +93,10 @@ class RunTable:
             return entry
 
     def withdraw(self, key: RunKey) -> list[object]:
-        """A reserved run whose start failed: forget it; returns what waited for it."""
+        """A run whose start was never committed: forget it; returns what waited for it."""
         with self.lock(key.workflow_id):
             entry = self._entries.get(key)
-            if entry is None or entry.presence is not Presence.RESERVED:
+            if entry is None or entry.closing is not None:
                 return []
             del self._entries[key]
             if self._open.get(key.workflow_id) == key.run_id:
@@ -106,14 +106,13 @@ class RunTable:
                     self._open[key.workflow_id] = entry.displaced
             return _take_mailbox(entry)
 
-    def admit(self, key: RunKey, history: list[ev.Event]) -> int | None:
-        """Its start is committed: spawn its first incarnation on `history`; the generation."""
+    def admit(self, key: RunKey, handoff: Handoff) -> int | None:
+        """Its first incarnation is to start on `handoff` (and commit the start); the generation."""
         with self.lock(key.workflow_id):
             entry = self._entries.get(key)
             if entry is None or entry.presence is not Presence.RESERVED:
                 return None
-            entry.displaced = None
-            entry.handoff = history
+            entry.handoff = handoff
             return _next_generation(entry)
 
     def recovered(
@@ -176,14 +175,14 @@ class RunTable:
             entry.pending = Incarnation(pid=0, resuming=True)
             return _next_generation(entry)
 
-    def hand_over(self, key: RunKey, generation: int, history: list[ev.Event]) -> None:
+    def hand_over(self, key: RunKey, generation: int, handoff: Handoff) -> None:
         """The history read for the incarnation of `generation`, which it replays."""
         with self.lock(key.workflow_id):
             entry = self._entries.get(key)
             if entry is not None and entry.generation == generation:
-                entry.handoff = history
+                entry.handoff = handoff
 
-    def take_handoff(self, key: RunKey) -> list[ev.Event] | None:
+    def take_handoff(self, key: RunKey) -> Handoff | None:
         with self.lock(key.workflow_id):
             entry = self._entries.get(key)
             if entry is None:
