@@ -222,7 +222,7 @@ class RunActor(PooledActor):
         if closed_as is WorkflowStatus.PARKED:  # recorded for the parked run by the table
             self._orphans().pass_on(request)
         elif closed_as is not None:
-            request.ack.future.set_exception(
+            request.ack.resolve(
                 WorkflowClosed(self.workflow_id, self.run_id, closed_as.value, request.what)
             )
         else:
@@ -290,7 +290,7 @@ class RunActor(PooledActor):
             start, self._start = self._start, None
             self._host.start_failed(self.key)
             error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
-            start.future.set_exception(error or RuntimeError(f"run {self.run_id} crashed"))
+            start.resolve(error or RuntimeError(f"run {self.run_id} crashed"))
         for request in unsent:
             orphans.pass_on(request)
         self.seal_inbox(orphans)
@@ -343,10 +343,7 @@ class RunActor(PooledActor):
 
         def committed(events: list[ev.Event] | None, error: BaseException | None) -> None:
             for ack in acks:
-                if error is None:
-                    ack.future.set_result(None)
-                else:
-                    ack.future.set_exception(error)
+                ack.resolve(error)
             with contextlib.suppress(pykka.ActorDeadError):
                 ref.tell(msg.Committed(events, error))
 

@@ -7,6 +7,7 @@ recorder's writer thread once the recording event is committed.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,19 +15,48 @@ from typing import Any
 from aion_actors.core import TimerId
 from aion_actors.core import events as ev
 from aion_actors.workers import Outcome
+from supervisor import Latch
 
 
-@dataclass(eq=False)
 class Ack:
-    """The caller's side of a change request.
+    """The caller's side of a change request (or of a start): resolved once, by the
+    commit of its event or by whatever tells it the event will never be recorded.
 
-    `submitted` turns true when the event is handed to the recorder; from
-    then on only the commit decides the outcome. A request whose actor died
-    before submitting it was never recorded: it goes to the next incarnation.
+    A latch and two fields rather than a `Future`: the recorder's thread
+    resolves one per request and per start, and a `Future` is a condition,
+    a waiter list and callbacks built in Python.
     """
 
-    future: Future[None] = field(default_factory=Future)
-    submitted: bool = False
+    __slots__ = ("_claim", "_done", "error", "submitted")
+
+    def __init__(self) -> None:
+        #: taken by the first resolver: later ones change nothing
+        self._claim = threading.Lock()
+        #: set once `error` holds the outcome (None: recorded)
+        self._done = Latch()
+        self.error: BaseException | None = None
+        #: true once the event is handed to the recorder: from then on only the
+        #: commit decides. A request whose actor died before submitting it was
+        #: never recorded: it goes to the next incarnation.
+        self.submitted = False
+
+    def resolve(self, error: BaseException | None = None) -> bool:
+        """Recorded (`error` None) or not; False if it was resolved already."""
+        if not self._claim.acquire(blocking=False):
+            return False
+        self.error = error
+        self._done.set()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until resolved; raise its error, or `TimeoutError` after `timeout`."""
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"not recorded within {timeout} s")
+        if self.error is not None:
+            raise self.error
+
+    def done(self) -> bool:
+        return self._done.is_set()
 
 
 class Request:

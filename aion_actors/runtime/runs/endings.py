@@ -93,10 +93,10 @@ class Endings:
             generation = self._table.reopen(key)
             if generation is not None:
                 self._residency.spawn(key, generation)
-            request.ack.future.set_exception(exc)
+            request.ack.resolve(exc)
             return
         request.ack.submitted = True
-        request.ack.future.set_result(None)
+        request.ack.resolve()
         if isinstance(request, msg.TerminateRequest):
             self.closed(key, committed[-1])
             ledger = Ledger(self._store.read(*key))

@@ -57,7 +57,7 @@ class Requests:
     def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
         self._endings.send(key, request)
         try:
-            request.ack.future.result(timeout)
+            request.ack.wait(timeout)
         except TimeoutError:
             raise TimeoutError(
                 f"workflow {key.workflow_id!r} (run {key.run_id}) did not record the "

@@ -130,12 +130,11 @@ class Residency:
 
     def refuse(self, key: RunKey, messages: Sequence[object]) -> None:
         """Messages for a run that is closed (or an engine that is): their senders hear so."""
-        error: AionError | None = None
         for message in messages:
-            if isinstance(message, msg.Request | msg.Query):
-                error = error or self._closed_error(key, message)
-                waiting = message.ack.future if isinstance(message, msg.Request) else message.reply
-                _fail(waiting, error)
+            if isinstance(message, msg.Request):
+                message.ack.resolve(self._closed_error(key, message))
+            elif isinstance(message, msg.Query):
+                _fail(message.reply, self._closed_error(key, message))
 
     def _closed_error(self, key: RunKey, message: msg.Request | msg.Query) -> AionError:
         if self._table.shut_down:
@@ -274,7 +273,7 @@ class Residency:
     def refuse_all(self, held: list[object]) -> None:
         for message in held:
             if isinstance(message, msg.Request):
-                _fail(message.ack.future, EngineClosed())
+                message.ack.resolve(EngineClosed())
             elif isinstance(message, msg.Query):
                 _fail(message.reply, EngineClosed())
 

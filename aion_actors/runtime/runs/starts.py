@@ -135,7 +135,7 @@ class Starts:
             started = stamp(_started(definition, run), 1, now)
             generation = self._table.admit(entry.key, Handoff([started], ack))
             if generation is None:  # withdrawn meanwhile
-                ack.future.set_result(None)
+                ack.resolve()
             else:
                 self._residency.spawn(entry.key, generation)
             acks.append(ack)
@@ -145,7 +145,7 @@ class Starts:
                 outcomes.append(False)
                 continue
             try:
-                waiting.future.result()
+                waiting.wait()
             except SequenceConflict:  # the run already existed: nothing was written
                 outcomes.append(False)
             except BaseException as exc:
