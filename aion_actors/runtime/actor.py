@@ -49,7 +49,6 @@ _SETTLE_TIMEOUT = 10.0
 class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
 
-
 class RunActor(PooledActor):
     """One workflow run; see the module docstring.
 
@@ -92,13 +91,9 @@ class RunActor(PooledActor):
     # -- start: replay
 
     def on_start(self) -> None:
-        """Only note who we are: replay runs as the first message, not in `on_start`.
-
-        The supervisor waits for `on_start` in its own thread, so replaying
-        here would serialise every start behind every replay, and a replay
-        that crashes is a crash to restart from, not a failure to start.
-        The replay is queued first: the messages that waited for this
-        incarnation follow it, told by the run table as it makes us live.
+        """Only note who we are: replay runs as the first message (a replay that crashes
+        is a crash to restart from, not a failure to start), and the messages that
+        waited for this incarnation follow it, told by the run table as it makes us live.
         """
         self.actor_ref.tell(_Replay())
         self._incarnation = self._host.incarnation(self.key, self.generation, self.actor_ref)
@@ -288,9 +283,10 @@ class RunActor(PooledActor):
         self._outbox = []
         if self._start is not None:  # crashed before its start was even submitted
             start, self._start = self._start, None
-            self._host.start_failed(self.key)
             error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
-            start.resolve(error or RuntimeError(f"run {self.run_id} crashed"))
+            error = error or RuntimeError(f"run {self.run_id} crashed")
+            self._host.start_failed(self.key, error)
+            start.resolve(error)
         for request in unsent:
             orphans.pass_on(request)
         self.seal_inbox(orphans)
@@ -365,7 +361,7 @@ class RunActor(PooledActor):
         self._inflight = False
         if message.error is not None:
             if self._head == 0:  # the start itself was not recorded: the run never began
-                self._host.start_failed(self.key)
+                self._host.start_failed(self.key, message.error)
                 self._ledger.closed = True
                 self.stop()
                 return
@@ -391,15 +387,10 @@ class RunActor(PooledActor):
         elif isinstance(event, ev.ChildStarted):
             self._host.start_child(self.key, event)
         if isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated)):
-            self._cancel_children(event)
+            if children := list(self._ledger.children.values()):
+                self._host.cancel_children(children, f"parent {self.workflow_id!r}: {event.kind}")
         if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
             self._host.run_closed(self.key, event)
-
-    def _cancel_children(self, event: ev.Event) -> None:
-        children = self._ledger.children.values()
-        doomed = [c for c in children if c.on_parent_close == "cancel"]
-        if doomed:
-            self._host.cancel_children(doomed, f"parent {self.workflow_id!r}: {event.kind}")
 
     def _dispatch(self, event: ev.ActivityScheduled) -> None:
         try:

@@ -55,7 +55,7 @@ class RunHost(Protocol):
     def handoff(self, key: RunKey) -> Handoff:
         """The history to replay, or the opening of a run being started."""
 
-    def start_failed(self, key: RunKey) -> None:
+    def start_failed(self, key: RunKey, error: BaseException) -> None:
         """A run's first commit failed: it never started; its reservation goes."""
 
     def incarnation(

@@ -95,3 +95,23 @@ def test_an_id_is_free_once_the_last_run_of_a_continue_as_new_chain_completes(
         first = engine.start(relay, 2, workflow_id=workflow_id)
         assert first.result(timeout=10) == "done"  # the third run's result
         engine.start(relay, 0, workflow_id=workflow_id)  # must not raise
+
+
+@workflow
+async def child_of_burst(ctx: WorkflowContext, x: int) -> int:
+    return x + 1
+
+
+@workflow
+async def parent_of_burst(ctx: WorkflowContext, x: int) -> int:
+    return await ctx.child(child_of_burst, x)
+
+
+def test_many_parents_starting_children_at_once_never_starve_the_run_dispatcher(
+    engine: Engine,
+) -> None:
+    """A parent's actor starts its child without waiting for the child's actor: with
+    more parents at once than dispatcher threads, waiting would take them all."""
+    engine.register(parent_of_burst, child_of_burst)
+    handles = engine.start_many(parent_of_burst, [(i,) for i in range(32)])
+    assert [h.result(timeout=30) for h in handles] == [i + 1 for i in range(32)]

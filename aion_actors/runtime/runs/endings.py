@@ -166,9 +166,7 @@ class Endings:
             self._residency.refuse(key, self._table.withdraw(key))
             return
         run = NewRun(key.workflow_id, key.run_id, closing.input, parent)
-        [outcome] = self._starts.launch(definition, [run], [entry])
-        if isinstance(outcome, BaseException):  # recovery finds the lost successor
-            log.error("could not start the continue-as-new run %s: %s", key.run_id, outcome)
+        self._starts.launch(definition, [run], [entry], wait=False)
 
     def resume(self, key: RunKey) -> bool:
         """Replay a parked run again (after a code fix); it records `RunResumed`."""
@@ -199,9 +197,7 @@ class Endings:
                 list(event.input or []),
                 {"workflow_id": parent.workflow_id, "run_id": parent.run_id},
             )
-            [outcome] = self._starts.create(definition, [run], refuse_open=False)
-            if isinstance(outcome, BaseException):
-                raise outcome
+            self._starts.create(definition, [run], refuse_open=False, wait=False)
             return
         if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
             child = self._store.latest_run(event.child_workflow_id) or child

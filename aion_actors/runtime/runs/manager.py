@@ -20,6 +20,7 @@ from aion_actors.core import (
     AionError,
     PayloadConverter,
     RunKey,
+    SequenceConflict,
     TimerId,
     WorkflowNotFound,
     WorkflowParked,
@@ -272,8 +273,12 @@ class RunManager:
     def handoff(self, key: RunKey) -> Handoff:
         return self._residency.handoff(key)
 
-    def start_failed(self, key: RunKey) -> None:
+    def start_failed(self, key: RunKey, error: BaseException) -> None:
+        entry = self._table.get(key)
         self._residency.refuse(key, self._table.withdraw(key))
+        if entry is not None and entry.parent and not isinstance(error, SequenceConflict):
+            # a child or a successor: its starter did not wait; recovery starts it again
+            log.error("run %s could not record its start: %r", key.run_id, error)
 
     def incarnation(
         self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]

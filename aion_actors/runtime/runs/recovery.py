@@ -130,7 +130,7 @@ class Recovery:
         definition = self._catalog.workflow(name)
         if definition is not None and self._table.open_run(workflow_id) is None:
             run = NewRun(workflow_id, closing.next_run_id, closing.input, parent)
-            self._starts.create(definition, [run], refuse_open=False)
+            self._starts.create(definition, [run], refuse_open=False, wait=False)
 
 
 def needs_replay(history: Sequence[ev.Event]) -> bool:

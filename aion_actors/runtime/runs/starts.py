@@ -89,12 +89,21 @@ class Starts:
         self._residency = residency
 
     def create(
-        self, definition: WorkflowDefinition, new: Sequence[NewRun], *, refuse_open: bool
+        self,
+        definition: WorkflowDefinition,
+        new: Sequence[NewRun],
+        *,
+        refuse_open: bool,
+        wait: bool = True,
     ) -> list[Started]:
         """Start `new` runs of `definition`; one outcome per run, in order.
 
         With `refuse_open`, a workflow_id that has an open run raises
         `WorkflowAlreadyStarted` before anything is written, and none starts.
+        Without `wait`, the outcome of a run whose actor was started is True
+        at once, and a failure to commit its start is only logged: an actor
+        starting a child (or its successor) must not wait for another actor
+        of the same dispatcher — a few such waits would take every thread.
         """
         entries: list[RunEntry | None] = []
         try:
@@ -113,18 +122,21 @@ class Starts:
                 if entry is not None:
                     self._withdraw(entry.key)
             raise
-        return self.launch(definition, new, entries)
+        return self.launch(definition, new, entries, wait=wait)
 
     def launch(
         self,
         definition: WorkflowDefinition,
         new: Sequence[NewRun],
         entries: Sequence[RunEntry | None],
+        *,
+        wait: bool = True,
     ) -> list[Started]:
         """Start an actor for each reserved run (its entry) and wait until each has
-        committed its opening: its `WorkflowStarted` together with what its workflow
-        does first, in one commit. So a run is written by its actor from its first
-        event on, and a workflow's first step costs no commit of its own."""
+        committed its opening (unless not `wait`): its `WorkflowStarted` together
+        with what its workflow does first, in one commit. So a run is written by
+        its actor from its first event on, and a workflow's first step costs no
+        commit of its own."""
         now = time.time_ns()
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
@@ -143,6 +155,9 @@ class Starts:
         for waiting in acks:
             if waiting is None:
                 outcomes.append(False)
+                continue
+            if not wait:
+                outcomes.append(True)
                 continue
             try:
                 waiting.wait()
