@@ -386,9 +386,9 @@ class RunActor(PooledActor):
             self._host.arm_timer(event.retry_at)
         elif isinstance(event, ev.ChildStarted):
             self._host.start_child(self.key, event)
-        if isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated)):
-            if children := list(self._ledger.children.values()):
-                self._host.cancel_children(children, f"parent {self.workflow_id!r}: {event.kind}")
+        ends = isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated))
+        if ends and (children := list(self._ledger.children.values())):
+            self._host.cancel_children(children, f"parent {self.workflow_id!r}: {event.kind}")
         if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
             self._host.run_closed(self.key, event)
 
