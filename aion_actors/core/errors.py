@@ -104,6 +104,34 @@ class DataDirLocked(AionError):
         )
 
 
+class StoreUnavailable(AionError):
+    """The store cannot write now. A storage error is never a workflow crash: runs wait
+    (no restart budget spent, nothing recorded as failed) and the engine carries on by
+    itself once it can write again; calls that must write fail with this meanwhile."""
+
+    def __init__(self, path: str, cause: str, advice: str = "") -> None:
+        self.path = path
+        self.cause = cause
+        super().__init__(
+            f"the store at {path} cannot write: {cause}; "
+            f"{advice or 'check the disk and its permissions'} — runs wait and go on by "
+            "themselves once it can write again; this call recorded nothing"
+        )
+
+
+class StoreFull(StoreUnavailable):
+    """The store's disk (or its map) is full."""
+
+    def __init__(self, path: str, free_bytes: int | None, what: str = "") -> None:
+        self.free_bytes = free_bytes
+        free = "" if free_bytes is None else f" ({free_bytes:,} bytes free)"
+        super().__init__(
+            path,
+            what or f"the file system holding it is full{free}",
+            "free space there, or move the data directory to a larger disk",
+        )
+
+
 class SchemaMismatch(AionError):
     """The data directory was written by a different on-disk schema version."""
 

@@ -236,6 +236,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
 #: replay skips them when matching commands.
 SUPERVISION_EVENTS: tuple[type[Event], ...] = (RunCrashed, RunRestarted, RunParked, RunResumed)
 
+#: the events that close a run for good: nothing is ever recorded after one
+ENDINGS: tuple[type[Event], ...] = (
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowCancelled,
+    WorkflowTerminated,
+    WorkflowTimedOut,
+    WorkflowContinuedAsNew,
+)
+
 
 _E = TypeVar("_E", bound=Event)
 _PAYLOAD_FIELDS: dict[type[Event], tuple[str, ...]] = {

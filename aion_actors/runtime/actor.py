@@ -23,8 +23,8 @@ import pykka
 from aion_actors.core import (
     CorruptEvent,
     NonDeterminismError,
-    QueryError,
     RunKey,
+    StoreUnavailable,
     WorkflowClosed,
     WorkflowStatus,
     faults,
@@ -38,6 +38,7 @@ from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
 from aion_actors.runtime.orphans import Orphans
 from aion_actors.runtime.outcomes import activity_outcome, timer_due
+from aion_actors.runtime.readonly import answer_live
 from aion_actors.store import Commit
 from supervisor import PooledActor
 
@@ -48,6 +49,7 @@ _SETTLE_TIMEOUT = 10.0
 
 class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
+
 
 class RunActor(PooledActor):
     """One workflow run; see the module docstring.
@@ -81,6 +83,10 @@ class RunActor(PooledActor):
         self._start: msg.Ack | None = None
         #: requests whose events are in `_outbox`: acknowledged once their batch commits
         self._requests: list[msg.Request] = []
+        #: the outcomes, due timers and child endings behind `_outbox`'s events, and those
+        #: behind the batch in flight: kept for the next incarnation should the store fail
+        self._inputs: list[object] = []
+        self._sent_inputs: list[object] = []
         self._inflight = False
         self._pending: Commit | None = None
         self._incarnation: Incarnation | None = Incarnation(pid=0)
@@ -152,33 +158,26 @@ class RunActor(PooledActor):
         self._queue(prefix)
 
     def _resume_work(self) -> None:
-        """Re-dispatch what the last incarnation had in flight, as recorded in history.
-
-        Runs before anything new is queued: an event still waiting for its
-        commit must not be acted on (record, then act).
-        """
-        # An outcome already queued here (it is what rehydrated this run) is not
-        # run again: the attempts service forgets an attempt only once its outcome
-        # is in this inbox, so each interrupted attempt is caught by one of the two.
+        """Re-dispatch what the last incarnation had in flight, as recorded in history,
+        before anything new is queued (record, then act). An outcome already queued
+        here (it is what rehydrated this run) is not run again: the attempts service
+        forgets an attempt only once its outcome is in this inbox."""
         arriving = {
             (m.activity_id, m.attempt) for m in self.queued() if isinstance(m, msg.ActivityOutcome)
         }
         for aid, state in self._ledger.running_attempts():
             if (aid, state.scheduled.attempt) not in arriving:
                 self._dispatch(state.scheduled)
-        for fire_at in self._ledger.timers.values():
+        for fire_at in self._ledger.fire_times():
             self._host.arm_timer(fire_at)
-        for state in self._ledger.activities.values():
-            if state.scheduled.deadline is not None:
-                self._host.arm_timer(state.scheduled.deadline)
         for child in self._ledger.children.values():
             self._host.start_child(self.key, child)
 
     # -- messages
 
     def on_receive(self, message: Any) -> Any:
-        if self._evicting:
-            return self._redirect(message)
+        if self._evicting:  # leaving: what arrives goes to the next incarnation
+            return self._orphans().pass_on(message)
         try:
             result = self._handle(message)
             try:
@@ -197,17 +196,20 @@ class RunActor(PooledActor):
         elif isinstance(message, msg.Committed):
             self._on_committed(message)
         elif isinstance(message, msg.ActivityOutcome):
+            self._inputs.append(message)
             now = time.time_ns()
             self._queue(activity_outcome(self._ledger, message, self._host.retry_policy, now))
         elif isinstance(message, msg.TimerDue):
+            self._inputs.append(message)
             self._queue(timer_due(self._ledger, message.timer))
         elif isinstance(message, msg.Request):
             self._request(message)
         elif isinstance(message, msg.ChildClosed):
+            self._inputs.append(message)
             if message.event.child_workflow_id in self._ledger.children and not self._ledger.closed:
                 self._queue([message.event])
         elif isinstance(message, msg.Query):
-            self._query(message)
+            answer_live(self._machine, message, self.key)
         elif isinstance(message, msg.Evict):
             self._evict()
         return None
@@ -223,31 +225,14 @@ class RunActor(PooledActor):
         else:
             self._queue([request.event()], request)
 
-    def _query(self, message: msg.Query) -> None:
-        try:
-            if self._machine is None:
-                raise QueryError(
-                    f"workflow {self.workflow_id!r} (run {self.run_id}) cannot answer queries: "
-                    "it is parked or its history could not be read"
-                )
-            answer = self._machine.answer_query(message.name, message.args)
-        except Exception as exc:
-            message.reply.set_exception(exc)
-        else:
-            message.reply.set_result(answer)
-
     # -- residency
 
     @property
     def _idle(self) -> bool:
         """Waiting only on timers, signals or children: safe to rebuild from history later."""
-        return (
-            self._machine is not None
-            and not self._ledger.closed
-            and not self._inflight
-            and not self._outbox
-            and not self._ledger.busy
-        )
+        ledger = self._ledger
+        busy = ledger.closed or ledger.busy or self._inflight or bool(self._outbox)
+        return self._machine is not None and not busy
 
     def _report_idle(self) -> None:
         idle = self._idle
@@ -264,10 +249,6 @@ class RunActor(PooledActor):
             return
         self._evicting = True
         self.stop()
-
-    def _redirect(self, message: Any) -> None:
-        """Messages that reach an evicting actor go to its next incarnation."""
-        self._orphans().pass_on(message)
 
     def _orphans(self) -> Orphans:
         return Orphans(self._host, self.key, self.generation)
@@ -328,6 +309,7 @@ class RunActor(PooledActor):
             return
         batch, requests = self._outbox, self._requests
         self._outbox, self._requests = [], []
+        self._sent_inputs, self._inputs = self._inputs, []
         acks = [request.ack for request in requests]
         if self._start is not None:  # the caller of `start` waits for this commit
             acks.append(self._start)
@@ -336,12 +318,14 @@ class RunActor(PooledActor):
             ack.submitted = True
         self._inflight = True
         ref = self.actor_ref
+        closes = any(isinstance(e, ev.ENDINGS) for e in batch)
 
         def committed(events: list[ev.Event] | None, error: BaseException | None) -> None:
-            for ack in acks:
-                ack.resolve(error)
+            if error is not None or not closes:
+                for ack in acks:
+                    ack.resolve(error)
             with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(msg.Committed(events, error))
+                ref.tell(msg.Committed(events, error, acks if closes and not error else []))
 
         self._pending = self._host.recorder.append_then(
             self.workflow_id, self.run_id, batch, self._next_seq - len(batch), committed
@@ -365,14 +349,31 @@ class RunActor(PooledActor):
                 self._ledger.closed = True
                 self.stop()
                 return
+            if isinstance(message.error, StoreUnavailable):
+                self._stall(message.error)
+                return
             raise message.error
+        self._sent_inputs = []
         assert message.events is not None
         events = message.events
         self._head = events[-1].seq
         for event in events:
             self._act(event)
+        for ack in message.after_close:
+            ack.resolve()
         if self._ledger.closed and not self._outbox:
             self.stop()
+
+    def _stall(self, error: StoreUnavailable) -> None:
+        """The store cannot write: no crash, no budget spent. This incarnation's state
+        ran ahead of what is recorded, so it leaves; the run waits, holding what it was
+        told, and comes back by replay once the store writes again."""
+        for request in self._requests:
+            request.ack.resolve(error)
+        self._outbox, self._requests = [], []
+        self._host.run_stalled(self.key, self.generation, self._sent_inputs + self._inputs)
+        self._evicting = True  # whatever arrives now goes where the run table says
+        self.stop()
 
     def _act(self, event: ev.Event) -> None:
         """Do what a committed event asks for: record first, then act."""

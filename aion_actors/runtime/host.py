@@ -82,6 +82,10 @@ class RunHost(Protocol):
 
     def run_idle(self, key: RunKey, idle: bool) -> None: ...
 
+    def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
+        """The store could not record this run's last batch: it waits for the store,
+        holding `inputs` (what it was told since its last commit) for the next incarnation."""
+
     def run_evicted(self, key: RunKey, generation: int) -> bool:
         """It leaves memory now; False if it may not (it is no longer the live one)."""
 

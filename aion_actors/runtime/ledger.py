@@ -54,6 +54,11 @@ class Ledger:
         elif event.lifecycle and not isinstance(event, ev.WorkflowStarted):
             self.closed = True
 
+    def fire_times(self) -> list[int]:
+        """When each open timer, and each activity's `ctx.activity(timeout=)`, fires."""
+        deadlines = [s.scheduled.deadline for s in self.activities.values()]
+        return [*self.timers.values(), *(d for d in deadlines if d is not None)]
+
     def running_attempts(self) -> list[tuple[str, ActivityState]]:
         return [(aid, s) for aid, s in self.activities.items() if not s.waiting_retry]
 

@@ -155,6 +155,9 @@ class Committed:
 
     events: list[ev.Event] | None
     error: BaseException | None
+    #: acks of a batch that closed the run: resolved once the run table has closed it,
+    #: so a caller told "terminated" may start the workflow_id again at once
+    after_close: list[Ack] = field(default_factory=list)
 
 
 RequestMessage = Signal | CancelRequest | TerminateRequest

@@ -13,8 +13,24 @@ from typing import Any
 
 from aion_actors.core import NonDeterminismError, PayloadConverter, QueryError, RunKey
 from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.machine import Machine
+
+
+def answer_live(machine: Machine | None, query: msg.Query, key: RunKey) -> None:
+    """Answer `query` from a live run's state (through its reply; never recorded)."""
+    try:
+        if machine is None:
+            raise QueryError(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) cannot answer queries: "
+                "it is parked or its history could not be read"
+            )
+        answer = machine.answer_query(query.name, query.args)
+    except Exception as exc:
+        query.reply.set_exception(exc)
+    else:
+        query.reply.set_result(answer)
 
 
 def answer_query(

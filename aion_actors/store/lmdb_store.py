@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +31,7 @@ from aion_actors.core import (
     EngineClosed,
     Event,
     SequenceConflict,
+    StoreFull,
     WorkflowStatus,
     check_id,
     decode_event,
@@ -37,8 +39,10 @@ from aion_actors.core import (
     packb,
 )
 from aion_actors.store import _lmdb_env
+from aion_actors.store import _lmdb_timers as timers
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import due_timer, head_of, unpack_summary
+from aion_actors.store._write_faults import PROBE_KEY, free_bytes, unwritable
 from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
 
 DEFAULT_MAP_SIZE: Final = 1 << 30
@@ -87,15 +91,9 @@ class LmdbStore:
             undo.callback(_lmdb_env.unregister, key)
             if not readonly:
                 undo.callback(_lmdb_env.DirLock(self.path).release)
-            env, dbs = _lmdb_env.open_env(
-                self.path, readonly=readonly, sync=durability == "sync", map_size=map_size
-            )
+            self._env: lmdb.Environment | None = None
+            self._open(map_size)
             self._release = undo.pop_all()
-        self._env: lmdb.Environment | None = env
-        self._events = dbs[b"events"]
-        self._runs = dbs[b"runs"]
-        self._timers = dbs[b"timers"]
-        self._timer_ids = dbs[b"timer_ids"]
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
@@ -127,12 +125,12 @@ class LmdbStore:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         proj.check_time(fire_at, "fire_at")
         with self._write_lock:
-            self._write(lambda txn: self._schedule(txn, key, fire_at))
+            self._write(lambda txn: timers.schedule(txn, self._timer_dbs, key, fire_at))
 
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         with self._write_lock:
-            self._write(lambda txn: self._cancel(txn, key))
+            self._write(lambda txn: timers.cancel(txn, self._timer_dbs, key))
 
     def _write(self, apply: Callable[[lmdb.Transaction[bytes]], _T]) -> _T:
         """Run `apply` in one write transaction, growing the map and retrying when full."""
@@ -156,9 +154,21 @@ class LmdbStore:
             with self._gate.exclusive():
                 txn.abort()  # a no-op after a failed commit: LMDB aborted it already
                 if not isinstance(failure, lmdb.MapFullError):
-                    raise failure
+                    raise unwritable(self.path, failure)
                 env = self._live()
-                env.set_mapsize(int(env.info()["map_size"]) * 2)
+                size = int(env.info()["map_size"])
+                try:
+                    env.set_mapsize(size * 2)
+                except lmdb.Error as exc:  # py-lmdb drops the environment: open it again
+                    self._open(size)
+                    what = f"its map is full at {size:,} bytes and cannot grow ({exc})"
+                    raise StoreFull(str(self.path), free_bytes(self.path), what) from exc
+
+    def check_writable(self) -> None:
+        """Write a little, durably; `StoreUnavailable` (or `StoreFull`) if that fails."""
+        now = time.time_ns().to_bytes(8, "big")
+        with self._write_lock:
+            self._write(lambda txn: txn.put(PROBE_KEY, now, db=self._meta))
 
     def _apply_all(
         self, txn: lmdb.Transaction[bytes], batch: list[proj.Prepared | AionError]
@@ -204,11 +214,11 @@ class LmdbStore:
             )
             for op, timer_id, fire_at in proj.fold(summary, request.events):
                 if op == proj.SCHEDULE:
-                    self._schedule(txn, prefix + timer_id.encode(), fire_at)
+                    timers.schedule(txn, self._timer_dbs, prefix + timer_id.encode(), fire_at)
                 elif op == proj.CANCEL:
-                    self._cancel(txn, prefix + timer_id.encode())
+                    timers.cancel(txn, self._timer_dbs, prefix + timer_id.encode())
                 else:
-                    self._cancel_all(txn, prefix)
+                    timers.cancel_all(txn, self._timer_dbs, prefix)
             touched[key] = summary
             results.append(request.events)
         for key, summary in touched.items():
@@ -224,26 +234,6 @@ class LmdbStore:
         record = unpack_summary(data, request.workflow_id, request.run_id)
         head_of(record)
         return record
-
-    def _schedule(self, txn: lmdb.Transaction[bytes], key: bytes, fire_at: int) -> None:
-        self._cancel(txn, key)
-        at = fire_at.to_bytes(8, "big")
-        txn.put(key, at, db=self._timer_ids)
-        txn.put(at + key, b"", db=self._timers)
-
-    def _cancel(self, txn: lmdb.Transaction[bytes], key: bytes) -> None:
-        at = txn.pop(key, db=self._timer_ids)
-        if at is not None:
-            txn.delete(at + key, db=self._timers)
-
-    def _cancel_all(self, txn: lmdb.Transaction[bytes], prefix: bytes) -> None:
-        cursor = txn.cursor(db=self._timer_ids)
-        if not cursor.set_range(prefix):
-            return
-        while cursor.key().startswith(prefix):
-            txn.delete(cursor.value() + cursor.key(), db=self._timers)
-            if not cursor.delete():
-                return
 
     # Reading
 
@@ -353,6 +343,20 @@ class LmdbStore:
                 self._live().set_mapsize(0)
 
     # Lifecycle
+
+    def _open(self, map_size: int) -> None:
+        """Open the environment (again, after a map that could not grow dropped it)."""
+        if self._env is not None:
+            with contextlib.suppress(lmdb.Error):
+                self._env.close()
+        sync = self.durability == "sync"
+        env, dbs = _lmdb_env.open_env(
+            self.path, readonly=self.readonly, sync=sync, map_size=map_size
+        )
+        self._env = env
+        self._events, self._runs = dbs[b"events"], dbs[b"runs"]
+        self._timers, self._timer_ids, self._meta = dbs[b"timers"], dbs[b"timer_ids"], dbs[b"meta"]
+        self._timer_dbs = timers.TimerDbs(by_time=self._timers, by_id=self._timer_ids)
 
     def _live(self) -> lmdb.Environment:
         if self._env is None:

@@ -50,6 +50,11 @@ class MemoryStore:
             raise result
         return result[-1].seq if result else expected_seq
 
+    def check_writable(self) -> None:
+        """Memory can always take a write."""
+        with self._lock:
+            self._check_open()
+
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         with self._lock:
             self._check_open()

@@ -69,6 +69,10 @@ class EventStore(Protocol):
         """Apply every request in order in one transaction; per request its events or its error."""
         ...
 
+    def check_writable(self) -> None:
+        """Write a little, durably: `StoreUnavailable` (`StoreFull`) while the store cannot."""
+        ...
+
     def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
         """Events from `from_seq` to the head; `[]` for an unknown run or past the head."""
         ...

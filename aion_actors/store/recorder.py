@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from types import TracebackType
@@ -22,12 +23,18 @@ from aion_actors.core import (
     ConfigError,
     EngineClosed,
     Event,
+    StoreUnavailable,
     faults,
     status_from_events,
 )
 from aion_actors.store.protocol import AppendRequest, EventStore
 
 log = logging.getLogger(__name__)
+
+#: how often, while the store cannot write and nothing else tries, a small write is tried
+PROBE_INTERVAL = 1.0
+#: seconds between two log lines saying the store is full (or writes again)
+_QUIET = 30.0
 
 
 class _Outcome(Protocol):
@@ -105,6 +112,11 @@ class Recorder:
         self._wakeup = threading.Condition(self._lock)
         self._closed = False
         self._heads: dict[tuple[str, str], int] = {}
+        #: why the store cannot write, since its last failed commit; None while it can
+        self.unavailable: StoreUnavailable | None = None
+        self._listeners: list[Callable[[], None]] = []
+        #: when each kind of storage message was last logged (see `_say`)
+        self._said: dict[str, float] = {}
         self._heads_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="aion-recorder", daemon=True)
         self._thread.start()
@@ -199,17 +211,66 @@ class Recorder:
     ) -> None:
         self.close()
 
+    def when_available(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` (in the writer thread: be quick) each time the store can
+        write again after `unavailable` was set."""
+        self._listeners.append(callback)
+
     def _run(self) -> None:
         while True:
+            probe = False
             with self._wakeup:
                 while not self._queue and not self._closed:
-                    self._wakeup.wait()
-                if not self._queue:
+                    if self.unavailable is None:
+                        self._wakeup.wait()
+                    elif not self._wakeup.wait(PROBE_INTERVAL) and not self._queue:
+                        probe = True  # nothing to write, and no word that space is back
+                        break
+                if not self._queue and not probe:
                     return
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
+            if probe:
+                self._probe()
+                continue
             # A future cancelled while queued withdraws its append.
             self._commit([item for item in batch if item[1].set_running_or_notify_cancel()])
+
+    def _say(self, what: str) -> bool:
+        """Whether to log `what` now: a nearly full disk takes some writes and refuses
+        others, and its log should not say so for every one."""
+        now = time.monotonic()
+        if now - self._said.get(what, -_QUIET) < _QUIET:
+            return False
+        self._said[what] = now
+        return True
+
+    def _probe(self) -> None:
+        """While the store cannot write, try a small write now and then: there is no
+        word from the disk when space is freed (a slow safety poll, not a waiter's)."""
+        try:
+            self._store.check_writable()
+        except StoreUnavailable as exc:
+            self.unavailable = exc
+        else:
+            self._writable_again()
+
+    def _unwritable(self, error: StoreUnavailable) -> None:
+        if self.unavailable is None and self._say("full"):
+            log.error("%s; retrying every %g s", error, PROBE_INTERVAL)
+        self.unavailable = error
+
+    def _writable_again(self) -> None:
+        if self.unavailable is None:
+            return
+        self.unavailable = None
+        if self._say("back"):
+            log.warning("the store writes again; runs that waited for it go on")
+        for callback in list(self._listeners):
+            try:
+                callback()
+            except Exception:
+                log.exception("a store-available callback raised; ignored")
 
     def _commit(self, batch: list[_Pending]) -> None:
         if not batch:
@@ -219,9 +280,12 @@ class Recorder:
         try:
             results = self._store.append_batch([request for request, _ in batch])
         except BaseException as exc:
+            if isinstance(exc, StoreUnavailable):
+                self._unwritable(exc)
             for _, future in batch:
                 future.set_exception(exc)
             return
+        self._writable_again()
         if faults.ARMED:
             faults.hit("commit.after")  # committed, nobody acknowledged yet
         with self._heads_lock:

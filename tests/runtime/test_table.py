@@ -59,7 +59,10 @@ def test_a_withdrawn_start_gives_the_workflow_id_back_to_the_run_it_displaced() 
 def test_continue_as_new_hands_the_workflow_id_to_the_successor_without_a_gap() -> None:
     table = RunTable()
     _live(table)
-    successor = table.reserve_successor(RunKey("order-1", "run-b"), "t", "v", None)
+    successor = table.reserve(
+        RunKey("order-1", "run-b"), "t", "v", None, refuse_open=False, successor=True
+    )
+    assert successor is not None
     assert table.open_run("order-1") == "run-a"  # reserved, not yet the open run
     table.close(KEY, ev.WorkflowContinuedAsNew(next_run_id="run-b", input=[]), successor=successor)
     assert table.open_run("order-1") == "run-b"

@@ -16,7 +16,14 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import AionError, RunKey, SequenceConflict, WorkflowStatus, faults
+from aion_actors.core import (
+    AionError,
+    RunKey,
+    SequenceConflict,
+    StoreUnavailable,
+    WorkflowStatus,
+    faults,
+)
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
@@ -80,6 +87,9 @@ class Endings:
                 if entry.presence in WRITTEN_FOR or entry.presence is Presence.CLOSING:
                     self._lane.submit(self._write_request, key, request)
                     return
+                if entry.presence is Presence.STALLED:  # nothing can be recorded now
+                    request.ack.resolve(self._unwritable())
+                    return
         self._residency.deliver(key, request)
 
     def _write_request(self, key: RunKey, request: msg.RequestMessage) -> None:
@@ -96,11 +106,14 @@ class Endings:
             request.ack.resolve(exc)
             return
         request.ack.submitted = True
-        request.ack.resolve()
-        if isinstance(request, msg.TerminateRequest):
+        if isinstance(request, msg.TerminateRequest):  # closed before its caller hears so
             self.closed(key, committed[-1])
             ledger = Ledger(self._store.read(*key))
             self.cancel_children(list(ledger.children.values()), f"parent {key.workflow_id!r}")
+        request.ack.resolve()
+
+    def _unwritable(self) -> StoreUnavailable:
+        return self._recorder.unavailable or StoreUnavailable("the store", "it refused a write")
 
     def write(self, key: RunKey, events: Sequence[ev.Event]) -> list[ev.Event]:
         """Append for a run that has no actor that may write; a dead actor's last
@@ -133,11 +146,13 @@ class Endings:
         entry = self._table.get(key)
         successor = None
         if entry is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
-            successor = self._table.reserve_successor(
+            successor = self._table.reserve(
                 RunKey(key.workflow_id, closing.next_run_id),
                 entry.workflow_type,
                 entry.version,
                 entry.parent,
+                refuse_open=False,
+                successor=True,
             )
         done = self._table.close(key, closing, successor=successor)
         if done is None:

@@ -14,6 +14,7 @@ from typing import Any
 from aion_actors.core import RunKey, WorkflowStatus, status_from_events
 from aion_actors.core import events as ev
 from aion_actors.runtime.host import Handoff, Incarnation
+from aion_actors.runtime.messages import Request
 from supervisor import Latch
 
 
@@ -34,6 +35,9 @@ class Presence(enum.Enum):
     PARKED = "parked"
     #: it had no actor and its ending is being recorded for it; messages wait
     CLOSING = "closing"
+    #: the store could not record its last batch; it waits (holding its messages) until
+    #: the store writes again, then comes back by replay; requests fail at once
+    STALLED = "stalled"
 
 
 class Residence(enum.StrEnum):
@@ -52,6 +56,7 @@ _RESIDENCY = {
     Presence.AWAITING_TYPE: Residence.EVICTED,
     Presence.PARKED: Residence.PARKED,
     Presence.CLOSING: Residence.EVICTED,
+    Presence.STALLED: Residence.EVICTED,
 }
 
 #: no actor can hold the run now: requests to it are recorded on its behalf
@@ -95,6 +100,9 @@ class RunEntry:
     callbacks: list[Callable[[ev.Event], None]] = field(default_factory=list)
     #: the open run this one displaced when reserved, restored if its start is withdrawn
     displaced: str | None = None
+    #: set once every run reserved with this one was (withdrawn is not set before):
+    #: until then another start of its workflow_id waits instead of being refused
+    batch: Latch | None = None
 
     @property
     def residency(self) -> Residence:
@@ -125,3 +133,37 @@ class Closed:
     leftovers: list[object]
     #: subscribers to call with the closing event, outside the lock
     callbacks: list[Callable[[ev.Event], None]]
+
+
+class Undecided(Exception):
+    """The workflow_id is reserved by a batch of starts that may yet be withdrawn:
+    wait on `decided`, then reserve again."""
+
+    def __init__(self, decided: Latch) -> None:
+        super().__init__("the workflow_id's reservation is undecided")
+        self.decided = decided
+
+
+# State changes of one entry, for `RunTable` alone, under the run's stripe lock.
+
+
+def next_generation(entry: RunEntry) -> int:
+    """A new incarnation is to start: STARTING, under the next generation."""
+    entry.generation += 1
+    entry.presence, entry.ref, entry.pid = Presence.STARTING, None, None
+    return entry.generation
+
+
+def take_mailbox(entry: RunEntry) -> list[object]:
+    held, entry.mailbox = entry.mailbox, []
+    return held
+
+
+def wake_watchers(entry: RunEntry) -> None:
+    watchers, entry.watchers = entry.watchers, []
+    for latch in watchers:
+        latch.set()
+
+
+def is_request(message: object) -> bool:
+    return isinstance(message, Request)

@@ -137,12 +137,17 @@ class RunManager:
             catalog,
         )
         self._store = store
-        self._timers.start()
+        recorder.when_available(self._store_writes_again)
 
     # -- the engine's verbs
 
     def recover(self) -> int:
-        return self._recovery.recover()
+        """List every open run, restart what was in flight; only then report due timers
+        (a due timer reported before its run is listed would find no one to wake)."""
+        try:
+            return self._recovery.recover()
+        finally:
+            self._timers.start()
 
     def start_many(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Started]:
         return self._starts.create(definition, new, refuse_open=True)
@@ -230,6 +235,9 @@ class RunManager:
             return Whereabouts(Residence.EVICTED, None, None)
         if entry.presence is Presence.AWAITING_TYPE:
             waiting = entry.reason
+        elif entry.presence is Presence.STALLED:
+            unavailable = self._recorder.unavailable
+            waiting = f"waiting for the store: {unavailable}" if unavailable else "the store"
         elif self._catalog.workflow(entry.workflow_type) is None:
             waiting = waiting_for_type(entry.workflow_type)
         else:
@@ -310,6 +318,9 @@ class RunManager:
     def run_idle(self, key: RunKey, idle: bool) -> None:
         self._evictor.idle(key, idle)
 
+    def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
+        self._table.stall(key, generation, inputs)
+
     def run_evicted(self, key: RunKey, generation: int) -> bool:
         return self._table.evicted(key, generation)
 
@@ -342,6 +353,10 @@ class RunManager:
         self, workflow_id: str, run_id: str, message: object, then: Callable[[], None]
     ) -> None:
         self._residency.deliver(RunKey(workflow_id, run_id), message, then)
+
+    def _store_writes_again(self) -> None:
+        """Told in the recorder's thread: runs that waited for the store come back."""
+        self._rehydrate_lane.submit(self._residency.resume_stalled)
 
     def _timer_due(self, timer: DueTimer) -> None:
         if faults.ARMED:

@@ -248,6 +248,11 @@ class Residency:
         self._evictor.started()
         self._table.restarting(key, generation, incarnation)
 
+    def resume_stalled(self) -> None:
+        """The store writes again: runs that waited for it come back by replay."""
+        for key, generation in self._table.unstall():
+            self.spawn(key, generation)
+
     def exited(self, key: RunKey, generation: int, *, crashed: bool) -> None:
         """An incarnation stopped: crashed (its supervisor decides what follows), or without
         closing its run (evicted, stopped by itself)."""

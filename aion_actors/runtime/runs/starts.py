@@ -31,9 +31,10 @@ from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.host import Handoff
 from aion_actors.runtime.messages import Ack
-from aion_actors.runtime.runs.entry import RunEntry
+from aion_actors.runtime.runs.entry import RunEntry, Undecided
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
+from supervisor import Latch
 
 #: True: started; False: the run already existed; an exception: why it did not start
 Started = bool | BaseException
@@ -105,24 +106,37 @@ class Starts:
         starting a child (or its successor) must not wait for another actor
         of the same dispatcher — a few such waits would take every thread.
         """
-        entries: list[RunEntry | None] = []
+        decided = Latch()
+        entries: dict[int, RunEntry | None] = {}
         try:
-            for run in new:
-                entries.append(
-                    self._table.reserve(
-                        run.key,
-                        definition.name,
-                        definition.version,
-                        run.parent,
-                        refuse_open=refuse_open,
-                    )
-                )
+            # in workflow_id order: a batch waits only for batches holding lower ids,
+            # so batches waiting for one another form no circle
+            for index in sorted(range(len(new)), key=lambda i: new[i].workflow_id):
+                entries[index] = self._reserve(definition, new[index], refuse_open, decided)
         except BaseException:
-            for entry in entries:
+            for entry in entries.values():
                 if entry is not None:
                     self._withdraw(entry.key)
             raise
-        return self.launch(definition, new, entries, wait=wait)
+        finally:
+            decided.set()
+        return self.launch(definition, new, [entries[i] for i in range(len(new))], wait=wait)
+
+    def _reserve(
+        self, definition: WorkflowDefinition, run: NewRun, refuse_open: bool, decided: Latch
+    ) -> RunEntry | None:
+        while True:
+            try:
+                return self._table.reserve(
+                    run.key,
+                    definition.name,
+                    definition.version,
+                    run.parent,
+                    refuse_open=refuse_open,
+                    batch=decided,
+                )
+            except Undecided as undecided:  # another batch decides in microseconds
+                undecided.decided.wait()
 
     def launch(
         self,

@@ -17,12 +17,12 @@ Rules every part relies on:
   engine appends on its behalf (see endings); an ABSENT run is brought back
   (its actor appends) rather than written around.
 - Nobody polls: whatever changes an entry sets the latches that wait on it.
-
-Pure bookkeeping: no threads, no store, no actors are started here.
+  Pure bookkeeping: no threads, no store, no actors are started here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -30,8 +30,16 @@ from typing import Any
 from aion_actors.core import RunKey, WorkflowAlreadyStarted
 from aion_actors.core import events as ev
 from aion_actors.runtime.host import Handoff, Incarnation
-from aion_actors.runtime.messages import Request
-from aion_actors.runtime.runs.entry import Closed, Presence, RunEntry
+from aion_actors.runtime.runs.entry import (
+    Closed,
+    Presence,
+    RunEntry,
+    Undecided,
+    is_request,
+    next_generation,
+    take_mailbox,
+    wake_watchers,
+)
 from supervisor import Latch
 
 _STRIPES = 64
@@ -60,6 +68,14 @@ class RunTable:
     def open_run(self, workflow_id: str) -> str | None:
         return self._open.get(workflow_id)
 
+    def _match(self, key: RunKey, generation: int | None, *presences: Presence) -> RunEntry | None:
+        """Under the lock: `key`'s entry if it is of `generation` (any when None) and in
+        one of `presences` (any when none are given), else None."""
+        entry = self._entries.get(key)
+        if entry is None or (generation is not None and entry.generation != generation):
+            return None
+        return entry if not presences or entry.presence in presences else None
+
     def count(self, presence: Presence) -> int:
         return sum(1 for entry in list(self._entries.values()) if entry.presence is presence)
 
@@ -73,21 +89,35 @@ class RunTable:
         parent: dict[str, Any] | None,
         *,
         refuse_open: bool,
+        batch: Latch | None = None,
+        successor: bool = False,
     ) -> RunEntry | None:
         """Make `key` its workflow's open run, before its `WorkflowStarted` is committed.
 
         None if the run already has an entry (a second start of one child).
         With `refuse_open`, a workflow_id that has an open run raises
-        `WorkflowAlreadyStarted`.
+        `WorkflowAlreadyStarted` — naming only a run that is (or will be) on
+        disk: a reservation whose `batch` is still undecided raises
+        `Undecided` instead, for the caller to wait on and try again. A continue-as-new
+        `successor` leaves the workflow_id to its predecessor, whose `close` hands it over.
         """
         with self.lock(key.workflow_id):
             if key in self._entries:
                 return None
+            if successor:
+                entry = self._entries[key] = RunEntry(
+                    key, workflow_type, version, parent, Presence.RESERVED
+                )
+                return entry
             previous = self._open.get(key.workflow_id)
+            if previous is not None:
+                holder = self._entries.get(RunKey(key.workflow_id, previous))
+                if holder is not None and holder.batch is not None and not holder.batch.is_set():
+                    raise Undecided(holder.batch)
             if refuse_open and previous is not None:
                 raise WorkflowAlreadyStarted(key.workflow_id, previous)
             entry = RunEntry(key, workflow_type, version, parent, Presence.RESERVED)
-            entry.displaced = previous
+            entry.displaced, entry.batch = previous, batch
             self._entries[key] = entry
             self._open[key.workflow_id] = key.run_id
             return entry
@@ -104,16 +134,16 @@ class RunTable:
                     del self._open[key.workflow_id]
                 else:
                     self._open[key.workflow_id] = entry.displaced
-            return _take_mailbox(entry)
+            return take_mailbox(entry)
 
     def admit(self, key: RunKey, handoff: Handoff) -> int | None:
         """Its first incarnation is to start on `handoff` (and commit the start); the generation."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.presence is not Presence.RESERVED:
+            entry = self._match(key, None, Presence.RESERVED)
+            if entry is None:
                 return None
             entry.handoff = handoff
-            return _next_generation(entry)
+            return next_generation(entry)
 
     def recovered(
         self,
@@ -143,15 +173,13 @@ class RunTable:
         with self.lock(entry.key.workflow_id):
             if entry.presence is not Presence.ABSENT or entry.closing is not None:
                 return None
-            return _next_generation(entry)
+            return next_generation(entry)
 
     def await_type(self, key: RunKey, generation: int | None, reason: str) -> bool:
         """Its workflow type is not registered: it cannot start until it is."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or (generation is not None and entry.generation != generation):
-                return False
-            if entry.presence not in (Presence.STARTING, Presence.ABSENT):
+            entry = self._match(key, generation, Presence.STARTING, Presence.ABSENT)
+            if entry is None:
                 return False
             entry.presence, entry.reason, entry.handoff = Presence.AWAITING_TYPE, reason, None
             return True
@@ -159,27 +187,26 @@ class RunTable:
     def type_registered(self, key: RunKey) -> int | None:
         """Its workflow type is registered now: the generation to spawn, or None."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.presence is not Presence.AWAITING_TYPE:
+            entry = self._match(key, None, Presence.AWAITING_TYPE)
+            if entry is None:
                 return None
             entry.reason = None
-            return _next_generation(entry)
+            return next_generation(entry)
 
     def resume(self, key: RunKey) -> int | None:
         """A PARKED run is replayed again; the generation to spawn, or None if not parked."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.presence is not Presence.PARKED:
+            entry = self._match(key, None, Presence.PARKED)
+            if entry is None:
                 return None
             entry.reason = None
             entry.pending = Incarnation(pid=0, resuming=True)
-            return _next_generation(entry)
+            return next_generation(entry)
 
     def hand_over(self, key: RunKey, generation: int, handoff: Handoff) -> None:
         """The history read for the incarnation of `generation`, which it replays."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is not None and entry.generation == generation:
+            if (entry := self._match(key, generation)) is not None:
                 entry.handoff = handoff
 
     def take_handoff(self, key: RunKey) -> Handoff | None:
@@ -196,27 +223,24 @@ class RunTable:
         """An incarnation starts: it is LIVE now. Returns what it is told and the
         messages that waited for it (in order); None if it is stale."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.generation != generation or self.shut_down:
-                return None
-            if entry.presence is not Presence.STARTING:
+            entry = self._match(key, generation, Presence.STARTING)
+            if entry is None or self.shut_down:
                 return None
             entry.presence, entry.ref = Presence.LIVE, ref
             incarnation, entry.pending = entry.pending or Incarnation(pid=0), None
-            return incarnation, _take_mailbox(entry)
+            return incarnation, take_mailbox(entry)
 
     def started(self, key: RunKey, generation: int, pid: int | None) -> None:
         """The supervisor told the pid of this generation's incarnation."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is not None and entry.generation == generation and pid is not None:
+            if (entry := self._match(key, generation)) is not None and pid is not None:
                 entry.pid = pid
 
     def restarting(self, key: RunKey, generation: int, incarnation: Incarnation) -> None:
         """The supervisor starts a replacement for a crashed incarnation of `generation`."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.generation != generation:
+            entry = self._match(key, generation)
+            if entry is None:
                 return
             entry.presence, entry.ref, entry.pending = Presence.STARTING, None, incarnation
             entry.pid = incarnation.pid
@@ -225,10 +249,8 @@ class RunTable:
         """This generation's actor is gone (crashed, or stopped unannounced): messages wait
         for what its supervisor does next. False if it was stale or already known."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.generation != generation:
-                return False
-            if entry.presence is not Presence.LIVE:
+            entry = self._match(key, generation, Presence.LIVE)
+            if entry is None:
                 return False
             entry.presence, entry.ref = Presence.STARTING, None
             return True
@@ -237,10 +259,8 @@ class RunTable:
         """This generation's incarnation stopped for good without closing the run.
         True when messages wait for it, so it must be brought back at once."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.generation != generation or self.shut_down:
-                return False
-            if entry.presence not in (Presence.LIVE, Presence.STARTING):
+            entry = self._match(key, generation, Presence.LIVE, Presence.STARTING)
+            if entry is None or self.shut_down:
                 return False
             entry.presence, entry.ref, entry.pid = Presence.ABSENT, None, None
             return bool(entry.mailbox)
@@ -248,21 +268,43 @@ class RunTable:
     def evicted(self, key: RunKey, generation: int) -> bool:
         """The LIVE incarnation leaves memory (idle); False if it is not the LIVE one."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.generation != generation:
-                return False
-            if entry.presence is not Presence.LIVE:
+            entry = self._match(key, generation, Presence.LIVE)
+            if entry is None:
                 return False
             entry.presence, entry.ref, entry.pid = Presence.ABSENT, None, None
             return True
+
+    # -- the store cannot write
+
+    def stall(self, key: RunKey, generation: int, inputs: list[object]) -> bool:
+        """The LIVE incarnation of `generation` could not commit: the run waits for the
+        store, holding `inputs` (ahead of what else waits) for its next incarnation."""
+        with self.lock(key.workflow_id):
+            entry = self._match(key, generation, Presence.LIVE)
+            if entry is None:
+                return False
+            entry.presence, entry.ref, entry.pid = Presence.STALLED, None, None
+            held = [m for m in entry.mailbox if m not in inputs]
+            entry.mailbox = [*inputs, *held]
+            return True
+
+    def unstall(self) -> list[tuple[RunKey, int]]:
+        """The store writes again: every STALLED run starts again; the generations to spawn."""
+        stalled = [e for e in list(self._entries.values()) if e.presence is Presence.STALLED]
+        woken = []
+        for entry in stalled:
+            with self.lock(entry.key.workflow_id):
+                if entry.presence is Presence.STALLED and not self.shut_down:
+                    woken.append((entry.key, next_generation(entry)))
+        return woken
 
     # -- parking and closing
 
     def closing(self, key: RunKey) -> bool:
         """An ABSENT run is ended without being brought back: CLOSING until it closes."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.presence is not Presence.ABSENT:
+            entry = self._match(key, None, Presence.ABSENT)
+            if entry is None:
                 return False
             entry.presence = Presence.CLOSING
             return True
@@ -271,11 +313,11 @@ class RunTable:
         """Its ending could not be recorded: CLOSING becomes ABSENT again; the generation
         to spawn if messages wait for it."""
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or entry.presence is not Presence.CLOSING:
+            entry = self._match(key, None, Presence.CLOSING)
+            if entry is None:
                 return None
             entry.presence = Presence.ABSENT
-            return _next_generation(entry) if entry.mailbox else None
+            return next_generation(entry) if entry.mailbox else None
 
     def park(self, key: RunKey, generation: int | None, reason: str) -> list[object] | None:
         """Restarts ran out, or replay diverged: the run waits for `resume`.
@@ -285,14 +327,14 @@ class RunTable:
         if `generation` is stale or the run is closed.
         """
         with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is None or (generation is not None and entry.generation != generation):
+            entry = self._match(key, generation)
+            if entry is None:
                 return None
             entry.presence, entry.ref, entry.pid, entry.reason = Presence.PARKED, None, None, reason
             entry.pending = entry.handoff = None
-            requests = [m for m in entry.mailbox if _is_request(m)]
-            entry.mailbox = [m for m in entry.mailbox if not _is_request(m)]
-            _wake_watchers(entry)
+            requests = [m for m in entry.mailbox if is_request(m)]
+            entry.mailbox = [m for m in entry.mailbox if not is_request(m)]
+            wake_watchers(entry)
             return requests
 
     def close(
@@ -313,22 +355,9 @@ class RunTable:
                     self._open[key.workflow_id] = successor.key.run_id
                 else:
                     del self._open[key.workflow_id]
-            _wake_watchers(entry)
+            wake_watchers(entry)
             callbacks, entry.callbacks = entry.callbacks, []
-            return Closed(entry, _take_mailbox(entry), callbacks)
-
-    def reserve_successor(
-        self, key: RunKey, workflow_type: str, version: str, parent: dict[str, Any] | None
-    ) -> RunEntry:
-        """Reserve a continue-as-new successor without freeing its workflow_id: the
-        predecessor's `close(successor=...)` hands the id over."""
-        with self.lock(key.workflow_id):
-            entry = self._entries.get(key)
-            if entry is not None:
-                return entry
-            entry = RunEntry(key, workflow_type, version, parent, Presence.RESERVED)
-            self._entries[key] = entry
-            return entry
+            return Closed(entry, take_mailbox(entry), callbacks)
 
     # -- waiting
 
@@ -360,36 +389,10 @@ class RunTable:
 
     def shut(self) -> list[object]:
         """The engine closes: refuse every later message; returns every held one."""
-        held: list[object] = []
-        for stripe in self._stripes:
-            stripe.acquire()
-        try:
+        with contextlib.ExitStack() as locked:
+            for stripe in self._stripes:
+                locked.enter_context(stripe)
             self.shut_down = True
             for entry in self._entries.values():
-                held += _take_mailbox(entry)
-                _wake_watchers(entry)
-        finally:
-            for stripe in self._stripes:
-                stripe.release()
-        return held
-
-
-def _next_generation(entry: RunEntry) -> int:
-    entry.generation += 1
-    entry.presence, entry.ref, entry.pid = Presence.STARTING, None, None
-    return entry.generation
-
-
-def _take_mailbox(entry: RunEntry) -> list[object]:
-    held, entry.mailbox = entry.mailbox, []
-    return held
-
-
-def _wake_watchers(entry: RunEntry) -> None:
-    watchers, entry.watchers = entry.watchers, []
-    for latch in watchers:
-        latch.set()
-
-
-def _is_request(message: object) -> bool:
-    return isinstance(message, Request)
+                wake_watchers(entry)
+            return [message for e in self._entries.values() for message in take_mailbox(e)]
