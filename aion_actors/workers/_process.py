@@ -40,7 +40,16 @@ class State(enum.Enum):
 class WorkerProcess:
     """A started worker process; only the pool's dispatcher thread touches it."""
 
-    __slots__ = ("conn", "deadline", "importing", "job", "process", "started", "state")
+    __slots__ = (
+        "conn",
+        "deadline",
+        "importing",
+        "job",
+        "lifeline",
+        "process",
+        "started",
+        "state",
+    )
 
     def __init__(
         self,
@@ -50,9 +59,11 @@ class WorkerProcess:
         converter: str | None = None,
     ) -> None:
         parent_end, child_end = context.Pipe(duplex=True)
+        # Only this process ever holds the write end: when it dies, the worker's end reads EOF.
+        watched_end, lifeline = context.Pipe(duplex=False)
         process: Any = context.Process(  # type: ignore[attr-defined]
             target=_worker.main,
-            args=(child_end, dict(activities), converter),
+            args=(child_end, watched_end, dict(activities), converter),
             name=name,
             daemon=True,
         )
@@ -60,11 +71,14 @@ class WorkerProcess:
             process.start()
         except BaseException:
             parent_end.close()
+            lifeline.close()
             raise
         finally:
             child_end.close()
+            watched_end.close()
         self.process = process
         self.conn = parent_end
+        self.lifeline = lifeline
         self.state = State.STARTING
         self.job: Job | None = None
         self.deadline: float | None = None
@@ -115,6 +129,7 @@ class WorkerProcess:
         if starting:
             self._read_last_words()
         self.conn.close()
+        self.lifeline.close()
         self.process.close()
         return exitcode
 

@@ -57,6 +57,16 @@ def pid() -> int:
     return os.getpid()
 
 
+def to_terminal(text: str) -> str:
+    """Print `text`, then try to read the controlling terminal; say how the read failed."""
+    print(text, flush=True)
+    try:
+        with open("/dev/tty", "rb", buffering=0) as tty:
+            return f"read {tty.read(1)!r}"
+    except OSError as exc:
+        return f"reading the terminal: {exc}"
+
+
 def tuple_back(value: Any) -> tuple[Any, ...]:
     return (value, (value,))
 
@@ -84,6 +94,7 @@ NAMES = (
     "pid",
     "tuple_back",
     "wrapped_echo",
+    "to_terminal",
 )
 PATHS = {name: f"{__name__}:{name}" for name in NAMES}
 FUNCTIONS = {name: globals()[name] for name in NAMES}
