@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -116,22 +117,31 @@ class WorkerProcess:
             self.conn.send_bytes(_STOP_MESSAGE)
 
     def reap(self, *, kill: bool = False) -> int | None:
-        """Wait for the process to end (SIGKILL it first if `kill`) and return its exit code."""
+        """Wait for the process to end (SIGKILL its group first if `kill`) and return its exit
+        code; what its activities started and left running in its group is SIGKILLed too."""
         starting = self.state is State.STARTING
         self.state = State.DEAD
         if kill:
-            self.process.kill()
+            self._kill()
         self.process.join(_JOIN_AFTER_EXIT)
         if self.process.is_alive():  # closed its pipe yet kept running: not a worker any more
-            self.process.kill()
+            self._kill()
             self.process.join()
         exitcode: int | None = self.process.exitcode
+        # What its activities left running: a group outlives its leader while any member
+        # lives, and its id stays reserved meanwhile (an empty group's id could be reused
+        # only once the kernel has cycled through every other pid since the worker ended).
+        kill_group(self.pid)
         if starting:
             self._read_last_words()
         self.conn.close()
         self.lifeline.close()
         self.process.close()
         return exitcode
+
+    def _kill(self) -> None:
+        kill_group(self.pid)
+        self.process.kill()  # not in its group yet (still starting), or it left it
 
     def _read_last_words(self) -> None:
         """Read what a worker that died starting said before its exit was noticed."""
@@ -142,6 +152,13 @@ class WorkerProcess:
                     self.started = True
                 elif message[0] == _worker.IMPORTING:
                     self.importing = message[1]
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group a worker leads (it, and all its activities started that stayed
+    in it); nothing if no such group is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def exit_description(exitcode: int | None) -> str:
