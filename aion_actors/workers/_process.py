@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,16 @@ class State(enum.Enum):
 class WorkerProcess:
     """A started worker process; only the pool's dispatcher thread touches it."""
 
-    __slots__ = ("conn", "deadline", "importing", "job", "process", "started", "state")
+    __slots__ = (
+        "conn",
+        "deadline",
+        "importing",
+        "job",
+        "lifeline",
+        "process",
+        "started",
+        "state",
+    )
 
     def __init__(
         self,
@@ -50,9 +60,11 @@ class WorkerProcess:
         converter: str | None = None,
     ) -> None:
         parent_end, child_end = context.Pipe(duplex=True)
+        # Only this process ever holds the write end: when it dies, the worker's end reads EOF.
+        watched_end, lifeline = context.Pipe(duplex=False)
         process: Any = context.Process(  # type: ignore[attr-defined]
             target=_worker.main,
-            args=(child_end, dict(activities), converter),
+            args=(child_end, watched_end, dict(activities), converter),
             name=name,
             daemon=True,
         )
@@ -60,11 +72,14 @@ class WorkerProcess:
             process.start()
         except BaseException:
             parent_end.close()
+            lifeline.close()
             raise
         finally:
             child_end.close()
+            watched_end.close()
         self.process = process
         self.conn = parent_end
+        self.lifeline = lifeline
         self.state = State.STARTING
         self.job: Job | None = None
         self.deadline: float | None = None
@@ -102,21 +117,31 @@ class WorkerProcess:
             self.conn.send_bytes(_STOP_MESSAGE)
 
     def reap(self, *, kill: bool = False) -> int | None:
-        """Wait for the process to end (SIGKILL it first if `kill`) and return its exit code."""
+        """Wait for the process to end (SIGKILL its group first if `kill`) and return its exit
+        code; what its activities started and left running in its group is SIGKILLed too."""
         starting = self.state is State.STARTING
         self.state = State.DEAD
         if kill:
-            self.process.kill()
+            self._kill()
         self.process.join(_JOIN_AFTER_EXIT)
         if self.process.is_alive():  # closed its pipe yet kept running: not a worker any more
-            self.process.kill()
+            self._kill()
             self.process.join()
         exitcode: int | None = self.process.exitcode
+        # What its activities left running: a group outlives its leader while any member
+        # lives, and its id stays reserved meanwhile (an empty group's id could be reused
+        # only once the kernel has cycled through every other pid since the worker ended).
+        kill_group(self.pid)
         if starting:
             self._read_last_words()
         self.conn.close()
+        self.lifeline.close()
         self.process.close()
         return exitcode
+
+    def _kill(self) -> None:
+        kill_group(self.pid)
+        self.process.kill()  # not in its group yet (still starting), or it left it
 
     def _read_last_words(self) -> None:
         """Read what a worker that died starting said before its exit was noticed."""
@@ -127,6 +152,13 @@ class WorkerProcess:
                     self.started = True
                 elif message[0] == _worker.IMPORTING:
                     self.importing = message[1]
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group a worker leads (it, and all its activities started that stayed
+    in it); nothing if no such group is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def exit_description(exitcode: int | None) -> str:

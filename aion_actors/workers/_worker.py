@@ -11,6 +11,9 @@ inside an import can be blamed on that module) and ends with `[READY, {name:
 [detail, traceback]}]`, naming the activities it could not resolve: those
 fail on their own, the others run.
 
+It leads a process group of its own from its first line and dies with the
+engine (`_lifeline`); on EOF from the engine while idle it ends its group too.
+
 This module stays light: the forkserver preloads it, and every replacement
 worker starts from that warm image.
 """
@@ -18,7 +21,6 @@ worker starts from that warm image.
 from __future__ import annotations
 
 import importlib
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +29,7 @@ from typing import Any, Final
 
 from aion_actors.core import PayloadError, packb, unpackb
 from aion_actors.core.payloads import ActivityCodec, activity_codecs
+from aion_actors.workers import _lifeline
 from aion_actors.workers.errors import unrecordable_result
 from aion_actors.workers.task import AttemptInfo, attempt_scope, failure
 
@@ -40,13 +43,20 @@ READY: Final = 3
 STARTED: Final = 4
 
 
-def main(conn: Connection, activities: Mapping[str, str], converter: str | None = None) -> None:
+def main(
+    conn: Connection,
+    lifeline: Connection,
+    activities: Mapping[str, str],
+    converter: str | None = None,
+) -> None:
     """Entry point of a worker process (the `target` of its `Process`).
 
-    `converter` is the import path of the engine's payload converter (None: the default).
+    `lifeline` is the read end of a pipe whose write end only the engine holds
+    (see `_lifeline`); `converter` is the import path of the engine's payload
+    converter (None: the default).
     """
-    # Ctrl-C reaches the whole process group; shutting workers down is the parent's job.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # First: a group of its own, and death with the engine (shutting workers down is its job).
+    _lifeline.hold(lifeline.fileno())
     conn.send_bytes(packb([STARTED]))
     functions: dict[str, Callable[..., Any]] = {}
     failed: dict[str, list[str]] = {}
@@ -67,8 +77,8 @@ def main(conn: Connection, activities: Mapping[str, str], converter: str | None 
     while True:
         try:
             message = unpackb(conn.recv_bytes())
-        except EOFError:
-            return  # the parent is gone: nobody is left to receive results
+        except EOFError:  # the engine is gone: nobody is left to receive results
+            _lifeline.end_group()  # with whatever earlier activities left running
         if message[0] == STOP:
             return
         _, name, args, attempt = message

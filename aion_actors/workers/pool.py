@@ -6,6 +6,9 @@ many workers it has. A worker runs one attempt at a time; attempts queue FIFO
 while every worker is busy. A worker that dies is replaced and its attempt
 ends as `WorkerCrashed`; one that overruns its timeout is SIGKILLed,
 replaced, and its attempt ends as `AttemptTimeout`; `WorkerPool` says when.
+Each worker leads a process group of its own and dies with the engine, even
+a SIGKILL of the engine process alone (`_lifeline`); however a worker ends,
+its group is SIGKILLed, so what its activities started ends with it.
 
 Workers come from a forkserver (or spawn) context, never `fork`: the engine
 process has threads. The forkserver preloads this package's worker module

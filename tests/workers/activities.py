@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -57,6 +58,37 @@ def pid() -> int:
     return os.getpid()
 
 
+def leave_behind(pid_file: str, how: str, then: str) -> list[int]:
+    """Start a process that sleeps 60 s — `sleep 60` by `subprocess.Popen` ("popen") or a
+    forked child ("fork") — write its pid and the worker's to `pid_file`, then "return"
+    them, "exit" (the worker crashes) or "hang" (past any timeout)."""
+    if how == "popen":
+        grandchild = subprocess.Popen(["sleep", "60"]).pid
+    else:
+        grandchild = os.fork()
+        if grandchild == 0:  # the forked child only sleeps
+            time.sleep(60)
+            os._exit(0)
+    pids = [grandchild, os.getpid()]
+    Path(f"{pid_file}.tmp").write_text(" ".join(map(str, pids)))
+    os.replace(f"{pid_file}.tmp", pid_file)
+    if then == "exit":
+        os._exit(3)
+    if then == "hang":
+        time.sleep(60)
+    return pids
+
+
+def to_terminal(text: str) -> str:
+    """Print `text`, then try to read the controlling terminal; say how the read failed."""
+    print(text, flush=True)
+    try:
+        with open("/dev/tty", "rb", buffering=0) as tty:
+            return f"read {tty.read(1)!r}"
+    except OSError as exc:
+        return f"reading the terminal: {exc}"
+
+
 def tuple_back(value: Any) -> tuple[Any, ...]:
     return (value, (value,))
 
@@ -84,6 +116,8 @@ NAMES = (
     "pid",
     "tuple_back",
     "wrapped_echo",
+    "leave_behind",
+    "to_terminal",
 )
 PATHS = {name: f"{__name__}:{name}" for name in NAMES}
 FUNCTIONS = {name: globals()[name] for name in NAMES}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aion_actors.workers import AttemptInfo, Executor, Outcome, Task
@@ -65,6 +67,39 @@ def is_running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def command_of(pid: int) -> str:
+    """The command line of `pid`, arguments joined by spaces ("" once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_gone(pids: Iterable[int], timeout: float, what: str) -> None:
+    """Wait until none of `pids` runs; else fail naming the survivors and their commands."""
+    pids = tuple(pids)
+    deadline = time.monotonic() + timeout
+    while alive(pids):
+        if time.monotonic() > deadline:
+            survivors = {pid: command_of(pid)[:60] for pid in alive(pids)}
+            raise AssertionError(f"{what}: still running after {timeout} s: {survivors}")
+        time.sleep(0.01)
+
+
+def kill_leftovers(pids: Iterable[int]) -> None:
+    """SIGKILL those of `pids` (processes a test caused) still running, so a failing test
+    leaves nothing behind."""
+    for pid in alive(tuple(pids)):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def alive(pids: tuple[int, ...]) -> list[int]:
