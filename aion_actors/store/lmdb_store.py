@@ -9,6 +9,10 @@ Sub-databases (the on-disk names other tools may rely on):
   so due timers are a prefix of the key order;
 - `timer_ids`: `workflow_id \\0 run_id \\0 timer_id` → `fire_at`, to replace or cancel;
 - `meta`: `b"schema_version"` → msgpack int.
+
+Damage (see `_lmdb_file`): LMDB's damage errors are `CorruptStore`; a run index entry
+that does not decode is left out of `runs()`/`open_runs()`, logged once, and listed by
+`damaged_runs()`; `rebuild_index()` rewrites the index from the events.
 """
 
 from __future__ import annotations
@@ -36,9 +40,17 @@ from aion_actors.core import (
     faults,
     packb,
 )
-from aion_actors.store import _lmdb_env
+from aion_actors.store import _lmdb_env, _lmdb_index
 from aion_actors.store import _projection as proj
-from aion_actors.store._lmdb_records import due_timer, head_of, unpack_summary
+from aion_actors.store._lmdb_records import (
+    DamagedRun,
+    DamageLog,
+    TimerIndex,
+    due_timer,
+    head_of,
+    summaries,
+    unpack_summary,
+)
 from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
 
 DEFAULT_MAP_SIZE: Final = 1 << 30
@@ -53,6 +65,12 @@ class LmdbStore:
     loss**. The map (`map_size`, reserved address space, not disk) doubles
     online whenever it fills. `readonly=True` opens without taking the owner
     lock, for inspection while an engine runs in another process.
+
+    `create`: by default (None) a store is created in a missing or empty
+    directory, and an existing one is opened; a directory where a store was
+    created but whose `data.mdb` is now missing or empty is refused with
+    `CorruptStore` — `create=True` starts an empty store there instead (its
+    runs are gone), `create=False` never creates one.
     """
 
     def __init__(
@@ -62,6 +80,7 @@ class LmdbStore:
         durability: Literal["sync", "nosync"] = "sync",
         map_size: int = DEFAULT_MAP_SIZE,
         readonly: bool = False,
+        create: bool | None = None,
     ) -> None:
         if durability not in ("sync", "nosync"):
             raise ConfigError(
@@ -73,29 +92,22 @@ class LmdbStore:
         self.path = Path(path)
         self.durability = durability
         self.readonly = readonly
-        if not readonly:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        elif not self.path.is_dir():
-            raise ConfigError(f"data directory {self.path} does not exist; check the path")
-        elif not (self.path / "data.mdb").is_file():
-            raise ConfigError(
-                f"{self.path} is not an aion-actors data directory (it has no data.mdb); "
-                "check the path"
-            )
-        with contextlib.ExitStack() as undo:
-            key = _lmdb_env.register(self.path, readonly=readonly)
-            undo.callback(_lmdb_env.unregister, key)
-            if not readonly:
-                undo.callback(_lmdb_env.DirLock(self.path).release)
-            env, dbs = _lmdb_env.open_env(
-                self.path, readonly=readonly, sync=durability == "sync", map_size=map_size
-            )
-            self._release = undo.pop_all()
+        env, dbs, self._release = _lmdb_env.claim(
+            self.path,
+            readonly=readonly,
+            create=create,
+            sync=durability == "sync",
+            map_size=map_size,
+        )
         self._env: lmdb.Environment | None = env
+        self._dbs = dbs
         self._events = dbs[b"events"]
         self._runs = dbs[b"runs"]
+        self._timer_index = TimerIndex(dbs[b"timers"], dbs[b"timer_ids"])
         self._timers = dbs[b"timers"]
-        self._timer_ids = dbs[b"timer_ids"]
+        self._readers = _lmdb_env.StaleReaders(self.path)
+        self._readers.check(env)
+        self._damaged = DamageLog(self.path)
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
@@ -105,6 +117,11 @@ class LmdbStore:
         """The current size of the map in bytes (it grows when full)."""
         with self._gate:
             return int(self._live().info()["map_size"])
+
+    @property
+    def stale_readers_cleared(self) -> int:
+        """Reader slots of dead processes this store has cleared (see `StaleReaders`)."""
+        return self._readers.cleared
 
     # Writing
 
@@ -127,12 +144,12 @@ class LmdbStore:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         proj.check_time(fire_at, "fire_at")
         with self._write_lock:
-            self._write(lambda txn: self._schedule(txn, key, fire_at))
+            self._write(lambda txn: self._timer_index.schedule(txn, key, fire_at))
 
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         with self._write_lock:
-            self._write(lambda txn: self._cancel(txn, key))
+            self._write(lambda txn: self._timer_index.cancel(txn, key))
 
     def _write(self, apply: Callable[[lmdb.Transaction[bytes]], _T]) -> _T:
         """Run `apply` in one write transaction, growing the map and retrying when full."""
@@ -147,17 +164,22 @@ class LmdbStore:
                 try:
                     result = apply(txn)
                     txn.commit()
-                    return result
                 except BaseException as exc:
                     failure = exc
+                else:
+                    self._readers.committed(self._live())
+                    return result
             # py-lmdb 3.0 aborts a write transaction only once no operation of
             # this environment is in flight, which busy readers can put off
             # forever: abort (and grow) while the gate keeps readers out.
             with self._gate.exclusive():
                 txn.abort()  # a no-op after a failed commit: LMDB aborted it already
+                if isinstance(failure, _lmdb_env.DAMAGE):
+                    raise _lmdb_env.corrupt(self.path, failure) from None
                 if not isinstance(failure, lmdb.MapFullError):
                     raise failure
                 env = self._live()
+                self._readers.check(env)  # a dead reader may be what filled it
                 env.set_mapsize(int(env.info()["map_size"]) * 2)
 
     def _apply_all(
@@ -202,13 +224,7 @@ class LmdbStore:
                     for event, data in zip(request.events, request.encoded, strict=True)
                 ]
             )
-            for op, timer_id, fire_at in proj.fold(summary, request.events):
-                if op == proj.SCHEDULE:
-                    self._schedule(txn, prefix + timer_id.encode(), fire_at)
-                elif op == proj.CANCEL:
-                    self._cancel(txn, prefix + timer_id.encode())
-                else:
-                    self._cancel_all(txn, prefix)
+            self._timer_index.apply(txn, prefix, proj.fold(summary, request.events))
             touched[key] = summary
             results.append(request.events)
         for key, summary in touched.items():
@@ -224,26 +240,6 @@ class LmdbStore:
         record = unpack_summary(data, request.workflow_id, request.run_id)
         head_of(record)
         return record
-
-    def _schedule(self, txn: lmdb.Transaction[bytes], key: bytes, fire_at: int) -> None:
-        self._cancel(txn, key)
-        at = fire_at.to_bytes(8, "big")
-        txn.put(key, at, db=self._timer_ids)
-        txn.put(at + key, b"", db=self._timers)
-
-    def _cancel(self, txn: lmdb.Transaction[bytes], key: bytes) -> None:
-        at = txn.pop(key, db=self._timer_ids)
-        if at is not None:
-            txn.delete(at + key, db=self._timers)
-
-    def _cancel_all(self, txn: lmdb.Transaction[bytes], prefix: bytes) -> None:
-        cursor = txn.cursor(db=self._timer_ids)
-        if not cursor.set_range(prefix):
-            return
-        while cursor.key().startswith(prefix):
-            txn.delete(cursor.value() + cursor.key(), db=self._timers)
-            if not cursor.delete():
-                return
 
     # Reading
 
@@ -303,7 +299,16 @@ class LmdbStore:
         prefix = check_id(workflow_id, "workflow_id").encode() + b"\0"
         return max(self._scan_runs(prefix), key=lambda s: (s.started_at, s.run_id), default=None)
 
+    def damaged_runs(self) -> list[DamagedRun]:
+        """Run index entries that do not decode (`rebuild_index()` rewrites them)."""
+        return self._scan(b"")[1]
+
     def _scan_runs(self, prefix: bytes) -> list[RunSummary]:
+        found, damaged = self._scan(prefix)
+        self._damaged.note(damaged)
+        return found
+
+    def _scan(self, prefix: bytes) -> tuple[list[RunSummary], list[DamagedRun]]:
         with self._reading() as txn:
             cursor = txn.cursor(db=self._runs)
             stored = []
@@ -312,12 +317,7 @@ class LmdbStore:
                     if not key.startswith(prefix):
                         break
                     stored.append((key, data))
-        summaries = []
-        for key, data in stored:
-            workflow_id, _, run_id = key.decode(errors="replace").partition("\0")
-            record = unpack_summary(data, workflow_id, run_id)
-            summaries.append(proj.to_summary(record, workflow_id, run_id))
-        return summaries
+        return summaries(stored)
 
     def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
         due: list[DueTimer] = []
@@ -326,14 +326,18 @@ class LmdbStore:
                 fire_at = int.from_bytes(key[:8], "big")
                 if fire_at > as_of or (limit is not None and len(due) >= limit):
                     break
-                due.append(due_timer(key, fire_at))
+                timer = due_timer(key, fire_at)
+                if timer is not None:
+                    due.append(timer)
         return due
 
     def next_timer(self) -> DueTimer | None:
         with self._reading() as txn:
-            cursor = txn.cursor(db=self._timers)
-            key = cursor.key() if cursor.first() else None
-        return due_timer(key, int.from_bytes(key[:8], "big")) if key else None
+            for key in txn.cursor(db=self._timers).iternext(values=False):
+                timer = due_timer(key, int.from_bytes(key[:8], "big"))
+                if timer is not None:
+                    return timer
+        return None
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:
@@ -346,11 +350,23 @@ class LmdbStore:
                 except lmdb.MapResizedError:
                     pass
                 else:
-                    with txn:
+                    with txn, _lmdb_env.damage(self.path):
                         yield txn
                     return
             with self._gate.exclusive():
                 self._live().set_mapsize(0)
+
+    # Repair
+
+    def examine(self) -> _lmdb_index.Examination:
+        """What disagrees between the events, the run index and the timers (one read)."""
+        with self._reading() as txn:
+            return _lmdb_index.examine(txn, self._dbs)
+
+    def rebuild_index(self) -> _lmdb_index.Rebuilt:
+        """Rewrite the run index and the timers from the events, in one write transaction."""
+        with self._write_lock:
+            return self._write(lambda txn: _lmdb_index.rebuild(txn, self._dbs, self._timer_index))
 
     # Lifecycle
 
