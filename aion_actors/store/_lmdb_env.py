@@ -203,7 +203,8 @@ def open_env(
             if fresh:
                 with env.begin(write=True) as txn:
                     txn.put(SCHEMA_KEY, packb(SCHEMA_VERSION), db=dbs[b"meta"])
-        if not readonly:
+        if not readonly and not (directory / _lmdb_file.MARKER).exists():
+            env.sync(True)  # what the marker vouches for is on disk first, even with nosync
             _lmdb_file.mark(directory)
     except BaseException:
         env.close()

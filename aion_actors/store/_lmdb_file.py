@@ -158,8 +158,6 @@ def check_directory(directory: Path, *, readonly: bool, create: bool | None) -> 
 def mark(directory: Path) -> None:
     """Write `aion.dir` once a store exists in `directory` (atomically, durably)."""
     marker = directory / MARKER
-    if marker.exists():
-        return
     temporary = directory / f".{MARKER}.{os.getpid()}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:

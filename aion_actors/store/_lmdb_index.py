@@ -21,7 +21,16 @@ from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import TimerIndex, ids_of, unpack_summary
 
 _SEQ: int = 8
-_COMPARED = ("workflow_type", "status", "started_at", "ended_at", "head", "version", "restarts")
+_COMPARED = (
+    "workflow_type",
+    "status",
+    "started_at",
+    "ended_at",
+    "head",
+    "version",
+    "restarts",
+    "parent",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +196,9 @@ def _examine_timers(
 def rebuild(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], timers: TimerIndex) -> Rebuilt:
     """Replace the index and the timers with what the events imply (in the caller's transaction).
 
-    A run none of whose events decodes keeps its old entry, if it has one.
+    A run none of whose events decodes keeps its old entry, if it has one. Timers
+    no event records (set with `schedule_timer` directly; the engine sets none) are
+    dropped.
     """
     unreadable: list[Finding] = []
     implied = _implied(txn, dbs, unreadable)

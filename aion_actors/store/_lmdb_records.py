@@ -58,6 +58,18 @@ def ids_of(key: bytes) -> tuple[str, str]:
     return workflow_id, run_id
 
 
+def entries(txn: lmdb.Transaction[bytes], db: Any, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    """The (key, value) pairs of `db` whose keys start with `prefix`, in key order."""
+    cursor = txn.cursor(db=db)
+    found = []
+    if cursor.set_range(prefix):
+        for key, data in cursor:
+            if not key.startswith(prefix):
+                break
+            found.append((key, data))
+    return found
+
+
 def summaries(stored: list[tuple[bytes, bytes]]) -> tuple[list[RunSummary], list[DamagedRun]]:
     """The `runs` entries that decode, and those that do not."""
     found: list[RunSummary] = []

@@ -47,6 +47,7 @@ from aion_actors.store._lmdb_records import (
     DamageLog,
     TimerIndex,
     due_timer,
+    entries,
     head_of,
     summaries,
     unpack_summary,
@@ -106,7 +107,8 @@ class LmdbStore:
         self._timer_index = TimerIndex(dbs[b"timers"], dbs[b"timer_ids"])
         self._timers = dbs[b"timers"]
         self._readers = _lmdb_env.StaleReaders(self.path)
-        self._readers.check(env)
+        if not readonly:
+            self._readers.check(env)
         self._damaged = DamageLog(self.path)
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
@@ -284,13 +286,12 @@ class LmdbStore:
     def runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
-        found = [
+        return [
             s
             for s in self._scan_runs(b"")
             if (status is None or s.status == status)
             and (workflow_type is None or s.workflow_type == workflow_type)
         ]
-        return found
 
     def open_runs(self) -> list[RunSummary]:
         return [s for s in self._scan_runs(b"") if not s.status.is_terminal]
@@ -310,13 +311,7 @@ class LmdbStore:
 
     def _scan(self, prefix: bytes) -> tuple[list[RunSummary], list[DamagedRun]]:
         with self._reading() as txn:
-            cursor = txn.cursor(db=self._runs)
-            stored = []
-            if cursor.set_range(prefix):
-                for key, data in cursor:
-                    if not key.startswith(prefix):
-                        break
-                    stored.append((key, data))
+            stored = entries(txn, self._runs, prefix)
         return summaries(stored)
 
     def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
