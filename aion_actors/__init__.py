@@ -33,6 +33,7 @@ from aion_actors.core import (
     WorkflowParked,
     WorkflowStatus,
 )
+from aion_actors.core.errors import CorruptStore
 from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import (
@@ -60,6 +61,7 @@ __all__ = [
     "ChildWorkflowError",
     "ConfigError",
     "CorruptEvent",
+    "CorruptStore",
     "DataDirLocked",
     "DefaultConverter",
     "Engine",

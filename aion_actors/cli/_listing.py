@@ -20,7 +20,7 @@ from rich.text import Text
 
 from aion_actors.cli._events import STATUS_STYLES
 from aion_actors.core import WorkflowStatus
-from aion_actors.store import RunSummary
+from aion_actors.store import DamagedRun, RunSummary
 
 DEFAULT_LIMIT: Final = 100
 _COLUMNS: Final = (
@@ -78,11 +78,20 @@ def note_to_stderr(shown: int, total: int) -> None:
         sys.stderr.write(note + "\n")
 
 
-def print_table(data: Path, shown: list[RunSummary], total: int, console: Console) -> None:
-    """A title, a header line, a line per run, and what the limit left out."""
+def print_table(
+    data: Path,
+    shown: list[RunSummary],
+    total: int,
+    console: Console,
+    damaged: Sequence[DamagedRun] = (),
+) -> None:
+    """A title, a header line, a line per run, what the limit left out, damaged entries last."""
     limited = f"; the newest {len(shown):,} shown" if len(shown) < total else ""
+    if damaged:
+        limited += f"; {len(damaged):,} damaged index {'entry' if len(damaged) == 1 else 'entries'}"
+        limited += f" last (`aion-actors doctor {data}`)"
     console.print(Text(f"{total:,} runs in {data}, newest first{limited}"), soft_wrap=True)
-    rows = [_cells(run) for run in shown]
+    rows = [_cells(run) for run in shown] + [_damaged_cells(run) for run in damaged]
     widths = {
         column: max([cell_len(column), *(cell_len(row[column][0]) for row in rows)])
         for column in _COLUMNS
@@ -109,6 +118,15 @@ def _cells(run: RunSummary) -> dict[str, tuple[str, str]]:
         "ended": (_date(run.ended_at), ""),
         "run_id": (run.run_id, "dim"),
     }
+
+
+def _damaged_cells(run: DamagedRun) -> dict[str, tuple[str, str]]:
+    """A run whose index entry does not decode: its ids, and `damaged`."""
+    cells = {column: ("?", "dim") for column in _COLUMNS}
+    cells["workflow_id"] = (run.workflow_id, "")
+    cells["status"] = ("damaged", "bold red")
+    cells["run_id"] = (run.run_id, "dim")
+    return cells
 
 
 def _append(text: Text, row: dict[str, tuple[str, str]], widths: dict[str, int]) -> None:

@@ -1,7 +1,7 @@
 """The `aion-actors` command line: parsing, dispatch, and errors as one clear line.
 
 Exit codes: 0 success, 1 a runtime failure (a run or a workflow not found,
-the demo's verdict failed, an engine process died), 2 a usage or
+the demo's verdict failed, an engine process died, `doctor` found damage), 2 a usage or
 configuration error, 130 interrupted, 141 the reader of stdout went away
 (`aion-actors runs DIR | head`): the command stops quietly with the status
 a shell reports for `ls` or `git log` stopped by SIGPIPE (128 + 13).
@@ -24,6 +24,7 @@ from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
 from aion_actors.cli._listing import DEFAULT_LIMIT, Selection
 from aion_actors.cli._when import UsageError, parse_when
 from aion_actors.cli.configcheck import check_config
+from aion_actors.cli.doctor import doctor
 from aion_actors.core import AionError, ConfigError, WorkflowStatus
 
 __all__ = ["EXIT_PIPE", "UsageError", "main"]
@@ -100,6 +101,31 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--run", dest="run_id", metavar="RUN_ID", help="this run (default: latest)")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
+    cmd = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check a data directory for damage; rebuild its run index",
+        description="Check a data directory: the data file against its meta pages, every page, "
+        "the schema, every run index entry, every run's events, the index and the timers "
+        "against the events. Read-only unless a repair is asked for. Exit 0 healthy, 1 damage "
+        "found.",
+    )
+    cmd.add_argument("dir", type=Path, metavar="DIR")
+    repair = cmd.add_mutually_exclusive_group()
+    repair.add_argument(
+        "--rebuild-index",
+        action="store_true",
+        help="first rebuild the run index and the timers from the events, in one transaction "
+        "(refused while an engine owns the directory)",
+    )
+    repair.add_argument(
+        "--create-empty",
+        action="store_true",
+        help="first start an empty store where a lost data.mdb (missing or empty) was; the "
+        "runs it held are gone for good",
+    )
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
     cmd = commands.add_parser("describe", parents=[common], help="a workflow's latest run")
     cmd.add_argument("dir", type=Path, metavar="DIR")
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
@@ -143,6 +169,14 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)
+    if args.command == "doctor":
+        return doctor(
+            args.dir,
+            out,
+            rebuild=args.rebuild_index,
+            create_empty=args.create_empty,
+            as_json=args.json,
+        )
     assert args.command == "check-config"
     return check_config(args.file, out, as_json=args.json, app=args.app, err=err)
 

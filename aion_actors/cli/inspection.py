@@ -41,15 +41,17 @@ def print_json(doc: Any) -> None:
 
 
 def runs(data: Path, console: Console, selection: Selection, *, as_json: bool = False) -> int:
-    """The runs `selection` picks from the run index, newest first (no history is read)."""
+    """The runs `selection` picks from the run index, newest first (no history is read);
+    index entries that do not decode are listed last as `damaged`."""
     with LmdbStore(data, readonly=True) as store:
         found = store.runs(status=selection.status, workflow_type=selection.workflow_type)
+        damaged = store.damaged_runs()  # the store logged each to stderr when it skipped it
     shown, total = selection.apply(found)
     if as_json:
         print_json([run_dict(r) for r in shown])
         note_to_stderr(len(shown), total)
         return 0
-    print_table(data, shown, total, console)
+    print_table(data, shown, total, console, damaged)
     return 0
 
 

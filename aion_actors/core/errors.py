@@ -62,6 +62,23 @@ class CorruptEvent(AionError):
         )
 
 
+class CorruptStore(AionError):
+    """A data directory's files are damaged or lost, so the store refuses to map or read them.
+
+    `path` is the file at fault (usually `<dir>/data.mdb`); `problem` says what is wrong.
+    """
+
+    def __init__(self, path: str, problem: str, *, advice: str | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        directory = path.rpartition("/")[0] or "."
+        advice = advice or (
+            f"restore the data directory from a backup; `aion-actors doctor {directory}` "
+            "lists what is damaged"
+        )
+        super().__init__(f"{path}: {problem}; nothing was changed — {advice}")
+
+
 class SequenceConflict(AionError):
     """An append's `expected_seq` is not the run's head: another writer got there first."""
 

@@ -23,6 +23,7 @@ that no event records. Ids are validated with `check_id`; a timer key
 (run ids plus timer id) must fit LMDB's 511-byte key limit in every store.
 """
 
+from aion_actors.store._lmdb_records import DamagedRun
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.memory import MemoryStore
 from aion_actors.store.protocol import AppendRequest, DueTimer, EventStore, RunSummary
@@ -31,6 +32,7 @@ from aion_actors.store.recorder import Commit, Recorder
 __all__ = [
     "AppendRequest",
     "Commit",
+    "DamagedRun",
     "DueTimer",
     "EventStore",
     "LmdbStore",

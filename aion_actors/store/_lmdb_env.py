@@ -1,4 +1,5 @@
-"""Opening an LMDB data directory: its owner lock, schema check and reader gate.
+"""Opening an LMDB data directory: its owner lock, file and schema checks, reader gate
+and the reader slots dead processes leave behind.
 
 The owner lock is an OS lock (`flock`) on `<dir>/aion.lock`, so it dies with
 its process: a killed engine's directory is taken over without manual
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -26,11 +29,23 @@ from aion_actors.core import (
     packb,
     unpackb,
 )
+from aion_actors.core.errors import CorruptStore
+from aion_actors.store import _lmdb_file
 
 DB_NAMES: Final = (b"events", b"runs", b"timers", b"timer_ids", b"meta")
 SCHEMA_KEY: Final = b"schema_version"
 LOCK_FILE: Final = "aion.lock"
 _MAX_READERS: Final = 1024
+#: LMDB errors that mean the file is damaged (not full, not busy): raised as `CorruptStore`
+DAMAGE: Final = (
+    lmdb.CorruptedError,
+    lmdb.PageNotFoundError,
+    lmdb.InvalidError,
+    lmdb.VersionMismatchError,
+    lmdb.IncompatibleError,
+)
+
+log = logging.getLogger("aion_actors.store")
 
 _open_dirs: dict[str, bool] = {}
 _open_dirs_lock = threading.Lock()
@@ -124,10 +139,33 @@ def unregister(key: str) -> None:
         _open_dirs.pop(key, None)
 
 
+def claim(
+    directory: Path, *, readonly: bool, create: bool | None, sync: bool, map_size: int
+) -> tuple[lmdb.Environment, dict[bytes, Any], contextlib.ExitStack]:
+    """Register and (unless read-only) lock `directory`, then open it; the stack undoes both."""
+    if readonly and create:
+        raise ConfigError(f"create=True needs a writable store, not readonly=True ({directory})")
+    if not readonly and create is not False:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not directory.is_dir():
+        raise ConfigError(f"data directory {directory} does not exist; check the path")
+    with contextlib.ExitStack() as undo:
+        key = register(directory, readonly=readonly)
+        undo.callback(unregister, key)
+        if not readonly:
+            undo.callback(DirLock(directory).release)
+        env, dbs = open_env(
+            directory, readonly=readonly, sync=sync, map_size=map_size, create=create
+        )
+        return env, dbs, undo.pop_all()
+    raise AssertionError("unreachable")  # for type checkers: ExitStack may swallow
+
+
 def open_env(
-    directory: Path, *, readonly: bool, sync: bool, map_size: int
+    directory: Path, *, readonly: bool, sync: bool, map_size: int, create: bool | None = None
 ) -> tuple[lmdb.Environment, dict[bytes, Any]]:
-    """Open (or create) the environment and its sub-databases after checking the schema."""
+    """Open (or create) the environment and its sub-databases after checking file and schema."""
+    _lmdb_file.check_directory(directory, readonly=readonly, create=create)
     try:
         env = lmdb.open(
             str(directory),
@@ -143,29 +181,100 @@ def open_env(
             max_spare_txns=4,
             lock=True,
         )
+    except DAMAGE as exc:
+        raise corrupt(directory, exc) from None
     except lmdb.Error as exc:
         raise ConfigError(f"cannot open data directory {directory}: {exc}") from None
     try:
-        fresh = _check_schema(env, directory)
-        if fresh and readonly:
-            raise ConfigError(
-                f"{directory} is not an aion-actors data directory (it has no meta database); "
-                "check the path"
-            )
-        try:
-            dbs = {name: env.open_db(name, create=not readonly) for name in DB_NAMES}
-        except lmdb.NotFoundError:
-            raise ConfigError(
-                f"data directory {directory} lacks some of the sub-databases "
-                f"{', '.join(n.decode() for n in DB_NAMES)}; it is damaged"
-            ) from None
-        if fresh:
-            with env.begin(write=True) as txn:
-                txn.put(SCHEMA_KEY, packb(SCHEMA_VERSION), db=dbs[b"meta"])
+        with damage(directory):
+            fresh = _check_schema(env, directory)
+            if fresh and readonly:
+                raise ConfigError(
+                    f"{directory} is not an aion-actors data directory (it has no meta "
+                    "database); check the path"
+                )
+            try:
+                dbs = {name: env.open_db(name, create=not readonly) for name in DB_NAMES}
+            except lmdb.NotFoundError:
+                raise ConfigError(
+                    f"data directory {directory} lacks some of the sub-databases "
+                    f"{', '.join(n.decode() for n in DB_NAMES)}; it is damaged"
+                ) from None
+            if fresh:
+                with env.begin(write=True) as txn:
+                    txn.put(SCHEMA_KEY, packb(SCHEMA_VERSION), db=dbs[b"meta"])
+        if not readonly and not (directory / _lmdb_file.MARKER).exists():
+            env.sync(True)  # what the marker vouches for is on disk first, even with nosync
+            _lmdb_file.mark(directory)
     except BaseException:
         env.close()
         raise
     return env, dbs
+
+
+def corrupt(directory: Path, exc: lmdb.Error) -> CorruptStore:
+    """The `CorruptStore` an LMDB damage error in `directory` stands for."""
+    return CorruptStore(
+        str(directory / _lmdb_file.DATA_FILE),
+        f"LMDB found damaged pages ({type(exc).__name__}: {exc})",
+    )
+
+
+@contextlib.contextmanager
+def damage(directory: Path) -> Iterator[None]:
+    """Raise LMDB's damage errors inside the block as a `CorruptStore` naming the file."""
+    try:
+        yield
+    except DAMAGE as exc:
+        raise corrupt(directory, exc) from None
+
+
+class StaleReaders:
+    """Frees the reader slots of dead processes, on the writer's own cadence.
+
+    A process killed inside a read transaction (an inspector, `kill -9`) leaves
+    its slot in `lock.mdb`, and LMDB keeps every page that transaction could
+    see: each later commit then writes new pages and the data file grows until
+    the slot is cleared. The writer clears them at open, before the map grows,
+    and after every `EVERY_COMMITS` commits or `EVERY_SECONDS` of commits,
+    whichever comes first — so a dead reader costs at most that much growth.
+    No thread polls: a store that commits nothing grows nothing.
+    """
+
+    EVERY_COMMITS: Final = 64
+    EVERY_SECONDS: Final = 1.0
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._commits = 0
+        self._due = 0.0
+        #: slots cleared so far
+        self.cleared = 0
+
+    def committed(self, env: lmdb.Environment) -> None:
+        """Count a commit; clear stale readers when one cadence has passed."""
+        self._commits += 1
+        if self._commits >= self.EVERY_COMMITS or time.monotonic() >= self._due:
+            self.check(env)
+
+    def check(self, env: lmdb.Environment) -> int:
+        """Clear the slots of dead processes now; returns how many."""
+        self._commits = 0
+        self._due = time.monotonic() + self.EVERY_SECONDS
+        try:
+            cleared = int(env.reader_check())
+        except lmdb.Error as exc:  # never fail a commit that has happened over housekeeping
+            log.warning("could not check the reader slots of %s: %s", self._directory, exc)
+            return 0
+        if cleared:
+            self.cleared += cleared
+            log.warning(
+                "cleared %d reader slot(s) that dead processes left in %s (a process killed "
+                "while reading pins old pages, and the data file grows until it is cleared)",
+                cleared,
+                self._directory,
+            )
+        return cleared
 
 
 def _check_schema(env: lmdb.Environment, directory: Path) -> bool:

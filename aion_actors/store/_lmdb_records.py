@@ -1,11 +1,29 @@
-"""How run index entries and timer keys read back from LMDB, damage included."""
+"""How run index entries and timer keys are written to and read back from LMDB, damage included."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from aion_actors.core import CorruptEvent, unpackb
-from aion_actors.store.protocol import DueTimer
+import lmdb
+
+from aion_actors.core import CorruptEvent, Event, decode_event, unpackb
+from aion_actors.store import _projection as proj
+from aion_actors.store.protocol import DueTimer, RunSummary
+
+log = logging.getLogger("aion_actors.store")
+_damaged_timers: set[bytes] = set()  # logged once each
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedRun:
+    """A run index entry that does not decode: its run is left out of listings and recovery."""
+
+    workflow_id: str
+    run_id: str
+    problem: str
 
 
 def unpack_summary(data: bytes, workflow_id: str, run_id: str) -> dict[str, Any]:
@@ -34,7 +52,139 @@ def head_of(record: dict[str, Any]) -> int:
     return head
 
 
-def due_timer(key: bytes, fire_at: int) -> DueTimer:
-    """The timer a `timers` key names: 8 bytes of fire_at, then its ids joined by NUL."""
-    workflow_id, run_id, timer_id = key[8:].decode().split("\0", 2)
+def ids_of(key: bytes) -> tuple[str, str]:
+    """The (workflow_id, run_id) a `runs` key names (undecodable bytes replaced)."""
+    workflow_id, _, run_id = key.decode(errors="replace").partition("\0")
+    return workflow_id, run_id
+
+
+def entries(txn: lmdb.Transaction[bytes], db: Any, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    """The (key, value) pairs of `db` whose keys start with `prefix`, in key order."""
+    cursor = txn.cursor(db=db)
+    found = []
+    if cursor.set_range(prefix):
+        for key, data in cursor:
+            if not key.startswith(prefix):
+                break
+            found.append((key, data))
+    return found
+
+
+def summaries(stored: list[tuple[bytes, bytes]]) -> tuple[list[RunSummary], list[DamagedRun]]:
+    """The `runs` entries that decode, and those that do not."""
+    found: list[RunSummary] = []
+    damaged: list[DamagedRun] = []
+    for key, data in stored:
+        workflow_id, run_id = ids_of(key)
+        try:
+            record = unpack_summary(data, workflow_id, run_id)
+            found.append(proj.to_summary(record, workflow_id, run_id))
+        except CorruptEvent as exc:
+            damaged.append(DamagedRun(workflow_id, run_id, exc.problem))
+    return found, damaged
+
+
+class DamageLog:
+    """Logs each damaged run index entry once per store, with what to do about it."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._seen: set[tuple[str, str]] = set()
+
+    def note(self, damaged: list[DamagedRun]) -> None:
+        for run in damaged:
+            if (run.workflow_id, run.run_id) in self._seen:
+                continue
+            self._seen.add((run.workflow_id, run.run_id))
+            log.warning(
+                "the run index entry of workflow %r, run %s in %s is damaged (%s): recovery "
+                "and run listings skip the run; `aion-actors doctor %s --rebuild-index` "
+                "rebuilds the index from the events",
+                run.workflow_id,
+                run.run_id,
+                self._directory,
+                run.problem,
+                self._directory,
+            )
+
+
+def due_timer(key: bytes, fire_at: int) -> DueTimer | None:
+    """The timer a `timers` key names: 8 bytes of fire_at, then its ids joined by NUL.
+
+    A key that does not decode is logged and skipped (`aion-actors doctor` names it).
+    """
+    try:
+        workflow_id, run_id, timer_id = key[8:].decode().split("\0", 2)
+    except ValueError:
+        if key not in _damaged_timers:
+            _damaged_timers.add(key)
+            log.warning("skipping a damaged timer key %r; `aion-actors doctor` lists it", key[:80])
+        return None
     return DueTimer(workflow_id, run_id, timer_id, fire_at)
+
+
+class TimerIndex:
+    """The two timer sub-databases: `timers` (due order) and `timer_ids` (by run and id)."""
+
+    def __init__(self, timers: Any, timer_ids: Any) -> None:
+        self._timers = timers
+        self._timer_ids = timer_ids
+
+    def schedule(self, txn: lmdb.Transaction[bytes], key: bytes, fire_at: int) -> None:
+        self.cancel(txn, key)
+        at = fire_at.to_bytes(8, "big")
+        txn.put(key, at, db=self._timer_ids)
+        txn.put(at + key, b"", db=self._timers)
+
+    def cancel(self, txn: lmdb.Transaction[bytes], key: bytes) -> None:
+        at = txn.pop(key, db=self._timer_ids)
+        if at is not None:
+            txn.delete(at + key, db=self._timers)
+
+    def cancel_all(self, txn: lmdb.Transaction[bytes], prefix: bytes) -> None:
+        cursor = txn.cursor(db=self._timer_ids)
+        if not cursor.set_range(prefix):
+            return
+        while cursor.key().startswith(prefix):
+            txn.delete(cursor.value() + cursor.key(), db=self._timers)
+            if not cursor.delete():
+                return
+
+    def apply(self, txn: lmdb.Transaction[bytes], prefix: bytes, ops: list[proj.TimerOp]) -> None:
+        """Apply a fold's timer changes for the run whose keys start with `prefix`."""
+        for op, timer_id, fire_at in ops:
+            if op == proj.SCHEDULE:
+                self.schedule(txn, prefix + timer_id.encode(), fire_at)
+            elif op == proj.CANCEL:
+                self.cancel(txn, prefix + timer_id.encode())
+            else:
+                self.cancel_all(txn, prefix)
+
+
+def read_history(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], workflow_id: str, run_id: str, start: int
+) -> list[Event]:
+    """A run's events from seq `start` to its head, decoded and checked."""
+    key = proj.run_key(workflow_id, run_id)
+    start = max(start, 1)
+    stored = txn.get(key, db=dbs[b"runs"])
+    head = head_of(unpack_summary(stored, workflow_id, run_id)) if stored else 0
+    if start > head:
+        return []
+    cursor = txn.cursor(db=dbs[b"events"])
+    found = cursor.set_key(key + b"\0" + start.to_bytes(8, "big"))
+    # Seqs are contiguous, so the head bounds the range: no key to parse per
+    # event, and decode_event checks each event's seq against its place.
+    values = cursor.iternext(keys=False) if found else iter(())
+    events = [
+        decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
+        for seq, data in zip(range(start, head + 1), values, strict=False)
+    ]
+    if len(events) <= head - start:
+        raise CorruptEvent(
+            f"missing from the store, though the run index says the head is {head}",
+            workflow_id=workflow_id,
+            run_id=run_id,
+            seq=start + len(events),
+        )
+    return events

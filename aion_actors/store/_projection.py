@@ -192,6 +192,15 @@ def to_summary(record: Any, workflow_id: str, run_id: str) -> RunSummary:
     try:
         values = {name: record[name] for name in _SUMMARY_FIELDS}
         values["status"] = WorkflowStatus(values["status"])
+        wrong = [
+            name
+            for name, kinds in _FIELD_TYPES.items()
+            if not isinstance(values[name], kinds) or isinstance(values[name], bool)
+        ]
+        if wrong:
+            raise TypeError(f"{', '.join(wrong)} of the wrong type")
+        if (values["workflow_id"], values["run_id"]) != (workflow_id, run_id):
+            raise ValueError(f"it names run {values['run_id']!r} of {values['workflow_id']!r}")
         return RunSummary(**values)
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptEvent(
@@ -199,6 +208,19 @@ def to_summary(record: Any, workflow_id: str, run_id: str) -> RunSummary:
             workflow_id=workflow_id,
             run_id=run_id,
         ) from None
+
+
+_FIELD_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
+    "workflow_id": str,
+    "run_id": str,
+    "workflow_type": str,
+    "started_at": int,
+    "ended_at": (int, type(None)),
+    "head": int,
+    "version": str,
+    "restarts": int,
+    "parent": (dict, type(None)),
+}
 
 
 def _terminal(summary: Summary) -> bool:

@@ -9,6 +9,10 @@ Sub-databases (the on-disk names other tools may rely on):
   so due timers are a prefix of the key order;
 - `timer_ids`: `workflow_id \\0 run_id \\0 timer_id` → `fire_at`, to replace or cancel;
 - `meta`: `b"schema_version"` → msgpack int.
+
+Damage (see `_lmdb_file`): LMDB's damage errors are `CorruptStore`; a run index entry
+that does not decode is left out of `runs()`/`open_runs()`, logged once, and listed by
+`damaged_runs()`; `rebuild_index()` rewrites the index from the events.
 """
 
 from __future__ import annotations
@@ -34,14 +38,22 @@ from aion_actors.core import (
     StoreFull,
     WorkflowStatus,
     check_id,
-    decode_event,
     faults,
     packb,
 )
-from aion_actors.store import _lmdb_env
-from aion_actors.store import _lmdb_timers as timers
+from aion_actors.store import _lmdb_env, _lmdb_index
 from aion_actors.store import _projection as proj
-from aion_actors.store._lmdb_records import due_timer, head_of, unpack_summary
+from aion_actors.store._lmdb_records import (
+    DamagedRun,
+    DamageLog,
+    TimerIndex,
+    due_timer,
+    entries,
+    head_of,
+    read_history,
+    summaries,
+    unpack_summary,
+)
 from aion_actors.store._write_faults import PROBE_KEY, free_bytes, unwritable
 from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
 
@@ -57,6 +69,12 @@ class LmdbStore:
     loss**. The map (`map_size`, reserved address space, not disk) doubles
     online whenever it fills. `readonly=True` opens without taking the owner
     lock, for inspection while an engine runs in another process.
+
+    `create`: by default (None) a store is created in a missing or empty
+    directory, and an existing one is opened; a directory where a store was
+    created but whose `data.mdb` is now missing or empty is refused with
+    `CorruptStore` — `create=True` starts an empty store there instead (its
+    runs are gone), `create=False` never creates one.
     """
 
     def __init__(
@@ -66,6 +84,7 @@ class LmdbStore:
         durability: Literal["sync", "nosync"] = "sync",
         map_size: int = DEFAULT_MAP_SIZE,
         readonly: bool = False,
+        create: bool | None = None,
     ) -> None:
         if durability not in ("sync", "nosync"):
             raise ConfigError(
@@ -77,23 +96,23 @@ class LmdbStore:
         self.path = Path(path)
         self.durability = durability
         self.readonly = readonly
+        env, dbs, self._release = _lmdb_env.claim(
+            self.path,
+            readonly=readonly,
+            create=create,
+            sync=durability == "sync",
+            map_size=map_size,
+        )
+        self._env: lmdb.Environment | None = env
+        self._dbs = dbs
+        self._events = dbs[b"events"]
+        self._runs = dbs[b"runs"]
+        self._timer_index = TimerIndex(dbs[b"timers"], dbs[b"timer_ids"])
+        self._timers = dbs[b"timers"]
+        self._readers = _lmdb_env.StaleReaders(self.path)
         if not readonly:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        elif not self.path.is_dir():
-            raise ConfigError(f"data directory {self.path} does not exist; check the path")
-        elif not (self.path / "data.mdb").is_file():
-            raise ConfigError(
-                f"{self.path} is not an aion-actors data directory (it has no data.mdb); "
-                "check the path"
-            )
-        with contextlib.ExitStack() as undo:
-            key = _lmdb_env.register(self.path, readonly=readonly)
-            undo.callback(_lmdb_env.unregister, key)
-            if not readonly:
-                undo.callback(_lmdb_env.DirLock(self.path).release)
-            self._env: lmdb.Environment | None = None
-            self._open(map_size)
-            self._release = undo.pop_all()
+            self._readers.check(env)
+        self._damaged = DamageLog(self.path)
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
@@ -103,6 +122,11 @@ class LmdbStore:
         """The current size of the map in bytes (it grows when full)."""
         with self._gate:
             return int(self._live().info()["map_size"])
+
+    @property
+    def stale_readers_cleared(self) -> int:
+        """Reader slots of dead processes this store has cleared (see `StaleReaders`)."""
+        return self._readers.cleared
 
     # Writing
 
@@ -125,12 +149,12 @@ class LmdbStore:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         proj.check_time(fire_at, "fire_at")
         with self._write_lock:
-            self._write(lambda txn: timers.schedule(txn, self._timer_dbs, key, fire_at))
+            self._write(lambda txn: self._timer_index.schedule(txn, key, fire_at))
 
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         with self._write_lock:
-            self._write(lambda txn: timers.cancel(txn, self._timer_dbs, key))
+            self._write(lambda txn: self._timer_index.cancel(txn, key))
 
     def _write(self, apply: Callable[[lmdb.Transaction[bytes]], _T]) -> _T:
         """Run `apply` in one write transaction, growing the map and retrying when full."""
@@ -145,22 +169,27 @@ class LmdbStore:
                 try:
                     result = apply(txn)
                     txn.commit()
-                    return result
                 except BaseException as exc:
                     failure = exc
+                else:
+                    self._readers.committed(self._live())
+                    return result
             # py-lmdb 3.0 aborts a write transaction only once no operation of
             # this environment is in flight, which busy readers can put off
             # forever: abort (and grow) while the gate keeps readers out.
             with self._gate.exclusive():
                 txn.abort()  # a no-op after a failed commit: LMDB aborted it already
+                if isinstance(failure, _lmdb_env.DAMAGE):
+                    raise _lmdb_env.corrupt(self.path, failure) from None
                 if not isinstance(failure, lmdb.MapFullError):
                     raise unwritable(self.path, failure)
                 env = self._live()
+                self._readers.check(env)  # a dead reader may be what filled it
                 size = int(env.info()["map_size"])
                 try:
                     env.set_mapsize(size * 2)
                 except lmdb.Error as exc:  # py-lmdb drops the environment: open it again
-                    self._open(size)
+                    self._reopen(size)
                     what = f"its map is full at {size:,} bytes and cannot grow ({exc})"
                     raise StoreFull(str(self.path), free_bytes(self.path), what) from exc
 
@@ -168,7 +197,18 @@ class LmdbStore:
         """Write a little, durably; `StoreUnavailable` (or `StoreFull`) if that fails."""
         now = time.time_ns().to_bytes(8, "big")
         with self._write_lock:
-            self._write(lambda txn: txn.put(PROBE_KEY, now, db=self._meta))
+            self._write(lambda txn: txn.put(PROBE_KEY, now, db=self._dbs[b"meta"]))
+
+    def _reopen(self, map_size: int) -> None:
+        """Open the environment again, keeping the directory's lock."""
+        if self._env is not None:
+            with contextlib.suppress(lmdb.Error):
+                self._env.close()
+        sync = self.durability == "sync"
+        env, self._dbs = _lmdb_env.open_env(self.path, readonly=False, sync=sync, map_size=map_size)
+        self._env, self._events, self._runs = env, self._dbs[b"events"], self._dbs[b"runs"]
+        self._timer_index = TimerIndex(self._dbs[b"timers"], self._dbs[b"timer_ids"])
+        self._timers = self._dbs[b"timers"]
 
     def _apply_all(
         self, txn: lmdb.Transaction[bytes], batch: list[proj.Prepared | AionError]
@@ -212,13 +252,7 @@ class LmdbStore:
                     for event, data in zip(request.events, request.encoded, strict=True)
                 ]
             )
-            for op, timer_id, fire_at in proj.fold(summary, request.events):
-                if op == proj.SCHEDULE:
-                    timers.schedule(txn, self._timer_dbs, prefix + timer_id.encode(), fire_at)
-                elif op == proj.CANCEL:
-                    timers.cancel(txn, self._timer_dbs, prefix + timer_id.encode())
-                else:
-                    timers.cancel_all(txn, self._timer_dbs, prefix)
+            self._timer_index.apply(txn, prefix, proj.fold(summary, request.events))
             touched[key] = summary
             results.append(request.events)
         for key, summary in touched.items():
@@ -238,30 +272,8 @@ class LmdbStore:
     # Reading
 
     def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
-        key = proj.run_key(workflow_id, run_id)
-        start = max(from_seq, 1)
         with self._reading() as txn:
-            stored = txn.get(key, db=self._runs)
-            head = head_of(unpack_summary(stored, workflow_id, run_id)) if stored else 0
-            if start > head:
-                return []
-            cursor = txn.cursor(db=self._events)
-            found = cursor.set_key(key + b"\0" + start.to_bytes(8, "big"))
-            # Seqs are contiguous, so the head bounds the range: no key to parse
-            # per event, and decode_event checks each event's seq against its place.
-            values = cursor.iternext(keys=False) if found else iter(())
-            events = [
-                decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
-                for seq, data in zip(range(start, head + 1), values, strict=False)
-            ]
-        if len(events) <= head - start:
-            raise CorruptEvent(
-                f"missing from the store, though the run index says the head is {head}",
-                workflow_id=workflow_id,
-                run_id=run_id,
-                seq=start + len(events),
-            )
-        return events
+            return read_history(txn, self._dbs, workflow_id, run_id, from_seq)
 
     def head(self, workflow_id: str, run_id: str) -> int:
         summary = self.get_run(workflow_id, run_id)
@@ -278,13 +290,12 @@ class LmdbStore:
     def runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
-        found = [
+        return [
             s
             for s in self._scan_runs(b"")
             if (status is None or s.status == status)
             and (workflow_type is None or s.workflow_type == workflow_type)
         ]
-        return found
 
     def open_runs(self) -> list[RunSummary]:
         return [s for s in self._scan_runs(b"") if not s.status.is_terminal]
@@ -293,21 +304,19 @@ class LmdbStore:
         prefix = check_id(workflow_id, "workflow_id").encode() + b"\0"
         return max(self._scan_runs(prefix), key=lambda s: (s.started_at, s.run_id), default=None)
 
+    def damaged_runs(self) -> list[DamagedRun]:
+        """Run index entries that do not decode (`rebuild_index()` rewrites them)."""
+        return self._scan(b"")[1]
+
     def _scan_runs(self, prefix: bytes) -> list[RunSummary]:
+        found, damaged = self._scan(prefix)
+        self._damaged.note(damaged)
+        return found
+
+    def _scan(self, prefix: bytes) -> tuple[list[RunSummary], list[DamagedRun]]:
         with self._reading() as txn:
-            cursor = txn.cursor(db=self._runs)
-            stored = []
-            if cursor.set_range(prefix):
-                for key, data in cursor:
-                    if not key.startswith(prefix):
-                        break
-                    stored.append((key, data))
-        summaries = []
-        for key, data in stored:
-            workflow_id, _, run_id = key.decode(errors="replace").partition("\0")
-            record = unpack_summary(data, workflow_id, run_id)
-            summaries.append(proj.to_summary(record, workflow_id, run_id))
-        return summaries
+            stored = entries(txn, self._runs, prefix)
+        return summaries(stored)
 
     def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
         due: list[DueTimer] = []
@@ -316,14 +325,18 @@ class LmdbStore:
                 fire_at = int.from_bytes(key[:8], "big")
                 if fire_at > as_of or (limit is not None and len(due) >= limit):
                     break
-                due.append(due_timer(key, fire_at))
+                timer = due_timer(key, fire_at)
+                if timer is not None:
+                    due.append(timer)
         return due
 
     def next_timer(self) -> DueTimer | None:
         with self._reading() as txn:
-            cursor = txn.cursor(db=self._timers)
-            key = cursor.key() if cursor.first() else None
-        return due_timer(key, int.from_bytes(key[:8], "big")) if key else None
+            for key in txn.cursor(db=self._timers).iternext(values=False):
+                timer = due_timer(key, int.from_bytes(key[:8], "big"))
+                if timer is not None:
+                    return timer
+        return None
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:
@@ -336,27 +349,25 @@ class LmdbStore:
                 except lmdb.MapResizedError:
                     pass
                 else:
-                    with txn:
+                    with txn, _lmdb_env.damage(self.path):
                         yield txn
                     return
             with self._gate.exclusive():
                 self._live().set_mapsize(0)
 
-    # Lifecycle
+    # Repair
 
-    def _open(self, map_size: int) -> None:
-        """Open the environment (again, after a map that could not grow dropped it)."""
-        if self._env is not None:
-            with contextlib.suppress(lmdb.Error):
-                self._env.close()
-        sync = self.durability == "sync"
-        env, dbs = _lmdb_env.open_env(
-            self.path, readonly=self.readonly, sync=sync, map_size=map_size
-        )
-        self._env = env
-        self._events, self._runs = dbs[b"events"], dbs[b"runs"]
-        self._timers, self._timer_ids, self._meta = dbs[b"timers"], dbs[b"timer_ids"], dbs[b"meta"]
-        self._timer_dbs = timers.TimerDbs(by_time=self._timers, by_id=self._timer_ids)
+    def examine(self) -> _lmdb_index.Examination:
+        """What disagrees between the events, the run index and the timers (one read)."""
+        with self._reading() as txn:
+            return _lmdb_index.examine(txn, self._dbs)
+
+    def rebuild_index(self) -> _lmdb_index.Rebuilt:
+        """Rewrite the run index and the timers from the events, in one write transaction."""
+        with self._write_lock:
+            return self._write(lambda txn: _lmdb_index.rebuild(txn, self._dbs, self._timer_index))
+
+    # Lifecycle
 
     def _live(self) -> lmdb.Environment:
         if self._env is None:
