@@ -20,6 +20,7 @@ from aion_actors.core import (
     PayloadError,
     TimerId,
     TimerKind,
+    WorkflowClosed,
     WorkflowStatus,
     check_id,
     encode_event,
@@ -221,6 +222,19 @@ _FIELD_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "restarts": int,
     "parent": (dict, type(None)),
 }
+
+
+def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
+    """Refuse an append that puts an event after a run's closing event (its own or one
+    already stored): nothing is ever recorded after it, whoever tries."""
+    status = WorkflowStatus(summary["status"]) if summary else WorkflowStatus.RUNNING
+    for event in prepared.events:
+        if status.is_terminal:
+            what = f"an append of {event.kind}"
+            ended = summary.get("ended_at") if summary else None
+            return WorkflowClosed(prepared.workflow_id, prepared.run_id, status.value, what, ended)
+        status = next_status(status, event)
+    return None
 
 
 def _terminal(summary: Summary) -> bool:

@@ -231,14 +231,11 @@ class LmdbStore:
                 continue
             head = summary["head"] if summary else 0
             if head != request.expected_seq:
-                results.append(
-                    SequenceConflict(
-                        request.expected_seq,
-                        head,
-                        workflow_id=request.workflow_id,
-                        run_id=request.run_id,
-                    )
-                )
+                ids = {"workflow_id": request.workflow_id, "run_id": request.run_id}
+                results.append(SequenceConflict(request.expected_seq, head, **ids))
+                continue
+            if (closed := proj.closed_to(summary, request)) is not None:
+                results.append(closed)
                 continue
             if not request.events:
                 results.append([])

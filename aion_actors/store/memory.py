@@ -74,6 +74,8 @@ class MemoryStore:
         head = summary["head"] if summary else 0
         if head != prepared.expected_seq:
             return SequenceConflict(prepared.expected_seq, head, workflow_id=run[0], run_id=run[1])
+        if (closed := proj.closed_to(summary, prepared)) is not None:
+            return closed
         if not prepared.events:
             return []
         if summary is None:

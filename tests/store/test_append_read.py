@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aion_actors.core import EngineClosed, PayloadError, SequenceConflict
+from aion_actors.core import EngineClosed, PayloadError, SequenceConflict, WorkflowClosed
 from aion_actors.core import events as ev
 from aion_actors.store import AppendRequest, EventStore
 from tests.store.helpers import seqs, signals, started
@@ -188,3 +188,13 @@ def test_a_closed_store_refuses_work(store: EventStore) -> None:
         store.read("w", "r1")
     with pytest.raises(EngineClosed):
         store.append("w", "r1", signals(1), 1)
+
+
+def test_nothing_is_ever_appended_after_a_run_closed(store: EventStore) -> None:
+    """Every store refuses, in its transaction, an append behind a closing event."""
+    store.append("w", "r", [started(), ev.WorkflowTerminated(reason="done")], 0)
+    for late in (ev.SignalReceived(name="s", payload=1), ev.RunCrashed(pid=1, error={})):
+        [refused] = store.append_batch([AppendRequest("w", "r", (late,), 2)])
+        assert isinstance(refused, WorkflowClosed), refused
+        assert "terminated" in str(refused)
+    assert [e.kind for e in store.read("w", "r")] == ["WorkflowStarted", "WorkflowTerminated"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aion_actors.core import Event, PayloadError, WorkflowStatus, status_from_events
+from aion_actors.core import Event, PayloadError, WorkflowClosed, WorkflowStatus, status_from_events
 from aion_actors.core import events as ev
 from aion_actors.store import DueTimer, EventStore, RunSummary
 from tests.core.strategies import EVENTS
@@ -119,6 +119,8 @@ def test_the_indexed_status_always_agrees_with_history(
             head = store.append("w", run, events, head)
         except PayloadError:
             continue  # hypothesis ids may not fit a timer key; that append wrote nothing
+        except WorkflowClosed:
+            continue  # an event after the run's end: refused, nothing written
     history = store.read("w", run)
     summary = store.get_run("w", run)
     assert (summary.head if summary else 0) == len(history) == head
@@ -189,7 +191,11 @@ def test_the_end_of_a_run_cancels_all_its_timers(store: EventStore) -> None:
     failed = ev.ActivityAttemptFailed(activity_id="a1", attempt=1, error=ERROR, retry_at=30)
     store.append("w", "r1", [failed], 2)
     assert len(store.due_timers(100)) == 4
-    store.append(
-        "w", "r1", [ev.WorkflowCompleted(), ev.TimerStarted(timer_id="late", fire_at=5)], 3
-    )
+    with pytest.raises(WorkflowClosed):  # nothing may follow an end, not even in its append
+        store.append(
+            "w", "r1", [ev.WorkflowCompleted(), ev.TimerStarted(timer_id="late", fire_at=5)], 3
+        )
+    store.append("w", "r1", [ev.WorkflowCompleted()], 3)
+    with pytest.raises(WorkflowClosed):
+        store.append("w", "r1", [ev.TimerStarted(timer_id="late", fire_at=5)], 4)
     assert store.due_timers(100) == [DueTimer("w", "r10", "x", 15)]

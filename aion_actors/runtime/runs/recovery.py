@@ -98,7 +98,11 @@ class Recovery:
         for run in self._store.runs(status=WorkflowStatus.CONTINUED_AS_NEW):
             if self._table.open_run(run.workflow_id) is not None:
                 continue
-            history = self._store.read(run.workflow_id, run.run_id)
+            try:
+                history = self._store.read(run.workflow_id, run.run_id)
+            except AionError as exc:  # a damaged history costs only its run
+                log.error("run %s: its history cannot be read (%s); skipped", run.run_id, exc)
+                continue
             closing = history[-1] if history else None
             if not isinstance(closing, ev.WorkflowContinuedAsNew):
                 continue
