@@ -30,23 +30,47 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         description="Measure aion-actors on this machine: every figure as median/min/max "
         "over repetitions, next to the raw ceiling of its building block.",
     )
-    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                        help="scenarios to run (default: all; see --list)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"toy sizes, {QUICK_REPEAT} repetitions, targets not judged "
-                        "(whole suite < 60 s on 2 cores)")
-    parser.add_argument("--repeat", type=int, default=None, metavar="N",
-                        help=f"repetitions per scenario (default 5, {QUICK_REPEAT} with --quick; "
-                        "soak 1)")
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help="scenarios to run (default: all; see --list)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"toy sizes, {QUICK_REPEAT} repetitions, targets not judged "
+        "(whole suite < 60 s on 2 cores)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"repetitions per scenario (default 5, {QUICK_REPEAT} with --quick; soak 1)",
+    )
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="write PNG charts (needs [plot])")
-    parser.add_argument("--compare", type=Path, metavar="BASELINE",
-                        help="compare with a JSON file written earlier by --json")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASELINE",
+        help="compare with a JSON file written earlier by --json",
+    )
     parser.add_argument("--list", action="store_true", help="list scenarios and parameters")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a scenario parameter (value parsed as JSON when it can be)")
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
-                        help="shorthand for --set duration=SECONDS (how long the soak runs)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario parameter (value parsed as JSON when it can be)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="shorthand for --set duration=SECONDS (how long the soak runs)",
+    )
     return parser
 
 
@@ -142,8 +166,12 @@ def _main(argv: list[str] | None, prog: str) -> int:
         "schema": SCHEMA,
         "machine": machine_info(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "args": {"scenarios": [sc.name for sc in scenarios], "quick": args.quick,
-                 "repeat": args.repeat, "set": overrides},
+        "args": {
+            "scenarios": [sc.name for sc in scenarios],
+            "quick": args.quick,
+            "repeat": args.repeat,
+            "set": overrides,
+        },
         "scenarios": {
             sc.name: _run(sc, sc.params(quick=args.quick, overrides=overrides), repeat(sc), err)
             for sc in scenarios

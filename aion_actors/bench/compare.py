@@ -77,16 +77,34 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[Cha
         base = base_index.get((scenario, key))
         if base is None:
             changes.append(
-                Change(scenario, cur["name"], cur["labels"], cur["unit"], None,
-                       cur["median"], None, None, "new")
+                Change(
+                    scenario,
+                    cur["name"],
+                    cur["labels"],
+                    cur["unit"],
+                    None,
+                    cur["median"],
+                    None,
+                    None,
+                    "new",
+                )
             )
         else:
             changes.append(_change(scenario, base, cur))
     for (scenario, key), base in base_index.items():
         if (scenario, key) not in cur_index:
             changes.append(
-                Change(scenario, base["name"], base["labels"], base["unit"], base["median"],
-                       None, None, None, "missing")
+                Change(
+                    scenario,
+                    base["name"],
+                    base["labels"],
+                    base["unit"],
+                    base["median"],
+                    None,
+                    None,
+                    None,
+                    "missing",
+                )
             )
     return changes
 

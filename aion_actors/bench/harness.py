@@ -129,9 +129,7 @@ def scenario(
     def register(run: Callable[[Params], Report]) -> Callable[[Params], Report]:
         if name in _REGISTRY and _REGISTRY[name].run is not run:
             raise HarnessError(f"scenario {name!r} is registered twice")
-        _REGISTRY[name] = Scenario(
-            name, help, dict(defaults), dict(quick), isolate, run, repeat
-        )
+        _REGISTRY[name] = Scenario(name, help, dict(defaults), dict(quick), isolate, run, repeat)
         return run
 
     return register

@@ -96,8 +96,9 @@ def _exhaustion(ax: Any, e: Mapping[str, Any], top: float, lane: Mapping[str, in
     label = "intensity exhausted"
     if e.get("scope") == "supervisor" or str(e["child"]) not in lane:
         ax.axvline(t, color="black", linestyle="--", linewidth=1.5, label=label)
-        ax.text(t, top, f"supervisor gave up\nat {t:.3f} s ", ha="right", va="top", fontsize=9,
-                bbox=box)
+        ax.text(
+            t, top, f"supervisor gave up\nat {t:.3f} s ", ha="right", va="top", fontsize=9, bbox=box
+        )
         return
     y = lane[str(e["child"])]
     ax.plot([t, t], [y - 0.45, y + 0.45], "--", color="black", linewidth=1.5, label=label)
@@ -124,17 +125,29 @@ def _timeline(plt: Any, name: str, series: Mapping[str, Entries]) -> Any:
         y = lane[child]
         if kind == "backoff":
             wait = float(e["duration"])
-            ax.broken_barh([(t, wait)], (y - _LANE_HEIGHT / 2, _LANE_HEIGHT),
-                           facecolors=_COLOURS["backoff"], alpha=0.35, label="backoff wait")
+            ax.broken_barh(
+                [(t, wait)],
+                (y - _LANE_HEIGHT / 2, _LANE_HEIGHT),
+                facecolors=_COLOURS["backoff"],
+                alpha=0.35,
+                label="backoff wait",
+            )
             if annotate and wait >= span * 0.05:
-                ax.text(t + wait / 2, y, f"{wait * 1000:.0f} ms", ha="center", va="center",
-                        fontsize=8)
+                ax.text(
+                    t + wait / 2, y, f"{wait * 1000:.0f} ms", ha="center", va="center", fontsize=8
+                )
         elif kind == "crash":
             crashes[child] += 1
             ax.plot(t, y, "x", color=_COLOURS["crash"], markersize=10, mew=2, label="crash")
             if annotate:
-                ax.text(t, y - 0.2, f"#{crashes[child]}", ha="center", fontsize=8,
-                        color=_COLOURS["crash"])
+                ax.text(
+                    t,
+                    y - 0.2,
+                    f"#{crashes[child]}",
+                    ha="center",
+                    fontsize=8,
+                    color=_COLOURS["crash"],
+                )
         elif kind == "restart":
             ax.plot(t, y, "^", color=_COLOURS["restart"], markersize=9, label="restart")
     for start, end in described[0].get("outages", []) if described else []:

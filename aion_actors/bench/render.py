@@ -88,8 +88,9 @@ def _print_timeline(name: str, entries: list[dict[str, Any]], console: Console) 
     for column in ("t (ms)", "child", "event", "detail"):
         table.add_column(column, justify="right" if column == "t (ms)" else "left")
     for e in events[:_TIMELINE_ROWS]:
-        table.add_row(f"{e['t'] * 1000:.1f}", escape(str(e["child"])), e["kind"],
-                      escape(str(e["detail"])))
+        table.add_row(
+            f"{e['t'] * 1000:.1f}", escape(str(e["child"])), e["kind"], escape(str(e["detail"]))
+        )
     if len(events) > _TIMELINE_ROWS:
         table.caption = f"... {len(events) - _TIMELINE_ROWS} more events: see --json or --plot"
     console.print(table)
@@ -114,8 +115,14 @@ def print_changes(
         band = "-" if c.band_pct is None else f"±{c.band_pct:.1f}%"
         style = _STATUS_STYLE.get(c.status, "")
         table.add_row(
-            c.scenario, c.name, _labels(c.labels), number(c.baseline), number(c.current),
-            _pct(c.change_pct), band, f"[{style}]{c.status}[/]" if style else c.status,
+            c.scenario,
+            c.name,
+            _labels(c.labels),
+            number(c.baseline),
+            number(c.current),
+            _pct(c.change_pct),
+            band,
+            f"[{style}]{c.status}[/]" if style else c.status,
         )
     console.print(table)
     for note in notes:

@@ -65,7 +65,12 @@ def _run_in_child(scenario: Scenario, params_json: str, index: int) -> Report:
     with tempfile.TemporaryDirectory(prefix="aion-bench-") as tmp:
         out = Path(tmp) / "report.json"
         command = [
-            sys.executable, "-m", "aion_actors.bench._child", scenario.name, params_json, str(out)
+            sys.executable,
+            "-m",
+            "aion_actors.bench._child",
+            scenario.name,
+            params_json,
+            str(out),
         ]
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0 or not out.exists():

@@ -201,13 +201,13 @@ class RunActor(PooledActor):
             self._queue(activity_outcome(self._ledger, message, self._host.retry_policy, now))
         elif isinstance(message, msg.TimerDue):
             self._inputs.append(message)
-            self._queue(timer_due(self._ledger, message.timer))
+            self._queue(timer_due(self._ledger, message.timer, message.fire_at))
         elif isinstance(message, msg.Request):
             self._request(message)
         elif isinstance(message, msg.ChildClosed):
             self._inputs.append(message)
-            if message.event.child_workflow_id in self._ledger.children and not self._ledger.closed:
-                self._queue([message.event])
+            if (event := self._ledger.child_closed(message.event, message.exact)) is not None:
+                self._queue([event])
         elif isinstance(message, msg.Query):
             answer_live(self._machine, message, self.key)
         elif isinstance(message, msg.Evict):

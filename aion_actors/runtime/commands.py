@@ -68,6 +68,8 @@ class GatherCommand(_Awaitable):
     """Several commands issued at once; resumes with their results in order."""
 
     parts: tuple[ActivityCommand | TimerCommand | SignalCommand | ChildCommand, ...]
+    #: collect failures in place of results, instead of raising the first
+    return_exceptions: bool = False
 
     kind = "gather"
 

@@ -48,6 +48,8 @@ class WorkflowContext:
         self._random = _random.Random(uuid.UUID(hex=run_id).int)
         self._queries: dict[str, Callable[..., Any]] = {}
         self._in_query = False
+        #: True while the run re-executes recorded history; False from the first event
+        #: (or command) that was not in it — for logging once, never for deciding
         self.is_replaying = False
 
     # -- deterministic values
@@ -126,9 +128,17 @@ class WorkflowContext:
         )
 
     def gather(
-        self, *commands: ActivityCommand | TimerCommand | SignalCommand | ChildCommand
+        self,
+        *commands: ActivityCommand | TimerCommand | SignalCommand | ChildCommand,
+        return_exceptions: bool = False,
     ) -> GatherCommand:
-        """Run several commands concurrently; the results come back in order."""
+        """Run several commands concurrently; the results come back in order.
+
+        As `asyncio.gather`: the first failure (in the order history recorded
+        them) is raised at once, while the other commands go on and their
+        outcomes are still recorded; with `return_exceptions=True` it waits for
+        all and returns each failure in its place.
+        """
         for command in commands:
             if not isinstance(
                 command, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)
@@ -137,7 +147,7 @@ class WorkflowContext:
                     f"ctx.gather takes ctx.activity/ctx.sleep/ctx.wait_signal/ctx.child "
                     f"commands, got {type(command).__name__}"
                 )
-        return GatherCommand(parts=tuple(commands))
+        return GatherCommand(parts=tuple(commands), return_exceptions=return_exceptions)
 
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""
@@ -160,7 +170,11 @@ class WorkflowContext:
     # -- queries
 
     def on_query(self, name: str, handler: Callable[..., Any]) -> None:
-        """Answer `engine.query(workflow_id, name, *args)` from the live run; never recorded."""
+        """Answer `engine.query(workflow_id, name, *args)` from the live run; never recorded.
+
+        A handler that raises makes the query raise `QueryError` naming it, with
+        the handler's exception as its `__cause__`; the run is not affected.
+        """
         self._queries[name] = handler
 
     def _answer_query(self, name: str, args: tuple[Any, ...]) -> Any:
@@ -173,6 +187,13 @@ class WorkflowContext:
         self._in_query = True
         try:
             return handler(*args)
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise QueryError(
+                f"query {name!r} of workflow {self.workflow_id!r} raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             self._in_query = False
 

@@ -10,7 +10,7 @@ activity result) is recognised before anything is recorded twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aion_actors.core import events as ev
 
@@ -20,13 +20,20 @@ class ActivityState:
     """The latest scheduled attempt of one activity, and whether it waits to retry."""
 
     scheduled: ev.ActivityScheduled
-    waiting_retry: bool = False
+    #: when the next attempt starts, while it waits for one (the retry timer's fire time)
+    retry_at: int | None = None
+
+    @property
+    def waiting_retry(self) -> bool:
+        return self.retry_at is not None
 
 
 class Ledger:
     def __init__(self, history: Iterable[ev.Event] = ()) -> None:
         self.activities: dict[str, ActivityState] = {}
         self.timers: dict[str, int] = {}
+        #: open children, by the `child_run_id` their `ChildStarted` gave (one workflow_id
+        #: may be started again once its first child ended)
         self.children: dict[str, ev.ChildStarted] = {}
         self.closed = False
         for event in history:
@@ -38,7 +45,7 @@ class Ledger:
         elif isinstance(event, ev.ActivityAttemptFailed):
             state = self.activities.get(event.activity_id)
             if state is not None and event.retry_at is not None:
-                state.waiting_retry = True
+                state.retry_at = event.retry_at
         elif isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
             self.activities.pop(event.activity_id, None)
         elif isinstance(event, ev.TimerStarted):
@@ -46,13 +53,30 @@ class Ledger:
         elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
             self.timers.pop(event.timer_id, None)
         elif isinstance(event, ev.ChildStarted):
-            self.children[event.child_workflow_id] = event
+            self.children[event.child_run_id] = event
         elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
-            self.children.pop(event.child_workflow_id, None)
+            self.children.pop(event.child_run_id, None)
         elif isinstance(event, ev.RunResumed):
             self.closed = False
         elif event.lifecycle and not isinstance(event, ev.WorkflowStarted):
             self.closed = True
+
+    def child_closed(
+        self, event: ev.ChildCompleted | ev.ChildFailed, exact: bool
+    ) -> ev.ChildCompleted | ev.ChildFailed | None:
+        """What to record for a child's ending: keyed by the `ChildStarted` it answers;
+        None if it answers none still open (a repeated report, or the run is closed)."""
+        if self.closed:
+            return None
+        started = self.children.get(event.child_run_id)
+        if started is None and not exact:
+            wanted = event.child_workflow_id
+            started = next(
+                (c for c in self.children.values() if c.child_workflow_id == wanted), None
+            )
+        if started is None:
+            return None
+        return replace(event, child_run_id=started.child_run_id)
 
     def fire_times(self) -> list[int]:
         """When each open timer, and each activity's `ctx.activity(timeout=)`, fires."""

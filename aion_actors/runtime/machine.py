@@ -60,8 +60,12 @@ class _Part:
     """One outstanding await: an activity, timer, signal wait or child."""
 
     command: _PartCommand
+    #: the outcome it waits for: activity id, timer id, signal name or child run id
     key: str
+    #: a signal wait's timeout timer
     timer_id: str | None = None
+    #: a child's workflow_id
+    child_id: str = ""
 
 
 @dataclass
@@ -101,6 +105,9 @@ class Machine:
         self._issued = 0
         self._waiting: list[_Part] | None = None
         self._gather = False
+        self._return_exceptions = False
+        #: the last seq of the history this machine was built on: past it, nothing replays
+        self._replayed_to = history[-1].seq
         self._started = False
         self._signals_used: dict[str, int] = {}
         self._cancel_delivered = False
@@ -109,8 +116,7 @@ class Machine:
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
-            else:
-                self._outcomes.add(event)
+            self._outcomes.add(event)
         self.ctx.is_replaying = bool(self._recorded)
 
     def _call(
@@ -130,17 +136,11 @@ class Machine:
     def feed(self, events: Sequence[ev.Event]) -> None:
         """Index newly committed events; commands among them were issued by `advance`."""
         for event in events:
-            if recorded_command(event) is None:
-                self._outcomes.add(event)
+            self._outcomes.add(event)
 
     def answer_query(self, name: str, args: tuple[Any, ...]) -> Any:
         """Answer `engine.query` from the workflow's state now; records nothing."""
         return self.ctx._answer_query(name, args)  # noqa: SLF001 - the context is ours to drive
-
-    @property
-    def waiting_on(self) -> list[str]:
-        """What the blocked await waits for, for `describe` and eviction decisions."""
-        return [f"{part.command.kind}:{part.key}" for part in self._waiting or ()]
 
     # -- running the coroutine
 
@@ -193,6 +193,7 @@ class Machine:
     def _await(self, yielded: Any, out: list[ev.Event]) -> None:
         if isinstance(yielded, GatherCommand):
             parts, self._gather = yielded.parts, True
+            self._return_exceptions = yielded.return_exceptions
         elif isinstance(yielded, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)):
             parts, self._gather = (yielded,), False
         else:
@@ -226,7 +227,6 @@ class Machine:
             event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.timeout))
         else:
             child_id = command.workflow_id or f"{self.workflow_id}/child-{n}"
-            wanted = _Recorded("child", command.name, child_id, 0)
             event = ev.ChildStarted(
                 child_workflow_id=child_id,
                 child_run_id=new_run_id(),
@@ -234,6 +234,7 @@ class Machine:
                 input=list(command.args),
                 on_parent_close=command.on_parent_close,
             )
+            wanted = _Recorded("child", command.name, event.child_run_id, 0)
         if n <= len(self._recorded):
             recorded = self._recorded[n - 1]
             if (recorded.kind, recorded.name) != (wanted.kind, wanted.name):
@@ -251,6 +252,8 @@ class Machine:
             key = wanted.key
         if isinstance(command, SignalCommand):
             return _Part(command, key=command.name, timer_id=key)
+        if isinstance(event, ev.ChildStarted):
+            return _Part(command, key=key, child_id=event.child_workflow_id)
         return _Part(command, key=key)
 
     def _fire_at(self, seconds: float) -> int:
@@ -260,30 +263,42 @@ class Machine:
 
     def _resolve(self, out: list[ev.Event]) -> tuple[str, Any] | None:
         assert self._waiting is not None
-        signals_used = dict(self._signals_used)
+        signals_used = dict(self._signals_used)  # scratch: consumed below only when landed
         resolutions = [self._resolve_part(part, signals_used) for part in self._waiting]
         cancel = self._outcomes.cancel
         done_seq = max((r.seq for r in resolutions if r is not None), default=_NEVER)
         if None in resolutions:
             done_seq = _NEVER
+        failed = [r.seq for r in resolutions if r is not None and r.error is not None]
+        if self._gather and failed and not self._return_exceptions:
+            done_seq = min(failed)  # as asyncio.gather: the first failure, in history's order
         if cancel is not None and not self._cancel_delivered and cancel.seq < done_seq:
             self._cancel_delivered = True
             self._close_waits(out, resolutions, cancel_all=True)
-            self._wake(cancel.recorded_at)
+            self._wake(cancel.recorded_at, cancel.seq)
             return ("throw", Cancelled(cancel.reason))
         if done_seq == _NEVER:
             return None
-        self._signals_used = signals_used
+        # what had not landed by `done_seq` goes on, as it did live, its signal unconsumed
+        resolutions = [r if r is not None and r.seq <= done_seq else None for r in resolutions]
+        for part, r in zip(self._waiting, resolutions, strict=True):
+            if isinstance(part.command, SignalCommand) and r is not None and r.error is None:
+                self._signals_used[part.key] = self._signals_used.get(part.key, 0) + 1
         self._close_waits(out, resolutions, cancel_all=False)
-        self._wake(max(r.recorded_at for r in resolutions if r is not None))
-        for r in resolutions:
-            if r is not None and r.error is not None:
+        landed = [r for r in resolutions if r is not None]
+        self._wake(max(r.recorded_at for r in landed), done_seq)
+        if self._gather and self._return_exceptions:
+            return ("send", [r.error if r.error is not None else r.value for r in landed])
+        for r in sorted(landed, key=lambda r: r.seq):
+            if r.error is not None:
                 return ("throw", r.error)
-        values = [r.value for r in resolutions if r is not None]
+        values = [r.value for r in landed]
         return ("send", values if self._gather else values[0])
 
-    def _wake(self, recorded_at: int) -> None:
+    def _wake(self, recorded_at: int, seq: int) -> None:
         self._waiting = None
+        if seq > self._replayed_to:  # the first event past the history it was rebuilt from
+            self.ctx.is_replaying = False
         # the clock is the context's, moved only by its machine
         self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)  # noqa: SLF001
 
@@ -302,10 +317,11 @@ class Machine:
             child = outcomes.children.get(part.key)
             if child is None:
                 return None
+            whose = part.child_id
             if isinstance(child, ev.ChildCompleted):
-                return self._value(child, child.result, command.returns, f"child {part.key!r}")
+                return self._value(child, child.result, command.returns, f"child {whose!r}")
             return _Resolution(
-                child.seq, child.recorded_at, error=ChildWorkflowError(part.key, child.error)
+                child.seq, child.recorded_at, error=ChildWorkflowError(whose, child.error)
             )
         if isinstance(command, TimerCommand):
             fired = outcomes.timers.get(part.key)

@@ -137,11 +137,19 @@ class TimerDue:
     activity's retry wait, or its `ctx.activity(timeout=)` deadline."""
 
     timer: TimerId
+    #: when the store's index says it fires; None from callers that do not know
+    fire_at: int | None = None
 
 
 @dataclass(frozen=True)
 class ChildClosed:
+    """A child the parent started has ended (or could not start)."""
+
+    #: its `child_run_id` is the one the parent's `ChildStarted` gave, when `exact`
     event: ev.ChildCompleted | ev.ChildFailed
+    #: False for a child started by an older engine, whose parent link does not say
+    #: which `ChildStarted` began it: the parent's earliest open child of the id is meant
+    exact: bool = True
 
 
 @dataclass(frozen=True)

@@ -61,13 +61,16 @@ def attempt_failed(
     ]
 
 
-def timer_due(ledger: Ledger, timer: TimerId) -> list[ev.Event]:
-    """A durable timer is due: what it ends, if it is still open."""
+def timer_due(ledger: Ledger, timer: TimerId, fire_at: int | None = None) -> list[ev.Event]:
+    """A durable timer is due: what it ends, if it is still open (and, for a retry
+    wait, if it is this wait's timer, not a late report of an earlier one)."""
     if ledger.closed:
         return []
     if timer.kind is TimerKind.RETRY:
         state = ledger.activities.get(timer.ref)
-        if state is None or not state.waiting_retry:
+        if state is None or state.retry_at is None:
+            return []
+        if fire_at is not None and fire_at != state.retry_at:
             return []
         last = state.scheduled
         return [

@@ -32,7 +32,10 @@ class Outcomes:
 
     activities: dict[str, ev.ActivityCompleted | ev.ActivityFailed] = field(default_factory=dict)
     timers: dict[str, ev.TimerFired | ev.TimerCancelled] = field(default_factory=dict)
+    #: by the `child_run_id` of the `ChildStarted` each answers
     children: dict[str, ev.ChildCompleted | ev.ChildFailed] = field(default_factory=dict)
+    #: children started and not yet answered, by workflow_id, oldest first
+    open_children: dict[str, list[str]] = field(default_factory=dict)
     signals: dict[str, list[ev.SignalReceived]] = field(default_factory=dict)
     cancel: ev.WorkflowCancelRequested | None = None
 
@@ -41,12 +44,25 @@ class Outcomes:
             self.activities[event.activity_id] = event
         elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
             self.timers.setdefault(event.timer_id, event)
+        elif isinstance(event, ev.ChildStarted):
+            self.open_children.setdefault(event.child_workflow_id, []).append(event.child_run_id)
         elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
-            self.children[event.child_workflow_id] = event
+            self._child_closed(event)
         elif isinstance(event, ev.SignalReceived):
             self.signals.setdefault(event.name, []).append(event)
         elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
             self.cancel = event
+
+    def _child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
+        """Histories written before outcomes named their command's run answer the
+        oldest open child of the id (a continued child names its last run)."""
+        started = self.open_children.get(event.child_workflow_id, [])
+        run_id = event.child_run_id
+        if run_id not in started and started:
+            run_id = started[0]
+        if run_id in started:
+            started.remove(run_id)
+        self.children[run_id] = event
 
 
 def recorded_command(event: ev.Event) -> Recorded | None:
@@ -59,5 +75,5 @@ def recorded_command(event: ev.Event) -> Recorded | None:
             return Recorded("signal", timer.name, event.timer_id, event.seq)
         return Recorded("timer", "sleep", event.timer_id, event.seq)
     if isinstance(event, ev.ChildStarted):
-        return Recorded("child", event.workflow_type, event.child_workflow_id, event.seq)
+        return Recorded("child", event.workflow_type, event.child_run_id, event.seq)
     return None

@@ -32,7 +32,9 @@ class TimerService:
         self._cond = threading.Condition()
         self._wake_at = 0
         self._stopped = False
-        self._sent: dict[tuple[str, str, str], int] = {}
+        #: timers reported in the last `_RESEND_NS`, keyed with their fire time: an id set
+        #: again for a later time (the next retry of one activity) is a new timer
+        self._sent: dict[tuple[str, str, str, int], int] = {}
         self._thread = threading.Thread(target=self._run, name="aion-timers", daemon=True)
 
     def start(self) -> None:
@@ -78,15 +80,19 @@ class TimerService:
         limit = len(sent) + _BATCH
         due = self._store.due_timers(now, limit=limit)
         for timer in due:
-            key = (timer.workflow_id, timer.run_id, timer.timer_id)
+            key = _key(timer)
             if key not in sent:
                 sent[key] = now
                 self._fire(timer)
         if len(due) == limit:
             return now
         upcoming = self._store.due_timers(_FAR, limit=len(sent) + 1)
-        pending = [t.fire_at for t in upcoming if (t.workflow_id, t.run_id, t.timer_id) not in sent]
+        pending = [t.fire_at for t in upcoming if _key(t) not in sent]
         next_at = min(pending, default=_FAR)
         if sent:
             next_at = min(next_at, min(sent.values()) + _RESEND_NS)
         return next_at
+
+
+def _key(timer: DueTimer) -> tuple[str, str, str, int]:
+    return (timer.workflow_id, timer.run_id, timer.timer_id, timer.fire_at)

@@ -22,21 +22,43 @@ from aion_actors.bench.scenarios import SCENARIO_MODULES
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURE_KEYS = {
-    "name", "unit", "better", "labels", "median", "min", "max", "runs",
-    "ceiling", "ceiling_median", "ratio", "target", "target_met", "target_ratio",
+    "name",
+    "unit",
+    "better",
+    "labels",
+    "median",
+    "min",
+    "max",
+    "runs",
+    "ceiling",
+    "ceiling_median",
+    "ratio",
+    "target",
+    "target_met",
+    "target_ratio",
     "target_ratio_met",
 }
 
 
 def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
-                                                                    os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=170, check=False)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
 
 
-def _rate(value: float, *, name: str = "rate", ceiling: str | None = "raw",
-          **labels: str | int) -> Figure:
+def _rate(
+    value: float, *, name: str = "rate", ceiling: str | None = "raw", **labels: str | int
+) -> Figure:
     return Figure(name, value, "ops/s", labels=labels, ceiling=ceiling)
 
 
@@ -104,8 +126,9 @@ def test_figures_aggregate_to_median_min_max_and_paired_ratio() -> None:
 
 def test_labelled_figures_are_kept_apart_and_use_an_unlabelled_ceiling() -> None:
     doc = _doc([[_rate(10, writers=1), _rate(40, writers=8), _raw(80)]])
-    by_writers = {f["labels"]["writers"]: f for f in doc["scenarios"]["s"]["figures"]
-                  if f["name"] == "rate"}
+    by_writers = {
+        f["labels"]["writers"]: f for f in doc["scenarios"]["s"]["figures"] if f["name"] == "rate"
+    }
     assert by_writers[1]["ratio"] == pytest.approx(0.125)
     assert by_writers[8]["ratio"] == pytest.approx(0.5)
 
@@ -134,12 +157,11 @@ def test_figures_reject_non_finite_values() -> None:
 
 
 def test_compare_marks_a_regression_beyond_the_noise_band() -> None:
-    baseline = _doc([[_rate(100, ceiling=None)], [_rate(104, ceiling=None)],
-                     [_rate(96, ceiling=None)]])
-    slower = _doc([[_rate(80, ceiling=None)], [_rate(82, ceiling=None)],
-                   [_rate(78, ceiling=None)]])
-    noisy = _doc([[_rate(98, ceiling=None)], [_rate(103, ceiling=None)],
-                  [_rate(95, ceiling=None)]])
+    baseline = _doc(
+        [[_rate(100, ceiling=None)], [_rate(104, ceiling=None)], [_rate(96, ceiling=None)]]
+    )
+    slower = _doc([[_rate(80, ceiling=None)], [_rate(82, ceiling=None)], [_rate(78, ceiling=None)]])
+    noisy = _doc([[_rate(98, ceiling=None)], [_rate(103, ceiling=None)], [_rate(95, ceiling=None)]])
     faster = _doc([[_rate(130, ceiling=None)]])
 
     [regressed] = compare(slower, baseline)
@@ -178,10 +200,24 @@ def test_compare_notes_other_parameters_and_another_machine() -> None:
 
 
 def test_set_values_parse_as_json_when_they_can() -> None:
-    parsed = parse_overrides(["max_restarts=5", "jitter=0.5", "strategy=one_for_all",
-                              "config=aion.toml", "flag=true", "sizes=[1, 2]"])
-    assert parsed == {"max_restarts": 5, "jitter": 0.5, "strategy": "one_for_all",
-                      "config": "aion.toml", "flag": True, "sizes": [1, 2]}
+    parsed = parse_overrides(
+        [
+            "max_restarts=5",
+            "jitter=0.5",
+            "strategy=one_for_all",
+            "config=aion.toml",
+            "flag=true",
+            "sizes=[1, 2]",
+        ]
+    )
+    assert parsed == {
+        "max_restarts": 5,
+        "jitter": 0.5,
+        "strategy": "one_for_all",
+        "config": "aion.toml",
+        "flag": True,
+        "sizes": [1, 2],
+    }
     with pytest.raises(HarnessError, match="KEY=VALUE"):
         parse_overrides(["max_restarts"])
 
@@ -221,13 +257,15 @@ def test_plot_without_matplotlib_tells_how_to_install_it(
 def test_plots_are_written_for_throughput_and_latency_series(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     series: dict[str, list[dict[str, Any]]] = {
-        "throughput_vs_inflight": [{"inflight": n, "value": 100.0 * n, "label": "sync"}
-                                   for n in (1, 10, 100)],
+        "throughput_vs_inflight": [
+            {"inflight": n, "value": 100.0 * n, "label": "sync"} for n in (1, 10, 100)
+        ],
         "latency_ms": [{"label": "ask", "value": 0.01 * i + 0.1} for i in range(50)],
     }
     doc = _doc([[_rate(1, ceiling=None)]])
-    doc["scenarios"]["s"]["series"] = {k: [{**e, "repeat": 0} for e in v]
-                                       for k, v in series.items()}
+    doc["scenarios"]["s"]["series"] = {
+        k: [{**e, "repeat": 0} for e in v] for k, v in series.items()
+    }
     written = write_plots(doc, tmp_path / "plots")
     assert sorted(p.name for p in written) == ["s_latency_ms.png", "s_throughput_vs_inflight.png"]
     assert all(p.read_bytes().startswith(PNG_MAGIC) for p in written)

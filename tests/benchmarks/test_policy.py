@@ -36,10 +36,17 @@ def _wait_for_threads(count: int) -> None:
 
 def test_crash_every_interval_exhausts_after_max_restarts_with_exact_backoffs() -> None:
     threads = threading.active_count()
-    report = _simulate(max_restarts=2, backoff_initial=0.01, backoff_multiplier=2.0,
-                       interval_ms=20)
-    assert _kinds(report) == ["crash", "backoff", "restart", "crash", "backoff", "restart",
-                              "crash", "exhausted"]
+    report = _simulate(max_restarts=2, backoff_initial=0.01, backoff_multiplier=2.0, interval_ms=20)
+    assert _kinds(report) == [
+        "crash",
+        "backoff",
+        "restart",
+        "crash",
+        "backoff",
+        "restart",
+        "crash",
+        "exhausted",
+    ]
     waits = [e["duration"] for e in report.series["timeline"] if e["kind"] == "backoff"]
     assert waits == pytest.approx([0.01, 0.02])
     assert _figure(report, "exhausted") == 1
@@ -50,8 +57,9 @@ def test_crash_every_interval_exhausts_after_max_restarts_with_exact_backoffs() 
 
 
 def test_a_burst_within_the_intensity_is_survived() -> None:
-    report = _simulate(pattern="burst", burst=3, max_restarts=5, interval_ms=10,
-                       backoff_initial=0.0, duration=1.0)
+    report = _simulate(
+        pattern="burst", burst=3, max_restarts=5, interval_ms=10, backoff_initial=0.0, duration=1.0
+    )
     assert _kinds(report).count("crash") == 3
     assert _kinds(report).count("restart") == 3
     assert "exhausted" not in _kinds(report)
@@ -59,8 +67,15 @@ def test_a_burst_within_the_intensity_is_survived() -> None:
 
 
 def test_park_gives_up_each_flapping_child_on_its_own() -> None:
-    report = _simulate(pattern="flapping", children=2, up_ms=50, down_ms=50,
-                       on_exhausted="park", max_restarts=1, backoff_initial=0.0)
+    report = _simulate(
+        pattern="flapping",
+        children=2,
+        up_ms=50,
+        down_ms=50,
+        on_exhausted="park",
+        max_restarts=1,
+        backoff_initial=0.0,
+    )
     exhausted = [e for e in report.series["timeline"] if e["kind"] == "exhausted"]
     assert sorted(e["child"] for e in exhausted) == ["child-1", "child-2"]
     assert {e["scope"] for e in exhausted} == {"child"}
@@ -75,8 +90,9 @@ def test_policy_comes_from_the_config_file_and_flags_win(tmp_path: Path) -> None
         "[restart.default]\nmax_restarts = 1\nbackoff_initial = 0.0\n"
         "[restart.checkout]\nmax_restarts = 2\nwithin_seconds = 9.0\n"
     )
-    report = _simulate(config=str(config), workflow_type="checkout", within_seconds=7.0,
-                       interval_ms=10)
+    report = _simulate(
+        config=str(config), workflow_type="checkout", within_seconds=7.0, interval_ms=10
+    )
     [described] = report.series["policy"]
     assert "max 2 restarts in 7 s" in described["summary"]
     assert _figure(report, "restarts_before_exhaustion") == 2

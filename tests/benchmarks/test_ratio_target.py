@@ -21,8 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _latency(value: float, *, target_ratio: float | None = 1.5) -> Figure:
-    return Figure("p50", value, "ms", better="lower", ceiling="chain",
-                  target_ratio=target_ratio)
+    return Figure("p50", value, "ms", better="lower", ceiling="chain", target_ratio=target_ratio)
 
 
 def _chain(value: float) -> Figure:
@@ -36,8 +35,10 @@ def _entry(pairs: list[tuple[Figure, Figure]]) -> dict[str, Any]:
 
 def _table(fig: dict[str, Any], *, quick: bool) -> str:
     console = Console(record=True, width=240)
-    doc = {"args": {"quick": quick, "repeat": 1},
-           "scenarios": {"s": {"figures": [fig], "series": {}}}}
+    doc = {
+        "args": {"quick": quick, "repeat": 1},
+        "scenarios": {"s": {"figures": [fig], "series": {}}},
+    }
     print_results(doc, console)
     return console.export_text()
 
@@ -86,13 +87,36 @@ def test_a_ratio_target_needs_a_ceiling_and_survives_the_child_process_hand_off(
 
 
 def _throughput(tmp_path: Path, inflight: int) -> tuple[str, dict[str, Any]]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
-                                                                    os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "throughput", "--quick", "--repeat", "1",
-         "--set", f"inflight={inflight}", "--set", "runs=20", "--set", 'executors=["thread"]',
-         "--set", 'clients=["threads"]', "--json", "out.json"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=110, check=False,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "throughput",
+            "--quick",
+            "--repeat",
+            "1",
+            "--set",
+            f"inflight={inflight}",
+            "--set",
+            "runs=20",
+            "--set",
+            'executors=["thread"]',
+            "--set",
+            'clients=["threads"]',
+            "--json",
+            "out.json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     entry = json.loads((tmp_path / "out.json").read_text())["scenarios"]["throughput"]

@@ -97,8 +97,10 @@ def test_a_full_disk_stalls_runs_which_all_complete_once_space_is_back(disk: Pat
         os.remove(filler)  # space is back: the engine notices by itself
         for handle in handles:
             wait_until(
-                lambda h=handle: engine.describe(h.workflow_id).waiting_for is None
-                and len(engine.history(h.workflow_id)) >= 13,  # its six steps recorded
+                lambda h=handle: (
+                    engine.describe(h.workflow_id).waiting_for is None
+                    and len(engine.history(h.workflow_id)) >= 13
+                ),  # its six steps recorded
                 30,
                 f"{handle.workflow_id} to go on",
             )

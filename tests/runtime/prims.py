@@ -51,6 +51,7 @@ async def queryable(ctx: WorkflowContext) -> str:
     ctx.on_query("stage", lambda: state["stage"])
     ctx.on_query("echo", lambda *args: list(args))
     ctx.on_query("sneaky", lambda: ctx.sleep(1))
+    ctx.on_query("broken", lambda: state["no such key"])
     await ctx.wait_signal("go")
     state["stage"] = "done"
     await ctx.wait_signal("finish")

@@ -132,3 +132,91 @@ def test_an_activity_that_failed_for_good_fails_the_workflow_at_once() -> None:
     assert isinstance(failed, ev.WorkflowFailed)
     assert failed.error["type"] == ActivityError.__name__
     assert "card declined" in failed.error["message"]
+
+
+@workflow
+async def naps_then_waits(ctx: WorkflowContext) -> list[bool]:
+    await ctx.sleep(1)
+    before = ctx.is_replaying
+    await ctx.wait_signal("go")
+    return [before, ctx.is_replaying]
+
+
+def test_a_rebuilt_run_stops_replaying_at_the_first_event_not_in_its_history() -> None:
+    history = History("naps_then_waits")
+    live = Machine(naps_then_waits, "w", RUN, history.events)
+    [timer] = history.add(*live.advance())
+    assert isinstance(timer, ev.TimerStarted)
+    history.add(ev.TimerFired(timer_id=timer.timer_id))
+
+    rebuilt = Machine(naps_then_waits, "w", RUN, history.events)
+    assert rebuilt.advance() == [] and rebuilt.ctx.is_replaying  # still inside its history
+    rebuilt.feed(history.add(ev.SignalReceived(name="go", payload=None)))
+    [completed] = rebuilt.advance()
+    assert completed == ev.WorkflowCompleted(result=[True, False])
+
+
+@workflow
+async def gathers_a_failure(ctx: WorkflowContext, collect: bool) -> list[object]:
+    try:
+        results = await ctx.gather(
+            ctx.activity(charge, 1), ctx.sleep(60), ctx.wait_signal("go"), return_exceptions=collect
+        )
+        return [type(r).__name__ if isinstance(r, Exception) else r for r in results]
+    except ActivityError as exc:
+        after = await ctx.wait_signal("go")
+        return [f"raised {exc.error['message']}", after]
+
+
+def _gather_history(
+    collect: bool,
+) -> tuple[History, Machine, ev.ActivityScheduled, ev.TimerStarted]:
+    history = History("gathers_a_failure", collect)
+    machine = Machine(gathers_a_failure, "w", RUN, history.events)
+    scheduled, timer = history.add(*machine.advance())
+    assert isinstance(scheduled, ev.ActivityScheduled) and isinstance(timer, ev.TimerStarted)
+    return history, machine, scheduled, timer
+
+
+def test_gather_raises_at_the_first_failure_and_leaves_the_rest_running() -> None:
+    history, machine, scheduled, _ = _gather_history(False)
+    error = {"type": "ValueError", "message": "declined"}
+    machine.feed(history.add(ev.ActivityFailed(activity_id=scheduled.activity_id, error=error)))
+    assert machine.advance() == []  # raised at once: now waiting for "go" in the except arm
+    machine.feed(history.add(ev.SignalReceived(name="go", payload="first")))
+    [completed] = machine.advance()
+    # the signal was not consumed by the abandoned gather part: the handler got it
+    assert completed == ev.WorkflowCompleted(result=["raised declined", "first"])
+    replayed = Machine(gathers_a_failure, "w", RUN, history.events)
+    assert replayed.advance() == [ev.WorkflowCompleted(result=["raised declined", "first"])]
+
+
+def test_gather_with_return_exceptions_waits_for_all_and_returns_failures_in_place() -> None:
+    history, machine, scheduled, timer = _gather_history(True)
+    error = {"type": "ValueError", "message": "declined"}
+    machine.feed(history.add(ev.ActivityFailed(activity_id=scheduled.activity_id, error=error)))
+    machine.feed(history.add(ev.SignalReceived(name="go", payload="sig")))
+    assert machine.advance() == []  # the sleep has not fired: still waiting
+    machine.feed(history.add(ev.TimerFired(timer_id=timer.timer_id)))
+    [completed] = machine.advance()
+    assert isinstance(completed, ev.WorkflowCompleted)
+    assert completed.result == ["ActivityError", None, "sig"]
+
+
+@workflow
+async def one_child(ctx: WorkflowContext) -> object:
+    return await ctx.child(checkout, 1, workflow_id="kid")
+
+
+def test_a_history_whose_child_outcome_names_a_continued_run_still_answers_the_child() -> None:
+    """Before outcomes named the run their command started, a child that continued
+    as new reported its last run's id: such histories replay as they ran."""
+    history = History("one_child")
+    [started] = history.add(*Machine(one_child, "w", RUN, history.events).advance())
+    assert isinstance(started, ev.ChildStarted)
+    history.add(
+        ev.ChildCompleted(child_workflow_id="kid", child_run_id=new_run_id(), result="done")
+    )
+    assert Machine(one_child, "w", RUN, history.events).advance() == [
+        ev.WorkflowCompleted(result="done")
+    ]

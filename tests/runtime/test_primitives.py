@@ -80,6 +80,9 @@ def test_queries_answer_without_recording(engine: Engine) -> None:
     with pytest.raises(QueryError) as sneaky:
         engine.query("q", "sneaky")
     assert "ctx.sleep" in str(sneaky.value)
+    with pytest.raises(QueryError) as broken:
+        engine.query("q", "broken")
+    assert "'broken'" in str(broken.value) and isinstance(broken.value.__cause__, KeyError)
     assert len(engine.history("q")) == before
     engine.signal("q", "go")
     wait_until(lambda: engine.query("q", "stage") == "done", 10, "stage done")

@@ -79,8 +79,9 @@ def test_the_window_slides(start_sup) -> None:
 
 def test_max_restarts_zero_restarts_nothing(start_sup) -> None:
     gave_up = GaveUp()
-    sup = start_sup(RestartPolicy(max_restarts=0), [ChildSpec("w", actor=Worker)],
-                    on_exhausted=gave_up)
+    sup = start_sup(
+        RestartPolicy(max_restarts=0), [ChildSpec("w", actor=Worker)], on_exhausted=gave_up
+    )
     current(sup, "w").ref.tell("crash")
     assert gave_up.event.wait(15)
     wait_until(lambda: not sup.is_alive(), "the supervisor to exit")
@@ -134,9 +135,14 @@ def test_one_for_all_sibling_failing_mid_restart_stops_the_restarted_and_retries
     crash(sup, "a")
     wait_until(lambda: all(i.alive for i in sup.which_children()), "the group back")
     assert log.items()[3:] == [
-        ("stop", "c"), ("stop", "b"),
-        ("start", "a"), ("start-failed", "b"), ("stop", "a"),
-        ("start", "a"), ("start", "b"), ("start", "c"),
+        ("stop", "c"),
+        ("stop", "b"),
+        ("start", "a"),
+        ("start-failed", "b"),
+        ("stop", "a"),
+        ("start", "a"),
+        ("start", "b"),
+        ("start", "c"),
     ]
 
 
@@ -154,17 +160,26 @@ def test_rest_for_one_retry_starts_from_the_child_that_failed(start_sup) -> None
     crash(sup, "a")
     wait_until(lambda: all(i.alive for i in sup.which_children()), "the group back")
     assert log.items()[3:] == [
-        ("stop", "c"), ("stop", "b"),
-        ("start", "a"), ("start-failed", "b"), ("start", "b"), ("start", "c"),
+        ("stop", "c"),
+        ("stop", "b"),
+        ("start", "a"),
+        ("start-failed", "b"),
+        ("start", "b"),
+        ("start", "c"),
     ]
 
 
 def test_escalation_through_a_three_level_tree(start_sup) -> None:
     gave_up = GaveUp()
-    leaf = ChildSpec("leaf", actor=Supervisor, args=(RestartPolicy(max_restarts=0),),
-                     kwargs={"children": [ChildSpec("w", actor=Worker)]})
-    mid = ChildSpec("mid", actor=Supervisor, args=(RestartPolicy(max_restarts=1),),
-                    kwargs={"children": [leaf]})
+    leaf = ChildSpec(
+        "leaf",
+        actor=Supervisor,
+        args=(RestartPolicy(max_restarts=0),),
+        kwargs={"children": [ChildSpec("w", actor=Worker)]},
+    )
+    mid = ChildSpec(
+        "mid", actor=Supervisor, args=(RestartPolicy(max_restarts=1),), kwargs={"children": [leaf]}
+    )
     root = start_sup(RestartPolicy(max_restarts=1), [mid], name="root", on_exhausted=gave_up)
     assert root.count_children() == {"specs": 1, "active": 1, "supervisors": 1, "workers": 0}
 
@@ -178,8 +193,10 @@ def test_escalation_through_a_three_level_tree(start_sup) -> None:
     def crash_worker() -> None:
         old = worker()
         old.ref.tell("crash")
-        wait_until(lambda: not root.is_alive() or _alive_pid(worker) not in (None, old.pid),
-                   "the tree to react")
+        wait_until(
+            lambda: not root.is_alive() or _alive_pid(worker) not in (None, old.pid),
+            "the tree to react",
+        )
 
     mids = [current(root, "mid").pid]
     crash_worker()  # leaf gives up; mid restarts it
@@ -208,7 +225,8 @@ def test_backoff_sequence_is_exact_with_an_injected_clock_and_random(start_sup) 
     clock = FakeClock()
     delays: list[float] = []
     policy = RestartPolicy(
-        max_restarts=5, within_seconds=100,
+        max_restarts=5,
+        within_seconds=100,
         backoff=Backoff(initial=0.01, multiplier=2.0, max=0.05, jitter=0.5),
     )
     spec = ChildSpec("w", actor=Worker, on_restart=lambda info, delay: delays.append(delay))
@@ -222,8 +240,9 @@ def test_backoff_sequence_is_exact_with_an_injected_clock_and_random(start_sup) 
 
 def test_during_backoff_the_supervisor_answers_and_the_old_ref_fails_fast(start_sup) -> None:
     policy = RestartPolicy(max_restarts=5, backoff=Backoff(initial=1.0))
-    sup = start_sup(policy, [ChildSpec("w", actor=Worker),
-                             ChildSpec("x", actor=Worker, args=("x",))])
+    sup = start_sup(
+        policy, [ChildSpec("w", actor=Worker), ChildSpec("x", actor=Worker, args=("x",))]
+    )
     old = current(sup, "w")
     old.ref.tell("crash")
     wait_until(lambda: not current(sup, "w").alive, "the crash to be seen")
@@ -258,8 +277,10 @@ def test_per_child_exhaustion_drops_only_that_child_and_calls_its_hook(
     policy = RestartPolicy(max_restarts=1, within_seconds=60, on_exhausted=action)  # type: ignore[arg-type]
     sup = start_sup(
         policy,
-        [ChildSpec(k, actor=Worker, restart="transient", on_exhausted=on_exhausted)
-         for k in ("r1", "r2")],
+        [
+            ChildSpec(k, actor=Worker, restart="transient", on_exhausted=on_exhausted)
+            for k in ("r1", "r2")
+        ],
         clock=FakeClock(),
     )
     crash(sup, "r1")
@@ -277,8 +298,14 @@ def test_restart_history_seeds_the_childs_budget(start_sup) -> None:
     done = threading.Event()
     policy = RestartPolicy(max_restarts=3, within_seconds=60, on_exhausted="park")
     sup = start_sup(policy, clock=FakeClock())
-    sup.start_child(ChildSpec("old", actor=Worker, restart_history=(50.0, 5.0, 70.0),
-                              on_exhausted=lambda *_: done.set()))
+    sup.start_child(
+        ChildSpec(
+            "old",
+            actor=Worker,
+            restart_history=(50.0, 5.0, 70.0),
+            on_exhausted=lambda *_: done.set(),
+        )
+    )
     assert current(sup, "old").restarts == 3
     crash(sup, "old")  # 50 s and 5 s ago are in the window; 70 s ago is not
     current(sup, "old").ref.tell("crash")
@@ -290,8 +317,9 @@ def test_a_childs_own_policy_overrides_the_supervisors(start_sup) -> None:
     done = threading.Event()
     own = RestartPolicy(max_restarts=0, on_exhausted="fail")
     sup = start_sup(RestartPolicy(max_restarts=100), clock=FakeClock())
-    sup.start_child(ChildSpec("strict", actor=Worker, policy=own,
-                              on_exhausted=lambda *_: done.set()))
+    sup.start_child(
+        ChildSpec("strict", actor=Worker, policy=own, on_exhausted=lambda *_: done.set())
+    )
     sup.start_child(ChildSpec("lax", actor=Worker))
     current(sup, "strict").ref.tell("crash")
     assert done.wait(15)

@@ -53,14 +53,21 @@ def test_a_static_child_failing_aborts_the_start_and_stops_the_started_ones() ->
     log = Log()
     threads = threading.active_count()
     with pytest.raises(SupervisorError) as caught:
-        Supervisor.start(RestartPolicy(), [
-            ChildSpec("a", actor=Worker, args=("a", log)),
-            ChildSpec("b", actor=Worker, args=("b", log)),
-            ChildSpec("c", actor=Worker, args=("c", log, Budget(1))),
-        ])
+        Supervisor.start(
+            RestartPolicy(),
+            [
+                ChildSpec("a", actor=Worker, args=("a", log)),
+                ChildSpec("b", actor=Worker, args=("b", log)),
+                ChildSpec("c", actor=Worker, args=("c", log, Budget(1))),
+            ],
+        )
     assert isinstance(caught.value.__cause__, RuntimeError)
     assert log.items() == [
-        ("start", "a"), ("start", "b"), ("start-failed", "c"), ("stop", "b"), ("stop", "a"),
+        ("start", "a"),
+        ("start", "b"),
+        ("start-failed", "c"),
+        ("stop", "b"),
+        ("stop", "a"),
     ]
     wait_until(lambda: threading.active_count() == threads, "threads to end")
 
@@ -69,10 +76,17 @@ def test_a_sub_supervisor_whose_child_fails_to_start_fails_to_start(start_sup) -
     log = Log()
     sup = start_sup(RestartPolicy())
     threads = threading.active_count()
-    sub = ChildSpec("sub", actor=Supervisor, args=(RestartPolicy(),), kwargs={"children": [
-        ChildSpec("ok", actor=Worker, args=("ok", log)),
-        ChildSpec("bad", actor=Worker, args=("bad", log, Budget(1))),
-    ]})
+    sub = ChildSpec(
+        "sub",
+        actor=Supervisor,
+        args=(RestartPolicy(),),
+        kwargs={
+            "children": [
+                ChildSpec("ok", actor=Worker, args=("ok", log)),
+                ChildSpec("bad", actor=Worker, args=("bad", log, Budget(1))),
+            ]
+        },
+    )
     with pytest.raises(SupervisorError, match="'sub'") as caught:
         sup.start_child(sub)
     inner = caught.value.__cause__
@@ -137,10 +151,13 @@ def test_racing_starts_of_one_key_start_it_once_and_a_forgotten_key_is_free_agai
 
 def test_terminate_child_never_triggers_the_strategy_and_is_idempotent(start_sup) -> None:
     log, exits = Log(), Exits()
-    sup = start_sup(RestartPolicy("one_for_all"), [
-        ChildSpec("a", actor=Worker, args=("a", log), on_exit=exits),
-        ChildSpec("b", actor=Worker, args=("b", log)),
-    ])
+    sup = start_sup(
+        RestartPolicy("one_for_all"),
+        [
+            ChildSpec("a", actor=Worker, args=("a", log), on_exit=exits),
+            ChildSpec("b", actor=Worker, args=("b", log)),
+        ],
+    )
     b_pid = current(sup, "b").pid
     sup.terminate_child("a")
     sup.terminate_child("a")
@@ -185,10 +202,13 @@ class Saboteur(Worker):
 
 def test_children_exiting_while_the_supervisor_stops_are_not_restarted(start_sup) -> None:
     log, victim = Log(), []
-    sup = start_sup(RestartPolicy(), [
-        ChildSpec("b", actor=Worker, args=("b", log)),
-        ChildSpec("saboteur", actor=Saboteur, args=(victim,)),
-    ])
+    sup = start_sup(
+        RestartPolicy(),
+        [
+            ChildSpec("b", actor=Worker, args=("b", log)),
+            ChildSpec("saboteur", actor=Saboteur, args=(victim,)),
+        ],
+    )
     victim.append(current(sup, "b").ref)
     threads = threading.active_count()
     sup.stop()
@@ -217,9 +237,12 @@ def test_graceful_stop_of_a_blocked_thread_times_out_and_its_late_exit_is_no_cra
 
 def test_brutal_kill_does_not_wait_for_a_blocked_thread(start_sup) -> None:
     exits, release = Exits(), threading.Event()
-    sup = start_sup(RestartPolicy(), [
-        ChildSpec("w", actor=Worker, shutdown="brutal_kill", on_exit=exits),
-    ])
+    sup = start_sup(
+        RestartPolicy(),
+        [
+            ChildSpec("w", actor=Worker, shutdown="brutal_kill", on_exit=exits),
+        ],
+    )
     current(sup, "w").ref.tell(("block", release, False))
     sup.stop()
     assert exits.reasons("w") == [ExitReason.KILLED]
@@ -245,14 +268,22 @@ def test_calling_the_supervisor_from_its_own_hook_is_refused_not_a_deadlock(star
 @pytest.mark.timeout(60)
 def test_no_threads_or_processes_leak_after_stop() -> None:
     threads, processes = threading.active_count(), descendants()
-    sub = ChildSpec("sub", actor=Supervisor, args=(RestartPolicy(),), kwargs={
-        "children": [ChildSpec("w", actor=Worker), ChildSpec("p", process=sleep_forever)],
-    })
-    sup = Supervisor.start(RestartPolicy(max_restarts=100), [
-        ChildSpec("a", actor=Worker),
-        ChildSpec("crasher", process=exit_with, args=(3, 0.2)),
-        sub,
-    ])
+    sub = ChildSpec(
+        "sub",
+        actor=Supervisor,
+        args=(RestartPolicy(),),
+        kwargs={
+            "children": [ChildSpec("w", actor=Worker), ChildSpec("p", process=sleep_forever)],
+        },
+    )
+    sup = Supervisor.start(
+        RestartPolicy(max_restarts=100),
+        [
+            ChildSpec("a", actor=Worker),
+            ChildSpec("crasher", process=exit_with, args=(3, 0.2)),
+            sub,
+        ],
+    )
     crash(sup, "a")
     wait_until(lambda: current(sup, "crasher").restarts >= 2, "process restarts")
     assert len(descendants() - processes) >= 2
@@ -299,10 +330,17 @@ class Team(Supervisor):
 def test_a_sub_tree_is_declared_by_its_class_and_its_actor_builds_that_handle(
     start_sup,
 ) -> None:
-    sup = start_sup(RestartPolicy(), [
-        ChildSpec("team", actor=Team, args=(RestartPolicy(),),
-                  kwargs={"children": [ChildSpec("w", actor=Worker, args=("w",))]}),
-    ])
+    sup = start_sup(
+        RestartPolicy(),
+        [
+            ChildSpec(
+                "team",
+                actor=Team,
+                args=(RestartPolicy(),),
+                kwargs={"children": [ChildSpec("w", actor=Worker, args=("w",))]},
+            ),
+        ],
+    )
     team = current(sup, "team")
     assert isinstance(team.ref, Team) and team.kind == "supervisor"
     assert team.ref.name == f"{sup.name}/team"

@@ -18,18 +18,30 @@ def test_backoff_formula() -> None:
     assert Backoff().delay(7, lambda: 0.9) == 0.0
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"initial": -1.0}, {"multiplier": 0.5}, {"max": -1.0}, {"jitter": -0.1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": -1.0},
+        {"multiplier": 0.5},
+        {"max": -1.0},
+        {"jitter": -0.1},
+    ],
+)
 def test_bad_backoff_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Backoff(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"strategy": "all_for_one"}, {"max_restarts": -1}, {"within_seconds": 0},
-    {"on_exhausted": "explode"}, {"restart": "sometimes"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"strategy": "all_for_one"},
+        {"max_restarts": -1},
+        {"within_seconds": 0},
+        {"on_exhausted": "explode"},
+        {"restart": "sometimes"},
+    ],
+)
 def test_bad_policy_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         RestartPolicy(**kwargs)  # type: ignore[arg-type]
@@ -53,6 +65,8 @@ def test_exit_reasons_from_exit_codes() -> None:
     assert ExitReason.from_exitcode(3) == ExitReason("exit", code=3)
     assert ExitReason.from_exitcode(-9) == ExitReason("signal", signal=9)
     assert [r.abnormal for r in (ExitReason.NORMAL, ExitReason.SHUTDOWN, ExitReason.KILLED)] == [
-        False, False, False,
+        False,
+        False,
+        False,
     ]
     assert ExitReason.crash(ValueError("x")).abnormal

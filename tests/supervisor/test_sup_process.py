@@ -24,9 +24,12 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_os_exit_is_an_abnormal_exit_and_the_child_gets_a_new_process(start_sup) -> None:
     exits = Exits()
-    sup = start_sup(RestartPolicy(max_restarts=5), [
-        ChildSpec("p", process=exit_with, args=(3, 0.3), restart="transient", on_exit=exits),
-    ])
+    sup = start_sup(
+        RestartPolicy(max_restarts=5),
+        [
+            ChildSpec("p", process=exit_with, args=(3, 0.3), restart="transient", on_exit=exits),
+        ],
+    )
     first = current(sup, "p")
     assert isinstance(first.ref, ProcessRef)
     second = restarted(sup, "p", first.pid)
@@ -48,9 +51,12 @@ def test_sigkill_is_reported_as_a_signal_and_restarted(start_sup) -> None:
 
 def test_exit_code_zero_is_normal_so_a_transient_process_stays_down(start_sup) -> None:
     exits = Exits()
-    sup = start_sup(RestartPolicy(), [
-        ChildSpec("p", process=exit_with, args=(0,), restart="transient", on_exit=exits),
-    ])
+    sup = start_sup(
+        RestartPolicy(),
+        [
+            ChildSpec("p", process=exit_with, args=(0,), restart="transient", on_exit=exits),
+        ],
+    )
     wait_until(lambda: exits.reasons("p"), "the process to exit")
     assert exits.reasons("p") == [ExitReason.NORMAL]
     assert current(sup, "p").alive is False
@@ -59,11 +65,15 @@ def test_exit_code_zero_is_normal_so_a_transient_process_stays_down(start_sup) -
 def test_graceful_shutdown_then_sigkill_after_the_timeout(start_sup, tmp_path: Path) -> None:
     exits = Exits()
     ready = tmp_path / "ready"
-    sup = start_sup(RestartPolicy(), [
-        ChildSpec("polite", process=sleep_forever, on_exit=exits),
-        ChildSpec("stubborn", process=ignore_sigterm, args=(str(ready),), shutdown=0.3,
-                  on_exit=exits),
-    ])
+    sup = start_sup(
+        RestartPolicy(),
+        [
+            ChildSpec("polite", process=sleep_forever, on_exit=exits),
+            ChildSpec(
+                "stubborn", process=ignore_sigterm, args=(str(ready),), shutdown=0.3, on_exit=exits
+            ),
+        ],
+    )
     polite, stubborn = current(sup, "polite").ref, current(sup, "stubborn").ref
     wait_until(ready.exists, "the child to ignore SIGTERM")
     sup.stop()
@@ -75,9 +85,12 @@ def test_graceful_shutdown_then_sigkill_after_the_timeout(start_sup, tmp_path: P
 
 def test_brutal_kill_kills_at_once(start_sup) -> None:
     exits = Exits()
-    sup = start_sup(RestartPolicy(), [
-        ChildSpec("p", process=sleep_forever, shutdown="brutal_kill", on_exit=exits),
-    ])
+    sup = start_sup(
+        RestartPolicy(),
+        [
+            ChildSpec("p", process=sleep_forever, shutdown="brutal_kill", on_exit=exits),
+        ],
+    )
     ref = current(sup, "p").ref
     sup.terminate_child("p")
     assert exits.reasons("p") == [ExitReason.KILLED]

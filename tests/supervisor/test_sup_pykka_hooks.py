@@ -108,7 +108,9 @@ def _loop_thread(seen: list[tuple[str, object]]) -> threading.Thread:
 def test_abstract_hooks_are_the_three_an_actor_class_must_define() -> None:
     """`PooledActor` overrides exactly these (plus `_handle_failure`)."""
     assert pykka.Actor.__abstractmethods__ == {
-        "_create_actor_inbox", "_create_future", "_start_actor_loop",
+        "_create_actor_inbox",
+        "_create_future",
+        "_start_actor_loop",
     }
     for name in ("_create_actor_inbox", "_create_future", "_start_actor_loop", "_handle_failure"):
         assert name in vars(PooledActor), name
@@ -257,7 +259,10 @@ def test_actor_init_sets_these_fields_and_the_ref_copies_them(dispatcher: Dispat
     """`init_actor` sets Pykka's fields itself (to skip a GIL-releasing os.urandom); a
     Pykka release that adds one must fail here, not in production."""
     assert set(vars(pykka.ThreadingActor())) == {
-        "actor_urn", "actor_inbox", "actor_stopped", "_actor_ref",
+        "actor_urn",
+        "actor_inbox",
+        "actor_stopped",
+        "_actor_ref",
     }
 
     class Bare(PooledActor):
@@ -267,7 +272,9 @@ def test_actor_init_sets_these_fields_and_the_ref_copies_them(dispatcher: Dispat
     assert set(vars(pykka.ThreadingActor())) <= set(vars(actor))
     ref = actor.actor_ref
     assert (ref.actor_urn, ref.actor_inbox, ref.actor_stopped) == (
-        actor.actor_urn, actor.actor_inbox, actor.actor_stopped,
+        actor.actor_urn,
+        actor.actor_inbox,
+        actor.actor_stopped,
     )
     assert isinstance(actor.actor_stopped, Latch)
     assert actor.actor_urn.startswith("urn:uuid:") and actor.actor_urn != Bare(dispatcher).actor_urn
@@ -310,7 +317,8 @@ def test_a_pooled_actors_overrides_report_to_its_watch(dispatcher: Dispatcher) -
     actor.actor_ref.tell("boom")
     assert watch.done.wait(TIMEOUT)
     assert [(name, str(arg)) for name, arg in watch.events] == [
-        ("failed", "boom"), ("exited", "None"),
+        ("failed", "boom"),
+        ("exited", "None"),
     ]
     assert actor.actor_ref not in pykka.ActorRegistry.get_all()
 

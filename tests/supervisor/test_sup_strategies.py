@@ -41,7 +41,11 @@ def test_one_for_all_stops_others_in_reverse_order_and_restarts_all_in_start_ord
     after = pids(sup, "a", "b", "c")
     assert not set(before) & set(after)
     assert log.items()[3:] == [
-        ("stop", "c"), ("stop", "a"), ("start", "a"), ("start", "b"), ("start", "c"),
+        ("stop", "c"),
+        ("stop", "a"),
+        ("start", "a"),
+        ("start", "b"),
+        ("start", "c"),
     ]
     assert [i.key for i in sup.which_children()] == ["a", "b", "c"]
 
@@ -58,7 +62,11 @@ def test_rest_for_one_restarts_the_crashed_child_and_the_ones_started_after_it(
     assert after[0] == before[0]
     assert not set(before[1:]) & set(after[1:])
     assert log.items()[4:] == [
-        ("stop", "d"), ("stop", "c"), ("start", "b"), ("start", "c"), ("start", "d"),
+        ("stop", "d"),
+        ("stop", "c"),
+        ("start", "b"),
+        ("start", "c"),
+        ("start", "d"),
     ]
 
 
@@ -162,8 +170,7 @@ def test_messages_to_the_old_ref_fail_fast_with_a_dead_actor_error(start_sup) ->
 
 
 def test_forget_exited_drops_a_transient_child_that_exits_normally(start_sup) -> None:
-    sup = start_sup(MANY, [ChildSpec("t", actor=Worker, restart="transient")],
-                    forget_exited=True)
+    sup = start_sup(MANY, [ChildSpec("t", actor=Worker, restart="transient")], forget_exited=True)
     crashed = crash(sup, "t")
     crashed.ref.tell("stop")
     wait_until(lambda: sup.lookup("t") is None, "the child to be forgotten")

@@ -36,7 +36,12 @@ from supervisor import ChildInfo, ChildSpec, ExitReason, RestartPolicy, Supervis
 
 PATTERNS = ("every", "burst", "flapping")
 _POLICY_FLAGS = (
-    "strategy", "max_restarts", "within_seconds", "on_exhausted", "restart", *BACKOFF_KEYS
+    "strategy",
+    "max_restarts",
+    "within_seconds",
+    "on_exhausted",
+    "restart",
+    *BACKOFF_KEYS,
 )
 _CRASH = "crash"
 
@@ -99,9 +104,15 @@ class _Simulation:
     def on_restart(self, info: ChildInfo, delay: float) -> None:
         if delay > 0:
             with self._lock:
-                self.events.append({"t": self.now() - delay, "kind": "backoff",
-                                    "child": str(info.key), "duration": delay,
-                                    "detail": f"backoff wait of {delay * 1000:.1f} ms"})
+                self.events.append(
+                    {
+                        "t": self.now() - delay,
+                        "kind": "backoff",
+                        "child": str(info.key),
+                        "duration": delay,
+                        "detail": f"backoff wait of {delay * 1000:.1f} ms",
+                    }
+                )
 
     def on_child_exhausted(
         self, info: ChildInfo, reason: ExitReason, exc: BaseException | None, action: str
@@ -113,8 +124,12 @@ class _Simulation:
                 self.done.set()
 
     def on_supervisor_exhausted(self, name: str, info: ChildInfo, reason: ExitReason) -> None:
-        self.record("exhausted", info.key, f"supervisor gave up: {info.key} exited ({reason.kind})",
-                    scope="supervisor")
+        self.record(
+            "exhausted",
+            info.key,
+            f"supervisor gave up: {info.key} exited ({reason.kind})",
+            scope="supervisor",
+        )
         self.done.set()
 
 
@@ -197,8 +212,9 @@ def _figures(sim: _Simulation, ceiling: Figure) -> list[Figure]:
     figures = [
         ceiling,
         Figure("exhausted", float(exhausted is not None), "0/1", better="lower"),
-        Figure("restarts_before_exhaustion",
-               sum(e["kind"] == "restart" for e in before), "restarts"),
+        Figure(
+            "restarts_before_exhaustion", sum(e["kind"] == "restart" for e in before), "restarts"
+        ),
     ]
     if exhausted is not None:
         figures.append(Figure("time_to_exhaustion_ms", exhausted * 1000, "ms"))
@@ -208,8 +224,15 @@ def _figures(sim: _Simulation, ceiling: Figure) -> list[Figure]:
         figures.append(Figure("mean_backoff_ms", sum(backoffs) / restarts, "ms", better="lower"))
     overheads = _restart_overheads(events)
     if overheads:
-        figures.append(Figure("restart_overhead_ms", statistics.median(overheads), "ms",
-                              better="lower", ceiling=ceiling.name))
+        figures.append(
+            Figure(
+                "restart_overhead_ms",
+                statistics.median(overheads),
+                "ms",
+                better="lower",
+                ceiling=ceiling.name,
+            )
+        )
     return figures
 
 
@@ -217,14 +240,23 @@ def _simulate(policy: RestartPolicy, params: Params) -> _Simulation:
     keys = [f"child-{i + 1}" for i in range(params["children"])]
     sim = _Simulation(params, len(keys))
     specs = [
-        ChildSpec(key=key, actor=_Flaky, args=(key, sim),
-                  on_exit=sim.on_exit, on_restart=sim.on_restart,
-                  on_exhausted=sim.on_child_exhausted)
+        ChildSpec(
+            key=key,
+            actor=_Flaky,
+            args=(key, sim),
+            on_exit=sim.on_exit,
+            on_restart=sim.on_restart,
+            on_exhausted=sim.on_child_exhausted,
+        )
         for key in keys
     ]
-    sup = Supervisor.start(policy, specs, name="policy-simulator",
-                           on_exhausted=sim.on_supervisor_exhausted,
-                           random=random.Random(params["seed"]).random)
+    sup = Supervisor.start(
+        policy,
+        specs,
+        name="policy-simulator",
+        on_exhausted=sim.on_supervisor_exhausted,
+        random=random.Random(params["seed"]).random,
+    )
     try:
         sim.done.wait(params["duration"])
     finally:

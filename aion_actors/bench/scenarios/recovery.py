@@ -67,18 +67,37 @@ def run(params: Params) -> Report:
     return Report(
         figures=[
             Figure("store_read_s", read_s, "s", better="lower", is_ceiling=True),
-            Figure("recovery_open_s", opened, "s", better="lower", labels=labels,
-                   ceiling="store_read_s"),
-            Figure("recovery_complete_s", completed, "s", better="lower", labels=labels,
-                   ceiling="store_read_s", target=15.0),
+            Figure(
+                "recovery_open_s",
+                opened,
+                "s",
+                better="lower",
+                labels=labels,
+                ceiling="store_read_s",
+            ),
+            Figure(
+                "recovery_complete_s",
+                completed,
+                "s",
+                better="lower",
+                labels=labels,
+                ceiling="store_read_s",
+                target=15.0,
+            ),
         ]
     )
 
 
 def _start_and_kill(data: Path, ledger: Path, runs: int) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-m", "aion_actors.bench.scenarios._recovery_engine", str(data),
-         str(ledger), str(runs)],
+        [
+            sys.executable,
+            "-m",
+            "aion_actors.bench.scenarios._recovery_engine",
+            str(data),
+            str(ledger),
+            str(runs),
+        ],
         cwd=_ROOT,
         start_new_session=True,
         stdout=subprocess.PIPE,

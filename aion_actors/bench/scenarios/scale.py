@@ -40,8 +40,15 @@ def run(params: Params) -> Report:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         child = subprocess.Popen(
-            [sys.executable, "-m", "aion_actors.bench.scenarios._scale_engine", str(data),
-             str(runs), str(max_resident), str(params["samples"])],
+            [
+                sys.executable,
+                "-m",
+                "aion_actors.bench.scenarios._scale_engine",
+                str(data),
+                str(runs),
+                str(max_resident),
+                str(params["samples"]),
+            ],
             cwd=_ROOT,
             start_new_session=True,
             stdout=subprocess.PIPE,
@@ -74,13 +81,33 @@ def run(params: Params) -> Report:
         figures=[
             Figure("runs_scan_s", scan_s, "s", better="lower", is_ceiling=True),
             Figure("start_rate", seen["start_rate"], "runs/s", labels=labels),
-            Figure("rss_all_open_mib", seen["rss_mib"], "MiB", better="lower", labels=labels,
-                   target=500.0),
-            Figure("recovery_open_s", recovered_s, "s", better="lower", labels=labels,
-                   ceiling="runs_scan_s", target=20.0),
-            Figure("evicted_signal_p50_ms", seen["signal_p50_ms"], "ms", better="lower",
-                   labels=labels, target=10.0),
-            Figure("evicted_signal_p99_ms", seen["signal_p99_ms"], "ms", better="lower",
-                   labels=labels),
+            Figure(
+                "rss_all_open_mib",
+                seen["rss_mib"],
+                "MiB",
+                better="lower",
+                labels=labels,
+                target=500.0,
+            ),
+            Figure(
+                "recovery_open_s",
+                recovered_s,
+                "s",
+                better="lower",
+                labels=labels,
+                ceiling="runs_scan_s",
+                target=20.0,
+            ),
+            Figure(
+                "evicted_signal_p50_ms",
+                seen["signal_p50_ms"],
+                "ms",
+                better="lower",
+                labels=labels,
+                target=10.0,
+            ),
+            Figure(
+                "evicted_signal_p99_ms", seen["signal_p99_ms"], "ms", better="lower", labels=labels
+            ),
         ]
     )

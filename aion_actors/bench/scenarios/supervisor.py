@@ -144,9 +144,7 @@ def _storm_restarts_per_s(children: int, seconds: float) -> float:
         with lock:
             count += 1
 
-    specs = [
-        ChildSpec(i, actor=_CrashAtOnce, on_restart=on_restart) for i in range(children)
-    ]
+    specs = [ChildSpec(i, actor=_CrashAtOnce, on_restart=on_restart) for i in range(children)]
     sup = Supervisor.start(_STORM, specs)
     try:
         with lock:
@@ -203,10 +201,21 @@ def _ask_rates(n: int, rounds: int) -> tuple[float, float]:
     "supervisor",
     help="restart latency (thread actor, process child), crash-storm restarts/s, "
     "supervised vs bare ask",
-    defaults={"thread_restarts": 1000, "process_restarts": 40, "storm_children": 8,
-              "storm_seconds": 3.0, "asks": 5000, "ask_rounds": 7},
-    quick={"thread_restarts": 100, "process_restarts": 5, "storm_seconds": 0.5,
-           "asks": 1000, "ask_rounds": 3},
+    defaults={
+        "thread_restarts": 1000,
+        "process_restarts": 40,
+        "storm_children": 8,
+        "storm_seconds": 3.0,
+        "asks": 5000,
+        "ask_rounds": 7,
+    },
+    quick={
+        "thread_restarts": 100,
+        "process_restarts": 5,
+        "storm_seconds": 0.5,
+        "asks": 1000,
+        "ask_rounds": 3,
+    },
 )
 def run(params: Params) -> Report:
     with _quiet_logs():
@@ -216,21 +225,46 @@ def run(params: Params) -> Report:
         ceiling_starts = _start_stop_per_s(min(params["storm_seconds"], 1.0))
         bare_rate, sup_rate = _ask_rates(params["asks"], params["ask_rounds"])
     figures = [
-        Figure("restart_latency_p50_ms", statistics.median(thread_ms), "ms", "lower",
-               {"child": "thread"}, target=2.0),
-        Figure("restart_latency_p99_ms", _percentile(thread_ms, 0.99), "ms", "lower",
-               {"child": "thread"}),
-        Figure("restart_latency_p50_ms", statistics.median(process_ms), "ms", "lower",
-               {"child": "process"}),
-        Figure("restart_latency_p99_ms", _percentile(process_ms, 0.99), "ms", "lower",
-               {"child": "process"}),
+        Figure(
+            "restart_latency_p50_ms",
+            statistics.median(thread_ms),
+            "ms",
+            "lower",
+            {"child": "thread"},
+            target=2.0,
+        ),
+        Figure(
+            "restart_latency_p99_ms",
+            _percentile(thread_ms, 0.99),
+            "ms",
+            "lower",
+            {"child": "thread"},
+        ),
+        Figure(
+            "restart_latency_p50_ms",
+            statistics.median(process_ms),
+            "ms",
+            "lower",
+            {"child": "process"},
+        ),
+        Figure(
+            "restart_latency_p99_ms",
+            _percentile(process_ms, 0.99),
+            "ms",
+            "lower",
+            {"child": "process"},
+        ),
         Figure("pykka_start_stop_rate", ceiling_starts, "actors/s", is_ceiling=True),
-        Figure("restarts_per_s", storm, "restarts/s", labels={"child": "thread"},
-               ceiling="pykka_start_stop_rate"),
+        Figure(
+            "restarts_per_s",
+            storm,
+            "restarts/s",
+            labels={"child": "thread"},
+            ceiling="pykka_start_stop_rate",
+        ),
         pykka_ask_rate(params["asks"]),
         Figure("supervised_ask_rate", sup_rate, "asks/s", ceiling="pykka_ask_rate"),
-        Figure("supervised_vs_bare_ask_ratio", bare_rate / sup_rate, "ratio", "lower",
-               target=1.1),
+        Figure("supervised_vs_bare_ask_ratio", bare_rate / sup_rate, "ratio", "lower", target=1.1),
     ]
     series = {
         "latency_ms": [{"label": "thread", "value": v} for v in thread_ms]

@@ -21,6 +21,7 @@ from aion_actors.core import (
     RunKey,
     SequenceConflict,
     StoreUnavailable,
+    WorkflowAlreadyStarted,
     WorkflowStatus,
     faults,
 )
@@ -194,7 +195,15 @@ class Endings:
     # -- children and parents
 
     def start_child(self, parent: RunKey, event: ev.ChildStarted) -> None:
-        """Start the child once (idempotent), or report it if it already ended."""
+        """Start the child once (idempotent), or report it if it already ended.
+
+        A child is started as `engine.start` starts a run: while its workflow_id
+        has an open run, it is refused — the parent's await fails with
+        `WorkflowAlreadyStarted` — and nothing starts.
+        """
+        # the link the child's runs (and their successors) carry back to this command
+        link = {"workflow_id": parent.workflow_id, "run_id": parent.run_id}
+        link["child_run_id"] = event.child_run_id
         child = self._store.get_run(event.child_workflow_id, event.child_run_id)
         if child is None:
             definition = self._catalog.workflow(event.workflow_type)
@@ -206,19 +215,21 @@ class Endings:
                 return
             if faults.ARMED:
                 faults.hit("child.starting")
-            run = NewRun(
-                event.child_workflow_id,
-                event.child_run_id,
-                list(event.input or []),
-                {"workflow_id": parent.workflow_id, "run_id": parent.run_id},
-            )
-            self._starts.create(definition, [run], refuse_open=False, wait=False)
+            run = NewRun(event.child_workflow_id, event.child_run_id, list(event.input or []), link)
+            try:
+                self._starts.create(definition, [run], refuse_open=True, wait=False)
+            except WorkflowAlreadyStarted as taken:
+                refused = ev.ChildFailed(
+                    child_workflow_id=event.child_workflow_id,
+                    child_run_id=event.child_run_id,
+                    error=ev.error_info(taken),
+                )
+                self._residency.deliver(parent, msg.ChildClosed(refused))
             return
         if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
             child = self._store.latest_run(event.child_workflow_id) or child
         if child.status.is_terminal and child.status != WorkflowStatus.CONTINUED_AS_NEW:
-            parent_ids = {"workflow_id": parent.workflow_id, "run_id": parent.run_id}
-            self.notify_parent(RunKey(child.workflow_id, child.run_id), child.status, parent_ids)
+            self.notify_parent(RunKey(child.workflow_id, child.run_id), child.status, link)
 
     def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
         """Ask each open child to cancel (a continued child's open run is a new run_id)."""
@@ -240,7 +251,8 @@ class Endings:
         if closing is None:
             history = self._store.read(*child)
             closing = history[-1] if history else None
-        child_id, run_id = child
+        # keyed by the parent's command: the run it started, not a successor of it
+        child_id, run_id = child.workflow_id, parent.get("child_run_id", child.run_id)
         if isinstance(closing, ev.WorkflowCompleted):
             event: ev.ChildCompleted | ev.ChildFailed = ev.ChildCompleted(
                 child_workflow_id=child_id, child_run_id=run_id, result=closing.result
@@ -252,7 +264,8 @@ class Endings:
             }
             event = ev.ChildFailed(child_workflow_id=child_id, child_run_id=run_id, error=error)
         parent_key = RunKey(parent["workflow_id"], parent["run_id"])
-        self._residency.deliver(parent_key, msg.ChildClosed(event))
+        exact = "child_run_id" in parent
+        self._residency.deliver(parent_key, msg.ChildClosed(event, exact))
 
     # -- what the run supervisor decides (called in its thread)
 

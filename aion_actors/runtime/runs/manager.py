@@ -362,7 +362,7 @@ class RunManager:
         if faults.ARMED:
             faults.hit("timer.firing")
         try:
-            due = msg.TimerDue(TimerId.parse(timer.timer_id))
+            due = msg.TimerDue(TimerId.parse(timer.timer_id), timer.fire_at)
         except ValueError:  # not a timer this engine set: say so, never crash the service
             log.error("run %s has a timer this engine cannot read; ignored", timer.run_id)
             return
