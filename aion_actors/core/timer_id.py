@@ -18,12 +18,13 @@ class TimerKind(enum.StrEnum):
     SIGNAL = "signal"
     RETRY = "retry"
     DEADLINE = "deadline"
+    CONDITION = "condition"
 
 
 @dataclass(frozen=True, slots=True)
 class TimerId:
     kind: TimerKind
-    #: the command number (sleep, signal) or the activity id (retry, deadline)
+    #: the command number (sleep, signal, condition) or the activity id (retry, deadline)
     ref: str
     #: the signal's name for a signal timeout; "" for the others
     name: str = ""
@@ -35,6 +36,10 @@ class TimerId:
     @classmethod
     def signal(cls, name: str, command: int) -> TimerId:
         return cls(TimerKind.SIGNAL, str(command), name)
+
+    @classmethod
+    def condition(cls, command: int) -> TimerId:
+        return cls(TimerKind.CONDITION, str(command))
 
     @classmethod
     def retry(cls, activity_id: str) -> TimerId:
@@ -55,7 +60,7 @@ class TimerId:
         elif kind in TimerKind.__members__.values() and rest:
             return cls(TimerKind(kind), rest)
         raise ValueError(
-            f"timer id {text!r} is none of sleep:<n>, signal:<name>:<n>, "
+            f"timer id {text!r} is none of sleep:<n>, signal:<name>:<n>, condition:<n>, "
             "retry:<activity_id>, deadline:<activity_id>"
         )
 

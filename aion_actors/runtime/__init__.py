@@ -5,6 +5,7 @@ from aion_actors.runtime.commands import (
     ActivityTimeout,
     Cancelled,
     ChildWorkflowError,
+    ConditionTimeout,
     ForeignAwaitError,
     SignalTimeout,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ActivityTimeout",
     "Cancelled",
     "ChildWorkflowError",
+    "ConditionTimeout",
     "ForeignAwaitError",
     "RetryPolicy",
     "SignalTimeout",

@@ -8,7 +8,7 @@ children) are matched against history on replay by `kind` and `name`.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,17 +64,40 @@ class ChildCommand(_Awaitable):
 
 
 @dataclass(frozen=True, eq=False)
+class ConditionCommand(_Awaitable):
+    """Wait until `predicate()` is true; with a timeout it records a timer."""
+
+    predicate: Callable[[], object]
+    timeout: float | None
+
+    kind = "condition"
+    name = "wait_condition"
+
+
+PartCommand = ActivityCommand | TimerCommand | SignalCommand | ChildCommand | ConditionCommand
+
+
+@dataclass(frozen=True, eq=False)
 class GatherCommand(_Awaitable):
     """Several commands issued at once; resumes with their results in order."""
 
-    parts: tuple[ActivityCommand | TimerCommand | SignalCommand | ChildCommand, ...]
+    parts: tuple[PartCommand, ...]
     #: collect failures in place of results, instead of raising the first
     return_exceptions: bool = False
 
     kind = "gather"
 
 
-Command = ActivityCommand | TimerCommand | SignalCommand | ChildCommand | GatherCommand
+@dataclass(frozen=True, eq=False)
+class WaitFirstCommand(_Awaitable):
+    """Several commands issued at once; resumes with `(index, result)` of the first to end."""
+
+    parts: tuple[PartCommand, ...]
+
+    kind = "wait_first"
+
+
+Command = PartCommand | GatherCommand | WaitFirstCommand
 
 
 class ActivityError(WorkflowError):
@@ -115,6 +138,10 @@ class ChildWorkflowError(WorkflowError):
 
 class SignalTimeout(WorkflowError):
     """`ctx.wait_signal(name, timeout=...)` saw no signal in time."""
+
+
+class ConditionTimeout(WorkflowError):
+    """`ctx.wait_condition(predicate, timeout=...)` was still false when the time ran out."""
 
 
 class ForeignAwaitError(WorkflowError):

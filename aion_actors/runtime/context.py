@@ -19,14 +19,18 @@ from aion_actors.core import payloads as conv
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ChildCommand,
+    ConditionCommand,
     ContinueAsNew,
     GatherCommand,
+    PartCommand,
     SignalCommand,
     TimerCommand,
+    WaitFirstCommand,
 )
 
 if TYPE_CHECKING:
     from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+    from aion_actors.runtime.signals import SignalRouter
 
 
 class WorkflowContext:
@@ -39,8 +43,11 @@ class WorkflowContext:
         started_at_ns: int,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
+        *,
+        signals: SignalRouter | None = None,
     ) -> None:
         self.workflow_id = workflow_id
+        self._signals = signals
         self.run_id = run_id
         self.max_payload_bytes = max_payload_bytes
         self._converter = conv.active(converter)
@@ -127,11 +134,7 @@ class WorkflowContext:
             returns=self._returns(workflow),
         )
 
-    def gather(
-        self,
-        *commands: ActivityCommand | TimerCommand | SignalCommand | ChildCommand,
-        return_exceptions: bool = False,
-    ) -> GatherCommand:
+    def gather(self, *commands: PartCommand, return_exceptions: bool = False) -> GatherCommand:
         """Run several commands concurrently; the results come back in order.
 
         As `asyncio.gather`: the first failure (in the order history recorded
@@ -139,15 +142,45 @@ class WorkflowContext:
         outcomes are still recorded; with `return_exceptions=True` it waits for
         all and returns each failure in its place.
         """
-        for command in commands:
-            if not isinstance(
-                command, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)
-            ):
-                raise TypeError(
-                    f"ctx.gather takes ctx.activity/ctx.sleep/ctx.wait_signal/ctx.child "
-                    f"commands, got {type(command).__name__}"
-                )
-        return GatherCommand(parts=tuple(commands), return_exceptions=return_exceptions)
+        return GatherCommand(_parts("gather", commands), return_exceptions=return_exceptions)
+
+    def wait_first(self, *commands: PartCommand) -> WaitFirstCommand:
+        """Run several commands concurrently; resume with `(index, result)` of the first
+        to end (in history's order), or raise its failure.
+
+        The timers of the others (sleeps, signal and condition timeouts) are
+        cancelled; their activities and children go on, their outcomes recorded
+        and unused, and a signal the others waited for stays for the next wait.
+        """
+        return WaitFirstCommand(_parts("wait_first", commands))
+
+    def wait_condition(
+        self, predicate: Callable[[], object], *, timeout: float | _dt.timedelta | None = None
+    ) -> ConditionCommand:
+        """Wait until `predicate()` is true: checked where awaited, then after each
+        signal a handler takes. With a timeout, raises `ConditionTimeout` when it
+        is still false then. The predicate must only read workflow state.
+        """
+        self._no_commands_in_queries("wait_condition")
+        if not callable(predicate):
+            raise TypeError(f"ctx.wait_condition takes a function, got {predicate!r}")
+        return ConditionCommand(predicate, _seconds(timeout, "wait_condition() timeout"))
+
+    # -- signal handlers
+
+    def on_signal(self, name: str | None, handler: Callable[..., object] | None) -> None:
+        """Call `handler(payload)` for each signal `name`, in the order history recorded
+        them; `None` as the name sets a catch-all called `handler(name, payload)` for
+        signals no named handler takes and no `wait_signal` is waiting on.
+
+        Signals that arrived before the handler was set reach it now, in order;
+        `handler=None` removes it. Handlers run between the workflow's steps and
+        must not await; a handler that raises ends the run as if the workflow had.
+        """
+        self._no_commands_in_queries("on_signal")
+        if self._signals is None:
+            raise RuntimeError("ctx.on_signal works only in a running workflow")
+        self._signals.set_handler(name, handler, self.workflow_id)
 
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""
@@ -203,6 +236,16 @@ class WorkflowContext:
                 f"a query handler of workflow {self.workflow_id!r} called ctx.{what}(); "
                 "queries must only read workflow state — nothing was recorded"
             )
+
+
+def _parts(what: str, commands: tuple[object, ...]) -> tuple[PartCommand, ...]:
+    for command in commands:
+        if not isinstance(command, PartCommand):
+            raise TypeError(
+                f"ctx.{what} takes ctx.activity/ctx.sleep/ctx.wait_signal/ctx.child/"
+                f"ctx.wait_condition commands, got {type(command).__name__}"
+            )
+    return commands  # type: ignore[return-value]
 
 
 def _seconds(timeout: float | _dt.timedelta | None, what: str) -> float | None:

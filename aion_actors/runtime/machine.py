@@ -6,24 +6,23 @@ either matched against the command history recorded at that position
 (replay: nothing is executed again) or returned as a new event to record
 (live). Which of several racing outcomes wins an await — a signal or its
 timeout, a result or a cancellation — is decided by their order in history,
-so a replay always takes the branch the live run took.
+so a replay always takes the branch the live run took. Signals bound for
+handlers are delivered in that order too, between the coroutine's steps, and
+conditions are re-evaluated after each delivery.
 """
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aion_actors.core import (
-    ACTIVITY_TIMEOUT,
     MAX_PAYLOAD_BYTES,
     ConfigError,
     NonDeterminismError,
     PayloadConverter,
     PayloadError,
-    TimerId,
     WorkflowError,
     check_payload,
     new_run_id,
@@ -33,47 +32,22 @@ from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.runtime import foreign
 from aion_actors.runtime.commands import (
-    ActivityCommand,
-    ActivityError,
-    ActivityTimeout,
     Cancelled,
-    ChildCommand,
-    ChildWorkflowError,
+    ConditionCommand,
     ContinueAsNew,
     GatherCommand,
+    PartCommand,
     SignalCommand,
-    SignalTimeout,
-    TimerCommand,
+    WaitFirstCommand,
 )
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
-from aion_actors.runtime.recorded import Outcomes as _Outcomes
-from aion_actors.runtime.recorded import Recorded as _Recorded
-from aion_actors.runtime.recorded import recorded_command
+from aion_actors.runtime.issuing import command_event, records
+from aion_actors.runtime.parts import Part, PartResolver, Resolution
+from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
+from aion_actors.runtime.signals import SignalRouter
 
 _NEVER = 1 << 62
-_PartCommand = ActivityCommand | TimerCommand | SignalCommand | ChildCommand
-
-
-@dataclass
-class _Part:
-    """One outstanding await: an activity, timer, signal wait or child."""
-
-    command: _PartCommand
-    #: the outcome it waits for: activity id, timer id, signal name or child run id
-    key: str
-    #: a signal wait's timeout timer
-    timer_id: str | None = None
-    #: a child's workflow_id
-    child_id: str = ""
-
-
-@dataclass
-class _Resolution:
-    seq: int
-    recorded_at: int
-    value: Any = None
-    error: BaseException | None = None
 
 
 class Machine:
@@ -96,28 +70,38 @@ class Machine:
         self.workflow_id = workflow_id
         self.run_id = run_id
         self._converter = conv.active(converter)
+        self._outcomes = Outcomes()
+        #: signal handlers and which signals are taken; its `at_seq` is the workflow's place
+        self._signals = SignalRouter(self._outcomes, started.seq)
+        self._parts = PartResolver(self._outcomes, self._converter)
         self.ctx = WorkflowContext(
-            workflow_id, run_id, started.recorded_at, max_payload_bytes, self._converter
+            workflow_id,
+            run_id,
+            started.recorded_at,
+            max_payload_bytes,
+            self._converter,
+            signals=self._signals,
         )
         self._coro = self._call(definition, started.input)
-        self._recorded: list[_Recorded] = []
-        self._outcomes = _Outcomes()
+        self._recorded: list[Recorded] = []
         self._issued = 0
-        self._waiting: list[_Part] | None = None
-        self._gather = False
-        self._return_exceptions = False
+        #: the parts of the await the coroutine is blocked on; None while it runs
+        self._waiting: list[Part] | None = None
+        #: how the blocked await combines its parts
+        self._mode: Literal["one", "gather", "gather_all", "first"] = "one"
         #: the last seq of the history this machine was built on: past it, nothing replays
         self._replayed_to = history[-1].seq
         self._started = False
-        self._signals_used: dict[str, int] = {}
         self._cancel_delivered = False
+        #: the blocked await has conditions not yet checked where it was issued
+        self._unchecked = False
         self._closed_timers: set[str] = set()
         self.finished = False
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
             self._outcomes.add(event)
-        self.ctx.is_replaying = bool(self._recorded)
+        self.ctx.is_replaying = bool(self._recorded) or len(history) > 1
 
     def _call(
         self, definition: WorkflowDefinition, args: Sequence[Any]
@@ -170,71 +154,59 @@ class Machine:
             yielded = self._coro.send(value) if how == "send" else self._coro.throw(value)
         except StopIteration as stop:
             self._finish(out, self._completed(stop.value))
-        except ContinueAsNew as cont:
-            self._finish(
-                out,
-                ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=list(cont.next_args)),
-            )
-        except Cancelled:
-            reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
-            self._finish(out, ev.WorkflowCancelled(reason=reason))
-        except WorkflowError as exc:
-            self._finish(out, self._failed(exc))
-        except Exception as exc:
-            if isinstance(exc, self.definition.fail_on):
-                self._finish(out, self._failed(exc))
-            elif (error := foreign.from_exception(self.definition.name, exc)) is not None:
-                self._finish(out, self._failed(error))
-            else:
-                raise
+        except BaseException as exc:
+            self._end(exc, out)
         else:
             self._await(yielded, out)
 
+    def _end(self, exc: BaseException, out: list[ev.Event]) -> None:
+        """Close the run for what workflow code raised; re-raise what is a crash."""
+        if isinstance(exc, ContinueAsNew):
+            following = list(exc.next_args)
+            self._finish(out, ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=following))
+        elif isinstance(exc, Cancelled):
+            reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
+            self._finish(out, ev.WorkflowCancelled(reason=reason))
+        elif isinstance(exc, (WorkflowError, *self.definition.fail_on)):
+            self._finish(out, self._failed(exc))
+        elif isinstance(exc, Exception) and (
+            error := foreign.from_exception(self.definition.name, exc)
+        ):
+            self._finish(out, self._failed(error))
+        else:
+            raise exc
+
     def _await(self, yielded: Any, out: list[ev.Event]) -> None:
         if isinstance(yielded, GatherCommand):
-            parts, self._gather = yielded.parts, True
-            self._return_exceptions = yielded.return_exceptions
-        elif isinstance(yielded, (ActivityCommand, TimerCommand, SignalCommand, ChildCommand)):
-            parts, self._gather = (yielded,), False
+            parts = yielded.parts
+            self._mode = "gather_all" if yielded.return_exceptions else "gather"
+        elif isinstance(yielded, WaitFirstCommand):
+            parts, self._mode = yielded.parts, "first"
+        elif isinstance(yielded, PartCommand):
+            parts, self._mode = (yielded,), "one"
         else:
             self._waiting = []
             error = foreign.from_yield(self.definition.name, yielded, self._coro)
             self._step(("throw", error), out)
             return
         self._waiting = [self._issue(part, out) for part in parts]
+        self._unchecked = any(isinstance(p.command, ConditionCommand) for p in self._waiting)
+        self._signals.waited = frozenset(
+            p.key for p in self._waiting if isinstance(p.command, SignalCommand)
+        )
 
-    def _issue(self, command: _PartCommand, out: list[ev.Event]) -> _Part:
-        if isinstance(command, SignalCommand) and command.timeout is None:
-            return _Part(command, key=command.name)
+    def _issue(self, command: PartCommand, out: list[ev.Event]) -> Part:
+        if isinstance(command, SignalCommand) and self._signals.covers(command.name):
+            raise ConfigError(
+                f"workflow {self.workflow_id!r} awaited ctx.wait_signal({command.name!r}) "
+                "while a handler set with ctx.on_signal takes those signals; "
+                "remove the handler (ctx.on_signal(name, None)) or wait on a condition"
+            )
+        if not records(command):
+            return Part(command, key=getattr(command, "name", ""))
         self._issued += 1
         n = self._issued
-        if isinstance(command, ActivityCommand):
-            wanted = _Recorded("activity", command.name, str(n), 0)
-            deadline = None if command.timeout is None else self._fire_at(command.timeout)
-            event: ev.Event = ev.ActivityScheduled(
-                activity_id=str(n),
-                name=command.name,
-                input=list(command.args),
-                attempt=1,
-                deadline=deadline,
-            )
-        elif isinstance(command, TimerCommand):
-            wanted = _Recorded("timer", "sleep", str(TimerId.sleep(n)), 0)
-            event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.seconds))
-        elif isinstance(command, SignalCommand):
-            assert command.timeout is not None
-            wanted = _Recorded("signal", command.name, str(TimerId.signal(command.name, n)), 0)
-            event = ev.TimerStarted(timer_id=wanted.key, fire_at=self._fire_at(command.timeout))
-        else:
-            child_id = command.workflow_id or f"{self.workflow_id}/child-{n}"
-            event = ev.ChildStarted(
-                child_workflow_id=child_id,
-                child_run_id=new_run_id(),
-                workflow_type=command.name,
-                input=list(command.args),
-                on_parent_close=command.on_parent_close,
-            )
-            wanted = _Recorded("child", command.name, event.child_run_id, 0)
+        wanted, event = command_event(command, n, self.workflow_id, self._fire_at)
         if n <= len(self._recorded):
             recorded = self._recorded[n - 1]
             if (recorded.kind, recorded.name) != (wanted.kind, wanted.name):
@@ -250,11 +222,11 @@ class Machine:
             self.ctx.is_replaying = False
             out.append(event)
             key = wanted.key
-        if isinstance(command, SignalCommand):
-            return _Part(command, key=command.name, timer_id=key)
+        if isinstance(command, (SignalCommand, ConditionCommand)):
+            return Part(command, key=command.name, timer_id=key)
         if isinstance(event, ev.ChildStarted):
-            return _Part(command, key=key, child_id=event.child_workflow_id)
-        return _Part(command, key=key)
+            return Part(command, key=key, child_id=event.child_workflow_id)
+        return Part(command, key=key)
 
     def _fire_at(self, seconds: float) -> int:
         return self.ctx._now_ns + int(seconds * 1e9)  # noqa: SLF001 - our context's clock
@@ -262,113 +234,108 @@ class Machine:
     # -- resolving the blocked await
 
     def _resolve(self, out: list[ev.Event]) -> tuple[str, Any] | None:
+        """The step that resumes the coroutine, once history decides its await."""
         assert self._waiting is not None
-        signals_used = dict(self._signals_used)  # scratch: consumed below only when landed
-        resolutions = [self._resolve_part(part, signals_used) for part in self._waiting]
-        cancel = self._outcomes.cancel
-        done_seq = max((r.seq for r in resolutions if r is not None), default=_NEVER)
-        if None in resolutions:
-            done_seq = _NEVER
-        failed = [r.seq for r in resolutions if r is not None and r.error is not None]
-        if self._gather and failed and not self._return_exceptions:
-            done_seq = min(failed)  # as asyncio.gather: the first failure, in history's order
-        if cancel is not None and not self._cancel_delivered and cancel.seq < done_seq:
+        if self._unchecked:  # a condition is first checked where the workflow awaits it
+            self._unchecked = False
+            position = self._signals.at_seq, self.ctx._now_ns  # noqa: SLF001 - its clock
+            if not self._checked_conditions(*position, out):
+                return None
+        while True:
+            taken = set(self._signals.taken)  # scratch: kept below only for what landed
+            resolutions = [self._parts.resolve(part, taken) for part in self._waiting]
+            done_seq = self._done_seq(resolutions)
+            cancel = self._outcomes.cancel
+            if cancel is not None and not self._cancel_delivered:
+                done_seq = min(done_seq, cancel.seq)
+            signal = self._signals.next_routed(before=done_seq)
+            if signal is None:
+                break
+            self._moved_to(signal.recorded_at, signal.seq)
+            try:
+                self._signals.deliver(signal)
+            except BaseException as exc:
+                self._end(exc, out)
+                return None
+            if not self._checked_conditions(signal.seq, signal.recorded_at, out):
+                return None
+        if cancel is not None and not self._cancel_delivered and cancel.seq == done_seq:
             self._cancel_delivered = True
-            self._close_waits(out, resolutions, cancel_all=True)
+            self._close_waits(out, resolutions, losers_too=True)
             self._wake(cancel.recorded_at, cancel.seq)
             return ("throw", Cancelled(cancel.reason))
         if done_seq == _NEVER:
             return None
-        # what had not landed by `done_seq` goes on, as it did live, its signal unconsumed
+        # what had not landed by `done_seq` goes on, as it did live, its signal not taken
         resolutions = [r if r is not None and r.seq <= done_seq else None for r in resolutions]
         for part, r in zip(self._waiting, resolutions, strict=True):
             if isinstance(part.command, SignalCommand) and r is not None and r.error is None:
-                self._signals_used[part.key] = self._signals_used.get(part.key, 0) + 1
-        self._close_waits(out, resolutions, cancel_all=False)
+                self._signals.taken.add(r.seq)
+        self._close_waits(out, resolutions, losers_too=self._mode == "first")
         landed = [r for r in resolutions if r is not None]
         self._wake(max(r.recorded_at for r in landed), done_seq)
-        if self._gather and self._return_exceptions:
+        if self._mode == "first":
+            index, first = next(
+                (i, r) for i, r in enumerate(resolutions) if r is not None and r.seq == done_seq
+            )
+            return ("throw", first.error) if first.error else ("send", (index, first.value))
+        if self._mode == "gather_all":
             return ("send", [r.error if r.error is not None else r.value for r in landed])
         for r in sorted(landed, key=lambda r: r.seq):
             if r.error is not None:
                 return ("throw", r.error)
         values = [r.value for r in landed]
-        return ("send", values if self._gather else values[0])
+        return ("send", values if self._mode == "gather" else values[0])
+
+    def _done_seq(self, resolutions: list[Resolution | None]) -> int:
+        """The seq at which the await ends, as its mode combines the parts' landings."""
+        seqs = [r.seq for r in resolutions if r is not None]
+        if self._mode == "first":
+            return min(seqs, default=_NEVER)
+        failed = [r.seq for r in resolutions if r is not None and r.error is not None]
+        if self._mode == "gather" and failed:
+            return min(failed)  # as asyncio.gather: the first failure, in history's order
+        return _NEVER if None in resolutions else max(seqs, default=_NEVER)
+
+    def _checked_conditions(self, seq: int, recorded_at: int, out: list[ev.Event]) -> bool:
+        """Land the awaited conditions that now hold, at `seq`; False if one raised."""
+        assert self._waiting is not None
+        try:
+            for part in self._waiting:
+                command = part.command
+                if isinstance(command, ConditionCommand) and part.satisfied is None:
+                    part.satisfied = Resolution(seq, recorded_at) if command.predicate() else None
+        except BaseException as exc:
+            self._end(exc, out)
+            return False
+        return True
 
     def _wake(self, recorded_at: int, seq: int) -> None:
         self._waiting = None
+        self._signals.waited = frozenset()
+        self._moved_to(recorded_at, seq)
+
+    def _moved_to(self, recorded_at: int, seq: int) -> None:
+        """The workflow has now seen event `seq`: its clock and replay flag follow."""
+        self._signals.at_seq = max(self._signals.at_seq, seq)
         if seq > self._replayed_to:  # the first event past the history it was rebuilt from
             self.ctx.is_replaying = False
         # the clock is the context's, moved only by its machine
         self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)  # noqa: SLF001
 
-    def _resolve_part(self, part: _Part, signals_used: dict[str, int]) -> _Resolution | None:
-        command, outcomes = part.command, self._outcomes
-        if isinstance(command, ActivityCommand):
-            done = outcomes.activities.get(part.key)
-            if done is None:
-                return None
-            if isinstance(done, ev.ActivityCompleted):
-                return self._value(done, done.result, command.returns, f"activity {command.name!r}")
-            timed_out = done.error.get("type") == ACTIVITY_TIMEOUT
-            error = (ActivityTimeout if timed_out else ActivityError)(command.name, done.error)
-            return _Resolution(done.seq, done.recorded_at, error=error)
-        if isinstance(command, ChildCommand):
-            child = outcomes.children.get(part.key)
-            if child is None:
-                return None
-            whose = part.child_id
-            if isinstance(child, ev.ChildCompleted):
-                return self._value(child, child.result, command.returns, f"child {whose!r}")
-            return _Resolution(
-                child.seq, child.recorded_at, error=ChildWorkflowError(whose, child.error)
-            )
-        if isinstance(command, TimerCommand):
-            fired = outcomes.timers.get(part.key)
-            if isinstance(fired, ev.TimerFired):
-                return _Resolution(fired.seq, fired.recorded_at)
-            return None
-        return self._resolve_signal(part, signals_used)
-
-    def _value(self, event: ev.Event, value: Any, hint: Any, whose: str) -> _Resolution:
-        """A result as the awaiting code's annotation asks; a decoding failure is raised there."""
-        try:
-            value = conv.decode(self._converter, value, hint, f"result of {whose}")
-        except PayloadError as exc:
-            return _Resolution(event.seq, event.recorded_at, error=exc)
-        return _Resolution(event.seq, event.recorded_at, value=value)
-
-    def _resolve_signal(self, part: _Part, signals_used: dict[str, int]) -> _Resolution | None:
-        """The next unconsumed signal of the name, or the timeout, whichever history has first."""
-        name = part.key
-        received = self._outcomes.signals.get(name, [])
-        used = signals_used.get(name, 0)
-        signal = received[used] if used < len(received) else None
-        fired = self._outcomes.timers.get(part.timer_id) if part.timer_id else None
-        if not isinstance(fired, ev.TimerFired):
-            fired = None
-        if signal is not None and (fired is None or signal.seq < fired.seq):
-            signals_used[name] = used + 1
-            return _Resolution(signal.seq, signal.recorded_at, value=signal.payload)
-        if fired is not None:
-            error = SignalTimeout(f"no signal {name!r} arrived within the timeout")
-            return _Resolution(fired.seq, fired.recorded_at, error=error)
-        return None
-
     def _close_waits(
-        self, out: list[ev.Event], resolutions: list[_Resolution | None], *, cancel_all: bool
+        self, out: list[ev.Event], resolutions: list[Resolution | None], *, losers_too: bool
     ) -> None:
-        """Cancel the timers of waits that ended another way (signal arrived, or cancel)."""
+        """Cancel the timers of waits that ended another way (a signal, a condition, a
+        winner of `wait_first`, or a cancel)."""
         assert self._waiting is not None
         for part, resolution in zip(self._waiting, resolutions, strict=True):
-            timer_id = part.timer_id or (
-                part.key if isinstance(part.command, TimerCommand) else None
-            )
+            timer_id = part.own_timer
             if timer_id is None or timer_id in self._closed_timers:
                 continue
             if timer_id in self._outcomes.timers:
                 continue
-            if cancel_all or (resolution is not None and resolution.error is None):
+            if losers_too or (resolution is not None and resolution.error is None):
                 self._closed_timers.add(timer_id)
                 out.append(ev.TimerCancelled(timer_id=timer_id))
 

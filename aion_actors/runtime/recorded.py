@@ -23,7 +23,11 @@ class Recorded:
     seq: int
 
     def describe(self) -> str:
-        return f"{self.kind} {self.name!r}" if self.kind != "timer" else "timer (ctx.sleep)"
+        if self.kind == "timer":
+            return "timer (ctx.sleep)"
+        if self.kind == "condition":
+            return "ctx.wait_condition with a timeout"
+        return f"{self.kind} {self.name!r}"
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Outcomes:
     #: children started and not yet answered, by workflow_id, oldest first
     open_children: dict[str, list[str]] = field(default_factory=dict)
     signals: dict[str, list[ev.SignalReceived]] = field(default_factory=dict)
+    #: every signal, in the order history recorded them
+    ordered_signals: list[ev.SignalReceived] = field(default_factory=list)
     cancel: ev.WorkflowCancelRequested | None = None
 
     def add(self, event: ev.Event) -> None:
@@ -50,6 +56,7 @@ class Outcomes:
             self._child_closed(event)
         elif isinstance(event, ev.SignalReceived):
             self.signals.setdefault(event.name, []).append(event)
+            self.ordered_signals.append(event)
         elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
             self.cancel = event
 
@@ -73,6 +80,8 @@ def recorded_command(event: ev.Event) -> Recorded | None:
         timer = TimerId.parse(event.timer_id)
         if timer.kind is TimerKind.SIGNAL:
             return Recorded("signal", timer.name, event.timer_id, event.seq)
+        if timer.kind is TimerKind.CONDITION:
+            return Recorded("condition", "wait_condition", event.timer_id, event.seq)
         return Recorded("timer", "sleep", event.timer_id, event.seq)
     if isinstance(event, ev.ChildStarted):
         return Recorded("child", event.workflow_type, event.child_run_id, event.seq)

@@ -1,7 +1,8 @@
 """An engine process that starts one primitive's workflow and then waits to be killed.
 
 `python -m tests.runtime.prim_child DATA_DIR WORKFLOW LEDGER`; with WORKFLOW
-`signal_then_notes` it also sends the signal `go` once the run waits.
+`signal_then_notes` it also sends the signal `go`, with `handler_then_notes`
+two signals `add` for its handler.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def main() -> None:
         engine.start(name, ledger, workflow_id="prim")
         if name == "signal_then_notes":
             engine.signal("prim", "go", "green")
+        if name == "handler_then_notes":
+            engine.signal("prim", "add", "a")
+            engine.signal("prim", "add", "b")
         time.sleep(60)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from aion_actors import (
     ActivityTimeout,
     Cancelled,
+    ConditionTimeout,
     RetryPolicy,
     SignalTimeout,
     WorkflowContext,
@@ -172,7 +173,26 @@ async def slow_activity(ctx: WorkflowContext, ledger: str) -> str:
     return str(await ctx.activity(slow_note, ledger, "slow"))
 
 
+@workflow
+async def handler_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    got: list[Any] = []
+    ctx.on_signal("add", got.append)
+    await ctx.wait_condition(lambda: len(got) >= 2)
+    return str(await ctx.activity(note, ledger, f"added {got[0]}+{got[1]}"))
+
+
+@workflow
+async def condition_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    try:
+        await ctx.wait_condition(lambda: False, timeout=1.0)
+        held = "held"
+    except ConditionTimeout:
+        held = "condition timed out"
+    return str(await ctx.activity(note, ledger, held))
+
+
 ALL += [slow_note, naps_then_notes, signal_then_notes, parent_then_notes, slow_activity]
+ALL += [handler_then_notes, condition_then_notes]
 
 
 @activity
