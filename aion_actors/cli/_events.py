@@ -108,6 +108,17 @@ def summary(event: Event) -> str:
             return f"{event.child_workflow_id} → {short(event.result)}"
         case ev.ChildFailed():
             return f"{event.child_workflow_id}: {_error(event.error)}"
+        case ev.ChildRunStarted():
+            return f"{event.child_workflow_id} (run {event.child_run_id})"
+        case ev.ExternalRequested():
+            what = (
+                f"signal {event.name} {short(event.payload)}"
+                if event.action == "signal"
+                else "cancel"
+            )
+            return f"#{event.request_id} {what} → {event.target_workflow_id}"
+        case ev.ExternalRequestDone():
+            return f"#{event.request_id} " + (_error(event.error) if event.error else "recorded")
         case ev.WorkflowCancelRequested() | ev.WorkflowCancelled() | ev.WorkflowTerminated():
             return event.reason or "(no reason given)"
     return ""

@@ -146,6 +146,12 @@ def pending(events: list[Event]) -> list[str]:
                 )
             case ev.ChildCompleted() | ev.ChildFailed():
                 waiting.pop(f"c:{event.child_workflow_id}", None)
+            case ev.ExternalRequested():
+                waiting[f"x:{event.request_id}"] = (
+                    f"{event.action} of {event.target_workflow_id} to be recorded"
+                )
+            case ev.ExternalRequestDone():
+                waiting.pop(f"x:{event.request_id}", None)
     return list(waiting.values())
 
 

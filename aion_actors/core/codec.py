@@ -40,6 +40,9 @@ _TYPES_BY_ANNOTATION: Final[dict[str, tuple[type, ...] | None]] = {
     "ErrorInfo": (dict,),
     "int | None": (int, type(None)),
     "dict[str, Any] | None": (dict, type(None)),
+    "ErrorInfo | None": (dict, type(None)),
+    "str | None": (str, type(None)),
+    "bool": (bool,),
 }
 _KINDS: Final[dict[str, tuple[type[Event], tuple[tuple[str, tuple[type, ...]], ...]]]] = {
     name: (

@@ -57,6 +57,8 @@ class WorkflowFailed(Event):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WorkflowCancelRequested(Event):
     reason: str = ""
+    #: set when another workflow asked (`ctx.external(id).cancel()`): its request, recorded once
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -172,6 +174,33 @@ class TimerCancelled(Event):
 class SignalReceived(Event):
     name: str
     payload: Any = None
+    #: set when another workflow sent it (`ctx.external(id).signal()`): its request, recorded once
+    request_id: str | None = None
+
+
+# Requests to other workflows
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExternalRequested(Event):
+    """The workflow asks another workflow's open run (or `target_run_id`) to take a signal
+    (`action` "signal") or to cancel ("cancel"); answered by `ExternalRequestDone`."""
+
+    request_id: str
+    target_workflow_id: str
+    action: str
+    target_run_id: str | None = None
+    name: str = ""
+    payload: Any = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExternalRequestDone(Event):
+    """The target recorded the request (`error` None), or could not take it."""
+
+    request_id: str
+    error: ErrorInfo | None = None
 
 
 # Children
@@ -187,6 +216,16 @@ class ChildStarted(Event):
     input: Any = None
     #: "cancel" (default): cancelling the parent cancels this child; "abandon": it runs on.
     on_parent_close: str = "cancel"
+    #: from `ctx.start_child`: the parent records `ChildRunStarted` once the child has started
+    confirm: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildRunStarted(Event):
+    """The child a `ChildStarted` (with `confirm`) asked for has started."""
+
+    child_workflow_id: str
+    child_run_id: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -226,7 +265,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TimerFired,
         TimerCancelled,
         SignalReceived,
+        ExternalRequested,
+        ExternalRequestDone,
         ChildStarted,
+        ChildRunStarted,
         ChildCompleted,
         ChildFailed,
     )

@@ -9,7 +9,8 @@ Points: `commit.before`, `commit.after` (around each group commit),
 `commit.middle` (inside the write transaction, half-way through a batch),
 `activity.unrecorded` (an activity finished, its result not yet recorded),
 `timer.firing` (a due timer is being reported), `child.starting` (after
-`ChildStarted`, before the child's `WorkflowStarted`), `continue_as_new`
+`ChildStarted`, before the child's `WorkflowStarted`), `external.answering`
+(another workflow recorded a request, the asker not yet told), `continue_as_new`
 (the old run closed, the new one not yet started), `evict` and
 `rehydrate`.
 """
@@ -27,6 +28,7 @@ POINTS = (
     "activity.unrecorded",
     "timer.firing",
     "child.starting",
+    "external.answering",
     "continue_as_new",
     "evict",
     "rehydrate",

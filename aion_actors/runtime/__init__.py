@@ -6,6 +6,7 @@ from aion_actors.runtime.commands import (
     Cancelled,
     ChildWorkflowError,
     ConditionTimeout,
+    ExternalWorkflowError,
     ForeignAwaitError,
     SignalTimeout,
 )
@@ -17,14 +18,18 @@ from aion_actors.runtime.definitions import (
     activity,
     workflow,
 )
+from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
 
 __all__ = [
     "ActivityDefinition",
     "ActivityError",
     "ActivityTimeout",
     "Cancelled",
+    "ChildHandle",
     "ChildWorkflowError",
     "ConditionTimeout",
+    "ExternalHandle",
+    "ExternalWorkflowError",
     "ForeignAwaitError",
     "RetryPolicy",
     "SignalTimeout",

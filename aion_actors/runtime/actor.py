@@ -33,6 +33,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime import replies
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
@@ -130,15 +131,7 @@ class RunActor(PooledActor):
             host.run_closed(self.key, closing)  # the run table may not know it yet
             self.stop()
             return
-        prefix: list[ev.Event] = []
-        if incarnation.resuming:
-            prefix.append(ev.RunResumed())
-        if incarnation.restart_attempt:
-            prefix.append(
-                ev.RunRestarted(
-                    pid=self.pid, attempt=incarnation.restart_attempt, backoff=incarnation.backoff
-                )
-            )
+        prefix = incarnation.opening()
         definition = host.workflow(started.workflow_type)
         if definition is None:
             self._park(
@@ -172,6 +165,8 @@ class RunActor(PooledActor):
             self._host.arm_timer(fire_at)
         for child in self._ledger.children.values():
             self._host.start_child(self.key, child)
+        for request in self._ledger.externals.values():
+            self._host.request_external(self.key, request)
 
     # -- messages
 
@@ -204,10 +199,9 @@ class RunActor(PooledActor):
             self._queue(timer_due(self._ledger, message.timer, message.fire_at))
         elif isinstance(message, msg.Request):
             self._request(message)
-        elif isinstance(message, msg.ChildClosed):
+        elif isinstance(message, msg.Reply):
             self._inputs.append(message)
-            if (event := self._ledger.child_closed(message.event, message.exact)) is not None:
-                self._queue([event])
+            self._queue(replies.recorded_for(self._ledger, message))
         elif isinstance(message, msg.Query):
             answer_live(self._machine, message, self.key)
         elif isinstance(message, msg.Evict):
@@ -218,10 +212,11 @@ class RunActor(PooledActor):
         closed_as = self._closed_as
         if closed_as is WorkflowStatus.PARKED:  # recorded for the parked run by the table
             self._orphans().pass_on(request)
+        elif request.request_id in self._ledger.request_ids:  # recorded before a crash
+            request.ack.resolve()
         elif closed_as is not None:
-            request.ack.resolve(
-                WorkflowClosed(self.workflow_id, self.run_id, closed_as.value, request.what)
-            )
+            error = WorkflowClosed(self.workflow_id, self.run_id, closed_as.value, request.what)
+            request.ack.resolve(error)
         else:
             self._queue([request.event()], request)
 
@@ -387,6 +382,8 @@ class RunActor(PooledActor):
             self._host.arm_timer(event.retry_at)
         elif isinstance(event, ev.ChildStarted):
             self._host.start_child(self.key, event)
+        elif isinstance(event, ev.ExternalRequested):
+            self._host.request_external(self.key, event)
         ends = isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated))
         if ends and (children := list(self._ledger.children.values())):
             self._host.cancel_children(children, f"parent {self.workflow_id!r}: {event.kind}")

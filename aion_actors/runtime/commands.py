@@ -59,8 +59,36 @@ class ChildCommand(_Awaitable):
     on_parent_close: str = "cancel"
     #: the child workflow's return annotation, for the payload converter (None: as recorded)
     returns: Any = None
+    #: from `ctx.start_child`: resumes with a handle once the child has started
+    handle: bool = False
 
     kind = "child"
+
+
+@dataclass(frozen=True, eq=False)
+class ChildResultCommand(_Awaitable):
+    """Wait for the outcome of a child started with `ctx.start_child`; records nothing."""
+
+    child_workflow_id: str
+    child_run_id: str
+    returns: Any = None
+
+    kind = "child result"
+    name = "result"
+
+
+@dataclass(frozen=True, eq=False)
+class ExternalCommand(_Awaitable):
+    """Ask another workflow's run to take a signal or to cancel; resumes once it recorded it."""
+
+    action: str
+    workflow_id: str
+    run_id: str | None
+    name: str = ""
+    payload: Any = None
+    reason: str = ""
+
+    kind = "external"
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +102,15 @@ class ConditionCommand(_Awaitable):
     name = "wait_condition"
 
 
-PartCommand = ActivityCommand | TimerCommand | SignalCommand | ChildCommand | ConditionCommand
+PartCommand = (
+    ActivityCommand
+    | TimerCommand
+    | SignalCommand
+    | ChildCommand
+    | ConditionCommand
+    | ChildResultCommand
+    | ExternalCommand
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,6 +168,19 @@ class ChildWorkflowError(WorkflowError):
         self.error = error
         super().__init__(
             f"child workflow {workflow_id!r} failed: "
+            f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        )
+
+
+class ExternalWorkflowError(WorkflowError):
+    """A signal or cancel for another workflow could not be recorded (no open run, or it
+    closed first); uncaught, it fails the workflow."""
+
+    def __init__(self, workflow_id: str, action: str, error: dict[str, Any]) -> None:
+        self.workflow_id = workflow_id
+        self.error = error
+        super().__init__(
+            f"{action} of workflow {workflow_id!r} was not recorded: "
             f"{error.get('type', 'Error')}: {error.get('message', '')}"
         )
 

@@ -8,13 +8,20 @@ side effect is a command the RunActor records before acting on it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import random as _random
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from aion_actors.core import MAX_PAYLOAD_BYTES, PayloadConverter, QueryError, check_payload
+from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
+    PayloadConverter,
+    QueryError,
+    check_id,
+    check_payload,
+)
 from aion_actors.core import payloads as conv
 from aion_actors.runtime.commands import (
     ActivityCommand,
@@ -27,6 +34,7 @@ from aion_actors.runtime.commands import (
     TimerCommand,
     WaitFirstCommand,
 )
+from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
 
 if TYPE_CHECKING:
     from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
@@ -133,6 +141,47 @@ class WorkflowContext:
             on_parent_close=on_parent_close,
             returns=self._returns(workflow),
         )
+
+    def start_child(
+        self,
+        workflow: WorkflowDefinition | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        on_parent_close: Literal["cancel", "abandon"] = "cancel",
+    ) -> ChildCommand:
+        """Start a child workflow; resumes with a `ChildHandle` once it has started.
+
+        `await handle.result()` waits for its outcome; `handle.signal(...)` and
+        `handle.cancel()` reach it. The one-open-run rule holds as for
+        `ctx.child`: an id with an open run raises `ChildWorkflowError` here.
+        """
+        command = self.child(
+            workflow, *args, workflow_id=workflow_id, on_parent_close=on_parent_close
+        )
+        return dataclasses.replace(command, handle=True)
+
+    def external(self, workflow_id: str, run_id: str | None = None) -> ExternalHandle:
+        """A handle to another workflow: its open run, or the run `run_id`.
+
+        `await ctx.external(id).signal(name, payload)` and `.cancel(reason)`
+        are recorded here first and applied to the target exactly once; each
+        resumes once the target has recorded it, or raises
+        `ExternalWorkflowError` when it has no open run to take it.
+        """
+        self._no_commands_in_queries("external")
+        check_id(workflow_id, "workflow_id")
+        return ExternalHandle(workflow_id, run_id, self._check_one)
+
+    def _child_handle(self, workflow_id: str, run_id: str, returns: Any) -> ChildHandle:
+        return ChildHandle(workflow_id, run_id, self._check_one, returns)
+
+    def _check_one(self, value: Any, what: str) -> Any:
+        """`value` as the payload to record (converted), refused if it cannot be one."""
+        self._no_commands_in_queries("external")
+        if self._converter is not None:
+            value = conv.encode(self._converter, value, what)
+        check_payload(value, what, max_bytes=self.max_payload_bytes)
+        return value
 
     def gather(self, *commands: PartCommand, return_exceptions: bool = False) -> GatherCommand:
         """Run several commands concurrently; the results come back in order.

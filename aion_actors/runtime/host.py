@@ -40,6 +40,16 @@ class Incarnation:
     backoff: float = 0.0
     resuming: bool = False
 
+    def opening(self) -> list[ev.Event]:
+        """What this incarnation records before anything else: a resume, a restart."""
+        events: list[ev.Event] = [ev.RunResumed()] if self.resuming else []
+        if self.restart_attempt:
+            restart = ev.RunRestarted(
+                pid=self.pid, attempt=self.restart_attempt, backoff=self.backoff
+            )
+            events.append(restart)
+        return events
+
 
 class RunHost(Protocol):
     #: the largest payload (argument, result) a run may record, encoded
@@ -74,6 +84,9 @@ class RunHost(Protocol):
     def arm_timer(self, fire_at: int) -> None: ...
 
     def start_child(self, key: RunKey, event: ev.ChildStarted) -> None: ...
+
+    def request_external(self, key: RunKey, event: ev.ExternalRequested) -> None:
+        """Apply the run's request to another workflow, once; answer with `ExternalDone`."""
 
     def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None: ...
 

@@ -14,7 +14,9 @@ from aion_actors.core import events as ev
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ChildCommand,
+    ChildResultCommand,
     ConditionCommand,
+    ExternalCommand,
     PartCommand,
     SignalCommand,
     TimerCommand,
@@ -26,7 +28,7 @@ def records(command: PartCommand) -> bool:
     """True when awaiting `command` records an event (so it takes a command number)."""
     if isinstance(command, (SignalCommand, ConditionCommand)):
         return command.timeout is not None
-    return True
+    return not isinstance(command, ChildResultCommand)
 
 
 def command_event(
@@ -57,6 +59,18 @@ def command_event(
         timer_id = str(TimerId.condition(n))
         event = ev.TimerStarted(timer_id=timer_id, fire_at=fire_at(command.timeout))
         return Recorded("condition", command.name, timer_id, 0), event
+    if isinstance(command, ExternalCommand):
+        event = ev.ExternalRequested(
+            request_id=str(n),
+            target_workflow_id=command.workflow_id,
+            target_run_id=command.run_id,
+            action=command.action,
+            name=command.name,
+            payload=command.payload,
+            reason=command.reason,
+        )
+        what = f"{command.action} {command.workflow_id!r}"
+        return Recorded("external", what, str(n), 0), event
     assert isinstance(command, ChildCommand)
     child = ev.ChildStarted(
         child_workflow_id=command.workflow_id or f"{workflow_id}/child-{n}",
@@ -64,5 +78,6 @@ def command_event(
         workflow_type=command.name,
         input=list(command.args),
         on_parent_close=command.on_parent_close,
+        confirm=command.handle,
     )
     return Recorded("child", command.name, child.child_run_id, 0), child

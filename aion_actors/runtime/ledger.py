@@ -35,6 +35,12 @@ class Ledger:
         #: open children, by the `child_run_id` their `ChildStarted` gave (one workflow_id
         #: may be started again once its first child ended)
         self.children: dict[str, ev.ChildStarted] = {}
+        #: children whose start this run has recorded (`ChildRunStarted`), by child run id
+        self.children_running: set[str] = set()
+        #: requests to other workflows not yet answered, by request id
+        self.externals: dict[str, ev.ExternalRequested] = {}
+        #: ids of other workflows' requests this run has recorded: never recorded twice
+        self.request_ids: set[str] = set()
         self.closed = False
         for event in history:
             self.apply(event)
@@ -56,6 +62,15 @@ class Ledger:
             self.children[event.child_run_id] = event
         elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
             self.children.pop(event.child_run_id, None)
+        elif isinstance(event, ev.ChildRunStarted):
+            self.children_running.add(event.child_run_id)
+        elif isinstance(event, ev.ExternalRequested):
+            self.externals[event.request_id] = event
+        elif isinstance(event, ev.ExternalRequestDone):
+            self.externals.pop(event.request_id, None)
+        elif isinstance(event, (ev.SignalReceived, ev.WorkflowCancelRequested)):
+            if event.request_id is not None:
+                self.request_ids.add(event.request_id)
         elif isinstance(event, ev.RunResumed):
             self.closed = False
         elif event.lifecycle and not isinstance(event, ev.WorkflowStarted):

@@ -33,6 +33,7 @@ from aion_actors.core import payloads as conv
 from aion_actors.runtime import foreign
 from aion_actors.runtime.commands import (
     Cancelled,
+    ChildResultCommand,
     ConditionCommand,
     ContinueAsNew,
     GatherCommand,
@@ -73,7 +74,6 @@ class Machine:
         self._outcomes = Outcomes()
         #: signal handlers and which signals are taken; its `at_seq` is the workflow's place
         self._signals = SignalRouter(self._outcomes, started.seq)
-        self._parts = PartResolver(self._outcomes, self._converter)
         self.ctx = WorkflowContext(
             workflow_id,
             run_id,
@@ -82,6 +82,7 @@ class Machine:
             self._converter,
             signals=self._signals,
         )
+        self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         self._coro = self._call(definition, started.input)
         self._recorded: list[Recorded] = []
         self._issued = 0
@@ -202,6 +203,8 @@ class Machine:
                 "while a handler set with ctx.on_signal takes those signals; "
                 "remove the handler (ctx.on_signal(name, None)) or wait on a condition"
             )
+        if isinstance(command, ChildResultCommand):  # records nothing: waits on the child
+            return Part(command, key=command.child_run_id, child_id=command.child_workflow_id)
         if not records(command):
             return Part(command, key=getattr(command, "name", ""))
         self._issued += 1

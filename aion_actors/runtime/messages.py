@@ -8,6 +8,7 @@ recorder's writer thread once the recording event is committed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,11 @@ class Ack:
     a waiter list and callbacks built in Python.
     """
 
-    __slots__ = ("_claim", "_done", "error", "submitted")
+    __slots__ = ("_claim", "_done", "error", "on_done", "submitted")
 
-    def __init__(self) -> None:
+    def __init__(self, on_done: Callable[[BaseException | None], None] | None = None) -> None:
+        #: told the outcome once it is resolved, on the resolving thread: keep it quick
+        self.on_done = on_done
         #: taken by the first resolver: later ones change nothing
         self._claim = threading.Lock()
         #: set once `error` holds the outcome (None: recorded)
@@ -46,6 +49,8 @@ class Ack:
             return False
         self.error = error
         self._done.set()
+        if self.on_done is not None:
+            self.on_done(error)
         return True
 
     def wait(self, timeout: float | None = None) -> None:
@@ -64,6 +69,8 @@ class Request:
     acknowledged through `ack`; every road a request can take resolves its ack."""
 
     ack: Ack
+    #: another workflow's request (its `ExternalRequested`): the run records it once
+    request_id: str | None = None
 
     @property
     def what(self) -> str:
@@ -80,26 +87,28 @@ class Signal(Request):
     name: str
     payload: Any
     ack: Ack
+    request_id: str | None = None
 
     @property
     def what(self) -> str:
         return f"signal {self.name!r}"
 
     def event(self) -> ev.Event:
-        return ev.SignalReceived(name=self.name, payload=self.payload)
+        return ev.SignalReceived(name=self.name, payload=self.payload, request_id=self.request_id)
 
 
 @dataclass(frozen=True)
 class CancelRequest(Request):
     reason: str
     ack: Ack
+    request_id: str | None = None
 
     @property
     def what(self) -> str:
         return "cancel"
 
     def event(self) -> ev.Event:
-        return ev.WorkflowCancelRequested(reason=self.reason)
+        return ev.WorkflowCancelRequested(reason=self.reason, request_id=self.request_id)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,24 @@ class ChildClosed:
 
 
 @dataclass(frozen=True)
+class ChildRunning:
+    """A child the parent started with `ctx.start_child` has started."""
+
+    event: ev.ChildRunStarted
+
+
+@dataclass(frozen=True)
+class ExternalDone:
+    """Another workflow recorded this run's request (`error` None), or could not."""
+
+    event: ev.ExternalRequestDone
+
+
+#: what other runs answer a run: recorded as they say, once
+Reply = ChildClosed | ChildRunning | ExternalDone
+
+
+@dataclass(frozen=True)
 class Evict:
     """Stop if the run is only waiting on timers or signals; its history is enough to return."""
 
@@ -178,6 +205,8 @@ Message = (
     | ActivityOutcome
     | TimerDue
     | ChildClosed
+    | ChildRunning
+    | ExternalDone
     | Evict
     | Committed
 )

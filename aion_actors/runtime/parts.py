@@ -8,10 +8,16 @@ Nothing here records, runs workflow code, or moves the clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aion_actors.core import ACTIVITY_TIMEOUT, PayloadConverter, PayloadError
+from aion_actors.core import (
+    ACTIVITY_TIMEOUT,
+    PayloadConverter,
+    PayloadError,
+    WorkflowAlreadyStarted,
+)
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.runtime.commands import (
@@ -19,14 +25,25 @@ from aion_actors.runtime.commands import (
     ActivityError,
     ActivityTimeout,
     ChildCommand,
+    ChildResultCommand,
     ChildWorkflowError,
     ConditionCommand,
     ConditionTimeout,
+    ExternalCommand,
+    ExternalWorkflowError,
     PartCommand,
     SignalTimeout,
     TimerCommand,
 )
 from aion_actors.runtime.recorded import Outcomes
+from aion_actors.runtime.workflow_handles import ChildHandle
+
+#: the error type of a child start refused because its workflow_id has an open run
+_REFUSED = WorkflowAlreadyStarted.__name__
+
+
+def _seq(event: ev.Event) -> int:
+    return event.seq
 
 
 @dataclass(frozen=True)
@@ -62,9 +79,16 @@ class Part:
 class PartResolver:
     """Answers parts from the run's committed outcomes."""
 
-    def __init__(self, outcomes: Outcomes, converter: PayloadConverter | None) -> None:
+    def __init__(
+        self,
+        outcomes: Outcomes,
+        converter: PayloadConverter | None,
+        handle: Callable[[str, str, Any], ChildHandle],
+    ) -> None:
         self._outcomes = outcomes
         self._converter = converter
+        #: makes the handle `ctx.start_child` resumes with: (workflow_id, run_id, returns)
+        self._handle = handle
 
     def resolve(self, part: Part, taken: set[int]) -> Resolution | None:
         """How `part` landed, or None while history has no answer for it.
@@ -82,16 +106,12 @@ class PartResolver:
             timed_out = done.error.get("type") == ACTIVITY_TIMEOUT
             error = (ActivityTimeout if timed_out else ActivityError)(command.name, done.error)
             return Resolution(done.seq, done.recorded_at, error=error)
-        if isinstance(command, ChildCommand):
-            child = outcomes.children.get(part.key)
-            if child is None:
-                return None
-            whose = part.child_id
-            if isinstance(child, ev.ChildCompleted):
-                return self._value(child, child.result, command.returns, f"child {whose!r}")
-            return Resolution(
-                child.seq, child.recorded_at, error=ChildWorkflowError(whose, child.error)
-            )
+        if isinstance(command, ChildCommand) and command.handle:
+            return self._child_started(part, command.returns)
+        if isinstance(command, (ChildCommand, ChildResultCommand)):
+            return self._child_outcome(part, command.returns)
+        if isinstance(command, ExternalCommand):
+            return self._external(part, command)
         if isinstance(command, TimerCommand):
             fired = outcomes.timers.get(part.key)
             if isinstance(fired, ev.TimerFired):
@@ -100,6 +120,40 @@ class PartResolver:
         if isinstance(command, ConditionCommand):
             return part.satisfied or self._timed_out(part, ConditionTimeout, "wait_condition")
         return self._signal(part, taken)
+
+    def _child_outcome(self, part: Part, returns: Any) -> Resolution | None:
+        child = self._outcomes.children.get(part.key)
+        if child is None:
+            return None
+        whose = part.child_id
+        if isinstance(child, ev.ChildCompleted):
+            return self._value(child, child.result, returns, f"child {whose!r}")
+        return Resolution(
+            child.seq, child.recorded_at, error=ChildWorkflowError(whose, child.error)
+        )
+
+    def _external(self, part: Part, command: ExternalCommand) -> Resolution | None:
+        answered = self._outcomes.externals.get(part.key)
+        if answered is None:
+            return None
+        if answered.error is None:
+            return Resolution(answered.seq, answered.recorded_at)
+        error = ExternalWorkflowError(command.workflow_id, command.action, answered.error)
+        return Resolution(answered.seq, answered.recorded_at, error=error)
+
+    def _child_started(self, part: Part, returns: Any) -> Resolution | None:
+        """A handle once the child has started — or has already ended; the refusal of
+        an id that has an open run is raised."""
+        running = self._outcomes.children_running.get(part.key)
+        ended = self._outcomes.children.get(part.key)
+        first = min((e for e in (running, ended) if e is not None), key=_seq, default=None)
+        if first is None:
+            return None
+        if isinstance(first, ev.ChildFailed) and first.error.get("type") == _REFUSED:
+            error = ChildWorkflowError(part.child_id, first.error)
+            return Resolution(first.seq, first.recorded_at, error=error)
+        handle = self._handle(part.child_id, part.key, returns)
+        return Resolution(first.seq, first.recorded_at, value=handle)
 
     def _value(self, event: ev.Event, value: Any, hint: Any, whose: str) -> Resolution:
         """A result as the awaiting code's annotation asks; a decoding failure is raised there."""

@@ -40,6 +40,10 @@ class Outcomes:
     children: dict[str, ev.ChildCompleted | ev.ChildFailed] = field(default_factory=dict)
     #: children started and not yet answered, by workflow_id, oldest first
     open_children: dict[str, list[str]] = field(default_factory=dict)
+    #: children `ctx.start_child` started, by child run id
+    children_running: dict[str, ev.ChildRunStarted] = field(default_factory=dict)
+    #: answers to requests made of other workflows, by request id
+    externals: dict[str, ev.ExternalRequestDone] = field(default_factory=dict)
     signals: dict[str, list[ev.SignalReceived]] = field(default_factory=dict)
     #: every signal, in the order history recorded them
     ordered_signals: list[ev.SignalReceived] = field(default_factory=list)
@@ -59,6 +63,10 @@ class Outcomes:
             self.ordered_signals.append(event)
         elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
             self.cancel = event
+        elif isinstance(event, ev.ChildRunStarted):
+            self.children_running.setdefault(event.child_run_id, event)
+        elif isinstance(event, ev.ExternalRequestDone):
+            self.externals.setdefault(event.request_id, event)
 
     def _child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
         """Histories written before outcomes named their command's run answer the
@@ -85,4 +93,7 @@ def recorded_command(event: ev.Event) -> Recorded | None:
         return Recorded("timer", "sleep", event.timer_id, event.seq)
     if isinstance(event, ev.ChildStarted):
         return Recorded("child", event.workflow_type, event.child_run_id, event.seq)
+    if isinstance(event, ev.ExternalRequested):
+        what = f"{event.action} {event.target_workflow_id!r}"
+        return Recorded("external", what, event.request_id, event.seq)
     return None

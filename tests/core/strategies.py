@@ -40,6 +40,9 @@ _BY_ANNOTATION: dict[str, st.SearchStrategy[Any]] = {
     "ErrorInfo": ERRORS,
     "int | None": st.none() | INT64,
     "dict[str, Any] | None": st.none() | st.dictionaries(TEXT, PAYLOADS, max_size=3),
+    "str | None": st.none() | TEXT,
+    "bool": st.booleans(),
+    "ErrorInfo | None": st.none() | ERRORS,
 }
 
 

@@ -62,6 +62,11 @@ SAMPLES: dict[str, Event] = {
         ev.ChildStarted(child_workflow_id="c", child_run_id="cr", workflow_type="ship"),
         ev.ChildCompleted(child_workflow_id="c", child_run_id="cr", result=3),
         ev.ChildFailed(child_workflow_id="c", child_run_id="cr", error=ERROR),
+        ev.ChildRunStarted(child_workflow_id="c", child_run_id="cr"),
+        ev.ExternalRequested(
+            request_id="3", target_workflow_id="t", action="signal", name="go", payload=[1]
+        ),
+        ev.ExternalRequestDone(request_id="3", error=ERROR),
     )
 }
 

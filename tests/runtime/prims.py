@@ -192,7 +192,16 @@ async def condition_then_notes(ctx: WorkflowContext, ledger: str) -> str:
 
 
 ALL += [slow_note, naps_then_notes, signal_then_notes, parent_then_notes, slow_activity]
-ALL += [handler_then_notes, condition_then_notes]
+
+
+@workflow
+async def handle_child_then_notes(ctx: WorkflowContext, ledger: str) -> str:
+    child = await ctx.start_child(child_doubler, 4, workflow_id="only-child")
+    doubled = await child.result()
+    return str(await ctx.activity(note, ledger, f"child {doubled}"))
+
+
+ALL += [handler_then_notes, condition_then_notes, handle_child_then_notes]
 
 
 @activity

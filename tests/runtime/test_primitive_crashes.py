@@ -43,6 +43,7 @@ CASES = {
     # a handler took both signals (recorded), the condition held: kill before the activity ends
     "handler_then_notes": (_has(ev.ActivityScheduled), "added a+b"),
     "condition_then_notes": (_has(ev.TimerStarted), "condition timed out"),
+    "handle_child_then_notes": (_has(ev.ChildRunStarted), "child 8"),
 }
 SIGNALS_SENT = {"signal_then_notes": 1, "handler_then_notes": 2}
 
@@ -73,12 +74,12 @@ def test_kill_between_command_and_outcome(tmp_path: Path, workflow: str) -> None
     kinds = [e.kind for e in history]
     assert kinds.count("TimerFired") <= 1
     assert kinds.count("SignalReceived") == SIGNALS_SENT.get(workflow, 0)
-    assert kinds.count("ChildStarted") <= 1
+    assert kinds.count("ChildStarted") <= 1 and kinds.count("ChildRunStarted") <= 1
     completed = [e.activity_id for e in history if isinstance(e, ev.ActivityCompleted)]
     assert len(completed) == len(set(completed))
     if workflow == "naps_then_notes":
         assert kinds.count("TimerFired") == 1
-    if workflow == "parent_then_notes":
+    if workflow in ("parent_then_notes", "handle_child_then_notes"):
         with LmdbStore(data, readonly=True) as store:
             assert len([r for r in store.runs() if r.workflow_id == "only-child"]) == 1
     # An activity dispatched but not recorded complete at the kill may run

@@ -98,6 +98,11 @@ class Endings:
         if entry is None or entry.presence not in (*WRITTEN_FOR, Presence.CLOSING):
             self._residency.deliver(key, request)  # it has an actor again
             return
+        if request.request_id is not None and any(  # recorded before a crash
+            getattr(e, "request_id", None) == request.request_id for e in self._store.read(*key)
+        ):
+            request.ack.resolve()
+            return
         try:
             committed = self.write(key, [request.event()])
         except BaseException as exc:
@@ -225,6 +230,13 @@ class Endings:
                     error=ev.error_info(taken),
                 )
                 self._residency.deliver(parent, msg.ChildClosed(refused))
+                return
+        if event.confirm:  # `ctx.start_child` resumes once the parent records this
+            running = ev.ChildRunStarted(
+                child_workflow_id=event.child_workflow_id, child_run_id=event.child_run_id
+            )
+            self._residency.deliver(parent, msg.ChildRunning(running))
+        if child is None:
             return
         if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
             child = self._store.latest_run(event.child_workflow_id) or child

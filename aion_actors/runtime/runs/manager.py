@@ -37,6 +37,7 @@ from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
+from aion_actors.runtime.runs.externals import Externals
 from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.residency import Residency
@@ -124,6 +125,9 @@ class RunManager:
             catalog,
             max_payload_bytes=max_payload_bytes,
             converter=converter,
+        )
+        self._externals = Externals(
+            self._table, self._residency, self._endings, store, lane=self._owner_lane
         )
         self._attempts = Attempts(catalog, executors, self._deliver_outcome)
         self._recovery = Recovery(
@@ -308,6 +312,9 @@ class RunManager:
 
     def start_child(self, key: RunKey, event: ev.ChildStarted) -> None:
         self._endings.start_child(key, event)
+
+    def request_external(self, key: RunKey, event: ev.ExternalRequested) -> None:
+        self._externals.request(key, event)
 
     def cancel_children(self, children: list[ev.ChildStarted], reason: str) -> None:
         self._owner_lane.submit(self._endings.cancel_children, children, reason)
