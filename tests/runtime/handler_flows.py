@@ -84,7 +84,23 @@ async def first_leaves_signal(ctx: WorkflowContext) -> list[Any]:
     return [index, await ctx.wait_signal("late")]
 
 
+@workflow
+async def greetings(ctx: WorkflowContext) -> list[str]:
+    """Temporal's samples-python `hello/hello_signal.py`, in our API."""
+    pending: list[str] = []
+    state = {"exit": False}
+    ctx.on_signal("submit_greeting", pending.append)
+    ctx.on_signal("exit", lambda _: state.update(exit=True))
+    done: list[str] = []
+    while not state["exit"]:
+        await ctx.wait_condition(lambda: bool(pending) or state["exit"])
+        while pending:
+            done.append(f"Hello, {pending.pop(0)}")
+    return done
+
+
 ALL = [
+    greetings,
     quick,
     collects,
     catches_all,

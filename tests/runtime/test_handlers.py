@@ -94,6 +94,14 @@ def test_wait_first_leaves_the_losers_signal_for_the_next_wait(engine: Engine) -
     assert run.result(timeout=30) == [0, "kept"]
 
 
+def test_temporals_hello_signal_sample_runs_as_written_there(engine: Engine) -> None:
+    run = engine.start(hf.greetings, workflow_id="hello-signal")
+    for name in ("user1", "user2", "user3"):
+        engine.signal("hello-signal", "submit_greeting", name)
+    engine.signal("hello-signal", "exit")
+    assert run.result(timeout=30) == ["Hello, user1", "Hello, user2", "Hello, user3"]
+
+
 def test_on_signal_refuses_async_handlers_and_bad_names() -> None:
     from aion_actors.runtime.recorded import Outcomes
     from aion_actors.runtime.signals import SignalRouter

@@ -120,6 +120,7 @@ class RunManager:
         self._requests = Requests(
             self._table,
             self._residency,
+            self._starts,
             self._endings,
             store,
             catalog,
@@ -155,6 +156,11 @@ class RunManager:
 
     def start_many(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Started]:
         return self._starts.create(definition, new, refuse_open=True)
+
+    def signal_with_start(
+        self, definition: WorkflowDefinition, run: NewRun, timeout: float | None
+    ) -> RunKey:
+        return self._requests.signal_with_start(definition, run, timeout)
 
     def open_run(self, workflow_id: str) -> str | None:
         return self._table.open_run(workflow_id)

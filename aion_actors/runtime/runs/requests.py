@@ -12,17 +12,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import PayloadConverter, QueryError, RunKey, WorkflowClosed
+from aion_actors.core import (
+    PayloadConverter,
+    QueryError,
+    RunKey,
+    WorkflowAlreadyStarted,
+    WorkflowClosed,
+)
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.readonly import answer_query
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import waiting_for_type
 from aion_actors.store import EventStore
+
+#: how often signal-with-start retries when the workflow_id opens or closes under it
+_SIGNAL_WITH_START_RACES = 20
 
 
 class Requests:
@@ -30,6 +41,7 @@ class Requests:
         self,
         table: RunTable,
         residency: Residency,
+        starts: Starts,
         endings: Endings,
         store: EventStore,
         catalog: Catalog,
@@ -39,6 +51,7 @@ class Requests:
     ) -> None:
         self._table = table
         self._residency = residency
+        self._starts = starts
         self._endings = endings
         self._store = store
         self._catalog = catalog
@@ -53,6 +66,27 @@ class Requests:
 
     def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
         self._send(key, msg.TerminateRequest(reason, msg.Ack()), timeout)
+
+    def signal_with_start(
+        self, definition: WorkflowDefinition, run: NewRun, timeout: float | None
+    ) -> RunKey:
+        """Start `run` with its signal recorded right after its start — or, while its
+        workflow_id has an open run, signal that run instead; the run table decides."""
+        assert run.signal is not None
+        for _ in range(_SIGNAL_WITH_START_RACES):
+            open_run = self._table.open_run(run.workflow_id)
+            try:
+                if open_run is None:
+                    [started] = self._starts.create(definition, [run], refuse_open=True)
+                    if isinstance(started, BaseException):
+                        raise started
+                    return run.key
+                name, payload = run.signal
+                self.signal(RunKey(run.workflow_id, open_run), name, payload, timeout)
+                return RunKey(run.workflow_id, open_run)
+            except (WorkflowAlreadyStarted, WorkflowClosed):  # it opened, or closed, meanwhile
+                continue
+        raise WorkflowAlreadyStarted(run.workflow_id, self._table.open_run(run.workflow_id) or "?")
 
     def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
         self._endings.send(key, request)

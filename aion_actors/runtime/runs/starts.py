@@ -48,6 +48,8 @@ class NewRun:
     run_id: str
     args: Sequence[Any]
     parent: dict[str, Any] | None = None
+    #: signal-with-start: the signal (name, payload) recorded right after its start
+    signal: tuple[str, Any] | None = None
 
     @property
     def key(self) -> RunKey:
@@ -158,8 +160,11 @@ class Starts:
                 acks.append(None)
                 continue
             ack = Ack()
-            started = stamp(_started(definition, run), 1, now)
-            generation = self._table.admit(entry.key, Handoff([started], ack))
+            opening: list[ev.Event] = [stamp(_started(definition, run), 1, now)]
+            if run.signal is not None:
+                name, payload = run.signal
+                opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
+            generation = self._table.admit(entry.key, Handoff(opening, ack))
             if generation is None:  # withdrawn meanwhile
                 ack.resolve()
             else:
