@@ -39,6 +39,7 @@ from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import (
     ActivityError,
     ActivityTimeout,
+    AttemptFailure,
     Cancelled,
     ChildWorkflowError,
     ForeignAwaitError,
@@ -48,7 +49,12 @@ from aion_actors.runtime import (
     activity,
     workflow,
 )
-from aion_actors.workers import ActivityUnavailable, current_attempt
+from aion_actors.workers import (
+    ActivityUnavailable,
+    CompleteLater,
+    RetryAfter,
+    current_attempt,
+)
 
 __version__ = "0.1.0"
 
@@ -57,8 +63,10 @@ __all__ = [
     "ActivityTimeout",
     "ActivityUnavailable",
     "AionError",
+    "AttemptFailure",
     "Cancelled",
     "ChildWorkflowError",
+    "CompleteLater",
     "ConfigError",
     "CorruptEvent",
     "CorruptStore",
@@ -71,6 +79,7 @@ __all__ = [
     "PayloadConverter",
     "PayloadError",
     "QueryError",
+    "RetryAfter",
     "RetryPolicy",
     "RunDescription",
     "RunHandle",

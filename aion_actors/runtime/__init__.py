@@ -11,6 +11,7 @@ from aion_actors.runtime.commands import (
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import (
     ActivityDefinition,
+    AttemptFailure,
     RetryPolicy,
     WorkflowDefinition,
     activity,
@@ -21,6 +22,7 @@ __all__ = [
     "ActivityDefinition",
     "ActivityError",
     "ActivityTimeout",
+    "AttemptFailure",
     "Cancelled",
     "ChildWorkflowError",
     "ForeignAwaitError",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aion_actors.core import error_info
+from aion_actors.workers.control import control_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +103,4 @@ def attempt_scope(attempt: AttemptInfo) -> Iterator[None]:
 def failure(exc: BaseException) -> Outcome:
     """An error outcome for `exc`, with its traceback when it was raised (not just built)."""
     trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ else None
-    return Outcome(ok=False, error=error_info(exc, traceback=trace))
+    return Outcome(ok=False, error=error_info(exc, traceback=trace) | control_fields(exc))
