@@ -8,6 +8,7 @@ package's long description (`importlib.metadata.metadata("aion-actors")`).
 """
 
 from aion_actors.core import (
+    ActivityAlreadyClosed,
     AionError,
     ConfigError,
     CorruptEvent,
@@ -59,6 +60,7 @@ from aion_actors.workers import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActivityAlreadyClosed",
     "ActivityError",
     "ActivityTimeout",
     "ActivityUnavailable",

@@ -17,7 +17,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import AttemptFailure, RetryPolicy
 from aion_actors.runtime.ledger import Ledger
-from aion_actors.workers.control import retry_after
+from aion_actors.workers.control import completes_later, retry_after
 
 log = logging.getLogger("aion_actors.runtime")
 
@@ -46,6 +46,12 @@ def activity_outcome(
     outcome, aid = report.outcome, report.activity_id
     if outcome.ok:
         return [ev.ActivityCompleted(activity_id=aid, result=outcome.result)]
+    if completes_later(outcome.error):  # open until engine.complete_activity closes it
+        return (
+            []
+            if state.handed_off
+            else [ev.ActivityHandedOff(activity_id=aid, attempt=report.attempt)]
+        )
     error: dict[str, Any] = outcome.error or {"type": "Error", "message": "unknown failure"}
     # A result that cannot be recorded (not msgpack, or over the payload limit)
     # would come back the same from another attempt: the activity fails for good.

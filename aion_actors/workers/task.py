@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aion_actors.core import error_info
+from aion_actors.core import ActivityToken, error_info
 from aion_actors.workers.control import control_fields
 
 
@@ -32,6 +32,11 @@ class AttemptInfo:
     def idempotency_key(self) -> str:
         """The same for every attempt of one activity, so side effects can be deduplicated."""
         return f"{self.workflow_id}/{self.run_id}/{self.activity_id}"
+
+    @property
+    def token(self) -> str:
+        """Names this attempt for `engine.complete_activity` after a `CompleteLater`."""
+        return str(ActivityToken(self.workflow_id, self.run_id, self.activity_id, self.attempt))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""What callers ask of one run: signal, cancel, terminate (answered once committed), query.
+"""What callers ask of one run: signal, cancel, terminate, complete an activity (answered
+once committed), query.
 
 A change request carries an `Ack` that every road it can take resolves:
 the commit of its event (by the run's actor, or on its behalf while it has
@@ -12,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import PayloadConverter, QueryError, RunKey, WorkflowClosed
+from aion_actors.core import (
+    ActivityAlreadyClosed,
+    ActivityToken,
+    PayloadConverter,
+    QueryError,
+    RunKey,
+    WorkflowClosed,
+)
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
@@ -23,6 +31,7 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import waiting_for_type
 from aion_actors.store import EventStore
+from aion_actors.workers import Outcome
 
 
 class Requests:
@@ -53,6 +62,19 @@ class Requests:
 
     def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
         self._send(key, msg.TerminateRequest(reason, msg.Ack()), timeout)
+
+    def complete_activity(
+        self, token: ActivityToken, outcome: Outcome, timeout: float | None
+    ) -> None:
+        """Close the attempt `token` names with `outcome`, if it is still open."""
+        request = msg.CompleteActivity(token.activity_id, token.attempt, outcome, msg.Ack())
+        try:
+            self._send(RunKey(token.workflow_id, token.run_id), request, timeout)
+        except WorkflowClosed as closed:
+            reason = f"its run has ended ({closed.status})"
+            raise ActivityAlreadyClosed(
+                token.workflow_id, token.run_id, token.activity_id, token.attempt, reason
+            ) from closed
 
     def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
         self._endings.send(key, request)
