@@ -8,6 +8,7 @@ package's long description (`importlib.metadata.metadata("aion-actors")`).
 """
 
 from aion_actors.core import (
+    ActivityAlreadyClosed,
     AionError,
     ConfigError,
     CorruptEvent,
@@ -39,6 +40,7 @@ from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.runtime import (
     ActivityError,
     ActivityTimeout,
+    AttemptFailure,
     Cancelled,
     ChildHandle,
     ChildWorkflowError,
@@ -52,18 +54,26 @@ from aion_actors.runtime import (
     activity,
     workflow,
 )
-from aion_actors.workers import ActivityUnavailable, current_attempt
+from aion_actors.workers import (
+    ActivityUnavailable,
+    CompleteLater,
+    RetryAfter,
+    current_attempt,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActivityAlreadyClosed",
     "ActivityError",
     "ActivityTimeout",
     "ActivityUnavailable",
     "AionError",
+    "AttemptFailure",
     "Cancelled",
     "ChildHandle",
     "ChildWorkflowError",
+    "CompleteLater",
     "ConditionTimeout",
     "ConfigError",
     "CorruptEvent",
@@ -79,6 +89,7 @@ __all__ = [
     "PayloadConverter",
     "PayloadError",
     "QueryError",
+    "RetryAfter",
     "RetryPolicy",
     "RunDescription",
     "RunHandle",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
 from typing import Any, Literal, Self
 
 from aion_actors import shutdown
+from aion_actors.completions import Completions
 from aion_actors.config import UNSET, Config, Unset
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
@@ -28,7 +28,7 @@ from aion_actors.core import (
 )
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
-from aion_actors.opening import check_options, engine_options, open_store
+from aion_actors.opening import check_options, data_dir_of, engine_options, open_store
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
@@ -92,6 +92,7 @@ class Engine:
             converter=self._converter,
         )
         self._registration = Registration(self._catalog, config, self._runs)
+        self._completions = Completions(self._runs, self._converter, max_payload_bytes)
         self._closed = False
         shutdown.opened(self)
         try:
@@ -160,13 +161,7 @@ class Engine:
         the `data_dir=` argument.
         """
         cfg = Config.coerce(config)
-        data_dir = overrides.pop("data_dir", None) or cfg.engine.data_dir
-        if data_dir is None:
-            raise ConfigError(
-                f"{cfg.source}: [engine] data_dir is not set; set it in the file "
-                "or pass data_dir= to Engine.from_config"
-            )
-        return cls.open(data_dir, config=cfg, **overrides)
+        return cls.open(data_dir_of(cfg, overrides.pop("data_dir", None)), config=cfg, **overrides)
 
     # -- registration
 
@@ -276,6 +271,16 @@ class Engine:
                 "only parked runs can be resumed"
             )
 
+    def complete_activity(self, token: str, result: Any = None, *, timeout: float = 30.0) -> None:
+        """Close the attempt `token` names (it raised `CompleteLater`) with `result`."""
+        self._check_open()
+        self._completions.complete(token, result, timeout)
+
+    def fail_activity(self, token: str, error: BaseException, *, timeout: float = 30.0) -> None:
+        """Fail that attempt with `error`; it is retried per the activity's `RetryPolicy`."""
+        self._check_open()
+        self._completions.fail(token, error, timeout)
+
     # -- reading runs
 
     def query(self, workflow_id: str, name: str, *args: Any, timeout: float = 10.0) -> Any:
@@ -365,12 +370,7 @@ class Engine:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- helpers

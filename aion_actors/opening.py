@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aion_actors.config import EngineConfig
+from aion_actors.config import Config, EngineConfig
 from aion_actors.core import ConfigError
 from aion_actors.store import LmdbStore
 
@@ -36,6 +36,17 @@ def engine_options(settings: EngineConfig) -> dict[str, Any]:
     }
     check_options(**options)
     return options
+
+
+def data_dir_of(config: Config, given: str | os.PathLike[str] | None) -> Any:
+    """The data directory `Engine.from_config` opens: the one given, else `[engine] data_dir`."""
+    data_dir = given or config.engine.data_dir
+    if data_dir is None:
+        raise ConfigError(
+            f"{config.source}: [engine] data_dir is not set; set it in the file "
+            "or pass data_dir= to Engine.from_config"
+        )
+    return data_dir
 
 
 def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> LmdbStore:

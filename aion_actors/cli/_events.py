@@ -20,6 +20,7 @@ STYLES: dict[str, str] = {
     "RunParked": "bold magenta",
     "RunResumed": "bold cyan",
     "ActivityAttemptFailed": "yellow",
+    "ActivityHandedOff": "cyan",
     "ActivityFailed": "red",
     "ChildFailed": "red",
     "WorkflowFailed": "bold red",
@@ -94,6 +95,8 @@ def summary(event: Event) -> str:
         case ev.ActivityAttemptFailed():
             retry = f"; retry at {clock(event.retry_at)}" if event.retry_at else "; no retry"
             return f"#{event.activity_id} attempt {event.attempt}: {_error(event.error)}{retry}"
+        case ev.ActivityHandedOff():
+            return f"#{event.activity_id} attempt {event.attempt} handed off: awaits completion"
         case ev.ActivityFailed():
             return f"#{event.activity_id}: {_error(event.error)}"
         case ev.TimerStarted():

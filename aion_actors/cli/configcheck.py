@@ -148,7 +148,7 @@ def _activity(table: ActivityConfig) -> dict[str, Any]:
         "retry": None
         if retry is None
         else {
-            "max_attempts": retry.max_attempts,
+            "max_attempts": "unlimited" if retry.max_attempts is None else retry.max_attempts,
             "initial": retry.initial,
             "multiplier": retry.multiplier,
             "max_interval": retry.max_interval,

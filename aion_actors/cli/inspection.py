@@ -134,6 +134,11 @@ def pending(events: list[Event]) -> list[str]:
                 waiting[f"a:{event.activity_id}"] = (
                     f"activity #{event.activity_id} retry at {clock(event.retry_at)}"
                 )
+            case ev.ActivityHandedOff():
+                waiting[f"a:{event.activity_id}"] = (
+                    f"activity #{event.activity_id} attempt {event.attempt}: "
+                    "engine.complete_activity (handed off)"
+                )
             case ev.ActivityCompleted() | ev.ActivityFailed():
                 waiting.pop(f"a:{event.activity_id}", None)
             case ev.TimerStarted():

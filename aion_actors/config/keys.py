@@ -11,7 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["ACTIVITY_KEYS", "ENGINE_KEYS", "RESTART_KEYS", "WHY_NOT", "WORKERS_KEYS", "Key"]
+__all__ = [
+    "ACTIVITY_KEYS",
+    "ENGINE_KEYS",
+    "RESTART_KEYS",
+    "UNLIMITED",
+    "WHY_NOT",
+    "WORKERS_KEYS",
+    "Key",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ def _seconds_or_false() -> Key:
     )
 
 
+#: `retry_max_attempts = "unlimited"`: `RetryPolicy(max_attempts=None)`
+UNLIMITED: Final = "unlimited"
+
 ENGINE_KEYS: Final[Mapping[str, Key]] = {
     "data_dir": Key("a path (string)", lambda v: isinstance(v, str) and v != ""),
     "workers": _number(1, integer=True),
@@ -77,7 +88,10 @@ WORKERS_KEYS: Final[Mapping[str, Key]] = {
     k: v for k, v in RESTART_KEYS.items() if k not in _RUN_ONLY_KEYS
 }
 ACTIVITY_KEYS: Final[Mapping[str, Key]] = {
-    "retry_max_attempts": _number(1, integer=True),
+    "retry_max_attempts": Key(
+        'an integer >= 1, or "unlimited"',
+        lambda v: v == UNLIMITED or _number(1, integer=True).check(v),
+    ),
     "retry_initial": _number(0),
     "retry_multiplier": _number(1),
     "retry_max_interval": _number(0),

@@ -20,6 +20,7 @@ from aion_actors.config.keys import (
     ACTIVITY_KEYS,
     ENGINE_KEYS,
     RESTART_KEYS,
+    UNLIMITED,
     WHY_NOT,
     WORKERS_KEYS,
     Key,
@@ -126,6 +127,8 @@ class Reader:
     def activity(self, doc: dict[str, Any], name: str) -> ActivityConfig:
         values = self.values(doc, f"activity.{name}", ACTIVITY_KEYS)
         retry = {k.removeprefix("retry_"): v for k, v in values.items() if k.startswith("retry_")}
+        if retry.get("max_attempts") == UNLIMITED:
+            retry["max_attempts"] = None
         return ActivityConfig(
             retry=RetryPolicy(**retry) if retry else None,
             timeout=values.get("timeout"),

@@ -1,5 +1,6 @@
 """The bottom layer: ids, events, the codec, status projection and errors."""
 
+from aion_actors.core.activity_token import ActivityToken
 from aion_actors.core.codec import (
     MAX_DEPTH,
     MAX_PAYLOAD_BYTES,
@@ -17,6 +18,7 @@ from aion_actors.core.errors import (
     ATTEMPT_TIMEOUT,
     UNRECORDABLE,
     WORKER_START_FAILED,
+    ActivityAlreadyClosed,
     AionError,
     ConfigError,
     CorruptEvent,
@@ -61,6 +63,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "UNRECORDABLE",
     "WORKER_START_FAILED",
+    "ActivityAlreadyClosed",
+    "ActivityToken",
     "AionError",
     "ConfigError",
     "CorruptEvent",

@@ -281,6 +281,27 @@ class WorkerCrashed(AionError):
         super().__init__(f"worker process running activity {activity!r} died ({how})")
 
 
+class ActivityAlreadyClosed(AionError):
+    """`complete_activity`/`fail_activity` named an attempt that is no longer open.
+
+    It was completed or failed already, timed out, superseded by a retry, or its
+    run ended; nothing was recorded for this call.
+    """
+
+    def __init__(
+        self, workflow_id: str, run_id: str, activity_id: str, attempt: int, reason: str
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.activity_id = activity_id
+        self.attempt = attempt
+        self.reason = reason
+        super().__init__(
+            f"activity #{activity_id} attempt {attempt} of workflow {workflow_id!r} "
+            f"(run {run_id}) is no longer open: {reason}; nothing was recorded"
+        )
+
+
 class QueryError(AionError):
     """A query could not be answered (unknown name, handler failed, or it issued a command)."""
 

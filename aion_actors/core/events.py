@@ -143,6 +143,15 @@ class ActivityAttemptFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityHandedOff(Event):
+    """The attempt raised `CompleteLater`: it stays open, never run again, until
+    `engine.complete_activity` / `fail_activity` (or the activity's deadline) closes it."""
+
+    activity_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ActivityFailed(Event):
     activity_id: str
     error: ErrorInfo
@@ -260,6 +269,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ActivityScheduled,
         ActivityCompleted,
         ActivityAttemptFailed,
+        ActivityHandedOff,
         ActivityFailed,
         TimerStarted,
         TimerFired,

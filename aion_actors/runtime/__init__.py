@@ -13,6 +13,7 @@ from aion_actors.runtime.commands import (
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import (
     ActivityDefinition,
+    AttemptFailure,
     RetryPolicy,
     WorkflowDefinition,
     activity,
@@ -24,6 +25,7 @@ __all__ = [
     "ActivityDefinition",
     "ActivityError",
     "ActivityTimeout",
+    "AttemptFailure",
     "Cancelled",
     "ChildHandle",
     "ChildWorkflowError",

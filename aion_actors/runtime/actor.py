@@ -34,6 +34,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime import replies
+from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
@@ -192,8 +193,8 @@ class RunActor(PooledActor):
             self._on_committed(message)
         elif isinstance(message, msg.ActivityOutcome):
             self._inputs.append(message)
-            now = time.time_ns()
-            self._queue(activity_outcome(self._ledger, message, self._host.retry_policy, now))
+            policy_of, now = self._host.retry_policy, time.time_ns()
+            self._queue(activity_outcome(self._ledger, message, policy_of, now))
         elif isinstance(message, msg.TimerDue):
             self._inputs.append(message)
             self._queue(timer_due(self._ledger, message.timer, message.fire_at))
@@ -215,10 +216,9 @@ class RunActor(PooledActor):
         elif request.request_id in self._ledger.request_ids:  # recorded before a crash
             request.ack.resolve()
         elif closed_as is not None:
-            error = WorkflowClosed(self.workflow_id, self.run_id, closed_as.value, request.what)
-            request.ack.resolve(error)
-        else:
-            self._queue([request.event()], request)
+            request.ack.resolve(WorkflowClosed(*self.key, closed_as.value, request.what))
+        elif events := recorded_for(self.key, request, self._ledger, self._host.retry_policy):
+            self._queue(events, request)
 
     # -- residency
 

@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from aion_actors.core import ConfigError
-from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 
 
 class Catalog:
@@ -50,6 +50,11 @@ class Catalog:
 
     def activity(self, name: str) -> ActivityDefinition[Any, Any] | None:
         return self._activities.get(name)
+
+    def retry_policy(self, activity: str) -> RetryPolicy | None:
+        """The retry policy of activity `activity`; None while it is not registered."""
+        definition = self._activities.get(activity)
+        return definition.retry if definition is not None else None
 
     def activities(self) -> list[ActivityDefinition[Any, Any]]:
         with self._lock:

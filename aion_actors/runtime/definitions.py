@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from aion_actors.core import ConfigError
 from aion_actors.core.payloads import Hints, hints_of
@@ -52,39 +52,104 @@ def run_restart_policy(policy: RestartPolicy) -> RestartPolicy:
     return dataclasses.replace(policy, **changes) if changes else policy
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptFailure:
+    """A failed attempt as a `RetryPolicy(non_retryable=...)` predicate sees it.
+
+    Recorded data only — the error's class name and message, never the
+    exception object (which may have been raised in a worker process). The
+    predicate runs once, in the engine process, as the failure is recorded;
+    its decision (retry or not) is recorded with it, so replay never asks again.
+    """
+
+    activity: str
+    attempt: int
+    type: str
+    message: str
+
+
+#: `RetryPolicy.non_retryable`: exception types, or a predicate that is true to stop retrying
+NonRetryable = tuple[type[BaseException], ...] | Callable[[AttemptFailure], bool]
+
+
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    """How an activity is retried: exponential waits, recorded as durable timers."""
+    """How an activity is retried: exponential waits, recorded as durable timers.
 
-    max_attempts: int = 3
+    `max_attempts=None` retries without limit (bound the whole activity with
+    `ctx.activity(timeout=)`). `non_retryable` is a tuple of exception types,
+    matched by class name, or a predicate on the `AttemptFailure`.
+    """
+
+    max_attempts: int | None = 3
     initial: float = 0.1
     multiplier: float = 2.0
     max_interval: float = 10.0
-    non_retryable: tuple[type[BaseException], ...] = ()
+    non_retryable: NonRetryable = ()
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ConfigError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts}")
+        attempts = self.max_attempts
+        if attempts is not None and (
+            isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1
+        ):
+            raise ConfigError(
+                "RetryPolicy.max_attempts must be an int >= 1, or None to retry without "
+                f"limit, got {attempts!r}"
+            )
         for name in ("initial", "max_interval"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise ConfigError(f"RetryPolicy.{name} must be a finite number >= 0, got {value}")
         if self.multiplier < 1:
             raise ConfigError(f"RetryPolicy.multiplier must be >= 1, got {self.multiplier}")
+        object.__setattr__(self, "non_retryable", _non_retryable(self.non_retryable))
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        return float(min(self.max_interval, self.initial * self.multiplier ** (attempt - 1)))
+        if self.initial == 0:
+            return 0.0
+        try:
+            return float(min(self.max_interval, self.initial * self.multiplier ** (attempt - 1)))
+        except OverflowError:  # unlimited attempts: the wait has long reached its cap
+            return float(self.max_interval)
 
-    def retryable(self, error_type: str) -> bool:
-        """False for `non_retryable` types, and for errors no attempt can overcome.
+    def attempts_left(self, attempt: int) -> bool:
+        """Whether another attempt may follow attempt number `attempt`."""
+        return self.max_attempts is None or attempt < self.max_attempts
+
+    def retryable(self, failure: AttemptFailure) -> bool:
+        """False for `non_retryable` failures, and for errors no attempt can overcome.
 
         Those (`FINAL_ERRORS`: the activity cannot run in a worker at all) would
-        come back the same from every attempt.
+        come back the same from every attempt. A predicate that raises stops the
+        retries too (the caller records why).
         """
-        if error_type in FINAL_ERRORS:
+        if failure.type in FINAL_ERRORS:
             return False
-        return error_type not in {cls.__name__ for cls in self.non_retryable}
+        rule = self.non_retryable
+        if isinstance(rule, tuple):
+            return failure.type not in {cls.__name__ for cls in rule}
+        return not rule(failure)
+
+
+def _non_retryable(rule: Any) -> NonRetryable:
+    """`RetryPolicy.non_retryable` checked: a tuple of exception types, or a predicate."""
+    if isinstance(rule, type) and issubclass(rule, BaseException):
+        return (rule,)
+    if isinstance(rule, tuple | list):
+        bad = [r for r in rule if not (isinstance(r, type) and issubclass(r, BaseException))]
+        if bad:
+            raise ConfigError(
+                f"RetryPolicy.non_retryable: {bad[0]!r} is not an exception type; give a "
+                "tuple of exception types, or one predicate taking an AttemptFailure"
+            )
+        return tuple(rule)
+    if callable(rule):
+        return cast("Callable[[AttemptFailure], bool]", rule)
+    raise ConfigError(
+        f"RetryPolicy.non_retryable must be a tuple of exception types or a predicate "
+        f"taking an AttemptFailure, got {rule!r}"
+    )
 
 
 def code_version(fn: Callable[..., Any]) -> str:

@@ -22,10 +22,16 @@ class ActivityState:
     scheduled: ev.ActivityScheduled
     #: when the next attempt starts, while it waits for one (the retry timer's fire time)
     retry_at: int | None = None
+    #: the attempt raised `CompleteLater`: it waits for `engine.complete_activity`, not a worker
+    handed_off: bool = False
 
     @property
     def waiting_retry(self) -> bool:
         return self.retry_at is not None
+
+    @property
+    def running(self) -> bool:
+        return self.retry_at is None and not self.handed_off
 
 
 class Ledger:
@@ -52,6 +58,10 @@ class Ledger:
             state = self.activities.get(event.activity_id)
             if state is not None and event.retry_at is not None:
                 state.retry_at = event.retry_at
+        elif isinstance(event, ev.ActivityHandedOff):
+            state = self.activities.get(event.activity_id)
+            if state is not None and state.scheduled.attempt == event.attempt:
+                state.handed_off = True
         elif isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
             self.activities.pop(event.activity_id, None)
         elif isinstance(event, ev.TimerStarted):
@@ -99,9 +109,10 @@ class Ledger:
         return [*self.timers.values(), *(d for d in deadlines if d is not None)]
 
     def running_attempts(self) -> list[tuple[str, ActivityState]]:
-        return [(aid, s) for aid, s in self.activities.items() if not s.waiting_retry]
+        """Attempts a worker runs (a handed-off one waits for its completion instead)."""
+        return [(aid, s) for aid, s in self.activities.items() if s.running]
 
     @property
     def busy(self) -> bool:
         """True while an activity attempt runs: such a run is not evicted."""
-        return any(not s.waiting_retry for s in self.activities.values())
+        return any(s.running for s in self.activities.values())

@@ -124,6 +124,32 @@ class TerminateRequest(Request):
         return ev.WorkflowTerminated(reason=self.reason)
 
 
+@dataclass(frozen=True)
+class CompleteActivity(Request):
+    """`engine.complete_activity` / `fail_activity`: closes one open attempt.
+
+    What records it depends on the run's state (the attempt may be closed
+    already, or its failure retried): `runtime.completion` decides.
+    """
+
+    activity_id: str
+    attempt: int
+    outcome: Outcome
+    ack: Ack
+
+    @property
+    def what(self) -> str:
+        verb = "completion" if self.outcome.ok else "failure"
+        return f"{verb} of activity #{self.activity_id} attempt {self.attempt}"
+
+    def event(self) -> ev.Event:
+        raise TypeError("a completion is recorded as its run's ledger decides (see completion)")
+
+    def report(self) -> ActivityOutcome:
+        """As the executor would have reported it."""
+        return ActivityOutcome(self.activity_id, self.attempt, self.outcome)
+
+
 @dataclass(frozen=True, eq=False)
 class Query:
     """Answered (never recorded) through `reply` by the run's live state."""
@@ -195,12 +221,13 @@ class Committed:
     after_close: list[Ack] = field(default_factory=list)
 
 
-RequestMessage = Signal | CancelRequest | TerminateRequest
+RequestMessage = Signal | CancelRequest | TerminateRequest | CompleteActivity
 
 Message = (
     Signal
     | CancelRequest
     | TerminateRequest
+    | CompleteActivity
     | Query
     | ActivityOutcome
     | TimerDue

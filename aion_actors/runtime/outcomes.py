@@ -8,16 +8,24 @@ comes here, because these events are already in history.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from aion_actors.core import ACTIVITY_TIMEOUT, UNRECORDABLE, TimerId, TimerKind
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
-from aion_actors.runtime.definitions import RetryPolicy
+from aion_actors.runtime.definitions import AttemptFailure, RetryPolicy
 from aion_actors.runtime.ledger import Ledger
+from aion_actors.workers.control import completes_later, retry_after
+
+log = logging.getLogger("aion_actors.runtime")
 
 _NO_RETRY = RetryPolicy(max_attempts=1)
+#: the latest retry time recorded (a `RetryAfter` of centuries waits until then)
+_LATEST_NS: Final = 1 << 63
+#: the error-map field that says why a `non_retryable` predicate could not decide
+PREDICATE_ERROR: Final = "non_retryable_error"
 #: the retry policy of an activity, by its name (None: not registered)
 PolicyOf = Callable[[str], RetryPolicy | None]
 
@@ -38,18 +46,33 @@ def activity_outcome(
     outcome, aid = report.outcome, report.activity_id
     if outcome.ok:
         return [ev.ActivityCompleted(activity_id=aid, result=outcome.result)]
+    if completes_later(outcome.error):  # open until engine.complete_activity closes it
+        return (
+            []
+            if state.handed_off
+            else [ev.ActivityHandedOff(activity_id=aid, attempt=report.attempt)]
+        )
     error: dict[str, Any] = outcome.error or {"type": "Error", "message": "unknown failure"}
     # A result that cannot be recorded (not msgpack, or over the payload limit)
     # would come back the same from another attempt: the activity fails for good.
     policy = None if error.get("type") == UNRECORDABLE else policy_of(state.scheduled.name)
-    return attempt_failed(aid, report.attempt, error, policy or _NO_RETRY, now_ns)
+    policy = policy or _NO_RETRY
+    return attempt_failed(aid, report.attempt, error, policy, now_ns, state.scheduled.name)
 
 
 def attempt_failed(
-    activity_id: str, attempt: int, error: dict[str, Any], policy: RetryPolicy, now_ns: int
+    activity_id: str,
+    attempt: int,
+    error: dict[str, Any],
+    policy: RetryPolicy,
+    now_ns: int,
+    activity: str,
 ) -> list[ev.Event]:
-    if attempt < policy.max_attempts and policy.retryable(str(error.get("type"))):
-        retry_at = now_ns + int(policy.delay(attempt) * 1e9)
+    """A failed attempt: its retry, after the wait the policy (or a `RetryAfter`) sets,
+    or — out of attempts, or not retryable — the activity's end."""
+    delay, error = retry_delay(activity, attempt, error, policy)
+    if delay is not None:
+        retry_at = min(now_ns + int(delay * 1e9), _LATEST_NS)
         return [
             ev.ActivityAttemptFailed(
                 activity_id=activity_id, attempt=attempt, error=error, retry_at=retry_at
@@ -59,6 +82,27 @@ def attempt_failed(
         ev.ActivityAttemptFailed(activity_id=activity_id, attempt=attempt, error=error),
         ev.ActivityFailed(activity_id=activity_id, error=error),
     ]
+
+
+def retry_delay(
+    activity: str, attempt: int, error: dict[str, Any], policy: RetryPolicy
+) -> tuple[float | None, dict[str, Any]]:
+    """Seconds before the next attempt (None: no retry), and the error to record — which,
+    when the policy's `non_retryable` predicate raised, says so (and is not retried)."""
+    if not policy.attempts_left(attempt):
+        return None, error
+    asked = retry_after(error)
+    if asked is not None:  # the activity asked for this retry: `non_retryable` does not apply
+        return asked, error
+    failure = AttemptFailure(
+        activity, attempt, str(error.get("type")), str(error.get("message", ""))
+    )
+    try:
+        retryable = policy.retryable(failure)
+    except Exception as exc:
+        log.exception("the non_retryable predicate of activity %r raised", activity)
+        return None, {**error, PREDICATE_ERROR: f"{type(exc).__name__}: {exc}"}
+    return (policy.delay(attempt) if retryable else None), error
 
 
 def timer_due(ledger: Ledger, timer: TimerId, fire_at: int | None = None) -> list[ev.Event]:

@@ -150,6 +150,7 @@ _ACTIVITY_TIMER_BYTES: Final = 1 + len(TimerKind.DEADLINE.value) + 1 + 8
 _ACTIVITY_EVENTS: Final = (
     ev.ActivityScheduled,
     ev.ActivityAttemptFailed,
+    ev.ActivityHandedOff,
     ev.ActivityCompleted,
     ev.ActivityFailed,
 )

@@ -12,6 +12,7 @@ from aion_actors.workers._imports import (
 )
 from aion_actors.workers._process import check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART
+from aion_actors.workers.control import CompleteLater, RetryAfter
 from aion_actors.workers.errors import (
     FINAL_ERRORS,
     ActivityUnavailable,
@@ -29,10 +30,12 @@ __all__ = [
     "ActivityUnavailable",
     "AttemptInfo",
     "AttemptTimeout",
+    "CompleteLater",
     "Executor",
     "ExecutorClosed",
     "Outcome",
     "PoolStats",
+    "RetryAfter",
     "Task",
     "ThreadExecutor",
     "WorkerPool",

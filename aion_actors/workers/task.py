@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aion_actors.core import error_info
+from aion_actors.core import ActivityToken, error_info
+from aion_actors.workers.control import control_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,11 @@ class AttemptInfo:
     def idempotency_key(self) -> str:
         """The same for every attempt of one activity, so side effects can be deduplicated."""
         return f"{self.workflow_id}/{self.run_id}/{self.activity_id}"
+
+    @property
+    def token(self) -> str:
+        """Names this attempt for `engine.complete_activity` after a `CompleteLater`."""
+        return str(ActivityToken(self.workflow_id, self.run_id, self.activity_id, self.attempt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +108,4 @@ def attempt_scope(attempt: AttemptInfo) -> Iterator[None]:
 def failure(exc: BaseException) -> Outcome:
     """An error outcome for `exc`, with its traceback when it was raised (not just built)."""
     trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ else None
-    return Outcome(ok=False, error=error_info(exc, traceback=trace))
+    return Outcome(ok=False, error=error_info(exc, traceback=trace) | control_fields(exc))

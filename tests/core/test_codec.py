@@ -54,6 +54,7 @@ SAMPLES: dict[str, Event] = {
         ev.ActivityScheduled(activity_id="a1", name="charge", input=["x", 5], attempt=2),
         ev.ActivityCompleted(activity_id="a1", result={"receipt": b"\x00\x01"}),
         ev.ActivityAttemptFailed(activity_id="a1", attempt=1, error=ERROR, retry_at=10**18),
+        ev.ActivityHandedOff(activity_id="a1", attempt=2),
         ev.ActivityFailed(activity_id="a1", error=ERROR),
         ev.TimerStarted(timer_id="t1", fire_at=2 * 10**18),
         ev.TimerFired(timer_id="t1"),

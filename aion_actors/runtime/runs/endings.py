@@ -28,6 +28,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.ledger import Ledger
@@ -104,7 +105,10 @@ class Endings:
             request.ack.resolve()
             return
         try:
-            committed = self.write(key, [request.event()])
+            events = self._recorded_for(key, request)
+            if not events:  # a completion of an attempt no longer open: its ack says why
+                return
+            committed = self.write(key, events)
         except BaseException as exc:
             generation = self._table.reopen(key)
             if generation is not None:
@@ -117,6 +121,11 @@ class Endings:
             ledger = Ledger(self._store.read(*key))
             self.cancel_children(list(ledger.children.values()), f"parent {key.workflow_id!r}")
         request.ack.resolve()
+
+    def _recorded_for(self, key: RunKey, request: msg.RequestMessage) -> list[ev.Event]:
+        completes = isinstance(request, msg.CompleteActivity)  # decided on the run's history
+        ledger = Ledger(self._store.read(*key)) if completes else Ledger()
+        return recorded_for(key, request, ledger, self._catalog.retry_policy)
 
     def _unwritable(self) -> StoreUnavailable:
         return self._recorder.unavailable or StoreUnavailable("the store", "it refused a write")
@@ -144,7 +153,7 @@ class Endings:
     def parked(self, key: RunKey, generation: int | None, reason: str) -> None:
         requests = self._table.park(key, generation, reason)
         for request in requests or ():
-            assert isinstance(request, msg.Signal | msg.CancelRequest | msg.TerminateRequest)
+            assert isinstance(request, msg.RequestMessage)
             self._lane.submit(self._write_request, key, request)
 
     def closed(self, key: RunKey, closing: ev.Event) -> None:

@@ -17,6 +17,7 @@ import pykka
 
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
+    ActivityToken,
     AionError,
     PayloadConverter,
     RunKey,
@@ -46,6 +47,7 @@ from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, waiting_for_type
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
+from aion_actors.workers import Outcome
 from supervisor import ChildInfo, Dispatcher, ExitReason
 
 log = logging.getLogger("aion_actors.runtime")
@@ -173,6 +175,11 @@ class RunManager:
 
     def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
         self._requests.terminate(key, reason, timeout)
+
+    def complete_activity(
+        self, token: ActivityToken, outcome: Outcome, timeout: float | None
+    ) -> None:
+        self._requests.complete_activity(token, outcome, timeout)
 
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         return self._requests.query(key, name, args, timeout)
@@ -307,8 +314,7 @@ class RunManager:
         return self._catalog.workflow(name)
 
     def retry_policy(self, activity: str) -> RetryPolicy | None:
-        definition = self._catalog.activity(activity)
-        return definition.retry if definition is not None else None
+        return self._catalog.retry_policy(activity)
 
     def dispatch(self, key: RunKey, event: ev.ActivityScheduled) -> None:
         self._attempts.dispatch(*key, event)
@@ -342,7 +348,7 @@ class RunManager:
         a request takes the road of a new one, anything else waits for the next incarnation."""
         with self._table.lock(key.workflow_id):
             self._table.lost(key, generation)
-            if isinstance(message, msg.Signal | msg.CancelRequest | msg.TerminateRequest):
+            if isinstance(message, msg.RequestMessage):
                 self._endings.send(key, message)
             else:
                 self._residency.deliver(key, message)

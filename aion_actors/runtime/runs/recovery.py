@@ -147,4 +147,6 @@ def needs_replay(history: Sequence[ev.Event]) -> bool:
     last = history[-1]
     if isinstance(last, ev.ActivityAttemptFailed) and last.retry_at is not None:
         return False
+    if isinstance(last, ev.ActivityHandedOff):  # it waits for engine.complete_activity
+        return False
     return not isinstance(last, WORKFLOW_MOVES)

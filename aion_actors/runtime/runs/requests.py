@@ -1,4 +1,5 @@
-"""What callers ask of one run: signal, cancel, terminate (answered once committed), query.
+"""What callers ask of one run: signal, cancel, terminate, complete an activity (answered
+once committed), query.
 
 A change request carries an `Ack` that every road it can take resolves:
 the commit of its event (by the run's actor, or on its behalf while it has
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from aion_actors.core import (
+    ActivityAlreadyClosed,
+    ActivityToken,
     PayloadConverter,
     QueryError,
     RunKey,
@@ -31,6 +34,7 @@ from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import waiting_for_type
 from aion_actors.store import EventStore
+from aion_actors.workers import Outcome
 
 #: how often signal-with-start retries when the workflow_id opens or closes under it
 _SIGNAL_WITH_START_RACES = 20
@@ -87,6 +91,19 @@ class Requests:
             except (WorkflowAlreadyStarted, WorkflowClosed):  # it opened, or closed, meanwhile
                 continue
         raise WorkflowAlreadyStarted(run.workflow_id, self._table.open_run(run.workflow_id) or "?")
+
+    def complete_activity(
+        self, token: ActivityToken, outcome: Outcome, timeout: float | None
+    ) -> None:
+        """Close the attempt `token` names with `outcome`, if it is still open."""
+        request = msg.CompleteActivity(token.activity_id, token.attempt, outcome, msg.Ack())
+        try:
+            self._send(RunKey(token.workflow_id, token.run_id), request, timeout)
+        except WorkflowClosed as closed:
+            reason = f"its run has ended ({closed.status})"
+            raise ActivityAlreadyClosed(
+                token.workflow_id, token.run_id, token.activity_id, token.attempt, reason
+            ) from closed
 
     def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
         self._endings.send(key, request)
