@@ -8,7 +8,7 @@ children) are matched against history on replay by `kind` and `name`.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +59,15 @@ class ChildCommand(_Awaitable):
     on_parent_close: str = "cancel"
     #: the child workflow's return annotation, for the payload converter (None: as recorded)
     returns: Any = None
+    #: seconds: the child's whole chain (from this command on), and each of its runs
+    execution_timeout: float | None = None
+    run_timeout: float | None = None
 
     kind = "child"
+
+    def deadline(self, fire_at: Callable[[float], int]) -> int | None:
+        """The child's execution deadline, by the workflow's clock (`fire_at(seconds)`)."""
+        return None if self.execution_timeout is None else fire_at(self.execution_timeout)
 
 
 @dataclass(frozen=True, eq=False)

@@ -233,6 +233,8 @@ class Machine:
                 workflow_type=command.name,
                 input=list(command.args),
                 on_parent_close=command.on_parent_close,
+                execution_deadline=command.deadline(self._fire_at),
+                run_timeout=command.run_timeout,
             )
             wanted = _Recorded("child", command.name, event.child_run_id, 0)
         if n <= len(self._recorded):
