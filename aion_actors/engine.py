@@ -219,8 +219,13 @@ class Engine:
         `WorkflowTimedOut`.
         """
         ids = None if workflow_id is None else [workflow_id]
-        timeouts = {"execution_timeout": execution_timeout, "run_timeout": run_timeout}
-        [handle] = self.start_many(workflow, [args], workflow_ids=ids, **timeouts)
+        [handle] = self.start_many(
+            workflow,
+            [args],
+            workflow_ids=ids,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+        )
         return handle
 
     def start_many(
@@ -311,9 +316,10 @@ class Engine:
         """Wait for the run's result, following continue-as-new to the last run.
 
         Raises `WorkflowFailed` (carrying the recorded error; `WorkflowCancelled`
-        for a cancelled run) if it ends any other way than completed,
-        `WorkflowParked` while it is parked (unless `raise_on_park=False`:
-        then it waits for a resume), and `TimeoutError` after `timeout` seconds.
+        for a cancelled run, `WorkflowTimedOut` for a timed-out one) if it ends
+        any other way than completed, `WorkflowParked` while it is parked (unless
+        `raise_on_park=False`: then it waits for a resume), and `TimeoutError`
+        after `timeout` seconds.
         """
         key = RunKey(workflow_id, run_id or self._lookup.latest(workflow_id).run_id)
         key, closing = self._runs.wait_closed(key, timeout, raise_on_park=raise_on_park)

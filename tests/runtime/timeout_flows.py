@@ -48,12 +48,12 @@ async def hops(ctx: WorkflowContext, hop: int) -> int:
 
 
 @workflow
-async def finishes_in_hops(ctx: WorkflowContext, hop: int, last: int) -> int:
-    """Continues as new every 0.2 s until `last`: each run is short, the chain long."""
-    await ctx.sleep(0.2)
+async def finishes_in_hops(ctx: WorkflowContext, hop: int, last: int, nap: float) -> int:
+    """Continues as new every `nap` seconds until `last`: each run is short, the chain long."""
+    await ctx.sleep(nap)
     if hop == last:
         return hop
-    ctx.continue_as_new(hop + 1, last)
+    ctx.continue_as_new(hop + 1, last, nap)
 
 
 @workflow
@@ -68,6 +68,24 @@ async def awaits_bounded_child(ctx: WorkflowContext, run_timeout: float) -> dict
     except ChildWorkflowError as exc:
         return {"child": exc.workflow_id, "error": exc.error}
     return {}
+
+
+@workflow
+async def awaits_hopping_child(ctx: WorkflowContext, execution_timeout: float) -> dict[str, Any]:
+    try:
+        await ctx.child(hops, 0, workflow_id="hopper", execution_timeout=execution_timeout)
+    except ChildWorkflowError as exc:
+        return {"child": exc.workflow_id, "error": exc.error}
+    return {}
+
+
+@workflow
+async def bad_child_timeout(ctx: WorkflowContext) -> str:
+    try:
+        await ctx.child(sleeps_forever, run_timeout=0)
+    except ValueError as exc:
+        return str(exc)
+    return "started"
 
 
 @workflow
@@ -86,6 +104,8 @@ ALL = (
     finishes_in_hops,
     runs_slow_activity,
     awaits_bounded_child,
+    awaits_hopping_child,
+    bad_child_timeout,
     parent_of_sleepers,
 )
 
