@@ -33,6 +33,7 @@ from aion_actors.core import (
     WorkflowNotFound,
     WorkflowParked,
     WorkflowStatus,
+    WorkflowTimedOut,
 )
 from aion_actors.core.errors import CorruptStore
 from aion_actors.engine import Engine
@@ -109,6 +110,7 @@ __all__ = [
     "WorkflowNotFound",
     "WorkflowParked",
     "WorkflowStatus",
+    "WorkflowTimedOut",
     "activity",
     "current_attempt",
     "workflow",

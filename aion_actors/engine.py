@@ -20,20 +20,20 @@ from aion_actors.core import (
     EngineClosed,
     Event,
     RunKey,
-    WorkflowClosed,
-    WorkflowNotFound,
     WorkflowStatus,
     check_payload,
     payloads,
 )
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
+from aion_actors.lookup import Lookup
 from aion_actors.opening import check_options, data_dir_of, engine_options, open_store
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager, new_runs
+from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.store import EventStore, Recorder, RunSummary
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
@@ -93,6 +93,7 @@ class Engine:
         )
         self._registration = Registration(self._catalog, config, self._runs)
         self._completions = Completions(self._runs, self._converter, max_payload_bytes)
+        self._lookup = Lookup(store, self._catalog, self._runs, self._converter)
         self._closed = False
         shutdown.opened(self)
         try:
@@ -200,15 +201,26 @@ class Engine:
         workflow: WorkflowDefinition | str,
         *args: Any,
         workflow_id: str | None = None,
+        execution_timeout: float | None = None,
+        run_timeout: float | None = None,
     ) -> RunHandle:
         """Start a run; returns once its `WorkflowStarted` is committed.
 
         Raises `WorkflowAlreadyStarted` if `workflow_id` has an open run. A
         workflow_id whose runs have all closed may start again: guard a
         side effect you must not repeat with your own key (see the README).
+        `execution_timeout` (seconds) bounds this run and its continue-as-new
+        successors together, `run_timeout` each run: past it, the run ends
+        `WorkflowTimedOut`.
         """
         ids = None if workflow_id is None else [workflow_id]
-        [handle] = self.start_many(workflow, [args], workflow_ids=ids)
+        [handle] = self.start_many(
+            workflow,
+            [args],
+            workflow_ids=ids,
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
+        )
         return handle
 
     def start_many(
@@ -217,8 +229,11 @@ class Engine:
         inputs: Iterable[Sequence[Any]],
         *,
         workflow_ids: Iterable[str] | None = None,
+        execution_timeout: float | None = None,
+        run_timeout: float | None = None,
     ) -> list[RunHandle]:
-        """Start one run per item of `inputs` (each a run's positional arguments).
+        """Start one run per item of `inputs` (each a run's positional arguments),
+        each with the timeouts given (see `start`).
 
         Their `WorkflowStarted`s share commits, so this waits for one fsync
         where a loop of `start` waits for one per run. Every input and id is
@@ -228,9 +243,10 @@ class Engine:
         part-way, the runs it committed start anyway and its error is raised.
         """
         self._check_open()
+        timeouts = Timeouts.given(execution_timeout, run_timeout)
         definition = self._registration.workflow(workflow)
         inputs = payloads.encode_inputs(self._converter, inputs)
-        new = new_runs(inputs, workflow_ids, self.max_payload_bytes)
+        new = new_runs(inputs, workflow_ids, self.max_payload_bytes, timeouts)
         for outcome in self._runs.start_many(definition, new):
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -247,22 +263,23 @@ class Engine:
         self._check_open()
         payload = payloads.encode(self._converter, payload, "payload")
         check_payload(payload, "payload", max_bytes=self.max_payload_bytes)
-        self._runs.signal(self._open_run(workflow_id, f"signal {name!r}"), name, payload, timeout)
+        key = self._lookup.open_run(workflow_id, f"signal {name!r}")
+        self._runs.signal(key, name, payload, timeout)
 
     def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """Ask the run to cancel: its current await raises `Cancelled`, so it can compensate."""
         self._check_open()
-        self._runs.cancel(self._open_run(workflow_id, "cancel"), reason, timeout)
+        self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
 
     def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """End the run at once, running no workflow code; in-flight results are dropped."""
         self._check_open()
-        self._runs.terminate(self._open_run(workflow_id, "terminate"), reason, timeout)
+        self._runs.terminate(self._lookup.open_run(workflow_id, "terminate"), reason, timeout)
 
     def resume(self, workflow_id: str) -> None:
         """Replay a parked run with the code registered now."""
         self._check_open()
-        run = self._latest(workflow_id)
+        run = self._lookup.latest(workflow_id)
         if run.status != WorkflowStatus.PARKED or not self._runs.resume(
             RunKey(workflow_id, run.run_id)
         ):
@@ -290,7 +307,7 @@ class Engine:
         back); a closed or parked one from its history, replayed read-only.
         """
         self._check_open()
-        run = self._latest(workflow_id)
+        run = self._lookup.latest(workflow_id)
         return self._runs.query(RunKey(workflow_id, run.run_id), name, args, timeout)
 
     def result(
@@ -304,13 +321,14 @@ class Engine:
         """Wait for the run's result, following continue-as-new to the last run.
 
         Raises `WorkflowFailed` (carrying the recorded error; `WorkflowCancelled`
-        for a cancelled run) if it ends any other way than completed,
-        `WorkflowParked` while it is parked (unless `raise_on_park=False`:
-        then it waits for a resume), and `TimeoutError` after `timeout` seconds.
+        for a cancelled run, `WorkflowTimedOut` for a timed-out one) if it ends
+        any other way than completed, `WorkflowParked` while it is parked (unless
+        `raise_on_park=False`: then it waits for a resume), and `TimeoutError`
+        after `timeout` seconds.
         """
-        key = RunKey(workflow_id, run_id or self._latest(workflow_id).run_id)
+        key = RunKey(workflow_id, run_id or self._lookup.latest(workflow_id).run_id)
         key, closing = self._runs.wait_closed(key, timeout, raise_on_park=raise_on_park)
-        return self._typed_result(key, result_of(key, closing))
+        return self._lookup.typed_result(key, result_of(key, closing))
 
     def when_closed(
         self, workflow_id: str, callback: Callable[[], None], *, run_id: str | None = None
@@ -320,25 +338,16 @@ class Engine:
         It runs in an engine thread and must be quick; it is called at once
         if the run has already ended. Use `result()` to learn how it ended.
         """
-        key = RunKey(workflow_id, run_id or self._latest(workflow_id).run_id)
+        key = RunKey(workflow_id, run_id or self._lookup.latest(workflow_id).run_id)
         self._runs.when_closed(key, callback)
 
     def describe(self, workflow_id: str) -> RunDescription:
         """The latest run of `workflow_id`: its status, where it lives, how it ended."""
-        run = self._latest(workflow_id)
-        definition = self._catalog.workflow(run.workflow_type)
-        where = self._runs.whereabouts(RunKey(workflow_id, run.run_id))
-        last = self.store.read(workflow_id, run.run_id, run.head) if run.status.is_terminal else []
-        version = definition.version if definition else None
-        return RunDescription.of(run, where, version, last[-1] if last else None)
+        return self._lookup.describe(workflow_id)
 
     def history(self, workflow_id: str, run_id: str | None = None) -> list[Event]:
         """The events of the latest run (or of `run_id`), in order."""
-        run_id = run_id or self._latest(workflow_id).run_id
-        events = self.store.read(workflow_id, run_id)
-        if not events:
-            raise WorkflowNotFound(workflow_id, run_id)
-        return events
+        return self._lookup.history(workflow_id, run_id)
 
     def list_runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
@@ -375,26 +384,6 @@ class Engine:
 
     # -- helpers
 
-    def _typed_result(self, key: RunKey, value: Any) -> Any:
-        if self._converter is None:  # the default converter changes nothing
-            return value
-        run = self.store.get_run(*key)
-        workflow = self._catalog.workflow(run.workflow_type) if run is not None else None
-        return payloads.typed_result(self._converter, workflow, value)
-
     def _check_open(self) -> None:
         if self._closed:
             raise EngineClosed()
-
-    def _latest(self, workflow_id: str) -> RunSummary:
-        run = self.store.latest_run(workflow_id)
-        if run is None:
-            raise WorkflowNotFound(workflow_id)
-        return run
-
-    def _open_run(self, workflow_id: str, what: str) -> RunKey:
-        run_id = self._runs.open_run(workflow_id)
-        if run_id is None:
-            run = self._latest(workflow_id)
-            raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what, run.ended_at)
-        return RunKey(workflow_id, run_id)

@@ -13,6 +13,7 @@ from aion_actors.core import (
     WorkflowCancelled,
     WorkflowFailed,
     WorkflowStatus,
+    WorkflowTimedOut,
     status_from_events,
 )
 from aion_actors.core import events as ev
@@ -44,6 +45,9 @@ class RunDescription:
     #: the event that closed the run — `WorkflowCompleted` (`.result`), `WorkflowFailed`
     #: (`.error`), `WorkflowCancelled`, ... — or None while it is open
     outcome: Event | None = None
+    #: when the run times out (the earlier of its `execution_timeout` and `run_timeout`
+    #: deadlines), or None if it has no timeout
+    timeout_at: datetime | None = None
 
     @property
     def version_changed(self) -> bool:
@@ -57,6 +61,7 @@ class RunDescription:
         where: Whereabouts,
         registered_version: str | None,
         outcome: Event | None,
+        timeout_at: int | None = None,
     ) -> RunDescription:
         """The store's view of a run (which wins: the run table may lag a moment) with
         what only its engine knows (pid, residency, why it waits)."""
@@ -80,6 +85,7 @@ class RunDescription:
             ended_at=None if run.ended_at is None else _datetime(run.ended_at),
             waiting_for=None if run.status.is_terminal else where.waiting_for,
             outcome=outcome,
+            timeout_at=None if timeout_at is None else _datetime(timeout_at),
         )
 
 
@@ -114,8 +120,15 @@ def _datetime(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC)
 
 
+_FAILURES: dict[WorkflowStatus, type[WorkflowFailed]] = {
+    WorkflowStatus.CANCELLED: WorkflowCancelled,
+    WorkflowStatus.TIMED_OUT: WorkflowTimedOut,
+}
+
+
 def result_of(key: RunKey, closing: Event) -> Any:
-    """A closed run's result, or the `WorkflowFailed` (`WorkflowCancelled`) it ended with."""
+    """A closed run's result, or the `WorkflowFailed` (`WorkflowCancelled`,
+    `WorkflowTimedOut`) it ended with."""
     if isinstance(closing, ev.WorkflowCompleted):
         return closing.result
     status = status_from_events((closing,))
@@ -123,5 +136,5 @@ def result_of(key: RunKey, closing: Event) -> Any:
         "type": closing.kind,
         "message": getattr(closing, "reason", "") or status.value,
     }
-    failed = WorkflowCancelled if status == WorkflowStatus.CANCELLED else WorkflowFailed
+    failed = _FAILURES.get(status, WorkflowFailed)
     raise failed(key.workflow_id, key.run_id, status.value, error)

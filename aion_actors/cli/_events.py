@@ -64,12 +64,24 @@ def _error(error: dict[str, Any]) -> str:
     return f"{error.get('type', 'Error')}: {error.get('message', '')}"
 
 
+def _deadlines(event: ev.WorkflowStarted) -> str:
+    parts = [
+        f"{which} timeout at {clock(at)}"
+        for which, at in (("execution", event.execution_deadline), ("run", event.run_deadline))
+        if at is not None
+    ]
+    return f"; {', '.join(parts)}" if parts else ""
+
+
 def summary(event: Event) -> str:
     """What happened, in one line."""
     match event:
         case ev.WorkflowStarted():
             parent = f", child of {event.parent.get('workflow_id')}" if event.parent else ""
-            return f"{event.workflow_type}{short(event.input)} (version {event.version}{parent})"
+            return (
+                f"{event.workflow_type}{short(event.input)} (version {event.version}{parent})"
+                f"{_deadlines(event)}"
+            )
         case ev.WorkflowCompleted():
             return f"result {short(event.result)}"
         case ev.WorkflowFailed():
@@ -122,6 +134,8 @@ def summary(event: Event) -> str:
             return f"#{event.request_id} {what} → {event.target_workflow_id}"
         case ev.ExternalRequestDone():
             return f"#{event.request_id} " + (_error(event.error) if event.error else "recorded")
+        case ev.WorkflowTimedOut():
+            return event.reason or f"{event.timeout or 'a'} timeout ran out"
         case ev.WorkflowCancelRequested() | ev.WorkflowCancelled() | ev.WorkflowTerminated():
             return event.reason or "(no reason given)"
     return ""

@@ -23,6 +23,7 @@ from aion_actors.cli._events import (
     STYLES,
     clock,
     event_dict,
+    iso,
     json_default,
     run_dict,
     short,
@@ -99,6 +100,7 @@ def describe(data: Path, workflow_id: str, console: Console, *, as_json: bool = 
         **run_dict(run),
         "crashes": sum(isinstance(e, ev.RunCrashed) for e in events),
         "pending": [] if run.status.is_terminal else pending(events),
+        "timeout_at": iso(_timeout_at(events)),
         "outcome": _outcome(events),
     }
     if as_json:
@@ -165,6 +167,15 @@ def _timer(timer_id: str, fire_at: int) -> str:
     if timer.kind is TimerKind.SIGNAL:
         return f"signal {timer.name!r} (times out at {clock(fire_at)})"
     return f"timer {timer_id} until {clock(fire_at)}"
+
+
+def _timeout_at(events: list[Event]) -> int | None:
+    """When the run times out (its execution or run timeout, the earlier), if ever."""
+    started = events[0] if events else None
+    if not isinstance(started, ev.WorkflowStarted):
+        return None
+    deadlines = (started.execution_deadline, started.run_deadline)
+    return min((d for d in deadlines if d is not None), default=None)
 
 
 def _outcome(events: list[Event]) -> dict[str, Any] | None:

@@ -39,6 +39,7 @@ from aion_actors.core.errors import (
     WorkflowFailed,
     WorkflowNotFound,
     WorkflowParked,
+    WorkflowTimedOut,
 )
 from aion_actors.core.events import EVENT_TYPES, Event, error_info, stamp
 from aion_actors.core.ids import (
@@ -51,7 +52,7 @@ from aion_actors.core.ids import (
     new_workflow_id,
 )
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
-from aion_actors.core.timer_id import TimerId, TimerKind, timer_text
+from aion_actors.core.timer_id import TimerId, TimerKind, WorkflowTimeout, timer_text
 
 __all__ = [
     "ACTIVITY_TIMEOUT",
@@ -96,6 +97,8 @@ __all__ = [
     "WorkflowNotFound",
     "WorkflowParked",
     "WorkflowStatus",
+    "WorkflowTimedOut",
+    "WorkflowTimeout",
     "check_id",
     "check_payload",
     "decode_event",

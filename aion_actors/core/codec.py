@@ -39,6 +39,7 @@ _TYPES_BY_ANNOTATION: Final[dict[str, tuple[type, ...] | None]] = {
     "Any": None,
     "ErrorInfo": (dict,),
     "int | None": (int, type(None)),
+    "float | None": (float, int, type(None)),
     "dict[str, Any] | None": (dict, type(None)),
     "ErrorInfo | None": (dict, type(None)),
     "str | None": (str, type(None)),

@@ -249,6 +249,11 @@ class WorkflowCancelled(WorkflowFailed):
     """A run ended cancelled (a `WorkflowFailed`, so `except WorkflowFailed` still catches it)."""
 
 
+class WorkflowTimedOut(WorkflowFailed):
+    """A run ended timed out: its `execution_timeout` or `run_timeout` ran out (a
+    `WorkflowFailed`, so `except WorkflowFailed` still catches it)."""
+
+
 class NonDeterminismError(AionError):
     """Replay asked for a different command than history recorded at that point."""
 

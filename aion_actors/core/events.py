@@ -34,11 +34,20 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WorkflowStarted(Event):
+    """A run's first event. The timeouts (absent in older records: none) are durable
+    here and in the timer index: `execution_deadline` (unix ns) bounds the whole
+    workflow_id chain and is carried unchanged into each continued run;
+    `run_deadline` bounds this run, set from `run_timeout` (seconds), which each
+    continued run gets again."""
+
     workflow_type: str
     input: Any
     run_id: str
     version: str
     parent: dict[str, Any] | None = None
+    execution_deadline: int | None = None
+    run_deadline: int | None = None
+    run_timeout: float | None = None
     lifecycle: ClassVar[bool] = True
 
 
@@ -75,6 +84,10 @@ class WorkflowTerminated(Event):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WorkflowTimedOut(Event):
+    """The run's deadline passed: `timeout` says which, "execution" or "run"."""
+
+    timeout: str = ""
+    reason: str = ""
     lifecycle: ClassVar[bool] = True
 
 
@@ -225,6 +238,10 @@ class ChildStarted(Event):
     input: Any = None
     #: "cancel" (default): cancelling the parent cancels this child; "abandon": it runs on.
     on_parent_close: str = "cancel"
+    #: the child's timeouts (see `WorkflowStarted`): its chain's deadline, set by the
+    #: parent's clock when it issued the command, and the timeout of each of its runs
+    execution_deadline: int | None = None
+    run_timeout: float | None = None
     #: from `ctx.start_child`: the parent records `ChildRunStarted` once the child has started
     confirm: bool = False
 
@@ -287,6 +304,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
 #: events that record what happened to the run, not what its code asked for;
 #: replay skips them when matching commands.
 SUPERVISION_EVENTS: tuple[type[Event], ...] = (RunCrashed, RunRestarted, RunParked, RunResumed)
+
+#: events after which the run's children started with on_parent_close="cancel" are cancelled
+CANCELS_CHILDREN: tuple[type[Event], ...] = (
+    WorkflowCancelRequested,
+    WorkflowTerminated,
+    WorkflowTimedOut,
+)
 
 #: the events that close a run for good: nothing is ever recorded after one
 ENDINGS: tuple[type[Event], ...] = (

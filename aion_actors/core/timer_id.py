@@ -3,7 +3,9 @@
 History and the timer index key timers by a string (part of the on-disk
 format): `sleep:<n>` (`ctx.sleep`, the n-th command), `signal:<name>:<n>`
 (a `wait_signal` timeout), `retry:<activity_id>` (the wait before an
-activity's next attempt) and `deadline:<activity_id>` (`ctx.activity(timeout=)`).
+activity's next attempt), `deadline:<activity_id>` (`ctx.activity(timeout=)`)
+and `timeout:execution` / `timeout:run` (a workflow's own deadlines, set by
+its `WorkflowStarted`).
 Everything else handles the parsed value.
 """
 
@@ -19,12 +21,21 @@ class TimerKind(enum.StrEnum):
     RETRY = "retry"
     DEADLINE = "deadline"
     CONDITION = "condition"
+    TIMEOUT = "timeout"
+
+
+class WorkflowTimeout(enum.StrEnum):
+    """Which of a workflow's deadlines a `timeout:` timer stands for."""
+
+    EXECUTION = "execution"  #: the whole workflow_id chain, continue-as-new included
+    RUN = "run"  #: one run
 
 
 @dataclass(frozen=True, slots=True)
 class TimerId:
     kind: TimerKind
-    #: the command number (sleep, signal, condition) or the activity id (retry, deadline)
+    #: the command number (sleep, signal, condition), the activity id (retry, deadline)
+    #: or which workflow timeout (timeout)
     ref: str
     #: the signal's name for a signal timeout; "" for the others
     name: str = ""
@@ -50,6 +61,10 @@ class TimerId:
         return cls(TimerKind.DEADLINE, activity_id)
 
     @classmethod
+    def timeout(cls, which: WorkflowTimeout) -> TimerId:
+        return cls(TimerKind.TIMEOUT, which.value)
+
+    @classmethod
     def parse(cls, text: str) -> TimerId:
         """The timer an on-disk id names; `ValueError` naming it if it names none."""
         kind, _, rest = text.partition(":")
@@ -57,11 +72,14 @@ class TimerId:
             name, _, command = rest.rpartition(":")
             if name and command:
                 return cls(TimerKind.SIGNAL, command, name)
+        elif kind == TimerKind.TIMEOUT:
+            if rest in WorkflowTimeout.__members__.values():
+                return cls(TimerKind.TIMEOUT, rest)
         elif kind in TimerKind.__members__.values() and rest:
             return cls(TimerKind(kind), rest)
         raise ValueError(
             f"timer id {text!r} is none of sleep:<n>, signal:<name>:<n>, condition:<n>, "
-            "retry:<activity_id>, deadline:<activity_id>"
+            "retry:<activity_id>, deadline:<activity_id>, timeout:<execution|run>"
         )
 
     def __str__(self) -> str:

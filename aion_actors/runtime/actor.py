@@ -34,6 +34,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime import replies
+from aion_actors.runtime.acting import act
 from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
@@ -353,7 +354,7 @@ class RunActor(PooledActor):
         events = message.events
         self._head = events[-1].seq
         for event in events:
-            self._act(event)
+            act(self._host, self.key, self._ledger, event, self._dispatch)
         for ack in message.after_close:
             ack.resolve()
         if self._ledger.closed and not self._outbox:
@@ -369,26 +370,6 @@ class RunActor(PooledActor):
         self._host.run_stalled(self.key, self.generation, self._sent_inputs + self._inputs)
         self._evicting = True  # whatever arrives now goes where the run table says
         self.stop()
-
-    def _act(self, event: ev.Event) -> None:
-        """Do what a committed event asks for: record first, then act."""
-        if isinstance(event, ev.ActivityScheduled):
-            if event.deadline is not None and event.attempt == 1:
-                self._host.arm_timer(event.deadline)
-            self._dispatch(event)
-        elif isinstance(event, ev.TimerStarted):
-            self._host.arm_timer(event.fire_at)
-        elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
-            self._host.arm_timer(event.retry_at)
-        elif isinstance(event, ev.ChildStarted):
-            self._host.start_child(self.key, event)
-        elif isinstance(event, ev.ExternalRequested):
-            self._host.request_external(self.key, event)
-        ends = isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated))
-        if ends and (children := list(self._ledger.children.values())):
-            self._host.cancel_children(children, f"parent {self.workflow_id!r}: {event.kind}")
-        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
-            self._host.run_closed(self.key, event)
 
     def _dispatch(self, event: ev.ActivityScheduled) -> None:
         try:

@@ -61,8 +61,15 @@ class ChildCommand(_Awaitable):
     returns: Any = None
     #: from `ctx.start_child`: resumes with a handle once the child has started
     handle: bool = False
+    #: seconds: the child's whole chain (from this command on), and each of its runs
+    execution_timeout: float | None = None
+    run_timeout: float | None = None
 
     kind = "child"
+
+    def deadline(self, fire_at: Callable[[float], int]) -> int | None:
+        """The child's execution deadline, by the workflow's clock (`fire_at(seconds)`)."""
+        return None if self.execution_timeout is None else fire_at(self.execution_timeout)
 
 
 @dataclass(frozen=True, eq=False)

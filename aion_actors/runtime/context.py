@@ -34,6 +34,7 @@ from aion_actors.runtime.commands import (
     TimerCommand,
     WaitFirstCommand,
 )
+from aion_actors.runtime.timeouts import check_timeout
 from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
 
 if TYPE_CHECKING:
@@ -122,13 +123,18 @@ class WorkflowContext:
         *args: Any,
         workflow_id: str | None = None,
         on_parent_close: Literal["cancel", "abandon"] = "cancel",
+        execution_timeout: float | None = None,
+        run_timeout: float | None = None,
     ) -> ChildCommand:
         """Start a child workflow and wait for its result (or its failure, raised).
 
         Cancelling this workflow cancels the child too, unless
-        `on_parent_close="abandon"`.
+        `on_parent_close="abandon"`. The timeouts are `Engine.start`'s: past
+        one, the child ends timed out and this await raises `ChildWorkflowError`.
         """
         self._no_commands_in_queries("child")
+        execution_timeout = check_timeout(execution_timeout, "execution_timeout")
+        run_timeout = check_timeout(run_timeout, "run_timeout")
         if on_parent_close not in ("cancel", "abandon"):
             raise ValueError(
                 f"on_parent_close must be 'cancel' or 'abandon', got {on_parent_close!r}"
@@ -140,6 +146,8 @@ class WorkflowContext:
             workflow_id=workflow_id,
             on_parent_close=on_parent_close,
             returns=self._returns(workflow),
+            execution_timeout=execution_timeout,
+            run_timeout=run_timeout,
         )
 
     def start_child(

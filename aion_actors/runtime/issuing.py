@@ -78,6 +78,8 @@ def command_event(
         workflow_type=command.name,
         input=list(command.args),
         on_parent_close=command.on_parent_close,
+        execution_deadline=command.deadline(fire_at),
+        run_timeout=command.run_timeout,
         confirm=command.handle,
     )
     return Recorded("child", command.name, child.child_run_id, 0), child

@@ -150,6 +150,22 @@ class CompleteActivity(Request):
         return ActivityOutcome(self.activity_id, self.attempt, self.outcome)
 
 
+@dataclass(frozen=True)
+class TimeoutRequest(TerminateRequest):
+    """The run's `timeout:` timer is due: it ends as `terminate` ends it, recorded as
+    `WorkflowTimedOut` (every road a terminate takes, this takes too)."""
+
+    #: which deadline passed: "execution" or "run"
+    timeout: str = ""
+
+    @property
+    def what(self) -> str:
+        return f"{self.timeout} timeout"
+
+    def event(self) -> ev.Event:
+        return ev.WorkflowTimedOut(timeout=self.timeout, reason=self.reason)
+
+
 @dataclass(frozen=True, eq=False)
 class Query:
     """Answered (never recorded) through `reply` by the run's live state."""

@@ -6,7 +6,8 @@ can never disagree with history:
 
 - a run's first event creates its summary (status running, `started_at` its
   `recorded_at`); `WorkflowStarted` sets `workflow_type`, `version`,
-  `parent` and `started_at`;
+  `parent` and `started_at`, and schedules `"timeout:execution"` at its
+  `execution_deadline` and `"timeout:run"` at its `run_deadline`, if set;
 - every event folds into `status` via `next_status` and advances `head`; the
   event that makes the status terminal sets `ended_at`; `RunRestarted`
   increments `restarts`;

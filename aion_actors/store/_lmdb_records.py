@@ -162,13 +162,21 @@ class TimerIndex:
 
 
 def read_history(
-    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], workflow_id: str, run_id: str, start: int
+    txn: lmdb.Transaction[bytes],
+    dbs: dict[bytes, Any],
+    workflow_id: str,
+    run_id: str,
+    start: int,
+    until: int | None = None,
 ) -> list[Event]:
-    """A run's events from seq `start` to its head, decoded and checked."""
+    """A run's events from seq `start` to `until` (its head when None or past it),
+    decoded and checked."""
     key = proj.run_key(workflow_id, run_id)
     start = max(start, 1)
     stored = txn.get(key, db=dbs[b"runs"])
     head = head_of(unpack_summary(stored, workflow_id, run_id)) if stored else 0
+    if until is not None:
+        head = min(head, until)
     if start > head:
         return []
     cursor = txn.cursor(db=dbs[b"events"])

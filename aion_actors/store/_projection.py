@@ -22,6 +22,7 @@ from aion_actors.core import (
     TimerKind,
     WorkflowClosed,
     WorkflowStatus,
+    WorkflowTimeout,
     check_id,
     encode_event,
     next_status,
@@ -133,6 +134,10 @@ def _check_timer_fields(event: Event, run: bytes) -> None:
         check_time(event.fire_at, "TimerStarted.fire_at")
     elif isinstance(event, ev.TimerFired | ev.TimerCancelled):
         timer_key(run, event.timer_id)
+    elif isinstance(event, ev.WorkflowStarted):
+        for which, deadline in _deadlines(event):
+            timer_key(run, str(TimerId.timeout(which)))
+            check_time(deadline, f"WorkflowStarted.{which.value}_deadline")
     elif isinstance(event, _ACTIVITY_EVENTS):
         check_id(event.activity_id, "activity_id")
         if len(run) + _ACTIVITY_TIMER_BYTES + len(event.activity_id.encode()) > MAX_KEY_BYTES:
@@ -157,8 +162,17 @@ _ACTIVITY_EVENTS: Final = (
 
 
 _TIMER_FIELDS: Final = frozenset(
-    {ev.TimerStarted, ev.TimerFired, ev.TimerCancelled, *_ACTIVITY_EVENTS}
+    {ev.WorkflowStarted, ev.TimerStarted, ev.TimerFired, ev.TimerCancelled, *_ACTIVITY_EVENTS}
 )
+
+
+def _deadlines(event: ev.WorkflowStarted) -> list[tuple[WorkflowTimeout, int]]:
+    """The run's own deadlines (`execution_timeout`, `run_timeout`), each a timer."""
+    pairs = (
+        (WorkflowTimeout.EXECUTION, event.execution_deadline),
+        (WorkflowTimeout.RUN, event.run_deadline),
+    )
+    return [(which, deadline) for which, deadline in pairs if deadline is not None]
 
 
 def new_summary(workflow_id: str, run_id: str, first: Event) -> Summary:
@@ -260,6 +274,9 @@ def _on_started(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     summary["parent"] = event.parent
     summary["started_at"] = event.recorded_at
     _on_lifecycle(summary, event, ops)
+    if not _terminal(summary):
+        for which, deadline in _deadlines(event):
+            ops.append((SCHEDULE, timer_text(TimerKind.TIMEOUT, which.value), deadline))
 
 
 def _on_restarted(summary: Summary, event: Event, ops: list[TimerOp]) -> None:

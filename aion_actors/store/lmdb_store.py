@@ -268,9 +268,11 @@ class LmdbStore:
 
     # Reading
 
-    def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
+    def read(
+        self, workflow_id: str, run_id: str, from_seq: int = 1, until: int | None = None
+    ) -> list[Event]:
         with self._reading() as txn:
-            return read_history(txn, self._dbs, workflow_id, run_id, from_seq)
+            return read_history(txn, self._dbs, workflow_id, run_id, from_seq, until)
 
     def head(self, workflow_id: str, run_id: str) -> int:
         summary = self.get_run(workflow_id, run_id)

@@ -93,12 +93,14 @@ class MemoryStore:
                     del self._timers[key]
         return prepared.events
 
-    def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
+    def read(
+        self, workflow_id: str, run_id: str, from_seq: int = 1, until: int | None = None
+    ) -> list[Event]:
         proj.run_key(workflow_id, run_id)
         start = max(from_seq, 1)
         with self._lock:
             self._check_open()
-            stored = self._events.get((workflow_id, run_id), [])[start - 1 :]
+            stored = self._events.get((workflow_id, run_id), [])[start - 1 : until]
         return [
             decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
             for seq, data in enumerate(stored, start)

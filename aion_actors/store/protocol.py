@@ -73,8 +73,11 @@ class EventStore(Protocol):
         """Write a little, durably: `StoreUnavailable` (`StoreFull`) while the store cannot."""
         ...
 
-    def read(self, workflow_id: str, run_id: str, from_seq: int = 1) -> list[Event]:
-        """Events from `from_seq` to the head; `[]` for an unknown run or past the head."""
+    def read(
+        self, workflow_id: str, run_id: str, from_seq: int = 1, until: int | None = None
+    ) -> list[Event]:
+        """Events from `from_seq` to `until` (the head when None or past it); `[]` for
+        an unknown run or past the head."""
         ...
 
     def head(self, workflow_id: str, run_id: str) -> int:

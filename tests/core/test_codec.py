@@ -45,7 +45,7 @@ SAMPLES: dict[str, Event] = {
         ev.WorkflowCancelRequested(reason="user asked"),
         ev.WorkflowCancelled(reason="user asked"),
         ev.WorkflowTerminated(reason="operator"),
-        ev.WorkflowTimedOut(),
+        ev.WorkflowTimedOut(timeout="run", reason="its run_timeout ran out"),
         ev.WorkflowContinuedAsNew(next_run_id="r2", input=[1, 2]),
         ev.RunCrashed(pid=7, error=ERROR, traceback="tb"),
         ev.RunRestarted(pid=8, attempt=2, backoff=0.25),
@@ -229,3 +229,57 @@ def test_size_limit() -> None:
 def test_an_object_that_is_not_an_event_kind_is_refused() -> None:
     with pytest.raises(PayloadError, match="Event is not an event kind"):
         encode_event(Event())
+
+
+def test_records_from_before_the_timeout_fields_decode_as_having_no_timeouts() -> None:
+    """Fields added later default when absent: a data directory written before
+    workflow timeouts existed replays unchanged."""
+    head = {"v": SCHEMA_VERSION, "seq": 1, "recorded_at": 5}
+    started = decode_event(
+        packb(
+            {
+                **head,
+                "kind": "WorkflowStarted",
+                "workflow_type": "w",
+                "input": [],
+                "run_id": "r",
+                "version": "v",
+                "parent": None,
+            }
+        ),
+        seq=1,
+    )
+    assert isinstance(started, ev.WorkflowStarted)
+    assert (started.execution_deadline, started.run_deadline, started.run_timeout) == (None,) * 3
+    timed_out = decode_event(packb({**head, "kind": "WorkflowTimedOut"}), seq=1)
+    assert timed_out == ev.WorkflowTimedOut(seq=1, recorded_at=5)
+    child = decode_event(
+        packb(
+            {
+                **head,
+                "kind": "ChildStarted",
+                "child_workflow_id": "c",
+                "child_run_id": "cr",
+                "workflow_type": "w",
+            }
+        ),
+        seq=1,
+    )
+    assert isinstance(child, ev.ChildStarted)
+    assert (child.execution_deadline, child.run_timeout) == (None, None)
+
+
+def test_a_run_timeout_that_is_no_number_is_corrupt() -> None:
+    record = {
+        "v": SCHEMA_VERSION,
+        "seq": 1,
+        "recorded_at": 5,
+        "kind": "WorkflowStarted",
+        "workflow_type": "w",
+        "input": [],
+        "run_id": "r",
+        "version": "v",
+        "run_timeout": "soon",
+    }
+    with pytest.raises(CorruptEvent, match="run_timeout"):
+        decode_event(packb(record), seq=1)

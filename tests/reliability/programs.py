@@ -8,6 +8,8 @@ A program is a JSON-able list of ops, each one await of the workflow:
   activity's first attempt (a worker death the retry policy absorbs);
 - `["sleep", ms]`: a durable timer;
 - `["signal", k]`: waits for signal `s<k>` (payload `signal_payload`);
+- `["poke", k]`: signals its own workflow `p<k>` through `ctx.external` (a request
+  recorded on both sides, once);
 - `["child", program]`: a child workflow interpreting `program` from the
   current value;
 - `["gather", [op, ...]]`: those single ops at once, all from the same value;
@@ -63,6 +65,8 @@ def fold(kind: str, value: int, outcome: Any) -> int:
         return (value * 17 + int(outcome)) % _MODULUS
     if kind == "child":
         return (value * 13 + int(outcome)) % _MODULUS
+    if kind == "poke":
+        return (value * 11 + 5) % _MODULUS
     raise ValueError(f"unknown op {kind!r}")
 
 
@@ -129,6 +133,8 @@ def _command(ctx: WorkflowContext, ledger: str, op: list[Any], value: int) -> An
         return ctx.wait_signal(signal_name(op[1]), timeout=SIGNAL_TIMEOUT)
     if kind == "child":
         return ctx.child(interpret, ledger, op[1], value)
+    if kind == "poke":
+        return ctx.external(ctx.workflow_id).signal(f"p{op[1]}", op[1])
     raise ValueError(f"unknown op {kind!r}")
 
 

@@ -2,7 +2,8 @@
 
 One reference workload exercises every point: three runs of a program with
 activities (thread and process), a worker death, timers, signals, a child
-with its own activities and timer, a gather, and continue-as-new, on an
+with its own activities and timer, a gather, a signal to itself through
+`ctx.external`, and continue-as-new, on an
 engine that keeps at most two runs resident and evicts idle ones after
 50 ms. For each point the engine kills itself the n-th time it passes
 there (n chosen so that it is mid-workload), a fresh engine finishes the
@@ -26,6 +27,7 @@ PROGRAM = [
     ["act", 1],
     ["sleep", 120],
     ["signal", 1],
+    ["poke", 1],
     ["child", [["act", 2], ["sleep", 80], ["act", 3]]],
     ["gather", [["act", 4], ["sleep", 60], ["signal", 2]]],
     ["can"],
@@ -44,6 +46,7 @@ KILL_AT = {
     "activity.unrecorded": 9,
     "timer.firing": 5,
     "child.starting": 2,
+    "external.answering": 2,
     "continue_as_new": 2,
     "evict": 8,
     "rehydrate": 8,

@@ -38,6 +38,16 @@ def test_suffix_reads_and_reads_past_the_head(store: EventStore) -> None:
     assert seqs(store.read("w", "r1", from_seq=0)) == list(range(1, 11))
 
 
+def test_ranged_reads_stop_at_until_or_the_head(store: EventStore) -> None:
+    store.append("w", "r1", signals(10), 0)
+    assert seqs(store.read("w", "r1", until=1)) == [1]
+    assert seqs(store.read("w", "r1", from_seq=3, until=5)) == [3, 4, 5]
+    assert seqs(store.read("w", "r1", from_seq=9, until=2**70)) == [9, 10]
+    assert store.read("w", "r1", from_seq=6, until=5) == []
+    assert store.read("w", "r1", until=0) == []
+    assert store.read("nobody", "r1", until=1) == []
+
+
 def test_unknown_runs_read_empty(store: EventStore) -> None:
     store.append("w", "r1", signals(2), 0)
     assert store.read("w", "r2") == []

@@ -199,3 +199,33 @@ def test_the_end_of_a_run_cancels_all_its_timers(store: EventStore) -> None:
     with pytest.raises(WorkflowClosed):
         store.append("w", "r1", [ev.TimerStarted(timer_id="late", fire_at=5)], 4)
     assert store.due_timers(100) == [DueTimer("w", "r10", "x", 15)]
+
+
+def _opening(**deadlines: int) -> Event:
+    return ev.WorkflowStarted(
+        workflow_type="w", input=[], run_id="r1", version="v1", run_timeout=1.5, **deadlines
+    )
+
+
+def test_workflow_started_schedules_its_timeouts_and_its_end_cancels_them(
+    store: EventStore,
+) -> None:
+    store.append("w", "r1", [_opening(execution_deadline=40, run_deadline=30)], 0)
+    store.append("w", "r2", [started(run_id="r2")], 0)  # no timeouts: no timers
+    assert store.due_timers(100) == [
+        DueTimer("w", "r1", "timeout:run", 30),
+        DueTimer("w", "r1", "timeout:execution", 40),
+    ]
+    store.append("w", "r1", [ev.WorkflowTimedOut(timeout="run", reason="late")], 1)
+    assert store.due_timers(100) == []
+    assert store.get_run("w", "r1").status is WorkflowStatus.TIMED_OUT  # type: ignore[union-attr]
+    with pytest.raises(WorkflowClosed):  # exactly once: nothing follows the end
+        store.append("w", "r1", [ev.WorkflowTimedOut(timeout="execution")], 2)
+
+
+def test_a_timeout_deadline_that_is_no_time_is_refused_naming_it(store: EventStore) -> None:
+    with pytest.raises(PayloadError, match="execution_deadline"):
+        store.append("w", "r1", [_opening(execution_deadline=-1)], 0)
+    with pytest.raises(PayloadError, match="run_deadline"):
+        store.append("w", "r1", [_opening(run_deadline=2**64)], 0)
+    assert store.head("w", "r1") == 0 and store.next_timer() is None

@@ -37,6 +37,7 @@ from aion_actors.runtime.runs.residency import Residency, child_run
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.runtime.timeouts import Timeouts, carried
 from aion_actors.store import EventStore, Recorder
 from supervisor import ChildInfo, ExitReason
 
@@ -182,20 +183,24 @@ class Endings:
         if successor is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
             if faults.ARMED:
                 faults.hit("continue_as_new")
-            self._start_successor(successor.key, closing, parent)
+            self._start_successor(successor.key, closing, parent, carried(self._store, key))
         elif parent:
             status = done.entry.status
             self.notify_parent(key, status, parent, closing)
 
     def _start_successor(
-        self, key: RunKey, closing: ev.WorkflowContinuedAsNew, parent: dict[str, Any] | None
+        self,
+        key: RunKey,
+        closing: ev.WorkflowContinuedAsNew,
+        parent: dict[str, Any] | None,
+        timeouts: Timeouts,
     ) -> None:
         entry = self._table.get(key)
         definition = self._catalog.workflow(entry.workflow_type) if entry is not None else None
         if definition is None:
             self._residency.refuse(key, self._table.withdraw(key))
             return
-        run = NewRun(key.workflow_id, key.run_id, closing.input, parent)
+        run = NewRun(key.workflow_id, key.run_id, closing.input, parent, timeouts)
         self._starts.launch(definition, [run], [entry], wait=False)
 
     def resume(self, key: RunKey) -> bool:
@@ -229,7 +234,10 @@ class Endings:
                 return
             if faults.ARMED:
                 faults.hit("child.starting")
-            run = NewRun(event.child_workflow_id, event.child_run_id, list(event.input or []), link)
+            args = list(event.input or [])
+            run = NewRun(
+                event.child_workflow_id, event.child_run_id, args, link, Timeouts.of_child(event)
+            )
             try:
                 self._starts.create(definition, [run], refuse_open=True, wait=False)
             except WorkflowAlreadyStarted as taken:
@@ -279,9 +287,11 @@ class Endings:
                 child_workflow_id=child_id, child_run_id=run_id, result=closing.result
             )
         else:
+            why = getattr(closing, "reason", "")
             error = getattr(closing, "error", None) or {
                 "type": "ChildWorkflow" + status.value.title().replace("_", ""),
-                "message": f"child workflow {child.workflow_id!r} ended {status.value}",
+                "message": f"child workflow {child.workflow_id!r} ended {status.value}"
+                + (f": {why}" if why else ""),
             }
             event = ev.ChildFailed(child_workflow_id=child_id, child_run_id=run_id, error=error)
         parent_key = RunKey(parent["workflow_id"], parent["run_id"])

@@ -45,6 +45,7 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, waiting_for_type
+from aion_actors.runtime.timeouts import is_timeout, timed_out
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.workers import Outcome
@@ -381,11 +382,15 @@ class RunManager:
         if faults.ARMED:
             faults.hit("timer.firing")
         try:
-            due = msg.TimerDue(TimerId.parse(timer.timer_id), timer.fire_at)
+            timer_id = TimerId.parse(timer.timer_id)
         except ValueError:  # not a timer this engine set: say so, never crash the service
             log.error("run %s has a timer this engine cannot read; ignored", timer.run_id)
             return
-        self._residency.deliver(RunKey(timer.workflow_id, timer.run_id), due)
+        key = RunKey(timer.workflow_id, timer.run_id)
+        if is_timeout(timer_id):  # the run ends as a terminate ends it, its code not run
+            self._endings.send(key, timed_out(timer_id, timer.fire_at))
+        else:
+            self._residency.deliver(key, msg.TimerDue(timer_id, timer.fire_at))
 
     def _evict(self, key: object) -> None:
         assert isinstance(key, RunKey)

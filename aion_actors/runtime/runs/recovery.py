@@ -11,6 +11,7 @@ seen (or a restart pending) are brought back now.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.runtime.timeouts import Timeouts, past_deadline
 from aion_actors.store import EventStore
 
 log = logging.getLogger("aion_actors.runtime")
@@ -62,7 +64,7 @@ class Recovery:
             key = RunKey(run.workflow_id, run.run_id)
             self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
         self._find_lost_successors()
-        woken = 0
+        woken, now = 0, time.time_ns()
         running: list[tuple[str, str, ev.ActivityScheduled]] = []
         unregistered: Counter[str] = Counter()
         for run in summaries:
@@ -75,6 +77,8 @@ class Recovery:
                 history = self._store.read(*key)
             except AionError:
                 history = []
+            if history and past_deadline(history[0], now):
+                continue  # the timer service times it out first thing: nothing to redo
             if not history or needs_replay(history):
                 woken += 1
                 self._residency.bring_back(key)
@@ -110,6 +114,7 @@ class Recovery:
                 continue
             started = history[0]
             parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
+            timeouts = Timeouts.carried(started)
             name = run.workflow_type
             reason = f"waiting for workflow type {name!r} of its successor to be registered"
 
@@ -118,8 +123,9 @@ class Recovery:
                 workflow_id: str = run.workflow_id,
                 closing: ev.WorkflowContinuedAsNew = closing,
                 parent: dict[str, Any] | None = parent,
+                timeouts: Timeouts = timeouts,
             ) -> None:
-                self._start_successor(name, workflow_id, closing, parent)
+                self._start_successor(name, workflow_id, closing, parent, timeouts)
 
             waiter = Waiter(RunKey(run.workflow_id, run.run_id), reason, wake)
             self._waiters.add(name, ("successor", run.workflow_id), waiter)
@@ -130,10 +136,11 @@ class Recovery:
         workflow_id: str,
         closing: ev.WorkflowContinuedAsNew,
         parent: dict[str, Any] | None,
+        timeouts: Timeouts,
     ) -> None:
         definition = self._catalog.workflow(name)
         if definition is not None and self._table.open_run(workflow_id) is None:
-            run = NewRun(workflow_id, closing.next_run_id, closing.input, parent)
+            run = NewRun(workflow_id, closing.next_run_id, closing.input, parent, timeouts)
             self._starts.create(definition, [run], refuse_open=False, wait=False)
 
 

@@ -34,6 +34,7 @@ from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs.entry import RunEntry, Undecided
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.timeouts import NO_TIMEOUTS, Timeouts
 from supervisor import Latch
 
 #: True: started; False: the run already existed; an exception: why it did not start
@@ -42,12 +43,14 @@ Started = bool | BaseException
 
 @dataclass(frozen=True, slots=True)
 class NewRun:
-    """One run to start: its ids, its input, and the run that started it, if any."""
+    """One run to start: its ids, its input, the run that started it, if any, and its
+    timeouts."""
 
     workflow_id: str
     run_id: str
     args: Sequence[Any]
     parent: dict[str, Any] | None = None
+    timeouts: Timeouts = NO_TIMEOUTS
     #: signal-with-start: the signal (name, payload) recorded right after its start
     signal: tuple[str, Any] | None = None
 
@@ -57,7 +60,10 @@ class NewRun:
 
 
 def new_runs(
-    inputs: Iterable[Sequence[Any]], workflow_ids: Iterable[str] | None, max_payload_bytes: int
+    inputs: Iterable[Sequence[Any]],
+    workflow_ids: Iterable[str] | None,
+    max_payload_bytes: int,
+    timeouts: Timeouts = NO_TIMEOUTS,
 ) -> list[NewRun]:
     """Check what a caller asks to start, before anything is written; fresh run ids."""
     inputs = list(inputs)
@@ -82,7 +88,7 @@ def new_runs(
                 f"workflow_id {workflow_id!r} is given twice (inputs {first[workflow_id]} "
                 f"and {index}); a workflow_id has one open run at a time"
             )
-        new.append(NewRun(workflow_id, new_run_id(), tuple(args)))
+        new.append(NewRun(workflow_id, new_run_id(), tuple(args), timeouts=timeouts))
     return new
 
 
@@ -160,7 +166,7 @@ class Starts:
                 acks.append(None)
                 continue
             ack = Ack()
-            opening: list[ev.Event] = [stamp(_started(definition, run), 1, now)]
+            opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
             if run.signal is not None:
                 name, payload = run.signal
                 opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
@@ -192,11 +198,15 @@ class Starts:
         self._residency.refuse(key, self._table.withdraw(key))
 
 
-def _started(definition: WorkflowDefinition, run: NewRun) -> ev.WorkflowStarted:
+def _started(definition: WorkflowDefinition, run: NewRun, now: int) -> ev.WorkflowStarted:
+    execution_deadline, run_deadline = run.timeouts.deadlines(now)
     return ev.WorkflowStarted(
         workflow_type=definition.name,
         input=list(run.args),
         run_id=run.run_id,
         version=definition.version,
         parent=run.parent,
+        execution_deadline=execution_deadline,
+        run_deadline=run_deadline,
+        run_timeout=run.timeouts.run_timeout,
     )

@@ -1,0 +1,77 @@
+"""How the engine finds the run a caller names, and reads what it reports of it.
+
+The store is the truth for closed runs and the run manager for open ones;
+this module asks each what it knows, so `Engine` only forwards the calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aion_actors.core import (
+    PayloadConverter,
+    RunKey,
+    WorkflowClosed,
+    WorkflowNotFound,
+    payloads,
+)
+from aion_actors.core import events as ev
+from aion_actors.handles import RunDescription
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.runs import RunManager
+from aion_actors.runtime.timeouts import deadline
+from aion_actors.store import EventStore, RunSummary
+
+
+class Lookup:
+    def __init__(
+        self,
+        store: EventStore,
+        catalog: Catalog,
+        runs: RunManager,
+        converter: PayloadConverter | None,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._runs = runs
+        self._converter = converter
+
+    def latest(self, workflow_id: str) -> RunSummary:
+        """The workflow_id's most recent run; `WorkflowNotFound` if it never ran."""
+        run = self._store.latest_run(workflow_id)
+        if run is None:
+            raise WorkflowNotFound(workflow_id)
+        return run
+
+    def open_run(self, workflow_id: str, what: str) -> RunKey:
+        """The workflow_id's open run; `WorkflowClosed` naming `what` was asked if none."""
+        run_id = self._runs.open_run(workflow_id)
+        if run_id is None:
+            run = self.latest(workflow_id)
+            raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what, run.ended_at)
+        return RunKey(workflow_id, run_id)
+
+    def describe(self, workflow_id: str) -> RunDescription:
+        run = self.latest(workflow_id)
+        definition = self._catalog.workflow(run.workflow_type)
+        where = self._runs.whereabouts(RunKey(workflow_id, run.run_id))
+        last = self._store.read(workflow_id, run.run_id, run.head) if run.status.is_terminal else []
+        started = self._store.read(workflow_id, run.run_id, until=1)
+        version = definition.version if definition else None
+        timeout_at = deadline(started[0]) if started else None
+        return RunDescription.of(run, where, version, last[-1] if last else None, timeout_at)
+
+    def history(self, workflow_id: str, run_id: str | None) -> list[ev.Event]:
+        run_id = run_id or self.latest(workflow_id).run_id
+        events = self._store.read(workflow_id, run_id)
+        if not events:
+            raise WorkflowNotFound(workflow_id, run_id)
+        return events
+
+    def typed_result(self, key: RunKey, value: Any) -> Any:
+        """A run's recorded result as its workflow's return annotation asks."""
+        if self._converter is None:  # the default converter changes nothing
+            return value
+        run = self._store.get_run(*key)
+        workflow = self._catalog.workflow(run.workflow_type) if run is not None else None
+        return payloads.typed_result(self._converter, workflow, value)

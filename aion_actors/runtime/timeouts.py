@@ -1,0 +1,131 @@
+"""Workflow timeouts: what a start is given, what each run records, and what ends it.
+
+`execution_timeout` bounds every run of a workflow_id chain: its deadline is
+fixed when the first run starts and carried unchanged into each
+continue-as-new run. `run_timeout` bounds one run: each run (a continued
+one too) gets a fresh deadline from it. Both are recorded in the run's
+`WorkflowStarted`, whose projection puts them in the timer index in the
+same transaction; when one is due the run is closed with `WorkflowTimedOut`,
+as `terminate` closes it (no more workflow code runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aion_actors.core import AionError, RunKey, TimerId, TimerKind, WorkflowTimeout
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.store import EventStore
+
+log = logging.getLogger("aion_actors.runtime")
+
+_NS = 1_000_000_000
+
+
+def check_timeout(value: Any, name: str) -> float | None:
+    """`value` as seconds (None: no timeout); a `ValueError` naming `name` unless it is a
+    finite number > 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"{name} must be a number of seconds > 0 (or None for no timeout), "
+            f"got {type(value).__name__} {value!r}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"{name} must be a number of seconds > 0 (or None for no timeout), got {value!r}"
+        )
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """A run's timeouts, as its start is given them."""
+
+    #: when the workflow_id chain must have ended (unix ns), fixed by an earlier run
+    #: (or a parent's command); None: from `execution_timeout`, or never
+    execution_deadline: int | None = None
+    #: how long each run may take (seconds), None: unbounded
+    run_timeout: float | None = None
+    #: how long the chain may take from this (first) run's start (seconds)
+    execution_timeout: float | None = None
+
+    @classmethod
+    def given(cls, execution_timeout: Any, run_timeout: Any) -> Timeouts:
+        """The timeouts a caller gives a first run, checked."""
+        execution = check_timeout(execution_timeout, "execution_timeout")
+        run = check_timeout(run_timeout, "run_timeout")
+        return cls(run_timeout=run, execution_timeout=execution)
+
+    @classmethod
+    def carried(cls, started: ev.Event | None) -> Timeouts:
+        """What a continue-as-new successor of the run that `started` opened inherits."""
+        if not isinstance(started, ev.WorkflowStarted):
+            return NO_TIMEOUTS
+        return cls(started.execution_deadline, started.run_timeout)
+
+    @classmethod
+    def of_child(cls, started: ev.ChildStarted) -> Timeouts:
+        return cls(started.execution_deadline, started.run_timeout)
+
+    def deadlines(self, now_ns: int) -> tuple[int | None, int | None]:
+        """The execution and run deadlines of a run that starts at `now_ns`."""
+        execution = self.execution_deadline
+        if execution is None and self.execution_timeout is not None:
+            execution = now_ns + _ns(self.execution_timeout)
+        run = None if self.run_timeout is None else now_ns + _ns(self.run_timeout)
+        return execution, run
+
+
+NO_TIMEOUTS = Timeouts()
+
+
+def deadline(started: ev.Event) -> int | None:
+    """When the run that `started` opened times out (unix ns), None if never (or if
+    `started` is no `WorkflowStarted`)."""
+    if not isinstance(started, ev.WorkflowStarted):
+        return None
+    deadlines = [d for d in (started.execution_deadline, started.run_deadline) if d is not None]
+    return min(deadlines, default=None)
+
+
+def past_deadline(started: ev.Event, now_ns: int) -> bool:
+    """Whether the run that `started` opened should have timed out by `now_ns`."""
+    at = deadline(started)
+    return at is not None and at <= now_ns
+
+
+def is_timeout(timer: TimerId) -> bool:
+    return timer.kind is TimerKind.TIMEOUT
+
+
+def timed_out(timer: TimerId, fire_at: int | None) -> msg.TimeoutRequest:
+    """The request that closes a run whose `timeout:` timer is due."""
+    which = WorkflowTimeout(timer.ref)
+    when = "" if fire_at is None else f" at {_iso(fire_at)}"
+    reason = f"its {which.value}_timeout ran out{when}"
+    return msg.TimeoutRequest(reason, msg.Ack(), which.value)
+
+
+def carried(store: EventStore, key: RunKey) -> Timeouts:
+    """What the continue-as-new successor of run `key` inherits, read from its start."""
+    try:
+        first = store.read(*key, until=1)
+    except AionError as exc:  # its successor starts without them rather than not at all
+        log.error("run %s: its timeouts cannot be read (%s); its successor has none", key, exc)
+        return NO_TIMEOUTS
+    return Timeouts.carried(first[0] if first else None)
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * _NS)
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / _NS, tz=UTC).isoformat(timespec="milliseconds")
