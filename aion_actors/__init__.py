@@ -48,15 +48,24 @@ from aion_actors.runtime import (
     activity,
     workflow,
 )
-from aion_actors.workers import ActivityUnavailable, current_attempt
+from aion_actors.workers import (
+    ActivityCancelled,
+    ActivityHeartbeatTimeout,
+    ActivityUnavailable,
+    AttemptInfo,
+    current_attempt,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActivityCancelled",
     "ActivityError",
+    "ActivityHeartbeatTimeout",
     "ActivityTimeout",
     "ActivityUnavailable",
     "AionError",
+    "AttemptInfo",
     "Cancelled",
     "ChildWorkflowError",
     "ConfigError",

@@ -32,7 +32,9 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.core import events as ev
+from aion_actors.runtime import acting
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
@@ -153,6 +155,7 @@ class RunActor(PooledActor):
             history,
             max_payload_bytes=host.max_payload_bytes,
             converter=host.converter,
+            cancels=ActivityCancels(host.activity_cancel),
         )
         self._resume_work()
         self._queue(prefix)
@@ -167,7 +170,7 @@ class RunActor(PooledActor):
         }
         for aid, state in self._ledger.running_attempts():
             if (aid, state.scheduled.attempt) not in arriving:
-                self._dispatch(state.scheduled)
+                self._act(state.scheduled, dispatch=True)
         for fire_at in self._ledger.fire_times():
             self._host.arm_timer(fire_at)
         for child in self._ledger.children.values():
@@ -195,7 +198,7 @@ class RunActor(PooledActor):
             self._replay()
         elif isinstance(message, msg.Committed):
             self._on_committed(message)
-        elif isinstance(message, msg.ActivityOutcome):
+        elif isinstance(message, msg.ActivityOutcome | msg.ActivityHeartbeat):
             self._inputs.append(message)
             now = time.time_ns()
             self._queue(activity_outcome(self._ledger, message, self._host.retry_policy, now))
@@ -375,26 +378,12 @@ class RunActor(PooledActor):
         self._evicting = True  # whatever arrives now goes where the run table says
         self.stop()
 
-    def _act(self, event: ev.Event) -> None:
-        """Do what a committed event asks for: record first, then act."""
-        if isinstance(event, ev.ActivityScheduled):
-            if event.deadline is not None and event.attempt == 1:
-                self._host.arm_timer(event.deadline)
-            self._dispatch(event)
-        elif isinstance(event, ev.TimerStarted):
-            self._host.arm_timer(event.fire_at)
-        elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
-            self._host.arm_timer(event.retry_at)
-        elif isinstance(event, ev.ChildStarted):
-            self._host.start_child(self.key, event)
-        ends = isinstance(event, (ev.WorkflowCancelRequested, ev.WorkflowTerminated))
-        if ends and (children := list(self._ledger.children.values())):
-            self._host.cancel_children(children, f"parent {self.workflow_id!r}: {event.kind}")
-        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
-            self._host.run_closed(self.key, event)
-
-    def _dispatch(self, event: ev.ActivityScheduled) -> None:
+    def _act(self, event: ev.Event, *, dispatch: bool = False) -> None:
+        """Do what a committed event asks for (`acting`): record first, then act."""
         try:
-            self._host.dispatch(self.key, event)
+            if isinstance(event, ev.ActivityScheduled) and dispatch:  # again, from history
+                self._queue(acting.dispatch(self._host, self.key, self._ledger, event))
+            else:
+                self._queue(acting.act(self._host, self.key, self._ledger, event))
         except LookupError as exc:
             self._park(str(exc))

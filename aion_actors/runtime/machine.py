@@ -1,12 +1,11 @@
 """The replay driver: runs a workflow coroutine against its history.
 
-The same code path serves a live run and a replay. The coroutine is resumed
-only with outcomes found in committed history; each command it issues is
-either matched against the command history recorded at that position
-(replay: nothing is executed again) or returned as a new event to record
-(live). Which of several racing outcomes wins an await — a signal or its
-timeout, a result or a cancellation — is decided by their order in history,
-so a replay always takes the branch the live run took.
+The same code path serves a live run and a replay. The coroutine is resumed only with
+outcomes found in committed history; each command it issues is either matched against the
+command history recorded at that position (replay: nothing is executed again) or returned
+as a new event to record (live). Which of several racing outcomes wins an await — a signal
+or its timeout, a result or a cancellation — is decided by their order in history, so a
+replay always takes the branch the live run took.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.runtime import foreign
+from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ActivityError,
@@ -88,6 +88,7 @@ class Machine:
         *,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
+        cancels: ActivityCancels | None = None,
     ) -> None:
         started = history[0]
         if not isinstance(started, ev.WorkflowStarted):
@@ -111,6 +112,7 @@ class Machine:
         self._started = False
         self._signals_used: dict[str, int] = {}
         self._cancel_delivered = False
+        self._cancels = cancels or ActivityCancels()  # what a cancel asks of activities
         self._closed_timers: set[str] = set()
         self.finished = False
         for event in history:
@@ -147,9 +149,8 @@ class Machine:
     def advance(self) -> list[ev.Event]:
         """Run the coroutine as far as committed history allows.
 
-        Returns the new events to record: commands issued live, timers to
-        cancel, and the closing lifecycle event once the coroutine ends.
-        Raises whatever unexpected exception escapes the workflow (a crash).
+        Returns the new events to record: commands issued live, timers to cancel, and the
+        closing lifecycle event once the coroutine ends. Raises what escapes it (a crash).
         """
         out: list[ev.Event] = []
         while not self.finished:
@@ -273,9 +274,11 @@ class Machine:
         if self._gather and failed and not self._return_exceptions:
             done_seq = min(failed)  # as asyncio.gather: the first failure, in history's order
         if cancel is not None and not self._cancel_delivered and cancel.seq < done_seq:
+            if (at := self._cancels.hold(cancel, self._waiting, self._outcomes, out)) is None:
+                return None  # an activity with cancel="wait" runs: raised once it ends
             self._cancel_delivered = True
             self._close_waits(out, resolutions, cancel_all=True)
-            self._wake(cancel.recorded_at, cancel.seq)
+            self._wake(*at)
             return ("throw", Cancelled(cancel.reason))
         if done_seq == _NEVER:
             return None

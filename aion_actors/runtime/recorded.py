@@ -38,6 +38,8 @@ class Outcomes:
     open_children: dict[str, list[str]] = field(default_factory=dict)
     signals: dict[str, list[ev.SignalReceived]] = field(default_factory=dict)
     cancel: ev.WorkflowCancelRequested | None = None
+    #: activities told of the run's cancellation, by activity id
+    activity_cancels: dict[str, ev.ActivityCancelRequested] = field(default_factory=dict)
 
     def add(self, event: ev.Event) -> None:
         if isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
@@ -52,6 +54,8 @@ class Outcomes:
             self.signals.setdefault(event.name, []).append(event)
         elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
             self.cancel = event
+        elif isinstance(event, ev.ActivityCancelRequested):
+            self.activity_cancels.setdefault(event.activity_id, event)
 
     def _child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
         """Histories written before outcomes named their command's run answer the

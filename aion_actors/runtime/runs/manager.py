@@ -300,8 +300,15 @@ class RunManager:
         definition = self._catalog.activity(activity)
         return definition.retry if definition is not None else None
 
-    def dispatch(self, key: RunKey, event: ev.ActivityScheduled) -> None:
-        self._attempts.dispatch(*key, event)
+    def dispatch(self, key: RunKey, event: ev.ActivityScheduled, heartbeat: Any = None) -> None:
+        self._attempts.dispatch(*key, event, heartbeat)
+
+    def cancel_attempt(self, key: RunKey, activity_id: str) -> None:
+        self._attempts.cancel(*key, activity_id)
+
+    def activity_cancel(self, name: str) -> str:
+        definition = self._catalog.activity(name)
+        return definition.cancel if definition is not None else "try"
 
     def arm_timer(self, fire_at: int) -> None:
         self._timers.arm(fire_at)
