@@ -80,12 +80,12 @@ def stalls_in_thread(ledger: str) -> str:
     return _stalls_first(ledger, 1.5)
 
 
-@activity(heartbeat_timeout=0.5)
+@activity(heartbeat_timeout=1.0)
 def beats_steadily(ledger: str) -> str:
-    """Beats every 0.1 s for 1.5 s: three times its heartbeat timeout, never timed out."""
+    """Beats every 0.1 s for 2.5 s: over twice its heartbeat timeout, never timed out."""
     info = current_attempt()
     note(ledger, "attempt", info.attempt)
-    deadline = time.monotonic() + 1.5
+    deadline = time.monotonic() + 2.5
     while time.monotonic() < deadline:
         info.heartbeat()
         time.sleep(0.1)
