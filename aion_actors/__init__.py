@@ -56,7 +56,10 @@ from aion_actors.runtime import (
     workflow,
 )
 from aion_actors.workers import (
+    ActivityCancelled,
+    ActivityHeartbeatTimeout,
     ActivityUnavailable,
+    AttemptInfo,
     CompleteLater,
     RetryAfter,
     current_attempt,
@@ -66,11 +69,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ActivityAlreadyClosed",
+    "ActivityCancelled",
     "ActivityError",
+    "ActivityHeartbeatTimeout",
     "ActivityTimeout",
     "ActivityUnavailable",
     "AionError",
     "AttemptFailure",
+    "AttemptInfo",
     "Cancelled",
     "ChildHandle",
     "ChildWorkflowError",

@@ -22,6 +22,7 @@ STYLES: dict[str, str] = {
     "ActivityAttemptFailed": "yellow",
     "ActivityHandedOff": "cyan",
     "ActivityFailed": "red",
+    "ActivityCancelRequested": "yellow",
     "ChildFailed": "red",
     "WorkflowFailed": "bold red",
     "WorkflowTimedOut": "bold red",
@@ -111,6 +112,10 @@ def summary(event: Event) -> str:
             return f"#{event.activity_id} attempt {event.attempt} handed off: awaits completion"
         case ev.ActivityFailed():
             return f"#{event.activity_id}: {_error(event.error)}"
+        case ev.ActivityHeartbeat():
+            return f"#{event.activity_id} attempt {event.attempt}: {short(event.details)}"
+        case ev.ActivityCancelRequested():
+            return f"#{event.activity_id} told to cancel (cancel={event.mode!r})"
         case ev.TimerStarted():
             return f"{event.timer_id} fires at {clock(event.fire_at)}"
         case ev.TimerFired() | ev.TimerCancelled():

@@ -170,6 +170,26 @@ class ActivityFailed(Event):
     error: ErrorInfo
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityHeartbeat(Event):
+    """The latest details an attempt gave `heartbeat()`, handed to the activity's next
+    attempt (throttled: at most one per attempt per heartbeat interval)."""
+
+    activity_id: str
+    attempt: int
+    details: Any = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityCancelRequested(Event):
+    """The awaiting workflow was cancelled: the running attempt is told. `mode` is the
+    activity's `cancel=` at the time: "wait" holds the workflow's `Cancelled` until the
+    activity ends, "try" does not."""
+
+    activity_id: str
+    mode: str = "try"
+
+
 # Timers
 
 
@@ -288,6 +308,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ActivityAttemptFailed,
         ActivityHandedOff,
         ActivityFailed,
+        ActivityHeartbeat,
+        ActivityCancelRequested,
         TimerStarted,
         TimerFired,
         TimerCancelled,

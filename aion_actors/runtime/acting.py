@@ -1,34 +1,29 @@
-"""Record first, then act: what a run's committed event sets off outside the run.
+"""What a committed event asks of the engine around its run: record first, then act.
 
-Called by the run's actor for each event of a batch once the batch is
-committed — never before — so nothing is dispatched, armed, started or
-cancelled that history does not hold.
+The RunActor calls `act` for each event of a batch once the batch is
+committed, never before: a crash at any instant then loses only work no one
+outside saw. Both functions return the events to record next (a cancelled
+activity's end), and let `LookupError` (an activity this engine cannot
+run) reach the actor, which parks the run.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.host import RunHost
 from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.outcomes import cancel_ends
 from aion_actors.runtime.timeouts import deadline
 
 
-def act(
-    host: RunHost,
-    key: RunKey,
-    ledger: Ledger,
-    event: ev.Event,
-    dispatch: Callable[[ev.ActivityScheduled], None],
-) -> None:
+def act(host: RunHost, key: RunKey, ledger: Ledger, event: ev.Event) -> list[ev.Event]:
     """Do what the committed `event` of run `key` asks for; `ledger` holds it already."""
     if isinstance(event, ev.ActivityScheduled):
         if event.deadline is not None and event.attempt == 1:
             host.arm_timer(event.deadline)
-        dispatch(event)
-    elif isinstance(event, ev.TimerStarted):
+        return dispatch(host, key, ledger, event)
+    if isinstance(event, ev.TimerStarted):
         host.arm_timer(event.fire_at)
     elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
         host.arm_timer(event.retry_at)
@@ -36,9 +31,25 @@ def act(
         host.start_child(key, event)
     elif isinstance(event, ev.ExternalRequested):
         host.request_external(key, event)
+    elif isinstance(event, ev.ActivityCancelRequested):
+        host.cancel_attempt(key, event.activity_id)
+        return cancel_ends(ledger, event.activity_id, dispatching=False)
     elif isinstance(event, ev.WorkflowStarted) and (fire_at := deadline(event)) is not None:
         host.arm_timer(fire_at)  # its timeout is in the timer index from this commit on
     if isinstance(event, ev.CANCELS_CHILDREN) and (children := list(ledger.children.values())):
         host.cancel_children(children, f"parent {key.workflow_id!r}: {event.kind}")
     if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
         host.run_closed(key, event)
+    return []
+
+
+def dispatch(
+    host: RunHost, key: RunKey, ledger: Ledger, event: ev.ActivityScheduled
+) -> list[ev.Event]:
+    """Send the attempt, with its activity's last heartbeat details; or, if its
+    cancellation was requested (a restart found it running), end it unrun."""
+    if ended := cancel_ends(ledger, event.activity_id, dispatching=True):
+        return ended
+    state = ledger.activities.get(event.activity_id)
+    host.dispatch(key, event, state.heartbeat if state is not None else None)
+    return []

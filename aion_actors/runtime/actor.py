@@ -32,9 +32,9 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.core import events as ev
+from aion_actors.runtime import acting, replies
 from aion_actors.runtime import messages as msg
-from aion_actors.runtime import replies
-from aion_actors.runtime.acting import act
+from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
@@ -148,6 +148,7 @@ class RunActor(PooledActor):
             history,
             max_payload_bytes=host.max_payload_bytes,
             converter=host.converter,
+            cancels=ActivityCancels(host.activity_cancel),
         )
         self._resume_work()
         self._queue(prefix)
@@ -162,7 +163,7 @@ class RunActor(PooledActor):
         }
         for aid, state in self._ledger.running_attempts():
             if (aid, state.scheduled.attempt) not in arriving:
-                self._dispatch(state.scheduled)
+                self._act(state.scheduled, dispatch=True)
         for fire_at in self._ledger.fire_times():
             self._host.arm_timer(fire_at)
         for child in self._ledger.children.values():
@@ -192,7 +193,7 @@ class RunActor(PooledActor):
             self._replay()
         elif isinstance(message, msg.Committed):
             self._on_committed(message)
-        elif isinstance(message, msg.ActivityOutcome):
+        elif isinstance(message, msg.ActivityOutcome | msg.ActivityHeartbeat):
             self._inputs.append(message)
             policy_of, now = self._host.retry_policy, time.time_ns()
             self._queue(activity_outcome(self._ledger, message, policy_of, now))
@@ -354,7 +355,7 @@ class RunActor(PooledActor):
         events = message.events
         self._head = events[-1].seq
         for event in events:
-            act(self._host, self.key, self._ledger, event, self._dispatch)
+            self._act(event)
         for ack in message.after_close:
             ack.resolve()
         if self._ledger.closed and not self._outbox:
@@ -371,8 +372,12 @@ class RunActor(PooledActor):
         self._evicting = True  # whatever arrives now goes where the run table says
         self.stop()
 
-    def _dispatch(self, event: ev.ActivityScheduled) -> None:
+    def _act(self, event: ev.Event, *, dispatch: bool = False) -> None:
+        """Do what a committed event asks for (`acting`): record first, then act."""
         try:
-            self._host.dispatch(self.key, event)
+            if isinstance(event, ev.ActivityScheduled) and dispatch:  # again, from history
+                self._queue(acting.dispatch(self._host, self.key, self._ledger, event))
+            else:
+                self._queue(acting.act(self._host, self.key, self._ledger, event))
         except LookupError as exc:
             self._park(str(exc))

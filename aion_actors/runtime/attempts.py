@@ -7,6 +7,11 @@ history at startup go out in waves of `RECOVERY_WAVE`: each result
 rehydrates its run, and ten thousand recovered results arriving together
 would make ten thousand runs resident at once while their next activities
 queue behind the rest; in waves, runs finish as they go.
+
+Each attempt gets the last recorded heartbeat details of its activity, and
+its heartbeats' details go to its run, at most one per `record_interval`
+(see `workers.heartbeats`); the details held back when it fails go with its
+failure. A run's cancellation reaches the attempt through `cancel`.
 """
 
 from __future__ import annotations
@@ -15,20 +20,24 @@ import collections
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from aion_actors.core import events as ev
 from aion_actors.core import faults
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import DEFAULT_CANCEL_GRACE
 from aion_actors.runtime.executors import Executors
 from aion_actors.workers import AttemptInfo, Outcome, Task
+from aion_actors.workers.heartbeats import Throttle, record_interval
 
 log = logging.getLogger("aion_actors.runtime")
 
 #: recovered attempts in flight at once
 RECOVERY_WAVE = 64
 
-Attempt = tuple[str, str, ev.ActivityScheduled]
+#: (workflow_id, run_id, the attempt's event, its activity's last heartbeat details)
+Attempt = tuple[str, str, ev.ActivityScheduled, Any]
 #: (workflow_id, run_id, activity_id, attempt number)
 _AttemptKey = tuple[str, str, str, int]
 Deliver = Callable[[str, str, object, Callable[[], None]], None]
@@ -40,7 +49,8 @@ class Attempts:
         self._executors = executors
         self._deliver = deliver
         self._lock = threading.Lock()
-        self._inflight: set[_AttemptKey] = set()
+        #: attempts sent and not yet reported, with their activity's name
+        self._inflight: dict[_AttemptKey, str] = {}
         self._awaiting: dict[str, list[Attempt]] = {}
         self._recovered: collections.deque[Attempt] = collections.deque()
         self._recovering = 0
@@ -51,14 +61,16 @@ class Attempts:
         workflow_id: str,
         run_id: str,
         event: ev.ActivityScheduled,
+        heartbeat: Any = None,
         finished: Callable[[], None] | None = None,
     ) -> bool:
-        """Run the attempt, its outcome to be delivered to the run; False if not sent now."""
+        """Run the attempt, its outcome to be delivered to the run; False if not sent now.
+        `heartbeat`: the details of its activity's last recorded heartbeat."""
         definition = self._catalog.activity(event.name)
         if definition is None:
             with self._lock:
                 waiting = self._awaiting.setdefault(event.name, [])
-                waiting.append((workflow_id, run_id, event))
+                waiting.append((workflow_id, run_id, event, heartbeat))
             if len(waiting) == 1:  # once per name: a recovery may hold back thousands
                 log.warning(
                     "activity %r is not registered: run %s, and any other run that "
@@ -71,15 +83,30 @@ class Attempts:
         with self._lock:
             if attempt in self._inflight or self.closed:
                 return False
-            self._inflight.add(attempt)
+            self._inflight[attempt] = event.name
         task = Task(
             name=event.name,
             args=list(event.input),
-            attempt=AttemptInfo(workflow_id, run_id, event.activity_id, event.attempt),
+            attempt=AttemptInfo(workflow_id, run_id, event.activity_id, event.attempt, heartbeat),
             timeout=definition.timeout,
+            heartbeat_timeout=definition.heartbeat_timeout,
         )
-        self._executors.submit(definition, task, _Sent(self, attempt, finished).done)
+        sent = _Sent(self, attempt, finished, definition.heartbeat_timeout)
+        self._executors.submit(definition, task, sent.done, sent.beat)
         return True
+
+    def cancel(self, workflow_id: str, run_id: str, activity_id: str) -> None:
+        """Tell the activity's running attempt that its workflow was cancelled."""
+        with self._lock:
+            running = [
+                (key, name)
+                for key, name in self._inflight.items()
+                if key[:3] == (workflow_id, run_id, activity_id)
+            ]
+        for key, name in running:
+            definition = self._catalog.activity(name)
+            grace = definition.cancel_grace if definition is not None else DEFAULT_CANCEL_GRACE
+            self._executors.cancel(key, grace)
 
     def recovered(self, attempts: list[Attempt]) -> None:
         """Attempts that were running when the engine stopped: dispatch them in waves."""
@@ -97,20 +124,32 @@ class Attempts:
     def waiting_for(self, workflow_id: str, run_id: str) -> str | None:
         with self._lock:
             for name, waiting in self._awaiting.items():
-                if any((w, r) == (workflow_id, run_id) for w, r, _e in waiting):
+                if any((w, r) == (workflow_id, run_id) for w, r, _e, _h in waiting):
                     return name
         return None
 
-    def report(self, attempt: _AttemptKey, outcome: Outcome, then: Callable[[], None]) -> None:
-        """Deliver an attempt's outcome to its run; `then` once it is in the run's inbox."""
+    def report(
+        self,
+        attempt: _AttemptKey,
+        outcome: Outcome,
+        then: Callable[[], None],
+        heartbeat: Any = None,
+    ) -> None:
+        """Deliver an attempt's outcome to its run; `then` once it is in the run's inbox.
+        `heartbeat`: details held back by the throttle, recorded with a failure."""
         workflow_id, run_id, activity_id, number = attempt
-        message = msg.ActivityOutcome(activity_id, number, outcome)
+        message = msg.ActivityOutcome(activity_id, number, outcome, heartbeat)
         self._deliver(workflow_id, run_id, message, then)
+
+    def report_heartbeat(self, attempt: _AttemptKey, details: Any) -> None:
+        workflow_id, run_id, activity_id, number = attempt
+        message = msg.ActivityHeartbeat(activity_id, number, details)
+        self._deliver(workflow_id, run_id, message, _nothing)
 
     def forget(self, attempt: _AttemptKey) -> None:
         """The attempt's outcome reached its run: a later dispatch of it may run again."""
         with self._lock:
-            self._inflight.discard(attempt)
+            self._inflight.pop(attempt, None)
 
     def _next_wave(self) -> None:
         while True:
@@ -136,17 +175,29 @@ class _Sent:
     cell for each variable they shared.
     """
 
-    __slots__ = ("_attempt", "_attempts", "_finished")
+    __slots__ = ("_attempt", "_attempts", "_finished", "_heartbeat_timeout", "_throttle")
 
     def __init__(
         self,
         attempts: Attempts,
         attempt: _AttemptKey,
         finished: Callable[[], None] | None,
+        heartbeat_timeout: float | None = None,
     ) -> None:
         self._attempts = attempts
         self._attempt = attempt
         self._finished = finished
+        self._heartbeat_timeout = heartbeat_timeout
+        #: built at the first heartbeat: most attempts send none
+        self._throttle: Throttle | None = None
+
+    def beat(self, details: Any) -> None:
+        """Heartbeat details (never None), from the executor: recorded, throttled."""
+        if self._throttle is None:
+            self._throttle = Throttle(record_interval(self._heartbeat_timeout))
+        go, details = self._throttle.offer(details)
+        if go and not self._attempts.closed:
+            self._attempts.report_heartbeat(self._attempt, details)
 
     def done(self, outcome: Outcome) -> None:
         if faults.ARMED:
@@ -154,7 +205,9 @@ class _Sent:
         if self._attempts.closed:
             self.landed()
             return
-        self._attempts.report(self._attempt, outcome, self.landed)
+        throttle = self._throttle
+        held = throttle.take_held() if throttle is not None and not outcome.ok else None
+        self._attempts.report(self._attempt, outcome, self.landed, held)
 
     def landed(self) -> None:
         # Only now, with the outcome in the run's inbox: a run this outcome
@@ -162,3 +215,7 @@ class _Sent:
         self._attempts.forget(self._attempt)
         if self._finished is not None:
             self._finished()
+
+
+def _nothing() -> None:
+    pass

@@ -26,6 +26,12 @@ from supervisor import Backoff, RestartPolicy
 P = ParamSpec("P")
 R = TypeVar("R")
 Executor = Literal["process", "thread"]
+#: what a workflow's cancellation does to an activity it awaits (README: "Activity
+#: cancellation and heartbeats")
+CancelMode = Literal["try", "wait", "abandon"]
+CANCEL_MODES: tuple[CancelMode, ...] = ("try", "wait", "abandon")
+#: seconds a cancelled attempt on the process executor has to stop before it is killed
+DEFAULT_CANCEL_GRACE = 5.0
 
 #: runs restart by replay a few times, quickly at first, then fail (DESIGN.md: Supervision).
 DEFAULT_RUN_RESTART = RestartPolicy(
@@ -180,6 +186,10 @@ class ActivityDefinition(Generic[P, R]):
     executor: Executor = "process"
     #: the policy fields the decorator was given, which an `aion.toml` must not override.
     explicit: frozenset[str] = frozenset()
+    #: an attempt with no heartbeat for this many seconds fails (None: never)
+    heartbeat_timeout: float | None = None
+    cancel: CancelMode = "try"
+    cancel_grace: float = DEFAULT_CANCEL_GRACE
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -227,6 +237,9 @@ def activity(
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
     executor: Executor | None = None,
+    heartbeat_timeout: float | None = None,
+    cancel: CancelMode = "try",
+    cancel_grace: float = DEFAULT_CANCEL_GRACE,
 ) -> Callable[[Callable[P, R]], ActivityDefinition[P, R]]: ...
 
 
@@ -237,16 +250,27 @@ def activity(
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
     executor: Executor | None = None,
+    heartbeat_timeout: float | None = None,
+    cancel: CancelMode = "try",
+    cancel_grace: float = DEFAULT_CANCEL_GRACE,
 ) -> Any:
     """Declare an activity: a side-effecting step run in a worker, retried per `retry`.
 
     `executor` defaults to `"process"`; what is left out may come from an `aion.toml`.
+    `heartbeat_timeout` fails an attempt whose heartbeats stop for that long;
+    `cancel` and `cancel_grace` say what a cancel of the awaiting workflow does
+    (README: "Activity cancellation and heartbeats").
     """
     given = {"retry": retry, "timeout": timeout, "executor": executor}
     if executor not in (None, "process", "thread"):
         raise ConfigError(f"activity executor must be 'process' or 'thread', got {executor!r}")
-    if timeout is not None and not timeout > 0:
-        raise ConfigError(f"activity timeout must be > 0 seconds, got {timeout}")
+    for what, seconds in (("timeout", timeout), ("heartbeat_timeout", heartbeat_timeout)):
+        if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
+            raise ConfigError(f"activity {what} must be > 0 seconds, got {seconds}")
+    if cancel not in CANCEL_MODES:
+        raise ConfigError(f"activity cancel must be one of {CANCEL_MODES}, got {cancel!r}")
+    if not (cancel_grace >= 0 and math.isfinite(cancel_grace)):
+        raise ConfigError(f"activity cancel_grace must be >= 0 seconds, got {cancel_grace}")
 
     def wrap(func: Callable[P, R]) -> ActivityDefinition[P, R]:
         if inspect.iscoroutinefunction(func):
@@ -260,6 +284,9 @@ def activity(
             timeout=timeout,
             executor=executor or "process",
             explicit=frozenset(k for k, v in given.items() if v is not None),
+            heartbeat_timeout=heartbeat_timeout,
+            cancel=cancel,
+            cancel_grace=cancel_grace,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -24,6 +24,7 @@ from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed, PayloadConverter
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition
 from aion_actors.workers import (
+    AttemptKey,
     Executor,
     Outcome,
     Task,
@@ -65,9 +66,20 @@ class Executors:
         self._closed = False
 
     def submit(
-        self, definition: ActivityDefinition[Any, Any], task: Task, done: Callable[[Outcome], None]
+        self,
+        definition: ActivityDefinition[Any, Any],
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Callable[[Any], None] | None = None,
     ) -> None:
-        self._executor_for(definition).submit(task, done)
+        self._executor_for(definition).submit(task, done, beat)
+
+    def cancel(self, attempt: AttemptKey, grace: float) -> None:
+        """Ask the attempt to stop, in whichever executor runs it (see `Executor.cancel`)."""
+        with self._lock:
+            executors = list(self._all)
+        for executor in executors:
+            executor.cancel(attempt, grace)
 
     def _executor_for(self, definition: ActivityDefinition[Any, Any]) -> Executor:
         kind = definition.executor

@@ -78,8 +78,15 @@ class RunHost(Protocol):
 
     def retry_policy(self, activity: str) -> RetryPolicy | None: ...
 
-    def dispatch(self, key: RunKey, event: ev.ActivityScheduled) -> None:
-        """Run the attempt; raises LookupError when the activity is not registered."""
+    def dispatch(self, key: RunKey, event: ev.ActivityScheduled, heartbeat: Any = None) -> None:
+        """Run the attempt, given its activity's last heartbeat details; raises LookupError
+        when the activity is not registered."""
+
+    def cancel_attempt(self, key: RunKey, activity_id: str) -> None:
+        """Tell the activity's running attempt that the run was cancelled."""
+
+    def activity_cancel(self, name: str) -> str:
+        """The `@activity(cancel=)` of the activity registered as `name` ("try" if none)."""
 
     def arm_timer(self, fire_at: int) -> None: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from aion_actors.core import events as ev
 
@@ -24,6 +25,10 @@ class ActivityState:
     retry_at: int | None = None
     #: the attempt raised `CompleteLater`: it waits for `engine.complete_activity`, not a worker
     handed_off: bool = False
+    #: the details of its last recorded heartbeat, for its next attempt
+    heartbeat: Any = None
+    #: the awaiting workflow was cancelled and the attempt told (`ActivityCancelRequested`)
+    cancel_requested: bool = False
 
     @property
     def waiting_retry(self) -> bool:
@@ -53,7 +58,18 @@ class Ledger:
 
     def apply(self, event: ev.Event) -> None:
         if isinstance(event, ev.ActivityScheduled):
-            self.activities[event.activity_id] = ActivityState(event)
+            last = self.activities.get(event.activity_id)
+            self.activities[event.activity_id] = ActivityState(
+                event,
+                heartbeat=last.heartbeat if last else None,
+                cancel_requested=last.cancel_requested if last else False,
+            )
+        elif isinstance(event, ev.ActivityHeartbeat | ev.ActivityCancelRequested):
+            if (state := self.activities.get(event.activity_id)) is not None:
+                if isinstance(event, ev.ActivityHeartbeat):
+                    state.heartbeat = event.details
+                else:
+                    state.cancel_requested = True
         elif isinstance(event, ev.ActivityAttemptFailed):
             state = self.activities.get(event.activity_id)
             if state is not None and event.retry_at is not None:

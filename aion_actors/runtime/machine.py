@@ -31,6 +31,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.runtime import foreign
+from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.commands import (
     Cancelled,
     ChildResultCommand,
@@ -63,6 +64,7 @@ class Machine:
         *,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
+        cancels: ActivityCancels | None = None,
     ) -> None:
         started = history[0]
         if not isinstance(started, ev.WorkflowStarted):
@@ -96,6 +98,8 @@ class Machine:
         self._cancel_delivered = False
         #: the blocked await has conditions not yet checked where it was issued
         self._unchecked = False
+        #: what a cancel asks of the activities the await waits on
+        self._cancels = cancels or ActivityCancels()
         self._closed_timers: set[str] = set()
         self.finished = False
         for event in history:
@@ -132,9 +136,8 @@ class Machine:
     def advance(self) -> list[ev.Event]:
         """Run the coroutine as far as committed history allows.
 
-        Returns the new events to record: commands issued live, timers to
-        cancel, and the closing lifecycle event once the coroutine ends.
-        Raises whatever unexpected exception escapes the workflow (a crash).
+        Returns the new events to record: commands issued live, timers to cancel, and the
+        closing lifecycle event once the coroutine ends. Raises what escapes it (a crash).
         """
         out: list[ev.Event] = []
         while not self.finished:
@@ -251,21 +254,20 @@ class Machine:
             cancel = self._outcomes.cancel
             if cancel is not None and not self._cancel_delivered:
                 done_seq = min(done_seq, cancel.seq)
-            signal = self._signals.next_routed(before=done_seq)
-            if signal is None:
+            delivered = self._deliver_before(done_seq, out)
+            if delivered is None:
+                return None
+            if not delivered:
                 break
-            self._moved_to(signal.recorded_at, signal.seq)
-            try:
-                self._signals.deliver(signal)
-            except BaseException as exc:
-                self._end(exc, out)
-                return None
-            if not self._checked_conditions(signal.seq, signal.recorded_at, out):
-                return None
         if cancel is not None and not self._cancel_delivered and cancel.seq == done_seq:
+            if (at := self._cancels.hold(cancel, self._waiting, self._outcomes, out)) is None:
+                return None  # an activity with cancel="wait" runs: raised once it ends
+            while (delivered := self._deliver_before(at[1], out)) is not False:
+                if delivered is None:  # signals its holding let through: handled first
+                    return None
             self._cancel_delivered = True
             self._close_waits(out, resolutions, losers_too=True)
-            self._wake(cancel.recorded_at, cancel.seq)
+            self._wake(*at)
             return ("throw", Cancelled(cancel.reason))
         if done_seq == _NEVER:
             return None
@@ -299,6 +301,20 @@ class Machine:
         if self._mode == "gather" and failed:
             return min(failed)  # as asyncio.gather: the first failure, in history's order
         return _NEVER if None in resolutions else max(seqs, default=_NEVER)
+
+    def _deliver_before(self, bound: int, out: list[ev.Event]) -> bool | None:
+        """Hand the next signal before `bound` to its handler and re-check conditions:
+        True if one was, False if none is due, None if the run ended (a handler raised)."""
+        signal = self._signals.next_routed(before=bound)
+        if signal is None:
+            return False
+        self._moved_to(signal.recorded_at, signal.seq)
+        try:
+            self._signals.deliver(signal)
+        except BaseException as exc:
+            self._end(exc, out)
+            return None
+        return self._checked_conditions(signal.seq, signal.recorded_at, out) or None
 
     def _checked_conditions(self, seq: int, recorded_at: int, out: list[ev.Event]) -> bool:
         """Land the awaited conditions that now hold, at `seq`; False if one raised."""

@@ -180,6 +180,17 @@ class ActivityOutcome:
     activity_id: str
     attempt: int
     outcome: Outcome
+    #: heartbeat details the throttle held back, recorded with a failure (None: none)
+    heartbeat: Any = None
+
+
+@dataclass(frozen=True)
+class ActivityHeartbeat:
+    """A running attempt's heartbeat details, throttled, to record for the next attempt."""
+
+    activity_id: str
+    attempt: int
+    details: Any
 
 
 @dataclass(frozen=True)
@@ -246,6 +257,7 @@ Message = (
     | CompleteActivity
     | Query
     | ActivityOutcome
+    | ActivityHeartbeat
     | TimerDue
     | ChildClosed
     | ChildRunning

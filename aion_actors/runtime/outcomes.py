@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Any, Final
 
-from aion_actors.core import ACTIVITY_TIMEOUT, UNRECORDABLE, TimerId, TimerKind
+from aion_actors.core import ACTIVITY_TIMEOUT, UNRECORDABLE, TimerId, TimerKind, error_info
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import AttemptFailure, RetryPolicy
 from aion_actors.runtime.ledger import Ledger
+from aion_actors.workers import ActivityCancelled
 from aion_actors.workers.control import completes_later, retry_after
 
 log = logging.getLogger("aion_actors.runtime")
@@ -31,10 +32,15 @@ PolicyOf = Callable[[str], RetryPolicy | None]
 
 
 def activity_outcome(
-    ledger: Ledger, report: msg.ActivityOutcome, policy_of: PolicyOf, now_ns: int
+    ledger: Ledger,
+    report: msg.ActivityOutcome | msg.ActivityHeartbeat,
+    policy_of: PolicyOf,
+    now_ns: int,
 ) -> list[ev.Event]:
     """An attempt finished: its completion, a retry after the policy's backoff, or the
-    activity's end. Nothing if the attempt is not the one the run waits for."""
+    activity's end (at once once its cancellation was requested). Or it sent heartbeat
+    details, recorded for its next attempt. Nothing if the attempt is not the one the
+    run waits for."""
     state = ledger.activities.get(report.activity_id)
     if (
         state is None
@@ -43,7 +49,12 @@ def activity_outcome(
         or ledger.closed
     ):
         return []
-    outcome, aid = report.outcome, report.activity_id
+    aid = report.activity_id
+    if isinstance(report, msg.ActivityHeartbeat):
+        return [
+            ev.ActivityHeartbeat(activity_id=aid, attempt=report.attempt, details=report.details)
+        ]
+    outcome = report.outcome
     if outcome.ok:
         return [ev.ActivityCompleted(activity_id=aid, result=outcome.result)]
     if completes_later(outcome.error):  # open until engine.complete_activity closes it
@@ -54,10 +65,40 @@ def activity_outcome(
         )
     error: dict[str, Any] = outcome.error or {"type": "Error", "message": "unknown failure"}
     # A result that cannot be recorded (not msgpack, or over the payload limit)
-    # would come back the same from another attempt: the activity fails for good.
-    policy = None if error.get("type") == UNRECORDABLE else policy_of(state.scheduled.name)
+    # would come back the same from another attempt: the activity fails for good;
+    # so does a cancelled one, whatever ended its attempt.
+    final = error.get("type") == UNRECORDABLE or state.cancel_requested
+    policy = None if final else policy_of(state.scheduled.name)
     policy = policy or _NO_RETRY
-    return attempt_failed(aid, report.attempt, error, policy, now_ns, state.scheduled.name)
+    failed = attempt_failed(aid, report.attempt, error, policy, now_ns, state.scheduled.name)
+    retried = isinstance(failed[0], ev.ActivityAttemptFailed) and failed[0].retry_at is not None
+    if report.heartbeat is not None and retried:  # the last details, for the next attempt
+        held = ev.ActivityHeartbeat(
+            activity_id=aid, attempt=report.attempt, details=report.heartbeat
+        )
+        return [held, *failed]
+    return failed
+
+
+def cancel_ends(ledger: Ledger, activity_id: str, *, dispatching: bool) -> list[ev.Event]:
+    """What a requested cancellation ends with no attempt to hear it: an activity waiting
+    to retry (its next attempt never starts), and, when `dispatching`, an attempt about
+    to be sent (again, after a restart of the run or the engine), which is not run."""
+    state = ledger.activities.get(activity_id)
+    # (a run dispatching from history while closed is being resumed after its parking)
+    if state is None or not state.cancel_requested or (ledger.closed and not dispatching):
+        return []
+    name, attempt = state.scheduled.name, state.scheduled.attempt
+    if state.waiting_retry:
+        error = error_info(ActivityCancelled(name, f"it was waiting to retry attempt {attempt}"))
+        return [ev.ActivityFailed(activity_id=activity_id, error=error)]
+    if not dispatching:
+        return []
+    error = error_info(ActivityCancelled(name, f"attempt {attempt} was not run again"))
+    return [
+        ev.ActivityAttemptFailed(activity_id=activity_id, attempt=attempt, error=error),
+        ev.ActivityFailed(activity_id=activity_id, error=error),
+    ]
 
 
 def attempt_failed(
@@ -116,6 +157,8 @@ def timer_due(ledger: Ledger, timer: TimerId, fire_at: int | None = None) -> lis
             return []
         if fire_at is not None and fire_at != state.retry_at:
             return []
+        if state.cancel_requested:
+            return cancel_ends(ledger, timer.ref, dispatching=False)
         last = state.scheduled
         return [
             ev.ActivityScheduled(

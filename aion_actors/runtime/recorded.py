@@ -48,6 +48,8 @@ class Outcomes:
     #: every signal, in the order history recorded them
     ordered_signals: list[ev.SignalReceived] = field(default_factory=list)
     cancel: ev.WorkflowCancelRequested | None = None
+    #: activities told of the run's cancellation, by activity id
+    activity_cancels: dict[str, ev.ActivityCancelRequested] = field(default_factory=dict)
 
     def add(self, event: ev.Event) -> None:
         if isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
@@ -67,6 +69,8 @@ class Outcomes:
             self.children_running.setdefault(event.child_run_id, event)
         elif isinstance(event, ev.ExternalRequestDone):
             self.externals.setdefault(event.request_id, event)
+        elif isinstance(event, ev.ActivityCancelRequested):
+            self.activity_cancels.setdefault(event.activity_id, event)
 
     def _child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
         """Histories written before outcomes named their command's run answer the

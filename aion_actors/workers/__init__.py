@@ -12,23 +12,36 @@ from aion_actors.workers._imports import (
 )
 from aion_actors.workers._process import check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART
+from aion_actors.workers._stats import PoolStats
 from aion_actors.workers.control import CompleteLater, RetryAfter
 from aion_actors.workers.errors import (
     FINAL_ERRORS,
+    ActivityCancelled,
+    ActivityHeartbeatTimeout,
     ActivityUnavailable,
     AttemptTimeout,
     ExecutorClosed,
     WorkerStartFailed,
 )
-from aion_actors.workers.pool import PoolStats, WorkerPool
-from aion_actors.workers.task import AttemptInfo, Executor, Outcome, Task, current_attempt
+from aion_actors.workers.pool import WorkerPool
+from aion_actors.workers.task import (
+    AttemptInfo,
+    AttemptKey,
+    Executor,
+    Outcome,
+    Task,
+    current_attempt,
+)
 from aion_actors.workers.thread import ThreadExecutor
 
 __all__ = [
     "DEFAULT_WORKER_RESTART",
     "FINAL_ERRORS",
+    "ActivityCancelled",
+    "ActivityHeartbeatTimeout",
     "ActivityUnavailable",
     "AttemptInfo",
+    "AttemptKey",
     "AttemptTimeout",
     "CompleteLater",
     "Executor",

@@ -12,8 +12,13 @@ from typing import Any
 
 from aion_actors.core import WorkerCrashed, packb
 from aion_actors.workers import _worker, errors
-from aion_actors.workers._process import Job, signal_name
-from aion_actors.workers.errors import AttemptTimeout, ExecutorClosed
+from aion_actors.workers._process import Job, KillReason, signal_name
+from aion_actors.workers.errors import (
+    ActivityCancelled,
+    ActivityHeartbeatTimeout,
+    AttemptTimeout,
+    ExecutorClosed,
+)
 from aion_actors.workers.task import Outcome, Task, failure
 
 __all__ = ["closed", "cut_short", "reply", "triage"]
@@ -35,15 +40,29 @@ def reply(message: list[Any], frame_size: int, task: Task, max_result_bytes: int
     return Outcome(ok=True, result=message[1])
 
 
-def cut_short(task: Task, exitcode: int | None, *, stopping: bool, killed: bool) -> Outcome:
-    """The attempt whose worker ended (exited, or `killed` for its timeout) before replying."""
+def cut_short(
+    task: Task,
+    exitcode: int | None,
+    *,
+    stopping: bool,
+    killed: bool,
+    why: KillReason = "timeout",
+    grace: float = 0.0,
+) -> Outcome:
+    """The attempt whose worker ended (exited, or was `killed` by the pool `why`: its
+    timeout, its heartbeat timeout, or its cancel `grace` ran out) before replying."""
     if stopping:
         return closed(task)
+    replaced = "its worker process was killed and replaced"
+    if killed and why == "cancel":
+        detail = f"it did not stop within {grace:g} s of being asked, so {replaced}"
+        return failure(ActivityCancelled(task.name, detail))
+    if killed and why == "beat":
+        assert task.heartbeat_timeout is not None
+        return failure(ActivityHeartbeatTimeout(task.name, task.heartbeat_timeout, replaced))
     if killed:
         assert task.timeout is not None  # only an overrun deadline kills a worker
-        return failure(
-            AttemptTimeout(task.name, task.timeout, "its worker process was killed and replaced")
-        )
+        return failure(AttemptTimeout(task.name, task.timeout, replaced))
     return failure(WorkerCrashed(task.name, exitcode, signal_name(exitcode)))
 
 

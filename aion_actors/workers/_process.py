@@ -9,7 +9,7 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import Any, Literal
 
 from aion_actors.core import ConfigError, packb, unpackb
 from aion_actors.workers import _worker
@@ -17,6 +17,8 @@ from aion_actors.workers._imports import EXIT_UNGUARDED, GUARD_ADVICE, main_desc
 from aion_actors.workers._restarts import StartFailure
 from aion_actors.workers.task import Outcome, Task
 
+#: why the pool ended a busy worker's attempt itself
+KillReason = Literal["timeout", "beat", "cancel"]
 _STOP_MESSAGE = packb([_worker.STOP])
 _JOIN_AFTER_EXIT = 1.0  # seconds; an exited or killed process is reaped well within this
 
@@ -29,6 +31,8 @@ class Job:
     done: Callable[[Outcome], None]
     message: bytes | None
     early: Outcome | None = None
+    #: where its heartbeats' details go
+    beat: Callable[[Any], None] | None = None
 
 
 class State(enum.Enum):
@@ -42,14 +46,17 @@ class WorkerProcess:
     """A started worker process; only the pool's dispatcher thread touches it."""
 
     __slots__ = (
+        "beat_at",
+        "cancel_at",
+        "cancel_grace",
         "conn",
-        "deadline",
         "importing",
         "job",
         "lifeline",
         "process",
         "started",
         "state",
+        "timeout_at",
     )
 
     def __init__(
@@ -82,7 +89,11 @@ class WorkerProcess:
         self.lifeline = lifeline
         self.state = State.STARTING
         self.job: Job | None = None
-        self.deadline: float | None = None
+        #: when its attempt overruns its timeout, its heartbeat timeout, its cancel grace
+        self.timeout_at: float | None = None
+        self.beat_at: float | None = None
+        self.cancel_at: float | None = None
+        self.cancel_grace = 0.0
         self.started = False  # its own code runs: it got past re-importing the main script
         self.importing: str | None = None
 
@@ -101,14 +112,43 @@ class WorkerProcess:
         self.job = job
         self.state = State.BUSY
         timeout = job.task.timeout
-        self.deadline = None if timeout is None else now + timeout
+        self.timeout_at = None if timeout is None else now + timeout
+        self.beat(now)
+
+    def beat(self, now: float) -> None:
+        """Its attempt sent a heartbeat: its heartbeat clock starts again."""
+        assert self.job is not None
+        heartbeat_timeout = self.job.task.heartbeat_timeout
+        self.beat_at = None if heartbeat_timeout is None else now + heartbeat_timeout
+
+    def cancel(self, now: float, grace: float, message: bytes) -> None:
+        """Tell its attempt to stop; it is killed if still running `grace` s from now."""
+        if self.cancel_at is None:
+            self.cancel_at, self.cancel_grace = now + grace, grace
+            with contextlib.suppress(OSError):  # gone: its sentinel tells the dispatcher
+                self.conn.send_bytes(message)
+
+    @property
+    def deadline(self) -> float | None:
+        """The first moment its attempt must be ended at (None: no limit)."""
+        moments = [t for t in (self.timeout_at, self.beat_at, self.cancel_at) if t is not None]
+        return min(moments, default=None)
+
+    def overdue(self) -> KillReason:
+        """Why its attempt is ended, its `deadline` passed: the first limit it overran."""
+        limits: list[tuple[float | None, KillReason]] = [
+            (self.cancel_at, "cancel"),
+            (self.timeout_at, "timeout"),
+            (self.beat_at, "beat"),
+        ]
+        return min((at, why) for at, why in limits if at is not None)[1]
 
     def finish(self) -> Job:
         """The job whose reply just arrived; the worker is idle again."""
         job = self.job
         assert job is not None
         self.job = None
-        self.deadline = None
+        self.timeout_at = self.beat_at = self.cancel_at = None
         self.state = State.IDLE
         return job
 

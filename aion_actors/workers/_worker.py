@@ -2,8 +2,12 @@
 
 Everything on the pipe is a msgpack array with an op code first; nothing is
 pickled. The parent sends `[RUN, name, args, [workflow_id, run_id,
-activity_id, attempt]]` or `[STOP]`; the worker answers each RUN with
-`[OK, result]` or `[ERROR, error_map]`, one task at a time. While starting,
+activity_id, attempt], heartbeat_details, heartbeat_interval, max_bytes]`,
+`[CANCEL, ids]` or `[STOP]`; the worker answers each RUN with `[OK, result]`
+or `[ERROR, error_map]`, one task at a time, after any number of
+`[HEARTBEAT, details]` (throttled; read by `heartbeat()`, which also reads a
+CANCEL that arrived meanwhile; a CANCEL of an attempt already over is
+skipped). While starting,
 it says `[STARTED]` as soon as its own code runs (one that dies without
 saying it died in multiprocessing's bootstrap, re-importing the main
 script), announces each module before importing it (so a process that dies
@@ -23,24 +27,27 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from aion_actors.core import PayloadError, packb, unpackb
 from aion_actors.core.payloads import ActivityCodec, activity_codecs
 from aion_actors.workers import _lifeline
-from aion_actors.workers.errors import unrecordable_result
-from aion_actors.workers.task import AttemptInfo, attempt_scope, failure
+from aion_actors.workers.errors import ActivityCancelled, unrecordable_result
+from aion_actors.workers.heartbeats import Throttle, check_details, forward_interval
+from aion_actors.workers.task import AttemptInfo, Task, attempt_scope, failure
 
 RUN: Final = 0
 STOP: Final = 1
+CANCEL: Final = 2
 
 OK: Final = 0
 ERROR: Final = 1
 IMPORTING: Final = 2
 READY: Final = 3
 STARTED: Final = 4
+HEARTBEAT: Final = 5
 
 
 def main(
@@ -81,20 +88,75 @@ def main(
             _lifeline.end_group()  # with whatever earlier activities left running
         if message[0] == STOP:
             return
-        _, name, args, attempt = message
+        if message[0] == CANCEL:  # for an attempt that ended before it was read
+            continue
+        _, name, args, ids, details, interval, max_bytes = message
         function = functions.get(name)
         if function is None:  # the pool does not send these; answer rather than die
             unknown = LookupError(f"activity {name!r} is not resolved in this worker process")
             conn.send_bytes(packb([ERROR, failure(unknown).error]))
             continue
         codec = codecs[name] if codecs is not None else None
-        conn.send_bytes(_run(function, name, args, AttemptInfo(*attempt), codec))
+        pulse = _Pulse(conn, name, ids, interval, max_bytes)
+        workflow_id, run_id, activity_id, number = ids
+        attempt = AttemptInfo(workflow_id, run_id, activity_id, number, details, pulse)
+        reply = _run(function, name, args, attempt, codec)
+        pulse.flush()  # the details a throttle held back go before the result
+        conn.send_bytes(reply)
+        if pulse.stopping:
+            return
 
 
-def run_message(name: str, args: Sequence[Any], attempt: AttemptInfo) -> bytes:
-    """The RUN message for one attempt (raises if `args` are not msgpack values)."""
+def run_message(task: Task, max_bytes: int) -> bytes:
+    """The RUN message for one attempt (raises if its arguments are not msgpack values);
+    heartbeat details are limited to `max_bytes`, like results."""
+    attempt, interval = task.attempt, forward_interval(task.heartbeat_timeout)
     ids = [attempt.workflow_id, attempt.run_id, attempt.activity_id, attempt.attempt]
-    return packb([RUN, name, args, ids])
+    message = [RUN, task.name, task.args, ids, attempt.heartbeat_details, interval, max_bytes]
+    return packb(message)
+
+
+class _Pulse:
+    """An attempt's heartbeats in a worker process: sent to the pool, throttled; a CANCEL
+    (or STOP) that arrived meanwhile is read on the way."""
+
+    __slots__ = ("_conn", "_ids", "_max_bytes", "_name", "_throttle", "cancelled", "stopping")
+
+    def __init__(
+        self, conn: Connection, name: str, ids: list[Any], interval: float, max_bytes: int
+    ) -> None:
+        self._conn = conn
+        self._name = name
+        self._ids = ids
+        self._max_bytes = max_bytes
+        self._throttle = Throttle(interval)
+        self.cancelled = False
+        self.stopping = False
+
+    def beat(self, details: Any) -> None:
+        self._read()
+        if self.cancelled:
+            raise ActivityCancelled(self._name)
+        check_details(details, self._name, self._max_bytes)
+        go, details = self._throttle.offer(details)
+        if go:
+            self._conn.send_bytes(packb([HEARTBEAT, details]))
+
+    def flush(self) -> None:
+        held = self._throttle.take_held()
+        if held is not None:
+            self._conn.send_bytes(packb([HEARTBEAT, held]))
+
+    def _read(self) -> None:
+        try:
+            while self._conn.poll():
+                message = unpackb(self._conn.recv_bytes())
+                if message[0] == STOP:  # the pool closes: stop once this attempt ends
+                    self.stopping = True
+                elif message[0] == CANCEL and list(message[1]) == self._ids:
+                    self.cancelled = True
+        except EOFError:  # the engine is gone: nobody is left to receive results
+            _lifeline.end_group()
 
 
 def _resolve(conn: Connection, path: str) -> Callable[..., Any]:

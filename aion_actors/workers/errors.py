@@ -27,6 +27,40 @@ class AttemptTimeout(AionError):
         super().__init__(f"activity {activity!r} exceeded its {timeout:g} s timeout; {consequence}")
 
 
+class ActivityHeartbeatTimeout(AionError):
+    """An attempt sent no heartbeat within its `@activity(heartbeat_timeout=)` (retryable).
+
+    On the process executor its worker is killed and replaced; on the thread
+    executor its late result is dropped.
+    """
+
+    def __init__(self, activity: str, heartbeat_timeout: float, consequence: str) -> None:
+        self.activity = activity
+        self.heartbeat_timeout = heartbeat_timeout
+        super().__init__(
+            f"activity {activity!r} sent no heartbeat for {heartbeat_timeout:g} s "
+            f"(its heartbeat_timeout); {consequence}"
+        )
+
+
+class ActivityCancelled(AionError):
+    """The workflow awaiting this activity was cancelled.
+
+    Raised by `current_attempt().heartbeat()` once cancellation is requested;
+    let it propagate (after cleaning up) to acknowledge. A cancelled activity
+    is never retried. Also the recorded error type of an attempt that was
+    cancelled before it ran, or killed for ignoring its cancellation.
+    """
+
+    def __init__(self, activity: str = "", detail: str = "") -> None:
+        self.activity = activity
+        what = f"activity {activity!r}" if activity else "the activity"
+        super().__init__(
+            f"{what} was cancelled: the workflow awaiting it was cancelled"
+            + (f"; {detail}" if detail else "")
+        )
+
+
 class ExecutorClosed(AionError):
     """The executor was closed before the attempt finished; it never produced a result."""
 

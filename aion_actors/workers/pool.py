@@ -5,7 +5,9 @@ self-pipe for wake-ups in one selector, so the pool costs one thread however
 many workers it has. A worker runs one attempt at a time; attempts queue FIFO
 while every worker is busy. A worker that dies is replaced and its attempt
 ends as `WorkerCrashed`; one that overruns its timeout is SIGKILLed,
-replaced, and its attempt ends as `AttemptTimeout`; `WorkerPool` says when.
+replaced, and its attempt ends as `AttemptTimeout` (`ActivityHeartbeatTimeout`
+for an attempt whose heartbeats stopped; `ActivityCancelled` for one that did
+not stop within its grace once cancelled: `_liveness`); `WorkerPool` says when.
 Each worker leads a process group of its own and dies with the engine, even
 a SIGKILL of the engine process alone (`_lifeline`); however a worker ends,
 its group is SIGKILLed, so what its activities started ends with it.
@@ -30,35 +32,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from typing import Any
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, unpackb
-from aion_actors.workers import _outcomes, _process, _worker, errors
+from aion_actors.workers import _liveness, _outcomes, _process, _worker, errors
 from aion_actors.workers._activities import ActivityTable
 from aion_actors.workers._imports import WORKER_NAME_PREFIX
 from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART, RestartPlan, StartFailure
+from aion_actors.workers._stats import PoolStats
 from aion_actors.workers.errors import ExecutorClosed
-from aion_actors.workers.task import Outcome, Task, failure
+from aion_actors.workers.task import AttemptKey, Outcome, Task, failure
 from supervisor import RestartPolicy
 
 log = logging.getLogger("aion_actors.workers")
 
 _STOP_GRACE = 1.0  # seconds `close()` lets busy workers finish before killing them
 _CONN, _SENTINEL = 0, 1
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStats:
-    """A snapshot of a pool's counters since it was built."""
-
-    workers: int  #: live worker processes, starting, idle or busy
-    completed: int  #: attempts that returned or raised inside a worker
-    crashed: int  #: workers that died on their own after becoming ready
-    timeouts: int  #: workers killed because their attempt overran its timeout
-    replaced: int  #: processes started to replace a dead or killed worker
-    start_failures: int  #: workers that died before becoming ready
-    broken: bool = False  #: attempts fail at once: workers cannot start (see `WorkerPool`)
 
 
 class WorkerPool:
@@ -78,22 +68,10 @@ class WorkerPool:
     never retried; the others run.
 
     Restarts follow `policy` (its `max_restarts`, `within_seconds` and
-    `backoff`; default `DEFAULT_WORKER_RESTART`), so the pool neither spins
-    nor gives up silently:
-    - every replacement (after a crash, a timeout kill or a failed start) is
-      recorded in a `RestartWindow` and waits `backoff.delay(n)`, n = earlier
-      restarts in the window;
-    - a start failure known to be permanent (the main script opens an engine
-      when workers import it: an unguarded entry point), or the same exit code
-      3 times in a row with no worker ready, breaks the pool for good: it
-      starts no more workers and logs the cause once;
-    - failed starts beyond the window retry once every `backoff.max` seconds
-      (at least 1 s); with no worker ready the pool is broken meanwhile;
-    - a broken pool fails queued and new attempts at once with
-      `WorkerStartFailed` naming the cause (never retried); the first worker
-      that becomes ready repairs it;
-    - crashes beyond the window only log a warning: workers still start, and
-      each crash fails (retryably) the attempt it cut short.
+    `backoff`; default `DEFAULT_WORKER_RESTART`) by the rules `_restarts`
+    states, so the pool neither spins nor gives up silently: a broken pool
+    fails queued and new attempts at once with `WorkerStartFailed` naming the
+    cause (never retried); crashes beyond the window only log a warning.
     """
 
     def __init__(
@@ -118,6 +96,7 @@ class WorkerPool:
             self._context.set_forkserver_preload([_worker.__name__, *self._table.preload()])
         self._lock = threading.Lock()  # guards _inbox, _woken, _closing and the wake-up fds
         self._inbox: list[Job] = []
+        self._cancels: list[_liveness.Cancel] = []
         self._woken = False
         self._closing = False
         self._wake_r, self._wake_w = os.pipe()
@@ -142,15 +121,21 @@ class WorkerPool:
 
     # Any thread
 
-    def submit(self, task: Task, done: Callable[[Outcome], None]) -> None:
-        """Queue one attempt; `done(outcome)` follows from the dispatcher thread."""
+    def submit(
+        self,
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Queue one attempt; `done(outcome)` (and `beat(details)`) follow from the
+        dispatcher thread."""
         if task.name not in self._table.paths:
             raise LookupError(
                 f"no activity named {task.name!r} was given to this worker pool; "
                 f"it runs {sorted(self._table.paths)}"
             )
         try:
-            job = Job(task, done, _worker.run_message(task.name, task.args, task.attempt))
+            job = Job(task, done, _worker.run_message(task, self._max_result_bytes), beat=beat)
         except Exception as exc:
             unrecordable = errors.unrecordable_arguments(task.name, task.args, exc)
             job = Job(task, done, None, failure(unrecordable))
@@ -158,9 +143,20 @@ class WorkerPool:
             if self._closing:
                 raise ExecutorClosed("process", task.name)
             self._inbox.append(job)
-            if not self._woken:
-                self._woken = True
-                os.write(self._wake_w, b"\0")
+            self._wake()
+
+    def cancel(self, attempt: AttemptKey, grace: float) -> None:
+        """Ask the attempt to stop (see `_liveness`); its worker is killed after `grace` s."""
+        with self._lock:
+            if not self._closing:
+                self._cancels.append((attempt, grace))
+                self._wake()
+
+    def _wake(self) -> None:
+        """Wake the dispatcher (with the lock held)."""
+        if not self._woken:
+            self._woken = True
+            os.write(self._wake_w, b"\0")
 
     def close(self) -> None:
         """Stop the workers (graceful, then SIGKILL after a short grace) and the dispatcher.
@@ -171,7 +167,7 @@ class WorkerPool:
         with self._lock:
             if not self._closing:
                 self._closing = True
-                os.write(self._wake_w, b"\0")
+                self._wake()
         if threading.current_thread() is not self._thread:
             self._thread.join()
 
@@ -240,8 +236,12 @@ class WorkerPool:
             os.read(self._wake_r, 4096)
         with self._lock:
             jobs, self._inbox, self._woken = self._inbox, [], False
+            cancels, self._cancels = self._cancels, []
             closing = self._closing
         self._settle(jobs)
+        now = time.monotonic()
+        for job, outcome in _liveness.cancel(cancels, self._pending, self._slots, now):
+            self._deliver(job, outcome)
         if closing and self._stopping_since is None:
             self._begin_stop()
 
@@ -270,6 +270,8 @@ class WorkerPool:
             self._deliver(job, outcome)
             if self._stopping_since is None:
                 self._dispatch(time.monotonic())
+        elif op == _worker.HEARTBEAT:
+            _liveness.beat(worker, message[1])
         elif op == _worker.STARTED:
             worker.started = True
         elif op == _worker.IMPORTING:
@@ -321,6 +323,7 @@ class WorkerPool:
     def _end(self, worker: WorkerProcess, *, kill: bool = False) -> None:
         """Reap a worker that exited (or SIGKILL it), settle its attempt, plan its replacement."""
         job, was_starting = worker.job, worker.state is State.STARTING
+        why = worker.overdue() if kill and worker.deadline is not None else "timeout"
         self._selector.unregister(worker.conn)
         self._selector.unregister(worker.sentinel)
         index = self._slots.index(worker)
@@ -331,7 +334,7 @@ class WorkerPool:
         now, stopping = time.monotonic(), self._stopping_since is not None
         if not stopping:
             if kill:
-                self._timeouts += 1
+                self._timeouts += why != "cancel"
                 self._plan.lost(index, now)
             elif was_starting:  # a starting worker has no job
                 self._start_failed(index, _process.start_failure(worker, exitcode), now)
@@ -339,7 +342,14 @@ class WorkerPool:
                 self._crashed += 1
                 self._plan.lost(index, now)
         if job is not None:
-            outcome = _outcomes.cut_short(job.task, exitcode, stopping=stopping, killed=kill)
+            outcome = _outcomes.cut_short(
+                job.task,
+                exitcode,
+                stopping=stopping,
+                killed=kill,
+                why=why,
+                grace=worker.cancel_grace,
+            )
             self._deliver(job, outcome)
 
     def _start_failed(self, index: int, failure: StartFailure, now: float) -> None:

@@ -12,11 +12,21 @@ import contextvars
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aion_actors.core import ActivityToken, error_info
 from aion_actors.workers.control import control_fields
+
+#: (workflow_id, run_id, activity_id, attempt number): one attempt, as executors know it
+AttemptKey = tuple[str, str, str, int]
+
+
+class Pulse(Protocol):
+    """Where an executing attempt's heartbeats go (each executor has its own)."""
+
+    def beat(self, details: Any) -> None:
+        """Record progress; raises `ActivityCancelled` once cancellation was requested."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +37,10 @@ class AttemptInfo:
     run_id: str
     activity_id: str
     attempt: int
+    #: the details of the last heartbeat recorded for this activity (by an earlier
+    #: attempt, or by this one before the engine restarted); None if none was
+    heartbeat_details: Any = None
+    _pulse: Pulse | None = field(default=None, compare=False, repr=False)
 
     @property
     def idempotency_key(self) -> str:
@@ -37,6 +51,23 @@ class AttemptInfo:
     def token(self) -> str:
         """Names this attempt for `engine.complete_activity` after a `CompleteLater`."""
         return str(ActivityToken(self.workflow_id, self.run_id, self.activity_id, self.attempt))
+
+    @property
+    def key(self) -> AttemptKey:
+        return (self.workflow_id, self.run_id, self.activity_id, self.attempt)
+
+    def heartbeat(self, details: Any = None) -> None:
+        """Tell the engine this attempt is alive, and record `details` (a msgpack value
+        under the payload limit) for the next attempt; see README "Activity cancellation
+        and heartbeats".
+
+        Raises `ActivityCancelled` once the workflow awaiting the activity was
+        cancelled (let it propagate to acknowledge), and `PayloadError` for details
+        that cannot be recorded. `details=None` keeps the last details. Throttled:
+        call it as often as you like. Outside an executor it does nothing.
+        """
+        if self._pulse is not None:
+            self._pulse.beat(details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +83,8 @@ class Task:
     args: tuple[Any, ...] | list[Any]
     attempt: AttemptInfo
     timeout: float | None = None
+    #: seconds without a heartbeat after which the attempt fails (None: never)
+    heartbeat_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +99,23 @@ class Outcome:
 class Executor(Protocol):
     """Where activity attempts run: a process pool or a thread pool."""
 
-    def submit(self, task: Task, done: Callable[[Outcome], None]) -> None:
+    def submit(
+        self,
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Callable[[Any], None] | None = None,
+    ) -> None:
         """Queue `task`; `done` is called exactly once, later, from the executor's own thread.
 
         `done` must return quickly: it runs on the thread that serves every
-        other attempt. It is never called from inside `submit`.
+        other attempt. It is never called from inside `submit`. `beat(details)`
+        gets the attempt's heartbeat details (never None), throttled, before `done`.
         """
+
+    def cancel(self, attempt: AttemptKey, grace: float) -> None:
+        """Ask the attempt to stop: its next heartbeat raises `ActivityCancelled`; one not
+        started yet ends so at once. One still running `grace` seconds later is killed
+        where the executor can kill (a worker process). Unknown attempts are ignored."""
 
     def close(self) -> None:
         """Stop every thread and process started; unfinished attempts end as `ExecutorClosed`."""

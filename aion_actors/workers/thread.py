@@ -5,10 +5,13 @@ to and from a worker process: the activity cannot alias the workflow's
 objects, and the workflow sees the same value live as on replay (a tuple
 comes back as a list either way).
 
-A thread cannot be killed. When an attempt overruns its timeout, this
-executor delivers `AttemptTimeout` at the deadline and drops the late
-result; the thread stays busy until the function returns, so a stuck
-activity holds one of the `max_workers` threads.
+A thread cannot be killed. When an attempt overruns its timeout (or goes
+longer than its heartbeat timeout without a heartbeat), this executor
+delivers `AttemptTimeout` (`ActivityHeartbeatTimeout`) at the deadline and
+drops the late result; the thread stays busy until the function returns, so
+a stuck activity holds one of the `max_workers` threads (its next heartbeat
+raises `ActivityCancelled`). Cancellation is cooperative only: the next
+heartbeat raises `ActivityCancelled`; an attempt not started yet ends so at once.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aion_actors.core import (
@@ -33,13 +36,16 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.workers.errors import (
+    ActivityCancelled,
+    ActivityHeartbeatTimeout,
     AttemptTimeout,
     ExecutorClosed,
     oversized_result,
     unrecordable_arguments,
     unrecordable_result,
 )
-from aion_actors.workers.task import Outcome, Task, attempt_scope, failure
+from aion_actors.workers.heartbeats import check_details
+from aion_actors.workers.task import AttemptKey, Outcome, Task, attempt_scope, failure
 
 log = logging.getLogger("aion_actors.workers")
 
@@ -54,6 +60,33 @@ class _Entry:
     args: list[Any]
     refused: Outcome | None = None  # arguments that are not msgpack: settled unrun
     settled: bool = False
+    beat: Callable[[Any], None] | None = None
+    started: bool = False
+    cancelled: bool = False
+    last_beat: float = 0.0
+
+
+class _Pulse:
+    """An attempt's heartbeats on a thread: read its cancellation, note that it lives."""
+
+    __slots__ = ("_entry", "_max_bytes")
+
+    def __init__(self, entry: _Entry, max_bytes: int) -> None:
+        self._entry = entry
+        self._max_bytes = max_bytes
+
+    def beat(self, details: Any) -> None:
+        entry = self._entry
+        if entry.cancelled:
+            raise ActivityCancelled(entry.task.name)
+        if entry.settled:
+            raise ActivityCancelled(
+                entry.task.name, "this attempt already ended (it timed out); stop it"
+            )
+        check_details(details, entry.task.name, self._max_bytes)
+        entry.last_beat = time.monotonic()
+        if details is not None and entry.beat is not None:
+            entry.beat(details)
 
 
 class ThreadExecutor:
@@ -88,7 +121,9 @@ class ThreadExecutor:
         self._idle = 0  # threads done with their attempt, soon waiting for the next
         self._unsettled: set[_Entry] = set()
         self._executing = 0  # threads inside an activity function (late ones included)
-        self._deadlines: list[tuple[float, int, _Entry]] = []
+        #: (when, order, heartbeat?, entry): an attempt's timeout, or when to look at its
+        #: last heartbeat again
+        self._deadlines: list[tuple[float, int, bool, _Entry]] = []
         self._order = itertools.count()
         self._closed = False
         self._stopping = False
@@ -98,7 +133,12 @@ class ThreadExecutor:
         )
         self._watcher.start()
 
-    def submit(self, task: Task, done: Callable[[Outcome], None]) -> None:
+    def submit(
+        self,
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Callable[[Any], None] | None = None,
+    ) -> None:
         """Queue one attempt; `done(outcome)` follows from one of this executor's threads."""
         function = self._activities.get(task.name)
         if function is None:
@@ -106,7 +146,7 @@ class ThreadExecutor:
                 f"no activity named {task.name!r} was given to this thread executor; "
                 f"it runs {sorted(self._activities)}"
             )
-        entry = _Entry(task, done, function, [])
+        entry = _Entry(task, done, function, [], beat=beat)
         try:
             entry.args = unpackb(packb(list(task.args)))
             if self._codecs is not None:
@@ -130,6 +170,19 @@ class ThreadExecutor:
         self._queue.put(entry)
         if thread is not None:
             thread.start()
+
+    def cancel(self, attempt: AttemptKey, grace: float) -> None:
+        """Ask the attempt to stop (cooperatively: a thread cannot be killed, `grace` is
+        not used); one not started yet ends as `ActivityCancelled` without running."""
+        unrun = []
+        with self._lock:
+            for entry in self._unsettled:
+                if entry.task.attempt.key == attempt:
+                    entry.cancelled = True
+                    if not entry.started:
+                        unrun.append(entry)
+        for entry in unrun:
+            self._settle(entry, failure(ActivityCancelled(entry.task.name, "before it ran")))
 
     def close(self) -> None:
         """Cancel queued attempts, give running ones a short grace, then stop the threads.
@@ -177,7 +230,11 @@ class ThreadExecutor:
             with self._lock:
                 if self._closed:  # queued when the executor closed: it never runs
                     continue
+                if entry.settled:  # cancelled before it ran: this thread is free again
+                    self._idle += 1
+                    continue
                 self._executing += 1
+                entry.started = True
             try:
                 if entry.refused is not None:
                     self._settle(entry, entry.refused)
@@ -192,16 +249,19 @@ class ThreadExecutor:
 
     def _execute(self, entry: _Entry) -> None:
         task = entry.task
-        if task.timeout is not None:
+        entry.last_beat = now = time.monotonic()
+        if task.timeout is not None or task.heartbeat_timeout is not None:
             with self._cond:
                 if len(self._deadlines) > 2 * len(self._unsettled) + 64:
-                    self._deadlines = [d for d in self._deadlines if not d[2].settled]
+                    self._deadlines = [d for d in self._deadlines if not d[3].settled]
                     heapq.heapify(self._deadlines)
-                heapq.heappush(
-                    self._deadlines, (time.monotonic() + task.timeout, next(self._order), entry)
-                )
+                if task.timeout is not None:
+                    self._deadline(now + task.timeout, entry, beat=False)
+                if task.heartbeat_timeout is not None:
+                    self._deadline(now + task.heartbeat_timeout, entry, beat=True)
                 self._cond.notify()
-        with attempt_scope(task.attempt):
+        pulse = _Pulse(entry, self._max_result_bytes)
+        with attempt_scope(replace(task.attempt, _pulse=pulse)):
             try:
                 result = entry.function(*entry.args)
             except Exception as exc:
@@ -222,9 +282,14 @@ class ThreadExecutor:
                 outcome = Outcome(ok=True, result=unpackb(packed))
         self._settle(entry, outcome)
 
+    def _deadline(self, when: float, entry: _Entry, *, beat: bool) -> None:
+        heapq.heappush(self._deadlines, (when, next(self._order), beat, entry))
+
     def _watch(self) -> None:
-        """Deliver `AttemptTimeout` at each deadline; at close, `ExecutorClosed` to the rest."""
+        """Deliver `AttemptTimeout` at each deadline (`ActivityHeartbeatTimeout` when the last
+        heartbeat is too old); at close, `ExecutorClosed` to the rest."""
         self._own.inside = True
+        consequence = "threads cannot be stopped, so its late result will be dropped"
         while True:
             with self._cond:
                 while not self._stopping and not self._due():
@@ -232,11 +297,16 @@ class ThreadExecutor:
                     self._cond.wait(None if first is None else first - time.monotonic())
                 if self._stopping:
                     break
-                entry = heapq.heappop(self._deadlines)[2]
-            timeout = entry.task.timeout
-            assert timeout is not None
-            consequence = "threads cannot be stopped, so its late result will be dropped"
-            self._settle(entry, failure(AttemptTimeout(entry.task.name, timeout, consequence)))
+                _when, _order, beat, entry = heapq.heappop(self._deadlines)
+                limit = entry.task.heartbeat_timeout if beat else entry.task.timeout
+                assert limit is not None
+                if beat and not entry.settled and entry.last_beat + limit > time.monotonic():
+                    self._deadline(entry.last_beat + limit, entry, beat=True)  # it beat since
+                    continue
+            error = (ActivityHeartbeatTimeout if beat else AttemptTimeout)(
+                entry.task.name, limit, consequence
+            )
+            self._settle(entry, failure(error))
         with self._cond:
             leftovers = list(self._unsettled)
         for entry in leftovers:

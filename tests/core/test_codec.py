@@ -56,6 +56,8 @@ SAMPLES: dict[str, Event] = {
         ev.ActivityAttemptFailed(activity_id="a1", attempt=1, error=ERROR, retry_at=10**18),
         ev.ActivityHandedOff(activity_id="a1", attempt=2),
         ev.ActivityFailed(activity_id="a1", error=ERROR),
+        ev.ActivityHeartbeat(activity_id="a1", attempt=2, details={"row": 41}),
+        ev.ActivityCancelRequested(activity_id="a1", mode="wait"),
         ev.TimerStarted(timer_id="t1", fire_at=2 * 10**18),
         ev.TimerFired(timer_id="t1"),
         ev.TimerCancelled(timer_id="t1"),

@@ -27,7 +27,9 @@ class HeldExecutors:
     def __init__(self) -> None:
         self.held: list[tuple[Task, Callable[[Outcome], None]]] = []
 
-    def submit(self, definition: Any, task: Task, done: Callable[[Outcome], None]) -> None:
+    def submit(
+        self, definition: Any, task: Task, done: Callable[[Outcome], None], beat: Any = None
+    ) -> None:
         self.held.append((task, done))
 
 

@@ -105,6 +105,12 @@ class _Wrapper:
 
 wrapped_echo = _Wrapper(echo)
 
+
+def beat_big() -> None:
+    """Heartbeats details over the payload limit."""
+    current_attempt().heartbeat("x" * (5 * 1024 * 1024))
+
+
 NAMES = (
     "echo",
     "fail",
@@ -118,6 +124,7 @@ NAMES = (
     "wrapped_echo",
     "leave_behind",
     "to_terminal",
+    "beat_big",
 )
 PATHS = {name: f"{__name__}:{name}" for name in NAMES}
 FUNCTIONS = {name: globals()[name] for name in NAMES}

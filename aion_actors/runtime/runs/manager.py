@@ -8,7 +8,6 @@ nothing: each verb and each report goes to the one part whose job it is.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +17,10 @@ import pykka
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ActivityToken,
-    AionError,
     PayloadConverter,
     RunKey,
     SequenceConflict,
     TimerId,
-    WorkflowNotFound,
-    WorkflowParked,
     faults,
 )
 from aion_actors.core import events as ev
@@ -36,6 +32,7 @@ from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.runs.closings import Closings
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
@@ -145,6 +142,7 @@ class RunManager:
             catalog,
         )
         self._store = store
+        self._closings = Closings(self._table, store)
         recorder.when_available(self._store_writes_again)
 
     # -- the engine's verbs
@@ -191,61 +189,10 @@ class RunManager:
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
     ) -> tuple[RunKey, ev.Event]:
-        """Block until the run closes, following continue-as-new to the last run: that
-        run and its closing event. `TimeoutError` after `timeout`, `WorkflowParked`
-        while it is parked if `raise_on_park`."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            closing = self._wait_one(key, deadline, timeout, raise_on_park)
-            if not isinstance(closing, ev.WorkflowContinuedAsNew):
-                return key, closing
-            key = RunKey(key.workflow_id, closing.next_run_id)
-
-    def _wait_one(
-        self, key: RunKey, deadline: float | None, timeout: float | None, raise_on_park: bool
-    ) -> ev.Event:
-        while True:
-            watched = self._table.watch(key)
-            if watched is None:
-                return self._closing_in_store(key)
-            entry, latch = watched
-            if raise_on_park and entry.presence is Presence.PARKED:
-                self._table.unwatch(key, latch)
-                raise WorkflowParked(key.workflow_id, key.run_id, entry.reason or "")
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not latch.wait(left):
-                self._table.unwatch(key, latch)
-                raise TimeoutError(
-                    f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
-                    f"{timeout} s (it is {entry.status.value})"
-                )
-            if entry.closing is not None:
-                return entry.closing
-
-    def _closing_in_store(self, key: RunKey) -> ev.Event:
-        run = self._store.get_run(*key)
-        if run is None:
-            raise WorkflowNotFound(key.workflow_id, key.run_id)
-        last = self._store.read(*key, run.head)
-        if not run.status.is_terminal or not last:
-            raise AionError(
-                f"run {key.run_id} of workflow {key.workflow_id!r} is {run.status.value} in the "
-                "store but not open in this engine; reopen the engine to recover it"
-            )
-        return last[-1]
+        return self._closings.wait_closed(key, timeout, raise_on_park=raise_on_park)
 
     def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
-        """`callback()` once the run and its continue-as-new successors have closed;
-        at once if they have."""
-
-        def closed(closing: ev.Event) -> None:
-            if isinstance(closing, ev.WorkflowContinuedAsNew):
-                self.when_closed(RunKey(key.workflow_id, closing.next_run_id), callback)
-            else:
-                callback()
-
-        if not self._table.when_closed(key, closed):
-            closed(self._closing_in_store(key))
+        self._closings.when_closed(key, callback)
 
     def whereabouts(self, key: RunKey) -> Whereabouts:
         entry = self._table.get(key)
@@ -317,8 +264,15 @@ class RunManager:
     def retry_policy(self, activity: str) -> RetryPolicy | None:
         return self._catalog.retry_policy(activity)
 
-    def dispatch(self, key: RunKey, event: ev.ActivityScheduled) -> None:
-        self._attempts.dispatch(*key, event)
+    def dispatch(self, key: RunKey, event: ev.ActivityScheduled, heartbeat: Any = None) -> None:
+        self._attempts.dispatch(*key, event, heartbeat)
+
+    def cancel_attempt(self, key: RunKey, activity_id: str) -> None:
+        self._attempts.cancel(*key, activity_id)
+
+    def activity_cancel(self, name: str) -> str:
+        definition = self._catalog.activity(name)
+        return definition.cancel if definition is not None else "try"
 
     def arm_timer(self, fire_at: int) -> None:
         self._timers.arm(fire_at)

@@ -65,7 +65,7 @@ class Recovery:
             self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
         self._find_lost_successors()
         woken, now = 0, time.time_ns()
-        running: list[tuple[str, str, ev.ActivityScheduled]] = []
+        running: list[tuple[str, str, ev.ActivityScheduled, Any]] = []
         unregistered: Counter[str] = Counter()
         for run in summaries:
             if run.status == WorkflowStatus.PARKED:
@@ -79,12 +79,14 @@ class Recovery:
                 history = []
             if history and past_deadline(history[0], now):
                 continue  # the timer service times it out first thing: nothing to redo
-            if not history or needs_replay(history):
+            ledger = Ledger(history)
+            attempts = ledger.running_attempts()
+            # an attempt whose cancellation was requested is not run again: its run records why
+            if not history or needs_replay(history) or any(s.cancel_requested for _, s in attempts):
                 woken += 1
                 self._residency.bring_back(key)
                 continue
-            ledger = Ledger(history)
-            running += [(*key, state.scheduled) for _aid, state in ledger.running_attempts()]
+            running += [(*key, state.scheduled, state.heartbeat) for _aid, state in attempts]
             for child in ledger.children.values():
                 self._endings.start_child(key, child)
         self._attempts.recovered(running)

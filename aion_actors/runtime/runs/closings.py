@@ -1,0 +1,82 @@
+"""Waiting for runs to end: `result()`, `when_closed`, following continue-as-new.
+
+The run table wakes the waiters of a run when it closes it (one latch per
+wait, set by whoever closes the run); a run this engine no longer holds
+answers from the store. Nobody polls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aion_actors.core import AionError, RunKey, WorkflowNotFound, WorkflowParked
+from aion_actors.core import events as ev
+from aion_actors.runtime.runs.entry import Presence
+from aion_actors.runtime.runs.table import RunTable
+from aion_actors.store import EventStore
+
+
+class Closings:
+    def __init__(self, table: RunTable, store: EventStore) -> None:
+        self._table = table
+        self._store = store
+
+    def wait_closed(
+        self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
+    ) -> tuple[RunKey, ev.Event]:
+        """Block until the run closes, following continue-as-new to the last run: that
+        run and its closing event. `TimeoutError` after `timeout`, `WorkflowParked`
+        while it is parked if `raise_on_park`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            closing = self._wait_one(key, deadline, timeout, raise_on_park)
+            if not isinstance(closing, ev.WorkflowContinuedAsNew):
+                return key, closing
+            key = RunKey(key.workflow_id, closing.next_run_id)
+
+    def _wait_one(
+        self, key: RunKey, deadline: float | None, timeout: float | None, raise_on_park: bool
+    ) -> ev.Event:
+        while True:
+            watched = self._table.watch(key)
+            if watched is None:
+                return self._closing_in_store(key)
+            entry, latch = watched
+            if raise_on_park and entry.presence is Presence.PARKED:
+                self._table.unwatch(key, latch)
+                raise WorkflowParked(key.workflow_id, key.run_id, entry.reason or "")
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not latch.wait(left):
+                self._table.unwatch(key, latch)
+                raise TimeoutError(
+                    f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
+                    f"{timeout} s (it is {entry.status.value})"
+                )
+            if entry.closing is not None:
+                return entry.closing
+
+    def _closing_in_store(self, key: RunKey) -> ev.Event:
+        run = self._store.get_run(*key)
+        if run is None:
+            raise WorkflowNotFound(key.workflow_id, key.run_id)
+        last = self._store.read(*key, run.head)
+        if not run.status.is_terminal or not last:
+            raise AionError(
+                f"run {key.run_id} of workflow {key.workflow_id!r} is {run.status.value} in the "
+                "store but not open in this engine; reopen the engine to recover it"
+            )
+        return last[-1]
+
+    def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
+        """`callback()` once the run and its continue-as-new successors have closed;
+        at once if they have."""
+
+        def closed(closing: ev.Event) -> None:
+            if isinstance(closing, ev.WorkflowContinuedAsNew):
+                self.when_closed(RunKey(key.workflow_id, closing.next_run_id), callback)
+            else:
+                callback()
+
+        if not self._table.when_closed(key, closed):
+            closed(self._closing_in_store(key))
