@@ -34,6 +34,7 @@ from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, Wor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager, new_runs
 from aion_actors.runtime.timeouts import Timeouts
+from aion_actors.signal_start import SignalStart
 from aion_actors.store import EventStore, Recorder, RunSummary
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
@@ -94,6 +95,7 @@ class Engine:
         self._registration = Registration(self._catalog, config, self._runs)
         self._completions = Completions(self._runs, self._converter, max_payload_bytes)
         self._lookup = Lookup(store, self._catalog, self._runs, self._converter)
+        self._signal_start = SignalStart(self._runs, self._registration, self._converter)
         self._closed = False
         shutdown.opened(self)
         try:
@@ -203,6 +205,7 @@ class Engine:
         workflow_id: str | None = None,
         execution_timeout: float | None = None,
         run_timeout: float | None = None,
+        signal: tuple[str, Any] | None = None,
     ) -> RunHandle:
         """Start a run; returns once its `WorkflowStarted` is committed.
 
@@ -211,8 +214,15 @@ class Engine:
         side effect you must not repeat with your own key (see the README).
         `execution_timeout` (seconds) bounds this run and its continue-as-new
         successors together, `run_timeout` each run: past it, the run ends
-        `WorkflowTimedOut`.
+        `WorkflowTimedOut`. With `signal=(name, payload)` it starts the run only
+        if `workflow_id` has none open, and delivers the signal either way (right
+        after the new run's start, or to the open run); the handle names that run.
         """
+        if signal is not None:
+            self._check_open()
+            timeouts = Timeouts.given(execution_timeout, run_timeout)
+            key = self._signal_start(workflow, args, workflow_id, signal, timeouts)
+            return RunHandle(self, key.workflow_id, key.run_id)
         ids = None if workflow_id is None else [workflow_id]
         [handle] = self.start_many(
             workflow,

@@ -73,7 +73,16 @@ async def cancels_another(ctx: WorkflowContext, target: str) -> str:
     return "cancel recorded"
 
 
+@workflow
+async def counts_signals(ctx: WorkflowContext, want: int) -> list[Any]:
+    got: list[Any] = []
+    ctx.on_signal("add", got.append)
+    await ctx.wait_condition(lambda: len(got) >= want)
+    return sorted(got)
+
+
 ALL = [
+    counts_signals,
     waits_for_go,
     waits_twice,
     doubles_on_go,
