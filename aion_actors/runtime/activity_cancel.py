@@ -50,18 +50,30 @@ class ActivityCancels:
         or None while an activity with cancel="wait" still runs."""
         at, running = (cancel.recorded_at, cancel.seq), False
         for part in waiting:
-            command = part.command
-            if not isinstance(command, ActivityCommand):
+            if self._request(part, outcomes, out) != "wait":
                 continue
-            requested = outcomes.activity_cancels.get(part.key)
-            mode = requested.mode if requested is not None else self._mode_of(command.name)
             done = outcomes.activities.get(part.key)
-            if requested is None and done is None and mode != "abandon":
-                out.append(ev.ActivityCancelRequested(activity_id=part.key, mode=mode))
-            if mode != "wait":
-                continue
             if done is None:
                 running = True
             elif done.seq > at[1]:
                 at = (max(at[0], done.recorded_at), done.seq)
         return None if running else at
+
+    def losers(self, waiting: Sequence[_Part], outcomes: Outcomes, out: list[ev.Event]) -> None:
+        """`wait_first` ended: ask its losing activities to cancel, as their `cancel=`
+        says; it resumes at once, whatever the mode (it waits for no acknowledgement)."""
+        for part in waiting:
+            self._request(part, outcomes, out)
+
+    def _request(self, part: _Part, outcomes: Outcomes, out: list[ev.Event]) -> str | None:
+        """Record the cancellation of `part`'s activity if it still runs and none was;
+        its mode, None for a part that is no activity."""
+        command = part.command
+        if not isinstance(command, ActivityCommand):
+            return None
+        requested = outcomes.activity_cancels.get(part.key)
+        mode = requested.mode if requested is not None else self._mode_of(command.name)
+        done = outcomes.activities.get(part.key)
+        if requested is None and done is None and mode != "abandon":
+            out.append(ev.ActivityCancelRequested(activity_id=part.key, mode=mode))
+        return mode

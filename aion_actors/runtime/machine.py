@@ -277,6 +277,9 @@ class Machine:
             if isinstance(part.command, SignalCommand) and r is not None and r.error is None:
                 self._signals.taken.add(r.seq)
         self._close_waits(out, resolutions, losers_too=self._mode == "first")
+        if self._mode == "first":  # the losers' activities are asked to cancel
+            losing = [p for p, r in zip(self._waiting, resolutions, strict=True) if r is None]
+            self._cancels.losers(losing, self._outcomes, out)
         landed = [r for r in resolutions if r is not None]
         self._wake(max(r.recorded_at for r in landed), done_seq)
         if self._mode == "first":

@@ -171,7 +171,15 @@ async def awaits(ctx: WorkflowContext, name: str, ledger: str) -> Any:
     return await ctx.activity(name, ledger)
 
 
+@workflow
+async def races_a_timer(ctx: WorkflowContext, name: str, ledger: str) -> list[Any]:
+    """`wait_first` of a long activity and a short sleep: the sleep wins."""
+    index, _ = await ctx.wait_first(ctx.activity(name, ledger), ctx.sleep(0.3))
+    return [index, "the activity lost"]
+
+
 ALL = [
+    races_a_timer,
     details_in_process,
     details_in_thread,
     stalls_in_process,

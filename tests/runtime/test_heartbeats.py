@@ -156,3 +156,17 @@ def test_bad_heartbeat_and_cancel_settings_are_refused_naming_them() -> None:
         activity(heartbeat_timeout=0, executor="thread")(work)
     with pytest.raises(ConfigError, match="cancel_grace must be >= 0"):
         activity(cancel_grace=-1, executor="thread")(work)
+
+
+@pytest.mark.parametrize("name", ["cancel_try", "cancel_wait_thread", "cancel_abandon"])
+def test_wait_first_asks_its_losing_activity_to_cancel_as_its_mode_says(
+    engine: Engine, ledger: str, name: str
+) -> None:
+    engine.start(hb.races_a_timer, name, ledger, workflow_id="race")
+    assert engine.result("race", timeout=30) == [1, "the activity lost"]
+    requests = [e for e in engine.history("race") if isinstance(e, ev.ActivityCancelRequested)]
+    if name == "cancel_abandon":
+        assert requests == []
+        return
+    assert [r.mode for r in requests] == [name.split("_")[1]]
+    wait_until(lambda: ["acknowledged", "1"] in hb.notes(ledger), 10, "the acknowledgement")
