@@ -376,8 +376,10 @@ class RunActor(PooledActor):
         """Do what a committed event asks for (`acting`): record first, then act."""
         try:
             if isinstance(event, ev.ActivityScheduled) and dispatch:  # again, from history
-                self._queue(acting.dispatch(self._host, self.key, self._ledger, event))
+                follow = acting.dispatch(self._host, self.key, self._ledger, event)
             else:
-                self._queue(acting.act(self._host, self.key, self._ledger, event))
+                follow = acting.act(self._host, self.key, self._ledger, event)
+            if follow:
+                self._queue(follow)
         except LookupError as exc:
             self._park(str(exc))

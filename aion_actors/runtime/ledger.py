@@ -9,7 +9,7 @@ activity result) is recognised before anything is recorded twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,49 +57,10 @@ class Ledger:
             self.apply(event)
 
     def apply(self, event: ev.Event) -> None:
-        if isinstance(event, ev.ActivityScheduled):
-            last = self.activities.get(event.activity_id)
-            self.activities[event.activity_id] = ActivityState(
-                event,
-                heartbeat=last.heartbeat if last else None,
-                cancel_requested=last.cancel_requested if last else False,
-            )
-        elif isinstance(event, ev.ActivityHeartbeat | ev.ActivityCancelRequested):
-            if (state := self.activities.get(event.activity_id)) is not None:
-                if isinstance(event, ev.ActivityHeartbeat):
-                    state.heartbeat = event.details
-                else:
-                    state.cancel_requested = True
-        elif isinstance(event, ev.ActivityAttemptFailed):
-            state = self.activities.get(event.activity_id)
-            if state is not None and event.retry_at is not None:
-                state.retry_at = event.retry_at
-        elif isinstance(event, ev.ActivityHandedOff):
-            state = self.activities.get(event.activity_id)
-            if state is not None and state.scheduled.attempt == event.attempt:
-                state.handed_off = True
-        elif isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
-            self.activities.pop(event.activity_id, None)
-        elif isinstance(event, ev.TimerStarted):
-            self.timers[event.timer_id] = event.fire_at
-        elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
-            self.timers.pop(event.timer_id, None)
-        elif isinstance(event, ev.ChildStarted):
-            self.children[event.child_run_id] = event
-        elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
-            self.children.pop(event.child_run_id, None)
-        elif isinstance(event, ev.ChildRunStarted):
-            self.children_running.add(event.child_run_id)
-        elif isinstance(event, ev.ExternalRequested):
-            self.externals[event.request_id] = event
-        elif isinstance(event, ev.ExternalRequestDone):
-            self.externals.pop(event.request_id, None)
-        elif isinstance(event, (ev.SignalReceived, ev.WorkflowCancelRequested)):
-            if event.request_id is not None:
-                self.request_ids.add(event.request_id)
-        elif isinstance(event, ev.RunResumed):
-            self.closed = False
-        elif event.lifecycle and not isinstance(event, ev.WorkflowStarted):
+        fold = _FOLDS.get(type(event))
+        if fold is not None:
+            fold(self, event)
+        elif event.lifecycle:  # every ending, and `RunParked`
             self.closed = True
 
     def child_closed(
@@ -132,3 +93,104 @@ class Ledger:
     def busy(self) -> bool:
         """True while an activity attempt runs: such a run is not evicted."""
         return any(s.running for s in self.activities.values())
+
+
+def _scheduled(ledger: Ledger, event: ev.ActivityScheduled) -> None:
+    last = ledger.activities.get(event.activity_id)
+    ledger.activities[event.activity_id] = ActivityState(
+        event,
+        heartbeat=last.heartbeat if last else None,
+        cancel_requested=last.cancel_requested if last else False,
+    )
+
+
+def _heartbeat(ledger: Ledger, event: ev.ActivityHeartbeat) -> None:
+    if (state := ledger.activities.get(event.activity_id)) is not None:
+        state.heartbeat = event.details
+
+
+def _cancel_requested(ledger: Ledger, event: ev.ActivityCancelRequested) -> None:
+    if (state := ledger.activities.get(event.activity_id)) is not None:
+        state.cancel_requested = True
+
+
+def _attempt_failed(ledger: Ledger, event: ev.ActivityAttemptFailed) -> None:
+    state = ledger.activities.get(event.activity_id)
+    if state is not None and event.retry_at is not None:
+        state.retry_at = event.retry_at
+
+
+def _handed_off(ledger: Ledger, event: ev.ActivityHandedOff) -> None:
+    state = ledger.activities.get(event.activity_id)
+    if state is not None and state.scheduled.attempt == event.attempt:
+        state.handed_off = True
+
+
+def _activity_ended(ledger: Ledger, event: ev.ActivityCompleted | ev.ActivityFailed) -> None:
+    ledger.activities.pop(event.activity_id, None)
+
+
+def _timer_started(ledger: Ledger, event: ev.TimerStarted) -> None:
+    ledger.timers[event.timer_id] = event.fire_at
+
+
+def _timer_ended(ledger: Ledger, event: ev.TimerFired | ev.TimerCancelled) -> None:
+    ledger.timers.pop(event.timer_id, None)
+
+
+def _child_started(ledger: Ledger, event: ev.ChildStarted) -> None:
+    ledger.children[event.child_run_id] = event
+
+
+def _child_ended(ledger: Ledger, event: ev.ChildCompleted | ev.ChildFailed) -> None:
+    ledger.children.pop(event.child_run_id, None)
+
+
+def _child_running(ledger: Ledger, event: ev.ChildRunStarted) -> None:
+    ledger.children_running.add(event.child_run_id)
+
+
+def _external_requested(ledger: Ledger, event: ev.ExternalRequested) -> None:
+    ledger.externals[event.request_id] = event
+
+
+def _external_done(ledger: Ledger, event: ev.ExternalRequestDone) -> None:
+    ledger.externals.pop(event.request_id, None)
+
+
+def _request_taken(ledger: Ledger, event: ev.SignalReceived | ev.WorkflowCancelRequested) -> None:
+    if event.request_id is not None:
+        ledger.request_ids.add(event.request_id)
+
+
+def _started(ledger: Ledger, event: ev.WorkflowStarted) -> None:
+    """A lifecycle event that opens, not closes."""
+
+
+def _resumed(ledger: Ledger, event: ev.RunResumed) -> None:
+    ledger.closed = False
+
+
+#: how each event kind changes a ledger, by its exact class (one lookup per event)
+_FOLDS: dict[type[ev.Event], Callable[[Ledger, Any], None]] = {
+    ev.ActivityScheduled: _scheduled,
+    ev.ActivityHeartbeat: _heartbeat,
+    ev.ActivityCancelRequested: _cancel_requested,
+    ev.ActivityAttemptFailed: _attempt_failed,
+    ev.ActivityHandedOff: _handed_off,
+    ev.ActivityCompleted: _activity_ended,
+    ev.ActivityFailed: _activity_ended,
+    ev.TimerStarted: _timer_started,
+    ev.TimerFired: _timer_ended,
+    ev.TimerCancelled: _timer_ended,
+    ev.ChildStarted: _child_started,
+    ev.ChildCompleted: _child_ended,
+    ev.ChildFailed: _child_ended,
+    ev.ChildRunStarted: _child_running,
+    ev.ExternalRequested: _external_requested,
+    ev.ExternalRequestDone: _external_done,
+    ev.SignalReceived: _request_taken,
+    ev.WorkflowCancelRequested: _request_taken,
+    ev.WorkflowStarted: _started,
+    ev.RunResumed: _resumed,
+}

@@ -7,7 +7,9 @@ by the command they answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aion_actors.core import TimerId, TimerKind
 from aion_actors.core import events as ev
@@ -52,27 +54,11 @@ class Outcomes:
     activity_cancels: dict[str, ev.ActivityCancelRequested] = field(default_factory=dict)
 
     def add(self, event: ev.Event) -> None:
-        if isinstance(event, (ev.ActivityCompleted, ev.ActivityFailed)):
-            self.activities[event.activity_id] = event
-        elif isinstance(event, (ev.TimerFired, ev.TimerCancelled)):
-            self.timers.setdefault(event.timer_id, event)
-        elif isinstance(event, ev.ChildStarted):
-            self.open_children.setdefault(event.child_workflow_id, []).append(event.child_run_id)
-        elif isinstance(event, (ev.ChildCompleted, ev.ChildFailed)):
-            self._child_closed(event)
-        elif isinstance(event, ev.SignalReceived):
-            self.signals.setdefault(event.name, []).append(event)
-            self.ordered_signals.append(event)
-        elif isinstance(event, ev.WorkflowCancelRequested) and self.cancel is None:
-            self.cancel = event
-        elif isinstance(event, ev.ChildRunStarted):
-            self.children_running.setdefault(event.child_run_id, event)
-        elif isinstance(event, ev.ExternalRequestDone):
-            self.externals.setdefault(event.request_id, event)
-        elif isinstance(event, ev.ActivityCancelRequested):
-            self.activity_cancels.setdefault(event.activity_id, event)
+        index = _INDEX.get(type(event))
+        if index is not None:
+            index(self, event)
 
-    def _child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
+    def child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
         """Histories written before outcomes named their command's run answer the
         oldest open child of the id (a continued child names its last run)."""
         started = self.open_children.get(event.child_workflow_id, [])
@@ -82,6 +68,57 @@ class Outcomes:
         if run_id in started:
             started.remove(run_id)
         self.children[run_id] = event
+
+
+def _activity(outcomes: Outcomes, event: ev.ActivityCompleted | ev.ActivityFailed) -> None:
+    outcomes.activities[event.activity_id] = event
+
+
+def _timer(outcomes: Outcomes, event: ev.TimerFired | ev.TimerCancelled) -> None:
+    outcomes.timers.setdefault(event.timer_id, event)
+
+
+def _child_started(outcomes: Outcomes, event: ev.ChildStarted) -> None:
+    outcomes.open_children.setdefault(event.child_workflow_id, []).append(event.child_run_id)
+
+
+def _signal(outcomes: Outcomes, event: ev.SignalReceived) -> None:
+    outcomes.signals.setdefault(event.name, []).append(event)
+    outcomes.ordered_signals.append(event)
+
+
+def _cancel(outcomes: Outcomes, event: ev.WorkflowCancelRequested) -> None:
+    if outcomes.cancel is None:
+        outcomes.cancel = event
+
+
+def _child_running(outcomes: Outcomes, event: ev.ChildRunStarted) -> None:
+    outcomes.children_running.setdefault(event.child_run_id, event)
+
+
+def _external_done(outcomes: Outcomes, event: ev.ExternalRequestDone) -> None:
+    outcomes.externals.setdefault(event.request_id, event)
+
+
+def _activity_cancel(outcomes: Outcomes, event: ev.ActivityCancelRequested) -> None:
+    outcomes.activity_cancels.setdefault(event.activity_id, event)
+
+
+#: how each outcome kind is indexed, by its exact class (one lookup per event)
+_INDEX: dict[type[ev.Event], Callable[[Outcomes, Any], None]] = {
+    ev.ActivityCompleted: _activity,
+    ev.ActivityFailed: _activity,
+    ev.TimerFired: _timer,
+    ev.TimerCancelled: _timer,
+    ev.ChildStarted: _child_started,
+    ev.ChildCompleted: Outcomes.child_closed,
+    ev.ChildFailed: Outcomes.child_closed,
+    ev.SignalReceived: _signal,
+    ev.WorkflowCancelRequested: _cancel,
+    ev.ChildRunStarted: _child_running,
+    ev.ExternalRequestDone: _external_done,
+    ev.ActivityCancelRequested: _activity_cancel,
+}
 
 
 def recorded_command(event: ev.Event) -> Recorded | None:
