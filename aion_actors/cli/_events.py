@@ -109,7 +109,10 @@ def summary(event: Event) -> str:
             retry = f"; retry at {clock(event.retry_at)}" if event.retry_at else "; no retry"
             return f"#{event.activity_id} attempt {event.attempt}: {_error(event.error)}{retry}"
         case ev.ActivityHandedOff():
-            return f"#{event.activity_id} attempt {event.attempt} handed off: awaits completion"
+            until = f" until {clock(event.timeout_at)}" if event.timeout_at else ""
+            return (
+                f"#{event.activity_id} attempt {event.attempt} handed off: awaits completion{until}"
+            )
         case ev.ActivityFailed():
             return f"#{event.activity_id}: {_error(event.error)}"
         case ev.ActivityHeartbeat():

@@ -137,9 +137,10 @@ def pending(events: list[Event]) -> list[str]:
                     f"activity #{event.activity_id} retry at {clock(event.retry_at)}"
                 )
             case ev.ActivityHandedOff():
+                until = f", times out at {clock(event.timeout_at)}" if event.timeout_at else ""
                 waiting[f"a:{event.activity_id}"] = (
                     f"activity #{event.activity_id} attempt {event.attempt}: "
-                    "engine.complete_activity (handed off)"
+                    f"engine.complete_activity (handed off{until})"
                 )
             case ev.ActivityCompleted() | ev.ActivityFailed():
                 waiting.pop(f"a:{event.activity_id}", None)

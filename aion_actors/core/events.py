@@ -158,10 +158,15 @@ class ActivityAttemptFailed(Event):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ActivityHandedOff(Event):
     """The attempt raised `CompleteLater`: it stays open, never run again, until
-    `engine.complete_activity` / `fail_activity` (or the activity's deadline) closes it."""
+    `engine.complete_activity` / `fail_activity` (or the activity's deadline) closes it.
+    An attempt with a `@activity(timeout=)` (`timeout`, seconds) keeps its clock:
+    `timeout_at` (unix ns; absent in older records: none) is when the executor would
+    have ended it, durable here and in the timer index; then it fails `AttemptTimeout`."""
 
     activity_id: str
     attempt: int
+    timeout: float | None = None
+    timeout_at: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -3,9 +3,11 @@
 History and the timer index key timers by a string (part of the on-disk
 format): `sleep:<n>` (`ctx.sleep`, the n-th command), `signal:<name>:<n>`
 (a `wait_signal` timeout), `retry:<activity_id>` (the wait before an
-activity's next attempt), `deadline:<activity_id>` (`ctx.activity(timeout=)`)
-and `timeout:execution` / `timeout:run` (a workflow's own deadlines, set by
-its `WorkflowStarted`).
+activity's next attempt), `deadline:<activity_id>` (`ctx.activity(timeout=)`),
+`attempt:<activity_id>` (the `@activity(timeout=)` of a handed-off attempt, set by
+its `ActivityHandedOff`; one activity has one attempt open at a time) and
+`timeout:execution` / `timeout:run` (a workflow's own deadlines, set by its
+`WorkflowStarted`).
 Everything else handles the parsed value.
 """
 
@@ -20,6 +22,7 @@ class TimerKind(enum.StrEnum):
     SIGNAL = "signal"
     RETRY = "retry"
     DEADLINE = "deadline"
+    ATTEMPT = "attempt"
     CONDITION = "condition"
     TIMEOUT = "timeout"
 
@@ -34,8 +37,8 @@ class WorkflowTimeout(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class TimerId:
     kind: TimerKind
-    #: the command number (sleep, signal, condition), the activity id (retry, deadline)
-    #: or which workflow timeout (timeout)
+    #: the command number (sleep, signal, condition), the activity id (retry, deadline,
+    #: attempt) or which workflow timeout (timeout)
     ref: str
     #: the signal's name for a signal timeout; "" for the others
     name: str = ""
@@ -61,6 +64,10 @@ class TimerId:
         return cls(TimerKind.DEADLINE, activity_id)
 
     @classmethod
+    def attempt(cls, activity_id: str) -> TimerId:
+        return cls(TimerKind.ATTEMPT, activity_id)
+
+    @classmethod
     def timeout(cls, which: WorkflowTimeout) -> TimerId:
         return cls(TimerKind.TIMEOUT, which.value)
 
@@ -79,7 +86,8 @@ class TimerId:
             return cls(TimerKind(kind), rest)
         raise ValueError(
             f"timer id {text!r} is none of sleep:<n>, signal:<name>:<n>, condition:<n>, "
-            "retry:<activity_id>, deadline:<activity_id>, timeout:<execution|run>"
+            "retry:<activity_id>, deadline:<activity_id>, attempt:<activity_id>, "
+            "timeout:<execution|run>"
         )
 
     def __str__(self) -> str:
@@ -89,6 +97,6 @@ class TimerId:
 
 
 def timer_text(kind: TimerKind, ref: str) -> str:
-    """`str(TimerId(kind, ref))` of a sleep, retry or deadline timer, on paths that run
+    """`str(TimerId(kind, ref))` of a sleep, retry, deadline or attempt timer, on paths that run
     for every event and need only the text."""
     return kind.value + ":" + ref

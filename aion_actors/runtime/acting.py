@@ -27,6 +27,8 @@ def act(host: RunHost, key: RunKey, ledger: Ledger, event: ev.Event) -> list[ev.
         host.arm_timer(event.fire_at)
     elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
         host.arm_timer(event.retry_at)
+    elif isinstance(event, ev.ActivityHandedOff) and event.timeout_at is not None:
+        host.arm_timer(event.timeout_at)  # the attempt's own timeout, in the timer index
     elif isinstance(event, ev.ChildStarted):
         host.start_child(key, event)
     elif isinstance(event, ev.ExternalRequested):

@@ -199,7 +199,8 @@ class RunActor(PooledActor):
             self._queue(activity_outcome(self._ledger, message, policy_of, now))
         elif isinstance(message, msg.TimerDue):
             self._inputs.append(message)
-            self._queue(timer_due(self._ledger, message.timer, message.fire_at))
+            policy_of, now = self._host.retry_policy, time.time_ns()
+            self._queue(timer_due(self._ledger, message.timer, message.fire_at, policy_of, now))
         elif isinstance(message, msg.Request):
             self._request(message)
         elif isinstance(message, msg.Reply):

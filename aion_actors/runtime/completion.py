@@ -17,6 +17,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.outcomes import PolicyOf, activity_outcome
+from aion_actors.workers import AttemptTimeout
 
 
 def recorded_for(
@@ -47,4 +48,6 @@ def why_closed(ledger: Ledger, activity_id: str, attempt: int) -> str:
         return f"it was superseded by attempt {current}"
     if current < attempt:
         return f"the activity is at attempt {current}; attempt {attempt} never started"
+    if state.failed_with == AttemptTimeout.__name__:
+        return f"it timed out and waits to retry as attempt {current + 1}"
     return f"it failed already and waits to retry as attempt {current + 1}"

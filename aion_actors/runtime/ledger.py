@@ -23,12 +23,19 @@ class ActivityState:
     scheduled: ev.ActivityScheduled
     #: when the next attempt starts, while it waits for one (the retry timer's fire time)
     retry_at: int | None = None
-    #: the attempt raised `CompleteLater`: it waits for `engine.complete_activity`, not a worker
-    handed_off: bool = False
+    #: the attempt raised `CompleteLater`: it waits for `engine.complete_activity`, not a
+    #: worker (and, with its `timeout_at`, for its own timeout)
+    handoff: ev.ActivityHandedOff | None = None
+    #: the error type of the latest failed attempt, while the next one waits
+    failed_with: str = ""
     #: the details of its last recorded heartbeat, for its next attempt
     heartbeat: Any = None
     #: the awaiting workflow was cancelled and the attempt told (`ActivityCancelRequested`)
     cancel_requested: bool = False
+
+    @property
+    def handed_off(self) -> bool:
+        return self.handoff is not None
 
     @property
     def waiting_retry(self) -> bool:
@@ -81,9 +88,12 @@ class Ledger:
         return replace(event, child_run_id=started.child_run_id)
 
     def fire_times(self) -> list[int]:
-        """When each open timer, and each activity's `ctx.activity(timeout=)`, fires."""
+        """When each open timer, each activity's `ctx.activity(timeout=)` and each handed-off
+        attempt's own timeout fires."""
         deadlines = [s.scheduled.deadline for s in self.activities.values()]
-        return [*self.timers.values(), *(d for d in deadlines if d is not None)]
+        handoffs = [s.handoff.timeout_at for s in self.activities.values() if s.handoff]
+        times = (t for t in (*deadlines, *handoffs) if t is not None)
+        return [*self.timers.values(), *times]
 
     def running_attempts(self) -> list[tuple[str, ActivityState]]:
         """Attempts a worker runs (a handed-off one waits for its completion instead)."""
@@ -118,12 +128,13 @@ def _attempt_failed(ledger: Ledger, event: ev.ActivityAttemptFailed) -> None:
     state = ledger.activities.get(event.activity_id)
     if state is not None and event.retry_at is not None:
         state.retry_at = event.retry_at
+        state.failed_with = str(event.error.get("type", ""))
 
 
 def _handed_off(ledger: Ledger, event: ev.ActivityHandedOff) -> None:
     state = ledger.activities.get(event.activity_id)
     if state is not None and state.scheduled.attempt == event.attempt:
-        state.handed_off = True
+        state.handoff = event
 
 
 def _activity_ended(ledger: Ledger, event: ev.ActivityCompleted | ev.ActivityFailed) -> None:

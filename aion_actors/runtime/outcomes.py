@@ -17,8 +17,8 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import AttemptFailure, RetryPolicy
 from aion_actors.runtime.ledger import Ledger
-from aion_actors.workers import ActivityCancelled
-from aion_actors.workers.control import completes_later, retry_after
+from aion_actors.workers import ActivityCancelled, AttemptTimeout, Outcome
+from aion_actors.workers.control import completes_later, retry_after, time_left
 
 log = logging.getLogger("aion_actors.runtime")
 
@@ -58,11 +58,7 @@ def activity_outcome(
     if outcome.ok:
         return [ev.ActivityCompleted(activity_id=aid, result=outcome.result)]
     if completes_later(outcome.error):  # open until engine.complete_activity closes it
-        return (
-            []
-            if state.handed_off
-            else [ev.ActivityHandedOff(activity_id=aid, attempt=report.attempt)]
-        )
+        return [] if state.handed_off else [_handed_off(aid, report.attempt, outcome, now_ns)]
     error: dict[str, Any] = outcome.error or {"type": "Error", "message": "unknown failure"}
     # A result that cannot be recorded (not msgpack, or over the payload limit)
     # would come back the same from another attempt: the activity fails for good;
@@ -78,6 +74,19 @@ def activity_outcome(
         )
         return [held, *failed]
     return failed
+
+
+def _handed_off(activity_id: str, attempt: int, outcome: Outcome, now_ns: int) -> ev.Event:
+    """The hand-off of an attempt, which keeps what its executor's clock had left of its
+    `@activity(timeout=)`: it times out when the executor would have ended it."""
+    timed = time_left(outcome.error) if outcome.error is not None else None
+    if timed is None:
+        return ev.ActivityHandedOff(activity_id=activity_id, attempt=attempt)
+    timeout, left = timed
+    timeout_at = min(now_ns + int(left * 1e9), _LATEST_NS)
+    return ev.ActivityHandedOff(
+        activity_id=activity_id, attempt=attempt, timeout=timeout, timeout_at=timeout_at
+    )
 
 
 def cancel_ends(ledger: Ledger, activity_id: str, *, dispatching: bool) -> list[ev.Event]:
@@ -146,11 +155,16 @@ def retry_delay(
     return (policy.delay(attempt) if retryable else None), error
 
 
-def timer_due(ledger: Ledger, timer: TimerId, fire_at: int | None = None) -> list[ev.Event]:
+def timer_due(
+    ledger: Ledger, timer: TimerId, fire_at: int | None, policy_of: PolicyOf, now_ns: int
+) -> list[ev.Event]:
     """A durable timer is due: what it ends, if it is still open (and, for a retry
-    wait, if it is this wait's timer, not a late report of an earlier one)."""
+    wait or a handed-off attempt's timeout, if it is this one's timer, not a late
+    report of an earlier one). `policy_of` retries an attempt that timed out."""
     if ledger.closed:
         return []
+    if timer.kind is TimerKind.ATTEMPT:
+        return _attempt_timed_out(ledger, timer.ref, fire_at, policy_of, now_ns)
     if timer.kind is TimerKind.RETRY:
         state = ledger.activities.get(timer.ref)
         if state is None or state.retry_at is None:
@@ -174,6 +188,28 @@ def timer_due(ledger: Ledger, timer: TimerId, fire_at: int | None = None) -> lis
     if str(timer) in ledger.timers:
         return [ev.TimerFired(timer_id=str(timer))]
     return []
+
+
+def _attempt_timed_out(
+    ledger: Ledger,
+    activity_id: str,
+    fire_at: int | None,
+    policy_of: PolicyOf,
+    now_ns: int,
+) -> list[ev.Event]:
+    """A handed-off attempt's own timeout ran out before its completion: it fails with
+    `AttemptTimeout`, as an attempt its executor ended, and is retried per the policy."""
+    state = ledger.activities.get(activity_id)
+    handoff = state.handoff if state is not None else None
+    if state is None or handoff is None or handoff.timeout_at is None:
+        return []
+    if fire_at is not None and fire_at != handoff.timeout_at:
+        return []
+    consequence = "it was handed off (CompleteLater) and not completed in time"
+    error = AttemptTimeout(state.scheduled.name, handoff.timeout or 0.0, consequence)
+    outcome = Outcome(ok=False, error=error_info(error))
+    report = msg.ActivityOutcome(activity_id, handoff.attempt, outcome)
+    return activity_outcome(ledger, report, policy_of, now_ns)
 
 
 def _deadline_passed(ledger: Ledger, activity_id: str) -> list[ev.Event]:

@@ -146,10 +146,13 @@ def _check_timer_fields(event: Event, run: bytes) -> None:
             check_time(event.retry_at, "ActivityAttemptFailed.retry_at")
         if isinstance(event, ev.ActivityScheduled) and event.deadline is not None:
             check_time(event.deadline, "ActivityScheduled.deadline")
+        if isinstance(event, ev.ActivityHandedOff) and event.timeout_at is not None:
+            check_time(event.timeout_at, "ActivityHandedOff.timeout_at")
 
 
 #: what an activity's longest timer key adds to its run key and activity id:
-#: NUL, "deadline:" and the 8-byte fire time of the timer index
+#: NUL, "deadline:" (longer than "retry:" and "attempt:") and the 8-byte fire time
+#: of the timer index
 _ACTIVITY_TIMER_BYTES: Final = 1 + len(TimerKind.DEADLINE.value) + 1 + 8
 
 _ACTIVITY_EVENTS: Final = (
@@ -296,6 +299,7 @@ def _on_timer_done(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
 
 def _on_attempt_failed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityAttemptFailed)
+    ops.append((CANCEL, timer_text(TimerKind.ATTEMPT, event.activity_id), 0))
     if event.retry_at is not None and not _terminal(summary):
         ops.append((SCHEDULE, timer_text(TimerKind.RETRY, event.activity_id), event.retry_at))
 
@@ -303,14 +307,23 @@ def _on_attempt_failed(summary: Summary, event: Event, ops: list[TimerOp]) -> No
 def _on_activity_scheduled(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityScheduled)
     ops.append((CANCEL, timer_text(TimerKind.RETRY, event.activity_id), 0))
+    if event.attempt > 1:  # (a retry: the previous attempt closed with its failure)
+        ops.append((CANCEL, timer_text(TimerKind.ATTEMPT, event.activity_id), 0))
     if event.deadline is not None and not _terminal(summary):
         ops.append((SCHEDULE, timer_text(TimerKind.DEADLINE, event.activity_id), event.deadline))
+
+
+def _on_handed_off(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
+    assert isinstance(event, ev.ActivityHandedOff)
+    if event.timeout_at is not None and not _terminal(summary):
+        ops.append((SCHEDULE, timer_text(TimerKind.ATTEMPT, event.activity_id), event.timeout_at))
 
 
 def _on_activity_closed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityCompleted | ev.ActivityFailed)
     ops.append((CANCEL, timer_text(TimerKind.RETRY, event.activity_id), 0))
     ops.append((CANCEL, timer_text(TimerKind.DEADLINE, event.activity_id), 0))
+    ops.append((CANCEL, timer_text(TimerKind.ATTEMPT, event.activity_id), 0))
 
 
 _Rule = Callable[[Summary, Event, list[TimerOp]], None]
@@ -323,6 +336,7 @@ _RULES: Final[dict[type[Event], _Rule]] = {
     ev.TimerCancelled: _on_timer_done,
     ev.ActivityAttemptFailed: _on_attempt_failed,
     ev.ActivityScheduled: _on_activity_scheduled,
+    ev.ActivityHandedOff: _on_handed_off,
     ev.ActivityCompleted: _on_activity_closed,
     ev.ActivityFailed: _on_activity_closed,
 }

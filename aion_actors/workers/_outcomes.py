@@ -13,6 +13,7 @@ from typing import Any
 from aion_actors.core import WorkerCrashed, packb
 from aion_actors.workers import _worker, errors
 from aion_actors.workers._process import Job, KillReason, signal_name
+from aion_actors.workers.control import timed_hand_off
 from aion_actors.workers.errors import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
@@ -27,14 +28,22 @@ __all__ = ["closed", "cut_short", "reply", "triage"]
 _OK_FRAME = len(packb([_worker.OK, None])) - len(packb(None))
 
 
-def reply(message: list[Any], frame_size: int, task: Task, max_result_bytes: int) -> Outcome:
+def reply(
+    message: list[Any],
+    frame_size: int,
+    task: Task,
+    max_result_bytes: int,
+    left: float | None = None,
+) -> Outcome:
     """What a worker's `[OK, result]` or `[ERROR, error]` frame of `frame_size` bytes reports.
 
     A result over `max_result_bytes` fails the attempt: the worker's own
-    encoding of it is measured, not redone.
+    encoding of it is measured, not redone. A `CompleteLater` takes along the
+    `left` seconds of the attempt's timeout, by the clock the pool kills by.
     """
     if message[0] == _worker.ERROR:
-        return Outcome(ok=False, error=message[1])
+        error = message[1] if left is None else timed_hand_off(message[1], task.timeout, left)
+        return Outcome(ok=False, error=error)
     if (size := frame_size - _OK_FRAME) > max_result_bytes:
         return failure(errors.oversized_result(task.name, size, max_result_bytes))
     return Outcome(ok=True, result=message[1])

@@ -143,14 +143,16 @@ class WorkerProcess:
         ]
         return min((at, why) for at, why in limits if at is not None)[1]
 
-    def finish(self) -> Job:
-        """The job whose reply just arrived; the worker is idle again."""
+    def finish(self, now: float) -> tuple[Job, float | None]:
+        """The job whose reply just arrived, and the seconds its timeout had left at `now`
+        (None: it has none); the worker is idle again."""
         job = self.job
         assert job is not None
+        left = None if self.timeout_at is None else self.timeout_at - now
         self.job = None
         self.timeout_at = self.beat_at = self.cancel_at = None
         self.state = State.IDLE
-        return job
+        return job, left
 
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):  # already gone: its sentinel tells the dispatcher

@@ -18,6 +18,10 @@ from typing import Any, Final
 RETRY_AFTER: Final = "retry_after"
 #: the error-map field of a `CompleteLater`: true
 COMPLETE_LATER: Final = "complete_later"
+#: the error-map fields an executor adds to a `CompleteLater` of an attempt with a
+#: timeout: that timeout, and the seconds of it left when the function raised
+ATTEMPT_TIMEOUT: Final = "attempt_timeout"
+TIMEOUT_LEFT: Final = "timeout_left"
 
 
 class RetryAfter(Exception):
@@ -43,7 +47,10 @@ class CompleteLater(Exception):
 
     Store `current_attempt().token` where that something can reach it first;
     it calls `engine.complete_activity(token, result)` or
-    `engine.fail_activity(token, error)`, exactly once.
+    `engine.fail_activity(token, error)`, exactly once. The attempt's `timeout`, if
+    it has one, keeps running from when the function started: the executor reports
+    what is left of it (`timed_hand_off`), and an attempt not completed by then fails
+    with `AttemptTimeout`.
     """
 
     def __init__(self, message: str = "") -> None:
@@ -70,3 +77,21 @@ def retry_after(error: dict[str, Any]) -> float | None:
 def completes_later(error: dict[str, Any] | None) -> bool:
     """Whether an attempt's error map is a `CompleteLater`."""
     return error is not None and error.get(COMPLETE_LATER) is True
+
+
+def timed_hand_off(error: dict[str, Any], timeout: float | None, left: float) -> dict[str, Any]:
+    """`error`, if it is a `CompleteLater` of an attempt with a `timeout`, with that timeout
+    and the `left` seconds of it the attempt's clock still had (the executor's clock: the
+    hand-off keeps it running); any other error as it is."""
+    if timeout is None or not completes_later(error):
+        return error
+    return {**error, ATTEMPT_TIMEOUT: timeout, TIMEOUT_LEFT: max(0.0, left)}
+
+
+def time_left(error: dict[str, Any]) -> tuple[float, float] | None:
+    """The (timeout, seconds left of it) a `CompleteLater` error map carries, if any."""
+    timeout, left = error.get(ATTEMPT_TIMEOUT), error.get(TIMEOUT_LEFT)
+    numbers = [v for v in (timeout, left) if isinstance(v, int | float)]
+    if len(numbers) != 2 or any(isinstance(v, bool) or not math.isfinite(v) for v in numbers):
+        return None
+    return float(numbers[0]), max(0.0, float(numbers[1]))

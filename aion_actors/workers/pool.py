@@ -263,10 +263,10 @@ class WorkerPool:
         message = unpackb(frame)
         op = message[0]
         if op == _worker.OK or op == _worker.ERROR:
-            job = worker.finish()
+            job, left = worker.finish(time.monotonic())  # a hand-off takes `left` along
             self._completed += 1
             self._idle.append(worker)
-            outcome = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes)
+            outcome = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes, left)
             self._deliver(job, outcome)
             if self._stopping_since is None:
                 self._dispatch(time.monotonic())

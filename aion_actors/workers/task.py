@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aion_actors.core import ActivityToken, error_info
-from aion_actors.workers.control import control_fields
+from aion_actors.workers.control import control_fields, timed_hand_off
 
 #: (workflow_id, run_id, activity_id, attempt number): one attempt, as executors know it
 AttemptKey = tuple[str, str, str, int]
@@ -149,7 +149,10 @@ def attempt_scope(attempt: AttemptInfo) -> Iterator[None]:
         _CURRENT.reset(token)
 
 
-def failure(exc: BaseException) -> Outcome:
-    """An error outcome for `exc`, with its traceback when it was raised (not just built)."""
+def failure(exc: BaseException, timeout: float | None = None, left: float = 0.0) -> Outcome:
+    """An error outcome for `exc`, with its traceback when it was raised (not just built);
+    a `CompleteLater` of an attempt with a `timeout` carries it and the `left` seconds of it
+    (see `control.timed_hand_off`)."""
     trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ else None
-    return Outcome(ok=False, error=error_info(exc, traceback=trace) | control_fields(exc))
+    error = error_info(exc, traceback=trace) | control_fields(exc)
+    return Outcome(ok=False, error=timed_hand_off(error, timeout, left))

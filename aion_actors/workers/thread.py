@@ -273,8 +273,9 @@ class ThreadExecutor:
         with attempt_scope(info):
             try:
                 result = entry.function(*entry.args)
-            except Exception as exc:
-                self._settle(entry, failure(exc))
+            except Exception as exc:  # a hand-off takes what is left of its clock along
+                left = now + (task.timeout or 0.0) - time.monotonic()
+                self._settle(entry, failure(exc, task.timeout, left))
                 return
         try:
             if self._codecs is not None:

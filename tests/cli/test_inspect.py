@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from aion_actors.cli import main
+from aion_actors.cli._events import clock, summary
+from aion_actors.cli.inspection import pending
+from aion_actors.core import events as ev
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
@@ -138,3 +141,15 @@ def test_verbose_adds_the_traceback(data_dir: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
     assert err.strip().splitlines()[-1].startswith("error: workflow 'nobody' not found")
+
+
+def test_a_hand_off_with_a_timeout_says_when_it_times_out() -> None:
+    at = 1_700_000_000 * 10**9
+    scheduled = ev.ActivityScheduled(activity_id="1", name="ask", input=[])
+    timed = ev.ActivityHandedOff(activity_id="1", attempt=2, timeout=5.0, timeout_at=at)
+    assert summary(timed) == f"#1 attempt 2 handed off: awaits completion until {clock(at)}"
+    assert pending([scheduled, timed]) == [
+        f"activity #1 attempt 2: engine.complete_activity (handed off, times out at {clock(at)})"
+    ]
+    untimed = ev.ActivityHandedOff(activity_id="1", attempt=2)
+    assert summary(untimed) == "#1 attempt 2 handed off: awaits completion"

@@ -54,7 +54,7 @@ SAMPLES: dict[str, Event] = {
         ev.ActivityScheduled(activity_id="a1", name="charge", input=["x", 5], attempt=2),
         ev.ActivityCompleted(activity_id="a1", result={"receipt": b"\x00\x01"}),
         ev.ActivityAttemptFailed(activity_id="a1", attempt=1, error=ERROR, retry_at=10**18),
-        ev.ActivityHandedOff(activity_id="a1", attempt=2),
+        ev.ActivityHandedOff(activity_id="a1", attempt=2, timeout=1.5, timeout_at=3 * 10**18),
         ev.ActivityFailed(activity_id="a1", error=ERROR),
         ev.ActivityHeartbeat(activity_id="a1", attempt=2, details={"row": 41}),
         ev.ActivityCancelRequested(activity_id="a1", mode="wait"),
@@ -269,6 +269,16 @@ def test_records_from_before_the_timeout_fields_decode_as_having_no_timeouts() -
     )
     assert isinstance(child, ev.ChildStarted)
     assert (child.execution_deadline, child.run_timeout) == (None, None)
+
+
+def test_a_hand_off_recorded_before_attempt_timeouts_decodes_as_having_none() -> None:
+    record = {"v": SCHEMA_VERSION, "seq": 3, "recorded_at": 5, "kind": "ActivityHandedOff"}
+    handoff = decode_event(packb({**record, "activity_id": "1", "attempt": 2}), seq=3)
+    assert handoff == ev.ActivityHandedOff(seq=3, recorded_at=5, activity_id="1", attempt=2)
+    assert (handoff.timeout, handoff.timeout_at) == (None, None)
+    with pytest.raises(CorruptEvent, match="timeout_at"):
+        bad = {**record, "activity_id": "1", "attempt": 2, "timeout_at": "soon"}
+        decode_event(packb(bad), seq=3)
 
 
 def test_a_run_timeout_that_is_no_number_is_corrupt() -> None:

@@ -1,9 +1,11 @@
 """Activities that hand their completion off (`CompleteLater`), and the workflow awaiting
 them. Each activity notes every run of its body in `<path>.ran` and leaves its token in
-`<path>`; it exists on both executors (`hands_off_thread`, `hands_off_process`)."""
+`<path>`; it exists on both executors (`hands_off_thread`, `hands_off_process`).
+`engine.register(*ALL, timeout=, retry=)` gives the activities an attempt timeout."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,15 @@ from aion_actors import (
 from aion_actors.runtime import ActivityDefinition
 
 
-def hands_off(path: str) -> None:
+def hands_off(path: str, pause: float = 0.0) -> None:
+    """Hands off after `pause` seconds of the attempt's clock."""
     attempt = current_attempt()
     with Path(path + ".ran").open("a") as ran:
         ran.write(f"{attempt.attempt}\n")
     staged = Path(path + ".tmp")
     staged.write_text(attempt.token)
     staged.replace(path)  # whoever reads the token reads all of it
+    time.sleep(pause)
     raise CompleteLater()
 
 
@@ -38,12 +42,22 @@ ACTIVITIES: dict[str, ActivityDefinition[Any, Any]] = {
 
 @workflow
 async def awaits_handoff(
-    ctx: WorkflowContext, path: str, executor: str, timeout: float | None = None
+    ctx: WorkflowContext,
+    path: str,
+    executor: str,
+    timeout: float | None = None,
+    pause: float = 0.0,
+    linger: bool = False,
 ) -> Any:
+    """The activity's result, or the type of its error; with `linger`, only once signalled
+    "done" (the run stays open after the activity, its timers with it)."""
     try:
-        return await ctx.activity(f"hands_off_{executor}", path, timeout=timeout)
+        result = await ctx.activity(f"hands_off_{executor}", path, pause, timeout=timeout)
     except ActivityError as exc:
-        return {"failed": exc.error["type"]}
+        result = {"failed": exc.error["type"]}
+    if linger:
+        await ctx.wait_signal("done")
+    return result
 
 
 ALL = [awaits_handoff, *ACTIVITIES.values()]

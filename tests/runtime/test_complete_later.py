@@ -66,6 +66,8 @@ def test_complete_activity_from_another_thread_is_the_awaited_result(
         "WorkflowCompleted",
     ]
     assert _ran(path) == ["1"]
+    [handoff] = [e for e in engine.history("later") if isinstance(e, ev.ActivityHandedOff)]
+    assert handoff.timeout_at is None  # no `@activity(timeout=)`: nothing times it out
 
 
 @pytest.mark.timeout(60)

@@ -184,6 +184,45 @@ def test_activity_retries_are_timers(store: EventStore) -> None:
     assert store.due_timers(100) == []
 
 
+def _handed_off(activity_id: str, timeout_at: int | None) -> ev.ActivityHandedOff:
+    return ev.ActivityHandedOff(
+        activity_id=activity_id, attempt=1, timeout=1.0, timeout_at=timeout_at
+    )
+
+
+def test_a_handed_off_attempt_with_a_timeout_is_a_timer_until_the_attempt_closes(
+    store: EventStore,
+) -> None:
+    scheduled = [
+        ev.ActivityScheduled(activity_id=a, name="n", input=None) for a in ("1", "2", "3", "4")
+    ]
+    handed_off = [_handed_off(a, 10 * int(a)) for a in ("1", "2", "3", "4")]
+    untimed = ev.ActivityHandedOff(activity_id="5", attempt=1)  # no timeout: no timer
+    store.append("w", "r1", [started(), *scheduled, *handed_off, untimed], 0)
+    assert [(t.timer_id, t.fire_at) for t in store.due_timers(100)] == [
+        ("attempt:1", 10),
+        ("attempt:2", 20),
+        ("attempt:3", 30),
+        ("attempt:4", 40),
+    ]
+    closings = [
+        ev.ActivityCompleted(activity_id="1", result=1),
+        ev.ActivityAttemptFailed(activity_id="2", attempt=1, error=ERROR, retry_at=90),
+        ev.ActivityFailed(activity_id="3", error=ERROR),
+    ]
+    store.append("w", "r1", closings, 10)
+    assert [t.timer_id for t in store.due_timers(100)] == ["attempt:4", "retry:2"]
+    retried = ev.ActivityScheduled(activity_id="2", name="n", input=None, attempt=2)
+    store.append("w", "r1", [retried, ev.WorkflowCompleted()], 13)
+    assert store.due_timers(100) == []
+
+
+def test_a_hand_off_timeout_that_is_no_time_is_refused_naming_it(store: EventStore) -> None:
+    with pytest.raises(PayloadError, match=r"ActivityHandedOff\.timeout_at"):
+        store.append("w", "r1", [started(), _handed_off("1", -5)], 0)
+    assert store.head("w", "r1") == 0 and store.next_timer() is None
+
+
 def test_the_end_of_a_run_cancels_all_its_timers(store: EventStore) -> None:
     store.append("w", "r1", [started(), ev.TimerStarted(timer_id="a", fire_at=10)], 0)
     store.append("w", "r10", [started(), ev.TimerStarted(timer_id="x", fire_at=15)], 0)

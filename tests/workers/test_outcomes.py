@@ -65,3 +65,16 @@ def test_triage_keeps_the_order_and_answers_early_unavailable_then_broken() -> N
         Outcome(ok=False, error=broken),
         early,
     ]
+
+
+def test_a_hand_off_reply_carries_what_is_left_of_the_attempts_timeout() -> None:
+    later: dict[str, Any] = {"type": "CompleteLater", "message": "m", "complete_later": True}
+    frame = [_worker.ERROR, later]
+    timed = _outcomes.reply(frame, len(packb(frame)), _job("ask", timeout=5.0).task, 1000, 3.5)
+    assert timed == Outcome(ok=False, error={**later, "attempt_timeout": 5.0, "timeout_left": 3.5})
+    untimed = _outcomes.reply(frame, len(packb(frame)), _job("ask").task, 1000, None)
+    assert untimed == Outcome(ok=False, error=later)
+    other: dict[str, Any] = {"type": "ValueError", "message": "no"}
+    failed = [_worker.ERROR, other]
+    plain = _outcomes.reply(failed, len(packb(failed)), _job("ask", timeout=5.0).task, 1000, 3.5)
+    assert plain == Outcome(ok=False, error=other)  # only a hand-off takes its clock along
