@@ -55,11 +55,12 @@ class Lookup:
         run = self.latest(workflow_id)
         definition = self._catalog.workflow(run.workflow_type)
         where = self._runs.whereabouts(RunKey(workflow_id, run.run_id))
-        last = self._store.read(workflow_id, run.run_id, run.head) if run.status.is_terminal else []
-        started = self._store.read(workflow_id, run.run_id, until=1)
+        events = self._store.read(workflow_id, run.run_id)
+        last = events[-1] if events and run.status.is_terminal else None
         version = definition.version if definition else None
-        timeout_at = deadline(started[0]) if started else None
-        return RunDescription.of(run, where, version, last[-1] if last else None, timeout_at)
+        timeout_at = deadline(events[0]) if events else None
+        patches = tuple(e.patch_id for e in events if isinstance(e, ev.PatchApplied))
+        return RunDescription.of(run, where, version, last, timeout_at, patches)
 
     def history(self, workflow_id: str, run_id: str | None) -> list[ev.Event]:
         run_id = run_id or self.latest(workflow_id).run_id
