@@ -49,7 +49,7 @@ class RunDescription:
     #: deadlines), or None if it has no timeout
     timeout_at: datetime | None = None
     #: the patches the run has taken (`ctx.patched` answered True and recorded
-    #: `PatchApplied`), in the order it took them
+    #: `PatchApplied`), in the order it took them; () when its history cannot be read
     patches: tuple[str, ...] = ()
 
     @property
