@@ -48,6 +48,9 @@ class RunDescription:
     #: when the run times out (the earlier of its `execution_timeout` and `run_timeout`
     #: deadlines), or None if it has no timeout
     timeout_at: datetime | None = None
+    #: the patches the run has taken (`ctx.patched` answered True and recorded
+    #: `PatchApplied`), in the order it took them; () when its history cannot be read
+    patches: tuple[str, ...] = ()
 
     @property
     def version_changed(self) -> bool:
@@ -62,6 +65,7 @@ class RunDescription:
         registered_version: str | None,
         outcome: Event | None,
         timeout_at: int | None = None,
+        patches: tuple[str, ...] = (),
     ) -> RunDescription:
         """The store's view of a run (which wins: the run table may lag a moment) with
         what only its engine knows (pid, residency, why it waits)."""
@@ -86,6 +90,7 @@ class RunDescription:
             waiting_for=None if run.status.is_terminal else where.waiting_for,
             outcome=outcome,
             timeout_at=None if timeout_at is None else _datetime(timeout_at),
+            patches=patches,
         )
 
 

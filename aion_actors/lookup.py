@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aion_actors.core import (
+    CorruptEvent,
     PayloadConverter,
     RunKey,
     WorkflowClosed,
@@ -59,7 +60,18 @@ class Lookup:
         started = self._store.read(workflow_id, run.run_id, until=1)
         version = definition.version if definition else None
         timeout_at = deadline(started[0]) if started else None
-        return RunDescription.of(run, where, version, last[-1] if last else None, timeout_at)
+        closing = last[-1] if last else None
+        patches = self._patches(workflow_id, run.run_id)
+        return RunDescription.of(run, where, version, closing, timeout_at, patches)
+
+    def _patches(self, workflow_id: str, run_id: str) -> tuple[str, ...]:
+        """The patches the run took, in order; none known when its history is damaged
+        (the run is parked naming the event, and `history` raises naming it)."""
+        try:
+            events = self._store.read(workflow_id, run_id)
+        except CorruptEvent:
+            return ()
+        return tuple(e.patch_id for e in events if isinstance(e, ev.PatchApplied))
 
     def history(self, workflow_id: str, run_id: str | None) -> list[ev.Event]:
         run_id = run_id or self.latest(workflow_id).run_id

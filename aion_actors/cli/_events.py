@@ -21,6 +21,7 @@ STYLES: dict[str, str] = {
     "RunResumed": "bold cyan",
     "ActivityAttemptFailed": "yellow",
     "ActivityHandedOff": "cyan",
+    "PatchApplied": "cyan",
     "ActivityFailed": "red",
     "ActivityCancelRequested": "yellow",
     "ChildFailed": "red",
@@ -142,6 +143,8 @@ def summary(event: Event) -> str:
             return f"#{event.request_id} {what} → {event.target_workflow_id}"
         case ev.ExternalRequestDone():
             return f"#{event.request_id} " + (_error(event.error) if event.error else "recorded")
+        case ev.PatchApplied():
+            return f"patch {event.patch_id!r} taken (ctx.patched)"
         case ev.WorkflowTimedOut():
             return event.reason or f"{event.timeout or 'a'} timeout ran out"
         case ev.WorkflowCancelRequested() | ev.WorkflowCancelled() | ev.WorkflowTerminated():

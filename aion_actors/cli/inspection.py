@@ -102,6 +102,7 @@ def describe(data: Path, workflow_id: str, console: Console, *, as_json: bool = 
         "pending": [] if run.status.is_terminal else pending(events),
         "timeout_at": iso(_timeout_at(events)),
         "outcome": _outcome(events),
+        "patches": [e.patch_id for e in events if isinstance(e, ev.PatchApplied)],
     }
     if as_json:
         print_json(doc)

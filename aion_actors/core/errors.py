@@ -258,20 +258,34 @@ class NonDeterminismError(AionError):
     """Replay asked for a different command than history recorded at that point."""
 
     def __init__(
-        self, workflow_id: str, run_id: str, seq: int, recorded: str, requested: str
+        self,
+        workflow_id: str,
+        run_id: str,
+        seq: int,
+        recorded: str,
+        requested: str,
+        *,
+        patch: str | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.seq = seq
         self.recorded = recorded
         self.requested = requested
-        super().__init__(
-            f"non-determinism in workflow {workflow_id!r} (run {run_id}) at seq {seq}: "
-            f"history recorded {recorded} but the code asked for {requested}; the run is "
-            "parked — restore the previous workflow code, then `engine.resume()` it\n"
+        #: the patch whose marker history holds where the code asked for something else
+        self.patch = patch
+        hint = (
             "hint: if the code did not change, it reads a value that differs on replay — "
             "time.time() or datetime.now(), random.random(), uuid.uuid4() — read ctx.now(), "
             "ctx.random() and ctx.uuid4() instead, which replay what the run saw"
+            if patch is None
+            else f"hint: this run took patch {patch!r}: add ctx.patched({patch!r}) "
+            "(or ctx.deprecate_patch) where this branch changed"
+        )
+        super().__init__(
+            f"non-determinism in workflow {workflow_id!r} (run {run_id}) at seq {seq}: "
+            f"history recorded {recorded} but the code asked for {requested}; the run is "
+            "parked — restore the previous workflow code, then `engine.resume()` it\n" + hint
         )
 
 

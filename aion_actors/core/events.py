@@ -250,6 +250,18 @@ class ExternalRequestDone(Event):
     error: ErrorInfo | None = None
 
 
+# Code changes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatchApplied(Event):
+    """`ctx.patched(patch_id)` answered True where no history said otherwise: the run
+    takes the patched branch. A command in the run's positional sequence (it takes the
+    place of the next command), so replay finds it where the code asks again."""
+
+    patch_id: str
+
+
 # Children
 
 
@@ -321,6 +333,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SignalReceived,
         ExternalRequested,
         ExternalRequestDone,
+        PatchApplied,
         ChildStarted,
         ChildRunStarted,
         ChildCompleted,

@@ -39,6 +39,7 @@ from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
 
 if TYPE_CHECKING:
     from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+    from aion_actors.runtime.patches import CommandSequence
     from aion_actors.runtime.signals import SignalRouter
 
 
@@ -54,9 +55,11 @@ class WorkflowContext:
         converter: PayloadConverter | None = None,
         *,
         signals: SignalRouter | None = None,
+        patches: CommandSequence | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self._signals = signals
+        self._patches = patches
         self.run_id = run_id
         self.max_payload_bytes = max_payload_bytes
         self._converter = conv.active(converter)
@@ -238,6 +241,34 @@ class WorkflowContext:
         if self._signals is None:
             raise RuntimeError("ctx.on_signal works only in a running workflow")
         self._signals.set_handler(name, handler, self.workflow_id)
+
+    # -- changing code with runs in flight
+
+    def patched(self, patch_id: str) -> bool:
+        """True where this run takes the code changed under `patch_id`, False where it
+        replays a history from before the change: `if ctx.patched("charge-v2"): new
+        else: old`. Live, the first call records `PatchApplied`; a replay answers as
+        history says. The first answer holds for the rest of the run.
+        """
+        if self._patches is None:
+            raise RuntimeError("ctx.patched works only in a running workflow")
+        if self._in_query:  # a query may read a known answer, never record one
+            if (answer := self._patches.answered(patch_id)) is not None:
+                return answer
+            self._no_commands_in_queries("patched")
+        answer = self._patches.patched(patch_id)
+        if self._patches.live:
+            self.is_replaying = False
+        return answer
+
+    def deprecate_patch(self, patch_id: str) -> None:
+        """Mark where `ctx.patched(patch_id)` was once the old branches are gone: histories
+        that took the patch replay (their marker is passed over), nothing is recorded.
+        Remove the call too once no run that took the patch can replay."""
+        self._no_commands_in_queries("deprecate_patch")
+        if self._patches is None:
+            raise RuntimeError("ctx.deprecate_patch works only in a running workflow")
+        self._patches.deprecate(patch_id)
 
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
-    NonDeterminismError,
     PayloadConverter,
     PayloadError,
     WorkflowError,
@@ -46,6 +45,7 @@ from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.issuing import command_event, records
 from aion_actors.runtime.parts import Part, PartResolver, Resolution
+from aion_actors.runtime.patches import CommandSequence, diverged
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
 
@@ -76,6 +76,9 @@ class Machine:
         self._outcomes = Outcomes()
         #: signal handlers and which signals are taken; its `at_seq` is the workflow's place
         self._signals = SignalRouter(self._outcomes, started.seq)
+        self._recorded: list[Recorded] = []
+        #: the commands by place, patch markers among them
+        self._commands = CommandSequence(self._recorded, ended=isinstance(history[-1], ev.ENDINGS))
         self.ctx = WorkflowContext(
             workflow_id,
             run_id,
@@ -83,11 +86,10 @@ class Machine:
             max_payload_bytes,
             self._converter,
             signals=self._signals,
+            patches=self._commands,
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         self._coro = self._call(definition, started.input)
-        self._recorded: list[Recorded] = []
-        self._issued = 0
         #: the parts of the await the coroutine is blocked on; None while it runs
         self._waiting: list[Part] | None = None
         #: how the blocked await combines its parts
@@ -140,6 +142,7 @@ class Machine:
         closing lifecycle event once the coroutine ends. Raises what escapes it (a crash).
         """
         out: list[ev.Event] = []
+        self._commands.out = out  # patch markers recorded in place, among the commands
         while not self.finished:
             if not self._started:
                 self._started = True
@@ -210,19 +213,11 @@ class Machine:
             return Part(command, key=command.child_run_id, child_id=command.child_workflow_id)
         if not records(command):
             return Part(command, key=getattr(command, "name", ""))
-        self._issued += 1
-        n = self._issued
+        n, recorded = self._commands.take()
         wanted, event = command_event(command, n, self.workflow_id, self._fire_at)
-        if n <= len(self._recorded):
-            recorded = self._recorded[n - 1]
+        if recorded is not None:
             if (recorded.kind, recorded.name) != (wanted.kind, wanted.name):
-                raise NonDeterminismError(
-                    self.workflow_id,
-                    self.run_id,
-                    recorded.seq,
-                    recorded.describe(),
-                    wanted.describe(),
-                )
+                raise diverged(self.workflow_id, self.run_id, recorded, wanted)
             key = recorded.key
         else:
             self.ctx.is_replaying = False

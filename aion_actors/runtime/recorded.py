@@ -1,8 +1,8 @@
 """What a run's history holds, indexed for the replay driver.
 
-Commands (activities, timers, signal waits with a timeout, children) are
-matched by position against what the code asks for; outcomes are looked up
-by the command they answer.
+Commands (activities, timers, signal waits with a timeout, children, requests
+to other workflows, patch markers) are matched by position against what the
+code asks for; outcomes are looked up by the command they answer.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class Recorded:
             return "timer (ctx.sleep)"
         if self.kind == "condition":
             return "ctx.wait_condition with a timeout"
+        if self.kind == "patch":
+            return f"patch marker {self.name!r} (ctx.patched)"
         return f"{self.kind} {self.name!r}"
 
 
@@ -137,4 +139,6 @@ def recorded_command(event: ev.Event) -> Recorded | None:
     if isinstance(event, ev.ExternalRequested):
         what = f"{event.action} {event.target_workflow_id!r}"
         return Recorded("external", what, event.request_id, event.seq)
+    if isinstance(event, ev.PatchApplied):
+        return Recorded("patch", event.patch_id, event.patch_id, event.seq)
     return None

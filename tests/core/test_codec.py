@@ -70,6 +70,7 @@ SAMPLES: dict[str, Event] = {
             request_id="3", target_workflow_id="t", action="signal", name="go", payload=[1]
         ),
         ev.ExternalRequestDone(request_id="3", error=ERROR),
+        ev.PatchApplied(patch_id="charge-v2"),
     )
 }
 
