@@ -21,7 +21,6 @@ from aion_actors.core import (
     Event,
     RunKey,
     WorkflowStatus,
-    check_payload,
     payloads,
 )
 from aion_actors.core.payloads import ConverterSpec
@@ -30,6 +29,7 @@ from aion_actors.lookup import Lookup
 from aion_actors.opening import check_options, data_dir_of, engine_options, open_store
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager, new_runs
@@ -55,6 +55,7 @@ class Engine:
         idle_evict_after: float | None = 30.0,
         config: Config | None = None,
         converter: ConverterSpec = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         check_options(
             workers=workers,
@@ -91,6 +92,7 @@ class Engine:
             idle_evict_after=idle_evict_after,
             max_payload_bytes=max_payload_bytes,
             converter=self._converter,
+            clock=clock,
         )
         self._registration = Registration(self._catalog, config, self._runs)
         self._completions = Completions(self._runs, self._converter, max_payload_bytes)
@@ -271,8 +273,7 @@ class Engine:
         it recorded at once and applies it when it runs again.
         """
         self._check_open()
-        payload = payloads.encode(self._converter, payload, "payload")
-        check_payload(payload, "payload", max_bytes=self.max_payload_bytes)
+        payload = payloads.checked(self._converter, payload, "payload", self.max_payload_bytes)
         key = self._lookup.open_run(workflow_id, f"signal {name!r}")
         self._runs.signal(key, name, payload, timeout)
 

@@ -39,6 +39,7 @@ import pykka
 from supervisor import _pykka
 from supervisor._latch import Latch
 from supervisor._pykka import Envelope
+from supervisor._sealed import Sealed
 
 __all__ = ["Dispatcher", "ExitWatch", "PooledActor", "watch_exits"]
 
@@ -243,6 +244,11 @@ class _Mailbox:
     def empty(self) -> bool:
         return not self._queue
 
+    @property
+    def busy(self) -> bool:
+        """Whether messages wait or one runs (and forever once the actor has finished)."""
+        return self._scheduled
+
     # -- running the actor
 
     def start(self) -> None:
@@ -268,6 +274,7 @@ class _Mailbox:
         for _ in range(budget):
             envelope = self._next_or_release()
             if envelope is None:
+                actor.on_released()
                 return
             _pykka.run_message(actor, envelope)
             if actor.actor_stopped.is_set():
@@ -368,6 +375,9 @@ class PooledActor(pykka.Actor):
 
     # -- ours
 
+    def on_released(self) -> None:
+        """Called in the dispatcher thread each time the inbox has run dry; override."""
+
     def queued(self) -> list[Any]:
         """The messages waiting in the inbox now (a snapshot; they stay queued)."""
         return [_pykka.message_of(envelope) for envelope in self.actor_inbox.snapshot()]
@@ -379,19 +389,4 @@ class PooledActor(pykka.Actor):
         ``forward`` should not hold the actor: the inbox keeps it, and the actor
         its inbox, so the two would be garbage only the cyclic collector finds.
         """
-        self.actor_inbox.seal(_Sealed(forward, self.actor_urn))
-
-
-class _Sealed:
-    """A sealed inbox's forwarder: told messages go on, asks are refused."""
-
-    __slots__ = ("_forward", "_urn")
-
-    def __init__(self, forward: Callable[[Any], None], urn: str) -> None:
-        self._forward = forward
-        self._urn = urn
-
-    def __call__(self, envelope: Envelope[Any]) -> None:
-        dead = pykka.ActorDeadError(f"{self._urn} stopped; ask again")
-        if not _pykka.refuse(envelope, dead):
-            self._forward(_pykka.message_of(envelope))
+        self.actor_inbox.seal(Sealed(forward, self.actor_urn))

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from aion_actors.core.codec import check_payload
 from aion_actors.core.converter import DefaultConverter, PayloadConverter
 from aion_actors.core.errors import ConfigError, PayloadError
 
@@ -201,6 +202,13 @@ def encode(converter: PayloadConverter | None, value: Any, path: str) -> Any:
             path,
             f"the payload converter {converter!r} cannot encode it ({type(exc).__name__}: {exc})",
         ) from exc
+
+
+def checked(converter: PayloadConverter | None, value: Any, path: str, max_bytes: int) -> Any:
+    """`encode`, then refused (`PayloadError`) unless a payload of at most `max_bytes`."""
+    value = encode(converter, value, path)
+    check_payload(value, path, max_bytes=max_bytes)
+    return value
 
 
 def encode_inputs(

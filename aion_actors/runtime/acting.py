@@ -55,3 +55,13 @@ def dispatch(
     state = ledger.activities.get(event.activity_id)
     host.dispatch(key, event, state.heartbeat if state is not None else None)
     return []
+
+
+def resume_waits(host: RunHost, key: RunKey, ledger: Ledger) -> None:
+    """A run comes back: arm its timers again, and pursue its children and requests."""
+    for fire_at in ledger.fire_times():
+        host.arm_timer(fire_at)
+    for child in ledger.children.values():
+        host.start_child(key, child)
+    for request in ledger.externals.values():
+        host.request_external(key, request)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -164,12 +163,7 @@ class RunActor(PooledActor):
         for aid, state in self._ledger.running_attempts():
             if (aid, state.scheduled.attempt) not in arriving:
                 self._act(state.scheduled, dispatch=True)
-        for fire_at in self._ledger.fire_times():
-            self._host.arm_timer(fire_at)
-        for child in self._ledger.children.values():
-            self._host.start_child(self.key, child)
-        for request in self._ledger.externals.values():
-            self._host.request_external(self.key, request)
+        acting.resume_waits(self._host, self.key, self._ledger)
 
     # -- messages
 
@@ -183,6 +177,7 @@ class RunActor(PooledActor):
             except Exception:
                 self._settle()
                 raise
+            self._report_idle()  # before the commit that may let the engine look quiet
             self._flush()
             return result
         finally:
@@ -195,11 +190,11 @@ class RunActor(PooledActor):
             self._on_committed(message)
         elif isinstance(message, msg.ActivityOutcome | msg.ActivityHeartbeat):
             self._inputs.append(message)
-            policy_of, now = self._host.retry_policy, time.time_ns()
+            policy_of, now = self._host.retry_policy, self._host.clock.now_ns()
             self._queue(activity_outcome(self._ledger, message, policy_of, now))
         elif isinstance(message, msg.TimerDue):
             self._inputs.append(message)
-            policy_of, now = self._host.retry_policy, time.time_ns()
+            policy_of, now = self._host.retry_policy, self._host.clock.now_ns()
             self._queue(timer_due(self._ledger, message.timer, message.fire_at, policy_of, now))
         elif isinstance(message, msg.Request):
             self._request(message)
@@ -220,8 +215,13 @@ class RunActor(PooledActor):
             request.ack.resolve()
         elif closed_as is not None:
             request.ack.resolve(WorkflowClosed(*self.key, closed_as.value, request.what))
-        elif events := recorded_for(self.key, request, self._ledger, self._host.retry_policy):
-            self._queue(events, request)
+        else:
+            host = self._host
+            events = recorded_for(
+                self.key, request, self._ledger, host.retry_policy, host.clock.now_ns()
+            )
+            if events:
+                self._queue(events, request)
 
     # -- residency
 
@@ -237,6 +237,9 @@ class RunActor(PooledActor):
         if idle != self._reported_idle:
             self._reported_idle = idle
             self._host.run_idle(self.key, idle)
+
+    def on_released(self) -> None:
+        self._host.clock.settled()  # its inbox ran dry: the engine may be quiet now
 
     def _evict(self) -> None:
         if not self._idle:
@@ -289,7 +292,7 @@ class RunActor(PooledActor):
 
     def _queue(self, events: Sequence[ev.Event], request: msg.Request | None = None) -> None:
         """Make `events` the run's next events; the workflow may run ahead on them."""
-        now = time.time_ns()
+        now = self._host.clock.now_ns()
         for event in events:
             self._next_seq += 1
             stamped = stamp(event, self._next_seq, now)

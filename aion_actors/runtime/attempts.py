@@ -95,6 +95,11 @@ class Attempts:
         self._executors.submit(definition, task, sent.done, sent.beat)
         return True
 
+    @property
+    def busy(self) -> bool:
+        """Whether an attempt runs, or its outcome is on its way to its run."""
+        return bool(self._inflight) or bool(self._recovered)
+
     def cancel(self, workflow_id: str, run_id: str, activity_id: str) -> None:
         """Tell the activity's running attempt that its workflow was cancelled."""
         with self._lock:

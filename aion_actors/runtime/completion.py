@@ -10,8 +10,6 @@ for a run without one, the engine writing on its behalf both decide here.
 
 from __future__ import annotations
 
-import time
-
 from aion_actors.core import ActivityAlreadyClosed, RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
@@ -21,13 +19,13 @@ from aion_actors.workers import AttemptTimeout
 
 
 def recorded_for(
-    key: RunKey, request: msg.Request, ledger: Ledger, policy_of: PolicyOf
+    key: RunKey, request: msg.Request, ledger: Ledger, policy_of: PolicyOf, now_ns: int
 ) -> list[ev.Event]:
-    """The events that record `request`; none for a completion of an attempt no longer
-    open (its ack is then resolved with `ActivityAlreadyClosed`)."""
+    """The events that record `request` at `now_ns`; none for a completion of an attempt
+    no longer open (its ack is then resolved with `ActivityAlreadyClosed`)."""
     if not isinstance(request, msg.CompleteActivity):
         return [request.event()]
-    events = activity_outcome(ledger, request.report(), policy_of, time.time_ns())
+    events = activity_outcome(ledger, request.report(), policy_of, now_ns)
     if not events:
         reason = why_closed(ledger, request.activity_id, request.attempt)
         request.ack.resolve(

@@ -68,6 +68,10 @@ class Evictor:
         finally:
             self._lock.release()
 
+    def is_idle(self, key: Hashable) -> bool:
+        """Whether the resident run `key` last reported itself idle."""
+        return key in self._idle
+
     def close(self) -> None:
         with self._cond:
             self._stopped = True

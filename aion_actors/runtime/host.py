@@ -14,6 +14,7 @@ import pykka
 
 from aion_actors.core import PayloadConverter, RunKey
 from aion_actors.core import events as ev
+from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.messages import Ack
 from aion_actors.store import Recorder
@@ -58,6 +59,8 @@ class RunHost(Protocol):
     dispatcher: Dispatcher
     #: the payload converter, None for the default (which changes nothing)
     converter: PayloadConverter | None
+    #: where `recorded_at` and retry times come from; told when the run's inbox runs dry
+    clock: Clock
 
     @property
     def recorder(self) -> Recorder: ...

@@ -22,8 +22,12 @@ _Call = tuple[Callable[..., object], tuple[Any, ...]]
 
 
 class Lane:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, drained: Callable[[], None] | None = None) -> None:
         self.name = name
+        #: called in the lane's thread each time the last queued call has run
+        self._drained = drained
+        #: calls submitted and not yet run (or skipped)
+        self._pending = 0
         #: calls in submission order; None tells the thread to stop
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         #: True once `close` began: `submit` refuses, queued calls may be dropped
@@ -39,8 +43,14 @@ class Lane:
         with self._lock:
             if self._closed:
                 return False
+            self._pending += 1
             self._queue.put((fn, args))
             return True
+
+    @property
+    def busy(self) -> bool:
+        """Whether a submitted call waits or runs."""
+        return self._pending > 0
 
     def close(self, *, drop: bool = False) -> None:
         """Stop after the queued calls (or skipping them, with `drop`); join the thread.
@@ -60,10 +70,14 @@ class Lane:
             call = self._queue.get()
             if call is None:
                 return
-            if self._dropping:
-                continue
             fn, args = call
             try:
-                fn(*args)
+                if not self._dropping:
+                    fn(*args)
             except Exception:  # nobody waits on a lane: say it here
                 log.exception("%s: %r failed", self.name, fn)
+            with self._lock:
+                self._pending -= 1
+                drained = self._pending == 0
+            if drained and self._drained is not None:
+                self._drained()

@@ -1,5 +1,8 @@
 """The timer service: one thread that sleeps until the earliest durable timer.
 
+It reads time from, and sleeps on, the engine's `Clock`: the wall clock, or a
+test's virtual one, which it lets jump to `wake_at` when the engine is idle.
+
 Timers live in the store's timer index, written in the same transaction as
 the `TimerStarted` (or retry) event, so they survive any crash; this service
 only decides *when* to tell a run. It never records anything: the run
@@ -11,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 
+from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.store import DueTimer, EventStore
 
 log = logging.getLogger(__name__)
@@ -26,9 +29,12 @@ _BATCH = 1024
 
 
 class TimerService:
-    def __init__(self, store: EventStore, fire: Callable[[DueTimer], None]) -> None:
+    def __init__(
+        self, store: EventStore, fire: Callable[[DueTimer], None], clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._store = store
         self._fire = fire
+        self._clock = clock
         self._cond = threading.Condition()
         self._wake_at = 0
         self._stopped = False
@@ -60,15 +66,16 @@ class TimerService:
                 if self._stopped:
                     return
                 self._wake_at = _FAR
+            clock = self._clock
             try:
-                wake_at = self._tick(time.time_ns())
+                wake_at = self._tick(clock.now_ns())
             except Exception:
                 log.exception("timer service failed to read the timer index; retrying in 1 s")
-                wake_at = time.time_ns() + 1_000_000_000
+                wake_at = clock.now_ns() + 1_000_000_000
             with self._cond:
                 wake_at = min(wake_at, self._wake_at)
-                while not self._stopped and wake_at > time.time_ns():
-                    self._cond.wait((wake_at - time.time_ns()) / 1e9)
+                while not self._stopped and wake_at > clock.now_ns():
+                    clock.wait(self._cond, wake_at)
                     wake_at = min(wake_at, self._wake_at)
 
     def _tick(self, now: int) -> int:

@@ -126,7 +126,8 @@ class Endings:
     def _recorded_for(self, key: RunKey, request: msg.RequestMessage) -> list[ev.Event]:
         completes = isinstance(request, msg.CompleteActivity)  # decided on the run's history
         ledger = Ledger(self._store.read(*key)) if completes else Ledger()
-        return recorded_for(key, request, ledger, self._catalog.retry_policy)
+        now = self._residency.clock.now_ns()
+        return recorded_for(key, request, ledger, self._catalog.retry_policy, now)
 
     def _unwritable(self) -> StoreUnavailable:
         return self._recorder.unavailable or StoreUnavailable("the store", "it refused a write")

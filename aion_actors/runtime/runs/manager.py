@@ -27,11 +27,13 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.attempts import Attempts
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.quiet import Quiet
 from aion_actors.runtime.runs.closings import Closings
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
@@ -78,8 +80,11 @@ class RunManager:
         idle_evict_after: float | None = 30.0,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
+        #: where every time the runs record comes from (see `runtime.clock`)
+        self.clock = clock
         #: the payload converter, None for the default (which changes nothing)
         self.converter = converter
         self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
@@ -87,13 +92,13 @@ class RunManager:
         self._catalog = catalog
         self._table = RunTable()
         self._counters = RunCounters()
-        self._owner_lane = Lane("aion-runs")
-        self._rehydrate_lane = Lane("aion-rehydrate")
+        self._owner_lane = Lane("aion-runs", clock.settled)
+        self._rehydrate_lane = Lane("aion-rehydrate", clock.settled)
         self._waiters = TypeWaiters(
             lambda name: catalog.workflow(name) is not None, self._owner_lane
         )
         self._evictor = Evictor(self._evict, max_resident=max_resident, idle_after=idle_evict_after)
-        self._timers = TimerService(store, self._timer_due)
+        self._timers = TimerService(store, self._timer_due, clock)
         self._residency = Residency(
             self._table,
             self._waiters,
@@ -131,6 +136,8 @@ class RunManager:
             self._table, self._residency, self._endings, store, lane=self._owner_lane
         )
         self._attempts = Attempts(catalog, executors, self._deliver_outcome)
+        lanes = (self._owner_lane, self._rehydrate_lane)
+        clock.watch(Quiet(self._table, self._evictor, self._attempts, lanes, store, clock.now_ns))
         self._recovery = Recovery(
             self._table,
             self._residency,
@@ -189,7 +196,8 @@ class RunManager:
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
     ) -> tuple[RunKey, ev.Event]:
-        return self._closings.wait_closed(key, timeout, raise_on_park=raise_on_park)
+        with self.clock.waiting():  # a virtual clock may skip to the next timer meanwhile
+            return self._closings.wait_closed(key, timeout, raise_on_park=raise_on_park)
 
     def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
         self._closings.when_closed(key, callback)
@@ -225,7 +233,7 @@ class RunManager:
             "crashes": self._counters.crashes,
             "restarts": self._counters.restarts,
             "rehydrations": self._counters.rehydrations,
-            "resident": self._table.count(Presence.LIVE),
+            "resident": sum(e.presence is Presence.LIVE for e in self._table.entries()),
         }
 
     def close(self) -> None:
@@ -288,6 +296,7 @@ class RunManager:
 
     def run_closed(self, key: RunKey, event: ev.Event) -> None:
         self._endings.run_closed(key, event)
+        self.clock.settled()
 
     def run_idle(self, key: RunKey, idle: bool) -> None:
         self._evictor.idle(key, idle)
@@ -312,6 +321,7 @@ class RunManager:
 
     def on_exit(self, info: ChildInfo, reason: ExitReason, exc: BaseException | None) -> None:
         self._endings.on_exit(info, reason, exc)
+        self.clock.settled()
 
     def on_restart(self, info: ChildInfo, delay: float) -> None:
         self._endings.on_restart(info, delay)
@@ -327,6 +337,7 @@ class RunManager:
         self, workflow_id: str, run_id: str, message: object, then: Callable[[], None]
     ) -> None:
         self._residency.deliver(RunKey(workflow_id, run_id), message, then)
+        self.clock.settled()  # the attempt may be over and its run closed
 
     def _store_writes_again(self) -> None:
         """Told in the recorder's thread: runs that waited for the store come back."""

@@ -11,7 +11,6 @@ seen (or a restart pending) are brought back now.
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -64,7 +63,7 @@ class Recovery:
             key = RunKey(run.workflow_id, run.run_id)
             self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
         self._find_lost_successors()
-        woken, now = 0, time.time_ns()
+        woken, now = 0, self._residency.clock.now_ns()
         running: list[tuple[str, str, ev.ActivityScheduled, Any]] = []
         unregistered: Counter[str] = Counter()
         for run in summaries:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -38,6 +37,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinition
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.host import Handoff, Incarnation, RunHost
@@ -96,6 +96,10 @@ class Residency:
         self._lane = lane
         self._counters = counters
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
+
+    @property
+    def clock(self) -> Clock:
+        return self._host.clock
 
     # -- reaching a run
 
@@ -193,7 +197,7 @@ class Residency:
                 pass
             else:
                 self._table.hand_over(key, generation, handoff)
-                ages = restart_ages(handoff.events, definition)
+                ages = restart_ages(handoff.events, definition, self.clock.now_ns())
         try:
             info = self._sup.start_child(self._spec(key, generation, definition, ages))
         except Exception:
@@ -284,11 +288,10 @@ class Residency:
 
 
 def restart_ages(
-    history: Sequence[ev.Event], definition: WorkflowDefinition | None
+    history: Sequence[ev.Event], definition: WorkflowDefinition | None, now: int
 ) -> tuple[float, ...]:
-    """Ages of recorded restarts, so a run's restart budget survives an engine restart."""
+    """Ages at `now` of recorded restarts, so a run's restart budget survives an engine restart."""
     window = (definition.restart if definition else DEFAULT_RUN_RESTART).within_seconds
-    now = time.time_ns()
     ages: list[float] = []
     for event in history:
         if isinstance(event, ev.RunResumed):

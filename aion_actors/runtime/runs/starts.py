@@ -11,7 +11,6 @@ loop of `start`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +158,7 @@ class Starts:
         with what its workflow does first, in one commit. So a run is written by
         its actor from its first event on, and a workflow's first step costs no
         commit of its own."""
-        now = time.time_ns()
+        now = self._residency.clock.now_ns()
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
             if entry is None:

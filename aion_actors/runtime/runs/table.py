@@ -76,8 +76,8 @@ class RunTable:
             return None
         return entry if not presences or entry.presence in presences else None
 
-    def count(self, presence: Presence) -> int:
-        return sum(1 for entry in list(self._entries.values()) if entry.presence is presence)
+    def entries(self) -> list[RunEntry]:
+        return list(self._entries.values())
 
     # -- starting
 

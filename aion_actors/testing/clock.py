@@ -1,0 +1,158 @@
+"""`VirtualClock`: engine time that moves only when told, or when nothing else can happen.
+
+It stands in for the wall clock (`aion_actors.runtime.clock.Clock`), so
+everything the engine records — `recorded_at`, hence `ctx.now()`, timer fire
+times, retry times, timeouts — reads virtual time. It moves in two ways:
+
+- `advance(delta)` moves it forward, stopping at each timer due on the way
+  and letting the engine settle there (so a timer that fires sets its next
+  one as it would have in real time), and returns once the engine is quiet at
+  `now + delta`;
+- while a caller waits for a run to end (`engine.result()`, `handle.result()`)
+  and the engine is quiet (`aion_actors.runtime.quiet`: no activity running,
+  no message on its way, nothing due), it jumps to the next due timer. So a
+  30-day sleep ends in milliseconds, while a running activity holds time
+  still. Outside such a wait, time stands still unless advanced: a test can
+  start a run, advance a few days, signal it, then wait for its result.
+
+Nobody polls: the timer service sleeps on its condition until told; the parts
+of the engine that finish work call `settled()`, which jumps (or wakes an
+`advance`) only when the engine is quiet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+
+from aion_actors.runtime.clock import Quietness
+
+#: the timer service's "no timer at all"
+_NO_TIMER = 1 << 61
+
+
+class VirtualClock:
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError(
+                f"VirtualClock(start={start!r}) needs an aware datetime (e.g. tzinfo=UTC)"
+            )
+        self._now = time.time_ns() if start is None else int(start.timestamp() * 1e9)
+        #: guards everything below; `advance` waits on it for the engine to be quiet
+        self._cond = threading.Condition(threading.Lock())
+        #: the timer service, while it sleeps: its condition and when it wants to wake
+        self._sleeper: tuple[threading.Condition, int] | None = None
+        self._engine: Quietness | None = None
+        #: callers waiting for a run to end: while any, time skips by itself
+        self._waiters = 0
+
+    # -- what tests use
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def now(self) -> dt.datetime:
+        """Virtual now, in UTC."""
+        return dt.datetime.fromtimestamp(self._now / 1e9, tz=dt.UTC)
+
+    def advance(self, delta: dt.timedelta | float, *, timeout: float = 30.0) -> None:
+        """Move time forward by `delta` (a timedelta or seconds), firing exactly the timers
+        due by then, each at its own time; returns once the engine is quiet again.
+
+        Raises `TimeoutError` if the engine is not quiet within `timeout` seconds of
+        real time (an activity that does not return, say)."""
+        seconds = delta.total_seconds() if isinstance(delta, dt.timedelta) else float(delta)
+        if seconds < 0:
+            raise ValueError(f"clock.advance({delta!r}): time only moves forward")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self._now + int(seconds * 1e9)
+        while True:
+            with self._cond:
+                sleeper = self._settled_sleeper(deadline)
+                if sleeper is None or sleeper[1] > target:
+                    self._now = max(self._now, target)
+                    return
+                self._now = max(self._now, sleeper[1])
+                self._sleeper = None
+            _wake(sleeper[0])
+
+    # -- what the engine uses (`Clock`)
+
+    def wait(self, cond: threading.Condition, until_ns: int) -> None:
+        with self._cond:
+            if until_ns <= self._now:
+                return
+            self._sleeper = (cond, until_ns)
+            self._cond.notify_all()
+            if self._jump() is not None:  # `cond` is ours already: no need to wait
+                return
+        cond.wait()
+        with self._cond:
+            if self._sleeper is not None and self._sleeper[0] is cond:
+                self._sleeper = None
+
+    def watch(self, engine: Quietness) -> None:
+        self._engine = engine
+
+    def settled(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+            woken = self._jump()
+        if woken is not None:
+            _wake(woken)
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        with self._cond:
+            self._waiters += 1
+        self.settled()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._waiters -= 1
+
+    # -- helpers, holding `_cond`
+
+    def _jump(self) -> threading.Condition | None:
+        """While someone waits for a run and the engine is quiet, jump to the sleeping
+        timer service's wake time; the condition to wake it by, if jumped."""
+        if not self._waiters or (sleeper := self._next_stop()) is None:
+            return None
+        cond, at = sleeper
+        if at <= self._now or at >= _NO_TIMER:
+            return None
+        self._now, self._sleeper = at, None
+        return cond
+
+    def _next_stop(self) -> tuple[threading.Condition, int] | None:
+        """If the engine is quiet and the timer service sleeps: its condition, and the
+        earliest durable timer (from the store: one armed since the service fell asleep
+        counts, and the service's own re-reporting times do not)."""
+        sleeper, engine = self._sleeper, self._engine
+        if sleeper is None or engine is None or not engine.is_quiet():
+            return None
+        first = engine.next_timer()
+        return sleeper[0], _NO_TIMER if first is None else first
+
+    def _settled_sleeper(self, deadline: float) -> tuple[threading.Condition, int] | None:
+        """Wait until the engine is quiet and the timer service sleeps; its sleep."""
+        while True:
+            if (sleeper := self._next_stop()) is not None:
+                return sleeper if sleeper[1] < _NO_TIMER else None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    "clock.advance: the engine did not become quiet (an activity still "
+                    "runs, or a run is busy); give advance(timeout=) more time"
+                )
+            self._cond.wait(left)
+
+
+def _wake(cond: threading.Condition) -> None:
+    with cond:
+        cond.notify_all()
