@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from aion_actors.cli import demo, inspection
+from aion_actors.cli import demo, inspection, replaying
 from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
 from aion_actors.cli._listing import DEFAULT_LIMIT, Selection
 from aion_actors.cli._when import UsageError, parse_when
@@ -102,6 +102,47 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
     cmd = commands.add_parser(
+        "replay",
+        parents=[common],
+        help="replay stored histories against the current workflow code (a CI gate)",
+        description="Replay each selected run's history against the workflows of --app, "
+        "running nothing and writing nothing (the store is opened read-only): the code must "
+        "ask again for every command history recorded. Prints per run ok, diverged (seq, what "
+        "history recorded, what the code asked for), failed (the code raised) or skipped (its "
+        "type is not in the app). Exit 0 if every run passed, 1 if any diverged or failed.",
+    )
+    cmd.add_argument(
+        "dir", nargs="?", metavar="DIR", help="a data directory (stores at a URL: later)"
+    )
+    cmd.add_argument(
+        "--from-files",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="replay files written by `history DIR WORKFLOW_ID --json` instead of a directory",
+    )
+    cmd.add_argument(
+        "--app",
+        required=True,
+        metavar="MODULE[:ATTR]",
+        help="the module whose @workflow definitions replay the histories",
+    )
+    cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
+    cmd.add_argument(
+        "--status", choices=["open", "closed", "all"], default="all", help="default: all"
+    )
+    cmd.add_argument(
+        "--limit", type=int, default=0, metavar="N", help="the newest N runs (default 0: all)"
+    )
+    cmd.add_argument(
+        "--converter",
+        metavar="MODULE:NAME",
+        help="the payload converter the engine runs the app with, if not the default",
+    )
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
+    cmd = commands.add_parser(
         "doctor",
         parents=[common],
         help="check a data directory for damage; rebuild its run index",
@@ -166,6 +207,13 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.command == "history":
         return inspection.history(
             args.dir, args.workflow_id, out, run_id=args.run_id, as_json=args.json
+        )
+    if args.command == "replay":
+        source = replaying.Source(
+            args.dir, args.from_files, args.workflow_type, args.status, args.limit
+        )
+        return replaying.replay_command(
+            source, args.app, out, converter=args.converter, as_json=args.json
         )
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)

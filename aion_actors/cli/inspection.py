@@ -33,6 +33,7 @@ from aion_actors.cli._listing import Selection, note_to_stderr, print_table
 from aion_actors.core import Event, TimerId, TimerKind, WorkflowNotFound
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore, RunSummary
+from aion_actors.testing.histories import History, history_document
 
 
 def print_json(doc: Any) -> None:
@@ -67,8 +68,11 @@ def history(
     with LmdbStore(data, readonly=True) as store:
         run = _run(store, workflow_id, run_id)
         events = store.read(workflow_id, run.run_id)
-    if as_json:
-        print_json([event_dict(e) for e in events])
+    if as_json:  # the file `replay --from-files` reads back: lossless, see testing.histories
+        exported = History(
+            workflow_id, run.run_id, run.workflow_type, tuple(events), status=run.status.value
+        )
+        print_json(history_document(exported))
         return 0
     table = Table(
         title=escape(

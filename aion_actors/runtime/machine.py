@@ -129,6 +129,11 @@ class Machine:
         for event in events:
             self._outcomes.add(event)
 
+    @property
+    def issued(self) -> int:
+        """How many commands the code has issued so far, recorded ones matched included."""
+        return self._commands.issued
+
     def answer_query(self, name: str, args: tuple[Any, ...]) -> Any:
         """Answer `engine.query` from the workflow's state now; records nothing."""
         return self.ctx._answer_query(name, args)  # noqa: SLF001 - the context is ours to drive

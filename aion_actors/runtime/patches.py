@@ -40,6 +40,11 @@ class CommandSequence:
         self._answers: dict[str, bool] = {}
 
     @property
+    def issued(self) -> int:
+        """How many places the code has taken (each matched against history in order)."""
+        return self._issued
+
+    @property
     def live(self) -> bool:
         """True once the code has issued more commands than history recorded."""
         return self._issued > len(self._recorded)

@@ -77,7 +77,10 @@ def test_history_shows_each_event_with_a_summary(
 def test_history_json_has_every_event_in_order(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    events = run_json(capsys, "history", str(data_dir), "crashy")
+    doc = run_json(capsys, "history", str(data_dir), "crashy")
+    assert doc["format"] == "aion-actors/history" and doc["workflow_id"] == "crashy"
+    assert doc["workflow_type"] == "crash_once" and doc["status"] == "completed"
+    events = doc["events"]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     crashed = next(e for e in events if e["kind"] == "RunCrashed")
     assert crashed["error"] == {"type": "RuntimeError", "message": "injected crash"}
@@ -87,10 +90,12 @@ def test_history_json_has_every_event_in_order(
 def test_history_of_an_earlier_run(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = run_json(capsys, "runs", str(data_dir), "--type", "hello")
     first = min(runs, key=lambda r: r["started_at"])
-    events = run_json(capsys, "history", str(data_dir), "greeting", "--run", first["run_id"])
+    doc = run_json(capsys, "history", str(data_dir), "greeting", "--run", first["run_id"])
+    events = doc["events"]
+    assert doc["run_id"] == first["run_id"]
     assert events[0]["input"] == ["ada"] and events[-1]["result"] == "hello ada"
     latest = run_json(capsys, "history", str(data_dir), "greeting")
-    assert latest[0]["input"] == ["bob"]
+    assert latest["events"][0]["input"] == ["bob"]
 
 
 def test_describe_an_open_run_says_what_it_waits_for(

@@ -12,5 +12,6 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "recovery",
     "scale",
     "store",
+    "replay",
     "soak",
 )

@@ -1,0 +1,244 @@
+"""Replay recorded histories against the current workflow code, running nothing.
+
+Each run's history is fed whole to a `Machine` (the engine's replay driver),
+which records nothing and acts on nothing: no activity runs, no timer is
+armed, nothing is written. The code must ask again, in order, for every
+command the history recorded (activities, timers, timed waits, children,
+requests to other workflows). A run closed by its own code (completed,
+failed, cancelled, continued as new) must also end the same way, and issue
+nothing past its recorded end. A run still open, or terminated or timed out
+from outside, may issue its next commands past the end of its history: its
+last events may not have been answered yet when the history was read.
+
+Verdicts: `ok`; `diverged` with the first divergence (the seq of the
+recorded event, what history recorded, what the code asked for); `failed`
+when the code raised while replaying (it would crash the run); `skipped`
+when no workflow of the run's type was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from aion_actors.core import (
+    MAX_PAYLOAD_BYTES,
+    AionError,
+    Event,
+    NonDeterminismError,
+    PayloadConverter,
+)
+from aion_actors.core import events as ev
+from aion_actors.core import payloads as conv
+from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.machine import Machine
+from aion_actors.runtime.recorded import recorded_command
+from aion_actors.testing.histories import History, read_history_file
+
+Verdict = Literal["ok", "diverged", "failed", "skipped"]
+#: what `replay` accepts for one history: a `History`, a run's events, or an exported file
+HistoryLike = History | Sequence[Event] | Path | str
+#: closings the workflow code itself decides: replay must reach the same one
+_CLOSED_BY_CODE = (
+    ev.WorkflowCompleted,
+    ev.WorkflowFailed,
+    ev.WorkflowCancelled,
+    ev.WorkflowContinuedAsNew,
+)
+PATCH_HINT = (
+    "if the change is deliberate, keep the old path for the runs that took it: "
+    "wrap the changed code in `if ctx.patched('<patch-id>'): <new code> else: <old code>`"
+)
+
+
+@dataclass(frozen=True)
+class RunReplay:
+    """How one run replayed."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    verdict: Verdict
+    #: for `diverged`: the seq of the recorded event the code did not match
+    seq: int | None = None
+    #: for `diverged`: what history recorded there, and what the code asked for instead
+    recorded: str | None = None
+    requested: str | None = None
+    #: for `failed` and `skipped`: why
+    detail: str = ""
+    #: where the history came from (a file, a data directory), if known
+    source: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True unless the run diverged or the code failed on it (skipped runs pass)."""
+        return self.verdict in ("ok", "skipped")
+
+    def describe(self) -> str:
+        """One line: the run and its verdict."""
+        run = f"{self.workflow_id} (run {self.run_id}, {self.workflow_type})"
+        if self.verdict == "diverged":
+            return (
+                f"{run}: diverged at seq {self.seq}: history recorded {self.recorded}, "
+                f"the code asked for {self.requested}"
+            )
+        if self.verdict in ("failed", "skipped"):
+            return f"{run}: {self.verdict} ({self.detail})"
+        return f"{run}: ok"
+
+
+class ReplayDiverged(AionError):
+    """Some histories did not replay against the current code."""
+
+    def __init__(self, failures: Sequence[RunReplay]) -> None:
+        self.failures = tuple(failures)
+        lines = "\n".join(f"  {f.describe()}" for f in self.failures)
+        super().__init__(
+            f"{len(self.failures)} run(s) do not replay with the current code:\n{lines}\n"
+            f"hint: {PATCH_HINT}"
+        )
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """Every run's verdict, in the order the histories came."""
+
+    runs: tuple[RunReplay, ...]
+
+    def of(self, verdict: Verdict) -> list[RunReplay]:
+        return [r for r in self.runs if r.verdict == verdict]
+
+    @property
+    def passed(self) -> bool:
+        """True when no run diverged and the code failed on none."""
+        return all(r.passed for r in self.runs)
+
+    def raise_on_divergence(self) -> None:
+        """Raise `ReplayDiverged` listing every run that diverged or failed."""
+        failures = [r for r in self.runs if not r.passed]
+        if failures:
+            raise ReplayDiverged(failures)
+
+
+def replay(
+    histories: Iterable[HistoryLike],
+    workflows: Iterable[Any],
+    *,
+    converter: conv.ConverterSpec = None,
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+) -> ReplayReport:
+    """Replay each history against `workflows` (their `@workflow` definitions; anything
+    else in the iterable, such as activities, is ignored) and report each run's verdict."""
+    return ReplayReport(
+        tuple(
+            replay_each(
+                histories, workflows, converter=converter, max_payload_bytes=max_payload_bytes
+            )
+        )
+    )
+
+
+def replay_each(
+    histories: Iterable[HistoryLike],
+    workflows: Iterable[Any],
+    *,
+    converter: conv.ConverterSpec = None,
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+) -> Iterator[RunReplay]:
+    """`replay`, one verdict at a time, reading each history only when it comes."""
+    by_type = {w.name: w for w in workflows if isinstance(w, WorkflowDefinition)}
+    active = conv.active(conv.resolve(converter)[0])
+    for index, item in enumerate(histories):
+        history = as_history(item, index)
+        definition = by_type.get(history.workflow_type)
+        if definition is None:
+            yield _verdict(
+                history, "skipped", detail=f"type {history.workflow_type} not in the app"
+            )
+            continue
+        yield replay_run(history, definition, converter=active, max_payload_bytes=max_payload_bytes)
+
+
+def as_history(item: HistoryLike, index: int = 0) -> History:
+    """A `History` from what `replay` accepts."""
+    if isinstance(item, History):
+        return item
+    if isinstance(item, (str, Path)):
+        return read_history_file(item)
+    return History.of(item, source=f"histories[{index}]")
+
+
+def replay_run(
+    history: History,
+    definition: WorkflowDefinition,
+    *,
+    converter: PayloadConverter | None = None,
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+) -> RunReplay:
+    """Replay one history against `definition`, without recording or running anything."""
+    events = history.events
+    recorded = [c for e in events if (c := recorded_command(e)) is not None]
+    machine = Machine(
+        definition,
+        history.workflow_id,
+        history.run_id,
+        events,
+        max_payload_bytes=max_payload_bytes,
+        converter=converter,
+    )
+    try:
+        out = machine.advance()
+    except NonDeterminismError as exc:
+        return _verdict(
+            history, "diverged", seq=exc.seq, recorded=exc.recorded, requested=exc.requested
+        )
+    except Exception as exc:  # the code raises where the recorded run went on
+        return _verdict(history, "failed", detail=f"the code raised {type(exc).__name__}: {exc}")
+    # how many commands the code asked for, each matched against history in order
+    issued = machine.issued
+    if issued < len(recorded):
+        missing = recorded[issued]
+        doing = "ended the run" if machine.finished else "waits on something that records nothing"
+        return _verdict(
+            history,
+            "diverged",
+            seq=missing.seq,
+            recorded=missing.describe(),
+            requested=f"nothing more (the code {doing})",
+        )
+    closing = history.closing
+    if not isinstance(closing, _CLOSED_BY_CODE):
+        return _verdict(history, "ok")  # open, or closed from outside: later commands may come
+    end = f"the run's end ({closing.kind})"
+    new = [command for e in out if (command := recorded_command(e)) is not None]
+    if new:
+        return _verdict(
+            history, "diverged", seq=closing.seq, recorded=end, requested=new[0].describe()
+        )
+    if not machine.finished:
+        requested = "nothing more (the code still waits)"
+        return _verdict(history, "diverged", seq=closing.seq, recorded=end, requested=requested)
+    ended = out[-1]
+    if ended.kind != closing.kind:
+        requested = f"the run's end ({ended.kind}{_why(ended)})"
+        return _verdict(history, "diverged", seq=closing.seq, recorded=end, requested=requested)
+    return _verdict(history, "ok")
+
+
+def _why(event: Event) -> str:
+    if isinstance(event, ev.WorkflowFailed):
+        return f": {event.error.get('type', 'Error')}: {event.error.get('message', '')}"
+    return ""
+
+
+def _verdict(history: History, verdict: Verdict, **found: Any) -> RunReplay:
+    return RunReplay(
+        history.workflow_id,
+        history.run_id,
+        history.workflow_type,
+        verdict,
+        source=history.source,
+        **found,
+    )
