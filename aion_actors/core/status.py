@@ -20,8 +20,11 @@ class WorkflowStatus(enum.StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (WorkflowStatus.RUNNING, WorkflowStatus.PARKED)
+        return self.value not in _OPEN
 
+
+#: the statuses of a run that may still record events
+_OPEN = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
 
 _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
     ev.WorkflowStarted: WorkflowStatus.RUNNING,

@@ -16,9 +16,22 @@ from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.outcomes import cancel_ends
 from aion_actors.runtime.timeouts import deadline
 
+#: outcomes that ask nothing of the engine once recorded (the common ones, skipped at once)
+_INERT: frozenset[type[ev.Event]] = frozenset(
+    {
+        ev.ActivityCompleted,
+        ev.TimerFired,
+        ev.TimerCancelled,
+        ev.SignalReceived,
+        ev.ActivityHeartbeat,
+    }
+)
+
 
 def act(host: RunHost, key: RunKey, ledger: Ledger, event: ev.Event) -> list[ev.Event]:
     """Do what the committed `event` of run `key` asks for; `ledger` holds it already."""
+    if type(event) in _INERT:
+        return []
     if isinstance(event, ev.ActivityScheduled):
         if event.deadline is not None and event.attempt == 1:
             host.arm_timer(event.deadline)

@@ -229,7 +229,7 @@ class RunActor(PooledActor):
     def _idle(self) -> bool:
         """Waiting only on timers, signals or children: safe to rebuild from history later."""
         ledger = self._ledger
-        busy = ledger.closed or ledger.busy or self._inflight or bool(self._outbox)
+        busy = self._inflight or bool(self._outbox) or ledger.closed or ledger.busy
         return self._machine is not None and not busy
 
     def _report_idle(self) -> None:

@@ -102,7 +102,10 @@ class Ledger:
     @property
     def busy(self) -> bool:
         """True while an activity attempt runs: such a run is not evicted."""
-        return any(s.running for s in self.activities.values())
+        for state in self.activities.values():  # (a loop: this runs for every message)
+            if state.retry_at is None and state.handoff is None:
+                return True
+        return False
 
 
 def _scheduled(ledger: Ledger, event: ev.ActivityScheduled) -> None:

@@ -297,6 +297,8 @@ class Machine:
 
     def _done_seq(self, resolutions: list[Resolution | None]) -> int:
         """The seq at which the await ends, as its mode combines the parts' landings."""
+        if len(resolutions) == 1:  # the common await: one command
+            return _NEVER if (only := resolutions[0]) is None else only.seq
         seqs = [r.seq for r in resolutions if r is not None]
         if self._mode == "first":
             return min(seqs, default=_NEVER)
