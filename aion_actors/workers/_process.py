@@ -50,6 +50,7 @@ class WorkerProcess:
         "cancel_at",
         "cancel_grace",
         "conn",
+        "deadline",
         "importing",
         "job",
         "lifeline",
@@ -94,6 +95,9 @@ class WorkerProcess:
         self.beat_at: float | None = None
         self.cancel_at: float | None = None
         self.cancel_grace = 0.0
+        #: the first of those three (None: no limit), kept as they change: the dispatcher
+        #: reads it for every worker on every turn
+        self.deadline: float | None = None
         self.started = False  # its own code runs: it got past re-importing the main script
         self.importing: str | None = None
 
@@ -120,19 +124,20 @@ class WorkerProcess:
         assert self.job is not None
         heartbeat_timeout = self.job.task.heartbeat_timeout
         self.beat_at = None if heartbeat_timeout is None else now + heartbeat_timeout
+        self._limits_changed()
 
     def cancel(self, now: float, grace: float, message: bytes) -> None:
         """Tell its attempt to stop; it is killed if still running `grace` s from now."""
         if self.cancel_at is None:
             self.cancel_at, self.cancel_grace = now + grace, grace
+            self._limits_changed()
             with contextlib.suppress(OSError):  # gone: its sentinel tells the dispatcher
                 self.conn.send_bytes(message)
 
-    @property
-    def deadline(self) -> float | None:
-        """The first moment its attempt must be ended at (None: no limit)."""
+    def _limits_changed(self) -> None:
+        """`deadline`: the first moment its attempt must be ended at (None: no limit)."""
         moments = [t for t in (self.timeout_at, self.beat_at, self.cancel_at) if t is not None]
-        return min(moments, default=None)
+        self.deadline = min(moments, default=None)
 
     def overdue(self) -> KillReason:
         """Why its attempt is ended, its `deadline` passed: the first limit it overran."""
@@ -150,7 +155,7 @@ class WorkerProcess:
         assert job is not None
         left = None if self.timeout_at is None else self.timeout_at - now
         self.job = None
-        self.timeout_at = self.beat_at = self.cancel_at = None
+        self.timeout_at = self.beat_at = self.cancel_at = self.deadline = None
         self.state = State.IDLE
         return job, left
 
