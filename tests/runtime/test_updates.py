@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine, UpdateFailed, UpdateRejected, WorkflowClosed
+from aion_actors.store import LmdbStore
+from tests.crashes import kill_engine
 from tests.runtime import update_flows as uf
 from tests.workers.helpers import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -109,3 +118,38 @@ def test_accepted_updates_are_replayed_in_order_after_eviction(data_dir: Path) -
         engine.signal("ev", "checkout")
         assert run.result(timeout=30) == ["a", "b", "c"]
         assert _kinds(engine, "ev").count("UpdateCompleted") == 3
+
+
+@pytest.mark.timeout(120)
+def test_a_kill_between_accepted_and_completed_completes_the_update_once_on_reopen(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "AION_FAULTS": "update.accepted:1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.runtime.update_child", str(data)],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # its group may be gone with it
+            kill_engine(child)
+    with LmdbStore(data, readonly=True) as store:
+        run = store.latest_run("upd")
+        assert run is not None
+        at_kill = [e.kind for e in store.read("upd", run.run_id)]
+    assert "UpdateAccepted" in at_kill and "UpdateCompleted" not in at_kill
+
+    with Engine.open(data, workers=1) as engine:
+        engine.register(*uf.ALL)
+        assert engine.update("upd", "add_item", "apple", update_id="u-crash") == 1
+        assert engine.query("upd", "items") == ["apple"]
+        engine.signal("upd", "checkout")
+        assert engine.result("upd", timeout=30) == ["apple"]
+        kinds = _kinds(engine, "upd")
+    assert kinds.count("UpdateAccepted") == 1
+    assert kinds.count("UpdateCompleted") == 1
