@@ -7,11 +7,18 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine, UpdateFailed, UpdateRejected, WorkflowClosed
+from aion_actors import (
+    Engine,
+    UpdateFailed,
+    UpdateRejected,
+    WorkflowClosed,
+    WorkflowNotFound,
+)
 from aion_actors.store import LmdbStore
 from tests.crashes import kill_engine
 from tests.runtime import update_flows as uf
@@ -64,6 +71,25 @@ def test_a_retry_with_the_same_update_id_returns_the_first_result_without_runnin
     assert uf.CALLS["dup"] == calls
     assert _kinds(engine, "dup").count("UpdateAccepted") == 1
     assert engine.query("dup", "items") == ["apple"]
+
+
+def test_concurrent_calls_with_one_update_id_run_the_handler_once_and_all_get_its_result(
+    engine: Engine,
+) -> None:
+    engine.start(uf.cart, workflow_id="race")
+    with ThreadPoolExecutor(8) as pool:
+        calls = [
+            pool.submit(engine.update, "race", "add_item", "apple", update_id="same")
+            for _ in range(8)
+        ]
+        assert [call.result(timeout=30) for call in calls] == [1] * 8
+    assert _kinds(engine, "race").count("UpdateCompleted") == 1
+    assert engine.query("race", "items") == ["apple"]
+
+
+def test_an_update_to_an_unknown_workflow_raises_workflow_not_found(engine: Engine) -> None:
+    with pytest.raises(WorkflowNotFound):
+        engine.update("nobody", "add_item", "x")
 
 
 def test_a_retry_after_the_run_closed_is_answered_from_history(engine: Engine) -> None:
