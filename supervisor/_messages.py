@@ -65,12 +65,7 @@ class Lookup:
 
 
 Call = (
-    StartChild
-    | TerminateChild
-    | RestartChild
-    | DeleteChild
-    | WhichChildren
-    | CountChildren
+    StartChild | TerminateChild | RestartChild | DeleteChild | WhichChildren | CountChildren
     | Lookup
 )
 

@@ -203,11 +203,8 @@ class ChildSpec:
         if not (
             shutdown is None
             or shutdown in ("brutal_kill", "infinity")
-            or (
-                isinstance(shutdown, int | float)
-                and not isinstance(shutdown, bool)
-                and shutdown >= 0
-            )
+            or (isinstance(shutdown, int | float) and not isinstance(shutdown, bool)
+                and shutdown >= 0)
         ):
             raise ValueError(
                 f"{where}: shutdown={shutdown!r}; use seconds >= 0, 'brutal_kill' or 'infinity'"
