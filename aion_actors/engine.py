@@ -16,7 +16,6 @@ from aion_actors.completions import Completions
 from aion_actors.config import UNSET, Config, Unset
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
-    ConfigError,
     EngineClosed,
     Event,
     RunKey,
@@ -36,6 +35,7 @@ from aion_actors.runtime.runs import RunManager, new_runs
 from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.signal_start import SignalStart
 from aion_actors.store import EventStore, Recorder, RunSummary
+from aion_actors.updating import Updates
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
 
@@ -98,6 +98,7 @@ class Engine:
         self._completions = Completions(self._runs, self._converter, max_payload_bytes)
         self._lookup = Lookup(store, self._catalog, self._runs, self._converter)
         self._signal_start = SignalStart(self._runs, self._registration, self._converter)
+        self._updates = Updates(self._runs, self._lookup, self._converter, max_payload_bytes)
         self._closed = False
         shutdown.opened(self)
         try:
@@ -189,14 +190,7 @@ class Engine:
         then replay with it).
         """
         self._check_open()
-        self._registration.register(
-            definitions,
-            restart=restart,
-            retry=retry,
-            timeout=timeout,
-            executor=executor,
-            replace=replace,
-        )
+        self._registration.register(definitions, restart, retry, timeout, executor, replace)
 
     # -- changing runs
 
@@ -290,14 +284,20 @@ class Engine:
     def resume(self, workflow_id: str) -> None:
         """Replay a parked run with the code registered now."""
         self._check_open()
-        run = self._lookup.latest(workflow_id)
-        if run.status != WorkflowStatus.PARKED or not self._runs.resume(
-            RunKey(workflow_id, run.run_id)
-        ):
-            raise ConfigError(
-                f"workflow {workflow_id!r} (run {run.run_id}) is {run.status.value}, not parked; "
-                "only parked runs can be resumed"
-            )
+        self._registration.resume(self._lookup.latest(workflow_id))
+
+    def update(
+        self,
+        workflow_id: str,
+        name: str,
+        payload: Any = None,
+        *,
+        update_id: str | None = None,
+        timeout: float = 30.0,
+    ) -> Any:
+        """Run update `name` (`ctx.on_update`) on the run; returns its handler's result."""
+        self._check_open()
+        return self._updates.update(workflow_id, name, payload, update_id, timeout)
 
     def complete_activity(self, token: str, result: Any = None, *, timeout: float = 30.0) -> None:
         """Close the attempt `token` names (it raised `CompleteLater`) with `result`."""

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from aion_actors.config import Config, configure
-from aion_actors.core import ConfigError
+from aion_actors.core import ConfigError, RunKey, WorkflowStatus
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.runs import RunManager
+from aion_actors.store import RunSummary
 from supervisor import RestartPolicy
 
 log = logging.getLogger("aion_actors")
@@ -36,7 +37,6 @@ class Registration:
     def register(
         self,
         definitions: Sequence[Definition],
-        *,
         restart: RestartPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
@@ -54,6 +54,16 @@ class Registration:
             [d.name for d in configured if isinstance(d, WorkflowDefinition)],
             [d.name for d in configured if isinstance(d, ActivityDefinition)],
         )
+
+    def resume(self, run: RunSummary) -> None:
+        """Replay parked `run` with the code registered now."""
+        if run.status != WorkflowStatus.PARKED or not self._runs.resume(
+            RunKey(run.workflow_id, run.run_id)
+        ):
+            raise ConfigError(
+                f"workflow {run.workflow_id!r} (run {run.run_id}) is {run.status.value}, not "
+                "parked; only parked runs can be resumed"
+            )
 
     def workflow(self, workflow: WorkflowDefinition | str) -> WorkflowDefinition:
         """The registered definition to start (a definition not registered yet is, now)."""

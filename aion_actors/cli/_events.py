@@ -145,6 +145,11 @@ def summary(event: Event) -> str:
             return f"#{event.request_id} " + (_error(event.error) if event.error else "recorded")
         case ev.PatchApplied():
             return f"patch {event.patch_id!r} taken (ctx.patched)"
+        case ev.UpdateAccepted():
+            return f"#{event.update_id} {event.name} {short(event.payload)}"
+        case ev.UpdateCompleted():
+            outcome = _error(event.error) if event.error else f"→ {short(event.result)}"
+            return f"#{event.update_id} {outcome}"
         case ev.WorkflowTimedOut():
             return event.reason or f"{event.timeout or 'a'} timeout ran out"
         case ev.WorkflowCancelRequested() | ev.WorkflowCancelled() | ev.WorkflowTerminated():

@@ -31,6 +31,8 @@ from aion_actors.core.errors import (
     SequenceConflict,
     StoreFull,
     StoreUnavailable,
+    UpdateFailed,
+    UpdateRejected,
     WorkerCrashed,
     WorkflowAlreadyStarted,
     WorkflowCancelled,
@@ -41,7 +43,7 @@ from aion_actors.core.errors import (
     WorkflowParked,
     WorkflowTimedOut,
 )
-from aion_actors.core.events import EVENT_TYPES, Event, error_info, stamp
+from aion_actors.core.events import EVENT_TYPES, Event, error_info
 from aion_actors.core.ids import (
     Pid,
     RunId,
@@ -51,6 +53,7 @@ from aion_actors.core.ids import (
     new_run_id,
     new_workflow_id,
 )
+from aion_actors.core.stamping import stamp
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
 from aion_actors.core.timer_id import TimerId, TimerKind, WorkflowTimeout, timer_text
 
@@ -87,6 +90,8 @@ __all__ = [
     "TimerId",
     "TimerKind",
     "TypedConverter",
+    "UpdateFailed",
+    "UpdateRejected",
     "WorkerCrashed",
     "WorkflowAlreadyStarted",
     "WorkflowCancelled",

@@ -325,6 +325,25 @@ class QueryError(AionError):
     """A query could not be answered (unknown name, handler failed, or it issued a command)."""
 
 
+class UpdateRejected(AionError):
+    """`engine.update` was refused before anything was recorded: its validator raised,
+    or the run has no update handler of that name. Retrying the same call is safe."""
+
+
+class UpdateFailed(AionError):
+    """An accepted update's handler raised; `error` is its recorded `{type, message}`."""
+
+    def __init__(self, workflow_id: str, name: str, update_id: str, error: dict[str, Any]) -> None:
+        self.workflow_id = workflow_id
+        self.name = name
+        self.update_id = update_id
+        self.error = error
+        super().__init__(
+            f"update {name!r} (id {update_id}) of workflow {workflow_id!r} failed: "
+            f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        )
+
+
 class EngineClosed(AionError):
     """The engine was closed; open a new one to continue."""
 

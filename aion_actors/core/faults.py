@@ -10,7 +10,8 @@ Points: `commit.before`, `commit.after` (around each group commit),
 `activity.unrecorded` (an activity finished, its result not yet recorded),
 `timer.firing` (a due timer is being reported), `child.starting` (after
 `ChildStarted`, before the child's `WorkflowStarted`), `external.answering`
-(another workflow recorded a request, the asker not yet told), `continue_as_new`
+(another workflow recorded a request, the asker not yet told), `update.accepted`
+(an update's handler ran, its `UpdateCompleted` not yet recorded), `continue_as_new`
 (the old run closed, the new one not yet started), `evict` and
 `rehydrate`.
 """
@@ -29,6 +30,7 @@ POINTS = (
     "timer.firing",
     "child.starting",
     "external.answering",
+    "update.accepted",
     "continue_as_new",
     "evict",
     "rehydrate",

@@ -41,6 +41,7 @@ from aion_actors.runtime.machine import Machine
 from aion_actors.runtime.orphans import Orphans
 from aion_actors.runtime.outcomes import activity_outcome, timer_due
 from aion_actors.runtime.readonly import answer_live
+from aion_actors.runtime.update_calls import LiveUpdates, UpdateCall
 from aion_actors.store import Commit
 from supervisor import PooledActor
 
@@ -94,6 +95,7 @@ class RunActor(PooledActor):
         self._incarnation: Incarnation | None = Incarnation(pid=0)
         self._evicting = False
         self._reported_idle = False
+        self._updates = LiveUpdates()
         self.pid = 0
 
     # -- start: replay
@@ -196,6 +198,9 @@ class RunActor(PooledActor):
             self._inputs.append(message)
             policy_of, now = self._host.retry_policy, self._host.clock.now_ns()
             self._queue(timer_due(self._ledger, message.timer, message.fire_at, policy_of, now))
+        elif isinstance(message, UpdateCall):
+            if accepted := self._updates.take(message, self._machine, self.key, self._closed_as):
+                self._queue([accepted], message)
         elif isinstance(message, msg.Request):
             self._request(message)
         elif isinstance(message, msg.Reply):
@@ -358,6 +363,7 @@ class RunActor(PooledActor):
         assert message.events is not None
         events = message.events
         self._head = events[-1].seq
+        self._updates.committed(events, self._machine, self.key)
         for event in events:
             self._act(event)
         for ack in message.after_close:

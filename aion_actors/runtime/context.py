@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
     from aion_actors.runtime.patches import CommandSequence
     from aion_actors.runtime.signals import SignalRouter
+    from aion_actors.runtime.updates import UpdateRouter
 
 
 class WorkflowContext:
@@ -56,9 +57,11 @@ class WorkflowContext:
         *,
         signals: SignalRouter | None = None,
         patches: CommandSequence | None = None,
+        updates: UpdateRouter | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self._signals = signals
+        self._updates = updates
         self._patches = patches
         self.run_id = run_id
         self.max_payload_bytes = max_payload_bytes
@@ -241,6 +244,36 @@ class WorkflowContext:
         if self._signals is None:
             raise RuntimeError("ctx.on_signal works only in a running workflow")
         self._signals.set_handler(name, handler, self.workflow_id)
+
+    def on_update(
+        self,
+        name: str,
+        handler: Callable[[Any], Any] | None,
+        *,
+        validator: Callable[[Any], object] | None = None,
+    ) -> None:
+        """Run `handler(payload)` for each `engine.update(workflow_id, name, payload)` and
+        return its result to the caller; `handler=None` removes it.
+
+        `validator(payload)`, if given, runs first on the live run and must only read
+        state: if it raises, the caller gets `UpdateRejected` and nothing is recorded.
+        An accepted update is recorded (`UpdateAccepted`), then handled between the
+        workflow's steps like a signal, and its result recorded (`UpdateCompleted`);
+        a replay handles it again at the same place. Handlers must not await.
+        """
+        self._no_commands_in_queries("on_update")
+        if self._updates is None:
+            raise RuntimeError("ctx.on_update works only in a running workflow")
+        self._updates.set_handler(name, handler, validator)
+
+    def _validate_update(self, name: str, payload: Any) -> None:
+        """Run update `name`'s validator as a query runs: reading state, recording nothing."""
+        assert self._updates is not None
+        self._in_query = True
+        try:
+            self._updates.validate(name, payload)
+        finally:
+            self._in_query = False
 
     # -- changing code with runs in flight
 

@@ -48,6 +48,7 @@ from aion_actors.runtime.parts import Part, PartResolver, Resolution
 from aion_actors.runtime.patches import CommandSequence, diverged
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
+from aion_actors.runtime.updates import UpdateRouter
 
 _NEVER = 1 << 62
 
@@ -77,6 +78,10 @@ class Machine:
         #: signal handlers and which signals are taken; its `at_seq` is the workflow's place
         self._signals = SignalRouter(self._outcomes, started.seq)
         self._recorded: list[Recorded] = []
+        #: update handlers; accepted updates run between steps, as handled signals do
+        self.updates = UpdateRouter(
+            self._outcomes, workflow_id, history[-1].seq, self._converter, max_payload_bytes
+        )
         #: the commands by place, patch markers among them
         self._commands = CommandSequence(self._recorded, ended=isinstance(history[-1], ev.ENDINGS))
         self.ctx = WorkflowContext(
@@ -87,6 +92,7 @@ class Machine:
             self._converter,
             signals=self._signals,
             patches=self._commands,
+            updates=self.updates,
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         self._coro = self._call(definition, started.input)
@@ -308,9 +314,15 @@ class Machine:
         return _NEVER if None in resolutions else max(seqs, default=_NEVER)
 
     def _deliver_before(self, bound: int, out: list[ev.Event]) -> bool | None:
-        """Hand the next signal before `bound` to its handler and re-check conditions:
-        True if one was, False if none is due, None if the run ended (a handler raised)."""
+        """Hand the next signal or update before `bound` to its handler and re-check
+        conditions: True if one was, False if none is due, None if the run ended (a
+        handler raised) or waits (an update not yet committed)."""
         signal = self._signals.next_routed(before=bound)
+        if (update := self.updates.due(signal.seq if signal else bound)) is not None:
+            self._moved_to(update.recorded_at, update.seq)
+            if not self.updates.run(update, out):  # its acceptance is not committed yet
+                return None
+            return self._checked_conditions(update.seq, update.recorded_at, out) or None
         if signal is None:
             return False
         self._moved_to(signal.recorded_at, signal.seq)

@@ -52,6 +52,9 @@ class Outcomes:
     #: every signal, in the order history recorded them
     ordered_signals: list[ev.SignalReceived] = field(default_factory=list)
     cancel: ev.WorkflowCancelRequested | None = None
+    #: accepted updates in history's order, and their recorded answers by update id
+    updates: list[ev.UpdateAccepted] = field(default_factory=list)
+    update_results: dict[str, ev.UpdateCompleted] = field(default_factory=dict)
     #: activities told of the run's cancellation, by activity id
     activity_cancels: dict[str, ev.ActivityCancelRequested] = field(default_factory=dict)
 
@@ -102,6 +105,14 @@ def _external_done(outcomes: Outcomes, event: ev.ExternalRequestDone) -> None:
     outcomes.externals.setdefault(event.request_id, event)
 
 
+def _update(outcomes: Outcomes, event: ev.UpdateAccepted) -> None:
+    outcomes.updates.append(event)
+
+
+def _update_done(outcomes: Outcomes, event: ev.UpdateCompleted) -> None:
+    outcomes.update_results.setdefault(event.update_id, event)
+
+
 def _activity_cancel(outcomes: Outcomes, event: ev.ActivityCancelRequested) -> None:
     outcomes.activity_cancels.setdefault(event.activity_id, event)
 
@@ -120,6 +131,8 @@ _INDEX: dict[type[ev.Event], Callable[[Outcomes, Any], None]] = {
     ev.ChildRunStarted: _child_running,
     ev.ExternalRequestDone: _external_done,
     ev.ActivityCancelRequested: _activity_cancel,
+    ev.UpdateAccepted: _update,
+    ev.UpdateCompleted: _update_done,
 }
 
 

@@ -71,6 +71,8 @@ SAMPLES: dict[str, Event] = {
         ),
         ev.ExternalRequestDone(request_id="3", error=ERROR),
         ev.PatchApplied(patch_id="charge-v2"),
+        ev.UpdateAccepted(update_id="u1", name="add_item", payload={"sku": "a"}),
+        ev.UpdateCompleted(update_id="u1", result=2),
     )
 }
 

@@ -167,7 +167,8 @@ def check(workload: Workload, expected: dict[str, Any], snapshots: Iterable[Snap
 
 
 def check_histories(histories: dict[RunKey, list[Event]]) -> None:
-    """No gaps, and nothing recorded twice: timer firings, signals, children, child runs."""
+    """No gaps, and nothing recorded twice: timer firings, signals, updates, children,
+    child runs."""
     successors: set[RunKey] = set()
     child_runs: dict[str, set[str]] = defaultdict(set)
     for (workflow_id, run_id), history in histories.items():
@@ -176,6 +177,8 @@ def check_histories(histories: dict[RunKey, list[Event]]) -> None:
         _unique(where, [e.activity_id for e in history if isinstance(e, ev.ActivityCompleted)])
         _unique(where, [e.timer_id for e in history if isinstance(e, ev.TimerFired)])
         _unique(where, [e.name for e in history if isinstance(e, ev.SignalReceived)])
+        _unique(where, [e.update_id for e in history if isinstance(e, ev.UpdateAccepted)])
+        _unique(where, [e.update_id for e in history if isinstance(e, ev.UpdateCompleted)])
         started = [e for e in history if isinstance(e, ev.ChildStarted)]
         _unique(where, [e.child_workflow_id for e in started])
         for child in started:

@@ -21,6 +21,7 @@ from typing import Any
 from aion_actors import (
     AionError,
     Engine,
+    UpdateRejected,
     WorkflowClosed,
     WorkflowFailed,
     WorkflowStatus,
@@ -55,6 +56,7 @@ def main() -> None:
             if heads != recorded:
                 recorded, progressed = heads, now
             _send_awaited_signals(engine)
+            _send_awaited_updates(engine, spec)
             time.sleep(0.02)
     written = workdir / "results.json.tmp"
     written.write_text(json.dumps(results))
@@ -100,6 +102,38 @@ def _send_awaited_signals(engine: Engine) -> None:
                 continue
             except AionError as exc:
                 print(f"signal {name} to {run.workflow_id} failed: {exc}", file=sys.stderr)
+
+
+def _send_awaited_updates(engine: Engine, spec: dict[str, list[Any]]) -> None:
+    """While a run waits on a condition, send it its program's first update not yet
+    answered, with an id of its run: a resend (after a kill) is answered, not run again."""
+    for run in engine.list_runs(status=WorkflowStatus.RUNNING):
+        if run.workflow_id not in spec:
+            continue
+        history = engine.store.read(run.workflow_id, run.run_id)
+        ended = {e.timer_id for e in history if isinstance(e, ev.TimerFired | ev.TimerCancelled)}
+        waits = [
+            e
+            for e in history
+            if isinstance(e, ev.TimerStarted)
+            and e.timer_id.startswith("condition:")
+            and e.timer_id not in ended
+        ]
+        done = {e.update_id for e in history if isinstance(e, ev.UpdateCompleted)}
+        ops = [op for op in spec[run.workflow_id][0] if op[0] == "update"]
+        for op in ops if waits else []:
+            update_id = f"{run.run_id}/{programs.update_name(op[1])}"
+            if update_id in done:
+                continue
+            try:
+                engine.update(
+                    run.workflow_id, programs.update_name(op[1]), op[1], update_id=update_id
+                )
+            except (WorkflowClosed, UpdateRejected, TimeoutError):
+                pass
+            except AionError as exc:
+                print(f"update {update_id} to {run.workflow_id} failed: {exc}", file=sys.stderr)
+            break
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ A program is a JSON-able list of ops, each one await of the workflow:
 - `["signal", k]`: waits for signal `s<k>` (payload `signal_payload`);
 - `["poke", k]`: signals its own workflow `p<k>` through `ctx.external` (a request
   recorded on both sides, once);
+- `["update", k]`: takes update `u<k>` (sent by the driver, once per run through its
+  `update_id`) and waits for it on a condition;
 - `["child", program]`: a child workflow interpreting `program` from the
   current value;
 - `["gather", [op, ...]]`: those single ops at once, all from the same value;
@@ -51,6 +53,10 @@ def signal_name(k: int) -> str:
     return f"s{k}"
 
 
+def update_name(k: int) -> str:
+    return f"u{k}"
+
+
 def signal_payload(name: str) -> int:
     return int(name[1:]) * 3 + 1
 
@@ -67,6 +73,8 @@ def fold(kind: str, value: int, outcome: Any) -> int:
         return (value * 13 + int(outcome)) % _MODULUS
     if kind == "poke":
         return (value * 11 + 5) % _MODULUS
+    if kind == "update":
+        return (value * 19 + 7) % _MODULUS
     raise ValueError(f"unknown op {kind!r}")
 
 
@@ -135,6 +143,10 @@ def _command(ctx: WorkflowContext, ledger: str, op: list[Any], value: int) -> An
         return ctx.child(interpret, ledger, op[1], value)
     if kind == "poke":
         return ctx.external(ctx.workflow_id).signal(f"p{op[1]}", op[1])
+    if kind == "update":  # the driver's update sets `got`; the condition's timer shows the wait
+        got: list[Any] = []
+        ctx.on_update(update_name(op[1]), lambda payload: got.append(payload) or len(got))
+        return ctx.wait_condition(lambda: bool(got), timeout=SIGNAL_TIMEOUT)
     raise ValueError(f"unknown op {kind!r}")
 
 

@@ -3,7 +3,7 @@
 One reference workload exercises every point: three runs of a program with
 activities (thread and process), a worker death, timers, signals, a child
 with its own activities and timer, a gather, a signal to itself through
-`ctx.external`, and continue-as-new, on an
+`ctx.external`, an update from the driver, and continue-as-new, on an
 engine that keeps at most two runs resident and evicts idle ones after
 50 ms. For each point the engine kills itself the n-th time it passes
 there (n chosen so that it is mid-workload), a fresh engine finishes the
@@ -28,6 +28,7 @@ PROGRAM = [
     ["sleep", 120],
     ["signal", 1],
     ["poke", 1],
+    ["update", 1],
     ["child", [["act", 2], ["sleep", 80], ["act", 3]]],
     ["gather", [["act", 4], ["sleep", 60], ["signal", 2]]],
     ["can"],
@@ -37,7 +38,7 @@ PROGRAM = [
 SPEC: dict[str, list[Any]] = {f"m{i}": [PROGRAM, i] for i in range(3)}
 
 #: the pass that kills, per point; a clean run passes each point this many times:
-#: commits ~55, activity results 21, timer firings 12, children 3, continue-as-new 3,
+#: commits ~60, activity results 21, timer firings 12, children 3, updates 3, continue-as-new 3,
 #: evictions and rehydrations ~20.
 KILL_AT = {
     "commit.before": 25,
@@ -47,6 +48,7 @@ KILL_AT = {
     "timer.firing": 5,
     "child.starting": 2,
     "external.answering": 2,
+    "update.accepted": 2,
     "continue_as_new": 2,
     "evict": 8,
     "rehydrate": 8,

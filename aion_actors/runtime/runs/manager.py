@@ -190,6 +190,11 @@ class RunManager:
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         return self._requests.query(key, name, args, timeout)
 
+    def update(
+        self, key: RunKey, name: str, payload: Any, update_id: str, timeout: float | None
+    ) -> ev.UpdateCompleted:
+        return self._requests.update(key, name, payload, update_id, timeout)
+
     def resume(self, key: RunKey) -> bool:
         return self._endings.resume(key)
 

@@ -19,6 +19,7 @@ from aion_actors.core import (
     PayloadConverter,
     QueryError,
     RunKey,
+    UpdateRejected,
     WorkflowAlreadyStarted,
     WorkflowClosed,
 )
@@ -33,6 +34,7 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import waiting_for_type
+from aion_actors.runtime.update_calls import new_call
 from aion_actors.store import EventStore
 from aion_actors.workers import Outcome
 
@@ -136,6 +138,40 @@ class Requests:
                 f"workflow {key.workflow_id!r} (run {key.run_id}) did not answer query "
                 f"{name!r} within {timeout} s"
             ) from None
+
+    def update(
+        self, key: RunKey, name: str, payload: Any, update_id: str, timeout: float | None
+    ) -> ev.UpdateCompleted:
+        """Run update `name` on the live run, or find its answer: a closed run still
+        answers an update it recorded (a retry after the run ended)."""
+        entry = self._table.get(key)
+        if entry is None and (done := self._recorded_update(key, update_id)) is not None:
+            return done
+        if entry is not None and entry.presence is Presence.PARKED:
+            raise UpdateRejected(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) is parked: it cannot run "
+                f"update {name!r}; resume it first — nothing was recorded"
+            )
+        call = new_call(name, payload, update_id)
+        self._residency.deliver(key, call)
+        try:
+            return call.answer.result(timeout)
+        except WorkflowClosed:  # it closed meanwhile: its history may hold the answer
+            if (done := self._recorded_update(key, update_id)) is not None:
+                return done
+            raise
+        except TimeoutError:
+            raise TimeoutError(
+                f"workflow {key.workflow_id!r} (run {key.run_id}) did not answer update "
+                f"{name!r} (id {update_id}) within {timeout} s; it may still run: call again "
+                "with the same update_id for its result"
+            ) from None
+
+    def _recorded_update(self, key: RunKey, update_id: str) -> ev.UpdateCompleted | None:
+        for event in self._store.read(*key):
+            if isinstance(event, ev.UpdateCompleted) and event.update_id == update_id:
+                return event
+        return None
 
     def replayed(self, key: RunKey, name: str, args: tuple[Any, ...]) -> Any:
         """Answer from the run's history, replayed read-only (a closed or parked run)."""

@@ -1,0 +1,125 @@
+"""`engine.update` at the run's actor: validated, recorded once, answered once committed.
+
+A call reaches the live run as an `UpdateCall`. The actor asks its machine's
+validator (read-only); a rejection answers the caller and records nothing.
+An accepted call becomes `UpdateAccepted`; the machine runs the handler once
+that is committed and records `UpdateCompleted`, and the caller is answered
+when that commit lands. A call whose `update_id` the run already knows is
+not accepted again: it gets the recorded answer (at once if it is committed,
+else with the first call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, field
+from typing import Any
+
+from aion_actors.core import (
+    RunKey,
+    UpdateRejected,
+    WorkflowClosed,
+    WorkflowStatus,
+    status_from_events,
+)
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.machine import Machine
+
+
+@dataclass(frozen=True)
+class UpdateCall(msg.Request):
+    """One `engine.update` call; `answer` gets the `UpdateCompleted` that answers it."""
+
+    name: str
+    payload: Any
+    update_id: str
+    ack: msg.Ack
+    answer: Future[ev.UpdateCompleted] = field(default_factory=Future)
+
+    @property
+    def what(self) -> str:
+        return f"update {self.name!r}"
+
+    def event(self) -> ev.Event:
+        raise TypeError("an update is recorded only once its run's validator accepts it")
+
+
+def new_call(name: str, payload: Any, update_id: str) -> UpdateCall:
+    """A call whose answer fails if its acceptance cannot be recorded."""
+    answer: Future[ev.UpdateCompleted] = Future()
+
+    def acked(error: BaseException | None) -> None:
+        if error is not None:
+            _settle(answer, error)
+
+    return UpdateCall(name, payload, update_id, msg.Ack(acked), answer)
+
+
+class LiveUpdates:
+    """The update calls one actor is answering."""
+
+    def __init__(self) -> None:
+        #: callers waiting for the commit of their update's answer, by update id
+        self._waiting: dict[str, list[Future[ev.UpdateCompleted]]] = {}
+
+    def take(
+        self,
+        call: UpdateCall,
+        machine: Machine | None,
+        key: RunKey,
+        closed_as: WorkflowStatus | None,
+    ) -> ev.UpdateAccepted | None:
+        """The event accepting `call`, or None when it is answered another way."""
+        if closed_as is not None:
+            call.ack.resolve(WorkflowClosed(*key, closed_as.value, call.what))
+            return None
+        if machine is None:
+            why = f"workflow {key.workflow_id!r} (run {key.run_id}) is parked"
+            call.ack.resolve(UpdateRejected(f"{why}; nothing was recorded for {call.what}"))
+            return None
+        router = machine.updates
+        done = router.answer(call.update_id)
+        if done is not None and done.seq <= router.committed_to:
+            _settle(call.answer, done)
+        elif done is not None or router.accepted(call.update_id):
+            self._waiting.setdefault(call.update_id, []).append(call.answer)
+        else:
+            try:
+                machine.ctx._validate_update(call.name, call.payload)  # noqa: SLF001 - ours to drive
+            except UpdateRejected as exc:
+                call.ack.resolve(exc)
+                return None
+            self._waiting.setdefault(call.update_id, []).append(call.answer)
+            return ev.UpdateAccepted(update_id=call.update_id, name=call.name, payload=call.payload)
+        call.ack.resolve()
+        return None
+
+    def committed(self, events: Sequence[ev.Event], machine: Machine | None, key: RunKey) -> None:
+        """Answer the callers whose answers `events` committed; updates now committed may run."""
+        if machine is not None:
+            machine.updates.committed_to = events[-1].seq
+        for event in events:
+            if isinstance(event, ev.UpdateCompleted):
+                for answer in self._waiting.pop(event.update_id, []):
+                    _settle(answer, event)
+            elif isinstance(event, ev.ENDINGS):  # what was not answered will never be
+                for update_id, answers in self._waiting.items():
+                    status = status_from_events((event,)).value
+                    closed = WorkflowClosed(*key, status, f"update (id {update_id})")
+                    for answer in answers:
+                        _settle(answer, closed)
+                self._waiting.clear()
+
+
+def _settle(
+    answer: Future[ev.UpdateCompleted], outcome: ev.UpdateCompleted | BaseException
+) -> None:
+    try:
+        if isinstance(outcome, BaseException):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
+    except InvalidStateError:  # answered already (an ack and a commit may both try)
+        pass

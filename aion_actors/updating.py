@@ -1,0 +1,52 @@
+"""`engine.update`: a validated, recorded change to a run that returns its handler's result.
+
+The run's validator decides first, on its live state; a rejection records
+nothing (`UpdateRejected`). An accepted update is recorded, handled and
+answered exactly once per `update_id`: a retry with the same id returns the
+first answer without running the handler again, also once the run has ended.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aion_actors.core import PayloadConverter, RunKey, UpdateFailed, payloads
+from aion_actors.lookup import Lookup
+from aion_actors.runtime.runs import RunManager
+
+
+class Updates:
+    def __init__(
+        self,
+        runs: RunManager,
+        lookup: Lookup,
+        converter: PayloadConverter | None,
+        max_payload_bytes: int,
+    ) -> None:
+        self._runs = runs
+        self._lookup = lookup
+        self._converter = converter
+        self._max_payload_bytes = max_payload_bytes
+
+    def update(
+        self,
+        workflow_id: str,
+        name: str,
+        payload: Any,
+        update_id: str | None,
+        timeout: float | None,
+    ) -> Any:
+        """The result of update `name` of the latest run of `workflow_id`."""
+        if update_id is None:
+            update_id = uuid.uuid4().hex
+        elif not isinstance(update_id, str) or not update_id:
+            raise ValueError(f"update_id must be a non-empty string, got {update_id!r}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"an update name must be a non-empty string, got {name!r}")
+        payload = payloads.checked(self._converter, payload, "payload", self._max_payload_bytes)
+        key = RunKey(workflow_id, self._lookup.latest(workflow_id).run_id)
+        done = self._runs.update(key, name, payload, update_id, timeout)
+        if done.error is not None:
+            raise UpdateFailed(workflow_id, name, update_id, done.error)
+        return done.result
