@@ -20,11 +20,8 @@ class WorkflowStatus(enum.StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self.value not in _OPEN
+        return self is not WorkflowStatus.RUNNING and self is not WorkflowStatus.PARKED
 
-
-#: the statuses of a run that may still record events
-_OPEN = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
 
 _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
     ev.WorkflowStarted: WorkflowStatus.RUNNING,

@@ -6,9 +6,9 @@ either matched against the command history recorded at that position
 (replay: nothing is executed again) or returned as a new event to record
 (live). Which of several racing outcomes wins an await — a signal or its
 timeout, a result or a cancellation — is decided by their order in history,
-so a replay always takes the branch the live run took. Signals bound for
-handlers are delivered in that order too, between the coroutine's steps, and
-conditions are re-evaluated after each delivery.
+so a replay always takes the branch the live run took. Signals and updates
+bound for handlers are delivered in that order too, between the coroutine's
+steps, and conditions are re-checked after each.
 """
 
 from __future__ import annotations
@@ -314,9 +314,10 @@ class Machine:
         return _NEVER if None in resolutions else max(seqs, default=_NEVER)
 
     def _deliver_before(self, bound: int, out: list[ev.Event]) -> bool | None:
-        """Hand the next signal or update before `bound` to its handler and re-check
-        conditions: True if one was, False if none is due, None if the run ended (a
-        handler raised) or waits (an update not yet committed)."""
+        """Hand the next signal or update before `bound` to its handler, re-check conditions:
+        True if one was, False if none is due, None if the run ended or waits."""
+        if not self._outcomes.ordered_signals and not self._outcomes.updates:
+            return False  # the common run: nothing for a handler
         signal = self._signals.next_routed(before=bound)
         if (update := self.updates.due(signal.seq if signal else bound)) is not None:
             self._moved_to(update.recorded_at, update.seq)
@@ -374,8 +375,6 @@ class Machine:
             if losers_too or (resolution is not None and resolution.error is None):
                 self._closed_timers.add(timer_id)
                 out.append(ev.TimerCancelled(timer_id=timer_id))
-
-    # -- closing the run
 
     def _finish(self, out: list[ev.Event], event: ev.Event) -> None:
         self.finished = True

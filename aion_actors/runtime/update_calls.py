@@ -100,6 +100,8 @@ class LiveUpdates:
         """Answer the callers whose answers `events` committed; updates now committed may run."""
         if machine is not None:
             machine.updates.committed_to = events[-1].seq
+        if not self._waiting:  # the common commit: no caller waits on an update
+            return
         for event in events:
             if isinstance(event, ev.UpdateCompleted):
                 for answer in self._waiting.pop(event.update_id, []):

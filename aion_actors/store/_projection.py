@@ -255,8 +255,12 @@ def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
     return None
 
 
+#: the stored statuses of a run that may still record events
+_OPEN: Final = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
+
+
 def _terminal(summary: Summary) -> bool:
-    return WorkflowStatus(summary["status"]).is_terminal
+    return summary["status"] not in _OPEN  # (on every timer rule: no enum built)
 
 
 def _on_lifecycle(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
