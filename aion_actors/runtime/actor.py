@@ -232,9 +232,11 @@ class RunActor(PooledActor):
 
     @property
     def _idle(self) -> bool:
-        """Waiting only on timers, signals or children: safe to rebuild from history later."""
+        """Waiting only on timers, signals or children, no update caller waiting on an async
+        handler (its answer goes to this incarnation): safe to rebuild from history later."""
         ledger = self._ledger
         busy = self._inflight or bool(self._outbox) or ledger.closed or ledger.busy
+        busy = busy or self._updates.waiting
         return self._machine is not None and not busy
 
     def _report_idle(self) -> None:

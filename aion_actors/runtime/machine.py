@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Coroutine, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
@@ -36,10 +36,8 @@ from aion_actors.runtime.commands import (
     ChildResultCommand,
     ConditionCommand,
     ContinueAsNew,
-    GatherCommand,
     PartCommand,
     SignalCommand,
-    WaitFirstCommand,
 )
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
@@ -48,9 +46,8 @@ from aion_actors.runtime.parts import Part, PartResolver, Resolution
 from aion_actors.runtime.patches import CommandSequence, diverged
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
-from aion_actors.runtime.updates import UpdateRouter
-
-_NEVER = 1 << 62
+from aion_actors.runtime.tasks import NEVER, Step, Task, awaited, done_seq, outcome
+from aion_actors.runtime.updates import ENDED_FIRST, UpdateRouter
 
 
 class Machine:
@@ -95,17 +92,13 @@ class Machine:
             updates=self.updates,
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
-        self._coro = self._call(definition, started.input)
-        #: the parts of the await the coroutine is blocked on; None while it runs
-        self._waiting: list[Part] | None = None
-        #: how the blocked await combines its parts
-        self._mode: Literal["one", "gather", "gather_all", "first"] = "one"
+        #: the workflow's coroutine, then one per async update handler still running
+        self._main = Task(self._call(definition, started.input))
+        self._tasks = [self._main]
         #: the last seq of the history this machine was built on: past it, nothing replays
         self._replayed_to = history[-1].seq
         self._started = False
         self._cancel_delivered = False
-        #: the blocked await has conditions not yet checked where it was issued
-        self._unchecked = False
         #: what a cancel asks of the activities the await waits on
         self._cancels = cancels or ActivityCancels()
         self._closed_timers: set[str] = set()
@@ -147,7 +140,7 @@ class Machine:
     # -- running the coroutine
 
     def advance(self) -> list[ev.Event]:
-        """Run the coroutine as far as committed history allows.
+        """Run the coroutines as far as committed history allows.
 
         Returns the new events to record: commands issued live, timers to cancel, and the
         closing lifecycle event once the coroutine ends. Raises what escapes it (a crash).
@@ -157,29 +150,34 @@ class Machine:
         while not self.finished:
             if not self._started:
                 self._started = True
-                step: tuple[str, Any] = ("send", None)
-            else:
-                resolved = self._resolve(out)
-                if resolved is None:
-                    break
-                step = resolved
-            self._step(step, out)
+                self._step(self._main, ("send", None), out)
+                continue
+            if (resolved := self._resolve(out)) is None:
+                break
+            self._step(*resolved, out)
         return out
 
-    def _step(self, step: tuple[str, Any], out: list[ev.Event]) -> None:
+    def _step(self, task: Task, step: Step, out: list[ev.Event]) -> None:
         how, value = step
         try:
-            yielded = self._coro.send(value) if how == "send" else self._coro.throw(value)
+            yielded = task.coro.send(value) if how == "send" else task.coro.throw(value)
         except StopIteration as stop:
-            self._finish(out, self._completed(stop.value))
+            if task.update is not None:
+                self._tasks.remove(task)
+                self.updates.finish(task.update, out, result=stop.value)
+            else:
+                self._finish(out, self._completed(stop.value))
         except BaseException as exc:
-            self._end(exc, out)
+            self._end(task, exc, out)
         else:
-            self._await(yielded, out)
+            self._await(task, yielded, out)
 
-    def _end(self, exc: BaseException, out: list[ev.Event]) -> None:
-        """Close the run for what workflow code raised; re-raise what is a crash."""
-        if isinstance(exc, ContinueAsNew):
+    def _end(self, task: Task, exc: BaseException, out: list[ev.Event]) -> None:
+        """Close the run (or the handler) for what code raised; re-raise what is a crash."""
+        if task.update is not None and isinstance(exc, Exception):
+            self._tasks.remove(task)  # an update handler failed: its update, not the run
+            self.updates.finish(task.update, out, error=exc)
+        elif isinstance(exc, ContinueAsNew):
             following = list(exc.next_args)
             self._finish(out, ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=following))
         elif isinstance(exc, Cancelled):
@@ -194,23 +192,22 @@ class Machine:
         else:
             raise exc
 
-    def _await(self, yielded: Any, out: list[ev.Event]) -> None:
-        if isinstance(yielded, GatherCommand):
-            parts = yielded.parts
-            self._mode = "gather_all" if yielded.return_exceptions else "gather"
-        elif isinstance(yielded, WaitFirstCommand):
-            parts, self._mode = yielded.parts, "first"
-        elif isinstance(yielded, PartCommand):
-            parts, self._mode = (yielded,), "one"
-        else:
-            self._waiting = []
-            error = foreign.from_yield(self.definition.name, yielded, self._coro)
-            self._step(("throw", error), out)
+    def _await(self, task: Task, yielded: Any, out: list[ev.Event]) -> None:
+        if (found := awaited(yielded)) is None:
+            task.waiting = []
+            error = foreign.from_yield(self.definition.name, yielded, task.coro)
+            self._step(task, ("throw", error), out)
             return
-        self._waiting = [self._issue(part, out) for part in parts]
-        self._unchecked = any(isinstance(p.command, ConditionCommand) for p in self._waiting)
-        self._signals.waited = frozenset(
-            p.key for p in self._waiting if isinstance(p.command, SignalCommand)
+        commands, mode = found
+        task.block([self._issue(part, out) for part in commands], mode)
+        self._signals.waited = self._waited_signals()
+
+    def _waited_signals(self) -> frozenset[str]:
+        return frozenset(
+            p.key
+            for t in self._tasks
+            for p in t.waiting or ()
+            if isinstance(p.command, SignalCommand)
         )
 
     def _issue(self, command: PartCommand, out: list[ev.Event]) -> Part:
@@ -245,73 +242,56 @@ class Machine:
 
     # -- resolving the blocked await
 
-    def _resolve(self, out: list[ev.Event]) -> tuple[str, Any] | None:
-        """The step that resumes the coroutine, once history decides its await."""
-        assert self._waiting is not None
-        if self._unchecked:  # a condition is first checked where the workflow awaits it
-            self._unchecked = False
-            position = self._signals.at_seq, self.ctx._now_ns  # noqa: SLF001 - its clock
-            if not self._checked_conditions(*position, out):
-                return None
+    def _resolve(self, out: list[ev.Event]) -> tuple[Task, Step] | None:
+        """The task to resume and its step, once history decides the earliest await."""
+        for task in list(self._tasks):  # a condition is first checked where it is awaited
+            if task.unchecked:
+                task.unchecked = False
+                position = self._signals.at_seq, self.ctx._now_ns  # noqa: SLF001 - its clock
+                if not self._checked_conditions(*position, out, [task]):
+                    return None
         while True:
             taken = set(self._signals.taken)  # scratch: kept below only for what landed
-            resolutions = [self._parts.resolve(part, taken) for part in self._waiting]
-            done_seq = self._done_seq(resolutions)
+            landings = []
+            for task in self._tasks:
+                assert task.waiting is not None
+                resolutions = [self._parts.resolve(part, taken) for part in task.waiting]
+                landings.append((task, resolutions, done_seq(task.mode, resolutions)))
             cancel = self._outcomes.cancel
             if cancel is not None and not self._cancel_delivered:
-                done_seq = min(done_seq, cancel.seq)
-            delivered = self._deliver_before(done_seq, out)
+                main = landings[0]
+                landings[0] = (main[0], main[1], min(main[2], cancel.seq))
+            task, resolutions, done = min(landings, key=lambda landing: landing[2])
+            delivered = self._deliver_before(done, out)
             if delivered is None:
                 return None
             if not delivered:
                 break
-        if cancel is not None and not self._cancel_delivered and cancel.seq == done_seq:
-            if (at := self._cancels.hold(cancel, self._waiting, self._outcomes, out)) is None:
+        assert task.waiting is not None
+        pending = cancel is not None and not self._cancel_delivered
+        if task is self._main and cancel is not None and pending and cancel.seq == done:
+            if (at := self._cancels.hold(cancel, task.waiting, self._outcomes, out)) is None:
                 return None  # an activity with cancel="wait" runs: raised once it ends
             while (delivered := self._deliver_before(at[1], out)) is not False:
                 if delivered is None:  # signals its holding let through: handled first
                     return None
             self._cancel_delivered = True
-            self._close_waits(out, resolutions, losers_too=True)
-            self._wake(*at)
-            return ("throw", Cancelled(cancel.reason))
-        if done_seq == _NEVER:
+            self._close_waits(task, out, resolutions, losers_too=True)
+            self._wake(task, *at)
+            return task, ("throw", Cancelled(cancel.reason))
+        if done == NEVER:
             return None
-        # what had not landed by `done_seq` goes on, as it did live, its signal not taken
-        resolutions = [r if r is not None and r.seq <= done_seq else None for r in resolutions]
-        for part, r in zip(self._waiting, resolutions, strict=True):
+        # what had not landed by `done` goes on, as it did live, its signal not taken
+        resolutions = [r if r is not None and r.seq <= done else None for r in resolutions]
+        for part, r in zip(task.waiting, resolutions, strict=True):
             if isinstance(part.command, SignalCommand) and r is not None and r.error is None:
                 self._signals.taken.add(r.seq)
-        self._close_waits(out, resolutions, losers_too=self._mode == "first")
-        if self._mode == "first":  # the losers' activities are asked to cancel
-            losing = [p for p, r in zip(self._waiting, resolutions, strict=True) if r is None]
+        self._close_waits(task, out, resolutions, losers_too=task.mode == "first")
+        if task.mode == "first":  # the losers' activities are asked to cancel
+            losing = [p for p, r in zip(task.waiting, resolutions, strict=True) if r is None]
             self._cancels.losers(losing, self._outcomes, out)
-        landed = [r for r in resolutions if r is not None]
-        self._wake(max(r.recorded_at for r in landed), done_seq)
-        if self._mode == "first":
-            index, first = next(
-                (i, r) for i, r in enumerate(resolutions) if r is not None and r.seq == done_seq
-            )
-            return ("throw", first.error) if first.error else ("send", (index, first.value))
-        if self._mode == "gather_all":
-            return ("send", [r.error if r.error is not None else r.value for r in landed])
-        for r in sorted(landed, key=lambda r: r.seq):
-            if r.error is not None:
-                return ("throw", r.error)
-        values = [r.value for r in landed]
-        return ("send", values if self._mode == "gather" else values[0])
-
-    def _done_seq(self, resolutions: list[Resolution | None]) -> int:
-        """The seq at which the await ends, as its mode combines the parts' landings."""
-        if len(resolutions) == 1:  # the common await: one command
-            return _NEVER if (only := resolutions[0]) is None else only.seq
-        seqs = [r.seq for r in resolutions if r is not None]
-        if self._mode == "first":
-            return min(seqs, default=_NEVER)
-        failed = [r.seq for r in resolutions if r is not None and r.error is not None]
-        if self._mode == "gather" and failed:
-            return min(failed)  # as asyncio.gather: the first failure, in history's order
-        return _NEVER if None in resolutions else max(seqs, default=_NEVER)
+        self._wake(task, max(r.recorded_at for r in resolutions if r is not None), done)
+        return task, outcome(task.mode, resolutions, done)
 
     def _deliver_before(self, bound: int, out: list[ev.Event]) -> bool | None:
         """Hand the next signal or update before `bound` to its handler, re-check conditions:
@@ -321,8 +301,11 @@ class Machine:
         signal = self._signals.next_routed(before=bound)
         if (update := self.updates.due(signal.seq if signal else bound)) is not None:
             self._moved_to(update.recorded_at, update.seq)
-            if not self.updates.run(update, out):  # its acceptance is not committed yet
+            if (ran := self.updates.run(update, out)) is False:  # acceptance not committed
                 return None
+            if ran is not True:  # an async handler: runs now to its first await
+                self._tasks.append(handler := Task(ran, update))
+                self._step(handler, ("send", None), out)
             return self._checked_conditions(update.seq, update.recorded_at, out) or None
         if signal is None:
             return False
@@ -330,26 +313,31 @@ class Machine:
         try:
             self._signals.deliver(signal)
         except BaseException as exc:
-            self._end(exc, out)
+            self._end(self._main, exc, out)
             return None
         return self._checked_conditions(signal.seq, signal.recorded_at, out) or None
 
-    def _checked_conditions(self, seq: int, recorded_at: int, out: list[ev.Event]) -> bool:
-        """Land the awaited conditions that now hold, at `seq`; False if one raised."""
-        assert self._waiting is not None
-        try:
-            for part in self._waiting:
-                command = part.command
-                if isinstance(command, ConditionCommand) and part.satisfied is None:
-                    part.satisfied = Resolution(seq, recorded_at) if command.predicate() else None
-        except BaseException as exc:
-            self._end(exc, out)
-            return False
-        return True
+    def _checked_conditions(
+        self, seq: int, recorded_at: int, out: list[ev.Event], tasks: list[Task] | None = None
+    ) -> bool:
+        """Land the awaited conditions that now hold, at `seq`; False if the run ended."""
+        for task in list(self._tasks if tasks is None else tasks):
+            task.unchecked = False
+            try:
+                for part in task.waiting or ():
+                    command = part.command
+                    if isinstance(command, ConditionCommand) and part.satisfied is None:
+                        held = command.predicate()
+                        part.satisfied = Resolution(seq, recorded_at) if held else None
+            except BaseException as exc:
+                self._end(task, exc, out)
+                if self.finished:
+                    return False
+        return not self.finished
 
-    def _wake(self, recorded_at: int, seq: int) -> None:
-        self._waiting = None
-        self._signals.waited = frozenset()
+    def _wake(self, task: Task, recorded_at: int, seq: int) -> None:
+        task.waiting = None
+        self._signals.waited = self._waited_signals()
         self._moved_to(recorded_at, seq)
 
     def _moved_to(self, recorded_at: int, seq: int) -> None:
@@ -361,12 +349,17 @@ class Machine:
         self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)  # noqa: SLF001
 
     def _close_waits(
-        self, out: list[ev.Event], resolutions: list[Resolution | None], *, losers_too: bool
+        self,
+        task: Task,
+        out: list[ev.Event],
+        resolutions: list[Resolution | None],
+        *,
+        losers_too: bool,
     ) -> None:
         """Cancel the timers of waits that ended another way (a signal, a condition, a
         winner of `wait_first`, or a cancel)."""
-        assert self._waiting is not None
-        for part, resolution in zip(self._waiting, resolutions, strict=True):
+        assert task.waiting is not None
+        for part, resolution in zip(task.waiting, resolutions, strict=True):
             timer_id = part.own_timer
             if timer_id is None or timer_id in self._closed_timers:
                 continue
@@ -378,7 +371,12 @@ class Machine:
 
     def _finish(self, out: list[ev.Event], event: ev.Event) -> None:
         self.finished = True
-        self._waiting = None
+        for handler in self._tasks[1:]:  # handlers still awaiting: failed, the run is over
+            assert handler.update is not None
+            handler.coro.close()
+            self.updates.finish(handler.update, out, error=WorkflowError(ENDED_FIRST))
+        self._tasks = [self._main]
+        self._main.waiting = None
         out.append(event)
 
     def _completed(self, result: Any) -> ev.Event:

@@ -64,6 +64,11 @@ class LiveUpdates:
         #: callers waiting for the commit of their update's answer, by update id
         self._waiting: dict[str, list[Future[ev.UpdateCompleted]]] = {}
 
+    @property
+    def waiting(self) -> bool:
+        """Callers wait here for an answer: an async handler may still be running."""
+        return bool(self._waiting)
+
     def take(
         self,
         call: UpdateCall,

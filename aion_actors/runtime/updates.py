@@ -16,7 +16,7 @@ acceptance leaves the update to run on replay, answered exactly once.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,9 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.runtime.recorded import Outcomes
+
+#: the error an async handler still awaiting when its run closes is answered with
+ENDED_FIRST = "the workflow ended first: its update handler was still awaiting and never finished"
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,19 @@ class UpdateRouter:
         if handler is None:
             self._handlers.pop(name, None)
             return
-        for what, fn in (("handler", handler), ("validator", validator)):
-            if fn is not None and (not callable(fn) or inspect.iscoroutinefunction(fn)):
-                raise TypeError(
-                    f"ctx.on_update({name!r}, ...) of workflow {self._whose!r} takes a plain "
-                    f"function as its {what} (got {fn!r}); an update handler changes state "
-                    "and returns — let the workflow body await activities on that state"
-                )
+        if not callable(handler):
+            raise TypeError(
+                f"ctx.on_update({name!r}, ...) of workflow {self._whose!r} takes a function "
+                f"or an async function as its handler (got {handler!r})"
+            )
+        if validator is not None and (
+            not callable(validator) or inspect.iscoroutinefunction(validator)
+        ):
+            raise TypeError(
+                f"ctx.on_update({name!r}, ...) of workflow {self._whose!r} takes a plain "
+                f"function as its validator (got {validator!r}); a validator only reads "
+                "state and raises to reject — it cannot await"
+            )
         self._handlers[name] = UpdateHandler(handler, validator)
 
     def validate(self, name: str, payload: Any) -> None:
@@ -114,29 +123,52 @@ class UpdateRouter:
             return updates[self._next]
         return None
 
-    def run(self, accepted: ev.UpdateAccepted, out: list[ev.Event]) -> bool:
+    def run(
+        self, accepted: ev.UpdateAccepted, out: list[ev.Event]
+    ) -> bool | Coroutine[Any, Any, Any]:
         """Run `accepted`'s handler and record its answer unless history has it;
-        False (nothing done) while its acceptance is not yet committed."""
+        False (nothing done) while its acceptance is not yet committed. An async
+        handler's coroutine is returned unstarted: the machine drives it, then `finish`."""
         if accepted.seq > self.committed_to:
             return False
         self._next += 1
-        completed = self._call(accepted)
-        if accepted.update_id not in self._outcomes.update_results:
-            if faults.ARMED:
-                faults.hit("update.accepted")
-            out.append(completed)
-        return True
-
-    def _call(self, accepted: ev.UpdateAccepted) -> ev.UpdateCompleted:
         found = self._handlers.get(accepted.name)
-        update_id = accepted.update_id
         if found is None:  # the code changed since it was accepted
             error = UpdateRejected(f"workflow {self._whose!r} has no update {accepted.name!r}")
-            return ev.UpdateCompleted(update_id=update_id, error=ev.error_info(error))
+            self.finish(accepted, out, error=error)
+            return True
         try:
             result = found.handler(accepted.payload)
-            result = conv.encode(self._converter, result, "update result")
-            encoded = check_payload(result, "update result", max_bytes=self._max_payload_bytes)
-        except (Exception, PayloadError) as exc:
-            return ev.UpdateCompleted(update_id=update_id, error=ev.error_info(exc))
-        return ev.UpdateCompleted(update_id=update_id, result=unpackb(encoded))
+        except Exception as exc:
+            self.finish(accepted, out, error=exc)
+            return True
+        if inspect.iscoroutine(result):
+            return result
+        self.finish(accepted, out, result=result)
+        return True
+
+    def finish(
+        self,
+        accepted: ev.UpdateAccepted,
+        out: list[ev.Event],
+        *,
+        result: Any = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Record the handler's answer to `accepted`, unless history has it already."""
+        if accepted.update_id in self._outcomes.update_results:
+            return  # a replay: answered once, already
+        if faults.ARMED:
+            faults.hit("update.accepted")
+        out.append(self._answer(accepted.update_id, result, error))
+
+    def _answer(self, update_id: str, result: Any, error: BaseException | None) -> ev.Event:
+        if error is None:
+            try:
+                result = conv.encode(self._converter, result, "update result")
+                encoded = check_payload(result, "update result", max_bytes=self._max_payload_bytes)
+            except (Exception, PayloadError) as exc:
+                error = exc
+            else:
+                return ev.UpdateCompleted(update_id=update_id, result=unpackb(encoded))
+        return ev.UpdateCompleted(update_id=update_id, error=ev.error_info(error))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aion_actors import WorkflowContext, workflow
+from aion_actors import WorkflowContext, activity, workflow
 
 #: how often each handler ran in this process, by workflow_id (replays count too)
 CALLS: dict[str, int] = {}
@@ -42,4 +42,56 @@ async def waits_for_items(ctx: WorkflowContext, want: int) -> list[Any]:
     return items
 
 
-ALL = (cart, waits_for_items)
+@activity(executor="thread")
+def stamp(ledger: str, text: str) -> str:
+    """Appends `text` to the ledger file (one line per run of the activity)."""
+    with open(ledger, "a") as f:
+        f.write(text + "\n")
+    return f"stamped {text}"
+
+
+@workflow
+async def async_updates(ctx: WorkflowContext, ledger: str) -> list[Any]:
+    """Async update handlers awaiting an activity, a timer, or both; ends on `finish`
+    with what the handlers finished, in the order they finished."""
+    done: list[Any] = []
+
+    async def stamp_it(text: str) -> str:
+        got = str(await ctx.activity(stamp, ledger, text))
+        done.append(got)
+        return got
+
+    async def nap(ask: list[Any]) -> str:
+        name, seconds = ask
+        await ctx.sleep(seconds)
+        done.append(name)
+        return str(name)
+
+    async def stamp_then_nap(text: str) -> str:
+        got = str(await ctx.activity(stamp, ledger, text))
+        await ctx.sleep(1.5)
+        done.append(got)
+        return got
+
+    ctx.on_update("stamp", stamp_it)
+    ctx.on_update("nap", nap)
+    ctx.on_update("stamp_then_nap", stamp_then_nap)
+    ctx.on_query("done", lambda: list(done))
+    await ctx.wait_signal("finish")
+    return done
+
+
+@workflow
+async def ends_under_a_handler(ctx: WorkflowContext) -> str:
+    """Ends on signal `stop` while a `nap` handler still sleeps."""
+
+    async def nap(seconds: float) -> str:
+        await ctx.sleep(seconds)
+        return "woke"
+
+    ctx.on_update("nap", nap)
+    await ctx.wait_signal("stop")
+    return "stopped"
+
+
+ALL = (cart, waits_for_items, async_updates, ends_under_a_handler, stamp)
