@@ -259,7 +259,9 @@ class WorkflowContext:
         state: if it raises, the caller gets `UpdateRejected` and nothing is recorded.
         An accepted update is recorded (`UpdateAccepted`), then handled between the
         workflow's steps like a signal, and its result recorded (`UpdateCompleted`);
-        a replay handles it again at the same place. Handlers must not await.
+        a replay handles it again at the same place. An `async def` handler may await
+        ctx commands: it runs beside the workflow's coroutine, resumed in history's
+        order, and its result is recorded when it returns.
         """
         self._no_commands_in_queries("on_update")
         if self._updates is None:

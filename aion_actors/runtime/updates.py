@@ -6,6 +6,8 @@ hands it to its handler between the coroutine's steps, in history's order,
 exactly where signal handlers run — so a replay re-runs accepted updates at
 the same places and rebuilds the same state. The handler's answer is recorded
 once as `UpdateCompleted`; a replay that finds it recorded records nothing.
+An async handler's coroutine is handed to the machine, which drives it beside
+the workflow's (`tasks.py`) and calls `finish` when it returns or raises.
 
 An update runs only once its `UpdateAccepted` is committed (`committed`): the
 coroutine does not step past an update still in flight to the store, so a
