@@ -33,6 +33,10 @@ class Evictor:
         # for every run that starts and stops.
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        #: woken by `exited` for callers of `wait_within_limit` (counted, so that the hot
+        #: path notifies only while someone waits)
+        self._within_limit = threading.Condition(self._lock)
+        self._limit_waiters = 0
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="aion-evictor", daemon=True)
         self._thread.start()
@@ -51,8 +55,21 @@ class Evictor:
         try:
             self.resident -= 1
             self._idle.pop(key, None)
+            if self._limit_waiters and self.resident <= self.max_resident:
+                self._within_limit.notify_all()
         finally:
             self._lock.release()
+
+    def wait_within_limit(self, timeout: float) -> bool:
+        """Block until at most `max_resident` runs are resident; False after `timeout`."""
+        with self._within_limit:
+            self._limit_waiters += 1
+            try:
+                return self._within_limit.wait_for(
+                    lambda: self.resident <= self.max_resident, timeout
+                )
+            finally:
+                self._limit_waiters -= 1
 
     def idle(self, key: Hashable, is_idle: bool) -> None:
         self._lock.acquire()

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aion_actors import Engine, WorkflowContext, activity, current_attempt, workflow
+from aion_actors.bench.scenarios._gates import wait_open
 
 #: ledger path -> a descriptor opened for appending, once the gate has been seen open
 _ledgers: dict[str, int] = {}
@@ -39,10 +40,7 @@ def _ledger(path: str) -> int:
     fd = _ledgers.get(path)
     if fd is not None:
         return fd
-    gate = os.path.splitext(path)[0] + ".gate"
-    deadline = time.monotonic() + 600
-    while not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_open(os.path.splitext(path)[0] + ".gate")  # the scenario holds it shut until reopening
     with _opening:
         if path not in _ledgers:
             _ledgers[path] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from aion_actors import Engine
 from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.bench.scenarios._gates import hold, release, wait_engine_gone
 from aion_actors.bench.scenarios._recovery_engine import close_ledgers, three_works, work
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
@@ -43,9 +44,10 @@ def run(params: Params) -> Report:
     runs = int(params["runs"])
     with tempfile.TemporaryDirectory() as tmp:
         data, ledger = Path(tmp) / "data", Path(tmp) / "ledger"
+        gate = hold(ledger.with_suffix(".gate"))  # activities wait until the reopening
         _start_and_kill(data, ledger, runs)
         done_before, open_at_kill, read_s = _snapshot(data)
-        ledger.with_suffix(".gate").touch()
+        release(gate)
         began = time.perf_counter()
         with Engine.open(data, workers=1, max_resident=runs + 10) as engine:
             engine.register(three_works, work)
@@ -107,12 +109,7 @@ def _start_and_kill(data: Path, ledger: Path, runs: int) -> None:
     line = child.stdout.readline().strip()
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
-    while True:
-        try:
-            os.killpg(child.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.01)
+    wait_engine_gone(data)  # the lock is free once every process of the group has gone
     if line != b"READY":
         raise RuntimeError("the recovery engine process died before starting its runs")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from aion_actors import Engine
 from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.bench.scenarios._gates import wait_engine_gone
 from aion_actors.bench.scenarios._scale_engine import sleeper
 from aion_actors.store import LmdbStore
 
@@ -64,12 +65,7 @@ def run(params: Params) -> Report:
         with LmdbStore(data, readonly=True) as store:
             listed = len(store.runs())
         scan_s = time.perf_counter() - began
-        while True:  # the lock is free once every process of the group has gone
-            try:
-                os.killpg(child.pid, 0)
-                time.sleep(0.01)
-            except ProcessLookupError:
-                break
+        wait_engine_gone(data)  # the lock is free once every process of the group has gone
         began = time.perf_counter()
         with Engine.open(data, workers=1, max_resident=max_resident) as engine:
             engine.register(sleeper)

@@ -241,6 +241,10 @@ class RunManager:
             "resident": sum(e.presence is Presence.LIVE for e in self._table.entries()),
         }
 
+    def wait_resident_within_limit(self, timeout: float) -> bool:
+        """Block until eviction has brought resident runs down to `max_resident`."""
+        return self._evictor.wait_within_limit(timeout)
+
     def close(self) -> None:
         self._attempts.closed = True
         self._rehydrate_lane.close(drop=True)
