@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Self
 
 from aion_actors import shutdown
-from aion_actors.completions import Completions
 from aion_actors.config import UNSET, Config, Unset
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
@@ -24,18 +23,13 @@ from aion_actors.core import (
 )
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
-from aion_actors.lookup import Lookup
 from aion_actors.opening import check_options, data_dir_of, engine_options, open_store
-from aion_actors.registration import Registration
-from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
-from aion_actors.runtime.executors import Executors
-from aion_actors.runtime.runs import RunManager, new_runs
+from aion_actors.runtime.runs import new_runs
 from aion_actors.runtime.timeouts import Timeouts
-from aion_actors.signal_start import SignalStart
-from aion_actors.store import EventStore, Recorder, RunSummary
-from aion_actors.updating import Updates
+from aion_actors.store import EventStore, RunSummary
+from aion_actors.wiring import wire
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
 
@@ -71,34 +65,23 @@ class Engine:
         #: turns values into payloads and back (see `aion_actors.core.converter`)
         self.converter, converter_path = payloads.resolve(converter)
         self._converter = payloads.active(self.converter)  # None: nothing to convert
-        self._catalog = Catalog()
-        self._recorder = Recorder(store)
-        self._executors = Executors(
-            self._catalog,
+        parts = wire(
+            store,
             workers=workers,
             threads=threads,
             start_method=start_method,
-            max_result_bytes=max_payload_bytes,
-            converter=self._converter,
-            converter_path=converter_path,
-            worker_policy=config.worker_restart if config is not None else None,
-        )
-        self._runs = RunManager(
-            store,
-            self._recorder,
-            self._catalog,
-            self._executors,
+            max_payload_bytes=max_payload_bytes,
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
-            max_payload_bytes=max_payload_bytes,
+            config=config,
             converter=self._converter,
+            converter_path=converter_path,
             clock=clock,
         )
-        self._registration = Registration(self._catalog, config, self._runs)
-        self._completions = Completions(self._runs, self._converter, max_payload_bytes)
-        self._lookup = Lookup(store, self._catalog, self._runs, self._converter)
-        self._signal_start = SignalStart(self._runs, self._registration, self._converter)
-        self._updates = Updates(self._runs, self._lookup, self._converter, max_payload_bytes)
+        self._recorder, self._executors, self._runs = parts.recorder, parts.executors, parts.runs
+        self._registration, self._lookup = parts.registration, parts.lookup
+        self._completions, self._updates = parts.completions, parts.updates
+        self._signal_start = parts.signal_start
         self._closed = False
         shutdown.opened(self)
         try:

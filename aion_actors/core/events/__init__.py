@@ -1,0 +1,153 @@
+"""The event kinds of a run's history, named as they are on disk.
+
+Every event is a frozen dataclass built with keyword arguments. `seq` and
+`recorded_at` (unix ns) are stamped when the event is appended; a freshly
+built event carries 0 for both. Payload fields (`input`, `result`,
+`payload`) hold msgpack values; errors are `{type, message, traceback?}` maps.
+The kinds live in one module per subject; `EVENT_TYPES` names every one.
+"""
+
+from __future__ import annotations
+
+from aion_actors.core.events._base import ErrorInfo, Event, error_info
+from aion_actors.core.events.activities import (
+    ActivityAttemptFailed,
+    ActivityCancelRequested,
+    ActivityCompleted,
+    ActivityFailed,
+    ActivityHandedOff,
+    ActivityHeartbeat,
+    ActivityScheduled,
+)
+from aion_actors.core.events.children import (
+    ChildCompleted,
+    ChildFailed,
+    ChildRunStarted,
+    ChildStarted,
+)
+from aion_actors.core.events.lifecycle import (
+    RunCrashed,
+    RunParked,
+    RunRestarted,
+    RunResumed,
+    WorkflowCancelled,
+    WorkflowCancelRequested,
+    WorkflowCompleted,
+    WorkflowContinuedAsNew,
+    WorkflowFailed,
+    WorkflowStarted,
+    WorkflowTerminated,
+    WorkflowTimedOut,
+)
+from aion_actors.core.events.messages import (
+    ExternalRequestDone,
+    ExternalRequested,
+    PatchApplied,
+    SignalReceived,
+    TimerCancelled,
+    TimerFired,
+    TimerStarted,
+    UpdateAccepted,
+    UpdateCompleted,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        WorkflowStarted,
+        WorkflowCompleted,
+        WorkflowFailed,
+        WorkflowCancelRequested,
+        WorkflowCancelled,
+        WorkflowTerminated,
+        WorkflowTimedOut,
+        WorkflowContinuedAsNew,
+        RunCrashed,
+        RunRestarted,
+        RunParked,
+        RunResumed,
+        ActivityScheduled,
+        ActivityCompleted,
+        ActivityAttemptFailed,
+        ActivityHandedOff,
+        ActivityFailed,
+        ActivityHeartbeat,
+        ActivityCancelRequested,
+        TimerStarted,
+        TimerFired,
+        TimerCancelled,
+        SignalReceived,
+        ExternalRequested,
+        ExternalRequestDone,
+        PatchApplied,
+        UpdateAccepted,
+        UpdateCompleted,
+        ChildStarted,
+        ChildRunStarted,
+        ChildCompleted,
+        ChildFailed,
+    )
+}
+
+#: events that record what happened to the run, not what its code asked for;
+#: replay skips them when matching commands.
+SUPERVISION_EVENTS: tuple[type[Event], ...] = (RunCrashed, RunRestarted, RunParked, RunResumed)
+
+#: events after which the run's children started with on_parent_close="cancel" are cancelled
+CANCELS_CHILDREN: tuple[type[Event], ...] = (
+    WorkflowCancelRequested,
+    WorkflowTerminated,
+    WorkflowTimedOut,
+)
+
+#: the events that close a run for good: nothing is ever recorded after one
+ENDINGS: tuple[type[Event], ...] = (
+    WorkflowCompleted,
+    WorkflowFailed,
+    WorkflowCancelled,
+    WorkflowTerminated,
+    WorkflowTimedOut,
+    WorkflowContinuedAsNew,
+)
+
+__all__ = [
+    "CANCELS_CHILDREN",
+    "ENDINGS",
+    "EVENT_TYPES",
+    "SUPERVISION_EVENTS",
+    "ActivityAttemptFailed",
+    "ActivityCancelRequested",
+    "ActivityCompleted",
+    "ActivityFailed",
+    "ActivityHandedOff",
+    "ActivityHeartbeat",
+    "ActivityScheduled",
+    "ChildCompleted",
+    "ChildFailed",
+    "ChildRunStarted",
+    "ChildStarted",
+    "ErrorInfo",
+    "Event",
+    "ExternalRequestDone",
+    "ExternalRequested",
+    "PatchApplied",
+    "RunCrashed",
+    "RunParked",
+    "RunRestarted",
+    "RunResumed",
+    "SignalReceived",
+    "TimerCancelled",
+    "TimerFired",
+    "TimerStarted",
+    "UpdateAccepted",
+    "UpdateCompleted",
+    "WorkflowCancelRequested",
+    "WorkflowCancelled",
+    "WorkflowCompleted",
+    "WorkflowContinuedAsNew",
+    "WorkflowFailed",
+    "WorkflowStarted",
+    "WorkflowTerminated",
+    "WorkflowTimedOut",
+    "error_info",
+]

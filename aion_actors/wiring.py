@@ -1,0 +1,90 @@
+"""The parts an `Engine` is made of, each built here with its collaborators.
+
+`wire` is the one place that knows which part needs which: the engine holds
+the parts and calls their verbs; no part holds the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aion_actors.completions import Completions
+from aion_actors.config import Config
+from aion_actors.core.converter import PayloadConverter
+from aion_actors.lookup import Lookup
+from aion_actors.registration import Registration
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.clock import Clock
+from aion_actors.runtime.executors import Executors
+from aion_actors.runtime.runs import RunManager
+from aion_actors.signal_start import SignalStart
+from aion_actors.store import EventStore, Recorder
+from aion_actors.updating import Updates
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """An engine's parts; built once by `wire`, closed by the engine in reverse order."""
+
+    catalog: Catalog
+    recorder: Recorder
+    executors: Executors
+    runs: RunManager
+    registration: Registration
+    completions: Completions
+    lookup: Lookup
+    signal_start: SignalStart
+    updates: Updates
+
+
+def wire(
+    store: EventStore,
+    *,
+    workers: int | None,
+    threads: int,
+    start_method: str,
+    max_payload_bytes: int,
+    max_resident: int,
+    idle_evict_after: float | None,
+    config: Config | None,
+    converter: PayloadConverter | None,
+    converter_path: str | None,
+    clock: Clock,
+) -> Parts:
+    """Build the parts of an engine on `store` (nothing runs until `RunManager.recover`)."""
+    catalog = Catalog()
+    recorder = Recorder(store)
+    executors = Executors(
+        catalog,
+        workers=workers,
+        threads=threads,
+        start_method=start_method,
+        max_result_bytes=max_payload_bytes,
+        converter=converter,
+        converter_path=converter_path,
+        worker_policy=config.worker_restart if config is not None else None,
+    )
+    runs = RunManager(
+        store,
+        recorder,
+        catalog,
+        executors,
+        max_resident=max_resident,
+        idle_evict_after=idle_evict_after,
+        max_payload_bytes=max_payload_bytes,
+        converter=converter,
+        clock=clock,
+    )
+    registration = Registration(catalog, config, runs)
+    lookup = Lookup(store, catalog, runs, converter)
+    return Parts(
+        catalog=catalog,
+        recorder=recorder,
+        executors=executors,
+        runs=runs,
+        registration=registration,
+        completions=Completions(runs, converter, max_payload_bytes),
+        lookup=lookup,
+        signal_start=SignalStart(runs, registration, converter),
+        updates=Updates(runs, lookup, converter, max_payload_bytes),
+    )
