@@ -81,11 +81,12 @@ class Engine:
         self._recorder, self._executors, self._runs = parts.recorder, parts.executors, parts.runs
         self._registration, self._lookup = parts.registration, parts.lookup
         self._completions, self._updates = parts.completions, parts.updates
-        self._signal_start = parts.signal_start
+        self._signal_start, self._pruner = parts.signal_start, parts.pruner
         self._closed = False
         shutdown.opened(self)
         try:
             self._runs.recover()
+            self._pruner.start()  # after recovery, which may read closed runs
         except BaseException:
             self.close()  # a failed open leaves no thread, actor or process behind
             raise
@@ -350,8 +351,8 @@ class Engine:
         return self.store.runs(status=status, workflow_type=workflow_type)
 
     def stats(self) -> dict[str, int]:
-        """Counters for progress displays: crashes, restarts, worker crashes, resident runs."""
-        return {**self._runs.stats(), **self._executors.stats()}
+        """Counters for progress displays: crashes, restarts, resident runs, pruned runs."""
+        return {**self._runs.stats(), **self._executors.stats(), **self._pruner.stats()}
 
     # -- lifecycle
 
@@ -361,6 +362,7 @@ class Engine:
             return
         self._closed = True
         shutdown.closed(self)
+        self._pruner.close()
         self._runs.close()
         self._executors.close()
         self._recorder.close()

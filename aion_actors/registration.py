@@ -10,7 +10,7 @@ has registered what it runs (at its first start): they are likely typos.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from aion_actors.config import Config, configure
@@ -27,10 +27,18 @@ Definition = WorkflowDefinition | ActivityDefinition[Any, Any]
 
 
 class Registration:
-    def __init__(self, catalog: Catalog, config: Config | None, runs: RunManager) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        config: Config | None,
+        runs: RunManager,
+        registered: Callable[[], None] = lambda: None,
+    ) -> None:
         self._catalog = catalog
         self._config = config
         self._runs = runs
+        #: told after each registration (the pruner: a retention may have changed)
+        self._registered = registered
         #: whether the config file's tables were checked against what is registered
         self._names_checked = False
 
@@ -50,6 +58,7 @@ class Registration:
             for d in definitions
         ]
         self._catalog.register(*configured, replace=replace)
+        self._registered()
         self._runs.registered(
             [d.name for d in configured if isinstance(d, WorkflowDefinition)],
             [d.name for d in configured if isinstance(d, ActivityDefinition)],

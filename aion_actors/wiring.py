@@ -12,6 +12,7 @@ from aion_actors.completions import Completions
 from aion_actors.config import Config
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
+from aion_actors.pruning import Pruner, Retentions
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
@@ -35,6 +36,7 @@ class Parts:
     lookup: Lookup
     signal_start: SignalStart
     updates: Updates
+    pruner: Pruner
 
 
 def wire(
@@ -51,7 +53,8 @@ def wire(
     converter_path: str | None,
     clock: Clock,
 ) -> Parts:
-    """Build the parts of an engine on `store` (nothing runs until `RunManager.recover`)."""
+    """Build the parts of an engine on `store` (nothing runs until `RunManager.recover`;
+    the pruner not until `Pruner.start`)."""
     catalog = Catalog()
     recorder = Recorder(store)
     executors = Executors(
@@ -75,7 +78,9 @@ def wire(
         converter=converter,
         clock=clock,
     )
-    registration = Registration(catalog, config, runs)
+    pruner = Pruner(store, Retentions(catalog, config), clock)
+    recorder.when_runs_close(pruner.runs_closed)
+    registration = Registration(catalog, config, runs, registered=pruner.wake)
     lookup = Lookup(store, catalog, runs, converter)
     return Parts(
         catalog=catalog,
@@ -87,4 +92,5 @@ def wire(
         lookup=lookup,
         signal_start=SignalStart(runs, registration, converter),
         updates=Updates(runs, lookup, converter, max_payload_bytes),
+        pruner=pruner,
     )

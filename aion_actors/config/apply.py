@@ -48,14 +48,16 @@ def configure_workflow(
     *,
     restart: RestartPolicy | None = None,
 ) -> WorkflowDefinition:
-    """`definition` with its effective restart policy: file < decorator < `restart`."""
+    """`definition` with its effective restart policy (file < decorator < `restart`) and
+    retention (file < decorator)."""
+    changes: dict[str, Any] = {}
     if restart is not None:
-        policy = restart
+        changes["restart"] = run_restart_policy(restart)
     elif config is not None and "restart" not in definition.explicit:
-        policy = config.restart_policy(definition.name)
-    else:
-        return definition
-    return dataclasses.replace(definition, restart=run_restart_policy(policy))
+        changes["restart"] = run_restart_policy(config.restart_policy(definition.name))
+    if config is not None and "retention" not in definition.explicit:
+        changes["retention"] = config.retention_of(definition.name)
+    return dataclasses.replace(definition, **changes) if changes else definition
 
 
 def configure_activity(

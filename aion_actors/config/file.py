@@ -29,6 +29,10 @@ class Config:
     restart: Mapping[str, RestartPolicy] = field(default_factory=lambda: MappingProxyType({}))
     activities: Mapping[str, ActivityConfig] = field(default_factory=lambda: MappingProxyType({}))
     worker_restart: RestartPolicy = DEFAULT_WORKER_RESTART  #: `[workers]`: see `WorkerPool`
+    #: `[retention] default`: seconds a closed run is kept; None (the default) keeps it forever
+    default_retention: float | None = None
+    #: `[retention.<workflow_type>] keep`, over the default
+    retention: Mapping[str, float | None] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
@@ -53,6 +57,8 @@ class Config:
             restart=tables.restart,
             activities=tables.activities,
             worker_restart=tables.worker_restart,
+            default_retention=tables.default_retention,
+            retention=tables.retention,
         )
 
     @classmethod
@@ -66,13 +72,21 @@ class Config:
         """The file's policy for `workflow_type`: its own table over `[restart.default]`."""
         return self.restart.get(workflow_type, self.default_restart)
 
+    def retention_of(self, workflow_type: str) -> float | None:
+        """The file's retention for `workflow_type` (seconds; None: forever)."""
+        return self.retention.get(workflow_type, self.default_retention)
+
     def unknown_names(self, workflows: Iterable[str], activities: Iterable[str]) -> list[str]:
         """A message per `[restart.<type>]` / `[activity.<name>]` naming none of these names.
 
         Each names the file, the table, the closest registered name and the
         registered ones; `[]` when every table applies to something.
         """
+        workflows = list(workflows)
         restart = unknown_tables(self.source, "restart", "workflow type", self.restart, workflows)
+        restart += unknown_tables(
+            self.source, "retention", "workflow type", self.retention, workflows
+        )
         return restart + unknown_tables(
             self.source, "activity", "activity", self.activities, activities
         )

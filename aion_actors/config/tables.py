@@ -27,13 +27,16 @@ from aion_actors.config.keys import (
 )
 from aion_actors.config.values import ActivityConfig, EngineConfig
 from aion_actors.core import ConfigError
+from aion_actors.core.durations import ALLOWED, parse_retention
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy
 from aion_actors.workers import DEFAULT_WORKER_RESTART
 from supervisor import RestartPolicy
 
 __all__ = ["Reader", "Tables", "read_tables"]
 
-_TABLES = ("engine", "workers", "restart", "activity")
+_TABLES = ("engine", "workers", "restart", "activity", "retention")
+#: `[retention] default = ...` and `[retention.<type>] keep = ...`: "forever" keeps closed runs
+FOREVER = "forever"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class Tables:
     restart: Mapping[str, RestartPolicy]  #: `[restart.<workflow_type>]`, over the default
     activities: Mapping[str, ActivityConfig]  #: `[activity.<name>]`
     worker_restart: RestartPolicy  #: `[workers]`
+    default_retention: float | None = None  #: `[retention] default`, seconds; None: forever
+    #: `[retention.<type>] keep`
+    retention: Mapping[str, float | None] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 def read_tables(text: str, source: str, base_dir: Path) -> Tables:
@@ -68,7 +76,8 @@ class Reader:
         if unknown:
             raise ConfigError(
                 f"{self.source}: unknown table {unknown[0]!r}; allowed tables: [engine], "
-                "[workers], [restart.default], [restart.<workflow_type>], [activity.<name>]"
+                "[workers], [restart.default], [restart.<workflow_type>], [activity.<name>], "
+                "[retention], [retention.<workflow_type>]"
             )
         engine = self.engine(self.table(doc.get("engine", {}), "engine"))
         workers = self.table(doc.get("workers", {}), "workers")
@@ -95,13 +104,51 @@ class Reader:
             name: self.activity(self.table(table, f"activity.{name}"), name)
             for name, table in activity.items()
         }
+        default_retention, retention = self.retention(
+            self.table(doc.get("retention", {}), "retention")
+        )
         return Tables(
             engine=engine,
             default_restart=default,
             restart=MappingProxyType(per_type),
             activities=MappingProxyType(activities),
             worker_restart=worker_restart,
+            default_retention=default_retention,
+            retention=MappingProxyType(retention),
         )
+
+    def retention(self, doc: dict[str, Any]) -> tuple[float | None, dict[str, float | None]]:
+        """`[retention] default = "30d"` and `[retention.<type>] keep = "7d"` (or "forever")."""
+        default: float | None = None
+        per_type: dict[str, float | None] = {}
+        for name, value in doc.items():
+            if isinstance(value, dict):
+                table = f"retention.{name}"
+                unknown = sorted(set(value) - {"keep"})
+                if unknown or "keep" not in value:
+                    what = f"unknown key {unknown[0]!r}" if unknown else "no keep key"
+                    raise self.fail(table, f'{what}; write keep = "7d" (or "forever")')
+                per_type[name] = self.duration(value["keep"], table, "keep")
+            elif name == "default":
+                default = self.duration(value, "retention", "default")
+            else:
+                raise self.fail(
+                    "retention",
+                    f"{name} = {_toml(value)}: only default = ... belongs in [retention]; a "
+                    f'workflow type\'s retention goes in [retention.{name}] keep = "7d"',
+                )
+        return default, per_type
+
+    def duration(self, value: Any, table: str, key: str) -> float | None:
+        """A retention value of the file: a duration, or "forever" (None)."""
+        if value == FOREVER:
+            return None
+        if isinstance(value, str | int | float) and value is not None:
+            try:
+                return parse_retention(value, key)
+            except ConfigError:
+                pass
+        raise self.fail(table, f'{key} = {_toml(value)}: expected {ALLOWED}, or "{FOREVER}"')
 
     def engine(self, doc: dict[str, Any]) -> EngineConfig:
         values = dict(self.values(doc, "engine", ENGINE_KEYS))

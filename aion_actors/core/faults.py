@@ -12,8 +12,8 @@ Points: `commit.before`, `commit.after` (around each group commit),
 `ChildStarted`, before the child's `WorkflowStarted`), `external.answering`
 (another workflow recorded a request, the asker not yet told), `update.accepted`
 (an update's handler ran, its `UpdateCompleted` not yet recorded), `continue_as_new`
-(the old run closed, the new one not yet started), `evict` and
-`rehydrate`.
+(the old run closed, the new one not yet started), `evict`, `rehydrate`
+and `prune.middle` (a run being pruned is invisible, some of its events remain).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ POINTS = (
     "continue_as_new",
     "evict",
     "rehydrate",
+    "prune.middle",
 )
 
 ARMED = False

@@ -19,6 +19,7 @@ from types import CodeType
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from aion_actors.core import ConfigError
+from aion_actors.core.durations import NOT_GIVEN, NotGiven, RetentionSpec, parse_retention
 from aion_actors.core.payloads import Hints, hints_of
 from aion_actors.workers import FINAL_ERRORS, process_refusal, unimportable_reason
 from supervisor import Backoff, RestartPolicy
@@ -216,6 +217,8 @@ class WorkflowDefinition:
     fail_on: tuple[type[BaseException], ...] = ()
     #: the policy fields the decorator was given, which an `aion.toml` must not override.
     explicit: frozenset[str] = frozenset()
+    #: seconds a closed run is kept before the pruner deletes it; None keeps it forever
+    retention: float | None = None
 
     def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
         return self.fn(*args)
@@ -321,6 +324,7 @@ def workflow(
     name: str | None = None,
     restart: RestartPolicy | None = None,
     fail_on: tuple[type[BaseException], ...] = (),
+    retention: RetentionSpec | NotGiven = NOT_GIVEN,
 ) -> Callable[[Callable[..., Coroutine[Any, Any, Any]]], WorkflowDefinition]: ...
 
 
@@ -330,8 +334,17 @@ def workflow(
     name: str | None = None,
     restart: RestartPolicy | None = None,
     fail_on: tuple[type[BaseException], ...] = (),
+    retention: RetentionSpec | NotGiven = NOT_GIVEN,
 ) -> Any:
-    """Declare a workflow: `async def wf(ctx, *args)`, replayed from history after a crash."""
+    """Declare a workflow: `async def wf(ctx, *args)`, replayed from history after a crash.
+
+    `retention` (seconds, a timedelta or "30d"; None: forever) is how long a closed
+    run is kept; left out, the `aion.toml` says (README: "Retention").
+    """
+    given = {"restart"} if restart is not None else set()
+    if retention is not NOT_GIVEN:
+        given.add("retention")
+    kept = None if retention is NOT_GIVEN else parse_retention(retention, "workflow retention")
 
     def wrap(func: Callable[..., Coroutine[Any, Any, Any]]) -> WorkflowDefinition:
         if not inspect.iscoroutinefunction(func):
@@ -342,7 +355,8 @@ def workflow(
             version=code_version(func),
             restart=run_restart_policy(restart or DEFAULT_RUN_RESTART),
             fail_on=tuple(fail_on),
-            explicit=frozenset({"restart"}) if restart is not None else frozenset(),
+            explicit=frozenset(given),
+            retention=kept,
         )
 
     return wrap(fn) if fn is not None else wrap

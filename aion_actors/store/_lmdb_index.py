@@ -17,6 +17,7 @@ from typing import Any
 import lmdb
 
 from aion_actors.core import CorruptEvent, decode_event, packb
+from aion_actors.store import _lmdb_prune
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import TimerIndex, ids_of, unpack_summary
 
@@ -35,7 +36,8 @@ _COMPARED = (
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One thing found wrong: which part (`events`, `index`, `timers`), where, and what."""
+    """One thing found wrong: which part (`events`, `index`, `timers`, `expiry`), where, and
+    what."""
 
     part: str
     where: str
@@ -89,7 +91,10 @@ def _by_run(
 def _implied(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], found: list[Finding]) -> _Implied:
     implied = _Implied()
     items = txn.cursor(db=dbs[b"events"]).iternext()
+    doomed = set(_lmdb_prune.doomed_runs(txn, dbs))  # being deleted: invisible, not damaged
     for run_key, stored in _by_run(items):
+        if run_key in doomed:
+            continue
         where = _where(run_key)
         workflow_id, run_id = ids_of(run_key)
         summary: proj.Summary | None = None
@@ -130,6 +135,7 @@ def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
     implied = _implied(txn, dbs, found)
     report.events = implied.events
     indexed_status: dict[bytes, str | None] = {}  # None: the entry is damaged
+    closed: set[bytes] = set()
     for key, data in txn.cursor(db=dbs[b"runs"]):
         report.runs += 1
         workflow_id, run_id = ids_of(key)
@@ -143,6 +149,8 @@ def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
             indexed_status[key] = None
             continue
         indexed_status[key] = indexed.status.value if indexed.status.is_terminal else ""
+        if indexed.status.is_terminal:
+            closed.add(key)
         if key not in implied.runs:
             found.append(Finding("index", where, "indexed, but the run has no events"))
             continue
@@ -157,6 +165,10 @@ def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
     for key in implied.runs:
         found.append(Finding("index", _where(key), "the run has events but no index entry"))
     _examine_timers(txn, dbs, implied.timers, indexed_status, report)
+    flagged = {f.where for f in found}  # a run the index is wrong about: said once, above
+    for key, problem in _lmdb_prune.findings(txn, dbs, closed):
+        if indexed_status.get(key) is not None and _where(key) not in flagged:
+            found.append(Finding("expiry", _where(key), problem))
     return report
 
 
@@ -194,7 +206,8 @@ def _examine_timers(
 
 
 def rebuild(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], timers: TimerIndex) -> Rebuilt:
-    """Replace the index and the timers with what the events imply (in the caller's transaction).
+    """Replace the index, the timers and the expiry index with what the events imply (in the
+    caller's transaction); runs whose deletion has started stay deleted.
 
     A run none of whose events decodes keeps its old entry, if it has one. Timers
     no event records (set with `schedule_timer` directly; the engine sets none) are
@@ -215,4 +228,6 @@ def rebuild(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], timers: TimerIn
         txn.put(key, data, db=dbs[b"runs"])
     for timer_key, fire_at in implied.timers.items():
         timers.schedule(txn, timer_key, fire_at)
+    if _lmdb_prune.EXPIRY in dbs:
+        _lmdb_prune.rebuild(txn, dbs)
     return Rebuilt(len(entries), len(implied.timers), unreadable)

@@ -52,6 +52,16 @@ def head_of(record: dict[str, Any]) -> int:
     return head
 
 
+def load_summary(txn: lmdb.Transaction[bytes], db: Any, request: Any) -> dict[str, Any] | None:
+    """The stored index entry of the run `request` (a `Prepared`) appends to, checked."""
+    data = txn.get(request.run_key, db=db)
+    if data is None:
+        return None
+    record = unpack_summary(data, request.workflow_id, request.run_id)
+    head_of(record)
+    return record
+
+
 def ids_of(key: bytes) -> tuple[str, str]:
     """The (workflow_id, run_id) a `runs` key names (undecodable bytes replaced)."""
     workflow_id, _, run_id = key.decode(errors="replace").partition("\0")
@@ -121,6 +131,21 @@ def due_timer(key: bytes, fire_at: int) -> DueTimer | None:
             log.warning("skipping a damaged timer key %r; `aion-actors doctor` lists it", key[:80])
         return None
     return DueTimer(workflow_id, run_id, timer_id, fire_at)
+
+
+def due_timers(
+    txn: lmdb.Transaction[bytes], db: Any, as_of: int, limit: int | None
+) -> list[DueTimer]:
+    """Timers of `timers` with `fire_at <= as_of`, earliest first, at most `limit`."""
+    due: list[DueTimer] = []
+    for key in txn.cursor(db=db).iternext(values=False):
+        fire_at = int.from_bytes(key[:8], "big")
+        if fire_at > as_of or (limit is not None and len(due) >= limit):
+            break
+        timer = due_timer(key, fire_at)
+        if timer is not None:
+            due.append(timer)
+    return due
 
 
 class TimerIndex:

@@ -206,6 +206,18 @@ def fold(summary: Summary, events: Sequence[Event]) -> list[TimerOp]:
     return ops
 
 
+def matching(
+    found: list[RunSummary], status: WorkflowStatus | None, workflow_type: str | None
+) -> list[RunSummary]:
+    """The summaries of `found` with this status and type (None: any)."""
+    return [
+        s
+        for s in found
+        if (status is None or s.status == status)
+        and (workflow_type is None or s.workflow_type == workflow_type)
+    ]
+
+
 def to_summary(record: Any, workflow_id: str, run_id: str) -> RunSummary:
     """A stored index entry as a `RunSummary`; a damaged one is a `CorruptEvent`."""
     try:
@@ -256,11 +268,11 @@ def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
 
 
 #: the stored statuses of a run that may still record events
-_OPEN: Final = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
+OPEN: Final = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
 
 
 def _terminal(summary: Summary) -> bool:
-    return summary["status"] not in _OPEN  # (on every timer rule: no enum built)
+    return summary["status"] not in OPEN  # (on every timer rule: no enum built)
 
 
 def _on_lifecycle(summary: Summary, event: Event, ops: list[TimerOp]) -> None:

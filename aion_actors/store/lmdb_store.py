@@ -8,7 +8,8 @@ Sub-databases (the on-disk names other tools may rely on):
 - `timers`: `fire_at` (8-byte big-endian) `workflow_id \\0 run_id \\0 timer_id` → b"",
   so due timers are a prefix of the key order;
 - `timer_ids`: `workflow_id \\0 run_id \\0 timer_id` → `fire_at`, to replace or cancel;
-- `meta`: `b"schema_version"` → msgpack int.
+- `meta`: `b"schema_version"` → msgpack int;
+- `expiry`: closed runs by workflow type and the time their retention starts (`_lmdb_prune`).
 
 Damage (see `_lmdb_file`): LMDB's damage errors are `CorruptStore`; a run index entry
 that does not decode is left out of `runs()`/`open_runs()`, logged once, and listed by
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, Self, TypeVar
+from typing import Any, Final, Literal, Self, TypeVar
 
 import lmdb
 
@@ -41,21 +42,21 @@ from aion_actors.core import (
     faults,
     packb,
 )
-from aion_actors.store import _lmdb_env, _lmdb_index
+from aion_actors.store import _lmdb_env, _lmdb_index, _lmdb_prune
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import (
     DamagedRun,
     DamageLog,
     TimerIndex,
-    due_timer,
+    due_timers,
     entries,
-    head_of,
+    load_summary,
     read_history,
     summaries,
     unpack_summary,
 )
 from aion_actors.store._write_faults import PROBE_KEY, free_bytes, unwritable
-from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
+from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
 
 DEFAULT_MAP_SIZE: Final = 1 << 30
 _T = TypeVar("_T")
@@ -116,6 +117,8 @@ class LmdbStore:
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
+        if not readonly:  # build a missing expiry index; finish deletions a killed process left
+            _lmdb_prune.finish_all(self._writing, self._writing(_lmdb_prune.opened))
 
     @property
     def map_size(self) -> int:
@@ -148,13 +151,16 @@ class LmdbStore:
     def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         proj.check_time(fire_at, "fire_at")
-        with self._write_lock:
-            self._write(lambda txn: self._timer_index.schedule(txn, key, fire_at))
+        self._writing(lambda txn, _: self._timer_index.schedule(txn, key, fire_at))
 
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        self._writing(lambda txn, _: self._timer_index.cancel(txn, key))
+
+    def _writing(self, apply: Callable[[lmdb.Transaction[bytes], dict[bytes, Any]], _T]) -> _T:
+        """`apply(txn, sub-databases)` in one write transaction, under the write lock."""
         with self._write_lock:
-            self._write(lambda txn: self._timer_index.cancel(txn, key))
+            return self._write(lambda txn: apply(txn, self._dbs))
 
     def _write(self, apply: Callable[[lmdb.Transaction[bytes]], _T]) -> _T:
         """Run `apply` in one write transaction, growing the map and retrying when full."""
@@ -225,7 +231,7 @@ class LmdbStore:
                 continue
             key = request.run_key
             try:
-                summary = touched.get(key) or self._load(txn, key, request)
+                summary = touched.get(key) or load_summary(txn, self._runs, request)
             except CorruptEvent as exc:
                 results.append(exc)
                 continue
@@ -254,17 +260,9 @@ class LmdbStore:
             results.append(request.events)
         for key, summary in touched.items():
             txn.put(key, packb(summary), db=self._runs)
+        for key in [key for key, summary in touched.items() if summary["ended_at"] is not None]:
+            _lmdb_prune.closed_in_txn(txn, self._dbs, key, touched[key])  # closed in this batch
         return results
-
-    def _load(
-        self, txn: lmdb.Transaction[bytes], key: bytes, request: proj.Prepared
-    ) -> proj.Summary | None:
-        data = txn.get(key, db=self._runs)
-        if data is None:
-            return None
-        record = unpack_summary(data, request.workflow_id, request.run_id)
-        head_of(record)
-        return record
 
     # Reading
 
@@ -289,12 +287,7 @@ class LmdbStore:
     def runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
-        return [
-            s
-            for s in self._scan_runs(b"")
-            if (status is None or s.status == status)
-            and (workflow_type is None or s.workflow_type == workflow_type)
-        ]
+        return proj.matching(self._scan_runs(b""), status, workflow_type)
 
     def open_runs(self) -> list[RunSummary]:
         return [s for s in self._scan_runs(b"") if not s.status.is_terminal]
@@ -318,24 +311,27 @@ class LmdbStore:
         return summaries(stored)
 
     def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
-        due: list[DueTimer] = []
         with self._reading() as txn:
-            for key in txn.cursor(db=self._timers).iternext(values=False):
-                fire_at = int.from_bytes(key[:8], "big")
-                if fire_at > as_of or (limit is not None and len(due) >= limit):
-                    break
-                timer = due_timer(key, fire_at)
-                if timer is not None:
-                    due.append(timer)
-        return due
+            return due_timers(txn, self._timers, as_of, limit)
 
     def next_timer(self) -> DueTimer | None:
         with self._reading() as txn:
-            for key in txn.cursor(db=self._timers).iternext(values=False):
-                timer = due_timer(key, int.from_bytes(key[:8], "big"))
-                if timer is not None:
-                    return timer
-        return None
+            return next(iter(due_timers(txn, self._timers, proj.MAX_TIME, 1)), None)
+
+    # Retention (see `_lmdb_prune`)
+
+    def expired_runs(
+        self, as_of: int, retention_of: RetentionOf, limit: int | None = None
+    ) -> list[RunSummary]:
+        with self._reading() as txn:
+            return _lmdb_prune.expired(txn, self._dbs, as_of, retention_of, limit)
+
+    def next_expiry(self, retention_of: RetentionOf) -> int | None:
+        with self._reading() as txn:
+            return _lmdb_prune.next_expiry(txn, self._dbs, retention_of)
+
+    def delete_run(self, workflow_id: str, run_id: str) -> bool:
+        return _lmdb_prune.delete_run(self._writing, workflow_id, run_id)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:

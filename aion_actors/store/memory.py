@@ -24,7 +24,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
+from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
 
 _Run = tuple[str, str]
 
@@ -38,6 +38,10 @@ class MemoryStore:
         self._events: dict[_Run, list[bytes]] = {}
         self._summaries: dict[_Run, bytes] = {}
         self._timers: dict[tuple[str, str, str], int] = {}
+        #: closed runs whose parent is not open: when their retention starts (unix ns)
+        self._freed: dict[_Run, int] = {}
+        #: open parent → its closed children, freed when it closes
+        self._waiting: dict[_Run, set[_Run]] = {}
         self._closed = False
 
     def append(
@@ -83,6 +87,8 @@ class MemoryStore:
         self._events.setdefault(run, []).extend(prepared.encoded)
         ops = proj.fold(summary, prepared.events)
         self._summaries[run] = packb(summary)
+        if summary["ended_at"] is not None:
+            self._closed_now(run, summary)
         for op, timer_id, fire_at in ops:
             if op == proj.SCHEDULE:
                 self._timers[(*run, timer_id)] = fire_at
@@ -126,12 +132,7 @@ class MemoryStore:
                 proj.to_summary(unpackb(self._summaries[run]), *run)
                 for run in sorted(self._summaries)
             ]
-        return [
-            s
-            for s in found
-            if (status is None or s.status == status)
-            and (workflow_type is None or s.workflow_type == workflow_type)
-        ]
+        return proj.matching(found, status, workflow_type)
 
     def open_runs(self) -> list[RunSummary]:
         return [s for s in self.runs() if not s.status.is_terminal]
@@ -167,6 +168,68 @@ class MemoryStore:
             self._check_open()
             first = min(((at, key) for key, at in self._timers.items()), default=None)
         return DueTimer(*first[1], first[0]) if first else None
+
+    # Retention (the contract is `_lmdb_prune`'s)
+
+    def _closed_now(self, run: _Run, summary: proj.Summary) -> None:
+        parent = self._parent(summary)
+        if parent is not None and parent["status"] in proj.OPEN:
+            link = summary["parent"]
+            self._waiting.setdefault((link["workflow_id"], link["run_id"]), set()).add(run)
+        else:
+            ended = parent["ended_at"] if parent is not None else None
+            self._freed[run] = max(summary["ended_at"], ended or 0)
+        for child in self._waiting.pop(run, ()):  # children that waited for this run
+            child_ended = unpackb(self._summaries[child])["ended_at"]
+            self._freed[child] = max(child_ended, summary["ended_at"])
+
+    def _parent(self, summary: proj.Summary) -> proj.Summary | None:
+        link = summary.get("parent")
+        if not isinstance(link, dict):
+            return None
+        stored = self._summaries.get((link.get("workflow_id"), link.get("run_id")))  # type: ignore[arg-type]
+        return unpackb(stored) if stored else None
+
+    def expired_runs(
+        self, as_of: int, retention_of: RetentionOf, limit: int | None = None
+    ) -> list[RunSummary]:
+        with self._lock:
+            self._check_open()
+            due = sorted(
+                (freed_at + retention, run)
+                for run, freed_at in self._freed.items()
+                if (retention := retention_of(self._type(run))) is not None
+                and freed_at + retention <= as_of
+            )[:limit]
+            return [proj.to_summary(unpackb(self._summaries[run]), *run) for _, run in due]
+
+    def next_expiry(self, retention_of: RetentionOf) -> int | None:
+        with self._lock:
+            self._check_open()
+            return min(
+                (
+                    freed_at + retention
+                    for run, freed_at in self._freed.items()
+                    if (retention := retention_of(self._type(run))) is not None
+                ),
+                default=None,
+            )
+
+    def _type(self, run: _Run) -> str:
+        return str(unpackb(self._summaries[run])["workflow_type"])
+
+    def delete_run(self, workflow_id: str, run_id: str) -> bool:
+        proj.run_key(workflow_id, run_id)
+        run = (workflow_id, run_id)
+        with self._lock:
+            self._check_open()
+            if run not in self._freed:  # open, unknown, or its parent is open
+                return False
+            del self._freed[run], self._summaries[run]
+            self._events.pop(run, None)
+            for key in [key for key in self._timers if key[:2] == run]:
+                del self._timers[key]
+            return True
 
     def close(self) -> None:
         with self._lock:

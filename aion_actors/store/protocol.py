@@ -6,7 +6,7 @@ by a shared database must pass the same conformance suite (tests/store/).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -28,6 +28,10 @@ class RunSummary:
     version: str
     restarts: int
     parent: dict[str, Any] | None
+
+
+#: a workflow type's retention in ns (None: its closed runs are kept forever)
+RetentionOf = Callable[[str], int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,29 @@ class EventStore(Protocol):
 
     def next_timer(self) -> DueTimer | None:
         """The earliest timer, so a timer service can sleep until then instead of polling."""
+        ...
+
+    def expired_runs(
+        self, as_of: int, retention_of: RetentionOf, limit: int | None = None
+    ) -> list[RunSummary]:
+        """Closed runs whose retention has passed by `as_of` (unix ns), earliest expiry first.
+
+        A run's retention (`retention_of(workflow_type)`, ns) counts from its
+        `ended_at`, or from its parent's when the parent closed later; a run
+        whose parent is open is never listed, nor a type whose retention is None.
+        """
+        ...
+
+    def next_expiry(self, retention_of: RetentionOf) -> int | None:
+        """When the next closed run's retention passes (unix ns), so a pruner can sleep
+        until then; None when no run would ever expire."""
+        ...
+
+    def delete_run(self, workflow_id: str, run_id: str) -> bool:
+        """Delete a closed run whose parent is not open: its history, run index row,
+        timers and every other index, in small transactions (the run is invisible after
+        the first, and a store reopened after a crash finishes the deletion). False, with
+        nothing deleted, for an open, referenced or unknown run."""
         ...
 
     def close(self) -> None: ...

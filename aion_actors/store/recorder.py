@@ -115,6 +115,7 @@ class Recorder:
         #: why the store cannot write, since its last failed commit; None while it can
         self.unavailable: StoreUnavailable | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._closing_listeners: list[Callable[[], None]] = []
         #: when each kind of storage message was last logged (see `_say`)
         self._said: dict[str, float] = {}
         self._heads_lock = threading.Lock()
@@ -216,6 +217,10 @@ class Recorder:
         write again after `unavailable` was set."""
         self._listeners.append(callback)
 
+    def when_runs_close(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` (in the writer thread: be quick) after each commit that closed runs."""
+        self._closing_listeners.append(callback)
+
     def _run(self) -> None:
         while True:
             probe = False
@@ -288,6 +293,7 @@ class Recorder:
         self._writable_again()
         if faults.ARMED:
             faults.hit("commit.after")  # committed, nobody acknowledged yet
+        closed = False
         with self._heads_lock:
             heads = self._heads
             for (request, _), result in zip(batch, results, strict=True):
@@ -296,8 +302,14 @@ class Recorder:
                 run = (request.workflow_id, request.run_id)
                 if _ends_run(result):
                     heads.pop(run, None)  # ended runs leave the cache; a miss reloads
+                    closed = True
                 else:
                     heads[run] = result[-1].seq
+        for callback in self._closing_listeners if closed else ():
+            try:
+                callback()
+            except Exception:
+                log.exception("a runs-closed callback raised; ignored")
         for (_, future), result in zip(batch, results, strict=True):
             if isinstance(result, AionError):
                 future.set_exception(result)

@@ -79,7 +79,8 @@ def _raw(path: Path, name: bytes | None) -> dict[bytes, bytes]:
 def test_on_disk_layout_is_what_tools_expect(data: Path) -> None:
     with LmdbStore(data) as store:
         store.append("w", "r1", [started(), ev.TimerStarted(timer_id="t", fire_at=7)], 0)
-    assert set(_raw(data, None)) == {b"events", b"runs", b"timers", b"timer_ids", b"meta"}
+    names = {b"events", b"runs", b"timers", b"timer_ids", b"meta", b"expiry"}
+    assert set(_raw(data, None)) == names
     assert msgpack.unpackb(_raw(data, b"meta")[b"schema_version"]) == SCHEMA_VERSION
     events = _raw(data, b"events")
     assert list(events) == [
@@ -90,6 +91,11 @@ def test_on_disk_layout_is_what_tools_expect(data: Path) -> None:
     summary = msgpack.unpackb(_raw(data, b"runs")[b"w\0r1"])
     assert summary["workflow_type"] == "checkout" and summary["head"] == 2
     assert list(_raw(data, b"timers")) == [(7).to_bytes(8, "big") + b"w\0r1\0t"]
+    with LmdbStore(data) as store:
+        store.append("w", "r1", [ev.WorkflowCompleted()], 2)
+        ended = store.get_run("w", "r1").ended_at  # type: ignore[union-attr]
+    entry = b"checkout\0" + ended.to_bytes(8, "big") + b"w\0r1"
+    assert _raw(data, b"expiry") == {entry: b"", b"\xfdw\0r1": entry}
 
 
 def test_everything_survives_a_reopen(data: Path) -> None:
