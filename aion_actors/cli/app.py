@@ -25,6 +25,7 @@ from aion_actors.cli._listing import DEFAULT_LIMIT, Selection
 from aion_actors.cli._when import UsageError, parse_when
 from aion_actors.cli.configcheck import check_config
 from aion_actors.cli.doctor import doctor
+from aion_actors.cli.prune import prune
 from aion_actors.core import AionError, ConfigError, WorkflowStatus
 
 __all__ = ["EXIT_PIPE", "UsageError", "main"]
@@ -167,6 +168,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
+    cmd = commands.add_parser(
+        "prune",
+        parents=[common],
+        help="delete closed runs older than an age (offline: no engine may run on DIR)",
+        description="Delete every closed run that ended more than --older-than ago (a child "
+        "whose parent is open is kept): its history, run index entry and timers. Prints each "
+        "run deleted. Refused while an engine owns the directory (its pruner applies the "
+        "[retention] settings instead).",
+    )
+    cmd.add_argument("dir", metavar="DIR", help="a data directory (Postgres URLs: later)")
+    cmd.add_argument(
+        "--older-than", required=True, metavar="AGE", help="an age: 90s, 15m, 12h, 7d, 2w"
+    )
+    cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
+    cmd.add_argument("--dry-run", action="store_true", help="print what would go; delete nothing")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
     cmd = commands.add_parser("describe", parents=[common], help="a workflow's latest run")
     cmd.add_argument("dir", type=Path, metavar="DIR")
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
@@ -223,6 +241,15 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             out,
             rebuild=args.rebuild_index,
             create_empty=args.create_empty,
+            as_json=args.json,
+        )
+    if args.command == "prune":
+        return prune(
+            args.dir,
+            args.older_than,
+            out,
+            workflow_type=args.workflow_type,
+            dry_run=args.dry_run,
             as_json=args.json,
         )
     assert args.command == "check-config"

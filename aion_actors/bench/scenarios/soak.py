@@ -17,7 +17,9 @@ workflows completed per second, and runs that failed or got stuck (not
 ended after `STUCK_AFTER` s: a lost message; target 0 — the load goes on
 without them, so the slopes are still measured). The heap, threads and
 fds should be flat; total RSS and the data directory grow with the
-histories the engine keeps (the event log is never truncated).
+histories the engine keeps, unless ``retention`` (seconds, 0: keep forever)
+lets the pruner delete closed runs: then the slopes are measured from the
+first retention period on (plus 10 s), and the data directory levels off.
 
 Series ``soak``: the samples, for a plot. Long runs: ``aion-actors bench
 soak --repeat 1 --set duration=600``.
@@ -37,6 +39,7 @@ from typing import Any
 from aion_actors import Engine, RunHandle, WorkflowContext, WorkflowFailed, activity, workflow
 from aion_actors.bench.ceilings import lmdb_commit_rate
 from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.config import Config
 
 #: runs that have crashed once in this process (the injected bug strikes once per run).
 _CRASHED: set[str] = set()
@@ -79,6 +82,7 @@ async def soak_flow(ctx: WorkflowContext, value: int, crash: bool, nap: float) -
         "workers": 2,
         "crash_every": 10,
         "idle_evict_after": 0.05,
+        "retention": 0.0,
     },
     quick={"duration": 5.0, "inflight": 8},
 )
@@ -88,7 +92,10 @@ def run(params: Params) -> Report:
     with tempfile.TemporaryDirectory(prefix="aion-soak-") as tmp:
         data = Path(tmp) / "data"
         samples, outcomes = _soak(data, params, duration)
-    warm = [s for s in samples if s["t"] >= duration / 5]
+    retention = float(params["retention"])
+    # with a retention, the data directory levels off once the first runs are pruned
+    settled = max(duration / 5, retention + 10) if retention else duration / 5
+    warm = [s for s in samples if s["t"] >= settled]
     for key, name, unit in (
         ("rss_anon_mib", "heap_slope", "MiB/min"),
         ("rss_mib", "rss_slope", "MiB/min"),
@@ -142,8 +149,13 @@ def _soak(data: Path, params: Params, duration: float) -> tuple[list[dict[str, A
             stop.set()
 
     samples: list[dict[str, Any]] = []
+    retention = float(params["retention"])  # seconds closed runs are kept; 0: forever
+    config = Config(default_retention=retention or None)
     with Engine.open(
-        data, workers=int(params["workers"]), idle_evict_after=float(params["idle_evict_after"])
+        data,
+        workers=int(params["workers"]),
+        idle_evict_after=float(params["idle_evict_after"]),
+        config=config,
     ) as engine:
         engine.register(soak_flow, soak_thread_step, soak_process_step)
         engine.start(soak_flow, 0, False, 0.0, workflow_id="warm-up")

@@ -1,0 +1,91 @@
+"""`prune DIR --older-than AGE [--type T] [--dry-run]`: delete closed runs offline.
+
+For a data directory no engine runs on (it takes the directory's lock, so a
+running engine's is refused with its pid: the engine's own pruner does the
+work there, per its `[retention]` settings). Deletes every closed run that
+ended more than AGE ago (a child whose parent is still open is kept, and
+its age counts from its parent's close), of one workflow type or all, each
+as `EventStore.delete_run` does: whole, in small transactions. Prints what
+it deleted, or with `--dry-run` what it would delete, deleting nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from aion_actors.cli._when import UsageError
+from aion_actors.cli.inspection import print_json
+from aion_actors.core import ConfigError
+from aion_actors.core.durations import parse_duration
+from aion_actors.store import LmdbStore, RunSummary
+
+_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def prune(
+    target: str,
+    older_than: str,
+    console: Console,
+    *,
+    workflow_type: str | None = None,
+    dry_run: bool = False,
+    as_json: bool = False,
+) -> int:
+    if target.startswith(_URL_SCHEMES):
+        raise UsageError(
+            f"prune {target.split('@')[-1]}: pruning a Postgres store is not supported yet; "
+            "give a data directory"
+        )
+    try:
+        age = int(parse_duration(older_than, "--older-than") * 1e9)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    directory = Path(target)
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory; give an aion-actors data directory")
+
+    def retention_of(name: str) -> int | None:
+        return age if workflow_type is None or name == workflow_type else None
+
+    with LmdbStore(directory, create=False) as store:
+        expired = store.expired_runs(time.time_ns(), retention_of)
+        done = (
+            expired
+            if dry_run
+            else [r for r in expired if store.delete_run(r.workflow_id, r.run_id)]
+        )
+    if as_json:
+        print_json({"dry_run": dry_run, "runs": [_document(r) for r in done]})
+        return 0
+    verb = "would delete" if dry_run else "deleted"
+    for run in done:
+        console.print(
+            f"{verb} {escape(run.workflow_id)} run {run.run_id} ({escape(run.workflow_type)}, "
+            f"{run.status.value}, {run.head} events)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    which = f" of type {workflow_type}" if workflow_type else ""
+    console.print(
+        f"{verb} {len(done)} closed run(s){which} older than {older_than} "
+        f"({sum(r.head for r in done)} events) in {directory}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _document(run: RunSummary) -> dict[str, Any]:
+    return {
+        "workflow_id": run.workflow_id,
+        "run_id": run.run_id,
+        "workflow_type": run.workflow_type,
+        "status": run.status.value,
+        "ended_at": run.ended_at,
+        "events": run.head,
+    }

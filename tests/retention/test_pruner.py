@@ -1,0 +1,82 @@
+"""The engine's pruner deletes closed runs once their retention has passed, and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aion_actors import Engine, WorkflowStatus
+from aion_actors.config import Config
+from tests.retention import flows
+from tests.retention.conftest import watch
+
+
+def ids(engine: Engine) -> list[str]:
+    return sorted(run.workflow_id for run in engine.list_runs())
+
+
+@pytest.mark.timeout(60)
+def test_the_pruner_deletes_expired_closed_runs_of_types_with_a_retention_only(
+    engine: Engine,
+) -> None:
+    pruned = watch(engine)
+    engine.start(flows.kept, 1, workflow_id="kept").result(timeout=30)
+    engine.start(flows.unspecified, 2, workflow_id="unspecified").result(timeout=30)
+    engine.start(flows.waits, workflow_id="open")
+    engine.start(flows.brief, 3, workflow_id="brief").result(timeout=30)
+    pruned.wait_for("brief")
+    assert pruned.ids == ["brief"]
+    assert ids(engine) == ["kept", "open", "unspecified"]
+    assert engine.describe("open").status is WorkflowStatus.RUNNING
+    assert engine.history("kept")[-1].kind == "WorkflowCompleted"
+    engine.signal("open", "go", "now")
+    assert engine.result("open", timeout=30) == "now"
+    pruned.wait_for("open")  # once closed, it goes too
+    assert ids(engine) == ["kept", "unspecified"]
+    assert engine.stats()["runs_pruned"] == 2
+    assert engine.store.examine().findings == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(60)
+def test_a_child_is_kept_while_its_parent_is_open(engine: Engine) -> None:
+    pruned = watch(engine)
+    flows.CHILD_RETURNED.clear()
+    engine.start(flows.parent, workflow_id="parent")
+    assert flows.CHILD_RETURNED.wait(30)
+    engine.start(flows.brief, 1, workflow_id="later").result(timeout=30)
+    pruned.wait_for("later")  # closed after the child, with the same retention: gone
+    assert "the-child" in ids(engine)
+    engine.signal("parent", "finish")
+    assert engine.result("parent", timeout=30) == 7
+    pruned.wait_for("the-child")  # its parent (kept an hour) closed: it goes now
+    assert ids(engine) == ["parent"]
+
+
+@pytest.mark.timeout(60)
+def test_the_config_file_sets_retention_where_the_decorator_does_not(tmp_path: Path) -> None:
+    config = Config.parse('[retention]\ndefault = "1h"\n[retention.unspecified]\nkeep = 0.2\n')
+    with Engine.open(tmp_path / "data", workers=1, config=config) as engine:
+        engine.register(*flows.ALL)
+        pruned = watch(engine)
+        engine.start(flows.kept, 1, workflow_id="kept").result(timeout=30)  # decorator: None
+        engine.start(flows.unspecified, 2, workflow_id="unspecified").result(timeout=30)
+        pruned.wait_for("unspecified")
+        assert ids(engine) == ["kept"]
+
+
+@pytest.mark.timeout(60)
+def test_runs_closed_before_a_restart_are_pruned_after_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Engine.open(data, workers=1) as engine:  # `brief` is not registered: kept
+        engine.register(flows.kept)
+        engine.start(flows.kept, 1, workflow_id="kept").result(timeout=30)
+        engine.register(flows.brief)
+        # registered only now: its retention applies from the next look at the store
+        engine.start(flows.brief, 1, workflow_id="brief").result(timeout=30)
+        engine.close()
+    with Engine.open(data, workers=1) as engine:
+        pruned = watch(engine)
+        engine.register(flows.brief, flows.kept)  # the registration wakes the pruner
+        pruned.wait_for("brief")
+        assert ids(engine) == ["kept"]
