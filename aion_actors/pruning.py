@@ -10,7 +10,7 @@ The pruner never polls: it asks the store when the next closed run expires
 (`next_expiry`) and sleeps until then on a condition, woken early by a
 commit that closed a run which might expire sooner (the recorder tells it),
 by a registration (which may shorten a retention) and by `close`. Each run
-is deleted by the store in small transactions (`EventStore.delete_run`), so
+is deleted by the store in small transactions (`EventStore.delete_runs`), so
 the recorder never waits long for the store.
 """
 
@@ -157,14 +157,14 @@ class Pruner:
         deleted = 0
         while True:
             expired = self._store.expired_runs(now, self._retentions.of, limit=BATCH)
-            before = deleted
-            for run in expired:
-                if self._stopped:
-                    return None
-                if self._store.delete_run(run.workflow_id, run.run_id):
-                    deleted += 1
-                    self._deleted(run)
-            if len(expired) < BATCH or deleted == before:
+            if self._stopped:
+                return None
+            done = self._store.delete_runs([(run.workflow_id, run.run_id) for run in expired])
+            gone = [run for run, ok in zip(expired, done, strict=True) if ok]
+            for run in gone:
+                self._deleted(run)
+            deleted += len(gone)
+            if len(expired) < BATCH or not gone:
                 break
         wake_at = self._store.next_expiry(self._retentions.of)
         if wake_at is not None and wake_at <= now and not deleted:

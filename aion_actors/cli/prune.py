@@ -54,11 +54,10 @@ def prune(
 
     with LmdbStore(directory, create=False) as store:
         expired = store.expired_runs(time.time_ns(), retention_of)
-        done = (
-            expired
-            if dry_run
-            else [r for r in expired if store.delete_run(r.workflow_id, r.run_id)]
-        )
+        done = expired
+        if not dry_run:
+            deleted = store.delete_runs([(r.workflow_id, r.run_id) for r in expired])
+            done = [run for run, ok in zip(expired, deleted, strict=True) if ok]
     if as_json:
         print_json({"dry_run": dry_run, "runs": [_document(r) for r in done]})
         return 0

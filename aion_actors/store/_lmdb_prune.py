@@ -15,7 +15,8 @@ never start UTF-8 text, so they sort after every workflow type and never mix):
 - `0xff workflow_id \\0 run_id` → b"": a run being deleted. The first transaction
   of a deletion removes the run from every index (`REMOVERS`) and writes this
   marker, so the run is invisible from then on; the following ones delete its
-  events `CHUNK` at a time and the last removes the marker. A store opened
+  events `CHUNK` at a time and the last removes the marker (short runs share
+  one transaction, `CHUNK` events in all, their markers never committed). A store opened
   with markers left by a killed process finishes those deletions first.
 
 Every entry is written in the transaction that closes the run
@@ -24,7 +25,7 @@ written before this index existed gets it built on open (`ensure_built`).
 
 Contract (every store): `expired_runs` lists closed runs whose `freed_at +
 retention` is at or before `as_of`, earliest first, never a run that is open
-or whose parent is open; `delete_run` deletes such a run whole — history,
+or whose parent is open; `delete_runs` deletes such runs whole — history,
 run index row, timers and every other index — and refuses (False) any other.
 """
 
@@ -276,34 +277,51 @@ def _hide(txn: Txn, dbs: Dbs, run: bytes) -> bool:
     return True
 
 
-def _delete_events(txn: Txn, dbs: Dbs, run: bytes) -> bool:
-    """Delete up to `CHUNK` events of a hidden run; True once none is left (marker gone)."""
+def _delete_events(txn: Txn, dbs: Dbs, run: bytes, budget: int = CHUNK) -> tuple[int, bool]:
+    """Delete up to `budget` events of a hidden run: how many, and whether none is left
+    (then its marker goes too)."""
     prefix = run + b"\0"
     cursor = txn.cursor(db=dbs[b"events"])
     deleted = 0
-    while deleted < CHUNK and cursor.set_range(prefix) and cursor.key().startswith(prefix):
+    while deleted < budget and cursor.set_range(prefix) and cursor.key().startswith(prefix):
         cursor.delete()
         deleted += 1
     if cursor.set_range(prefix) and cursor.key().startswith(prefix):
-        return False
+        return deleted, False
     txn.delete(_DOOMED + run, db=dbs[EXPIRY])
-    return True
+    return deleted, True
 
 
-def delete_run(write: Write[Any], workflow_id: str, run_id: str) -> bool:
-    """Delete a closed, unreferenced run whole, in transactions of at most `CHUNK` events."""
-    run = proj.run_key(check_id(workflow_id, "workflow_id"), run_id)
+def delete_runs(write: Write[Any], runs: list[tuple[str, str]]) -> list[bool]:
+    """Delete closed, unreferenced runs whole: as many per write transaction as fit in
+    `CHUNK` events, a run longer than that over transactions of its own. Per run, whether
+    it was deleted."""
+    keys = [proj.run_key(check_id(wid, "workflow_id"), rid) for wid, rid in runs]
+    deleted = [False] * len(keys)
+    start = 0
+    while start < len(keys):
 
-    def first(txn: Txn, dbs: Dbs) -> bool | None:
-        if EXPIRY not in dbs or not _hide(txn, dbs, run):
-            return None
-        return _delete_events(txn, dbs, run)
+        def batch(txn: Txn, dbs: Dbs, first: int = start) -> tuple[int, list[int], bytes | None]:
+            """Runs from `first` on, while the budget lasts: where to go on, which were
+            hidden, and the one left unfinished."""
+            budget, index, hidden = CHUNK, first, []
+            while index < len(keys) and budget > 0:
+                run = keys[index]
+                index += 1
+                if EXPIRY in dbs and _hide(txn, dbs, run):
+                    hidden.append(index - 1)
+                    count, done = _delete_events(txn, dbs, run, budget)
+                    budget -= max(count, 1)
+                    if not done:
+                        return index, hidden, run
+            return index, hidden, None
 
-    done = write(first)
-    if done is None:
-        return False
-    finish(write, run, done)
-    return True
+        start, hidden, unfinished = write(batch)
+        for index in hidden:
+            deleted[index] = True
+        if unfinished is not None:
+            finish(write, unfinished)
+    return deleted
 
 
 def finish(write: Write[Any], run: bytes, done: bool = False) -> None:
@@ -311,7 +329,7 @@ def finish(write: Write[Any], run: bytes, done: bool = False) -> None:
     while not done:
         if faults.ARMED:
             faults.hit("prune.middle")  # the run is invisible, some of its events remain
-        done = write(lambda txn, dbs: _delete_events(txn, dbs, run))
+        done = write(lambda txn, dbs: _delete_events(txn, dbs, run)[1])
 
 
 def finish_all(write: Write[Any], doomed: list[bytes]) -> None:

@@ -330,8 +330,11 @@ class LmdbStore:
         with self._reading() as txn:
             return _lmdb_prune.next_expiry(txn, self._dbs, retention_of)
 
+    def delete_runs(self, runs: Sequence[tuple[str, str]]) -> list[bool]:
+        return _lmdb_prune.delete_runs(self._writing, list(runs))
+
     def delete_run(self, workflow_id: str, run_id: str) -> bool:
-        return _lmdb_prune.delete_run(self._writing, workflow_id, run_id)
+        return self.delete_runs([(workflow_id, run_id)])[0]
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:

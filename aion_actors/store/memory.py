@@ -218,6 +218,9 @@ class MemoryStore:
     def _type(self, run: _Run) -> str:
         return str(unpackb(self._summaries[run])["workflow_type"])
 
+    def delete_runs(self, runs: Sequence[tuple[str, str]]) -> list[bool]:
+        return [self.delete_run(workflow_id, run_id) for workflow_id, run_id in runs]
+
     def delete_run(self, workflow_id: str, run_id: str) -> bool:
         proj.run_key(workflow_id, run_id)
         run = (workflow_id, run_id)

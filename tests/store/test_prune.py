@@ -141,3 +141,16 @@ def test_a_workflow_id_starts_again_after_its_runs_are_deleted(store: EventStore
     store.append("w", "r2", [started(run_id="r2")], 0)
     latest = store.latest_run("w")
     assert latest is not None and latest.run_id == "r2"
+
+
+def test_delete_runs_deletes_each_deletable_run_and_says_which(store: EventStore) -> None:
+    begin(store, "open", "checkout")
+    for name in ("a", "b", "c"):
+        begin(store, name, "checkout", *signals(150))  # together over one transaction's worth
+        close(store, name)
+    done = store.delete_runs(
+        [("a", "r1"), ("open", "r1"), ("nobody", "r1"), ("b", "r1"), ("c", "r1")]
+    )
+    assert done == [True, False, False, True, True]
+    assert [r.workflow_id for r in store.runs()] == ["open"]
+    assert store.read("b", "r1") == [] and store.read("c", "r1") == []
