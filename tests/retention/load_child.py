@@ -15,8 +15,6 @@ from aion_actors import Engine, WorkflowContext, activity, workflow
 from aion_actors.config import Config
 from aion_actors.store import _lmdb_prune
 
-_lmdb_prune.CHUNK = 4  # type: ignore[misc]  # (a test's setting: many transactions per run)
-
 CONFIG = Config.parse("[retention.chatty]\nkeep = 0.05\n")
 
 
@@ -39,6 +37,7 @@ async def holder(ctx: WorkflowContext) -> None:
 
 
 def main(data: str) -> None:
+    _lmdb_prune.CHUNK = 4  # type: ignore[misc]  # (this process only: many transactions per run)
     with Engine.open(data, workers=1, durability="nosync", config=CONFIG) as engine:
         engine.register(chatty, holder, step)
         engine._pruner.when_pruned(  # noqa: SLF001 - the test's hook on the pruner
