@@ -81,7 +81,7 @@ class Engine:
         self._recorder, self._executors, self._runs = parts.recorder, parts.executors, parts.runs
         self._registration, self._lookup = parts.registration, parts.lookup
         self._completions, self._updates = parts.completions, parts.updates
-        self._signal_start = parts.signal_start
+        self._signal_start, self._ops = parts.signal_start, parts.operations
         self._closed = False
         shutdown.opened(self)
         try:
@@ -268,6 +268,23 @@ class Engine:
         """Replay a parked run with the code registered now."""
         self._check_open()
         self._registration.resume(self._lookup.latest(workflow_id))
+
+    def pause(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
+        """Hold the open run's code until `unpause`; what reaches it is still recorded."""
+        self._check_open()
+        self._ops.pause(workflow_id, reason, timeout)
+
+    def unpause(self, workflow_id: str, *, timeout: float = 30.0) -> None:
+        """Let a paused run's code run on what was recorded meanwhile."""
+        self._check_open()
+        self._ops.unpause(workflow_id, timeout)
+
+    def reset(
+        self, workflow_id: str, to_seq: int, reason: str = "", *, timeout: float = 30.0
+    ) -> RunHandle:
+        """Close the latest run and go on in a new one from its history up to `to_seq`."""
+        self._check_open()
+        return RunHandle(self, workflow_id, self._ops.reset(workflow_id, to_seq, reason, timeout))
 
     def update(
         self,

@@ -12,6 +12,7 @@ from aion_actors.completions import Completions
 from aion_actors.config import Config
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
+from aion_actors.operations import Operations
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
@@ -35,6 +36,7 @@ class Parts:
     lookup: Lookup
     signal_start: SignalStart
     updates: Updates
+    operations: Operations
 
 
 def wire(
@@ -87,4 +89,5 @@ def wire(
         lookup=lookup,
         signal_start=SignalStart(runs, registration, converter),
         updates=Updates(runs, lookup, converter, max_payload_bytes),
+        operations=Operations(runs, lookup),
     )

@@ -256,7 +256,7 @@ def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
 
 
 #: the stored statuses of a run that may still record events
-_OPEN: Final = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
+_OPEN: Final = frozenset(s.value for s in WorkflowStatus if not s.is_terminal)
 
 
 def _terminal(summary: Summary) -> bool:
@@ -279,7 +279,8 @@ def _on_started(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     summary["workflow_type"] = event.workflow_type
     summary["version"] = event.version
     summary["parent"] = event.parent
-    summary["started_at"] = event.recorded_at
+    # a reset run keeps its original's start time in history; it started when it was reset
+    summary["started_at"] = (event.reset_from or {}).get("at", event.recorded_at)
     _on_lifecycle(summary, event, ops)
     if not _terminal(summary):
         for which, deadline in _deadlines(event):
@@ -334,6 +335,8 @@ _Rule = Callable[[Summary, Event, list[TimerOp]], None]
 _RULES: Final[dict[type[Event], _Rule]] = {
     **{cls: _on_lifecycle for cls in EVENT_TYPES.values() if cls.lifecycle},
     ev.WorkflowStarted: _on_started,
+    ev.RunPaused: _on_lifecycle,
+    ev.RunUnpaused: _on_lifecycle,
     ev.RunRestarted: _on_restarted,
     ev.TimerStarted: _on_timer_started,
     ev.TimerFired: _on_timer_done,

@@ -50,6 +50,7 @@ from aion_actors.core.events.messages import (
     UpdateAccepted,
     UpdateCompleted,
 )
+from aion_actors.core.events.operations import RunPaused, RunUnpaused, WorkflowReset
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -86,12 +87,22 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChildRunStarted,
         ChildCompleted,
         ChildFailed,
+        RunPaused,
+        RunUnpaused,
+        WorkflowReset,
     )
 }
 
 #: events that record what happened to the run, not what its code asked for;
 #: replay skips them when matching commands.
-SUPERVISION_EVENTS: tuple[type[Event], ...] = (RunCrashed, RunRestarted, RunParked, RunResumed)
+SUPERVISION_EVENTS: tuple[type[Event], ...] = (
+    RunCrashed,
+    RunRestarted,
+    RunParked,
+    RunResumed,
+    RunPaused,
+    RunUnpaused,
+)
 
 #: events after which the run's children started with on_parent_close="cancel" are cancelled
 CANCELS_CHILDREN: tuple[type[Event], ...] = (
@@ -108,6 +119,7 @@ ENDINGS: tuple[type[Event], ...] = (
     WorkflowTerminated,
     WorkflowTimedOut,
     WorkflowContinuedAsNew,
+    WorkflowReset,
 )
 
 __all__ = [
@@ -133,8 +145,10 @@ __all__ = [
     "PatchApplied",
     "RunCrashed",
     "RunParked",
+    "RunPaused",
     "RunRestarted",
     "RunResumed",
+    "RunUnpaused",
     "SignalReceived",
     "TimerCancelled",
     "TimerFired",
@@ -146,6 +160,7 @@ __all__ = [
     "WorkflowCompleted",
     "WorkflowContinuedAsNew",
     "WorkflowFailed",
+    "WorkflowReset",
     "WorkflowStarted",
     "WorkflowTerminated",
     "WorkflowTimedOut",
