@@ -69,7 +69,7 @@ class Ledger:
         fold = _FOLDS.get(type(event))
         if fold is not None:
             fold(self, event)
-        elif event.lifecycle:  # every ending, and `RunParked`
+        elif event.lifecycle:  # every ending, and `RunParked` (the others have folds)
             self.closed = True
 
     def child_closed(

@@ -335,8 +335,6 @@ _Rule = Callable[[Summary, Event, list[TimerOp]], None]
 _RULES: Final[dict[type[Event], _Rule]] = {
     **{cls: _on_lifecycle for cls in EVENT_TYPES.values() if cls.lifecycle},
     ev.WorkflowStarted: _on_started,
-    ev.RunPaused: _on_lifecycle,
-    ev.RunUnpaused: _on_lifecycle,
     ev.RunRestarted: _on_restarted,
     ev.TimerStarted: _on_timer_started,
     ev.TimerFired: _on_timer_done,

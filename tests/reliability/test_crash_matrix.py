@@ -55,8 +55,12 @@ KILL_AT = {
 }
 
 
+#: points an operator's verb reaches, which the workload does not make: each has its own test
+ELSEWHERE = {"reset": "tests/runtime/test_reset.py"}
+
+
 def test_every_fault_point_is_in_the_matrix() -> None:
-    assert set(KILL_AT) == set(faults.POINTS)
+    assert set(KILL_AT) | set(ELSEWHERE) == set(faults.POINTS)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
     return workload.results(), normalised(workload.snapshot())
 
 
-POINTS = list(faults.POINTS)
+POINTS = [point for point in faults.POINTS if point not in ELSEWHERE]
 
 
 @pytest.mark.timeout(300)

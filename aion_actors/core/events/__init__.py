@@ -111,6 +111,9 @@ CANCELS_CHILDREN: tuple[type[Event], ...] = (
     WorkflowTimedOut,
 )
 
+#: lifecycle events after which the run is open and not parked: its actor goes on
+HOLDS_OPEN: tuple[type[Event], ...] = (WorkflowStarted, RunResumed, RunPaused, RunUnpaused)
+
 #: the events that close a run for good: nothing is ever recorded after one
 ENDINGS: tuple[type[Event], ...] = (
     WorkflowCompleted,
@@ -126,6 +129,7 @@ __all__ = [
     "CANCELS_CHILDREN",
     "ENDINGS",
     "EVENT_TYPES",
+    "HOLDS_OPEN",
     "SUPERVISION_EVENTS",
     "ActivityAttemptFailed",
     "ActivityCancelRequested",

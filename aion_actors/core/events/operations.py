@@ -1,7 +1,9 @@
 """What an operator does to a run: pause and unpause it, reset it to an earlier point.
 
 `RunPaused` / `RunUnpaused` are supervision-like: replay skips them when
-matching commands, and they change no command's outcome. While the last of
+matching commands, and they change no command's outcome. They are lifecycle
+events (the status is `paused` between them) that leave the run open
+(`HOLDS_OPEN`). While the last of
 them is `RunPaused`, the run records what reaches it (activity outcomes,
 fired timers, signals) but its workflow code does not run. `WorkflowReset`
 closes a run that an operator reset; `next_run_id` names the run that goes
@@ -22,11 +24,14 @@ class RunPaused(Event):
     """`engine.pause`: from here on the run's code does not run, and nothing new starts."""
 
     reason: str = ""
+    lifecycle: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunUnpaused(Event):
     """`engine.unpause`: the code runs again, on everything recorded while it was paused."""
+
+    lifecycle: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
