@@ -78,15 +78,14 @@ class Engine:
             converter_path=converter_path,
             clock=clock,
         )
-        self._recorder, self._executors, self._runs = parts.recorder, parts.executors, parts.runs
+        self._runs, self._pruner = parts.runs, parts.pruner
         self._registration, self._lookup = parts.registration, parts.lookup
         self._completions, self._updates = parts.completions, parts.updates
-        self._signal_start, self._pruner = parts.signal_start, parts.pruner
+        self._signal_start, self._ops, self._parts = parts.signal_start, parts.operations, parts
         self._closed = False
         shutdown.opened(self)
         try:
-            self._runs.recover()
-            self._pruner.start()  # after recovery, which may read closed runs
+            parts.start()
         except BaseException:
             self.close()  # a failed open leaves no thread, actor or process behind
             raise
@@ -270,6 +269,23 @@ class Engine:
         self._check_open()
         self._registration.resume(self._lookup.latest(workflow_id))
 
+    def pause(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
+        """Hold the open run's code until `unpause`; what reaches it is still recorded."""
+        self._check_open()
+        self._ops.pause(workflow_id, reason, timeout)
+
+    def unpause(self, workflow_id: str, *, timeout: float = 30.0) -> None:
+        """Let a paused run's code run on what was recorded meanwhile."""
+        self._check_open()
+        self._ops.unpause(workflow_id, timeout)
+
+    def reset(
+        self, workflow_id: str, to_seq: int, reason: str = "", *, timeout: float = 30.0
+    ) -> RunHandle:
+        """Close the latest run and go on in a new one from its history up to `to_seq`."""
+        self._check_open()
+        return RunHandle(self, workflow_id, self._ops.reset(workflow_id, to_seq, reason, timeout))
+
     def update(
         self,
         workflow_id: str,
@@ -352,7 +368,7 @@ class Engine:
 
     def stats(self) -> dict[str, int]:
         """Counters for progress displays: crashes, restarts, resident runs, pruned runs."""
-        return {**self._runs.stats(), **self._executors.stats(), **self._pruner.stats()}
+        return self._parts.stats()
 
     # -- lifecycle
 
@@ -362,10 +378,7 @@ class Engine:
             return
         self._closed = True
         shutdown.closed(self)
-        self._pruner.close()
-        self._runs.close()
-        self._executors.close()
-        self._recorder.close()
+        self._parts.close()
         self.store.close()
 
     def __repr__(self) -> str:

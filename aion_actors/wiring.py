@@ -12,6 +12,7 @@ from aion_actors.completions import Completions
 from aion_actors.config import Config
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
+from aion_actors.operations import Operations
 from aion_actors.pruning import Pruner, Retentions
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
@@ -25,7 +26,7 @@ from aion_actors.updating import Updates
 
 @dataclass(frozen=True, slots=True)
 class Parts:
-    """An engine's parts; built once by `wire`, closed by the engine in reverse order."""
+    """An engine's parts; built once by `wire`, started and closed by the engine."""
 
     catalog: Catalog
     recorder: Recorder
@@ -37,6 +38,23 @@ class Parts:
     signal_start: SignalStart
     updates: Updates
     pruner: Pruner
+    operations: Operations
+
+    def start(self) -> None:
+        """Recover the open runs, then start the pruner (which may read closed runs)."""
+        self.runs.recover()
+        self.pruner.start()
+
+    def stats(self) -> dict[str, int]:
+        """The counters `Engine.stats` reports, from every part that keeps some."""
+        return {**self.runs.stats(), **self.executors.stats(), **self.pruner.stats()}
+
+    def close(self) -> None:
+        """Stop the pruner, the runs, the executors and the recorder, in that order."""
+        self.pruner.close()
+        self.runs.close()
+        self.executors.close()
+        self.recorder.close()
 
 
 def wire(
@@ -93,4 +111,5 @@ def wire(
         signal_start=SignalStart(runs, registration, converter),
         updates=Updates(runs, lookup, converter, max_payload_bytes),
         pruner=pruner,
+        operations=Operations(runs, lookup),
     )

@@ -19,6 +19,9 @@ STYLES: dict[str, str] = {
     "RunRestarted": "bold yellow",
     "RunParked": "bold magenta",
     "RunResumed": "bold cyan",
+    "RunPaused": "bold magenta",
+    "RunUnpaused": "bold cyan",
+    "WorkflowReset": "bold yellow",
     "ActivityAttemptFailed": "yellow",
     "ActivityHandedOff": "cyan",
     "PatchApplied": "cyan",
@@ -40,6 +43,8 @@ STATUS_STYLES: dict[str, str] = {
     "timed_out": "red",
     "continued_as_new": "blue",
     "parked": "magenta",
+    "paused": "magenta",
+    "reset": "yellow",
 }
 _WIDTH = 80
 
@@ -80,9 +85,11 @@ def summary(event: Event) -> str:
     match event:
         case ev.WorkflowStarted():
             parent = f", child of {event.parent.get('workflow_id')}" if event.parent else ""
+            origin = event.reset_from or {}
+            reset = f"; reset from run {origin['run_id']} at seq {origin['seq']}" if origin else ""
             return (
                 f"{event.workflow_type}{short(event.input)} (version {event.version}{parent})"
-                f"{_deadlines(event)}"
+                f"{_deadlines(event)}{reset}"
             )
         case ev.WorkflowCompleted():
             return f"result {short(event.result)}"
@@ -98,6 +105,13 @@ def summary(event: Event) -> str:
             return event.reason
         case ev.RunResumed():
             return "resumed by an operator; replaying with the code registered now"
+        case ev.RunPaused():
+            return "paused by an operator" + (f": {event.reason}" if event.reason else "")
+        case ev.RunUnpaused():
+            return "unpaused by an operator; its code runs on what was recorded meanwhile"
+        case ev.WorkflowReset():
+            why = f": {event.reason}" if event.reason else ""
+            return f"reset to seq {event.to_seq}; goes on in run {event.next_run_id}{why}"
         case ev.ActivityScheduled():
             deadline = f", deadline {clock(event.deadline)}" if event.deadline else ""
             return (

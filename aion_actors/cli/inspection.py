@@ -186,7 +186,7 @@ def _timeout_at(events: list[Event]) -> int | None:
 
 def _outcome(events: list[Event]) -> dict[str, Any] | None:
     for event in reversed(events):
-        if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
+        if event.lifecycle and not isinstance(event, ev.HOLDS_OPEN):
             fields = event_dict(event)
             return {k: v for k, v in fields.items() if k not in ("seq", "recorded_at")}
     return None

@@ -344,6 +344,12 @@ class UpdateFailed(AionError):
         )
 
 
+class OperationRefused(AionError, ValueError):
+    """`pause`, `unpause` or `reset` does not apply to the run in its state now (paused
+    already, not paused, parked, closed, or not a point a reset can go back to);
+    nothing was recorded."""
+
+
 class EngineClosed(AionError):
     """The engine was closed; open a new one to continue."""
 

@@ -12,7 +12,8 @@ Points: `commit.before`, `commit.after` (around each group commit),
 `ChildStarted`, before the child's `WorkflowStarted`), `external.answering`
 (another workflow recorded a request, the asker not yet told), `update.accepted`
 (an update's handler ran, its `UpdateCompleted` not yet recorded), `continue_as_new`
-(the old run closed, the new one not yet started), `evict`, `rehydrate`
+(the old run closed, the new one not yet started), `reset` (an open run closed by
+`engine.reset`, its new run not yet written), `evict`, `rehydrate`
 and `prune.middle` (a run being pruned is invisible, some of its events remain).
 """
 
@@ -32,6 +33,7 @@ POINTS = (
     "external.answering",
     "update.accepted",
     "continue_as_new",
+    "reset",
     "evict",
     "rehydrate",
     "prune.middle",

@@ -17,10 +17,17 @@ class WorkflowStatus(enum.StrEnum):
     TIMED_OUT = "timed_out"
     CONTINUED_AS_NEW = "continued_as_new"
     PARKED = "parked"
+    #: open, its code held by `engine.pause` until `engine.unpause`
+    PAUSED = "paused"
+    #: closed by `engine.reset`: a new run of its workflow_id went on from its history
+    RESET = "reset"
 
     @property
     def is_terminal(self) -> bool:
-        return self is not WorkflowStatus.RUNNING and self is not WorkflowStatus.PARKED
+        return self not in _OPEN
+
+
+_OPEN = frozenset({WorkflowStatus.RUNNING, WorkflowStatus.PARKED, WorkflowStatus.PAUSED})
 
 
 _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
@@ -33,6 +40,9 @@ _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
     ev.WorkflowTimedOut: WorkflowStatus.TIMED_OUT,
     ev.WorkflowContinuedAsNew: WorkflowStatus.CONTINUED_AS_NEW,
     ev.RunParked: WorkflowStatus.PARKED,
+    ev.RunPaused: WorkflowStatus.PAUSED,
+    ev.RunUnpaused: WorkflowStatus.RUNNING,
+    ev.WorkflowReset: WorkflowStatus.RESET,
 }
 
 

@@ -53,7 +53,7 @@ def act(host: RunHost, key: RunKey, ledger: Ledger, event: ev.Event) -> list[ev.
         host.arm_timer(fire_at)  # its timeout is in the timer index from this commit on
     if isinstance(event, ev.CANCELS_CHILDREN) and (children := list(ledger.children.values())):
         host.cancel_children(children, f"parent {key.workflow_id!r}: {event.kind}")
-    if event.lifecycle and not isinstance(event, (ev.WorkflowStarted, ev.RunResumed)):
+    if event.lifecycle and not isinstance(event, ev.HOLDS_OPEN):
         host.run_closed(key, event)
     return []
 

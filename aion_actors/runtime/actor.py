@@ -31,7 +31,7 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.core import events as ev
-from aion_actors.runtime import acting, replies
+from aion_actors.runtime import acting, pausing, replies
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.completion import recorded_for
@@ -101,10 +101,9 @@ class RunActor(PooledActor):
     # -- start: replay
 
     def on_start(self) -> None:
-        """Only note who we are: replay runs as the first message (a replay that crashes
-        is a crash to restart from, not a failure to start), and the messages that
-        waited for this incarnation follow it, told by the run table as it makes us live.
-        """
+        """Only note who we are: replay runs as the first message (a replay that crashes is
+        a crash to restart from, not a failure to start), and the messages that waited for
+        this incarnation follow it, told by the run table as it makes us live."""
         self.actor_ref.tell(_Replay())
         self._incarnation = self._host.incarnation(self.key, self.generation, self.actor_ref)
         self.pid = self._incarnation.pid if self._incarnation is not None else 0
@@ -142,15 +141,19 @@ class RunActor(PooledActor):
                 "register it and call engine.resume()"
             )
             return
+        seen, held = pausing.split(history, self._ledger.paused)
         self._machine = Machine(
             definition,
             self.workflow_id,
             self.run_id,
-            history,
+            seen,
             max_payload_bytes=host.max_payload_bytes,
             converter=host.converter,
             cancels=ActivityCancels(host.activity_cancel),
         )
+        if held:  # paused: its code runs as far as it had; the rest waits for the unpause
+            self._advance(held=True)
+            self._machine.feed(held)
         self._resume_work()
         self._queue(prefix)
 
@@ -190,16 +193,16 @@ class RunActor(PooledActor):
             self._replay()
         elif isinstance(message, msg.Committed):
             self._on_committed(message)
-        elif isinstance(message, msg.ActivityOutcome | msg.ActivityHeartbeat):
+        elif isinstance(message, msg.ActivityOutcome | msg.ActivityHeartbeat | msg.TimerDue):
             self._inputs.append(message)
             policy_of, now = self._host.retry_policy, self._host.clock.now_ns()
-            self._queue(activity_outcome(self._ledger, message, policy_of, now))
-        elif isinstance(message, msg.TimerDue):
-            self._inputs.append(message)
-            policy_of, now = self._host.retry_policy, self._host.clock.now_ns()
-            self._queue(timer_due(self._ledger, message.timer, message.fire_at, policy_of, now))
+            if isinstance(message, msg.TimerDue):
+                self._queue(timer_due(self._ledger, message.timer, message.fire_at, policy_of, now))
+            else:
+                self._queue(activity_outcome(self._ledger, message, policy_of, now))
         elif isinstance(message, UpdateCall):
-            if accepted := self._updates.take(message, self._machine, self.key, self._closed_as):
+            machine, paused = self._machine, self._ledger.paused
+            if accepted := self._updates.take(message, machine, self.key, self._closed_as, paused):
                 self._queue([accepted], message)
         elif isinstance(message, msg.Request):
             self._request(message)
@@ -282,8 +285,8 @@ class RunActor(PooledActor):
 
     # -- recording
 
-    def _advance(self) -> None:
-        if self._machine is None or self._ledger.closed:
+    def _advance(self, *, held: bool = False) -> None:
+        if self._machine is None or self._ledger.closed or (self._ledger.paused and not held):
             return
         try:
             events = self._machine.advance()

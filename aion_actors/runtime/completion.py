@@ -15,6 +15,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.outcomes import PolicyOf, activity_outcome
+from aion_actors.runtime.pausing import refusal
 from aion_actors.workers import AttemptTimeout
 
 
@@ -22,7 +23,11 @@ def recorded_for(
     key: RunKey, request: msg.Request, ledger: Ledger, policy_of: PolicyOf, now_ns: int
 ) -> list[ev.Event]:
     """The events that record `request` at `now_ns`; none for a completion of an attempt
-    no longer open (its ack is then resolved with `ActivityAlreadyClosed`)."""
+    no longer open (its ack is then resolved with `ActivityAlreadyClosed`), and none for a
+    pause or unpause the run's state refuses (its ack says why)."""
+    if (refused := refusal(key, request, ledger)) is not None:
+        request.ack.resolve(refused)
+        return []
     if not isinstance(request, msg.CompleteActivity):
         return [request.event()]
     events = activity_outcome(ledger, request.report(), policy_of, now_ns)

@@ -58,6 +58,7 @@ class WorkflowContext:
         signals: SignalRouter | None = None,
         patches: CommandSequence | None = None,
         updates: UpdateRouter | None = None,
+        seed: str | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self._signals = signals
@@ -67,7 +68,8 @@ class WorkflowContext:
         self.max_payload_bytes = max_payload_bytes
         self._converter = conv.active(converter)
         self._now_ns = started_at_ns
-        self._random = _random.Random(uuid.UUID(hex=run_id).int)
+        # seeded by the run id; a reset run by its first run's, so its prefix replays alike
+        self._random = _random.Random(uuid.UUID(hex=seed or run_id).int)
         self._queries: dict[str, Callable[..., Any]] = {}
         self._in_query = False
         #: True while the run re-executes recorded history; False from the first event

@@ -61,7 +61,9 @@ class Executors:
         self._threads = threads
         self._start_method = start_method
         self._lock = threading.Lock()
-        self._current: dict[str, tuple[Executor, frozenset[str]]] = {}
+        #: by executor kind: the newest executor and the definitions it was built with (an
+        #: activity registered again with `replace=True` gets a new one, with the new code)
+        self._current: dict[str, tuple[Executor, dict[str, ActivityDefinition[Any, Any]]]] = {}
         self._all: list[Executor] = []
         self._closed = False
 
@@ -87,7 +89,7 @@ class Executors:
             if self._closed:
                 raise EngineClosed()
             current = self._current.get(kind)
-            if current is not None and definition.name in current[1]:
+            if current is not None and current[1].get(definition.name) is definition:
                 return current[0]
             chosen = [a for a in self._catalog.activities() if a.executor == kind]
             executor: Executor
@@ -107,7 +109,7 @@ class Executors:
                     policy=self._worker_policy,
                     converter=self._converter_path,
                 )
-            self._current[kind] = (executor, frozenset(a.name for a in chosen))
+            self._current[kind] = (executor, {a.name: a for a in chosen})
             self._all.append(executor)
             return executor
 

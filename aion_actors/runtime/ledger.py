@@ -60,6 +60,8 @@ class Ledger:
         #: ids of other workflows' requests this run has recorded: never recorded twice
         self.request_ids: set[str] = set()
         self.closed = False
+        #: `engine.pause` holds the run's code (`RunPaused`) until `RunUnpaused` (or a resume)
+        self.paused = False
         for event in history:
             self.apply(event)
 
@@ -67,7 +69,7 @@ class Ledger:
         fold = _FOLDS.get(type(event))
         if fold is not None:
             fold(self, event)
-        elif event.lifecycle:  # every ending, and `RunParked`
+        elif event.lifecycle:  # every ending, and `RunParked` (the others have folds)
             self.closed = True
 
     def child_closed(
@@ -182,7 +184,11 @@ def _started(ledger: Ledger, event: ev.WorkflowStarted) -> None:
 
 
 def _resumed(ledger: Ledger, event: ev.RunResumed) -> None:
-    ledger.closed = False
+    ledger.closed = ledger.paused = False
+
+
+def _paused(ledger: Ledger, event: ev.RunPaused | ev.RunUnpaused) -> None:
+    ledger.paused = isinstance(event, ev.RunPaused)
 
 
 #: how each event kind changes a ledger, by its exact class (one lookup per event)
@@ -207,4 +213,6 @@ _FOLDS: dict[type[ev.Event], Callable[[Ledger, Any], None]] = {
     ev.WorkflowCancelRequested: _request_taken,
     ev.WorkflowStarted: _started,
     ev.RunResumed: _resumed,
+    ev.RunPaused: _paused,
+    ev.RunUnpaused: _paused,
 }

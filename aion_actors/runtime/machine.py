@@ -90,6 +90,7 @@ class Machine:
             signals=self._signals,
             patches=self._commands,
             updates=self.updates,
+            seed=(started.reset_from or {}).get("seed"),
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         #: the workflow's coroutine, then one per async update handler still running

@@ -125,6 +125,24 @@ class TerminateRequest(Request):
 
 
 @dataclass(frozen=True)
+class ResetRequest(TerminateRequest):
+    """`engine.reset` of an open run: it ends as a terminate ends it (its code not run),
+    recording `WorkflowReset`; run `next_run_id` goes on from its `to_seq`."""
+
+    to_seq: int = 0
+    next_run_id: str = ""
+
+    @property
+    def what(self) -> str:
+        return "reset"
+
+    def event(self) -> ev.Event:
+        return ev.WorkflowReset(
+            next_run_id=self.next_run_id, to_seq=self.to_seq, reason=self.reason
+        )
+
+
+@dataclass(frozen=True)
 class CompleteActivity(Request):
     """`engine.complete_activity` / `fail_activity`: closes one open attempt.
 
@@ -248,10 +266,43 @@ class Committed:
     after_close: list[Ack] = field(default_factory=list)
 
 
-RequestMessage = Signal | CancelRequest | TerminateRequest | CompleteActivity
+@dataclass(frozen=True)
+class PauseRequest(Request):
+    """`engine.pause` (see `runtime.pausing`)."""
+
+    reason: str
+    ack: Ack
+
+    @property
+    def what(self) -> str:
+        return "pause"
+
+    def event(self) -> ev.Event:
+        return ev.RunPaused(reason=self.reason)
+
+
+@dataclass(frozen=True)
+class UnpauseRequest(Request):
+    """`engine.unpause` (see `runtime.pausing`)."""
+
+    ack: Ack
+
+    @property
+    def what(self) -> str:
+        return "unpause"
+
+    def event(self) -> ev.Event:
+        return ev.RunUnpaused()
+
+
+RequestMessage = (
+    Signal | CancelRequest | TerminateRequest | CompleteActivity | PauseRequest | UnpauseRequest
+)
 
 Message = (
     Signal
+    | PauseRequest
+    | UnpauseRequest
     | CancelRequest
     | TerminateRequest
     | CompleteActivity

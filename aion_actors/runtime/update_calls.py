@@ -75,13 +75,17 @@ class LiveUpdates:
         machine: Machine | None,
         key: RunKey,
         closed_as: WorkflowStatus | None,
+        paused: bool = False,
     ) -> ev.UpdateAccepted | None:
-        """The event accepting `call`, or None when it is answered another way."""
+        """The event accepting `call`, or None when it is answered another way (a paused
+        run refuses updates: its code, which would run the handler, is held)."""
         if closed_as is not None:
             call.ack.resolve(WorkflowClosed(*key, closed_as.value, call.what))
             return None
-        if machine is None:
-            why = f"workflow {key.workflow_id!r} (run {key.run_id}) is parked"
+        if machine is None or paused:
+            why = f"workflow {key.workflow_id!r} (run {key.run_id}) is " + (
+                "paused; unpause it first" if paused else "parked"
+            )
             call.ack.resolve(UpdateRejected(f"{why}; nothing was recorded for {call.what}"))
             return None
         router = machine.updates

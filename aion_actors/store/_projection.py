@@ -268,7 +268,7 @@ def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
 
 
 #: the stored statuses of a run that may still record events
-OPEN: Final = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
+OPEN: Final = frozenset(s.value for s in WorkflowStatus if not s.is_terminal)
 
 
 def _terminal(summary: Summary) -> bool:
@@ -291,7 +291,8 @@ def _on_started(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     summary["workflow_type"] = event.workflow_type
     summary["version"] = event.version
     summary["parent"] = event.parent
-    summary["started_at"] = event.recorded_at
+    # a reset run keeps its original's start time in history; it started when it was reset
+    summary["started_at"] = (event.reset_from or {}).get("at", event.recorded_at)
     _on_lifecycle(summary, event, ops)
     if not _terminal(summary):
         for which, deadline in _deadlines(event):

@@ -74,9 +74,7 @@ class History:
     def closing(self) -> Event | None:
         """The event that closed the run, if it is closed."""
         for event in reversed(self.events):
-            if event.lifecycle and not isinstance(
-                event, (ev.WorkflowStarted, ev.RunParked, ev.RunResumed)
-            ):
+            if event.lifecycle and not isinstance(event, (*ev.HOLDS_OPEN, ev.RunParked)):
                 return event
         return None
 

@@ -73,6 +73,9 @@ SAMPLES: dict[str, Event] = {
         ev.PatchApplied(patch_id="charge-v2"),
         ev.UpdateAccepted(update_id="u1", name="add_item", payload={"sku": "a"}),
         ev.UpdateCompleted(update_id="u1", result=2),
+        ev.RunPaused(reason="investigating"),
+        ev.RunUnpaused(),
+        ev.WorkflowReset(next_run_id="r3", to_seq=5, reason="step 3 fixed"),
     )
 }
 
@@ -298,3 +301,11 @@ def test_a_run_timeout_that_is_no_number_is_corrupt() -> None:
     }
     with pytest.raises(CorruptEvent, match="run_timeout"):
         decode_event(packb(record), seq=1)
+
+
+def test_a_workflow_started_written_before_reset_from_existed_decodes_with_none() -> None:
+    started = dataclasses.replace(SAMPLES["WorkflowStarted"], seq=1, recorded_at=5)
+    record = msgpack.unpackb(encode_event(started), raw=False)
+    del record["reset_from"]
+    decoded = decode_event(msgpack.packb(record), seq=1)
+    assert isinstance(decoded, ev.WorkflowStarted) and decoded.reset_from is None

@@ -10,7 +10,7 @@ import pykka
 import pytest
 
 from aion_actors import Engine
-from tests.runtime import flows
+from tests.runtime import flows, ops_flows
 from tests.workers.helpers import wait_until
 
 
@@ -29,3 +29,14 @@ def engine(data_dir: Path) -> Iterator[Engine]:
     engine.close()
     assert pykka.ActorRegistry.get_all() == []
     wait_until(lambda: set(threading.enumerate()) <= threads_before, 10, "engine threads to end")
+
+
+@pytest.fixture
+def ops(data_dir: Path) -> Iterator[Engine]:
+    """An engine with the pause and reset flows (`ops_flows`) registered, its gate closed."""
+    ops_flows.GATE.clear()
+    engine = Engine.open(data_dir, workers=1)
+    engine.register(*ops_flows.ALL)
+    yield engine
+    ops_flows.GATE.set()
+    engine.close()

@@ -50,6 +50,7 @@ from aion_actors.core.events.messages import (
     UpdateAccepted,
     UpdateCompleted,
 )
+from aion_actors.core.events.operations import RunPaused, RunUnpaused, WorkflowReset
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -86,12 +87,22 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChildRunStarted,
         ChildCompleted,
         ChildFailed,
+        RunPaused,
+        RunUnpaused,
+        WorkflowReset,
     )
 }
 
 #: events that record what happened to the run, not what its code asked for;
 #: replay skips them when matching commands.
-SUPERVISION_EVENTS: tuple[type[Event], ...] = (RunCrashed, RunRestarted, RunParked, RunResumed)
+SUPERVISION_EVENTS: tuple[type[Event], ...] = (
+    RunCrashed,
+    RunRestarted,
+    RunParked,
+    RunResumed,
+    RunPaused,
+    RunUnpaused,
+)
 
 #: events after which the run's children started with on_parent_close="cancel" are cancelled
 CANCELS_CHILDREN: tuple[type[Event], ...] = (
@@ -99,6 +110,9 @@ CANCELS_CHILDREN: tuple[type[Event], ...] = (
     WorkflowTerminated,
     WorkflowTimedOut,
 )
+
+#: lifecycle events after which the run is open and not parked: its actor goes on
+HOLDS_OPEN: tuple[type[Event], ...] = (WorkflowStarted, RunResumed, RunPaused, RunUnpaused)
 
 #: the events that close a run for good: nothing is ever recorded after one
 ENDINGS: tuple[type[Event], ...] = (
@@ -108,12 +122,14 @@ ENDINGS: tuple[type[Event], ...] = (
     WorkflowTerminated,
     WorkflowTimedOut,
     WorkflowContinuedAsNew,
+    WorkflowReset,
 )
 
 __all__ = [
     "CANCELS_CHILDREN",
     "ENDINGS",
     "EVENT_TYPES",
+    "HOLDS_OPEN",
     "SUPERVISION_EVENTS",
     "ActivityAttemptFailed",
     "ActivityCancelRequested",
@@ -133,8 +149,10 @@ __all__ = [
     "PatchApplied",
     "RunCrashed",
     "RunParked",
+    "RunPaused",
     "RunRestarted",
     "RunResumed",
+    "RunUnpaused",
     "SignalReceived",
     "TimerCancelled",
     "TimerFired",
@@ -146,6 +164,7 @@ __all__ = [
     "WorkflowCompleted",
     "WorkflowContinuedAsNew",
     "WorkflowFailed",
+    "WorkflowReset",
     "WorkflowStarted",
     "WorkflowTerminated",
     "WorkflowTimedOut",

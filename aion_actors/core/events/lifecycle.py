@@ -26,6 +26,10 @@ class WorkflowStarted(Event):
     execution_deadline: int | None = None
     run_deadline: int | None = None
     run_timeout: float | None = None
+    #: set on a run `engine.reset` started: `{"run_id", "seq", "reason", "at", "seed"}` —
+    #: the run it went on from, at which seq, why, when (unix ns; this event keeps the
+    #: original's `recorded_at`) and whose ids seed its randomness (the first run's)
+    reset_from: dict[str, Any] | None = None
     lifecycle: ClassVar[bool] = True
 
 

@@ -1,4 +1,4 @@
-"""Waiting for runs to end: `result()`, `when_closed`, following continue-as-new.
+"""Waiting for runs to end: `result()`, `when_closed`, following continue-as-new and resets.
 
 The run table wakes the waiters of a run when it closes it (one latch per
 wait, set by whoever closes the run); a run this engine no longer holds
@@ -31,7 +31,7 @@ class Closings:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             closing = self._wait_one(key, deadline, timeout, raise_on_park)
-            if not isinstance(closing, ev.WorkflowContinuedAsNew):
+            if not isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
                 return key, closing
             key = RunKey(key.workflow_id, closing.next_run_id)
 
@@ -73,7 +73,7 @@ class Closings:
         at once if they have."""
 
         def closed(closing: ev.Event) -> None:
-            if isinstance(closing, ev.WorkflowContinuedAsNew):
+            if isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
                 self.when_closed(RunKey(key.workflow_id, closing.next_run_id), callback)
             else:
                 callback()

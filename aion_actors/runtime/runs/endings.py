@@ -33,6 +33,7 @@ from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.runs.entry import WRITTEN_FOR, Presence, RunCounters
+from aion_actors.runtime.runs.resets import Resets
 from aion_actors.runtime.runs.residency import Residency, child_run
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
@@ -62,7 +63,9 @@ class Endings:
         *,
         lane: Lane,
         counters: RunCounters,
+        resets: Resets,
     ) -> None:
+        self._resets = resets
         self._table = table
         self._residency = residency
         self._starts = starts
@@ -120,12 +123,13 @@ class Endings:
         if isinstance(request, msg.TerminateRequest):  # closed before its caller hears so
             self.closed(key, committed[-1])
             ledger = Ledger(self._store.read(*key))
-            self.cancel_children(list(ledger.children.values()), f"parent {key.workflow_id!r}")
+            if not isinstance(request, msg.ResetRequest):  # a reset's children go on with it
+                self.cancel_children(list(ledger.children.values()), f"parent {key.workflow_id!r}")
         request.ack.resolve()
 
     def _recorded_for(self, key: RunKey, request: msg.RequestMessage) -> list[ev.Event]:
-        completes = isinstance(request, msg.CompleteActivity)  # decided on the run's history
-        ledger = Ledger(self._store.read(*key)) if completes else Ledger()
+        decides = (msg.CompleteActivity, msg.PauseRequest, msg.UnpauseRequest)  # on its history
+        ledger = Ledger(self._store.read(*key)) if isinstance(request, decides) else Ledger()
         now = self._residency.clock.now_ns()
         return recorded_for(key, request, ledger, self._catalog.retry_policy, now)
 
@@ -162,7 +166,7 @@ class Endings:
         """Close the run in the table, then what its ending sets off elsewhere."""
         entry = self._table.get(key)
         successor = None
-        if entry is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
+        if entry is not None and isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
             successor = self._table.reserve(
                 RunKey(key.workflow_id, closing.next_run_id),
                 entry.workflow_type,
@@ -185,6 +189,9 @@ class Endings:
             if faults.ARMED:
                 faults.hit("continue_as_new")
             self._start_successor(successor.key, closing, parent, carried(self._store, key))
+        elif isinstance(closing, ev.WorkflowReset):  # its parent hears from the new run
+            if successor is not None:
+                self._lane.submit(self._resets.closed, key, closing)
         elif parent:
             status = done.entry.status
             self.notify_parent(key, status, parent, closing)

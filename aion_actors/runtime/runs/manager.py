@@ -40,6 +40,7 @@ from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
 from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
+from aion_actors.runtime.runs.resets import Resets
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
@@ -111,6 +112,7 @@ class RunManager:
             counters=self._counters,
         )
         self._starts = Starts(self._table, self._residency)
+        self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(
             self._table,
             self._residency,
@@ -121,6 +123,7 @@ class RunManager:
             catalog,
             lane=self._owner_lane,
             counters=self._counters,
+            resets=self._resets,
         )
         self._requests = Requests(
             self._table,
@@ -158,7 +161,9 @@ class RunManager:
         """List every open run, restart what was in flight; only then report due timers
         (a due timer reported before its run is listed would find no one to wake)."""
         try:
-            return self._recovery.recover()
+            woken = self._recovery.recover()
+            self._resets.recover()
+            return woken
         finally:
             self._timers.start()
 
@@ -181,6 +186,12 @@ class RunManager:
 
     def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
         self._requests.terminate(key, reason, timeout)
+
+    def request(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
+        self._requests.request(key, request, timeout)
+
+    def reset(self, key: RunKey, to_seq: int, reason: str, timeout: float | None) -> str:
+        return self._resets.reset(key, to_seq, reason, timeout, self._requests.request)
 
     def complete_activity(
         self, token: ActivityToken, outcome: Outcome, timeout: float | None

@@ -94,6 +94,10 @@ class Requests:
                 continue
         raise WorkflowAlreadyStarted(run.workflow_id, self._table.open_run(run.workflow_id) or "?")
 
+    def request(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
+        """Record another change (pause, unpause, reset's close) as a signal is recorded."""
+        self._send(key, request, timeout)
+
     def complete_activity(
         self, token: ActivityToken, outcome: Outcome, timeout: float | None
     ) -> None:
