@@ -4,6 +4,7 @@ connection means — retried with backoff for a while, then `StoreUnavailable`."
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import threading
 import time
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from aion_actors.core import ConfigError, EngineClosed, StoreUnavailable
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
 
 SCHEMES: Final = ("postgresql://", "postgres://")
 EXTRA_HINT: Final = "pip install 'aion-actors[postgres]' (psycopg 3 and psycopg_pool)"
@@ -117,5 +119,7 @@ class Backoff:
                 self.on_lost()
                 if time.monotonic() + pause > deadline:
                     raise unreachable(self._target, exc) from exc
+                if pause == _FIRST_PAUSE:
+                    log.warning("%s: %s; retrying", self._target.where, str(exc).strip() or exc)
             self._closed.wait(pause)
             pause = min(pause * 2, _MAX_PAUSE)
