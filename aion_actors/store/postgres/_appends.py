@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aion_actors.core import AionError, CorruptEvent, Event, SequenceConflict, unpackb
+from aion_actors.core import (
+    AionError,
+    CorruptEvent,
+    Event,
+    SequenceConflict,
+    WorkflowStatus,
+    unpackb,
+)
 from aion_actors.store import _projection as proj
 from aion_actors.store.postgres import _index
 from aion_actors.store.postgres._schema import partition_of
@@ -19,6 +26,7 @@ from aion_actors.store.postgres._timers import TimerChanges, notify
 
 _Run = tuple[str, str]
 Results = list[list[Event] | AionError]
+_OPEN = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
 
 
 def _load(conn: Any, s: str, runs: list[_Run]) -> dict[_Run, bytes]:
@@ -27,6 +35,7 @@ def _load(conn: Any, s: str, runs: list[_Run]) -> dict[_Run, bytes]:
         JOIN unnest(%s::text[], %s::text[]) AS k(w, i) ON r.workflow_id = k.w AND r.run_id = k.i
         FOR UPDATE OF r""",
         ([w for w, _ in runs], [r for _, r in runs]),
+        binary=True,  # binary arrays: no per-element quoting
     ).fetchall()
     return {(w, r): bytes(data) for w, r, data in rows}
 
@@ -45,8 +54,11 @@ def _summary(stored: bytes | None, run: _Run) -> proj.Summary | None:
     return summary
 
 
-def write(conn: Any, s: str, partitions: int, batch: list[proj.Prepared | AionError]) -> Results:
-    """Apply `batch` inside the caller's transaction; per request its events or its error."""
+def write(
+    conn: Any, s: str, partitions: int, batch: list[proj.Prepared | AionError], timers: TimerChanges
+) -> Results:
+    """Apply `batch` inside the caller's transaction; per request its events or its error
+    (`timers.committed()` once the transaction commits)."""
     runs = list(
         dict.fromkeys((p.workflow_id, p.run_id) for p in batch if isinstance(p, proj.Prepared))
     )
@@ -54,7 +66,6 @@ def write(conn: Any, s: str, partitions: int, batch: list[proj.Prepared | AionEr
     results: Results = []
     touched: dict[_Run, proj.Summary] = {}
     rows: list[tuple[str, str, int, int, bytes]] = []
-    timers = TimerChanges()
     for request in batch:
         if isinstance(request, AionError):
             results.append(request)
@@ -77,6 +88,7 @@ def write(conn: Any, s: str, partitions: int, batch: list[proj.Prepared | AionEr
         if not request.events:
             results.append([])
             continue
+        new_run = summary is None
         if summary is None:
             summary = proj.new_summary(*run, request.events[0])
         partition = partition_of(run[0], partitions)
@@ -84,7 +96,9 @@ def write(conn: Any, s: str, partitions: int, batch: list[proj.Prepared | AionEr
             (run[0], run[1], event.seq, partition, data)
             for event, data in zip(request.events, request.encoded, strict=True)
         )
-        timers.add(run, partition, proj.fold(summary, request.events))
+        ops = proj.fold(summary, request.events)
+        ended = summary["status"] not in _OPEN
+        timers.add(run, partition, ops, new_run=new_run, ended=ended)
         touched[run] = summary
         results.append(request.events)
     if rows:

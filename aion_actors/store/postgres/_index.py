@@ -49,6 +49,7 @@ def upsert(
             status = excluded.status, started_at = excluded.started_at, head = excluded.head,
             summary = excluded.summary""",
         tuple(columns),
+        binary=True,  # binary arrays: no per-element quoting
     )
 
 

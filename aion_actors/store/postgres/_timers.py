@@ -18,21 +18,55 @@ def channel(schema: str) -> str:
 
 
 class TimerChanges:
-    """The net effect of one batch's timer operations, applied after its events."""
+    """The net effect of one batch's timer operations, applied after its events.
 
-    def __init__(self) -> None:
+    `armed` is what the store knows for sure of some runs' timers (runs it
+    created; one writer per store): for those, cancelling a timer that is not
+    armed costs no statement. `after` is that knowledge once the batch commits
+    (None: forget the run)."""
+
+    def __init__(self, armed: dict[_Run, set[str]]) -> None:
+        self._armed = armed
+        self.after: dict[_Run, set[str] | None] = {}
         self.cleared: dict[_Run, int] = {}  # runs whose every timer goes (partition kept)
         self.final: dict[tuple[str, str, str], tuple[int, int | None]] = {}
 
-    def add(self, run: _Run, partition: int, ops: list[proj.TimerOp]) -> None:
+    def _known(self, run: _Run, new_run: bool) -> set[str] | None:
+        if run in self.after:
+            return self.after[run]
+        if run in self._armed:
+            return set(self._armed[run])
+        return set() if new_run else None
+
+    def add(
+        self, run: _Run, partition: int, ops: list[proj.TimerOp], *, new_run: bool, ended: bool
+    ) -> None:
+        known = self._known(run, new_run)
         for op, timer_id, fire_at in ops:
+            key = (*run, timer_id)
             if op == proj.CANCEL_ALL:
-                self.cleared[run] = partition
-                for key in [key for key in self.final if key[:2] == run]:
-                    del self.final[key]
+                if known is None or known:
+                    self.cleared[run] = partition
+                for pending in [k for k in self.final if k[:2] == run]:
+                    del self.final[pending]
+                known = None if known is None else set()
+            elif op == proj.SCHEDULE:
+                self.final[key] = (partition, fire_at)
+                if known is not None:
+                    known.add(timer_id)
+            elif known is None or timer_id in known:
+                self.final[key] = (partition, None)
+                if known is not None:
+                    known.discard(timer_id)
+        self.after[run] = None if ended else known
+
+    def committed(self) -> None:
+        """The batch is durable: what it armed is now known."""
+        for run, known in self.after.items():
+            if known is None:
+                self._armed.pop(run, None)
             else:
-                at = fire_at if op == proj.SCHEDULE else None
-                self.final[(*run, timer_id)] = (partition, at)
+                self._armed[run] = known
 
     def earliest(self) -> int | None:
         """The earliest timer this batch schedules, to announce."""
@@ -45,6 +79,7 @@ class TimerChanges:
                 f"""DELETE FROM {s}.timers t USING unnest(%s::text[], %s::text[]) AS k(w, r)
                 WHERE t.workflow_id = k.w AND t.run_id = k.r""",
                 ([w for w, _ in runs], [r for _, r in runs]),
+                binary=True,  # binary arrays: no per-element quoting
             )
         gone = [key for key, (_, at) in self.final.items() if at is None]
         if gone:
@@ -53,6 +88,7 @@ class TimerChanges:
                 USING unnest(%s::text[], %s::text[], %s::text[]) AS k(w, r, i)
                 WHERE t.workflow_id = k.w AND t.run_id = k.r AND t.timer_id = k.i""",
                 tuple(list(column) for column in zip(*gone, strict=True)),
+                binary=True,
             )
         armed = [
             (*key, p, at - TIME_SHIFT) for key, (p, at) in self.final.items() if at is not None
@@ -68,6 +104,7 @@ def upsert(conn: Any, s: str, rows: list[tuple[str, str, str, int, int]]) -> Non
         SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::int8[])
         ON CONFLICT (workflow_id, run_id, timer_id) DO UPDATE SET fire_at = excluded.fire_at""",
         tuple(list(column) for column in zip(*rows, strict=True)),
+        binary=True,
     )
 
 

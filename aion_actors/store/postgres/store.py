@@ -71,7 +71,9 @@ class PostgresStore:
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
         self._regain_lock = False
-        self._in_doubt: tuple[int, _appends.Results] | None = None
+        self._in_doubt: tuple[int, _appends.Results, _timers.TimerChanges] | None = None
+        #: the timers of runs this store created, known for sure (see `TimerChanges`)
+        self._armed: dict[tuple[str, str], set[str]] = {}
         self._closed = False
         try:
             with psycopg.connect(self.target.conninfo, autocommit=True, connect_timeout=10) as conn:
@@ -151,25 +153,28 @@ class PostgresStore:
             self._owner.take()
             self._regain_lock = False
         if self._in_doubt is not None:
-            doubted, done = self._in_doubt
+            doubted, done, changes = self._in_doubt
             status = self._status(doubted)
             if status == "in progress":
                 raise _InDoubt(f"transaction {doubted} still runs on the server")
             self._in_doubt = None
             if status == "committed":
+                changes.committed()
                 return done
         s = self.target.schema
         with self._pool.connection() as conn:
             xid: int | None = None
             results = []
+            timers = _timers.TimerChanges(self._armed)
             try:
                 with conn.transaction():
                     xid = conn.execute("SELECT txid_current()").fetchone()[0]
-                    results = _appends.write(conn, s, self.partitions, prepared)
+                    results = _appends.write(conn, s, self.partitions, prepared, timers)
             except self._errors:
                 if xid is not None and results:
-                    self._in_doubt = (xid, results)  # COMMIT may have been applied
+                    self._in_doubt = (xid, results, timers)  # COMMIT may have been applied
                 raise
+            timers.committed()
             return results
 
     def _status(self, xid: int) -> str | None:
@@ -217,11 +222,13 @@ class PostgresStore:
             _timers.notify(conn, s, fire_at)
 
         self._write(work)
+        self._armed.get((workflow_id, run_id), set()).add(timer_id)
 
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         s = self.target.schema
         self._write(lambda conn: _timers.cancel(conn, s, workflow_id, run_id, timer_id))
+        self._armed.get((workflow_id, run_id), set()).discard(timer_id)
 
     # Reading
 
