@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 
 from aion_actors.bench import pg
 from aion_actors.bench.harness import Figure, Params, Report
-from aion_actors.bench.scenarios.store import durable_events_per_s, event, rate_of
+from aion_actors.bench.scenarios._appending import durable_events_per_s, event, rate_of
 from aion_actors.core import encode_event, stamp
 from aion_actors.store import EventStore
 from aion_actors.store.postgres import PostgresStore

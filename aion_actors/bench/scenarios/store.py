@@ -23,8 +23,6 @@ from __future__ import annotations
 import contextlib
 import statistics
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -34,19 +32,12 @@ import msgpack
 
 from aion_actors.bench.ceilings import lmdb_commit_rate
 from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
-from aion_actors.core import Event
-from aion_actors.core import events as ev
-from aion_actors.store import EventStore, LmdbStore, Recorder
+from aion_actors.bench.scenarios._appending import durable_events_per_s, event, rate_of
+from aion_actors.store import EventStore, LmdbStore
 
-_WARMUP_S = 0.3
 _TARGET_EVENTS_PER_S = 100_000.0
 _TARGET_GAIN = 20.0
 _TARGET_REPLAY_PER_S = 250_000.0
-
-
-def event(i: int) -> Event:
-    """A typical small event (~130 bytes encoded)."""
-    return ev.ActivityCompleted(activity_id=f"act-{i}", result={"ok": "x" * 64, "n": i})
 
 
 @scenario(
@@ -119,40 +110,6 @@ def _lmdb(durability: str) -> Callable[[], AbstractContextManager[EventStore]]:
     return lambda: _lmdb_store(durability)
 
 
-def durable_events_per_s(
-    open_store: Callable[[], AbstractContextManager[EventStore]],
-    writers: int,
-    batch: int,
-    seconds: float,
-) -> float:
-    """Events per second committed by `writers` threads appending through one Recorder
-    to a fresh store `open_store()` opens."""
-    with open_store() as store, Recorder(store) as recorder:
-        appended = [0] * writers
-        start, stop = threading.Barrier(writers + 1), threading.Event()
-
-        def write(index: int) -> None:
-            events = tuple(event(i) for i in range(batch))
-            workflow_id, head = f"bench-{index}", 0
-            start.wait()
-            while not stop.is_set():
-                head = recorder.append(workflow_id, "run", events, head)[-1].seq
-                appended[index] += 1
-
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-        for thread in threads:
-            thread.start()
-        start.wait()
-        time.sleep(_WARMUP_S)
-        before, began = sum(appended), time.perf_counter()
-        time.sleep(seconds)
-        after, elapsed = sum(appended), time.perf_counter() - began
-        stop.set()
-        for thread in threads:
-            thread.join()
-    return (after - before) * batch / elapsed
-
-
 def replay(events: int, reads: int) -> list[Figure]:
     """Median events/s of reading one run back, and of a bare cursor + unpackb over it."""
     with tempfile.TemporaryDirectory(prefix="aion-bench-replay-") as tmp:
@@ -193,12 +150,3 @@ def replay(events: int, reads: int) -> list[Figure]:
             ceiling="lmdb_read_unpackb_rate", target=_TARGET_REPLAY_PER_S,
         ),
     ]  # fmt: skip
-
-
-def rate_of(read: object, expected: int) -> float:
-    began = time.perf_counter()
-    count = read()  # type: ignore[operator]
-    elapsed = time.perf_counter() - began
-    if count != expected:
-        raise AssertionError(f"replay read {count} events, expected {expected}")
-    return float(count / elapsed)
