@@ -106,7 +106,7 @@ class Engine:
         config: str | os.PathLike[str] | Config | None = None,
         converter: ConverterSpec = None,
     ) -> Engine:
-        """Open (creating if needed) the data directory at `path` and recover its open runs.
+        """Open the store at `path` (a data directory or `postgresql://` URL), recover open runs.
 
         Idle runs (waiting only on timers, signals or children) leave memory
         after `idle_evict_after` seconds, or as soon as more than

@@ -9,7 +9,8 @@ from typing import Any
 
 from aion_actors.config import Config, EngineConfig
 from aion_actors.core import ConfigError
-from aion_actors.store import LmdbStore
+from aion_actors.store import EventStore, LmdbStore
+from aion_actors.store.postgres import is_url
 
 
 def check_options(**options: object) -> None:
@@ -39,18 +40,24 @@ def engine_options(settings: EngineConfig) -> dict[str, Any]:
 
 
 def data_dir_of(config: Config, given: str | os.PathLike[str] | None) -> Any:
-    """The data directory `Engine.from_config` opens: the one given, else `[engine] data_dir`."""
-    data_dir = given or config.engine.data_dir
+    """The store `Engine.from_config` opens: the one given, else `[engine] store` (a
+    `postgresql://` URL), else `[engine] data_dir`."""
+    data_dir = given or config.engine.store or config.engine.data_dir
     if data_dir is None:
         raise ConfigError(
-            f"{config.source}: [engine] data_dir is not set; set it in the file "
-            "or pass data_dir= to Engine.from_config"
+            f"{config.source}: [engine] data_dir is not set (nor [engine] store, a "
+            "postgresql:// URL); set one in the file or pass data_dir= to Engine.from_config"
         )
     return data_dir
 
 
-def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> LmdbStore:
-    """The embedded store at `path`, created if needed, as `settings` configure it."""
+def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> EventStore:
+    """The store `path` names, created if needed, as `settings` configure it: a
+    `postgresql://` URL is a `PostgresStore`, anything else an LMDB data directory."""
+    if is_url(path):
+        from aion_actors.store.postgres import PostgresStore
+
+        return PostgresStore(str(path))
     options: dict[str, Any] = {"durability": settings.durability}
     if settings.map_size is not None:
         options["map_size"] = settings.map_size

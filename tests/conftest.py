@@ -12,6 +12,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
+from tests.pg import pg_server, pg_url, summary_line
+
+__all__ = ["pg_server", "pg_url"]  # the session's PostgreSQL server, a database per test
+
 settings.register_profile("ci", database=None, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("slow", database=None, deadline=None, max_examples=1000, print_blob=True)
 
@@ -35,3 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(summary_line(terminalreporter.stats))

@@ -79,7 +79,7 @@ def note_to_stderr(shown: int, total: int) -> None:
 
 
 def print_table(
-    data: Path,
+    data: Path | str,
     shown: list[RunSummary],
     total: int,
     console: Console,

@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     cmd = commands.add_parser("runs", parents=[common], help="list the runs in a data directory")
-    cmd.add_argument("dir", type=Path, metavar="DIR")
+    cmd.add_argument("dir", type=inspection.store_arg, metavar="DIR|URL")
     cmd.add_argument("--status", choices=[s.value for s in WorkflowStatus])
     cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
     cmd.add_argument(
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
     cmd = commands.add_parser("history", parents=[common], help="the events of a workflow's run")
-    cmd.add_argument("dir", type=Path, metavar="DIR")
+    cmd.add_argument("dir", type=inspection.store_arg, metavar="DIR|URL")
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
     cmd.add_argument("--run", dest="run_id", metavar="RUN_ID", help="this run (default: latest)")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
@@ -186,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
     cmd = commands.add_parser("describe", parents=[common], help="a workflow's latest run")
-    cmd.add_argument("dir", type=Path, metavar="DIR")
+    cmd.add_argument("dir", type=inspection.store_arg, metavar="DIR|URL")
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 

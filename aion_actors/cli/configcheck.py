@@ -34,6 +34,7 @@ _DEFAULT_ROW = "default"
 #: what an unset engine option means.
 _ENGINE_NONE = {
     "data_dir": "not set: pass it to Engine.open / Engine.from_config",
+    "store": "not set: the LMDB data_dir (a postgresql:// URL chooses Postgres)",
     "workers": "one per CPU",
     "idle_evict_after": "never",
     "map_size": "1 GiB, doubled whenever it fills",

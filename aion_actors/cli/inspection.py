@@ -1,4 +1,5 @@
-"""`runs`, `history`, `describe`: reading a data directory without owning it.
+"""`runs`, `history`, `describe`: reading a data directory (or a `postgresql://` URL)
+without owning it.
 
 They open the store read-only, so they take no lock and work while an
 engine in another process owns the directory; what they show is the
@@ -32,8 +33,24 @@ from aion_actors.cli._events import (
 from aion_actors.cli._listing import Selection, note_to_stderr, print_table
 from aion_actors.core import Event, TimerId, TimerKind, WorkflowNotFound
 from aion_actors.core import events as ev
-from aion_actors.store import LmdbStore, RunSummary
+from aion_actors.store import EventStore, LmdbStore, RunSummary
+from aion_actors.store.postgres import is_url
 from aion_actors.testing.histories import History, history_document
+
+
+def store_arg(text: str) -> Path | str:
+    """A command's store argument: a `postgresql://` URL stays a string, anything else is a
+    data directory."""
+    return text if is_url(text) else Path(text)
+
+
+def open_readonly(data: Path | str) -> EventStore:
+    """The store `data` names, opened read-only: no lock taken, nothing created."""
+    if isinstance(data, str):
+        from aion_actors.store.postgres import PostgresStore
+
+        return PostgresStore(data, readonly=True, retry_for=5.0, pool_size=1)
+    return LmdbStore(data, readonly=True)
 
 
 def print_json(doc: Any) -> None:
@@ -42,30 +59,32 @@ def print_json(doc: Any) -> None:
     sys.stdout.write("\n")
 
 
-def runs(data: Path, console: Console, selection: Selection, *, as_json: bool = False) -> int:
+def runs(data: Path | str, console: Console, selection: Selection, *, as_json: bool = False) -> int:
     """The runs `selection` picks from the run index, newest first (no history is read);
     index entries that do not decode are listed last as `damaged`."""
-    with LmdbStore(data, readonly=True) as store:
+    with open_readonly(data) as store:
         found = store.runs(status=selection.status, workflow_type=selection.workflow_type)
-        damaged = store.damaged_runs()  # the store logged each to stderr when it skipped it
+        # the store logged each to stderr when it skipped it
+        damaged = store.damaged_runs() if isinstance(store, LmdbStore) else []
+        where = getattr(store, "path", data)
     shown, total = selection.apply(found)
     if as_json:
         print_json([run_dict(r) for r in shown])
         note_to_stderr(len(shown), total)
         return 0
-    print_table(data, shown, total, console, damaged)
+    print_table(where, shown, total, console, damaged)
     return 0
 
 
 def history(
-    data: Path,
+    data: Path | str,
     workflow_id: str,
     console: Console,
     *,
     run_id: str | None = None,
     as_json: bool = False,
 ) -> int:
-    with LmdbStore(data, readonly=True) as store:
+    with open_readonly(data) as store:
         run = _run(store, workflow_id, run_id)
         events = store.read(workflow_id, run.run_id)
     if as_json:  # the file `replay --from-files` reads back: lossless, see testing.histories
@@ -96,8 +115,8 @@ def history(
     return 0
 
 
-def describe(data: Path, workflow_id: str, console: Console, *, as_json: bool = False) -> int:
-    with LmdbStore(data, readonly=True) as store:
+def describe(data: Path | str, workflow_id: str, console: Console, *, as_json: bool = False) -> int:
+    with open_readonly(data) as store:
         run = _run(store, workflow_id, None)
         events = store.read(workflow_id, run.run_id)
     doc = {
@@ -192,7 +211,7 @@ def _outcome(events: list[Event]) -> dict[str, Any] | None:
     return None
 
 
-def _run(store: LmdbStore, workflow_id: str, run_id: str | None) -> RunSummary:
+def _run(store: EventStore, workflow_id: str, run_id: str | None) -> RunSummary:
     run = store.get_run(workflow_id, run_id) if run_id else store.latest_run(workflow_id)
     if run is None:
         raise WorkflowNotFound(workflow_id, run_id)

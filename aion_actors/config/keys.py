@@ -59,6 +59,10 @@ UNLIMITED: Final = "unlimited"
 
 ENGINE_KEYS: Final[Mapping[str, Key]] = {
     "data_dir": Key("a path (string)", lambda v: isinstance(v, str) and v != ""),
+    "store": Key(
+        'a "postgresql://" URL (string)',
+        lambda v: isinstance(v, str) and v.startswith(("postgresql://", "postgres://")),
+    ),
     "workers": _number(1, integer=True),
     "threads": _number(1, integer=True),
     "max_resident": _number(1, integer=True),

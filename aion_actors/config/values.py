@@ -29,10 +29,12 @@ class EngineConfig:
 
     `workers=None` means one worker process per CPU; `map_size=None` the
     store's default (1 GiB, grown when full); `idle_evict_after=None` never
-    evicts idle runs (`false` in the file).
+    evicts idle runs (`false` in the file). `store` (a `postgresql://` URL)
+    chooses the Postgres store instead of an LMDB `data_dir`.
     """
 
     data_dir: Path | None = None
+    store: str | None = None
     workers: int | None = None
     threads: int = 32
     max_resident: int = 10_000

@@ -103,9 +103,17 @@ class DataDirLocked(AionError):
     process: then the way out is to close it or reuse it, not to stop a process.
     """
 
-    def __init__(self, path: str, holder_pid: int | None, *, in_this_process: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        holder_pid: int | None,
+        *,
+        in_this_process: bool = False,
+        holder_host: str | None = None,
+    ) -> None:
         self.path = path
         self.holder_pid = holder_pid
+        self.holder_host = holder_host
         self.in_this_process = in_this_process
         if in_this_process:
             super().__init__(
@@ -115,6 +123,8 @@ class DataDirLocked(AionError):
             )
             return
         holder = f"process {holder_pid}" if holder_pid else "another process"
+        if holder_host:
+            holder += f" on host {holder_host}"
         super().__init__(
             f"data directory {path} is locked by {holder}; stop that engine first, "
             "or open the directory read-only for inspection"

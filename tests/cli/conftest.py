@@ -16,6 +16,13 @@ WAIT = 30.0
 @pytest.fixture(scope="package")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("cli") / "data"
+    fill(data)
+    return data
+
+
+def fill(data: Path | str) -> None:
+    """Leave completed, crashed-and-restarted, failed and open runs in the store `data`."""
+    flows.reset()
     with Engine.open(data, workers=1) as engine:
         engine.register(*flows.ALL)
         assert engine.start(flows.hello, "ada", workflow_id="greeting").result(WAIT) == "hello ada"
@@ -30,4 +37,3 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "the run to wait for its signal",
         )
         assert engine.describe("waiting").status == WorkflowStatus.RUNNING
-    return data

@@ -18,6 +18,11 @@ async def hello(ctx: WorkflowContext, name: str) -> str:
     return str(await ctx.activity(greet, name))
 
 
+def reset() -> None:
+    """Let `crash_once` crash again (once per workflow id and store)."""
+    _crashed.clear()
+
+
 @workflow(restart=RestartPolicy(max_restarts=3, within_seconds=60, backoff=Backoff(0.01)))
 async def crash_once(ctx: WorkflowContext) -> str:
     await ctx.activity(greet, "crash")

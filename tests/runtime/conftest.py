@@ -1,10 +1,16 @@
-"""An engine on a fresh LMDB directory per test, checked for leaks when it closes."""
+"""An engine on a fresh store per test, checked for leaks when it closes.
+
+The store is an LMDB directory; a test module that sets `ON_POSTGRES = True`
+runs each test that takes `data_dir` (or `engine`) on Postgres too, `data_dir`
+then being the URL of a fresh database.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pykka
 import pytest
@@ -14,8 +20,21 @@ from tests.runtime import flows, ops_flows
 from tests.workers.helpers import wait_until
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "data_dir" in metafunc.fixturenames and getattr(metafunc.module, "ON_POSTGRES", False):
+        metafunc.parametrize("store_kind", ["lmdb", "postgres"])
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def store_kind() -> str:
+    return "lmdb"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, store_kind: str, request: pytest.FixtureRequest) -> Any:
+    """A data directory (a Path), or a Postgres URL (a str): `Engine.open` takes either."""
+    if store_kind == "postgres":
+        return request.getfixturevalue("pg_url")
     return tmp_path / "data"
 
 

@@ -1,6 +1,6 @@
 """kill -9 the whole engine (its process group: workers too) at random moments, reopen, finish.
 
-After every kill the data directory is read as it was left: every run must
+On LMDB and on Postgres. After every kill the store is read as it was left: every run must
 finish with the result an uncrashed run gives, and no activity whose
 completion had been recorded may run again.
 """
@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 
 from aion_actors.core import events as ev
-from aion_actors.store import LmdbStore
 from tests.crashes import kill_engine
+from tests.pg import open_readonly
 from tests.runtime import flows
 
 ROOT = Path(__file__).resolve().parents[2]
+ON_POSTGRES = True
 BATCH = 4  # new runs each engine incarnation starts, so every kill lands on work in flight
 KILLS = 10
 
@@ -41,7 +42,7 @@ def _engine(
 
 
 def _completed(data: Path) -> set[tuple[str, str]]:
-    with LmdbStore(data, readonly=True) as store:
+    with open_readonly(data) as store:
         done = set()
         for run in store.runs():
             for event in store.read(run.workflow_id, run.run_id):
@@ -58,8 +59,10 @@ def _executions(ledger: Path) -> Counter[tuple[str, str]]:
 
 
 @pytest.mark.timeout(300)
-def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
-    data, ledger = tmp_path / "data", tmp_path / "ledger"
+def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    data, ledger = data_dir, tmp_path / "ledger"
     rng = random.Random(int(os.environ.get("AION_CRASH_SEED", time.time_ns() % 10_000)))
     snapshots: list[tuple[set[tuple[str, str]], Counter[tuple[str, str]]]] = []
     kills = runs = 0
@@ -79,7 +82,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pa
     out, err = child.communicate(timeout=240)
     assert child.returncode == 0 and b"DONE" in out, err.decode(errors="replace")[-3000:]
 
-    with LmdbStore(data, readonly=True) as store:
+    with open_readonly(data) as store:
         for i in range(runs):
             run = store.latest_run(f"run-{i}")
             assert run is not None

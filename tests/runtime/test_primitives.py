@@ -18,6 +18,8 @@ from aion_actors.core import events as ev
 from tests.runtime import prims
 from tests.workers.helpers import wait_until
 
+ON_POSTGRES = True  # every test that takes `engine` runs on Postgres too
+
 
 @pytest.fixture
 def engine(engine: Engine) -> Engine:

@@ -17,6 +17,8 @@ from aion_actors import (
 from aion_actors.core import events as ev
 from tests.runtime import flows
 
+ON_POSTGRES = True  # every test that takes `engine` runs on Postgres too
+
 
 def kinds(events: list[ev.Event]) -> list[str]:
     return [e.kind for e in events]

@@ -29,13 +29,18 @@ def no_thread_leaks() -> Iterator[None]:
     wait_until(lambda: set(threading.enumerate()) <= before, "test threads to end")
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(params=["memory", "lmdb", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    """A fresh store of each kind (LMDB without fsync: the semantics do not differ)."""
-    opened: EventStore = (
-        MemoryStore()
-        if request.param == "memory"
-        else LmdbStore(tmp_path / "data", durability="nosync")
-    )
+    """A fresh store of each kind (LMDB without fsync: the semantics do not differ;
+    Postgres in a new database of the session's throwaway server)."""
+    opened: EventStore
+    if request.param == "memory":
+        opened = MemoryStore()
+    elif request.param == "lmdb":
+        opened = LmdbStore(tmp_path / "data", durability="nosync")
+    else:
+        from aion_actors.store.postgres import PostgresStore
+
+        opened = PostgresStore(request.getfixturevalue("pg_url"))
     with opened:
         yield opened

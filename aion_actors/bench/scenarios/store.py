@@ -11,34 +11,33 @@ at the largest writer count (the issue's target: 20x, and 100,000 events/s).
 ``replay_events_per_s``: ``LmdbStore.read`` of one ``replay_events``-event
 run into event objects; its ceiling ``lmdb_read_unpackb_rate`` walks the
 same key range with a bare cursor and ``msgpack.unpackb``.
+
+``--set backend=postgres`` measures the same on a `PostgresStore` (on the
+server ``url`` names, else a throwaway one), against raw ceilings on that
+server: ``pg_commit_rate`` (single-row INSERT + COMMIT) and ``pg_copy_rate``
+(1,000 rows per commit); see `aion_actors.bench.pg` (target 20,000 events/s).
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
-import threading
-import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import lmdb
 import msgpack
 
 from aion_actors.bench.ceilings import lmdb_commit_rate
-from aion_actors.bench.harness import Figure, Params, Report, scenario
-from aion_actors.core import Event
-from aion_actors.core import events as ev
-from aion_actors.store import LmdbStore, Recorder
+from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
+from aion_actors.bench.scenarios._appending import durable_events_per_s, event, rate_of
+from aion_actors.store import EventStore, LmdbStore
 
-_WARMUP_S = 0.3
 _TARGET_EVENTS_PER_S = 100_000.0
 _TARGET_GAIN = 20.0
 _TARGET_REPLAY_PER_S = 250_000.0
-
-
-def _event(i: int) -> Event:
-    """A typical small event (~130 bytes encoded)."""
-    return ev.ActivityCompleted(activity_id=f"act-{i}", result={"ok": "x" * 64, "n": i})
 
 
 @scenario(
@@ -52,10 +51,18 @@ def _event(i: int) -> Event:
         "ceiling_seconds": 1.0,
         "replay_events": 10_000,
         "replay_reads": 20,
+        "backend": "lmdb",
+        "url": "",
     },
     quick={"seconds": 0.25, "ceiling_seconds": 0.2, "replay_events": 2_000, "replay_reads": 5},
 )
 def run(params: Params) -> Report:
+    if params["backend"] == "postgres":
+        from aion_actors.bench.scenarios._store_pg import run_postgres
+
+        return run_postgres(params)
+    if params["backend"] != "lmdb":
+        raise HarnessError(f"backend={params['backend']!r}: expected lmdb or postgres")
     writers = [int(w) for w in params["writers"]]
     batch, seconds = int(params["batch"]), float(params["seconds"])
     ceiling = lmdb_commit_rate(float(params["ceiling_seconds"]))
@@ -63,7 +70,7 @@ def run(params: Params) -> Report:
     series = []
     for durability in ("sync", "nosync"):
         for count in writers:
-            rate = durable_events_per_s(durability, count, batch, seconds)
+            rate = durable_events_per_s(_lmdb(durability), count, batch, seconds)
             sync = durability == "sync"
             figures.append(
                 Figure(
@@ -90,36 +97,17 @@ def run(params: Params) -> Report:
     return Report(figures, series={"throughput_vs_inflight": series})
 
 
-def durable_events_per_s(durability: str, writers: int, batch: int, seconds: float) -> float:
-    """Events per second committed by `writers` threads appending through one Recorder."""
+@contextlib.contextmanager
+def _lmdb_store(durability: str) -> Iterator[EventStore]:
     with (
         tempfile.TemporaryDirectory(prefix="aion-bench-store-") as tmp,
         LmdbStore(Path(tmp) / "data", durability=durability) as store,  # type: ignore[arg-type]
-        Recorder(store) as recorder,
     ):
-        appended = [0] * writers
-        start, stop = threading.Barrier(writers + 1), threading.Event()
+        yield store
 
-        def write(index: int) -> None:
-            events = tuple(_event(i) for i in range(batch))
-            workflow_id, head = f"bench-{index}", 0
-            start.wait()
-            while not stop.is_set():
-                head = recorder.append(workflow_id, "run", events, head)[-1].seq
-                appended[index] += 1
 
-        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
-        for thread in threads:
-            thread.start()
-        start.wait()
-        time.sleep(_WARMUP_S)
-        before, began = sum(appended), time.perf_counter()
-        time.sleep(seconds)
-        after, elapsed = sum(appended), time.perf_counter() - began
-        stop.set()
-        for thread in threads:
-            thread.join()
-    return (after - before) * batch / elapsed
+def _lmdb(durability: str) -> Callable[[], AbstractContextManager[EventStore]]:
+    return lambda: _lmdb_store(durability)
 
 
 def replay(events: int, reads: int) -> list[Figure]:
@@ -129,9 +117,9 @@ def replay(events: int, reads: int) -> list[Figure]:
         with LmdbStore(path, durability="nosync") as store:
             head = 0
             while head < events:
-                chunk = [_event(i) for i in range(head, min(head + 1000, events))]
+                chunk = [event(i) for i in range(head, min(head + 1000, events))]
                 head = store.append("bench", "run", chunk, head)
-            ours = [_rate(lambda: len(store.read("bench", "run")), events) for _ in range(reads)]
+            ours = [rate_of(lambda: len(store.read("bench", "run")), events) for _ in range(reads)]
         env = lmdb.open(str(path), max_dbs=8, readonly=True)
         try:
             db = env.open_db(b"events", create=False)
@@ -148,7 +136,7 @@ def replay(events: int, reads: int) -> list[Figure]:
                         decoded.append(msgpack.unpackb(value))
                 return len(decoded)
 
-            raw = [_rate(bare, events) for _ in range(reads)]
+            raw = [rate_of(bare, events) for _ in range(reads)]
         finally:
             env.close()
     labels = {"events": events}
@@ -162,12 +150,3 @@ def replay(events: int, reads: int) -> list[Figure]:
             ceiling="lmdb_read_unpackb_rate", target=_TARGET_REPLAY_PER_S,
         ),
     ]  # fmt: skip
-
-
-def _rate(read: object, expected: int) -> float:
-    began = time.perf_counter()
-    count = read()  # type: ignore[operator]
-    elapsed = time.perf_counter() - began
-    if count != expected:
-        raise AssertionError(f"replay read {count} events, expected {expected}")
-    return float(count / elapsed)

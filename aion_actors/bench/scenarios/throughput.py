@@ -25,6 +25,12 @@ Targets: ``workflows_per_s`` >= 1,500 (thread) / 800 (process) at any
 target) only when ``inflight`` is 1, where latency is what one run costs.
 With more in flight a run's latency is mostly waiting behind the others, so
 there the ratio is reported for reference and judged against nothing.
+
+``--set store=postgres`` runs the engine on a `PostgresStore` (the server
+``url`` names, else a throwaway one; a fresh database per measurement);
+the ceilings are then ``pg_commit_rate`` (single-row INSERT + COMMIT on the
+same server) and ``pg_commit_chain_ms`` (five such commits in a row), and the
+target is 600 workflows/s with thread activities.
 """
 
 from __future__ import annotations
@@ -36,13 +42,14 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
+from aion_actors.bench import pg
 from aion_actors.bench.ceilings import commit_chain_ms, lmdb_commit_rate
-from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
 
 _T = TypeVar("_T")
 
@@ -83,37 +90,57 @@ async def three_process(ctx: WorkflowContext, value: int) -> int:
         "workers": 2,
         "executors": ["thread", "process"],
         "clients": ["threads", "batched"],
+        "store": "lmdb",
+        "url": "",
     },
     quick={"runs": 300, "inflight": 64},
 )
 def run(params: Params) -> Report:
+    if params["store"] not in ("lmdb", "postgres"):
+        raise HarnessError(f"store={params['store']!r}: expected lmdb or postgres")
+    if params["store"] == "lmdb":
+        with tempfile.TemporaryDirectory() as tmp:
+            counter = iter(range(1 << 30))
+            ceilings = [lmdb_commit_rate(0.5), commit_chain_ms()]
+            return _run(params, ceilings, lambda: Path(tmp) / f"data-{next(counter)}")
+    with pg.server(str(params["url"])) as databases:
+        rate = pg.commit_rate(databases.new(), 0.5)
+        chain = Figure(
+            "pg_commit_chain_ms", 5000 / rate.value, "ms", better="lower", is_ceiling=True
+        )
+        return _run(params, [rate, chain], databases.new)
+
+
+def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | str]) -> Report:
     runs, inflight, workers = int(params["runs"]), int(params["inflight"]), int(params["workers"])
-    figures = [lmdb_commit_rate(0.5), commit_chain_ms()]
+    figures = list(ceilings)
     latency: list[dict[str, Any]] = []
-    targets = {"thread": 1500.0, "process": 800.0}
+    postgres = params["store"] == "postgres"
+    targets = (
+        {"thread": 600.0, "process": None} if postgres else {"thread": 1500.0, "process": 800.0}
+    )
     # Alone in flight a run's latency is its own cost; with company, mostly queueing.
     latency_ratio = LATENCY_TARGET_RATIO if inflight == 1 else None
     flows = {"thread": three_thread, "process": three_process}
     drivers = {"threads": measure, "batched": measure_batched}
     for kind in params["executors"]:
         for client in params["clients"]:
-            with tempfile.TemporaryDirectory() as tmp:
-                rate, samples = drivers[client](
-                    Path(tmp) / "data", flows[kind], runs, inflight, workers
-                )
+            rate, samples = drivers[client](new_store(), flows[kind], runs, inflight, workers)
             quantiles = statistics.quantiles(samples, n=100)
             labels: dict[str, str | int | float] = {
                 "executor": kind,
                 "client": client,
                 "inflight": inflight,
             }
+            if postgres:
+                labels["store"] = "postgres"
             figures += [
                 Figure(
                     "workflows_per_s",
                     rate,
                     "workflows/s",
                     labels=labels,
-                    ceiling="lmdb_commit_rate",
+                    ceiling=ceilings[0].name,
                     target=targets[kind],
                 ),
                 Figure(
@@ -122,7 +149,7 @@ def run(params: Params) -> Report:
                     "ms",
                     better="lower",
                     labels=labels,
-                    ceiling="commit_chain_ms",
+                    ceiling=ceilings[1].name,
                     target_ratio=latency_ratio,
                 ),
                 Figure("latency_p99_ms", quantiles[98], "ms", better="lower", labels=labels),
@@ -132,7 +159,7 @@ def run(params: Params) -> Report:
 
 
 def measure_batched(
-    data: Path, flow: Any, runs: int, inflight: int, workers: int
+    data: Path | str, flow: Any, runs: int, inflight: int, workers: int
 ) -> tuple[float, list[float]]:
     """Like `measure`, with one client thread: whenever runs finish, it starts as
     many again with one `start_many`, whose starts share one commit."""
@@ -161,7 +188,7 @@ def _finish(finished: queue.SimpleQueue[float], began: float) -> None:
 
 
 @contextlib.contextmanager
-def _warm_engine(data: Path, flow: Any, workers: int) -> Iterator[Engine]:
+def _warm_engine(data: Path | str, flow: Any, workers: int) -> Iterator[Engine]:
     """An engine with `flow` registered and its executor warmed up by one run."""
     with Engine.open(data, workers=workers) as engine:
         engine.register(flow, bump_thread, bump_process)
@@ -178,7 +205,7 @@ def _next(finished: queue.SimpleQueue[_T]) -> _T:
 
 
 def measure(
-    data: Path, flow: Any, runs: int, inflight: int, workers: int
+    data: Path | str, flow: Any, runs: int, inflight: int, workers: int
 ) -> tuple[float, list[float]]:
     """Keep `inflight` runs going until `runs` have completed; workflows/s and latencies (ms).
 

@@ -1,0 +1,125 @@
+"""Reaching the server: the URL, psycopg (an optional extra), the pool, and what a lost
+connection means — retried with backoff for a while, then `StoreUnavailable`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aion_actors.core import ConfigError, EngineClosed, StoreUnavailable
+
+_T = TypeVar("_T")
+log = logging.getLogger(__name__)
+
+SCHEMES: Final = ("postgresql://", "postgres://")
+EXTRA_HINT: Final = "pip install 'aion-actors[postgres]' (psycopg 3 and psycopg_pool)"
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: the first pause after a lost connection, doubled up to `_MAX_PAUSE`
+_FIRST_PAUSE: Final = 0.05
+_MAX_PAUSE: Final = 1.0
+
+
+def is_url(target: object) -> bool:
+    """Whether `target` names a PostgreSQL store (a path names LMDB)."""
+    return isinstance(target, str) and target.startswith(SCHEMES)
+
+
+def psycopg_modules() -> tuple[Any, Any]:
+    """`psycopg` and `psycopg_pool`, or a `ConfigError` saying which extra installs them."""
+    try:
+        return importlib.import_module("psycopg"), importlib.import_module("psycopg_pool")
+    except ImportError as exc:
+        raise ConfigError(
+            f"a postgresql:// store needs psycopg 3, which is not installed ({exc}); "
+            f"install the extra: {EXTRA_HINT}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed store URL: what psycopg connects with and what messages name."""
+
+    conninfo: str
+    host: str
+    port: int
+    dbname: str
+    schema: str
+
+    @property
+    def where(self) -> str:
+        """How errors name the store: no password, ever."""
+        return f"postgresql://{self.host}:{self.port}/{self.dbname} (schema {self.schema})"
+
+
+def parse(url: str, schema: str | None = None) -> Target:
+    """Split `url`; its `?schema=` (else `schema`, else "aion") names the Postgres schema."""
+    if not is_url(url):
+        raise ConfigError(f"{url!r} is not a postgresql:// URL")
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    chosen = query.pop("schema", None) or schema or "aion"
+    if not _NAME.fullmatch(chosen):
+        raise ConfigError(
+            f"schema {chosen!r} is not a plain PostgreSQL name: use lowercase letters, "
+            "digits and _ (at most 63), starting with a letter or _"
+        )
+    try:
+        port = parts.port or 5432
+    except ValueError as exc:
+        raise ConfigError(f"store URL has a bad port: {exc}") from None
+    conninfo = urlunsplit(parts._replace(query=urlencode(query)))
+    dbname = parts.path.lstrip("/") or (parts.username or "")
+    return Target(conninfo, parts.hostname or "localhost", port, dbname, chosen)
+
+
+def unreachable(target: Target, exc: BaseException) -> StoreUnavailable:
+    """The error for a server that does not answer, naming host and port and what to check."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreUnavailable(
+        target.where,
+        f"PostgreSQL at {target.host}:{target.port} does not answer ({first})",
+        "check that the server runs and listens there, the database exists, "
+        "and the URL's user may connect",
+    )
+
+
+class Backoff:
+    """Retries an operation over lost connections, pausing longer each time, until
+    `retry_for` seconds have passed: then `StoreUnavailable`. `close()` cuts the pause."""
+
+    def __init__(
+        self, target: Target, retry_for: float, connection_errors: tuple[type[BaseException], ...]
+    ):
+        self._target = target
+        self._retry_for = retry_for
+        self._errors = connection_errors
+        self._closed = threading.Event()
+        #: called after each lost connection, before the pause (drop broken connections)
+        self.on_lost: Callable[[], None] = lambda: None
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def run(self, operation: Callable[[], _T]) -> _T:
+        deadline = time.monotonic() + self._retry_for
+        pause = _FIRST_PAUSE
+        while True:
+            if self._closed.is_set():
+                raise EngineClosed()
+            try:
+                return operation()
+            except self._errors as exc:
+                self.on_lost()
+                if time.monotonic() + pause > deadline:
+                    raise unreachable(self._target, exc) from exc
+                if pause == _FIRST_PAUSE:
+                    log.warning("%s: %s; retrying", self._target.where, str(exc).strip() or exc)
+            self._closed.wait(pause)
+            pause = min(pause * 2, _MAX_PAUSE)

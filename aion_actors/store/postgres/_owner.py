@@ -1,0 +1,108 @@
+"""One engine per Postgres store (until nodes): a session-level advisory lock on a
+connection of its own, released by the server when the process dies, and an `owner`
+row naming who holds it (host, pid) for the next engine's `DataDirLocked`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+from aion_actors.core import DataDirLocked
+from aion_actors.store.postgres._connect import Target
+from aion_actors.store.postgres._schema import lock_key
+
+#: how long a new owner waits for the session of a dead holder on this host to end
+_DEAD_HOLDER_WAIT_MS = 15_000
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Owner:
+    """Holds the store's advisory lock; `ensure()` takes it again after the server restarted."""
+
+    def __init__(self, psycopg: Any, target: Target) -> None:
+        self._psycopg = psycopg
+        self._target = target
+        self._lock = threading.Lock()
+        self._conn: Any = None
+
+    def take(self) -> None:
+        """Take the lock (connecting if needed); `DataDirLocked` naming the holder if taken."""
+        with self._lock:
+            if self._conn is not None and not self._conn.closed and not self._broken():
+                return
+            self._drop()
+            host, pid = socket.gethostname(), os.getpid()
+            conn = self._psycopg.connect(
+                self._target.conninfo,
+                autocommit=True,
+                application_name=f"aion-actors owner {host} pid {pid}",
+            )
+            s = self._target.schema
+            try:
+                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(s),)).fetchone()[0]
+                row = None if got else conn.execute(f"SELECT host, pid FROM {s}.owner").fetchone()
+                holder_host, holder_pid = row if row else (None, None)
+                if not got and holder_host == host and not _alive(holder_pid):
+                    got = self._outwait(conn)
+                if not got:
+                    here = (holder_host, holder_pid) == (host, pid)
+                    raise DataDirLocked(
+                        self._target.where,
+                        holder_pid,
+                        in_this_process=here,
+                        holder_host=holder_host,
+                    )
+                conn.execute(
+                    f"""INSERT INTO {s}.owner VALUES (1, %s, %s, %s) ON CONFLICT (id)
+                    DO UPDATE SET host = excluded.host, pid = excluded.pid,
+                    since = excluded.since""",
+                    (host, pid, time.time_ns()),
+                )
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+
+    def _outwait(self, conn: Any) -> bool:
+        """The holder died on this host; its server session ends once the server notices
+        the closed socket, which takes a moment: wait for the lock (blocking, bounded)."""
+        try:
+            conn.execute(f"SET lock_timeout = '{_DEAD_HOLDER_WAIT_MS}ms'")
+            conn.execute("SELECT pg_advisory_lock(%s)", (lock_key(self._target.schema),))
+        except self._psycopg.errors.LockNotAvailable:
+            return False
+        finally:
+            conn.execute("RESET lock_timeout")
+        return True
+
+    def _broken(self) -> bool:
+        try:
+            self._conn.execute("SELECT 1")
+        except self._psycopg.Error:
+            return True
+        return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    def release(self) -> None:
+        with self._lock:
+            self._drop()  # closing the session releases its advisory lock

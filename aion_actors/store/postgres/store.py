@@ -1,0 +1,319 @@
+"""`PostgresStore`: an `EventStore` in a PostgreSQL database, shared by whoever reaches it.
+
+Tables: see `_schema`. Writes go through one in-process lock (the `Recorder`
+is the only writer in an engine anyway); reads take a pooled connection each.
+
+A lost connection is retried with backoff for `retry_for` seconds, then is
+`StoreUnavailable` (the engine's runs wait and go on by themselves). A commit
+whose answer was lost is settled by asking the server whether its transaction
+id committed (`txid_status`), so an acknowledged append is never lost and an
+append is never applied twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from aion_actors.core import (
+    AionError,
+    ConfigError,
+    EngineClosed,
+    Event,
+    WorkflowStatus,
+    check_id,
+    decode_event,
+)
+from aion_actors.store import _projection as proj
+from aion_actors.store.postgres import _appends, _connect, _index, _schema, _timers
+from aion_actors.store.postgres._owner import Owner
+from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
+
+_T = TypeVar("_T")
+
+
+class _InDoubt(Exception):
+    """A commit's outcome is not known yet (its transaction still runs on the server)."""
+
+
+class PostgresStore:
+    """An `EventStore` in the Postgres schema `schema` (default `aion`) of the database at
+    `url`, created (with `partitions` partitions) on first open.
+
+    One engine per store: opening takes a session advisory lock, and a second
+    writable open gets `DataDirLocked` naming the holder's host and pid.
+    `readonly=True` takes no lock and creates nothing, for inspection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        partitions: int = _schema.DEFAULT_PARTITIONS,
+        readonly: bool = False,
+        retry_for: float = 30.0,
+        pool_size: int = 8,
+    ) -> None:
+        if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+            raise ConfigError(f"partitions must be an int >= 1, not {partitions!r}")
+        psycopg, pool_module = _connect.psycopg_modules()
+        self.target = _connect.parse(url, schema)
+        self.readonly = readonly
+        self._psycopg = psycopg
+        self._errors = (psycopg.OperationalError, psycopg.InterfaceError, _InDoubt)
+        self._backoff = _connect.Backoff(self.target, retry_for, self._errors)
+        self._backoff.on_lost = self._lost
+        self._owner = Owner(psycopg, self.target)
+        self._write_lock = threading.Lock()
+        self._clock = proj.Clock()
+        self._regain_lock = False
+        self._in_doubt: tuple[int, _appends.Results, _timers.TimerChanges] | None = None
+        #: the timers of runs this store created, known for sure (see `TimerChanges`)
+        self._armed: dict[tuple[str, str], set[str]] = {}
+        self._closed = False
+        try:
+            with psycopg.connect(self.target.conninfo, autocommit=True, connect_timeout=10) as conn:
+                self.partitions = _schema.prepare(
+                    conn, self.target, create=not readonly, partitions=partitions
+                )
+            if not readonly:
+                self._owner.take()
+        except psycopg.OperationalError as exc:
+            self._owner.release()
+            raise _connect.unreachable(self.target, exc) from None
+        except BaseException:
+            self._owner.release()
+            raise
+        self._pool = pool_module.ConnectionPool(
+            self.target.conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name=f"aion-{self.target.schema}",
+            kwargs={"application_name": "aion-actors"},
+        )
+        self._pool.open(wait=True, timeout=10.0)
+
+    @property
+    def path(self) -> str:
+        """How messages name this store (no password)."""
+        return self.target.where
+
+    # Plumbing
+
+    def _lost(self) -> None:
+        """A connection broke: drop the broken ones; the owner lock may be gone too."""
+        self._pool.check()
+        self._regain_lock = not self.readonly
+
+    def _with_conn(self, work: Callable[[Any], _T]) -> _T:
+        def attempt() -> _T:
+            with self._pool.connection() as conn:
+                return work(conn)
+
+        return self._backoff.run(attempt)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineClosed()
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.readonly:
+            raise ConfigError(
+                f"store {self.path} was opened read-only for inspection; "
+                "open it without readonly=True to write"
+            )
+
+    # Writing
+
+    def append(
+        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
+    ) -> int:
+        (result,) = self.append_batch(
+            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
+        )
+        if isinstance(result, AionError):
+            raise result
+        return result[-1].seq if result else expected_seq
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        with self._write_lock:
+            self._check_writable()
+            prepared = [proj.prepare(request, self._clock()) for request in requests]
+            return self._backoff.run(lambda: self._commit(prepared))
+
+    def _commit(self, prepared: list[proj.Prepared | AionError]) -> _appends.Results:
+        """One attempt: settle a commit in doubt first, else write the batch."""
+        if self._regain_lock:
+            self._owner.take()
+            self._regain_lock = False
+        if self._in_doubt is not None:
+            doubted, done, changes = self._in_doubt
+            status = self._status(doubted)
+            if status == "in progress":
+                raise _InDoubt(f"transaction {doubted} still runs on the server")
+            self._in_doubt = None
+            if status == "committed":
+                changes.committed()
+                return done
+        s = self.target.schema
+        with self._pool.connection() as conn:
+            xid: int | None = None
+            results = []
+            timers = _timers.TimerChanges(self._armed)
+            try:
+                with conn.transaction():
+                    xid = conn.execute("SELECT txid_current()").fetchone()[0]
+                    results = _appends.write(conn, s, self.partitions, prepared, timers)
+            except self._errors:
+                if xid is not None and results:
+                    self._in_doubt = (xid, results, timers)  # COMMIT may have been applied
+                raise
+            timers.committed()
+            return results
+
+    def _status(self, xid: int) -> str | None:
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT txid_status(%s)", (xid,)).fetchone()
+            conn.rollback()
+        return row[0] if row else None
+
+    def _write(self, work: Callable[[Any], None]) -> None:
+        """A small write outside the group commit (idempotent, so simply retried)."""
+        with self._write_lock:
+            self._check_writable()
+
+            def attempt(conn: Any) -> None:
+                with conn.transaction():
+                    work(conn)
+
+            self._with_conn(attempt)
+
+    def check_writable(self) -> None:
+        now = time.time_ns() - _schema.TIME_SHIFT
+        s = self.target.schema
+        self._write(
+            lambda conn: conn.execute(
+                f"""INSERT INTO {s}.meta VALUES ('probe', %s)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
+                (now,),
+            )
+        )
+
+    def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
+        proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        proj.check_time(fire_at, "fire_at")
+        row = (
+            workflow_id,
+            run_id,
+            timer_id,
+            _schema.partition_of(workflow_id, self.partitions),
+            fire_at - _schema.TIME_SHIFT,
+        )
+        s = self.target.schema
+
+        def work(conn: Any) -> None:
+            _timers.upsert(conn, s, [row])
+            _timers.notify(conn, s, fire_at)
+
+        self._write(work)
+        self._armed.get((workflow_id, run_id), set()).add(timer_id)
+
+    def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
+        proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
+        s = self.target.schema
+        self._write(lambda conn: _timers.cancel(conn, s, workflow_id, run_id, timer_id))
+        self._armed.get((workflow_id, run_id), set()).discard(timer_id)
+
+    # Reading
+
+    def _read(self, work: Callable[[Any, str], _T]) -> _T:
+        self._check_open()
+        s = self.target.schema
+
+        def run(conn: Any) -> _T:
+            try:
+                return work(conn, s)
+            finally:
+                conn.rollback()
+
+        return self._with_conn(run)
+
+    def read(
+        self, workflow_id: str, run_id: str, from_seq: int = 1, until: int | None = None
+    ) -> list[Event]:
+        proj.run_key(workflow_id, run_id)
+        last = until if until is not None else (1 << 62)
+
+        def work(conn: Any, s: str) -> list[tuple[int, bytes]]:
+            with conn.cursor(binary=True) as cursor:
+                cursor.execute(
+                    f"""SELECT seq, data FROM {s}.events WHERE workflow_id = %s
+                    AND run_id = %s AND seq >= %s AND seq <= %s ORDER BY seq""",
+                    (workflow_id, run_id, max(from_seq, 1), last),
+                )
+                rows: list[tuple[int, bytes]] = cursor.fetchall()
+                return rows
+
+        return [
+            decode_event(bytes(data), workflow_id=workflow_id, run_id=run_id, seq=seq)
+            for seq, data in self._read(work)
+        ]
+
+    def head(self, workflow_id: str, run_id: str) -> int:
+        proj.run_key(workflow_id, run_id)
+        return self._read(lambda conn, s: _index.head(conn, s, workflow_id, run_id))
+
+    def get_run(self, workflow_id: str, run_id: str) -> RunSummary | None:
+        proj.run_key(workflow_id, run_id)
+        return self._read(lambda conn, s: _index.get_run(conn, s, workflow_id, run_id))
+
+    def runs(
+        self, status: WorkflowStatus | None = None, workflow_type: str | None = None
+    ) -> list[RunSummary]:
+        return self._read(lambda conn, s: _index.runs(conn, s, status, workflow_type))
+
+    def open_runs(self) -> list[RunSummary]:
+        return self._read(_index.open_runs)
+
+    def latest_run(self, workflow_id: str) -> RunSummary | None:
+        check_id(workflow_id, "workflow_id")
+        return self._read(lambda conn, s: _index.latest_run(conn, s, workflow_id))
+
+    def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
+        return self._read(lambda conn, s: _timers.due(conn, s, as_of, limit))
+
+    def next_timer(self) -> DueTimer | None:
+        return self._read(_timers.first)
+
+    # Lifecycle
+
+    def close(self) -> None:
+        """Close the pool and release the store's lock; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._backoff.close()
+        with self._write_lock:
+            self._pool.close()
+            self._owner.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("readonly" if self.readonly else "open")
+        return f"PostgresStore({self.path!r}, {state})"

@@ -1,0 +1,131 @@
+"""What only the Postgres store has: its schema, its lock, its errors, its partitions."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from aion_actors import Engine
+from aion_actors.config import Config
+from aion_actors.core import ConfigError, DataDirLocked, SchemaMismatch, StoreUnavailable
+from aion_actors.core import events as ev
+from aion_actors.store.postgres import LAYOUT_VERSION, PostgresStore, partition_of
+from tests.runtime import flows
+from tests.store.helpers import started
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_store_of_another_schema_version_is_refused_naming_both_and_untouched(
+    pg_url: str,
+) -> None:
+    PostgresStore(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE aion.meta SET value = 99 WHERE key = 'schema_version'")
+    with pytest.raises(SchemaMismatch, match=rf"version 99.*version {LAYOUT_VERSION}"):
+        PostgresStore(pg_url)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT value FROM aion.meta WHERE key='schema_version'").fetchone()
+        assert conn.execute("SELECT count(*) FROM aion.owner").fetchone() == (1,)
+
+
+def test_a_second_writer_gets_data_dir_locked_naming_the_holders_host_and_pid(
+    pg_url: str,
+) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from aion_actors.store.postgres import PostgresStore\n"
+            f"s = PostgresStore({pg_url!r}); print('HELD', flush=True); input()",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        started = time.monotonic()
+        with pytest.raises(DataDirLocked) as caught:
+            PostgresStore(pg_url)
+        assert time.monotonic() - started < 5, "the second engine must be told at once"
+        assert caught.value.holder_pid == holder.pid
+        assert f"process {holder.pid} on host {socket.gethostname()}" in str(caught.value)
+        with PostgresStore(pg_url, readonly=True) as view:  # inspection takes no lock
+            assert view.runs() == []
+    finally:
+        holder.kill()
+        holder.wait()
+    with PostgresStore(pg_url) as store:  # a dead holder's lock goes with its session
+        assert store.runs() == []
+
+
+def test_an_unreachable_server_is_store_unavailable_naming_host_and_port() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreUnavailable, match=rf"127\.0\.0\.1:{port} does not answer.*check"):
+        PostgresStore(f"postgresql://nobody@127.0.0.1:{port}/nothing")
+
+
+def test_a_missing_psycopg_says_which_extra_to_install(tmp_path: Path) -> None:
+    blocker = tmp_path / "psycopg.py"
+    blocker.write_text("raise ImportError('No module named psycopg')\n")
+    code = (
+        "from aion_actors.store.postgres import PostgresStore\n"
+        "PostgresStore('postgresql://u@127.0.0.1:1/db')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert "pip install 'aion-actors[postgres]'" in done.stderr
+
+
+def test_events_runs_and_timers_carry_the_stable_partition_of_their_workflow(pg_url: str) -> None:
+    with PostgresStore(pg_url, partitions=16) as store:
+        store.append("order-7", "r1", [started(), ev.TimerStarted(timer_id="t", fire_at=5)], 0)
+    with PostgresStore(pg_url) as store:
+        assert store.partitions == 16  # fixed at creation
+    want = partition_of("order-7", 16)
+    assert want == partition_of("order-7", 16) and 0 <= want < 16
+    with psycopg.connect(pg_url) as conn:
+        for table in ("events", "runs", "timers"):
+            rows = conn.execute(f"SELECT DISTINCT partition FROM aion.{table}").fetchall()
+            assert rows == [(want,)], table
+        assert conn.execute("SELECT count(*) FROM aion.partitions").fetchone() == (16,)
+
+
+def test_a_schema_named_in_the_url_keeps_stores_apart(pg_url: str) -> None:
+    with PostgresStore(pg_url + "?schema=one") as one, PostgresStore(pg_url, schema="two") as two:
+        one.append("w", "r", [started()], 0)
+        assert two.runs() == [] and [r.workflow_id for r in one.runs()] == ["w"]
+    with pytest.raises(ConfigError, match="not a plain PostgreSQL name"):
+        PostgresStore(pg_url + "?schema=Bad-Name")
+
+
+def test_read_only_inspection_of_an_empty_database_says_no_store_is_there(pg_url: str) -> None:
+    with pytest.raises(ConfigError, match="holds no aion-actors store"):
+        PostgresStore(pg_url, readonly=True)
+
+
+def test_engine_open_and_the_config_file_choose_postgres_by_url(
+    pg_url: str, tmp_path: Path
+) -> None:
+    with Engine.open(pg_url, workers=1) as engine:
+        engine.register(*flows.ALL)
+        assert engine.start(flows.three_steps, 1, workflow_id="a").result(timeout=30) is not None
+    config = tmp_path / "aion.toml"
+    config.write_text(f'[engine]\nstore = "{pg_url}"\nworkers = 1\n')
+    assert Config.load(config).engine.store == pg_url
+    with Engine.from_config(config) as engine:
+        assert [r.workflow_id for r in engine.list_runs()] == ["a"]
