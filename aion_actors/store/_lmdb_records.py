@@ -123,6 +123,21 @@ def due_timer(key: bytes, fire_at: int) -> DueTimer | None:
     return DueTimer(workflow_id, run_id, timer_id, fire_at)
 
 
+def due_timers(
+    txn: lmdb.Transaction[bytes], timers: Any, as_of: int, limit: int | None
+) -> list[DueTimer]:
+    """Timers of the `timers` sub-database due by `as_of`, earliest first, at most `limit`."""
+    due: list[DueTimer] = []
+    for key in txn.cursor(db=timers).iternext(values=False):
+        fire_at = int.from_bytes(key[:8], "big")
+        if fire_at > as_of or (limit is not None and len(due) >= limit):
+            break
+        timer = due_timer(key, fire_at)
+        if timer is not None:
+            due.append(timer)
+    return due
+
+
 class TimerIndex:
     """The two timer sub-databases: `timers` (due order) and `timer_ids` (by run and id)."""
 

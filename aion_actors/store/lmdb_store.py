@@ -8,7 +8,8 @@ Sub-databases (the on-disk names other tools may rely on):
 - `timers`: `fire_at` (8-byte big-endian) `workflow_id \\0 run_id \\0 timer_id` → b"",
   so due timers are a prefix of the key order;
 - `timer_ids`: `workflow_id \\0 run_id \\0 timer_id` → `fire_at`, to replace or cancel;
-- `meta`: `b"schema_version"` → msgpack int.
+- `meta`: `b"schema_version"` → msgpack int;
+- `search`, `search_counts`: the search index (`_lmdb_search` describes them).
 
 Damage (see `_lmdb_file`): LMDB's damage errors are `CorruptStore`; a run index entry
 that does not decode is left out of `runs()`/`open_runs()`, logged once, and listed by
@@ -41,19 +42,20 @@ from aion_actors.core import (
     faults,
     packb,
 )
-from aion_actors.store import _lmdb_env, _lmdb_index
+from aion_actors.store import _lmdb_env, _lmdb_index, _lmdb_search
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import (
     DamagedRun,
     DamageLog,
     TimerIndex,
-    due_timer,
+    due_timers,
     entries,
     head_of,
     read_history,
     summaries,
     unpack_summary,
 )
+from aion_actors.store._search import RunPage, RunQuery
 from aion_actors.store._write_faults import PROBE_KEY, free_bytes, unwritable
 from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
 
@@ -116,6 +118,8 @@ class LmdbStore:
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
+        if not readonly:  # a directory from before the search index gets it now
+            self._write(lambda txn: _lmdb_search.ensure(txn, self._dbs))
 
     @property
     def map_size(self) -> int:
@@ -215,6 +219,7 @@ class LmdbStore:
     ) -> list[list[Event] | AionError]:
         results: list[list[Event] | AionError] = []
         touched: dict[bytes, proj.Summary] = {}
+        before: dict[bytes, proj.Summary | None] = {}  # as stored, for the search index
         events = txn.cursor(db=self._events)
         middle = len(batch) // 2 if faults.ARMED else -1
         for index, request in enumerate(batch):
@@ -240,6 +245,7 @@ class LmdbStore:
             if not request.events:
                 results.append([])
                 continue
+            before.setdefault(key, dict(summary) if summary else None)
             if summary is None:
                 summary = proj.new_summary(request.workflow_id, request.run_id, request.events[0])
             prefix = key + b"\0"
@@ -254,6 +260,7 @@ class LmdbStore:
             results.append(request.events)
         for key, summary in touched.items():
             txn.put(key, packb(summary), db=self._runs)
+            _lmdb_search.update(txn, self._dbs, key, before[key], summary)
         return results
 
     def _load(
@@ -318,24 +325,19 @@ class LmdbStore:
         return summaries(stored)
 
     def due_timers(self, as_of: int, limit: int | None = None) -> list[DueTimer]:
-        due: list[DueTimer] = []
         with self._reading() as txn:
-            for key in txn.cursor(db=self._timers).iternext(values=False):
-                fire_at = int.from_bytes(key[:8], "big")
-                if fire_at > as_of or (limit is not None and len(due) >= limit):
-                    break
-                timer = due_timer(key, fire_at)
-                if timer is not None:
-                    due.append(timer)
-        return due
+            return due_timers(txn, self._timers, as_of, limit)
 
     def next_timer(self) -> DueTimer | None:
         with self._reading() as txn:
-            for key in txn.cursor(db=self._timers).iternext(values=False):
-                timer = due_timer(key, int.from_bytes(key[:8], "big"))
-                if timer is not None:
-                    return timer
-        return None
+            return next(iter(due_timers(txn, self._timers, proj.MAX_TIME, 1)), None)
+
+    def search(self, query: RunQuery) -> RunPage:
+        """See `EventStore.search`; served by the search index (`_lmdb_search`)."""
+        with self._reading() as txn:
+            found, damaged = _lmdb_search.search(txn, self._dbs, query)
+        self._damaged.note(damaged)
+        return found
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[lmdb.Transaction[bytes]]:

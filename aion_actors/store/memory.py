@@ -24,6 +24,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.store import _projection as proj
+from aion_actors.store._search import RunPage, RunQuery, page, sort_key
 from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
 
 _Run = tuple[str, str]
@@ -132,6 +133,10 @@ class MemoryStore:
             if (status is None or s.status == status)
             and (workflow_type is None or s.workflow_type == workflow_type)
         ]
+
+    def search(self, query: RunQuery) -> RunPage:
+        """See `EventStore.search`: every summary, sorted and filtered (a scan)."""
+        return page(query, sorted(self.runs(), key=sort_key))
 
     def open_runs(self) -> list[RunSummary]:
         return [s for s in self.runs() if not s.status.is_terminal]

@@ -73,6 +73,7 @@ SAMPLES: dict[str, Event] = {
         ev.PatchApplied(patch_id="charge-v2"),
         ev.UpdateAccepted(update_id="u1", name="add_item", payload={"sku": "a"}),
         ev.UpdateCompleted(update_id="u1", result=2),
+        ev.AttributesSet(attributes={"customer": "c-7", "priority": 2, "gone": None}),
     )
 }
 

@@ -50,6 +50,7 @@ from aion_actors.core.events.messages import (
     UpdateAccepted,
     UpdateCompleted,
 )
+from aion_actors.core.events.visibility import AttributesSet
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -86,6 +87,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChildRunStarted,
         ChildCompleted,
         ChildFailed,
+        AttributesSet,
     )
 }
 
@@ -122,6 +124,7 @@ __all__ = [
     "ActivityHandedOff",
     "ActivityHeartbeat",
     "ActivityScheduled",
+    "AttributesSet",
     "ChildCompleted",
     "ChildFailed",
     "ChildRunStarted",
