@@ -46,12 +46,12 @@ def runs(data: Path, console: Console, selection: Selection, *, as_json: bool = 
     """The runs `selection` picks from the run index, newest first (no history is read);
     index entries that do not decode are listed last as `damaged`."""
     with LmdbStore(data, readonly=True) as store:
-        found = store.runs(status=selection.status, workflow_type=selection.workflow_type)
+        found = store.search(selection.query())
         damaged = store.damaged_runs()  # the store logged each to stderr when it skipped it
     shown, total = selection.apply(found)
     if as_json:
         print_json([run_dict(r) for r in shown])
-        note_to_stderr(len(shown), total)
+        note_to_stderr(shown, total)
         return 0
     print_table(data, shown, total, console, damaged)
     return 0
@@ -107,6 +107,7 @@ def describe(data: Path, workflow_id: str, console: Console, *, as_json: bool = 
         "timeout_at": iso(_timeout_at(events)),
         "outcome": _outcome(events),
         "patches": [e.patch_id for e in events if isinstance(e, ev.PatchApplied)],
+        "memo": events[0].memo if events and isinstance(events[0], ev.WorkflowStarted) else None,
     }
     if as_json:
         print_json(doc)
