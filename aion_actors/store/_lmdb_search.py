@@ -42,22 +42,24 @@ _MAX: Final = 2**64 - 1
 _ALL: Final = b"D" + hashlib.blake2b(b"", digest_size=16).digest()
 
 
-def _prefix(kind: bytes, value: bytes) -> bytes:
+def _prefix(kind: bytes, value: bytes | str) -> bytes:
+    if isinstance(value, str):  # (a value no event could carry still gets a row)
+        value = value.encode(errors="surrogatepass")
     return kind + hashlib.blake2b(value, digest_size=16).digest()
 
 
 def prefixes(summary: proj.Summary) -> set[bytes]:
     """Every filter value a run is listed under (its index prefixes)."""
-    found = {_ALL, _prefix(b"S", str(summary.get("status")).encode())}
-    found.add(_prefix(b"T", str(summary.get("workflow_type")).encode()))
+    found = {_ALL, _prefix(b"S", str(summary.get("status")))}
+    found.add(_prefix(b"T", str(summary.get("workflow_type"))))
     parent = summary.get("parent")
     if isinstance(parent, dict) and isinstance(parent.get("workflow_id"), str):
-        found.add(_prefix(b"P", parent["workflow_id"].encode()))
+        found.add(_prefix(b"P", parent["workflow_id"]))
     attributes = summary.get("attributes")
     if isinstance(attributes, dict):
         for name, value in attributes.items():
             for token in tokens(value):
-                found.add(_prefix(b"A", str(name).encode() + b"\0" + token))
+                found.add(_prefix(b"A", str(name).encode(errors="surrogatepass") + b"\0" + token))
     return found
 
 
@@ -119,13 +121,13 @@ def _count(txn: lmdb.Transaction[bytes], counts: Any, prefix: bytes, change: int
 def _candidates(query: _search.RunQuery) -> list[bytes]:
     found = [_ALL]
     if query.status is not None:
-        found.append(_prefix(b"S", query.status.encode()))
+        found.append(_prefix(b"S", query.status))
     if query.workflow_type is not None:
-        found.append(_prefix(b"T", query.workflow_type.encode()))
+        found.append(_prefix(b"T", query.workflow_type))
     if query.parent is not None:
-        found.append(_prefix(b"P", query.parent.encode()))
+        found.append(_prefix(b"P", query.parent))
     for name, token in query.attributes:
-        found.append(_prefix(b"A", name.encode() + b"\0" + token))
+        found.append(_prefix(b"A", name.encode(errors="surrogatepass") + b"\0" + token))
     return found
 
 

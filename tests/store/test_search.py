@@ -7,10 +7,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from aion_actors.core import Event
 from aion_actors.core import events as ev
 from aion_actors.store import EventStore, RunQuery
+from aion_actors.store._search import matches, sort_key
 from tests.store.helpers import started
 
 T0 = 1_700_000_000 * 10**9  # unix ns
@@ -148,3 +151,62 @@ def test_bad_search_arguments_raise_naming_the_argument(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         RunQuery.of(**filters)
+
+
+_RUN = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["a", "b"]),
+        "when": st.integers(0, 5),
+        "end": st.booleans(),
+        "attributes": st.dictionaries(
+            st.sampled_from(["x", "y"]),
+            st.sampled_from([1, 2, 1.0, True, "1", ["1", "2"]]) | st.none(),
+            max_size=2,
+        ),
+    }
+)
+_QUERY = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.sampled_from(["running", "completed"]),
+        "workflow_type": st.sampled_from(["a", "b"]),
+        "started_after": st.integers(0, 5).map(lambda i: (T0 + i * SECOND) / 1e9),
+        "attributes": st.dictionaries(
+            st.sampled_from(["x", "y"]), st.sampled_from([1, 1.0, True, "1", "2"]), max_size=2
+        ),
+        "limit": st.integers(1, 4),
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(runs=st.lists(_RUN, max_size=8), queries=st.lists(_QUERY, min_size=1, max_size=4))
+def test_every_page_is_the_brute_force_answer_in_order(
+    store: EventStore, runs: list[dict[str, Any]], queries: list[dict[str, Any]]
+) -> None:
+    base = len(store.search(RunQuery.of()))  # runs of earlier examples share the store
+    for i, run in enumerate(runs):
+        workflow_id = f"h{base + i}"
+        attributes = {k: v for k, v in run["attributes"].items() if v is not None}
+        start(
+            store,
+            workflow_id,
+            T0 + run["when"] * SECOND,
+            kind=run["kind"],
+            end=run["end"],
+            attributes=attributes or None,
+        )
+    everything = sorted(store.search(RunQuery.of()), key=sort_key)
+    for filters in queries:
+        query = RunQuery.of(**filters)
+        expected = [run for run in everything if matches(query, run)]
+        listed, cursor = [], None
+        while True:
+            page = store.search(RunQuery.of(**filters, cursor=cursor))
+            listed += page
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert listed == expected
