@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, Unpack
 
 from aion_actors import shutdown
 from aion_actors.config import UNSET, Config, Unset
@@ -23,12 +23,12 @@ from aion_actors.core import (
 )
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
-from aion_actors.opening import check_options, data_dir_of, engine_options, open_store
+from aion_actors.opening import data_dir_of, engine_options, open_store
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.runs import new_runs
 from aion_actors.runtime.timeouts import Timeouts
-from aion_actors.store import EventStore, RunSummary
+from aion_actors.store import EventStore, RunFilters, RunPage, RunQuery
 from aion_actors.wiring import wire
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
@@ -51,13 +51,6 @@ class Engine:
         converter: ConverterSpec = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        check_options(
-            workers=workers,
-            threads=threads,
-            max_payload_bytes=max_payload_bytes,
-            max_resident=max_resident,
-            idle_evict_after=idle_evict_after,
-        )
         self.store = store
         self.max_payload_bytes = max_payload_bytes
         #: restart policies and activity settings from an `aion.toml` (see `register`).
@@ -185,6 +178,7 @@ class Engine:
         execution_timeout: float | None = None,
         run_timeout: float | None = None,
         signal: tuple[str, Any] | None = None,
+        memo: dict[str, Any] | None = None,
     ) -> RunHandle:
         """Start a run; returns once its `WorkflowStarted` is committed.
 
@@ -200,7 +194,7 @@ class Engine:
         if signal is not None:
             self._check_open()
             timeouts = Timeouts.given(execution_timeout, run_timeout)
-            key = self._signal_start(workflow, args, workflow_id, signal, timeouts)
+            key = self._signal_start(workflow, args, workflow_id, signal, timeouts, memo)
             return RunHandle(self, key.workflow_id, key.run_id)
         ids = None if workflow_id is None else [workflow_id]
         [handle] = self.start_many(
@@ -209,6 +203,7 @@ class Engine:
             workflow_ids=ids,
             execution_timeout=execution_timeout,
             run_timeout=run_timeout,
+            memo=memo,
         )
         return handle
 
@@ -220,6 +215,7 @@ class Engine:
         workflow_ids: Iterable[str] | None = None,
         execution_timeout: float | None = None,
         run_timeout: float | None = None,
+        memo: dict[str, Any] | None = None,
     ) -> list[RunHandle]:
         """Start one run per item of `inputs` (each a run's positional arguments),
         each with the timeouts given (see `start`).
@@ -235,7 +231,7 @@ class Engine:
         timeouts = Timeouts.given(execution_timeout, run_timeout)
         definition = self._registration.workflow(workflow)
         inputs = payloads.encode_inputs(self._converter, inputs)
-        new = new_runs(inputs, workflow_ids, self.max_payload_bytes, timeouts)
+        new = new_runs(inputs, workflow_ids, self.max_payload_bytes, timeouts, memo)
         for outcome in self._runs.start_many(definition, new):
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -361,10 +357,13 @@ class Engine:
         return self._lookup.history(workflow_id, run_id)
 
     def list_runs(
-        self, status: WorkflowStatus | None = None, workflow_type: str | None = None
-    ) -> list[RunSummary]:
-        """Every run the store holds (closed ones too), filtered, in workflow_id order."""
-        return self.store.runs(status=status, workflow_type=workflow_type)
+        self,
+        status: WorkflowStatus | str | None = None,
+        workflow_type: str | None = None,
+        **filters: Unpack[RunFilters],
+    ) -> RunPage:
+        """The runs the store holds that match, newest first, a page at a time (see README)."""
+        return self.store.search(RunQuery.of(status=status, workflow_type=workflow_type, **filters))
 
     def stats(self) -> dict[str, int]:
         """Counters for progress displays: crashes, restarts, resident runs, pruned runs."""

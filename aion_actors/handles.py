@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,10 @@ class RunDescription:
     #: the patches the run has taken (`ctx.patched` answered True and recorded
     #: `PatchApplied`), in the order it took them; () when its history cannot be read
     patches: tuple[str, ...] = ()
+    #: the run's search attributes (`ctx.set_attributes`), merged
+    attributes: dict[str, Any] = field(default_factory=dict)
+    #: what its starter attached (`engine.start(..., memo=...)`), None if nothing
+    memo: dict[str, Any] | None = None
 
     @property
     def version_changed(self) -> bool:
@@ -66,6 +70,7 @@ class RunDescription:
         outcome: Event | None,
         timeout_at: int | None = None,
         patches: tuple[str, ...] = (),
+        memo: dict[str, Any] | None = None,
     ) -> RunDescription:
         """The store's view of a run (which wins: the run table may lag a moment) with
         what only its engine knows (pid, residency, why it waits)."""
@@ -91,6 +96,8 @@ class RunDescription:
             outcome=outcome,
             timeout_at=None if timeout_at is None else _datetime(timeout_at),
             patches=patches,
+            attributes=run.attributes,
+            memo=memo,
         )
 
 

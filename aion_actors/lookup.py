@@ -62,7 +62,8 @@ class Lookup:
         timeout_at = deadline(started[0]) if started else None
         closing = last[-1] if last else None
         patches = self._patches(workflow_id, run.run_id)
-        return RunDescription.of(run, where, version, closing, timeout_at, patches)
+        memo = started[0].memo if started and isinstance(started[0], ev.WorkflowStarted) else None
+        return RunDescription.of(run, where, version, closing, timeout_at, patches, memo)
 
     def _patches(self, workflow_id: str, run_id: str) -> tuple[str, ...]:
         """The patches the run took, in order; none known when its history is damaged

@@ -41,6 +41,7 @@ class SignalStart:
         workflow_id: str | None,
         signal: object,
         timeouts: Timeouts,
+        memo: dict[str, Any] | None = None,
     ) -> RunKey:
         """The run that got the signal: started with it, or the open one."""
         definition = self._registration.workflow(workflow)
@@ -51,6 +52,7 @@ class SignalStart:
             timeouts,
             converter=self._converter,
             max_payload_bytes=self._runs.max_payload_bytes,
+            memo=memo,
         )
         return self._runs.signal_with_start(definition, run, SIGNAL_TIMEOUT)
 
@@ -63,6 +65,7 @@ def signalled_run(
     *,
     converter: PayloadConverter | None,
     max_payload_bytes: int,
+    memo: dict[str, Any] | None = None,
 ) -> NewRun:
     """The run to start with `signal` recorded right after its start."""
     if workflow_id is None:
@@ -78,5 +81,5 @@ def signalled_run(
     payload = conv.encode(converter, payload, "signal payload")
     check_payload(payload, "signal payload", max_bytes=max_payload_bytes)
     inputs = conv.encode_inputs(converter, [args])
-    [run] = new_runs(inputs, [workflow_id], max_payload_bytes, timeouts)
+    [run] = new_runs(inputs, [workflow_id], max_payload_bytes, timeouts, memo)
     return dataclasses.replace(run, signal=(name, payload))

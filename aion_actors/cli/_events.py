@@ -25,6 +25,7 @@ STYLES: dict[str, str] = {
     "ActivityAttemptFailed": "yellow",
     "ActivityHandedOff": "cyan",
     "PatchApplied": "cyan",
+    "AttributesSet": "cyan",
     "ActivityFailed": "red",
     "ActivityCancelRequested": "yellow",
     "ChildFailed": "red",
@@ -159,6 +160,8 @@ def summary(event: Event) -> str:
             return f"#{event.request_id} " + (_error(event.error) if event.error else "recorded")
         case ev.PatchApplied():
             return f"patch {event.patch_id!r} taken (ctx.patched)"
+        case ev.AttributesSet():
+            return f"search attributes {short(event.attributes)}"
         case ev.UpdateAccepted():
             return f"#{event.update_id} {event.name} {short(event.payload)}"
         case ev.UpdateCompleted():
@@ -189,6 +192,7 @@ def run_dict(run: RunSummary) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
         "parent": run.parent,
+        "attributes": run.attributes,
     }
 
 

@@ -7,12 +7,14 @@ took seconds per ten thousand runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -20,7 +22,8 @@ from rich.text import Text
 
 from aion_actors.cli._events import STATUS_STYLES
 from aion_actors.core import WorkflowStatus
-from aion_actors.store import DamagedRun, RunSummary
+from aion_actors.store import DamagedRun, RunQuery, RunSummary
+from aion_actors.store._search import cursor_of
 
 DEFAULT_LIMIT: Final = 100
 _COLUMNS: Final = (
@@ -39,39 +42,63 @@ _GAP: Final = "  "
 
 @dataclass(frozen=True)
 class Selection:
-    """Which runs to list: filters on the run index, then at most `limit` (0: all)."""
+    """Which runs to list: the filters of `list_runs`, then at most `limit` (0: all)
+    from after `cursor`."""
 
     status: WorkflowStatus | None = None
     workflow_type: str | None = None
     since: int | None = None  # unix ns, started at or after
     until: int | None = None  # unix ns, started before
     limit: int = DEFAULT_LIMIT
+    attributes: dict[str, Any] = field(default_factory=dict)
+    cursor: str | None = None
+
+    def query(self) -> RunQuery:
+        """Every matching run from after the cursor (counted, then cut at the limit)."""
+        return dataclasses.replace(
+            RunQuery.of(
+                status=self.status,
+                workflow_type=self.workflow_type,
+                attributes=self.attributes,
+                cursor=self.cursor,
+            ),
+            started_after=None if self.since is None else self.since - 1,
+            started_before=self.until,
+        )
 
     def apply(self, runs: Sequence[RunSummary]) -> tuple[list[RunSummary], int]:
-        """The runs to show, newest first, and how many matched in all."""
-        matching = [
-            r
-            for r in runs
-            if (self.status is None or r.status == self.status)
-            and (self.workflow_type is None or r.workflow_type == self.workflow_type)
-            and (self.since is None or r.started_at >= self.since)
-            and (self.until is None or r.started_at < self.until)
-        ]
-        matching.sort(key=lambda r: (r.started_at, r.workflow_id, r.run_id), reverse=True)
-        return (matching[: self.limit] if self.limit else matching), len(matching)
+        """The runs to show (`runs` are newest first), and how many matched in all."""
+        return (list(runs[: self.limit]) if self.limit else list(runs)), len(runs)
 
 
-def more_note(shown: int, total: int) -> str | None:
-    """The line saying what the limit left out, or None when nothing was."""
-    if shown >= total:
+def attribute_filters(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--attr NAME=VALUE` options as `list_runs(attributes=...)`: VALUE is JSON if it
+    reads as a number, a bool or a quoted string, else text."""
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--attr {pair!r}: expected NAME=VALUE, e.g. customer=c-7")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        found[name] = value if isinstance(value, str | int | float | bool) else text
+    return found
+
+
+def more_note(shown: Sequence[RunSummary], total: int) -> str | None:
+    """The line saying what the limit left out and the cursor of the next page, or None
+    when nothing was."""
+    if len(shown) >= total:
         return None
     return (
-        f"… {total - shown:,} more, older runs: --limit 0 lists all, "
-        "--since/--until narrow by start time"
+        f"… {total - len(shown):,} more, older runs: --limit 0 lists all, "
+        f"--cursor {cursor_of(shown[-1])} the next page, --since/--until narrow by start time"
     )
 
 
-def note_to_stderr(shown: int, total: int) -> None:
+def note_to_stderr(shown: Sequence[RunSummary], total: int) -> None:
     """For `--json`, whose stdout holds one document: the note goes to stderr."""
     note = more_note(shown, total)
     if note is not None:
@@ -100,7 +127,7 @@ def print_table(
     _append(text, {c: (c, "bold") for c in _COLUMNS}, widths)
     for row in rows:
         _append(text, row, widths)
-    note = more_note(len(shown), total)
+    note = more_note(shown, total)
     if note is not None:
         text.append(note + "\n", style="dim")
     console.print(text, soft_wrap=True, end="")

@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from aion_actors.cli import demo, inspection, replaying
 from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
-from aion_actors.cli._listing import DEFAULT_LIMIT, Selection
+from aion_actors.cli._listing import DEFAULT_LIMIT, Selection, attribute_filters
 from aion_actors.cli._when import UsageError, parse_when
 from aion_actors.cli.configcheck import check_config
 from aion_actors.cli.doctor import doctor
@@ -94,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"list the newest N runs (default {DEFAULT_LIMIT}; 0: all) and count the others",
     )
+    cmd.add_argument(
+        "--attr",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="only runs whose search attribute NAME is VALUE (a JSON number, true/false or "
+        "a quoted string; anything else is text); repeat to require several",
+    )
+    cmd.add_argument("--cursor", help="the page after this cursor (printed under a page)")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
     cmd = commands.add_parser("history", parents=[common], help="the events of a workflow's run")
@@ -267,13 +276,20 @@ def _selection(args: argparse.Namespace) -> Selection:
             f"--since {args.since} --until {args.until}: the start is not before the end, "
             "so no run can match"
         )
-    return Selection(
-        status=WorkflowStatus(args.status) if args.status else None,
-        workflow_type=args.workflow_type,
-        since=since,
-        until=until,
-        limit=args.limit,
-    )
+    try:
+        selection = Selection(
+            status=WorkflowStatus(args.status) if args.status else None,
+            workflow_type=args.workflow_type,
+            since=since,
+            until=until,
+            limit=args.limit,
+            attributes=attribute_filters(args.attr),
+            cursor=args.cursor,
+        )
+        selection.query()  # a bad --attr or --cursor is a usage error, before any reading
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return selection
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,14 +63,14 @@ def runs(data: Path | str, console: Console, selection: Selection, *, as_json: b
     """The runs `selection` picks from the run index, newest first (no history is read);
     index entries that do not decode are listed last as `damaged`."""
     with open_readonly(data) as store:
-        found = store.runs(status=selection.status, workflow_type=selection.workflow_type)
+        found = store.search(selection.query())
         # the store logged each to stderr when it skipped it
         damaged = store.damaged_runs() if isinstance(store, LmdbStore) else []
         where = getattr(store, "path", data)
     shown, total = selection.apply(found)
     if as_json:
         print_json([run_dict(r) for r in shown])
-        note_to_stderr(len(shown), total)
+        note_to_stderr(shown, total)
         return 0
     print_table(where, shown, total, console, damaged)
     return 0
@@ -126,6 +126,7 @@ def describe(data: Path | str, workflow_id: str, console: Console, *, as_json: b
         "timeout_at": iso(_timeout_at(events)),
         "outcome": _outcome(events),
         "patches": [e.patch_id for e in events if isinstance(e, ev.PatchApplied)],
+        "memo": events[0].memo if events and isinstance(events[0], ev.WorkflowStarted) else None,
     }
     if as_json:
         print_json(doc)

@@ -41,6 +41,7 @@ _TYPES_BY_ANNOTATION: Final[dict[str, tuple[type, ...] | None]] = {
     "int | None": (int, type(None)),
     "float | None": (float, int, type(None)),
     "dict[str, Any] | None": (dict, type(None)),
+    "dict[str, Any]": (dict,),
     "ErrorInfo | None": (dict, type(None)),
     "str | None": (str, type(None)),
     "bool": (bool,),

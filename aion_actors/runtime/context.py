@@ -23,6 +23,7 @@ from aion_actors.core import (
     check_payload,
 )
 from aion_actors.core import payloads as conv
+from aion_actors.runtime import visibility
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ChildCommand,
@@ -306,6 +307,17 @@ class WorkflowContext:
         if self._patches is None:
             raise RuntimeError("ctx.deprecate_patch works only in a running workflow")
         self._patches.deprecate(patch_id)
+
+    # -- what operators see
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        """Merge `attributes` into this run's search attributes (None deletes a name), for
+        `engine.list_runs(attributes=...)`: recorded as `AttributesSet`, replayed as a command."""
+        self._no_commands_in_queries("set_attributes")
+        if self._patches is None:
+            raise RuntimeError("ctx.set_attributes works only in a running workflow")
+        visibility.set_attributes(self._patches, self.workflow_id, self.run_id, attributes)
+        self.is_replaying = self.is_replaying and not self._patches.live
 
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""

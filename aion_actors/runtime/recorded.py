@@ -1,7 +1,7 @@
 """What a run's history holds, indexed for the replay driver.
 
 Commands (activities, timers, signal waits with a timeout, children, requests
-to other workflows, patch markers) are matched by position against what the
+to other workflows, patch markers, search attributes) are matched by position against what the
 code asks for; outcomes are looked up by the command they answer.
 """
 
@@ -31,6 +31,8 @@ class Recorded:
             return "ctx.wait_condition with a timeout"
         if self.kind == "patch":
             return f"patch marker {self.name!r} (ctx.patched)"
+        if self.kind == "attributes":
+            return "ctx.set_attributes"
         return f"{self.kind} {self.name!r}"
 
 
@@ -154,4 +156,6 @@ def recorded_command(event: ev.Event) -> Recorded | None:
         return Recorded("external", what, event.request_id, event.seq)
     if isinstance(event, ev.PatchApplied):
         return Recorded("patch", event.patch_id, event.patch_id, event.seq)
+    if isinstance(event, ev.AttributesSet):
+        return Recorded("attributes", "set_attributes", str(event.seq), event.seq)
     return None

@@ -113,14 +113,15 @@ def timed_out(timer: TimerId, fire_at: int | None) -> msg.TimeoutRequest:
     return msg.TimeoutRequest(reason, msg.Ack(), which.value)
 
 
-def carried(store: EventStore, key: RunKey) -> Timeouts:
-    """What the continue-as-new successor of run `key` inherits, read from its start."""
+def opening(store: EventStore, key: RunKey) -> ev.Event | None:
+    """Run `key`'s first event, whose timeouts (and memo) its continue-as-new successor
+    inherits; None when it cannot be read (the successor starts without them)."""
     try:
         first = store.read(*key, until=1)
     except AionError as exc:  # its successor starts without them rather than not at all
-        log.error("run %s: its timeouts cannot be read (%s); its successor has none", key, exc)
-        return NO_TIMEOUTS
-    return Timeouts.carried(first[0] if first else None)
+        log.error("run %s: its start cannot be read (%s); its successor inherits none", key, exc)
+        return None
+    return first[0] if first else None
 
 
 def _ns(seconds: float) -> int:

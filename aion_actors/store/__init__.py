@@ -10,7 +10,8 @@ can never disagree with history:
   `execution_deadline` and `"timeout:run"` at its `run_deadline`, if set;
 - every event folds into `status` via `next_status` and advances `head`; the
   event that makes the status terminal sets `ended_at`; `RunRestarted`
-  increments `restarts`;
+  increments `restarts`; `AttributesSet` merges into `attributes` (a None
+  value deletes its name), which the LMDB search index lists (`_lmdb_search`);
 - `TimerStarted` schedules `timer_id` at `fire_at`; `TimerFired` and
   `TimerCancelled` cancel it; `ActivityAttemptFailed` with `retry_at`
   schedules `"retry:" + activity_id`, which the next `ActivityScheduled` of
@@ -25,6 +26,7 @@ that no event records. Ids are validated with `check_id`; a timer key
 """
 
 from aion_actors.store._lmdb_records import DamagedRun
+from aion_actors.store._search import RunFilters, RunPage, RunQuery
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.memory import MemoryStore
 from aion_actors.store.protocol import AppendRequest, DueTimer, EventStore, RunSummary
@@ -39,5 +41,8 @@ __all__ = [
     "LmdbStore",
     "MemoryStore",
     "Recorder",
+    "RunFilters",
+    "RunPage",
+    "RunQuery",
     "RunSummary",
 ]

@@ -33,9 +33,12 @@ from aion_actors.core.errors import CorruptStore
 from aion_actors.store import _lmdb_file
 
 DB_NAMES: Final = (b"events", b"runs", b"timers", b"timer_ids", b"meta")
-#: sub-databases added since the first schema: created on a writable open, absent from a
-#: read-only open of a store written before them (readers treat them as empty)
-LATER_DB_NAMES: Final = (b"expiry",)
+#: sub-databases added since the first schema: created when a data directory written by
+#: an older version is opened writable (then built: `_lmdb_prune`, `_lmdb_search`), absent
+#: from `dbs` when it is opened read-only (readers treat them as empty or absent)
+ADDED_DB_NAMES: Final = (b"expiry", b"search", b"search_counts")
+#: room for sub-databases later versions add
+_MAX_DBS: Final = 16
 SCHEMA_KEY: Final = b"schema_version"
 LOCK_FILE: Final = "aion.lock"
 _MAX_READERS: Final = 1024
@@ -179,7 +182,7 @@ def open_env(
             metasync=sync,
             mode=0o600,
             create=not readonly,
-            max_dbs=len(DB_NAMES) + len(LATER_DB_NAMES),
+            max_dbs=_MAX_DBS,
             max_readers=_MAX_READERS,
             max_spare_txns=4,
             lock=True,
@@ -203,7 +206,7 @@ def open_env(
                     f"data directory {directory} lacks some of the sub-databases "
                     f"{', '.join(n.decode() for n in DB_NAMES)}; it is damaged"
                 ) from None
-            for name in LATER_DB_NAMES:
+            for name in ADDED_DB_NAMES:
                 with contextlib.suppress(lmdb.NotFoundError):
                     dbs[name] = env.open_db(name, create=not readonly)
             if fresh:

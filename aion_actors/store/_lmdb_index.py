@@ -4,7 +4,9 @@ Both walk the `events` sub-database once, run by run (a run's events are one
 key range), decode every event, check that its seqs run 1, 2, … with no gap,
 and fold them with the same `_projection.fold` the append path uses: what
 the index and the timers should hold. `examine` compares that with what they
-hold; `rebuild` writes it, in the caller's one write transaction.
+hold; `rebuild` writes it, in the caller's one write transaction. The search
+index (`_lmdb_search`) is checked against the run index, and rebuilt from it
+after the run index is.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import lmdb
 
 from aion_actors.core import CorruptEvent, decode_event, packb
-from aion_actors.store import _lmdb_prune
+from aion_actors.store import _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import TimerIndex, ids_of, unpack_summary
 
@@ -31,7 +33,10 @@ _COMPARED = (
     "version",
     "restarts",
     "parent",
+    "attributes",
 )
+#: what an entry written before a field existed means by its absence
+_ABSENT: dict[str, Any] = {"attributes": {}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,7 @@ def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
     found = report.findings
     implied = _implied(txn, dbs, found)
     report.events = implied.events
+    expected = dict(implied.runs)  # (popped below)
     indexed_status: dict[bytes, str | None] = {}  # None: the entry is damaged
     closed: set[bytes] = set()
     for key, data in txn.cursor(db=dbs[b"runs"]):
@@ -158,7 +164,7 @@ def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
         differ = [
             f"{name} {record.get(name)!r} (its events say {want[name]!r})"
             for name in _COMPARED
-            if want is not None and record.get(name) != want[name]
+            if want is not None and record.get(name, _ABSENT.get(name)) != want[name]
         ]
         if differ:
             found.append(Finding("index", where, "the entry disagrees: " + ", ".join(differ)))
@@ -169,6 +175,10 @@ def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
     for key, problem in _lmdb_prune.findings(txn, dbs, closed):
         if indexed_status.get(key) is not None and _where(key) not in flagged:
             found.append(Finding("expiry", _where(key), problem))
+    if _lmdb_search.built(txn, dbs):
+        found.extend(
+            Finding("search", *problem) for problem in _lmdb_search.examine(txn, dbs, expected)
+        )
     return report
 
 
@@ -230,4 +240,6 @@ def rebuild(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], timers: TimerIn
         timers.schedule(txn, timer_key, fire_at)
     if _lmdb_prune.EXPIRY in dbs:
         _lmdb_prune.rebuild(txn, dbs)
+    if b"search" in dbs:
+        _lmdb_search.build(txn, dbs)
     return Rebuilt(len(entries), len(implied.timers), unreadable)

@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import lmdb
 
 from aion_actors.core import check_id, faults, packb, unpackb
+from aion_actors.store import _lmdb_search
 from aion_actors.store import _projection as proj
-from aion_actors.store._lmdb_records import ids_of
+from aion_actors.store._lmdb_records import ids_of, unpack_summary
 from aion_actors.store.protocol import RetentionOf, RunSummary
 
 EXPIRY: Final = b"expiry"
@@ -238,6 +239,13 @@ def doomed_runs(txn: Txn, dbs: Dbs) -> list[bytes]:
 # -- deleting
 
 
+def _remove_search(txn: Txn, dbs: Dbs, run: bytes) -> None:
+    if b"search" in dbs and (data := txn.get(run, db=dbs[b"runs"])) is not None:
+        workflow_id, run_id = ids_of(run)
+        summary = {**unpack_summary(data, workflow_id, run_id), "workflow_id": workflow_id}
+        _lmdb_search.forget(txn, dbs, {**summary, "run_id": run_id})
+
+
 def _remove_index_row(txn: Txn, dbs: Dbs, run: bytes) -> None:
     txn.delete(run, db=dbs[b"runs"])
 
@@ -257,6 +265,7 @@ def _remove_timers(txn: Txn, dbs: Dbs, run: bytes) -> None:
 #: every index a run has a place in: a deletion removes it from each, in its first
 #: transaction. A new index adds its removal here (one line).
 REMOVERS: Final[tuple[Callable[[Txn, Dbs, bytes], None], ...]] = (
+    _remove_search,  # before the index row it reads
     _remove_index_row,
     _remove_expiry,
     _remove_timers,

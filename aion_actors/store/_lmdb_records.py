@@ -134,11 +134,11 @@ def due_timer(key: bytes, fire_at: int) -> DueTimer | None:
 
 
 def due_timers(
-    txn: lmdb.Transaction[bytes], db: Any, as_of: int, limit: int | None
+    txn: lmdb.Transaction[bytes], timers: Any, as_of: int, limit: int | None
 ) -> list[DueTimer]:
-    """Timers of `timers` with `fire_at <= as_of`, earliest first, at most `limit`."""
+    """Timers of the `timers` sub-database due by `as_of`, earliest first, at most `limit`."""
     due: list[DueTimer] = []
-    for key in txn.cursor(db=db).iternext(values=False):
+    for key in txn.cursor(db=timers).iternext(values=False):
         fire_at = int.from_bytes(key[:8], "big")
         if fire_at > as_of or (limit is not None and len(due) >= limit):
             break

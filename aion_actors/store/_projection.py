@@ -191,6 +191,7 @@ def new_summary(workflow_id: str, run_id: str, first: Event) -> Summary:
         "version": "",
         "restarts": 0,
         "parent": None,
+        "attributes": {},
     }
 
 
@@ -221,7 +222,8 @@ def matching(
 def to_summary(record: Any, workflow_id: str, run_id: str) -> RunSummary:
     """A stored index entry as a `RunSummary`; a damaged one is a `CorruptEvent`."""
     try:
-        values = {name: record[name] for name in _SUMMARY_FIELDS}
+        values = {name: record[name] for name in _SUMMARY_FIELDS if name != "attributes"}
+        values["attributes"] = record.get("attributes") or {}  # (none before search)
         values["status"] = WorkflowStatus(values["status"])
         wrong = [
             name
@@ -251,6 +253,7 @@ _FIELD_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "version": str,
     "restarts": int,
     "parent": (dict, type(None)),
+    "attributes": dict,
 }
 
 
@@ -297,6 +300,17 @@ def _on_started(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     if not _terminal(summary):
         for which, deadline in _deadlines(event):
             ops.append((SCHEDULE, timer_text(TimerKind.TIMEOUT, which.value), deadline))
+
+
+def _on_attributes(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
+    assert isinstance(event, ev.AttributesSet)
+    merged = dict(summary.get("attributes") or {})  # a new dict: the old one stays as it was
+    for name, value in event.attributes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    summary["attributes"] = merged
 
 
 def _on_restarted(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
@@ -348,6 +362,7 @@ _RULES: Final[dict[type[Event], _Rule]] = {
     **{cls: _on_lifecycle for cls in EVENT_TYPES.values() if cls.lifecycle},
     ev.WorkflowStarted: _on_started,
     ev.RunRestarted: _on_restarted,
+    ev.AttributesSet: _on_attributes,
     ev.TimerStarted: _on_timer_started,
     ev.TimerFired: _on_timer_done,
     ev.TimerCancelled: _on_timer_done,

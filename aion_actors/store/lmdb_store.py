@@ -10,6 +10,7 @@ Sub-databases (the on-disk names other tools may rely on):
 - `timer_ids`: `workflow_id \\0 run_id \\0 timer_id` → `fire_at`, to replace or cancel;
 - `meta`: `b"schema_version"` → msgpack int;
 - `expiry`: closed runs by workflow type and the time their retention starts (`_lmdb_prune`).
+- `search`, `search_counts`: the search index (`_lmdb_search` describes them).
 
 Damage (see `_lmdb_file`): LMDB's damage errors are `CorruptStore`; a run index entry
 that does not decode is left out of `runs()`/`open_runs()`, logged once, and listed by
@@ -32,29 +33,26 @@ import lmdb
 from aion_actors.core import (
     AionError,
     ConfigError,
-    CorruptEvent,
     EngineClosed,
     Event,
-    SequenceConflict,
     StoreFull,
     WorkflowStatus,
     check_id,
-    faults,
-    packb,
 )
-from aion_actors.store import _lmdb_env, _lmdb_index, _lmdb_prune
+from aion_actors.store import _lmdb_env, _lmdb_index, _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
+from aion_actors.store._lmdb_apply import apply_all
 from aion_actors.store._lmdb_records import (
     DamagedRun,
     DamageLog,
     TimerIndex,
     due_timers,
     entries,
-    load_summary,
     read_history,
     summaries,
     unpack_summary,
 )
+from aion_actors.store._search import RunPage, RunQuery
 from aion_actors.store._write_faults import PROBE_KEY, free_bytes, unwritable
 from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
 
@@ -117,7 +115,8 @@ class LmdbStore:
         self._gate = _lmdb_env.Gate()
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
-        if not readonly:  # build a missing expiry index; finish deletions a killed process left
+        if not readonly:  # build indexes older directories lack; finish killed deletions
+            self._write(lambda txn: _lmdb_search.ensure(txn, self._dbs))
             _lmdb_prune.finish_all(self._writing, self._writing(_lmdb_prune.opened))
 
     @property
@@ -146,7 +145,7 @@ class LmdbStore:
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         with self._write_lock:
             prepared = [proj.prepare(request, self._clock()) for request in requests]
-            return self._write(lambda txn: self._apply_all(txn, prepared))
+            return self._write(lambda txn: apply_all(txn, self._dbs, self._timer_index, prepared))
 
     def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
@@ -216,54 +215,6 @@ class LmdbStore:
         self._timer_index = TimerIndex(self._dbs[b"timers"], self._dbs[b"timer_ids"])
         self._timers = self._dbs[b"timers"]
 
-    def _apply_all(
-        self, txn: lmdb.Transaction[bytes], batch: list[proj.Prepared | AionError]
-    ) -> list[list[Event] | AionError]:
-        results: list[list[Event] | AionError] = []
-        touched: dict[bytes, proj.Summary] = {}
-        events = txn.cursor(db=self._events)
-        middle = len(batch) // 2 if faults.ARMED else -1
-        for index, request in enumerate(batch):
-            if index == middle:
-                faults.hit("commit.middle")  # half the batch written, nothing committed
-            if isinstance(request, AionError):
-                results.append(request)
-                continue
-            key = request.run_key
-            try:
-                summary = touched.get(key) or load_summary(txn, self._runs, request)
-            except CorruptEvent as exc:
-                results.append(exc)
-                continue
-            head = summary["head"] if summary else 0
-            if head != request.expected_seq:
-                ids = {"workflow_id": request.workflow_id, "run_id": request.run_id}
-                results.append(SequenceConflict(request.expected_seq, head, **ids))
-                continue
-            if (closed := proj.closed_to(summary, request)) is not None:
-                results.append(closed)
-                continue
-            if not request.events:
-                results.append([])
-                continue
-            if summary is None:
-                summary = proj.new_summary(request.workflow_id, request.run_id, request.events[0])
-            prefix = key + b"\0"
-            events.putmulti(
-                [
-                    (prefix + event.seq.to_bytes(8, "big"), data)
-                    for event, data in zip(request.events, request.encoded, strict=True)
-                ]
-            )
-            self._timer_index.apply(txn, prefix, proj.fold(summary, request.events))
-            touched[key] = summary
-            results.append(request.events)
-        for key, summary in touched.items():
-            txn.put(key, packb(summary), db=self._runs)
-        for key in [key for key, summary in touched.items() if summary["ended_at"] is not None]:
-            _lmdb_prune.closed_in_txn(txn, self._dbs, key, touched[key])  # closed in this batch
-        return results
-
     # Reading
 
     def read(
@@ -317,6 +268,13 @@ class LmdbStore:
     def next_timer(self) -> DueTimer | None:
         with self._reading() as txn:
             return next(iter(due_timers(txn, self._timers, proj.MAX_TIME, 1)), None)
+
+    def search(self, query: RunQuery) -> RunPage:
+        """See `EventStore.search`; served by the search index (`_lmdb_search`)."""
+        with self._reading() as txn:
+            found, damaged = _lmdb_search.search(txn, self._dbs, query)
+        self._damaged.note(damaged)
+        return found
 
     # Retention (see `_lmdb_prune`)
 

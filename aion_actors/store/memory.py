@@ -24,6 +24,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.store import _projection as proj
+from aion_actors.store._search import RunPage, RunQuery, page, sort_key
 from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
 
 _Run = tuple[str, str]
@@ -133,6 +134,10 @@ class MemoryStore:
                 for run in sorted(self._summaries)
             ]
         return proj.matching(found, status, workflow_type)
+
+    def search(self, query: RunQuery) -> RunPage:
+        """See `EventStore.search`: every summary, sorted and filtered (a scan)."""
+        return page(query, sorted(self.runs(), key=sort_key))
 
     def open_runs(self) -> list[RunSummary]:
         return [s for s in self.runs() if not s.status.is_terminal]

@@ -7,11 +7,14 @@ by a shared database must pass the same conformance suite (tests/store/).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from aion_actors.core import AionError, Event, WorkflowStatus
+
+if TYPE_CHECKING:
+    from aion_actors.store._search import RunPage, RunQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,8 @@ class RunSummary:
     version: str
     restarts: int
     parent: dict[str, Any] | None
+    #: the search attributes the run set (`ctx.set_attributes`), merged
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 #: a workflow type's retention in ns (None: its closed runs are kept forever)
@@ -94,6 +99,11 @@ class EventStore(Protocol):
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
         """Every run, filtered, in (workflow_id, run_id) order."""
+        ...
+
+    def search(self, query: RunQuery) -> RunPage:
+        """The runs `query` matches, newest started first (ties by workflow_id, run_id),
+        from after its cursor, at most its limit; see `store/_search.py`."""
         ...
 
     def open_runs(self) -> list[RunSummary]:

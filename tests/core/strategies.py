@@ -41,6 +41,7 @@ _BY_ANNOTATION: dict[str, st.SearchStrategy[Any]] = {
     "int | None": st.none() | INT64,
     "float | None": st.none() | st.floats(allow_nan=False),
     "dict[str, Any] | None": st.none() | st.dictionaries(TEXT, PAYLOADS, max_size=3),
+    "dict[str, Any]": st.dictionaries(TEXT, PAYLOADS, max_size=3),
     "str | None": st.none() | TEXT,
     "bool": st.booleans(),
     "ErrorInfo | None": st.none() | ERRORS,

@@ -76,6 +76,7 @@ SAMPLES: dict[str, Event] = {
         ev.RunPaused(reason="investigating"),
         ev.RunUnpaused(),
         ev.WorkflowReset(next_run_id="r3", to_seq=5, reason="step 3 fixed"),
+        ev.AttributesSet(attributes={"customer": "c-7", "priority": 2, "gone": None}),
     )
 }
 

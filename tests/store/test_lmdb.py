@@ -79,8 +79,10 @@ def _raw(path: Path, name: bytes | None) -> dict[bytes, bytes]:
 def test_on_disk_layout_is_what_tools_expect(data: Path) -> None:
     with LmdbStore(data) as store:
         store.append("w", "r1", [started(), ev.TimerStarted(timer_id="t", fire_at=7)], 0)
-    names = {b"events", b"runs", b"timers", b"timer_ids", b"meta", b"expiry"}
-    assert set(_raw(data, None)) == names
+    assert set(_raw(data, None)) == {
+        *(b"events", b"runs", b"timers", b"timer_ids", b"meta"),
+        *(b"expiry", b"search", b"search_counts"),
+    }
     assert msgpack.unpackb(_raw(data, b"meta")[b"schema_version"]) == SCHEMA_VERSION
     events = _raw(data, b"events")
     assert list(events) == [
@@ -96,6 +98,11 @@ def test_on_disk_layout_is_what_tools_expect(data: Path) -> None:
         ended = store.get_run("w", "r1").ended_at  # type: ignore[union-attr]
     entry = b"checkout\0" + ended.to_bytes(8, "big") + b"w\0r1"
     assert _raw(data, b"expiry") == {entry: b"", b"\xfdw\0r1": entry}
+    rows = list(_raw(data, b"search"))  # every run, its status and its type: one row each
+    assert sorted(row[:1] for row in rows) == [b"D", b"S", b"T"]
+    newest_first = (2**64 - 1 - summary["started_at"]).to_bytes(8, "big")
+    assert all(len(row) == 25 + 4 and row[17:] == newest_first + b"w\0r1" for row in rows)
+    assert sorted(_raw(data, b"search_counts").values()) == [(1).to_bytes(8, "big")] * 3
 
 
 def test_everything_survives_a_reopen(data: Path) -> None:

@@ -38,6 +38,7 @@ _SAMPLES: dict[str, Any] = {
     "int | None": 9,
     "float | None": 0.25,
     "dict[str, Any] | None": {"workflow_id": "parent", "odd": ODD},
+    "dict[str, Any]": {"customer": "c-7", "odd": ODD},
     "ErrorInfo | None": {"type": "KeyError", "message": "k"},
     "str | None": "maybe",
 }

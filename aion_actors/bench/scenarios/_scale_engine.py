@@ -1,9 +1,10 @@
 """The engine process of the `scale` scenario: many sleeping runs, then signal round trips.
 
 `python -m aion_actors.bench.scenarios._scale_engine DATA RUNS MAX_RESIDENT SAMPLES`
-starts RUNS runs that wait (on a signal, then a timer, each up to an hour),
-waits until eviction has brought the resident runs down to MAX_RESIDENT,
-times SAMPLES signal round trips to evicted runs, and prints one JSON line
+starts RUNS runs (each with a search attribute `customer`, one of 1000) that
+wait (on a signal, then a timer, each up to an hour), waits until eviction has
+brought the resident runs down to MAX_RESIDENT, times SAMPLES signal round
+trips to evicted runs, and prints one JSON line
 of figures; then it sleeps until the scenario SIGKILLs it.
 """
 
@@ -20,10 +21,20 @@ from aion_actors import Engine, SignalTimeout, WorkflowContext, workflow
 
 
 @workflow
-async def sleeper(ctx: WorkflowContext) -> None:
+async def sleeper(ctx: WorkflowContext, customer: str | None = None) -> None:
+    if customer is not None:  # a search attribute, for the filtered listings
+        ctx.set_attributes({"customer": customer})
     with contextlib.suppress(SignalTimeout):
         await ctx.wait_signal("poke", timeout=3600)
     await ctx.sleep(3600)
+
+
+#: how many customers the runs are spread over (the attribute filter's selectivity)
+CUSTOMERS = 1000
+
+
+def start(engine: Engine, i: int) -> None:
+    engine.start(sleeper, f"c-{i % CUSTOMERS}", workflow_id=f"s{i}")
 
 
 def rss_mib() -> float:
@@ -40,7 +51,7 @@ def main() -> None:
         engine.register(sleeper)
         began = time.perf_counter()
         with ThreadPoolExecutor(16) as starters:  # starts wait for commits: overlap them
-            list(starters.map(lambda i: engine.start(sleeper, workflow_id=f"s{i}"), range(runs)))
+            list(starters.map(lambda i: start(engine, i), range(runs)))
         start_rate = runs / (time.perf_counter() - began)
         runs_of = engine._runs  # noqa: SLF001 - the benchmark waits on the evictor's own signal
         runs_of.wait_resident_within_limit(timeout=120)

@@ -6,7 +6,9 @@ its start rate, its RSS once all are open, and the round trip of a signal
 to an *evicted* run (``engine.signal`` until the woken run's next command is
 recorded). Then it is SIGKILLed, and the scenario times ``Engine.open`` plus
 registration: the recovery scan that lists every open run and re-arms the
-timers. The ceiling is a bare read of every run summary in the store.
+timers. The ceiling is a bare read of every run summary in the store. Then
+it times filtered listings (`list_runs(..., limit=100)`, the first page) by
+type, by status and by search attribute (each value held by runs/1000 runs).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from aion_actors import Engine
 from aion_actors.bench.harness import Figure, Params, Report, scenario
@@ -71,6 +75,9 @@ def run(params: Params) -> Report:
             engine.register(sleeper)
             recovered_s = time.perf_counter() - began
             open_runs = len(engine.list_runs())
+            listings = {
+                name: listing_p50_ms(engine, filters) for name, filters in _LISTINGS.items()
+            }
     if listed != runs or open_runs != runs:
         raise AssertionError(f"{runs} runs started, {listed} listed, {open_runs} after recovery")
     return Report(
@@ -105,5 +112,30 @@ def run(params: Params) -> Report:
             Figure(
                 "evicted_signal_p99_ms", seen["signal_p99_ms"], "ms", better="lower", labels=labels
             ),
+            *(
+                Figure(f"{name}_p50_ms", ms, "ms", better="lower", labels=labels, target=50.0)
+                for name, ms in listings.items()
+            ),
         ]
     )
+
+
+#: the filtered listings timed (first page, limit 100): name -> `list_runs` filters
+_LISTINGS: dict[str, dict[str, Any]] = {
+    "list_by_type": {"workflow_type": "sleeper"},
+    "list_by_status": {"status": "running"},
+    "list_by_attribute": {"attributes": {"customer": "c-7"}},
+    "list_by_attribute_and_type": {"workflow_type": "sleeper", "attributes": {"customer": "c-9"}},
+}
+
+
+def listing_p50_ms(engine: Engine, filters: dict[str, Any], samples: int = 21) -> float:
+    """The median time of `list_runs(**filters, limit=100)`: the first page, each time."""
+    times = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        page = engine.list_runs(**filters, limit=100)
+        times.append((time.perf_counter() - began) * 1000)
+    if not page:
+        raise AssertionError(f"list_runs({filters}) found no run")
+    return statistics.median(times)

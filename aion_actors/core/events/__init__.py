@@ -51,6 +51,7 @@ from aion_actors.core.events.messages import (
     UpdateCompleted,
 )
 from aion_actors.core.events.operations import RunPaused, RunUnpaused, WorkflowReset
+from aion_actors.core.events.visibility import AttributesSet
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
@@ -90,6 +91,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RunPaused,
         RunUnpaused,
         WorkflowReset,
+        AttributesSet,
     )
 }
 
@@ -138,6 +140,7 @@ __all__ = [
     "ActivityHandedOff",
     "ActivityHeartbeat",
     "ActivityScheduled",
+    "AttributesSet",
     "ChildCompleted",
     "ChildFailed",
     "ChildRunStarted",

@@ -16,7 +16,8 @@ class WorkflowStarted(Event):
     here and in the timer index: `execution_deadline` (unix ns) bounds the whole
     workflow_id chain and is carried unchanged into each continued run;
     `run_deadline` bounds this run, set from `run_timeout` (seconds), which each
-    continued run gets again."""
+    continued run gets again. `memo` (absent in older records: none) is what the
+    starter attached to the run, unindexed, carried into each continued run."""
 
     workflow_type: str
     input: Any
@@ -26,6 +27,7 @@ class WorkflowStarted(Event):
     execution_deadline: int | None = None
     run_deadline: int | None = None
     run_timeout: float | None = None
+    memo: dict[str, Any] | None = None
     #: set on a run `engine.reset` started: `{"run_id", "seq", "reason", "at", "seed"}` —
     #: the run it went on from, at which seq, why, when (unix ns; this event keeps the
     #: original's `recorded_at`) and whose ids seed its randomness (the first run's)

@@ -38,7 +38,7 @@ from aion_actors.runtime.runs.residency import Residency, child_run
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
-from aion_actors.runtime.timeouts import Timeouts, carried
+from aion_actors.runtime.timeouts import Timeouts, opening
 from aion_actors.store import EventStore, Recorder
 from supervisor import ChildInfo, ExitReason
 
@@ -188,7 +188,7 @@ class Endings:
         if successor is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
             if faults.ARMED:
                 faults.hit("continue_as_new")
-            self._start_successor(successor.key, closing, parent, carried(self._store, key))
+            self._start_successor(successor.key, closing, parent, opening(self._store, key))
         elif isinstance(closing, ev.WorkflowReset):  # its parent hears from the new run
             if successor is not None:
                 self._lane.submit(self._resets.closed, key, closing)
@@ -201,14 +201,14 @@ class Endings:
         key: RunKey,
         closing: ev.WorkflowContinuedAsNew,
         parent: dict[str, Any] | None,
-        timeouts: Timeouts,
+        started: ev.Event | None,
     ) -> None:
         entry = self._table.get(key)
         definition = self._catalog.workflow(entry.workflow_type) if entry is not None else None
         if definition is None:
             self._residency.refuse(key, self._table.withdraw(key))
             return
-        run = NewRun(key.workflow_id, key.run_id, closing.input, parent, timeouts)
+        run = NewRun.successor(key.workflow_id, closing, parent, started)
         self._starts.launch(definition, [run], [entry], wait=False)
 
     def resume(self, key: RunKey) -> bool:

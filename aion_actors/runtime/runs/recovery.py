@@ -25,7 +25,7 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
-from aion_actors.runtime.timeouts import Timeouts, past_deadline
+from aion_actors.runtime.timeouts import past_deadline
 from aion_actors.store import EventStore
 
 log = logging.getLogger("aion_actors.runtime")
@@ -115,33 +115,19 @@ class Recovery:
                 continue
             started = history[0]
             parent = started.parent if isinstance(started, ev.WorkflowStarted) else None
-            timeouts = Timeouts.carried(started)
             name = run.workflow_type
             reason = f"waiting for workflow type {name!r} of its successor to be registered"
+            successor = NewRun.successor(run.workflow_id, closing, parent, started)
 
-            def wake(
-                name: str = name,
-                workflow_id: str = run.workflow_id,
-                closing: ev.WorkflowContinuedAsNew = closing,
-                parent: dict[str, Any] | None = parent,
-                timeouts: Timeouts = timeouts,
-            ) -> None:
-                self._start_successor(name, workflow_id, closing, parent, timeouts)
+            def wake(name: str = name, successor: NewRun = successor) -> None:
+                self._start_successor(name, successor)
 
             waiter = Waiter(RunKey(run.workflow_id, run.run_id), reason, wake)
             self._waiters.add(name, ("successor", run.workflow_id), waiter)
 
-    def _start_successor(
-        self,
-        name: str,
-        workflow_id: str,
-        closing: ev.WorkflowContinuedAsNew,
-        parent: dict[str, Any] | None,
-        timeouts: Timeouts,
-    ) -> None:
+    def _start_successor(self, name: str, run: NewRun) -> None:
         definition = self._catalog.workflow(name)
-        if definition is not None and self._table.open_run(workflow_id) is None:
-            run = NewRun(workflow_id, closing.next_run_id, closing.input, parent, timeouts)
+        if definition is not None and self._table.open_run(run.workflow_id) is None:
             self._starts.create(definition, [run], refuse_open=False, wait=False)
 
 

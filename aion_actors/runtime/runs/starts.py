@@ -52,6 +52,22 @@ class NewRun:
     timeouts: Timeouts = NO_TIMEOUTS
     #: signal-with-start: the signal (name, payload) recorded right after its start
     signal: tuple[str, Any] | None = None
+    #: what the starter attached to the run (unindexed), recorded in its start
+    memo: dict[str, Any] | None = None
+
+    @classmethod
+    def successor(
+        cls,
+        workflow_id: str,
+        closing: ev.WorkflowContinuedAsNew,
+        parent: dict[str, Any] | None,
+        started: ev.Event | None,
+    ) -> NewRun:
+        """The run `closing` continues into, inheriting the timeouts and memo of the run
+        `started` opened."""
+        memo = started.memo if isinstance(started, ev.WorkflowStarted) else None
+        timeouts = Timeouts.carried(started)
+        return cls(workflow_id, closing.next_run_id, closing.input, parent, timeouts, memo=memo)
 
     @property
     def key(self) -> RunKey:
@@ -63,9 +79,11 @@ def new_runs(
     workflow_ids: Iterable[str] | None,
     max_payload_bytes: int,
     timeouts: Timeouts = NO_TIMEOUTS,
+    memo: dict[str, Any] | None = None,
 ) -> list[NewRun]:
     """Check what a caller asks to start, before anything is written; fresh run ids."""
     inputs = list(inputs)
+    memo = check_memo(memo, max_payload_bytes)
     ids = [new_workflow_id() for _ in inputs] if workflow_ids is None else list(workflow_ids)
     if len(ids) != len(inputs):
         raise ConfigError(
@@ -87,8 +105,18 @@ def new_runs(
                 f"workflow_id {workflow_id!r} is given twice (inputs {first[workflow_id]} "
                 f"and {index}); a workflow_id has one open run at a time"
             )
-        new.append(NewRun(workflow_id, new_run_id(), tuple(args), timeouts=timeouts))
+        new.append(NewRun(workflow_id, new_run_id(), tuple(args), timeouts=timeouts, memo=memo))
     return new
+
+
+def check_memo(memo: Any, max_payload_bytes: int) -> dict[str, Any] | None:
+    """`memo` if it is None or a dict of str keys whose values are payloads."""
+    if memo is None:
+        return None
+    if not isinstance(memo, dict) or not all(isinstance(key, str) for key in memo):
+        raise PayloadError("memo", f"must be a dict with str keys, got {memo!r:.80}")
+    check_payload(memo, "memo", max_bytes=max_payload_bytes)
+    return memo
 
 
 class Starts:
@@ -208,4 +236,5 @@ def _started(definition: WorkflowDefinition, run: NewRun, now: int) -> ev.Workfl
         execution_deadline=execution_deadline,
         run_deadline=run_deadline,
         run_timeout=run.timeouts.run_timeout,
+        memo=run.memo,
     )

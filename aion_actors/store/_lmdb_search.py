@@ -1,0 +1,267 @@
+"""The LMDB search index: rows that list runs in search order, per filter value.
+
+Two sub-databases, written in the append transaction by `update` (so they always
+agree with the run index) and read by `search`:
+
+- `search`: `kind (1 byte) + digest (16) + (2**64-1 - started_at) (8, big-endian)
+  + workflow_id \\0 run_id` → b"". A prefix `kind + digest` names one filter value —
+  `D` every run, `S` a status, `T` a workflow type, `P` a parent workflow_id,
+  `A` an attribute name and value token (`core/attributes.py`), the digest a
+  BLAKE2b of the value, so keys stay short whatever the value — and its rows are
+  that value's runs, newest started first, ties by ids: the order of `_search`.
+- `search_counts`: `kind + digest` → how many rows it has (8 bytes), so `search`
+  scans the most selective prefix among the query's filters.
+
+`search` walks the chosen prefix from the cursor's position (or `started_before`),
+stops past `started_after`, and checks every filter against the run's summary.
+`forget` removes a run's rows (for deleting runs). A data directory written before
+the index existed gets it on open (`build`, from the run index; meta key
+`search_index`); `examine` and `rebuild` cover it as `_lmdb_index` covers the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any, Final
+
+import lmdb
+
+from aion_actors.core import CorruptEvent, packb
+from aion_actors.core.attributes import tokens
+from aion_actors.store import _projection as proj
+from aion_actors.store import _search
+from aion_actors.store._lmdb_records import DamagedRun, ids_of, summaries, unpack_summary
+from aion_actors.store.protocol import RunSummary
+
+DB_NAMES: Final = (b"search", b"search_counts")
+BUILT_KEY: Final = b"search_index"
+_HEAD: Final = 1 + 16  # kind + digest
+_ROW: Final = _HEAD + 8  # then the run key
+_MAX: Final = 2**64 - 1
+_ALL: Final = b"D" + hashlib.blake2b(b"", digest_size=16).digest()
+
+
+def _prefix(kind: bytes, value: bytes | str) -> bytes:
+    if isinstance(value, str):  # (a value no event could carry still gets a row)
+        value = value.encode(errors="surrogatepass")
+    return kind + hashlib.blake2b(value, digest_size=16).digest()
+
+
+def prefixes(summary: proj.Summary) -> set[bytes]:
+    """Every filter value a run is listed under (its index prefixes)."""
+    found = {_ALL, _prefix(b"S", str(summary.get("status")))}
+    found.add(_prefix(b"T", str(summary.get("workflow_type"))))
+    parent = summary.get("parent")
+    if isinstance(parent, dict) and isinstance(parent.get("workflow_id"), str):
+        found.add(_prefix(b"P", parent["workflow_id"]))
+    attributes = summary.get("attributes")
+    if isinstance(attributes, dict):
+        for name, value in attributes.items():
+            for token in tokens(value):
+                found.add(_prefix(b"A", str(name).encode(errors="surrogatepass") + b"\0" + token))
+    return found
+
+
+def _desc(started_at: int) -> bytes:
+    return (_MAX - min(max(started_at, 0), _MAX)).to_bytes(8, "big")
+
+
+def _rows(summary: proj.Summary, run_key: bytes) -> dict[bytes, bytes]:
+    """The run's rows, by their prefix."""
+    tail = _desc(summary.get("started_at") or 0) + run_key
+    return {prefix: prefix + tail for prefix in prefixes(summary)}
+
+
+_INDEXED: Final = ("status", "workflow_type", "started_at", "parent", "attributes")
+
+
+def update(
+    txn: lmdb.Transaction[bytes],
+    dbs: dict[bytes, Any],
+    run_key: bytes,
+    old: proj.Summary | None,
+    new: proj.Summary,
+) -> None:
+    """Bring the run's rows from what `old` listed to what `new` lists (same transaction)."""
+    if old is not None and all(old.get(name) == new.get(name) for name in _INDEXED):
+        return  # (most appends: only the head moved)
+    before = _rows(old, run_key) if old is not None else {}
+    after = _rows(new, run_key)
+    search, counts = dbs[b"search"], dbs[b"search_counts"]
+    for prefix, row in before.items():
+        if after.get(prefix) != row:
+            txn.delete(row, db=search)
+            if prefix not in after:
+                _count(txn, counts, prefix, -1)
+    for prefix, row in after.items():
+        if before.get(prefix) != row:
+            txn.put(row, b"", db=search)
+            if prefix not in before:
+                _count(txn, counts, prefix, +1)
+
+
+def forget(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], summary: proj.Summary) -> None:
+    """Remove every row of the run `summary` describes (call it where the run is deleted)."""
+    run_key = proj.run_key(summary["workflow_id"], summary["run_id"])
+    for prefix, row in _rows(summary, run_key).items():
+        if txn.delete(row, db=dbs[b"search"]):
+            _count(txn, dbs[b"search_counts"], prefix, -1)
+
+
+def _count(txn: lmdb.Transaction[bytes], counts: Any, prefix: bytes, change: int) -> None:
+    stored = txn.get(prefix, db=counts)
+    total = (int.from_bytes(stored, "big") if stored else 0) + change
+    if total > 0:
+        txn.put(prefix, total.to_bytes(8, "big"), db=counts)
+    elif stored is not None:
+        txn.delete(prefix, db=counts)
+
+
+def _candidates(query: _search.RunQuery) -> list[bytes]:
+    found = [_ALL]
+    if query.status is not None:
+        found.append(_prefix(b"S", query.status))
+    if query.workflow_type is not None:
+        found.append(_prefix(b"T", query.workflow_type))
+    if query.parent is not None:
+        found.append(_prefix(b"P", query.parent))
+    for name, token in query.attributes:
+        found.append(_prefix(b"A", name.encode(errors="surrogatepass") + b"\0" + token))
+    return found
+
+
+def search(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], query: _search.RunQuery
+) -> tuple[_search.RunPage, list[DamagedRun]]:
+    """The page `query` asks for, and the damaged run index entries met on the way."""
+    if not built(txn, dbs):  # read-only, on a directory no writer has opened since
+        found, bad = summaries(list(txn.cursor(db=dbs[b"runs"])))
+        return _search.page(query, sorted(found, key=_search.sort_key)), bad
+    counts = dbs[b"search_counts"]
+
+    def size(prefix: bytes) -> int:
+        stored = txn.get(prefix, db=counts)
+        return int.from_bytes(stored, "big") if stored else 0
+
+    prefix = min(_candidates(query), key=size)
+    damaged: list[DamagedRun] = []
+    return _search.page(query, _walk(txn, dbs, prefix, query, damaged)), damaged
+
+
+def _start(prefix: bytes, query: _search.RunQuery) -> bytes:
+    start = prefix
+    if query.started_before is not None:
+        start = prefix + _desc(query.started_before - 1)
+    if query.after is not None:
+        negative, workflow_id, run_id = query.after
+        at = prefix + _desc(-negative) + proj.run_key(workflow_id, run_id)
+        start = max(start, at)
+    return start
+
+
+def _walk(
+    txn: lmdb.Transaction[bytes],
+    dbs: dict[bytes, Any],
+    prefix: bytes,
+    query: _search.RunQuery,
+    damaged: list[DamagedRun],
+) -> Iterator[RunSummary]:
+    """The runs listed under `prefix` from the query's start, in search order."""
+    if query.started_before is not None and query.started_before <= 0:
+        return
+    runs = dbs[b"runs"]
+    cursor = txn.cursor(db=dbs[b"search"])
+    if not cursor.set_range(_start(prefix, query)):
+        return
+    for key in cursor.iternext(values=False):
+        if not key.startswith(prefix):
+            return
+        started_at = _MAX - int.from_bytes(key[_HEAD:_ROW], "big")
+        if query.started_after is not None and started_at <= query.started_after:
+            return
+        run_key = key[_ROW:]
+        data = txn.get(run_key, db=runs)
+        if data is None:
+            continue
+        workflow_id, run_id = ids_of(run_key)
+        try:
+            yield proj.to_summary(unpack_summary(data, workflow_id, run_id), workflow_id, run_id)
+        except CorruptEvent as exc:
+            damaged.append(DamagedRun(workflow_id, run_id, exc.problem))
+
+
+def ensure(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> None:
+    """Build the index unless this data directory has it (see the module docstring)."""
+    if txn.get(BUILT_KEY, db=dbs[b"meta"]) is None:
+        build(txn, dbs)
+
+
+def built(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> bool:
+    """Whether the index is there to read (a read-only open of an older directory: no)."""
+    return b"search" in dbs and txn.get(BUILT_KEY, db=dbs[b"meta"]) is not None
+
+
+def build(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> int:
+    """Write the index afresh from the run index (in the caller's write transaction);
+    returns how many runs it lists. Entries that do not decode are left out."""
+    search, counts = dbs[b"search"], dbs[b"search_counts"]
+    txn.drop(search, delete=False)
+    txn.drop(counts, delete=False)
+    tally: dict[bytes, int] = {}
+    listed = 0
+    for run_key, data in txn.cursor(db=dbs[b"runs"]):
+        try:
+            summary = unpack_summary(data, *ids_of(run_key))
+        except CorruptEvent:
+            continue
+        listed += 1
+        for prefix, row in _rows(summary, run_key).items():
+            txn.put(row, b"", db=search)
+            tally[prefix] = tally.get(prefix, 0) + 1
+    for prefix, total in tally.items():
+        txn.put(prefix, total.to_bytes(8, "big"), db=counts)
+    txn.put(BUILT_KEY, packb(1), db=dbs[b"meta"])
+    return listed
+
+
+def examine(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], implied: dict[bytes, proj.Summary | None]
+) -> list[tuple[str, str]]:
+    """(where, problem) for every row or count that disagrees with what the events imply
+    (`implied`: the summary of each run key, None where no event decodes)."""
+    want: dict[bytes, int] = {}
+    rows: set[bytes] = set()
+    for run_key, summary in implied.items():
+        if summary is None:
+            summary = _stored(txn, dbs, run_key)
+        for prefix, row in _rows(summary, run_key).items() if summary is not None else ():
+            rows.add(row)
+            want[prefix] = want.get(prefix, 0) + 1
+    found: list[tuple[str, str]] = []
+    for key in txn.cursor(db=dbs[b"search"]).iternext(values=False):
+        if key not in rows:
+            found.append((_where(key[_ROW:]), f"a search row ({key[:1].decode()}) it has not"))
+        rows.discard(key)
+    for row in rows:
+        found.append((_where(row[_ROW:]), f"its search row ({row[:1].decode()}) is missing"))
+    for prefix, stored in txn.cursor(db=dbs[b"search_counts"]):
+        if want.pop(prefix, 0) != int.from_bytes(stored, "big"):
+            found.append(("search counts", f"the count of a {prefix[:1].decode()} row is wrong"))
+    found.extend(("search counts", f"a count of {p[:1].decode()} rows is missing") for p in want)
+    return found
+
+
+def _stored(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], run_key: bytes
+) -> proj.Summary | None:
+    data = txn.get(run_key, db=dbs[b"runs"])
+    try:
+        return unpack_summary(data, *ids_of(run_key)) if data is not None else None
+    except CorruptEvent:
+        return None
+
+
+def _where(run_key: bytes) -> str:
+    workflow_id, run_id = ids_of(run_key)
+    return f"workflow {workflow_id!r}, run {run_id}"

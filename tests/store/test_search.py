@@ -1,0 +1,212 @@
+"""Conformance: `search` filters, orders and pages runs the same way in every store."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aion_actors.core import Event
+from aion_actors.core import events as ev
+from aion_actors.store import EventStore, RunQuery
+from aion_actors.store._search import matches, sort_key
+from tests.store.helpers import started
+
+T0 = 1_700_000_000 * 10**9  # unix ns
+SECOND = 10**9
+
+
+def at(event: Event, seq: int, when: int) -> Event:
+    """`event` stamped by hand, so the store keeps its time."""
+    return dataclasses.replace(event, seq=seq, recorded_at=when)
+
+
+def start(
+    store: EventStore,
+    workflow_id: str,
+    when: int,
+    *,
+    kind: str = "checkout",
+    parent: dict[str, Any] | None = None,
+    attributes: dict[str, Any] | None = None,
+    end: bool = False,
+) -> None:
+    events = [at(started(kind, run_id="r1", parent=parent), 1, when)]
+    if attributes is not None:
+        events.append(at(ev.AttributesSet(attributes=attributes), 2, when))
+    if end:
+        events.append(at(ev.WorkflowCompleted(result=1), len(events) + 1, when + SECOND))
+    store.append(workflow_id, "r1", events, 0)
+
+
+def ids(store: EventStore, **filters: Any) -> list[str]:
+    return [run.workflow_id for run in store.search(RunQuery.of(**filters))]
+
+
+def test_runs_are_listed_newest_started_first_ties_by_workflow_id(store: EventStore) -> None:
+    start(store, "b", T0)
+    start(store, "a", T0)
+    start(store, "c", T0 + SECOND)
+    start(store, "d", T0 - SECOND)
+    assert ids(store) == ["c", "a", "b", "d"]
+
+
+def test_each_filter_selects_exactly_the_runs_it_names(store: EventStore) -> None:
+    parent = {"workflow_id": "p", "run_id": "pr", "child_run_id": "r1"}
+    start(store, "a", T0, attributes={"customer": "c-7", "priority": 2})
+    start(store, "b", T0 + 1 * SECOND, kind="ship", end=True)
+    start(store, "c", T0 + 2 * SECOND, parent=parent, attributes={"customer": "c-8"})
+    start(store, "d", T0 + 3 * SECOND, kind="ship", attributes={"customer": "c-7"}, end=True)
+    assert ids(store, status="completed") == ["d", "b"]
+    assert ids(store, workflow_type="ship") == ["d", "b"]
+    assert ids(store, started_after=(T0 + SECOND) / 1e9) == ["d", "c"]  # exclusive
+    assert ids(store, started_before=dt.datetime.fromtimestamp(2 + T0 / 1e9, dt.UTC)) == ["b", "a"]
+    assert ids(store, closed_after=(T0 + 2 * SECOND) / 1e9) == ["d"]
+    assert ids(store, parent="p") == ["c"]
+    assert ids(store, parent=("p", "pr")) == ["c"] and ids(store, parent=("p", "x")) == []
+    assert ids(store, attributes={"customer": "c-7"}) == ["d", "a"]
+    assert ids(store, attributes={"customer": "c-7", "priority": 2}) == ["a"]  # AND
+    assert ids(store, attributes={"customer": "c-7"}, workflow_type="checkout") == ["a"]
+    assert ids(store, status="completed", started_before=(T0 + 3 * SECOND) / 1e9) == ["b"]
+    assert ids(store, attributes={"customer": "nobody"}) == []
+
+
+def test_attribute_kinds_are_distinct_lists_match_any_item_and_instants_compare(
+    store: EventStore,
+) -> None:
+    noon = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+    same_instant = noon.astimezone(dt.timezone(dt.timedelta(hours=2)))
+    start(store, "int", T0, attributes={"n": 1, "tags": ["x", "y"], "when": noon})
+    start(store, "float", T0 + 1, attributes={"n": 1.0})
+    start(store, "bool", T0 + 2, attributes={"n": True})
+    assert ids(store, attributes={"n": 1}) == ["int"]
+    assert ids(store, attributes={"n": 1.0}) == ["float"]
+    assert ids(store, attributes={"n": True}) == ["bool"]
+    assert ids(store, attributes={"tags": "y"}) == ["int"]
+    assert ids(store, attributes={"when": same_instant}) == ["int"]
+
+
+def test_attributes_merge_and_a_none_value_deletes_its_name(store: EventStore) -> None:
+    start(store, "w", T0, attributes={"customer": "c-7", "stage": "new"})
+    store.append("w", "r1", [ev.AttributesSet(attributes={"stage": "paid", "customer": None})], 2)
+    run = store.get_run("w", "r1")
+    assert run is not None and run.attributes == {"stage": "paid"}
+    assert ids(store, attributes={"stage": "paid"}) == ["w"]
+    assert ids(store, attributes={"stage": "new"}) == []
+    assert ids(store, attributes={"customer": "c-7"}) == []
+
+
+def test_pages_follow_the_cursor_with_no_repeat_or_gap_while_runs_start(
+    store: EventStore,
+) -> None:
+    for i in range(10):
+        start(store, f"w{i}", T0 + i * SECOND, attributes={"even": i % 2 == 0})
+    seen: list[str] = []
+    cursor = None
+    later = 100
+    while True:
+        page = store.search(RunQuery.of(limit=3, cursor=cursor))
+        seen += [run.workflow_id for run in page]
+        start(store, f"new{later}", T0 + later * SECOND)  # a run starts between pages
+        later += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"w{i}" for i in reversed(range(10))]
+    evens = store.search(RunQuery.of(attributes={"even": True}, limit=5))
+    assert [r.workflow_id for r in evens] == ["w8", "w6", "w4", "w2", "w0"]
+    assert evens.next_cursor is None  # exactly one page: no empty page after it
+
+
+def test_no_limit_lists_everything_and_the_page_is_a_list(store: EventStore) -> None:
+    start(store, "a", T0)
+    start(store, "b", T0 + 1)
+    page = store.search(RunQuery.of())
+    assert page == [store.get_run("b", "r1"), store.get_run("a", "r1")]
+    assert page.next_cursor is None and len(page) == 2 and page[0].workflow_id == "b"
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"status": "sleeping"}, "status 'sleeping' is not one of"),
+        ({"limit": 0}, "limit must be an int >= 1"),
+        ({"limit": "10"}, "limit must be an int >= 1"),
+        ({"cursor": "not-a-cursor"}, "is not one list_runs returned"),
+        ({"started_after": "yesterday"}, "started_after must be a datetime or unix seconds"),
+        ({"started_before": dt.datetime(2024, 1, 1)}, "has no timezone"),
+        ({"attributes": {"bad name": 1}}, "must be a Python identifier"),
+        ({"attributes": {"n": [1, 2]}}, "give one value"),
+        ({"attributes": {"n": {"a": 1}}}, "must be str, int, float, bool"),
+        ({"parent": 7}, "parent must be a workflow_id"),
+        ({"workflow_type": ""}, "workflow_type must be a non-empty str"),
+    ],
+)
+def test_bad_search_arguments_raise_naming_the_argument(
+    filters: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        RunQuery.of(**filters)
+
+
+_RUN = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["a", "b"]),
+        "when": st.integers(0, 5),
+        "end": st.booleans(),
+        "attributes": st.dictionaries(
+            st.sampled_from(["x", "y"]),
+            st.sampled_from([1, 2, 1.0, True, "1", ["1", "2"]]) | st.none(),
+            max_size=2,
+        ),
+    }
+)
+_QUERY = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.sampled_from(["running", "completed"]),
+        "workflow_type": st.sampled_from(["a", "b"]),
+        "started_after": st.integers(0, 5).map(lambda i: (T0 + i * SECOND) / 1e9),
+        "attributes": st.dictionaries(
+            st.sampled_from(["x", "y"]), st.sampled_from([1, 1.0, True, "1", "2"]), max_size=2
+        ),
+        "limit": st.integers(1, 4),
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(runs=st.lists(_RUN, max_size=8), queries=st.lists(_QUERY, min_size=1, max_size=4))
+def test_every_page_is_the_brute_force_answer_in_order(
+    store: EventStore, runs: list[dict[str, Any]], queries: list[dict[str, Any]]
+) -> None:
+    base = len(store.search(RunQuery.of()))  # runs of earlier examples share the store
+    for i, run in enumerate(runs):
+        workflow_id = f"h{base + i}"
+        attributes = {k: v for k, v in run["attributes"].items() if v is not None}
+        start(
+            store,
+            workflow_id,
+            T0 + run["when"] * SECOND,
+            kind=run["kind"],
+            end=run["end"],
+            attributes=attributes or None,
+        )
+    everything = sorted(store.search(RunQuery.of()), key=sort_key)
+    for filters in queries:
+        query = RunQuery.of(**filters)
+        expected = [run for run in everything if matches(query, run)]
+        listed, cursor = [], None
+        while True:
+            page = store.search(RunQuery.of(**filters, cursor=cursor))
+            listed += page
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert listed == expected

@@ -1,0 +1,107 @@
+"""The LMDB search index: built for directories from before it, examined, rebuilt, forgotten."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lmdb
+
+from aion_actors.core import events as ev
+from aion_actors.core import unpackb
+from aion_actors.store import LmdbStore, RunQuery
+from aion_actors.store import _lmdb_search as search_index
+from tests.store import damage
+
+
+def ids(store: LmdbStore, **filters: object) -> list[str]:
+    return [run.workflow_id for run in store.search(RunQuery.of(**filters))]  # type: ignore[arg-type]
+
+
+def strip_the_search_index(data: Path) -> None:
+    """Make `data` what a version without search wrote: no search sub-databases."""
+    env = damage.raw(data)
+    try:
+        with env.begin(write=True) as txn:
+            for name in search_index.DB_NAMES:
+                txn.drop(env.open_db(name, txn=txn), delete=True)
+            assert txn.delete(search_index.BUILT_KEY, db=env.open_db(b"meta", txn=txn))
+    finally:
+        env.close()
+
+
+def sub_databases(data: Path) -> set[bytes]:
+    env = lmdb.open(str(data), max_dbs=8, readonly=True, lock=False)
+    try:
+        with env.begin() as txn:
+            return {key for key, _ in txn.cursor()}
+    finally:
+        env.close()
+
+
+def test_a_directory_from_before_the_index_lists_correctly_read_only_and_after_open(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    damage.write_runs(data)
+    with LmdbStore(data) as store:
+        expected = ids(store, status="running")
+    strip_the_search_index(data)
+    assert not sub_databases(data) & set(search_index.DB_NAMES)
+    with LmdbStore(data, readonly=True) as store:  # nothing may be written: it scans
+        assert ids(store, status="running") == expected
+        assert len(ids(store, limit=5)) == 5
+    with LmdbStore(data) as store:  # a writer builds the index on open
+        assert store.examine().findings == []
+        assert ids(store, status="running") == expected and len(expected) == damage.RUNS // 2
+        assert ids(store, workflow_type="order", limit=3) == ids(store)[:3]
+    assert sub_databases(data) >= set(search_index.DB_NAMES)
+
+
+def test_examine_finds_a_lost_search_row_and_rebuild_index_restores_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    damage.write_runs(data)
+    with LmdbStore(data) as store:
+        assert store.examine().findings == []
+        row = next(
+            key
+            for key in _search_rows(store)
+            if key.startswith(b"S") and key.endswith(damage.run_key(3))
+        )
+    damage.put(data, b"search", row, None)
+    with LmdbStore(data) as store:
+        found = [(f.part, f.where) for f in store.examine().findings]
+        assert found == [("search", "workflow 'order-03', run run3")]
+        assert "order-03" not in ids(store, status="running")
+        store.rebuild_index()
+        assert store.examine().findings == []
+        assert "order-03" in ids(store, status="running")
+
+
+def _search_rows(store: LmdbStore) -> list[bytes]:
+    with store._reading() as txn:  # noqa: SLF001 - the test reads the raw rows
+        return list(txn.cursor(db=store._dbs[b"search"]).iternext(values=False))  # noqa: SLF001
+
+
+def test_forget_removes_every_row_and_count_of_a_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with LmdbStore(data, durability="nosync") as store:
+        for i in range(3):
+            start = ev.WorkflowStarted(workflow_type="t", input=[], run_id="r", version="v")
+            attrs = ev.AttributesSet(attributes={"customer": f"c-{i % 2}", "tags": ["a", "b"]})
+            store.append(f"w{i}", "r", [start, attrs], 0)
+        gone = store.get_run("w1", "r")
+        assert gone is not None
+
+        def delete_run(txn: lmdb.Transaction[bytes]) -> None:  # what a pruner does
+            key = b"w1\0r"
+            summary = unpackb(txn.get(key, db=store._dbs[b"runs"]))  # noqa: SLF001
+            search_index.forget(txn, store._dbs, summary)  # noqa: SLF001
+            txn.delete(key, db=store._dbs[b"runs"])  # noqa: SLF001
+            for seq in (1, 2):
+                txn.delete(key + b"\0" + seq.to_bytes(8, "big"), db=store._dbs[b"events"])  # noqa: SLF001
+
+        store._write(delete_run)  # noqa: SLF001 - as the retention helper will
+        assert ids(store) == ["w2", "w0"]
+        assert ids(store, attributes={"tags": "a"}) == ["w2", "w0"]
+        assert ids(store, attributes={"customer": "c-1"}) == []
+        assert store.examine().findings == []
