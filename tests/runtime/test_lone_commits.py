@@ -59,7 +59,7 @@ def test_a_lone_run_commits_in_its_actors_thread_and_acts_only_on_what_is_commit
     with LmdbStore(tmp_path / "data") as store:
         watched = _Watched(store)
         _STORE[:] = [store]
-        engine = Engine(watched, workers=1)  # type: ignore[arg-type]
+        engine = Engine(watched, workers=1)
         try:
             engine.register(three_alone, sees_its_schedule)
             watched.commits.clear()
