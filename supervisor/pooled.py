@@ -119,6 +119,11 @@ class Dispatcher:
         """Queue ``actor`` for a turn (its mailbox calls this when work arrives)."""
         self._ready.put(actor.actor_inbox)
 
+    @property
+    def idle(self) -> bool:
+        """Whether no actor waits for a turn now (besides the caller's own): a hint."""
+        return self._ready.empty()
+
     def _work(self) -> None:
         ready, duty, loans, turns = self._ready, self._duty, self._loans, self._turns
         me = threading.get_ident()

@@ -17,8 +17,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import pykka
-
 from aion_actors.core import (
     CorruptEvent,
     NonDeterminismError,
@@ -31,7 +29,7 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.core import events as ev
-from aion_actors.runtime import acting, pausing, replies
+from aion_actors.runtime import acting, pausing, replies, submitting
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.completion import recorded_for
@@ -325,21 +323,9 @@ class RunActor(PooledActor):
         if self._start is not None:  # the caller of `start` waits for this commit
             acks.append(self._start)
             self._start = None
-        for ack in acks:
-            ack.submitted = True
         self._inflight = True
-        ref = self.actor_ref
-        closes = any(isinstance(e, ev.ENDINGS) for e in batch)
-
-        def committed(events: list[ev.Event] | None, error: BaseException | None) -> None:
-            if error is not None or not closes:
-                for ack in acks:
-                    ack.resolve(error)
-            with contextlib.suppress(pykka.ActorDeadError):
-                ref.tell(msg.Committed(events, error, acks if closes and not error else []))
-
-        self._pending = self._host.recorder.append_then(
-            self.workflow_id, self.run_id, batch, self._next_seq - len(batch), committed
+        self._pending = submitting.submit(
+            self._host, self.key, self.actor_ref, batch, self._next_seq - len(batch), acks
         )
 
     def _settle(self) -> None:

@@ -111,6 +111,10 @@ class Recorder:
         self._lock = threading.Lock()  # callers take it bare: a `Condition`'s `with` is Python code
         self._wakeup = threading.Condition(self._lock)
         self._closed = False
+        #: set while the writer commits a batch it took, and while a caller commits its own
+        #: append (`append_then(alone=True)`); each under `_lock`
+        self._writing = False
+        self._inline = False
         self._heads: dict[tuple[str, str], int] = {}
         #: why the store cannot write, since its last failed commit; None while it can
         self.unavailable: StoreUnavailable | None = None
@@ -163,11 +167,36 @@ class Recorder:
         events: Sequence[Event],
         expected_seq: int,
         then: Then,
+        *,
+        alone: bool = False,
     ) -> Commit:
-        """Queue an append; `then` is called from the writer thread once it is committed."""
+        """Queue an append; `then` is called from the writer thread once it is committed.
+
+        `alone`: the caller knows of no other append on its way; if the writer is
+        idle and nothing is queued, commit in this thread now (and call `then`
+        here, before returning), sparing a lone run two thread hand-offs per
+        commit. Anything submitted meanwhile waits for the writer, as usual.
+        """
         commit = Commit(then)
-        self._enqueue((AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit))
+        pending = (AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
+        if not (alone and self._commit_alone(pending)):
+            self._enqueue(pending)
         return commit
+
+    def _commit_alone(self, pending: _Pending) -> bool:
+        with self._lock:
+            idle = not (self._queue or self._writing or self._inline or self._closed)
+            if not idle or self.unavailable is not None:
+                return False
+            self._inline = True
+        try:
+            self._commit([pending])
+        finally:
+            with self._lock:
+                self._inline = False
+                if self._queue or self._closed:  # the writer (or `close`) waits for us
+                    self._wakeup.notify_all()
+        return True
 
     def _enqueue(self, *pending: _Pending) -> None:
         with self._lock:
@@ -197,7 +226,9 @@ class Recorder:
         """
         with self._wakeup:
             self._closed = True
-            self._wakeup.notify()
+            self._wakeup.notify_all()
+            while self._inline:  # a caller's own commit finishes before the store may close
+                self._wakeup.wait()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
@@ -225,8 +256,9 @@ class Recorder:
         while True:
             probe = False
             with self._wakeup:
-                while not self._queue and not self._closed:
-                    if self.unavailable is None:
+                self._writing = False
+                while (not self._queue or self._inline) and not self._closed:
+                    if self.unavailable is None or self._inline:
                         self._wakeup.wait()
                     elif not self._wakeup.wait(PROBE_INTERVAL) and not self._queue:
                         probe = True  # nothing to write, and no word that space is back
@@ -235,6 +267,7 @@ class Recorder:
                     return
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
+                self._writing = True
             if probe:
                 self._probe()
                 continue

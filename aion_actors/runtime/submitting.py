@@ -1,0 +1,49 @@
+"""Handing a run's batch to the recorder, and its commit back to the run's actor.
+
+The commit's outcome reaches the actor as a `Committed` message: the actor
+acts on its events there (record, then act). A run alone in the engine (no
+other actor waiting for a turn, the recorder idle) commits in its own
+thread: its `Committed` is then queued before this returns and handled in
+the same turn, which spares the two thread hand-offs a commit otherwise
+costs (to the recorder's writer and back), with the same order of things.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import pykka
+
+from aion_actors.core import RunKey
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.host import RunHost
+from aion_actors.store import Commit
+
+
+def submit(
+    host: RunHost,
+    key: RunKey,
+    ref: pykka.ActorRef[Any],
+    batch: Sequence[ev.Event],
+    expected_seq: int,
+    acks: list[msg.Ack],
+) -> Commit:
+    """Append `batch` after `expected_seq`; once committed, resolve `acks` (those of a
+    batch that closes the run wait for the actor to have acted on it) and tell `ref`."""
+    for ack in acks:
+        ack.submitted = True
+    closes = any(isinstance(e, ev.ENDINGS) for e in batch)
+
+    def committed(events: list[ev.Event] | None, error: BaseException | None) -> None:
+        if error is not None or not closes:
+            for ack in acks:
+                ack.resolve(error)
+        with contextlib.suppress(pykka.ActorDeadError):
+            ref.tell(msg.Committed(events, error, acks if closes and not error else []))
+
+    return host.recorder.append_then(
+        key.workflow_id, key.run_id, batch, expected_seq, committed, alone=host.dispatcher.idle
+    )

@@ -1,0 +1,76 @@
+"""A run alone in the engine commits in its actor's thread (no hand-off to the
+recorder's writer and back), and still acts only on what is committed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aion_actors import Engine, WorkflowContext, activity, workflow
+from aion_actors.core import AionError, Event
+from aion_actors.store import AppendRequest, LmdbStore
+
+_STORE: list[LmdbStore] = []
+
+
+class _Watched:
+    """The real store; notes which thread committed which events."""
+
+    def __init__(self, store: LmdbStore) -> None:
+        self.store = store
+        self.commits: list[tuple[str, list[str]]] = []
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        kinds = [e.kind for request in requests for e in request.events]
+        self.commits.append((threading.current_thread().name, kinds))
+        return self.store.append_batch(requests)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@activity(executor="thread")
+def sees_its_schedule(workflow_id: str, value: int) -> int:
+    """Fails unless this attempt's `ActivityScheduled` is committed before it runs."""
+    store = _STORE[0]
+    run = store.latest_run(workflow_id)
+    assert run is not None
+    scheduled = [e for e in store.read(workflow_id, run.run_id) if e.kind == "ActivityScheduled"]
+    assert len(scheduled) == value + 1, "an activity ran before its schedule was committed"
+    return value + 1
+
+
+@workflow
+async def three_alone(ctx: WorkflowContext, workflow_id: str) -> int:
+    value = 0
+    for _ in range(3):
+        value = await ctx.activity(sees_its_schedule, workflow_id, value)
+    return value
+
+
+@pytest.mark.timeout(60)
+def test_a_lone_run_commits_in_its_actors_thread_and_acts_only_on_what_is_committed(
+    tmp_path: Path,
+) -> None:
+    with LmdbStore(tmp_path / "data") as store:
+        watched = _Watched(store)
+        _STORE[:] = [store]
+        engine = Engine(watched, workers=1)
+        try:
+            engine.register(three_alone, sees_its_schedule)
+            watched.commits.clear()
+            assert engine.start(three_alone, "w", workflow_id="w").result(timeout=30) == 3
+        finally:
+            engine.close()
+    assert [kinds for _, kinds in watched.commits] == [
+        ["WorkflowStarted", "ActivityScheduled"],
+        ["ActivityCompleted", "ActivityScheduled"],
+        ["ActivityCompleted", "ActivityScheduled"],
+        ["ActivityCompleted", "WorkflowCompleted"],
+    ]
+    threads = {thread for thread, _ in watched.commits}
+    assert all(t.startswith("aion-run") for t in threads), threads
