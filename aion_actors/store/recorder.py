@@ -28,6 +28,7 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.store.protocol import AppendRequest, EventStore
+from aion_actors.telemetry import Telemetry, default_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,19 @@ class Recorder:
     commit: they must be quick and must not block (telling an actor is fine;
     waiting on another append would deadlock). The recorder does not own the
     store: close the recorder first, then the store.
+
+    Each commit is reported to `telemetry` (by default OpenTelemetry's if it is
+    installed, else nothing), once: replay appends nothing, so reports nothing.
     """
 
-    def __init__(self, store: EventStore, *, max_batch: int = 1024) -> None:
+    def __init__(
+        self, store: EventStore, *, max_batch: int = 1024, telemetry: Telemetry | None = None
+    ) -> None:
         if max_batch < 1:
             raise ConfigError(f"Recorder max_batch must be at least 1, not {max_batch}")
         self._store = store
+        #: what each commit is reported to (see `aion_actors.telemetry`)
+        self.telemetry = default_telemetry(self._history) if telemetry is None else telemetry
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
         self._lock = threading.Lock()  # callers take it bare: a `Condition`'s `with` is Python code
@@ -243,6 +251,9 @@ class Recorder:
     ) -> None:
         self.close()
 
+    def _history(self, workflow_id: str, run_id: str) -> list[Event]:
+        return self._store.read(workflow_id, run_id)
+
     def when_available(self, callback: Callable[[], None]) -> None:
         """Call `callback()` (in the writer thread: be quick) each time the store can
         write again after `unavailable` was set."""
@@ -264,7 +275,7 @@ class Recorder:
                         probe = True  # nothing to write, and no word that space is back
                         break
                 if not self._queue and not probe:
-                    return
+                    break
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 self._writing = True
@@ -273,6 +284,7 @@ class Recorder:
                 continue
             # A future cancelled while queued withdraws its append.
             self._commit([item for item in batch if item[1].set_running_or_notify_cancel()])
+        self.telemetry.close()  # after the last commit it reports
 
     def _say(self, what: str) -> bool:
         """Whether to log `what` now: a nearly full disk takes some writes and refuses
@@ -315,14 +327,17 @@ class Recorder:
             return
         if faults.ARMED:
             faults.hit("commit.before")
+        requests = [request for request, _ in batch]
+        began = time.perf_counter()
         try:
-            results = self._store.append_batch([request for request, _ in batch])
+            results = self._store.append_batch(requests)
         except BaseException as exc:
             if isinstance(exc, StoreUnavailable):
                 self._unwritable(exc)
             for _, future in batch:
                 future.set_exception(exc)
             return
+        seconds = time.perf_counter() - began
         self._writable_again()
         if faults.ARMED:
             faults.hit("commit.after")  # committed, nobody acknowledged yet
@@ -348,6 +363,7 @@ class Recorder:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+        self.telemetry.committed(requests, results, seconds)
 
 
 def _ends_run(events: list[Event]) -> bool:

@@ -48,6 +48,7 @@ from aion_actors.runtime.runs.waiters import TypeWaiters, waiting_for_type
 from aion_actors.runtime.timeouts import is_timeout, timed_out
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
+from aion_actors.telemetry import RunCounts
 from aion_actors.workers import Outcome
 from supervisor import ChildInfo, Dispatcher, ExitReason
 
@@ -110,6 +111,7 @@ class RunManager:
             evictor=self._evictor,
             lane=self._rehydrate_lane,
             counters=self._counters,
+            telemetry=recorder.telemetry,
         )
         self._starts = Starts(self._table, self._residency)
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
@@ -154,6 +156,7 @@ class RunManager:
         self._store = store
         self._closings = Closings(self._table, store)
         recorder.when_available(self._store_writes_again)
+        recorder.telemetry.watch_runs(self._run_counts)
 
     # -- the engine's verbs
 
@@ -252,6 +255,11 @@ class RunManager:
             "resident": sum(e.presence is Presence.LIVE for e in self._table.entries()),
         }
 
+    def _run_counts(self) -> RunCounts:
+        entries = self._table.entries()
+        resident = sum(e.presence is Presence.LIVE for e in entries)
+        return RunCounts(resident=resident, open=sum(e.closing is None for e in entries))
+
     def wait_resident_within_limit(self, timeout: float) -> bool:
         """Block until eviction has brought resident runs down to `max_resident`."""
         return self._evictor.wait_within_limit(timeout)
@@ -325,7 +333,10 @@ class RunManager:
         self._table.stall(key, generation, inputs)
 
     def run_evicted(self, key: RunKey, generation: int) -> bool:
-        return self._table.evicted(key, generation)
+        evicted = self._table.evicted(key, generation)
+        if evicted and (entry := self._table.get(key)) is not None:
+            self._recorder.telemetry.evicted(entry.workflow_type)
+        return evicted
 
     def redeliver(self, key: RunKey, message: object, generation: int) -> None:
         """A message the stopped (or stopping) incarnation of `generation` will not handle:

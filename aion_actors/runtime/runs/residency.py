@@ -46,6 +46,7 @@ from aion_actors.runtime.runs.entry import Presence, RunCounters, RunEntry
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter, waiting_for_type
 from aion_actors.store import EventStore
+from aion_actors.telemetry import NO_TELEMETRY, Telemetry
 from supervisor import ChildInfo, ChildSpec, ExitReason, RestartPolicy, Supervisor
 
 log = logging.getLogger("aion_actors.runtime")
@@ -85,6 +86,7 @@ class Residency:
         evictor: Evictor,
         lane: Lane,
         counters: RunCounters,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self._table = table
         self._waiters = waiters
@@ -95,6 +97,7 @@ class Residency:
         self._evictor = evictor
         self._lane = lane
         self._counters = counters
+        self._telemetry = telemetry
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
 
     @property
@@ -175,6 +178,8 @@ class Residency:
             if faults.ARMED:
                 faults.hit("rehydrate")
             self.spawn(key, generation)
+            if (entry := self._table.get(key)) is not None:
+                self._telemetry.rehydrated(entry.workflow_type)
         finally:
             if then is not None:
                 then()

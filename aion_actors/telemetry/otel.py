@@ -1,0 +1,196 @@
+"""`OtelTelemetry`: metrics and spans from what is committed live, through the global
+OpenTelemetry providers (so the service's own SDK setup applies).
+
+Importing this module imports `opentelemetry`; `default_telemetry` does so
+only when it is installed. Replay records nothing, so it reports nothing: a
+run rebuilt after a crash, an eviction or an engine restart adds no count and
+no span for what it had done. A run this engine first sees after a restart
+gets a new span (attribute `aion.resumed`), from its first event committed
+here to its end: a span per live stretch, since a span started by a killed
+process can never end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanContext
+
+from aion_actors.core import Event, RunKey
+from aion_actors.core import events as ev
+from aion_actors.telemetry import instruments as inst
+from aion_actors.telemetry.facade import Append, History, RunCounts
+from aion_actors.telemetry.spans import OUTCOMES, RunSpans, attempt_outcome
+
+log = logging.getLogger("aion_actors.telemetry")
+
+_ATTEMPT_ENDS = (ev.ActivityCompleted, ev.ActivityAttemptFailed, ev.ActivityFailed)
+
+
+class OtelTelemetry:
+    def __init__(self, history: History) -> None:
+        self._history = history
+        self._m = inst.instruments()
+        self._tracer = trace.get_tracer(inst.SCOPE)
+        #: runs with a live span in this engine (open ones only)
+        self._runs: dict[RunKey, RunSpans] = {}
+        #: spans of runs that continued as new, for their successor's link
+        self._predecessors: dict[RunKey, SpanContext] = {}
+        self._lock = threading.Lock()
+        self._watched: Callable[[], RunCounts] | None = None
+
+    # -- Telemetry
+
+    def committed(
+        self,
+        appends: Sequence[Append],
+        results: Sequence[Sequence[Event] | BaseException],
+        seconds: float,
+    ) -> None:
+        try:
+            self._m.batch_size.record(len(appends))
+            self._m.commit_duration.record(seconds)
+        except Exception:  # a report must never cost a commit (nor stop the recorder)
+            log.exception("telemetry of a commit failed; ignored")
+        with self._lock:
+            for append, result in zip(appends, results, strict=True):
+                if isinstance(result, BaseException) or not result:
+                    continue
+                try:
+                    self._run_events(RunKey(append.workflow_id, append.run_id), result)
+                except Exception:
+                    log.exception("telemetry of run %s failed; ignored", append.run_id)
+
+    def evicted(self, workflow_type: str) -> None:
+        self._m.evictions.add(1, {"workflow_type": workflow_type})
+
+    def rehydrated(self, workflow_type: str) -> None:
+        self._m.rehydrations.add(1, {"workflow_type": workflow_type})
+
+    def watch_runs(self, counts: Callable[[], RunCounts]) -> None:
+        self._watched = counts
+        inst.watch(counts)
+
+    def close(self) -> None:
+        if self._watched is not None:
+            inst.unwatch(self._watched)
+        with self._lock:
+            runs, self._runs = self._runs, {}
+            self._predecessors.clear()
+        for run in runs.values():  # this live stretch ends; a later engine starts another
+            run.span.set_attribute("aion.stretch_end", "engine closed")
+            run.span.end()
+
+    # -- one committed append
+
+    def _run_events(self, key: RunKey, events: Sequence[Event]) -> None:
+        run = self._runs.get(key)
+        if run is None:
+            run = self._begin(key, events[0])
+            if run is None:
+                return
+        copied = _copied_until(events[0])
+        for event in events:
+            if event.seq <= copied and not isinstance(event, ev.WorkflowStarted):
+                run.fold(event)  # a prefix `engine.reset` copied: reported when first recorded
+                continue
+            handler = _HANDLERS.get(type(event))
+            if handler is not None:
+                handler(self, run, event)
+
+    def _begin(self, key: RunKey, first: Event) -> RunSpans | None:
+        """The run's span: from its start, or (first seen after a restart) from now."""
+        prior: Sequence[Event] = ()
+        if isinstance(first, ev.WorkflowStarted):
+            started, resumed = first, False
+        else:
+            prior = [e for e in self._history(*key) if e.seq < first.seq]
+            if not prior or not isinstance(prior[0], ev.WorkflowStarted):
+                return None
+            started, resumed = prior[0], True
+        parent = None
+        if started.parent:
+            parent_key = RunKey(str(started.parent["workflow_id"]), str(started.parent["run_id"]))
+            parent_run = self._runs.get(parent_key)
+            parent = parent_run.span if parent_run is not None else None
+        predecessor = self._predecessors.pop(key, None)
+        links = [Link(predecessor)] if predecessor is not None else []
+        run = RunSpans.begin(self._tracer, started, key.workflow_id, parent, links, resumed=resumed)
+        for event in prior:
+            run.fold(event)
+        self._runs[key] = run
+        return run
+
+    # -- what each event reports
+
+    def _started(self, run: RunSpans, event: Event) -> None:
+        self._m.runs_started.add(1, {"workflow_type": run.workflow_type})
+
+    def _scheduled(self, run: RunSpans, event: Event) -> None:
+        assert isinstance(event, ev.ActivityScheduled)
+        run.attempts[event.activity_id] = event
+        attributes = {"workflow_type": run.workflow_type, "activity": event.name}
+        self._m.activity_attempts.add(1, attributes)
+
+    def _attempt_ended(self, run: RunSpans, event: Event) -> None:
+        assert isinstance(
+            event, ev.ActivityCompleted | ev.ActivityAttemptFailed | ev.ActivityFailed
+        )
+        scheduled = run.attempts.pop(event.activity_id, None)
+        if scheduled is None:  # already ended: an activity failing for good after its attempt
+            return
+        outcome = "completed"
+        if not isinstance(event, ev.ActivityCompleted):
+            outcome = attempt_outcome(event.error)
+        run.attempt(self._tracer, scheduled, event, outcome)
+        attributes = {"workflow_type": run.workflow_type, "activity": scheduled.name}
+        if outcome != "completed":
+            self._m.activity_failures.add(1, attributes)
+        seconds = max(0, event.recorded_at - scheduled.recorded_at) / 1e9
+        self._m.activity_duration.record(seconds, {**attributes, "outcome": outcome})
+
+    def _supervised(self, run: RunSpans, event: Event) -> None:
+        run.supervision(self._tracer, event)
+        attributes = {"workflow_type": run.workflow_type}
+        if isinstance(event, ev.RunCrashed):
+            self._m.crashes.add(1, attributes)
+        elif isinstance(event, ev.RunRestarted):
+            self._m.restarts.add(1, attributes)
+        elif isinstance(event, ev.RunParked):
+            self._m.runs_parked.add(1, attributes)
+            run.end(event, "parked", event.reason)
+            del self._runs[RunKey(run.workflow_id, run.run_id)]
+
+    def _closed(self, run: RunSpans, event: Event) -> None:
+        outcome = OUTCOMES[type(event)]
+        self._m.runs_closed.add(1, {"workflow_type": run.workflow_type, "outcome": outcome})
+        error = getattr(event, "error", None)
+        run.end(event, outcome, f"{error.get('type')}: {error.get('message')}" if error else "")
+        key = RunKey(run.workflow_id, run.run_id)
+        del self._runs[key]
+        if isinstance(event, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
+            self._predecessors[RunKey(key.workflow_id, event.next_run_id)] = run.context
+
+
+def _copied_until(first: Event) -> int:
+    """The last seq of the history a reset run copied from the run it went on from (0: none)."""
+    if isinstance(first, ev.WorkflowStarted) and first.reset_from:
+        return int(first.reset_from["seq"])
+    return 0
+
+
+_Handler = Callable[[OtelTelemetry, RunSpans, Event], None]
+_HANDLERS: dict[type[Event], _Handler] = {
+    ev.WorkflowStarted: OtelTelemetry._started,  # noqa: SLF001 -- the handler table of its own class
+    ev.ActivityScheduled: OtelTelemetry._scheduled,  # noqa: SLF001 -- as above
+    ev.ActivityCompleted: OtelTelemetry._attempt_ended,  # noqa: SLF001 -- as above
+    ev.ActivityAttemptFailed: OtelTelemetry._attempt_ended,  # noqa: SLF001 -- as above
+    ev.ActivityFailed: OtelTelemetry._attempt_ended,  # noqa: SLF001 -- as above
+    ev.RunCrashed: OtelTelemetry._supervised,  # noqa: SLF001 -- as above
+    ev.RunRestarted: OtelTelemetry._supervised,  # noqa: SLF001 -- as above
+    ev.RunParked: OtelTelemetry._supervised,  # noqa: SLF001 -- as above
+    **{kind: OtelTelemetry._closed for kind in OUTCOMES},  # noqa: SLF001 -- as above
+}
