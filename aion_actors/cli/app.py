@@ -25,6 +25,7 @@ from aion_actors.cli._listing import DEFAULT_LIMIT, Selection, attribute_filters
 from aion_actors.cli._when import UsageError, parse_when
 from aion_actors.cli.configcheck import check_config
 from aion_actors.cli.doctor import doctor
+from aion_actors.cli.operating import operate
 from aion_actors.cli.prune import prune
 from aion_actors.core import AionError, ConfigError, WorkflowStatus
 
@@ -194,6 +195,27 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--dry-run", action="store_true", help="print what would go; delete nothing")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
+    for verb, text in (("pause", "hold a run's code (offline)"), ("unpause", "let it run on")):
+        cmd = commands.add_parser(verb, parents=[common], help=text)
+        cmd.add_argument("dir", metavar="DIR|URL")
+        cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
+        if verb == "pause":
+            cmd.add_argument("--reason", default="", help="recorded with the pause")
+        cmd.add_argument("--json", action="store_true", help="print one JSON document")
+    cmd = commands.add_parser(
+        "reset",
+        parents=[common],
+        help="go on in a new run from a prefix of a run's history (offline)",
+        description="Close the workflow's latest run as reset and start a new run from its "
+        "history up to --to-seq, with the code of --app (see the README, Operating runs).",
+    )
+    cmd.add_argument("dir", metavar="DIR|URL")
+    cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    cmd.add_argument("--to-seq", type=int, required=True, metavar="N", help="a reset point")
+    cmd.add_argument("--app", required=True, metavar="MODULE[:ATTR]", help="the code to run on")
+    cmd.add_argument("--reason", default="", help="recorded with the reset")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
     cmd = commands.add_parser("describe", parents=[common], help="a workflow's latest run")
     cmd.add_argument("dir", type=inspection.store_arg, metavar="DIR|URL")
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
@@ -241,6 +263,17 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
         return replaying.replay_command(
             source, args.app, out, converter=args.converter, as_json=args.json
+        )
+    if args.command in ("pause", "unpause", "reset"):
+        return operate(
+            args.dir,
+            args.command,
+            args.workflow_id,
+            out,
+            reason=getattr(args, "reason", ""),
+            to_seq=getattr(args, "to_seq", None),
+            app=getattr(args, "app", None),
+            as_json=args.json,
         )
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)

@@ -264,6 +264,8 @@ class RunActor(PooledActor):
 
     def on_stop(self) -> None:
         self.seal_inbox(self._orphans())
+        if self._machine is not None:
+            self._machine.discard()
 
     def on_failure(self, *exc_info: Any) -> None:
         """A crash: requests taken but never handed to the recorder go to the next

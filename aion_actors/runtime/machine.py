@@ -13,8 +13,9 @@ steps, and conditions are re-checked after each.
 
 from __future__ import annotations
 
+import inspect
 import traceback
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aion_actors.core import (
@@ -29,7 +30,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
-from aion_actors.runtime import foreign
+from aion_actors.runtime import entry, foreign
 from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.commands import (
     Cancelled,
@@ -94,7 +95,7 @@ class Machine:
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         #: the workflow's coroutine, then one per async update handler still running
-        self._main = Task(self._call(definition, started.input))
+        self._main = Task(entry.coroutine(definition, self.ctx, self._converter, started.input))
         self._tasks = [self._main]
         #: the last seq of the history this machine was built on: past it, nothing replays
         self._replayed_to = history[-1].seq
@@ -109,18 +110,6 @@ class Machine:
                 self._recorded.append(command)
             self._outcomes.add(event)
         self.ctx.is_replaying = bool(self._recorded) or len(history) > 1
-
-    def _call(
-        self, definition: WorkflowDefinition, args: Sequence[Any]
-    ) -> Coroutine[Any, Any, Any]:
-        """The workflow's coroutine on its decoded input; a decoding failure raises at its start."""
-        if self._converter is not None:
-            try:
-                whose = f"workflow {definition.name!r}"
-                args = conv.decode_args(self._converter, definition.hints, args, whose, "input")
-            except (PayloadError, ConfigError) as exc:
-                return _raise(exc)
-        return definition(self.ctx, *args)
 
     # -- feeding committed events
 
@@ -380,6 +369,12 @@ class Machine:
         self._main.waiting = None
         out.append(event)
 
+    def discard(self) -> None:
+        """This incarnation is over (the run goes on by replay): close a coroutine that
+        never ran (held by a pause), which Python would otherwise warn was never awaited."""
+        if inspect.getcoroutinestate(self._main.coro) == inspect.CORO_CREATED:
+            self._main.coro.close()
+
     def _completed(self, result: Any) -> ev.Event:
         try:
             result = conv.encode(self._converter, result, "result")
@@ -392,7 +387,3 @@ class Machine:
     def _failed(self, exc: BaseException) -> ev.Event:
         tb = "".join(traceback.format_exception(exc))
         return ev.WorkflowFailed(error=ev.error_info(exc, traceback=tb))
-
-
-async def _raise(exc: BaseException) -> Any:
-    raise exc

@@ -84,3 +84,6 @@ async def signals_while_waiting(ctx: WorkflowContext, ledger: str) -> list[Any]:
 
 
 ALL = (three_steps, waits_then_steps, gated_then_step, signals_while_waiting, step, gated)
+
+#: the same app with step 3 fixed (`aion-actors reset --app tests.runtime.ops_flows:FIXED`)
+FIXED = (three_steps, waits_then_steps, gated_then_step, signals_while_waiting, step_fixed, gated)

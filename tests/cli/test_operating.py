@@ -1,0 +1,67 @@
+"""`aion-actors pause/unpause/reset DIR WORKFLOW_ID`: an operator's verbs, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aion_actors import Engine, WorkflowFailed, WorkflowStatus
+from aion_actors.cli import main
+from aion_actors.core import events as ev
+from tests.runtime import ops_flows
+
+APP = "tests.runtime.ops_flows:FIXED"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.timeout(60)
+def test_pause_and_unpause_from_the_cli_record_their_events_and_the_run_goes_on_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, ledger = tmp_path / "data", str(tmp_path / "ledger")
+    with Engine.open(data, workers=1) as engine:
+        engine.register(*ops_flows.FIXED)
+        engine.start(ops_flows.signals_while_waiting, ledger, workflow_id="w")  # it waits
+    code, out, _ = run(capsys, "pause", str(data), "w", "--reason", "looking")
+    assert code == 0 and "paused w: run" in out and "is paused" in out
+    with Engine.open(data, workers=1) as engine:
+        engine.register(*ops_flows.FIXED)
+        assert engine.describe("w").status is WorkflowStatus.PAUSED
+        engine.signal("w", "item", "a")  # recorded while paused, delivered on unpause
+        engine.signal("w", "item", "b")
+        assert engine.describe("w").status is WorkflowStatus.PAUSED
+    code, out, _ = run(capsys, "unpause", str(data), "w", "--json")
+    assert code == 0 and json.loads(out)["status"] == "running"
+    with Engine.open(data, workers=1) as engine:
+        engine.register(*ops_flows.FIXED)
+        assert engine.result("w", timeout=10) == ["a", "b", 9]
+        kinds = [type(e) for e in engine.history("w")]
+    assert kinds.count(ev.RunPaused) == 1 and kinds.count(ev.RunUnpaused) == 1
+    assert ops_flows.ran(ledger) == ["step 9"]
+
+
+@pytest.mark.timeout(60)
+def test_reset_from_the_cli_goes_on_with_the_apps_code_without_rerunning_what_completed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, ledger = tmp_path / "data", str(tmp_path / "ledger")
+    with Engine.open(data, workers=1) as engine:
+        engine.register(*ops_flows.ALL)
+        with pytest.raises(WorkflowFailed):
+            engine.start(ops_flows.three_steps, ledger, workflow_id="o").result(timeout=10)
+        done = [e.seq for e in engine.history("o") if isinstance(e, ev.ActivityCompleted)]
+    code, _, err = run(capsys, "reset", str(data), "o", "--to-seq", str(done[1] - 1), "--app", APP)
+    assert code == 1 and "not a point its code resumed at" in err
+    code, out, _ = run(capsys, "reset", str(data), "o", "--to-seq", str(done[1]), "--app", APP)
+    assert code == 0 and f"at seq {done[1]}" in out
+    with Engine.open(data, workers=1) as engine:
+        engine.register(*ops_flows.FIXED)
+        assert engine.result("o", timeout=10) == 6
+    assert ops_flows.ran(ledger) == ["step 1", "step 2", "step 3", "step 3"]
