@@ -26,8 +26,7 @@ from aion_actors.handles import RunDescription, RunHandle, result_of
 from aion_actors.opening import data_dir_of, engine_options, open_store
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
-from aion_actors.runtime.runs import new_runs
-from aion_actors.runtime.timeouts import Timeouts
+from aion_actors.starting import StartOptions
 from aion_actors.store import EventStore, RunFilters, RunPage, RunQuery
 from aion_actors.wiring import wire
 from aion_actors.workers import check_not_in_worker_bootstrap
@@ -74,7 +73,7 @@ class Engine:
         self._runs, self._pruner = parts.runs, parts.pruner
         self._registration, self._lookup = parts.registration, parts.lookup
         self._completions, self._updates = parts.completions, parts.updates
-        self._signal_start, self._ops, self._parts = parts.signal_start, parts.operations, parts
+        self._starter, self._ops, self._parts = parts.starter, parts.operations, parts
         self._closed = False
         shutdown.opened(self)
         try:
@@ -175,10 +174,8 @@ class Engine:
         workflow: WorkflowDefinition | str,
         *args: Any,
         workflow_id: str | None = None,
-        execution_timeout: float | None = None,
-        run_timeout: float | None = None,
         signal: tuple[str, Any] | None = None,
-        memo: dict[str, Any] | None = None,
+        **options: Unpack[StartOptions],
     ) -> RunHandle:
         """Start a run; returns once its `WorkflowStarted` is committed.
 
@@ -191,21 +188,9 @@ class Engine:
         if `workflow_id` has none open, and delivers the signal either way (right
         after the new run's start, or to the open run); the handle names that run.
         """
-        if signal is not None:
-            self._check_open()
-            timeouts = Timeouts.given(execution_timeout, run_timeout)
-            key = self._signal_start(workflow, args, workflow_id, signal, timeouts, memo)
-            return RunHandle(self, key.workflow_id, key.run_id)
-        ids = None if workflow_id is None else [workflow_id]
-        [handle] = self.start_many(
-            workflow,
-            [args],
-            workflow_ids=ids,
-            execution_timeout=execution_timeout,
-            run_timeout=run_timeout,
-            memo=memo,
-        )
-        return handle
+        self._check_open()
+        key = self._starter.start(workflow, args, workflow_id, signal, options)
+        return RunHandle(self, key.workflow_id, key.run_id)
 
     def start_many(
         self,
@@ -213,12 +198,10 @@ class Engine:
         inputs: Iterable[Sequence[Any]],
         *,
         workflow_ids: Iterable[str] | None = None,
-        execution_timeout: float | None = None,
-        run_timeout: float | None = None,
-        memo: dict[str, Any] | None = None,
+        **options: Unpack[StartOptions],
     ) -> list[RunHandle]:
         """Start one run per item of `inputs` (each a run's positional arguments),
-        each with the timeouts given (see `start`).
+        each with the options given (see `start`).
 
         Their `WorkflowStarted`s share commits, so this waits for one fsync
         where a loop of `start` waits for one per run. Every input and id is
@@ -228,14 +211,8 @@ class Engine:
         part-way, the runs it committed start anyway and its error is raised.
         """
         self._check_open()
-        timeouts = Timeouts.given(execution_timeout, run_timeout)
-        definition = self._registration.workflow(workflow)
-        inputs = payloads.encode_inputs(self._converter, inputs)
-        new = new_runs(inputs, workflow_ids, self.max_payload_bytes, timeouts, memo)
-        for outcome in self._runs.start_many(definition, new):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return [RunHandle(self, run.workflow_id, run.run_id) for run in new]
+        keys = self._starter.start_many(workflow, inputs, workflow_ids, options)
+        return [RunHandle(self, key.workflow_id, key.run_id) for key in keys]
 
     def signal(
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0

@@ -20,6 +20,7 @@ from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
 from aion_actors.signal_start import SignalStart
+from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
 from aion_actors.updating import Updates
 
@@ -35,7 +36,7 @@ class Parts:
     registration: Registration
     completions: Completions
     lookup: Lookup
-    signal_start: SignalStart
+    starter: Starter
     updates: Updates
     pruner: Pruner
     operations: Operations
@@ -108,7 +109,7 @@ def wire(
         registration=registration,
         completions=Completions(runs, converter, max_payload_bytes),
         lookup=lookup,
-        signal_start=SignalStart(runs, registration, converter),
+        starter=Starter(runs, registration, SignalStart(runs, registration, converter), converter),
         updates=Updates(runs, lookup, converter, max_payload_bytes),
         pruner=pruner,
         operations=Operations(runs, lookup),
