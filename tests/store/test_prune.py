@@ -173,3 +173,13 @@ def test_a_child_closed_before_its_parent_in_one_batch_counts_from_the_parents_c
     assert store.next_expiry(retention) == 200 * SECOND  # the child, freed at the parent's end
     assert ids(store, 200 * SECOND, retention) == ["child"]
     assert ids(store, 200 * SECOND - 1, retention) == []
+
+
+def test_a_paused_run_is_open_so_its_closed_child_is_kept(store: EventStore) -> None:
+    begin(store, "parent", "order", ev.RunPaused(reason="look"))
+    begin(store, "child", "ship", parent={"workflow_id": "parent", "run_id": "r1"})
+    close(store, "child")
+    assert [r.workflow_id for r in store.open_runs()] == ["parent"]
+    assert ids(store, FAR, keep(order=0, ship=0)) == []
+    assert store.delete_run("parent", "r1") is False
+    assert store.delete_run("child", "r1") is False

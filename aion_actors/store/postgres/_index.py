@@ -13,13 +13,12 @@ from typing import Any
 from aion_actors.core import CorruptEvent, WorkflowStatus, unpackb
 from aion_actors.core.codec import packb
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres._schema import TIME_SHIFT, partition_of
+from aion_actors.store.postgres._schema import OPEN_SQL, TIME_SHIFT, partition_of
 from aion_actors.store.protocol import RunSummary
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = "workflow_id, run_id, summary"
-_OPEN = ("running", "parked")
 
 
 def shifted(at: int) -> int:
@@ -47,7 +46,7 @@ def upsert(
     columns: list[list[Any]] = [[] for _ in range(12)]
     for (workflow_id, run_id), summary in touched.items():
         ended = summary["ended_at"]
-        ended_at = None if ended is None or summary["status"] in _OPEN else shifted(ended)
+        ended_at = None if ended is None or summary["status"] in proj.OPEN else shifted(ended)
         parent_workflow_id, parent_run_id = _parent(summary)
         values = (
             workflow_id,
@@ -134,7 +133,7 @@ def runs(
 
 def open_runs(conn: Any, s: str) -> list[RunSummary]:
     rows = conn.execute(
-        f"""SELECT {_COLUMNS} FROM {s}.runs WHERE status IN ('running', 'parked')
+        f"""SELECT {_COLUMNS} FROM {s}.runs WHERE status IN {OPEN_SQL}
         ORDER BY workflow_id, run_id"""
     ).fetchall()
     return summaries(rows)

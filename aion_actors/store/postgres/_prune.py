@@ -25,7 +25,7 @@ from typing import Any, Final, TypeVar
 from aion_actors.core import faults
 from aion_actors.store import _projection as proj
 from aion_actors.store.postgres._index import shifted, summaries
-from aion_actors.store.postgres._schema import TIME_SHIFT
+from aion_actors.store.postgres._schema import OPEN_SQL, TIME_SHIFT
 from aion_actors.store.protocol import RetentionOf, RunSummary
 
 #: events deleted per write transaction, so the recorder never waits long for the store
@@ -34,7 +34,6 @@ _T = TypeVar("_T")
 _Run = tuple[str, str]
 #: runs `work(conn)` in one write transaction of the store (under its write lock)
 Write = Callable[[Callable[[Any], _T]], _T]
-_OPEN_SQL = "('running', 'parked')"
 
 # -- filing closed runs (inside the group commit's transaction)
 
@@ -51,7 +50,7 @@ def closed(conn: Any, s: str, runs: dict[_Run, proj.Summary]) -> None:
     ]
     if children:
         conn.execute(
-            f"""UPDATE {s}.runs c SET freed_at = CASE WHEN p.status IN {_OPEN_SQL} THEN NULL
+            f"""UPDATE {s}.runs c SET freed_at = CASE WHEN p.status IN {OPEN_SQL} THEN NULL
                 ELSE greatest(c.ended_at, p.ended_at) END
             FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS k(w, r, pw, pr)
             LEFT JOIN {s}.runs p ON p.workflow_id = k.pw AND p.run_id = k.pr

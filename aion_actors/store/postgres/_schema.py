@@ -30,6 +30,7 @@ import zlib
 from typing import Any, Final
 
 from aion_actors.core import SCHEMA_VERSION, ConfigError, SchemaMismatch
+from aion_actors.store import _projection as proj
 from aion_actors.store.postgres._connect import Target
 
 #: the version of this table layout (not of the events inside); 2 added retention
@@ -37,6 +38,8 @@ from aion_actors.store.postgres._connect import Target
 #: released, so it gets `SchemaMismatch` rather than a migration.
 LAYOUT_VERSION: Final = 2
 DEFAULT_PARTITIONS: Final = 64
+#: the statuses of a run that may still record events, as SQL: `status IN {OPEN_SQL}`
+OPEN_SQL: Final = "(" + ", ".join(f"'{status}'" for status in sorted(proj.OPEN)) + ")"
 #: added to unix ns before they are stored as bigint, and taken off when read
 TIME_SHIFT: Final = 1 << 63
 
@@ -68,7 +71,7 @@ def ddl(s: str, partitions: int) -> list[str]:
             parent_workflow_id text COLLATE "C", parent_run_id text COLLATE "C",
             freed_at bigint, PRIMARY KEY (workflow_id, run_id))""",
         f"""CREATE INDEX runs_open ON {s}.runs (partition, workflow_id, run_id)
-            WHERE status IN ('running', 'parked')""",
+            WHERE status IN {OPEN_SQL}""",
         f"CREATE INDEX runs_by_type ON {s}.runs (workflow_type, workflow_id, run_id)",
         f"""CREATE INDEX runs_expiry ON {s}.runs (workflow_type, freed_at, workflow_id, run_id)
             WHERE freed_at IS NOT NULL""",
