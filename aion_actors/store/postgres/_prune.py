@@ -211,6 +211,8 @@ def delete_runs(write: Write[Any], s: str, runs: list[_Run]) -> list[bool]:
     """Delete closed runs whose parent is not open, whole: as many per write transaction
     as fit in `CHUNK` events, a longer one over transactions of its own. Per run, whether
     it was deleted."""
+    for run in write(lambda conn: doomed_runs(conn, s)):  # (one whose commit answer was lost)
+        finish(write, s, run)
     deleted = [False] * len(runs)
     start = 0
     while start < len(runs):
