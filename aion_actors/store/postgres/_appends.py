@@ -20,7 +20,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _index
+from aion_actors.store.postgres import _index, _search
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres._timers import TimerChanges, notify
 
@@ -104,6 +104,7 @@ def write(
     if rows:
         _copy_events(conn, s, rows)
         _index.upsert(conn, s, partitions, touched)
+        _search.update(conn, s, stored, touched)
         timers.apply(conn, s)
         earliest = timers.earliest()
         if earliest is not None:

@@ -13,13 +13,18 @@ from typing import Any
 from aion_actors.core import CorruptEvent, WorkflowStatus, unpackb
 from aion_actors.core.codec import packb
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres._schema import partition_of
+from aion_actors.store.postgres._schema import TIME_SHIFT, partition_of
 from aion_actors.store.protocol import RunSummary
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = "workflow_id, run_id, summary"
 _OPEN = ("running", "parked")
+
+
+def shifted(at: int) -> int:
+    """Unix ns (clamped as every store clamps a stamped time) as the stored bigint."""
+    return min(max(at, 0), proj.MAX_TIME) - TIME_SHIFT
 
 
 def upsert(
@@ -34,7 +39,7 @@ def upsert(
             partition_of(workflow_id, partitions),
             summary["workflow_type"],
             summary["status"],
-            summary["started_at"],
+            shifted(summary["started_at"]),
             summary["head"],
             packb(summary),
         )

@@ -8,7 +8,9 @@ Everything lives in one Postgres schema (default `aion`):
   `data` the msgpack-encoded event, keyed by (workflow_id, run_id, seq);
 - `runs (workflow_id, run_id, partition, workflow_type, status, started_at,
   head, summary)`: the run index (`summary` the msgpack summary, the other
-  columns what queries filter on);
+  columns what queries filter on; `started_at` shifted as `fire_at` is);
+- `search_terms (workflow_id, run_id, term)`: what `search` filters on besides
+  the `runs` columns (attributes, parent), see `_search`; deleted with its run;
 - `timers (workflow_id, run_id, timer_id, partition, fire_at)`: durable
   timers; `fire_at` is stored minus 2**63 so unix ns up to 2**64-1 fit a bigint
   in the same order;
@@ -28,8 +30,9 @@ from typing import Any, Final
 from aion_actors.core import SCHEMA_VERSION, ConfigError, SchemaMismatch
 from aion_actors.store.postgres._connect import Target
 
-#: the version of this table layout (not of the events inside)
-LAYOUT_VERSION: Final = 1
+#: the version of this table layout (not of the events inside); 2 added search
+#: (`search_terms`, the `runs_by_*start` indexes, `runs.started_at` shifted)
+LAYOUT_VERSION: Final = 2
 DEFAULT_PARTITIONS: Final = 64
 #: added to unix ns before they are stored as bigint, and taken off when read
 TIME_SHIFT: Final = 1 << 63
@@ -68,6 +71,17 @@ def ddl(s: str, partitions: int) -> list[str]:
             partition integer NOT NULL, fire_at bigint NOT NULL,
             PRIMARY KEY (workflow_id, run_id, timer_id))""",
         f"CREATE INDEX timers_due ON {s}.timers (fire_at, workflow_id, run_id, timer_id)",
+        # search (`_search`): runs in search order per filter, and the terms side table
+        f"CREATE INDEX runs_by_start ON {s}.runs (started_at DESC, workflow_id, run_id)",
+        f"""CREATE INDEX runs_by_status_start ON {s}.runs
+            (status, started_at DESC, workflow_id, run_id)""",
+        f"""CREATE INDEX runs_by_type_start ON {s}.runs
+            (workflow_type, started_at DESC, workflow_id, run_id)""",
+        f"""CREATE TABLE {s}.search_terms (
+            workflow_id {_ID}, run_id {_ID}, term bytea NOT NULL,
+            PRIMARY KEY (workflow_id, run_id, term),
+            FOREIGN KEY (workflow_id, run_id) REFERENCES {s}.runs ON DELETE CASCADE)""",
+        f"CREATE INDEX search_terms_by_term ON {s}.search_terms (term, workflow_id, run_id)",
         f"""CREATE TABLE {s}.partitions (
             partition integer PRIMARY KEY, owner text, epoch bigint NOT NULL DEFAULT 0,
             expires_at bigint)""",
