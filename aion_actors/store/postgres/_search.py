@@ -13,9 +13,12 @@ order (`started_at DESC, workflow_id, run_id`, `started_at` shifted as
   Its rows go with their `runs` row (`ON DELETE CASCADE`).
 
 `search` asks SQL for the runs in search order from the cursor on, filtered
-by every column and term the query names, a page (plus one) at a time; every
-run is then checked by `_search.matches` (which also applies `closed_after`
-and a parent's run_id), so the page is exactly the one every store returns.
+by every column and term the query names (and, for `closed_after`, by a
+closed status), a page (plus one) at a time; every run is then checked by
+`_search.matches` (which also compares `ended_at` and a parent's run_id), so
+the page is exactly the one every store returns. The planner picks the
+index: a rare term is read by `search_terms_by_term` and sorted, a common
+one by walking `runs` in search order and probing each run's terms.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, Final
 
-from aion_actors.core import unpackb
+from aion_actors.core import WorkflowStatus, unpackb
 from aion_actors.core.attributes import tokens
 from aion_actors.store import _projection as proj
 from aion_actors.store import _search
@@ -35,6 +38,7 @@ from aion_actors.store.protocol import RunSummary
 log = logging.getLogger(__name__)
 
 _Run = tuple[str, str]
+_CLOSED: Final = [status.value for status in WorkflowStatus if status.is_terminal]
 #: how many rows one read fetches when the filters SQL cannot apply reject many
 _MAX_CHUNK: Final = 1000
 
@@ -120,6 +124,9 @@ def _select(
         if value is not None:
             where.append(f"r.{column} = %s")
             params.append(value)
+    if query.closed_after is not None and query.status is None:
+        where.append("r.status = ANY(%s)")  # (only a closed run has an end)
+        params.append(_CLOSED)
     if query.started_after is not None:
         where.append("r.started_at > %s")
         params.append(shifted(query.started_after))
