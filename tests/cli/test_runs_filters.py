@@ -1,5 +1,6 @@
 """`runs DIR` takes the filters of `list_runs`: --attr (repeated), --status, --type, and
-pages with --limit and the --cursor it prints."""
+pages with --limit and the --cursor it prints — on a data directory and on a
+`postgresql://` URL alike."""
 
 from __future__ import annotations
 
@@ -10,16 +11,26 @@ import pytest
 
 from aion_actors.cli import main
 from aion_actors.core import events as ev
-from aion_actors.store import LmdbStore
+from aion_actors.store import EventStore, LmdbStore
 
 SECOND = 10**9
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """r0..r5, newest last; even ones of customer c-7, r0..r2 priority 1; r5 completed."""
-    path = tmp_path / "data"
-    with LmdbStore(path, durability="nosync") as store:
+@pytest.fixture(params=["lmdb", "postgres"])
+def data(tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """r0..r5, newest last; even ones of customer c-7, r0..r2 priority 1; r5 completed;
+    in a data directory, or in a Postgres database (its URL)."""
+    target: Path | str
+    opened: EventStore
+    if request.param == "postgres":
+        from aion_actors.store.postgres import PostgresStore
+
+        target = request.getfixturevalue("pg_url")
+        opened = PostgresStore(target)
+    else:
+        target = tmp_path / "data"
+        opened = LmdbStore(target, durability="nosync")
+    with opened as store:
         for i in range(6):
             at = (1_700_000_000 + i) * SECOND
             events: list[ev.Event] = [
@@ -40,7 +51,7 @@ def data(tmp_path: Path) -> Path:
             if i == 5:
                 events.append(ev.WorkflowCompleted(result=1, seq=3, recorded_at=at))
             store.append(f"r{i}", f"run{i}", events, 0)
-    return path
+    return target
 
 
 def listed(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[list[str], str]:
@@ -50,7 +61,7 @@ def listed(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[list[str], s
 
 
 def test_runs_filters_by_attributes_status_and_type(
-    data: Path, capsys: pytest.CaptureFixture[str]
+    data: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert listed(capsys, str(data), "--attr", "customer=c-7")[0] == ["r4", "r2", "r0"]
     both = listed(capsys, str(data), "--attr", "customer=c-7", "--attr", "priority=1")
@@ -61,7 +72,7 @@ def test_runs_filters_by_attributes_status_and_type(
 
 
 def test_runs_prints_the_next_cursor_and_cursor_shows_the_next_page(
-    data: Path, capsys: pytest.CaptureFixture[str]
+    data: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, err = listed(capsys, str(data), "--limit", "4")
     assert first == ["r5", "r4", "r3", "r2"]
@@ -81,7 +92,7 @@ def test_runs_prints_the_next_cursor_and_cursor_shows_the_next_page(
     ],
 )
 def test_runs_bad_attr_or_cursor_is_a_usage_error_naming_it(
-    data: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    data: Path | str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     assert main(["runs", str(data), *argv]) == 2
     (line,) = capsys.readouterr().err.splitlines()
@@ -89,7 +100,7 @@ def test_runs_bad_attr_or_cursor_is_a_usage_error_naming_it(
 
 
 def test_describe_and_history_show_the_attributes(
-    data: Path, capsys: pytest.CaptureFixture[str]
+    data: Path | str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["describe", str(data), "r1", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -1,5 +1,6 @@
 """Search attributes and memos through the engine: set, listed, described, and the same
-after a crash of the actor, an eviction, a reopen and a SIGKILL of the engine."""
+after a crash of the actor, an eviction, a reopen and a SIGKILL of the engine — on LMDB
+and on Postgres (`ON_POSTGRES`: `data_dir` is then a database URL)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from aion_actors import (
 from aion_actors.core import events as ev
 from aion_actors.core import new_run_id, stamp
 from aion_actors.runtime.machine import Machine
-from aion_actors.store import LmdbStore, RunPage
+from aion_actors.store import RunPage
 from tests.crashes import kill_engine
+from tests.pg import open_readonly
 from tests.runtime import search_flows as sf
 from tests.workers.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+ON_POSTGRES = True  # every test that takes `data_dir` runs on Postgres too
 WHEN = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 CHARGED = {"customer": "c-7", "stage": "charged", "tags": ["vip", "eu"], "at": WHEN}
 
@@ -51,7 +54,7 @@ def ledger(tmp_path: Path) -> str:
     return str(tmp_path / "ledger")
 
 
-def open_engine(data: Path, **options: object) -> Engine:
+def open_engine(data: Path | str, **options: object) -> Engine:
     engine = Engine.open(data, workers=1, **options)  # type: ignore[arg-type]
     engine.register(*sf.ALL)
     return engine
@@ -59,9 +62,9 @@ def open_engine(data: Path, **options: object) -> Engine:
 
 @pytest.mark.timeout(60)
 def test_attributes_are_listed_by_value_and_shown_with_the_memo_in_describe(
-    tmp_path: Path, ledger: str
+    data_dir: Path, ledger: str
 ) -> None:
-    with open_engine(tmp_path / "data") as engine:
+    with open_engine(data_dir) as engine:
         engine.start("tagged", ledger, "c-7", workflow_id="t-1", memo={"note": "first"})
         engine.start("tagged", ledger, "c-8", workflow_id="t-2")
         wait_until(lambda: charged(engine, "t-1") and charged(engine, "t-2"), 30, "charges")
@@ -80,10 +83,10 @@ def test_attributes_are_listed_by_value_and_shown_with_the_memo_in_describe(
 
 @pytest.mark.timeout(60)
 def test_a_crash_of_the_actor_replays_its_attributes_without_recording_them_again(
-    tmp_path: Path, ledger: str
+    data_dir: Path, ledger: str
 ) -> None:
     sf.CRASHES["left"] = 1
-    with open_engine(tmp_path / "data") as engine:
+    with open_engine(data_dir) as engine:
         engine.start("tagged", ledger, "c-7", workflow_id="t-1")
         wait_until(lambda: charged(engine, "t-1"), 30, "the restarted run to go on")
         engine.signal("t-1", "go")
@@ -96,9 +99,9 @@ def test_a_crash_of_the_actor_replays_its_attributes_without_recording_them_agai
 
 @pytest.mark.timeout(60)
 def test_an_evicted_run_rehydrates_by_replay_with_its_attributes_recorded_once(
-    tmp_path: Path, ledger: str
+    data_dir: Path, ledger: str
 ) -> None:
-    with open_engine(tmp_path / "data", idle_evict_after=0.1) as engine:
+    with open_engine(data_dir, idle_evict_after=0.1) as engine:
         engine.start("tagged", ledger, "c-7", workflow_id="t-1")
         wait_until(lambda: engine.describe("t-1").residency == "evicted", 30, "eviction")
         assert charged(engine, "t-1")
@@ -109,11 +112,11 @@ def test_an_evicted_run_rehydrates_by_replay_with_its_attributes_recorded_once(
 
 
 @pytest.mark.timeout(60)
-def test_attributes_and_memo_survive_a_reopen_of_the_engine(tmp_path: Path, ledger: str) -> None:
-    with open_engine(tmp_path / "data") as engine:
+def test_attributes_and_memo_survive_a_reopen_of_the_engine(data_dir: Path, ledger: str) -> None:
+    with open_engine(data_dir) as engine:
         engine.start("tagged", ledger, "c-7", workflow_id="t-1", memo={"note": "kept"})
         wait_until(lambda: charged(engine, "t-1"), 30, "the charge")
-    with open_engine(tmp_path / "data") as engine:
+    with open_engine(data_dir) as engine:
         assert ids(engine.list_runs(attributes={"customer": "c-7"})) == ["t-1"]
         engine.signal("t-1", "go")
         assert engine.result("t-1", timeout=30) == "done c-7"
@@ -121,9 +124,9 @@ def test_attributes_and_memo_survive_a_reopen_of_the_engine(tmp_path: Path, ledg
         assert engine.describe("t-1").memo == {"note": "kept"}
 
 
-def _sets_recorded(data: Path) -> bool:
+def _sets_recorded(data: Path | str) -> bool:
     try:
-        with LmdbStore(data, readonly=True) as store:
+        with open_readonly(data) as store:
             runs = store.runs()
             return len(runs) == 2 and all(r.attributes.get("stage") == "charged" for r in runs)
     except AionError:  # the engine has not created the directory yet
@@ -132,9 +135,9 @@ def _sets_recorded(data: Path) -> bool:
 
 @pytest.mark.timeout(120)
 def test_attributes_are_listed_after_a_sigkill_and_not_recorded_again(
-    tmp_path: Path, ledger: str
+    data_dir: Path, ledger: str
 ) -> None:
-    data = tmp_path / "data"
+    data = data_dir
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.runtime.search_child", str(data), ledger],
         cwd=ROOT,
@@ -159,9 +162,9 @@ def test_attributes_are_listed_after_a_sigkill_and_not_recorded_again(
 
 @pytest.mark.timeout(60)
 def test_the_memo_is_carried_by_continue_as_new_and_attributes_stay_with_their_run(
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
-    with open_engine(tmp_path / "data") as engine:
+    with open_engine(data_dir) as engine:
         engine.start("relay", 2, workflow_id="r", memo={"order": 7})
         assert engine.result("r", timeout=30) == 0
         runs = engine.list_runs(workflow_type="relay")
@@ -174,8 +177,8 @@ def test_the_memo_is_carried_by_continue_as_new_and_attributes_stay_with_their_r
 
 
 @pytest.mark.timeout(60)
-def test_pages_stay_stable_while_runs_start_concurrently(tmp_path: Path) -> None:
-    with open_engine(tmp_path / "data") as engine:
+def test_pages_stay_stable_while_runs_start_concurrently(data_dir: Path) -> None:
+    with open_engine(data_dir) as engine:
         engine.start_many("relay", [(0,)] * 30, workflow_ids=[f"old-{i:02}" for i in range(30)])
         before = ids(engine.list_runs())
         stop = threading.Event()
@@ -238,8 +241,8 @@ def test_code_that_sets_attributes_where_history_has_another_command_diverged() 
         Machine(sf.relay, "w", run_id, history).advance()
 
 
-def test_list_runs_accepts_a_status_by_name_and_refuses_an_unknown_one(tmp_path: Path) -> None:
-    with open_engine(tmp_path / "data") as engine:
+def test_list_runs_accepts_a_status_by_name_and_refuses_an_unknown_one(data_dir: Path) -> None:
+    with open_engine(data_dir) as engine:
         engine.start("relay", 0, workflow_id="r")
         engine.result("r", timeout=30)
         assert ids(engine.list_runs(WorkflowStatus.COMPLETED)) == ["r"]

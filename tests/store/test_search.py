@@ -210,3 +210,41 @@ def test_every_page_is_the_brute_force_answer_in_order(
             if cursor is None:
                 break
         assert listed == expected
+
+
+def test_runs_started_past_2_63_ns_keep_their_time_and_search_order(store: EventStore) -> None:
+    # (the Postgres bigint columns hold such times shifted by 2**63, like its timers)
+    for workflow_id, when in (("max", 2**64 - 1), ("top", 2**63), ("below", 2**63 - 1), ("low", 1)):
+        store.append(workflow_id, "r1", [at(started(), 1, when)], 0)
+    run = store.get_run("max", "r1")
+    assert run is not None and run.started_at == 2**64 - 1
+    assert ids(store) == ["max", "top", "below", "low"]
+    first = store.search(RunQuery.of(limit=2))
+    rest = store.search(RunQuery.of(cursor=first.next_cursor))
+    assert [r.workflow_id for r in [*first, *rest]] == ["max", "top", "below", "low"]
+    assert ids(store, started_before=1) == ["low"]
+    store.append("w", "r1", [at(started(), 1, 5)], 0)
+    store.append("w", "r2", [at(started(run_id="r2"), 1, 2**63 + 5)], 0)
+    latest = store.latest_run("w")
+    assert latest is not None and latest.run_id == "r2"
+
+
+def test_a_page_is_filled_past_many_newer_runs_that_fail_a_filter(store: EventStore) -> None:
+    for i in range(3):
+        start(store, f"closed{i}", T0 + i * SECOND, end=True)
+    for i in range(40):
+        start(store, f"open{i:02}", T0 + (10 + i) * SECOND, parent={"workflow_id": "p"})
+    closed = store.search(RunQuery.of(closed_after=T0 / 1e9, limit=2))
+    assert [r.workflow_id for r in closed] == ["closed2", "closed1"]
+    rest = store.search(RunQuery.of(closed_after=T0 / 1e9, limit=2, cursor=closed.next_cursor))
+    assert [r.workflow_id for r in rest] == ["closed0"] and rest.next_cursor is None
+    assert ids(store, parent=("p", "elsewhere")) == []
+
+
+def test_a_long_attribute_value_is_stored_and_found_by_its_exact_value(store: EventStore) -> None:
+    long = "x" * 10_000
+    start(store, "long", T0, attributes={"note": long, "tags": [long, "short"]})
+    start(store, "other", T0 + 1, attributes={"note": long + "y"})
+    assert ids(store, attributes={"note": long}) == ["long"]
+    assert ids(store, attributes={"tags": long}) == ["long"]
+    assert ids(store, attributes={"note": long + "y"}) == ["other"]

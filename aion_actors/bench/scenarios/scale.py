@@ -9,6 +9,10 @@ registration: the recovery scan that lists every open run and re-arms the
 timers. The ceiling is a bare read of every run summary in the store. Then
 it times filtered listings (`list_runs(..., limit=100)`, the first page) by
 type, by status and by search attribute (each value held by runs/1000 runs).
+
+``--set backend=postgres`` times the same listings on a `PostgresStore` filled
+in bulk, without an engine (see `_scale_pg`), on the server ``url`` names or a
+throwaway one.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aion_actors import Engine
-from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
 from aion_actors.bench.scenarios._gates import wait_engine_gone
 from aion_actors.bench.scenarios._scale_engine import sleeper
 from aion_actors.store import LmdbStore
@@ -36,10 +40,22 @@ _ROOT = Path(__file__).resolve().parents[3]  # the directory that holds aion_act
 @scenario(
     "scale",
     help="N open runs sleeping with max_resident actors: start rate, RSS, recovery, signal trip",
-    defaults={"runs": 100_000, "max_resident": 1000, "samples": 200},
+    defaults={
+        "runs": 100_000,
+        "max_resident": 1000,
+        "samples": 200,
+        "backend": "lmdb",
+        "url": "",
+    },
     quick={"runs": 2000, "max_resident": 100, "samples": 50},
 )
 def run(params: Params) -> Report:
+    if params["backend"] == "postgres":
+        from aion_actors.bench.scenarios._scale_pg import run_postgres
+
+        return run_postgres(params, _LISTINGS)
+    if params["backend"] != "lmdb":
+        raise HarnessError(f"backend={params['backend']!r}: expected lmdb or postgres")
     runs, max_resident = int(params["runs"]), int(params["max_resident"])
     labels: dict[str, str | int | float] = {"runs": runs, "max_resident": max_resident}
     with tempfile.TemporaryDirectory() as tmp:

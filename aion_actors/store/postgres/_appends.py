@@ -19,7 +19,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _index, _prune
+from aion_actors.store.postgres import _index, _prune, _search
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres._timers import TimerChanges, notify
 
@@ -102,6 +102,7 @@ def write(
     if rows:
         _copy_events(conn, s, rows)
         _index.upsert(conn, s, partitions, touched)
+        _search.update(conn, s, stored, touched)
         closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
         if closed_now:
             _prune.closed(conn, s, closed_now)

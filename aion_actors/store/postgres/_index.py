@@ -54,7 +54,7 @@ def upsert(
             partition_of(workflow_id, partitions),
             summary["workflow_type"],
             summary["status"],
-            summary["started_at"],
+            shifted(summary["started_at"]),
             summary["head"],
             packb(summary),
             ended_at,

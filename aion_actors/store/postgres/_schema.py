@@ -9,8 +9,11 @@ Everything lives in one Postgres schema (default `aion`):
 - `runs (workflow_id, run_id, partition, workflow_type, status, started_at,
   head, summary, ended_at, parent_workflow_id, parent_run_id, freed_at)`: the
   run index (`summary` the msgpack summary, the other columns what queries
-  filter on). `freed_at` is set once a run is closed and its parent is not
-  open: its retention counts from then (`_prune`, index `runs_expiry`);
+  filter on; times shifted as `fire_at` is). `freed_at` is set once a run is
+  closed and its parent is not open: its retention counts from then (`_prune`,
+  index `runs_expiry`);
+- `search_terms (workflow_id, run_id, term)`: what `search` filters on besides
+  the `runs` columns (attributes, parent), see `_search`; deleted with its run;
 - `doomed (workflow_id, run_id, partition)`: runs being deleted (gone from
   `runs`, some events left), finished by the next writable open;
 - `timers (workflow_id, run_id, timer_id, partition, fire_at)`: durable
@@ -34,7 +37,8 @@ from aion_actors.store import _projection as proj
 from aion_actors.store.postgres._connect import Target
 
 #: the version of this table layout (not of the events inside); 2 added retention
-#: (`runs.ended_at`, `parent_*`, `freed_at`, `doomed`). A version-1 store was never
+#: (`runs.ended_at`, `parent_*`, `freed_at`, `doomed`) and search (`search_terms`, the
+#: `runs_by_*start` indexes, `runs.started_at` shifted). A version-1 store was never
 #: released, so it gets `SchemaMismatch` rather than a migration.
 LAYOUT_VERSION: Final = 2
 DEFAULT_PARTITIONS: Final = 64
@@ -85,6 +89,17 @@ def ddl(s: str, partitions: int) -> list[str]:
             partition integer NOT NULL, fire_at bigint NOT NULL,
             PRIMARY KEY (workflow_id, run_id, timer_id))""",
         f"CREATE INDEX timers_due ON {s}.timers (fire_at, workflow_id, run_id, timer_id)",
+        # search (`_search`): runs in search order per filter, and the terms side table
+        f"CREATE INDEX runs_by_start ON {s}.runs (started_at DESC, workflow_id, run_id)",
+        f"""CREATE INDEX runs_by_status_start ON {s}.runs
+            (status, started_at DESC, workflow_id, run_id)""",
+        f"""CREATE INDEX runs_by_type_start ON {s}.runs
+            (workflow_type, started_at DESC, workflow_id, run_id)""",
+        f"""CREATE TABLE {s}.search_terms (
+            workflow_id {_ID}, run_id {_ID}, term bytea NOT NULL,
+            PRIMARY KEY (workflow_id, run_id, term),
+            FOREIGN KEY (workflow_id, run_id) REFERENCES {s}.runs ON DELETE CASCADE)""",
+        f"CREATE INDEX search_terms_by_term ON {s}.search_terms (term, workflow_id, run_id)",
         f"""CREATE TABLE {s}.partitions (
             partition integer PRIMARY KEY, owner text, epoch bigint NOT NULL DEFAULT 0,
             expires_at bigint)""",

@@ -28,7 +28,16 @@ from aion_actors.core import (
     decode_event,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _appends, _connect, _index, _prune, _schema, _timers
+from aion_actors.store._search import RunPage, RunQuery
+from aion_actors.store.postgres import (
+    _appends,
+    _connect,
+    _index,
+    _prune,
+    _schema,
+    _search,
+    _timers,
+)
 from aion_actors.store.postgres._owner import Owner
 from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
 
@@ -290,6 +299,10 @@ class PostgresStore:
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
         return self._read(lambda conn, s: _index.runs(conn, s, status, workflow_type))
+
+    def search(self, query: RunQuery) -> RunPage:
+        """See `EventStore.search`; served by indexed columns and `search_terms` (`_search`)."""
+        return self._read(lambda conn, s: _search.search(conn, s, query))
 
     def open_runs(self) -> list[RunSummary]:
         return self._read(_index.open_runs)
