@@ -346,6 +346,12 @@ class Engine:
         """Counters for progress displays: crashes, restarts, resident runs, pruned runs."""
         return self._parts.stats()
 
+    def dashboard_app(self, *, write_actions: bool = False, refresh_seconds: float = 5.0) -> Any:
+        """The live dashboard as an ASGI app to mount (see README "The dashboard")."""
+        from aion_actors.web import engine_dashboard  # the optional web extra
+
+        return engine_dashboard(self, write_actions=write_actions, refresh_seconds=refresh_seconds)
+
     # -- lifecycle
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from aion_actors.cli import demo, inspection, replaying
+from aion_actors.cli import demo, inspection, replaying, ui
 from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
 from aion_actors.cli._listing import DEFAULT_LIMIT, Selection, attribute_filters
 from aion_actors.cli._when import UsageError, parse_when
@@ -223,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
+    ui.add_command(commands, common)
     commands.add_parser(
         "bench",
         add_help=False,
@@ -277,6 +278,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             app=getattr(args, "app", None),
             as_json=args.json,
         )
+    if args.command == "ui":
+        return ui.run(args, out)
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)
     if args.command == "doctor":

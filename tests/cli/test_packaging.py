@@ -86,3 +86,9 @@ def test_bench_runs_from_the_installed_wheel_outside_the_repo(wheel: Path, tmp_p
     )
     assert bench.returncode == 0, bench.stderr
     assert "recovery_complete_s" in bench.stdout
+
+
+def test_wheel_carries_the_dashboards_templates_and_static_files(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("templates/run.html", "templates/runs.html", "static/dashboard.js"):
+        assert f"aion_actors/web/{name}" in names, name

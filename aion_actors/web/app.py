@@ -1,0 +1,131 @@
+"""The dashboard as a Starlette app: four read-only pages, their static files, and — only
+when the embedding app turns write actions on — one POST that resumes a parked run.
+
+Page handlers are plain functions, so Starlette runs them in its thread pool: reading
+the store never blocks the event loop of the service that mounts the app.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from aion_actors.core import AionError, WorkflowNotFound
+from aion_actors.web import pages
+from aion_actors.web.filters import Filters
+from aion_actors.web.source import Source
+
+_HERE: Final = Path(__file__).parent
+_HEADERS: Final = {
+    # the pages load only their own script and style; no other site may frame them
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class Dashboard:
+    """The pages of one source; `app` is the ASGI application."""
+
+    def __init__(self, source: Source, *, write_actions: bool, refresh_seconds: float) -> None:
+        if write_actions and not source.engine_backed:
+            raise ValueError(
+                "write_actions=True needs an engine (engine.dashboard_app(write_actions=True)); "
+                "a dashboard on a read-only store can change nothing"
+            )
+        if not refresh_seconds > 0:
+            raise ValueError(f"refresh_seconds must be > 0, got {refresh_seconds!r}")
+        self.source = source
+        self.write_actions = write_actions
+        #: a form's proof that it came from these pages (resume is a POST)
+        self._token = secrets.token_urlsafe(24)
+        self._templates = Jinja2Templates(directory=str(_HERE / "templates"))
+        self._templates.env.globals.update(
+            when=pages.when,
+            write_actions=write_actions,
+            refresh_ms=int(refresh_seconds * 1000),
+            label=source.label,
+            engine_backed=source.engine_backed,
+        )
+        self.app = Starlette(
+            routes=[
+                Route("/", self.runs, name="runs"),
+                Route("/runs/{workflow_id:path}", self.run, name="run"),
+                Route("/supervision", self.supervision, name="supervision"),
+                Route("/engine", self.engine, name="engine"),
+                Route("/resume", self.resume, methods=["POST"], name="resume"),
+                Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
+            ],
+        )
+
+    def _page(
+        self, request: Request, name: str, context: dict[str, Any], status: int = 200
+    ) -> Response:
+        context = {"page": name.removesuffix(".html"), "token": self._token, **context}
+        response = self._templates.TemplateResponse(
+            request, name, context, status_code=status, headers=_HEADERS
+        )
+        return response
+
+    def _error(self, request: Request, status: int, message: str) -> Response:
+        return self._page(request, "error.html", {"message": message, "status": status}, status)
+
+    # -- pages (run in the thread pool)
+
+    def runs(self, request: Request) -> Response:
+        try:
+            filters = Filters.parse(
+                request.query_params, request.query_params.getlist("attr"), time.time_ns()
+            )
+        except ValueError as exc:
+            return self._error(request, 400, str(exc))
+        return self._page(request, "runs.html", pages.runs_page(self.source, filters))
+
+    def run(self, request: Request) -> Response:
+        workflow_id = request.path_params["workflow_id"]
+        run_id = request.query_params.get("run") or None
+        try:
+            context = pages.run_page(self.source, workflow_id, run_id, time.time_ns())
+        except WorkflowNotFound as exc:
+            return self._error(request, 404, str(exc))
+        return self._page(request, "run.html", context)
+
+    def supervision(self, request: Request) -> Response:
+        return self._page(request, "supervision.html", pages.supervision_page(self.source))
+
+    def engine(self, request: Request) -> Response:
+        return self._page(request, "engine.html", pages.engine_page(self.source))
+
+    # -- the one write action
+
+    async def resume(self, request: Request) -> Response:
+        if not self.write_actions:
+            return self._error(
+                request, 403, "this dashboard is read-only: the app did not enable write actions"
+            )
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        token = form.get("token", [""])[0]
+        workflow_id = form.get("workflow_id", [""])[0]
+        if not hmac.compare_digest(token, self._token):
+            return self._error(request, 403, "resume refused: the form did not come from here")
+        if not workflow_id:
+            return self._error(request, 400, "resume needs a workflow_id")
+        try:
+            await run_in_threadpool(self.source.resume, workflow_id)
+        except AionError as exc:
+            return self._error(request, 409, f"resume {workflow_id!r} failed: {exc}")
+        target = request.url_for("run", workflow_id=workflow_id)
+        return RedirectResponse(str(target), status_code=303, headers=_HEADERS)
