@@ -1,6 +1,7 @@
-"""One engine per Postgres store (until nodes): a session-level advisory lock on a
-connection of its own, released by the server when the process dies, and an `owner`
-row naming who holds it (host, pid) for the next engine's `DataDirLocked`."""
+"""One engine per Postgres store: a session-level advisory lock on a connection of its
+own, released by the server when the process dies, and an `owner` row naming who holds
+it (host, pid) for the next engine's `DataDirLocked`. Nodes (engines sharing the store,
+see `nodestore`) hold it shared: they exclude a lone engine, not each other."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def _alive(pid: int | None) -> bool:
 class Owner:
     """Holds the store's advisory lock; `ensure()` takes it again after the server restarted."""
 
-    def __init__(self, psycopg: Any, target: Target) -> None:
+    def __init__(self, psycopg: Any, target: Target, *, shared: bool = False) -> None:
         self._psycopg = psycopg
+        self._how = "_shared" if shared else ""
         self._target = target
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -54,7 +56,9 @@ class Owner:
             )
             s = self._target.schema
             try:
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(s),)).fetchone()[0]
+                got = conn.execute(
+                    f"SELECT pg_try_advisory_lock{self._how}(%s)", (lock_key(s),)
+                ).fetchone()[0]
                 row = None if got else conn.execute(f"SELECT host, pid FROM {s}.owner").fetchone()
                 holder_host, holder_pid = row if row else (None, None)
                 if not got and holder_host == host and not _alive(holder_pid):
@@ -67,6 +71,9 @@ class Owner:
                         in_this_process=here,
                         holder_host=holder_host,
                     )
+                if self._how:  # nodes: their `nodes` rows say who they are
+                    self._conn = conn
+                    return
                 conn.execute(
                     f"""INSERT INTO {s}.owner VALUES (1, %s, %s, %s) ON CONFLICT (id)
                     DO UPDATE SET host = excluded.host, pid = excluded.pid,
@@ -83,7 +90,9 @@ class Owner:
         the closed socket, which takes a moment: wait for the lock (blocking, bounded)."""
         try:
             conn.execute(f"SET lock_timeout = '{_DEAD_HOLDER_WAIT_MS}ms'")
-            conn.execute("SELECT pg_advisory_lock(%s)", (lock_key(self._target.schema),))
+            conn.execute(
+                f"SELECT pg_advisory_lock{self._how}(%s)", (lock_key(self._target.schema),)
+            )
         except self._psycopg.errors.LockNotAvailable:
             return False
         finally:
