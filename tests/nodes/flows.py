@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 from aion_actors import WorkflowContext, activity, workflow
 
@@ -18,11 +19,12 @@ def _note(ledger: str, line: str) -> None:
 
 @activity(executor="thread")
 def step(ledger: str, name: str, seconds: float) -> str:
-    """Logs its start and its end; returns which process ran it."""
-    _note(ledger, f"start {name} {os.getpid()}")
+    """Logs its start and its end; returns which execution (process, token) it was."""
+    run = f"{os.getpid()}@{uuid.uuid4().hex[:8]}"
+    _note(ledger, f"start {name} {run}")
     time.sleep(seconds)
-    _note(ledger, f"done {name} {os.getpid()}")
-    return f"{name}@{os.getpid()}"
+    _note(ledger, f"done {name} {run}")
+    return f"{name}@{run}"
 
 
 @workflow
