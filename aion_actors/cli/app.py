@@ -181,13 +181,15 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser(
         "prune",
         parents=[common],
-        help="delete closed runs older than an age (offline: no engine may run on DIR)",
+        help="delete closed runs older than an age (offline: no engine may run on the store)",
         description="Delete every closed run that ended more than --older-than ago (a child "
         "whose parent is open is kept): its history, run index entry and timers. Prints each "
-        "run deleted. Refused while an engine owns the directory (its pruner applies the "
+        "run deleted. Refused while an engine owns the store (its pruner applies the "
         "[retention] settings instead).",
     )
-    cmd.add_argument("dir", metavar="DIR", help="a data directory (Postgres URLs: later)")
+    cmd.add_argument(
+        "dir", metavar="DIR", help="a data directory or a postgresql:// URL (?schema=NAME)"
+    )
     cmd.add_argument(
         "--older-than", required=True, metavar="AGE", help="an age: 90s, 15m, 12h, 7d, 2w"
     )

@@ -1,8 +1,9 @@
-"""`prune DIR --older-than AGE [--type T] [--dry-run]`: delete closed runs offline.
+"""`prune DIR|URL --older-than AGE [--type T] [--dry-run]`: delete closed runs offline.
 
-For a data directory no engine runs on (it takes the directory's lock, so a
-running engine's is refused with its pid: the engine's own pruner does the
-work there, per its `[retention]` settings). Deletes every closed run that
+For a data directory or a `postgresql://` store no engine runs on (it takes the
+store's lock — the directory's, or the Postgres advisory lock — so a running
+engine's store is refused naming its host and pid: the engine's own pruner does
+the work there, per its `[retention]` settings). Deletes every closed run that
 ended more than AGE ago (a child whose parent is still open is kept, and
 its age counts from its parent's close), of one workflow type or all, each
 as `EventStore.delete_run` does: whole, in small transactions. Prints what
@@ -22,9 +23,8 @@ from aion_actors.cli._when import UsageError
 from aion_actors.cli.inspection import print_json
 from aion_actors.core import ConfigError
 from aion_actors.core.durations import parse_duration
-from aion_actors.store import LmdbStore, RunSummary
-
-_URL_SCHEMES = ("postgresql://", "postgres://")
+from aion_actors.store import EventStore, LmdbStore, RunSummary
+from aion_actors.store.postgres import is_url
 
 
 def prune(
@@ -36,23 +36,16 @@ def prune(
     dry_run: bool = False,
     as_json: bool = False,
 ) -> int:
-    if target.startswith(_URL_SCHEMES):
-        raise UsageError(
-            f"prune {target.split('@')[-1]}: pruning a Postgres store is not supported yet; "
-            "give a data directory"
-        )
     try:
         age = int(parse_duration(older_than, "--older-than") * 1e9)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    directory = Path(target)
-    if not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory; give an aion-actors data directory")
+    opened, where = _open(target)
 
     def retention_of(name: str) -> int | None:
         return age if workflow_type is None or name == workflow_type else None
 
-    with LmdbStore(directory, create=False) as store:
+    with opened as store:
         expired = store.expired_runs(time.time_ns(), retention_of)
         done = expired
         if not dry_run:
@@ -72,11 +65,28 @@ def prune(
     which = f" of type {workflow_type}" if workflow_type else ""
     console.print(
         f"{verb} {len(done)} closed run(s){which} older than {older_than} "
-        f"({sum(r.head for r in done)} events) in {directory}",
+        f"({sum(r.head for r in done)} events) in {escape(where)}",
         highlight=False,
         soft_wrap=True,
     )
     return 0
+
+
+def _open(target: str) -> tuple[EventStore, str]:
+    """The store to prune, taking its lock (never one created here), and how the summary
+    names it (a URL without its password)."""
+    if is_url(target):
+        from aion_actors.store.postgres import PostgresStore
+
+        store = PostgresStore(target, create=False, retry_for=5.0, pool_size=2)
+        return store, store.path
+    directory = Path(target)
+    if not directory.is_dir():
+        raise UsageError(
+            f"{directory} is not a directory; give an aion-actors data directory "
+            "or a postgresql:// URL"
+        )
+    return LmdbStore(directory, create=False), str(directory)
 
 
 def _document(run: RunSummary) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """What every event store offers, and the plain data it hands back.
 
-`MemoryStore` and `LmdbStore` implement `EventStore`; a future store backed
-by a shared database must pass the same conformance suite (tests/store/).
+`MemoryStore`, `LmdbStore` and `PostgresStore` implement `EventStore`, and each
+passes the same conformance suite (tests/store/).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`aion-actors prune DIR --older-than AGE [--type T] [--dry-run]`: offline deletion."""
+"""`aion-actors prune DIR --older-than AGE [--type T] [--dry-run]`: offline deletion
+(on a `postgresql://` URL: tests/cli/test_prune_postgres.py)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,6 @@ def test_prune_is_refused_while_an_engine_owns_the_directory(held: Path) -> None
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("postgresql://u:pw@db/aion",), "pruning a Postgres store is not supported yet"),
         (("DIR", "--older-than", "soon"), "--older-than = 'soon': expected seconds"),
         (("DIR", "--older-than", "0s"), "--older-than = '0s': expected seconds"),
     ],

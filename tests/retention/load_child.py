@@ -1,4 +1,5 @@
-"""An engine under load whose pruner deletes runs as fast as they close: `DIR`.
+"""An engine under load whose pruner deletes runs as fast as they close: `DIR` (a data
+directory or a postgresql:// URL).
 
 Prints `open ID` once an open run's start is committed (it must survive any
 kill), `closed ID` once a prunable run has ended and `pruned ID` for each run
@@ -14,6 +15,7 @@ import sys
 from aion_actors import Engine, WorkflowContext, activity, workflow
 from aion_actors.config import Config
 from aion_actors.store import _lmdb_prune
+from aion_actors.store.postgres import _prune as _pg_prune
 
 CONFIG = Config.parse("[retention.chatty]\nkeep = 0.05\n")
 
@@ -38,6 +40,7 @@ async def holder(ctx: WorkflowContext) -> None:
 
 def main(data: str) -> None:
     _lmdb_prune.CHUNK = 4  # type: ignore[misc]  # (this process only: many transactions per run)
+    _pg_prune.CHUNK = 4  # type: ignore[misc]
     with Engine.open(data, workers=1, durability="nosync", config=CONFIG) as engine:
         engine.register(chatty, holder, step)
         engine._pruner.when_pruned(  # noqa: SLF001 - the test's hook on the pruner

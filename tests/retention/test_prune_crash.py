@@ -6,19 +6,23 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aion_actors import Engine, WorkflowStatus
-from aion_actors.store import LmdbStore
+from aion_actors.store import EventStore
 from tests.crashes import kill_engine
+from tests.pg import open_readonly
 from tests.retention import load_child
-from tests.retention.conftest import watch
+from tests.retention.conftest import assert_no_leftovers, watch
+
+ON_POSTGRES = True  # runs on a fresh Postgres database too
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(data: Path, faults: str, kill_after_pruned: int | None) -> dict[str, set[str]]:
+def _load(data: Any, faults: str, kill_after_pruned: int | None) -> dict[str, set[str]]:
     """Run the load until it dies (a fault point) or is killed; what it printed, by word."""
     env = {"PATH": "/usr/bin:/bin", "AION_FAULTS": faults}
     child = subprocess.Popen(
@@ -41,14 +45,16 @@ def _load(data: Path, faults: str, kill_after_pruned: int | None) -> dict[str, s
     return said
 
 
-def _check_whole(store: LmdbStore, said: dict[str, set[str]]) -> None:
-    assert store.examine().findings == []
+def _check_whole(
+    store: EventStore, data: Any, said: dict[str, set[str]], *, finished: bool = True
+) -> None:
+    assert_no_leftovers(store, data, finished=finished)
     runs = {run.workflow_id: run for run in store.runs()}
     for workflow_id in said["open"]:  # every acknowledged open run is there, open
         assert runs[workflow_id].status is WorkflowStatus.RUNNING
     assert not said["pruned"] & set(runs)
-    for run in runs.values():  # every remaining run reads whole
-        events = store.read(run.workflow_id, run.run_id)
+    for run in runs.values():  # every remaining run reads whole, up to the head listed
+        events = store.read(run.workflow_id, run.run_id, until=run.head)  # (the engine goes on)
         assert [e.seq for e in events] == list(range(1, run.head + 1))
 
 
@@ -59,16 +65,15 @@ def _check_whole(store: LmdbStore, said: dict[str, set[str]]) -> None:
     ids=["killed-between-transactions-of-a-deletion", "killed-at-any-moment"],
 )
 def test_a_prune_killed_under_load_loses_nothing_open_and_leaves_nothing_half_deleted(
-    tmp_path: Path, faults: str, kill_after_pruned: int | None
+    data: Any, faults: str, kill_after_pruned: int | None
 ) -> None:
-    data = tmp_path / "data"
     said = _load(data, faults, kill_after_pruned)
-    with LmdbStore(data, readonly=True) as inspector:  # as the kill left it
-        _check_whole(inspector, said)
+    with open_readonly(data) as inspector:  # as the kill left it
+        _check_whole(inspector, data, said, finished=False)
     with Engine.open(data, workers=1, config=load_child.CONFIG) as engine:
         pruned = watch(engine)
         engine.register(load_child.chatty, load_child.holder, load_child.step)
         left = {r.workflow_id for r in engine.list_runs(WorkflowStatus.COMPLETED)}
         pruned.wait_for(*left)  # closed runs the killed engine had not pruned go now
-        _check_whole(engine.store, said)  # type: ignore[arg-type]
+        _check_whole(engine.store, data, said)
         assert {r.workflow_id for r in engine.list_runs()} >= said["open"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aion_actors import Engine, WorkflowStatus
 from aion_actors.config import Config
 from tests.retention import flows
-from tests.retention.conftest import watch
+from tests.retention.conftest import assert_no_leftovers, watch
+
+ON_POSTGRES = True  # every test that takes `data` (or `engine`) runs on Postgres too
 
 
 def ids(engine: Engine) -> list[str]:
@@ -18,7 +20,7 @@ def ids(engine: Engine) -> list[str]:
 
 @pytest.mark.timeout(60)
 def test_the_pruner_deletes_expired_closed_runs_of_types_with_a_retention_only(
-    engine: Engine,
+    engine: Engine, data: Any
 ) -> None:
     pruned = watch(engine)
     engine.start(flows.kept, 1, workflow_id="kept").result(timeout=30)
@@ -35,7 +37,7 @@ def test_the_pruner_deletes_expired_closed_runs_of_types_with_a_retention_only(
     pruned.wait_for("open")  # once closed, it goes too
     assert ids(engine) == ["kept", "unspecified"]
     assert engine.stats()["runs_pruned"] == 2
-    assert engine.store.examine().findings == []  # type: ignore[attr-defined]
+    assert_no_leftovers(engine.store, data)
 
 
 @pytest.mark.timeout(60)
@@ -54,9 +56,9 @@ def test_a_child_is_kept_while_its_parent_is_open(engine: Engine) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_the_config_file_sets_retention_where_the_decorator_does_not(tmp_path: Path) -> None:
+def test_the_config_file_sets_retention_where_the_decorator_does_not(data: Any) -> None:
     config = Config.parse('[retention]\ndefault = "1h"\n[retention.unspecified]\nkeep = 0.2\n')
-    with Engine.open(tmp_path / "data", workers=1, config=config) as engine:
+    with Engine.open(data, workers=1, config=config) as engine:
         engine.register(*flows.ALL)
         pruned = watch(engine)
         engine.start(flows.kept, 1, workflow_id="kept").result(timeout=30)  # decorator: None
@@ -66,8 +68,7 @@ def test_the_config_file_sets_retention_where_the_decorator_does_not(tmp_path: P
 
 
 @pytest.mark.timeout(60)
-def test_runs_closed_before_a_restart_are_pruned_after_it(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_runs_closed_before_a_restart_are_pruned_after_it(data: Any) -> None:
     with Engine.open(data, workers=1) as engine:  # `brief` is not registered: kept
         engine.register(flows.kept)
         engine.start(flows.kept, 1, workflow_id="kept").result(timeout=30)

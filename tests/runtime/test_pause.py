@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,12 +17,13 @@ from aion_actors import (
     WorkflowStatus,
 )
 from aion_actors.core import events as ev
-from aion_actors.store import LmdbStore
 from tests.crashes import kill_engine
+from tests.pg import open_readonly
 from tests.runtime import ops_flows
 from tests.workers.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+ON_POSTGRES = True  # every test that takes `data_dir` (or `ops`) runs on Postgres too
 
 
 def _kinds(engine: Engine, workflow_id: str = "ops") -> list[str]:
@@ -92,9 +94,9 @@ def test_pause_and_unpause_refuse_what_does_not_apply_and_record_nothing(
         ops.unpause("ops")
 
 
-def _history(data: Path) -> list[ev.Event]:
+def _history(data: Any) -> list[ev.Event]:
     try:
-        with LmdbStore(data, readonly=True) as store:
+        with open_readonly(data) as store:
             run = store.latest_run("ops")
             return store.read("ops", run.run_id) if run else []
     except AionError:  # the engine has not created the directory yet
@@ -102,8 +104,10 @@ def _history(data: Path) -> list[ev.Event]:
 
 
 @pytest.mark.timeout(120)
-def test_a_pause_survives_a_killed_engine_and_unpause_completes_the_run(tmp_path: Path) -> None:
-    data, ledger = tmp_path / "data", str(tmp_path / "ledger")
+def test_a_pause_survives_a_killed_engine_and_unpause_completes_the_run(
+    data_dir: Any, tmp_path: Path
+) -> None:
+    data, ledger = data_dir, str(tmp_path / "ledger")
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.runtime.ops_child", str(data), "pause", ledger],
         cwd=ROOT,

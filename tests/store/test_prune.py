@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aion_actors.core import Event
 from aion_actors.core import events as ev
 from aion_actors.store import EventStore
+from aion_actors.store.protocol import AppendRequest
 from tests.store.helpers import signals, started
 
 SECOND = 1_000_000_000
@@ -154,3 +155,31 @@ def test_delete_runs_deletes_each_deletable_run_and_says_which(store: EventStore
     assert done == [True, False, False, True, True]
     assert [r.workflow_id for r in store.runs()] == ["open"]
     assert store.read("b", "r1") == [] and store.read("c", "r1") == []
+
+
+def test_a_child_closed_before_its_parent_in_one_batch_counts_from_the_parents_close(
+    store: EventStore,
+) -> None:
+    begin(store, "parent", "order")
+    begin(store, "child", "ship", parent={"workflow_id": "parent", "run_id": "r1"})
+    results = store.append_batch(
+        [
+            AppendRequest("child", "r1", (ev.WorkflowCompleted(recorded_at=100 * SECOND),), 1),
+            AppendRequest("parent", "r1", (ev.WorkflowCompleted(recorded_at=200 * SECOND),), 1),
+        ]
+    )
+    assert all(isinstance(result, list) for result in results)
+    retention = keep(ship=0, order=1000)
+    assert store.next_expiry(retention) == 200 * SECOND  # the child, freed at the parent's end
+    assert ids(store, 200 * SECOND, retention) == ["child"]
+    assert ids(store, 200 * SECOND - 1, retention) == []
+
+
+def test_a_paused_run_is_open_so_its_closed_child_is_kept(store: EventStore) -> None:
+    begin(store, "parent", "order", ev.RunPaused(reason="look"))
+    begin(store, "child", "ship", parent={"workflow_id": "parent", "run_id": "r1"})
+    close(store, "child")
+    assert [r.workflow_id for r in store.open_runs()] == ["parent"]
+    assert ids(store, FAR, keep(order=0, ship=0)) == []
+    assert store.delete_run("parent", "r1") is False
+    assert store.delete_run("child", "r1") is False

@@ -16,17 +16,15 @@ from aion_actors.core import (
     CorruptEvent,
     Event,
     SequenceConflict,
-    WorkflowStatus,
     unpackb,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _index
+from aion_actors.store.postgres import _index, _prune
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres._timers import TimerChanges, notify
 
 _Run = tuple[str, str]
 Results = list[list[Event] | AionError]
-_OPEN = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
 
 
 def _load(conn: Any, s: str, runs: list[_Run]) -> dict[_Run, bytes]:
@@ -97,13 +95,16 @@ def write(
             for event, data in zip(request.events, request.encoded, strict=True)
         )
         ops = proj.fold(summary, request.events)
-        ended = summary["status"] not in _OPEN
+        ended = summary["status"] not in proj.OPEN
         timers.add(run, partition, ops, new_run=new_run, ended=ended)
         touched[run] = summary
         results.append(request.events)
     if rows:
         _copy_events(conn, s, rows)
         _index.upsert(conn, s, partitions, touched)
+        closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
+        if closed_now:
+            _prune.closed(conn, s, closed_now)
         timers.apply(conn, s)
         earliest = timers.earliest()
         if earliest is not None:

@@ -13,21 +13,41 @@ from typing import Any
 from aion_actors.core import CorruptEvent, WorkflowStatus, unpackb
 from aion_actors.core.codec import packb
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres._schema import partition_of
+from aion_actors.store.postgres._schema import OPEN_SQL, TIME_SHIFT, partition_of
 from aion_actors.store.protocol import RunSummary
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = "workflow_id, run_id, summary"
-_OPEN = ("running", "parked")
+
+
+def shifted(at: int) -> int:
+    """Unix ns (clamped as every store clamps a stamped time) as the stored bigint."""
+    return min(max(at, 0), proj.MAX_TIME) - TIME_SHIFT
+
+
+def _parent(summary: proj.Summary) -> tuple[str | None, str | None]:
+    link = summary.get("parent")
+    if not isinstance(link, dict):
+        return None, None
+    workflow_id, run_id = link.get("workflow_id"), link.get("run_id")
+    if not isinstance(workflow_id, str) or not isinstance(run_id, str):
+        return None, None  # a malformed link refers to nothing
+    return workflow_id, run_id
 
 
 def upsert(
     conn: Any, s: str, partitions: int, touched: dict[tuple[str, str], proj.Summary]
 ) -> None:
-    """Write the summaries a batch changed (insert new runs, update the others)."""
-    columns: list[list[Any]] = [[] for _ in range(8)]
+    """Write the summaries a batch changed (insert new runs, update the others).
+
+    A closed run without a parent is freed (its retention starts) at its end
+    here; one with a parent is filed by `_prune.closed` once every row is written."""
+    columns: list[list[Any]] = [[] for _ in range(12)]
     for (workflow_id, run_id), summary in touched.items():
+        ended = summary["ended_at"]
+        ended_at = None if ended is None or summary["status"] in proj.OPEN else shifted(ended)
+        parent_workflow_id, parent_run_id = _parent(summary)
         values = (
             workflow_id,
             run_id,
@@ -37,23 +57,29 @@ def upsert(
             summary["started_at"],
             summary["head"],
             packb(summary),
+            ended_at,
+            parent_workflow_id,
+            parent_run_id,
+            ended_at if parent_workflow_id is None else None,
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     conn.execute(
         f"""INSERT INTO {s}.runs (workflow_id, run_id, partition, workflow_type, status,
-            started_at, head, summary)
+            started_at, head, summary, ended_at, parent_workflow_id, parent_run_id, freed_at)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[],
-            %s::int8[], %s::int8[], %s::bytea[])
+            %s::int8[], %s::int8[], %s::bytea[], %s::int8[], %s::text[], %s::text[], %s::int8[])
         ON CONFLICT (workflow_id, run_id) DO UPDATE SET workflow_type = excluded.workflow_type,
             status = excluded.status, started_at = excluded.started_at, head = excluded.head,
-            summary = excluded.summary""",
+            summary = excluded.summary, ended_at = excluded.ended_at,
+            parent_workflow_id = excluded.parent_workflow_id,
+            parent_run_id = excluded.parent_run_id, freed_at = excluded.freed_at""",
         tuple(columns),
         binary=True,  # binary arrays: no per-element quoting
     )
 
 
-def _summaries(rows: list[tuple[str, str, bytes]]) -> list[RunSummary]:
+def summaries(rows: list[tuple[str, str, bytes]]) -> list[RunSummary]:
     """Decoded summaries; an entry that does not decode is logged and left out."""
     found = []
     for workflow_id, run_id, data in rows:
@@ -102,15 +128,15 @@ def runs(
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM {s}.runs {clause} ORDER BY workflow_id, run_id", params
     ).fetchall()
-    return _summaries(rows)
+    return summaries(rows)
 
 
 def open_runs(conn: Any, s: str) -> list[RunSummary]:
     rows = conn.execute(
-        f"""SELECT {_COLUMNS} FROM {s}.runs WHERE status IN ('running', 'parked')
+        f"""SELECT {_COLUMNS} FROM {s}.runs WHERE status IN {OPEN_SQL}
         ORDER BY workflow_id, run_id"""
     ).fetchall()
-    return _summaries(rows)
+    return summaries(rows)
 
 
 def latest_run(conn: Any, s: str, workflow_id: str) -> RunSummary | None:
@@ -119,5 +145,5 @@ def latest_run(conn: Any, s: str, workflow_id: str) -> RunSummary | None:
         ORDER BY started_at DESC, run_id DESC""",
         (workflow_id,),
     ).fetchall()
-    found = _summaries(rows)
+    found = summaries(rows)
     return found[0] if found else None

@@ -7,32 +7,24 @@ stays global, so reads work from any node.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from aion_actors.core import unpackb
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres._schema import TIME_SHIFT
+from aion_actors.store.postgres._index import summaries
+from aion_actors.store.postgres._schema import OPEN_SQL, TIME_SHIFT
 from aion_actors.store.protocol import DueTimer, RunSummary
 
-log = logging.getLogger(__name__)
 _FAR = (1 << 63) - 1
 
 
 def open_runs(conn: Any, s: str, partitions: list[int]) -> list[RunSummary]:
     rows = conn.execute(
         f"""SELECT workflow_id, run_id, summary FROM {s}.runs
-        WHERE status IN ('running', 'parked') AND partition = ANY(%s)
+        WHERE status IN {OPEN_SQL} AND partition = ANY(%s)
         ORDER BY workflow_id, run_id""",
         (partitions,),
     ).fetchall()
-    found = []
-    for workflow_id, run_id, data in rows:
-        try:
-            found.append(proj.to_summary(unpackb(bytes(data)), workflow_id, run_id))
-        except Exception as exc:
-            log.error("run index entry of %s/%s is damaged, left out: %s", workflow_id, run_id, exc)
-    return found
+    return summaries(rows)
 
 
 def due(conn: Any, s: str, as_of: int, limit: int | None, partitions: list[int]) -> list[DueTimer]:

@@ -7,11 +7,15 @@ Everything lives in one Postgres schema (default `aion`):
 - `events (workflow_id, run_id, seq, partition, data)`: one row per event,
   `data` the msgpack-encoded event, keyed by (workflow_id, run_id, seq);
 - `runs (workflow_id, run_id, partition, workflow_type, status, started_at,
-  head, summary)`: the run index (`summary` the msgpack summary, the other
-  columns what queries filter on);
+  head, summary, ended_at, parent_workflow_id, parent_run_id, freed_at)`: the
+  run index (`summary` the msgpack summary, the other columns what queries
+  filter on). `freed_at` is set once a run is closed and its parent is not
+  open: its retention counts from then (`_prune`, index `runs_expiry`);
+- `doomed (workflow_id, run_id, partition)`: runs being deleted (gone from
+  `runs`, some events left), finished by the next writable open;
 - `timers (workflow_id, run_id, timer_id, partition, fire_at)`: durable
-  timers; `fire_at` is stored minus 2**63 so unix ns up to 2**64-1 fit a bigint
-  in the same order;
+  timers; `fire_at` (like `ended_at` and `freed_at`) is stored minus 2**63 so
+  unix ns up to 2**64-1 fit a bigint in the same order;
 - `partitions (partition, owner, epoch, expires_at)`: one row per partition,
   unowned until nodes lease them;
 - `owner (host, pid, since)`: which engine holds the store's advisory lock.
@@ -26,11 +30,16 @@ import zlib
 from typing import Any, Final
 
 from aion_actors.core import SCHEMA_VERSION, ConfigError, SchemaMismatch
+from aion_actors.store import _projection as proj
 from aion_actors.store.postgres._connect import Target
 
-#: the version of this table layout (not of the events inside)
-LAYOUT_VERSION: Final = 1
+#: the version of this table layout (not of the events inside); 2 added retention
+#: (`runs.ended_at`, `parent_*`, `freed_at`, `doomed`). A version-1 store was never
+#: released, so it gets `SchemaMismatch` rather than a migration.
+LAYOUT_VERSION: Final = 2
 DEFAULT_PARTITIONS: Final = 64
+#: the statuses of a run that may still record events, as SQL: `status IN {OPEN_SQL}`
+OPEN_SQL: Final = "(" + ", ".join(f"'{status}'" for status in sorted(proj.OPEN)) + ")"
 #: added to unix ns before they are stored as bigint, and taken off when read
 TIME_SHIFT: Final = 1 << 63
 
@@ -58,11 +67,19 @@ def ddl(s: str, partitions: int) -> list[str]:
         f"""CREATE TABLE {s}.runs (
             workflow_id {_ID}, run_id {_ID}, partition integer NOT NULL,
             workflow_type {_ID}, status text NOT NULL, started_at bigint NOT NULL,
-            head bigint NOT NULL, summary bytea NOT NULL,
-            PRIMARY KEY (workflow_id, run_id))""",
+            head bigint NOT NULL, summary bytea NOT NULL, ended_at bigint,
+            parent_workflow_id text COLLATE "C", parent_run_id text COLLATE "C",
+            freed_at bigint, PRIMARY KEY (workflow_id, run_id))""",
         f"""CREATE INDEX runs_open ON {s}.runs (partition, workflow_id, run_id)
-            WHERE status IN ('running', 'parked')""",
+            WHERE status IN {OPEN_SQL}""",
         f"CREATE INDEX runs_by_type ON {s}.runs (workflow_type, workflow_id, run_id)",
+        f"""CREATE INDEX runs_expiry ON {s}.runs (workflow_type, freed_at, workflow_id, run_id)
+            WHERE freed_at IS NOT NULL""",
+        f"""CREATE INDEX runs_waiting ON {s}.runs (parent_workflow_id, parent_run_id)
+            WHERE ended_at IS NOT NULL AND freed_at IS NULL""",
+        f"""CREATE TABLE {s}.doomed (
+            workflow_id {_ID}, run_id {_ID}, partition integer NOT NULL,
+            PRIMARY KEY (workflow_id, run_id))""",
         f"""CREATE TABLE {s}.timers (
             workflow_id {_ID}, run_id {_ID}, timer_id {_ID},
             partition integer NOT NULL, fire_at bigint NOT NULL,

@@ -28,9 +28,9 @@ from aion_actors.core import (
     decode_event,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _appends, _connect, _index, _schema, _timers
+from aion_actors.store.postgres import _appends, _connect, _index, _prune, _schema, _timers
 from aion_actors.store.postgres._owner import Owner
-from aion_actors.store.protocol import AppendRequest, DueTimer, RunSummary
+from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
 
 _T = TypeVar("_T")
 
@@ -46,7 +46,9 @@ class PostgresStore:
     One engine per store: opening takes a session advisory lock, and a second
     writable open gets `DataDirLocked` naming the holder's host and pid (engines
     sharing a store are nodes: see `NodeStore`). `readonly=True` takes no lock
-    and creates nothing, for inspection.
+    and creates nothing, for inspection; `create=False` opens only a store that
+    exists. A writable open first finishes the deletions a killed process left
+    (`_prune`).
     """
 
     #: nodes hold the store's lock shared (see `NodeStore`)
@@ -59,6 +61,7 @@ class PostgresStore:
         schema: str | None = None,
         partitions: int = _schema.DEFAULT_PARTITIONS,
         readonly: bool = False,
+        create: bool = True,
         retry_for: float = 30.0,
         pool_size: int = 8,
     ) -> None:
@@ -82,7 +85,7 @@ class PostgresStore:
         try:
             with psycopg.connect(self.target.conninfo, autocommit=True, connect_timeout=10) as conn:
                 self.partitions = _schema.prepare(
-                    conn, self.target, create=not readonly, partitions=partitions
+                    conn, self.target, create=create and not readonly, partitions=partitions
                 )
             if not readonly:
                 self._owner.take()
@@ -101,6 +104,10 @@ class PostgresStore:
             kwargs={"application_name": "aion-actors"},
         )
         self._pool.open(wait=True, timeout=10.0)
+        if not readonly:
+            s = self.target.schema
+            for run in self._read(lambda conn, _: _prune.doomed_runs(conn, s)):
+                _prune.finish(self._writing, s, run)
 
     @property
     def path(self) -> str:
@@ -198,19 +205,23 @@ class PostgresStore:
             conn.rollback()
         return row[0] if row else None
 
-    def _write(self, work: Callable[[Any], None], workflow_id: str | None = None) -> None:
-        """A small write outside the group commit (idempotent, so simply retried); one
-        for a run (`workflow_id`) passes the fence first."""
+    def _writing(self, work: Callable[[Any], _T], workflow_id: str | None = None) -> _T:
+        """A small write outside the group commit, in a transaction of its own (retried
+        after a lost connection: it must be idempotent); one for a run (`workflow_id`)
+        passes the fence first."""
         with self._write_lock:
             self._check_writable()
 
-            def attempt(conn: Any) -> None:
+            def attempt(conn: Any) -> _T:
                 with conn.transaction():
                     if workflow_id is not None:
                         self._fence_one(conn, workflow_id)
-                    work(conn)
+                    return work(conn)
 
-            self._with_conn(attempt)
+            return self._with_conn(attempt)
+
+    def _write(self, work: Callable[[Any], None], workflow_id: str | None = None) -> None:
+        self._writing(work, workflow_id)
 
     def check_writable(self) -> None:
         now = time.time_ns() - _schema.TIME_SHIFT
@@ -273,9 +284,11 @@ class PostgresStore:
         def work(conn: Any, s: str) -> list[tuple[int, bytes]]:
             with conn.cursor(binary=True) as cursor:
                 cursor.execute(
+                    # bounded by the head in the run index: a run being deleted reads []
                     f"""SELECT seq, data FROM {s}.events WHERE workflow_id = %s
-                    AND run_id = %s AND seq >= %s AND seq <= %s ORDER BY seq""",
-                    (workflow_id, run_id, max(from_seq, 1), last),
+                    AND run_id = %s AND seq >= %s AND seq <= %s AND seq <= (SELECT head
+                    FROM {s}.runs WHERE workflow_id = %s AND run_id = %s) ORDER BY seq""",
+                    (workflow_id, run_id, max(from_seq, 1), last, workflow_id, run_id),
                 )
                 rows: list[tuple[int, bytes]] = cursor.fetchall()
                 return rows
@@ -310,6 +323,26 @@ class PostgresStore:
 
     def next_timer(self) -> DueTimer | None:
         return self._read(_timers.first)
+
+    # Retention (the contract is `_lmdb_prune`'s; the Postgres side is `_prune`)
+
+    def expired_runs(
+        self, as_of: int, retention_of: RetentionOf, limit: int | None = None
+    ) -> list[RunSummary]:
+        return self._read(lambda conn, s: _prune.expired(conn, s, as_of, retention_of, limit))
+
+    def next_expiry(self, retention_of: RetentionOf) -> int | None:
+        return self._read(lambda conn, s: _prune.next_expiry(conn, s, retention_of))
+
+    def delete_run(self, workflow_id: str, run_id: str) -> bool:
+        (deleted,) = self.delete_runs([(workflow_id, run_id)])
+        return deleted
+
+    def delete_runs(self, runs: Sequence[tuple[str, str]]) -> list[bool]:
+        for workflow_id, run_id in runs:
+            proj.run_key(workflow_id, run_id)
+        self._check_writable()
+        return _prune.delete_runs(self._writing, self.target.schema, list(runs))
 
     # Lifecycle
 
