@@ -93,6 +93,10 @@ class Node:
                 f"{holder.pid}) on {self.store.path}; give each engine its own node_id, or "
                 "leave it unset for a generated one"
             )
+        if dead := self._leases.bury_dead_here():
+            log.info(
+                "node %s: nodes %s died on this host; their leases end now", self.node_id, dead
+            )
         self._round()
         self._thread.start()
 

@@ -88,6 +88,19 @@ def heartbeat(conn: Any, s: str, node_id: str, host: str, pid: int, ttl_ns: int)
     )
 
 
+def bury(conn: Any, s: str, node_ids: list[str]) -> None:
+    """Nodes known dead (their process is gone): forget them and expire their leases now,
+    rather than in a lease term (a claim's new epoch fences them off anyway)."""
+    with conn.transaction():
+        conn.execute(f"DELETE FROM {s}.nodes WHERE node_id = ANY(%s)", (node_ids,))
+        conn.execute(
+            f"""UPDATE {s}.partitions p SET expires_at = 0
+            FROM (SELECT partition FROM {s}.partitions WHERE owner = ANY(%s)
+                  ORDER BY partition FOR UPDATE) k WHERE p.partition = k.partition""",
+            (node_ids,),
+        )
+
+
 def leave(conn: Any, s: str, node_id: str) -> None:
     conn.execute(f"DELETE FROM {s}.nodes WHERE node_id = %s", (node_id,))
 

@@ -59,7 +59,7 @@ class Owner:
                 got = conn.execute(
                     f"SELECT pg_try_advisory_lock{self._how}(%s)", (lock_key(s),)
                 ).fetchone()[0]
-                row = None if got else conn.execute(f"SELECT host, pid FROM {s}.owner").fetchone()
+                row = None if got else self._holder(conn)
                 holder_host, holder_pid = row if row else (None, None)
                 if not got and holder_host == host and not _alive(holder_pid):
                     got = self._outwait(conn)
@@ -71,7 +71,8 @@ class Owner:
                         in_this_process=here,
                         holder_host=holder_host,
                     )
-                if self._how:  # nodes: their `nodes` rows say who they are
+                if self._how:  # nodes: no lone engine holds it; their `nodes` rows name them
+                    conn.execute(f"DELETE FROM {s}.owner")
                     self._conn = conn
                     return
                 conn.execute(
@@ -84,6 +85,16 @@ class Owner:
                 conn.close()
                 raise
             self._conn = conn
+
+    def _holder(self, conn: Any) -> tuple[str, int] | None:
+        """Who holds the lock: the lone engine's `owner` row, else a live node's."""
+        s = self._target.schema
+        row = conn.execute(f"SELECT host, pid FROM {s}.owner").fetchone()
+        if row is None and conn.execute("SELECT to_regclass(%s)", (f"{s}.nodes",)).fetchone()[0]:
+            row = conn.execute(
+                f"SELECT host, pid FROM {s}.nodes ORDER BY heartbeat_at DESC LIMIT 1"
+            ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def _outwait(self, conn: Any) -> bool:
         """The holder died on this host; its server session ends once the server notices

@@ -176,6 +176,16 @@ class NodeStore(PostgresStore):
         return LeaseTable(self)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _again(error: OwnershipLost) -> OwnershipLost:
     """A fresh error per refused request (each is raised in its own caller's thread)."""
     return OwnershipLost(error.partition, error.node_id, error.held_epoch, error.epoch, error.owner)
@@ -223,6 +233,19 @@ class LeaseTable:
 
     def release(self, held: dict[int, int]) -> None:
         self._call(lambda c, s: _leases.release(c, s, self.node_id, held))
+
+    def bury_dead_here(self) -> list[str]:
+        """Nodes registered from this host whose process is gone (a killed engine
+        reopened): forgotten, their leases expired at once; returns their ids."""
+        nodes = self._call(lambda c, s: _leases.nodes(c, s))
+        dead = [
+            n.node_id
+            for n in nodes
+            if n.host == self.host and n.node_id != self.node_id and not _alive(n.pid)
+        ]
+        if dead:
+            self._call(lambda c, s: _leases.bury(c, s, dead))
+        return dead
 
     def leave(self) -> None:
         self._call(lambda c, s: _leases.leave(c, s, self.node_id))
