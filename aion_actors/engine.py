@@ -23,7 +23,7 @@ from aion_actors.core import (
 )
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
-from aion_actors.opening import data_dir_of, engine_options, open_store
+from aion_actors.opening import NodeOptions, data_dir_of, engine_options, open_store
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.starting import StartOptions
@@ -97,8 +97,10 @@ class Engine:
         idle_evict_after: float | Unset | None = UNSET,
         config: str | os.PathLike[str] | Config | None = None,
         converter: ConverterSpec = None,
+        **node: Unpack[NodeOptions],
     ) -> Engine:
         """Open the store at `path` (a data directory or `postgresql://` URL), recover open runs.
+        On Postgres the engine is a node: `node_id`, `lease`, `renew_every` (see README).
 
         Idle runs (waiting only on timers, signals or children) leave memory
         after `idle_evict_after` seconds, or as soon as more than
@@ -125,6 +127,7 @@ class Engine:
             max_payload_bytes=max_payload_bytes,
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
+            **node,
         )
         options = engine_options(settings)
         store = open_store(path, settings)

@@ -21,6 +21,7 @@ from aion_actors.handles import RunDescription
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.runs import RunManager
 from aion_actors.runtime.timeouts import deadline
+from aion_actors.starting import Gate
 from aion_actors.store import EventStore, RunSummary
 
 
@@ -31,7 +32,10 @@ class Lookup:
         catalog: Catalog,
         runs: RunManager,
         converter: PayloadConverter | None,
+        gate: Gate | None = None,
     ) -> None:
+        #: a node's: calls for open runs of partitions it does not own are refused
+        self._gate = gate
         self._store = store
         self._catalog = catalog
         self._runs = runs
@@ -48,6 +52,8 @@ class Lookup:
         """The workflow_id's open run; `WorkflowClosed` naming `what` was asked if none."""
         run_id = self._runs.open_run(workflow_id)
         if run_id is None:
+            if self._gate is not None:
+                self._gate.check(workflow_id, what)
             run = self.latest(workflow_id)
             raise WorkflowClosed(workflow_id, run.run_id, run.status.value, what, run.ended_at)
         return RunKey(workflow_id, run_id)

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from aion_actors.config import Config, EngineConfig
 from aion_actors.core import ConfigError
 from aion_actors.store import EventStore, LmdbStore
 from aion_actors.store.postgres import is_url
+
+
+class NodeOptions(TypedDict, total=False):
+    """`Engine.open` options of a node on a Postgres store (see README "Running several
+    replicas"); None, or left out, takes `[engine]`'s, else the default."""
+
+    #: this engine's id among the nodes (generated when None)
+    node_id: str | None
+    #: seconds a lease lasts unrenewed (10)
+    lease: float | None
+    #: seconds between renewals (3, or a third of the lease if shorter)
+    renew_every: float | None
 
 
 def check_options(**options: object) -> None:
@@ -54,10 +66,13 @@ def data_dir_of(config: Config, given: str | os.PathLike[str] | None) -> Any:
 def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> EventStore:
     """The store `path` names, created if needed, as `settings` configure it: a
     `postgresql://` URL is a `PostgresStore`, anything else an LMDB data directory."""
-    if is_url(path):
-        from aion_actors.store.postgres import PostgresStore
+    if is_url(
+        path
+    ):  # each engine on a Postgres store is a node (README "Running several replicas")
+        from aion_actors.store.postgres.nodestore import NodeSettings, NodeStore
 
-        return PostgresStore(str(path))
+        node = NodeSettings.of(settings.node_id, settings.lease, settings.renew_every)
+        return NodeStore(str(path), node)
     options: dict[str, Any] = {"durability": settings.durability}
     if settings.map_size is not None:
         options["map_size"] = settings.map_size

@@ -8,7 +8,7 @@ and hands the new runs to the run table (signal-with-start to `SignalStart`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from aion_actors.core import PayloadConverter, RunKey, payloads
 from aion_actors.registration import Registration
@@ -16,6 +16,14 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.runs import RunManager, new_runs
 from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.signal_start import SignalStart
+
+
+class Gate(Protocol):
+    """A node's check of the workflow_ids it may start (see `aion_actors.nodes`)."""
+
+    def check(self, workflow_id: str, what: str) -> None: ...
+
+    def fresh_id(self) -> str: ...
 
 
 class StartOptions(TypedDict, total=False):
@@ -36,11 +44,14 @@ class Starter:
         registration: Registration,
         signal_start: SignalStart,
         converter: PayloadConverter | None,
+        gate: Gate | None = None,
     ) -> None:
         self._runs = runs
         self._registration = registration
         self._signal_start = signal_start
         self._converter = converter
+        #: a node's: starts of runs in partitions it does not own are refused
+        self._gate = gate
 
     def start(
         self,
@@ -51,6 +62,9 @@ class Starter:
         options: StartOptions,
     ) -> RunKey:
         """The run started (or, with `signal`, the run that got the signal)."""
+        if self._gate is not None:
+            workflow_id = workflow_id or self._gate.fresh_id()
+            self._gate.check(workflow_id, "start")
         if signal is not None:
             timeouts = _timeouts(options)
             return self._signal_start(
@@ -69,6 +83,12 @@ class Starter:
     ) -> list[RunKey]:
         """Every run started, once all are committed; the first error is raised after."""
         timeouts = _timeouts(options)
+        if self._gate is not None:
+            inputs = list(inputs)
+            gate = self._gate
+            workflow_ids = list(workflow_ids or (gate.fresh_id() for _ in inputs))
+            for workflow_id in workflow_ids:
+                gate.check(workflow_id, "start")
         definition = self._registration.workflow(workflow)
         inputs = payloads.encode_inputs(self._converter, inputs)
         memo = options.get("memo")

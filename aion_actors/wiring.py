@@ -12,6 +12,7 @@ from aion_actors.completions import Completions
 from aion_actors.config import Config
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
+from aion_actors.nodes import Node
 from aion_actors.operations import Operations
 from aion_actors.pruning import Pruner, Retentions
 from aion_actors.registration import Registration
@@ -22,6 +23,7 @@ from aion_actors.runtime.runs import RunManager
 from aion_actors.signal_start import SignalStart
 from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
+from aion_actors.store.postgres.nodestore import NodeStore
 from aion_actors.updating import Updates
 
 
@@ -40,22 +42,33 @@ class Parts:
     updates: Updates
     pruner: Pruner
     operations: Operations
+    #: on a store shared by several engines: this one's partitions (see `aion_actors.nodes`)
+    node: Node | None = None
 
     def start(self) -> None:
-        """Recover the open runs, then start the pruner (which may read closed runs)."""
-        self.runs.recover()
+        """Recover the open runs (a node: those of the partitions it takes), then start
+        the pruner (which may read closed runs)."""
+        self.runs.recover(self.node.owns if self.node else None)
+        if self.node is not None:
+            self.node.start()
         self.pruner.start()
 
     def stats(self) -> dict[str, int]:
         """The counters `Engine.stats` reports, from every part that keeps some."""
-        return {**self.runs.stats(), **self.executors.stats(), **self.pruner.stats()}
+        node = self.node.stats() if self.node else {}
+        return {**self.runs.stats(), **self.executors.stats(), **self.pruner.stats(), **node}
 
     def close(self) -> None:
-        """Stop the pruner, the runs, the executors and the recorder, in that order."""
+        """Stop the pruner, the node's lease thread, the runs, the executors and the
+        recorder, in that order; then a node gives its partitions up."""
         self.pruner.close()
+        if self.node is not None:
+            self.node.close()
         self.runs.close()
         self.executors.close()
         self.recorder.close()
+        if self.node is not None:
+            self.node.leave()
 
 
 def wire(
@@ -100,7 +113,9 @@ def wire(
     pruner = Pruner(store, Retentions(catalog, config), clock)
     recorder.when_runs_close(pruner.runs_closed)
     registration = Registration(catalog, config, runs, registered=pruner.wake)
-    lookup = Lookup(store, catalog, runs, converter)
+    node = Node(store, runs) if isinstance(store, NodeStore) else None
+    lookup = Lookup(store, catalog, runs, converter, node)
+    signal_start = SignalStart(runs, registration, converter)
     return Parts(
         catalog=catalog,
         recorder=recorder,
@@ -109,8 +124,9 @@ def wire(
         registration=registration,
         completions=Completions(runs, converter, max_payload_bytes),
         lookup=lookup,
-        starter=Starter(runs, registration, SignalStart(runs, registration, converter), converter),
+        starter=Starter(runs, registration, signal_start, converter, node),
         updates=Updates(runs, lookup, converter, max_payload_bytes),
         pruner=pruner,
         operations=Operations(runs, lookup),
+        node=node,
     )

@@ -38,6 +38,9 @@ _ENGINE_NONE = {
     "workers": "one per CPU",
     "idle_evict_after": "never",
     "map_size": "1 GiB, doubled whenever it fills",
+    "node_id": "generated (a Postgres store's node: host-pid-random)",
+    "lease": "10 s (a Postgres store's node)",
+    "renew_every": "3 s, or a third of the lease if shorter",
 }
 
 

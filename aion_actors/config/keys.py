@@ -70,6 +70,11 @@ ENGINE_KEYS: Final[Mapping[str, Key]] = {
     "durability": _choice("sync", "nosync"),
     "map_size": _number(1, integer=True),
     "max_payload_bytes": _number(1, integer=True),
+    "node_id": Key(
+        "a node id (non-empty string)", lambda v: isinstance(v, str) and v.strip() != ""
+    ),
+    "lease": _number(0, strict=True),
+    "renew_every": _number(0, strict=True),
 }
 RESTART_KEYS: Final[Mapping[str, Key]] = {
     "strategy": Key(

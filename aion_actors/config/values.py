@@ -42,6 +42,10 @@ class EngineConfig:
     durability: Literal["sync", "nosync"] = "sync"
     map_size: int | None = None
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    #: a Postgres store's node: its id (None: generated), lease and renewal (seconds)
+    node_id: str | None = None
+    lease: float | None = None
+    renew_every: float | None = None
 
     def override(self, **given: Any) -> EngineConfig:
         """These settings with the arguments a caller passed explicitly on top.

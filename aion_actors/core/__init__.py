@@ -54,6 +54,7 @@ from aion_actors.core.ids import (
     new_run_id,
     new_workflow_id,
 )
+from aion_actors.core.node_errors import NotOwner, OwnershipLost
 from aion_actors.core.stamping import stamp
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
 from aion_actors.core.timer_id import TimerId, TimerKind, WorkflowTimeout, timer_text
@@ -78,7 +79,9 @@ __all__ = [
     "EngineClosed",
     "Event",
     "NonDeterminismError",
+    "NotOwner",
     "OperationRefused",
+    "OwnershipLost",
     "PayloadConverter",
     "PayloadError",
     "Pid",

@@ -20,6 +20,7 @@ from typing import Any
 from aion_actors.core import (
     CorruptEvent,
     NonDeterminismError,
+    OwnershipLost,
     RunKey,
     StoreUnavailable,
     WorkflowClosed,
@@ -348,7 +349,7 @@ class RunActor(PooledActor):
                 self._ledger.closed = True
                 self.stop()
                 return
-            if isinstance(message.error, StoreUnavailable):
+            if isinstance(message.error, StoreUnavailable | OwnershipLost):  # never a crash
                 self._stall(message.error)
                 return
             raise message.error
@@ -364,10 +365,11 @@ class RunActor(PooledActor):
         if self._ledger.closed and not self._outbox:
             self.stop()
 
-    def _stall(self, error: StoreUnavailable) -> None:
+    def _stall(self, error: StoreUnavailable | OwnershipLost) -> None:
         """The store cannot write: no crash, no budget spent. This incarnation's state
         ran ahead of what is recorded, so it leaves; the run waits, holding what it was
-        told, and comes back by replay once the store writes again."""
+        told, and comes back by replay once the store writes again (or, its partition
+        lost, leaves this node: see runs/dropping)."""
         for request in self._requests:
             request.ack.resolve(error)
         self._outbox, self._requests = [], []

@@ -44,7 +44,12 @@ class TimerService:
         self._thread = threading.Thread(target=self._run, name="aion-timers", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the service; once it runs, look at the timer index again now (a node
+        took partitions: their timers are to be seen)."""
+        if self._thread.ident is None:
+            self._thread.start()
+        else:
+            self.arm(0)
 
     def arm(self, fire_at: int) -> None:
         """A timer was recorded; wake the service if it fires before the current sleep ends."""

@@ -35,6 +35,7 @@ from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.quiet import Quiet
 from aion_actors.runtime.runs.closings import Closings
+from aion_actors.runtime.runs.dropping import drop_runs
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
@@ -160,15 +161,20 @@ class RunManager:
 
     # -- the engine's verbs
 
-    def recover(self) -> int:
-        """List every open run, restart what was in flight; only then report due timers
-        (a due timer reported before its run is listed would find no one to wake)."""
+    def recover(self, within: Callable[[str], bool] | None = None) -> int:
+        """List every open run (`within`: of those workflow_ids), restart what was in flight;
+        only then report due timers (a due timer reported before its run is listed would
+        find no one to wake)."""
         try:
-            woken = self._recovery.recover()
-            self._resets.recover()
+            woken = self._recovery.recover(within)
+            self._resets.recover(within)
             return woken
         finally:
             self._timers.start()
+
+    def drop(self, within: Callable[[str], bool], error: Callable[[], BaseException]) -> int:
+        """Runs of those workflow_ids leave this engine at once (another node owns them)."""
+        return drop_runs(self._table, within, error)
 
     def start_many(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Started]:
         return self._starts.create(definition, new, refuse_open=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aion_actors.core import AionError, RunKey, WorkflowStatus
@@ -55,14 +55,15 @@ class Recovery:
         self._store = store
         self._catalog = catalog
 
-    def recover(self) -> int:
-        """List every open run, then restart what was in flight; returns how many were woken."""
-        summaries = self._store.open_runs()
+    def recover(self, within: Callable[[str], bool] | None = None) -> int:
+        """List every open run (of the workflow_ids `within` accepts: the partitions a node
+        just took), then restart what was in flight; returns how many were woken."""
+        summaries = [r for r in self._store.open_runs() if within is None or within(r.workflow_id)]
         for run in summaries:
             parked = run.status == WorkflowStatus.PARKED
             key = RunKey(run.workflow_id, run.run_id)
             self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
-        self._find_lost_successors()
+        self._find_lost_successors(within)
         woken, now = 0, self._residency.clock.now_ns()
         running: list[tuple[str, str, ev.ActivityScheduled, Any]] = []
         unregistered: Counter[str] = Counter()
@@ -98,9 +99,11 @@ class Recovery:
             )
         return woken
 
-    def _find_lost_successors(self) -> None:
+    def _find_lost_successors(self, within: Callable[[str], bool] | None) -> None:
         """Runs that continued-as-new just before a crash, whose next run never started."""
         for run in self._store.runs(status=WorkflowStatus.CONTINUED_AS_NEW):
+            if within is not None and not within(run.workflow_id):
+                continue
             if self._table.open_run(run.workflow_id) is not None:
                 continue
             try:

@@ -198,11 +198,12 @@ class Resets:
             return
         written.resolve()
 
-    def recover(self) -> None:
+    def recover(self, within: Callable[[str], bool] | None = None) -> None:
         """Write the new runs of resets a crash cut short (the old run closed, the new one
         never written); one whose workflow type is not registered yet waits for it."""
         for run in self._store.runs(status=WorkflowStatus.RESET):
-            self._recover(RunKey(run.workflow_id, run.run_id), run.workflow_type)
+            if within is None or within(run.workflow_id):
+                self._recover(RunKey(run.workflow_id, run.run_id), run.workflow_type)
 
     def _recover(self, old: RunKey, workflow_type: str) -> None:
         if self._table.open_run(old.workflow_id) is not None:

@@ -1,6 +1,7 @@
-"""One engine per Postgres store (until nodes): a session-level advisory lock on a
-connection of its own, released by the server when the process dies, and an `owner`
-row naming who holds it (host, pid) for the next engine's `DataDirLocked`."""
+"""One engine per Postgres store: a session-level advisory lock on a connection of its
+own, released by the server when the process dies, and an `owner` row naming who holds
+it (host, pid) for the next engine's `DataDirLocked`. Nodes (engines sharing the store,
+see `nodestore`) hold it shared: they exclude a lone engine, not each other."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def _alive(pid: int | None) -> bool:
 class Owner:
     """Holds the store's advisory lock; `ensure()` takes it again after the server restarted."""
 
-    def __init__(self, psycopg: Any, target: Target) -> None:
+    def __init__(self, psycopg: Any, target: Target, *, shared: bool = False) -> None:
         self._psycopg = psycopg
+        self._how = "_shared" if shared else ""
         self._target = target
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -54,8 +56,10 @@ class Owner:
             )
             s = self._target.schema
             try:
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(s),)).fetchone()[0]
-                row = None if got else conn.execute(f"SELECT host, pid FROM {s}.owner").fetchone()
+                got = conn.execute(
+                    f"SELECT pg_try_advisory_lock{self._how}(%s)", (lock_key(s),)
+                ).fetchone()[0]
+                row = None if got else self._holder(conn)
                 holder_host, holder_pid = row if row else (None, None)
                 if not got and holder_host == host and not _alive(holder_pid):
                     got = self._outwait(conn)
@@ -67,6 +71,10 @@ class Owner:
                         in_this_process=here,
                         holder_host=holder_host,
                     )
+                if self._how:  # nodes: no lone engine holds it; their `nodes` rows name them
+                    conn.execute(f"DELETE FROM {s}.owner")
+                    self._conn = conn
+                    return
                 conn.execute(
                     f"""INSERT INTO {s}.owner VALUES (1, %s, %s, %s) ON CONFLICT (id)
                     DO UPDATE SET host = excluded.host, pid = excluded.pid,
@@ -78,12 +86,24 @@ class Owner:
                 raise
             self._conn = conn
 
+    def _holder(self, conn: Any) -> tuple[str, int] | None:
+        """Who holds the lock: the lone engine's `owner` row, else a live node's."""
+        s = self._target.schema
+        row = conn.execute(f"SELECT host, pid FROM {s}.owner").fetchone()
+        if row is None and conn.execute("SELECT to_regclass(%s)", (f"{s}.nodes",)).fetchone()[0]:
+            row = conn.execute(
+                f"SELECT host, pid FROM {s}.nodes ORDER BY heartbeat_at DESC LIMIT 1"
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def _outwait(self, conn: Any) -> bool:
         """The holder died on this host; its server session ends once the server notices
         the closed socket, which takes a moment: wait for the lock (blocking, bounded)."""
         try:
             conn.execute(f"SET lock_timeout = '{_DEAD_HOLDER_WAIT_MS}ms'")
-            conn.execute("SELECT pg_advisory_lock(%s)", (lock_key(self._target.schema),))
+            conn.execute(
+                f"SELECT pg_advisory_lock{self._how}(%s)", (lock_key(self._target.schema),)
+            )
         except self._psycopg.errors.LockNotAvailable:
             return False
         finally:

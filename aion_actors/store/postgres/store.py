@@ -53,11 +53,15 @@ class PostgresStore:
     `url`, created (with `partitions` partitions) on first open.
 
     One engine per store: opening takes a session advisory lock, and a second
-    writable open gets `DataDirLocked` naming the holder's host and pid.
-    `readonly=True` takes no lock and creates nothing, for inspection;
-    `create=False` opens only a store that exists. A writable open first
-    finishes the deletions a killed process left (`_prune`).
+    writable open gets `DataDirLocked` naming the holder's host and pid (engines
+    sharing a store are nodes: see `NodeStore`). `readonly=True` takes no lock
+    and creates nothing, for inspection; `create=False` opens only a store that
+    exists. A writable open first finishes the deletions a killed process left
+    (`_prune`).
     """
+
+    #: nodes hold the store's lock shared (see `NodeStore`)
+    _shared_lock = False
 
     def __init__(
         self,
@@ -79,7 +83,7 @@ class PostgresStore:
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError, _InDoubt)
         self._backoff = _connect.Backoff(self.target, retry_for, self._errors)
         self._backoff.on_lost = self._lost
-        self._owner = Owner(psycopg, self.target)
+        self._owner = Owner(psycopg, self.target, shared=self._shared_lock)
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
         self._regain_lock = False
@@ -185,7 +189,8 @@ class PostgresStore:
             try:
                 with conn.transaction():
                     xid = conn.execute("SELECT txid_current()").fetchone()[0]
-                    results = _appends.write(conn, s, self.partitions, prepared, timers)
+                    fenced = self._fenced(conn, prepared)
+                    results = _appends.write(conn, s, self.partitions, fenced, timers)
             except self._errors:
                 if xid is not None and results:
                     self._in_doubt = (xid, results, timers)  # COMMIT may have been applied
@@ -193,26 +198,39 @@ class PostgresStore:
             timers.committed()
             return results
 
+    def _fenced(
+        self, conn: Any, prepared: list[proj.Prepared | AionError]
+    ) -> list[proj.Prepared | AionError]:
+        """Inside the write's transaction: the requests this store may write (a node's
+        refuses those of partitions it does not own, see `NodeStore`)."""
+        return prepared
+
+    def _fence_one(self, conn: Any, workflow_id: str) -> None:
+        """Inside a small write's transaction: raise if `workflow_id` may not be written."""
+
     def _status(self, xid: int) -> str | None:
         with self._pool.connection() as conn:
             row = conn.execute("SELECT txid_status(%s)", (xid,)).fetchone()
             conn.rollback()
         return row[0] if row else None
 
-    def _writing(self, work: Callable[[Any], _T]) -> _T:
+    def _writing(self, work: Callable[[Any], _T], workflow_id: str | None = None) -> _T:
         """A small write outside the group commit, in a transaction of its own (retried
-        after a lost connection: it must be idempotent)."""
+        after a lost connection: it must be idempotent); one for a run (`workflow_id`)
+        passes the fence first."""
         with self._write_lock:
             self._check_writable()
 
             def attempt(conn: Any) -> _T:
                 with conn.transaction():
+                    if workflow_id is not None:
+                        self._fence_one(conn, workflow_id)
                     return work(conn)
 
             return self._with_conn(attempt)
 
-    def _write(self, work: Callable[[Any], None]) -> None:
-        self._writing(work)
+    def _write(self, work: Callable[[Any], None], workflow_id: str | None = None) -> None:
+        self._writing(work, workflow_id)
 
     def check_writable(self) -> None:
         now = time.time_ns() - _schema.TIME_SHIFT
@@ -241,13 +259,15 @@ class PostgresStore:
             _timers.upsert(conn, s, [row])
             _timers.notify(conn, s, fire_at)
 
-        self._write(work)
+        self._write(work, workflow_id)
         self._armed.get((workflow_id, run_id), set()).add(timer_id)
 
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         s = self.target.schema
-        self._write(lambda conn: _timers.cancel(conn, s, workflow_id, run_id, timer_id))
+        self._write(
+            lambda conn: _timers.cancel(conn, s, workflow_id, run_id, timer_id), workflow_id
+        )
         self._armed.get((workflow_id, run_id), set()).discard(timer_id)
 
     # Reading

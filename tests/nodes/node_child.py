@@ -1,0 +1,37 @@
+"""A node in its own process: `python -m tests.nodes.node_child URL NODE_ID LEDGER N SECONDS NAP`.
+
+Opens the store as node NODE_ID (lease 1 s, renewed every 0.25 s), and with
+N > 0 starts runs r0..r(N-1) of `flows.chain` (it must own every partition:
+start it alone). Prints STARTED, then waits to be killed or stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from aion_actors import Engine
+from tests.nodes import flows
+
+LEASE = {"lease": 1.0, "renew_every": 0.25}
+
+
+def main() -> None:
+    url, node_id, ledger, n, seconds, nap = sys.argv[1:7]
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+    with Engine.open(url, workers=1, node_id=node_id, **LEASE) as engine:  # type: ignore[arg-type]
+        engine.register(*flows.ALL)
+        ids = [f"r{i}" for i in range(int(n))]
+        if ids:
+            engine.start_many(
+                flows.chain,
+                [(ledger, float(seconds), float(nap)) for _ in ids],
+                workflow_ids=ids,
+            )
+        print("STARTED", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
