@@ -26,6 +26,7 @@ from aion_actors.handles import RunDescription, RunHandle, result_of
 from aion_actors.opening import data_dir_of, engine_options, open_store
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
+from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleOptions
 from aion_actors.starting import StartOptions
 from aion_actors.store import EventStore, RunFilters, RunPage, RunQuery
 from aion_actors.wiring import wire
@@ -281,6 +282,25 @@ class Engine:
         """Fail that attempt with `error`; it is retried per the activity's `RetryPolicy`."""
         self._check_open()
         self._completions.fail(token, error, timeout)
+
+    def schedule(
+        self,
+        name: str,
+        workflow: WorkflowDefinition | str,
+        args: Sequence[Any] = (),
+        **options: Unpack[ScheduleOptions],
+    ) -> ScheduleHandle:
+        """Create the durable schedule `name`, or update it (README "Schedules")."""
+        self._check_open()
+        return self._parts.schedules.schedule(name, workflow, args, options, self)
+
+    def get_schedule(self, name: str) -> ScheduleHandle:
+        """The schedule `name`; `ScheduleNotFound` if there is none (or it was deleted)."""
+        return self._parts.schedules.get(name, self)
+
+    def list_schedules(self) -> list[ScheduleInfo]:
+        """Every schedule not deleted, by name: spec, next fire, paused, last run."""
+        return self._parts.schedules.list()
 
     # -- reading runs
 

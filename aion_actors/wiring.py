@@ -19,6 +19,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
+from aion_actors.schedules.part import Schedules
 from aion_actors.signal_start import SignalStart
 from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
@@ -40,9 +41,12 @@ class Parts:
     updates: Updates
     pruner: Pruner
     operations: Operations
+    schedules: Schedules
 
     def start(self) -> None:
-        """Recover the open runs, then start the pruner (which may read closed runs)."""
+        """Register the schedule workflow, recover the open runs (schedules among them),
+        then start the pruner (which may read closed runs)."""
+        self.schedules.install()
         self.runs.recover()
         self.pruner.start()
 
@@ -101,6 +105,8 @@ def wire(
     recorder.when_runs_close(pruner.runs_closed)
     registration = Registration(catalog, config, runs, registered=pruner.wake)
     lookup = Lookup(store, catalog, runs, converter)
+    starter = Starter(runs, registration, SignalStart(runs, registration, converter), converter)
+    updates = Updates(runs, lookup, converter, max_payload_bytes)
     return Parts(
         catalog=catalog,
         recorder=recorder,
@@ -109,8 +115,9 @@ def wire(
         registration=registration,
         completions=Completions(runs, converter, max_payload_bytes),
         lookup=lookup,
-        starter=Starter(runs, registration, SignalStart(runs, registration, converter), converter),
-        updates=Updates(runs, lookup, converter, max_payload_bytes),
+        starter=starter,
+        updates=updates,
         pruner=pruner,
         operations=Operations(runs, lookup),
+        schedules=Schedules(store, runs, registration, starter, updates, converter),
     )
