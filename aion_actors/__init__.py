@@ -58,6 +58,7 @@ from aion_actors.runtime import (
     activity,
     workflow,
 )
+from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleNotFound
 from aion_actors.workers import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
@@ -104,6 +105,9 @@ __all__ = [
     "RetryPolicy",
     "RunDescription",
     "RunHandle",
+    "ScheduleHandle",
+    "ScheduleInfo",
+    "ScheduleNotFound",
     "SchemaMismatch",
     "SequenceConflict",
     "SignalTimeout",
