@@ -60,6 +60,7 @@ from aion_actors.runtime import (
     activity,
     workflow,
 )
+from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleNotFound
 from aion_actors.workers import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
@@ -108,6 +109,9 @@ __all__ = [
     "RetryPolicy",
     "RunDescription",
     "RunHandle",
+    "ScheduleHandle",
+    "ScheduleInfo",
+    "ScheduleNotFound",
     "SchemaMismatch",
     "SequenceConflict",
     "SignalTimeout",

@@ -26,6 +26,7 @@ from aion_actors.handles import RunDescription, RunHandle, result_of
 from aion_actors.opening import NodeOptions, data_dir_of, engine_options, open_store
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
+from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleOptions
 from aion_actors.starting import StartOptions
 from aion_actors.store import EventStore, RunFilters, RunPage, RunQuery
 from aion_actors.wiring import wire
@@ -139,11 +140,8 @@ class Engine:
 
     @classmethod
     def from_config(cls, config: str | os.PathLike[str] | Config, **overrides: Any) -> Engine:
-        """Open the engine an `aion.toml` describes; keyword arguments override its `[engine]`.
-
-        The data directory is `[engine] data_dir` (relative to the file), or
-        the `data_dir=` argument.
-        """
+        """Open the engine an `aion.toml` describes, on its `[engine] data_dir` (relative to
+        the file) or `data_dir=`; keyword arguments override its `[engine]`."""
         cfg = Config.coerce(config)
         return cls.open(data_dir_of(cfg, overrides.pop("data_dir", None)), config=cfg, **overrides)
 
@@ -160,12 +158,10 @@ class Engine:
     ) -> None:
         """Make workflows and activities runnable by name; wakes runs that waited for them.
 
-        Each setting comes from, lowest precedence first: the engine's
-        config file, the decorator, then these arguments (`restart` applies
-        to the workflows given, the others to the activities given). A name
-        already registered for another function raises `ConfigError`, unless
-        `replace=True` says the new code is meant to take over (open runs
-        then replay with it).
+        Each setting comes from, lowest precedence first: the config file, the decorator,
+        these arguments (`restart` for the workflows given, the others for the activities).
+        A name registered for another function raises `ConfigError`, unless `replace=True`
+        says the new code takes over (open runs then replay with it).
         """
         self._check_open()
         self._registration.register(definitions, restart, retry, timeout, executor, replace)
@@ -284,6 +280,25 @@ class Engine:
         """Fail that attempt with `error`; it is retried per the activity's `RetryPolicy`."""
         self._check_open()
         self._completions.fail(token, error, timeout)
+
+    def schedule(
+        self,
+        name: str,
+        workflow: WorkflowDefinition | str,
+        args: Sequence[Any] = (),
+        **options: Unpack[ScheduleOptions],
+    ) -> ScheduleHandle:
+        """Create the durable schedule `name`, or update it (README "Schedules")."""
+        self._check_open()
+        return self._parts.schedules.schedule(name, workflow, args, options, self)
+
+    def get_schedule(self, name: str) -> ScheduleHandle:
+        """The schedule `name`; `ScheduleNotFound` if there is none (or it was deleted)."""
+        return self._parts.schedules.get(name, self)
+
+    def list_schedules(self) -> list[ScheduleInfo]:
+        """Every schedule not deleted, by name: spec, next fire, paused, last run."""
+        return self._parts.schedules.list()
 
     # -- reading runs
 

@@ -20,6 +20,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
+from aion_actors.schedules.part import Schedules
 from aion_actors.signal_start import SignalStart
 from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
@@ -42,12 +43,15 @@ class Parts:
     updates: Updates
     pruner: Pruner
     operations: Operations
+    schedules: Schedules
     #: on a store shared by several engines: this one's partitions (see `aion_actors.nodes`)
     node: Node | None = None
 
     def start(self) -> None:
-        """Recover the open runs (a node: those of the partitions it takes), then start
-        the pruner (which may read closed runs)."""
+        """Register the schedule workflow, recover the open runs (a node: those of the
+        partitions it takes; schedules among them), then start the pruner (which may
+        read closed runs)."""
+        self.schedules.install()
         self.runs.recover(self.node.owns if self.node else None)
         if self.node is not None:
             self.node.start()
@@ -116,6 +120,8 @@ def wire(
     node = Node(store, runs) if isinstance(store, NodeStore) else None
     lookup = Lookup(store, catalog, runs, converter, node)
     signal_start = SignalStart(runs, registration, converter)
+    starter = Starter(runs, registration, signal_start, converter, node)
+    updates = Updates(runs, lookup, converter, max_payload_bytes)
     return Parts(
         catalog=catalog,
         recorder=recorder,
@@ -124,9 +130,10 @@ def wire(
         registration=registration,
         completions=Completions(runs, converter, max_payload_bytes),
         lookup=lookup,
-        starter=Starter(runs, registration, signal_start, converter, node),
-        updates=Updates(runs, lookup, converter, max_payload_bytes),
+        starter=starter,
+        updates=updates,
         pruner=pruner,
         operations=Operations(runs, lookup),
+        schedules=Schedules(store, runs, registration, starter, updates, converter),
         node=node,
     )

@@ -27,6 +27,7 @@ from aion_actors.cli.configcheck import check_config
 from aion_actors.cli.doctor import doctor
 from aion_actors.cli.operating import operate
 from aion_actors.cli.prune import prune
+from aion_actors.cli.schedules import schedules
 from aion_actors.core import AionError, ConfigError, WorkflowStatus
 
 __all__ = ["EXIT_PIPE", "UsageError", "main"]
@@ -218,6 +219,10 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reason", default="", help="recorded with the reset")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
+    cmd = commands.add_parser("schedules", parents=[common], help="list the schedules")
+    cmd.add_argument("dir", type=inspection.store_arg, metavar="DIR|URL")
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
     cmd = commands.add_parser("describe", parents=[common], help="a workflow's latest run")
     cmd.add_argument("dir", type=inspection.store_arg, metavar="DIR|URL")
     cmd.add_argument("workflow_id", metavar="WORKFLOW_ID")
@@ -280,6 +285,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     if args.command == "ui":
         return ui.run(args, out)
+    if args.command == "schedules":
+        return schedules(args.dir, out, as_json=args.json)
     if args.command == "describe":
         return inspection.describe(args.dir, args.workflow_id, out, as_json=args.json)
     if args.command == "doctor":

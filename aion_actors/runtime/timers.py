@@ -87,7 +87,7 @@ class TimerService:
         """Report every due timer not reported recently; return when to look again."""
         sent = self._sent
         for key, at in list(sent.items()):
-            if now - at > _RESEND_NS:
+            if now - at >= _RESEND_NS:
                 del sent[key]
         limit = len(sent) + _BATCH
         due = self._store.due_timers(now, limit=limit)
