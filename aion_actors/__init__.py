@@ -28,6 +28,7 @@ from aion_actors.core import (
     UpdateFailed,
     UpdateRejected,
     WorkerCrashed,
+    WorkflowAlreadyRan,
     WorkflowAlreadyStarted,
     WorkflowCancelled,
     WorkflowClosed,
@@ -41,6 +42,7 @@ from aion_actors.core import (
 from aion_actors.core.errors import CorruptStore
 from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, RunHandle
+from aion_actors.queues import Queue, QueueDuplicate
 from aion_actors.runtime import (
     ActivityError,
     ActivityTimeout,
@@ -100,6 +102,8 @@ __all__ = [
     "PayloadConverter",
     "PayloadError",
     "QueryError",
+    "Queue",
+    "QueueDuplicate",
     "RetryAfter",
     "RetryPolicy",
     "RunDescription",
@@ -113,6 +117,7 @@ __all__ = [
     "UpdateFailed",
     "UpdateRejected",
     "WorkerCrashed",
+    "WorkflowAlreadyRan",
     "WorkflowAlreadyStarted",
     "WorkflowCancelled",
     "WorkflowClosed",

@@ -24,6 +24,7 @@ from aion_actors.core import (
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
 from aion_actors.opening import data_dir_of, engine_options, open_store
+from aion_actors.queues import EnqueueOptions, Queue
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.starting import StartOptions
@@ -74,6 +75,7 @@ class Engine:
         self._registration, self._lookup = parts.registration, parts.lookup
         self._completions, self._updates = parts.completions, parts.updates
         self._starter, self._ops, self._parts = parts.starter, parts.operations, parts
+        self._queues = parts.queues
         self._closed = False
         shutdown.opened(self)
         try:
@@ -148,7 +150,7 @@ class Engine:
 
     def register(
         self,
-        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any],
+        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any] | Queue,
         restart: RestartPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
@@ -165,7 +167,9 @@ class Engine:
         then replay with it).
         """
         self._check_open()
-        self._registration.register(definitions, restart, retry, timeout, executor, replace)
+        rest = tuple(d for d in definitions if not isinstance(d, Queue))
+        self._registration.register(rest, restart, retry, timeout, executor, replace)
+        self._queues.register([d for d in definitions if isinstance(d, Queue)])
 
     # -- changing runs
 
@@ -214,6 +218,18 @@ class Engine:
         keys = self._starter.start_many(workflow, inputs, workflow_ids, options)
         return [RunHandle(self, key.workflow_id, key.run_id) for key in keys]
 
+    def enqueue(
+        self,
+        queue: Queue | str,
+        workflow: WorkflowDefinition | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> RunHandle:
+        """Record a run queued in `queue` (a registered `Queue`); it runs once given a slot."""
+        self._check_open()
+        return RunHandle(self, *self._queues.enqueue(queue, workflow, args, workflow_id, options))
+
     def signal(
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
     ) -> None:
@@ -230,7 +246,8 @@ class Engine:
     def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """Ask the run to cancel: its current await raises `Cancelled`, so it can compensate."""
         self._check_open()
-        self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
+        if not self._queues.cancel(workflow_id, reason, timeout):  # (queued: it never runs)
+            self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
 
     def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """End the run at once, running no workflow code; in-flight results are dropped."""

@@ -14,6 +14,7 @@ from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
 from aion_actors.operations import Operations
 from aion_actors.pruning import Pruner, Retentions
+from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
@@ -40,6 +41,7 @@ class Parts:
     updates: Updates
     pruner: Pruner
     operations: Operations
+    queues: Queues
 
     def start(self) -> None:
         """Recover the open runs, then start the pruner (which may read closed runs)."""
@@ -48,11 +50,13 @@ class Parts:
 
     def stats(self) -> dict[str, int]:
         """The counters `Engine.stats` reports, from every part that keeps some."""
-        return {**self.runs.stats(), **self.executors.stats(), **self.pruner.stats()}
+        parts = (self.runs, self.executors, self.pruner, self.queues)
+        return {name: n for part in parts for name, n in part.stats().items()}
 
     def close(self) -> None:
         """Stop the pruner, the runs, the executors and the recorder, in that order."""
         self.pruner.close()
+        self.queues.close()
         self.runs.close()
         self.executors.close()
         self.recorder.close()
@@ -101,6 +105,7 @@ def wire(
     recorder.when_runs_close(pruner.runs_closed)
     registration = Registration(catalog, config, runs, registered=pruner.wake)
     lookup = Lookup(store, catalog, runs, converter)
+    starter = Starter(runs, registration, SignalStart(runs, registration, converter), converter)
     return Parts(
         catalog=catalog,
         recorder=recorder,
@@ -109,8 +114,9 @@ def wire(
         registration=registration,
         completions=Completions(runs, converter, max_payload_bytes),
         lookup=lookup,
-        starter=Starter(runs, registration, SignalStart(runs, registration, converter), converter),
+        starter=starter,
         updates=Updates(runs, lookup, converter, max_payload_bytes),
         pruner=pruner,
         operations=Operations(runs, lookup),
+        queues=Queues(runs, starter, registration, store, clock),
     )

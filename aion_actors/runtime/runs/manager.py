@@ -38,6 +38,7 @@ from aion_actors.runtime.runs.closings import Closings
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
+from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.resets import Resets
@@ -113,7 +114,7 @@ class RunManager:
             counters=self._counters,
             telemetry=recorder.telemetry,
         )
-        self._starts = Starts(self._table, self._residency)
+        self._starts = Starts(self._table, self._residency, store)
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(
             self._table,
@@ -170,8 +171,10 @@ class RunManager:
         finally:
             self._timers.start()
 
-    def start_many(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Started]:
-        return self._starts.create(definition, new, refuse_open=True)
+    def start_many(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun], policy: StartPolicy | None
+    ) -> list[Started]:
+        return self._starts.create(definition, new, refuse_open=True, policy=policy)
 
     def signal_with_start(
         self, definition: WorkflowDefinition, run: NewRun, timeout: float | None
@@ -180,6 +183,10 @@ class RunManager:
 
     def open_run(self, workflow_id: str) -> str | None:
         return self._table.open_run(workflow_id)
+
+    def send(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Hand `request` to the run without waiting; its ack tells how it went."""
+        self._endings.send(key, request)
 
     def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
         self._requests.signal(key, name, payload, timeout)

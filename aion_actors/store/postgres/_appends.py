@@ -26,7 +26,7 @@ from aion_actors.store.postgres._timers import TimerChanges, notify
 
 _Run = tuple[str, str]
 Results = list[list[Event] | AionError]
-_OPEN = frozenset({WorkflowStatus.RUNNING.value, WorkflowStatus.PARKED.value})
+_OPEN = frozenset(s.value for s in WorkflowStatus if not s.is_terminal)
 
 
 def _load(conn: Any, s: str, runs: list[_Run]) -> dict[_Run, bytes]:

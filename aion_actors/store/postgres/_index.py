@@ -19,7 +19,7 @@ from aion_actors.store.protocol import RunSummary
 log = logging.getLogger(__name__)
 
 _COLUMNS = "workflow_id, run_id, summary"
-_OPEN = ("running", "parked")
+_OPEN = tuple(sorted(proj.OPEN))
 
 
 def upsert(
