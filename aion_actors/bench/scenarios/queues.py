@@ -12,8 +12,8 @@
 - ``queued_runs_per_s`` vs ``unqueued_runs_per_s``: ``runs`` one-activity
   workflows, all enqueued at once into a ``concurrency=64`` queue (so most
   wait and are dispatched as slots free), against the same runs started by
-  64 client threads that each start one and wait for it; ``dispatch_ratio``
-  is their quotient (target >= 0.8), measured in the same repetition.
+  64 client threads that each start one and wait for it (the ceiling,
+  measured in the same repetition; target ratio >= 0.8).
 """
 
 from __future__ import annotations
@@ -70,14 +70,27 @@ def run(params: Params) -> Report:
     labels = {"concurrency": concurrency}
     return Report(
         figures=[
-            Figure("enqueue_to_start_p50_ms", q_enq[49], "ms", better="lower", target=5.0),
+            Figure("start_p50_ms", q_start[49], "ms", better="lower", is_ceiling=True),
+            Figure(
+                "enqueue_to_start_p50_ms",
+                q_enq[49],
+                "ms",
+                better="lower",
+                ceiling="start_p50_ms",
+                target=5.0,
+            ),
             Figure("enqueue_to_start_p99_ms", q_enq[98], "ms", better="lower"),
-            Figure("start_p50_ms", q_start[49], "ms", better="lower"),
             Figure("handover_p50_ms", q_hand[49], "ms", better="lower"),
             Figure("handover_p99_ms", q_hand[98], "ms", better="lower"),
-            Figure("unqueued_runs_per_s", unqueued, "runs/s", labels=labels),
-            Figure("queued_runs_per_s", queued, "runs/s", labels=labels),
-            Figure("dispatch_ratio", queued / unqueued, "x", labels=labels, target=0.8),
+            Figure("unqueued_runs_per_s", unqueued, "runs/s", labels=labels, is_ceiling=True),
+            Figure(
+                "queued_runs_per_s",
+                queued,
+                "runs/s",
+                labels=labels,
+                ceiling="unqueued_runs_per_s",
+                target_ratio=0.8,
+            ),
         ],
         series={"enqueue_ms": [{"label": "enqueue", "value": v} for v in enqueued]},
     )
