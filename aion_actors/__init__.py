@@ -30,6 +30,7 @@ from aion_actors.core import (
     UpdateFailed,
     UpdateRejected,
     WorkerCrashed,
+    WorkflowAlreadyRan,
     WorkflowAlreadyStarted,
     WorkflowCancelled,
     WorkflowClosed,
@@ -43,6 +44,7 @@ from aion_actors.core import (
 from aion_actors.core.errors import CorruptStore
 from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, RunHandle
+from aion_actors.queues import Queue, QueueDuplicate
 from aion_actors.runtime import (
     ActivityError,
     ActivityTimeout,
@@ -105,6 +107,8 @@ __all__ = [
     "PayloadConverter",
     "PayloadError",
     "QueryError",
+    "Queue",
+    "QueueDuplicate",
     "RetryAfter",
     "RetryPolicy",
     "RunDescription",
@@ -121,6 +125,7 @@ __all__ = [
     "UpdateFailed",
     "UpdateRejected",
     "WorkerCrashed",
+    "WorkflowAlreadyRan",
     "WorkflowAlreadyStarted",
     "WorkflowCancelled",
     "WorkflowClosed",

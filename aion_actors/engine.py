@@ -24,6 +24,7 @@ from aion_actors.core import (
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
 from aion_actors.opening import NodeOptions, data_dir_of, engine_options, open_store
+from aion_actors.queues import EnqueueOptions, Queue
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleOptions
@@ -101,23 +102,14 @@ class Engine:
         **node: Unpack[NodeOptions],
     ) -> Engine:
         """Open the store at `path` (a data directory or `postgresql://` URL), recover open runs.
-        On Postgres the engine is a node: `node_id`, `lease`, `renew_every` (see README).
 
-        Idle runs (waiting only on timers, signals or children) leave memory
-        after `idle_evict_after` seconds, or as soon as more than
-        `max_resident` runs are resident; anything addressed to them brings
-        them back by replay. Raises `DataDirLocked` when another engine owns
-        the directory.
-
-        `config` (an `aion.toml` path or a `Config`) supplies every option
-        left out here — defaults: one worker per CPU, durability "sync",
-        32 threads, max_resident 10 000, idle_evict_after 30 s — and the
-        restart policies and activity settings `register` applies.
-
-        `converter` turns values into payloads and back (`TypedConverter()`
-        for dataclasses, pydantic models, tuples; or your own `PayloadConverter`,
-        its class or `"module:qualname"`); by default payloads stay as they are.
-        """
+        On Postgres the engine is a node (`node_id`, `lease`, `renew_every`). Idle runs
+        leave memory after `idle_evict_after` seconds or past `max_resident`; anything
+        addressed to them brings them back by replay. `config` (an `aion.toml` or a
+        `Config`) supplies every option left out (defaults: a worker per CPU, durability
+        "sync", 32 threads, max_resident 10 000, idle_evict_after 30 s) and the policies
+        `register` applies; `converter` turns values into payloads and back (README).
+        Raises `DataDirLocked` when another engine owns the directory."""
         check_not_in_worker_bootstrap("Engine.open")
         cfg = Config.coerce(config)
         settings = cfg.engine.override(
@@ -149,7 +141,7 @@ class Engine:
 
     def register(
         self,
-        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any],
+        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any] | Queue,
         restart: RestartPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
@@ -164,7 +156,9 @@ class Engine:
         says the new code takes over (open runs then replay with it).
         """
         self._check_open()
-        self._registration.register(definitions, restart, retry, timeout, executor, replace)
+        rest = tuple(d for d in definitions if not isinstance(d, Queue))
+        self._registration.register(rest, restart, retry, timeout, executor, replace)
+        self._parts.queues.register([d for d in definitions if isinstance(d, Queue)])
 
     # -- changing runs
 
@@ -178,15 +172,11 @@ class Engine:
     ) -> RunHandle:
         """Start a run; returns once its `WorkflowStarted` is committed.
 
-        Raises `WorkflowAlreadyStarted` if `workflow_id` has an open run. A
-        workflow_id whose runs have all closed may start again: guard a
-        side effect you must not repeat with your own key (see the README).
-        `execution_timeout` (seconds) bounds this run and its continue-as-new
-        successors together, `run_timeout` each run: past it, the run ends
-        `WorkflowTimedOut`. With `signal=(name, payload)` it starts the run only
-        if `workflow_id` has none open, and delivers the signal either way (right
-        after the new run's start, or to the open run); the handle names that run.
-        """
+        An open run of `workflow_id` raises `WorkflowAlreadyStarted`, a closed one
+        starts again, unless the policies (`if_open`, `if_closed`) say otherwise.
+        `execution_timeout`/`run_timeout` (seconds) bound the chain/each run. With
+        `signal=(name, payload)` it starts the run only if none is open, and delivers
+        the signal either way; the handle names that run (README "Starting runs")."""
         self._check_open()
         key = self._starter.start(workflow, args, workflow_id, signal, options)
         return RunHandle(self, key.workflow_id, key.run_id)
@@ -202,16 +192,26 @@ class Engine:
         """Start one run per item of `inputs` (each a run's positional arguments),
         each with the options given (see `start`).
 
-        Their `WorkflowStarted`s share commits, so this waits for one fsync
-        where a loop of `start` waits for one per run. Every input and id is
-        checked first, and a bad one starts none: a bad payload raises
-        `PayloadError`, a workflow_id given twice `ConfigError`, a workflow_id
-        with an open run `WorkflowAlreadyStarted`. Should the store fail
-        part-way, the runs it committed start anyway and its error is raised.
+        They share commits (one fsync, where a loop of `start` waits for one per run).
+        Every input and id is checked first, and a bad one starts none; should the
+        store fail part-way, the runs it committed start anyway and its error is raised.
         """
         self._check_open()
         keys = self._starter.start_many(workflow, inputs, workflow_ids, options)
         return [RunHandle(self, key.workflow_id, key.run_id) for key in keys]
+
+    def enqueue(
+        self,
+        queue: Queue | str,
+        workflow: WorkflowDefinition | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        **options: Unpack[EnqueueOptions],
+    ) -> RunHandle:
+        """Record a run queued in `queue` (a registered `Queue`); it runs once given a slot."""
+        self._check_open()
+        key = self._parts.queues.enqueue(queue, workflow, args, workflow_id, options)
+        return RunHandle(self, *key)
 
     def signal(
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
@@ -229,7 +229,8 @@ class Engine:
     def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """Ask the run to cancel: its current await raises `Cancelled`, so it can compensate."""
         self._check_open()
-        self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
+        if not self._parts.queues.cancel(workflow_id, reason, timeout):  # (queued: it never runs)
+            self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
 
     def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """End the run at once, running no workflow code; in-flight results are dropped."""

@@ -7,13 +7,23 @@ and hands the new runs to the run table (signal-with-start to `SignalStart`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypedDict
 
-from aion_actors.core import PayloadConverter, RunKey, payloads
+from aion_actors.core import (
+    ConfigError,
+    PayloadConverter,
+    RunKey,
+    WorkflowAlreadyRan,
+    WorkflowAlreadyStarted,
+    WorkflowClosed,
+    payloads,
+)
 from aion_actors.registration import Registration
 from aion_actors.runtime.definitions import WorkflowDefinition
-from aion_actors.runtime.runs import RunManager, new_runs
+from aion_actors.runtime.runs import NewRun, RunManager, new_runs
+from aion_actors.runtime.runs.policies import DEFAULT_POLICY, StartPolicy
 from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.signal_start import SignalStart
 
@@ -35,6 +45,15 @@ class StartOptions(TypedDict, total=False):
     run_timeout: float | None
     #: unindexed values shown by `describe`, carried over by continue-as-new
     memo: dict[str, Any] | None
+    #: when the workflow_id has an open run: "fail" | "use_existing" | "terminate_existing"
+    if_open: str
+    #: when its latest run has closed: "allow" | "reject" | "allow_if_failed" | "use_existing"
+    if_closed: str
+
+
+#: how often a start with if_open="terminate_existing" terminates a run that opened under it
+_TERMINATE_RACES = 20
+_TERMINATE_TIMEOUT = 30.0
 
 
 class Starter:
@@ -53,6 +72,10 @@ class Starter:
         #: a node's: starts of runs in partitions it does not own are refused
         self._gate = gate
 
+    @property
+    def converter(self) -> PayloadConverter | None:
+        return self._converter
+
     def start(
         self,
         workflow: WorkflowDefinition | str,
@@ -67,6 +90,8 @@ class Starter:
             self._gate.check(workflow_id, "start")
         if signal is not None:
             timeouts = _timeouts(options)
+            if policy_of(options) is not None:
+                raise ConfigError("start with signal= takes no if_open / if_closed policy")
             return self._signal_start(
                 workflow, args, workflow_id, signal, timeouts, options.get("memo")
             )
@@ -93,10 +118,48 @@ class Starter:
         inputs = payloads.encode_inputs(self._converter, inputs)
         memo = options.get("memo")
         new = new_runs(inputs, workflow_ids, self._runs.max_payload_bytes, timeouts, memo)
-        for outcome in self._runs.start_many(definition, new):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return [RunKey(run.workflow_id, run.run_id) for run in new]
+        return self.start_new(definition, new, policy_of(options))
+
+    def start_new(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun], policy: StartPolicy | None
+    ) -> list[RunKey]:
+        """Start the checked `new` runs under `policy`: each one's key, or the key of the
+        run the policy handed back instead. With if_open="terminate_existing" an open
+        run of a workflow_id is terminated (and the batch tried again) until none is."""
+        for _ in range(_TERMINATE_RACES):
+            try:
+                outcomes = self._runs.start_many(definition, new, policy)
+            except WorkflowAlreadyRan:
+                raise
+            except WorkflowAlreadyStarted as exc:
+                if policy is None or policy.if_open != "terminate_existing":
+                    raise
+                self._terminate(RunKey(exc.workflow_id, exc.run_id))
+                continue
+            keys = []
+            for run, outcome in zip(new, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                keys.append(outcome if isinstance(outcome, RunKey) else run.key)
+            return keys
+        raise WorkflowAlreadyStarted(new[0].workflow_id, "?")
+
+    def _terminate(self, key: RunKey) -> None:
+        reason = "a start with if_open='terminate_existing' replaced it"
+        with contextlib.suppress(WorkflowClosed):  # closed meanwhile: the id is free
+            self._runs.terminate(key, reason, _TERMINATE_TIMEOUT)
+
+
+def options_checked(options: StartOptions) -> tuple[Timeouts, dict[str, Any] | None]:
+    """The timeouts and memo of `options`; unknown options raise `TypeError`."""
+    return _timeouts(options), options.get("memo")
+
+
+def policy_of(options: StartOptions) -> StartPolicy | None:
+    """The start policy `options` ask for; None for the default (fail if open, else allow)."""
+    if_open, if_closed = options.get("if_open", "fail"), options.get("if_closed", "allow")
+    policy = StartPolicy(if_open, if_closed)
+    return None if policy == DEFAULT_POLICY else policy
 
 
 def _timeouts(options: StartOptions) -> Timeouts:

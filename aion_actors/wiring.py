@@ -15,6 +15,7 @@ from aion_actors.lookup import Lookup
 from aion_actors.nodes import Node
 from aion_actors.operations import Operations
 from aion_actors.pruning import Pruner, Retentions
+from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
@@ -44,6 +45,7 @@ class Parts:
     pruner: Pruner
     operations: Operations
     schedules: Schedules
+    queues: Queues
     #: on a store shared by several engines: this one's partitions (see `aion_actors.nodes`)
     node: Node | None = None
 
@@ -60,12 +62,14 @@ class Parts:
     def stats(self) -> dict[str, int]:
         """The counters `Engine.stats` reports, from every part that keeps some."""
         node = self.node.stats() if self.node else {}
-        return {**self.runs.stats(), **self.executors.stats(), **self.pruner.stats(), **node}
+        queues, pruner = self.queues.stats(), self.pruner.stats()
+        return {**self.runs.stats(), **self.executors.stats(), **pruner, **queues, **node}
 
     def close(self) -> None:
         """Stop the pruner, the node's lease thread, the runs, the executors and the
         recorder, in that order; then a node gives its partitions up."""
         self.pruner.close()
+        self.queues.close()
         if self.node is not None:
             self.node.close()
         self.runs.close()
@@ -135,5 +139,6 @@ def wire(
         pruner=pruner,
         operations=Operations(runs, lookup),
         schedules=Schedules(store, runs, registration, starter, updates, converter),
+        queues=Queues(runs, starter, registration, store, clock),
         node=node,
     )

@@ -22,6 +22,8 @@ STYLES: dict[str, str] = {
     "RunPaused": "bold magenta",
     "RunUnpaused": "bold cyan",
     "WorkflowReset": "bold yellow",
+    "WorkflowQueued": "bold blue",
+    "RunDequeued": "bold cyan",
     "ActivityAttemptFailed": "yellow",
     "ActivityHandedOff": "cyan",
     "PatchApplied": "cyan",
@@ -46,6 +48,7 @@ STATUS_STYLES: dict[str, str] = {
     "parked": "magenta",
     "paused": "magenta",
     "reset": "yellow",
+    "queued": "blue",
 }
 _WIDTH = 80
 
@@ -110,6 +113,11 @@ def summary(event: Event) -> str:
             return "paused by an operator" + (f": {event.reason}" if event.reason else "")
         case ev.RunUnpaused():
             return "unpaused by an operator; its code runs on what was recorded meanwhile"
+        case ev.WorkflowQueued():
+            key = f", key {event.key!r}" if event.key is not None else ""
+            return f"queued in {event.queue!r}{key}, priority {event.priority}"
+        case ev.RunDequeued():
+            return "its queue gave it a slot; its code runs"
         case ev.WorkflowReset():
             why = f": {event.reason}" if event.reason else ""
             return f"reset to seq {event.to_seq}; goes on in run {event.next_run_id}{why}"

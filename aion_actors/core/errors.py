@@ -201,6 +201,22 @@ class WorkflowAlreadyStarted(AionError):
         )
 
 
+class WorkflowAlreadyRan(WorkflowAlreadyStarted):
+    """A `start` with `if_closed="reject"` (or `"allow_if_failed"`, after a run that
+    completed) named a workflow_id whose latest run has closed."""
+
+    def __init__(self, workflow_id: str, run_id: str, status: str, policy: str) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.status = status
+        AionError.__init__(
+            self,
+            f"workflow {workflow_id!r} already ran (run {run_id} ended {status}) and the "
+            f"start policy if_closed={policy!r} refuses a new run; start with another "
+            "workflow_id, or with if_closed='allow' or 'use_existing'",
+        )
+
+
 class WorkflowClosed(AionError):
     """A change request (signal, cancel, terminate) reached a run that has already ended."""
 

@@ -21,13 +21,17 @@ class WorkflowStatus(enum.StrEnum):
     PAUSED = "paused"
     #: closed by `engine.reset`: a new run of its workflow_id went on from its history
     RESET = "reset"
+    #: open, enqueued (`engine.enqueue`): its code waits for a slot in its queue
+    QUEUED = "queued"
 
     @property
     def is_terminal(self) -> bool:
         return self not in _OPEN
 
 
-_OPEN = frozenset({WorkflowStatus.RUNNING, WorkflowStatus.PARKED, WorkflowStatus.PAUSED})
+_OPEN = frozenset(
+    {WorkflowStatus.RUNNING, WorkflowStatus.PARKED, WorkflowStatus.PAUSED, WorkflowStatus.QUEUED}
+)
 
 
 _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
@@ -43,6 +47,8 @@ _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {
     ev.RunPaused: WorkflowStatus.PAUSED,
     ev.RunUnpaused: WorkflowStatus.RUNNING,
     ev.WorkflowReset: WorkflowStatus.RESET,
+    ev.WorkflowQueued: WorkflowStatus.QUEUED,
+    ev.RunDequeued: WorkflowStatus.RUNNING,
 }
 
 

@@ -200,7 +200,7 @@ class RunActor(PooledActor):
             else:
                 self._queue(activity_outcome(self._ledger, message, policy_of, now))
         elif isinstance(message, UpdateCall):
-            machine, paused = self._machine, self._ledger.paused
+            machine, paused = self._machine, self._ledger.held
             if accepted := self._updates.take(message, machine, self.key, self._closed_as, paused):
                 self._queue([accepted], message)
         elif isinstance(message, msg.Request):
@@ -287,7 +287,7 @@ class RunActor(PooledActor):
     # -- recording
 
     def _advance(self, *, held: bool = False) -> None:
-        if self._machine is None or self._ledger.closed or (self._ledger.paused and not held):
+        if self._machine is None or self._ledger.closed or (self._ledger.held and not held):
             return
         try:
             events = self._machine.advance()

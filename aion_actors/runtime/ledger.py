@@ -62,6 +62,8 @@ class Ledger:
         self.closed = False
         #: `engine.pause` holds the run's code (`RunPaused`) until `RunUnpaused` (or a resume)
         self.paused = False
+        #: `engine.enqueue` holds the run's code (`WorkflowQueued`) until `RunDequeued`
+        self.queued = False
         for event in history:
             self.apply(event)
 
@@ -100,6 +102,11 @@ class Ledger:
     def running_attempts(self) -> list[tuple[str, ActivityState]]:
         """Attempts a worker runs (a handed-off one waits for its completion instead)."""
         return [(aid, s) for aid, s in self.activities.items() if s.running]
+
+    @property
+    def held(self) -> bool:
+        """Its code may not run now: paused, or waiting in its queue."""
+        return self.paused or self.queued
 
     @property
     def busy(self) -> bool:
@@ -191,6 +198,10 @@ def _paused(ledger: Ledger, event: ev.RunPaused | ev.RunUnpaused) -> None:
     ledger.paused = isinstance(event, ev.RunPaused)
 
 
+def _queued(ledger: Ledger, event: ev.WorkflowQueued | ev.RunDequeued) -> None:
+    ledger.queued = isinstance(event, ev.WorkflowQueued)
+
+
 #: how each event kind changes a ledger, by its exact class (one lookup per event)
 _FOLDS: dict[type[ev.Event], Callable[[Ledger, Any], None]] = {
     ev.ActivityScheduled: _scheduled,
@@ -215,4 +226,6 @@ _FOLDS: dict[type[ev.Event], Callable[[Ledger, Any], None]] = {
     ev.RunResumed: _resumed,
     ev.RunPaused: _paused,
     ev.RunUnpaused: _paused,
+    ev.WorkflowQueued: _queued,
+    ev.RunDequeued: _queued,
 }

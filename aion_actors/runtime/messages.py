@@ -295,14 +295,52 @@ class UnpauseRequest(Request):
         return ev.RunUnpaused()
 
 
+@dataclass(frozen=True)
+class DequeueRequest(Request):
+    """A queue gives its queued run a slot: its code runs (see `core.events.queues`)."""
+
+    ack: Ack
+
+    @property
+    def what(self) -> str:
+        return "dequeue"
+
+    def event(self) -> ev.Event:
+        return ev.RunDequeued()
+
+
+@dataclass(frozen=True)
+class CancelQueuedRequest(Request):
+    """`engine.cancel` of a run still queued: it ends cancelled, its code never ran."""
+
+    reason: str
+    ack: Ack
+
+    @property
+    def what(self) -> str:
+        return "cancel while queued"
+
+    def event(self) -> ev.Event:
+        return ev.WorkflowCancelled(reason=self.reason)
+
+
 RequestMessage = (
-    Signal | CancelRequest | TerminateRequest | CompleteActivity | PauseRequest | UnpauseRequest
+    Signal
+    | CancelRequest
+    | TerminateRequest
+    | CompleteActivity
+    | PauseRequest
+    | UnpauseRequest
+    | DequeueRequest
+    | CancelQueuedRequest
 )
 
 Message = (
     Signal
     | PauseRequest
     | UnpauseRequest
+    | DequeueRequest
+    | CancelQueuedRequest
     | CancelRequest
     | TerminateRequest
     | CompleteActivity

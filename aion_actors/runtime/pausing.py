@@ -23,6 +23,10 @@ from aion_actors.runtime.ledger import Ledger
 def refusal(key: RunKey, request: msg.Request, ledger: Ledger) -> AionError | None:
     """Why the run cannot take `request` in its state now (`ledger`), if it cannot."""
     run = f"workflow {key.workflow_id!r} (run {key.run_id})"
+    if isinstance(request, msg.DequeueRequest | msg.CancelQueuedRequest) and not ledger.queued:
+        return OperationRefused(f"{run} is not queued; nothing was recorded")
+    if isinstance(request, msg.PauseRequest | msg.UnpauseRequest) and ledger.queued:
+        return OperationRefused(f"{run} is queued: its code has not started; nothing was recorded")
     if isinstance(request, msg.PauseRequest) and ledger.paused:
         return OperationRefused(f"{run} is paused already; nothing was recorded")
     if isinstance(request, msg.UnpauseRequest) and not ledger.paused:

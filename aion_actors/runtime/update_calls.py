@@ -84,7 +84,7 @@ class LiveUpdates:
             return None
         if machine is None or paused:
             why = f"workflow {key.workflow_id!r} (run {key.run_id}) is " + (
-                "paused; unpause it first" if paused else "parked"
+                "paused or queued; unpause it first" if paused else "parked"
             )
             call.ack.resolve(UpdateRejected(f"{why}; nothing was recorded for {call.what}"))
             return None

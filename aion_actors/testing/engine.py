@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from aion_actors.core import ConfigError
 from aion_actors.engine import Engine
+from aion_actors.queues import Queue
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.store import EventStore
 from aion_actors.store.memory import MemoryStore
@@ -69,7 +70,7 @@ class TestEngine(Engine):
 
     def register(
         self,
-        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any],
+        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any] | Queue,
         restart: RestartPolicy | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,

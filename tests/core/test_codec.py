@@ -75,6 +75,8 @@ SAMPLES: dict[str, Event] = {
         ev.UpdateCompleted(update_id="u1", result=2),
         ev.RunPaused(reason="investigating"),
         ev.RunUnpaused(),
+        ev.WorkflowQueued(queue="payments", key="acme", priority=2, dedup_id="order-1"),
+        ev.RunDequeued(),
         ev.WorkflowReset(next_run_id="r3", to_seq=5, reason="step 3 fixed"),
         ev.AttributesSet(attributes={"customer": "c-7", "priority": 2, "gone": None}),
     )

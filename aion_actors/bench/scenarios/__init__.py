@@ -14,4 +14,5 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "store",
     "replay",
     "soak",
+    "queues",
 )

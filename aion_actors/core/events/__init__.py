@@ -51,6 +51,7 @@ from aion_actors.core.events.messages import (
     UpdateCompleted,
 )
 from aion_actors.core.events.operations import RunPaused, RunUnpaused, WorkflowReset
+from aion_actors.core.events.queues import RunDequeued, WorkflowQueued
 from aion_actors.core.events.visibility import AttributesSet
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -92,6 +93,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RunUnpaused,
         WorkflowReset,
         AttributesSet,
+        WorkflowQueued,
+        RunDequeued,
     )
 }
 
@@ -104,6 +107,8 @@ SUPERVISION_EVENTS: tuple[type[Event], ...] = (
     RunResumed,
     RunPaused,
     RunUnpaused,
+    WorkflowQueued,
+    RunDequeued,
 )
 
 #: events after which the run's children started with on_parent_close="cancel" are cancelled
@@ -114,7 +119,14 @@ CANCELS_CHILDREN: tuple[type[Event], ...] = (
 )
 
 #: lifecycle events after which the run is open and not parked: its actor goes on
-HOLDS_OPEN: tuple[type[Event], ...] = (WorkflowStarted, RunResumed, RunPaused, RunUnpaused)
+HOLDS_OPEN: tuple[type[Event], ...] = (
+    WorkflowStarted,
+    RunResumed,
+    RunPaused,
+    RunUnpaused,
+    WorkflowQueued,
+    RunDequeued,
+)
 
 #: the events that close a run for good: nothing is ever recorded after one
 ENDINGS: tuple[type[Event], ...] = (
@@ -151,6 +163,7 @@ __all__ = [
     "ExternalRequested",
     "PatchApplied",
     "RunCrashed",
+    "RunDequeued",
     "RunParked",
     "RunPaused",
     "RunRestarted",
@@ -167,6 +180,7 @@ __all__ = [
     "WorkflowCompleted",
     "WorkflowContinuedAsNew",
     "WorkflowFailed",
+    "WorkflowQueued",
     "WorkflowReset",
     "WorkflowStarted",
     "WorkflowTerminated",

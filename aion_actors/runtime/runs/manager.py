@@ -20,8 +20,6 @@ from aion_actors.core import (
     PayloadConverter,
     RunKey,
     SequenceConflict,
-    TimerId,
-    faults,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
@@ -34,11 +32,13 @@ from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.quiet import Quiet
+from aion_actors.runtime.runs import due
 from aion_actors.runtime.runs.closings import Closings
 from aion_actors.runtime.runs.dropping import drop_runs
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
+from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.resets import Resets
@@ -46,7 +46,6 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, waiting_for_type
-from aion_actors.runtime.timeouts import is_timeout, timed_out
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.telemetry import RunCounts
@@ -114,7 +113,7 @@ class RunManager:
             counters=self._counters,
             telemetry=recorder.telemetry,
         )
-        self._starts = Starts(self._table, self._residency)
+        self._starts = Starts(self._table, self._residency, store)
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(
             self._table,
@@ -176,8 +175,10 @@ class RunManager:
         """Runs of those workflow_ids leave this engine at once (another node owns them)."""
         return drop_runs(self._table, within, error)
 
-    def start_many(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Started]:
-        return self._starts.create(definition, new, refuse_open=True)
+    def start_many(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun], policy: StartPolicy | None
+    ) -> list[Started]:
+        return self._starts.create(definition, new, refuse_open=True, policy=policy)
 
     def signal_with_start(
         self, definition: WorkflowDefinition, run: NewRun, timeout: float | None
@@ -186,6 +187,10 @@ class RunManager:
 
     def open_run(self, workflow_id: str) -> str | None:
         return self._table.open_run(workflow_id)
+
+    def send(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Hand `request` to the run without waiting; its ack tells how it went."""
+        self._endings.send(key, request)
 
     def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
         self._requests.signal(key, name, payload, timeout)
@@ -381,18 +386,7 @@ class RunManager:
         self._rehydrate_lane.submit(self._residency.resume_stalled)
 
     def _timer_due(self, timer: DueTimer) -> None:
-        if faults.ARMED:
-            faults.hit("timer.firing")
-        try:
-            timer_id = TimerId.parse(timer.timer_id)
-        except ValueError:  # not a timer this engine set: say so, never crash the service
-            log.error("run %s has a timer this engine cannot read; ignored", timer.run_id)
-            return
-        key = RunKey(timer.workflow_id, timer.run_id)
-        if is_timeout(timer_id):  # the run ends as a terminate ends it, its code not run
-            self._endings.send(key, timed_out(timer_id, timer.fire_at))
-        else:
-            self._residency.deliver(key, msg.TimerDue(timer_id, timer.fire_at))
+        due.route(timer, self._endings.send, self._residency.deliver)
 
     def _evict(self, key: object) -> None:
         assert isinstance(key, RunKey)

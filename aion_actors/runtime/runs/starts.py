@@ -30,14 +30,18 @@ from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.host import Handoff
 from aion_actors.runtime.messages import Ack
+from aion_actors.runtime.runs import policies
 from aion_actors.runtime.runs.entry import RunEntry, Undecided
+from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.timeouts import NO_TIMEOUTS, Timeouts
+from aion_actors.store import EventStore, RunSummary
 from supervisor import Latch
 
-#: True: started; False: the run already existed; an exception: why it did not start
-Started = bool | BaseException
+#: True: started; False: the run already existed; an exception: why it did not start;
+#: a run's key: the run a start policy handed back instead (see `policies`)
+Started = bool | BaseException | RunKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class NewRun:
     signal: tuple[str, Any] | None = None
     #: what the starter attached to the run (unindexed), recorded in its start
     memo: dict[str, Any] | None = None
+    #: events recorded right after its start, in its first commit (a queue's hold)
+    after: tuple[ev.Event, ...] = ()
 
     @classmethod
     def successor(
@@ -120,9 +126,10 @@ def check_memo(memo: Any, max_payload_bytes: int) -> dict[str, Any] | None:
 
 
 class Starts:
-    def __init__(self, table: RunTable, residency: Residency) -> None:
+    def __init__(self, table: RunTable, residency: Residency, store: EventStore) -> None:
         self._table = table
         self._residency = residency
+        self._store = store
 
     def create(
         self,
@@ -131,6 +138,7 @@ class Starts:
         *,
         refuse_open: bool,
         wait: bool = True,
+        policy: StartPolicy | None = None,
     ) -> list[Started]:
         """Start `new` runs of `definition`; one outcome per run, in order.
 
@@ -140,38 +148,57 @@ class Starts:
         at once, and a failure to commit its start is only logged: an actor
         starting a child (or its successor) must not wait for another actor
         of the same dispatcher — a few such waits would take every thread.
+        A start `policy` decides first, under the run table's lock: a run it hands
+        back instead is that run's outcome (its key).
         """
         decided = Latch()
-        entries: dict[int, RunEntry | None] = {}
+        entries: dict[int, RunEntry | RunKey | None] = {}
         try:
             # in workflow_id order: a batch waits only for batches holding lower ids,
             # so batches waiting for one another form no circle
             for index in sorted(range(len(new)), key=lambda i: new[i].workflow_id):
-                entries[index] = self._reserve(definition, new[index], refuse_open, decided)
+                run = new[index]
+                entries[index] = self._reserve(definition, run, refuse_open, decided, policy)
         except BaseException:
             for entry in entries.values():
-                if entry is not None:
+                if isinstance(entry, RunEntry):
                     self._withdraw(entry.key)
             raise
         finally:
             decided.set()
-        return self.launch(definition, new, [entries[i] for i in range(len(new))], wait=wait)
+        ordered = [entries[i] for i in range(len(new))]
+        reserved = [e if isinstance(e, RunEntry) else None for e in ordered]
+        outcomes = self.launch(definition, new, reserved, wait=wait)
+        return [e if isinstance(e, RunKey) else o for e, o in zip(ordered, outcomes, strict=True)]
 
     def _reserve(
-        self, definition: WorkflowDefinition, run: NewRun, refuse_open: bool, decided: Latch
-    ) -> RunEntry | None:
+        self,
+        definition: WorkflowDefinition,
+        run: NewRun,
+        refuse_open: bool,
+        decided: Latch,
+        policy: StartPolicy | None,
+    ) -> RunEntry | RunKey | None:
         while True:
             try:
-                return self._table.reserve(
-                    run.key,
-                    definition.name,
-                    definition.version,
-                    run.parent,
-                    refuse_open=refuse_open,
-                    batch=decided,
-                )
+                with self._table.lock(run.workflow_id):
+                    if policy is not None:
+                        found = policies.existing(self._table, run.key, policy, self._latest)
+                        if found is not None:
+                            return found
+                    return self._table.reserve(
+                        run.key,
+                        definition.name,
+                        definition.version,
+                        run.parent,
+                        refuse_open=refuse_open,
+                        batch=decided,
+                    )
             except Undecided as undecided:  # another batch decides in microseconds
                 undecided.decided.wait()
+
+    def _latest(self, workflow_id: str) -> RunSummary | None:
+        return self._store.latest_run(workflow_id)
 
     def launch(
         self,
@@ -197,6 +224,7 @@ class Starts:
             if run.signal is not None:
                 name, payload = run.signal
                 opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
+            opening += [stamp(e, len(opening) + i + 1, now) for i, e in enumerate(run.after)]
             generation = self._table.admit(entry.key, Handoff(opening, ack))
             if generation is None:  # withdrawn meanwhile
                 ack.resolve()

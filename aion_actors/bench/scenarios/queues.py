@@ -1,0 +1,156 @@
+"""``queues``: how fast a queue starts a run, and what dispatch through one costs.
+
+- ``enqueue_to_start_p50_ms`` / ``_p99_ms``: one client enqueues runs one after
+  another into a queue with free slots; each `enqueue` returns once the run's
+  first commit — `WorkflowStarted`, `WorkflowQueued`, `RunDequeued` and the
+  first command its code issued — is durable, so its duration is the
+  enqueue→start latency (target p50 <= 5 ms; DBOS polls its queues every
+  second by default). ``start_p50_ms`` is a plain `start` beside it.
+- ``handover_p50_ms`` / ``_p99_ms``: through a ``concurrency=1`` queue, the time
+  from one run's closing to the next run's `RunDequeued` (read from history):
+  what a waiting run waits past the slot freeing.
+- ``queued_runs_per_s`` vs ``unqueued_runs_per_s``: ``runs`` one-activity
+  workflows, all enqueued at once into a ``concurrency=64`` queue (so most
+  wait and are dispatched as slots free), against the same runs started by
+  64 client threads that each start one and wait for it (the ceiling,
+  measured in the same repetition; target ratio >= 0.8).
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aion_actors import Engine, Queue, WorkflowContext, activity, workflow
+from aion_actors.bench.harness import Figure, Params, Report, scenario
+from aion_actors.core import events as ev
+
+
+@activity(executor="thread")
+def bump(value: int) -> int:
+    return value + 1
+
+
+@workflow
+async def one_step(ctx: WorkflowContext, value: int) -> int:
+    return int(await ctx.activity(bump, value))
+
+
+@workflow
+async def instant(ctx: WorkflowContext, value: int) -> int:
+    return value
+
+
+@scenario(
+    "queues",
+    help="enqueue->start latency with free slots, and dispatch throughput at concurrency=64",
+    defaults={"runs": 3000, "latency_samples": 500, "concurrency": 64, "workers": 2},
+    quick={"runs": 400, "latency_samples": 100},
+)
+def run(params: Params) -> Report:
+    runs, samples = int(params["runs"]), int(params["latency_samples"])
+    concurrency, workers = int(params["concurrency"]), int(params["workers"])
+    with tempfile.TemporaryDirectory() as tmp:
+        with _engine(Path(tmp) / "latency", workers, Queue("free", concurrency=samples + 1)) as e:
+            enqueued = _timed(lambda i: e.enqueue("free", one_step, i), samples)
+            started = _timed(lambda i: e.start(one_step, i), samples)
+        with _engine(Path(tmp) / "handover", workers, Queue("one", concurrency=1)) as e:
+            handover = _handover(e, samples)
+        with _engine(Path(tmp) / "unqueued", workers, None) as e:
+            unqueued = _unqueued_rate(e, runs, concurrency)
+        with _engine(Path(tmp) / "queued", workers, Queue("wide", concurrency=concurrency)) as e:
+            queued = _queued_rate(e, runs, concurrency)
+    q_enq, q_start, q_hand = (statistics.quantiles(s, n=100) for s in (enqueued, started, handover))
+    labels = {"concurrency": concurrency}
+    return Report(
+        figures=[
+            Figure("start_p50_ms", q_start[49], "ms", better="lower", is_ceiling=True),
+            Figure(
+                "enqueue_to_start_p50_ms",
+                q_enq[49],
+                "ms",
+                better="lower",
+                ceiling="start_p50_ms",
+                target=5.0,
+            ),
+            Figure("enqueue_to_start_p99_ms", q_enq[98], "ms", better="lower"),
+            Figure("handover_p50_ms", q_hand[49], "ms", better="lower"),
+            Figure("handover_p99_ms", q_hand[98], "ms", better="lower"),
+            Figure("unqueued_runs_per_s", unqueued, "runs/s", labels=labels, is_ceiling=True),
+            Figure(
+                "queued_runs_per_s",
+                queued,
+                "runs/s",
+                labels=labels,
+                ceiling="unqueued_runs_per_s",
+                target_ratio=0.8,
+            ),
+        ],
+        series={"enqueue_ms": [{"label": "enqueue", "value": v} for v in enqueued]},
+    )
+
+
+def _engine(data: Path, workers: int, queue: Queue | None) -> Engine:
+    engine = Engine.open(data, workers=workers)
+    engine.register(one_step, instant, bump, *([queue] if queue else []))
+    engine.start(one_step, 0).result(timeout=60)  # warm the executor
+    return engine
+
+
+def _timed(call: Callable[[int], object], count: int) -> list[float]:
+    took = []
+    for i in range(count):
+        began = time.perf_counter()
+        call(i)
+        took.append((time.perf_counter() - began) * 1000)
+    return took
+
+
+def _handover(engine: Engine, count: int) -> list[float]:
+    handles = [engine.enqueue("one", instant, i) for i in range(count)]
+    for handle in handles:
+        handle.result(timeout=120)
+    spans = []
+    for handle in handles:
+        events = engine.history(handle.workflow_id)
+        start = next(e.recorded_at for e in events if isinstance(e, ev.RunDequeued))
+        spans.append((start, events[-1].recorded_at))
+    spans.sort()
+    return [max(0, (nxt[0] - prev[1]) / 1e6) for prev, nxt in itertools.pairwise(spans)]
+
+
+def _unqueued_rate(engine: Engine, runs: int, clients: int) -> float:
+    counter = iter(range(runs))
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                value = next(counter, None)
+            if value is None:
+                return
+            engine.start(one_step, value).result(timeout=120)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(client) for _ in range(clients)]:
+            future.result()
+    return runs / (time.perf_counter() - began)
+
+
+def _queued_rate(engine: Engine, runs: int, clients: int) -> float:
+    done = threading.Semaphore(0)
+    began = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        handles = list(pool.map(lambda i: engine.enqueue("wide", one_step, i), range(runs)))
+    for handle in handles:
+        engine.when_closed(handle.workflow_id, done.release, run_id=handle.run_id)
+    for _ in range(runs):
+        done.acquire(timeout=300)
+    return runs / (time.perf_counter() - began)

@@ -1,0 +1,126 @@
+"""`QueueState`: one queue's waiting and running runs, and which run goes next.
+
+Pure bookkeeping under the caller's lock: no threads, no store. `take`
+gives the free slots to waiting runs — the highest priority first, FIFO
+within a priority (by enqueue order), and keys in turn (round robin), so
+one key's backlog does not starve another key's runs; a key at its
+`per_key` bound is passed over until one of its runs closes.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass
+
+from aion_actors.core import RunKey
+from aion_actors.queues.queue import Queue
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A run in a queue: which, its key, priority, dedup_id, and its place (enqueue order)."""
+
+    run: RunKey
+    key: str | None
+    priority: int
+    dedup_id: str | None
+    order: tuple[int, int]
+
+
+class QueueState:
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+        #: waiting runs by key: a heap of (-priority, order, run)
+        self._heaps: dict[str | None, list[tuple[int, tuple[int, int], RunKey]]] = {}
+        #: every waiting run (a run left out of here is skipped when its heap entry surfaces)
+        self._waiting: dict[RunKey, Queued] = {}
+        #: keys with waiting runs, in turn order (dicts keep insertion order)
+        self._turns: dict[str | None, None] = {}
+        #: runs holding a slot, and each key's count
+        self.running: dict[RunKey, str | None] = {}
+        self._per_key: Counter[str | None] = Counter()
+        #: dedup_id -> the run holding it (queued or running)
+        self.dedup: dict[str, RunKey] = {}
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def free(self, key: str | None) -> bool:
+        """Whether a run of `key` may take a slot now."""
+        limit, per_key = self.queue.concurrency, self.queue.per_key
+        if limit is not None and len(self.running) >= limit:
+            return False
+        return per_key is None or key is None or self._per_key[key] < per_key
+
+    def add(self, item: Queued) -> None:
+        """`item` waits for a slot."""
+        self._waiting[item.run] = item
+        heapq.heappush(self._heaps.setdefault(item.key, []), (-item.priority, item.order, item.run))
+        self._turns.setdefault(item.key, None)
+        if item.dedup_id is not None:
+            self.dedup[item.dedup_id] = item.run
+
+    def claim(self, run: RunKey, key: str | None) -> None:
+        """`run` holds a slot (of its `key`)."""
+        self.running[run] = key
+        self._per_key[key] += 1
+
+    def release(self, run: RunKey) -> bool:
+        """`run` gives its slot back; False if it held none."""
+        if run not in self.running:
+            return False
+        key = self.running.pop(run)
+        self._per_key[key] -= 1
+        if self._per_key[key] <= 0:
+            del self._per_key[key]
+        return True
+
+    def unqueue(self, run: RunKey) -> Queued | None:
+        """Take `run` out of the waiting runs (cancelled before it started); None if it was
+        not waiting."""
+        return self._waiting.pop(run, None)
+
+    def closed(self, run: RunKey) -> bool:
+        """`run` closed: it leaves the queue, and its dedup_id is free. True if it freed a
+        slot."""
+        self._waiting.pop(run, None)
+        for dedup_id in [d for d, r in self.dedup.items() if r == run]:
+            del self.dedup[dedup_id]
+        return self.release(run)
+
+    def take(self) -> list[Queued]:
+        """Waiting runs that may run now, in the order they get their slots (each claimed)."""
+        taken: list[Queued] = []
+        while self._turns:
+            best: tuple[int, str | None] | None = None
+            for key in list(self._turns):
+                head = self._head(key)
+                if head is None or not self.free(key):
+                    continue
+                if best is None or head[0] < best[0]:  # strictly higher priority wins
+                    best = (head[0], key)
+            if best is None:
+                break
+            key = best[1]
+            _, _, run = heapq.heappop(self._heaps[key])
+            item = self._waiting.pop(run)
+            self.claim(run, key)
+            taken.append(item)
+            del self._turns[key]  # its turn is over: to the back of the line
+            if self._heaps[key]:
+                self._turns[key] = None
+        return taken
+
+    def _head(self, key: str | None) -> tuple[int, tuple[int, int], RunKey] | None:
+        """The next waiting run of `key` (dropping runs that left); None, and the key out of
+        turn, when it has none."""
+        heap = self._heaps.get(key, [])
+        while heap and heap[0][2] not in self._waiting:
+            heapq.heappop(heap)
+        if not heap:
+            self._heaps.pop(key, None)
+            self._turns.pop(key, None)
+            return None
+        return heap[0]

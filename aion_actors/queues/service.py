@@ -1,0 +1,213 @@
+"""`Queues`: the engine's part that records queued runs and gives them slots.
+
+`enqueue` records a run as queued — `WorkflowStarted` + `WorkflowQueued` in
+its first commit — or, when its queue has a free slot for its key and no run
+waits, as started at once (`RunDequeued` in that same commit). A waiting run
+gets its slot from `dispatch`, which is called by whatever frees one or adds
+a run: an enqueue, a run of the queue closing (`RunManager.when_closed`), a
+queue registered. Nobody polls. A dispatched run records `RunDequeued` and
+its code runs. The queue's state is rebuilt from the store when the queue is
+registered (`rebuild`), so limits hold across an engine restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from aion_actors.core import OperationRefused, RunKey, WorkflowClosed, payloads
+from aion_actors.core import events as ev
+from aion_actors.queues import rebuild
+from aion_actors.queues.order import Queued, QueueState
+from aion_actors.queues.queue import EnqueueOptions, Queue, QueueDuplicate, checked
+from aion_actors.registration import Registration
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.clock import Clock
+from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.runs import RunManager, new_runs
+from aion_actors.starting import Starter, options_checked, policy_of
+from aion_actors.store import EventStore
+
+log = logging.getLogger("aion_actors.queues")
+
+
+class Queues:
+    def __init__(
+        self,
+        runs: RunManager,
+        starter: Starter,
+        registration: Registration,
+        store: EventStore,
+        clock: Clock,
+    ) -> None:
+        self._runs = runs
+        self._starter = starter
+        self._registration = registration
+        self._store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._states: dict[str, QueueState] = {}
+        self._counter = itertools.count()
+        #: open runs of queues not registered yet, found in the store (read once, lazily)
+        self._found: dict[str, list[rebuild.Found]] | None = None
+        #: dispatches after a run closed: off the thread that closed it
+        self._lane = Lane("aion-queues")
+
+    # -- registering
+
+    def register(self, queues: Sequence[Queue]) -> None:
+        """Make `queues` usable by `enqueue`; each one's runs in the store join it."""
+        for queue in queues:
+            with self._lock:
+                state = self._states.get(queue.name)
+                if state is not None:  # new limits for a registered queue
+                    state.queue = queue
+                    found: list[rebuild.Found] = []
+                else:
+                    if self._found is None:
+                        self._found = rebuild.scan(self._store)
+                    found = self._found.pop(queue.name, [])
+                    state = self._states[queue.name] = QueueState(queue)
+                    for item in found:
+                        rebuild.restore(state, item)
+            for item in found:
+                self._watch(state, item.queued.run)
+            self.dispatch(state)
+
+    def state(self, queue: Queue | str) -> QueueState:
+        name = queue.name if isinstance(queue, Queue) else queue
+        state = self._states.get(name)
+        if state is None:
+            raise ValueError(
+                f"queue {name!r} is not registered in this engine; "
+                f"engine.register(Queue({name!r}, ...)) first"
+            )
+        return state
+
+    # -- enqueueing
+
+    def enqueue(
+        self,
+        queue: Queue | str,
+        workflow: WorkflowDefinition | str,
+        args: Sequence[Any],
+        workflow_id: str | None,
+        options: EnqueueOptions,
+    ) -> RunKey:
+        """The run recorded as queued (or started, given a free slot); see the module doc."""
+        state = self.state(queue)
+        rest: dict[str, Any] = dict(options)
+        key, priority, dedup_id, raise_duplicate = checked(state.queue, rest)
+        timeouts, memo = options_checked(rest)  # type: ignore[arg-type]
+        policy = policy_of(rest)  # type: ignore[arg-type]
+        definition = self._registration.workflow(workflow)
+        inputs = payloads.encode_inputs(self._starter.converter, [args])
+        ids = None if workflow_id is None else [workflow_id]
+        [new] = new_runs(inputs, ids, self._runs.max_payload_bytes, timeouts, memo)
+        with self._lock:
+            holder = state.dedup.get(dedup_id) if dedup_id is not None else None
+            fast = holder is None and state.waiting == 0 and state.free(key)
+            if fast:
+                state.claim(new.key, key)
+            if holder is None and dedup_id is not None:
+                state.dedup[dedup_id] = new.key
+        if holder is not None:
+            assert dedup_id is not None
+            if raise_duplicate:
+                raise QueueDuplicate(state.queue.name, dedup_id, *holder)
+            return holder
+        queued = ev.WorkflowQueued(
+            queue=state.queue.name, key=key, priority=priority, dedup_id=dedup_id
+        )
+        after = (queued, ev.RunDequeued()) if fast else (queued,)
+        run = dataclasses.replace(new, after=after)
+        try:
+            [started] = self._starter.start_new(definition, [run], policy)
+        except BaseException:
+            self._forget(state, run.key)
+            raise
+        if started != run.key:  # a start policy handed back another run
+            self._forget(state, run.key)
+            return started
+        if not fast:
+            item = Queued(
+                run.key, key, priority, dedup_id, (self._clock.now_ns(), next(self._counter))
+            )
+            with self._lock:
+                state.add(item)
+        self._watch(state, run.key)
+        if not fast:
+            self.dispatch(state)
+        return run.key
+
+    def _forget(self, state: QueueState, run: RunKey) -> None:
+        """A run that was not recorded: its claim and dedup_id go."""
+        with self._lock:
+            freed = state.closed(run)
+        if freed:
+            self.dispatch(state)
+
+    # -- giving slots
+
+    def dispatch(self, state: QueueState) -> None:
+        """Give every free slot to the next waiting run: it records `RunDequeued` and runs."""
+        with self._lock:
+            taken = state.take()
+        for item in taken:
+            done = functools.partial(self._dequeued, state, item)
+            self._runs.send(item.run, msg.DequeueRequest(msg.Ack(done)))
+
+    def _dequeued(self, state: QueueState, item: Queued, error: BaseException | None) -> None:
+        if error is None or isinstance(error, OperationRefused | WorkflowClosed):
+            return  # recorded; or dequeued already; or closed (its closing frees the slot)
+        log.warning("run %s of queue %r could not start: %r", item.run, state.queue.name, error)
+        with self._lock:  # it waits again, first in line, for the next dispatch
+            if state.release(item.run):
+                state.add(item)
+
+    def _watch(self, state: QueueState, run: RunKey) -> None:
+        self._runs.when_closed(run, lambda: self._closed(state, run))
+
+    def _closed(self, state: QueueState, run: RunKey) -> None:
+        with self._lock:
+            freed = state.closed(run)
+        if freed:
+            self._lane.submit(self.dispatch, state)
+
+    # -- cancelling a queued run
+
+    def cancel(self, workflow_id: str, reason: str, timeout: float | None) -> bool:
+        """Cancel the open run of `workflow_id` if it waits in a queue: it ends cancelled,
+        its code never ran. False if it does not wait in one (cancel it as any run)."""
+        run_id = self._runs.open_run(workflow_id)
+        if run_id is None:
+            return False
+        run = RunKey(workflow_id, run_id)
+        with self._lock:
+            held = [(s, item) for s in self._states.values() if (item := s.unqueue(run))]
+        if not held:
+            return False
+        try:
+            self._runs.request(run, msg.CancelQueuedRequest(reason, msg.Ack()), timeout)
+        except OperationRefused:  # it was dequeued after all: cancel it as a running run
+            return False
+        return True
+
+    # -- lifecycle
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            states = list(self._states.values())
+            return {
+                "queued": sum(s.waiting for s in states),
+                "queue_running": sum(len(s.running) for s in states),
+            }
+
+    def close(self) -> None:
+        self._lane.close(drop=True)
