@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 from aion_actors.core import PayloadConverter, RunKey, payloads
 from aion_actors.registration import Registration
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import RunManager, new_runs
 from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.signal_start import SignalStart
@@ -77,6 +78,25 @@ class Starter:
             if isinstance(outcome, BaseException):
                 raise outcome
         return [RunKey(run.workflow_id, run.run_id) for run in new]
+
+    def begin_many(
+        self,
+        workflow: WorkflowDefinition | str,
+        inputs: Iterable[Sequence[Any]],
+        workflow_ids: Iterable[str] | None,
+        options: StartOptions,
+    ) -> list[tuple[RunKey, Ack | None]]:
+        """As `start_many`, checked the same way, but waiting for no commit: each run with
+        the `Ack` its commit resolves (None: nothing to wait for)."""
+        timeouts = _timeouts(options)
+        definition = self._registration.workflow(workflow)
+        inputs = payloads.encode_inputs(self._converter, inputs)
+        memo = options.get("memo")
+        new = new_runs(inputs, workflow_ids, self._runs.max_payload_bytes, timeouts, memo)
+        acks = self._runs.port.begin_starts(definition, new)
+        return [
+            (RunKey(run.workflow_id, run.run_id), ack) for run, ack in zip(new, acks, strict=True)
+        ]
 
 
 def _timeouts(options: StartOptions) -> Timeouts:

@@ -141,6 +141,18 @@ class Starts:
         starting a child (or its successor) must not wait for another actor
         of the same dispatcher — a few such waits would take every thread.
         """
+        entries = self._reserve_all(definition, new, refuse_open)
+        return self.launch(definition, new, entries, wait=wait)
+
+    def begin(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Ack | None]:
+        """Start `new` runs as `create` does (refusing a workflow_id with an open run) but
+        wait for nothing: each run's `Ack` resolves once its start is committed (None:
+        withdrawn meanwhile). For callers that must not block (`aion_actors.aio`)."""
+        return self._admit(definition, new, self._reserve_all(definition, new, True))
+
+    def _reserve_all(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun], refuse_open: bool
+    ) -> list[RunEntry | None]:
         decided = Latch()
         entries: dict[int, RunEntry | None] = {}
         try:
@@ -155,7 +167,7 @@ class Starts:
             raise
         finally:
             decided.set()
-        return self.launch(definition, new, [entries[i] for i in range(len(new))], wait=wait)
+        return [entries[i] for i in range(len(new))]
 
     def _reserve(
         self, definition: WorkflowDefinition, run: NewRun, refuse_open: bool, decided: Latch
@@ -186,23 +198,7 @@ class Starts:
         with what its workflow does first, in one commit. So a run is written by
         its actor from its first event on, and a workflow's first step costs no
         commit of its own."""
-        now = self._residency.clock.now_ns()
-        acks: list[Ack | None] = []
-        for run, entry in zip(new, entries, strict=True):
-            if entry is None:
-                acks.append(None)
-                continue
-            ack = Ack()
-            opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
-            if run.signal is not None:
-                name, payload = run.signal
-                opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
-            generation = self._table.admit(entry.key, Handoff(opening, ack))
-            if generation is None:  # withdrawn meanwhile
-                ack.resolve()
-            else:
-                self._residency.spawn(entry.key, generation)
-            acks.append(ack)
+        acks = self._admit(definition, new, entries)
         outcomes: list[Started] = []
         for waiting in acks:
             if waiting is None:
@@ -220,6 +216,32 @@ class Starts:
             else:
                 outcomes.append(True)
         return outcomes
+
+    def _admit(
+        self,
+        definition: WorkflowDefinition,
+        new: Sequence[NewRun],
+        entries: Sequence[RunEntry | None],
+    ) -> list[Ack | None]:
+        """Hand each reserved run its opening and start its actor; the acks to wait on."""
+        now = self._residency.clock.now_ns()
+        acks: list[Ack | None] = []
+        for run, entry in zip(new, entries, strict=True):
+            if entry is None:
+                acks.append(None)
+                continue
+            ack = Ack()
+            opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
+            if run.signal is not None:
+                name, payload = run.signal
+                opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
+            generation = self._table.admit(entry.key, Handoff(opening, ack))
+            if generation is None:  # withdrawn meanwhile
+                ack.resolve()
+            else:
+                self._residency.spawn(entry.key, generation)
+            acks.append(ack)
+        return acks
 
     def _withdraw(self, key: RunKey) -> None:
         self._residency.refuse(key, self._table.withdraw(key))
