@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar, Unpack
 
-from aion_actors.aio._bridge import notifier, resolver, within
+from aion_actors.aio._bridge import receiver, resolver, within
 from aion_actors.aio.handle import AsyncRunHandle
 from aion_actors.core import (
     EngineClosed,
@@ -40,9 +40,10 @@ from aion_actors.core import (
     WorkflowClosed,
     payloads,
 )
+from aion_actors.core import events as ev
 from aion_actors.core.status import WorkflowStatus
 from aion_actors.engine import Engine
-from aion_actors.handles import RunDescription
+from aion_actors.handles import RunDescription, result_of
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.update_calls import new_call
@@ -138,8 +139,13 @@ class AsyncEngine:
             signalled = await self._read(functools.partial(call, **options))
             return AsyncRunHandle(self, signalled.workflow_id, signalled.run_id)
         ids = None if workflow_id is None else [workflow_id]
-        [handle] = await self.start_many(workflow, [args], workflow_ids=ids, **options)
-        return handle
+        [(key, ack)] = self._starter.begin_many(workflow, [args], ids, options)
+        if ack is not None:
+            future, resolve = resolver(asyncio.get_running_loop())
+            _on_done(ack, resolve)
+            with contextlib.suppress(SequenceConflict):  # it existed already (as `Engine`)
+                await future
+        return AsyncRunHandle(self, key.workflow_id, key.run_id)
 
     async def start_many(
         self,
@@ -251,10 +257,15 @@ class AsyncEngine:
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    parked_or_closed, notify = notifier(loop)
-                    self._runs.port.watch(key, notify, now_if_parked=raise_on_park)
-                    await parked_or_closed
-                    try:  # it has ended (then its result is read), or parked
+                    parked_or_closed, receive = receiver(loop)
+                    self._runs.port.watch(key, receive, now_if_parked=raise_on_park)
+                    closing = await parked_or_closed
+                    if isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
+                        key = RunKey(workflow_id, closing.next_run_id)
+                        continue
+                    if closing is not None:  # its end, as the run table saw it close
+                        return await self._typed(key, result_of(key, closing))
+                    try:  # not open here (its end is in the store), or parked
                         return await self._read(functools.partial(ended, key.run_id))
                     except TimeoutError:  # parked and waited for, or a successor runs on
                         key = RunKey(workflow_id, self._runs.open_run(workflow_id) or key.run_id)
@@ -308,6 +319,12 @@ class AsyncEngine:
         if run_id is None:
             run_id = (await self._read(functools.partial(self._lookup.latest, workflow_id))).run_id
         return RunKey(workflow_id, run_id)
+
+    async def _typed(self, key: RunKey, value: Any) -> Any:
+        """A result as its workflow's annotation asks (the store names the workflow type)."""
+        if payloads.active(self.engine.converter) is None:
+            return value
+        return await self._read(functools.partial(self._lookup.typed_result, key, value))
 
     def _checked(self, payload: Any) -> Any:
         converter = payloads.active(self.engine.converter)

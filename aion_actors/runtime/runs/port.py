@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aion_actors.core import RunKey
+from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import WorkflowDefinition
@@ -63,17 +64,20 @@ class Port:
         """Route a change request; its ack resolves once it is recorded (or never will be)."""
         self._endings.send(key, request)
 
-    def watch(self, key: RunKey, callback: Callable[[], None], *, now_if_parked: bool) -> None:
-        """`callback()` when the run next parks or closes — at once if this engine does not
-        hold it open, or (`now_if_parked`) it is parked now. It runs on the thread that
-        parks or closes the run: keep it quick."""
+    def watch(
+        self, key: RunKey, callback: Callable[[ev.Event | None], None], *, now_if_parked: bool
+    ) -> None:
+        """`callback(closing)` when the run next parks (`closing` None) or closes — at once
+        (None) if this engine does not hold it open, or (`now_if_parked`) it is parked now.
+        It runs on the thread that parks or closes the run: keep it quick."""
         with self._table.lock(key.workflow_id):
             entry = self._table.get(key)
             parked = entry is not None and entry.presence is Presence.PARKED
             if entry is not None and not self._table.shut_down and not (parked and now_if_parked):
-                entry.watchers.append(_Calling(callback))
+                watched = entry
+                entry.watchers.append(_Calling(lambda: callback(watched.closing)))
                 return
-        callback()
+        callback(None)
 
     def deliver(self, key: RunKey, message: object) -> bool:
         """Hand a query or an update call to the run's live state; False (not handed) when
