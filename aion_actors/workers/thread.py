@@ -124,10 +124,8 @@ class ThreadExecutor:
         if max_workers < 1:
             raise ConfigError(f"a thread executor needs at least 1 thread, not {max_workers}")
         self._activities = dict(activities)
-        #: the `async def` ones (an `ActivityDefinition` calls its `fn`)
-        self._async = {
-            n for n, f in activities.items() if inspect.iscoroutinefunction(getattr(f, "fn", f))
-        }
+        fns = {n: getattr(f, "fn", f) for n, f in activities.items()}  # a definition's function
+        self._async = {n for n, f in fns.items() if inspect.iscoroutinefunction(f)}  # async def
         #: per activity: decode its arguments, encode its result (None: the default converter)
         self._codecs = payloads.activity_codecs(converter, self._activities)
         self._max_workers = max_workers
@@ -232,11 +230,13 @@ class ThreadExecutor:
                 self._cond.notify_all()
                 for _ in self._threads:
                     self._queue.put(None)
-        if self._loop is not None:
-            self._loop.close(join=not inside)
         if inside:
+            if self._loop is not None:
+                self._loop.close(join=False)
             return
-        self._watcher.join()
+        self._watcher.join()  # it ends what is left as ExecutorClosed, cancelling coroutines
+        if self._loop is not None:
+            self._loop.close()
         if stuck:
             log.warning(
                 "%d activity thread(s) still running after close(); they cannot be "
