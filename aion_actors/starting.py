@@ -22,6 +22,7 @@ from aion_actors.core import (
 )
 from aion_actors.registration import Registration
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import NewRun, RunManager, new_runs
 from aion_actors.runtime.runs.policies import DEFAULT_POLICY, StartPolicy
 from aion_actors.runtime.timeouts import Timeouts
@@ -107,6 +108,34 @@ class Starter:
         options: StartOptions,
     ) -> list[RunKey]:
         """Every run started, once all are committed; the first error is raised after."""
+        definition, new = self._checked(workflow, inputs, workflow_ids, options)
+        return self.start_new(definition, new, policy_of(options))
+
+    def begin_many(
+        self,
+        workflow: WorkflowDefinition | str,
+        inputs: Iterable[Sequence[Any]],
+        workflow_ids: Iterable[str] | None,
+        options: StartOptions,
+    ) -> list[tuple[RunKey, Ack | None]]:
+        """As `start_many`, checked the same way, but waiting for no commit: each run with
+        the `Ack` its commit resolves (None: nothing to wait for). No start policy: one
+        may wait for a terminate (`aion_actors.aio` sends those to `start_many`)."""
+        if policy_of(options) is not None:
+            raise ValueError("a start policy (if_open, if_closed) may wait: use start_many")
+        definition, new = self._checked(workflow, inputs, workflow_ids, options)
+        acks = self._runs.port.begin_starts(definition, new)
+        return [(run.key, ack) for run, ack in zip(new, acks, strict=True)]
+
+    def _checked(
+        self,
+        workflow: WorkflowDefinition | str,
+        inputs: Iterable[Sequence[Any]],
+        workflow_ids: Iterable[str] | None,
+        options: StartOptions,
+    ) -> tuple[WorkflowDefinition, list[NewRun]]:
+        """The definition and the new runs a start asks for, every id checked (a node:
+        that it owns it), every input encoded; nothing written."""
         timeouts = _timeouts(options)
         if self._gate is not None:
             inputs = list(inputs)
@@ -118,7 +147,7 @@ class Starter:
         inputs = payloads.encode_inputs(self._converter, inputs)
         memo = options.get("memo")
         new = new_runs(inputs, workflow_ids, self._runs.max_payload_bytes, timeouts, memo)
-        return self.start_new(definition, new, policy_of(options))
+        return definition, new
 
     def start_new(
         self, definition: WorkflowDefinition, new: Sequence[NewRun], policy: StartPolicy | None

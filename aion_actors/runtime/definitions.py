@@ -276,8 +276,6 @@ def activity(
         raise ConfigError(f"activity cancel_grace must be >= 0 seconds, got {cancel_grace}")
 
     def wrap(func: Callable[P, R]) -> ActivityDefinition[P, R]:
-        if inspect.iscoroutinefunction(func):
-            raise ConfigError(f"activity {func.__qualname__} must be a plain function, not async")
         if (executor or "process") == "process":
             check_process_activity(name or func.__name__, func)
         return ActivityDefinition(

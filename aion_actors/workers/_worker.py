@@ -24,7 +24,9 @@ worker starts from that warm image.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -183,6 +185,8 @@ def _run(
             if codec is not None:
                 args = codec.args(args)
             result = function(*args)
+            if inspect.iscoroutine(result):  # an `async def` activity: on this process's loop
+                result = _event_loop().run_until_complete(result)
         except Exception as exc:
             return packb([ERROR, failure(exc).error])
     try:
@@ -193,3 +197,14 @@ def _run(
         return packb([ERROR, failure(exc).error])
     except Exception as exc:
         return packb([ERROR, failure(unrecordable_result(name, result, exc)).error])
+
+
+_LOOP: list[asyncio.AbstractEventLoop] = []
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """This worker process's event loop, made by the first async activity it runs."""
+    if not _LOOP:
+        _LOOP.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(_LOOP[0])
+    return _LOOP[0]

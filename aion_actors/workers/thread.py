@@ -12,11 +12,17 @@ drops the late result; the thread stays busy until the function returns, so
 a stuck activity holds one of the `max_workers` threads (its next heartbeat
 raises `ActivityCancelled`). Cancellation is cooperative only: the next
 heartbeat raises `ActivityCancelled`; an attempt not started yet ends so at once.
+
+An `async def` activity runs on one event loop thread that all of them share
+(`_loop.LoopThread`, started with the first): its timeout and its
+cancellation cancel the coroutine.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
+import inspect
 import itertools
 import logging
 import queue
@@ -35,6 +41,7 @@ from aion_actors.core import (
     payloads,
     unpackb,
 )
+from aion_actors.workers._loop import LoopThread
 from aion_actors.workers.errors import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
@@ -71,6 +78,7 @@ class _Entry:
     started: bool = False
     cancelled: bool = False
     last_beat: float = 0.0
+    stop: Callable[[], object] | None = None  # cancels an async attempt's coroutine
 
 
 class _Pulse:
@@ -116,6 +124,8 @@ class ThreadExecutor:
         if max_workers < 1:
             raise ConfigError(f"a thread executor needs at least 1 thread, not {max_workers}")
         self._activities = dict(activities)
+        fns = {n: getattr(f, "fn", f) for n, f in activities.items()}  # a definition's function
+        self._async = {n for n, f in fns.items() if inspect.iscoroutinefunction(f)}  # async def
         #: per activity: decode its arguments, encode its result (None: the default converter)
         self._codecs = payloads.activity_codecs(converter, self._activities)
         self._max_workers = max_workers
@@ -135,6 +145,7 @@ class ThreadExecutor:
         self._closed = False
         self._stopping = False
         self._own = threading.local()  # marks this executor's threads, for close()
+        self._loop: LoopThread | None = None  # the async activities' loop, from the first
         self._watcher = threading.Thread(
             target=self._watch, name="aion-activity-deadlines", daemon=True
         )
@@ -167,6 +178,10 @@ class ThreadExecutor:
             if self._closed:
                 raise ExecutorClosed("thread", task.name)
             self._unsettled.add(entry)
+            if task.name in self._async:
+                self._loop = self._loop or LoopThread("aion-activity-loop")
+                entry.stop = self._loop.spawn(self._execute_async(entry)).cancel
+                return
             if self._idle:
                 self._idle -= 1
             elif len(self._threads) < self._max_workers:
@@ -186,9 +201,9 @@ class ThreadExecutor:
             for entry in self._unsettled:
                 if entry.task.attempt.key == attempt:
                     entry.cancelled = True
-                    if not entry.started:
+                    if not entry.started or entry.stop is not None:
                         unrun.append(entry)
-        for entry in unrun:
+        for entry in unrun:  # or an async one: its coroutine is cancelled
             self._settle(entry, failure(ActivityCancelled(entry.task.name, "before it ran")))
 
     def close(self) -> None:
@@ -216,8 +231,12 @@ class ThreadExecutor:
                 for _ in self._threads:
                     self._queue.put(None)
         if inside:
+            if self._loop is not None:
+                self._loop.close(join=False)
             return
-        self._watcher.join()
+        self._watcher.join()  # it ends what is left as ExecutorClosed, cancelling coroutines
+        if self._loop is not None:
+            self._loop.close()
         if stuck:
             log.warning(
                 "%d activity thread(s) still running after close(); they cannot be "
@@ -255,6 +274,45 @@ class ThreadExecutor:
                         self._cond.notify_all()  # close() may be waiting for us
 
     def _execute(self, entry: _Entry) -> None:
+        now, info = self._begin(entry)
+        with attempt_scope(info):
+            try:
+                result = entry.function(*entry.args)
+            except Exception as exc:
+                self._fail(entry, exc, now)
+                return
+        self._finish(entry, result)
+
+    async def _execute_async(self, entry: _Entry) -> None:
+        """An `async def` attempt, on the loop thread; cancelled by its timeout or a cancel."""
+        with self._lock:
+            if entry.settled or self._closed:  # cancelled before it ran
+                return
+            self._executing += 1
+            entry.started = True
+        try:
+            if entry.refused is not None:
+                self._settle(entry, entry.refused)
+                return
+            now, info = self._begin(entry)
+            with attempt_scope(info):
+                try:
+                    result = await entry.function(*entry.args)
+                except asyncio.CancelledError:  # a timeout settled it already; a cancel not
+                    self._settle(entry, failure(ActivityCancelled(entry.task.name)))
+                    return
+                except Exception as exc:
+                    self._fail(entry, exc, now)
+                    return
+            self._finish(entry, result)
+        finally:
+            with self._lock:
+                self._executing -= 1
+                if self._closed:
+                    self._cond.notify_all()  # close() may be waiting for us
+
+    def _begin(self, entry: _Entry) -> tuple[float, AttemptInfo]:
+        """Arm the attempt's deadlines; its start time and what `current_attempt()` says."""
         task = entry.task
         entry.last_beat = now = time.monotonic()
         if task.timeout is not None or task.heartbeat_timeout is not None:
@@ -268,15 +326,16 @@ class ThreadExecutor:
                     self._deadline(now + task.heartbeat_timeout, entry, beat=True)
                 self._cond.notify()
         pulse = _Pulse(entry, self._max_result_bytes)
-        info = task.attempt  # as it is, but with this thread's pulse (cheaper than `replace`)
-        info = AttemptInfo(*info.key, info.heartbeat_details, pulse)
-        with attempt_scope(info):
-            try:
-                result = entry.function(*entry.args)
-            except Exception as exc:  # a hand-off takes what is left of its clock along
-                left = now + (task.timeout or 0.0) - time.monotonic()
-                self._settle(entry, failure(exc, task.timeout, left))
-                return
+        info = task.attempt  # as it is, but with this attempt's pulse (cheaper than `replace`)
+        return now, AttemptInfo(*info.key, info.heartbeat_details, pulse)
+
+    def _fail(self, entry: _Entry, exc: Exception, started: float) -> None:
+        timeout = entry.task.timeout  # a hand-off takes what is left of its clock along
+        left = started + (timeout or 0.0) - time.monotonic()
+        self._settle(entry, failure(exc, timeout, left))
+
+    def _finish(self, entry: _Entry, result: Any) -> None:
+        task = entry.task
         try:
             if self._codecs is not None:
                 result = self._codecs[task.name].result(result)
@@ -332,6 +391,8 @@ class ThreadExecutor:
                 return
             entry.settled = True
             self._unsettled.discard(entry)
+        if entry.stop is not None:  # an async attempt's coroutine ends with it
+            entry.stop()
         try:
             entry.done(outcome)
         except Exception:

@@ -6,7 +6,10 @@ activities and with process activities, each driven two ways: by
 ``inflight`` client threads that each `start` a run and wait for it
 (``client=threads``, a service with many request threads), and by one
 client thread that starts replacements with `start_many` as runs finish
-(``client=batched``, a bulk job). Figures: ``workflows_per_s`` and the
+(``client=batched``, a bulk job), and by one asyncio task per run in
+flight on one event loop, through `AsyncEngine` (``client=async``, an
+asyncio service such as a FastAPI app; target: at least the ``threads``
+figure of the same run). Figures: ``workflows_per_s`` and the
 start-to-completion latency ``latency_p50_ms`` / ``latency_p99_ms``.
 
 Two ceilings, both measured in every repetition:
@@ -50,6 +53,7 @@ from aion_actors import Engine, WorkflowContext, activity, workflow
 from aion_actors.bench import pg
 from aion_actors.bench.ceilings import commit_chain_ms, lmdb_commit_rate
 from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
+from aion_actors.bench.scenarios._async_client import measure_async
 
 _T = TypeVar("_T")
 
@@ -89,7 +93,7 @@ async def three_process(ctx: WorkflowContext, value: int) -> int:
         "inflight": 256,
         "workers": 2,
         "executors": ["thread", "process"],
-        "clients": ["threads", "batched"],
+        "clients": ["threads", "batched", "async"],
         "store": "lmdb",
         "url": "",
     },
@@ -122,7 +126,7 @@ def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | 
     # Alone in flight a run's latency is its own cost; with company, mostly queueing.
     latency_ratio = LATENCY_TARGET_RATIO if inflight == 1 else None
     flows = {"thread": three_thread, "process": three_process}
-    drivers = {"threads": measure, "batched": measure_batched}
+    drivers = {"threads": measure, "batched": measure_batched, "async": measure_with_asyncio}
     for kind in params["executors"]:
         for client in params["clients"]:
             rate, samples = drivers[client](new_store(), flows[kind], runs, inflight, workers)
@@ -241,3 +245,11 @@ def measure(
     if len(latencies) != runs:
         raise RuntimeError(f"only {len(latencies)} of {runs} workflows finished")
     return runs / elapsed, latencies
+
+
+def measure_with_asyncio(
+    data: Path | str, flow: Any, runs: int, inflight: int, workers: int
+) -> tuple[float, list[float]]:
+    """Like `measure`, with `inflight` asyncio tasks on one loop instead of threads."""
+    with _warm_engine(data, flow, workers) as engine:
+        return measure_async(engine, flow, runs, inflight)

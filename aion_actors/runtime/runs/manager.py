@@ -39,6 +39,7 @@ from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
 from aion_actors.runtime.runs.policies import StartPolicy
+from aion_actors.runtime.runs.port import Port
 from aion_actors.runtime.runs.recovery import Recovery
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.resets import Resets
@@ -155,6 +156,8 @@ class RunManager:
         )
         self._store = store
         self._closings = Closings(self._table, store)
+        #: the verbs that do not wait, for `aion_actors.aio`
+        self.port = Port(self._table, self._starts, self._endings, self._residency, catalog)
         recorder.when_available(self._store_writes_again)
         recorder.telemetry.watch_runs(self._run_counts)
 

@@ -151,6 +151,27 @@ class Starts:
         A start `policy` decides first, under the run table's lock: a run it hands
         back instead is that run's outcome (its key).
         """
+        entries = self._reserve_all(definition, new, refuse_open, policy)
+        reserved = [e if isinstance(e, RunEntry) else None for e in entries]
+        outcomes = self.launch(definition, new, reserved, wait=wait)
+        return [e if isinstance(e, RunKey) else o for e, o in zip(entries, outcomes, strict=True)]
+
+    def begin(self, definition: WorkflowDefinition, new: Sequence[NewRun]) -> list[Ack | None]:
+        """Start `new` runs as `create` does (refusing a workflow_id with an open run) but
+        wait for nothing: each run's `Ack` resolves once its start is committed (None:
+        withdrawn meanwhile). For callers that must not block (`aion_actors.aio`)."""
+        entries = self._reserve_all(definition, new, True, None)
+        return self._admit(
+            definition, new, [e if isinstance(e, RunEntry) else None for e in entries]
+        )
+
+    def _reserve_all(
+        self,
+        definition: WorkflowDefinition,
+        new: Sequence[NewRun],
+        refuse_open: bool,
+        policy: StartPolicy | None,
+    ) -> list[RunEntry | RunKey | None]:
         decided = Latch()
         entries: dict[int, RunEntry | RunKey | None] = {}
         try:
@@ -166,10 +187,7 @@ class Starts:
             raise
         finally:
             decided.set()
-        ordered = [entries[i] for i in range(len(new))]
-        reserved = [e if isinstance(e, RunEntry) else None for e in ordered]
-        outcomes = self.launch(definition, new, reserved, wait=wait)
-        return [e if isinstance(e, RunKey) else o for e, o in zip(ordered, outcomes, strict=True)]
+        return [entries[i] for i in range(len(new))]
 
     def _reserve(
         self,
@@ -213,6 +231,32 @@ class Starts:
         with what its workflow does first, in one commit. So a run is written by
         its actor from its first event on, and a workflow's first step costs no
         commit of its own."""
+        acks = self._admit(definition, new, entries)
+        outcomes: list[Started] = []
+        for waiting in acks:
+            if waiting is None:
+                outcomes.append(False)
+                continue
+            if not wait:
+                outcomes.append(True)
+                continue
+            try:
+                waiting.wait()
+            except SequenceConflict:  # the run already existed: nothing was written
+                outcomes.append(False)
+            except BaseException as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(True)
+        return outcomes
+
+    def _admit(
+        self,
+        definition: WorkflowDefinition,
+        new: Sequence[NewRun],
+        entries: Sequence[RunEntry | None],
+    ) -> list[Ack | None]:
+        """Hand each reserved run its opening and start its actor; the acks to wait on."""
         now = self._residency.clock.now_ns()
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
@@ -231,23 +275,7 @@ class Starts:
             else:
                 self._residency.spawn(entry.key, generation)
             acks.append(ack)
-        outcomes: list[Started] = []
-        for waiting in acks:
-            if waiting is None:
-                outcomes.append(False)
-                continue
-            if not wait:
-                outcomes.append(True)
-                continue
-            try:
-                waiting.wait()
-            except SequenceConflict:  # the run already existed: nothing was written
-                outcomes.append(False)
-            except BaseException as exc:
-                outcomes.append(exc)
-            else:
-                outcomes.append(True)
-        return outcomes
+        return acks
 
     def _withdraw(self, key: RunKey) -> None:
         self._residency.refuse(key, self._table.withdraw(key))

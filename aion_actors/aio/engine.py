@@ -1,0 +1,352 @@
+"""`AsyncEngine`: the `Engine`'s verbs as coroutines, for asyncio services.
+
+Nothing here blocks the event loop. A call that waits for a commit (start,
+signal, cancel, terminate) hands its request over without waiting and
+awaits a future the recorder's acknowledgement resolves; `result()` awaits
+one the run table resolves when the run parks or closes; a live run answers
+a query or an update through a `concurrent.futures.Future` wrapped for the
+loop. No thread waits for any of them.
+
+What only reads the store — `describe`, `history`, `list_runs`, a closed
+run's result, a query a closed or parked run answers from its history —
+runs on one small pool of reader threads: a store read has no completion
+callback, and a PostgreSQL store's is a network round trip. So does the
+hand-over of a `start_many` batch of more than 32 runs (it waits for no
+commit, but starting hundreds of run actors is tens of ms of work). Opening and
+closing the engine (recovery, joining its threads) run once on the loop's
+default executor; signal-with-start (`start(..., signal=...)`) runs on the
+reader pool too, since it may retry a start or a signal under a race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar, Unpack
+
+from aion_actors.aio._bridge import receiver, resolver, within
+from aion_actors.aio.handle import AsyncRunHandle
+from aion_actors.core import (
+    EngineClosed,
+    Event,
+    RunKey,
+    SequenceConflict,
+    UpdateFailed,
+    WorkflowClosed,
+    payloads,
+)
+from aion_actors.core import events as ev
+from aion_actors.core.status import WorkflowStatus
+from aion_actors.engine import Engine
+from aion_actors.handles import RunDescription, result_of
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.update_calls import new_call
+from aion_actors.starting import StartOptions, policy_of
+from aion_actors.store import RunFilters, RunPage
+from supervisor import RestartPolicy
+
+T = TypeVar("T")
+
+#: threads that read the store for the coroutines of one `AsyncEngine`
+READERS = 4
+#: `start_many` hands over at most this many runs on the loop itself
+_INLINE_STARTS = 32
+
+
+class AsyncEngine:
+    """An `Engine` driven from an asyncio event loop (see README "From asyncio and FastAPI")."""
+
+    def __init__(self, engine: Engine, *, readers: int = READERS) -> None:
+        #: the engine underneath, for what has no coroutine here (its calls block)
+        self.engine = engine
+        # the facade's parts, driven without waiting (the engine's own verbs wait)
+        parts = engine._parts  # noqa: SLF001 - the async facade is the engine's other face
+        self._runs, self._lookup, self._starter = parts.runs, parts.lookup, parts.starter
+        self._reads = ThreadPoolExecutor(readers, thread_name_prefix="aion-aio-read")
+        self._closed = False
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, path: str | os.PathLike[str], **options: Any) -> AsyncIterator[AsyncEngine]:
+        """`async with AsyncEngine.open(path, ...) as engine:` — `Engine.open`'s arguments;
+        opened (recovering open runs) and closed off the loop."""
+        loop = asyncio.get_running_loop()
+        engine = await loop.run_in_executor(None, functools.partial(Engine.open, path, **options))
+        async_engine = cls(engine)
+        try:
+            yield async_engine
+        finally:
+            await async_engine.aclose()
+
+    async def aclose(self) -> None:
+        """Close the engine (off the loop: it joins its threads and worker processes)."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
+        self._reads.shutdown(wait=False)
+
+    async def __aenter__(self) -> AsyncEngine:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- registration
+
+    async def register(
+        self,
+        *definitions: WorkflowDefinition | ActivityDefinition[Any, Any],
+        restart: RestartPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        executor: Literal["process", "thread"] | None = None,
+        replace: bool = False,
+    ) -> None:
+        """`Engine.register` (it only updates the catalog and wakes waiting runs)."""
+        self._check_open()
+        self.engine.register(
+            *definitions,
+            restart=restart,
+            retry=retry,
+            timeout=timeout,
+            executor=executor,
+            replace=replace,
+        )
+
+    # -- changing runs
+
+    async def start(
+        self,
+        workflow: WorkflowDefinition | str,
+        *args: Any,
+        workflow_id: str | None = None,
+        signal: tuple[str, Any] | None = None,
+        **options: Unpack[StartOptions],
+    ) -> AsyncRunHandle:
+        """`Engine.start`: returns once the run's `WorkflowStarted` is committed."""
+        self._check_open()
+        if signal is not None or policy_of(options) is not None:  # may retry: on a reader
+            call = functools.partial(
+                self.engine.start, workflow, *args, workflow_id=workflow_id, signal=signal
+            )
+            signalled = await self._read(functools.partial(call, **options))
+            return AsyncRunHandle(self, signalled.workflow_id, signalled.run_id)
+        ids = None if workflow_id is None else [workflow_id]
+        [(key, ack)] = self._starter.begin_many(workflow, [args], ids, options)
+        if ack is not None:
+            future, resolve = resolver(asyncio.get_running_loop())
+            _on_done(ack, resolve)
+            with contextlib.suppress(SequenceConflict):  # it existed already (as `Engine`)
+                await future
+        return AsyncRunHandle(self, key.workflow_id, key.run_id)
+
+    async def start_many(
+        self,
+        workflow: WorkflowDefinition | str,
+        inputs: Iterable[Sequence[Any]],
+        *,
+        workflow_ids: Iterable[str] | None = None,
+        **options: Unpack[StartOptions],
+    ) -> list[AsyncRunHandle]:
+        """`Engine.start_many`: returns once every run's start is committed."""
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        inputs = list(inputs)
+        if policy_of(options) is not None:  # a start policy may wait: on a reader
+            call = functools.partial(self.engine.start_many, workflow, inputs)
+            handles = await self._read(
+                functools.partial(call, workflow_ids=workflow_ids, **options)
+            )
+            return [AsyncRunHandle(self, h.workflow_id, h.run_id) for h in handles]
+        begin = functools.partial(self._starter.begin_many, workflow, inputs, workflow_ids, options)
+        # each run costs ~0.1 ms of work to hand over (no wait): a big batch, off the loop
+        started = begin() if len(inputs) <= _INLINE_STARTS else await self._read(begin)
+        waits = []
+        for _key, ack in started:
+            if ack is not None:
+                future, resolve = resolver(loop)
+                _on_done(ack, resolve)
+                waits.append(future)
+        errors = await asyncio.gather(*waits, return_exceptions=True)
+        for error in errors:
+            # a SequenceConflict: the run existed already, nothing was written (as `Engine`)
+            if isinstance(error, BaseException) and not isinstance(error, SequenceConflict):
+                raise error
+        return [AsyncRunHandle(self, key.workflow_id, key.run_id) for key, _ in started]
+
+    async def signal(
+        self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
+    ) -> None:
+        """`Engine.signal`: returns once `SignalReceived` is committed."""
+        payload = self._checked(payload)
+        await self._request(workflow_id, f"signal {name!r}", timeout, msg.Signal, name, payload)
+
+    async def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
+        """`Engine.cancel`: returns once the cancel request is committed."""
+        await self._request(workflow_id, "cancel", timeout, msg.CancelRequest, reason)
+
+    async def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
+        """`Engine.terminate`: returns once the run's end is committed."""
+        await self._request(workflow_id, "terminate", timeout, msg.TerminateRequest, reason)
+
+    async def update(
+        self,
+        workflow_id: str,
+        name: str,
+        payload: Any = None,
+        *,
+        update_id: str | None = None,
+        timeout: float = 30.0,
+    ) -> Any:
+        """`Engine.update`: the handler's result, once its `UpdateCompleted` is committed."""
+        self._check_open()
+        blocking = functools.partial(
+            self.engine.update, workflow_id, name, payload, update_id=update_id, timeout=timeout
+        )
+        if update_id is not None and (not isinstance(update_id, str) or not update_id):
+            return await self._read(blocking)  # it raises naming the bad id
+        update_id = update_id or uuid.uuid4().hex
+        blocking = functools.partial(blocking, update_id=update_id)
+        key = await self._latest(workflow_id)
+        call = new_call(name, self._checked(payload), update_id)
+        if not isinstance(name, str) or not name or not self._runs.port.deliver(key, call):
+            return await self._read(blocking)  # answered at once: history, or a refusal
+        late = f"workflow {workflow_id!r} did not answer update {name!r} (id {update_id}) "
+        late += f"within {timeout} s; it may still run: call again with the same update_id"
+        try:
+            done = await within(asyncio.wrap_future(call.answer), timeout, late)
+        except WorkflowClosed:  # it closed meanwhile: its history may hold the answer
+            return await self._read(blocking)
+        if done.error is not None:
+            raise UpdateFailed(workflow_id, name, update_id, done.error)
+        return done.result
+
+    # -- reading runs
+
+    async def query(self, workflow_id: str, name: str, *args: Any, timeout: float = 10.0) -> Any:
+        """`Engine.query`: a live run answers from its state, another from its history."""
+        self._check_open()
+        blocking = functools.partial(self.engine.query, workflow_id, name, *args, timeout=timeout)
+        key = await self._latest(workflow_id)
+        query = msg.Query(name, tuple(args))
+        if not self._runs.port.deliver(key, query):
+            return await self._read(blocking)
+        late = f"workflow {workflow_id!r} did not answer query {name!r} within {timeout} s"
+        try:
+            return await within(asyncio.wrap_future(query.reply), timeout, late)
+        except WorkflowClosed:  # it closed while the query waited: its history answers
+            return await self._read(blocking)
+
+    async def result(
+        self,
+        workflow_id: str,
+        run_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        raise_on_park: bool = True,
+    ) -> Any:
+        """`Engine.result`: awaits the run's end (following continue-as-new), woken by the
+        run table — never a thread per waiting call."""
+        loop = asyncio.get_running_loop()
+        key = RunKey(workflow_id, run_id) if run_id else await self._latest(workflow_id)
+        late = f"workflow {workflow_id!r} (run {key.run_id}) did not finish within {timeout} s"
+        ended = functools.partial(
+            self.engine.result, workflow_id, timeout=0, raise_on_park=raise_on_park
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    parked_or_closed, receive = receiver(loop)
+                    self._runs.port.watch(key, receive, now_if_parked=raise_on_park)
+                    closing = await parked_or_closed
+                    if isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
+                        key = RunKey(workflow_id, closing.next_run_id)
+                        continue
+                    if closing is not None:  # its end, as the run table saw it close
+                        return await self._typed(key, result_of(key, closing))
+                    try:  # not open here (its end is in the store), or parked
+                        return await self._read(functools.partial(ended, key.run_id))
+                    except TimeoutError:  # parked and waited for, or a successor runs on
+                        key = RunKey(workflow_id, self._runs.open_run(workflow_id) or key.run_id)
+        except TimeoutError:
+            raise TimeoutError(late) from None
+
+    async def describe(self, workflow_id: str) -> RunDescription:
+        """`Engine.describe` (a store read, on a reader thread)."""
+        return await self._read(functools.partial(self.engine.describe, workflow_id))
+
+    async def history(self, workflow_id: str, run_id: str | None = None) -> list[Event]:
+        """`Engine.history` (a store read, on a reader thread)."""
+        return await self._read(functools.partial(self.engine.history, workflow_id, run_id))
+
+    async def list_runs(
+        self,
+        status: WorkflowStatus | str | None = None,
+        workflow_type: str | None = None,
+        **filters: Unpack[RunFilters],
+    ) -> RunPage:
+        """`Engine.list_runs` (a store read, on a reader thread)."""
+        call = functools.partial(self.engine.list_runs, status, workflow_type, **filters)
+        return await self._read(call)
+
+    def stats(self) -> dict[str, int]:
+        """`Engine.stats` (counters in memory: no await needed)."""
+        return self.engine.stats()
+
+    # -- helpers
+
+    async def _request(
+        self,
+        workflow_id: str,
+        what: str,
+        timeout: float | None,
+        kind: Callable[..., msg.RequestMessage],
+        *fields: Any,
+    ) -> None:
+        self._check_open()
+        future, resolve = resolver(asyncio.get_running_loop())
+        if (run_id := self._runs.open_run(workflow_id)) is None:
+            await self._read(functools.partial(self._lookup.open_run, workflow_id, what))
+            raise AssertionError("open_run raises for a run that is not open")  # pragma: no cover
+        request = kind(*fields, msg.Ack(resolve))
+        self._runs.port.send(RunKey(workflow_id, run_id), request)
+        late = f"workflow {workflow_id!r} (run {run_id}) did not record the {what} within "
+        await within(future, timeout, late + f"{timeout} s; it is not lost: it may still be")
+
+    async def _latest(self, workflow_id: str) -> RunKey:
+        run_id = self._runs.open_run(workflow_id)
+        if run_id is None:
+            run_id = (await self._read(functools.partial(self._lookup.latest, workflow_id))).run_id
+        return RunKey(workflow_id, run_id)
+
+    async def _typed(self, key: RunKey, value: Any) -> Any:
+        """A result as its workflow's annotation asks (the store names the workflow type)."""
+        if payloads.active(self.engine.converter) is None:
+            return value
+        return await self._read(functools.partial(self._lookup.typed_result, key, value))
+
+    def _checked(self, payload: Any) -> Any:
+        converter = payloads.active(self.engine.converter)
+        return payloads.checked(converter, payload, "payload", self.engine.max_payload_bytes)
+
+    async def _read(self, call: Callable[[], T]) -> T:
+        self._check_open()
+        return await asyncio.get_running_loop().run_in_executor(self._reads, call)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineClosed()
+
+
+def _on_done(ack: msg.Ack, resolve: Callable[[BaseException | None], None]) -> None:
+    """Tell `resolve` when `ack` resolves (a start's ack carries no callback of its own)."""
+    ack.on_done = resolve
+    if ack.done():  # resolved before the callback was in place: tell it now
+        resolve(ack.error)

@@ -1,0 +1,94 @@
+"""`Port`: the run table's verbs for callers that must not block (`aion_actors.aio`).
+
+The engine's own verbs wait for a commit on the caller's thread; these hand
+back at once and tell the caller later, on whichever thread makes it true:
+a start's `Ack` resolves at its commit, a request's at its commit, and
+`watch` calls back when the run next parks or closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aion_actors.core import RunKey
+from aion_actors.core import events as ev
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.entry import Presence, RunEntry
+from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.starts import NewRun, Starts
+from aion_actors.runtime.runs.table import RunTable
+from supervisor import Latch
+
+
+class _Calling(Latch):
+    """A watcher that calls back when set (once), rather than wake a blocked thread."""
+
+    __slots__ = ("_callback",)
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        super().__init__()
+        self._callback = callback
+
+    def set(self) -> None:
+        first = not self.is_set()
+        super().set()
+        if first:
+            self._callback()
+
+
+class Port:
+    def __init__(
+        self,
+        table: RunTable,
+        starts: Starts,
+        endings: Endings,
+        residency: Residency,
+        catalog: Catalog,
+    ) -> None:
+        self._table = table
+        self._starts = starts
+        self._endings = endings
+        self._residency = residency
+        self._catalog = catalog
+
+    def begin_starts(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun]
+    ) -> list[msg.Ack | None]:
+        """Start `new` runs; each `Ack` resolves once that run's start is committed."""
+        return self._starts.begin(definition, new)
+
+    def send(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Route a change request; its ack resolves once it is recorded (or never will be)."""
+        self._endings.send(key, request)
+
+    def watch(
+        self, key: RunKey, callback: Callable[[ev.Event | None], None], *, now_if_parked: bool
+    ) -> None:
+        """`callback(closing)` when the run next parks (`closing` None) or closes — at once
+        (None) if this engine does not hold it open, or (`now_if_parked`) it is parked now.
+        It runs on the thread that parks or closes the run: keep it quick."""
+        with self._table.lock(key.workflow_id):
+            entry = self._table.get(key)
+            parked = entry is not None and entry.presence is Presence.PARKED
+            if entry is not None and not self._table.shut_down and not (parked and now_if_parked):
+                watched = entry
+                entry.watchers.append(_Calling(lambda: callback(watched.closing)))
+                return
+        callback(None)
+
+    def deliver(self, key: RunKey, message: object) -> bool:
+        """Hand a query or an update call to the run's live state; False (not handed) when
+        the engine answers it another way — from history (the run is not open here, or
+        parked) or with a refusal (its type is not registered): the caller's blocking
+        path then answers at once, without waiting on the run."""
+        entry = self._table.get(key)
+        if entry is None or entry.presence is Presence.PARKED or self._unregistered(entry):
+            return False
+        self._residency.deliver(key, message)
+        return True
+
+    def _unregistered(self, entry: RunEntry) -> bool:
+        return self._catalog.workflow(entry.workflow_type) is None
