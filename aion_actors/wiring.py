@@ -63,7 +63,8 @@ class Parts:
         """The counters `Engine.stats` reports, from every part that keeps some."""
         node = self.node.stats() if self.node else {}
         queues, pruner = self.queues.stats(), self.pruner.stats()
-        return {**self.runs.stats(), **self.executors.stats(), **pruner, **queues, **node}
+        runs, recorder = self.runs.stats(), self.recorder.stats()
+        return {**runs, **self.executors.stats(), **pruner, **queues, **node, **recorder}
 
     def close(self) -> None:
         """Stop the pruner, the node's lease thread, the runs, the executors and the

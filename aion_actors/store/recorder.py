@@ -10,6 +10,7 @@ fails its caller only, never the batch).
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -128,6 +129,9 @@ class Recorder:
         self.unavailable: StoreUnavailable | None = None
         self._listeners: list[Callable[[], None]] = []
         self._closing_listeners: list[Callable[[], None]] = []
+        #: (µs, appends) of the latest commits, for `stats` (appended by whoever commits)
+        self._recent: collections.deque[tuple[int, int]] = collections.deque(maxlen=512)
+        self._commits = 0
         #: when each kind of storage message was last logged (see `_say`)
         self._said: dict[str, float] = {}
         self._heads_lock = threading.Lock()
@@ -322,6 +326,19 @@ class Recorder:
             except Exception:
                 log.exception("a store-available callback raised; ignored")
 
+    def stats(self) -> dict[str, int]:
+        """Commits so far, and the commit latency (µs) and batch size of the latest 512
+        (0 before the first)."""
+        recent = list(self._recent) or [(0, 0)]
+        p50, p99 = _median_and_p99([us for us, _ in recent])
+        batch, _ = _median_and_p99([n for _, n in recent])
+        return {
+            "commits": self._commits,
+            "commit_p50_us": p50,
+            "commit_p99_us": p99,
+            "commit_batch_p50": batch,
+        }
+
     def _commit(self, batch: list[_Pending]) -> None:
         if not batch:
             return
@@ -338,6 +355,8 @@ class Recorder:
                 future.set_exception(exc)
             return
         seconds = time.perf_counter() - began
+        self._recent.append((int(seconds * 1e6), len(batch)))
+        self._commits += 1
         self._writable_again()
         if faults.ARMED:
             faults.hit("commit.after")  # committed, nobody acknowledged yet
@@ -364,6 +383,11 @@ class Recorder:
             else:
                 future.set_result(result)
         self.telemetry.committed(requests, results, seconds)
+
+
+def _median_and_p99(values: list[int]) -> tuple[int, int]:
+    values.sort()
+    return values[len(values) // 2], values[min(len(values) - 1, len(values) * 99 // 100)]
 
 
 def _ends_run(events: list[Event]) -> bool:

@@ -260,3 +260,14 @@ def test_append_all_commits_together_and_answers_each_request(
     assert seqs(first) == seqs(last) == [1, 2]
     assert gate.batches == [3]
     assert store.head("w", "a") == store.head("w", "b") == 2 and store.head("w", "taken") == 1
+
+
+def test_stats_count_every_commit_and_report_latency_and_batch_size_of_recent_ones(
+    store: EventStore, recorder: Recorder
+) -> None:
+    assert recorder.stats()["commits"] == 0
+    for n in range(3):
+        recorder.append(f"s{n}", "r1", [started()], 0, WAIT)
+    stats = recorder.stats()
+    assert stats["commits"] == 3 and stats["commit_batch_p50"] == 1
+    assert 0 <= stats["commit_p50_us"] <= stats["commit_p99_us"]

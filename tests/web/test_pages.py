@@ -192,6 +192,7 @@ def test_an_engine_dashboard_shows_pid_residency_and_stats(engine: Engine) -> No
         assert f'<dd id="residency">{described.residency}</dd>' in run
         stats = http.get("/engine").text
         assert 'data-stat="resident"' in stats and 'data-stat="crashes"' in stats
+        assert 'data-stat="commit_p50_us"' in stats and 'data-stat="commit_batch_p50"' in stats
         assert 'id="no-engine"' not in stats
         assert "Resume</button>" not in http.get("/runs/broken").text
         refused = http.post("/resume", data={"workflow_id": "broken", "token": "x"})
