@@ -1,14 +1,24 @@
-"""One group commit on Postgres: many runs' appends in one transaction.
+"""One group commit on Postgres: many runs' appends in one transaction, in two round trips.
 
-The summaries of every run in the batch are read (and row-locked) with one
-query, the appends are checked and folded in Python by the shared projection,
-then the events go in with one binary `COPY`, the run index with one upsert and
-the timers with at most three set-wise statements. A request that fails its
-check (`SequenceConflict`, a closed run, a damaged index entry) fails alone.
+Pipelined (psycopg pipeline mode, the transaction begun and committed by
+statements of its own so nothing waits in between):
+
+1. `BEGIN`, the transaction id (kept to settle a commit whose answer is lost)
+   and the summaries of every run in the batch, row-locked by one query;
+2. the appends checked and folded in Python by the shared projection; then the
+   events (one `INSERT` from `unnest` of binary arrays built in `_arrays`),
+   the run index (one upsert), the search terms and the retention filing when
+   the batch changes them, the timers (at most three set-wise statements), the
+   `NOTIFY` and `COMMIT` go out together, and the one answer is awaited.
+
+A request that fails its check (`SequenceConflict`, a closed run, a damaged
+index entry) fails alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from aion_actors.core import (
@@ -19,7 +29,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _index, _prune, _search
+from aion_actors.store.postgres import _arrays, _index, _prune, _search
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres._timers import TimerChanges, notify
 
@@ -27,15 +37,66 @@ _Run = tuple[str, str]
 Results = list[list[Event] | AionError]
 
 
+class Attempt:
+    """What one commit attempt got to: its transaction id and its results once known
+    (a lost connection after both leaves the commit in doubt)."""
+
+    def __init__(self) -> None:
+        self.xid: int | None = None
+        self.results: Results = []
+
+
 def _load(conn: Any, s: str, runs: list[_Run]) -> dict[_Run, bytes]:
     rows = conn.execute(
         f"""SELECT r.workflow_id, r.run_id, r.summary FROM {s}.runs r
         JOIN unnest(%s::text[], %s::text[]) AS k(w, i) ON r.workflow_id = k.w AND r.run_id = k.i
         FOR UPDATE OF r""",
-        ([w for w, _ in runs], [r for _, r in runs]),
-        binary=True,  # binary arrays: no per-element quoting
+        (_arrays.text([w for w, _ in runs]), _arrays.text([r for _, r in runs])),
+        binary=True,
     ).fetchall()
     return {(w, r): bytes(data) for w, r, data in rows}
+
+
+@contextlib.contextmanager
+def _explicit(conn: Any, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """`conn` in autocommit mode, so `BEGIN` and `COMMIT` are statements sent when the
+    pipeline flushes; afterwards back as the pool lent it (rolled back if the
+    transaction failed, closed if even that fails: the pool then drops it)."""
+    conn.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            conn.rollback()  # (nothing is sent when the transaction ended)
+            conn.autocommit = False
+        except errors:
+            conn.close()
+
+
+def commit(
+    conn: Any,
+    s: str,
+    partitions: int,
+    batch: list[proj.Prepared | AionError],
+    timers: TimerChanges,
+    attempt: Attempt,
+    errors: tuple[type[BaseException], ...],
+) -> None:
+    """Apply `batch` in one transaction on `conn` (see the module); `attempt.results`
+    holds per request its events or its error (`timers.committed()` once this returns)."""
+    runs = list(
+        dict.fromkeys((p.workflow_id, p.run_id) for p in batch if isinstance(p, proj.Prepared))
+    )
+    if not runs:
+        attempt.results = list(batch)  # every request refused before the store
+        return
+    with _explicit(conn, errors), conn.pipeline():
+        conn.execute("BEGIN")
+        xid = conn.execute("SELECT txid_current()")
+        stored = _load(conn, s, runs)  # (fetching sends the three at once)
+        attempt.xid = int(xid.fetchone()[0])
+        attempt.results = _write(conn, s, partitions, batch, stored, timers)
+        conn.execute("COMMIT")  # (sent, with what `_write` queued, as the pipeline closes)
 
 
 def _summary(stored: bytes | None, run: _Run) -> proj.Summary | None:
@@ -52,17 +113,18 @@ def _summary(stored: bytes | None, run: _Run) -> proj.Summary | None:
     return summary
 
 
-def write(
-    conn: Any, s: str, partitions: int, batch: list[proj.Prepared | AionError], timers: TimerChanges
+def _write(
+    conn: Any,
+    s: str,
+    partitions: int,
+    batch: list[proj.Prepared | AionError],
+    stored: dict[_Run, bytes],
+    timers: TimerChanges,
 ) -> Results:
-    """Apply `batch` inside the caller's transaction; per request its events or its error
-    (`timers.committed()` once the transaction commits)."""
-    runs = list(
-        dict.fromkeys((p.workflow_id, p.run_id) for p in batch if isinstance(p, proj.Prepared))
-    )
-    stored = _load(conn, s, runs) if runs else {}
+    """Check and fold `batch` against the `stored` summaries and queue its writes."""
     results: Results = []
     touched: dict[_Run, proj.Summary] = {}
+    listed: dict[_Run, _search.Listed] = {}  # what each run was listed under before
     rows: list[tuple[str, str, int, int, bytes]] = []
     for request in batch:
         if isinstance(request, AionError):
@@ -87,6 +149,8 @@ def write(
             results.append([])
             continue
         new_run = summary is None
+        if run not in listed:
+            listed[run] = _search.listed(summary)
         if summary is None:
             summary = proj.new_summary(*run, request.events[0])
         partition = partition_of(run[0], partitions)
@@ -100,9 +164,9 @@ def write(
         touched[run] = summary
         results.append(request.events)
     if rows:
-        _copy_events(conn, s, rows)
+        _insert_events(conn, s, rows)
         _index.upsert(conn, s, partitions, touched)
-        _search.update(conn, s, stored, touched)
+        _search.update(conn, s, listed, touched)
         closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
         if closed_now:
             _prune.closed(conn, s, closed_now)
@@ -113,14 +177,17 @@ def write(
     return results
 
 
-def _copy_events(conn: Any, s: str, rows: list[tuple[str, str, int, int, bytes]]) -> None:
-    with (
-        conn.cursor() as cursor,
-        cursor.copy(
-            f"COPY {s}.events (workflow_id, run_id, seq, partition, data) "
-            "FROM STDIN (FORMAT BINARY)"
-        ) as copy,
-    ):
-        copy.set_types(["text", "text", "int8", "int4", "bytea"])
-        for row in rows:
-            copy.write_row(row)
+def _insert_events(conn: Any, s: str, rows: list[tuple[str, str, int, int, bytes]]) -> None:
+    workflow_ids, run_ids, seqs, partitions, data = zip(*rows, strict=True)
+    conn.execute(
+        f"""INSERT INTO {s}.events (workflow_id, run_id, seq, partition, data)
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::int8[], %s::int4[], %s::bytea[])""",
+        (
+            _arrays.text(workflow_ids),
+            _arrays.text(run_ids),
+            _arrays.int8(seqs),
+            _arrays.int4(partitions),
+            _arrays.bytea(data),
+        ),
+        binary=True,
+    )

@@ -31,6 +31,7 @@ from aion_actors.store import _projection as proj
 from aion_actors.store._search import RunPage, RunQuery
 from aion_actors.store.postgres import (
     _appends,
+    _arrays,
     _connect,
     _index,
     _prune,
@@ -106,6 +107,7 @@ class PostgresStore:
             max_size=pool_size,
             open=False,
             name=f"aion-{self.target.schema}",
+            configure=_arrays.register,
             kwargs={"application_name": "aion-actors"},
         )
         self._pool.open(wait=True, timeout=10.0)
@@ -177,21 +179,20 @@ class PostgresStore:
             if status == "committed":
                 changes.committed()
                 return done
-        s = self.target.schema
+        timers = _timers.TimerChanges(self._armed)
+        attempt = _appends.Attempt()
         with self._pool.connection() as conn:
-            xid: int | None = None
-            results = []
-            timers = _timers.TimerChanges(self._armed)
             try:
-                with conn.transaction():
-                    xid = conn.execute("SELECT txid_current()").fetchone()[0]
-                    results = _appends.write(conn, s, self.partitions, prepared, timers)
+                _appends.commit(
+                    conn, self.target.schema, self.partitions, prepared, timers, attempt, self._errors
+                )
             except self._errors:
-                if xid is not None and results:
-                    self._in_doubt = (xid, results, timers)  # COMMIT may have been applied
+                if attempt.xid is not None and attempt.results:
+                    # COMMIT may have been applied
+                    self._in_doubt = (attempt.xid, attempt.results, timers)
                 raise
-            timers.committed()
-            return results
+        timers.committed()
+        return attempt.results
 
     def _status(self, xid: int) -> str | None:
         with self._pool.connection() as conn:
