@@ -9,9 +9,9 @@ import pytest
 
 from aion_actors.core import Event, stamp
 from aion_actors.core import events as ev
-from aion_actors.telemetry.otel import OtelTelemetry
-from aion_actors.telemetry.facade import Append
 from aion_actors.store.protocol import AppendRequest
+from aion_actors.telemetry.facade import Append
+from aion_actors.telemetry.otel import OtelTelemetry
 from tests.telemetry.capture import Capture
 
 

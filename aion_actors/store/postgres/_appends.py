@@ -18,7 +18,7 @@ index entry) fails alone.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from aion_actors.core import (
@@ -32,9 +32,36 @@ from aion_actors.store import _projection as proj
 from aion_actors.store.postgres import _arrays, _index, _prune, _search
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres._timers import TimerChanges, notify
+from aion_actors.store.protocol import AppendRequest
 
 _Run = tuple[str, str]
 Results = list[list[Event] | AionError]
+
+
+class Batch:
+    """A batch's requests, stamped and encoded once (when first needed: while the
+    server answers the first round trip) however many attempts it takes."""
+
+    def __init__(self, requests: Sequence[AppendRequest], clock: proj.Clock) -> None:
+        self._requests = requests
+        self._clock = clock
+        self._prepared: list[proj.Prepared | AionError] | None = None
+
+    def runs(self) -> list[_Run]:
+        """The runs to lock: those of every request whose ids a store can key."""
+        found: dict[_Run, None] = {}
+        for request in self._requests:
+            try:
+                proj.run_key(request.workflow_id, request.run_id)
+            except AionError:
+                continue  # (`prepared` refuses it)
+            found[(request.workflow_id, request.run_id)] = None
+        return list(found)
+
+    def prepared(self) -> list[proj.Prepared | AionError]:
+        if self._prepared is None:
+            self._prepared = [proj.prepare(request, self._clock()) for request in self._requests]
+        return self._prepared
 
 
 class Attempt:
@@ -46,15 +73,19 @@ class Attempt:
         self.results: Results = []
 
 
-def _load(conn: Any, s: str, runs: list[_Run]) -> dict[_Run, bytes]:
-    rows = conn.execute(
+def _load(conn: Any, s: str, runs: list[_Run]) -> Any:
+    """Send the query of the summaries of `runs`, row-locked; its cursor (see `_stored`)."""
+    return conn.execute(
         f"""SELECT r.workflow_id, r.run_id, r.summary FROM {s}.runs r
         JOIN unnest(%s::text[], %s::text[]) AS k(w, i) ON r.workflow_id = k.w AND r.run_id = k.i
         FOR UPDATE OF r""",
         (_arrays.text([w for w, _ in runs]), _arrays.text([r for _, r in runs])),
         binary=True,
-    ).fetchall()
-    return {(w, r): bytes(data) for w, r, data in rows}
+    )
+
+
+def _stored(cursor: Any) -> dict[_Run, bytes]:
+    return {(w, r): bytes(data) for w, r, data in cursor.fetchall()}
 
 
 @contextlib.contextmanager
@@ -77,25 +108,26 @@ def commit(
     conn: Any,
     s: str,
     partitions: int,
-    batch: list[proj.Prepared | AionError],
+    batch: Batch,
     timers: TimerChanges,
     attempt: Attempt,
     errors: tuple[type[BaseException], ...],
 ) -> None:
     """Apply `batch` in one transaction on `conn` (see the module); `attempt.results`
     holds per request its events or its error (`timers.committed()` once this returns)."""
-    runs = list(
-        dict.fromkeys((p.workflow_id, p.run_id) for p in batch if isinstance(p, proj.Prepared))
-    )
+    runs = batch.runs()
     if not runs:
-        attempt.results = list(batch)  # every request refused before the store
+        # no request names a run a store can key: each is refused, before the store
+        attempt.results = [p for p in batch.prepared() if isinstance(p, AionError)]
         return
     with _explicit(conn, errors), conn.pipeline():
-        conn.execute("BEGIN")
+        conn.execute("BEGIN")  # (each statement goes out as it is queued)
         xid = conn.execute("SELECT txid_current()")
-        stored = _load(conn, s, runs)  # (fetching sends the three at once)
+        loading = _load(conn, s, runs)
+        prepared = batch.prepared()  # while the server answers
+        stored = _stored(loading)
         attempt.xid = int(xid.fetchone()[0])
-        attempt.results = _write(conn, s, partitions, batch, stored, timers)
+        attempt.results = _write(conn, s, partitions, prepared, stored, timers)
         conn.execute("COMMIT")  # (sent, with what `_write` queued, as the pipeline closes)
 
 

@@ -109,5 +109,5 @@ def register(conn: Any) -> None:
                     return obj  # type: ignore[no-any-return]  # (already in wire form)
 
             _dumpers.append((cls, _Dumper))
-    for cls, dumper in _dumpers:
-        conn.adapters.register_dumper(cls, dumper)
+    for wrapper, dumper in _dumpers:
+        conn.adapters.register_dumper(wrapper, dumper)

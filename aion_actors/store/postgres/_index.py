@@ -65,7 +65,7 @@ def upsert(
                 ended_at if parent_workflow_id is None else None,
             )
         )
-    (w, r, partition, kind, status, started, head, data, ended_at, pw, pr, freed) = zip(
+    (w, r, partition, kind, status, started, head, data, ends, pw, pr, freed) = zip(
         *rows, strict=True
     )
     text, int8 = _arrays.text, _arrays.int8
@@ -81,7 +81,7 @@ def upsert(
             parent_run_id = excluded.parent_run_id, freed_at = excluded.freed_at""",
         (
             *(text(w), text(r), _arrays.int4(partition), text(kind), text(status)),
-            *(int8(started), int8(head), _arrays.bytea(data), int8(ended_at)),
+            *(int8(started), int8(head), _arrays.bytea(data), int8(ends)),
             *(text(pw), text(pr), int8(freed)),
         ),
         binary=True,

@@ -99,8 +99,10 @@ def update(
     added: list[tuple[str, str, bytes]] = []
     for run, summary in touched.items():
         old = before.get(run)
-        if old is not None and old[0] is summary.get("parent") and old[1] is summary.get(
-            "attributes"
+        if (
+            old is not None
+            and old[0] is summary.get("parent")
+            and old[1] is summary.get("attributes")
         ):
             continue  # (the common append: nothing it is listed under changed)
         new = terms(summary)

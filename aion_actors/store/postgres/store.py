@@ -162,10 +162,10 @@ class PostgresStore:
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         with self._write_lock:
             self._check_writable()
-            prepared = [proj.prepare(request, self._clock()) for request in requests]
-            return self._backoff.run(lambda: self._commit(prepared))
+            batch = _appends.Batch(requests, self._clock)
+            return self._backoff.run(lambda: self._commit(batch))
 
-    def _commit(self, prepared: list[proj.Prepared | AionError]) -> _appends.Results:
+    def _commit(self, batch: _appends.Batch) -> _appends.Results:
         """One attempt: settle a commit in doubt first, else write the batch."""
         if self._regain_lock:
             self._owner.take()
@@ -184,7 +184,7 @@ class PostgresStore:
         with self._pool.connection() as conn:
             try:
                 _appends.commit(
-                    conn, self.target.schema, self.partitions, prepared, timers, attempt, self._errors
+                    conn, self.target.schema, self.partitions, batch, timers, attempt, self._errors
                 )
             except self._errors:
                 if attempt.xid is not None and attempt.results:
