@@ -1,18 +1,23 @@
 """One group commit on Postgres: many runs' appends in one transaction, in two round trips.
 
-Pipelined (psycopg pipeline mode, the transaction begun and committed by
-statements of its own so nothing waits in between):
+Pipelined (psycopg pipeline mode on an autocommit connection: everything sent
+before the pipeline's closing Sync is one implicit transaction, committed by
+that Sync; no `BEGIN` or `COMMIT` to wait for):
 
-1. `BEGIN`, the transaction id (kept to settle a commit whose answer is lost)
-   and the summaries of every run in the batch, row-locked by one query;
-2. the appends checked and folded in Python by the shared projection; then the
-   events (one `INSERT` from `unnest` of binary arrays built in `_arrays`),
-   the run index (one upsert), the search terms and the retention filing when
-   the batch changes them, the timers (at most three set-wise statements), the
-   `NOTIFY` and `COMMIT` go out together, and the one answer is awaited.
+1. one query: the transaction id (kept to settle a commit whose answer is lost)
+   and the summaries of every run in the batch, row-locked; it goes out before
+   the batch is stamped and encoded, so the server answers meanwhile;
+2. the appends checked and folded in Python by the shared projection; then one
+   statement writes the events (`INSERT` from `unnest` of binary arrays built
+   in `_arrays`) and the run index (an upsert); the search terms and the
+   retention filing when the batch changes them, the timers (at most three
+   set-wise statements) and the `NOTIFY` follow, and the Sync's answer is
+   awaited.
 
-A request that fails its check (`SequenceConflict`, a closed run, a damaged
-index entry) fails alone.
+Each statement the single writer sends costs it a wait for the GIL when other
+threads are busy (a batch used to take nine): hence so few. A request that
+fails its check (`SequenceConflict`, a closed run, a damaged index entry)
+fails alone.
 """
 
 from __future__ import annotations
@@ -74,25 +79,31 @@ class Attempt:
 
 
 def _load(conn: Any, s: str, runs: list[_Run]) -> Any:
-    """Send the query of the summaries of `runs`, row-locked; its cursor (see `_stored`)."""
+    """Send the one query of the transaction id and the summaries of `runs`, row-locked
+    (a row of NULLs when none is stored yet); its cursor (see `_stored`)."""
     return conn.execute(
-        f"""SELECT r.workflow_id, r.run_id, r.summary FROM {s}.runs r
-        JOIN unnest(%s::text[], %s::text[]) AS k(w, i) ON r.workflow_id = k.w AND r.run_id = k.i
-        FOR UPDATE OF r""",
+        f"""WITH locked AS (SELECT r.workflow_id, r.run_id, r.summary FROM {s}.runs r
+            JOIN unnest(%s::text[], %s::text[]) AS k(w, i)
+            ON r.workflow_id = k.w AND r.run_id = k.i FOR UPDATE OF r)
+        SELECT txid_current(), l.workflow_id, l.run_id, l.summary
+        FROM (VALUES (1)) AS one LEFT JOIN locked l ON true""",
         (_arrays.text([w for w, _ in runs]), _arrays.text([r for _, r in runs])),
         binary=True,
     )
 
 
-def _stored(cursor: Any) -> dict[_Run, bytes]:
-    return {(w, r): bytes(data) for w, r, data in cursor.fetchall()}
+def _stored(cursor: Any) -> tuple[int, dict[_Run, bytes]]:
+    rows = cursor.fetchall()
+    stored = {(w, r): bytes(data) for _, w, r, data in rows if w is not None}
+    return int(rows[0][0]), stored
 
 
 @contextlib.contextmanager
-def _explicit(conn: Any, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
-    """`conn` in autocommit mode, so `BEGIN` and `COMMIT` are statements sent when the
-    pipeline flushes; afterwards back as the pool lent it (rolled back if the
-    transaction failed, closed if even that fails: the pool then drops it)."""
+def _implicit(conn: Any, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """`conn` in autocommit mode, where psycopg sends no `BEGIN`: what a pipeline sends
+    before its closing Sync is one implicit transaction, committed by that Sync
+    (skipped from a failed statement on, and rolled back). Afterwards `conn` is as
+    the pool lent it (closed if that fails: the pool then drops it)."""
     conn.autocommit = True
     try:
         yield
@@ -120,15 +131,12 @@ def commit(
         # no request names a run a store can key: each is refused, before the store
         attempt.results = [p for p in batch.prepared() if isinstance(p, AionError)]
         return
-    with _explicit(conn, errors), conn.pipeline():
-        conn.execute("BEGIN")  # (each statement goes out as it is queued)
-        xid = conn.execute("SELECT txid_current()")
-        loading = _load(conn, s, runs)
+    with _implicit(conn, errors), conn.pipeline():
+        loading = _load(conn, s, runs)  # (a statement goes out as it is queued)
         prepared = batch.prepared()  # while the server answers
-        stored = _stored(loading)
-        attempt.xid = int(xid.fetchone()[0])
+        attempt.xid, stored = _stored(loading)
         attempt.results = _write(conn, s, partitions, prepared, stored, timers)
-        conn.execute("COMMIT")  # (sent, with what `_write` queued, as the pipeline closes)
+    # (the Sync closing the pipeline committed)
 
 
 def _summary(stored: bytes | None, run: _Run) -> proj.Summary | None:
@@ -196,8 +204,13 @@ def _write(
         touched[run] = summary
         results.append(request.events)
     if rows:
-        _insert_events(conn, s, rows)
-        _index.upsert(conn, s, partitions, touched)
+        runs_sql, runs_params = _index.upsert(s, partitions, touched)
+        events_sql, events_params = _events(s, rows)
+        conn.execute(  # one statement: each costs the writer a wait for the GIL
+            f"WITH written AS ({events_sql}) {runs_sql}",
+            (*events_params, *runs_params),
+            binary=True,
+        )
         _search.update(conn, s, listed, touched)
         closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
         if closed_now:
@@ -209,9 +222,10 @@ def _write(
     return results
 
 
-def _insert_events(conn: Any, s: str, rows: list[tuple[str, str, int, int, bytes]]) -> None:
+def _events(s: str, rows: list[tuple[str, str, int, int, bytes]]) -> tuple[str, tuple[Any, ...]]:
+    """The statement (and its parameters) inserting a batch's events."""
     workflow_ids, run_ids, seqs, partitions, data = zip(*rows, strict=True)
-    conn.execute(
+    return (
         f"""INSERT INTO {s}.events (workflow_id, run_id, seq, partition, data)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::int8[], %s::int4[], %s::bytea[])""",
         (
@@ -221,5 +235,4 @@ def _insert_events(conn: Any, s: str, rows: list[tuple[str, str, int, int, bytes
             _arrays.int4(partitions),
             _arrays.bytea(data),
         ),
-        binary=True,
     )

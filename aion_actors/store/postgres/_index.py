@@ -38,9 +38,10 @@ def _parent(summary: proj.Summary) -> tuple[str | None, str | None]:
 
 
 def upsert(
-    conn: Any, s: str, partitions: int, touched: dict[tuple[str, str], proj.Summary]
-) -> None:
-    """Write the summaries a batch changed (insert new runs, update the others).
+    s: str, partitions: int, touched: dict[tuple[str, str], proj.Summary]
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement (and its parameters) writing the summaries a batch changed (insert
+    new runs, update the others), for the group commit to send.
 
     A closed run without a parent is freed (its retention starts) at its end
     here; one with a parent is filed by `_prune.closed` once every row is written."""
@@ -69,7 +70,7 @@ def upsert(
         *rows, strict=True
     )
     text, int8 = _arrays.text, _arrays.int8
-    conn.execute(
+    return (
         f"""INSERT INTO {s}.runs (workflow_id, run_id, partition, workflow_type, status,
             started_at, head, summary, ended_at, parent_workflow_id, parent_run_id, freed_at)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[],
@@ -84,7 +85,6 @@ def upsert(
             *(int8(started), int8(head), _arrays.bytea(data), int8(ends)),
             *(text(pw), text(pr), int8(freed)),
         ),
-        binary=True,
     )
 
 
