@@ -129,16 +129,7 @@ def _stamp(event: Event, seq: int, now: int) -> Event:
 
 def _check_timer_fields(event: Event, run: bytes) -> None:
     """Refuse, before anything is written, an event whose timer projection cannot be keyed."""
-    if isinstance(event, ev.TimerStarted):
-        timer_key(run, event.timer_id)
-        check_time(event.fire_at, "TimerStarted.fire_at")
-    elif isinstance(event, ev.TimerFired | ev.TimerCancelled):
-        timer_key(run, event.timer_id)
-    elif isinstance(event, ev.WorkflowStarted):
-        for which, deadline in _deadlines(event):
-            timer_key(run, str(TimerId.timeout(which)))
-            check_time(deadline, f"WorkflowStarted.{which.value}_deadline")
-    elif isinstance(event, _ACTIVITY_EVENTS):
+    if isinstance(event, _ACTIVITY_EVENTS):  # (first: the most common by far)
         check_id(event.activity_id, "activity_id")
         if len(run) + _ACTIVITY_TIMER_BYTES + len(event.activity_id.encode()) > MAX_KEY_BYTES:
             timer_key(run, str(TimerId.deadline(event.activity_id)))  # says what is too long
@@ -148,6 +139,15 @@ def _check_timer_fields(event: Event, run: bytes) -> None:
             check_time(event.deadline, "ActivityScheduled.deadline")
         if isinstance(event, ev.ActivityHandedOff) and event.timeout_at is not None:
             check_time(event.timeout_at, "ActivityHandedOff.timeout_at")
+    elif isinstance(event, ev.TimerStarted):
+        timer_key(run, event.timer_id)
+        check_time(event.fire_at, "TimerStarted.fire_at")
+    elif isinstance(event, ev.TimerFired | ev.TimerCancelled):
+        timer_key(run, event.timer_id)
+    elif isinstance(event, ev.WorkflowStarted):
+        for which, deadline in _deadlines(event):
+            timer_key(run, str(TimerId.timeout(which)))
+            check_time(deadline, f"WorkflowStarted.{which.value}_deadline")
 
 
 #: what an activity's longest timer key adds to its run key and activity id:
@@ -260,6 +260,10 @@ _FIELD_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
 def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
     """Refuse an append that puts an event after a run's closing event (its own or one
     already stored): nothing is ever recorded after it, whoever tries."""
+    if (summary is None or summary["status"] in OPEN) and not any(
+        type(event) in _LIFECYCLE for event in prepared.events[:-1]
+    ):
+        return None  # (open, and nothing but the last event may change that)
     status = WorkflowStatus(summary["status"]) if summary else WorkflowStatus.RUNNING
     for event in prepared.events:
         if status.is_terminal:
@@ -272,6 +276,7 @@ def closed_to(summary: Summary | None, prepared: Prepared) -> AionError | None:
 
 #: the stored statuses of a run that may still record events
 OPEN: Final = frozenset(s.value for s in WorkflowStatus if not s.is_terminal)
+_LIFECYCLE: Final = frozenset(cls for cls in EVENT_TYPES.values() if cls.lifecycle)
 
 
 def _terminal(summary: Summary) -> bool:
@@ -330,33 +335,38 @@ def _on_timer_done(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
 
 def _on_attempt_failed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityAttemptFailed)
-    ops.append((CANCEL, timer_text(TimerKind.ATTEMPT, event.activity_id), 0))
+    ops.append((CANCEL, _ATTEMPT + event.activity_id, 0))
     if event.retry_at is not None and not _terminal(summary):
-        ops.append((SCHEDULE, timer_text(TimerKind.RETRY, event.activity_id), event.retry_at))
+        ops.append((SCHEDULE, _RETRY + event.activity_id, event.retry_at))
 
 
 def _on_activity_scheduled(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityScheduled)
-    ops.append((CANCEL, timer_text(TimerKind.RETRY, event.activity_id), 0))
+    ops.append((CANCEL, _RETRY + event.activity_id, 0))
     if event.attempt > 1:  # (a retry: the previous attempt closed with its failure)
-        ops.append((CANCEL, timer_text(TimerKind.ATTEMPT, event.activity_id), 0))
+        ops.append((CANCEL, _ATTEMPT + event.activity_id, 0))
     if event.deadline is not None and not _terminal(summary):
-        ops.append((SCHEDULE, timer_text(TimerKind.DEADLINE, event.activity_id), event.deadline))
+        ops.append((SCHEDULE, _DEADLINE + event.activity_id, event.deadline))
 
 
 def _on_handed_off(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityHandedOff)
     if event.timeout_at is not None and not _terminal(summary):
-        ops.append((SCHEDULE, timer_text(TimerKind.ATTEMPT, event.activity_id), event.timeout_at))
+        ops.append((SCHEDULE, _ATTEMPT + event.activity_id, event.timeout_at))
 
 
 def _on_activity_closed(summary: Summary, event: Event, ops: list[TimerOp]) -> None:
     assert isinstance(event, ev.ActivityCompleted | ev.ActivityFailed)
-    ops.append((CANCEL, timer_text(TimerKind.RETRY, event.activity_id), 0))
-    ops.append((CANCEL, timer_text(TimerKind.DEADLINE, event.activity_id), 0))
-    ops.append((CANCEL, timer_text(TimerKind.ATTEMPT, event.activity_id), 0))
+    ops.append((CANCEL, _RETRY + event.activity_id, 0))
+    ops.append((CANCEL, _DEADLINE + event.activity_id, 0))
+    ops.append((CANCEL, _ATTEMPT + event.activity_id, 0))
 
 
+#: the ids of an activity's timers are these + its activity_id (`timer_text`, spelled out
+#: once: folding runs for every event)
+_RETRY, _DEADLINE, _ATTEMPT = (
+    timer_text(k, "") for k in (TimerKind.RETRY, TimerKind.DEADLINE, TimerKind.ATTEMPT)
+)
 _Rule = Callable[[Summary, Event, list[TimerOp]], None]
 _RULES: Final[dict[type[Event], _Rule]] = {
     **{cls: _on_lifecycle for cls in EVENT_TYPES.values() if cls.lifecycle},

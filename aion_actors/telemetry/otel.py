@@ -27,6 +27,9 @@ from aion_actors.telemetry.spans import OUTCOMES, RunSpans, attempt_outcome
 
 log = logging.getLogger("aion_actors.telemetry")
 
+#: how many runs without a start `OtelTelemetry` remembers not to read again
+_UNTRACED = 4096
+
 _ATTEMPT_ENDS = (ev.ActivityCompleted, ev.ActivityAttemptFailed, ev.ActivityFailed)
 
 
@@ -39,6 +42,9 @@ class OtelTelemetry:
         self._runs: dict[RunKey, RunSpans] = {}
         #: spans of runs that continued as new, for their successor's link
         self._predecessors: dict[RunKey, SpanContext] = {}
+        #: runs whose history has no start (nothing to trace), so it is read once, not on
+        #: every commit; the most recent `_UNTRACED` of them, oldest first
+        self._untraced: dict[RunKey, None] = {}
         self._lock = threading.Lock()
         self._watched: Callable[[], RunCounts] | None = None
 
@@ -106,9 +112,15 @@ class OtelTelemetry:
         prior: Sequence[Event] = ()
         if isinstance(first, ev.WorkflowStarted):
             started, resumed = first, False
+            self._untraced.pop(key, None)
+        elif key in self._untraced:
+            return None
         else:
             prior = [e for e in self._history(*key) if e.seq < first.seq]
             if not prior or not isinstance(prior[0], ev.WorkflowStarted):
+                self._untraced[key] = None  # (a history's start never changes)
+                if len(self._untraced) > _UNTRACED:
+                    del self._untraced[next(iter(self._untraced))]
                 return None
             started, resumed = prior[0], True
         parent = None

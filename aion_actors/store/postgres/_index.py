@@ -13,6 +13,7 @@ from typing import Any
 from aion_actors.core import CorruptEvent, WorkflowStatus, unpackb
 from aion_actors.core.codec import packb
 from aion_actors.store import _projection as proj
+from aion_actors.store.postgres import _arrays
 from aion_actors.store.postgres._schema import OPEN_SQL, TIME_SHIFT, partition_of
 from aion_actors.store.protocol import RunSummary
 
@@ -37,34 +38,39 @@ def _parent(summary: proj.Summary) -> tuple[str | None, str | None]:
 
 
 def upsert(
-    conn: Any, s: str, partitions: int, touched: dict[tuple[str, str], proj.Summary]
-) -> None:
-    """Write the summaries a batch changed (insert new runs, update the others).
+    s: str, partitions: int, touched: dict[tuple[str, str], proj.Summary]
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement (and its parameters) writing the summaries a batch changed (insert
+    new runs, update the others), for the group commit to send.
 
     A closed run without a parent is freed (its retention starts) at its end
     here; one with a parent is filed by `_prune.closed` once every row is written."""
-    columns: list[list[Any]] = [[] for _ in range(12)]
+    rows = []
     for (workflow_id, run_id), summary in touched.items():
         ended = summary["ended_at"]
         ended_at = None if ended is None or summary["status"] in proj.OPEN else shifted(ended)
         parent_workflow_id, parent_run_id = _parent(summary)
-        values = (
-            workflow_id,
-            run_id,
-            partition_of(workflow_id, partitions),
-            summary["workflow_type"],
-            summary["status"],
-            shifted(summary["started_at"]),
-            summary["head"],
-            packb(summary),
-            ended_at,
-            parent_workflow_id,
-            parent_run_id,
-            ended_at if parent_workflow_id is None else None,
+        rows.append(
+            (
+                workflow_id,
+                run_id,
+                partition_of(workflow_id, partitions),
+                summary["workflow_type"],
+                summary["status"],
+                shifted(summary["started_at"]),
+                summary["head"],
+                packb(summary),
+                ended_at,
+                parent_workflow_id,
+                parent_run_id,
+                ended_at if parent_workflow_id is None else None,
+            )
         )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    conn.execute(
+    (w, r, partition, kind, status, started, head, data, ends, pw, pr, freed) = zip(
+        *rows, strict=True
+    )
+    text, int8 = _arrays.text, _arrays.int8
+    return (
         f"""INSERT INTO {s}.runs (workflow_id, run_id, partition, workflow_type, status,
             started_at, head, summary, ended_at, parent_workflow_id, parent_run_id, freed_at)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[],
@@ -74,8 +80,11 @@ def upsert(
             summary = excluded.summary, ended_at = excluded.ended_at,
             parent_workflow_id = excluded.parent_workflow_id,
             parent_run_id = excluded.parent_run_id, freed_at = excluded.freed_at""",
-        tuple(columns),
-        binary=True,  # binary arrays: no per-element quoting
+        (
+            *(text(w), text(r), _arrays.int4(partition), text(kind), text(status)),
+            *(int8(started), int8(head), _arrays.bytea(data), int8(ends)),
+            *(text(pw), text(pr), int8(freed)),
+        ),
     )
 
 

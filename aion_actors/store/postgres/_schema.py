@@ -73,7 +73,7 @@ def ddl(s: str, partitions: int) -> list[str]:
             workflow_type {_ID}, status text NOT NULL, started_at bigint NOT NULL,
             head bigint NOT NULL, summary bytea NOT NULL, ended_at bigint,
             parent_workflow_id text COLLATE "C", parent_run_id text COLLATE "C",
-            freed_at bigint, PRIMARY KEY (workflow_id, run_id))""",
+            freed_at bigint, PRIMARY KEY (workflow_id, run_id)) WITH (fillfactor = 70)""",
         f"""CREATE INDEX runs_open ON {s}.runs (partition, workflow_id, run_id)
             WHERE status IN {OPEN_SQL}""",
         f"CREATE INDEX runs_by_type ON {s}.runs (workflow_type, workflow_id, run_id)",

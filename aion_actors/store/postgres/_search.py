@@ -32,6 +32,7 @@ from aion_actors.core import WorkflowStatus, unpackb
 from aion_actors.core.attributes import tokens
 from aion_actors.store import _projection as proj
 from aion_actors.store import _search
+from aion_actors.store.postgres import _arrays
 from aion_actors.store.postgres._index import shifted
 from aion_actors.store.protocol import RunSummary
 
@@ -74,41 +75,56 @@ def wanted(query: _search.RunQuery) -> list[bytes]:
     return found
 
 
-def _decoded(stored: bytes | None) -> proj.Summary | None:
-    if stored is None:
-        return None
-    try:
-        summary: proj.Summary = unpackb(stored)
-    except Exception:
-        return None  # (its rows are replaced by what the new summary lists)
-    return summary
+#: what a run's terms follow from: its summary's parent link and attributes (the very
+#: objects: folding replaces them rather than change them), or None for no run yet
+Listed = tuple[object, object] | None
 
 
-def update(conn: Any, s: str, stored: dict[_Run, bytes], touched: dict[_Run, proj.Summary]) -> None:
-    """Bring the terms of the runs a batch changed from what their `stored` summaries
-    listed to what the `touched` ones list (in the batch's transaction, after the
-    run index upsert)."""
+def listed(summary: proj.Summary | None) -> Listed:
+    """What `summary` is listed under, to tell after folding whether that changed."""
+    return None if summary is None else (summary.get("parent"), summary.get("attributes"))
+
+
+def _terms_of(before: Listed) -> set[bytes]:
+    return set() if before is None else terms({"parent": before[0], "attributes": before[1]})
+
+
+def update(
+    conn: Any, s: str, before: dict[_Run, Listed], touched: dict[_Run, proj.Summary]
+) -> None:
+    """Bring the terms of the runs a batch changed from what they were listed under
+    `before` it to what the `touched` summaries list (in the batch's transaction, after
+    the run index upsert); no statement when no parent or attribute changed."""
     gone: list[tuple[str, str, bytes]] = []
     added: list[tuple[str, str, bytes]] = []
     for run, summary in touched.items():
+        old = before.get(run)
+        if (
+            old is not None
+            and old[0] is summary.get("parent")
+            and old[1] is summary.get("attributes")
+        ):
+            continue  # (the common append: nothing it is listed under changed)
         new = terms(summary)
-        old = terms(_decoded(stored.get(run))) if run in stored else set()
-        gone.extend((*run, term) for term in old - new)
-        added.extend((*run, term) for term in new - old)
+        was = _terms_of(old)
+        gone.extend((*run, term) for term in was - new)
+        added.extend((*run, term) for term in new - was)
     if gone:
+        w, r, t = zip(*gone, strict=True)
         conn.execute(
             f"""DELETE FROM {s}.search_terms t
             USING unnest(%s::text[], %s::text[], %s::bytea[]) AS k(w, r, term)
             WHERE t.workflow_id = k.w AND t.run_id = k.r AND t.term = k.term""",
-            tuple(list(column) for column in zip(*gone, strict=True)),
-            binary=True,  # binary arrays: no per-element quoting
+            (_arrays.text(w), _arrays.text(r), _arrays.bytea(t)),
+            binary=True,
         )
     if added:
+        w, r, t = zip(*added, strict=True)
         conn.execute(
             f"""INSERT INTO {s}.search_terms
             SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[])
             ON CONFLICT DO NOTHING""",
-            tuple(list(column) for column in zip(*added, strict=True)),
+            (_arrays.text(w), _arrays.text(r), _arrays.bytea(t)),
             binary=True,
         )
 

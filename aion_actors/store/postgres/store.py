@@ -31,6 +31,7 @@ from aion_actors.store import _projection as proj
 from aion_actors.store._search import RunPage, RunQuery
 from aion_actors.store.postgres import (
     _appends,
+    _arrays,
     _connect,
     _index,
     _prune,
@@ -110,6 +111,7 @@ class PostgresStore:
             max_size=pool_size,
             open=False,
             name=f"aion-{self.target.schema}",
+            configure=_arrays.register,
             kwargs={"application_name": "aion-actors"},
         )
         self._pool.open(wait=True, timeout=10.0)
@@ -164,10 +166,10 @@ class PostgresStore:
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         with self._write_lock:
             self._check_writable()
-            prepared = [proj.prepare(request, self._clock()) for request in requests]
-            return self._backoff.run(lambda: self._commit(prepared))
+            batch = _appends.Batch(requests, self._clock)
+            return self._backoff.run(lambda: self._commit(batch))
 
-    def _commit(self, prepared: list[proj.Prepared | AionError]) -> _appends.Results:
+    def _commit(self, batch: _appends.Batch) -> _appends.Results:
         """One attempt: settle a commit in doubt first, else write the batch."""
         if self._regain_lock:
             self._owner.take()
@@ -181,22 +183,27 @@ class PostgresStore:
             if status == "committed":
                 changes.committed()
                 return done
-        s = self.target.schema
+        timers = _timers.TimerChanges(self._armed)
+        attempt = _appends.Attempt()
         with self._pool.connection() as conn:
-            xid: int | None = None
-            results = []
-            timers = _timers.TimerChanges(self._armed)
             try:
-                with conn.transaction():
-                    xid = conn.execute("SELECT txid_current()").fetchone()[0]
-                    fenced = self._fenced(conn, prepared)
-                    results = _appends.write(conn, s, self.partitions, fenced, timers)
+                _appends.commit(
+                    conn,
+                    self.target.schema,
+                    self.partitions,
+                    batch,
+                    timers,
+                    attempt,
+                    self._errors,
+                    self._fenced,
+                )
             except self._errors:
-                if xid is not None and results:
-                    self._in_doubt = (xid, results, timers)  # COMMIT may have been applied
+                if attempt.xid is not None and attempt.results:
+                    # COMMIT may have been applied
+                    self._in_doubt = (attempt.xid, attempt.results, timers)
                 raise
-            timers.committed()
-            return results
+        timers.committed()
+        return attempt.results
 
     def _fenced(
         self, conn: Any, prepared: list[proj.Prepared | AionError]

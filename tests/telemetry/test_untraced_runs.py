@@ -1,0 +1,34 @@
+"""A run whose history has no start (appends straight to a store, as the store benchmark
+does) has nothing to trace: its history is read once, not on every commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from aion_actors.core import Event, stamp
+from aion_actors.core import events as ev
+from aion_actors.store.protocol import AppendRequest
+from aion_actors.telemetry.facade import Append
+from aion_actors.telemetry.otel import OtelTelemetry
+from tests.telemetry.capture import Capture
+
+
+@pytest.mark.timeout(30)
+def test_a_run_without_a_start_has_its_history_read_once_not_per_commit(otel: Capture) -> None:
+    history: list[Event] = []
+    reads: list[tuple[str, str]] = []
+
+    def read(workflow_id: str, run_id: str) -> Sequence[Event]:
+        reads.append((workflow_id, run_id))
+        return list(history)
+
+    telemetry = OtelTelemetry(read)
+    for seq in range(1, 21):
+        done = stamp(ev.ActivityCompleted(activity_id=f"a{seq}", result=seq), seq, seq)
+        history.append(done)
+        append: Append = AppendRequest("w", "r", (done,), seq - 1)
+        telemetry.committed([append], [[done]], 0.001)
+    telemetry.close()
+    assert reads == [("w", "r")]
