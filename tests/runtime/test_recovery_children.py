@@ -23,13 +23,14 @@ from tests.runtime import flows
 from tests.workers.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+ON_POSTGRES = True  # (`data_dir` is then a fresh Postgres database's URL)
 
 
 @pytest.mark.timeout(120)
 def test_a_child_of_a_type_registered_after_reopening_is_started_not_failed(
-    tmp_path: Path,
+    data_dir: Path | str,
 ) -> None:
-    data = tmp_path / "data"
+    data = data_dir
     child = subprocess.run(
         [sys.executable, "-m", "tests.runtime.child_starter", str(data)],
         cwd=ROOT,
@@ -55,9 +56,9 @@ def test_a_child_of_a_type_registered_after_reopening_is_started_not_failed(
 
 @pytest.mark.timeout(60)
 def test_a_live_child_of_an_unregistered_type_waits_for_it_like_an_activity(
-    tmp_path: Path,
+    data_dir: Path | str,
 ) -> None:
-    with Engine.open(tmp_path / "data", workers=1) as engine:
+    with Engine.open(data_dir, workers=1) as engine:
         engine.register(flows.parent_of_doubles)
         handle = engine.start(flows.parent_of_doubles, 4, workflow_id="live")
         wait_until(

@@ -15,11 +15,14 @@ from tests.runtime import flows
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = 40
+ON_POSTGRES = True  # (`data_dir` is then a fresh Postgres database's URL)
 
 
 @pytest.mark.timeout(120)
-def test_each_interrupted_attempt_runs_exactly_once_after_reopening(tmp_path: Path) -> None:
-    data, ledger = tmp_path / "data", tmp_path / "ledger"
+def test_each_interrupted_attempt_runs_exactly_once_after_reopening(
+    tmp_path: Path, data_dir: Path | str
+) -> None:
+    data, ledger = data_dir, tmp_path / "ledger"
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.runtime.gated_child", str(data), str(ledger), str(RUNS)],
         cwd=ROOT,
