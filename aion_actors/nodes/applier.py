@@ -51,6 +51,8 @@ _POOL = 8
 _DEFAULT_TIMEOUT = 30.0
 #: the event whose append consumes a request's row, when that event names no request id
 _Awaited = tuple[str, str, str] | None
+#: a request answered later (by the append that closes the run it watches)
+_LATER = NodeAnswer(run_id="")
 
 
 class Applier:
@@ -150,8 +152,8 @@ class Applier:
             answer = NodeAnswer.failed(exc)
         finally:
             consumed = any([self._store.applied(request_id, event) for event in awaited])
-        if answer is None and consumed:
-            return  # its row went with its event, in one transaction
+        if answer is _LATER or (answer is None and consumed):
+            return  # its row went with its event, in one transaction (or goes with one)
         try:
             data = (answer or NodeAnswer()).encode()
             self._store.answer_request(request_id, call.workflow_id, data)
@@ -184,6 +186,8 @@ class Applier:
                     raise
                 key = RunKey(wid, run_id)  # started by this request before
             return None if key.run_id == run_id else NodeAnswer(run_id=key.run_id)
+        if call.kind == "watch":
+            return self._watch(request_id, (wid, str(call.run_id)))
         if call.kind == "resume":
             self._registration.resume(self._lookup.latest(wid))
             return NodeAnswer()
@@ -202,6 +206,15 @@ class Applier:
             request = msg.TerminateRequest(call.reason, msg.Ack())
         self._runs.request(key, request, timeout)
         return None
+
+    def _watch(self, request_id: str, run: tuple[str, str]) -> NodeAnswer | None:
+        """Answer `request_id` when `run` closes: by the append that closes it, or now."""
+        self._store.watching(request_id, run)
+        found = self._store.get_run(*run)
+        if found is not None and not found.status.is_terminal:
+            return _LATER
+        self._store.watching(request_id, run, stop=True)
+        return NodeAnswer()
 
 
 def _what(call: NodeCall) -> str:

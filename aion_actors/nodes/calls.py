@@ -20,7 +20,8 @@ from aion_actors.store.postgres._requests import PREFIX
 #: the version of the request and answer maps
 CALL_VERSION: Final = 1
 #: what a request asks
-KINDS: Final = ("start", "signal", "cancel", "terminate", "resume", "signal_start")
+#: (`watch`: answer once run `run_id` has closed; its row stays until then)
+KINDS: Final = ("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch")
 
 
 def new_request_id() -> str:

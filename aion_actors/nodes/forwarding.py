@@ -114,6 +114,25 @@ class Forwarder:
     def resume(self, workflow_id: str) -> None:
         self.call([NodeCall("resume", workflow_id)], START_TIMEOUT)
 
+    def wait_closed(self, key: RunKey, timeout: float | None) -> bool:
+        """Wait until run `key` (held by another node, or by none yet) has closed; False
+        after `timeout`. The owner answers by the append that closes it."""
+        call = NodeCall("watch", key.workflow_id, run_id=key.run_id)
+        request_id = new_request_id()
+        partition = partition_of(key.workflow_id, self._store.partitions)
+        self._answers.expect(request_id)
+        try:
+            self._store.put_requests([(request_id, partition, call.encode())])
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                self._answer(request_id, call, deadline, timeout)
+            except TimeoutError:
+                self._store.withdraw_request(request_id)
+                return False
+            return True
+        finally:
+            self._answers.forget(request_id)
+
     def call(self, calls: Sequence[NodeCall], timeout: float | None) -> list[NodeAnswer]:
         """Record `calls` in one transaction, then wait for every answer; the first
         error answered is raised once all are answered."""

@@ -42,6 +42,7 @@ class NodeCalls:
             store, node.serves, node.served, runs, starter, lookup, registration, queues
         )
         node.on_taken = applier.wake
+        runs.wait_elsewhere(forwarder.wait_closed)
         hearers = Hearers(
             request=lambda partition: applier.wake({partition}),
             answer=answers.arrived,

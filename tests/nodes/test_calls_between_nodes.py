@@ -3,6 +3,7 @@ applied once by the owner, answered as the same call made on the owner is."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -109,3 +110,24 @@ def test_cancel_from_the_non_owner_is_recorded_once(pair: tuple[Engine, Engine])
     _until(lambda: b.describe(wid).status.value == "cancelled")
     cancels = [e for e in b.history(wid) if isinstance(e, ev.WorkflowCancelRequested)]
     assert len(cancels) == 1 and cancels[0].reason == "no more"
+
+
+@pytest.mark.timeout(60)
+def test_result_on_a_node_that_does_not_hold_the_run_waits_for_its_close_on_the_owner(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "r")
+    handle = a.start(flows.waiter, 1, workflow_id=wid)
+    with pytest.raises(TimeoutError, match="on another node"):
+        handle.result(timeout=0.5)
+    assert _requests_left(a) == 0  # the timed-out wait withdrew its watch
+    closer = threading.Timer(0.5, lambda: b.signal(wid, "item", "late"))
+    closer.start()
+    assert handle.result(timeout=30) == ["late"]  # woken by the close, on `a`
+    closer.join()
+    assert a.result(wid, timeout=5) == ["late"]  # (closed already: read at once)
+    assert a.describe(wid).status.value == "completed"
+    assert [e.kind for e in a.history(wid)][-1] == "WorkflowCompleted"
+    assert wid in [r.workflow_id for r in a.list_runs(status="completed")]
+    assert _requests_left(a) == 0

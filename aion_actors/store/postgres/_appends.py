@@ -44,9 +44,9 @@ Results = list[list[Event] | AionError]
 #: inside a write's transaction: the requests the store may write, the others replaced
 #: by their error
 Fence = Callable[[Any, list[proj.Prepared | AionError]], list[proj.Prepared | AionError]]
-#: inside a write's transaction, after its events: what else the requests written settle
-#: (a node's: the request rows of other nodes' calls they apply)
-Consumed = Callable[[Any, list[proj.Prepared]], None]
+#: inside a write's transaction, after its events: what else the requests written (and
+#: the runs they closed) settle — a node's: the request rows of other nodes' calls
+Consumed = Callable[[Any, list[proj.Prepared], list[tuple[str, str]]], None]
 
 
 class Batch:
@@ -225,10 +225,10 @@ def _write(
             (*events_params, *runs_params),
             binary=True,
         )
-        if consumed is not None:
-            consumed(conn, written)
-        _search.update(conn, s, listed, touched)
         closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
+        if consumed is not None:
+            consumed(conn, written, list(closed_now))
+        _search.update(conn, s, listed, touched)
         if closed_now:
             _prune.closed(conn, s, closed_now)
         timers.apply(conn, s)

@@ -113,6 +113,8 @@ class NodeStore(PostgresStore):
         self._awaited: dict[tuple[str, str, str], str] = {}
         self._applying = 0
         self._consumed_ids: set[str] = set()
+        #: runs other nodes wait to see closed: (workflow_id, run_id) -> request ids
+        self._watched: dict[tuple[str, str], set[str]] = {}
         self._requests_lock = threading.Lock()
         self._consumed = self._consume_requests
         try:
@@ -184,12 +186,28 @@ class NodeStore(PostgresStore):
                 return True
             return False
 
-    def _consume_requests(self, conn: Any, written: list[proj.Prepared]) -> None:
-        if not self._applying:
-            return
-        ids = []
+    def watching(self, request_id: str, run: tuple[str, str], *, stop: bool = False) -> None:
+        """Request `request_id` waits for `run` to close: the append that closes it
+        answers it (`stop`: no longer)."""
         with self._requests_lock:
-            for request in written:
+            ids = self._watched.setdefault(run, set())
+            if stop:
+                ids.discard(request_id)
+            else:
+                ids.add(request_id)
+            if not ids:
+                del self._watched[run]
+
+    def _consume_requests(
+        self, conn: Any, written: list[proj.Prepared], closed: list[tuple[str, str]]
+    ) -> None:
+        """In an append's transaction: the requests it applies, and the watches of the
+        runs it closes, are answered by it (one statement; none when nobody waits)."""
+        if not self._applying and not self._watched:
+            return
+        ids: list[str] = []
+        with self._requests_lock:
+            for request in written if self._applying else ():
                 for event in request.events:
                     found = getattr(event, "request_id", None)
                     if not (isinstance(found, str) and found.startswith(_requests.PREFIX)):
@@ -198,6 +216,8 @@ class NodeStore(PostgresStore):
                     if found is not None:
                         ids.append(found)
             self._consumed_ids.update(ids)
+            for run in closed if self._watched else ():
+                ids.extend(self._watched.pop(run, ()))
         if ids:
             _requests.consume(conn, self.target.schema, ids)
 
@@ -206,6 +226,11 @@ class NodeStore(PostgresStore):
         partition's owner answers); False if it was answered before."""
         s = self.target.schema
         return self._writing(lambda conn: _requests.answer(conn, s, request_id, data), workflow_id)
+
+    def withdraw_request(self, request_id: str) -> None:
+        """A request its caller no longer waits for (a watch that timed out)."""
+        s = self.target.schema
+        self._writing(lambda c: c.execute(f"DELETE FROM {s}.requests WHERE id = %s", (request_id,)))
 
     def announce(self, channel: str, payload: str) -> None:
         self._writing(lambda conn: conn.execute("SELECT pg_notify(%s, %s)", (channel, payload)))
