@@ -1,12 +1,14 @@
-"""The calls that change an open run by name — `signal`, `cancel`, `terminate`, `resume`
-— made here, or, on a node that does not own the run's partition, sent to its
+"""The calls that reach an open run by name — `signal`, `cancel`, `terminate`, `resume`,
+`query` — made here, or, on a node that does not own the run's partition, sent to its
 owner as durable requests (see `aion_actors.nodes.forwarding`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
+from aion_actors.core import RunKey, WorkflowStatus
 from aion_actors.lookup import Lookup
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
@@ -25,6 +27,10 @@ class Forwarded(Protocol):
     def terminate(self, workflow_id: str, reason: str, timeout: float | None) -> None: ...
 
     def resume(self, workflow_id: str) -> None: ...
+
+    def query(
+        self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None
+    ) -> Any: ...
 
 
 class Calls:
@@ -73,3 +79,12 @@ class Calls:
             return there.resume(workflow_id)
         self._registration.resume(self._lookup.latest(workflow_id))
         return None
+
+    def query(self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None) -> Any:
+        """An open run another node holds answers there; any other from here (a closed
+        or parked run from its history)."""
+        run = self._lookup.latest(workflow_id)
+        held_there = not run.status.is_terminal and run.status is not WorkflowStatus.PARKED
+        if held_there and (there := self._there(workflow_id)):
+            return there.query(workflow_id, name, args, timeout)
+        return self._runs.query(RunKey(workflow_id, run.run_id), name, args, timeout)

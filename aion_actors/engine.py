@@ -305,11 +305,10 @@ class Engine:
         """Ask the run's query handler `name`; never recorded.
 
         An open run answers from its live state (an evicted one is brought
-        back); a closed or parked one from its history, replayed read-only.
-        """
+        back; one another node holds, on that node); a closed or parked one
+        from its history, replayed read-only."""
         self._check_open()
-        run = self._lookup.latest(workflow_id)
-        return self._runs.query(RunKey(workflow_id, run.run_id), name, args, timeout)
+        return self._parts.calls.query(workflow_id, name, args, timeout)
 
     def result(
         self,

@@ -144,6 +144,8 @@ class Applier:
         except OwnershipLost:
             return  # the partition moved: its new owner applies the request
         except TimeoutError as exc:  # still in the run's hands: read again on the next wake
+            if call.kind == "query":  # (its caller gave up: its row is withdrawn)
+                return
             log.warning("request %s (%s) not recorded yet: %s", request_id, call.kind, exc)
             return
         except Exception as exc:
@@ -186,6 +188,11 @@ class Applier:
                     raise
                 key = RunKey(wid, run_id)  # started by this request before
             return None if key.run_id == run_id else NodeAnswer(run_id=key.run_id)
+        if call.kind == "query":
+            run = self._lookup.latest(wid)
+            name, args = str(call.name), tuple(call.args)
+            value = self._runs.query(RunKey(wid, run.run_id), name, args, timeout)
+            return NodeAnswer(value=value)
         if call.kind == "watch":
             return self._watch(request_id, (wid, str(call.run_id)))
         if call.kind == "resume":

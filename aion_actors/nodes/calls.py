@@ -21,7 +21,9 @@ from aion_actors.store.postgres._requests import PREFIX
 CALL_VERSION: Final = 1
 #: what a request asks
 #: (`watch`: answer once run `run_id` has closed; its row stays until then)
-KINDS: Final = ("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch")
+KINDS: Final = (
+    *("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch", "query"),
+)
 
 
 def new_request_id() -> str:
@@ -34,13 +36,13 @@ class NodeCall:
 
     kind: str
     workflow_id: str
-    #: start: the workflow type, its encoded arguments, the run id the caller chose and
-    #: the start options (timeouts, memo, policies)
+    #: start: the workflow type, its encoded arguments (query: its arguments), the run id
+    #: the caller chose and the start options (timeouts, memo, policies)
     workflow_type: str | None = None
     args: list[Any] = field(default_factory=list)
     run_id: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    #: signal: its name and payload; cancel, terminate: the reason
+    #: signal: its name and payload (query: its name); cancel, terminate: the reason
     name: str | None = None
     payload: Any = None
     reason: str = ""
@@ -91,6 +93,8 @@ class NodeAnswer:
 
     run_id: str | None = None
     error: dict[str, Any] | None = None
+    #: a query's answer
+    value: Any = None
 
     def encode(self) -> bytes:
         record: dict[str, Any] = {"v": CALL_VERSION}
@@ -98,12 +102,14 @@ class NodeAnswer:
             record["run_id"] = self.run_id
         if self.error is not None:
             record["error"] = self.error
+        if self.value is not None:
+            record["value"] = self.value
         return packb(record)
 
     @classmethod
     def decode(cls, data: bytes) -> NodeAnswer:
         record = _record(data, "answer")
-        return cls(record.get("run_id"), record.get("error"))
+        return cls(record.get("run_id"), record.get("error"), record.get("value"))
 
     @classmethod
     def failed(cls, exc: BaseException) -> NodeAnswer:

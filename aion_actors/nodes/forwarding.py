@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import RunKey, faults
+from aion_actors.core import QueryError, RunKey, faults
 from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id
 from aion_actors.nodes.node import Node
 from aion_actors.runtime.runs import NewRun
 from aion_actors.store.postgres import partition_of
-from aion_actors.store.postgres.nodestore import NodeStore, owner_of
+from aion_actors.store.postgres.nodestore import NodeStore, cluster, owner_of
 
 #: seconds a start made on another node waits for the owner's answer
 START_TIMEOUT = 30.0
@@ -113,6 +113,41 @@ class Forwarder:
 
     def resume(self, workflow_id: str) -> None:
         self.call([NodeCall("resume", workflow_id)], START_TIMEOUT)
+
+    def query(self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None) -> Any:
+        """Ask the owner's live run; `QueryError` naming the owner and why when no answer
+        comes within `timeout`."""
+        call = NodeCall("query", workflow_id, name=name, args=list(args), timeout=timeout)
+        request_id = new_request_id()
+        partition = partition_of(workflow_id, self._store.partitions)
+        self._answers.expect(request_id)
+        try:
+            self._store.put_requests([(request_id, partition, call.encode())])
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                answer = self._answer(request_id, call, deadline, timeout)
+            except TimeoutError:
+                self._store.withdraw_request(request_id)
+                raise QueryError(self._unanswered(call, partition, timeout)) from None
+        finally:
+            self._answers.forget(request_id)
+        answer.raise_error()
+        return answer.value
+
+    def _unanswered(self, call: NodeCall, partition: int, timeout: float | None) -> str:
+        nodes, leases, _ = cluster(self._store)
+        owner = next((lease.owner for lease in leases if lease.partition == partition), None)
+        alive = {node.node_id: node.alive for node in nodes}
+        if owner is None:
+            why = "no node owns it right now (it moves to another node)"
+        elif not alive.get(owner, False):
+            why = f"node {owner!r}, its owner, has stopped renewing its lease (gone or frozen)"
+        else:
+            why = f"node {owner!r}, its owner, did not answer in time (busy, or frozen)"
+        return (
+            f"query {call.name!r} of workflow {call.workflow_id!r} was not answered within "
+            f"{timeout} s: its partition {partition} is not this node's and {why}"
+        )
 
     def wait_closed(self, key: RunKey, timeout: float | None) -> bool:
         """Wait until run `key` (held by another node, or by none yet) has closed; False

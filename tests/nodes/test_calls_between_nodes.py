@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aion_actors import Engine, WorkflowAlreadyStarted, WorkflowClosed
+from aion_actors import Engine, QueryError, WorkflowAlreadyStarted, WorkflowClosed
 from aion_actors.core import events as ev
 from tests.nodes import flows
 
@@ -130,4 +130,18 @@ def test_result_on_a_node_that_does_not_hold_the_run_waits_for_its_close_on_the_
     assert a.describe(wid).status.value == "completed"
     assert [e.kind for e in a.history(wid)][-1] == "WorkflowCompleted"
     assert wid in [r.workflow_id for r in a.list_runs(status="completed")]
+    assert _requests_left(a) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_query_on_the_non_owner_is_answered_by_the_owners_live_run(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "q")
+    a.start(flows.waiter, 2, workflow_id=wid)
+    a.signal(wid, "item", "x")
+    assert a.query(wid, "items") == ["x"]
+    with pytest.raises(QueryError, match="nope"):
+        a.query(wid, "nope")
     assert _requests_left(a) == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine
+from aion_actors import Engine, QueryError
 from aion_actors.core import events as ev
 from tests.crashes import kill_engine
 from tests.nodes import flows
@@ -116,3 +117,25 @@ def test_requests_read_by_an_owner_killed_before_applying_them_are_applied_once_
             assert _requests_left(survivor) == 0
     finally:
         _kill(dying)
+
+
+@pytest.mark.timeout(90)
+def test_a_query_whose_owner_is_frozen_raises_query_error_naming_the_owner(
+    pg_url: str, tmp_path: Path
+) -> None:
+    owner = _spawn(pg_url, "frozen", tmp_path / "frozen.log", share=64)
+    try:
+        with Engine.open(pg_url, workers=1, node_id="asks", lease=30.0, renew_every=0.25) as asks:
+            asks.register(*flows.ALL)
+            _until(lambda: asks.stats()["partitions"] == 32)
+            wid = next(f"f{i}" for i in range(10_000) if not asks._parts.node.owns(f"f{i}"))  # noqa: SLF001
+            asks.start(flows.waiter, 1, workflow_id=wid)
+            assert asks.query(wid, "items", timeout=10) == []  # answered by `frozen`
+            os.killpg(owner.pid, signal.SIGSTOP)
+            with pytest.raises(QueryError, match=r"node 'frozen', its owner"):
+                asks.query(wid, "items", timeout=0.3)
+            assert _requests_left(asks) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(owner.pid, signal.SIGCONT)
+        _kill(owner)

@@ -118,8 +118,3 @@ def take_answer(conn: Any, s: str, request_id: str) -> tuple[bool, bytes | None]
         return True, bytes(row[0])
     waiting = conn.execute(f"SELECT 1 FROM {s}.requests WHERE id = %s", (request_id,)).fetchone()
     return waiting is None, None
-
-
-def forget_requester(conn: Any, s: str, requester: str) -> None:
-    """Answers nobody will read: those for `requester` (a node that left or died)."""
-    conn.execute(f"DELETE FROM {s}.answers WHERE requester = %s", (requester,))
