@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aion_actors import Engine, QueryError, WorkflowAlreadyStarted, WorkflowClosed
+from aion_actors import ConfigError, Engine, QueryError, WorkflowAlreadyStarted, WorkflowClosed
 from aion_actors.core import events as ev
 from tests.nodes import flows
 
@@ -144,4 +144,17 @@ def test_a_query_on_the_non_owner_is_answered_by_the_owners_live_run(
     assert a.query(wid, "items") == ["x"]
     with pytest.raises(QueryError, match="nope"):
         a.query(wid, "nope")
+    assert _requests_left(a) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_resume_on_the_non_owner_gets_the_owners_answer_and_leaves_no_request(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "p")
+    a.start(flows.waiter, 1, workflow_id=wid)
+    with pytest.raises(ConfigError, match="not parked") as caught:
+        a.resume(wid)  # applied on `b`, which finds the run open: its error crosses back
+    assert type(caught.value) is ConfigError
     assert _requests_left(a) == 0
