@@ -223,24 +223,22 @@ class Engine:
         """
         self._check_open()
         payload = payloads.checked(self._converter, payload, "payload", self.max_payload_bytes)
-        key = self._lookup.open_run(workflow_id, f"signal {name!r}")
-        self._runs.signal(key, name, payload, timeout)
+        self._parts.calls.signal(workflow_id, name, payload, timeout)
 
     def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """Ask the run to cancel: its current await raises `Cancelled`, so it can compensate."""
         self._check_open()
-        if not self._parts.queues.cancel(workflow_id, reason, timeout):  # (queued: it never runs)
-            self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
+        self._parts.calls.cancel(workflow_id, reason, timeout)
 
     def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """End the run at once, running no workflow code; in-flight results are dropped."""
         self._check_open()
-        self._runs.terminate(self._lookup.open_run(workflow_id, "terminate"), reason, timeout)
+        self._parts.calls.terminate(workflow_id, reason, timeout)
 
     def resume(self, workflow_id: str) -> None:
         """Replay a parked run with the code registered now."""
         self._check_open()
-        self._registration.resume(self._lookup.latest(workflow_id))
+        self._parts.calls.resume(workflow_id)
 
     def pause(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """Hold the open run's code until `unpause`; what reaches it is still recorded."""
@@ -307,11 +305,10 @@ class Engine:
         """Ask the run's query handler `name`; never recorded.
 
         An open run answers from its live state (an evicted one is brought
-        back); a closed or parked one from its history, replayed read-only.
-        """
+        back; one another node holds, on that node); a closed or parked one
+        from its history, replayed read-only."""
         self._check_open()
-        run = self._lookup.latest(workflow_id)
-        return self._runs.query(RunKey(workflow_id, run.run_id), name, args, timeout)
+        return self._parts.calls.query(workflow_id, name, args, timeout)
 
     def result(
         self,

@@ -37,6 +37,16 @@ class Gate(Protocol):
     def fresh_id(self) -> str: ...
 
 
+class Forwarding(Gate, Protocol):
+    """A node's way to start runs of partitions other nodes own (see `aion_actors.nodes`)."""
+
+    def owns(self, workflow_id: str) -> bool: ...
+
+    def start(
+        self, workflow_type: str, new: Sequence[NewRun], options: dict[str, Any]
+    ) -> list[RunKey]: ...
+
+
 class StartOptions(TypedDict, total=False):
     """What `start`/`start_many` take beside the workflow, its input and its id (see README)."""
 
@@ -64,13 +74,13 @@ class Starter:
         registration: Registration,
         signal_start: SignalStart,
         converter: PayloadConverter | None,
-        gate: Gate | None = None,
+        gate: Forwarding | None = None,
     ) -> None:
         self._runs = runs
         self._registration = registration
         self._signal_start = signal_start
         self._converter = converter
-        #: a node's: starts of runs in partitions it does not own are refused
+        #: a node's: starts of runs in partitions it does not own go to their owners
         self._gate = gate
 
     @property
@@ -88,7 +98,8 @@ class Starter:
         """The run started (or, with `signal`, the run that got the signal)."""
         if self._gate is not None:
             workflow_id = workflow_id or self._gate.fresh_id()
-            self._gate.check(workflow_id, "start")
+            if signal is not None:  # signal-with-start is made on the owner
+                self._gate.check(workflow_id, "start")
         if signal is not None:
             timeouts = _timeouts(options)
             if policy_of(options) is not None:
@@ -107,9 +118,19 @@ class Starter:
         workflow_ids: Iterable[str] | None,
         options: StartOptions,
     ) -> list[RunKey]:
-        """Every run started, once all are committed; the first error is raised after."""
+        """Every run started, once all are committed; the first error is raised after.
+        A node starts those of its partitions and asks the owners of the others."""
         definition, new = self._checked(workflow, inputs, workflow_ids, options)
-        return self.start_new(definition, new, policy_of(options))
+        gate, policy = self._gate, policy_of(options)
+        there = [] if gate is None else [r for r in new if not gate.owns(r.workflow_id)]
+        if gate is None or not there:
+            return self.start_new(definition, new, policy)
+        here = [run for run in new if gate.owns(run.workflow_id)]
+        started = self.start_new(definition, here, policy) if here else []
+        keys = dict(zip([r.key for r in here], started, strict=True))
+        sent = gate.start(definition.name, there, dict(options))
+        keys.update(zip([r.key for r in there], sent, strict=True))
+        return [keys[run.key] for run in new]
 
     def begin_many(
         self,
@@ -124,6 +145,8 @@ class Starter:
         if policy_of(options) is not None:
             raise ValueError("a start policy (if_open, if_closed) may wait: use start_many")
         definition, new = self._checked(workflow, inputs, workflow_ids, options)
+        for run in new if self._gate is not None else ():  # (a node: only its own partitions)
+            self._gate.check(run.workflow_id, "start")  # type: ignore[union-attr]
         acks = self._runs.port.begin_starts(definition, new)
         return [(run.key, ack) for run, ack in zip(new, acks, strict=True)]
 
@@ -134,15 +157,12 @@ class Starter:
         workflow_ids: Iterable[str] | None,
         options: StartOptions,
     ) -> tuple[WorkflowDefinition, list[NewRun]]:
-        """The definition and the new runs a start asks for, every id checked (a node:
-        that it owns it), every input encoded; nothing written."""
+        """The definition and the new runs a start asks for, every id checked (a node's
+        fresh ids in its own partitions), every input encoded; nothing written."""
         timeouts = _timeouts(options)
-        if self._gate is not None:
+        if self._gate is not None and workflow_ids is None:
             inputs = list(inputs)
-            gate = self._gate
-            workflow_ids = list(workflow_ids or (gate.fresh_id() for _ in inputs))
-            for workflow_id in workflow_ids:
-                gate.check(workflow_id, "start")
+            workflow_ids = [self._gate.fresh_id() for _ in inputs]
         definition = self._registration.workflow(workflow)
         inputs = payloads.encode_inputs(self._converter, inputs)
         memo = options.get("memo")

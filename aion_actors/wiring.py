@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aion_actors.calls import Calls
 from aion_actors.completions import Completions
 from aion_actors.config import Config
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
 from aion_actors.nodes import Node
+from aion_actors.nodes.service import NodeCalls, node_forwarder
 from aion_actors.operations import Operations
 from aion_actors.pruning import Pruner, Retentions
 from aion_actors.queues.service import Queues
@@ -46,8 +48,11 @@ class Parts:
     operations: Operations
     schedules: Schedules
     queues: Queues
+    calls: Calls
     #: on a store shared by several engines: this one's partitions (see `aion_actors.nodes`)
     node: Node | None = None
+    #: a node's: calls between nodes
+    node_calls: NodeCalls | None = None
 
     def start(self) -> None:
         """Register the schedule workflow, recover the open runs (a node: those of the
@@ -57,6 +62,8 @@ class Parts:
         self.runs.recover(self.node.owns if self.node else None)
         if self.node is not None:
             self.node.start()
+        if self.node_calls is not None:
+            self.node_calls.start()
         self.pruner.start()
 
     def stats(self) -> dict[str, int]:
@@ -71,6 +78,8 @@ class Parts:
         recorder, in that order; then a node gives its partitions up."""
         self.pruner.close()
         self.queues.close()
+        if self.node_calls is not None:
+            self.node_calls.close()
         if self.node is not None:
             self.node.close()
         self.runs.close()
@@ -123,10 +132,16 @@ def wire(
     recorder.when_runs_close(pruner.runs_closed)
     registration = Registration(catalog, config, runs, registered=pruner.wake)
     node = Node(store, runs) if isinstance(store, NodeStore) else None
+    forwarder, answers = node_forwarder(node, node.store) if node else (None, None)
     lookup = Lookup(store, catalog, runs, converter, node)
     signal_start = SignalStart(runs, registration, converter)
-    starter = Starter(runs, registration, signal_start, converter, node)
+    starter = Starter(runs, registration, signal_start, converter, forwarder)
     updates = Updates(runs, lookup, converter, max_payload_bytes)
+    queues = Queues(runs, starter, registration, store, clock)
+    node_calls = None
+    if node is not None and forwarder is not None and answers is not None:
+        parts = (runs, starter, lookup, registration, queues)
+        node_calls = NodeCalls.wire(node, forwarder, answers, *parts)
     return Parts(
         catalog=catalog,
         recorder=recorder,
@@ -140,6 +155,8 @@ def wire(
         pruner=pruner,
         operations=Operations(runs, lookup),
         schedules=Schedules(store, runs, registration, starter, updates, converter),
-        queues=Queues(runs, starter, registration, store, clock),
+        queues=queues,
+        calls=Calls(runs, lookup, registration, queues, forwarder),
         node=node,
+        node_calls=node_calls,
     )

@@ -14,7 +14,9 @@ Points: `commit.before`, `commit.after` (around each group commit),
 (an update's handler ran, its `UpdateCompleted` not yet recorded), `continue_as_new`
 (the old run closed, the new one not yet started), `reset` (an open run closed by
 `engine.reset`, its new run not yet written), `evict`, `rehydrate`
-and `prune.middle` (a run being pruned is invisible, some of its events remain).
+`prune.middle` (a run being pruned is invisible, some of its events remain),
+`request.written` (a node recorded a call for another node's run, not yet answered)
+and `request.applying` (the owner read such a request, its event not yet recorded).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ POINTS = (
     "evict",
     "rehydrate",
     "prune.middle",
+    "request.written",
+    "request.applying",
 )
 
 ARMED = False

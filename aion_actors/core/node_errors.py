@@ -32,7 +32,9 @@ class OwnershipLost(AionError):
 
 
 class NotOwner(AionError):
-    """A call that changes a run was made on a node that does not own the run's partition."""
+    """A call that changes a run, and that nodes do not forward to the owner (`pause`,
+    `update`, signal-with-start, ...), was made on a node that does not own the run's
+    partition. (`start`, `signal`, `cancel`, `terminate` and `resume` are forwarded.)"""
 
     def __init__(
         self, workflow_id: str, what: str, partition: int, node_id: str, owner: str | None
@@ -45,6 +47,6 @@ class NotOwner(AionError):
         super().__init__(
             f"cannot {what} workflow {workflow_id!r} on node {node_id!r}: its partition "
             f"{partition} is not this node's — {where}; make the call on that node, or retry "
-            "shortly (forwarding calls between nodes is not built yet: see README "
-            '"Running several replicas")'
+            'shortly (this call is not forwarded between nodes: see README "Calls from any '
+            'node")'
         )

@@ -54,6 +54,8 @@ class Node:
         self._unreachable = False
         self._thread = threading.Thread(target=self._run, name="aion-node", daemon=True)
         self._fence.on_lost = self._heard_lost
+        #: told of the partitions this node took, once their runs are recovered
+        self.on_taken: Callable[[frozenset[int]], None] = lambda partitions: None
 
     # -- the gate: calls for runs of partitions this node does not own
 
@@ -62,6 +64,13 @@ class Node:
 
     def owns(self, workflow_id: str) -> bool:
         return self._partition(workflow_id) in self._ready
+
+    def serves(self, partition: int) -> bool:
+        """Whether `partition` is this node's and its runs are recovered here."""
+        return partition in self._ready
+
+    def served(self) -> list[int]:
+        return sorted(self._ready)
 
     def check(self, workflow_id: str, what: str) -> None:
         """`NotOwner` naming the owner when `workflow_id`'s partition is not this node's."""
@@ -191,6 +200,7 @@ class Node:
         with self._lock:
             self._ready = self._ready | partitions
         log.info("node %s took partitions %s (%d runs woken)", self.node_id, _span(claimed), woken)
+        self.on_taken(partitions)
 
     def _give_up(self, partitions: Iterable[int], why: str, *, release: bool) -> None:
         """Drop the runs of `partitions`, forget them, and (`release`) free their leases."""

@@ -37,4 +37,14 @@ async def chain(ctx: WorkflowContext, ledger: str, seconds: float, nap: float) -
     return [first, second]
 
 
-ALL = (step, chain)
+@workflow
+async def waiter(ctx: WorkflowContext, count: int) -> list[str]:
+    """Collects `count` "item" signals (answering query "items" meanwhile), then returns them."""
+    items: list[str] = []
+    ctx.on_query("items", lambda: list(items))
+    while len(items) < count:
+        items.append(await ctx.wait_signal("item"))
+    return items
+
+
+ALL = (step, chain, waiter)

@@ -47,8 +47,8 @@ def test_two_nodes_share_the_partitions_evenly_and_refuse_calls_for_the_others_r
         a.register(*flows.ALL)
         b.register(*flows.ALL)
         foreign = _owned_elsewhere(a)
-        with pytest.raises(NotOwner, match=r"node 'b' owns it"):
-            a.start(flows.chain, "x", 0.0, 0.0, workflow_id=foreign)
+        with pytest.raises(NotOwner, match=r"node 'b' owns it"):  # (pause is not forwarded)
+            a.pause(foreign)
         handle = b.start(flows.chain, str(tmp_path / "l"), 0.0, 0.0, workflow_id=foreign)
         assert len(handle.result(timeout=30)) == 2
         assert a.describe(foreign).status.value == "completed"  # reads work from any node

@@ -57,6 +57,9 @@ KILL_AT = {
 ELSEWHERE = {
     "prune.middle": "tests/retention/test_prune_crash.py",  # the workload keeps its runs
     "reset": "tests/runtime/test_reset.py",  # an operator's verb the workload does not make
+    # calls between nodes: a single engine makes none
+    "request.written": "tests/nodes/test_request_crashes.py",
+    "request.applying": "tests/nodes/test_request_crashes.py",
 }
 
 

@@ -10,17 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aion_actors.core import AionError, RunKey, WorkflowNotFound, WorkflowParked
+from aion_actors.core import AionError, RunKey, WorkflowNotFound, WorkflowParked, WorkflowStatus
 from aion_actors.core import events as ev
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.store import EventStore
+
+#: waits up to the seconds given (None: for good) until a run this engine does not hold
+#: has closed on another node; False when the time ran out
+Elsewhere = Callable[[RunKey, float | None], bool]
 
 
 class Closings:
     def __init__(self, table: RunTable, store: EventStore) -> None:
         self._table = table
         self._store = store
+        #: a node's: how to wait for runs held by other nodes (see `aion_actors.nodes`)
+        self.elsewhere: Elsewhere | None = None
 
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
@@ -41,7 +47,7 @@ class Closings:
         while True:
             watched = self._table.watch(key)
             if watched is None:
-                return self._closing_in_store(key)
+                return self._closing_in_store(key, deadline, timeout, raise_on_park)
             entry, latch = watched
             if raise_on_park and entry.presence is Presence.PARKED:
                 self._table.unwatch(key, latch)
@@ -56,10 +62,26 @@ class Closings:
             if entry.closing is not None:
                 return entry.closing
 
-    def _closing_in_store(self, key: RunKey) -> ev.Event:
+    def _closing_in_store(
+        self,
+        key: RunKey,
+        deadline: float | None = None,
+        timeout: float | None = None,
+        raise_on_park: bool = False,
+    ) -> ev.Event:
         run = self._store.get_run(*key)
         if run is None:
             raise WorkflowNotFound(key.workflow_id, key.run_id)
+        while self.elsewhere is not None and not run.status.is_terminal:
+            if raise_on_park and run.status is WorkflowStatus.PARKED:
+                raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self.elsewhere(key, left):
+                raise TimeoutError(
+                    f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
+                    f"{timeout} s (it is {run.status.value}, on another node)"
+                )
+            run = self._store.get_run(*key) or run
         last = self._store.read(*key, run.head)
         if not run.status.is_terminal or not last:
             raise AionError(

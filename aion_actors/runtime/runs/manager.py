@@ -33,7 +33,7 @@ from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.quiet import Quiet
 from aion_actors.runtime.runs import due
-from aion_actors.runtime.runs.closings import Closings
+from aion_actors.runtime.runs.closings import Closings, Elsewhere
 from aion_actors.runtime.runs.dropping import drop_runs
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
@@ -231,6 +231,9 @@ class RunManager:
     ) -> tuple[RunKey, ev.Event]:
         with self.clock.waiting():  # a virtual clock may skip to the next timer meanwhile
             return self._closings.wait_closed(key, timeout, raise_on_park=raise_on_park)
+
+    def wait_elsewhere(self, wait: Elsewhere) -> None:
+        self._closings.elsewhere = wait  # a node's: runs other nodes hold
 
     def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
         self._closings.when_closed(key, callback)

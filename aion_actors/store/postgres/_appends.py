@@ -44,6 +44,9 @@ Results = list[list[Event] | AionError]
 #: inside a write's transaction: the requests the store may write, the others replaced
 #: by their error
 Fence = Callable[[Any, list[proj.Prepared | AionError]], list[proj.Prepared | AionError]]
+#: inside a write's transaction, after its events: what else the requests written (and
+#: the runs they closed) settle — a node's: the request rows of other nodes' calls
+Consumed = Callable[[Any, list[proj.Prepared], list[tuple[str, str]]], None]
 
 
 class Batch:
@@ -127,6 +130,7 @@ def commit(
     attempt: Attempt,
     errors: tuple[type[BaseException], ...],
     fence: Fence,
+    consumed: Consumed | None = None,
 ) -> None:
     """Apply `batch` in one transaction on `conn` (see the module); `attempt.results`
     holds per request its events or its error (`timers.committed()` once this returns).
@@ -142,7 +146,7 @@ def commit(
         prepared = batch.prepared()  # while the server answers
         attempt.xid, stored = _stored(loading)
         prepared = fence(conn, prepared)
-        attempt.results = _write(conn, s, partitions, prepared, stored, timers)
+        attempt.results = _write(conn, s, partitions, prepared, stored, timers, consumed)
     # (the Sync closing the pipeline committed)
 
 
@@ -167,12 +171,14 @@ def _write(
     batch: list[proj.Prepared | AionError],
     stored: dict[_Run, bytes],
     timers: TimerChanges,
+    consumed: Consumed | None = None,
 ) -> Results:
     """Check and fold `batch` against the `stored` summaries and queue its writes."""
     results: Results = []
     touched: dict[_Run, proj.Summary] = {}
     listed: dict[_Run, _search.Listed] = {}  # what each run was listed under before
     rows: list[tuple[str, str, int, int, bytes]] = []
+    written: list[proj.Prepared] = []
     for request in batch:
         if isinstance(request, AionError):
             results.append(request)
@@ -209,6 +215,7 @@ def _write(
         ended = summary["status"] not in proj.OPEN
         timers.add(run, partition, ops, new_run=new_run, ended=ended)
         touched[run] = summary
+        written.append(request)
         results.append(request.events)
     if rows:
         runs_sql, runs_params = _index.upsert(s, partitions, touched)
@@ -218,8 +225,10 @@ def _write(
             (*events_params, *runs_params),
             binary=True,
         )
-        _search.update(conn, s, listed, touched)
         closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
+        if consumed is not None:
+            consumed(conn, written, list(closed_now))
+        _search.update(conn, s, listed, touched)
         if closed_now:
             _prune.closed(conn, s, closed_now)
         timers.apply(conn, s)

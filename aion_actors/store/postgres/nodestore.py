@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from aion_actors.core import AionError, ConfigError, OwnershipLost
 from aion_actors.store import _projection as proj
-from aion_actors.store.postgres import _leases, _owned
+from aion_actors.store.postgres import _leases, _owned, _requests
 from aion_actors.store.postgres._connect import unreachable
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres.store import PostgresStore
@@ -108,6 +108,15 @@ class NodeStore(PostgresStore):
         super().__init__(url, **options)
         self.settings = settings
         self.fence = Fence(settings.node_id)
+        #: calls of other nodes being applied here, whose event names no request id:
+        #: (event kind, workflow_id, run_id) -> request id
+        self._awaited: dict[tuple[str, str, str], str] = {}
+        self._applying = 0
+        self._consumed_ids: set[str] = set()
+        #: runs other nodes wait to see closed: (workflow_id, run_id) -> request ids
+        self._watched: dict[tuple[str, str], set[str]] = {}
+        self._requests_lock = threading.Lock()
+        self._consumed = self._consume_requests
         try:
             self._with_conn(self._prepare_nodes)
         except BaseException:
@@ -117,6 +126,7 @@ class NodeStore(PostgresStore):
     def _prepare_nodes(self, conn: Any) -> None:
         with conn.transaction():
             _leases.ensure_nodes(conn, self.target.schema)
+            _requests.ensure(conn, self.target.schema)
 
     # -- fencing (inside the write's transaction)
 
@@ -146,6 +156,88 @@ class NodeStore(PostgresStore):
         lost = self.fence.refused(_leases.fence(conn, self.target.schema, [partition]))
         if lost:
             raise lost[partition]
+
+    # -- calls of other nodes (see `_requests`, `aion_actors.nodes.applier`)
+
+    def put_requests(self, rows: list[tuple[str, int, bytes]]) -> None:
+        """Record calls for runs of other nodes' partitions, durably, and announce them."""
+        s, node_id = self.target.schema, self.settings.node_id
+        self._writing(lambda conn: _requests.put(conn, s, node_id, rows))
+
+    def pending_requests(self, partitions: list[int]) -> list[tuple[str, int, bytes]]:
+        return self._read(lambda conn, s: _requests.pending(conn, s, partitions))
+
+    def applying(self, request_id: str, event: tuple[str, str, str] | None) -> None:
+        """Request `request_id` is being applied: the append of its event (`event` when
+        that event names no request id) deletes its row, in the same transaction."""
+        with self._requests_lock:
+            self._applying += 1
+            if event is not None:
+                self._awaited.setdefault(event, request_id)
+
+    def applied(self, request_id: str, event: tuple[str, str, str] | None) -> bool:
+        """Done applying: whether an append deleted its row."""
+        with self._requests_lock:
+            self._applying -= 1
+            if event is not None and self._awaited.get(event) == request_id:
+                del self._awaited[event]
+            if request_id in self._consumed_ids:
+                self._consumed_ids.remove(request_id)
+                return True
+            return False
+
+    def watching(self, request_id: str, run: tuple[str, str], *, stop: bool = False) -> None:
+        """Request `request_id` waits for `run` to close: the append that closes it
+        answers it (`stop`: no longer)."""
+        with self._requests_lock:
+            ids = self._watched.setdefault(run, set())
+            if stop:
+                ids.discard(request_id)
+            else:
+                ids.add(request_id)
+            if not ids:
+                del self._watched[run]
+
+    def _consume_requests(
+        self, conn: Any, written: list[proj.Prepared], closed: list[tuple[str, str]]
+    ) -> None:
+        """In an append's transaction: the requests it applies, and the watches of the
+        runs it closes, are answered by it (one statement; none when nobody waits)."""
+        if not self._applying and not self._watched:
+            return
+        ids: list[str] = []
+        with self._requests_lock:
+            for request in written if self._applying else ():
+                for event in request.events:
+                    found = getattr(event, "request_id", None)
+                    if not (isinstance(found, str) and found.startswith(_requests.PREFIX)):
+                        key = (event.kind, request.workflow_id, request.run_id)
+                        found = self._awaited.get(key)
+                    if found is not None:
+                        ids.append(found)
+            self._consumed_ids.update(ids)
+            for run in closed if self._watched else ():
+                ids.extend(self._watched.pop(run, ()))
+        if ids:
+            _requests.consume(conn, self.target.schema, ids)
+
+    def answer_request(self, request_id: str, workflow_id: str, data: bytes) -> bool:
+        """Record the answer to a request of `workflow_id` and delete it (fenced: only the
+        partition's owner answers); False if it was answered before."""
+        s = self.target.schema
+        return self._writing(lambda conn: _requests.answer(conn, s, request_id, data), workflow_id)
+
+    def withdraw_request(self, request_id: str) -> None:
+        """A request its caller no longer waits for (a watch that timed out)."""
+        s = self.target.schema
+        self._writing(lambda c: c.execute(f"DELETE FROM {s}.requests WHERE id = %s", (request_id,)))
+
+    def announce(self, channel: str, payload: str) -> None:
+        self._writing(lambda conn: conn.execute("SELECT pg_notify(%s, %s)", (channel, payload)))
+
+    def take_answer(self, request_id: str) -> tuple[bool, bytes | None]:
+        s = self.target.schema
+        return self._writing(lambda conn: _requests.take_answer(conn, s, request_id))
 
     # -- reads of the owned partitions
 

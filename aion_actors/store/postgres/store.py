@@ -196,6 +196,7 @@ class PostgresStore:
                     attempt,
                     self._errors,
                     self._fenced,
+                    self._consumed,
                 )
             except self._errors:
                 if attempt.xid is not None and attempt.results:
@@ -208,9 +209,10 @@ class PostgresStore:
     def _fenced(
         self, conn: Any, prepared: list[proj.Prepared | AionError]
     ) -> list[proj.Prepared | AionError]:
-        """Inside the write's transaction: the requests this store may write (a node's
-        refuses those of partitions it does not own, see `NodeStore`)."""
+        """In the write's transaction: what it may write (a node's: see `NodeStore`)."""
         return prepared
+
+    _consumed: _appends.Consumed | None = None  # a node's: the other nodes' calls applied
 
     def _fence_one(self, conn: Any, workflow_id: str) -> None:
         """Inside a small write's transaction: raise if `workflow_id` may not be written."""

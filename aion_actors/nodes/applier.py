@@ -1,0 +1,228 @@
+"""`Applier`: the owner's side of calls made on other nodes (see README "Calls from any
+node").
+
+Woken when a request is announced for a partition this node serves, when it
+takes partitions (their requests left by a dead owner wait there) and when its
+listener reconnects, its thread reads the requests waiting in those partitions
+and hands each, once, to a small pool that applies it as the same call made
+here would be — with the request's id, so that:
+
+- the append that records its event deletes its row in the same transaction,
+  fenced by the partition's epoch (`NodeStore.applying`), so a request is
+  applied exactly once however often it is read, and none is lost when the
+  owner dies before that commit: the next owner finds the row;
+- a call that fails (or whose outcome is no event: a start handed another run
+  by its policy, a resume) records its answer and deletes its row in one fenced
+  transaction instead.
+
+A node that loses the partition meanwhile answers nothing: its new owner does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import cast
+
+from aion_actors.core import (
+    AionError,
+    CorruptEvent,
+    OwnershipLost,
+    RunKey,
+    WorkflowAlreadyStarted,
+    faults,
+)
+from aion_actors.lookup import Lookup
+from aion_actors.nodes.calls import NodeAnswer, NodeCall
+from aion_actors.queues.service import Queues
+from aion_actors.registration import Registration
+from aion_actors.runtime import messages as msg
+from aion_actors.runtime.runs import NewRun, RunManager
+from aion_actors.starting import Starter, StartOptions, options_checked, policy_of
+from aion_actors.store.postgres import partition_of
+from aion_actors.store.postgres.nodestore import NodeStore
+
+log = logging.getLogger("aion_actors.nodes")
+
+#: requests applied at once (each may wait for its run's commit)
+_POOL = 8
+_DEFAULT_TIMEOUT = 30.0
+#: the event whose append consumes a request's row, when that event names no request id
+_Awaited = tuple[str, str, str] | None
+#: a request answered later (by the append that closes the run it watches)
+_LATER = NodeAnswer(run_id="")
+
+
+class Applier:
+    def __init__(
+        self,
+        store: NodeStore,
+        serves: Callable[[int], bool],
+        held: Callable[[], list[int]],
+        runs: RunManager,
+        starter: Starter,
+        lookup: Lookup,
+        registration: Registration,
+        queues: Queues,
+    ) -> None:
+        self._store = store
+        self._serves = serves
+        self._held = held
+        self._runs = runs
+        self._starter = starter
+        self._lookup = lookup
+        self._registration = registration
+        self._queues = queues
+        self._cond = threading.Condition()
+        self._wanted: set[int] = set()
+        self._inflight: set[str] = set()
+        self._stopped = False
+        self._pool = ThreadPoolExecutor(_POOL, thread_name_prefix="aion-node-apply")
+        self._thread = threading.Thread(target=self._run, name="aion-node-requests", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self, partitions: set[int] | frozenset[int] | None = None) -> None:
+        """Requests may wait in `partitions` (None: every partition served here)."""
+        with self._cond:
+            self._wanted |= set(self._held() if partitions is None else partitions)
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._wanted and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                wanted, self._wanted = self._wanted, set()
+            served = sorted(p for p in wanted if self._serves(p))
+            if not served:
+                continue
+            try:
+                found = self._store.pending_requests(served)
+            except AionError as exc:
+                log.warning("node requests of partitions %s not read (%s)", served, exc)
+                continue
+            for request_id, partition, data in found:
+                with self._cond:
+                    if request_id in self._inflight:
+                        continue
+                    self._inflight.add(request_id)
+                self._pool.submit(self._apply, request_id, partition, data)
+
+    def _apply(self, request_id: str, partition: int, data: bytes) -> None:
+        try:
+            try:
+                call = NodeCall.decode(data)
+            except CorruptEvent as exc:
+                log.error("request %s (partition %d) is unreadable: %s", request_id, partition, exc)
+                return
+            if faults.ARMED:
+                faults.hit("request.applying")
+            self._settle(request_id, call)
+        finally:
+            with self._cond:
+                self._inflight.discard(request_id)
+
+    def _settle(self, request_id: str, call: NodeCall) -> None:
+        awaited: list[_Awaited] = []
+        answer: NodeAnswer | None
+        try:
+            answer = self._applied(request_id, call, awaited)
+        except OwnershipLost:
+            return  # the partition moved: its new owner applies the request
+        except TimeoutError as exc:  # still in the run's hands: read again on the next wake
+            if call.kind == "query":  # (its caller gave up: its row is withdrawn)
+                return
+            log.warning("request %s (%s) not recorded yet: %s", request_id, call.kind, exc)
+            return
+        except Exception as exc:
+            if not self._serves(partition_of(call.workflow_id, self._store.partitions)):
+                return  # dropped while it was applied here: its new owner applies it
+            answer = NodeAnswer.failed(exc)
+        finally:
+            consumed = any([self._store.applied(request_id, event) for event in awaited])
+        if answer is _LATER or (answer is None and consumed):
+            return  # its row went with its event, in one transaction (or goes with one)
+        try:
+            data = (answer or NodeAnswer()).encode()
+            self._store.answer_request(request_id, call.workflow_id, data)
+        except AionError as exc:
+            log.warning("request %s: its answer was not recorded (%s)", request_id, exc)
+
+    def _applied(
+        self, request_id: str, call: NodeCall, awaited: list[_Awaited]
+    ) -> NodeAnswer | None:
+        """Apply `call` here; None when done as asked (its row consumed by its event's
+        append, or to be deleted), else the answer to record."""
+        wid = call.workflow_id
+        timeout = call.timeout if call.timeout is not None else _DEFAULT_TIMEOUT
+
+        def expect(event: _Awaited) -> None:
+            awaited.append(event)
+            self._store.applying(request_id, event)
+
+        if call.kind == "start":
+            run_id = str(call.run_id)
+            definition = self._registration.workflow(str(call.workflow_type))
+            options = cast(StartOptions, call.options)
+            timeouts, memo = options_checked(options)
+            new = NewRun(wid, run_id, call.args, None, timeouts, memo=memo)
+            expect(("WorkflowStarted", wid, run_id))
+            try:
+                [key] = self._starter.start_new(definition, [new], policy_of(options))
+            except WorkflowAlreadyStarted as exc:
+                if exc.run_id != run_id:
+                    raise
+                key = RunKey(wid, run_id)  # started by this request before
+            return None if key.run_id == run_id else NodeAnswer(run_id=key.run_id)
+        if call.kind == "query":
+            run = self._lookup.latest(wid)
+            name, args = str(call.name), tuple(call.args)
+            value = self._runs.query(RunKey(wid, run.run_id), name, args, timeout)
+            return NodeAnswer(value=value)
+        if call.kind == "watch":
+            return self._watch(request_id, (wid, str(call.run_id)))
+        if call.kind == "resume":
+            self._registration.resume(self._lookup.latest(wid))
+            return NodeAnswer()
+        if call.kind == "cancel" and self._queues.cancel(wid, call.reason, timeout):
+            return NodeAnswer()  # it was queued: it never runs
+        key = self._lookup.open_run(wid, _what(call))
+        request: msg.RequestMessage
+        if call.kind == "signal":
+            expect(None)  # its event carries the request id
+            request = msg.Signal(str(call.name), call.payload, msg.Ack(), request_id)
+        elif call.kind == "cancel":
+            expect(None)
+            request = msg.CancelRequest(call.reason, msg.Ack(), request_id)
+        else:
+            expect(("WorkflowTerminated", wid, key.run_id))
+            request = msg.TerminateRequest(call.reason, msg.Ack())
+        self._runs.request(key, request, timeout)
+        return None
+
+    def _watch(self, request_id: str, run: tuple[str, str]) -> NodeAnswer | None:
+        """Answer `request_id` when `run` closes: by the append that closes it, or now."""
+        self._store.watching(request_id, run)
+        found = self._store.get_run(*run)
+        if found is not None and not found.status.is_terminal:
+            return _LATER
+        self._store.watching(request_id, run, stop=True)
+        return NodeAnswer()
+
+
+def _what(call: NodeCall) -> str:
+    return f"signal {call.name!r}" if call.kind == "signal" else call.kind

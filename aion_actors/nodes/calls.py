@@ -1,0 +1,154 @@
+"""What one node asks of another's run, and what it is answered: msgpack maps with
+explicit field names and a schema version (`v`), stored in the `requests` and
+`answers` rows (see `aion_actors.store.postgres._requests`). Never pickles.
+
+An error crosses as its class name, its message and its plain attributes; the
+requester raises the same `aion_actors` error class (with those attributes), or
+an `AionError` with the message when the class is not one of ours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aion_actors.core as core
+from aion_actors.core import AionError, CorruptEvent, packb, unpackb
+from aion_actors.store.postgres._requests import PREFIX
+
+#: the version of the request and answer maps
+CALL_VERSION: Final = 1
+#: what a request asks
+#: (`watch`: answer once run `run_id` has closed; its row stays until then)
+KINDS: Final = (
+    *("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch", "query"),
+)
+
+
+def new_request_id() -> str:
+    return f"{PREFIX}{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCall:
+    """One call made on a node that does not own the run: what the owner applies."""
+
+    kind: str
+    workflow_id: str
+    #: start: the workflow type, its encoded arguments (query: its arguments), the run id
+    #: the caller chose and the start options (timeouts, memo, policies)
+    workflow_type: str | None = None
+    args: list[Any] = field(default_factory=list)
+    run_id: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    #: signal: its name and payload (query: its name); cancel, terminate: the reason
+    name: str | None = None
+    payload: Any = None
+    reason: str = ""
+    #: seconds the owner may wait for the run to record it
+    timeout: float | None = None
+
+    def encode(self) -> bytes:
+        record: dict[str, Any] = {"v": CALL_VERSION, "kind": self.kind, "wid": self.workflow_id}
+        for key, value in (
+            ("type", self.workflow_type),
+            ("args", self.args or None),
+            ("run_id", self.run_id),
+            ("options", self.options or None),
+            ("name", self.name),
+            ("reason", self.reason or None),
+            ("timeout", self.timeout),
+        ):
+            if value is not None:
+                record[key] = value
+        if self.kind in ("signal", "signal_start"):
+            record["payload"] = self.payload
+        return packb(record)
+
+    @classmethod
+    def decode(cls, data: bytes) -> NodeCall:
+        record = _record(data, "request")
+        kind = record.get("kind")
+        if kind not in KINDS or not isinstance(record.get("wid"), str):
+            raise CorruptEvent(f"a node request asks {kind!r} of {record.get('wid')!r}")
+        return cls(
+            kind=kind,
+            workflow_id=record["wid"],
+            workflow_type=record.get("type"),
+            args=list(record.get("args") or []),
+            run_id=record.get("run_id"),
+            options=dict(record.get("options") or {}),
+            name=record.get("name"),
+            payload=record.get("payload"),
+            reason=record.get("reason") or "",
+            timeout=record.get("timeout"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAnswer:
+    """How the owner applied a call: done (the run it concerned, for starts), or the
+    error the same call raises on the owner."""
+
+    run_id: str | None = None
+    error: dict[str, Any] | None = None
+    #: a query's answer
+    value: Any = None
+
+    def encode(self) -> bytes:
+        record: dict[str, Any] = {"v": CALL_VERSION}
+        if self.run_id is not None:
+            record["run_id"] = self.run_id
+        if self.error is not None:
+            record["error"] = self.error
+        if self.value is not None:
+            record["value"] = self.value
+        return packb(record)
+
+    @classmethod
+    def decode(cls, data: bytes) -> NodeAnswer:
+        record = _record(data, "answer")
+        return cls(record.get("run_id"), record.get("error"), record.get("value"))
+
+    @classmethod
+    def failed(cls, exc: BaseException) -> NodeAnswer:
+        fields = {
+            k: v
+            for k, v in vars(exc).items()
+            if not k.startswith("_") and (v is None or isinstance(v, str | int | float | bool))
+        }
+        return cls(error={"type": type(exc).__name__, "message": str(exc), "fields": fields})
+
+    def raise_error(self) -> None:
+        """Raise the error the owner answered, if any."""
+        if self.error is None:
+            return
+        raise rebuilt(self.error)
+
+
+def rebuilt(error: dict[str, Any]) -> AionError:
+    """The `aion_actors` error an answer names, with its message and plain attributes."""
+    message = str(error.get("message", ""))
+    cls = getattr(core, str(error.get("type")), None)
+    if not (isinstance(cls, type) and issubclass(cls, AionError)):
+        return AionError(f"{error.get('type')}: {message}")
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    for key, value in dict(error.get("fields") or {}).items():
+        setattr(exc, str(key), value)
+    return exc
+
+
+def _record(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        record = unpackb(data)
+    except Exception as exc:
+        raise CorruptEvent(f"a node {what} is damaged ({exc})") from None
+    if not isinstance(record, dict) or record.get("v") != CALL_VERSION:
+        version = record.get("v") if isinstance(record, dict) else None
+        raise CorruptEvent(
+            f"a node {what} has schema {version!r}, this engine reads {CALL_VERSION}: "
+            "run the same aion-actors version on every node"
+        )
+    return record

@@ -1,0 +1,221 @@
+"""The requester's side of a call for a run another node owns (see README "Calls from
+any node").
+
+`Forwarder` writes the call as a durable request row (see
+`store.postgres._requests`), announced to the partition's owner in the same
+transaction: from that commit on the call is not lost, whatever dies. It then
+waits for the owner's answer — woken by the answer's `NOTIFY` through this
+node's listener, never by polling — and returns or raises as the same call
+does on the owner (`WorkflowAlreadyStarted`, `WorkflowClosed`, ...). No answer
+within the call's timeout raises `TimeoutError`, saying that the request is
+recorded and will still be applied once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aion_actors.core import QueryError, RunKey, faults
+from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id
+from aion_actors.nodes.node import Node
+from aion_actors.runtime.runs import NewRun
+from aion_actors.store.postgres import partition_of
+from aion_actors.store.postgres.nodestore import NodeStore, cluster, owner_of
+
+#: seconds a start made on another node waits for the owner's answer
+START_TIMEOUT = 30.0
+
+
+class Answers:
+    """The calls this node waits to hear answered: woken by the listener."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, threading.Event] = {}
+
+    def expect(self, request_id: str) -> threading.Event:
+        with self._lock:
+            return self._waiting.setdefault(request_id, threading.Event())
+
+    def forget(self, request_id: str) -> None:
+        with self._lock:
+            self._waiting.pop(request_id, None)
+
+    def arrived(self, request_id: str) -> None:
+        with self._lock:
+            event = self._waiting.get(request_id)
+        if event is not None:
+            event.set()
+
+    def look_again(self) -> None:
+        """Every waiter reads the store again (the listener reconnected)."""
+        with self._lock:
+            events = list(self._waiting.values())
+        for event in events:
+            event.set()
+
+
+class Forwarder:
+    """A node's gate for starts, and the way its calls reach runs of other nodes."""
+
+    def __init__(self, node: Node, store: NodeStore, answers: Answers) -> None:
+        self._node = node
+        self._store = store
+        self._answers = answers
+
+    # -- the gate the starter asks (see `aion_actors.starting.Gate`)
+
+    def owns(self, workflow_id: str) -> bool:
+        return self._node.owns(workflow_id)
+
+    def check(self, workflow_id: str, what: str) -> None:
+        self._node.check(workflow_id, what)
+
+    def fresh_id(self) -> str:
+        return self._node.fresh_id()
+
+    # -- calls
+
+    def start(
+        self, workflow_type: str, new: Sequence[NewRun], options: dict[str, Any]
+    ) -> list[RunKey]:
+        """Start `new` runs of other nodes' partitions; each one's key once its owner
+        recorded it (or handed back another run, as a start policy may)."""
+        calls = [
+            NodeCall(
+                "start",
+                run.workflow_id,
+                workflow_type=workflow_type,
+                args=list(run.args),
+                run_id=run.run_id,
+                options=options,
+            )
+            for run in new
+        ]
+        answers = self.call(calls, START_TIMEOUT)
+        return [
+            RunKey(run.workflow_id, answer.run_id or run.run_id)
+            for run, answer in zip(new, answers, strict=True)
+        ]
+
+    def signal(self, workflow_id: str, name: str, payload: Any, timeout: float | None) -> None:
+        call = NodeCall("signal", workflow_id, name=name, payload=payload, timeout=timeout)
+        self.call([call], timeout)
+
+    def cancel(self, workflow_id: str, reason: str, timeout: float | None) -> None:
+        self.call([NodeCall("cancel", workflow_id, reason=reason, timeout=timeout)], timeout)
+
+    def terminate(self, workflow_id: str, reason: str, timeout: float | None) -> None:
+        self.call([NodeCall("terminate", workflow_id, reason=reason, timeout=timeout)], timeout)
+
+    def resume(self, workflow_id: str) -> None:
+        self.call([NodeCall("resume", workflow_id)], START_TIMEOUT)
+
+    def query(self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None) -> Any:
+        """Ask the owner's live run; `QueryError` naming the owner and why when no answer
+        comes within `timeout`."""
+        call = NodeCall("query", workflow_id, name=name, args=list(args), timeout=timeout)
+        request_id = new_request_id()
+        partition = partition_of(workflow_id, self._store.partitions)
+        self._answers.expect(request_id)
+        try:
+            self._store.put_requests([(request_id, partition, call.encode())])
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                answer = self._answer(request_id, call, deadline, timeout)
+            except TimeoutError:
+                self._store.withdraw_request(request_id)
+                raise QueryError(self._unanswered(call, partition, timeout)) from None
+        finally:
+            self._answers.forget(request_id)
+        answer.raise_error()
+        return answer.value
+
+    def _unanswered(self, call: NodeCall, partition: int, timeout: float | None) -> str:
+        nodes, leases, _ = cluster(self._store)
+        owner = next((lease.owner for lease in leases if lease.partition == partition), None)
+        alive = {node.node_id: node.alive for node in nodes}
+        if owner is None:
+            why = "no node owns it right now (it moves to another node)"
+        elif not alive.get(owner, False):
+            why = f"node {owner!r}, its owner, has stopped renewing its lease (gone or frozen)"
+        else:
+            why = f"node {owner!r}, its owner, did not answer in time (busy, or frozen)"
+        return (
+            f"query {call.name!r} of workflow {call.workflow_id!r} was not answered within "
+            f"{timeout} s: its partition {partition} is not this node's and {why}"
+        )
+
+    def wait_closed(self, key: RunKey, timeout: float | None) -> bool:
+        """Wait until run `key` (held by another node, or by none yet) has closed; False
+        after `timeout`. The owner answers by the append that closes it."""
+        call = NodeCall("watch", key.workflow_id, run_id=key.run_id)
+        request_id = new_request_id()
+        partition = partition_of(key.workflow_id, self._store.partitions)
+        self._answers.expect(request_id)
+        try:
+            self._store.put_requests([(request_id, partition, call.encode())])
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                self._answer(request_id, call, deadline, timeout)
+            except TimeoutError:
+                self._store.withdraw_request(request_id)
+                return False
+            return True
+        finally:
+            self._answers.forget(request_id)
+
+    def call(self, calls: Sequence[NodeCall], timeout: float | None) -> list[NodeAnswer]:
+        """Record `calls` in one transaction, then wait for every answer; the first
+        error answered is raised once all are answered."""
+        partitions = self._store.partitions
+        ids = [new_request_id() for _ in calls]
+        for request_id in ids:
+            self._answers.expect(request_id)
+        try:
+            self._store.put_requests(
+                [
+                    (request_id, partition_of(call.workflow_id, partitions), call.encode())
+                    for request_id, call in zip(ids, calls, strict=True)
+                ]
+            )
+            if faults.ARMED:
+                faults.hit("request.written")
+            deadline = None if timeout is None else time.monotonic() + timeout
+            answers = [
+                self._answer(request_id, call, deadline, timeout)
+                for request_id, call in zip(ids, calls, strict=True)
+            ]
+        finally:
+            for request_id in ids:
+                self._answers.forget(request_id)
+        for answer in answers:
+            answer.raise_error()
+        return answers
+
+    def _answer(
+        self, request_id: str, call: NodeCall, deadline: float | None, timeout: float | None
+    ) -> NodeAnswer:
+        arrived = self._answers.expect(request_id)
+        while True:
+            arrived.clear()
+            done, data = self._store.take_answer(request_id)
+            if done:
+                return NodeAnswer() if data is None else NodeAnswer.decode(data)
+            left = None if deadline is None else deadline - time.monotonic()
+            if (left is not None and left <= 0) or not arrived.wait(left):
+                raise TimeoutError(self._late(request_id, call, timeout))
+
+    def _late(self, request_id: str, call: NodeCall, timeout: float | None) -> str:
+        partition = partition_of(call.workflow_id, self._store.partitions)
+        owner = owner_of(self._store, partition)
+        who = f"its owner {owner!r}" if owner else "no node owning it now"
+        return (
+            f"the {call.kind} of workflow {call.workflow_id!r} is recorded (request "
+            f"{request_id}) but partition {partition}'s owner did not apply it within "
+            f"{timeout} s ({who}); it stays recorded and is applied once when a node owns "
+            "the partition — do not repeat the call"
+        )

@@ -1,0 +1,71 @@
+"""`NodeCalls`: what lets a node take calls for any run (see README "Calls from any
+node"): the forwarder that sends calls to the owners of other partitions, the
+applier that applies the calls sent here, and the listener that wakes both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aion_actors.lookup import Lookup
+from aion_actors.nodes.applier import Applier
+from aion_actors.nodes.forwarding import Answers, Forwarder
+from aion_actors.nodes.listener import Hearers, Listener
+from aion_actors.nodes.node import Node
+from aion_actors.queues.service import Queues
+from aion_actors.registration import Registration
+from aion_actors.runtime.runs import RunManager
+from aion_actors.starting import Starter
+from aion_actors.store.postgres.nodestore import NodeStore
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCalls:
+    forwarder: Forwarder
+    applier: Applier
+    listener: Listener
+
+    @classmethod
+    def wire(
+        cls,
+        node: Node,
+        forwarder: Forwarder,
+        answers: Answers,
+        runs: RunManager,
+        starter: Starter,
+        lookup: Lookup,
+        registration: Registration,
+        queues: Queues,
+    ) -> NodeCalls:
+        store = node.store
+        applier = Applier(
+            store, node.serves, node.served, runs, starter, lookup, registration, queues
+        )
+        node.on_taken = applier.wake
+        runs.wait_elsewhere(forwarder.wait_closed)
+        hearers = Hearers(
+            request=lambda partition: applier.wake({partition}),
+            answer=answers.arrived,
+            closed=lambda workflow_id, run_id: None,
+            connected=lambda: _all(applier.wake, answers.look_again),
+        )
+        return cls(forwarder, applier, Listener(store, hearers))
+
+    def start(self) -> None:
+        """Apply what waits in the partitions this node took, then listen."""
+        self.applier.start()
+        self.listener.start()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.applier.close()
+
+
+def node_forwarder(node: Node, store: NodeStore) -> tuple[Forwarder, Answers]:
+    answers = Answers()
+    return Forwarder(node, store, answers), answers
+
+
+def _all(*calls: Callable[[], None]) -> None:
+    for call in calls:
+        call()

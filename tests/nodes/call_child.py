@@ -1,0 +1,46 @@
+"""A node taking orders: `python -m tests.nodes.call_child URL NODE_ID`.
+
+Opens the store as node NODE_ID (lease 1 s), prints READY once it holds at least
+`sys.argv[3]` partitions (default 32), then runs each line it reads from stdin —
+`start WID COUNT`, `signal WID PAYLOAD`, `query WID` — printing `DONE <line>`
+(or `ERROR <line>: <error>`). Fault points come from `AION_FAULTS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from aion_actors import Engine
+from tests.nodes import flows
+from tests.nodes.node_child import LEASE
+
+
+def main() -> None:
+    url, node_id = sys.argv[1:3]
+    share = int(sys.argv[3]) if len(sys.argv) > 3 else 32
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
+    with Engine.open(url, workers=1, node_id=node_id, **LEASE) as engine:  # type: ignore[arg-type]
+        engine.register(*flows.ALL)
+        ready = threading.Event()
+        while engine.stats()["partitions"] < share:
+            ready.wait(0.05)  # (a test child: the node takes its share within a second)
+        print("READY", flush=True)
+        for line in sys.stdin:
+            verb, wid, arg = [*line.split(), "", ""][:3]
+            try:
+                if verb == "start":
+                    engine.start(flows.waiter, int(arg), workflow_id=wid)
+                    print(f"DONE {line.strip()}", flush=True)
+                elif verb == "signal":
+                    engine.signal(wid, "item", arg)
+                    print(f"DONE {line.strip()}", flush=True)
+                elif verb == "query":
+                    print(f"DONE {engine.query(wid, 'items', timeout=3.0)}", flush=True)
+            except Exception as exc:
+                print(f"ERROR {line.strip()}: {type(exc).__name__}: {exc}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
