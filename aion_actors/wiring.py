@@ -51,10 +51,11 @@ class Parts:
 
     def start(self) -> None:
         """Register the schedule workflow, recover the open runs (a node: those of the
-        partitions it takes; schedules among them), then start the pruner (which may
-        read closed runs)."""
+        partitions it takes; schedules among them), register the config file's queues,
+        then start the pruner (which may read closed runs)."""
         self.schedules.install()
         self.runs.recover(self.node.owns if self.node else None)
+        self.queues.start()
         if self.node is not None:
             self.node.start()
         self.pruner.start()
@@ -140,6 +141,6 @@ def wire(
         pruner=pruner,
         operations=Operations(runs, lookup),
         schedules=Schedules(store, runs, registration, starter, updates, converter),
-        queues=Queues(runs, starter, registration, store, clock),
+        queues=Queues(runs, starter, registration, store, clock, config.queues if config else None),
         node=node,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from aion_actors.config import QueueConfig
 from aion_actors.core import AionError, check_id
 from aion_actors.runtime.rates import Rate, rate_of
 from aion_actors.starting import StartOptions
@@ -89,3 +91,19 @@ def checked(queue: Queue, options: dict[str, Any]) -> tuple[str | None, int, str
     if on_duplicate not in ("return", "raise"):
         raise ValueError(f"on_duplicate={on_duplicate!r} must be 'return' or 'raise'")
     return key, priority, dedup_id, on_duplicate == "raise"
+
+
+def configured(queue: Queue | str, table: QueueConfig | None) -> Queue:
+    """The queue as it applies: `[queue.<name>]` of the `aion.toml`, under what the `Queue`
+    in code sets (file < code, as for restart policies); a field the code leaves at its
+    default (None, False) takes the file's. A name alone: the file's queue."""
+    if isinstance(queue, str):
+        queue = Queue(queue)
+    if table is None:
+        return queue
+    changes = {
+        name: value
+        for name in ("concurrency", "per_key", "rate", "priority")
+        if (value := getattr(table, name)) is not None and getattr(queue, name) in (None, False)
+    }
+    return dataclasses.replace(queue, **changes) if changes else queue

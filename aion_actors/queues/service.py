@@ -22,14 +22,15 @@ import functools
 import itertools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aion_actors.config import QueueConfig
 from aion_actors.core import OperationRefused, RunKey, WorkflowClosed, payloads
 from aion_actors.core import events as ev
 from aion_actors.queues import rebuild
 from aion_actors.queues.order import Queued, QueueState
-from aion_actors.queues.queue import EnqueueOptions, Queue, QueueDuplicate, checked
+from aion_actors.queues.queue import EnqueueOptions, Queue, QueueDuplicate, checked, configured
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.alarm import Alarm
@@ -51,8 +52,11 @@ class Queues:
         registration: Registration,
         store: EventStore,
         clock: Clock,
+        files: Mapping[str, QueueConfig] | None = None,
     ) -> None:
         self._runs = runs
+        #: the `[queue.<name>]` tables of the engine's `aion.toml`
+        self._files = files or {}
         self._starter = starter
         self._registration = registration
         self._store = store
@@ -69,9 +73,15 @@ class Queues:
 
     # -- registering
 
+    def start(self) -> None:
+        """Register the queues of the `aion.toml` (a `Queue` in code may follow)."""
+        self.register([Queue(name) for name in self._files])
+
     def register(self, queues: Sequence[Queue]) -> None:
-        """Make `queues` usable by `enqueue`; each one's runs in the store join it."""
+        """Make `queues` usable by `enqueue`, with their `[queue.<name>]` settings under
+        theirs; each one's runs in the store join it."""
         for queue in queues:
+            queue = configured(queue, self._files.get(queue.name))
             with self._lock:
                 state = self._states.get(queue.name)
                 if state is not None:  # new limits for a registered queue
