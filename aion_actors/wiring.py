@@ -56,10 +56,11 @@ class Parts:
 
     def start(self) -> None:
         """Register the schedule workflow, recover the open runs (a node: those of the
-        partitions it takes; schedules among them), then start the pruner (which may
-        read closed runs)."""
+        partitions it takes; schedules among them), register the config file's queues,
+        then start the pruner (which may read closed runs)."""
         self.schedules.install()
         self.runs.recover(self.node.owns if self.node else None)
+        self.queues.start()
         if self.node is not None:
             self.node.start()
         if self.node_calls is not None:
@@ -137,7 +138,7 @@ def wire(
     signal_start = SignalStart(runs, registration, converter)
     starter = Starter(runs, registration, signal_start, converter, forwarder)
     updates = Updates(runs, lookup, converter, max_payload_bytes)
-    queues = Queues(runs, starter, registration, store, clock)
+    queues = Queues(runs, starter, registration, store, clock, config.queues if config else None)
     node_calls = None
     if node is not None and forwarder is not None and answers is not None:
         parts = (runs, starter, lookup, registration, queues)

@@ -24,10 +24,11 @@ from rich.table import Table
 from rich.text import Text
 
 from aion_actors.cli.inspection import print_json
-from aion_actors.config import ActivityConfig, Config
+from aion_actors.config import ActivityConfig, Config, QueueConfig
 from aion_actors.config.keys import WORKERS_KEYS
 from aion_actors.core import ConfigError
 from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
+from aion_actors.runtime.rates import Rate
 from supervisor import RestartPolicy
 
 _DEFAULT_ROW = "default"
@@ -86,6 +87,7 @@ def check_config(
                 "restart": {name: _policy(p) for name, p in policies.items()},
                 "workers": workers,
                 "activity": {name: _activity(a) for name, a in config.activities.items()},
+                "queue": {name: _queue(q) for name, q in config.queues.items()},
             }
         )
         return 0
@@ -118,12 +120,19 @@ def check_config(
     console.print(pool)
     if config.activities:
         activities = Table(title=escape("[activity.<name>]"), title_justify="left")
-        for column in ("activity", "retry", "timeout", "executor"):
+        for column in ("activity", "retry", "timeout", "executor", "concurrency", "rate"):
             activities.add_column(column)
         for name, table in config.activities.items():
             row = _activity(table)
             activities.add_row(Text(name), *(Text(_show(row[k])) for k in row))
         console.print(activities)
+    if config.queues:
+        queues = Table(title=escape("[queue.<name>]"), title_justify="left")
+        for column in ("queue", "concurrency", "per_key", "rate", "priority"):
+            queues.add_column(column)
+        for name, queue in config.queues.items():
+            queues.add_row(Text(name), *(Text(_show(v)) for v in _queue(queue).values()))
+        console.print(queues)
     console.print(
         "[dim]A policy set in a @workflow/@activity decorator, or passed to "
         "Engine.open/engine.register, takes precedence over this file.[/]"
@@ -159,7 +168,24 @@ def _activity(table: ActivityConfig) -> dict[str, Any]:
         },
         "timeout": table.timeout,
         "executor": table.executor,
+        "concurrency": table.concurrency,
+        "rate": _rate(table.rate),
     }
+
+
+def _queue(table: QueueConfig) -> dict[str, Any]:
+    rate = _rate(table.rate)
+    return {
+        "concurrency": table.concurrency,
+        "per_key": table.per_key,
+        "rate": rate,
+        "priority": table.priority,
+    }
+
+
+def _rate(rate: Rate | None) -> list[Any] | None:
+    """A rate as the file writes it: [limit, seconds]."""
+    return None if rate is None else [rate.limit, rate.per]
 
 
 def _show(value: Any) -> str:

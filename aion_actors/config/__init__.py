@@ -9,7 +9,7 @@ Every mistake is a `ConfigError` naming the file, the table, the key and
 what is allowed: a typo must not silently fall back to a default.
 
 The parts, each importing only those before it:
-- `values`: the typed `[engine]` and `[activity.*]` settings, and `UNSET`;
+- `values`: the typed `[engine]`, `[activity.*]` and `[queue.*]` settings, and `UNSET`;
 - `keys`: what each key of each table accepts;
 - `tables`: reading a document into typed values, refusing every mistake;
 - `names`: tables that name no registered workflow type or activity;
@@ -19,13 +19,14 @@ The parts, each importing only those before it:
 
 from aion_actors.config.apply import configure, configure_activity, configure_workflow
 from aion_actors.config.file import Config
-from aion_actors.config.values import UNSET, ActivityConfig, EngineConfig, Unset
+from aion_actors.config.values import UNSET, ActivityConfig, EngineConfig, QueueConfig, Unset
 
 __all__ = [
     "UNSET",
     "ActivityConfig",
     "Config",
     "EngineConfig",
+    "QueueConfig",
     "Unset",
     "configure",
     "configure_activity",

@@ -72,7 +72,7 @@ def configure_activity(
     changes: dict[str, Any] = {}
     table = config.activities.get(definition.name) if config is not None else None
     if table is not None:
-        for name in ("retry", "timeout", "executor"):
+        for name in ("retry", "timeout", "executor", "concurrency", "rate"):
             value = getattr(table, name)
             if value is not None and name not in definition.explicit:
                 changes[name] = value

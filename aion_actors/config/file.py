@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from aion_actors.config.names import unknown_tables
 from aion_actors.config.tables import read_tables
-from aion_actors.config.values import ActivityConfig, EngineConfig
+from aion_actors.config.values import ActivityConfig, EngineConfig, QueueConfig
 from aion_actors.core import ConfigError
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART
 from aion_actors.workers import DEFAULT_WORKER_RESTART
@@ -33,6 +33,8 @@ class Config:
     default_retention: float | None = None
     #: `[retention.<workflow_type>] keep`, over the default
     retention: Mapping[str, float | None] = field(default_factory=lambda: MappingProxyType({}))
+    #: `[queue.<name>]`: queues the engine registers at start, or limits for a `Queue` in code
+    queues: Mapping[str, QueueConfig] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
@@ -59,6 +61,7 @@ class Config:
             worker_restart=tables.worker_restart,
             default_retention=tables.default_retention,
             retention=tables.retention,
+            queues=tables.queues,
         )
 
     @classmethod

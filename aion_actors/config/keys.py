@@ -14,6 +14,7 @@ from typing import Any, Final
 __all__ = [
     "ACTIVITY_KEYS",
     "ENGINE_KEYS",
+    "QUEUE_KEYS",
     "RESTART_KEYS",
     "UNLIMITED",
     "WHY_NOT",
@@ -51,6 +52,15 @@ def _seconds_or_false() -> Key:
     return Key(
         f"{positive.allowed} (seconds), or false for never",
         lambda v: v is False or positive.check(v),
+    )
+
+
+def _rate() -> Key:
+    limit, per = _number(1, integer=True), _number(0, strict=True)
+    return Key(
+        "an array [limit, seconds]: an integer >= 1 and a number > 0, e.g. [20, 1.0] for at "
+        "most 20 starts in any second",
+        lambda v: isinstance(v, list) and len(v) == 2 and limit.check(v[0]) and per.check(v[1]),
     )
 
 
@@ -106,6 +116,15 @@ ACTIVITY_KEYS: Final[Mapping[str, Key]] = {
     "retry_max_interval": _number(0),
     "timeout": _number(0, strict=True),
     "executor": _choice("process", "thread"),
+    "concurrency": _number(1, integer=True),
+    "rate": _rate(),
+}
+#: `[queue.<name>]`: a queue's limits (see `Queue`)
+QUEUE_KEYS: Final[Mapping[str, Key]] = {
+    "concurrency": _number(1, integer=True),
+    "per_key": _number(1, integer=True),
+    "rate": _rate(),
+    "priority": Key("true or false", lambda v: isinstance(v, bool)),
 }
 #: (key, value) -> why that value is refused, said instead of the bare list of what is allowed
 WHY_NOT: Final[Mapping[tuple[str, str], str]] = {

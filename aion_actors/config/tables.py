@@ -19,22 +19,24 @@ from typing import Any
 from aion_actors.config.keys import (
     ACTIVITY_KEYS,
     ENGINE_KEYS,
+    QUEUE_KEYS,
     RESTART_KEYS,
     UNLIMITED,
     WHY_NOT,
     WORKERS_KEYS,
     Key,
 )
-from aion_actors.config.values import ActivityConfig, EngineConfig
-from aion_actors.core import ConfigError
+from aion_actors.config.values import ActivityConfig, EngineConfig, QueueConfig
+from aion_actors.core import ConfigError, check_id
 from aion_actors.core.durations import ALLOWED, parse_retention
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, RetryPolicy
+from aion_actors.runtime.rates import rate_of
 from aion_actors.workers import DEFAULT_WORKER_RESTART
 from supervisor import RestartPolicy
 
 __all__ = ["Reader", "Tables", "read_tables"]
 
-_TABLES = ("engine", "workers", "restart", "activity", "retention")
+_TABLES = ("engine", "workers", "restart", "activity", "retention", "queue")
 #: `[retention] default = ...` and `[retention.<type>] keep = ...`: "forever" keeps closed runs
 FOREVER = "forever"
 
@@ -51,6 +53,10 @@ class Tables:
     default_retention: float | None = None  #: `[retention] default`, seconds; None: forever
     #: `[retention.<type>] keep`
     retention: Mapping[str, float | None] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    #: `[queue.<name>]`
+    queues: Mapping[str, QueueConfig] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
     )
 
@@ -77,7 +83,7 @@ class Reader:
             raise ConfigError(
                 f"{self.source}: unknown table {unknown[0]!r}; allowed tables: [engine], "
                 "[workers], [restart.default], [restart.<workflow_type>], [activity.<name>], "
-                "[retention], [retention.<workflow_type>]"
+                "[retention], [retention.<workflow_type>], [queue.<name>]"
             )
         engine = self.engine(self.table(doc.get("engine", {}), "engine"))
         workers = self.table(doc.get("workers", {}), "workers")
@@ -107,6 +113,10 @@ class Reader:
         default_retention, retention = self.retention(
             self.table(doc.get("retention", {}), "retention")
         )
+        queue = self.table(doc.get("queue", {}), "queue")
+        queues = {
+            name: self.queue(self.table(t, f"queue.{name}"), name) for name, t in queue.items()
+        }
         return Tables(
             engine=engine,
             default_restart=default,
@@ -115,6 +125,7 @@ class Reader:
             worker_restart=worker_restart,
             default_retention=default_retention,
             retention=MappingProxyType(retention),
+            queues=MappingProxyType(queues),
         )
 
     def retention(self, doc: dict[str, Any]) -> tuple[float | None, dict[str, float | None]]:
@@ -180,6 +191,22 @@ class Reader:
             retry=RetryPolicy(**retry) if retry else None,
             timeout=values.get("timeout"),
             executor=values.get("executor"),
+            concurrency=values.get("concurrency"),
+            rate=rate_of(values.get("rate"), "rate"),
+        )
+
+    def queue(self, doc: dict[str, Any], name: str) -> QueueConfig:
+        """`[queue.<name>]`: the limits of queue `name` (see `Queue`)."""
+        try:
+            check_id(name, "queue name")
+        except ValueError as exc:
+            raise self.fail(f"queue.{name}", f"is no valid queue name: {exc}") from None
+        values = self.values(doc, f"queue.{name}", QUEUE_KEYS)
+        return QueueConfig(
+            concurrency=values.get("concurrency"),
+            per_key=values.get("per_key"),
+            rate=rate_of(values.get("rate"), "rate"),
+            priority=values.get("priority"),
         )
 
     def table(self, value: Any, name: str) -> dict[str, Any]:

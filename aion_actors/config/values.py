@@ -10,8 +10,9 @@ from typing import Any, Final, Literal
 
 from aion_actors.core import MAX_PAYLOAD_BYTES
 from aion_actors.runtime.definitions import RetryPolicy
+from aion_actors.runtime.rates import Rate
 
-__all__ = ["UNSET", "ActivityConfig", "EngineConfig", "Unset"]
+__all__ = ["UNSET", "ActivityConfig", "EngineConfig", "QueueConfig", "Unset"]
 
 
 class Unset(enum.Enum):
@@ -68,3 +69,15 @@ class ActivityConfig:
     retry: RetryPolicy | None = None
     timeout: float | None = None
     executor: Literal["process", "thread"] | None = None
+    concurrency: int | None = None
+    rate: Rate | None = None
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """One `[queue.<name>]` table; None where the file does not say."""
+
+    concurrency: int | None = None
+    per_key: int | None = None
+    rate: Rate | None = None
+    priority: bool | None = None

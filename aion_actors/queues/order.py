@@ -4,7 +4,9 @@ Pure bookkeeping under the caller's lock: no threads, no store. `take`
 gives the free slots to waiting runs — the highest priority first, FIFO
 within a priority (by enqueue order), and keys in turn (round robin), so
 one key's backlog does not starve another key's runs; a key at its
-`per_key` bound is passed over until one of its runs closes.
+`per_key` bound is passed over until one of its runs closes. A queue with a
+`rate` gives no more slots than its `Window` admits (`take(now)`), and says
+when it will admit the next (`next_start`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from aion_actors.core import RunKey
 from aion_actors.queues.queue import Queue
+from aion_actors.runtime.rates import Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class Queued:
 class QueueState:
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
+        #: the starts of the rate's window (None: the queue has no rate)
+        self.window = Window(queue.limit) if queue.limit is not None else None
         #: waiting runs by key: a heap of (-priority, order, run)
         self._heaps: dict[str | None, list[tuple[int, tuple[int, int], RunKey]]] = {}
         #: every waiting run (a run left out of here is skipped when its heap entry surfaces)
@@ -53,6 +58,30 @@ class QueueState:
         if limit is not None and len(self.running) >= limit:
             return False
         return per_key is None or key is None or self._per_key[key] < per_key
+
+    def limits(self, queue: Queue) -> None:
+        """New limits for this queue (registered again); the rate's window keeps its starts."""
+        self.queue = queue
+        rate = queue.limit
+        if rate is None:
+            self.window = None
+        elif self.window is None:
+            self.window = Window(rate)
+        elif self.window.rate != rate:
+            self.window = self.window.renew(rate)
+
+    def admits(self, now: int) -> bool:
+        """Whether the rate lets one more run start at `now`."""
+        return self.window is None or self.window.admits(now)
+
+    def next_start(self, now: int) -> int | None:
+        """When the rate lets the next waiting run start, if runs wait for the rate alone
+        (a free slot, no room in the window); None otherwise."""
+        if self.window is None or not self.waiting or self.window.admits(now):
+            return None
+        if self.queue.concurrency is not None and len(self.running) >= self.queue.concurrency:
+            return None  # a closing run wakes the queue
+        return self.window.next_at(now)
 
     def add(self, item: Queued) -> None:
         """`item` waits for a slot."""
@@ -90,10 +119,11 @@ class QueueState:
             del self.dedup[dedup_id]
         return self.release(run)
 
-    def take(self) -> list[Queued]:
-        """Waiting runs that may run now, in the order they get their slots (each claimed)."""
+    def take(self, now: int) -> list[Queued]:
+        """Waiting runs that may run now, in the order they get their slots (each claimed,
+        and granted a start in the rate's window)."""
         taken: list[Queued] = []
-        while self._turns:
+        while self._turns and self.admits(now):
             best: tuple[int, str | None] | None = None
             for key in list(self._turns):
                 head = self._head(key)
@@ -107,6 +137,8 @@ class QueueState:
             _, _, run = heapq.heappop(self._heaps[key])
             item = self._waiting.pop(run)
             self.claim(run, key)
+            if self.window is not None:
+                self.window.grant()
             taken.append(item)
             del self._turns[key]  # its turn is over: to the back of the line
             if self._heaps[key]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from aion_actors.config import QueueConfig
 from aion_actors.core import AionError, check_id
+from aion_actors.runtime.rates import Rate, rate_of
 from aion_actors.starting import StartOptions
 
 
@@ -15,13 +18,16 @@ class Queue:
 
     `concurrency`: at most this many of its runs run at once (None: no bound);
     `per_key`: at most this many of one `key`'s runs at once (None: no bound);
-    `priority`: order by each run's `priority` (higher first), FIFO within one.
+    `priority`: order by each run's `priority` (higher first), FIFO within one;
+    `rate`: `(limit, seconds)`, at most `limit` runs start in any window of
+    `seconds` (a sliding window, see `aion_actors.runtime.rates`; None: no bound).
     """
 
     name: str
     concurrency: int | None = None
     per_key: int | None = None
     priority: bool = False
+    rate: Rate | tuple[int, float] | None = None
 
     def __post_init__(self) -> None:
         check_id(self.name, "queue name")
@@ -32,6 +38,12 @@ class Queue:
                     f"Queue({self.name!r}) {field}={value!r} must be a positive int, or None "
                     "for no bound"
                 )
+        object.__setattr__(self, "rate", rate_of(self.rate, f"Queue({self.name!r}) rate"))
+
+    @property
+    def limit(self) -> Rate | None:
+        """`rate` as a `Rate` (it always is one, once built)."""
+        return self.rate if isinstance(self.rate, Rate) else None
 
 
 class EnqueueOptions(StartOptions, total=False):
@@ -79,3 +91,19 @@ def checked(queue: Queue, options: dict[str, Any]) -> tuple[str | None, int, str
     if on_duplicate not in ("return", "raise"):
         raise ValueError(f"on_duplicate={on_duplicate!r} must be 'return' or 'raise'")
     return key, priority, dedup_id, on_duplicate == "raise"
+
+
+def configured(queue: Queue | str, table: QueueConfig | None) -> Queue:
+    """The queue as it applies: `[queue.<name>]` of the `aion.toml`, under what the `Queue`
+    in code sets (file < code, as for restart policies); a field the code leaves at its
+    default (None, False) takes the file's. A name alone: the file's queue."""
+    if isinstance(queue, str):
+        queue = Queue(queue)
+    if table is None:
+        return queue
+    changes = {
+        name: value
+        for name in ("concurrency", "per_key", "rate", "priority")
+        if (value := getattr(table, name)) is not None and getattr(queue, name) in (None, False)
+    }
+    return dataclasses.replace(queue, **changes) if changes else queue

@@ -7,6 +7,12 @@ parked) holds a slot of its queue and key until it closes. So the limits
 hold across an engine restart. Derived from `open_runs()` and the first two
 events of each open run, read once per engine, when the first queue is
 registered — no index of its own in any store.
+
+A queue with a `rate` also gets back the starts of its last window
+(`recent_starts`): the `RunDequeued` times, not older than one window, of
+its open runs and of the runs closed within that window (`search` by
+`closed_after`: a run that started in the window closed in it too). So a
+restart grants no fresh burst.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from aion_actors.core import AionError, RunKey, WorkflowStatus
 from aion_actors.core import events as ev
 from aion_actors.queues.order import Queued, QueueState
-from aion_actors.store import EventStore
+from aion_actors.store import EventStore, RunQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +59,22 @@ def restore(state: QueueState, found: Found) -> None:
     state.claim(item.run, item.key)
     if item.dedup_id is not None:
         state.dedup[item.dedup_id] = item.run
+
+
+def recent_starts(store: EventStore, queue: str, found: list[Found], since: int) -> list[int]:
+    """When the runs of `queue` that started after `since` (unix ns) started."""
+    candidates = dict.fromkeys(item.queued.run for item in found if not item.waiting)
+    for closed in store.search(RunQuery(closed_after=since)):
+        candidates[RunKey(closed.workflow_id, closed.run_id)] = None
+    times = []
+    for run in candidates:
+        try:
+            events = store.read(run.workflow_id, run.run_id, 2)
+        except AionError:
+            continue
+        if not events or not isinstance(events[0], ev.WorkflowQueued) or (events[0].queue != queue):
+            continue
+        at = next((e.recorded_at for e in events if isinstance(e, ev.RunDequeued)), None)
+        if at is not None and at > since:
+            times.append(at)
+    return times

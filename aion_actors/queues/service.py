@@ -8,6 +8,11 @@ a run: an enqueue, a run of the queue closing (`RunManager.when_closed`), a
 queue registered. Nobody polls. A dispatched run records `RunDequeued` and
 its code runs. The queue's state is rebuilt from the store when the queue is
 registered (`rebuild`), so limits hold across an engine restart.
+
+A queue with a `rate` gives a slot only when its window admits a start;
+when runs wait for the rate alone, the queue arms the `Alarm` for the exact
+instant the window admits the next, and dispatches then. A start counts
+from its grant, with the time read after its commit (see `rates`).
 """
 
 from __future__ import annotations
@@ -17,16 +22,18 @@ import functools
 import itertools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aion_actors.config import QueueConfig
 from aion_actors.core import OperationRefused, RunKey, WorkflowClosed, payloads
 from aion_actors.core import events as ev
 from aion_actors.queues import rebuild
 from aion_actors.queues.order import Queued, QueueState
-from aion_actors.queues.queue import EnqueueOptions, Queue, QueueDuplicate, checked
+from aion_actors.queues.queue import EnqueueOptions, Queue, QueueDuplicate, checked, configured
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime.alarm import Alarm
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.lane import Lane
@@ -45,8 +52,11 @@ class Queues:
         registration: Registration,
         store: EventStore,
         clock: Clock,
+        files: Mapping[str, QueueConfig] | None = None,
     ) -> None:
         self._runs = runs
+        #: the `[queue.<name>]` tables of the engine's `aion.toml`
+        self._files = files or {}
         self._starter = starter
         self._registration = registration
         self._store = store
@@ -58,16 +68,24 @@ class Queues:
         self._found: dict[str, list[rebuild.Found]] | None = None
         #: dispatches after a run closed: off the thread that closed it
         self._lane = Lane("aion-queues")
+        #: wakes a queue whose rate forbids a start until a known instant
+        self._alarm = Alarm(clock, "aion-queue-rates")
 
     # -- registering
 
+    def start(self) -> None:
+        """Register the queues of the `aion.toml` (a `Queue` in code may follow)."""
+        self.register([Queue(name) for name in self._files])
+
     def register(self, queues: Sequence[Queue]) -> None:
-        """Make `queues` usable by `enqueue`; each one's runs in the store join it."""
+        """Make `queues` usable by `enqueue`, with their `[queue.<name>]` settings under
+        theirs; each one's runs in the store join it."""
         for queue in queues:
+            queue = configured(queue, self._files.get(queue.name))
             with self._lock:
                 state = self._states.get(queue.name)
                 if state is not None:  # new limits for a registered queue
-                    state.queue = queue
+                    state.limits(queue)
                     found: list[rebuild.Found] = []
                 else:
                     if self._found is None:
@@ -76,6 +94,10 @@ class Queues:
                     state = self._states[queue.name] = QueueState(queue)
                     for item in found:
                         rebuild.restore(state, item)
+                    if state.window is not None:  # the starts of its last window
+                        since = self._clock.now_ns() - state.window.rate.per_ns
+                        for at in rebuild.recent_starts(self._store, queue.name, found, since):
+                            state.window.add(at)
             for item in found:
                 self._watch(state, item.queued.run)
             self.dispatch(state)
@@ -112,9 +134,16 @@ class Queues:
         [new] = new_runs(inputs, ids, self._runs.max_payload_bytes, timeouts, memo)
         with self._lock:
             holder = state.dedup.get(dedup_id) if dedup_id is not None else None
-            fast = holder is None and state.waiting == 0 and state.free(key)
+            fast = (
+                holder is None
+                and state.waiting == 0
+                and state.free(key)
+                and state.admits(self._clock.now_ns())
+            )
             if fast:
                 state.claim(new.key, key)
+                if state.window is not None:
+                    state.window.grant()
             if holder is None and dedup_id is not None:
                 state.dedup[dedup_id] = new.key
         if holder is not None:
@@ -130,11 +159,14 @@ class Queues:
         try:
             [started] = self._starter.start_new(definition, [run], policy)
         except BaseException:
-            self._forget(state, run.key)
+            self._forget(state, run.key, fast)
             raise
         if started != run.key:  # a start policy handed back another run
-            self._forget(state, run.key)
+            self._forget(state, run.key, fast)
             return started
+        if fast and state.window is not None:
+            with self._lock:  # (read after the commit: not before its recorded time)
+                state.window.started(self._clock.now_ns())
         if not fast:
             item = Queued(
                 run.key, key, priority, dedup_id, (self._clock.now_ns(), next(self._counter))
@@ -146,24 +178,40 @@ class Queues:
             self.dispatch(state)
         return run.key
 
-    def _forget(self, state: QueueState, run: RunKey) -> None:
-        """A run that was not recorded: its claim and dedup_id go."""
+    def _forget(self, state: QueueState, run: RunKey, granted: bool) -> None:
+        """A run that was not recorded: its claim, its start (if `granted`) and dedup_id go."""
         with self._lock:
             freed = state.closed(run)
+            if granted and state.window is not None:
+                state.window.withdraw()
         if freed:
             self.dispatch(state)
 
     # -- giving slots
 
     def dispatch(self, state: QueueState) -> None:
-        """Give every free slot to the next waiting run: it records `RunDequeued` and runs."""
+        """Give every free slot to the next waiting run: it records `RunDequeued` and runs.
+        Runs left waiting for the rate alone: the alarm dispatches again when it allows."""
         with self._lock:
-            taken = state.take()
+            now = self._clock.now_ns()
+            taken = state.take(now)
+            wake_at = state.next_start(now)
+        if wake_at is not None:
+            self._alarm.arm(state.queue.name, wake_at, functools.partial(self.dispatch, state))
         for item in taken:
             done = functools.partial(self._dequeued, state, item)
             self._runs.send(item.run, msg.DequeueRequest(msg.Ack(done)))
 
     def _dequeued(self, state: QueueState, item: Queued, error: BaseException | None) -> None:
+        if state.window is not None:
+            with self._lock:
+                if error is None:  # (read after the commit: not before its recorded time)
+                    state.window.started(self._clock.now_ns())
+                else:
+                    state.window.withdraw()
+                again = state.waiting > 0
+            if again:  # the window may admit more now its time is known
+                self._lane.submit(self.dispatch, state)
         if error is None or isinstance(error, OperationRefused | WorkflowClosed):
             return  # recorded; or dequeued already; or closed (its closing frees the slot)
         log.warning("run %s of queue %r could not start: %r", item.run, state.queue.name, error)
@@ -210,4 +258,5 @@ class Queues:
             }
 
     def close(self) -> None:
+        self._alarm.close()
         self._lane.close(drop=True)

@@ -92,7 +92,7 @@ class Attempts:
             heartbeat_timeout=definition.heartbeat_timeout,
         )
         sent = _Sent(self, attempt, finished, definition.heartbeat_timeout)
-        self._executors.submit(definition, task, sent.done, sent.beat)
+        self._executors.submit(definition, task, sent.done, sent.beat, event.deadline)
         return True
 
     @property

@@ -21,6 +21,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 from aion_actors.core import ConfigError
 from aion_actors.core.durations import NOT_GIVEN, NotGiven, RetentionSpec, parse_retention
 from aion_actors.core.payloads import Hints, hints_of
+from aion_actors.runtime.rates import Rate, rate_of
 from aion_actors.workers import FINAL_ERRORS, process_refusal, unimportable_reason
 from supervisor import Backoff, RestartPolicy
 
@@ -191,6 +192,10 @@ class ActivityDefinition(Generic[P, R]):
     heartbeat_timeout: float | None = None
     cancel: CancelMode = "try"
     cancel_grace: float = DEFAULT_CANCEL_GRACE
+    #: at most this many of its attempts in flight in this engine (None: no bound)
+    concurrency: int | None = None
+    #: at most `limit` attempts started per `per` seconds in this engine (None: no bound)
+    rate: Rate | None = None
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -243,6 +248,8 @@ def activity(
     heartbeat_timeout: float | None = None,
     cancel: CancelMode = "try",
     cancel_grace: float = DEFAULT_CANCEL_GRACE,
+    concurrency: int | None = None,
+    rate: Rate | tuple[int, float] | None = None,
 ) -> Callable[[Callable[P, R]], ActivityDefinition[P, R]]: ...
 
 
@@ -256,15 +263,30 @@ def activity(
     heartbeat_timeout: float | None = None,
     cancel: CancelMode = "try",
     cancel_grace: float = DEFAULT_CANCEL_GRACE,
+    concurrency: int | None = None,
+    rate: Rate | tuple[int, float] | None = None,
 ) -> Any:
     """Declare an activity: a side-effecting step run in a worker, retried per `retry`.
 
     `executor` defaults to `"process"`; what is left out may come from an `aion.toml`.
     `heartbeat_timeout` fails an attempt whose heartbeats stop for that long;
     `cancel` and `cancel_grace` say what a cancel of the awaiting workflow does
-    (README: "Activity cancellation and heartbeats").
+    (README: "Activity cancellation and heartbeats"). `concurrency` and `rate`
+    (`(limit, seconds)`) bound its attempts across the engine's runs (README:
+    "Activity limits").
     """
-    given = {"retry": retry, "timeout": timeout, "executor": executor}
+    given: dict[str, Any] = {"retry": retry, "timeout": timeout, "executor": executor}
+    given |= {"concurrency": concurrency, "rate": rate}
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise ConfigError(
+            f"activity concurrency={concurrency!r} must be an int >= 1, or None for no bound"
+        )
+    try:
+        limit = rate_of(rate, "activity rate")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     if executor not in (None, "process", "thread"):
         raise ConfigError(f"activity executor must be 'process' or 'thread', got {executor!r}")
     for what, seconds in (("timeout", timeout), ("heartbeat_timeout", heartbeat_timeout)):
@@ -288,6 +310,8 @@ def activity(
             heartbeat_timeout=heartbeat_timeout,
             cancel=cancel,
             cancel_grace=cancel_grace,
+            concurrency=concurrency,
+            rate=limit,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -10,7 +10,8 @@ Building a pool never fails because of one activity: an activity that
 cannot run in a worker fails its own attempts (`ActivityUnavailable`), so
 every run reports its own activity's failure and the others run. The pool
 restarts its workers by `worker_policy` (the `[workers]` table of an
-`aion.toml`; see `WorkerPool`).
+`aion.toml`; see `WorkerPool`). Attempts of an activity with limits
+(`@activity(concurrency=, rate=)`) pass `ActivityLimits` first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed, PayloadConverter
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition
+from aion_actors.runtime.limits import ActivityLimits
 from aion_actors.workers import (
     AttemptKey,
     Executor,
@@ -66,6 +68,7 @@ class Executors:
         self._current: dict[str, tuple[Executor, dict[str, ActivityDefinition[Any, Any]]]] = {}
         self._all: list[Executor] = []
         self._closed = False
+        self._limits = ActivityLimits(self._submit)
 
     def submit(
         self,
@@ -73,11 +76,26 @@ class Executors:
         task: Task,
         done: Callable[[Outcome], None],
         beat: Callable[[Any], None] | None = None,
+        deadline: int | None = None,
+    ) -> None:
+        """Run the attempt (once its activity's limits allow); `deadline`: its
+        `ctx.activity(timeout=)` (unix ns), past which it is not started."""
+        self._limits.submit(definition, task, done, beat, deadline)
+
+    def _submit(
+        self,
+        definition: ActivityDefinition[Any, Any],
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Callable[[Any], None] | None,
     ) -> None:
         self._executor_for(definition).submit(task, done, beat)
 
     def cancel(self, attempt: AttemptKey, grace: float) -> None:
-        """Ask the attempt to stop, in whichever executor runs it (see `Executor.cancel`)."""
+        """Ask the attempt to stop, in whichever executor runs it (see `Executor.cancel`);
+        one waiting for its activity's limits ends unrun."""
+        if self._limits.cancel(attempt):
+            return
         with self._lock:
             executors = list(self._all)
         for executor in executors:
@@ -116,6 +134,7 @@ class Executors:
     def stats(self) -> dict[str, int]:
         """Worker crashes and replacements, summed over the process pools."""
         totals = {"worker_crashes": 0, "workers_replaced": 0, "activity_timeouts": 0}
+        totals.update(self._limits.stats())
         with self._lock:
             pools = [e for e in self._all if isinstance(e, WorkerPool)]
         for pool in pools:
@@ -126,6 +145,7 @@ class Executors:
         return totals
 
     def close(self) -> None:
+        self._limits.close()
         with self._lock:
             self._closed = True
             executors, self._all = self._all, []

@@ -46,6 +46,8 @@ async def paced(ctx: WorkflowContext, ledger: str) -> str:
 
 #: the queue `paced` runs go through in the kill test (queue_child.py)
 PACED_QUEUE = Queue("paced", concurrency=3)
+#: the queue `paced` runs go through in the rate kill test (rate_child.py): 10 per 5 s
+RATED_QUEUE = Queue("rated", rate=(10, 5.0))
 
 
 @workflow

@@ -37,3 +37,14 @@ def most_at_once(intervals: list[tuple[int, int]]) -> int:
         now += step
         most = max(most, now)
     return most
+
+
+def most_in_window(times: list[int], window_ns: int) -> int:
+    """The most of `times` (unix ns) that lie in one half-open window `[a, a + window_ns)`."""
+    times = sorted(times)
+    most = start = 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window_ns:
+            start += 1
+        most = max(most, end - start + 1)
+    return most

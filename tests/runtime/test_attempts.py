@@ -28,7 +28,12 @@ class HeldExecutors:
         self.held: list[tuple[Task, Callable[[Outcome], None]]] = []
 
     def submit(
-        self, definition: Any, task: Task, done: Callable[[Outcome], None], beat: Any = None
+        self,
+        definition: Any,
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Any = None,
+        deadline: int | None = None,
     ) -> None:
         self.held.append((task, done))
 

@@ -1,0 +1,82 @@
+"""`Alarm`: one thread that calls each armed callback once its instant has come.
+
+A rate limit that forbids a start now knows the exact instant it will
+allow one; whoever holds the limit arms the alarm for that instant under
+its own key (a queue's name, an activity's), and the alarm calls it back
+then — nobody polls. One armed time per key: arming a key again keeps the
+earlier of the two. Times are read from, and waited for on, the engine's
+`Clock`. The thread starts at the first `arm` (an engine without rate
+limits has none) and `close` stops and joins it; callbacks run on it, one
+at a time, so they must be quick (the callers' are: bookkeeping under a
+lock, then messages sent).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+
+from aion_actors.runtime.clock import Clock
+
+log = logging.getLogger("aion_actors.runtime")
+
+
+class Alarm:
+    def __init__(self, clock: Clock, name: str) -> None:
+        self._clock = clock
+        self._name = name
+        self._cond = threading.Condition()
+        #: key -> (when, callback): the armed calls
+        self._armed: dict[Hashable, tuple[int, Callable[[], None]]] = {}
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def arm(self, key: Hashable, at_ns: int, call: Callable[[], None]) -> None:
+        """Call `call` at `at_ns` (or as soon as possible if that has passed), unless `key`
+        is armed for earlier already."""
+        with self._cond:
+            if self._stopped:
+                return
+            current = self._armed.get(key)
+            if current is not None and current[0] <= at_ns:
+                return
+            self._armed[key] = (at_ns, call)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Drop what is armed and stop the thread (joined unless called from it)."""
+        with self._cond:
+            self._stopped = True
+            self._armed.clear()
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                due = self._due()
+                while not self._stopped and not due:
+                    if self._armed:
+                        self._clock.wait(self._cond, min(at for at, _ in self._armed.values()))
+                    else:
+                        self._cond.wait()
+                    due = self._due()
+                if self._stopped:
+                    return
+            for call in due:
+                try:
+                    call()
+                except Exception:  # nobody waits on an alarm: say it here
+                    log.exception("%s: %r failed", self._name, call)
+
+    def _due(self) -> list[Callable[[], None]]:
+        """Take the calls whose time has come (holding the condition)."""
+        now = self._clock.now_ns()
+        keys = [key for key, (at, _) in self._armed.items() if at <= now]
+        return [self._armed.pop(key)[1] for key in keys]
