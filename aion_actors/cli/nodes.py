@@ -53,19 +53,13 @@ def nodes(url: Path | str, console: Console, *, as_json: bool = False) -> int:
     for column in ("partitions", "ranges", "epochs", "lease expires in", "open runs"):
         table.add_column(column, overflow="fold", justify="right" if column != "ranges" else "left")
     for node in view.nodes:
-        owned = [p for p in node.partitions if p.owner == node.node_id]
         table.add_row(
             node.node_id,
             node.host or "-",
             "-" if node.pid is None else str(node.pid),
             Text("alive", style="green") if node.alive else Text("dead", style="red"),
             _age(node.heartbeat_age),
-            f"{len(owned)}"
-            + (
-                f" (+{len(node.partitions) - len(owned)} expired)"
-                if len(owned) < len(node.partitions)
-                else ""
-            ),
+            _count(node),
             spans(p.partition for p in node.partitions),
             _range([p.epoch for p in node.partitions]),
             _expiry(node),
@@ -115,6 +109,13 @@ def document(view: ClusterView) -> dict[str, Any]:
         ],
         "unowned": [p.partition for p in view.unowned],
     }
+
+
+def _count(node: NodeView) -> str:
+    """The partitions a node's live leases hold, and those whose lease expired unrenewed."""
+    owned = sum(p.owner == node.node_id for p in node.partitions)
+    expired = len(node.partitions) - owned
+    return f"{owned} (+{expired} expired)" if expired else str(owned)
 
 
 def _age(seconds: float | None) -> str:
