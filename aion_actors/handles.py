@@ -19,6 +19,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime.runs import Whereabouts
 from aion_actors.store import RunSummary
+from aion_actors.store.postgres.nodeview import Ownership
 
 if TYPE_CHECKING:
     from aion_actors.engine import Engine
@@ -55,6 +56,11 @@ class RunDescription:
     attributes: dict[str, Any] = field(default_factory=dict)
     #: what its starter attached (`engine.start(..., memo=...)`), None if nothing
     memo: dict[str, Any] | None = None
+    #: on a PostgreSQL store: the node whose live lease holds the run's partition (where an
+    #: open run's actor lives), None when no live lease holds it (it moves) — and on LMDB
+    owner: str | None = None
+    #: on a PostgreSQL store: the run's partition (`crc32(workflow_id) % partitions`)
+    partition: int | None = None
 
     @property
     def version_changed(self) -> bool:
@@ -71,6 +77,7 @@ class RunDescription:
         timeout_at: int | None = None,
         patches: tuple[str, ...] = (),
         memo: dict[str, Any] | None = None,
+        owned: Ownership | None = None,
     ) -> RunDescription:
         """The store's view of a run (which wins: the run table may lag a moment) with
         what only its engine knows (pid, residency, why it waits)."""
@@ -98,6 +105,8 @@ class RunDescription:
             patches=patches,
             attributes=run.attributes,
             memo=memo,
+            owner=owned.owner if owned else None,
+            partition=owned.partition if owned else None,
         )
 
 

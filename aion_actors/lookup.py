@@ -23,6 +23,7 @@ from aion_actors.runtime.runs import RunManager
 from aion_actors.runtime.timeouts import deadline
 from aion_actors.starting import Gate
 from aion_actors.store import EventStore, RunSummary
+from aion_actors.store.postgres.nodeview import ownership_of
 
 
 class Lookup:
@@ -69,7 +70,8 @@ class Lookup:
         closing = last[-1] if last else None
         patches = self._patches(workflow_id, run.run_id)
         memo = started[0].memo if started and isinstance(started[0], ev.WorkflowStarted) else None
-        return RunDescription.of(run, where, version, closing, timeout_at, patches, memo)
+        owned = ownership_of(self._store, workflow_id)
+        return RunDescription.of(run, where, version, closing, timeout_at, patches, memo, owned)
 
     def _patches(self, workflow_id: str, run_id: str) -> tuple[str, ...]:
         """The patches the run took, in order; none known when its history is damaged

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from aion_actors.cli import demo, inspection, replaying, ui
+from aion_actors.cli import demo, inspection, nodes, replaying, ui
 from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
 from aion_actors.cli._listing import DEFAULT_LIMIT, Selection, attribute_filters
 from aion_actors.cli._when import UsageError, parse_when
@@ -229,6 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
     ui.add_command(commands, common)
+    nodes.add_command(commands, common)
     commands.add_parser(
         "bench",
         add_help=False,
@@ -283,8 +284,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             app=getattr(args, "app", None),
             as_json=args.json,
         )
-    if args.command == "ui":
-        return ui.run(args, out)
+    if args.command in ("ui", "nodes"):
+        return {"ui": ui.run, "nodes": nodes.run}[args.command](args, out)
     if args.command == "schedules":
         return schedules(args.dir, out, as_json=args.json)
     if args.command == "describe":

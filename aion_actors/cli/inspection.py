@@ -35,6 +35,7 @@ from aion_actors.core import Event, TimerId, TimerKind, WorkflowNotFound
 from aion_actors.core import events as ev
 from aion_actors.store import EventStore, LmdbStore, RunSummary
 from aion_actors.store.postgres import is_url
+from aion_actors.store.postgres.nodeview import ownership_of
 from aion_actors.testing.histories import History, history_document
 
 
@@ -119,6 +120,7 @@ def describe(data: Path | str, workflow_id: str, console: Console, *, as_json: b
     with open_readonly(data) as store:
         run = _run(store, workflow_id, None)
         events = store.read(workflow_id, run.run_id)
+        owned = ownership_of(store, workflow_id)
     doc = {
         **run_dict(run),
         "crashes": sum(isinstance(e, ev.RunCrashed) for e in events),
@@ -127,6 +129,8 @@ def describe(data: Path | str, workflow_id: str, console: Console, *, as_json: b
         "outcome": _outcome(events),
         "patches": [e.patch_id for e in events if isinstance(e, ev.PatchApplied)],
         "memo": events[0].memo if events and isinstance(events[0], ev.WorkflowStarted) else None,
+        "partition": owned.partition if owned else None,
+        "owner": owned.owner if owned else None,
     }
     if as_json:
         print_json(doc)

@@ -127,7 +127,9 @@ class DataDirLocked(AionError):
             holder += f" on host {holder_host}"
         super().__init__(
             f"data directory {path} is locked by {holder}; stop that engine first, "
-            "or open the directory read-only for inspection"
+            "or open it read-only for inspection. One engine owns a data directory: several "
+            "processes (web server workers: `uvicorn --workers 4`, gunicorn) need a PostgreSQL "
+            'store, each process a node — see README "Running several replicas"'
         )
 
 

@@ -14,6 +14,7 @@ from aion_actors.cli.inspection import pending
 from aion_actors.core import Event, WorkflowNotFound, WorkflowStatus
 from aion_actors.core import events as ev
 from aion_actors.store import RunSummary
+from aion_actors.store.postgres.nodeview import ownership_of
 from aion_actors.web.filters import Filters
 from aion_actors.web.source import Source
 from aion_actors.web.timeline import timeline
@@ -102,6 +103,7 @@ def run_page(source: Source, workflow_id: str, run_id: str | None, now: int) -> 
         "parent": run.parent,
         "input": short(started.input, 200) if started else "",
         "memo": started.memo if started else None,
+        "owned": ownership_of(store, workflow_id),
         "next_run": following.next_run_id if following else (reset.next_run_id if reset else None),
         "previous_run": (started.reset_from or {}).get("run_id") if started else None,
     }

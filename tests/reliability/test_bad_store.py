@@ -103,6 +103,21 @@ def test_a_directory_from_a_newer_schema_is_refused_untouched(data_dir: Path) ->
 
 
 @pytest.mark.parametrize("holder", ["hold"], indirect=True)
+def test_a_second_process_on_a_data_directory_is_pointed_to_running_several_replicas(
+    data_dir: Path, holder: subprocess.Popen[bytes]
+) -> None:
+    """A web server's second worker process opening the same LMDB directory: the error
+    says why (one engine per directory) and names the README section on nodes."""
+    with pytest.raises(DataDirLocked) as caught:
+        Engine.open(data_dir, workers=1)
+    message = str(caught.value)
+    assert "uvicorn --workers" in message and "PostgreSQL" in message
+    section = message.split('README "')[1].split('"')[0]
+    readme = (ROOT / "README.md").read_text()
+    assert f"\n## {section}\n" in readme, section
+
+
+@pytest.mark.parametrize("holder", ["hold"], indirect=True)
 def test_a_directory_owned_by_a_live_engine_is_refused_naming_its_pid(
     data_dir: Path, holder: subprocess.Popen[bytes]
 ) -> None:

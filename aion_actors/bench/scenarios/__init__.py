@@ -15,4 +15,5 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "replay",
     "soak",
     "queues",
+    "nodes",
 )

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from aion_actors.store.postgres._schema import lock_key
+
 #: the server's clock as unix ns
 NOW: Final = "(extract(epoch from clock_timestamp()) * 1e9)::bigint"
 
@@ -46,6 +48,10 @@ class NodeRow:
 
 
 def ensure_nodes(conn: Any, s: str) -> None:
+    """Inside a transaction: create the registry if missing. Nodes opening a new store at
+    once take the store's creation lock first: two concurrent `CREATE TABLE IF NOT EXISTS`
+    of one table may both try to create it, and one fails on a duplicate type name."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(s) + 1,))
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {s}.nodes (
             node_id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL,
