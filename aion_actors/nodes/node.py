@@ -27,12 +27,14 @@ from aion_actors.core import AionError, ConfigError, NotOwner, OwnershipLost, ne
 from aion_actors.nodes.share import fair_share, to_claim, to_release
 from aion_actors.runtime.runs import RunManager
 from aion_actors.store.postgres import partition_of
-from aion_actors.store.postgres.nodestore import NodeStore, owner_of
+from aion_actors.store.postgres.nodestore import Lease, NodeStore, owner_of
 
 log = logging.getLogger("aion_actors.nodes")
 
 #: tries to draw a fresh workflow_id that falls in a partition this node owns
 _FRESH_TRIES = 100_000
+#: how long after another node's lease expires the next round looks (clock steps, commit)
+_EXPIRY_MARGIN = 0.05
 
 
 class Node:
@@ -143,13 +145,15 @@ class Node:
         self._wake.set()
 
     def _run(self) -> None:
+        pause = self.settings.renew_every
         while True:
-            self._wake.wait(self.settings.renew_every)
+            self._wake.wait(pause)
             self._wake.clear()
             if self._stopped:
                 return
+            pause = self.settings.renew_every
             try:
-                self._round()
+                pause = self._round()
             except AionError as exc:
                 if not self._unreachable:
                     log.error("node %s: %s; it claims nothing until it can", self.node_id, exc)
@@ -159,7 +163,10 @@ class Node:
                 log.exception("node %s: a lease round failed; trying again", self.node_id)
                 self._expire_if_stale()
 
-    def _round(self) -> None:
+    def _round(self) -> float:
+        """Renew, give up what is no longer this node's, claim its share; return the
+        seconds until the next round: the renewal period, or sooner when another node's
+        lease expires first (a dead node's partitions are taken the moment they are free)."""
         self._drop_lost()
         began = time.monotonic()
         self._leases.heartbeat(self._lease_ns)
@@ -176,7 +183,7 @@ class Node:
         mine = self._fence.held()
         if surplus := to_release(mine, share):
             self._give_up(surplus, "over this node's fair share", release=True)
-            return
+            return self.settings.renew_every
         free = [
             lease.partition
             for lease in leases
@@ -185,6 +192,7 @@ class Node:
         ]
         if wanted := to_claim(len(mine), share, free):
             self._take(self._leases.claim(wanted, self._lease_ns))
+        return _until_next(self.settings.renew_every, leases, self.node_id, now)
 
     def _take(self, claimed: dict[int, int]) -> None:
         if not claimed:
@@ -239,6 +247,19 @@ class Node:
         held = self._fence.held()
         if held:
             self._give_up(held, "their leases expired unrenewed", release=False)
+
+
+def _until_next(renew_every: float, leases: Iterable[Lease], node_id: str, now: int) -> float:
+    """Seconds to the next round: `renew_every`, or just after the first expiry of a lease
+    another node holds (a live node renews long before; a dead one's lease frees then)."""
+    others = [
+        lease.expires_at
+        for lease in leases
+        if lease.owner not in (None, node_id) and lease.expires_at and lease.expires_at >= now
+    ]
+    if not others:
+        return renew_every
+    return min(renew_every, (min(others) - now) / 1e9 + _EXPIRY_MARGIN)
 
 
 def _other(owner: str | None, node_id: str) -> str | None:

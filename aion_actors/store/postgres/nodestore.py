@@ -22,6 +22,7 @@ from aion_actors.core import AionError, ConfigError, OwnershipLost
 from aion_actors.store import _projection as proj
 from aion_actors.store.postgres import _leases, _owned, _requests
 from aion_actors.store.postgres._connect import unreachable
+from aion_actors.store.postgres._leases import Lease as Lease  # for the lease thread
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres.store import PostgresStore
 from aion_actors.store.protocol import DueTimer, RunSummary
