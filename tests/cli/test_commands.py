@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,11 @@ def aion(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def held(tmp_path: Path) -> Iterator[Path]:
-    """A data directory whose engine runs in another process."""
-    data = tmp_path / "held"
+@contextmanager
+def holding(target: str) -> Iterator[None]:
+    """An engine on `target` (a data directory or a Postgres URL) in another process."""
     holder = subprocess.Popen(
-        [sys.executable, "-m", "tests.cli.holder", str(data)],
+        [sys.executable, "-m", "tests.cli.holder", target],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -41,10 +41,18 @@ def held(tmp_path: Path) -> Iterator[Path]:
     assert holder.stdout is not None and holder.stdin is not None
     try:
         assert holder.stdout.readline().strip() == "READY"
-        yield data
+        yield
     finally:
         holder.stdin.close()
         assert holder.wait(timeout=60) == 0
+
+
+@pytest.fixture
+def held(tmp_path: Path) -> Iterator[Path]:
+    """A data directory whose engine runs in another process."""
+    data = tmp_path / "held"
+    with holding(str(data)):
+        yield data
 
 
 def test_inspection_works_while_another_process_owns_the_directory(held: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from aion_actors.cli import main
 from aion_actors.core import events as ev
-from aion_actors.store import LmdbStore
+from aion_actors.store import EventStore, LmdbStore
 from tests.cli.test_commands import aion, held
 
 __all__ = ["held"]  # a fixture, used below
@@ -19,23 +19,28 @@ __all__ = ["held"]  # a fixture, used below
 DAY = 86_400 * 1_000_000_000
 
 
+def fill_prunable(store: EventStore) -> None:
+    """Runs that ended 10 days ago (two types), one that ended now, and an open one."""
+    old = time.time_ns() - 10 * DAY
+    for workflow_id, workflow_type, at in (
+        ("old-order", "order", old),
+        ("old-ship", "ship", old),
+        ("new-order", "order", 0),
+    ):
+        started = ev.WorkflowStarted(
+            workflow_type=workflow_type, input=[], run_id="r1", version="v", recorded_at=at
+        )
+        store.append(workflow_id, "r1", [started, ev.WorkflowCompleted(recorded_at=at)], 0)
+    started = ev.WorkflowStarted(workflow_type="order", input=[], run_id="r1", version="v")
+    store.append("open-order", "r1", [started], 0)
+
+
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     """Runs that ended 10 days ago (two types), one that ended now, and an open one."""
     data = tmp_path / "data"
-    old = time.time_ns() - 10 * DAY
     with LmdbStore(data) as store:
-        for workflow_id, workflow_type, at in (
-            ("old-order", "order", old),
-            ("old-ship", "ship", old),
-            ("new-order", "order", 0),
-        ):
-            started = ev.WorkflowStarted(
-                workflow_type=workflow_type, input=[], run_id="r1", version="v", recorded_at=at
-            )
-            store.append(workflow_id, "r1", [started, ev.WorkflowCompleted(recorded_at=at)], 0)
-        started = ev.WorkflowStarted(workflow_type="order", input=[], run_id="r1", version="v")
-        store.append("open-order", "r1", [started], 0)
+        fill_prunable(store)
     return data
 
 

@@ -4,36 +4,21 @@ store, refused while an engine holds the store's advisory lock."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from aion_actors.core import events as ev
 from aion_actors.store.postgres import PostgresStore
-from tests.cli.test_commands import ROOT, aion
-from tests.cli.test_prune import DAY, run
+from tests.cli.test_commands import aion, holding
+from tests.cli.test_prune import fill_prunable, run
 
 
 @pytest.fixture
 def data(pg_url: str) -> str:
     """Runs that ended 10 days ago (two types), one that ended now, and an open one."""
-    old = time.time_ns() - 10 * DAY
     with PostgresStore(pg_url) as store:
-        for workflow_id, workflow_type, at in (
-            ("old-order", "order", old),
-            ("old-ship", "ship", old),
-            ("new-order", "order", 0),
-        ):
-            started = ev.WorkflowStarted(
-                workflow_type=workflow_type, input=[], run_id="r1", version="v", recorded_at=at
-            )
-            store.append(workflow_id, "r1", [started, ev.WorkflowCompleted(recorded_at=at)], 0)
-        started = ev.WorkflowStarted(workflow_type="order", input=[], run_id="r1", version="v")
-        store.append("open-order", "r1", [started], 0)
+        fill_prunable(store)
     return pg_url
 
 
@@ -66,20 +51,8 @@ def test_prune_on_a_postgres_url_deletes_closed_runs_older_than_the_age_only(
 @pytest.fixture
 def held(pg_url: str) -> Iterator[str]:
     """A Postgres store whose engine runs in another process."""
-    holder = subprocess.Popen(
-        [sys.executable, "-m", "tests.cli.holder", pg_url],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdin is not None
-    try:
-        assert holder.stdout.readline().strip() == "READY"
+    with holding(pg_url):
         yield pg_url
-    finally:
-        holder.stdin.close()
-        assert holder.wait(timeout=60) == 0
 
 
 @pytest.mark.timeout(90)
