@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, Self, Unpack
+from typing import Any, Literal, Unpack
 
 from aion_actors import shutdown
 from aion_actors.config import UNSET, Config, Unset
@@ -21,6 +21,7 @@ from aion_actors.core import (
     WorkflowStatus,
     payloads,
 )
+from aion_actors.core.closing import CloseOnExit
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
 from aion_actors.opening import NodeOptions, data_dir_of, engine_options, open_store
@@ -35,7 +36,7 @@ from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
 
 
-class Engine:
+class Engine(CloseOnExit):
     """An embedded durable workflow engine on one data directory."""
 
     def __init__(
@@ -382,12 +383,6 @@ class Engine:
     def __repr__(self) -> str:
         where = getattr(self.store, "path", None) or type(self.store).__name__
         return f"<Engine on {where}{' (closed)' if self._closed else ''}>"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- helpers
 

@@ -25,8 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import lmdb
 
@@ -39,6 +38,7 @@ from aion_actors.core import (
     WorkflowStatus,
     check_id,
 )
+from aion_actors.core.closing import CloseOnExit
 from aion_actors.store import _lmdb_env, _lmdb_index, _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_apply import apply_all
@@ -60,7 +60,7 @@ DEFAULT_MAP_SIZE: Final = 1 << 30
 _T = TypeVar("_T")
 
 
-class LmdbStore:
+class LmdbStore(CloseOnExit):
     """An `EventStore` in an LMDB data directory, owned by one process at a time.
 
     `durability="sync"` (the default) fsyncs every commit; `"nosync"` leaves
@@ -338,17 +338,6 @@ class LmdbStore:
             self._env.close()
             self._env = None
             self._release.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._env is None else self.durability

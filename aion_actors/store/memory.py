@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Self
 
 from aion_actors.core import (
     AionError,
@@ -23,6 +21,7 @@ from aion_actors.core import (
     packb,
     unpackb,
 )
+from aion_actors.core.closing import CloseOnExit
 from aion_actors.store import _projection as proj
 from aion_actors.store._search import RunPage, RunQuery, page, sort_key
 from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
@@ -30,7 +29,7 @@ from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, Run
 _Run = tuple[str, str]
 
 
-class MemoryStore:
+class MemoryStore(CloseOnExit):
     """An `EventStore` that lives and dies with the process."""
 
     def __init__(self) -> None:
@@ -242,17 +241,6 @@ class MemoryStore:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -16,8 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from aion_actors.core import (
     AionError,
@@ -28,6 +27,7 @@ from aion_actors.core import (
     faults,
     status_from_events,
 )
+from aion_actors.core.closing import CloseOnExit
 from aion_actors.store.protocol import AppendRequest, EventStore
 from aion_actors.telemetry import Telemetry, default_telemetry
 
@@ -95,7 +95,7 @@ class Commit:
         return self._result
 
 
-class Recorder:
+class Recorder(CloseOnExit):
     """Group-committing writer thread with an in-memory head per run.
 
     Callbacks added to the futures run in the writer thread, after the
@@ -243,17 +243,6 @@ class Recorder:
                 self._wakeup.wait()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _history(self, workflow_id: str, run_id: str) -> list[Event]:
         return self._store.read(workflow_id, run_id)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from aion_actors.core import (
     AionError,
@@ -27,6 +26,7 @@ from aion_actors.core import (
     check_id,
     decode_event,
 )
+from aion_actors.core.closing import CloseOnExit
 from aion_actors.store import _projection as proj
 from aion_actors.store._search import RunPage, RunQuery
 from aion_actors.store.postgres import (
@@ -49,7 +49,7 @@ class _InDoubt(Exception):
     """A commit's outcome is not known yet (its transaction still runs on the server)."""
 
 
-class PostgresStore:
+class PostgresStore(CloseOnExit):
     """An `EventStore` in the Postgres schema `schema` (default `aion`) of the database at
     `url`, created (with `partitions` partitions) on first open.
 
@@ -377,17 +377,6 @@ class PostgresStore:
         with self._write_lock:
             self._pool.close()
             self._owner.release()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("readonly" if self.readonly else "open")
