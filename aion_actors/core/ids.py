@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
 from typing import NamedTuple
 
 from aion_actors.core.errors import PayloadError
@@ -35,8 +34,13 @@ os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
 def new_run_id() -> RunId:
-    """A random uuid4, as 32 hex digits."""
-    return uuid.UUID(int=_random.getrandbits(128), version=4).hex
+    """A random uuid4, as 32 hex digits (what `uuid.UUID(int=..., version=4).hex` gives)."""
+    return f"{_random.getrandbits(128) & _CLEAR | _VERSION_4:032x}"
+
+
+#: the version and variant bits of a uuid4, cleared then set as `uuid.UUID` does
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_4 = (4 << 76) | (0x8000 << 48)
 
 
 def new_workflow_id() -> WorkflowId:

@@ -73,3 +73,36 @@ def test_store_errors_name_the_thing_and_the_way_out() -> None:
     assert "schema version 2" in str(mismatch) and "nothing was changed" in str(mismatch)
     corrupt = CorruptEvent("bad", workflow_id="w", run_id="r", seq=9)
     assert "seq 9" in str(corrupt) and "backup" in str(corrupt)
+
+
+def test_new_run_id_is_the_uuid4_hex_uuid_builds_from_the_same_random_bits() -> None:
+    import random
+    import uuid
+
+    from aion_actors.core import ids
+
+    saved = ids._random  # noqa: SLF001 - the generator, swapped for a seeded one
+    try:
+        ids._random = random.Random(7)  # noqa: SLF001
+        made = [new_run_id() for _ in range(500)]
+    finally:
+        ids._random = saved  # noqa: SLF001
+    again = random.Random(7)
+    assert made == [uuid.UUID(int=again.getrandbits(128), version=4).hex for _ in range(500)]
+    assert all(uuid.UUID(hex=i).version == 4 for i in made)
+
+
+def test_ctx_random_is_seeded_by_the_run_id_and_made_only_when_first_drawn_from() -> None:
+    import random
+    import uuid
+
+    from aion_actors.runtime.context import WorkflowContext
+
+    run_id = new_run_id()
+    ctx = WorkflowContext("w", run_id, 0)
+    assert ctx._rng is None  # noqa: SLF001 - a run that draws nothing builds no generator
+    expected = random.Random(uuid.UUID(hex=run_id).int)
+    assert [ctx.random(), ctx.uuid4()] == [
+        expected.random(),
+        uuid.UUID(int=expected.getrandbits(128), version=4),
+    ]
