@@ -75,21 +75,18 @@ def test_store_errors_name_the_thing_and_the_way_out() -> None:
     assert "seq 9" in str(corrupt) and "backup" in str(corrupt)
 
 
-def test_new_run_id_is_the_uuid4_hex_uuid_builds_from_the_same_random_bits() -> None:
-    import random
+def test_new_ids_are_uuid7s_in_time_order_so_a_commits_new_runs_sit_side_by_side() -> None:
+    import time
     import uuid
 
-    from aion_actors.core import ids
-
-    saved = ids._random  # noqa: SLF001 - the generator, swapped for a seeded one
-    try:
-        ids._random = random.Random(7)  # noqa: SLF001
-        made = [new_run_id() for _ in range(500)]
-    finally:
-        ids._random = saved  # noqa: SLF001
-    again = random.Random(7)
-    assert made == [uuid.UUID(int=again.getrandbits(128), version=4).hex for _ in range(500)]
-    assert all(uuid.UUID(hex=i).version == 4 for i in made)
+    before = time.time_ns() // 1_000_000
+    made = [new_run_id() for _ in range(2000)]
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(hex=i) for i in made]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    stamps = [u.int >> 80 for u in parsed]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    assert len(set(made)) == 2000
 
 
 def test_ctx_random_is_seeded_by_the_run_id_and_made_only_when_first_drawn_from() -> None:

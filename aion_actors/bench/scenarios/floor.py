@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from aion_actors.bench.ceilings import lmdb_commit_rate
 from aion_actors.bench.harness import Figure, Params, Report, scenario
-from aion_actors.core import Event
+from aion_actors.core import Event, new_run_id, new_workflow_id
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore, Recorder
 from aion_actors.store.protocol import AppendRequest
@@ -41,13 +40,14 @@ def _bump(value: int) -> int:
 
 
 class _Run:
-    """One workflow of the floor: its ids, head and value."""
+    """One workflow of the floor: its ids (made as the engine makes them: their order
+    decides how many pages a commit writes), head and value."""
 
     __slots__ = ("future", "head", "run_id", "value", "workflow_id")
 
     def __init__(self, index: int) -> None:
-        self.workflow_id = f"floor-{index}"
-        self.run_id = uuid.uuid4().hex
+        self.workflow_id = new_workflow_id()
+        self.run_id = new_run_id()
         self.head = 0
         self.value = index
         self.future: Future[int] = Future()
