@@ -1,17 +1,22 @@
-"""Identifiers: workflow_id is the caller's key, run_id a uuid4 per run, pid one per incarnation.
+"""Identifiers: workflow_id is the caller's key, run_id a uuid7 per run, pid one per incarnation.
 
-Generated ids are random uuid4s drawn from a generator seeded once from
-``os.urandom`` (and again in a forked child), not from ``os.urandom`` each:
-that call releases the GIL, and with hundreds of threads starting runs every
-release is a hand-off that cost ~8% of the engine's CPU per workflow. Ids are
-unique, not secret.
+Generated ids are uuid7s (RFC 9562): the unix time in ms, then 74 random
+bits, so ids made later sort later. The store keys every event by
+workflow_id and run_id, and random keys scatter each group commit's new
+events across the whole B-tree, so every commit copied and wrote many more
+pages: ids in time order put a commit's new runs side by side (measured: the
+floor's CPU per workflow ~255 µs with random ids, ~215 with these). The
+random bits come from a generator seeded once from ``os.urandom`` (and again
+in a forked child), not from ``os.urandom`` each: that call releases the
+GIL, and with hundreds of threads starting runs every release is a hand-off
+that cost ~8% of the engine's CPU per workflow. Ids are unique, not secret.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import uuid
+import time
 from typing import NamedTuple
 
 from aion_actors.core.errors import PayloadError
@@ -35,8 +40,14 @@ os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
 def new_run_id() -> RunId:
-    """A random uuid4, as 32 hex digits."""
-    return uuid.UUID(int=_random.getrandbits(128), version=4).hex
+    """A new uuid7 (the time in ms, then random bits), as 32 hex digits."""
+    ms = time.time_ns() // 1_000_000
+    return f"{ms << 80 | _random.getrandbits(80) & _RANDOM | _VERSION_7:032x}"
+
+
+#: the bits of a uuid7 after its 48-bit time: version (4 bits), 12 random, variant (2), 62 random
+_RANDOM = ~((0xF << 76) | (0b11 << 62)) & ((1 << 80) - 1)
+_VERSION_7 = (7 << 76) | (0b10 << 62)
 
 
 def new_workflow_id() -> WorkflowId:

@@ -72,6 +72,8 @@ def dispatch(
 
 def resume_waits(host: RunHost, key: RunKey, ledger: Ledger) -> None:
     """A run comes back: arm its timers again, and pursue its children and requests."""
+    if not (ledger.activities or ledger.timers or ledger.children or ledger.externals):
+        return  # (a new run: nothing to resume)
     for fire_at in ledger.fire_times():
         host.arm_timer(fire_at)
     for child in ledger.children.values():

@@ -161,10 +161,10 @@ class RunActor(PooledActor):
         before anything new is queued (record, then act). An outcome already queued
         here (it is what rehydrated this run) is not run again: the attempts service
         forgets an attempt only once its outcome is in this inbox."""
-        arriving = {
-            (m.activity_id, m.attempt) for m in self.queued() if isinstance(m, msg.ActivityOutcome)
-        }
-        for aid, state in self._ledger.running_attempts():
+        running = self._ledger.running_attempts()  # (none, for a new run: no inbox to read)
+        queued = self.queued() if running else ()
+        arriving = {(m.activity_id, m.attempt) for m in queued if type(m) is msg.ActivityOutcome}
+        for aid, state in running:
             if (aid, state.scheduled.attempt) not in arriving:
                 self._act(state.scheduled, dispatch=True)
         acting.resume_waits(self._host, self.key, self._ledger)

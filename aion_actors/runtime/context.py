@@ -69,8 +69,8 @@ class WorkflowContext:
         self.max_payload_bytes = max_payload_bytes
         self._converter = conv.active(converter)
         self._now_ns = started_at_ns
-        # seeded by the run id; a reset run by its first run's, so its prefix replays alike
-        self._random = _random.Random(uuid.UUID(hex=seed or run_id).int)
+        self._seed = seed or run_id  # its Random is made when first drawn from: most never
+        self._rng: _random.Random | None = None
         self._queries: dict[str, Callable[..., Any]] = {}
         self._in_query = False
         #: True while the run re-executes recorded history; False from the first event
@@ -84,10 +84,14 @@ class WorkflowContext:
         return _dt.datetime.fromtimestamp(self._now_ns / 1e9, tz=_dt.UTC)
 
     def random(self) -> float:
-        return self._random.random()
+        return self._random().random()
 
     def uuid4(self) -> uuid.UUID:
-        return uuid.UUID(int=self._random.getrandbits(128), version=4)
+        return uuid.UUID(int=self._random().getrandbits(128), version=4)
+
+    def _random(self) -> _random.Random:  # seeded by the run id; a reset run by its first's
+        self._rng = self._rng or _random.Random(uuid.UUID(hex=self._seed).int)
+        return self._rng
 
     # -- commands
 

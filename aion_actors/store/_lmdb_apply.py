@@ -66,9 +66,11 @@ def apply_all(
         timer_index.apply(txn, prefix, proj.fold(summary, request.events))
         touched[key] = summary
         results.append(request.events)
+    counts: dict[bytes, int] = {}  # search row counts, written once per prefix
     for key, summary in touched.items():
         txn.put(key, packb(summary), db=dbs[b"runs"])
-        _lmdb_search.update(txn, dbs, key, before[key], summary)
+        _lmdb_search.update(txn, dbs, key, before[key], summary, counts)
+    _lmdb_search.write_counts(txn, dbs, counts)
     for key in [key for key, summary in touched.items() if summary["ended_at"] is not None]:
         _lmdb_prune.closed_in_txn(txn, dbs, key, touched[key])  # closed in this batch
     return results

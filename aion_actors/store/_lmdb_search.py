@@ -82,23 +82,41 @@ def update(
     run_key: bytes,
     old: proj.Summary | None,
     new: proj.Summary,
+    counts: dict[bytes, int] | None = None,
 ) -> None:
-    """Bring the run's rows from what `old` listed to what `new` lists (same transaction)."""
+    """Bring the run's rows from what `old` listed to what `new` lists (same transaction).
+
+    `counts`: where to add the row count changes, for one `write_counts` after
+    the batch (a group commit's runs share the few hot prefixes: every run is
+    under `D`, most under one status and type); None writes them now.
+    """
     if old is not None and all(old.get(name) == new.get(name) for name in _INDEXED):
         return  # (most appends: only the head moved)
     before = _rows(old, run_key) if old is not None else {}
     after = _rows(new, run_key)
-    search, counts = dbs[b"search"], dbs[b"search_counts"]
+    search = dbs[b"search"]
+    changes: dict[bytes, int] = {} if counts is None else counts
     for prefix, row in before.items():
         if after.get(prefix) != row:
             txn.delete(row, db=search)
             if prefix not in after:
-                _count(txn, counts, prefix, -1)
+                changes[prefix] = changes.get(prefix, 0) - 1
     for prefix, row in after.items():
         if before.get(prefix) != row:
             txn.put(row, b"", db=search)
             if prefix not in before:
-                _count(txn, counts, prefix, +1)
+                changes[prefix] = changes.get(prefix, 0) + 1
+    if counts is None:
+        write_counts(txn, dbs, changes)
+
+
+def write_counts(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], changes: dict[bytes, int]
+) -> None:
+    """Apply the row count changes `update` collected (same transaction)."""
+    for prefix, change in changes.items():
+        if change:
+            _count(txn, dbs[b"search_counts"], prefix, change)
 
 
 def forget(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], summary: proj.Summary) -> None:

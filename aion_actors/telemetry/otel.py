@@ -8,6 +8,11 @@ no span for what it had done. A run this engine first sees after a restart
 gets a new span (attribute `aion.resumed`), from its first event committed
 here to its end: a span per live stretch, since a span started by a killed
 process can never end.
+
+While neither a tracer provider nor a meter provider is set (the API alone
+is installed, its proxies lead nowhere), a commit costs a check and nothing
+more; once one is set, a run already open is first seen at its next commit
+and gets a span from then on, as after a restart.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from opentelemetry import trace
-from opentelemetry.trace import Link, SpanContext
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Link, NoOpTracerProvider, ProxyTracerProvider, SpanContext
 
 from aion_actors.core import Event, RunKey
 from aion_actors.core import events as ev
@@ -56,6 +61,8 @@ class OtelTelemetry:
         results: Sequence[Sequence[Event] | BaseException],
         seconds: float,
     ) -> None:
+        if not configured():
+            return  # nobody would see a thing: no work per event
         try:
             self._m.batch_size.record(len(appends))
             self._m.commit_duration.record(seconds)
@@ -185,6 +192,14 @@ class OtelTelemetry:
         del self._runs[key]
         if isinstance(event, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
             self._predecessors[RunKey(key.workflow_id, event.next_run_id)] = run.context
+
+
+def configured() -> bool:
+    """Whether the service set an OpenTelemetry tracer or meter provider (the API's
+    default proxies, or no-op providers, report nowhere)."""
+    unset = isinstance(trace.get_tracer_provider(), ProxyTracerProvider | NoOpTracerProvider)
+    meters = type(metrics.get_meter_provider()).__name__
+    return not (unset and meters in ("_ProxyMeterProvider", "NoOpMeterProvider"))
 
 
 def _copied_until(first: Event) -> int:

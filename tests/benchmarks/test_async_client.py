@@ -12,10 +12,10 @@ from aion_actors.bench.scenarios import throughput
 
 @pytest.mark.timeout(120)
 def test_the_async_client_completes_every_run_once(tmp_path: Path) -> None:
-    rate, latencies = throughput.measure_with_asyncio(
+    rate, latencies, cpu_us = throughput.measure_with_asyncio(
         tmp_path / "data", throughput.three_thread, runs=60, inflight=16, workers=1
     )
-    assert len(latencies) == 60 and rate > 0
+    assert len(latencies) == 60 and rate > 0 and cpu_us > 0
 
 
 @pytest.mark.timeout(180)

@@ -73,3 +73,33 @@ def test_store_errors_name_the_thing_and_the_way_out() -> None:
     assert "schema version 2" in str(mismatch) and "nothing was changed" in str(mismatch)
     corrupt = CorruptEvent("bad", workflow_id="w", run_id="r", seq=9)
     assert "seq 9" in str(corrupt) and "backup" in str(corrupt)
+
+
+def test_new_ids_are_uuid7s_in_time_order_so_a_commits_new_runs_sit_side_by_side() -> None:
+    import time
+    import uuid
+
+    before = time.time_ns() // 1_000_000
+    made = [new_run_id() for _ in range(2000)]
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(hex=i) for i in made]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    stamps = [u.int >> 80 for u in parsed]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    assert len(set(made)) == 2000
+
+
+def test_ctx_random_is_seeded_by_the_run_id_and_made_only_when_first_drawn_from() -> None:
+    import random
+    import uuid
+
+    from aion_actors.runtime.context import WorkflowContext
+
+    run_id = new_run_id()
+    ctx = WorkflowContext("w", run_id, 0)
+    assert ctx._rng is None  # noqa: SLF001 - a run that draws nothing builds no generator
+    expected = random.Random(uuid.UUID(hex=run_id).int)
+    assert [ctx.random(), ctx.uuid4()] == [
+        expected.random(),
+        uuid.UUID(int=expected.getrandbits(128), version=4),
+    ]

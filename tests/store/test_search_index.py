@@ -8,7 +8,7 @@ import lmdb
 
 from aion_actors.core import events as ev
 from aion_actors.core import unpackb
-from aion_actors.store import LmdbStore, RunQuery
+from aion_actors.store import AppendRequest, LmdbStore, RunQuery
 from aion_actors.store import _lmdb_search as search_index
 from tests.store import damage
 
@@ -104,4 +104,27 @@ def test_forget_removes_every_row_and_count_of_a_run(tmp_path: Path) -> None:
         assert ids(store) == ["w2", "w0"]
         assert ids(store, attributes={"tags": "a"}) == ["w2", "w0"]
         assert ids(store, attributes={"customer": "c-1"}) == []
+        assert store.examine().findings == []
+
+
+def test_counts_written_once_per_batch_agree_with_the_rows_when_one_batch_opens_and_closes_runs(
+    tmp_path: Path,
+) -> None:
+
+    def start(i: int) -> ev.WorkflowStarted:
+        return ev.WorkflowStarted(workflow_type=f"t{i % 2}", input=[], run_id="r", version="v")
+
+    with LmdbStore(tmp_path / "data", durability="nosync") as store:
+        store.append_batch([AppendRequest(f"w{i}", "r", (start(i),), 0) for i in range(20)])
+        # one batch: ten runs close, ten new ones open, one request fails its check
+        closing = [
+            AppendRequest(f"w{i}", "r", (ev.WorkflowCompleted(result=i),), 1) for i in range(10)
+        ]
+        opening = [AppendRequest(f"n{i}", "r", (start(i),), 0) for i in range(10)]
+        conflict = [AppendRequest("w19", "r", (ev.WorkflowCompleted(),), 5)]
+        store.append_batch(closing + opening + conflict)
+        assert len(ids(store)) == 30
+        assert len(ids(store, status="completed")) == 10
+        assert len(ids(store, status="running")) == 20
+        assert len(ids(store, workflow_type="t0")) == 15
         assert store.examine().findings == []

@@ -3,6 +3,8 @@ does) has nothing to trace: its history is read once, not on every commit."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 
 import pytest
@@ -32,3 +34,14 @@ def test_a_run_without_a_start_has_its_history_read_once_not_per_commit(otel: Ca
         telemetry.committed([append], [[done]], 0.001)
     telemetry.close()
     assert reads == [("w", "r")]
+
+
+@pytest.mark.timeout(60)
+def test_without_a_provider_set_commits_do_no_telemetry_work_until_one_is_set() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.telemetry.unconfigured_child"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

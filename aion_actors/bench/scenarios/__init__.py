@@ -8,6 +8,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "supervisor",
     "policy",
     "workers",
+    "floor",
     "throughput",
     "recovery",
     "scale",

@@ -12,7 +12,14 @@ asyncio service such as a FastAPI app; target: at least the ``threads``
 figure of the same run). Figures: ``workflows_per_s`` and the
 start-to-completion latency ``latency_p50_ms`` / ``latency_p99_ms``.
 
-Two ceilings, both measured in every repetition:
+The CPU the process spent per completed workflow (``cpu_us_per_workflow``,
+`time.process_time` over the measurement: every thread of the engine and of
+the clients; with process activities, the workers' CPU is not included) is
+related to ``floor_cpu_us_per_workflow``, the unavoidable work of the same
+workflows with no engine (the ``floor`` scenario), measured in the same
+repetition. Target: at most 4 x the floor with thread activities.
+
+Three ceilings, all measured in every repetition:
 
 - ``lmdb_commit_rate`` bounds ``workflows_per_s``: LMDB's one-commit-per-append
   rate; without group commit, the ~8 appends of one workflow would cap the
@@ -22,6 +29,8 @@ Two ceilings, both measured in every repetition:
   outcome is committed with the command it leads to (the start; the first
   schedule; each completion with the next schedule, twice; the last
   completion with the workflow's completion).
+
+- ``floor_cpu_us_per_workflow`` bounds ``cpu_us_per_workflow`` (see ``floor``).
 
 Targets: ``workflows_per_s`` >= 1,500 (thread) / 800 (process) at any
 ``inflight``; ``latency_p50_ms`` <= 1.5 x ``commit_chain_ms`` (a ratio
@@ -47,18 +56,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
 from aion_actors.bench import pg
 from aion_actors.bench.ceilings import commit_chain_ms, lmdb_commit_rate
 from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
 from aion_actors.bench.scenarios._async_client import measure_async
+from aion_actors.bench.scenarios.floor import floor_figure
 
 _T = TypeVar("_T")
 
 #: ``latency_p50_ms`` / ``commit_chain_ms`` at one run in flight (the issue's target)
 LATENCY_TARGET_RATIO = 1.5
+#: ``cpu_us_per_workflow`` / ``floor_cpu_us_per_workflow`` with thread activities (issue 24)
+CPU_TARGET_RATIO = 4.0
+
+
+class Measured(NamedTuple):
+    """What one client measured: workflows/s, each run's latency (ms) and CPU µs per run."""
+
+    rate: float
+    latencies: list[float]
+    cpu_us: float
 
 
 @activity(executor="thread")
@@ -105,14 +125,16 @@ def run(params: Params) -> Report:
     if params["store"] == "lmdb":
         with tempfile.TemporaryDirectory() as tmp:
             counter = iter(range(1 << 30))
-            ceilings = [lmdb_commit_rate(0.5), commit_chain_ms()]
+            floor = floor_figure(int(params["runs"]), int(params["inflight"]))
+            ceilings = [lmdb_commit_rate(0.5), commit_chain_ms(), floor]
             return _run(params, ceilings, lambda: Path(tmp) / f"data-{next(counter)}")
     with pg.server(str(params["url"])) as databases:
         rate = pg.commit_rate(databases.new(), 0.5)
         chain = Figure(
             "pg_commit_chain_ms", 5000 / rate.value, "ms", better="lower", is_ceiling=True
         )
-        return _run(params, [rate, chain], databases.new)
+        floor = floor_figure(int(params["runs"]), int(params["inflight"]))
+        return _run(params, [rate, chain, floor], databases.new)
 
 
 def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | str]) -> Report:
@@ -129,7 +151,9 @@ def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | 
     drivers = {"threads": measure, "batched": measure_batched, "async": measure_with_asyncio}
     for kind in params["executors"]:
         for client in params["clients"]:
-            rate, samples = drivers[client](new_store(), flows[kind], runs, inflight, workers)
+            rate, samples, cpu_us = drivers[client](
+                new_store(), flows[kind], runs, inflight, workers
+            )
             quantiles = statistics.quantiles(samples, n=100)
             labels: dict[str, str | int | float] = {
                 "executor": kind,
@@ -157,6 +181,15 @@ def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | 
                     target_ratio=latency_ratio,
                 ),
                 Figure("latency_p99_ms", quantiles[98], "ms", better="lower", labels=labels),
+                Figure(
+                    "cpu_us_per_workflow",
+                    cpu_us,
+                    "µs",
+                    better="lower",
+                    labels=labels,
+                    ceiling=ceilings[2].name,
+                    target_ratio=CPU_TARGET_RATIO if kind == "thread" else None,
+                ),
             ]
             latency += [{"label": f"{kind}, {client}", "value": value} for value in samples]
     return Report(figures=figures, series={"latency_ms": latency})
@@ -164,13 +197,13 @@ def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | 
 
 def measure_batched(
     data: Path | str, flow: Any, runs: int, inflight: int, workers: int
-) -> tuple[float, list[float]]:
+) -> Measured:
     """Like `measure`, with one client thread: whenever runs finish, it starts as
     many again with one `start_many`, whose starts share one commit."""
     finished: queue.SimpleQueue[float] = queue.SimpleQueue()
     latencies: list[float] = []
     with _warm_engine(data, flow, workers) as engine:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         started, wanted = 0, min(inflight, runs)
         while len(latencies) < runs:
             stamp = time.perf_counter()
@@ -183,8 +216,8 @@ def measure_batched(
                     done.append(finished.get_nowait())
             latencies += done
             wanted = min(len(done), runs - started)
-        elapsed = time.perf_counter() - began
-    return runs / elapsed, latencies
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return Measured(runs / elapsed, latencies, cpu * 1e6 / runs)
 
 
 def _finish(finished: queue.SimpleQueue[float], began: float) -> None:
@@ -208,9 +241,7 @@ def _next(finished: queue.SimpleQueue[_T]) -> _T:
         raise TimeoutError("no workflow finished within 600 s") from None
 
 
-def measure(
-    data: Path | str, flow: Any, runs: int, inflight: int, workers: int
-) -> tuple[float, list[float]]:
+def measure(data: Path | str, flow: Any, runs: int, inflight: int, workers: int) -> Measured:
     """Keep `inflight` runs going until `runs` have completed; workflows/s and latencies (ms).
 
     `start` returns only once its run is committed, so, like a service with
@@ -236,20 +267,22 @@ def measure(
 
     with _warm_engine(data, flow, workers) as engine:
         clients = [threading.Thread(target=client, args=(engine,)) for _ in range(inflight)]
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         for thread in clients:
             thread.start()
         for thread in clients:
             thread.join()
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     if len(latencies) != runs:
         raise RuntimeError(f"only {len(latencies)} of {runs} workflows finished")
-    return runs / elapsed, latencies
+    return Measured(runs / elapsed, latencies, cpu * 1e6 / runs)
 
 
 def measure_with_asyncio(
     data: Path | str, flow: Any, runs: int, inflight: int, workers: int
-) -> tuple[float, list[float]]:
+) -> Measured:
     """Like `measure`, with `inflight` asyncio tasks on one loop instead of threads."""
     with _warm_engine(data, flow, workers) as engine:
-        return measure_async(engine, flow, runs, inflight)
+        cpu = time.process_time()
+        rate, latencies = measure_async(engine, flow, runs, inflight)
+        return Measured(rate, latencies, (time.process_time() - cpu) * 1e6 / runs)

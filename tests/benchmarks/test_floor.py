@@ -1,0 +1,59 @@
+"""The ``floor`` scenario: the unavoidable work of three-activity workflows with no
+engine, and ``throughput`` relating its CPU per workflow to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aion_actors.bench.scenarios import floor, throughput
+from aion_actors.core import events as ev
+from aion_actors.store import LmdbStore
+
+
+@pytest.mark.timeout(60)
+def test_the_floor_commits_each_workflows_eight_events_and_calls_its_three_activities(
+    tmp_path: Path,
+) -> None:
+    calls: list[int] = []
+
+    def bump(value: int) -> int:
+        calls.append(value)
+        return value + 1
+
+    cpu_us, rate = floor.floor_run(tmp_path / "data", runs=10, inflight=4, activity=bump)
+    assert cpu_us > 0 and rate > 0 and len(calls) == 30
+    with LmdbStore(tmp_path / "data") as store:
+        runs = store.runs()
+        assert len(runs) == 10 and all(run.status.is_terminal for run in runs)
+        results = []
+        for summary in runs:
+            history = store.read(summary.workflow_id, summary.run_id)
+            assert [type(e).__name__ for e in history] == [
+                "WorkflowStarted",
+                *["ActivityScheduled", "ActivityCompleted"] * 3,
+                "WorkflowCompleted",
+            ]
+            assert isinstance(history[-1], ev.WorkflowCompleted)
+            results.append(history[-1].result)
+        assert sorted(results) == [index + 3 for index in range(10)]
+
+
+@pytest.mark.timeout(180)
+def test_throughput_reports_cpu_per_workflow_against_the_floor_of_the_same_run() -> None:
+    params = {
+        "runs": 20,
+        "inflight": 8,
+        "workers": 1,
+        "executors": ["thread"],
+        "clients": ["threads", "batched"],
+        "store": "lmdb",
+        "url": "",
+    }
+    report = throughput.run(params)
+    (floor_figure,) = [f for f in report.figures if f.name == "floor_cpu_us_per_workflow"]
+    assert floor_figure.is_ceiling and floor_figure.value > 0
+    cpu = [f for f in report.figures if f.name == "cpu_us_per_workflow"]
+    assert {f.labels["client"] for f in cpu} == {"threads", "batched"}
+    assert all(f.ceiling == floor_figure.name and f.target_ratio == 4.0 for f in cpu)
