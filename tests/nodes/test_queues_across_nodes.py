@@ -132,6 +132,27 @@ def test_an_enqueue_on_a_node_away_from_the_home_dedups_and_raises_as_the_home_d
     _until(lambda: _closed(a, ["d1"]))
 
 
+@pytest.mark.timeout(60)
+def test_a_queued_run_on_a_node_away_from_the_home_is_cancelled_unrun_and_frees_its_place(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    name = _homed_on(a, "cancels")
+    for engine in (a, b):
+        engine.register(Queue(name, concurrency=1))
+    first, second, third = [w for w in (f"x{i}" for i in range(1000)) if _owns(b, w)][:3]
+    for wid in (first, second, third):
+        b.enqueue(name, flows.waiter, 1, workflow_id=wid)
+    assert b.describe(second).status is WorkflowStatus.QUEUED
+    a.cancel(second)  # made on the home, for a run b holds
+    _until(lambda: b.describe(second).status is WorkflowStatus.CANCELLED)
+    assert not any(isinstance(e, ev.RunDequeued) for e in b.history(second))
+    b.signal(first, "item", "go")
+    _until(lambda: b.describe(third).status is WorkflowStatus.RUNNING)  # its turn came
+    b.signal(third, "item", "go")
+    _until(lambda: _closed(b, [first, second, third]))
+
+
 def _spawn(url: str, node_id: str, log: Path):  # type: ignore[no-untyped-def]
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.nodes.queue_child", url, node_id],
