@@ -14,6 +14,7 @@ from aion_actors.config import Config
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.lookup import Lookup
 from aion_actors.nodes import Node
+from aion_actors.nodes.queues import QueueNodes, homes_first
 from aion_actors.nodes.service import NodeCalls, node_forwarder
 from aion_actors.operations import Operations
 from aion_actors.pruning import Pruner, Retentions
@@ -138,11 +139,16 @@ def wire(
     signal_start = SignalStart(runs, registration, converter)
     starter = Starter(runs, registration, signal_start, converter, forwarder)
     updates = Updates(runs, lookup, converter, max_payload_bytes)
-    queues = Queues(runs, starter, registration, store, clock, config.queues if config else None)
+    spread = (
+        QueueNodes(node, node.store, forwarder, answers) if node and forwarder and answers else None
+    )
+    files = config.queues if config else None
+    queues = Queues(runs, starter, registration, store, clock, files, spread)
     node_calls = None
     if node is not None and forwarder is not None and answers is not None:
         parts = (runs, starter, lookup, registration, queues)
         node_calls = NodeCalls.wire(node, forwarder, answers, *parts)
+        homes_first(node, queues.taken)
     return Parts(
         catalog=catalog,
         recorder=recorder,

@@ -35,13 +35,12 @@ from aion_actors.core import (
     faults,
 )
 from aion_actors.lookup import Lookup
-from aion_actors.nodes.calls import NodeAnswer, NodeCall
+from aion_actors.nodes.calls import NodeAnswer, NodeCall, home_key, queued_events
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import NewRun, RunManager
 from aion_actors.starting import Starter, StartOptions, options_checked, policy_of
-from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import NodeStore
 
 log = logging.getLogger("aion_actors.nodes")
@@ -131,12 +130,12 @@ class Applier:
                 return
             if faults.ARMED:
                 faults.hit("request.applying")
-            self._settle(request_id, call)
+            self._settle(request_id, call, partition)
         finally:
             with self._cond:
                 self._inflight.discard(request_id)
 
-    def _settle(self, request_id: str, call: NodeCall) -> None:
+    def _settle(self, request_id: str, call: NodeCall, partition: int) -> None:
         awaited: list[_Awaited] = []
         answer: NodeAnswer | None
         try:
@@ -149,7 +148,7 @@ class Applier:
             log.warning("request %s (%s) not recorded yet: %s", request_id, call.kind, exc)
             return
         except Exception as exc:
-            if not self._serves(partition_of(call.workflow_id, self._store.partitions)):
+            if not self._serves(partition):
                 return  # dropped while it was applied here: its new owner applies it
             answer = NodeAnswer.failed(exc)
         finally:
@@ -158,7 +157,8 @@ class Applier:
             return  # its row went with its event, in one transaction (or goes with one)
         try:
             data = (answer or NodeAnswer()).encode()
-            self._store.answer_request(request_id, call.workflow_id, data)
+            fenced_by = home_key(str(call.name)) if call.kind == "enqueue" else call.workflow_id
+            self._store.answer_request(request_id, fenced_by, data)
         except AionError as exc:
             log.warning("request %s: its answer was not recorded (%s)", request_id, exc)
 
@@ -179,7 +179,8 @@ class Applier:
             definition = self._registration.workflow(str(call.workflow_type))
             options = cast(StartOptions, call.options)
             timeouts, memo = options_checked(options)
-            new = NewRun(wid, run_id, call.args, None, timeouts, memo=memo)
+            after = queued_events(call.queued)
+            new = NewRun(wid, run_id, call.args, None, timeouts, memo=memo, after=after)
             expect(("WorkflowStarted", wid, run_id))
             try:
                 [key] = self._starter.start_new(definition, [new], policy_of(options))
@@ -188,6 +189,17 @@ class Applier:
                     raise
                 key = RunKey(wid, run_id)  # started by this request before
             return None if key.run_id == run_id else NodeAnswer(run_id=key.run_id)
+        if call.kind == "enqueue":  # (at the queue's home)
+            run_key = RunKey(wid, str(call.run_id))
+            key = self._queues.enqueue_request(
+                str(call.name), str(call.workflow_type), run_key, call.args, call.options
+            )
+            return NodeAnswer(run_id=key.run_id, value=key.workflow_id)  # (a dedup's: another)
+        if call.kind == "dequeue":  # (from the queue's home)
+            key = RunKey(wid, str(call.run_id))
+            expect(("RunDequeued", wid, key.run_id))
+            self._runs.request(key, msg.DequeueRequest(msg.Ack()), timeout)
+            return None
         if call.kind == "query":
             run = self._lookup.latest(wid)
             name, args = str(call.name), tuple(call.args)

@@ -10,24 +10,59 @@ an `AionError` with the message when the class is not one of ours.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import aion_actors.core as core
+import aion_actors.queues.queue as queue
 from aion_actors.core import AionError, CorruptEvent, packb, unpackb
+from aion_actors.core import events as ev
 from aion_actors.store.postgres._requests import PREFIX
 
 #: the version of the request and answer maps
 CALL_VERSION: Final = 1
 #: what a request asks
-#: (`watch`: answer once run `run_id` has closed; its row stays until then)
+#: (`watch`: answer once run `run_id` has closed; its row stays until then;
+#: `enqueue`: to a queue's home node, see `aion_actors.nodes.queues`; `dequeue`: a slot of
+#: queue `name` for run `run_id`, from its queue's home node)
 KINDS: Final = (
     *("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch", "query"),
+    *("enqueue", "dequeue"),
 )
 
 
 def new_request_id() -> str:
     return f"{PREFIX}{uuid.uuid4().hex}"
+
+
+def home_key(queue: str) -> str:
+    """What places queue `queue` in a partition: its home, whose owner gives its slots."""
+    return f"queue:{queue}"
+
+
+def queued_fields(after: Sequence[ev.Event]) -> dict[str, Any] | None:
+    """A start's queue events (`NewRun.after`) as a request's `queued` map; None if none."""
+    queued = next((e for e in after if isinstance(e, ev.WorkflowQueued)), None)
+    if queued is None:
+        return None
+    fields = {"queue": queued.queue, "key": queued.key, "priority": queued.priority}
+    fields["dedup_id"] = queued.dedup_id
+    fields["dequeued"] = any(isinstance(e, ev.RunDequeued) for e in after)
+    return fields
+
+
+def queued_events(fields: dict[str, Any] | None) -> tuple[ev.Event, ...]:
+    """The events a request's `queued` map stands for (none without one)."""
+    if not fields:
+        return ()
+    queued = ev.WorkflowQueued(
+        queue=str(fields["queue"]),
+        key=fields.get("key"),
+        priority=int(fields.get("priority") or 0),
+        dedup_id=fields.get("dedup_id"),
+    )
+    return (queued, ev.RunDequeued()) if fields.get("dequeued") else (queued,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +83,9 @@ class NodeCall:
     reason: str = ""
     #: seconds the owner may wait for the run to record it
     timeout: float | None = None
+    #: start: the queue that holds the run (`WorkflowQueued` fields, and `dequeued`: a
+    #: slot given at once), recorded in its first commit
+    queued: dict[str, Any] | None = None
 
     def encode(self) -> bytes:
         record: dict[str, Any] = {"v": CALL_VERSION, "kind": self.kind, "wid": self.workflow_id}
@@ -59,6 +97,7 @@ class NodeCall:
             ("name", self.name),
             ("reason", self.reason or None),
             ("timeout", self.timeout),
+            ("queued", self.queued),
         ):
             if value is not None:
                 record[key] = value
@@ -83,6 +122,7 @@ class NodeCall:
             payload=record.get("payload"),
             reason=record.get("reason") or "",
             timeout=record.get("timeout"),
+            queued=record.get("queued"),
         )
 
 
@@ -130,7 +170,9 @@ class NodeAnswer:
 def rebuilt(error: dict[str, Any]) -> AionError:
     """The `aion_actors` error an answer names, with its message and plain attributes."""
     message = str(error.get("message", ""))
-    cls = getattr(core, str(error.get("type")), None)
+    cls = getattr(core, str(error.get("type")), None) or getattr(
+        queue, str(error.get("type")), None
+    )
     if not (isinstance(cls, type) and issubclass(cls, AionError)):
         return AionError(f"{error.get('type')}: {message}")
     exc = cls.__new__(cls)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aion_actors.core import QueryError, RunKey, faults
-from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id
+from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id, queued_fields
 from aion_actors.nodes.node import Node
 from aion_actors.runtime.runs import NewRun
 from aion_actors.store.postgres import partition_of
@@ -35,6 +35,14 @@ class Answers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, threading.Event] = {}
+        #: requests whose answer calls back instead of waking a caller (called once, on
+        #: the listener's thread: they must be quick)
+        self._calls: dict[str, Callable[[], object]] = {}
+
+    def on_answer(self, request_id: str, call: Callable[[], object]) -> None:
+        """`call()` once an answer to `request_id` may have come (it looks in the store)."""
+        with self._lock:
+            self._calls[request_id] = call
 
     def expect(self, request_id: str) -> threading.Event:
         with self._lock:
@@ -43,19 +51,26 @@ class Answers:
     def forget(self, request_id: str) -> None:
         with self._lock:
             self._waiting.pop(request_id, None)
+            self._calls.pop(request_id, None)
 
     def arrived(self, request_id: str) -> None:
         with self._lock:
             event = self._waiting.get(request_id)
+            call = self._calls.pop(request_id, None)
         if event is not None:
             event.set()
+        if call is not None:
+            call()
 
     def look_again(self) -> None:
         """Every waiter reads the store again (the listener reconnected)."""
         with self._lock:
             events = list(self._waiting.values())
+            calls, self._calls = list(self._calls.values()), {}
         for event in events:
             event.set()
+        for call in calls:
+            call()
 
 
 class Forwarder:
@@ -92,6 +107,7 @@ class Forwarder:
                 args=list(run.args),
                 run_id=run.run_id,
                 options=options,
+                queued=queued_fields(run.after),
             )
             for run in new
         ]
@@ -168,9 +184,12 @@ class Forwarder:
         finally:
             self._answers.forget(request_id)
 
-    def call(self, calls: Sequence[NodeCall], timeout: float | None) -> list[NodeAnswer]:
-        """Record `calls` in one transaction, then wait for every answer; the first
-        error answered is raised once all are answered."""
+    def call(
+        self, calls: Sequence[NodeCall], timeout: float | None, partition: int | None = None
+    ) -> list[NodeAnswer]:
+        """Record `calls` in one transaction (in their runs' partitions, or `partition`),
+        then wait for every answer; the first error answered is raised once all are
+        answered."""
         partitions = self._store.partitions
         ids = [new_request_id() for _ in calls]
         for request_id in ids:
@@ -178,7 +197,13 @@ class Forwarder:
         try:
             self._store.put_requests(
                 [
-                    (request_id, partition_of(call.workflow_id, partitions), call.encode())
+                    (
+                        request_id,
+                        partition_of(call.workflow_id, partitions)
+                        if partition is None
+                        else partition,
+                        call.encode(),
+                    )
                     for request_id, call in zip(ids, calls, strict=True)
                 ]
             )

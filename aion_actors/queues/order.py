@@ -52,6 +52,10 @@ class QueueState:
     def waiting(self) -> int:
         return len(self._waiting)
 
+    def holds(self, run: RunKey) -> bool:
+        """Whether `run` waits here."""
+        return run in self._waiting
+
     def free(self, key: str | None) -> bool:
         """Whether a run of `key` may take a slot now."""
         limit, per_key = self.queue.concurrency, self.queue.per_key

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from aion_actors.core import AionError, RunKey, WorkflowStatus
 from aion_actors.core import events as ev
 from aion_actors.queues.order import Queued, QueueState
-from aion_actors.store import EventStore, RunQuery
+from aion_actors.store import EventStore, RunQuery, RunSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +31,11 @@ class Found:
     waiting: bool
 
 
-def scan(store: EventStore) -> dict[str, list[Found]]:
-    """Every open run that came through a queue, by queue name, in enqueue order."""
+def scan(store: EventStore, runs: list[RunSummary] | None = None) -> dict[str, list[Found]]:
+    """Every open run (of `runs`, by default the store's) that came through a queue, by
+    queue name, in enqueue order."""
     found: dict[str, list[Found]] = {}
-    for run in store.open_runs():
+    for run in store.open_runs() if runs is None else runs:
         try:
             first = store.read(run.workflow_id, run.run_id, 1, 2)
         except AionError:  # a damaged history: the run is parked by its own replay

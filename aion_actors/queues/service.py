@@ -26,18 +26,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aion_actors.config import QueueConfig
-from aion_actors.core import OperationRefused, RunKey, WorkflowClosed, payloads
+from aion_actors.core import (
+    AionError,
+    OperationRefused,
+    RunKey,
+    WorkflowAlreadyStarted,
+    WorkflowClosed,
+    payloads,
+)
 from aion_actors.core import events as ev
 from aion_actors.queues import rebuild
 from aion_actors.queues.order import Queued, QueueState
 from aion_actors.queues.queue import EnqueueOptions, Queue, QueueDuplicate, checked, configured
+from aion_actors.queues.spread import Spread
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.alarm import Alarm
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.lane import Lane
-from aion_actors.runtime.runs import RunManager, new_runs
+from aion_actors.runtime.runs import NewRun, RunManager, new_runs
+from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.starting import Starter, options_checked, policy_of
 from aion_actors.store import EventStore
 
@@ -53,8 +62,13 @@ class Queues:
         store: EventStore,
         clock: Clock,
         files: Mapping[str, QueueConfig] | None = None,
+        spread: Spread | None = None,
     ) -> None:
         self._runs = runs
+        #: a node's: queues whose home is another node, runs on other nodes
+        self._spread = spread
+        #: every queue registered, by name (a node keeps the state of those homed here)
+        self._queues: dict[str, Queue] = {}
         #: the `[queue.<name>]` tables of the engine's `aion.toml`
         self._files = files or {}
         self._starter = starter
@@ -83,24 +97,60 @@ class Queues:
         for queue in queues:
             queue = configured(queue, self._files.get(queue.name))
             with self._lock:
+                self._queues[queue.name] = queue
                 state = self._states.get(queue.name)
                 if state is not None:  # new limits for a registered queue
                     state.limits(queue)
                     found: list[rebuild.Found] = []
+                elif self._spread is not None and not self._spread.home(queue.name):
+                    continue  # its home gives its slots
                 else:
-                    if self._found is None:
-                        self._found = rebuild.scan(self._store)
-                    found = self._found.pop(queue.name, [])
-                    state = self._states[queue.name] = QueueState(queue)
-                    for item in found:
-                        rebuild.restore(state, item)
-                    if state.window is not None:  # the starts of its last window
-                        since = self._clock.now_ns() - state.window.rate.per_ns
-                        for at in rebuild.recent_starts(self._store, queue.name, found, since):
-                            state.window.add(at)
+                    state, found = self._build(queue)
             for item in found:
                 self._watch(state, item.queued.run)
+            if self._spread is not None:
+                self._adopt(state)
             self.dispatch(state)
+
+    def _build(self, queue: Queue) -> tuple[QueueState, list[rebuild.Found]]:
+        """`queue`'s state from the store: its open runs, its last window (holding the lock)."""
+        if self._spread is not None:  # (a new home: every node's runs, read now)
+            found = rebuild.scan(self._store, self._spread.open_runs()).pop(queue.name, [])
+        else:
+            if self._found is None:
+                self._found = rebuild.scan(self._store)
+            found = self._found.pop(queue.name, [])
+        state = self._states[queue.name] = QueueState(queue)
+        for item in found:
+            rebuild.restore(state, item)
+        if state.window is not None:  # the starts of its last window
+            since = self._clock.now_ns() - state.window.rate.per_ns
+            for at in rebuild.recent_starts(self._store, queue.name, found, since):
+                state.window.add(at)
+        return state, found
+
+    def _adopt(self, state: QueueState) -> None:
+        """A new home: the slots its last home gave that are not recorded yet are held."""
+        assert self._spread is not None
+        for request_id, run in self._spread.granted(state.queue.name):
+            with self._lock:
+                item = state.unqueue(run)
+                if item is None:
+                    continue
+                state.claim(run, item.key)
+                if state.window is not None:
+                    state.window.grant()
+            self._spread.follow(request_id, functools.partial(self._dequeued, state, item))
+
+    def taken(self, partitions: frozenset[int]) -> None:
+        """A node took `partitions`: the queues homed in them are given their state."""
+        if self._spread is None:
+            return
+        with self._lock:
+            names = self._spread.homes_in(partitions, list(self._queues))
+            homed = [self._queues[name] for name in names if name not in self._states]
+        if homed:
+            self.register(homed)
 
     def state(self, queue: Queue | str) -> QueueState:
         name = queue.name if isinstance(queue, Queue) else queue
@@ -123,15 +173,60 @@ class Queues:
         options: EnqueueOptions,
     ) -> RunKey:
         """The run recorded as queued (or started, given a free slot); see the module doc."""
-        state = self.state(queue)
+        name = queue.name if isinstance(queue, Queue) else queue
+        there = self._spread is not None and not self._spread.home(name)
+        state = self.state(queue) if not there else None
         rest: dict[str, Any] = dict(options)
-        key, priority, dedup_id, raise_duplicate = checked(state.queue, rest)
+        key, priority, dedup_id, raise_duplicate = checked(self._queue(name), rest)
         timeouts, memo = options_checked(rest)  # type: ignore[arg-type]
         policy = policy_of(rest)  # type: ignore[arg-type]
         definition = self._registration.workflow(workflow)
         inputs = payloads.encode_inputs(self._starter.converter, [args])
         ids = None if workflow_id is None else [workflow_id]
         [new] = new_runs(inputs, ids, self._runs.max_payload_bytes, timeouts, memo)
+        if state is None:  # its home records it
+            assert self._spread is not None
+            return self._spread.enqueue(name, definition.name, new, dict(options))
+        place = (key, priority, dedup_id, raise_duplicate)
+        return self._place(state, definition, new, place, policy, rest)
+
+    def enqueue_request(
+        self,
+        queue: str,
+        workflow_type: str,
+        run: RunKey,
+        args: Sequence[Any],
+        options: dict[str, Any],
+    ) -> RunKey:
+        """An enqueue made on another node, applied at the queue's home (again, after a
+        home died: a run it knows, or that is recorded already, is the answer)."""
+        state = self.state(queue)
+        rest = dict(options)
+        place = checked(state.queue, rest)
+        timeouts, memo = options_checked(rest)  # type: ignore[arg-type]
+        policy = policy_of(rest)  # type: ignore[arg-type]
+        definition = self._registration.workflow(workflow_type)
+        with self._lock:
+            if run in state.running or state.holds(run):
+                return run
+        new = NewRun(run.workflow_id, run.run_id, args, None, timeouts, memo=memo)
+        try:
+            return self._place(state, definition, new, place, policy, rest)
+        except WorkflowAlreadyStarted as exc:
+            if exc.run_id != run.run_id:
+                raise
+            return run  # recorded by this request before
+
+    def _place(
+        self,
+        state: QueueState,
+        definition: WorkflowDefinition,
+        new: NewRun,
+        place: tuple[str | None, int, str | None, bool],
+        policy: StartPolicy | None,
+        options: dict[str, Any],
+    ) -> RunKey:
+        key, priority, dedup_id, raise_duplicate = place
         with self._lock:
             holder = state.dedup.get(dedup_id) if dedup_id is not None else None
             fast = (
@@ -157,7 +252,7 @@ class Queues:
         after = (queued, ev.RunDequeued()) if fast else (queued,)
         run = dataclasses.replace(new, after=after)
         try:
-            [started] = self._starter.start_new(definition, [run], policy)
+            started = self._start(definition, run, policy, options)
         except BaseException:
             self._forget(state, run.key, fast)
             raise
@@ -178,6 +273,26 @@ class Queues:
             self.dispatch(state)
         return run.key
 
+    def _start(
+        self,
+        definition: WorkflowDefinition,
+        run: NewRun,
+        policy: StartPolicy | None,
+        options: dict[str, Any],
+    ) -> RunKey:
+        """Record `run` here, or on the node its partition is on."""
+        if self._spread is not None and not self._spread.owns(run.workflow_id):
+            return self._spread.start(definition.name, run, options)
+        [started] = self._starter.start_new(definition, [run], policy)
+        return started
+
+    def _queue(self, name: str) -> Queue:
+        queue = self._queues.get(name)
+        if queue is None:
+            self.state(name)  # (raises, naming it)
+        assert queue is not None
+        return queue
+
     def _forget(self, state: QueueState, run: RunKey, granted: bool) -> None:
         """A run that was not recorded: its claim, its start (if `granted`) and dedup_id go."""
         with self._lock:
@@ -191,7 +306,13 @@ class Queues:
 
     def dispatch(self, state: QueueState) -> None:
         """Give every free slot to the next waiting run: it records `RunDequeued` and runs.
-        Runs left waiting for the rate alone: the alarm dispatches again when it allows."""
+        Runs left waiting for the rate alone: the alarm dispatches again when it allows.
+        A node that is no longer the queue's home drops its state (the home rebuilt it)."""
+        if self._spread is not None and not self._spread.home(state.queue.name):
+            with self._lock:
+                if self._states.get(state.queue.name) is state:
+                    del self._states[state.queue.name]
+            return
         with self._lock:
             now = self._clock.now_ns()
             taken = state.take(now)
@@ -200,7 +321,13 @@ class Queues:
             self._alarm.arm(state.queue.name, wake_at, functools.partial(self.dispatch, state))
         for item in taken:
             done = functools.partial(self._dequeued, state, item)
-            self._runs.send(item.run, msg.DequeueRequest(msg.Ack(done)))
+            if self._spread is None or self._spread.owns(item.run.workflow_id):
+                self._runs.send(item.run, msg.DequeueRequest(msg.Ack(done)))
+                continue
+            try:  # a run of another node: its node records the slot
+                self._spread.dequeue(state.queue.name, item.run, done)
+            except AionError as exc:
+                done(exc)
 
     def _dequeued(self, state: QueueState, item: Queued, error: BaseException | None) -> None:
         if state.window is not None:
@@ -210,8 +337,8 @@ class Queues:
                 else:
                     state.window.withdraw()
                 again = state.waiting > 0
-            if again:  # the window may admit more now its time is known
-                self._lane.submit(self.dispatch, state)
+            if again:  # the window may admit more now its time is known (at once, by alarm)
+                self._alarm.arm(state.queue.name, 0, functools.partial(self.dispatch, state))
         if error is None or isinstance(error, OperationRefused | WorkflowClosed):
             return  # recorded; or dequeued already; or closed (its closing frees the slot)
         log.warning("run %s of queue %r could not start: %r", item.run, state.queue.name, error)
@@ -220,7 +347,10 @@ class Queues:
                 state.add(item)
 
     def _watch(self, state: QueueState, run: RunKey) -> None:
-        self._runs.when_closed(run, lambda: self._closed(state, run))
+        if self._spread is not None and not self._spread.owns(run.workflow_id):
+            self._spread.watch(run, lambda: self._closed(state, run))
+        else:
+            self._runs.when_closed(run, lambda: self._closed(state, run))
 
     def _closed(self, state: QueueState, run: RunKey) -> None:
         with self._lock:
@@ -239,8 +369,8 @@ class Queues:
         run = RunKey(workflow_id, run_id)
         with self._lock:
             held = [(s, item) for s in self._states.values() if (item := s.unqueue(run))]
-        if not held:
-            return False
+        if not held and self._spread is None:
+            return False  # (a node: its queue's home may be another node; ask the run)
         try:
             self._runs.request(run, msg.CancelQueuedRequest(reason, msg.Ack()), timeout)
         except OperationRefused:  # it was dequeued after all: cancel it as a running run
@@ -258,5 +388,7 @@ class Queues:
             }
 
     def close(self) -> None:
+        if self._spread is not None:
+            self._spread.close()
         self._alarm.close()
         self._lane.close(drop=True)

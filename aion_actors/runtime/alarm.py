@@ -9,6 +9,11 @@ earlier of the two. Times are read from, and waited for on, the engine's
 limits has none) and `close` stops and joins it; callbacks run on it, one
 at a time, so they must be quick (the callers' are: bookkeeping under a
 lock, then messages sent).
+
+A virtual clock (`aion_actors.testing`) is told of the alarm (`Clock.alarm`):
+it reads `next_at` and `busy` (plain attributes, no lock) to decide when the
+engine is quiet and where to jump, and calls `wake` once it has moved; the
+alarm then waits untimed, and tells the clock `settled()` after its calls.
 """
 
 from __future__ import annotations
@@ -31,6 +36,22 @@ class Alarm:
         self._armed: dict[Hashable, tuple[int, Callable[[], None]]] = {}
         self._stopped = False
         self._thread: threading.Thread | None = None
+        #: the earliest armed instant (read by a virtual clock without the lock)
+        self.next_at: int | None = None
+        #: calls taken and running (read by a virtual clock without the lock)
+        self._calling = False
+        #: True: the clock wakes this alarm when its time comes (a virtual clock)
+        self._woken_by_clock = clock.alarm(self)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a call is due or running."""
+        at = self.next_at
+        return self._calling or (at is not None and at <= self._clock.now_ns())
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
 
     def arm(self, key: Hashable, at_ns: int, call: Callable[[], None]) -> None:
         """Call `call` at `at_ns` (or as soon as possible if that has passed), unless `key`
@@ -42,6 +63,7 @@ class Alarm:
             if current is not None and current[0] <= at_ns:
                 return
             self._armed[key] = (at_ns, call)
+            self.next_at = min(at for at, _ in self._armed.values())
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
@@ -52,6 +74,7 @@ class Alarm:
         with self._cond:
             self._stopped = True
             self._armed.clear()
+            self.next_at = None
             self._cond.notify()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -62,7 +85,7 @@ class Alarm:
             with self._cond:
                 due = self._due()
                 while not self._stopped and not due:
-                    if self._armed:
+                    if self._armed and not self._woken_by_clock:
                         self._clock.wait(self._cond, min(at for at, _ in self._armed.values()))
                     else:
                         self._cond.wait()
@@ -74,9 +97,15 @@ class Alarm:
                     call()
                 except Exception:  # nobody waits on an alarm: say it here
                     log.exception("%s: %r failed", self._name, call)
+            self._calling = False
+            self._clock.settled()
 
     def _due(self) -> list[Callable[[], None]]:
         """Take the calls whose time has come (holding the condition)."""
         now = self._clock.now_ns()
         keys = [key for key, (at, _) in self._armed.items() if at <= now]
-        return [self._armed.pop(key)[1] for key in keys]
+        if keys:
+            self._calling = True  # (before next_at moves: busy all along)
+        due = [self._armed.pop(key)[1] for key in keys]
+        self.next_at = min((at for at, _ in self._armed.values()), default=None)
+        return due

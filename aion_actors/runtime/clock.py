@@ -7,11 +7,13 @@ the next durable timer. `SystemClock` is the wall clock; the testing kit's
 `VirtualClock` (`aion_actors.testing`) moves only when told, or jumps to the
 next due timer while the engine has nothing else to do.
 
-The engine tells its clock three things, all no-ops for the wall clock:
+The engine tells its clock four things, all no-ops for the wall clock:
 `watch(engine)` gives it the engine's idleness test once at start,
 `settled()` is called by whoever may have made the engine idle (see
-`aion_actors.runtime.quiet` for who, and why nobody needs to poll), and
-`waiting()` brackets a caller blocked until a run ends.
+`aion_actors.runtime.quiet` for who, and why nobody needs to poll),
+`waiting()` brackets a caller blocked until a run ends, and `alarm(a)` tells
+it of an `Alarm` (a rate limit's wake-up), whose instants a virtual clock
+stops at as it does at timers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ class Quietness(Protocol):
         """The fire time of the earliest durable timer, None if there is none."""
 
 
+class Alarmed(Protocol):
+    """An alarm a clock may be told of (`aion_actors.runtime.alarm`): the instant it waits
+    for is real work, and it may be busy calling back. Read without its lock."""
+
+    #: the earliest instant armed, None when nothing is
+    next_at: int | None
+
+    @property
+    def busy(self) -> bool:
+        """Whether it has a call due or running."""
+
+    def wake(self) -> None:
+        """Time moved: look at what is due."""
+
+
 class Clock(Protocol):
     def now_ns(self) -> int:
         """Now, in ns since the epoch. Must not block: it is read under other locks."""
@@ -46,6 +63,10 @@ class Clock(Protocol):
 
     def settled(self) -> None:
         """Something that kept the engine busy has just finished."""
+
+    def alarm(self, alarm: Alarmed) -> bool:
+        """`alarm` waits for instants of this clock. True: the clock wakes it (`wake`)
+        when time reaches its `next_at`, so it waits untimed; False: it waits with `wait`."""
 
     def waiting(self) -> contextlib.AbstractContextManager[None]:
         """While inside, a caller is blocked until a run ends."""
@@ -65,6 +86,9 @@ class SystemClock:
 
     def settled(self) -> None:
         pass
+
+    def alarm(self, alarm: Alarmed) -> bool:
+        return False
 
     @contextlib.contextmanager
     def waiting(self) -> Iterator[None]:

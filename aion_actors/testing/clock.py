@@ -15,6 +15,10 @@ times, retry times, timeouts — reads virtual time. It moves in two ways:
   still. Outside such a wait, time stands still unless advanced: a test can
   start a run, advance a few days, signal it, then wait for its result.
 
+An `Alarm` (a queue's rate limit) tells the clock of itself (`alarm`): its
+armed instant is a stop like a timer's, the engine is not quiet while one of
+its calls is due or running, and it is woken (`wake`) each time time moves.
+
 Nobody polls: the timer service sleeps on its condition until told; the parts
 of the engine that finish work call `settled()`, which jumps (or wakes an
 `advance`) only when the engine is quiet.
@@ -28,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from aion_actors.runtime.clock import Quietness
+from aion_actors.runtime.clock import Alarmed, Quietness
 
 #: the timer service's "no timer at all"
 _NO_TIMER = 1 << 61
@@ -48,6 +52,8 @@ class VirtualClock:
         self._engine: Quietness | None = None
         #: callers waiting for a run to end: while any, time skips by itself
         self._waiters = 0
+        #: the engine's alarms (rate limits): their instants are stops too
+        self._alarms: list[Alarmed] = []
 
     # -- what tests use
 
@@ -79,6 +85,7 @@ class VirtualClock:
                 self._now = max(self._now, sleeper[1])
                 self._sleeper = None
             _wake(sleeper[0])
+            self._wake_alarms()
 
     # -- what the engine uses (`Clock`)
 
@@ -88,8 +95,10 @@ class VirtualClock:
                 return
             self._sleeper = (cond, until_ns)
             self._cond.notify_all()
-            if self._jump() is not None:  # `cond` is ours already: no need to wait
-                return
+            jumped = self._jump() is not None
+        if jumped:  # `cond` is ours already: no need to wait
+            self._wake_alarms()
+            return
         cond.wait()
         with self._cond:
             if self._sleeper is not None and self._sleeper[0] is cond:
@@ -104,6 +113,12 @@ class VirtualClock:
             woken = self._jump()
         if woken is not None:
             _wake(woken)
+            self._wake_alarms()
+
+    def alarm(self, alarm: Alarmed) -> bool:
+        with self._cond:
+            self._alarms.append(alarm)
+        return True
 
     @contextlib.contextmanager
     def waiting(self) -> Iterator[None]:
@@ -134,10 +149,14 @@ class VirtualClock:
         earliest durable timer (from the store: one armed since the service fell asleep
         counts, and the service's own re-reporting times do not)."""
         sleeper, engine = self._sleeper, self._engine
-        if sleeper is None or engine is None or not engine.is_quiet():
+        if sleeper is None or engine is None or any(a.busy for a in self._alarms):
+            return None
+        if not engine.is_quiet():
             return None
         first = engine.next_timer()
-        return sleeper[0], _NO_TIMER if first is None else first
+        stops = [first] if first is not None else []
+        stops += [at for a in self._alarms if (at := a.next_at) is not None]
+        return sleeper[0], min(stops, default=_NO_TIMER)
 
     def _settled_sleeper(self, deadline: float) -> tuple[threading.Condition, int] | None:
         """Wait until the engine is quiet and the timer service sleeps; its sleep."""
@@ -151,6 +170,13 @@ class VirtualClock:
                     "runs, or a run is busy); give advance(timeout=) more time"
                 )
             self._cond.wait(left)
+
+    def _wake_alarms(self) -> None:
+        """Time moved: each alarm looks at what is due (not holding `_cond`)."""
+        with self._cond:
+            alarms = list(self._alarms)
+        for alarm in alarms:
+            alarm.wake()
 
 
 def _wake(cond: threading.Condition) -> None:

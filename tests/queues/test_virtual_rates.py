@@ -1,0 +1,56 @@
+"""A rate-limited queue on `TestEngine`'s virtual clock: the rate's alarm is a stop of the
+clock like a timer, so queued runs start at the instants the window admits them — in
+virtual time, without waiting in real time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from aion_actors import Queue, WorkflowContext, workflow
+from aion_actors.core import events as ev
+from aion_actors.testing import TestEngine
+from tests.queues import flows
+from tests.queues.history import most_in_window, started_at
+
+SECOND = 1_000_000_000
+
+
+@workflow
+async def sleeper(ctx: WorkflowContext) -> str:
+    await ctx.sleep(dt.timedelta(hours=1))
+    return ctx.workflow_id
+
+
+@pytest.mark.timeout(30)
+def test_a_rate_limited_queue_drains_on_the_virtual_clock_at_exactly_its_window() -> None:
+    with TestEngine() as engine:
+        engine.register(flows.quick, Queue("paid", rate=(2, 10.0)))
+        ids = [f"r{i}" for i in range(7)]
+        began = engine.clock.now_ns()
+        handles = [engine.enqueue("paid", flows.quick, i, workflow_id=w) for i, w in enumerate(ids)]
+        assert [h.result(timeout=20) for h in handles] == list(range(7))
+        starts = [started_at(engine, w) for w in ids]
+        assert all(at is not None for at in starts)
+        times = sorted(at for at in starts if at is not None)
+        assert most_in_window(times, 10 * SECOND) <= 2
+        # two per window, each window opening when the one before it ends: 0, 10, 20, 30 s
+        assert [(at - began) // SECOND for at in times] == [0, 0, 10, 10, 20, 20, 30]
+
+
+@pytest.mark.timeout(30)
+def test_the_virtual_clock_stops_at_the_rate_alarm_and_at_timers_in_their_order() -> None:
+    with TestEngine() as engine:
+        engine.register(sleeper, Queue("slow", rate=(1, 1800.0)))
+        began = engine.clock.now_ns()
+        first = engine.enqueue("slow", sleeper, workflow_id="a")
+        second = engine.enqueue("slow", sleeper, workflow_id="b")
+        assert second.result(timeout=20) == "b" and first.result(timeout=20) == "a"
+        starts = [started_at(engine, w) for w in ("a", "b")]
+        assert [(at - began) // SECOND for at in starts if at is not None] == [0, 1800]
+        for workflow_id in ("a", "b"):  # each timer fired exactly at its instant
+            events = engine.history(workflow_id)
+            [armed] = [e for e in events if isinstance(e, ev.TimerStarted)]
+            [fired] = [e for e in events if isinstance(e, ev.TimerFired)]
+            assert fired.recorded_at == armed.fire_at
