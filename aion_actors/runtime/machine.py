@@ -108,7 +108,7 @@ class Machine:
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
-            self._outcomes.add(event)
+            self._index(event)
         self.ctx.is_replaying = bool(self._recorded) or len(history) > 1
 
     # -- feeding committed events
@@ -116,7 +116,12 @@ class Machine:
     def feed(self, events: Sequence[ev.Event]) -> None:
         """Index newly committed events; commands among them were issued by `advance`."""
         for event in events:
-            self._outcomes.add(event)
+            self._index(event)
+
+    def _index(self, event: ev.Event) -> None:
+        self._outcomes.add(event)
+        if type(event) is ev.RunDequeued:  # a queued run's code starts now, not at its enqueue
+            self._moved_to(event.recorded_at, event.seq)
 
     @property
     def issued(self) -> int:

@@ -54,3 +54,25 @@ def test_the_virtual_clock_stops_at_the_rate_alarm_and_at_timers_in_their_order(
             [armed] = [e for e in events if isinstance(e, ev.TimerStarted)]
             [fired] = [e for e in events if isinstance(e, ev.TimerFired)]
             assert fired.recorded_at == armed.fire_at
+
+
+@workflow
+async def timed(ctx: WorkflowContext) -> int:
+    began = ctx.now()
+    await ctx.sleep(dt.timedelta(hours=1))
+    return int(began.timestamp())
+
+
+@pytest.mark.timeout(30)
+def test_a_queued_runs_clock_starts_when_it_leaves_the_queue_on_replay_too() -> None:
+    with TestEngine() as engine:
+        engine.register(timed, Queue("one", concurrency=1))
+        first = engine.enqueue("one", timed, workflow_id="a")
+        second = engine.enqueue("one", timed, workflow_id="b")
+        began_b = second.result(timeout=20)
+        assert first.result(timeout=20) + 3600 == began_b  # b waited out a's hour in the queue
+        events = engine.history("b")
+        [dequeued] = [e for e in events if isinstance(e, ev.RunDequeued)]
+        [armed] = [e for e in events if isinstance(e, ev.TimerStarted)]
+        assert began_b == dequeued.recorded_at // SECOND  # ctx.now() is when its code started
+        assert armed.fire_at == dequeued.recorded_at + 3600 * SECOND  # an hour of its own
