@@ -29,6 +29,11 @@ from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
 from aion_actors.store.postgres.nodestore import NodeStore
 from aion_actors.updating import Updates
+from supervisor import Dispatcher
+
+#: run actors share these threads: one runs at a time, the others stand in
+#: while a handler blocks (a child's start, a crash's settling, a slow step)
+RUN_DISPATCHER_THREADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,7 @@ def wire(
     the pruner not until `Pruner.start`)."""
     catalog = Catalog()
     recorder = Recorder(store)
+    dispatcher = Dispatcher(RUN_DISPATCHER_THREADS, name="aion-run")
     executors = Executors(
         catalog,
         workers=workers,
@@ -117,6 +123,7 @@ def wire(
         converter=converter,
         converter_path=converter_path,
         worker_policy=config.worker_restart if config is not None else None,
+        settling=dispatcher.lend,
     )
     runs = RunManager(
         store,
@@ -128,6 +135,7 @@ def wire(
         max_payload_bytes=max_payload_bytes,
         converter=converter,
         clock=clock,
+        dispatcher=dispatcher,
     )
     pruner = Pruner(store, Retentions(catalog, config), clock)
     recorder.when_runs_close(pruner.runs_closed)
