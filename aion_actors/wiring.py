@@ -112,8 +112,8 @@ def wire(
     """Build the parts of an engine on `store` (nothing runs until `RunManager.recover`;
     the pruner not until `Pruner.start`)."""
     catalog = Catalog()
-    recorder = Recorder(store)
     dispatcher = Dispatcher(RUN_DISPATCHER_THREADS, name="aion-run")
+    recorder = Recorder(store, delivering=dispatcher.batch)
     executors = Executors(
         catalog,
         workers=workers,

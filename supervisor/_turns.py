@@ -9,6 +9,11 @@ turn running, none queued) is held instead of queued, and runs in this
 thread when the window closes — after whatever locks the sender held are
 released. One message at a time per actor still holds: the mailbox stays
 marked scheduled while its turn is held, so nobody else queues it.
+
+`Lending.window(lend=False)` holds every turn made due and queues them all
+when it closes: a thread that tells many actors in a row (a commit's
+callbacks) then wakes the dispatcher once, at the end, instead of at the
+first message and racing it for the GIL through the rest.
 """
 
 from __future__ import annotations
@@ -67,27 +72,36 @@ class Lending(Generic[M]):
         self._one = threading.Lock()
 
     def hold(self, mailbox: M) -> bool:
-        """Whether this thread keeps ``mailbox``'s due turn to run when its window closes."""
-        held: list[M] | None = getattr(self._local, "held", None)
-        if held is None or self._one.locked() or not self._quiet():
+        """Whether this thread keeps ``mailbox``'s due turn until its window closes."""
+        local = self._local
+        held: list[M] | None = getattr(local, "held", None)
+        if held is None:
             return False
+        if local.lend and (self._one.locked() or not self._quiet()):
+            return False  # a busy dispatcher runs it: queued now, it wakes no one
         held.append(mailbox)
         return True
 
     @contextlib.contextmanager
-    def window(self) -> Iterator[None]:
-        """Hold the turns this thread makes due while the dispatcher is quiet; run them here
-        on exit (or queue them, should the dispatcher have become busy meanwhile)."""
-        if getattr(self._local, "held", None) is not None:  # nested: the outer one runs them
+    def window(self, *, lend: bool = True) -> Iterator[None]:
+        """Hold the turns this thread makes due; on exit run them here (``lend``: only
+        those made due while the dispatcher was quiet, and only if it still is), or
+        queue them all at once (not ``lend``: many messages, one wake-up)."""
+        local = self._local
+        if getattr(local, "held", None) is not None:  # nested: the outer one decides
             yield
             return
         held: list[M] = []
-        self._local.held = held
+        local.held, local.lend = held, lend
         try:
             yield
         finally:
-            self._local.held = None  # what the turns below make due is queued as usual
-            self._run(held)
+            local.held = None  # what the turns below make due is queued as usual
+            if lend:
+                self._run(held)
+            else:
+                for mailbox in held:
+                    self._queue(mailbox)
 
     def _run(self, held: list[M]) -> None:
         for i, mailbox in enumerate(held):

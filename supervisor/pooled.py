@@ -112,9 +112,12 @@ class Dispatcher:
             self._ready.put(actor.actor_inbox)
 
     def lend(self) -> contextlib.AbstractContextManager[None]:
-        """A window in which this thread (not one of ours, with nothing else to do) runs
-        the turns it makes due while the dispatcher is quiet, on leaving it."""
+        """A window whose turns, made due while we are quiet, this thread runs on exit."""
         return self._lending.window()
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """A window whose due turns are queued together when it closes: one wake-up."""
+        return self._lending.window(lend=False)
 
     def _quiet(self) -> bool:
         return not self._turns and self._ready.empty() and not self._closing.is_set()

@@ -140,3 +140,19 @@ def test_a_lent_turn_keeps_messages_in_order_and_one_at_a_time(
         assert [m for m in got if k * 1000 <= m < k * 1000 + 50] == list(
             range(k * 1000, k * 1000 + 50)
         )
+
+
+def test_a_batch_window_queues_the_turns_it_made_due_together_when_it_closes(
+    dispatcher: Dispatcher,
+) -> None:
+    refs = [Threads.start(dispatcher) for _ in range(3)]
+    actors = [_proxy(ref) for ref in refs]
+    wait_until(lambda: not any(a.actor_inbox.busy for a in actors), "the actors to start")
+    with dispatcher.batch():
+        for ref in refs:
+            ref.tell("last")
+        time.sleep(0.05)  # were they queued, the dispatcher would have run them by now
+        assert [a.ran for a in actors] == [[], [], []]
+    for actor in actors:
+        assert actor.done.wait(TIMEOUT)
+        assert actor.ran[0][1].startswith("lend-pool")  # on the dispatcher, not here
