@@ -30,6 +30,11 @@ from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
 from aion_actors.store.postgres.nodestore import NodeStore
 from aion_actors.updating import Updates
+from supervisor import Dispatcher
+
+#: run actors share these threads: one runs at a time, the others stand in
+#: while a handler blocks (a child's start, a crash's settling, a slow step)
+RUN_DISPATCHER_THREADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,8 @@ def wire(
     """Build the parts of an engine on `store` (nothing runs until `RunManager.recover`;
     the pruner not until `Pruner.start`)."""
     catalog = Catalog()
-    recorder = Recorder(store)
+    dispatcher = Dispatcher(RUN_DISPATCHER_THREADS, name="aion-run")
+    recorder = Recorder(store, delivering=dispatcher.batch)
     executors = Executors(
         catalog,
         workers=workers,
@@ -118,6 +124,7 @@ def wire(
         converter=converter,
         converter_path=converter_path,
         worker_policy=config.worker_restart if config is not None else None,
+        settling=dispatcher.lend,
     )
     runs = RunManager(
         store,
@@ -129,6 +136,7 @@ def wire(
         max_payload_bytes=max_payload_bytes,
         converter=converter,
         clock=clock,
+        dispatcher=dispatcher,
     )
     pruner = Pruner(store, Retentions(catalog, config), clock)
     recorder.when_runs_close(pruner.runs_closed)

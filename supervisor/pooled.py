@@ -22,6 +22,7 @@ raced against the stop is not lost.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import queue
@@ -40,6 +41,7 @@ from supervisor import _pykka
 from supervisor._latch import Latch
 from supervisor._pykka import Envelope
 from supervisor._sealed import Sealed
+from supervisor._turns import Lending, Turn
 
 __all__ = ["Dispatcher", "ExitWatch", "PooledActor", "watch_exits"]
 
@@ -49,19 +51,6 @@ _STOP = None
 
 _urns = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _urns.seed(os.urandom(32)))
-
-
-class _Turn:
-    """One actor's turn on a dispatcher thread, as the watchdog sees it."""
-
-    __slots__ = ("lent", "started")
-
-    def __init__(self) -> None:
-        #: when the turn began (monotonic); never changes
-        self.started = time.monotonic()
-        #: True once the watchdog released the duty on this turn's behalf; set once,
-        #: under the dispatcher's ``_loans`` lock
-        self.lent = False
 
 
 class Dispatcher:
@@ -103,9 +92,11 @@ class Dispatcher:
         #: guards ``_turns`` and each turn's ``lent``
         self._loans = threading.Lock()
         #: thread ident -> the turn it is running now; absent between turns
-        self._turns: dict[int, _Turn] = {}
+        self._turns: dict[int, Turn] = {}
         #: set once by `close`; never cleared
         self._closing = threading.Event()
+        #: turns run by the threads that made them due, inside `lend()` (see `_turns`)
+        self._lending: Lending[_Mailbox] = Lending(self._quiet, self._ready.put, throughput)
         #: fixed at construction
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
@@ -117,7 +108,19 @@ class Dispatcher:
 
     def schedule(self, actor: PooledActor) -> None:
         """Queue ``actor`` for a turn (its mailbox calls this when work arrives)."""
-        self._ready.put(actor.actor_inbox)
+        if not self._lending.hold(actor.actor_inbox):
+            self._ready.put(actor.actor_inbox)
+
+    def lend(self) -> contextlib.AbstractContextManager[None]:
+        """A window whose turns, made due while we are quiet, this thread runs on exit."""
+        return self._lending.window()
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """A window whose due turns are queued together when it closes: one wake-up."""
+        return self._lending.window(lend=False)
+
+    def _quiet(self) -> bool:
+        return not self._turns and self._ready.empty() and not self._closing.is_set()
 
     @property
     def idle(self) -> bool:
@@ -137,7 +140,7 @@ class Dispatcher:
                 if mailbox is _STOP:
                     duty.release()
                     return
-                turn = _Turn()
+                turn = Turn()
                 with loans:
                     turns[me] = turn
                 try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed, PayloadConverter
@@ -50,6 +51,7 @@ class Executors:
         converter: PayloadConverter | None = None,
         converter_path: str | None = None,
         worker_policy: RestartPolicy | None = None,
+        settling: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         check_not_in_worker_bootstrap("Engine()")
         check_start_method(start_method)
@@ -61,6 +63,9 @@ class Executors:
         self._max_result_bytes = max_result_bytes
         self.workers = workers or os.cpu_count() or 2
         self._threads = threads
+        #: what a thread activity's thread enters to hand its outcome over (`Dispatcher.lend`:
+        #: the run's turn then runs in that thread when nothing else does, without a hop)
+        self._settling = settling
         self._start_method = start_method
         self._lock = threading.Lock()
         #: by executor kind: the newest executor and the definitions it was built with (an
@@ -117,6 +122,7 @@ class Executors:
                     {a.name: a for a in chosen},
                     max_result_bytes=self._max_result_bytes,
                     converter=self._converter,
+                    settling=self._settling,
                 )
             else:
                 executor = WorkerPool(

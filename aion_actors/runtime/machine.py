@@ -47,7 +47,7 @@ from aion_actors.runtime.parts import Part, PartResolver, Resolution
 from aion_actors.runtime.patches import CommandSequence, diverged
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
-from aion_actors.runtime.tasks import NEVER, Step, Task, awaited, done_seq, outcome
+from aion_actors.runtime.tasks import NEVER, Step, Task, awaited, done_seq, lone_activity, outcome
 from aion_actors.runtime.updates import ENDED_FIRST, UpdateRouter
 
 
@@ -239,6 +239,12 @@ class Machine:
 
     def _resolve(self, out: list[ev.Event]) -> tuple[Task, Step] | None:
         """The task to resume and its step, once history decides the earliest await."""
+        if (part := lone_activity(self._tasks, self._outcomes)) is not None:
+            if (landed := self._parts.resolve(part, self._signals.taken)) is None:
+                return None
+            self._wake(self._main, landed.recorded_at, landed.seq)
+            error = landed.error
+            return self._main, ("send", landed.value) if error is None else ("throw", error)
         for task in list(self._tasks):  # a condition is first checked where it is awaited
             if task.unchecked:
                 task.unchecked = False

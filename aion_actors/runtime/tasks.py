@@ -18,12 +18,14 @@ from typing import Any, Literal
 
 from aion_actors.core import events as ev
 from aion_actors.runtime.commands import (
+    ActivityCommand,
     ConditionCommand,
     GatherCommand,
     PartCommand,
     WaitFirstCommand,
 )
 from aion_actors.runtime.parts import Part, Resolution
+from aion_actors.runtime.recorded import Outcomes
 
 NEVER = 1 << 62
 
@@ -48,6 +50,20 @@ class Task:
     def block(self, parts: list[Part], mode: Mode) -> None:
         self.waiting, self.mode = parts, mode
         self.unchecked = any(isinstance(p.command, ConditionCommand) for p in parts)
+
+
+def lone_activity(tasks: list[Task], outcomes: Outcomes) -> Part | None:
+    """The one activity that the run's only coroutine awaits alone, when nothing in
+    history can come before it (no cancel, signal or update): the common step, which
+    the machine resolves without searching every await (it lands where it lands)."""
+    if len(tasks) != 1 or outcomes.cancel or outcomes.ordered_signals or outcomes.updates:
+        return None
+    task = tasks[0]
+    waiting = task.waiting
+    if waiting is None or len(waiting) != 1 or task.mode != "one" or task.unchecked:
+        return None
+    part = waiting[0]
+    return part if type(part.command) is ActivityCommand and part.timer_id is None else None
 
 
 def awaited(yielded: Any) -> tuple[Sequence[PartCommand], Mode] | None:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from aion_actors.core import (
@@ -108,7 +109,12 @@ class Recorder(CloseOnExit):
     """
 
     def __init__(
-        self, store: EventStore, *, max_batch: int = 1024, telemetry: Telemetry | None = None
+        self,
+        store: EventStore,
+        *,
+        max_batch: int = 1024,
+        telemetry: Telemetry | None = None,
+        delivering: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         if max_batch < 1:
             raise ConfigError(f"Recorder max_batch must be at least 1, not {max_batch}")
@@ -116,6 +122,8 @@ class Recorder(CloseOnExit):
         #: what each commit is reported to (see `aion_actors.telemetry`)
         self.telemetry = default_telemetry(self._history) if telemetry is None else telemetry
         self._max_batch = max_batch
+        #: entered around a commit's callbacks (the engine's `Dispatcher.batch`: one wake-up)
+        self._delivering = delivering
         self._queue: list[_Pending] = []
         self._lock = threading.Lock()  # callers take it bare: a `Condition`'s `with` is Python code
         self._wakeup = threading.Condition(self._lock)
@@ -366,11 +374,12 @@ class Recorder(CloseOnExit):
                 callback()
             except Exception:
                 log.exception("a runs-closed callback raised; ignored")
-        for (_, future), result in zip(batch, results, strict=True):
-            if isinstance(result, AionError):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        with self._delivering():
+            for (_, future), result in zip(batch, results, strict=True):
+                if isinstance(result, AionError):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
         self.telemetry.committed(requests, results, seconds)
 
 

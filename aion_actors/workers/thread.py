@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aion_actors.core import (
@@ -42,6 +42,8 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.workers._loop import LoopThread
+from aion_actors.workers._thread_entry import Entry as _Entry
+from aion_actors.workers._thread_entry import Pulse as _Pulse
 from aion_actors.workers.errors import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
@@ -51,7 +53,6 @@ from aion_actors.workers.errors import (
     unrecordable_arguments,
     unrecordable_result,
 )
-from aion_actors.workers.heartbeats import check_details
 from aion_actors.workers.task import (
     AttemptInfo,
     AttemptKey,
@@ -64,44 +65,6 @@ from aion_actors.workers.task import (
 log = logging.getLogger("aion_actors.workers")
 
 _STOP_GRACE = 1.0  # seconds `close()` lets running attempts finish
-
-
-@dataclass(eq=False, slots=True)
-class _Entry:
-    task: Task
-    done: Callable[[Outcome], None]
-    function: Callable[..., Any]
-    args: list[Any]
-    refused: Outcome | None = None  # arguments that are not msgpack: settled unrun
-    settled: bool = False
-    beat: Callable[[Any], None] | None = None
-    started: bool = False
-    cancelled: bool = False
-    last_beat: float = 0.0
-    stop: Callable[[], object] | None = None  # cancels an async attempt's coroutine
-
-
-class _Pulse:
-    """An attempt's heartbeats on a thread: read its cancellation, note that it lives."""
-
-    __slots__ = ("_entry", "_max_bytes")
-
-    def __init__(self, entry: _Entry, max_bytes: int) -> None:
-        self._entry = entry
-        self._max_bytes = max_bytes
-
-    def beat(self, details: Any) -> None:
-        entry = self._entry
-        if entry.cancelled:
-            raise ActivityCancelled(entry.task.name)
-        if entry.settled:
-            raise ActivityCancelled(
-                entry.task.name, "this attempt already ended (it timed out); stop it"
-            )
-        check_details(details, entry.task.name, self._max_bytes)
-        entry.last_beat = time.monotonic()
-        if details is not None and entry.beat is not None:
-            entry.beat(details)
 
 
 class ThreadExecutor:
@@ -120,6 +83,7 @@ class ThreadExecutor:
         *,
         max_result_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
+        settling: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         if max_workers < 1:
             raise ConfigError(f"a thread executor needs at least 1 thread, not {max_workers}")
@@ -129,6 +93,8 @@ class ThreadExecutor:
         #: per activity: decode its arguments, encode its result (None: the default converter)
         self._codecs = payloads.activity_codecs(converter, self._activities)
         self._max_workers = max_workers
+        #: entered by a thread around handing its attempt's outcome to `done`
+        self._settling = settling
         self._max_result_bytes = max_result_bytes
         self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -275,13 +241,17 @@ class ThreadExecutor:
 
     def _execute(self, entry: _Entry) -> None:
         now, info = self._begin(entry)
+        error: Exception | None = None
         with attempt_scope(info):
             try:
                 result = entry.function(*entry.args)
             except Exception as exc:
-                self._fail(entry, exc, now)
-                return
-        self._finish(entry, result)
+                error = exc
+        with self._settling():  # the outcome only: heartbeats go as they come
+            if error is not None:
+                self._fail(entry, error, now)
+            else:
+                self._finish(entry, result)
 
     async def _execute_async(self, entry: _Entry) -> None:
         """An `async def` attempt, on the loop thread; cancelled by its timeout or a cancel."""

@@ -55,9 +55,6 @@ from supervisor import ChildInfo, Dispatcher, ExitReason
 
 log = logging.getLogger("aion_actors.runtime")
 
-#: run actors share these threads: one runs at a time, the others stand in
-#: while a handler blocks (a child's start, a crash's settling, a slow step)
-_DISPATCHER_THREADS = 4
 #: how long `close` waits for a run handler that does not return (a workflow step stuck in a loop)
 _CLOSE_TIMEOUT = 10.0
 
@@ -84,13 +81,14 @@ class RunManager:
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        dispatcher: Dispatcher,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
         #: where every time the runs record comes from (see `runtime.clock`)
         self.clock = clock
         #: the payload converter, None for the default (which changes nothing)
         self.converter = converter
-        self.dispatcher = Dispatcher(_DISPATCHER_THREADS, name="aion-run")
+        self.dispatcher = dispatcher  # the run actors' threads; closed by `close`
         self._recorder = recorder
         self._catalog = catalog
         self._table = RunTable()

@@ -1,0 +1,52 @@
+"""One attempt queued on a `ThreadExecutor`, and the heartbeat its thread beats with."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aion_actors.workers.errors import ActivityCancelled
+from aion_actors.workers.heartbeats import check_details
+from aion_actors.workers.task import Outcome, Task
+
+__all__ = ["Entry", "Pulse"]
+
+
+@dataclass(eq=False, slots=True)
+class Entry:
+    task: Task
+    done: Callable[[Outcome], None]
+    function: Callable[..., Any]
+    args: list[Any]
+    refused: Outcome | None = None  # arguments that are not msgpack: settled unrun
+    settled: bool = False
+    beat: Callable[[Any], None] | None = None
+    started: bool = False
+    cancelled: bool = False
+    last_beat: float = 0.0
+    stop: Callable[[], object] | None = None  # cancels an async attempt's coroutine
+
+
+class Pulse:
+    """An attempt's heartbeats on a thread: read its cancellation, note that it lives."""
+
+    __slots__ = ("_entry", "_max_bytes")
+
+    def __init__(self, entry: Entry, max_bytes: int) -> None:
+        self._entry = entry
+        self._max_bytes = max_bytes
+
+    def beat(self, details: Any) -> None:
+        entry = self._entry
+        if entry.cancelled:
+            raise ActivityCancelled(entry.task.name)
+        if entry.settled:
+            raise ActivityCancelled(
+                entry.task.name, "this attempt already ended (it timed out); stop it"
+            )
+        check_details(details, entry.task.name, self._max_bytes)
+        entry.last_beat = time.monotonic()
+        if details is not None and entry.beat is not None:
+            entry.beat(details)

@@ -1,0 +1,119 @@
+"""A dispatcher's turns: what the watchdog sees of one, and turns lent to other threads.
+
+A thread outside the dispatcher that has just told an actor something and
+has nothing else to do (a worker thread that has just finished its task)
+would otherwise wake a dispatcher thread and go to sleep itself: two OS
+hand-offs, each a GIL hand-off too. Inside `Lending.window()`, a turn
+that this thread's message makes due while the dispatcher is quiet (no
+turn running, none queued) is held instead of queued, and runs in this
+thread when the window closes — after whatever locks the sender held are
+released. One message at a time per actor still holds: the mailbox stays
+marked scheduled while its turn is held, so nobody else queues it.
+
+`Lending.window(lend=False)` holds every turn made due and queues them all
+when it closes: a thread that tells many actors in a row (a commit's
+callbacks) then wakes the dispatcher once, at the end, instead of at the
+first message and racing it for the GIL through the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Generic, Protocol, TypeVar
+
+__all__ = ["Lending", "Turn"]
+
+logger = logging.getLogger(__name__)
+
+
+class Turn:
+    """One actor's turn on a dispatcher thread, as the watchdog sees it."""
+
+    __slots__ = ("lent", "started")
+
+    def __init__(self) -> None:
+        #: when the turn began (monotonic); never changes
+        self.started = time.monotonic()
+        #: True once the watchdog released the duty on this turn's behalf; set once,
+        #: under the dispatcher's ``_loans`` lock
+        self.lent = False
+
+
+class Turnable(Protocol):
+    """A mailbox, as lending sees it: marked scheduled, it runs a turn when asked."""
+
+    def run_turn(self, budget: int) -> None: ...
+
+
+M = TypeVar("M", bound=Turnable)
+
+
+class Lending(Generic[M]):
+    """Turns held by the thread that made them due, and run there; see the module docstring.
+
+    ``quiet()`` says whether the dispatcher runs nothing and has nothing queued;
+    ``queue(mailbox)`` hands a turn to the dispatcher's threads as usual.
+    """
+
+    __slots__ = ("_local", "_one", "_queue", "_quiet", "budget")
+
+    def __init__(self, quiet: Callable[[], bool], queue: Callable[[M], None], budget: int) -> None:
+        self._quiet = quiet
+        self._queue = queue
+        #: messages per lent turn, as on the dispatcher's threads
+        self.budget = budget
+        #: per thread: ``held``, the turns held in its open window (None outside one)
+        self._local = threading.local()
+        #: held while a lent turn runs: one at a time, so lenders do not pile up on the GIL
+        self._one = threading.Lock()
+
+    def hold(self, mailbox: M) -> bool:
+        """Whether this thread keeps ``mailbox``'s due turn until its window closes."""
+        local = self._local
+        held: list[M] | None = getattr(local, "held", None)
+        if held is None:
+            return False
+        if local.lend and (self._one.locked() or not self._quiet()):
+            return False  # a busy dispatcher runs it: queued now, it wakes no one
+        held.append(mailbox)
+        return True
+
+    @contextlib.contextmanager
+    def window(self, *, lend: bool = True) -> Iterator[None]:
+        """Hold the turns this thread makes due; on exit run them here (``lend``: only
+        those made due while the dispatcher was quiet, and only if it still is), or
+        queue them all at once (not ``lend``: many messages, one wake-up)."""
+        local = self._local
+        if getattr(local, "held", None) is not None:  # nested: the outer one decides
+            yield
+            return
+        held: list[M] = []
+        local.held, local.lend = held, lend
+        try:
+            yield
+        finally:
+            local.held = None  # what the turns below make due is queued as usual
+            if lend:
+                self._run(held)
+            else:
+                for mailbox in held:
+                    self._queue(mailbox)
+
+    def _run(self, held: list[M]) -> None:
+        for i, mailbox in enumerate(held):
+            if not (self._quiet() and self._one.acquire(blocking=False)):
+                self._queue(mailbox)
+                continue
+            try:
+                mailbox.run_turn(self.budget)
+            except BaseException:  # not the actor's failure (Pykka handles that): ours
+                logger.exception("a lent turn failed; the turns held after it are queued")
+                for rest in held[i + 1 :]:
+                    self._queue(rest)
+                raise
+            finally:
+                self._one.release()
