@@ -86,6 +86,8 @@ class Recovery:
                 woken += 1
                 self._residency.bring_back(key)
                 continue
+            if attempts:  # each outcome brings its run back: replayed from what was just read
+                self._residency.keep_history(key, history)
             running += [(*key, state.scheduled, state.heartbeat) for _aid, state in attempts]
             for child in ledger.children.values():
                 self._endings.start_child(key, child)
