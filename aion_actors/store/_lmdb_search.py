@@ -209,6 +209,27 @@ def _walk(
             damaged.append(DamagedRun(workflow_id, run_id, exc.problem))
 
 
+def with_status(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], status: str
+) -> tuple[list[RunSummary], list[DamagedRun]] | None:
+    """The runs whose status is `status`, in run index order (as a scan of the run index
+    lists them), read through the status's rows: a status few runs have costs little
+    however many runs the store holds. None when the index is not built."""
+    if not built(txn, dbs):
+        return None
+    prefix = _prefix(b"S", status)
+    cursor = txn.cursor(db=dbs[b"search"])
+    run_keys: list[bytes] = []
+    if cursor.set_range(prefix):
+        for key in cursor.iternext(values=False):
+            if not key.startswith(prefix):
+                break
+            run_keys.append(key[_ROW:])
+    runs = dbs[b"runs"]
+    stored = [(key, data) for key in sorted(run_keys) if (data := txn.get(key, db=runs))]
+    return summaries(stored)
+
+
 def ensure(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> None:
     """Build the index unless this data directory has it (see the module docstring)."""
     if txn.get(BUILT_KEY, db=dbs[b"meta"]) is None:
