@@ -90,8 +90,8 @@ def update(
     the batch (a group commit's runs share the few hot prefixes: every run is
     under `D`, most under one status and type); None writes them now.
     """
-    if old is not None and all(old.get(name) == new.get(name) for name in _INDEXED):
-        return  # (most appends: only the head moved)
+    if old is not None and [*map(old.get, _INDEXED)] == [*map(new.get, _INDEXED)]:
+        return  # (most appends: only the head moved; compared without a generator per run)
     before = _rows(old, run_key) if old is not None else {}
     after = _rows(new, run_key)
     search = dbs[b"search"]
