@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine
+from aion_actors import Engine, EngineClosed
 from aion_actors.core import events as ev
 from aion_actors.core.events import Event
 from aion_actors.store import LmdbStore
@@ -82,3 +82,26 @@ def test_a_run_written_for_before_its_replay_is_replayed_from_its_whole_history(
     assert any(isinstance(e, ev.SignalReceived) for e in history)
     assert not any(isinstance(e, ev.RunCrashed) for e in history), "replayed a stale history"
     assert [e.seq for e in history] == list(range(1, len(history) + 1))
+
+
+@pytest.mark.timeout(120)
+def test_a_run_given_up_and_taken_back_is_replayed_from_what_the_second_recovery_read(
+    tmp_path: Path,
+) -> None:
+    """As a node does when it loses a partition and takes it back: the history the first
+    recovery kept is forgotten, since another node's appends bypassed this recorder."""
+    data, _ledger = _killed_with_attempts_in_flight(tmp_path)
+    store = CountingStore(data)
+    mine = "gated-0"
+    with Engine(store, workers=1) as engine:  # nothing registered yet: nothing replays
+        runs = engine._parts.runs  # noqa: SLF001 (the node verbs: drop, then recover again)
+        runs.drop(lambda workflow_id: workflow_id == mine, EngineClosed)
+        run_id = store.latest_run(mine).run_id  # type: ignore[union-attr]
+        poke = ev.SignalReceived(name="poke", payload=1)
+        store.append(mine, run_id, [poke], store.head(mine, run_id))  # "another node"
+        runs.recover(lambda workflow_id: workflow_id == mine)
+        engine.register(flows.gated_pair, flows.gated_step)
+        assert engine.result(mine, timeout=60) == 2
+        history = engine.history(mine)
+    assert any(isinstance(e, ev.SignalReceived) for e in history)
+    assert not any(isinstance(e, ev.RunCrashed) for e in history), "replayed a stale history"

@@ -63,6 +63,7 @@ class Recovery:
             parked = run.status == WorkflowStatus.PARKED
             key = RunKey(run.workflow_id, run.run_id)
             self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
+            self._residency.keep_history(key, None)  # (kept again below if it is to be used)
         self._find_lost_successors(within)
         woken, now = 0, self._residency.clock.now_ns()
         running: list[tuple[str, str, ev.ActivityScheduled, Any]] = []

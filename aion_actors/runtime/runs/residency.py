@@ -142,11 +142,15 @@ class Residency:
         if generation is not None:
             self._lane.submit(self._rehydrate, key, generation, None)
 
-    def keep_history(self, key: RunKey, history: list[ev.Event]) -> None:
+    def keep_history(self, key: RunKey, history: list[ev.Event] | None) -> None:
         """Startup recovery read this ABSENT run's history: its next replay starts from it
-        (if nothing was appended meanwhile) instead of reading it again."""
+        (if nothing was appended meanwhile) instead of reading it again. None forgets what
+        an earlier recovery kept (a node that gave the run up and took it back: another
+        node's appends went through another recorder)."""
         if history and len(history) <= KEPT_EVENTS and len(self._kept) < KEPT_HISTORIES:
             self._kept[key] = history
+        else:
+            self._kept.pop(key, None)
 
     def _kept_handoff(self, key: RunKey) -> Handoff | None:
         """The history kept for `key` if it is still the whole history: nothing was appended
