@@ -17,7 +17,6 @@ from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     EngineClosed,
     Event,
-    RunKey,
     WorkflowStatus,
     payloads,
 )
@@ -327,7 +326,7 @@ class Engine(CloseOnExit):
         `raise_on_park=False`: then it waits for a resume), and `TimeoutError`
         after `timeout` seconds.
         """
-        key = RunKey(workflow_id, run_id or self._lookup.latest(workflow_id).run_id)
+        key = self._lookup.latest_key(workflow_id, run_id)
         key, closing = self._runs.wait_closed(key, timeout, raise_on_park=raise_on_park)
         return self._lookup.typed_result(key, result_of(key, closing))
 
@@ -339,8 +338,7 @@ class Engine(CloseOnExit):
         It runs in an engine thread and must be quick; it is called at once
         if the run has already ended. Use `result()` to learn how it ended.
         """
-        key = RunKey(workflow_id, run_id or self._lookup.latest(workflow_id).run_id)
-        self._runs.when_closed(key, callback)
+        self._runs.when_closed(self._lookup.latest_key(workflow_id, run_id), callback)
 
     def describe(self, workflow_id: str) -> RunDescription:
         """The latest run of `workflow_id`: its status, where it lives, how it ended."""

@@ -49,6 +49,13 @@ class Lookup:
             raise WorkflowNotFound(workflow_id)
         return run
 
+    def latest_key(self, workflow_id: str, run_id: str | None = None) -> RunKey:
+        """The run `run_id` names, else the workflow_id's most recent one: its open run
+        from memory when this engine holds one (no store scan), else from the store."""
+        if run_id is None:
+            run_id = self._runs.open_run(workflow_id) or self.latest(workflow_id).run_id
+        return RunKey(workflow_id, run_id)
+
     def open_run(self, workflow_id: str, what: str) -> RunKey:
         """The workflow_id's open run; `WorkflowClosed` naming `what` was asked if none."""
         run_id = self._runs.open_run(workflow_id)

@@ -22,6 +22,7 @@ from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
+from aion_actors.runtime.collector import CollectorHold
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.runs import RunManager
 from aion_actors.schedules.part import Schedules
@@ -55,6 +56,8 @@ class Parts:
     schedules: Schedules
     queues: Queues
     calls: Calls
+    #: this engine's hold on the process's collector thresholds (`runtime.collector`)
+    collector: CollectorHold
     #: on a store shared by several engines: this one's partitions (see `aion_actors.nodes`)
     node: Node | None = None
     #: a node's: calls between nodes
@@ -64,6 +67,7 @@ class Parts:
         """Register the schedule workflow, recover the open runs (a node: those of the
         partitions it takes; schedules among them), register the config file's queues,
         then start the pruner (which may read closed runs)."""
+        self.collector.take()
         self.schedules.install()
         self.runs.recover(self.node.owns if self.node else None)
         self.queues.start()
@@ -94,6 +98,7 @@ class Parts:
         self.recorder.close()
         if self.node is not None:
             self.node.leave()
+        self.collector.let_go()
 
 
 def wire(
@@ -172,6 +177,7 @@ def wire(
         schedules=Schedules(store, runs, registration, starter, updates, converter),
         queues=queues,
         calls=Calls(runs, lookup, registration, queues, forwarder),
+        collector=CollectorHold(),
         node=node,
         node_calls=node_calls,
     )

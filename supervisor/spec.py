@@ -183,7 +183,7 @@ class ChildSpec:
     on_exhausted: ChildExhaustedHook | None = None
 
     def __post_init__(self) -> None:
-        where = f"ChildSpec(key={self.key!r})"
+        where = _Where(self.key)  # formatted only for an error: a spec is built per spawn
         if (self.actor is None) == (self.process is None):
             raise TypeError(f"{where}: give exactly one of actor= or process=")
         actor = self.actor
@@ -203,8 +203,11 @@ class ChildSpec:
         if not (
             shutdown is None
             or shutdown in ("brutal_kill", "infinity")
-            or (isinstance(shutdown, int | float) and not isinstance(shutdown, bool)
-                and shutdown >= 0)
+            or (
+                isinstance(shutdown, int | float)
+                and not isinstance(shutdown, bool)
+                and shutdown >= 0
+            )
         ):
             raise ValueError(
                 f"{where}: shutdown={shutdown!r}; use seconds >= 0, 'brutal_kill' or 'infinity'"
@@ -216,3 +219,15 @@ class ChildSpec:
             )
         if any(age < 0 for age in self.restart_history):
             raise ValueError(f"{where}: restart_history holds ages in seconds, all >= 0")
+
+
+class _Where:
+    """How an error names the spec, formatted only when one is raised."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+
+    def __format__(self, spec: str) -> str:
+        return f"ChildSpec(key={self.key!r})"

@@ -177,11 +177,15 @@ class TimerIndex:
 
     def apply(self, txn: lmdb.Transaction[bytes], prefix: bytes, ops: list[proj.TimerOp]) -> None:
         """Apply a fold's timer changes for the run whose keys start with `prefix`."""
+        timer_ids, timers = self._timer_ids, self._timers
         for op, timer_id, fire_at in ops:
-            if op == proj.SCHEDULE:
+            if op == proj.CANCEL:  # (most ops: every closed activity cancels three timers)
+                key = prefix + timer_id.encode()
+                at = txn.pop(key, db=timer_ids)  # `cancel`, inline: once per op per event
+                if at is not None:
+                    txn.delete(at + key, db=timers)
+            elif op == proj.SCHEDULE:
                 self.schedule(txn, prefix + timer_id.encode(), fire_at)
-            elif op == proj.CANCEL:
-                self.cancel(txn, prefix + timer_id.encode())
             else:
                 self.cancel_all(txn, prefix)
 

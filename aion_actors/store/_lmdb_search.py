@@ -90,8 +90,8 @@ def update(
     the batch (a group commit's runs share the few hot prefixes: every run is
     under `D`, most under one status and type); None writes them now.
     """
-    if old is not None and all(old.get(name) == new.get(name) for name in _INDEXED):
-        return  # (most appends: only the head moved)
+    if old is not None and [*map(old.get, _INDEXED)] == [*map(new.get, _INDEXED)]:
+        return  # (most appends: only the head moved; compared without a generator per run)
     before = _rows(old, run_key) if old is not None else {}
     after = _rows(new, run_key)
     search = dbs[b"search"]
@@ -207,6 +207,27 @@ def _walk(
             yield proj.to_summary(unpack_summary(data, workflow_id, run_id), workflow_id, run_id)
         except CorruptEvent as exc:
             damaged.append(DamagedRun(workflow_id, run_id, exc.problem))
+
+
+def with_status(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], status: str
+) -> tuple[list[RunSummary], list[DamagedRun]] | None:
+    """The runs whose status is `status`, in run index order (as a scan of the run index
+    lists them), read through the status's rows: a status few runs have costs little
+    however many runs the store holds. None when the index is not built."""
+    if not built(txn, dbs):
+        return None
+    prefix = _prefix(b"S", status)
+    cursor = txn.cursor(db=dbs[b"search"])
+    run_keys: list[bytes] = []
+    if cursor.set_range(prefix):
+        for key in cursor.iternext(values=False):
+            if not key.startswith(prefix):
+                break
+            run_keys.append(key[_ROW:])
+    runs = dbs[b"runs"]
+    stored = [(key, data) for key in sorted(run_keys) if (data := txn.get(key, db=runs))]
+    return summaries(stored)
 
 
 def ensure(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> None:

@@ -238,6 +238,12 @@ class LmdbStore(CloseOnExit):
     def runs(
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
+        if status is not None:  # through the search index's rows for the status
+            with self._reading() as txn:
+                listed = _lmdb_search.with_status(txn, self._dbs, WorkflowStatus(status).value)
+            if listed is not None:
+                self._damaged.note(listed[1])
+                return proj.matching(listed[0], status, workflow_type)
         return proj.matching(self._scan_runs(b""), status, workflow_type)
 
     def open_runs(self) -> list[RunSummary]:

@@ -238,6 +238,11 @@ class Recorder(CloseOnExit):
                 head = self._heads[run] = self._store.head(workflow_id, run_id)
             return head
 
+    def committed_head(self, workflow_id: str, run_id: str) -> int | None:
+        """The head this recorder committed or loaded for a run; None if it has none
+        (nothing appended through it since it started, or the run ended)."""
+        return self._heads.get((workflow_id, run_id))
+
     def close(self, timeout: float | None = None) -> None:
         """Commit what was submitted, then stop the writer; later submits raise `EngineClosed`.
 

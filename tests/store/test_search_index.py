@@ -6,8 +6,8 @@ from pathlib import Path
 
 import lmdb
 
+from aion_actors.core import WorkflowStatus, unpackb
 from aion_actors.core import events as ev
-from aion_actors.core import unpackb
 from aion_actors.store import AppendRequest, LmdbStore, RunQuery
 from aion_actors.store import _lmdb_search as search_index
 from tests.store import damage
@@ -128,3 +128,22 @@ def test_counts_written_once_per_batch_agree_with_the_rows_when_one_batch_opens_
         assert len(ids(store, status="running")) == 20
         assert len(ids(store, workflow_type="t0")) == 15
         assert store.examine().findings == []
+
+
+def test_runs_of_one_status_list_what_a_scan_of_the_run_index_lists_in_its_order(
+    tmp_path: Path,
+) -> None:
+    """`runs(status=...)` reads that status's index rows (recovery asks for the few
+    continued-as-new and reset runs among all the closed ones); the same runs, same order."""
+    data = tmp_path / "data"
+    damage.write_runs(data)
+    with LmdbStore(data) as store:
+        every = store.runs()
+        for status in WorkflowStatus:
+            assert store.runs(status=status) == [r for r in every if r.status == status]
+        assert store.runs(status=WorkflowStatus.RUNNING, workflow_type="nope") == []
+    strip_the_search_index(data)
+    with LmdbStore(data, readonly=True) as store:  # no index to read: it scans
+        assert store.runs(status=WorkflowStatus.COMPLETED) == [
+            r for r in every if r.status == WorkflowStatus.COMPLETED
+        ]

@@ -63,6 +63,7 @@ class Recovery:
             parked = run.status == WorkflowStatus.PARKED
             key = RunKey(run.workflow_id, run.run_id)
             self._table.recovered(key, run.workflow_type, run.version, run.parent, parked=parked)
+            self._residency.keep_history(key, None)  # (kept again below if it is to be used)
         self._find_lost_successors(within)
         woken, now = 0, self._residency.clock.now_ns()
         running: list[tuple[str, str, ev.ActivityScheduled, Any]] = []
@@ -86,6 +87,8 @@ class Recovery:
                 woken += 1
                 self._residency.bring_back(key)
                 continue
+            if attempts:  # each outcome brings its run back: replayed from what was just read
+                self._residency.keep_history(key, history)
             running += [(*key, state.scheduled, state.heartbeat) for _aid, state in attempts]
             for child in ledger.children.values():
                 self._endings.start_child(key, child)

@@ -54,6 +54,11 @@ log = logging.getLogger("aion_actors.runtime")
 #: how long a run actor may take to stop when the engine closes
 _STOP_TIMEOUT = 5.0
 
+#: histories read by startup recovery kept for their runs' next replay, at most
+KEPT_HISTORIES = 100_000
+#: ... and only histories this short: a long one is cheaper to read again than to hold
+KEPT_EVENTS = 64
+
 
 class Supervision(Protocol):
     """Who hears what the run supervisor decides about an incarnation (see endings)."""
@@ -99,6 +104,8 @@ class Residency:
         self._counters = counters
         self._telemetry = telemetry
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
+        #: histories startup recovery read, for the replay their runs' outcomes bring
+        self._kept: dict[RunKey, list[ev.Event]] = {}
 
     @property
     def clock(self) -> Clock:
@@ -134,6 +141,26 @@ class Residency:
             generation = self._wake(entry) if entry is not None else None
         if generation is not None:
             self._lane.submit(self._rehydrate, key, generation, None)
+
+    def keep_history(self, key: RunKey, history: list[ev.Event] | None) -> None:
+        """Startup recovery read this ABSENT run's history: its next replay starts from it
+        (if nothing was appended meanwhile) instead of reading it again. None forgets what
+        an earlier recovery kept (a node that gave the run up and took it back: another
+        node's appends went through another recorder)."""
+        if history and len(history) <= KEPT_EVENTS and len(self._kept) < KEPT_HISTORIES:
+            self._kept[key] = history
+        else:
+            self._kept.pop(key, None)
+
+    def _kept_handoff(self, key: RunKey) -> Handoff | None:
+        """The history kept for `key` if it is still the whole history: nothing was appended
+        for the run since (every append goes through the recorder, which then knows a head
+        past it). Every later replay reads the store."""
+        history = self._kept.pop(key, None)
+        if history is None:
+            return None
+        head = self._host.recorder.committed_head(*key)
+        return Handoff(history) if head is None or head == history[-1].seq else None
 
     def refuse(self, key: RunKey, messages: Sequence[object]) -> None:
         """Messages for a run that is closed (or an engine that is): their senders hear so."""
@@ -197,7 +224,9 @@ class Residency:
         ages: tuple[float, ...] = ()
         if entry.pending is None or not entry.pending.resuming:
             try:
-                handoff = entry.handoff or Handoff(self._store.read(*key))
+                handoff = (
+                    entry.handoff or self._kept_handoff(key) or Handoff(self._store.read(*key))
+                )
             except AionError:  # its actor reads it again, and parks the run naming the seq
                 pass
             else:
@@ -282,6 +311,7 @@ class Residency:
     def close(self) -> None:
         """Stop every run actor (the table refuses messages from now on)."""
         self.refuse_all(self._table.shut())
+        self._kept.clear()
         self._sup.stop()
 
     def refuse_all(self, held: list[object]) -> None:
