@@ -34,12 +34,15 @@ from aion_actors.core import (
     WorkflowAlreadyStarted,
     faults,
 )
+from aion_actors.core import events as ev
+from aion_actors.core.codec import decode_event
 from aion_actors.lookup import Lookup
 from aion_actors.nodes.calls import NodeAnswer, NodeCall
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import NewRun, RunManager
+from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.starting import Starter, StartOptions, options_checked, policy_of
 from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import NodeStore
@@ -188,6 +191,10 @@ class Applier:
                     raise
                 key = RunKey(wid, run_id)  # started by this request before
             return None if key.run_id == run_id else NodeAnswer(run_id=key.run_id)
+        if call.kind == "child":
+            return self._child(call, expect)
+        if call.kind == "external":
+            return self._external(call, timeout)
         if call.kind == "query":
             run = self._lookup.latest(wid)
             name, args = str(call.name), tuple(call.args)
@@ -213,6 +220,44 @@ class Applier:
             request = msg.TerminateRequest(call.reason, msg.Ack())
         self._runs.request(key, request, timeout)
         return None
+
+    def _child(self, call: NodeCall, expect: Callable[[_Awaited], None]) -> NodeAnswer | None:
+        """Start a workflow's child held here, once: a start repeated (its parent replayed)
+        finds its run and is done."""
+        event = decode_event(call.payload)
+        if not isinstance(event, ev.ChildStarted):
+            raise CorruptEvent(f"a child request carries a {event.kind}")
+        key = RunKey(event.child_workflow_id, event.child_run_id)
+        if self._store.get_run(*key) is not None:
+            return NodeAnswer()  # started by this request (or a repeat of it) before
+        definition = self._registration.workflow(event.workflow_type)
+        link = dict(call.options.get("link") or {})
+        new = NewRun(*key, list(event.input or []), link, Timeouts.of_child(event))
+        expect(("WorkflowStarted", *key))
+        try:
+            self._starter.start_new(definition, [new], None)
+        except WorkflowAlreadyStarted as exc:
+            if exc.run_id != key.run_id:
+                raise
+        return None
+
+    def _external(self, call: NodeCall, timeout: float) -> NodeAnswer:
+        """A workflow's `ctx` signal or cancel of a run held here, under the request id
+        its target records (so it is recorded once, however often it is asked)."""
+        event = decode_event(call.payload)
+        if not isinstance(event, ev.ExternalRequested):
+            raise CorruptEvent(f"an external request carries a {event.kind}")
+        outcome: list[BaseException | None] = []
+        done = threading.Event()
+
+        def answer(error: BaseException | None) -> None:
+            outcome.append(error)
+            done.set()
+
+        self._runs.external(event, str(call.name), answer)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the target {event.target_workflow_id!r} did not record it")
+        return NodeAnswer() if outcome[0] is None else NodeAnswer.failed(outcome[0])
 
     def _watch(self, request_id: str, run: tuple[str, str]) -> NodeAnswer | None:
         """Answer `request_id` when `run` closes: by the append that closes it, or now."""

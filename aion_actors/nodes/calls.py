@@ -20,10 +20,15 @@ from aion_actors.store.postgres._requests import PREFIX
 #: the version of the request and answer maps
 CALL_VERSION: Final = 1
 #: what a request asks
-#: (`watch`: answer once run `run_id` has closed; its row stays until then)
+#: (`watch`: answer once run `run_id` has closed; its row stays until then; `child`,
+#: `external`: a workflow's child start, or its `ctx` signal or cancel, the command's
+#: event as `payload`, encoded as in a history)
 KINDS: Final = (
     *("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch", "query"),
+    *("child", "external"),
 )
+#: the kinds whose `payload` is sent
+_WITH_PAYLOAD: Final = ("signal", "signal_start", "child", "external")
 
 
 def new_request_id() -> str:
@@ -62,7 +67,7 @@ class NodeCall:
         ):
             if value is not None:
                 record[key] = value
-        if self.kind in ("signal", "signal_start"):
+        if self.kind in _WITH_PAYLOAD:
             record["payload"] = self.payload
         return packb(record)
 

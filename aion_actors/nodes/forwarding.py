@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aion_actors.core import QueryError, RunKey, faults
@@ -35,6 +35,13 @@ class Answers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, threading.Event] = {}
+        #: requests answered to a callback rather than a waiting thread
+        self._then: dict[str, Callable[[], None]] = {}
+
+    def on_answer(self, request_id: str, callback: Callable[[], None]) -> None:
+        """`callback()` each time request `request_id` may have been answered, until forgotten."""
+        with self._lock:
+            self._then[request_id] = callback
 
     def expect(self, request_id: str) -> threading.Event:
         with self._lock:
@@ -43,19 +50,31 @@ class Answers:
     def forget(self, request_id: str) -> None:
         with self._lock:
             self._waiting.pop(request_id, None)
+            self._then.pop(request_id, None)
+
+    def settle(self, request_id: str) -> bool:
+        """Stop calling back for `request_id`; False if it was settled before."""
+        with self._lock:
+            return self._then.pop(request_id, None) is not None
 
     def arrived(self, request_id: str) -> None:
         with self._lock:
             event = self._waiting.get(request_id)
+            then = self._then.get(request_id)
         if event is not None:
             event.set()
+        if then is not None:
+            then()
 
     def look_again(self) -> None:
         """Every waiter reads the store again (the listener reconnected)."""
         with self._lock:
             events = list(self._waiting.values())
+            thens = list(self._then.values())
         for event in events:
             event.set()
+        for then in thens:
+            then()
 
 
 class Forwarder:

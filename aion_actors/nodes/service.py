@@ -12,6 +12,7 @@ from aion_actors.nodes.applier import Applier
 from aion_actors.nodes.forwarding import Answers, Forwarder
 from aion_actors.nodes.listener import Hearers, Listener
 from aion_actors.nodes.node import Node
+from aion_actors.nodes.remote import NodeRemote
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime.runs import RunManager
@@ -24,6 +25,7 @@ class NodeCalls:
     forwarder: Forwarder
     applier: Applier
     listener: Listener
+    remote: NodeRemote
 
     @classmethod
     def wire(
@@ -42,14 +44,15 @@ class NodeCalls:
             store, node.serves, node.served, runs, starter, lookup, registration, queues
         )
         node.on_taken = applier.wake
-        runs.wait_elsewhere(forwarder.wait_closed)
+        remote = NodeRemote(node, store, answers)
+        runs.wait_elsewhere(forwarder.wait_closed, remote)
         hearers = Hearers(
             request=lambda partition: applier.wake({partition}),
             answer=answers.arrived,
             closed=lambda workflow_id, run_id: None,
             connected=lambda: _all(applier.wake, answers.look_again),
         )
-        return cls(forwarder, applier, Listener(store, hearers))
+        return cls(forwarder, applier, Listener(store, hearers), remote)
 
     def start(self) -> None:
         """Apply what waits in the partitions this node took, then listen."""
@@ -59,6 +62,7 @@ class NodeCalls:
     def close(self) -> None:
         self.listener.close()
         self.applier.close()
+        self.remote.close()
 
 
 def node_forwarder(node: Node, store: NodeStore) -> tuple[Forwarder, Answers]:
