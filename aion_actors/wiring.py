@@ -136,7 +136,7 @@ def wire(
     lookup = Lookup(store, catalog, runs, converter, node)
     signal_start = SignalStart(runs, registration, converter)
     starter = Starter(runs, registration, signal_start, converter, forwarder)
-    updates = Updates(runs, lookup, converter, max_payload_bytes)
+    updates = Updates(runs, lookup, converter, max_payload_bytes, forwarder)
     queues = Queues(runs, starter, registration, store, clock)
     node_calls = None
     if node is not None and forwarder is not None and answers is not None:
@@ -153,7 +153,7 @@ def wire(
         starter=starter,
         updates=updates,
         pruner=pruner,
-        operations=Operations(runs, lookup),
+        operations=Operations(runs, lookup, forwarder),
         schedules=Schedules(store, runs, registration, starter, updates, converter),
         queues=queues,
         calls=Calls(runs, lookup, registration, queues, forwarder),

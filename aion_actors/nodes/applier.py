@@ -38,6 +38,8 @@ from aion_actors.core import events as ev
 from aion_actors.core.codec import decode_event
 from aion_actors.lookup import Lookup
 from aion_actors.nodes.calls import NodeAnswer, NodeCall
+from aion_actors.nodes.verbs import KINDS as VERBS
+from aion_actors.nodes.verbs import OwnerVerbs
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
@@ -78,6 +80,7 @@ class Applier:
         self._lookup = lookup
         self._registration = registration
         self._queues = queues
+        self._verbs = OwnerVerbs(runs, lookup, registration, store)
         self._cond = threading.Condition()
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
@@ -191,6 +194,8 @@ class Applier:
                     raise
                 key = RunKey(wid, run_id)  # started by this request before
             return None if key.run_id == run_id else NodeAnswer(run_id=key.run_id)
+        if call.kind in VERBS:
+            return self._verbs.apply(request_id, call, expect, timeout)
         if call.kind == "child":
             return self._child(call, expect)
         if call.kind == "external":

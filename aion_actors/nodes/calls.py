@@ -25,10 +25,10 @@ CALL_VERSION: Final = 1
 #: event as `payload`, encoded as in a history)
 KINDS: Final = (
     *("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch", "query"),
-    *("child", "external"),
+    *("child", "external", "pause", "unpause", "reset", "update"),
 )
 #: the kinds whose `payload` is sent
-_WITH_PAYLOAD: Final = ("signal", "signal_start", "child", "external")
+_WITH_PAYLOAD: Final = ("signal", "signal_start", "child", "external", "update")
 
 
 def new_request_id() -> str:

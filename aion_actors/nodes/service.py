@@ -25,7 +25,6 @@ class NodeCalls:
     forwarder: Forwarder
     applier: Applier
     listener: Listener
-    remote: NodeRemote
 
     @classmethod
     def wire(
@@ -44,7 +43,7 @@ class NodeCalls:
             store, node.serves, node.served, runs, starter, lookup, registration, queues
         )
         node.on_taken = applier.wake
-        remote = NodeRemote(node, store, answers)
+        remote = NodeRemote(node, store, forwarder)
         runs.wait_elsewhere(forwarder.wait_closed, remote)
         hearers = Hearers(
             request=lambda partition: applier.wake({partition}),
@@ -52,7 +51,7 @@ class NodeCalls:
             closed=lambda workflow_id, run_id: None,
             connected=lambda: _all(applier.wake, answers.look_again),
         )
-        return cls(forwarder, applier, Listener(store, hearers), remote)
+        return cls(forwarder, applier, Listener(store, hearers))
 
     def start(self) -> None:
         """Apply what waits in the partitions this node took, then listen."""
@@ -62,7 +61,7 @@ class NodeCalls:
     def close(self) -> None:
         self.listener.close()
         self.applier.close()
-        self.remote.close()
+        self.forwarder.close()
 
 
 def node_forwarder(node: Node, store: NodeStore) -> tuple[Forwarder, Answers]:

@@ -87,4 +87,18 @@ async def teller(ctx: WorkflowContext, target: str, items: list[str]) -> int:
     return len(items)
 
 
-ALL = (step, chain, waiter, kid, relay, parent, keeper, teller)
+@workflow
+async def counter(ctx: WorkflowContext) -> int:
+    """Update "add" adds to a total (and answers it) until signal "stop"."""
+    total = [0]
+
+    def add(n: int) -> int:
+        total[0] += n
+        return total[0]
+
+    ctx.on_update("add", add)
+    await ctx.wait_signal("stop")
+    return total[0]
+
+
+ALL = (step, chain, waiter, kid, relay, parent, keeper, teller, counter)

@@ -96,3 +96,29 @@ def test_cancelling_a_parent_cancels_its_child_on_another_node(
     _until(lambda: b.describe(kid).status is WorkflowStatus.CANCELLED)
     assert a.describe(pid).status is WorkflowStatus.CANCELLED
     _until(lambda: _requests_left(a) == 0)
+
+
+def _answers(engine: Engine) -> list[str]:
+    store = engine.store
+    rows = store._read(lambda c, s: c.execute(f"SELECT id FROM {s}.answers").fetchall())  # type: ignore[attr-defined]  # noqa: SLF001
+    return [r[0] for r in rows]
+
+
+@pytest.mark.timeout(60)
+def test_answers_whose_caller_is_gone_are_deleted_when_a_node_takes_partitions(
+    pg_url: str,
+) -> None:
+    with Engine.open(pg_url, node_id="a", **OPTS) as a:  # type: ignore[arg-type]
+        _until(lambda: a.stats()["partitions"] == 64)
+        store = a.store
+
+        def put(c, s):  # type: ignore[no-untyped-def]
+            c.execute(
+                f"INSERT INTO {s}.answers VALUES ('node:ghost', 'gone-node', 0, ''::bytea),"
+                f" ('node:mine', 'a', (extract(epoch from now()) * 1e9)::bigint, ''::bytea)"
+            )
+
+        store._writing(lambda c: put(c, store.target.schema))  # type: ignore[attr-defined]  # noqa: SLF001
+        with Engine.open(pg_url, node_id="b", **OPTS) as b:  # type: ignore[arg-type]
+            _until(lambda: b.stats()["partitions"] == 32)
+            _until(lambda: _answers(a) == ["node:mine"])
