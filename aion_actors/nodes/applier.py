@@ -137,36 +137,44 @@ class Applier:
                 return
             if faults.ARMED:
                 faults.hit("request.applying")
-            self._settle(request_id, call)
+            left = not self._settle(request_id, call)
         finally:
             with self._cond:
                 self._inflight.discard(request_id)
+        # its row may be left: read again if this node (still, or again) serves its partition
+        # (a scan made while it was in flight here skipped it)
+        if left:
+            self.wake({partition} if self._serves(partition) else set())
 
-    def _settle(self, request_id: str, call: NodeCall) -> None:
+    def _settle(self, request_id: str, call: NodeCall) -> bool:
+        """Apply the request; False if its row is left for another try (here or on the
+        partition's next owner)."""
         awaited: list[_Awaited] = []
         answer: NodeAnswer | None
         try:
             answer = self._applied(request_id, call, awaited)
         except OwnershipLost:
-            return  # the partition moved: its new owner applies the request
-        except TimeoutError as exc:  # still in the run's hands: read again on the next wake
+            return False  # the partition moved: its new owner applies the request
+        except TimeoutError as exc:  # still in the run's hands: read again
             if call.kind == "query":  # (its caller gave up: its row is withdrawn)
-                return
+                return True
             log.warning("request %s (%s) not recorded yet: %s", request_id, call.kind, exc)
-            return
+            return False
         except Exception as exc:
             if not self._serves(partition_of(call.workflow_id, self._store.partitions)):
-                return  # dropped while it was applied here: its new owner applies it
+                return False  # dropped while it was applied here: its new owner applies it
             answer = NodeAnswer.failed(exc)
         finally:
             consumed = any([self._store.applied(request_id, event) for event in awaited])
         if answer is _LATER or (answer is None and consumed):
-            return  # its row went with its event, in one transaction (or goes with one)
+            return True  # its row went with its event, in one transaction (or goes with one)
         try:
             data = (answer or NodeAnswer()).encode()
             self._store.answer_request(request_id, call.workflow_id, data)
         except AionError as exc:
             log.warning("request %s: its answer was not recorded (%s)", request_id, exc)
+            return False
+        return True
 
     def _applied(
         self, request_id: str, call: NodeCall, awaited: list[_Awaited]

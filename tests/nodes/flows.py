@@ -101,4 +101,17 @@ async def counter(ctx: WorkflowContext) -> int:
     return total[0]
 
 
-ALL = (step, chain, waiter, kid, relay, parent, keeper, teller, counter)
+@workflow
+async def mixed(ctx: WorkflowContext, ledger: str) -> list[object]:
+    """The cluster tests' run: an activity, a timer, a "go" signal (its payload
+    `<workflow_id>:<attempt>`), a child (`<workflow_id>-kid`), another activity."""
+    wid = ctx.workflow_id
+    first = await ctx.activity(step, ledger, f"{wid}/a", 0.0)
+    await ctx.sleep(0.2)
+    go = await ctx.wait_signal("go")
+    child = await ctx.child(kid, 3, 0.1, workflow_id=f"{wid}-kid")
+    second = await ctx.activity(step, ledger, f"{wid}/b", 0.0)
+    return [first.split("@")[0], str(go).split(":")[0], child, second.split("@")[0]]
+
+
+ALL = (step, chain, waiter, kid, relay, parent, keeper, teller, counter, mixed)

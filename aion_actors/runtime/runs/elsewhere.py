@@ -15,6 +15,7 @@ the parent's ledger records each reply once.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -62,6 +63,10 @@ class ChildrenElsewhere:
         self._deliver = deliver
         self._notify_parent = notify_parent
         self._lane = lane
+        #: children held here whose parent is held here: (the child's first run) ->
+        #: (parent, link); followed from afar if the child's partition moves away
+        self._together: dict[RunKey, tuple[RunKey, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
 
     def owns(self, workflow_id: str) -> bool:
         return self.remote.owns(workflow_id)
@@ -116,6 +121,32 @@ class ChildrenElsewhere:
             self._lane.submit(self._until_closed, child, link)
 
         self.remote.when_closed(RunKey(run.workflow_id, run.run_id), closed)
+
+    def together(self, parent: RunKey, child: RunKey, link: dict[str, Any]) -> None:
+        """`child` of `parent`, both held here, is started: its ending reaches the parent
+        here, unless its partition leaves this node first (see `moved`)."""
+        with self._lock:
+            self._together[child] = (parent, link)
+
+    def apart(self, child: RunKey) -> None:
+        """`child`'s chain has ended here and its parent was told."""
+        with self._lock:
+            self._together.pop(child, None)
+
+    def moved(self, within: Callable[[str], bool]) -> None:
+        """The partitions of the workflow_ids `within` left this node: their children's
+        parents held here follow them from afar (their parents moved: nothing to do)."""
+        with self._lock:
+            gone = [
+                (child, parent, link)
+                for child, (parent, link) in self._together.items()
+                if within(child.workflow_id) or within(parent.workflow_id)
+            ]
+            for child, _, _ in gone:
+                del self._together[child]
+        for child, parent, link in gone:
+            if not within(parent.workflow_id):
+                self._lane.submit(self._until_closed, child, link)
 
     def cancel(self, workflow_id: str, reason: str) -> None:
         """A parent-close policy: the child's owner cancels its open run (if any)."""

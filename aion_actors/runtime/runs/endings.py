@@ -198,6 +198,8 @@ class Endings:
         elif parent:
             status = done.entry.status
             self.notify_parent(key, status, parent, closing)
+            if self.elsewhere is not None:
+                self.elsewhere.apart(RunKey(key.workflow_id, parent.get("child_run_id", "")))
 
     def _start_successor(
         self,
@@ -267,6 +269,9 @@ class Endings:
                 child_workflow_id=event.child_workflow_id, child_run_id=event.child_run_id
             )
             self._residency.deliver(parent, msg.ChildRunning(running))
+        if self.elsewhere is not None:  # (its partition may move away before it ends)
+            child_key = RunKey(event.child_workflow_id, event.child_run_id)
+            self.elsewhere.together(parent, child_key, link)
         if child is None:
             return
         if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides

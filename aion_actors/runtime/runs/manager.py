@@ -168,6 +168,8 @@ class RunManager:
 
     def drop(self, within: Callable[[str], bool], error: Callable[[], BaseException]) -> int:
         """Runs of those workflow_ids leave this engine at once (another node owns them)."""
+        if self._endings.elsewhere is not None:  # children whose parents stay here
+            self._endings.elsewhere.moved(within)
         return drop_runs(self._table, within, error)
 
     def start_many(

@@ -105,6 +105,7 @@ class NodeStore(PostgresStore):
     _shared_lock = True
 
     def __init__(self, url: str, settings: NodeSettings, **options: Any) -> None:
+        self.application_name = f"aion-actors node {settings.node_id}"[:63]
         super().__init__(url, **options)
         self.settings = settings
         self.fence = Fence(settings.node_id)
