@@ -21,9 +21,9 @@ A node that loses the partition meanwhile answers nothing: its new owner does.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 from aion_actors.core import (
@@ -85,10 +85,19 @@ class Applier:
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
         self._stopped = False
-        self._pool = ThreadPoolExecutor(_POOL, thread_name_prefix="aion-node-apply")
+        #: daemon threads: one still waiting for a run when the engine closed (the run
+        #: left with its partition) must not hold the process up; its row stays for the
+        #: partition's next owner
+        self._jobs: queue.SimpleQueue[tuple[str, int, bytes] | None] = queue.SimpleQueue()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"aion-node-apply-{i}", daemon=True)
+            for i in range(_POOL)
+        ]
         self._thread = threading.Thread(target=self._run, name="aion-node-requests", daemon=True)
 
     def start(self) -> None:
+        for worker in self._workers:
+            worker.start()
         self._thread.start()
 
     def wake(self, partitions: set[int] | frozenset[int] | None = None) -> None:
@@ -103,7 +112,8 @@ class Applier:
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for _ in self._workers:
+            self._jobs.put(None)
 
     def _run(self) -> None:
         while True:
@@ -126,7 +136,18 @@ class Applier:
                     if request_id in self._inflight:
                         continue
                     self._inflight.add(request_id)
-                self._pool.submit(self._apply, request_id, partition, data)
+                self._jobs.put((request_id, partition, data))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._stopped:  # (its row stays for the partition's next owner)
+                with self._cond:
+                    self._inflight.discard(job[0])
+                continue
+            try:
+                self._apply(*job)
+            except Exception:
+                log.exception("request %s could not be applied", job[0])
 
     def _apply(self, request_id: str, partition: int, data: bytes) -> None:
         try:
