@@ -55,7 +55,19 @@ class NodeProc:
         self.proc.stdin.write("".join(line + "\n" for line in lines))
         self.proc.stdin.flush()
 
-    def next(self, timeout: float = 60.0) -> str:
+    def signals(self, n: int, acked: dict[str, str]) -> list[str]:
+        """Read `n` signal outcomes: the acknowledged ones into `acked`; the workflow_ids of
+        those refused (their run moved away meanwhile, nothing recorded)."""
+        refused = []
+        for _ in range(n):
+            what, wid, payload, *_ = self.next().split()
+            if what == "ACK":
+                acked[wid] = payload
+            else:
+                refused.append(wid)
+        return refused
+
+    def next(self, timeout: float = 180.0) -> str:
         line = self.lines.get(timeout=timeout)
         assert not line.startswith("ERROR"), f"{self.node_id}: {line}"
         return line

@@ -3,7 +3,8 @@
 Opens the store as node NODE_ID (lease 1 s), prints READY, then runs each line it
 reads from stdin: `start ID,ID,..` (runs of `flows.mixed`, from this node whoever
 owns them) prints `DONE start`; `signal ID PAYLOAD` prints `ACK ID PAYLOAD` once
-the signal is recorded; `quit` closes the engine (handing its partitions over) and
+the signal is recorded (`NACK ID PAYLOAD` when the run's partition moved away
+meanwhile: nothing was recorded); `quit` closes the engine (handing its partitions over) and
 exits. An error prints `ERROR <line>: <error>`.
 """
 
@@ -13,7 +14,7 @@ import faulthandler
 import logging
 import sys
 
-from aion_actors import Engine
+from aion_actors import Engine, OwnershipLost
 from tests.nodes import flows
 from tests.nodes.node_child import LEASE
 
@@ -32,8 +33,12 @@ def main() -> None:
                     engine.start_many(flows.mixed, [(ledger,)] * len(ids), workflow_ids=ids)
                     print("DONE start", flush=True)
                 elif verb == "signal":
-                    engine.signal(args[0], "go", args[1], timeout=30)
-                    print(f"ACK {args[0]} {args[1]}", flush=True)
+                    try:
+                        engine.signal(args[0], "go", args[1], timeout=60)
+                    except OwnershipLost as exc:  # its run moved meanwhile: nothing recorded
+                        print(f"NACK {args[0]} {args[1]} {type(exc).__name__}", flush=True)
+                    else:
+                        print(f"ACK {args[0]} {args[1]}", flush=True)
                 elif verb == "quit":
                     break
             except Exception as exc:
