@@ -8,24 +8,52 @@ goes on in a new run from a prefix of its history (see `runtime.runs.resets`).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aion_actors.core import OperationRefused, RunKey, WorkflowStatus
 from aion_actors.lookup import Lookup
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import RunManager
 
 
+class Forwarded(Protocol):
+    """A node's way to reach runs of partitions other nodes own."""
+
+    def owns(self, workflow_id: str) -> bool: ...
+
+    def pause(self, workflow_id: str, reason: str, timeout: float | None) -> None: ...
+
+    def unpause(self, workflow_id: str, timeout: float | None) -> None: ...
+
+    def reset(
+        self, workflow_id: str, run_id: str, to_seq: int, reason: str, timeout: float | None
+    ) -> str: ...
+
+
 class Operations:
-    def __init__(self, runs: RunManager, lookup: Lookup) -> None:
+    def __init__(
+        self, runs: RunManager, lookup: Lookup, forwarded: Forwarded | None = None
+    ) -> None:
         self._runs = runs
         self._lookup = lookup
+        #: a node's: runs of other nodes' partitions are operated on by their owners
+        self._forwarded = forwarded
+
+    def _there(self, workflow_id: str) -> Forwarded | None:
+        forwarded = self._forwarded
+        return forwarded if forwarded is not None and not forwarded.owns(workflow_id) else None
 
     def pause(self, workflow_id: str, reason: str, timeout: float | None) -> None:
         if not isinstance(reason, str):
             raise TypeError(f"a pause reason must be a str, got {type(reason).__name__}")
+        if there := self._there(workflow_id):
+            return there.pause(workflow_id, reason, timeout)
         key = self._open(workflow_id, "pause")
         self._runs.request(key, msg.PauseRequest(reason, msg.Ack()), timeout)
 
     def unpause(self, workflow_id: str, timeout: float | None) -> None:
+        if there := self._there(workflow_id):
+            return there.unpause(workflow_id, timeout)
         key = self._open(workflow_id, "unpause")
         self._runs.request(key, msg.UnpauseRequest(msg.Ack()), timeout)
 
@@ -36,6 +64,8 @@ class Operations:
         if not isinstance(reason, str):
             raise TypeError(f"a reset reason must be a str, got {type(reason).__name__}")
         run = self._lookup.latest(workflow_id)
+        if there := self._there(workflow_id):
+            return there.reset(workflow_id, run.run_id, to_seq, reason, timeout)
         return self._runs.reset(RunKey(workflow_id, run.run_id), to_seq, reason, timeout)
 
     def _open(self, workflow_id: str, what: str) -> RunKey:

@@ -9,7 +9,7 @@ which (`Requests.signal_with_start`). Here the caller's arguments become the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aion_actors.core import ConfigError, PayloadConverter, RunKey, check_payload
@@ -19,6 +19,8 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.runs import NewRun, RunManager, new_runs
 from aion_actors.runtime.timeouts import Timeouts
 
+#: a node's way to have the owner make a signal-with-start: (type, run, options, timeout)
+SendElsewhere = Callable[[str, NewRun, dict[str, Any], float | None], RunKey]
 #: how long the signal of a signal-with-start to an open run may wait to be recorded
 SIGNAL_TIMEOUT = 30.0
 
@@ -55,6 +57,30 @@ class SignalStart:
             memo=memo,
         )
         return self._runs.signal_with_start(definition, run, SIGNAL_TIMEOUT)
+
+    def elsewhere(
+        self,
+        send: SendElsewhere,
+        workflow: WorkflowDefinition | str,
+        args: Sequence[Any],
+        workflow_id: str,
+        signal: object,
+        timeouts: Timeouts,
+        options: Mapping[str, Any],
+    ) -> RunKey:
+        """A node's signal-with-start of another node's partition: checked and encoded
+        here, made by the owner (`send`)."""
+        definition = self._registration.workflow(workflow)
+        run = signalled_run(
+            args,
+            workflow_id,
+            signal,
+            timeouts,
+            converter=self._converter,
+            max_payload_bytes=self._runs.max_payload_bytes,
+            memo=options.get("memo"),
+        )
+        return send(definition.name, run, dict(options), SIGNAL_TIMEOUT)
 
 
 def signalled_run(

@@ -46,6 +46,12 @@ class Forwarding(Gate, Protocol):
         self, workflow_type: str, new: Sequence[NewRun], options: dict[str, Any]
     ) -> list[RunKey]: ...
 
+    def begin(self, workflow_type: str, run: NewRun, options: dict[str, Any]) -> Ack: ...
+
+    def signal_start(
+        self, workflow_type: str, run: NewRun, options: dict[str, Any], timeout: float | None
+    ) -> RunKey: ...
+
 
 class StartOptions(TypedDict, total=False):
     """What `start`/`start_many` take beside the workflow, its input and its id (see README)."""
@@ -96,14 +102,17 @@ class Starter:
         options: StartOptions,
     ) -> RunKey:
         """The run started (or, with `signal`, the run that got the signal)."""
-        if self._gate is not None:
-            workflow_id = workflow_id or self._gate.fresh_id()
-            if signal is not None:  # signal-with-start is made on the owner
-                self._gate.check(workflow_id, "start")
+        gate = self._gate
+        if gate is not None:
+            workflow_id = workflow_id or gate.fresh_id()
         if signal is not None:
             timeouts = _timeouts(options)
             if policy_of(options) is not None:
                 raise ConfigError("start with signal= takes no if_open / if_closed policy")
+            if gate is not None and workflow_id and not gate.owns(workflow_id):  # on its owner
+                return self._signal_start.elsewhere(
+                    gate.signal_start, workflow, args, workflow_id, signal, timeouts, options
+                )
             return self._signal_start(
                 workflow, args, workflow_id, signal, timeouts, options.get("memo")
             )
@@ -145,10 +154,15 @@ class Starter:
         if policy_of(options) is not None:
             raise ValueError("a start policy (if_open, if_closed) may wait: use start_many")
         definition, new = self._checked(workflow, inputs, workflow_ids, options)
-        for run in new if self._gate is not None else ():  # (a node: only its own partitions)
-            self._gate.check(run.workflow_id, "start")  # type: ignore[union-attr]
-        acks = self._runs.port.begin_starts(definition, new)
-        return [(run.key, ack) for run, ack in zip(new, acks, strict=True)]
+        gate = self._gate
+        there = {} if gate is None else {r.key for r in new if not gate.owns(r.workflow_id)}
+        here = [run for run in new if run.key not in there]
+        begun = self._runs.port.begin_starts(definition, here) if here else []
+        acks = dict(zip([r.key for r in here], begun, strict=True))
+        for run in new if there else ():  # to their owners
+            if gate is not None and run.key in there:
+                acks[run.key] = gate.begin(definition.name, run, dict(options))
+        return [(run.key, acks[run.key]) for run in new]
 
     def _checked(
         self,

@@ -9,7 +9,7 @@ first answer without running the handler again, also once the run has ended.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from aion_actors.core import PayloadConverter, RunKey, UpdateFailed, payloads
 from aion_actors.lookup import Lookup
@@ -23,7 +23,10 @@ class Updates:
         lookup: Lookup,
         converter: PayloadConverter | None,
         max_payload_bytes: int,
+        forwarded: Forwarded | None = None,
     ) -> None:
+        #: a node's: updates of runs of other nodes' partitions go to their owners
+        self._forwarded = forwarded
         self._runs = runs
         self._lookup = lookup
         self._converter = converter
@@ -45,8 +48,25 @@ class Updates:
         if not isinstance(name, str) or not name:
             raise ValueError(f"an update name must be a non-empty string, got {name!r}")
         payload = payloads.checked(self._converter, payload, "payload", self._max_payload_bytes)
-        key = RunKey(workflow_id, self._lookup.latest(workflow_id).run_id)
-        done = self._runs.update(key, name, payload, update_id, timeout)
-        if done.error is not None:
-            raise UpdateFailed(workflow_id, name, update_id, done.error)
-        return done.result
+        forwarded = self._forwarded
+        if forwarded is not None and not forwarded.owns(workflow_id):
+            self._lookup.latest(workflow_id)  # (WorkflowNotFound here)
+            done = forwarded.update(workflow_id, name, payload, update_id, timeout)
+            result, error = done.get("result"), done.get("error")
+        else:
+            key = RunKey(workflow_id, self._lookup.latest(workflow_id).run_id)
+            completed = self._runs.update(key, name, payload, update_id, timeout)
+            result, error = completed.result, completed.error
+        if error is not None:
+            raise UpdateFailed(workflow_id, name, update_id, error)
+        return result
+
+
+class Forwarded(Protocol):
+    """A node's way to reach runs of partitions other nodes own."""
+
+    def owns(self, workflow_id: str) -> bool: ...
+
+    def update(
+        self, workflow_id: str, name: str, payload: Any, update_id: str, timeout: float | None
+    ) -> dict[str, Any]: ...

@@ -151,7 +151,7 @@ def wire(
     lookup = Lookup(store, catalog, runs, converter, node)
     signal_start = SignalStart(runs, registration, converter)
     starter = Starter(runs, registration, signal_start, converter, forwarder)
-    updates = Updates(runs, lookup, converter, max_payload_bytes)
+    updates = Updates(runs, lookup, converter, max_payload_bytes, forwarder)
     spread = (
         QueueNodes(node, node.store, forwarder, answers) if node and forwarder and answers else None
     )
@@ -173,7 +173,7 @@ def wire(
         starter=starter,
         updates=updates,
         pruner=pruner,
-        operations=Operations(runs, lookup),
+        operations=Operations(runs, lookup, forwarder),
         schedules=Schedules(store, runs, registration, starter, updates, converter),
         queues=queues,
         calls=Calls(runs, lookup, registration, queues, forwarder),

@@ -15,8 +15,9 @@ Points: `commit.before`, `commit.after` (around each group commit),
 (the old run closed, the new one not yet started), `reset` (an open run closed by
 `engine.reset`, its new run not yet written), `evict`, `rehydrate`
 `prune.middle` (a run being pruned is invisible, some of its events remain),
-`request.written` (a node recorded a call for another node's run, not yet answered)
-and `request.applying` (the owner read such a request, its event not yet recorded).
+`request.written` (a node recorded a call for another node's run, not yet answered),
+`request.applying` (the owner read such a request, its event not yet recorded) and
+`child.requested` (a node recorded the start of a child another node owns, unanswered).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ POINTS = (
     "prune.middle",
     "request.written",
     "request.applying",
+    "child.requested",
 )
 
 ARMED = False

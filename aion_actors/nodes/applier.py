@@ -21,9 +21,9 @@ A node that loses the partition meanwhile answers nothing: its new owner does.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 from aion_actors.core import (
@@ -34,12 +34,17 @@ from aion_actors.core import (
     WorkflowAlreadyStarted,
     faults,
 )
+from aion_actors.core import events as ev
+from aion_actors.core.codec import decode_event
 from aion_actors.lookup import Lookup
 from aion_actors.nodes.calls import NodeAnswer, NodeCall, home_key, queued_events
+from aion_actors.nodes.verbs import KINDS as VERBS
+from aion_actors.nodes.verbs import OwnerVerbs
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import NewRun, RunManager
+from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.starting import Starter, StartOptions, options_checked, policy_of
 from aion_actors.store.postgres.nodestore import NodeStore
 
@@ -74,14 +79,24 @@ class Applier:
         self._lookup = lookup
         self._registration = registration
         self._queues = queues
+        self._verbs = OwnerVerbs(runs, lookup, registration, store)
         self._cond = threading.Condition()
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
         self._stopped = False
-        self._pool = ThreadPoolExecutor(_POOL, thread_name_prefix="aion-node-apply")
+        #: daemon threads: one still waiting for a run when the engine closed (the run
+        #: left with its partition) must not hold the process up; its row stays for the
+        #: partition's next owner
+        self._jobs: queue.SimpleQueue[tuple[str, int, bytes] | None] = queue.SimpleQueue()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"aion-node-apply-{i}", daemon=True)
+            for i in range(_POOL)
+        ]
         self._thread = threading.Thread(target=self._run, name="aion-node-requests", daemon=True)
 
     def start(self) -> None:
+        for worker in self._workers:
+            worker.start()
         self._thread.start()
 
     def wake(self, partitions: set[int] | frozenset[int] | None = None) -> None:
@@ -96,7 +111,8 @@ class Applier:
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for _ in self._workers:
+            self._jobs.put(None)
 
     def _run(self) -> None:
         while True:
@@ -119,7 +135,18 @@ class Applier:
                     if request_id in self._inflight:
                         continue
                     self._inflight.add(request_id)
-                self._pool.submit(self._apply, request_id, partition, data)
+                self._jobs.put((request_id, partition, data))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._stopped:  # (its row stays for the partition's next owner)
+                with self._cond:
+                    self._inflight.discard(job[0])
+                continue
+            try:
+                self._apply(*job)
+            except Exception:
+                log.exception("request %s could not be applied", job[0])
 
     def _apply(self, request_id: str, partition: int, data: bytes) -> None:
         try:
@@ -130,37 +157,45 @@ class Applier:
                 return
             if faults.ARMED:
                 faults.hit("request.applying")
-            self._settle(request_id, call, partition)
+            left = not self._settle(request_id, call, partition)
         finally:
             with self._cond:
                 self._inflight.discard(request_id)
+        # its row may be left: read again if this node (still, or again) serves its partition
+        # (a scan made while it was in flight here skipped it)
+        if left:
+            self.wake({partition} if self._serves(partition) else set())
 
-    def _settle(self, request_id: str, call: NodeCall, partition: int) -> None:
+    def _settle(self, request_id: str, call: NodeCall, partition: int) -> bool:
+        """Apply the request; False if its row is left for another try (here or on the
+        partition's next owner)."""
         awaited: list[_Awaited] = []
         answer: NodeAnswer | None
         try:
             answer = self._applied(request_id, call, awaited)
         except OwnershipLost:
-            return  # the partition moved: its new owner applies the request
-        except TimeoutError as exc:  # still in the run's hands: read again on the next wake
+            return False  # the partition moved: its new owner applies the request
+        except TimeoutError as exc:  # still in the run's hands: read again
             if call.kind == "query":  # (its caller gave up: its row is withdrawn)
-                return
+                return True
             log.warning("request %s (%s) not recorded yet: %s", request_id, call.kind, exc)
-            return
+            return False
         except Exception as exc:
             if not self._serves(partition):
-                return  # dropped while it was applied here: its new owner applies it
+                return False  # dropped while it was applied here: its new owner applies it
             answer = NodeAnswer.failed(exc)
         finally:
             consumed = any([self._store.applied(request_id, event) for event in awaited])
         if answer is _LATER or (answer is None and consumed):
-            return  # its row went with its event, in one transaction (or goes with one)
+            return True  # its row went with its event, in one transaction (or goes with one)
         try:
             data = (answer or NodeAnswer()).encode()
             fenced_by = home_key(str(call.name)) if call.kind == "enqueue" else call.workflow_id
             self._store.answer_request(request_id, fenced_by, data)
         except AionError as exc:
             log.warning("request %s: its answer was not recorded (%s)", request_id, exc)
+            return False
+        return True
 
     def _applied(
         self, request_id: str, call: NodeCall, awaited: list[_Awaited]
@@ -200,6 +235,12 @@ class Applier:
             expect(("RunDequeued", wid, key.run_id))
             self._runs.request(key, msg.DequeueRequest(msg.Ack()), timeout)
             return None
+        if call.kind in VERBS:
+            return self._verbs.apply(request_id, call, expect, timeout)
+        if call.kind == "child":
+            return self._child(call, expect)
+        if call.kind == "external":
+            return self._external(call, timeout)
         if call.kind == "query":
             run = self._lookup.latest(wid)
             name, args = str(call.name), tuple(call.args)
@@ -225,6 +266,44 @@ class Applier:
             request = msg.TerminateRequest(call.reason, msg.Ack())
         self._runs.request(key, request, timeout)
         return None
+
+    def _child(self, call: NodeCall, expect: Callable[[_Awaited], None]) -> NodeAnswer | None:
+        """Start a workflow's child held here, once: a start repeated (its parent replayed)
+        finds its run and is done."""
+        event = decode_event(call.payload)
+        if not isinstance(event, ev.ChildStarted):
+            raise CorruptEvent(f"a child request carries a {event.kind}")
+        key = RunKey(event.child_workflow_id, event.child_run_id)
+        if self._store.get_run(*key) is not None:
+            return NodeAnswer()  # started by this request (or a repeat of it) before
+        definition = self._registration.workflow(event.workflow_type)
+        link = dict(call.options.get("link") or {})
+        new = NewRun(*key, list(event.input or []), link, Timeouts.of_child(event))
+        expect(("WorkflowStarted", *key))
+        try:
+            self._starter.start_new(definition, [new], None)
+        except WorkflowAlreadyStarted as exc:
+            if exc.run_id != key.run_id:
+                raise
+        return None
+
+    def _external(self, call: NodeCall, timeout: float) -> NodeAnswer:
+        """A workflow's `ctx` signal or cancel of a run held here, under the request id
+        its target records (so it is recorded once, however often it is asked)."""
+        event = decode_event(call.payload)
+        if not isinstance(event, ev.ExternalRequested):
+            raise CorruptEvent(f"an external request carries a {event.kind}")
+        outcome: list[BaseException | None] = []
+        done = threading.Event()
+
+        def answer(error: BaseException | None) -> None:
+            outcome.append(error)
+            done.set()
+
+        self._runs.external(event, str(call.name), answer)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the target {event.target_workflow_id!r} did not record it")
+        return NodeAnswer() if outcome[0] is None else NodeAnswer.failed(outcome[0])
 
     def _watch(self, request_id: str, run: tuple[str, str]) -> NodeAnswer | None:
         """Answer `request_id` when `run` closes: by the append that closes it, or now."""

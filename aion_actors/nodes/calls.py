@@ -25,11 +25,16 @@ CALL_VERSION: Final = 1
 #: what a request asks
 #: (`watch`: answer once run `run_id` has closed; its row stays until then;
 #: `enqueue`: to a queue's home node, see `aion_actors.nodes.queues`; `dequeue`: a slot of
-#: queue `name` for run `run_id`, from its queue's home node)
+#: queue `name` for run `run_id`, from its queue's home node; `child`, `external`: a
+#: workflow's child start, or its `ctx` signal or cancel, the command's event as `payload`,
+#: encoded as in a history)
 KINDS: Final = (
     *("start", "signal", "cancel", "terminate", "resume", "signal_start", "watch", "query"),
     *("enqueue", "dequeue"),
+    *("child", "external", "pause", "unpause", "reset", "update"),
 )
+#: the kinds whose `payload` is sent
+_WITH_PAYLOAD: Final = ("signal", "signal_start", "child", "external", "update")
 
 
 def new_request_id() -> str:
@@ -101,7 +106,7 @@ class NodeCall:
         ):
             if value is not None:
                 record[key] = value
-        if self.kind in ("signal", "signal_start"):
+        if self.kind in _WITH_PAYLOAD:
             record["payload"] = self.payload
         return packb(record)
 

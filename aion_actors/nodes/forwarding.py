@@ -13,17 +13,22 @@ recorded and will still be applied once.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aion_actors.core import QueryError, RunKey, faults
-from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id, queued_fields
+from aion_actors.core import AionError, QueryError, RunKey, faults
+from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id, queued_fields, rebuilt
 from aion_actors.nodes.node import Node
+from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import NewRun
 from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import NodeStore, cluster, owner_of
+
+log = logging.getLogger("aion_actors.nodes")
 
 #: seconds a start made on another node waits for the owner's answer
 START_TIMEOUT = 30.0
@@ -35,14 +40,13 @@ class Answers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, threading.Event] = {}
-        #: requests whose answer calls back instead of waking a caller (called once, on
-        #: the listener's thread: they must be quick)
-        self._calls: dict[str, Callable[[], object]] = {}
+        #: requests answered to a callback rather than a waiting thread
+        self._then: dict[str, Callable[[], None]] = {}
 
-    def on_answer(self, request_id: str, call: Callable[[], object]) -> None:
-        """`call()` once an answer to `request_id` may have come (it looks in the store)."""
+    def on_answer(self, request_id: str, callback: Callable[[], None]) -> None:
+        """`callback()` each time request `request_id` may have been answered, until forgotten."""
         with self._lock:
-            self._calls[request_id] = call
+            self._then[request_id] = callback
 
     def expect(self, request_id: str) -> threading.Event:
         with self._lock:
@@ -51,26 +55,31 @@ class Answers:
     def forget(self, request_id: str) -> None:
         with self._lock:
             self._waiting.pop(request_id, None)
-            self._calls.pop(request_id, None)
+            self._then.pop(request_id, None)
+
+    def settle(self, request_id: str) -> bool:
+        """Stop calling back for `request_id`; False if it was settled before."""
+        with self._lock:
+            return self._then.pop(request_id, None) is not None
 
     def arrived(self, request_id: str) -> None:
         with self._lock:
             event = self._waiting.get(request_id)
-            call = self._calls.pop(request_id, None)
+            then = self._then.get(request_id)
         if event is not None:
             event.set()
-        if call is not None:
-            call()
+        if then is not None:
+            then()
 
     def look_again(self) -> None:
         """Every waiter reads the store again (the listener reconnected)."""
         with self._lock:
             events = list(self._waiting.values())
-            calls, self._calls = list(self._calls.values()), {}
+            thens = list(self._then.values())
         for event in events:
             event.set()
-        for call in calls:
-            call()
+        for then in thens:
+            then()
 
 
 class Forwarder:
@@ -80,6 +89,9 @@ class Forwarder:
         self._node = node
         self._store = store
         self._answers = answers
+        #: one thread takes the answers nobody blocks for: in order, never twice
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="aion-node-answers")
+        self._closed = False
 
     # -- the gate the starter asks (see `aion_actors.starting.Gate`)
 
@@ -129,6 +141,119 @@ class Forwarder:
 
     def resume(self, workflow_id: str) -> None:
         self.call([NodeCall("resume", workflow_id)], START_TIMEOUT)
+
+    def pause(self, workflow_id: str, reason: str, timeout: float | None) -> None:
+        self.call([NodeCall("pause", workflow_id, reason=reason, timeout=timeout)], timeout)
+
+    def unpause(self, workflow_id: str, timeout: float | None) -> None:
+        self.call([NodeCall("unpause", workflow_id, timeout=timeout)], timeout)
+
+    def reset(
+        self, workflow_id: str, run_id: str, to_seq: int, reason: str, timeout: float | None
+    ) -> str:
+        """The new run's id; `run_id` is the run reset (the latest the caller saw)."""
+        call = NodeCall(
+            "reset",
+            workflow_id,
+            run_id=run_id,
+            reason=reason,
+            timeout=timeout,
+            options={"to_seq": to_seq},
+        )
+        [answer] = self.call([call], timeout)
+        return answer.run_id or str(answer.value)
+
+    def update(
+        self, workflow_id: str, name: str, payload: Any, update_id: str, timeout: float | None
+    ) -> dict[str, Any]:
+        """The owner's `UpdateCompleted` fields: `result`, `error`."""
+        call = NodeCall(
+            "update",
+            workflow_id,
+            name=name,
+            payload=payload,
+            timeout=timeout,
+            options={"update_id": update_id},
+        )
+        [answer] = self.call([call], timeout)
+        return dict(answer.value or {})
+
+    def signal_start(
+        self, workflow_type: str, run: NewRun, options: dict[str, Any], timeout: float | None
+    ) -> RunKey:
+        """Start `run` with its signal on its owner, or signal the open run there; the run
+        that got the signal (the owner answers its id, or, when its append answered,
+        the store says: the run started here, else the latest)."""
+        assert run.signal is not None
+        name, payload = run.signal
+        call = NodeCall(
+            "signal_start",
+            run.workflow_id,
+            workflow_type=workflow_type,
+            args=list(run.args),
+            run_id=run.run_id,
+            options=options,
+            name=name,
+            payload=payload,
+            timeout=timeout,
+        )
+        [answer] = self.call([call], timeout)
+        if answer.run_id:
+            return RunKey(run.workflow_id, answer.run_id)
+        if self._store.get_run(*run.key) is not None:
+            return run.key
+        latest = self._store.latest_run(run.workflow_id)
+        return RunKey(run.workflow_id, latest.run_id if latest else run.run_id)
+
+    def begin(self, workflow_type: str, run: NewRun, options: dict[str, Any]) -> Ack:
+        """Start `run` of another node's partition without waiting: the `Ack` resolves
+        with its owner's answer (`AsyncEngine`)."""
+        ack = Ack()
+        call = NodeCall(
+            "start",
+            run.workflow_id,
+            workflow_type=workflow_type,
+            args=list(run.args),
+            run_id=run.run_id,
+            options=options,
+        )
+        self.later(call, ack.resolve)
+        return ack
+
+    def later(self, call: NodeCall, then: Callable[[BaseException | None], Any]) -> None:
+        """Record `call` (durable when this returns); `then` hears its answer on this
+        node's answer thread — nobody blocks for it."""
+        request_id = new_request_id()
+        partition = partition_of(call.workflow_id, self._store.partitions)
+
+        def arrived() -> None:
+            if not self._closed:
+                self._pool.submit(self._take, request_id, then)
+
+        self._answers.on_answer(request_id, arrived)
+        try:
+            self._store.put_requests([(request_id, partition, call.encode())])
+        except BaseException:
+            self._answers.forget(request_id)
+            raise
+
+    def _take(self, request_id: str, then: Callable[[BaseException | None], Any]) -> None:
+        try:
+            done, data = self._store.take_answer(request_id)
+        except AionError as exc:  # read again when the listener connects again
+            log.warning("the answer to request %s was not read (%s)", request_id, exc)
+            return
+        if not done or not self._answers.settle(request_id):
+            return  # not yet answered, or told before
+        answer = NodeAnswer() if data is None else NodeAnswer.decode(data)
+        try:
+            then(None if answer.error is None else rebuilt(answer.error))
+        except Exception:
+            log.exception("the answer to request %s could not be handed on", request_id)
+
+    def close(self) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def query(self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         """Ask the owner's live run; `QueryError` naming the owner and why when no answer

@@ -29,6 +29,9 @@ from aion_actors.runtime.runs import RunManager
 from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import Lease, NodeStore, owner_of
 
+#: an answer nobody took for this long has lost its caller (deleted when partitions move)
+ANSWERS_KEPT_NS = 600 * 1_000_000_000
+
 log = logging.getLogger("aion_actors.nodes")
 
 #: tries to draw a fresh workflow_id that falls in a partition this node owns
@@ -209,6 +212,7 @@ class Node:
             self._ready = self._ready | partitions
         log.info("node %s took partitions %s (%d runs woken)", self.node_id, _span(claimed), woken)
         self.on_taken(partitions)
+        self._leases.sweep_answers(ANSWERS_KEPT_NS)  # callers may have died with their owner
 
     def _give_up(self, partitions: Iterable[int], why: str, *, release: bool) -> None:
         """Drop the runs of `partitions`, forget them, and (`release`) free their leases."""

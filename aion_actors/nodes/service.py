@@ -12,6 +12,7 @@ from aion_actors.nodes.applier import Applier
 from aion_actors.nodes.forwarding import Answers, Forwarder
 from aion_actors.nodes.listener import Hearers, Listener
 from aion_actors.nodes.node import Node
+from aion_actors.nodes.remote import NodeRemote
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime.runs import RunManager
@@ -42,7 +43,8 @@ class NodeCalls:
             store, node.serves, node.served, runs, starter, lookup, registration, queues
         )
         node.on_taken = applier.wake
-        runs.wait_elsewhere(forwarder.wait_closed)
+        remote = NodeRemote(node, store, forwarder)
+        runs.wait_elsewhere(forwarder.wait_closed, remote)
         hearers = Hearers(
             request=lambda partition: applier.wake({partition}),
             answer=answers.arrived,
@@ -59,6 +61,7 @@ class NodeCalls:
     def close(self) -> None:
         self.listener.close()
         self.applier.close()
+        self.forwarder.close()
 
 
 def node_forwarder(node: Node, store: NodeStore) -> tuple[Forwarder, Answers]:

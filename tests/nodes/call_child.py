@@ -2,8 +2,8 @@
 
 Opens the store as node NODE_ID (lease 1 s), prints READY once it holds at least
 `sys.argv[3]` partitions (default 32), then runs each line it reads from stdin —
-`start WID COUNT`, `signal WID PAYLOAD`, `query WID` — printing `DONE <line>`
-(or `ERROR <line>: <error>`). Fault points come from `AION_FAULTS`.
+`start WID COUNT`, `signal WID PAYLOAD`, `query WID`, `parent WID KID,KID,..` —
+printing `DONE <line>` (or `ERROR <line>: <error>`). Fault points come from `AION_FAULTS`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def main() -> None:
                     print(f"DONE {line.strip()}", flush=True)
                 elif verb == "signal":
                     engine.signal(wid, "item", arg)
+                    print(f"DONE {line.strip()}", flush=True)
+                elif verb == "parent":  # ARG: its children's ids, comma-separated
+                    engine.start(flows.parent, arg.split(","), 0.2, workflow_id=wid)
                     print(f"DONE {line.strip()}", flush=True)
                 elif verb == "query":
                     print(f"DONE {engine.query(wid, 'items', timeout=3.0)}", flush=True)

@@ -47,4 +47,71 @@ async def waiter(ctx: WorkflowContext, count: int) -> list[str]:
     return items
 
 
-ALL = (step, chain, waiter)
+@workflow
+async def kid(ctx: WorkflowContext, x: int, nap: float) -> int:
+    """A child: sleeps (a durable timer), then doubles `x`."""
+    await ctx.sleep(nap)
+    return x * 2
+
+
+@workflow
+async def relay(ctx: WorkflowContext, x: int) -> int:
+    """A child that continues as new once before it answers."""
+    if x < 100:
+        ctx.continue_as_new(x + 100)
+    return x
+
+
+@workflow
+async def parent(ctx: WorkflowContext, child_ids: list[str], nap: float) -> list[int]:
+    """Runs one `kid` per id (the first through `ctx.start_child`), plus a `relay`."""
+    first = await ctx.start_child(kid, 1, nap, workflow_id=child_ids[0])
+    rest = [ctx.child(kid, i + 2, nap, workflow_id=w) for i, w in enumerate(child_ids[1:-1])]
+    results = [await first.result(), *(await ctx.gather(*rest))]
+    results.append(await ctx.child(relay, 1, workflow_id=child_ids[-1]))
+    return results
+
+
+@workflow
+async def keeper(ctx: WorkflowContext, child_id: str) -> str:
+    """Starts a `waiter` child (cancelled when this run is) and waits for it."""
+    await ctx.child(waiter, 5, workflow_id=child_id)
+    return "done"
+
+
+@workflow
+async def teller(ctx: WorkflowContext, target: str, items: list[str]) -> int:
+    """Signals `items` to workflow `target` through `ctx.external`, then cancels it."""
+    for item in items:
+        await ctx.external(target).signal("item", item)
+    return len(items)
+
+
+@workflow
+async def counter(ctx: WorkflowContext) -> int:
+    """Update "add" adds to a total (and answers it) until signal "stop"."""
+    total = [0]
+
+    def add(n: int) -> int:
+        total[0] += n
+        return total[0]
+
+    ctx.on_update("add", add)
+    await ctx.wait_signal("stop")
+    return total[0]
+
+
+@workflow
+async def mixed(ctx: WorkflowContext, ledger: str) -> list[object]:
+    """The cluster tests' run: an activity, a timer, a "go" signal (its payload
+    `<workflow_id>:<attempt>`), a child (`<workflow_id>-kid`), another activity."""
+    wid = ctx.workflow_id
+    first = await ctx.activity(step, ledger, f"{wid}/a", 0.0)
+    await ctx.sleep(0.2)
+    go = await ctx.wait_signal("go")
+    child = await ctx.child(kid, 3, 0.1, workflow_id=f"{wid}-kid")
+    second = await ctx.activity(step, ledger, f"{wid}/b", 0.0)
+    return [first.split("@")[0], str(go).split(":")[0], child, second.split("@")[0]]
+
+
+ALL = (step, chain, waiter, kid, relay, parent, keeper, teller, counter, mixed)

@@ -60,6 +60,7 @@ ELSEWHERE = {
     # calls between nodes: a single engine makes none
     "request.written": "tests/nodes/test_request_crashes.py",
     "request.applying": "tests/nodes/test_request_crashes.py",
+    "child.requested": "tests/nodes/test_children_crashes.py",
 }
 
 

@@ -8,7 +8,8 @@ decides; `requests` the callers' verbs; `recovery` the engine's start;
 Imports point one way, in that order.
 """
 
-from aion_actors.runtime.runs.manager import RunManager, Whereabouts
+from aion_actors.runtime.runs.manager import RunManager
 from aion_actors.runtime.runs.starts import NewRun, new_runs
+from aion_actors.runtime.runs.whereabouts import Whereabouts
 
 __all__ = ["NewRun", "RunManager", "Whereabouts", "new_runs"]

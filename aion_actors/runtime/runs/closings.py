@@ -27,6 +27,8 @@ class Closings:
         self._store = store
         #: a node's: how to wait for runs held by other nodes (see `aion_actors.nodes`)
         self.elsewhere: Elsewhere | None = None
+        #: a node's: `then()` once a run another node holds has closed (nobody blocks)
+        self.watch: Callable[[RunKey, Callable[[], None]], None] | None = None
 
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
@@ -100,5 +102,10 @@ class Closings:
             else:
                 callback()
 
-        if not self._table.when_closed(key, closed):
-            closed(self._closing_in_store(key))
+        if self._table.when_closed(key, closed):
+            return
+        run = self._store.get_run(*key) if self.watch is not None else None
+        if self.watch is not None and run is not None and not run.status.is_terminal:
+            self.watch(key, lambda: self.when_closed(key, callback))  # held by another node
+            return
+        closed(self._closing_in_store(key))

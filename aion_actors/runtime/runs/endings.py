@@ -32,6 +32,7 @@ from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.ledger import Ledger
+from aion_actors.runtime.runs.elsewhere import ChildrenElsewhere
 from aion_actors.runtime.runs.entry import WRITTEN_FOR, Presence, RunCounters
 from aion_actors.runtime.runs.resets import Resets
 from aion_actors.runtime.runs.residency import Residency, child_run
@@ -75,6 +76,8 @@ class Endings:
         self._catalog = catalog
         self._lane = lane
         self._counters = counters
+        #: a node's: children held by other nodes (see `elsewhere`)
+        self.elsewhere: ChildrenElsewhere | None = None
 
     # -- requests to runs without an actor
 
@@ -195,6 +198,8 @@ class Endings:
         elif parent:
             status = done.entry.status
             self.notify_parent(key, status, parent, closing)
+            if self.elsewhere is not None:
+                self.elsewhere.apart(RunKey(key.workflow_id, parent.get("child_run_id", "")))
 
     def _start_successor(
         self,
@@ -231,6 +236,9 @@ class Endings:
         # the link the child's runs (and their successors) carry back to this command
         link = {"workflow_id": parent.workflow_id, "run_id": parent.run_id}
         link["child_run_id"] = event.child_run_id
+        if self.elsewhere is not None and not self.elsewhere.owns(event.child_workflow_id):
+            self.elsewhere.follow(parent, event, link)
+            return
         child = self._store.get_run(event.child_workflow_id, event.child_run_id)
         if child is None:
             definition = self._catalog.workflow(event.workflow_type)
@@ -261,6 +269,9 @@ class Endings:
                 child_workflow_id=event.child_workflow_id, child_run_id=event.child_run_id
             )
             self._residency.deliver(parent, msg.ChildRunning(running))
+        if self.elsewhere is not None:  # (its partition may move away before it ends)
+            child_key = RunKey(event.child_workflow_id, event.child_run_id)
+            self.elsewhere.together(parent, child_key, link)
         if child is None:
             return
         if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides
@@ -272,6 +283,9 @@ class Endings:
         """Ask each open child to cancel (a continued child's open run is a new run_id)."""
         for child in children:
             if child.on_parent_close != "cancel":
+                continue
+            if self.elsewhere is not None and not self.elsewhere.owns(child.child_workflow_id):
+                self.elsewhere.cancel(child.child_workflow_id, reason)
                 continue
             open_run = self._table.open_run(child.child_workflow_id)
             if open_run is not None:

@@ -15,6 +15,7 @@ from aion_actors.core import RunKey, WorkflowClosed, WorkflowNotFound, faults
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.runs.elsewhere import Remote
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
@@ -38,11 +39,12 @@ class Externals:
         self._endings = endings
         self._store = store
         self._lane = lane
+        #: a node's: targets held by other nodes (see `elsewhere`)
+        self.remote: Remote | None = None
 
     def request(self, asker: RunKey, event: ev.ExternalRequested) -> None:
         """Apply `event` to its target; the asker hears the outcome as `ExternalDone`."""
         request_id = f"{asker.workflow_id}/{asker.run_id}/{event.request_id}"
-        target_id = event.target_workflow_id
 
         def answer(error: BaseException | None) -> None:
             if faults.ARMED:
@@ -50,6 +52,17 @@ class Externals:
             info = None if error is None else ev.error_info(error)
             done = ev.ExternalRequestDone(request_id=event.request_id, error=info)
             self._residency.deliver(asker, msg.ExternalDone(done))
+
+        remote = self.remote
+        if remote is not None and not remote.owns(event.target_workflow_id):
+            remote.external(event, request_id, answer)  # its owner applies it
+            return
+        self.apply(event, request_id, answer)
+
+    def apply(self, event: ev.ExternalRequested, request_id: str, answer: Answer) -> None:
+        """Apply `event` (asked under `request_id`) to its target, held here; `answer` hears
+        the outcome (on another thread)."""
+        target_id = event.target_workflow_id
 
         def resolved(error: BaseException | None) -> None:
             if error is None:

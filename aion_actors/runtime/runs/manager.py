@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -35,8 +34,9 @@ from aion_actors.runtime.quiet import Quiet
 from aion_actors.runtime.runs import due
 from aion_actors.runtime.runs.closings import Closings, Elsewhere
 from aion_actors.runtime.runs.dropping import drop_runs
+from aion_actors.runtime.runs.elsewhere import ChildrenElsewhere, Remote, Then
 from aion_actors.runtime.runs.endings import Endings
-from aion_actors.runtime.runs.entry import Presence, Residence, RunCounters
+from aion_actors.runtime.runs.entry import Presence, RunCounters
 from aion_actors.runtime.runs.externals import Externals
 from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.port import Port
@@ -46,7 +46,8 @@ from aion_actors.runtime.runs.resets import Resets
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
-from aion_actors.runtime.runs.waiters import TypeWaiters, waiting_for_type
+from aion_actors.runtime.runs.waiters import TypeWaiters
+from aion_actors.runtime.runs.whereabouts import Whereabouts, whereabouts
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.telemetry import RunCounts
@@ -57,15 +58,6 @@ log = logging.getLogger("aion_actors.runtime")
 
 #: how long `close` waits for a run handler that does not return (a workflow step stuck in a loop)
 _CLOSE_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Whereabouts:
-    """What only this engine knows of an open run: where it lives, and why it waits."""
-
-    residency: Residence
-    pid: int | None
-    waiting_for: str | None
 
 
 class RunManager:
@@ -174,6 +166,8 @@ class RunManager:
 
     def drop(self, within: Callable[[str], bool], error: Callable[[], BaseException]) -> int:
         """Runs of those workflow_ids leave this engine at once (another node owns them)."""
+        if self._endings.elsewhere is not None:  # children whose parents stay here
+            self._endings.elsewhere.moved(within)
         return drop_runs(self._table, within, error)
 
     def start_many(
@@ -230,31 +224,23 @@ class RunManager:
         with self.clock.waiting():  # a virtual clock may skip to the next timer meanwhile
             return self._closings.wait_closed(key, timeout, raise_on_park=raise_on_park)
 
-    def wait_elsewhere(self, wait: Elsewhere) -> None:
-        self._closings.elsewhere = wait  # a node's: runs other nodes hold
+    def wait_elsewhere(self, wait: Elsewhere, remote: Remote) -> None:
+        """A node's: how to wait for, and reach, runs other nodes hold (children, targets)."""
+        self._closings.elsewhere, self._externals.remote = wait, remote
+        self._closings.watch = remote.when_closed
+        parts = (self._store, self._residency.deliver, self._endings.notify_parent)
+        self._endings.elsewhere = ChildrenElsewhere(remote, *parts, lane=self._owner_lane)
+
+    def external(self, event: ev.ExternalRequested, request_id: str, answer: Then) -> None:
+        """A node's: apply another node's run's request to a run held here."""
+        self._externals.apply(event, request_id, answer)
 
     def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
         self._closings.when_closed(key, callback)
 
     def whereabouts(self, key: RunKey) -> Whereabouts:
-        entry = self._table.get(key)
-        if entry is None:
-            return Whereabouts(Residence.EVICTED, None, None)
-        if entry.presence is Presence.AWAITING_TYPE:
-            waiting = entry.reason
-        elif entry.presence is Presence.STALLED:
-            unavailable = self._recorder.unavailable
-            waiting = f"waiting for the store: {unavailable}" if unavailable else "the store"
-        elif self._catalog.workflow(entry.workflow_type) is None:
-            waiting = waiting_for_type(entry.workflow_type)
-        else:
-            waiting = self._waiters.reason(key) or self._activity_wait(key)
-        pid = entry.pid if entry.presence is Presence.LIVE else None
-        return Whereabouts(entry.residency, pid, waiting)
-
-    def _activity_wait(self, key: RunKey) -> str | None:
-        activity = self._attempts.waiting_for(*key)
-        return None if activity is None else f"waiting for activity {activity!r} to be registered"
+        parts = (self._table, self._recorder, self._catalog, self._waiters, self._attempts)
+        return whereabouts(key, *parts)
 
     def registered(self, workflows: Sequence[str], activities: Sequence[str]) -> None:
         """New definitions: wake what waited for them."""

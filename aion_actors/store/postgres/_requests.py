@@ -26,6 +26,8 @@ from aion_actors.store.postgres._leases import NOW
 
 #: the ids of requests start so: the events that apply them carry it (`request_id`)
 PREFIX = "node:"
+#: the requester of a request whose caller waits for no answer (none is recorded)
+NO_REPLY = ""
 #: `data` of the answer the append's transaction records: done, as asked
 OK = b"\x81\xa1v\x01"  # msgpack {"v": 1}
 
@@ -83,7 +85,8 @@ def consume(conn: Any, s: str, ids: Sequence[str]) -> None:
     conn.execute(
         f"""WITH done AS (DELETE FROM {s}.requests WHERE id = ANY(%s) RETURNING id, requester),
         answered AS (INSERT INTO {s}.answers (id, requester, created_at, data)
-            SELECT id, requester, {NOW}, %s FROM done ON CONFLICT (id) DO NOTHING
+            SELECT id, requester, {NOW}, %s FROM done WHERE requester <> ''
+            ON CONFLICT (id) DO NOTHING
             RETURNING id)
         SELECT pg_notify(%s, 'a ' || id) FROM answered""",
         (list(ids), OK, channel(s)),
@@ -98,6 +101,8 @@ def answer(conn: Any, s: str, request_id: str, data: bytes) -> bool:
     ).fetchone()
     if row is None:
         return False
+    if row[0] == NO_REPLY:
+        return True
     conn.execute(
         f"""INSERT INTO {s}.answers (id, requester, created_at, data)
         VALUES (%s, %s, {NOW}, %s) ON CONFLICT (id) DO NOTHING""",
@@ -105,6 +110,17 @@ def answer(conn: Any, s: str, request_id: str, data: bytes) -> bool:
     )
     conn.execute("SELECT pg_notify(%s, %s)", (channel(s), f"a {request_id}"))
     return True
+
+
+def sweep(conn: Any, s: str, older_than_ns: int) -> int:
+    """Delete the answers nobody will take: of a requester no longer registered (it
+    left, or was buried), or older than `older_than_ns`. How many went."""
+    cur = conn.execute(
+        f"""DELETE FROM {s}.answers WHERE created_at < {NOW} - %s
+        OR requester NOT IN (SELECT node_id FROM {s}.nodes)""",
+        (older_than_ns,),
+    )
+    return int(cur.rowcount or 0)
 
 
 def take_answer(conn: Any, s: str, request_id: str) -> tuple[bool, bytes | None]:

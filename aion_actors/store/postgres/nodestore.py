@@ -106,6 +106,7 @@ class NodeStore(PostgresStore):
     _shared_lock = True
 
     def __init__(self, url: str, settings: NodeSettings, **options: Any) -> None:
+        self.application_name = f"aion-actors node {settings.node_id}"[:63]
         super().__init__(url, **options)
         self.settings = settings
         self.fence = Fence(settings.node_id)
@@ -160,9 +161,11 @@ class NodeStore(PostgresStore):
 
     # -- calls of other nodes (see `_requests`, `aion_actors.nodes.applier`)
 
-    def put_requests(self, rows: list[tuple[str, int, bytes]]) -> None:
-        """Record calls for runs of other nodes' partitions, durably, and announce them."""
-        s, node_id = self.target.schema, self.settings.node_id
+    def put_requests(self, rows: list[tuple[str, int, bytes]], *, reply: bool = True) -> None:
+        """Record calls for runs of other nodes' partitions, durably, and announce them
+        (`reply` False: their caller waits for no answer, none is recorded)."""
+        s = self.target.schema
+        node_id = self.settings.node_id if reply else _requests.NO_REPLY
         self._writing(lambda conn: _requests.put(conn, s, node_id, rows))
 
     def pending_requests(self, partitions: list[int]) -> list[tuple[str, int, bytes]]:
@@ -346,6 +349,10 @@ class LeaseTable:
 
     def leave(self) -> None:
         self._call(lambda c, s: _leases.leave(c, s, self.node_id))
+
+    def sweep_answers(self, older_than_ns: int) -> int:
+        """Answers no caller will take (see `_requests.sweep`)."""
+        return self._call(lambda c, s: _requests.sweep(c, s, older_than_ns))
 
     def close(self) -> None:
         if self._conn is not None:

@@ -63,6 +63,7 @@ class PostgresStore(CloseOnExit):
 
     #: nodes hold the store's lock shared (see `NodeStore`)
     _shared_lock = False
+    application_name = "aion-actors"  #: its connections' (a node's names it: `pg_stat_activity`)
 
     def __init__(
         self,
@@ -112,7 +113,7 @@ class PostgresStore(CloseOnExit):
             open=False,
             name=f"aion-{self.target.schema}",
             configure=_arrays.register,
-            kwargs={"application_name": "aion-actors"},
+            kwargs={"application_name": self.application_name},
         )
         self._pool.open(wait=True, timeout=10.0)
         if not readonly:

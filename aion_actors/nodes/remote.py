@@ -1,0 +1,65 @@
+"""`NodeRemote`: how a node's workflows reach runs of other nodes' partitions — a child's
+start and ending, a `ctx` signal or cancel, a parent-close cancel (the runtime's
+`Remote`, see `aion_actors.runtime.runs.elsewhere`).
+
+Each call is a durable request row, recorded before the call returns. Nobody
+blocks on its answer (`Forwarder.later`): the listener's word that it arrived
+runs a callback on this node's one answer thread, which takes the answer row
+and tells the caller — so a thousand parents waiting for
+their children hold no thread. A caller that dies with its node loses nothing:
+its run is replayed (here or on the node that takes its partition) and asks
+again, and the owner takes a repeated call as done (a child start by its run
+id, a `ctx` request by its id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aion_actors.core import RunKey, faults
+from aion_actors.core import events as ev
+from aion_actors.core.codec import encode_event
+from aion_actors.nodes.calls import NodeCall, new_request_id
+from aion_actors.nodes.forwarding import Forwarder
+from aion_actors.nodes.node import Node
+from aion_actors.runtime.runs.elsewhere import Then
+from aion_actors.store.postgres import partition_of
+from aion_actors.store.postgres.nodestore import NodeStore
+
+
+class NodeRemote:
+    def __init__(self, node: Node, store: NodeStore, forwarder: Forwarder) -> None:
+        self._node = node
+        self._store = store
+        self._forwarder = forwarder
+
+    def owns(self, workflow_id: str) -> bool:
+        return self._node.owns(workflow_id)
+
+    def start_child(self, event: ev.ChildStarted, link: dict[str, Any], then: Then) -> None:
+        call = NodeCall(
+            "child",
+            event.child_workflow_id,
+            run_id=event.child_run_id,
+            options={"link": link},
+            payload=encode_event(event),
+        )
+        self._forwarder.later(call, then)
+        if faults.ARMED:
+            faults.hit("child.requested")
+
+    def when_closed(self, key: RunKey, then: Callable[[], None]) -> None:
+        call = NodeCall("watch", key.workflow_id, run_id=key.run_id)
+        self._forwarder.later(call, lambda _: then())
+
+    def external(self, event: ev.ExternalRequested, request_id: str, then: Then) -> None:
+        call = NodeCall(
+            "external", event.target_workflow_id, name=request_id, payload=encode_event(event)
+        )
+        self._forwarder.later(call, then)
+
+    def cancel(self, workflow_id: str, reason: str) -> None:
+        call = NodeCall("cancel", workflow_id, reason=reason)
+        partition = partition_of(workflow_id, self._store.partitions)
+        self._store.put_requests([(new_request_id(), partition, call.encode())], reply=False)

@@ -1,0 +1,223 @@
+"""The cluster tests' harness: node processes driven through stdin, an audit of every
+event's writer, and the checks every cluster test makes of what was recorded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from aion_actors.core import events as ev
+from aion_actors.store.postgres import PostgresStore
+from tests.crashes import kill_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = "aion"
+
+
+class NodeProc:
+    """A node in its own process (`tests.nodes.cluster_child`), its output read by a
+    thread into a queue (so a test waits on it, never polls)."""
+
+    def __init__(self, url: str, node_id: str, ledger: Path, logs: Path) -> None:
+        self.node_id = node_id
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.nodes.cluster_child", url, node_id, str(ledger)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(logs / f"{node_id}-{time.monotonic_ns()}.log").open("w"),
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "AION_FAULTS": ""},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.next(60) == "READY"
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put("EOF")
+
+    def send(self, *lines: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("".join(line + "\n" for line in lines))
+        self.proc.stdin.flush()
+
+    def signals(self, n: int, acked: dict[str, str]) -> list[str]:
+        """Read `n` signal outcomes: the acknowledged ones into `acked`; the workflow_ids of
+        those refused (their run moved away meanwhile, nothing recorded)."""
+        refused = []
+        for _ in range(n):
+            what, wid, payload, *_ = self.next().split()
+            if what == "ACK":
+                acked[wid] = payload
+            else:
+                refused.append(wid)
+        return refused
+
+    def next(self, timeout: float = 180.0) -> str:
+        line = self.lines.get(timeout=timeout)
+        assert not line.startswith("ERROR"), f"{self.node_id}: {line}"
+        return line
+
+    def quit(self) -> None:
+        """Close gracefully (its partitions handed over) and wait for the process to end."""
+        self.send("quit")
+        while self.next() != "CLOSED":
+            pass
+        assert self.proc.wait(60) == 0
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            kill_engine(self.proc)
+
+
+def connect(url: str) -> Any:
+    return psycopg.connect(url, autocommit=True)
+
+
+def install_audit(url: str) -> None:
+    """Every event inserted from now on is logged with the node whose connection wrote it
+    (its `application_name`) and its partition's owner and epoch in that transaction —
+    which the append's fence holds locked until it commits."""
+    s = SCHEMA
+    with connect(url) as conn:
+        conn.execute(
+            f"""CREATE TABLE {s}.audit (workflow_id text, run_id text, seq bigint,
+            partition integer, writer text, owner text, epoch bigint)"""
+        )
+        conn.execute(
+            f"""CREATE FUNCTION {s}.audit_event() RETURNS trigger AS $$
+            BEGIN
+              INSERT INTO {s}.audit SELECT NEW.workflow_id, NEW.run_id, NEW.seq, NEW.partition,
+                current_setting('application_name'), p.owner, p.epoch
+                FROM {s}.partitions p WHERE p.partition = NEW.partition;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql"""
+        )
+        conn.execute(
+            f"""CREATE TRIGGER audit AFTER INSERT ON {s}.events
+            FOR EACH ROW EXECUTE FUNCTION {s}.audit_event()"""
+        )
+
+
+def owners(url: str) -> dict[str, int]:
+    """How many partitions each node owns."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT owner, count(*) FROM {SCHEMA}.partitions WHERE owner IS NOT NULL "
+            "GROUP BY owner"
+        ).fetchall()
+    return {owner: int(n) for owner, n in rows}
+
+
+def count(url: str, sql: str) -> int:
+    with connect(url) as conn:
+        return int(conn.execute(sql.format(s=SCHEMA)).fetchone()[0])
+
+
+def until(check: Any, timeout: float, what: str, explain: Any = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s" + (explain() if explain else ""))
+        time.sleep(0.2)
+
+
+def stuck(url: str) -> str:
+    """What the runs not completed are doing: for a failure message."""
+    store = PostgresStore(url, readonly=True)
+    try:
+        open_runs = [r for r in store.runs() if r.status.value != "completed"]
+        lines = [f"{len(open_runs)} runs not completed"]
+        for run in open_runs[:5]:
+            kinds = [e.kind for e in store.read(run.workflow_id, run.run_id)]
+            lines.append(f"{run.workflow_id} {run.status.value}: {kinds}")
+            kid = store.latest_run(f"{run.workflow_id}-kid")
+            if kid is not None:
+                kinds = [e.kind for e in store.read(kid.workflow_id, kid.run_id)]
+                lines.append(f"  its child {kid.run_id} {kid.status.value}: {kinds}")
+        with connect(url) as conn:
+            for row in conn.execute(f"SELECT id, partition, requester FROM {SCHEMA}.requests"):
+                lines.append(f"request {row}")
+            for row in conn.execute(f"SELECT id, requester FROM {SCHEMA}.answers"):
+                lines.append(f"answer {row}")
+            for row in conn.execute(f"SELECT * FROM {SCHEMA}.partitions ORDER BY partition"):
+                lines.append(f"partition {row}")
+        return "\n".join(lines)
+    finally:
+        store.close()
+
+
+def completed(url: str) -> int:
+    return count(
+        url, "SELECT count(*) FROM {s}.runs WHERE workflow_type = 'mixed' AND status = 'completed'"
+    )
+
+
+def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str]) -> None:
+    """Every run of `ids` completed as an uncrashed run does; every acknowledged signal
+    (`acked`: workflow_id -> payload) seen exactly once and no run signalled more than
+    it was sent; each child started once; no activity whose completion was recorded ran
+    again; every event written by its partition's owner at the epoch of its commit,
+    each run's events by one owner after another; no request left."""
+    store = PostgresStore(url, readonly=True)
+    try:
+        starts = _ledger_starts(ledger)
+        for wid in ids:
+            history = store.read(wid, store.latest_run(wid).run_id)  # type: ignore[union-attr]
+            assert isinstance(history[-1], ev.WorkflowCompleted), (wid, history[-1])
+            assert history[-1].result == [f"{wid}/a", wid, 6, f"{wid}/b"]
+            payloads = [e.payload for e in history if isinstance(e, ev.SignalReceived)]
+            assert len(payloads) == len(set(payloads)), (wid, payloads)
+            if wid in acked:
+                assert payloads.count(acked[wid]) == 1, (wid, payloads)
+            for done in (e for e in history if isinstance(e, ev.ActivityCompleted)):
+                key, _, run = str(done.result).partition("@")
+                assert starts[key][-1] == run, (key, starts[key], run)  # nothing ran after
+        runs: dict[str, int] = defaultdict(int)
+        for run in store.runs():
+            runs[run.workflow_id] += 1
+        assert all(runs[f"{wid}-kid"] == 1 for wid in ids)
+    finally:
+        store.close()
+    _check_audit(url)
+    assert count(url, "SELECT count(*) FROM {s}.requests") == 0
+
+
+def _ledger_starts(ledger: Path) -> dict[str, list[str]]:
+    starts: dict[str, list[str]] = defaultdict(list)
+    for line in ledger.read_text().splitlines():
+        what, key, run = line.split()
+        if what == "start":
+            starts[key].append(run)
+    return starts
+
+
+def _check_audit(url: str) -> None:
+    with connect(url) as conn:
+        rows = conn.execute(
+            f"""SELECT workflow_id, run_id, seq, writer, owner, epoch FROM {SCHEMA}.audit
+            ORDER BY workflow_id, run_id, seq"""
+        ).fetchall()
+        events = int(conn.execute(f"SELECT count(*) FROM {SCHEMA}.events").fetchone()[0])
+    assert len(rows) == events  # (the audit was installed before the first run)
+    last: dict[tuple[str, str], tuple[int, int]] = {}
+    for wid, run_id, seq, writer, owner, epoch in rows:
+        assert writer == f"aion-actors node {owner}", (wid, run_id, writer, owner)
+        before_seq, before_epoch = last.get((wid, run_id), (0, 0))
+        assert seq == before_seq + 1, (wid, run_id, seq, "not contiguous")
+        assert epoch >= before_epoch, (wid, run_id, seq, "an older owner wrote after a newer")
+        last[wid, run_id] = (seq, epoch)

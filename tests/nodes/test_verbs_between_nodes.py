@@ -1,0 +1,128 @@
+"""The operator verbs and the remaining start paths made on a node that does not own the
+run's partition: applied once by the owner, answered as the same call made there."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from aion_actors import Engine, UpdateFailed
+from aion_actors.aio import AsyncEngine
+from aion_actors.core import events as ev
+from tests.nodes import flows
+from tests.nodes.test_calls_between_nodes import OPTS, _of, _requests_left, _until
+
+
+@pytest.fixture
+def pair(pg_url: str) -> Iterator[tuple[Engine, Engine]]:
+    with (
+        Engine.open(pg_url, node_id="a", **OPTS) as a,  # type: ignore[arg-type]
+        Engine.open(pg_url, node_id="b", **OPTS) as b,  # type: ignore[arg-type]
+    ):
+        _until(lambda: a.stats()["partitions"] == b.stats()["partitions"] == 32)
+        a.register(*flows.ALL)
+        b.register(*flows.ALL)
+        yield a, b
+
+
+def _kinds(engine: Engine, wid: str, run_id: str | None = None) -> list[str]:
+    return [e.kind for e in engine.history(wid, run_id)]
+
+
+@pytest.mark.timeout(60)
+def test_pause_and_unpause_on_the_non_owner_are_recorded_once_on_the_owner(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "p")
+    b.start(flows.waiter, 1, workflow_id=wid)
+    a.pause(wid, "hold on")
+    assert _kinds(b, wid).count("RunPaused") == 1
+    a.unpause(wid)
+    assert _kinds(b, wid).count("RunUnpaused") == 1
+    a.signal(wid, "item", "go")
+    assert b.result(wid, timeout=20) == ["go"]
+    _until(lambda: _requests_left(a) == 0)
+
+
+@pytest.mark.timeout(60)
+def test_reset_on_the_non_owner_returns_the_new_run_the_owner_started(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "r")
+    old = b.start(flows.waiter, 2, workflow_id=wid)
+    b.signal(wid, "item", "first")
+    [received] = [e for e in b.history(wid) if isinstance(e, ev.SignalReceived)]
+    new = a.reset(wid, received.seq, "again")
+    closing = b.history(wid, old.run_id)[-1]
+    assert isinstance(closing, ev.WorkflowReset) and closing.next_run_id == new.run_id
+    assert b.describe(wid).run_id == new.run_id
+    a.signal(wid, "item", "second")
+    assert b.result(wid, timeout=20) == ["first", "second"]
+
+
+@pytest.mark.timeout(60)
+def test_an_update_on_the_non_owner_returns_the_handlers_answer_once_per_update_id(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "u")
+    b.start(flows.counter, workflow_id=wid)
+    assert a.update(wid, "add", 2, update_id="u1") == 2
+    assert a.update(wid, "add", 2, update_id="u1") == 2  # the first answer, not run again
+    assert a.update(wid, "add", 3, update_id="u2") == 5
+    with pytest.raises(UpdateFailed):
+        a.update(wid, "add", "x", update_id="u3")  # the handler raises on the owner
+    a.signal(wid, "item", "ignored")
+    b.signal(wid, "stop")
+    assert b.result(wid, timeout=20) == 5
+    assert _kinds(b, wid).count("UpdateAccepted") == 3
+
+
+@pytest.mark.timeout(60)
+def test_signal_with_start_on_the_non_owner_starts_once_then_signals_the_open_run(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "s")
+    first = a.start(flows.waiter, 2, workflow_id=wid, signal=("item", "one"))
+    second = a.start(flows.waiter, 2, workflow_id=wid, signal=("item", "two"))
+    assert first.run_id == second.run_id == b.describe(wid).run_id
+    assert b.result(wid, timeout=20) == ["one", "two"]
+    assert _kinds(b, wid).count("WorkflowStarted") == 1
+    _until(lambda: _requests_left(a) == 0)
+
+
+@pytest.mark.timeout(60)
+def test_async_start_many_on_a_node_starts_runs_of_other_partitions_on_their_owners(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    ids = _of(a, 2, "m") + _of(b, 2, "m")
+
+    async def start() -> list[str]:
+        engine = AsyncEngine(a)
+        handles = await engine.start_many(flows.waiter, [[0]] * 4, workflow_ids=ids)
+        return [h.run_id for h in handles]
+
+    run_ids = asyncio.run(start())
+    assert [b.describe(w).run_id for w in ids] == run_ids
+    assert all(b.result(w, timeout=20) == [] for w in ids)
+
+
+@pytest.mark.timeout(60)
+def test_when_closed_on_the_non_owner_calls_back_once_the_owner_closes_the_run(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    [wid] = _of(b, 1, "w")
+    handle = a.start(flows.waiter, 1, workflow_id=wid)
+    called = threading.Event()
+    a.when_closed(wid, called.set, run_id=handle.run_id)
+    assert not called.is_set()
+    a.signal(wid, "item", "done")
+    assert called.wait(20)
