@@ -41,9 +41,9 @@ class Answers:
         self._lock = threading.Lock()
         self._waiting: dict[str, threading.Event] = {}
         #: requests answered to a callback rather than a waiting thread
-        self._then: dict[str, Callable[[], None]] = {}
+        self._then: dict[str, Callable[[], object]] = {}
 
-    def on_answer(self, request_id: str, callback: Callable[[], None]) -> None:
+    def on_answer(self, request_id: str, callback: Callable[[], object]) -> None:
         """`callback()` each time request `request_id` may have been answered, until forgotten."""
         with self._lock:
             self._then[request_id] = callback
