@@ -236,18 +236,18 @@ class Endings:
         # the link the child's runs (and their successors) carry back to this command
         link = {"workflow_id": parent.workflow_id, "run_id": parent.run_id}
         link["child_run_id"] = event.child_run_id
+        child = self._store.get_run(event.child_workflow_id, event.child_run_id)
+        definition = self._catalog.workflow(event.workflow_type)
+        if child is None and definition is None:  # (wherever it is to run: this node's code)
+            name = event.workflow_type
+            reason = f"waiting for workflow type {name!r} of its child to be registered"
+            waiter = Waiter(parent, reason, lambda: self.start_child(parent, event))
+            self._waiters.add(name, ("child", event.child_workflow_id), waiter)
+            return
         if self.elsewhere is not None and not self.elsewhere.owns(event.child_workflow_id):
             self.elsewhere.follow(parent, event, link)
             return
-        child = self._store.get_run(event.child_workflow_id, event.child_run_id)
-        if child is None:
-            definition = self._catalog.workflow(event.workflow_type)
-            if definition is None:
-                name = event.workflow_type
-                reason = f"waiting for workflow type {name!r} of its child to be registered"
-                waiter = Waiter(parent, reason, lambda: self.start_child(parent, event))
-                self._waiters.add(name, ("child", event.child_workflow_id), waiter)
-                return
+        if child is None and definition is not None:
             if faults.ARMED:
                 faults.hit("child.starting")
             args = list(event.input or [])
