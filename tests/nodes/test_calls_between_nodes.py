@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,26 +12,12 @@ from aion_actors import ConfigError, Engine, QueryError, WorkflowAlreadyStarted,
 from aion_actors.core import events as ev
 from tests.nodes import flows
 
-OPTS = {"workers": 1, "lease": 2.0, "renew_every": 0.3}
 
-
-def _until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def pair(pg_url: str) -> Iterator[tuple[Engine, Engine]]:
-    with (
-        Engine.open(pg_url, node_id="a", **OPTS) as a,  # type: ignore[arg-type]
-        Engine.open(pg_url, node_id="b", **OPTS) as b,  # type: ignore[arg-type]
-    ):
-        _until(lambda: a.stats()["partitions"] == b.stats()["partitions"] == 32)
-        a.register(*flows.ALL)
-        b.register(*flows.ALL)
-        yield a, b
 
 
 def _of(engine: Engine, n: int, prefix: str = "w") -> list[str]:

@@ -4,26 +4,13 @@ reaches its parent on the other node."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from aion_actors import Engine, WorkflowStatus
 from aion_actors.core import events as ev
 from tests.nodes import flows
-from tests.nodes.test_calls_between_nodes import OPTS, _of, _requests_left, _until
-
-
-@pytest.fixture
-def pair(pg_url: str) -> Iterator[tuple[Engine, Engine]]:
-    with (
-        Engine.open(pg_url, node_id="a", **OPTS) as a,  # type: ignore[arg-type]
-        Engine.open(pg_url, node_id="b", **OPTS) as b,  # type: ignore[arg-type]
-    ):
-        _until(lambda: a.stats()["partitions"] == b.stats()["partitions"] == 32)
-        a.register(*flows.ALL)
-        b.register(*flows.ALL)
-        yield a, b
+from tests.nodes.conftest import OPTS
+from tests.nodes.test_calls_between_nodes import _of, _requests_left, _until
 
 
 def _runs_of(engine: Engine, workflow_id: str) -> list[str]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,30 +20,11 @@ from tests.crashes import kill_engine
 from tests.nodes import flows
 from tests.nodes.node_child import LEASE
 from tests.nodes.queue_child import CHAIN
+from tests.nodes.test_calls_between_nodes import _until
 from tests.queues.history import interval, most_at_once, most_in_window
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTS = {"workers": 1, "lease": 2.0, "renew_every": 0.3}
 SECOND = 1_000_000_000
-
-
-def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def pair(pg_url: str) -> Iterator[tuple[Engine, Engine]]:
-    with (
-        Engine.open(pg_url, node_id="a", **OPTS) as a,  # type: ignore[arg-type]
-        Engine.open(pg_url, node_id="b", **OPTS) as b,  # type: ignore[arg-type]
-    ):
-        _until(lambda: a.stats()["partitions"] == b.stats()["partitions"] == 32)
-        a.register(*flows.ALL)
-        b.register(*flows.ALL)
-        yield a, b
 
 
 def _owns(engine: Engine, workflow_id: str) -> bool:
