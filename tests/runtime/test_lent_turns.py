@@ -6,34 +6,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
-from aion_actors.core import AionError, Event
-from aion_actors.store import AppendRequest, LmdbStore
+from aion_actors.store import LmdbStore
+from tests.runtime.watched_store import Watched
 
 #: where the workflow's code ran after each of its awaits
 _AFTER: list[str] = []
-
-
-class _Watched:
-    """The real store; notes which thread committed which events."""
-
-    def __init__(self, store: LmdbStore) -> None:
-        self.store = store
-        self.commits: list[tuple[str, list[str]]] = []
-
-    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
-        kinds = [e.kind for request in requests for e in request.events]
-        self.commits.append((threading.current_thread().name, kinds))
-        return self.store.append_batch(requests)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
 
 
 @activity(executor="thread")
@@ -55,7 +37,7 @@ def test_an_idle_engine_takes_an_activitys_outcome_in_on_the_activitys_own_threa
     tmp_path: Path,
 ) -> None:
     with LmdbStore(tmp_path / "data") as store:
-        watched = _Watched(store)
+        watched = Watched(store)
         engine = Engine(watched, workers=1)
         try:
             engine.register(two_slow, slow_bump)

@@ -4,34 +4,15 @@ recorder's writer and back), takes its activities' outcomes in on their own thre
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aion_actors import Engine, WorkflowContext, activity, workflow
-from aion_actors.core import AionError, Event
-from aion_actors.store import AppendRequest, LmdbStore
+from aion_actors.store import LmdbStore
+from tests.runtime.watched_store import Watched
 
 _STORE: list[LmdbStore] = []
-
-
-class _Watched:
-    """The real store; notes which thread committed which events."""
-
-    def __init__(self, store: LmdbStore) -> None:
-        self.store = store
-        self.commits: list[tuple[str, list[str]]] = []
-
-    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
-        kinds = [e.kind for request in requests for e in request.events]
-        self.commits.append((threading.current_thread().name, kinds))
-        return self.store.append_batch(requests)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
 
 
 @activity(executor="thread")
@@ -58,7 +39,7 @@ def test_a_lone_run_commits_in_the_thread_that_runs_its_turn_and_acts_only_on_wh
     tmp_path: Path,
 ) -> None:
     with LmdbStore(tmp_path / "data") as store:
-        watched = _Watched(store)
+        watched = Watched(store)
         _STORE[:] = [store]
         engine = Engine(watched, workers=1)
         try:
