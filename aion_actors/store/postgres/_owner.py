@@ -20,7 +20,8 @@ from aion_actors.store.postgres._schema import lock_key
 _DEAD_HOLDER_WAIT_MS = 15_000
 
 
-def _alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether process `pid` of this host still runs (None or 0: no process)."""
     if not pid:
         return False
     try:
@@ -61,7 +62,7 @@ class Owner:
                 ).fetchone()[0]
                 row = None if got else self._holder(conn)
                 holder_host, holder_pid = row if row else (None, None)
-                if not got and holder_host == host and not _alive(holder_pid):
+                if not got and holder_host == host and not pid_alive(holder_pid):
                     got = self._outwait(conn)
                 if not got:
                     here = (holder_host, holder_pid) == (host, pid)

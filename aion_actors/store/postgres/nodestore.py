@@ -22,7 +22,8 @@ from aion_actors.core import AionError, ConfigError, OwnershipLost
 from aion_actors.store import _projection as proj
 from aion_actors.store.postgres import _leases, _owned, _requests
 from aion_actors.store.postgres._connect import unreachable
-from aion_actors.store.postgres._leases import Lease as Lease  # for the lease thread
+from aion_actors.store.postgres._leases import Lease as Lease
+from aion_actors.store.postgres._owner import pid_alive  # for the lease thread
 from aion_actors.store.postgres._schema import partition_of
 from aion_actors.store.postgres.store import PostgresStore
 from aion_actors.store.protocol import DueTimer, RunSummary
@@ -276,16 +277,6 @@ class NodeStore(PostgresStore):
         return LeaseTable(self)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _again(error: OwnershipLost) -> OwnershipLost:
     """A fresh error per refused request (each is raised in its own caller's thread)."""
     return OwnershipLost(error.partition, error.node_id, error.held_epoch, error.epoch, error.owner)
@@ -341,7 +332,7 @@ class LeaseTable:
         dead = [
             n.node_id
             for n in nodes
-            if n.host == self.host and n.node_id != self.node_id and not _alive(n.pid)
+            if n.host == self.host and n.node_id != self.node_id and not pid_alive(n.pid)
         ]
         if dead:
             self._call(lambda c, s: _leases.bury(c, s, dead))
