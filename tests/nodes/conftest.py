@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,6 +12,11 @@ from tests.workers.helpers import wait_until
 
 #: short leases, quick renewals: partitions settle within a second
 OPTS = {"workers": 1, "lease": 2.0, "renew_every": 0.3}
+
+
+def until(check: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait until `check()` is true (a test's wait: the suite's `wait_until`)."""
+    wait_until(lambda: bool(check()), timeout)
 
 
 @pytest.fixture

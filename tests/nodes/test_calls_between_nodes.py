@@ -4,20 +4,13 @@ applied once by the owner, answered as the same call made on the owner is."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from aion_actors import ConfigError, Engine, QueryError, WorkflowAlreadyStarted, WorkflowClosed
 from aion_actors.core import events as ev
 from tests.nodes import flows
-
-
-def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+from tests.nodes.conftest import until as _until
 
 
 def _of(engine: Engine, n: int, prefix: str = "w") -> list[str]:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from aion_actors.core import events as ev
 from aion_actors.store.postgres import partition_of
 from tests.crashes import kill_engine
 from tests.nodes import flows
+from tests.nodes.conftest import until as _until
 from tests.nodes.node_child import LEASE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,13 +45,6 @@ def _spawn(url: str, node_id: str, ledger: Path, log: Path, n: int, seconds: flo
     )
     assert child.stdout is not None and child.stdout.readline().strip() == "STARTED"
     return child
-
-
-def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _lines(ledger: Path) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine, WorkflowNotFound
 from tests.nodes import flows
+from tests.nodes.conftest import until as _until
 
 
 @pytest.mark.timeout(60)
@@ -21,13 +21,6 @@ def test_a_lone_node_owns_every_partition_and_runs_to_completion(
         engine.register(*flows.ALL)
         handle = engine.start(flows.chain, ledger, 0.0, 0.1, workflow_id="w1")
         assert [r.split("@")[0] for r in handle.result(timeout=30)] == ["w1/a", "w1/b"]
-
-
-def _until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _owned_elsewhere(engine: Engine) -> str:

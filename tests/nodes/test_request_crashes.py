@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from aion_actors import Engine, QueryError
 from aion_actors.core import events as ev
 from tests.crashes import kill_engine
 from tests.nodes import flows
+from tests.nodes.conftest import until as _until
 from tests.nodes.node_child import LEASE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +47,6 @@ def _kill(child) -> None:  # type: ignore[no-untyped-def]
 def _order(child, line: str) -> None:  # type: ignore[no-untyped-def]
     child.stdin.write(line + "\n")
     child.stdin.flush()
-
-
-def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _owned_by(engine: Engine, prefix: str) -> str:
