@@ -176,18 +176,35 @@ class TimerIndex:
                 return
 
     def apply(self, txn: lmdb.Transaction[bytes], prefix: bytes, ops: list[proj.TimerOp]) -> None:
-        """Apply a fold's timer changes for the run whose keys start with `prefix`."""
+        """Apply a fold's timer changes for the run whose keys start with `prefix`.
+
+        Most ops cancel a timer that was never set (every closed activity cancels
+        its three): one look at `timer_ids` says whether the run has any timer at
+        all, and a run with none skips its cancels instead of a lookup for each.
+        """
         timer_ids, timers = self._timer_ids, self._timers
+        live = None  # whether the run may have a timer; None: not looked yet
         for op, timer_id, fire_at in ops:
             if op == proj.CANCEL:  # (most ops: every closed activity cancels three timers)
+                if live is None:
+                    live = self.any_of(txn, prefix)
+                if not live:
+                    continue
                 key = prefix + timer_id.encode()
                 at = txn.pop(key, db=timer_ids)  # `cancel`, inline: once per op per event
                 if at is not None:
                     txn.delete(at + key, db=timers)
             elif op == proj.SCHEDULE:
                 self.schedule(txn, prefix + timer_id.encode(), fire_at)
+                live = True
             else:
                 self.cancel_all(txn, prefix)
+                live = False
+
+    def any_of(self, txn: lmdb.Transaction[bytes], prefix: bytes) -> bool:
+        """Whether the run whose keys start with `prefix` has a timer (one cursor seek)."""
+        cursor = txn.cursor(db=self._timer_ids)
+        return cursor.set_range(prefix) and cursor.key().startswith(prefix)
 
 
 def read_history(
