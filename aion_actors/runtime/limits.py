@@ -149,6 +149,8 @@ class ActivityLimits:
 
     def held(self, workflow_id: str, run_id: str) -> int:
         """How many of the run's attempts wait for their activity's rate alone."""
+        if not self.held_for_time:  # (the common case, read without the lock)
+            return 0
         with self._lock:
             timed = [g for g in self._gates.values() if g.timed]
             return sum(g.runs[(workflow_id, run_id)] for g in timed)
