@@ -24,6 +24,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.collector import CollectorHold
 from aion_actors.runtime.executors import Executors
+from aion_actors.runtime.limit_history import RecentCalls
 from aion_actors.runtime.runs import RunManager
 from aion_actors.schedules.part import Schedules
 from aion_actors.signal_start import SignalStart
@@ -130,6 +131,8 @@ def wire(
         converter_path=converter_path,
         worker_policy=config.worker_restart if config is not None else None,
         settling=dispatcher.lend,
+        clock=clock,
+        recent=RecentCalls(store),
     )
     runs = RunManager(
         store,

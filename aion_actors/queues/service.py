@@ -4,8 +4,8 @@
 its first commit — or, when its queue has a free slot for its key and no run
 waits, as started at once (`RunDequeued` in that same commit). A waiting run
 gets its slot from `dispatch`, which is called by whatever frees one or adds
-a run: an enqueue, a run of the queue closing (`RunManager.when_closed`), a
-queue registered. Nobody polls. A dispatched run records `RunDequeued` and
+a run: an enqueue, a run of the queue closing (`RunManager.when_closed`) while
+runs wait, a queue registered. Nobody polls. A dispatched run records `RunDequeued` and
 its code runs. The queue's state is rebuilt from the store when the queue is
 registered (`rebuild`), so limits hold across an engine restart.
 
@@ -353,8 +353,8 @@ class Queues:
             self._runs.when_closed(run, lambda: self._closed(state, run))
 
     def _closed(self, state: QueueState, run: RunKey) -> None:
-        with self._lock:
-            freed = state.closed(run)
+        with self._lock:  # (a run enqueued after this look dispatches by itself)
+            freed = state.closed(run) and state.waiting > 0
         if freed:
             self._lane.submit(self.dispatch, state)
 

@@ -237,8 +237,8 @@ class RunActor(PooledActor):
         """Waiting only on timers, signals or children, no update caller waiting on an async
         handler (its answer goes to this incarnation): safe to rebuild from history later."""
         ledger = self._ledger
-        busy = self._inflight or bool(self._outbox) or ledger.closed or ledger.busy
-        busy = busy or self._updates.waiting
+        busy = self._inflight or bool(self._outbox) or ledger.closed or self._updates.waiting
+        busy = busy or (ledger.busy and not self._host.waits_for_time(self.key, ledger))
         return self._machine is not None and not busy
 
     def _report_idle(self) -> None:

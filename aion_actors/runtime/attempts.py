@@ -97,8 +97,14 @@ class Attempts:
 
     @property
     def busy(self) -> bool:
-        """Whether an attempt runs, or its outcome is on its way to its run."""
-        return bool(self._inflight) or bool(self._recovered)
+        """Whether an attempt runs, or its outcome is on its way to its run (one that waits
+        for its activity's rate alone waits for time, as a timer does)."""
+        return len(self._inflight) > self._executors.held_for_time or bool(self._recovered)
+
+    def waits_for_time(self, workflow_id: str, run_id: str, running: int) -> bool:
+        """Whether the run's `running` attempts all wait for their activity's rate alone
+        (an alarm's instant, as a timer's): the run waits on time, not on work."""
+        return self._executors.held(workflow_id, run_id) >= running
 
     def cancel(self, workflow_id: str, run_id: str, activity_id: str) -> None:
         """Tell the activity's running attempt that its workflow was cancelled."""

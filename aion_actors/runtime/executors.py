@@ -24,8 +24,9 @@ from typing import Any
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, EngineClosed, PayloadConverter
 from aion_actors.runtime.catalog import Catalog
+from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition
-from aion_actors.runtime.limits import ActivityLimits
+from aion_actors.runtime.limits import ActivityLimits, Recent
 from aion_actors.workers import (
     AttemptKey,
     Executor,
@@ -52,6 +53,8 @@ class Executors:
         converter_path: str | None = None,
         worker_policy: RestartPolicy | None = None,
         settling: Callable[[], AbstractContextManager[object]] = nullcontext,
+        clock: Clock = SYSTEM_CLOCK,
+        recent: Recent | None = None,
     ) -> None:
         check_not_in_worker_bootstrap("Engine()")
         check_start_method(start_method)
@@ -73,7 +76,9 @@ class Executors:
         self._current: dict[str, tuple[Executor, dict[str, ActivityDefinition[Any, Any]]]] = {}
         self._all: list[Executor] = []
         self._closed = False
-        self._limits = ActivityLimits(self._submit)
+        #: `@activity(concurrency=, rate=)`, on the engine's clock; `recent` reads back the
+        #: rate windows of the engine's last life
+        self._limits = ActivityLimits(self._submit, clock, recent)
 
     def submit(
         self,
@@ -86,6 +91,15 @@ class Executors:
         """Run the attempt (once its activity's limits allow); `deadline`: its
         `ctx.activity(timeout=)` (unix ns), past which it is not started."""
         self._limits.submit(definition, task, done, beat, deadline)
+
+    @property
+    def held_for_time(self) -> int:
+        """Attempts waiting for their activity's rate alone (an alarm, like a timer)."""
+        return self._limits.held_for_time
+
+    def held(self, workflow_id: str, run_id: str) -> int:
+        """How many of the run's attempts wait for their activity's rate alone."""
+        return self._limits.held(workflow_id, run_id)
 
     def _submit(
         self,

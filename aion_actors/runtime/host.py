@@ -16,6 +16,7 @@ from aion_actors.core import PayloadConverter, RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.messages import Ack
 from aion_actors.store import Recorder
 from supervisor import Dispatcher
@@ -104,6 +105,10 @@ class RunHost(Protocol):
         """Its ending (or `RunParked`) is committed."""
 
     def run_idle(self, key: RunKey, idle: bool) -> None: ...
+
+    def waits_for_time(self, key: RunKey, ledger: Ledger) -> bool:
+        """Whether the run's running activity attempts all wait for their activity's rate
+        alone: the run waits on time (it may be evicted, a virtual clock may jump)."""
 
     def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
         """The store could not record this run's last batch: it waits for the store,

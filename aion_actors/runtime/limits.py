@@ -17,23 +17,26 @@ passed while it waited is not run (its run has recorded the timeout). A
 cancel reaching a waiting attempt ends it as `ActivityCancelled` unrun.
 
 The limits are this engine's: they hold across all its runs, measured by
-the wall clock (they protect a real dependency, whatever the engine's clock).
-The window counts hand-offs to the executor; an executor short of workers
-only delays starts further.
+the engine's clock (the wall clock; a `TestEngine`'s virtual one, whose
+jumps stop at the rate's alarm as at a timer). The window counts hand-offs
+to the executor; an executor short of workers only delays starts further.
+A restarted engine reads the window's starts back from history before an
+activity's first attempt (`limit_history`), so a restart grants no fresh
+window. Attempts held back by the rate alone wait on time, like a timer:
+`held_for_time` counts them, so a virtual clock may jump (`Attempts.busy`).
 """
 
 from __future__ import annotations
 
 import collections
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aion_actors.core import EngineClosed
 from aion_actors.runtime.alarm import Alarm
-from aion_actors.runtime.clock import SYSTEM_CLOCK
+from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition
 from aion_actors.runtime.rates import Window
 from aion_actors.workers.errors import ActivityCancelled, ExecutorClosed
@@ -42,6 +45,9 @@ from aion_actors.workers.task import AttemptKey, Outcome, Task, failure
 Done = Callable[[Outcome], None]
 Beat = Callable[[Any], None] | None
 Submit = Callable[[ActivityDefinition[Any, Any], Task, Done, Beat], None]
+#: (activity name, since, born) -> when its calls since `since` scheduled before `born` (the
+#: engine's start) were handed off, at the latest (unix ns; see `limit_history`)
+Recent = Callable[[str, int, int], list[int]]
 
 
 @dataclass(slots=True)
@@ -53,6 +59,10 @@ class _Waiting:
     deadline: int | None
 
 
+def _run_of(waiting: _Waiting) -> tuple[str, str]:
+    return waiting.task.attempt.workflow_id, waiting.task.attempt.run_id
+
+
 @dataclass(slots=True)
 class Gate:
     """One limited activity: its attempts in flight, its window and who waits."""
@@ -61,6 +71,23 @@ class Gate:
     window: Window | None
     running: int = 0
     waiting: collections.deque[_Waiting] = field(default_factory=collections.deque)
+    #: whether its waiting attempts wait for the rate's alarm alone
+    timed: bool = False
+    #: how many of the waiting attempts each run has, by (workflow_id, run_id)
+    runs: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
+
+    def push(self, waiting: _Waiting) -> None:
+        self.waiting.append(waiting)
+        self.runs[_run_of(waiting)] += 1
+
+    def pop(self) -> _Waiting:
+        waiting = self.waiting.popleft()
+        self.runs[_run_of(waiting)] -= 1
+        return waiting
+
+    def drop(self, waiting: _Waiting) -> None:
+        self.waiting.remove(waiting)
+        self.runs[_run_of(waiting)] -= 1
 
     def admits(self, now: int) -> bool:
         if self.concurrency is not None and self.running >= self.concurrency:
@@ -69,12 +96,21 @@ class Gate:
 
 
 class ActivityLimits:
-    def __init__(self, submit: Submit) -> None:
+    def __init__(
+        self, submit: Submit, clock: Clock = SYSTEM_CLOCK, recent: Recent | None = None
+    ) -> None:
         self._submit = submit
+        self._clock = clock
+        #: reads an activity's last window back from history (None: starts empty)
+        self._recent = recent
+        #: this engine's start: attempts scheduled since pass here, and are counted here
+        self._born = clock.now_ns()
         self._lock = threading.Lock()
         self._gates: dict[str, Gate] = {}
-        self._alarm = Alarm(SYSTEM_CLOCK, "aion-activity-rates")
+        self._alarm = Alarm(clock, "aion-activity-rates")
         self._closed = False
+        #: attempts waiting for the rate's alarm alone (read without the lock)
+        self.held_for_time = 0
 
     def submit(
         self,
@@ -88,9 +124,10 @@ class ActivityLimits:
         if definition.rate is None and definition.concurrency is None:
             self._submit(definition, task, done, beat)
             return
+        starts = self._past(definition)
         with self._lock:
-            gate = self._gate(definition)
-            gate.waiting.append(_Waiting(definition, task, done, beat, deadline))
+            gate = self._gate(definition, starts)
+            gate.push(_Waiting(definition, task, done, beat, deadline))
         self._pump(definition.name)
 
     def cancel(self, attempt: AttemptKey) -> bool:
@@ -103,11 +140,20 @@ class ActivityLimits:
                 if w.task.attempt.key == attempt
             ]
             for gate, waiting in found:
-                gate.waiting.remove(waiting)
+                gate.drop(waiting)
+            self._count()
         for _, waiting in found:
             detail = "before it ran: it waited for its activity's concurrency or rate limit"
             waiting.done(failure(ActivityCancelled(waiting.task.name, detail)))
         return bool(found)
+
+    def held(self, workflow_id: str, run_id: str) -> int:
+        """How many of the run's attempts wait for their activity's rate alone."""
+        if not self.held_for_time:  # (the common case, read without the lock)
+            return 0
+        with self._lock:
+            timed = [g for g in self._gates.values() if g.timed]
+            return sum(g.runs[(workflow_id, run_id)] for g in timed)
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -121,14 +167,28 @@ class ActivityLimits:
             left = [w for gate in self._gates.values() for w in gate.waiting]
             for gate in self._gates.values():
                 gate.waiting.clear()
+                gate.runs.clear()
+            self._count()
         for waiting in left:
             waiting.done(failure(ExecutorClosed(waiting.definition.executor, waiting.task.name)))
 
-    def _gate(self, definition: ActivityDefinition[Any, Any]) -> Gate:
-        """The activity's gate, its limits as registered now (held under the lock)."""
+    def _past(self, definition: ActivityDefinition[Any, Any]) -> list[int] | None:
+        """The starts of the activity's last window, read from history if it has a rate and
+        no gate yet (outside the lock: it reads the store); None otherwise."""
+        if self._recent is None or definition.rate is None or definition.name in self._gates:
+            return None
+        since = self._clock.now_ns() - definition.rate.per_ns
+        return self._recent(definition.name, since, self._born) if since < self._born else []
+
+    def _gate(self, definition: ActivityDefinition[Any, Any], past: list[int] | None) -> Gate:
+        """The activity's gate, its limits as registered now (held under the lock); a new
+        one's window holds the `past` starts."""
         gate = self._gates.get(definition.name)
         if gate is None:
             window = Window(definition.rate) if definition.rate is not None else None
+            if window is not None:
+                for at in past or ():
+                    window.add(at)
             gate = self._gates[definition.name] = Gate(definition.concurrency, window)
             return gate
         gate.concurrency = definition.concurrency
@@ -139,6 +199,10 @@ class ActivityLimits:
             gate.window = gate.window.renew(rate) if gate.window else Window(rate)
         return gate
 
+    def _count(self) -> None:
+        """Count the attempts waiting for the rate's alarm alone (holding the lock)."""
+        self.held_for_time = sum(len(g.waiting) for g in self._gates.values() if g.timed)
+
     def _pump(self, name: str) -> None:
         """Hand every waiting attempt the limits allow to the executor; arm the alarm if
         the rate alone holds the next one back."""
@@ -146,15 +210,15 @@ class ActivityLimits:
         expired: list[_Waiting] = []
         with self._lock:
             gate = self._gates[name]
-            now = time.time_ns()
+            now = self._clock.now_ns()
             while gate.waiting and not self._closed:
                 head = gate.waiting[0]
                 if head.deadline is not None and head.deadline <= now:
-                    expired.append(gate.waiting.popleft())
+                    expired.append(gate.pop())
                     continue
                 if not gate.admits(now):
                     break
-                gate.waiting.popleft()
+                gate.pop()
                 gate.running += 1
                 if gate.window is not None:
                     gate.window.add(now)
@@ -163,8 +227,10 @@ class ActivityLimits:
             slot = gate.concurrency is None or gate.running < gate.concurrency
             if gate.waiting and slot and gate.window and not gate.window.admits(now):
                 wake_at = gate.window.next_at(now)  # the rate alone holds the next back
-        if wake_at is not None:
-            self._alarm.arm(name, wake_at, lambda: self._pump(name))
+            if wake_at is not None:  # (armed before it counts as waiting on time)
+                self._alarm.arm(name, wake_at, lambda: self._pump(name))
+            gate.timed = wake_at is not None
+            self._count()
         for waiting in expired:  # its run recorded the deadline: nobody awaits this outcome
             detail = "its ctx.activity(timeout=) passed while it waited for its activity's limit"
             waiting.done(failure(ActivityCancelled(waiting.task.name, detail)))

@@ -55,6 +55,14 @@ def metered(ledger: str, call: str) -> str:
     return call
 
 
+@activity(executor="thread", rate=(2, 8.0), retry=RetryPolicy(max_attempts=1))
+def sparse(ledger: str, call: str) -> str:
+    """At most 2 calls started in any 8 seconds (long enough to outlast a restart)."""
+    _note(ledger, "start", call)
+    _note(ledger, "end", call)
+    return call
+
+
 @activity(executor="thread", concurrency=1, timeout=0.5, retry=RetryPolicy(max_attempts=1))
 def single(ledger: str, call: str, seconds: float) -> str:
     """One call at a time; each attempt has 0.5 s from its own start (start-to-close)."""
@@ -83,10 +91,19 @@ async def metered_calls(ctx: WorkflowContext, ledger: str, count: int) -> list[s
 
 
 @workflow
+async def sparse_calls(ctx: WorkflowContext, ledger: str, count: int) -> list[str]:
+    return list(
+        await ctx.gather(
+            *[ctx.activity(sparse, ledger, f"{ctx.workflow_id}-{i}") for i in range(count)]
+        )
+    )
+
+
+@workflow
 async def single_call(
     ctx: WorkflowContext, ledger: str, seconds: float, deadline: float | None = None
 ) -> str:
     return str(await ctx.activity(single, ledger, ctx.workflow_id, seconds, timeout=deadline))
 
 
-ALL = (fragile, metered, single, fan_out, metered_calls, single_call)
+ALL = (fragile, metered, sparse, single, fan_out, metered_calls, sparse_calls, single_call)

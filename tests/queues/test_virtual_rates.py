@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from aion_actors import Queue, WorkflowContext, workflow
+from aion_actors import Queue, RetryPolicy, WorkflowContext, activity, workflow
 from aion_actors.core import events as ev
 from aion_actors.testing import TestEngine
 from tests.queues import flows
@@ -54,6 +54,29 @@ def test_the_virtual_clock_stops_at_the_rate_alarm_and_at_timers_in_their_order(
             [armed] = [e for e in events if isinstance(e, ev.TimerStarted)]
             [fired] = [e for e in events if isinstance(e, ev.TimerFired)]
             assert fired.recorded_at == armed.fire_at
+
+
+@activity(executor="thread", rate=(1, 3600.0), retry=RetryPolicy(max_attempts=1))
+def hourly(call: int) -> int:
+    return call
+
+
+@workflow
+async def hourly_calls(ctx: WorkflowContext, count: int) -> list[int]:
+    return list(await ctx.gather(*[ctx.activity(hourly, i) for i in range(count)]))
+
+
+@pytest.mark.timeout(30)
+def test_an_activity_rate_spaces_calls_on_the_virtual_clock_without_waiting_in_real_time() -> None:
+    with TestEngine() as engine:
+        engine.register(hourly, hourly_calls)
+        began = engine.clock.now_ns()
+        handle = engine.start(hourly_calls, 3, workflow_id="h")
+        assert sorted(handle.result(timeout=20)) == [0, 1, 2]  # (real time: well under 20 s)
+        events = engine.history("h")
+        done = sorted(e.recorded_at for e in events if isinstance(e, ev.ActivityCompleted))
+        # one call an hour of virtual time: each waited for the window, none more than that
+        assert [(at - began) // (3600 * SECOND) for at in done] == [0, 1, 2]
 
 
 @workflow

@@ -30,6 +30,7 @@ from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.quiet import Quiet
 from aion_actors.runtime.runs import due
 from aion_actors.runtime.runs.closings import Closings, Elsewhere
@@ -329,6 +330,9 @@ class RunManager:
 
     def run_idle(self, key: RunKey, idle: bool) -> None:
         self._evictor.idle(key, idle)
+
+    def waits_for_time(self, key: RunKey, ledger: Ledger) -> bool:
+        return self._attempts.waits_for_time(*key, len(ledger.running_attempts()))
 
     def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
         self._table.stall(key, generation, inputs)
