@@ -20,6 +20,9 @@ from aion_actors.store import EventStore
 #: has closed on another node; False when the time ran out
 Elsewhere = Callable[[RunKey, float | None], bool]
 
+#: closings that name a next run of the workflow_id, which waiting follows
+_FOLLOWED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
+
 
 class Closings:
     def __init__(self, table: RunTable, store: EventStore) -> None:
@@ -104,8 +107,11 @@ class Closings:
 
         if self._table.when_closed(key, closed):
             return
-        run = self._store.get_run(*key) if self.watch is not None else None
+        run = self._store.get_run(*key)
         if self.watch is not None and run is not None and not run.status.is_terminal:
             self.watch(key, lambda: self.when_closed(key, callback))  # held by another node
+            return
+        if run is not None and run.status.is_terminal and run.status not in _FOLLOWED:
+            callback()  # closed for good: its summary says so, no event to read
             return
         closed(self._closing_in_store(key))
