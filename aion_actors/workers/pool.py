@@ -263,13 +263,13 @@ class WorkerPool:
         message = unpackb(frame)
         op = message[0]
         if op == _worker.OK or op == _worker.ERROR:
-            job, left = worker.finish(time.monotonic())  # a hand-off takes `left` along
+            job, left = worker.finish(now := time.monotonic())  # a hand-off takes `left` along
             self._completed += 1
             self._idle.append(worker)
+            if self._stopping_since is None:  # its next attempt goes out before `done` runs
+                self._dispatch(now)
             outcome = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes, left)
             self._deliver(job, outcome)
-            if self._stopping_since is None:
-                self._dispatch(time.monotonic())
         elif op == _worker.HEARTBEAT:
             _liveness.beat(worker, message[1])
         elif op == _worker.STARTED:

@@ -8,6 +8,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,35 @@ def test_thousands_of_tasks_on_two_workers_each_complete_exactly_once(pool: Work
     assert len(collector.calls) == count
     assert {key: o.result for key, o in outcomes.items()} == {str(i): [i] for i in range(count)}
     assert pool.stats().completed == count
+
+
+@pytest.mark.timeout(60)
+def test_a_freed_worker_starts_the_next_queued_attempt_before_the_done_callback_runs(
+    tmp_path: Path,
+) -> None:
+    """The worker is not left idle while its last outcome is handed over (a `done` that
+    tells a run may cost the dispatcher its turn at the GIL)."""
+    marker = tmp_path / "second-started"
+    started_meanwhile: list[bool] = []
+    collector = Collector()
+
+    def first_done(outcome: Outcome) -> None:
+        try:
+            wait_until(marker.exists, 10, "the second attempt to start")
+            started_meanwhile.append(True)
+        except AssertionError:
+            started_meanwhile.append(False)
+        collector.callback("first")(outcome)
+
+    pool = WorkerPool(1, activities.PATHS)
+    try:
+        pool.submit(Task("sleep", (0.2,), attempt("first")), first_done)
+        pool.submit(Task("sleep", (0, str(marker)), attempt("second")), collector.callback("2"))
+        outcomes = collector.wait_for(2)
+    finally:
+        pool.close()
+    assert started_meanwhile == [True]
+    assert outcomes["first"].result == 0.2 and outcomes["2"].result == 0
 
 
 def test_concurrent_submitters_are_all_served(pool: WorkerPool) -> None:
