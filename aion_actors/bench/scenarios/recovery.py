@@ -10,8 +10,8 @@ results are read after the clock stops). It checks, and fails if not, that
 every run ends with the right result, that no activity whose completion was
 recorded before the kill ran again, and that every activity ran exactly once
 (the gate holds them all until after the kill, so each interrupted attempt
-must be re-sent once and
-only once). The ceiling is the time to read every event of the store back.
+must be re-sent once and only once). The ceiling is the time to read every
+event of the store back.
 """
 
 from __future__ import annotations
