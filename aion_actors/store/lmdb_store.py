@@ -223,6 +223,18 @@ class LmdbStore(CloseOnExit):
         with self._reading() as txn:
             return read_history(txn, self._dbs, workflow_id, run_id, from_seq, until)
 
+    def read_many(self, runs: Sequence[tuple[str, str]]) -> list[list[Event] | AionError]:
+        """Each run's whole history, or the error reading it raised, in one read
+        transaction (see `store.bulk`)."""
+        found: list[list[Event] | AionError] = []
+        with self._reading() as txn:
+            for workflow_id, run_id in runs:
+                try:
+                    found.append(read_history(txn, self._dbs, workflow_id, run_id, 1))
+                except AionError as exc:
+                    found.append(exc)
+        return found
+
     def head(self, workflow_id: str, run_id: str) -> int:
         summary = self.get_run(workflow_id, run_id)
         return summary.head if summary else 0

@@ -50,3 +50,24 @@ def test_thresholds_changed_while_engines_were_open_are_not_overwritten_at_close
     gc.set_threshold(5_000, 5, 5)
     collector.release()
     assert gc.get_threshold() == (5_000, 5, 5)
+
+
+@pytest.mark.timeout(60)
+def test_a_recovery_sized_burst_of_live_objects_sets_off_no_middle_or_full_collection() -> None:
+    """Half a million objects that stay alive (as the runs of a recovery do) are walked by
+    young collections only: under a middle threshold of 10 they set off several middle ones."""
+    older: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] > 0:
+            older.append(info["generation"])
+
+    with Engine(MemoryStore(), workers=1):
+        gc.collect()
+        gc.callbacks.append(count)
+        try:
+            kept = [[i] for i in range(500_000)]
+        finally:
+            gc.callbacks.remove(count)
+    assert len(kept) == 500_000
+    assert older == []

@@ -7,11 +7,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine, EngineClosed
+from aion_actors.core import AionError
 from aion_actors.core import events as ev
 from aion_actors.core.events import Event
 from aion_actors.store import LmdbStore
@@ -23,7 +25,8 @@ RUNS = 20
 
 
 class CountingStore(LmdbStore):
-    """A real LMDB store that counts the whole-history reads of each run."""
+    """A real LMDB store that counts the whole-history reads of each run (one by one or
+    in a batch)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -35,6 +38,10 @@ class CountingStore(LmdbStore):
         if from_seq <= 1 and until is None:
             self.whole_reads[workflow_id] += 1
         return super().read(workflow_id, run_id, from_seq, until)
+
+    def read_many(self, runs: Sequence[tuple[str, str]]) -> list[list[Event] | AionError]:
+        self.whole_reads.update(workflow_id for workflow_id, _run_id in runs)
+        return super().read_many(runs)
 
 
 def _killed_with_attempts_in_flight(tmp_path: Path) -> tuple[Path, Path]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from aion_actors.core import AionError, RunKey, WorkflowStatus
@@ -21,14 +21,21 @@ from aion_actors.runtime.attempts import Attempts
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.runs.endings import Endings
+from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
 from aion_actors.runtime.timeouts import past_deadline
-from aion_actors.store import EventStore
+from aion_actors.store import EventStore, RunSummary
+from aion_actors.store.bulk import read_histories
 
 log = logging.getLogger("aion_actors.runtime")
+
+#: open runs whose histories are read in one read transaction (on a store that can)
+READ_BATCH = 256
+#: the status of a run recovery lists but does not bring back
+PARKED = WorkflowStatus.PARKED
 
 #: events a workflow issues: a run whose history ends with one had seen everything before it
 WORKFLOW_MOVES = (ev.ActivityScheduled, ev.TimerStarted, ev.TimerCancelled, ev.ChildStarted)
@@ -68,16 +75,10 @@ class Recovery:
         woken, now = 0, self._residency.clock.now_ns()
         running: list[tuple[str, str, ev.ActivityScheduled, Any]] = []
         unregistered: Counter[str] = Counter()
-        for run in summaries:
-            if run.status == WorkflowStatus.PARKED:
-                continue
+        for run, history in self._histories([r for r in summaries if r.status != PARKED]):
             key = RunKey(run.workflow_id, run.run_id)
             if self._catalog.workflow(run.workflow_type) is None:
                 unregistered[run.workflow_type] += 1
-            try:
-                history = self._store.read(*key)
-            except AionError:
-                history = []
             if history and past_deadline(history[0], now):
                 continue  # the timer service times it out first thing: nothing to redo
             ledger = Ledger(history)
@@ -101,6 +102,31 @@ class Recovery:
                 types,
             )
         return woken
+
+    def _histories(self, runs: list[RunSummary]) -> Iterator[tuple[RunSummary, list[ev.Event]]]:
+        """Each run with its history ([] if it cannot be read), read `READ_BATCH` runs per
+        read transaction. A run touched since its batch was read (woken by a message a
+        run recovered before it sent, which may have appended) is read again on its own."""
+        for start in range(0, len(runs), READ_BATCH):
+            batch = runs[start : start + READ_BATCH]
+            keys = [(run.workflow_id, run.run_id) for run in batch]
+            for run, read in zip(batch, read_histories(self._store, keys), strict=True):
+                key = RunKey(run.workflow_id, run.run_id)
+                if not self._untouched(key):
+                    read = read_histories(self._store, [key])[0]
+                yield run, [] if isinstance(read, AionError) else read
+
+    def _untouched(self, key: RunKey) -> bool:
+        """Nothing can have been appended for the run since recovery listed it: no
+        incarnation, no message, no request recorded for it, no commit through the recorder."""
+        entry = self._table.get(key)
+        return (
+            entry is not None
+            and entry.presence is Presence.ABSENT
+            and entry.generation == 0
+            and not entry.mailbox
+            and self._residency.committed_head(key) is None
+        )
 
     def _find_lost_successors(self, within: Callable[[str], bool] | None) -> None:
         """Runs that continued-as-new just before a crash, whose next run never started."""

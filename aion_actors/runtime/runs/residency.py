@@ -152,6 +152,10 @@ class Residency:
         else:
             self._kept.pop(key, None)
 
+    def committed_head(self, key: RunKey) -> int | None:
+        """The head this engine's recorder committed for the run since it started, if any."""
+        return self._host.recorder.committed_head(*key)
+
     def _kept_handoff(self, key: RunKey) -> Handoff | None:
         """The history kept for `key` if it is still the whole history: nothing was appended
         for the run since (every append goes through the recorder, which then knows a head
