@@ -105,8 +105,14 @@ class SupervisorActor(pykka.ThreadingActor, Generic[H]):
 
         ``notify`` hears of its exit (a parent supervisor); callers get `handle`.
         """
-        inc = launch(self, key=key, pid=self.state.pid, notify=notify, ref=self.handle,
-                     abandon_on_kill=abandon_on_kill)
+        inc = launch(
+            self,
+            key=key,
+            pid=self.state.pid,
+            notify=notify,
+            ref=self.handle,
+            abandon_on_kill=abandon_on_kill,
+        )
         self.state.done = inc.done
         return inc
 

@@ -71,7 +71,15 @@ class Child:
     """The supervisor's record of one child spec (running or not)."""
 
     __slots__ = (
-        "inc", "kind", "restart", "restarts", "shutdown", "spec", "state", "token", "window",
+        "inc",
+        "kind",
+        "restart",
+        "restarts",
+        "shutdown",
+        "spec",
+        "state",
+        "token",
+        "window",
     )
 
     def __init__(
@@ -85,8 +93,10 @@ class Child:
         self.restart: RestartType = spec.restart or (spec.policy or policy).restart
         #: how to stop it: the spec's, else 5 s for a worker and "infinity" for a
         #: supervisor; fixed
-        self.shutdown: Shutdown = spec.shutdown if spec.shutdown is not None else (
-            "infinity" if self.kind == "supervisor" else 5.0
+        self.shutdown: Shutdown = (
+            spec.shutdown
+            if spec.shutdown is not None
+            else ("infinity" if self.kind == "supervisor" else 5.0)
         )
         #: its own intensity window, or None when it counts in the supervisor's; fixed
         self.window = window

@@ -65,7 +65,12 @@ class Lookup:
 
 
 Call = (
-    StartChild | TerminateChild | RestartChild | DeleteChild | WhichChildren | CountChildren
+    StartChild
+    | TerminateChild
+    | RestartChild
+    | DeleteChild
+    | WhichChildren
+    | CountChildren
     | Lookup
 )
 

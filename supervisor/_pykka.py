@@ -134,8 +134,9 @@ def thread_hooks(actor: pykka.ThreadingActor) -> ThreadHooks:
 
 def shadow(actor: pykka.ThreadingActor, hooks: ThreadHooks) -> None:
     """Install ``hooks`` on this one instance (never its class); before it starts."""
-    vars(actor).update(zip(SHADOWED, (hooks.on_start, hooks.handle_failure, hooks.actor_loop),
-                           strict=True))
+    vars(actor).update(
+        zip(SHADOWED, (hooks.on_start, hooks.handle_failure, hooks.actor_loop), strict=True)
+    )
 
 
 def unshadow(actor: pykka.ThreadingActor) -> None:
@@ -211,4 +212,3 @@ def refuse(item: Envelope[Any], error: BaseException) -> bool:
         return False
     item.reply_to.set_exception(exc_info=(type(error), error, None))
     return True
-

@@ -43,7 +43,7 @@ def group(strategy: Strategy, children: Iterable[Child], child: Child) -> list[C
     if strategy == "one_for_one":
         return [child]
     ordered = list(children)
-    return ordered if strategy == "one_for_all" else ordered[ordered.index(child):]
+    return ordered if strategy == "one_for_all" else ordered[ordered.index(child) :]
 
 
 def backoff(

@@ -88,8 +88,9 @@ class Tree:
 
     def start_child(self, spec: ChildSpec) -> ChildInfo:
         if not isinstance(spec, ChildSpec):
-            raise SupervisorError(f"supervisor {self.name!r}: start_child needs a ChildSpec, "
-                                  f"not {spec!r}")
+            raise SupervisorError(
+                f"supervisor {self.name!r}: start_child needs a ChildSpec, not {spec!r}"
+            )
         self.state.claim(spec.key)
         child = Child(spec, self.policy, self._window_for(spec))
         try:
@@ -271,7 +272,11 @@ class Tree:
             return
         logger.warning(
             "supervisor %r: child %r exited (%s) more than %d times in %.3g s; %s",
-            self.name, child.spec.key, reason, policy.max_restarts, policy.within_seconds,
+            self.name,
+            child.spec.key,
+            reason,
+            policy.max_restarts,
+            policy.within_seconds,
             policy.on_exhausted,
         )
         self._drop(child.spec.key)
@@ -284,7 +289,11 @@ class Tree:
         """Intensity exhausted: stop all children, exit ``shutdown`` and tell the host."""
         logger.error(
             "supervisor %r gives up: child %r exited (%s) more than %d times in %.3g s",
-            self.name, info.key, reason, self.policy.max_restarts, self.policy.within_seconds,
+            self.name,
+            info.key,
+            reason,
+            self.policy.max_restarts,
+            self.policy.within_seconds,
         )
         self.state.exit_reason = ExitReason.SHUTDOWN
         self.shutdown_all()

@@ -91,8 +91,14 @@ class Supervisor:
         start; the children already started are stopped again.
         """
         actor = SupervisorActor(
-            policy, children, handle=cls, name=name, on_exhausted=on_exhausted,
-            forget_exited=forget_exited, clock=clock, random=random,
+            policy,
+            children,
+            handle=cls,
+            name=name,
+            on_exhausted=on_exhausted,
+            forget_exited=forget_exited,
+            clock=clock,
+            random=random,
         )
         try:
             actor.start_watched(actor.name, _ignore)
@@ -156,9 +162,7 @@ class Supervisor:
             state.release(spec.key)
             raise
         restart = spec.restart or (spec.policy or state.policy).restart
-        return ChildInfo(
-            spec.key, pid, inc.ref, restart, True, "worker", len(spec.restart_history)
-        )
+        return ChildInfo(spec.key, pid, inc.ref, restart, True, "worker", len(spec.restart_history))
 
     def terminate_child(self, key: Hashable) -> None:
         """Stop a child (no restart follows); a no-op if it is not running.
