@@ -64,4 +64,8 @@ def test_reset_from_the_cli_goes_on_with_the_apps_code_without_rerunning_what_co
     with Engine.open(data, workers=1) as engine:
         engine.register(*ops_flows.FIXED)
         assert engine.result("o", timeout=10) == 6
-    assert ops_flows.ran(ledger) == ["step 1", "step 2", "step 3", "step 3"]
+    ran = ops_flows.ran(ledger)
+    assert ran.count("step 1") == ran.count("step 2") == 1, ran  # completed: never again
+    # The CLI's engine may start step 3 and close before its outcome is recorded: an
+    # attempt whose outcome was never recorded runs again (at least once), so 2 or 3.
+    assert ran[:4] == ["step 1", "step 2", "step 3", "step 3"] and len(ran) <= 5, ran
