@@ -90,7 +90,7 @@ def test_three_nodes_one_killed_and_one_joining_complete_every_run_once(
             lost = [w for node, _ in pairs for w in node.signals(1, acked)]
             if not lost:
                 break
-        until(lambda: completed(pg_url) == n, 240, "runs", lambda: stuck(pg_url))
+        until(lambda: completed(pg_url) == n, 240, "runs", lambda: stuck(pg_url, tmp_path))
         until(lambda: len(owners(pg_url)) == 3, 30, "the dead node's partitions taken")
         check_cluster(pg_url, ids, ledger, acked)
     finally:
@@ -134,7 +134,7 @@ def test_a_rolling_restart_of_three_nodes_under_load_loses_and_repeats_nothing(
                 index = nodes.index(restarting)
                 fresh = f"{restarting.node_id}'"  # a new process, a new id (as generated ids are)
                 nodes[index] = NodeProc(pg_url, fresh, ledger, tmp_path)
-        until(lambda: completed(pg_url) == n, 240, "runs", lambda: stuck(pg_url))
+        until(lambda: completed(pg_url) == n, 240, "runs", lambda: stuck(pg_url, tmp_path))
         check_cluster(pg_url, ids, ledger, acked)
         assert len(acked) == n
     finally:

@@ -1,0 +1,87 @@
+"""A watch (another node waiting for a run held here to close) is answered however it
+meets the append that closes its run: registered while that append's transaction is
+in flight, or before an attempt that fails and is retried. Deterministic: the closing
+append is held in flight by a lock another connection keeps on the events table."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import psycopg
+import pytest
+
+from aion_actors import Engine
+from aion_actors.core import events as ev
+from aion_actors.store.postgres._consuming import Consuming
+from tests.nodes import flows
+from tests.nodes.conftest import until
+from tests.nodes.test_calls_between_nodes import _of, _requests_left
+
+
+def _waiting_locks(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0])
+
+
+def _watch_taken(engine: Engine) -> bool:
+    """Whether `engine`'s applier has the one watch request: applying it, or registered."""
+    applier = engine._parts.node_calls.applier  # type: ignore[union-attr]  # noqa: SLF001 - probe
+    consuming = engine.store._consuming  # type: ignore[attr-defined]  # noqa: SLF001 - probe
+    return bool(applier._inflight or consuming._watched)  # noqa: SLF001 - probe
+
+
+@pytest.mark.timeout(90)
+def test_a_watch_registered_while_the_append_closing_its_run_is_in_flight_is_answered(
+    pair: tuple[Engine, Engine], pg_url: str
+) -> None:
+    a, b = pair
+    [wid] = _of(a, 1, "watched")
+    a.start(flows.counter, workflow_id=wid)
+    outcome: list[Any] = []
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("LOCK TABLE aion.events IN SHARE MODE")  # every append waits
+        terminating = threading.Thread(target=a.terminate, args=(wid, "enough"))
+        terminating.start()
+        until(lambda: _waiting_locks(pg_url) > 0)  # its transaction (watches taken) waits
+
+        def wait_on_b() -> None:
+            try:
+                outcome.append(b.result(wid, timeout=30))
+            except Exception as exc:
+                outcome.append(exc)
+
+        waiting = threading.Thread(target=wait_on_b)
+        waiting.start()
+        until(lambda: _watch_taken(a))  # b's watch reached a while the close is in flight
+        blocker.rollback()  # the close commits
+    terminating.join(30)
+    waiting.join(40)
+    assert len(outcome) == 1 and "terminated" in str(outcome[0]).lower(), outcome
+    assert isinstance(a.history(wid)[-1], ev.WorkflowTerminated)
+    until(lambda: _requests_left(a) == 0)
+
+
+def test_the_watches_an_append_took_wait_again_when_its_transaction_failed() -> None:
+    consuming = Consuming()
+    run = ("w", "r1")
+    consuming.watch("node:1", run)
+    assert consuming.consume([], [run]) == ["node:1"]
+    consuming.ended(committed=False)  # (a lost connection: retried)
+    assert consuming.consume([], [run]) == ["node:1"]
+    consuming.ended(committed=True)
+    assert consuming.consume([], [run]) == []
+    consuming.ended(committed=True)
+
+
+def test_a_watch_waits_for_the_transaction_closing_its_run_to_end() -> None:
+    consuming = Consuming()
+    run = ("w", "r1")
+    assert consuming.consume([], [run]) == []  # closing `run`, not committed yet
+    registered = threading.Event()
+    watcher = threading.Thread(target=lambda: (consuming.watch("node:2", run), registered.set()))
+    watcher.start()
+    assert not registered.wait(0.2)  # it waits while the close is in flight
+    consuming.ended(committed=True)
+    assert registered.wait(5)
+    watcher.join(5)
