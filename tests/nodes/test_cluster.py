@@ -131,9 +131,8 @@ def test_a_rolling_restart_of_three_nodes_under_load_loses_and_repeats_nothing(
                 while restarting.next() != "CLOSED":
                     pass
                 assert restarting.proc.wait(60) == 0
-                index = nodes.index(restarting)
-                fresh = f"{restarting.node_id}'"  # a new process, a new id (as generated ids are)
-                nodes[index] = NodeProc(pg_url, fresh, ledger, tmp_path)
+                index = nodes.index(restarting)  # a new process under the same node id
+                nodes[index] = NodeProc(pg_url, restarting.node_id, ledger, tmp_path)
         until(lambda: completed(pg_url) == n, 240, "runs", lambda: stuck(pg_url, tmp_path))
         check_cluster(pg_url, ids, ledger, acked)
         assert len(acked) == n

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from aion_actors import Engine
+from aion_actors import Engine, OwnershipLost
+from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.store.postgres import partition_of
 from tests.nodes import flows
@@ -75,3 +76,17 @@ def test_a_terminate_whose_partition_moved_before_its_write_ends_the_run_once(
     history = solo.history("ending")
     assert [e.kind for e in history].count("WorkflowTerminated") == 1
     assert isinstance(history[-1], ev.WorkflowTerminated)
+
+
+def test_a_call_waiting_for_a_run_whose_partition_leaves_is_told_ownership_lost(
+    solo: Engine,
+) -> None:
+    """(What `drop` answers the calls still in a leaving run's mailbox — which `Calls`
+    then sends to the new owner, as above.)"""
+    node = solo._parts.node  # noqa: SLF001 - the error its give-up hands out
+    assert node is not None
+    partition = partition_of("moving", 64)
+    error = node._moved({partition: 3})(RunKey("moving", "r1"))  # noqa: SLF001
+    assert isinstance(error, OwnershipLost)
+    assert (error.partition, error.held_epoch, error.node_id) == (partition, 3, "solo")
+    assert "nothing of this write was recorded" in str(error)

@@ -164,7 +164,7 @@ class RunManager:
         finally:
             self._timers.start()
 
-    def drop(self, within: Callable[[str], bool], error: Callable[[], BaseException]) -> int:
+    def drop(self, within: Callable[[str], bool], error: Callable[[RunKey], BaseException]) -> int:
         """Runs of those workflow_ids leave this engine at once (another node owns them)."""
         if self._endings.elsewhere is not None:  # children whose parents stay here
             self._endings.elsewhere.moved(within)
