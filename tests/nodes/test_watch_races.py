@@ -13,6 +13,8 @@ import pytest
 
 from aion_actors import Engine
 from aion_actors.core import events as ev
+from aion_actors.nodes.calls import NodeCall, new_request_id
+from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres._consuming import Consuming
 from tests.nodes import flows
 from tests.nodes.conftest import until
@@ -85,3 +87,34 @@ def test_a_watch_waits_for_the_transaction_closing_its_run_to_end() -> None:
     consuming.ended(committed=True)
     assert registered.wait(5)
     watcher.join(5)
+
+
+@pytest.mark.timeout(60)
+def test_an_answer_read_twice_is_handed_on_once_and_leaves_no_callback(
+    pair: tuple[Engine, Engine],
+) -> None:
+    """(Two reads queued for one answer: its NOTIFY and a reconnection's look, say.)"""
+    a, b = pair
+    [wid] = _of(b, 1, "closed")
+    b.start(flows.kid, 1, 0.0, workflow_id=wid)
+    b.result(wid, timeout=30)
+    spread = a._parts.queues._spread  # type: ignore[union-attr]  # noqa: SLF001 - its answers
+    answers = spread._answers  # type: ignore[union-attr]  # noqa: SLF001
+    request_id = new_request_id()
+    call = NodeCall("watch", wid, run_id=b.describe(wid).run_id)
+    a.store.put_requests([(request_id, partition_of(wid, 64), call.encode())])  # type: ignore[attr-defined]
+    until(lambda: _answered(a, request_id))  # b answered: the run had closed
+    told: list[object] = []
+    spread.follow(request_id, told.append)  # type: ignore[union-attr]
+    spread.follow(request_id, told.append)  # type: ignore[union-attr]
+    until(lambda: told)
+    spread._lane.close()  # type: ignore[union-attr]  # noqa: SLF001 - every read done
+    assert told == [None]
+    assert request_id not in answers._then  # noqa: SLF001
+
+
+def _answered(engine: Engine, request_id: str) -> bool:
+    store: Any = engine.store
+    sql = "SELECT count(*) FROM {}.answers WHERE id = %s"
+    found = store._read(lambda c, s: c.execute(sql.format(s), (request_id,)).fetchone()[0])  # noqa: SLF001
+    return bool(found)
