@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from aion_actors import Engine
+from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.nodes.calls import NodeCall, new_request_id
 from aion_actors.store.postgres import partition_of
@@ -118,3 +119,23 @@ def _answered(engine: Engine, request_id: str) -> bool:
     sql = "SELECT count(*) FROM {}.answers WHERE id = %s"
     found = store._read(lambda c, s: c.execute(sql.format(s), (request_id,)).fetchone()[0])  # noqa: SLF001
     return bool(found)
+
+
+@pytest.mark.timeout(60)
+def test_a_child_started_here_while_its_partition_left_is_followed_from_afar(
+    pair: tuple[Engine, Engine],
+) -> None:
+    """A child's ending reaches a parent held here through this node, or — its partition
+    moved away before `together` registered it, after the move's look — through a watch
+    of its new owner; never through nobody."""
+    a, b = pair
+    [parent] = _of(a, 1, "parent")
+    [child] = _of(b, 1, "child")
+    handle = b.start(flows.waiter, 1, workflow_id=child)  # (its partition is b's now)
+    elsewhere = a._parts.runs._endings.elsewhere  # type: ignore[union-attr]  # noqa: SLF001 - probe
+    link = {"workflow_id": parent, "run_id": "p1", "child_run_id": handle.run_id}
+    elsewhere.together(RunKey(parent, "p1"), RunKey(child, handle.run_id), link)
+    assert elsewhere._together == {}  # noqa: SLF001 - not left for a move that has passed
+    until(lambda: _requests_left(a) == 1)  # its watch waits on b for the child to close
+    b.terminate(child, "enough")
+    until(lambda: _requests_left(a) == 0)  # answered by the append that closed it

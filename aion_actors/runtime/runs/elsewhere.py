@@ -124,9 +124,17 @@ class ChildrenElsewhere:
 
     def together(self, parent: RunKey, child: RunKey, link: dict[str, Any]) -> None:
         """`child` of `parent`, both held here, is started: its ending reaches the parent
-        here, unless its partition leaves this node first (see `moved`)."""
+        here, unless its partition leaves this node first (see `moved`) — or left while
+        it was started (the partition is dropped here before `moved` looks, so a child
+        its look missed is no longer this node's now: followed from afar at once)."""
         with self._lock:
             self._together[child] = (parent, link)
+        if self.remote.owns(child.workflow_id):
+            return
+        with self._lock:
+            missed = self._together.pop(child, None) is not None
+        if missed and self.remote.owns(parent.workflow_id):
+            self._lane.submit(self._until_closed, child, link)
 
     def apart(self, child: RunKey) -> None:
         """`child`'s chain has ended here and its parent was told."""
