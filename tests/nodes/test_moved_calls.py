@@ -90,3 +90,16 @@ def test_a_call_waiting_for_a_run_whose_partition_leaves_is_told_ownership_lost(
     assert isinstance(error, OwnershipLost)
     assert (error.partition, error.held_epoch, error.node_id) == (partition, 3, "solo")
     assert "nothing of this write was recorded" in str(error)
+
+
+@pytest.mark.timeout(60)
+def test_a_pause_and_unpause_whose_partition_moved_before_their_writes_apply_once(
+    solo: Engine, pg_url: str
+) -> None:
+    solo.start(flows.waiter, 1, workflow_id="held")
+    _move(pg_url, "held")
+    solo.pause("held", "a look")
+    _move(pg_url, "held")
+    solo.unpause("held")
+    kinds = [e.kind for e in solo.history("held")]
+    assert (kinds.count("RunPaused"), kinds.count("RunUnpaused")) == (1, 1), kinds
