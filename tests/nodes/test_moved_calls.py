@@ -103,3 +103,21 @@ def test_a_pause_and_unpause_whose_partition_moved_before_their_writes_apply_onc
     solo.unpause("held")
     kinds = [e.kind for e in solo.history("held")]
     assert (kinds.count("RunPaused"), kinds.count("RunUnpaused")) == (1, 1), kinds
+
+
+@pytest.mark.timeout(60)
+def test_a_call_reaching_a_run_dropped_from_this_node_is_told_ownership_lost(
+    solo: Engine,
+) -> None:
+    """(A call that found the run here, whose run left before the call reached it: the
+    run is open, on another node — not `WorkflowClosed`; `Calls` sends it there.)"""
+    handle = solo.start(flows.waiter, 1, workflow_id="dropped")
+    node = solo._parts.node  # noqa: SLF001 - give the partition up now, as a move does
+    assert node is not None
+    node._give_up({partition_of("dropped", 64)}, "a test moves it", release=True)  # noqa: SLF001
+    runs = solo._parts.runs  # noqa: SLF001 - the call past the ownership check
+    with pytest.raises(OwnershipLost) as caught:
+        runs.signal(RunKey("dropped", handle.run_id), "item", "x", 10)
+    assert caught.value.partition == partition_of("dropped", 64)
+    solo.signal("dropped", "item", "y", timeout=30)  # to its owner (this node, again)
+    assert solo.result("dropped", timeout=30) == ["y"]

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from aion_actors.core import RunKey, WorkflowStatus
+from aion_actors.core import AionError, RunKey, WorkflowStatus
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.lane import Lane
@@ -46,6 +46,9 @@ class Remote(Protocol):
     def external(self, event: ev.ExternalRequested, request_id: str, then: Then) -> None: ...
 
     def cancel(self, workflow_id: str, reason: str) -> None: ...
+
+    def moved(self, key: RunKey) -> AionError | None:
+        """`OwnershipLost` if run `key`'s partition is not this node's (None if it is)."""
 
 
 class ChildrenElsewhere:

@@ -227,7 +227,7 @@ class RunManager:
     def wait_elsewhere(self, wait: Elsewhere, remote: Remote) -> None:
         """A node's: how to wait for, and reach, runs other nodes hold (children, targets)."""
         self._closings.elsewhere, self._externals.remote = wait, remote
-        self._closings.watch = remote.when_closed
+        self._closings.watch, self._residency.held_elsewhere = remote.when_closed, remote.moved
         parts = (self._store, self._residency.deliver, self._endings.notify_parent)
         self._endings.elsewhere = ChildrenElsewhere(remote, *parts, lane=self._owner_lane)
 
