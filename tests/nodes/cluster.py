@@ -58,12 +58,16 @@ class NodeProc:
 
     def signals(self, n: int, acked: dict[str, str]) -> list[str]:
         """Read `n` signal outcomes: the acknowledged ones into `acked`; the workflow_ids of
-        those refused (their run moved away meanwhile, nothing recorded)."""
+        those refused (their run moved away meanwhile, nothing recorded). A run found
+        ended is neither: only a signal sent again may find it so (a copy sent before,
+        unacknowledged — its node died — was recorded, and the run went on)."""
         refused = []
         for _ in range(n):
             what, wid, payload, *_ = self.next().split()
             if what == "ACK":
                 acked[wid] = payload
+            elif what == "ENDED":
+                assert not payload.endswith(":1"), f"{self.node_id}: {wid} ended unsignalled"
             else:
                 refused.append(wid)
         return refused
@@ -213,12 +217,12 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
                 assert payloads.count(acked[wid]) == 1, (wid, payloads)
             for done in (e for e in history if isinstance(e, ev.ActivityCompleted)):
                 key, _, run = str(done.result).partition("@")
-                # nothing started after the execution recorded had ended (one started while
-                # it ran — its run re-dispatched by a new owner meanwhile — may run on)
-                lines = executions[key]
-                assert ("done", run) in lines, (key, lines, run)
-                after = lines[lines.index(("done", run)) :]
-                assert not [e for e in after if e[0] == "start"], (key, lines, run)
+                # nothing started after the completion was recorded (one dispatched again
+                # before — its run recovered by an owner, a new one or this one again,
+                # while the first execution's outcome was on its way — is at least once)
+                again = [e for e in executions[key] if e[2] > done.recorded_at]
+                assert run in [e[1] for e in executions[key]], (key, executions[key], run)
+                assert again == [], (key, executions[key], run, done.recorded_at)
         runs: dict[str, int] = defaultdict(int)
         for run in store.runs():
             runs[run.workflow_id] += 1
@@ -229,12 +233,13 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
     assert count(url, "SELECT count(*) FROM {s}.requests") == 0
 
 
-def _ledger(ledger: Path) -> dict[str, list[tuple[str, str]]]:
-    """Each activity's executions as the ledger saw them, in order: (start|done, run)."""
-    executions: dict[str, list[tuple[str, str]]] = defaultdict(list)
+def _ledger(ledger: Path) -> dict[str, list[tuple[str, str, int]]]:
+    """Each activity's executions as the ledger saw them: (start, run, started at ns)."""
+    executions: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for line in ledger.read_text().splitlines():
-        what, key, run = line.split()
-        executions[key].append((what, run))
+        what, key, run, *at = line.split()
+        if what == "start":
+            executions[key].append((what, run, int(at[0])))
     return executions
 
 

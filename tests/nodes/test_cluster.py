@@ -1,8 +1,8 @@
 """The issue's cluster tests: three nodes in three processes under load, one SIGKILLed
 and a new one joining; a rolling restart of all three, each restarted under its own
 node id. Every run completes as an uncrashed run does, nothing acknowledged is lost
-or applied twice, nothing starts an activity again after its recorded execution
-ended, and no two nodes ever record events for one run.
+or applied twice, no activity starts again once its completion is recorded, and no
+two nodes ever record events for one run.
 
 200 runs by default (each with an activity, a timer, a signal, a child on whichever
 node owns its id, another activity), 1,000 with `--slow` (or `AION_CLUSTER_RUNS`);
