@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from aion_actors import Engine
+from aion_actors import Engine, WorkflowNotFound
 from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.nodes.calls import NodeCall, new_request_id
@@ -134,8 +134,48 @@ def test_a_child_started_here_while_its_partition_left_is_followed_from_afar(
     handle = b.start(flows.waiter, 1, workflow_id=child)  # (its partition is b's now)
     elsewhere = a._parts.runs._endings.elsewhere  # type: ignore[union-attr]  # noqa: SLF001 - probe
     link = {"workflow_id": parent, "run_id": "p1", "child_run_id": handle.run_id}
-    elsewhere.together(RunKey(parent, "p1"), RunKey(child, handle.run_id), link)
+    started = ev.ChildStarted(
+        child_workflow_id=child, child_run_id=handle.run_id, workflow_type="waiter"
+    )
+    elsewhere.together(RunKey(parent, "p1"), started, link)
     assert elsewhere._together == {}  # noqa: SLF001 - not left for a move that has passed
     until(lambda: _requests_left(a) == 1)  # its watch waits on b for the child to close
     b.terminate(child, "enough")
     until(lambda: _requests_left(a) == 0)  # answered by the append that closed it
+
+
+@pytest.mark.timeout(60)
+def test_a_child_whose_start_was_not_recorded_when_its_partition_left_is_started_there(
+    pair: tuple[Engine, Engine],
+) -> None:
+    """Its local start was still in flight (or refused by the fence) when the partition
+    moved: the parent's node asks the new owner to start it — once, whichever start
+    got recorded — and follows it; the parent is never left with a child nobody has."""
+    a, b = pair
+    [keeper, parent] = _of(a, 2, "keeper")
+    [child, other] = _of(b, 2, "child")
+    a.start(flows.keeper, other, workflow_id=keeper)  # (a real ChildStarted, to copy)
+    until(lambda: any(isinstance(e, ev.ChildStarted) for e in a.history(keeper)))
+    recorded = next(e for e in a.history(keeper) if isinstance(e, ev.ChildStarted))
+    started = ev.ChildStarted(
+        child_workflow_id=child,
+        child_run_id="c1",
+        workflow_type=recorded.workflow_type,
+        input=recorded.input,
+    )
+    elsewhere = a._parts.runs._endings.elsewhere  # type: ignore[union-attr]  # noqa: SLF001 - probe
+    link = {"workflow_id": parent, "run_id": "p1", "child_run_id": "c1"}
+    elsewhere.together(RunKey(parent, "p1"), started, link)  # never started: b starts it
+    until(lambda: _run_id(b, child) == "c1")
+    for i in range(5):
+        b.signal(child, "item", str(i))
+    assert b.result(child, timeout=30) == ["0", "1", "2", "3", "4"]
+    a.terminate(keeper, "enough")
+    until(lambda: _requests_left(a) == 0)  # the start and the watch answered
+
+
+def _run_id(engine: Engine, workflow_id: str) -> str | None:
+    try:
+        return engine.describe(workflow_id).run_id
+    except WorkflowNotFound:
+        return None
