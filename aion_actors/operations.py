@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aion_actors.core import OperationRefused, RunKey, WorkflowStatus
+from aion_actors.core import OperationRefused, OwnershipLost, RunKey, WorkflowStatus
 from aion_actors.lookup import Lookup
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import RunManager
@@ -48,14 +48,28 @@ class Operations:
             raise TypeError(f"a pause reason must be a str, got {type(reason).__name__}")
         if there := self._there(workflow_id):
             return there.pause(workflow_id, reason, timeout)
-        key = self._open(workflow_id, "pause")
-        self._runs.request(key, msg.PauseRequest(reason, msg.Ack()), timeout)
+        try:
+            key = self._open(workflow_id, "pause")
+            self._runs.request(key, msg.PauseRequest(reason, msg.Ack()), timeout)
+        except OwnershipLost as exc:  # moved before its write: nothing recorded
+            self._moved(exc).pause(workflow_id, reason, timeout)
+        return None
 
     def unpause(self, workflow_id: str, timeout: float | None) -> None:
         if there := self._there(workflow_id):
             return there.unpause(workflow_id, timeout)
-        key = self._open(workflow_id, "unpause")
-        self._runs.request(key, msg.UnpauseRequest(msg.Ack()), timeout)
+        try:
+            key = self._open(workflow_id, "unpause")
+            self._runs.request(key, msg.UnpauseRequest(msg.Ack()), timeout)
+        except OwnershipLost as exc:  # moved before its write: nothing recorded
+            self._moved(exc).unpause(workflow_id, timeout)
+        return None
+
+    def _moved(self, exc: OwnershipLost) -> Forwarded:
+        """The new owner, for a call whose local write the fence refused whole."""
+        if self._forwarded is None:
+            raise exc
+        return self._forwarded
 
     def reset(self, workflow_id: str, to_seq: int, reason: str, timeout: float | None) -> str:
         """The new run's id, once it is recorded (see `RunManager.reset`)."""

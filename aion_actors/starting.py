@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol, TypedDict, cast
 
 from aion_actors.core import (
     ConfigError,
+    OwnershipLost,
     PayloadConverter,
     RunKey,
     WorkflowAlreadyRan,
@@ -131,15 +132,23 @@ class Starter:
         A node starts those of its partitions and asks the owners of the others."""
         definition, new = self._checked(workflow, inputs, workflow_ids, options)
         gate, policy = self._gate, policy_of(options)
-        there = [] if gate is None else [r for r in new if not gate.owns(r.workflow_id)]
-        if gate is None or not there:
+        if gate is None:
             return self.start_new(definition, new, policy)
         here = [run for run in new if gate.owns(run.workflow_id)]
-        started = self.start_new(definition, here, policy) if here else []
-        keys = dict(zip([r.key for r in here], started, strict=True))
-        sent = gate.start(definition.name, there, dict(options))
-        keys.update(zip([r.key for r in there], sent, strict=True))
-        return [keys[run.key] for run in new]
+        outcomes = self._outcomes(definition, here, policy)
+        keys: dict[RunKey, RunKey | BaseException] = dict(
+            zip([r.key for r in here], outcomes, strict=True)
+        )
+        # the others' owners start them: also those whose partition moved before their
+        # start was written here (the fence refused it whole: nothing was recorded)
+        there = [r for r in new if isinstance(keys.get(r.key), OwnershipLost | None)]
+        if there:
+            sent = gate.start(definition.name, there, dict(options))
+            keys.update(zip([r.key for r in there], sent, strict=True))
+        for outcome in keys.values():
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [cast(RunKey, keys[run.key]) for run in new]
 
     def begin_many(
         self,
@@ -189,6 +198,19 @@ class Starter:
         """Start the checked `new` runs under `policy`: each one's key, or the key of the
         run the policy handed back instead. With if_open="terminate_existing" an open
         run of a workflow_id is terminated (and the batch tried again) until none is."""
+        keys = []
+        for outcome in self._outcomes(definition, new, policy):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            keys.append(outcome)
+        return keys
+
+    def _outcomes(
+        self, definition: WorkflowDefinition, new: Sequence[NewRun], policy: StartPolicy | None
+    ) -> list[RunKey | BaseException]:
+        """As `start_new`, each run's key or the error its start got."""
+        if not new:
+            return []
         for _ in range(_TERMINATE_RACES):
             try:
                 outcomes = self._runs.start_many(definition, new, policy)
@@ -199,12 +221,10 @@ class Starter:
                     raise
                 self._terminate(RunKey(exc.workflow_id, exc.run_id))
                 continue
-            keys = []
-            for run, outcome in zip(new, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                keys.append(outcome if isinstance(outcome, RunKey) else run.key)
-            return keys
+            return [
+                outcome if isinstance(outcome, BaseException | RunKey) else run.key
+                for run, outcome in zip(new, outcomes, strict=True)
+            ]
         raise WorkflowAlreadyStarted(new[0].workflow_id, "?")
 
     def _terminate(self, key: RunKey) -> None:

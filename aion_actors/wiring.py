@@ -95,6 +95,8 @@ class Parts:
         if self.node is not None:
             self.node.close()
         self.runs.close()
+        if self.node_calls is not None:
+            self.node_calls.join()
         self.executors.close()
         self.recorder.close()
         if self.node is not None:

@@ -23,12 +23,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import cast
 
 from aion_actors.core import (
     AionError,
     CorruptEvent,
+    EngineClosed,
     OwnershipLost,
     RunKey,
     WorkflowAlreadyStarted,
@@ -84,9 +86,10 @@ class Applier:
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
         self._stopped = False
-        #: daemon threads: one still waiting for a run when the engine closed (the run
-        #: left with its partition) must not hold the process up; its row stays for the
-        #: partition's next owner
+        #: the waits of `external` requests in flight: ended at once by `close`
+        self._waits: set[threading.Event] = set()
+        #: joined by `join` once the runs have stopped (a worker waiting for a run is
+        #: then answered `EngineClosed`); a request not applied stays for the next owner
         self._jobs: queue.SimpleQueue[tuple[str, int, bytes] | None] = queue.SimpleQueue()
         self._workers = [
             threading.Thread(target=self._work, name=f"aion-node-apply-{i}", daemon=True)
@@ -106,13 +109,27 @@ class Applier:
             self._cond.notify()
 
     def close(self) -> None:
+        """Take no more requests; the workers end once what they apply is answered
+        (see `join`)."""
         with self._cond:
             self._stopped = True
             self._cond.notify()
+            waits = list(self._waits)
+        for done in waits:
+            done.set()
         if self._thread.is_alive():
             self._thread.join()
         for _ in self._workers:
             self._jobs.put(None)
+
+    def join(self, timeout: float) -> None:
+        """Wait for the workers (after the runs stopped: none waits for a run then)."""
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                log.warning("node request worker %s still applies a request", worker.name)
 
     def _run(self) -> None:
         while True:
@@ -173,8 +190,8 @@ class Applier:
         answer: NodeAnswer | None
         try:
             answer = self._applied(request_id, call, awaited)
-        except OwnershipLost:
-            return False  # the partition moved: its new owner applies the request
+        except (OwnershipLost, EngineClosed):
+            return False  # the partition moved (or this node closes): its next owner applies it
         except TimeoutError as exc:  # still in the run's hands: read again
             if call.kind == "query":  # (its caller gave up: its row is withdrawn)
                 return True
@@ -300,9 +317,19 @@ class Applier:
             outcome.append(error)
             done.set()
 
-        self._runs.external(event, str(call.name), answer)
-        if not done.wait(timeout):
-            raise TimeoutError(f"the target {event.target_workflow_id!r} did not record it")
+        with self._cond:
+            if self._stopped:
+                raise EngineClosed()
+            self._waits.add(done)
+        try:
+            self._runs.external(event, str(call.name), answer)
+            if not done.wait(timeout):
+                raise TimeoutError(f"the target {event.target_workflow_id!r} did not record it")
+        finally:
+            with self._cond:
+                self._waits.discard(done)
+        if not outcome:  # (the engine closed while it waited: its row stays)
+            raise EngineClosed()
         return NodeAnswer() if outcome[0] is None else NodeAnswer.failed(outcome[0])
 
     def _watch(self, request_id: str, run: tuple[str, str]) -> NodeAnswer | None:

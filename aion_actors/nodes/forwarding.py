@@ -17,12 +17,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aion_actors.core import AionError, QueryError, RunKey, faults
 from aion_actors.nodes.calls import NodeAnswer, NodeCall, new_request_id, queued_fields, rebuilt
 from aion_actors.nodes.node import Node
+from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import NewRun
 from aion_actors.store.postgres import partition_of
@@ -90,8 +90,7 @@ class Forwarder:
         self._store = store
         self._answers = answers
         #: one thread takes the answers nobody blocks for: in order, never twice
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="aion-node-answers")
-        self._closed = False
+        self._lane = Lane("aion-node-answers")
 
     # -- the gate the starter asks (see `aion_actors.starting.Gate`)
 
@@ -227,8 +226,7 @@ class Forwarder:
         partition = partition_of(call.workflow_id, self._store.partitions)
 
         def arrived() -> None:
-            if not self._closed:
-                self._pool.submit(self._take, request_id, then)
+            self._lane.submit(self._take, request_id, then)
 
         self._answers.on_answer(request_id, arrived)
         try:
@@ -252,8 +250,8 @@ class Forwarder:
             log.exception("the answer to request %s could not be handed on", request_id)
 
     def close(self) -> None:
-        self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop taking answers (those not taken stay recorded) and join the thread."""
+        self._lane.close(drop=True)
 
     def query(self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         """Ask the owner's live run; `QueryError` naming the owner and why when no answer

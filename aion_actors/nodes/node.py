@@ -23,7 +23,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from aion_actors.core import AionError, ConfigError, NotOwner, OwnershipLost, new_workflow_id
+from aion_actors.core import (
+    AionError,
+    ConfigError,
+    NotOwner,
+    OwnershipLost,
+    RunKey,
+    new_workflow_id,
+)
 from aion_actors.nodes.share import fair_share, to_claim, to_release
 from aion_actors.runtime.runs import RunManager
 from aion_actors.store.postgres import partition_of
@@ -219,7 +226,8 @@ class Node:
         gone = frozenset(partitions)
         with self._lock:
             self._ready = self._ready - gone
-        dropped = self._runs.drop(lambda w: self._partition(w) in gone, self._moved(gone))
+        epochs = self._fence.held()
+        dropped = self._runs.drop(lambda w: self._partition(w) in gone, self._moved(epochs))
         held = self._fence.let_go(gone)
         self.store.forget(gone)
         if release:
@@ -232,11 +240,17 @@ class Node:
             dropped,
         )
 
-    def _moved(self, partitions: frozenset[int]) -> Callable[[], BaseException]:
-        return lambda: AionError(
-            f"node {self.node_id!r} gave partitions {_span(partitions)} away while this call "
-            "waited; its run goes on on another node: retry there"
-        )
+    def _moved(self, epochs: dict[int, int]) -> Callable[[RunKey], BaseException]:
+        """What a call waiting for a run that leaves is told: its partition is lost to this
+        node and nothing of the call was recorded (so a caller here sends it to the new
+        owner, see `aion_actors.calls`)."""
+
+        def error(key: RunKey) -> BaseException:
+            partition = self._partition(key.workflow_id)
+            epoch = epochs.get(partition)
+            return OwnershipLost(partition, self.node_id, epoch, epoch or 0, None)
+
+        return error
 
     def _drop_lost(self) -> None:
         with self._lock:

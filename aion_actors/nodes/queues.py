@@ -97,6 +97,7 @@ class QueueNodes:
         return found
 
     def follow(self, request_id: str, done: Done) -> None:
+        self._await(request_id, lambda answer: done(_error(answer)))
         self._lane.submit(self._look, request_id, lambda answer: done(_error(answer)))
 
     def close(self) -> None:
@@ -106,22 +107,29 @@ class QueueNodes:
         """Record `call` in its run's partition; `answered` once its owner applied it."""
         request_id = new_request_id()
         partition = partition_of(call.workflow_id, self._store.partitions)
+        self._await(request_id, answered)
+        try:
+            self._store.put_requests([(request_id, partition, call.encode())])
+        except BaseException:
+            self._answers.forget(request_id)
+            raise
+
+    def _await(self, request_id: str, answered: Callable[[NodeAnswer], None]) -> None:
+        """Each word of `request_id`'s answer reads it, until it is handed on."""
         self._answers.on_answer(
             request_id, lambda: self._lane.submit(self._look, request_id, answered)
         )
-        self._store.put_requests([(request_id, partition, call.encode())])
 
     def _look(self, request_id: str, answered: Callable[[Any], None]) -> None:
-        """Read `request_id`'s answer: hand it on, or wait for the next word of it."""
-        again = lambda: self._lane.submit(self._look, request_id, answered)  # noqa: E731
-        self._answers.on_answer(request_id, again)  # (before the read: no word is missed)
+        """Read `request_id`'s answer: hand it on once, or wait for the next word of it
+        (its callback stays registered until it is settled; a word heard twice reads
+        twice, and the second finds it settled)."""
         try:
             done, data = self._store.take_answer(request_id)
         except AionError:
             return  # the listener's reconnection looks again
-        if not done:
+        if not done or not self._answers.settle(request_id):
             return
-        self._answers.forget(request_id)
         answered(NodeAnswer() if data is None else NodeAnswer.decode(data))
 
 

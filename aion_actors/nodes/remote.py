@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aion_actors.core import RunKey, faults
+from aion_actors.core import AionError, OwnershipLost, RunKey, faults
 from aion_actors.core import events as ev
 from aion_actors.core.codec import encode_event
 from aion_actors.nodes.calls import NodeCall, new_request_id
@@ -25,7 +25,7 @@ from aion_actors.nodes.forwarding import Forwarder
 from aion_actors.nodes.node import Node
 from aion_actors.runtime.runs.elsewhere import Then
 from aion_actors.store.postgres import partition_of
-from aion_actors.store.postgres.nodestore import NodeStore
+from aion_actors.store.postgres.nodestore import NodeStore, cluster
 
 
 class NodeRemote:
@@ -58,6 +58,18 @@ class NodeRemote:
             "external", event.target_workflow_id, name=request_id, payload=encode_event(event)
         )
         self._forwarder.later(call, then)
+
+    def moved(self, key: RunKey) -> AionError | None:
+        """A message for open run `key` found no run here: `OwnershipLost` when its partition
+        is another node's now (the caller sends the call there), None if it is this one's."""
+        if self._node.owns(key.workflow_id):
+            return None
+        partition = partition_of(key.workflow_id, self._store.partitions)
+        _, leases, _ = cluster(self._store)
+        lease = next((lease for lease in leases if lease.partition == partition), None)
+        held = self._store.fence.held().get(partition)
+        epoch, owner = (lease.epoch, lease.owner) if lease else (0, None)
+        return OwnershipLost(partition, self._node.node_id, held, epoch, owner)
 
     def cancel(self, workflow_id: str, reason: str) -> None:
         call = NodeCall("cancel", workflow_id, reason=reason)

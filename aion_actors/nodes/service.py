@@ -19,6 +19,9 @@ from aion_actors.runtime.runs import RunManager
 from aion_actors.starting import Starter
 from aion_actors.store.postgres.nodestore import NodeStore
 
+#: seconds `join` waits for a worker still applying a request (a store call in flight)
+JOIN_TIMEOUT = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class NodeCalls:
@@ -59,9 +62,15 @@ class NodeCalls:
         self.listener.start()
 
     def close(self) -> None:
+        """Stop listening and taking requests (see `join` for the workers)."""
         self.listener.close()
         self.applier.close()
         self.forwarder.close()
+
+    def join(self, timeout: float = JOIN_TIMEOUT) -> None:
+        """Once the runs have stopped (no request applied waits for one): join the
+        applier's workers."""
+        self.applier.join(timeout)
 
 
 def node_forwarder(node: Node, store: NodeStore) -> tuple[Forwarder, Answers]:

@@ -17,7 +17,8 @@ from typing import Any
 import psycopg
 
 from aion_actors.core import events as ev
-from aion_actors.store.postgres import PostgresStore
+from aion_actors.nodes.calls import NodeCall
+from aion_actors.store.postgres import PostgresStore, partition_of
 from tests.crashes import kill_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +58,16 @@ class NodeProc:
 
     def signals(self, n: int, acked: dict[str, str]) -> list[str]:
         """Read `n` signal outcomes: the acknowledged ones into `acked`; the workflow_ids of
-        those refused (their run moved away meanwhile, nothing recorded)."""
+        those refused (their run moved away meanwhile, nothing recorded). A run found
+        ended is neither: only a signal sent again may find it so (a copy sent before,
+        unacknowledged — its node died — was recorded, and the run went on)."""
         refused = []
         for _ in range(n):
             what, wid, payload, *_ = self.next().split()
             if what == "ACK":
                 acked[wid] = payload
+            elif what == "ENDED":
+                assert not payload.endswith(":1"), f"{self.node_id}: {wid} ended unsignalled"
             else:
                 refused.append(wid)
         return refused
@@ -136,26 +141,52 @@ def until(check: Any, timeout: float, what: str, explain: Any = None) -> None:
         time.sleep(0.2)
 
 
-def stuck(url: str) -> str:
-    """What the runs not completed are doing: for a failure message."""
+def stuck(url: str, logs: Path | None = None) -> str:
+    """What the runs not completed are doing, for a failure message: each one's history
+    (and its child's), the request rows left (what each asks, of which run), the lease
+    epochs of the partitions involved, and the tail of each node's log (`logs`)."""
     store = PostgresStore(url, readonly=True)
     try:
         open_runs = [r for r in store.runs() if r.status.value != "completed"]
-        lines = [f"{len(open_runs)} runs not completed"]
+        lines = [f"\n{len(open_runs)} runs not completed"]
+        involved: set[int] = set()
         for run in open_runs[:5]:
             kinds = [e.kind for e in store.read(run.workflow_id, run.run_id)]
-            lines.append(f"{run.workflow_id} {run.status.value}: {kinds}")
+            where = partition_of(run.workflow_id, store.partitions)
+            involved.add(where)
+            lines.append(f"{run.workflow_id} (partition {where}) {run.status.value}: {kinds}")
             kid = store.latest_run(f"{run.workflow_id}-kid")
             if kid is not None:
+                involved.add(partition_of(kid.workflow_id, store.partitions))
                 kinds = [e.kind for e in store.read(kid.workflow_id, kid.run_id)]
-                lines.append(f"  its child {kid.run_id} {kid.status.value}: {kinds}")
+                lines.append(
+                    f"  its child {kid.workflow_id} (partition "
+                    f"{partition_of(kid.workflow_id, store.partitions)}) run {kid.run_id} "
+                    f"{kid.status.value}: {kinds}"
+                )
         with connect(url) as conn:
-            for row in conn.execute(f"SELECT id, partition, requester FROM {SCHEMA}.requests"):
-                lines.append(f"request {row}")
+            rows = conn.execute(
+                f"SELECT id, partition, requester, created_at, data FROM {SCHEMA}.requests"
+            ).fetchall()
+            for request_id, partition, requester, created_at, data in rows:
+                involved.add(partition)
+                call = NodeCall.decode(bytes(data))
+                lines.append(
+                    f"request {request_id} in partition {partition} from {requester} at "
+                    f"{created_at}: {call.kind} of {call.workflow_id} run {call.run_id}"
+                )
             for row in conn.execute(f"SELECT id, requester FROM {SCHEMA}.answers"):
                 lines.append(f"answer {row}")
-            for row in conn.execute(f"SELECT * FROM {SCHEMA}.partitions ORDER BY partition"):
-                lines.append(f"partition {row}")
+            for row in conn.execute(
+                f"SELECT partition, owner, epoch, expires_at FROM {SCHEMA}.partitions "
+                "WHERE partition = ANY(%s) ORDER BY partition",
+                (sorted(involved),),
+            ):
+                lines.append(f"partition {row[0]}: owner {row[1]} epoch {row[2]}")
+        for log in sorted(logs.glob("*.log")) if logs else ():
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            lines.append(f"--- {log.name} (last {len(tail)} lines)")
+            lines.extend(tail)
         return "\n".join(lines)
     finally:
         store.close()
@@ -175,7 +206,7 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
     each run's events by one owner after another; no request left."""
     store = PostgresStore(url, readonly=True)
     try:
-        starts = _ledger_starts(ledger)
+        executions = _ledger(ledger)
         for wid in ids:
             history = store.read(wid, store.latest_run(wid).run_id)  # type: ignore[union-attr]
             assert isinstance(history[-1], ev.WorkflowCompleted), (wid, history[-1])
@@ -186,7 +217,12 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
                 assert payloads.count(acked[wid]) == 1, (wid, payloads)
             for done in (e for e in history if isinstance(e, ev.ActivityCompleted)):
                 key, _, run = str(done.result).partition("@")
-                assert starts[key][-1] == run, (key, starts[key], run)  # nothing ran after
+                # nothing started after the completion was recorded (one dispatched again
+                # before — its run recovered by an owner, a new one or this one again,
+                # while the first execution's outcome was on its way — is at least once)
+                again = [e for e in executions[key] if e[2] > done.recorded_at]
+                assert run in [e[1] for e in executions[key]], (key, executions[key], run)
+                assert again == [], (key, executions[key], run, done.recorded_at)
         runs: dict[str, int] = defaultdict(int)
         for run in store.runs():
             runs[run.workflow_id] += 1
@@ -197,13 +233,14 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
     assert count(url, "SELECT count(*) FROM {s}.requests") == 0
 
 
-def _ledger_starts(ledger: Path) -> dict[str, list[str]]:
-    starts: dict[str, list[str]] = defaultdict(list)
+def _ledger(ledger: Path) -> dict[str, list[tuple[str, str, int]]]:
+    """Each activity's executions as the ledger saw them: (start, run, started at ns)."""
+    executions: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for line in ledger.read_text().splitlines():
-        what, key, run = line.split()
+        what, key, run, *at = line.split()
         if what == "start":
-            starts[key].append(run)
-    return starts
+            executions[key].append((what, run, int(at[0])))
+    return executions
 
 
 def _check_audit(url: str) -> None:

@@ -4,7 +4,8 @@ Opens the store as node NODE_ID (lease 1 s), prints READY, then runs each line i
 reads from stdin: `start ID,ID,..` (runs of `flows.mixed`, from this node whoever
 owns them) prints `DONE start`; `signal ID PAYLOAD` prints `ACK ID PAYLOAD` once
 the signal is recorded (`NACK ID PAYLOAD` when the run's partition moved away
-meanwhile: nothing was recorded); `quit` closes the engine (handing its partitions over) and
+meanwhile: nothing was recorded; `ENDED ID PAYLOAD` when the run had ended — a copy
+sent before was recorded); `quit` closes the engine (handing its partitions over) and
 exits. An error prints `ERROR <line>: <error>`.
 """
 
@@ -14,7 +15,7 @@ import faulthandler
 import logging
 import sys
 
-from aion_actors import Engine, OwnershipLost
+from aion_actors import Engine, OwnershipLost, WorkflowClosed
 from tests.nodes import flows
 from tests.nodes.node_child import LEASE
 
@@ -37,6 +38,8 @@ def main() -> None:
                         engine.signal(args[0], "go", args[1], timeout=60)
                     except OwnershipLost as exc:  # its run moved meanwhile: nothing recorded
                         print(f"NACK {args[0]} {args[1]} {type(exc).__name__}", flush=True)
+                    except WorkflowClosed:  # (a copy sent before, unacknowledged, was recorded)
+                        print(f"ENDED {args[0]} {args[1]}", flush=True)
                     else:
                         print(f"ACK {args[0]} {args[1]}", flush=True)
                 elif verb == "quit":

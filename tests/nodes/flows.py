@@ -19,9 +19,10 @@ def _note(ledger: str, line: str) -> None:
 
 @activity(executor="thread")
 def step(ledger: str, name: str, seconds: float) -> str:
-    """Logs its start and its end; returns which execution (process, token) it was."""
+    """Logs its start (with the wall clock, ns) and its end; returns which execution
+    (process, token) it was."""
     run = f"{os.getpid()}@{uuid.uuid4().hex[:8]}"
-    _note(ledger, f"start {name} {run}")
+    _note(ledger, f"start {name} {run} {time.time_ns()}")
     time.sleep(seconds)
     _note(ledger, f"done {name} {run}")
     return f"{name}@{run}"

@@ -102,7 +102,7 @@ def test_a_run_given_up_and_taken_back_is_replayed_from_what_the_second_recovery
     mine = "gated-0"
     with Engine(store, workers=1) as engine:  # nothing registered yet: nothing replays
         runs = engine._parts.runs  # noqa: SLF001 (the node verbs: drop, then recover again)
-        runs.drop(lambda workflow_id: workflow_id == mine, EngineClosed)
+        runs.drop(lambda workflow_id: workflow_id == mine, lambda key: EngineClosed())
         run_id = store.latest_run(mine).run_id  # type: ignore[union-attr]
         poke = ev.SignalReceived(name="poke", payload=1)
         store.append(mine, run_id, [poke], store.head(mine, run_id))  # "another node"

@@ -4,9 +4,10 @@ replicas"): they leave this engine at once, without recording anything.
 Nothing is recorded for them here, no restart budget is spent, and nothing
 is refused on their behalf as if they had closed: their actors stop, their
 entries leave the table (so anything later addressed to them is refused),
-what waited in their mailboxes is answered with the error the caller
-supplies, and `result()` waiters look again — in the store, where the new
-owner records the runs' progress.
+what waited in their mailboxes (never seen by their actors: nothing of it was
+recorded) is answered with the error the caller supplies for its run, and
+`result()` waiters look again — in the store, where the new owner records the
+runs' progress.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from aion_actors.core import RunKey
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs.entry import wake_watchers
 from aion_actors.runtime.runs.table import RunTable
 
 
 def drop_runs(
-    table: RunTable, within: Callable[[str], bool], error: Callable[[], BaseException]
+    table: RunTable, within: Callable[[str], bool], error: Callable[[RunKey], BaseException]
 ) -> int:
     """Drop every run whose workflow_id `within` accepts; returns how many were dropped."""
     dropped = 0
@@ -32,10 +34,10 @@ def drop_runs(
         wake_watchers(entry)
         for message in held:
             if isinstance(message, msg.Request):
-                message.ack.resolve(error())
+                message.ack.resolve(error(entry.key))
             elif isinstance(message, msg.Query) and not message.reply.done():
                 with contextlib.suppress(Exception):  # answered meanwhile: that answer stands
-                    message.reply.set_exception(error())
+                    message.reply.set_exception(error(entry.key))
         if ref is not None:
             with contextlib.suppress(Exception):  # already stopped
                 ref.stop(block=False)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from aion_actors.core import RunKey, WorkflowStatus
+from aion_actors.core import AionError, RunKey, WorkflowStatus
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.lane import Lane
@@ -47,6 +47,9 @@ class Remote(Protocol):
 
     def cancel(self, workflow_id: str, reason: str) -> None: ...
 
+    def moved(self, key: RunKey) -> AionError | None:
+        """`OwnershipLost` if run `key`'s partition is not this node's (None if it is)."""
+
 
 class ChildrenElsewhere:
     def __init__(
@@ -64,8 +67,8 @@ class ChildrenElsewhere:
         self._notify_parent = notify_parent
         self._lane = lane
         #: children held here whose parent is held here: (the child's first run) ->
-        #: (parent, link); followed from afar if the child's partition moves away
-        self._together: dict[RunKey, tuple[RunKey, dict[str, Any]]] = {}
+        #: (parent, its start, link); followed from afar if the child's partition moves away
+        self._together: dict[RunKey, tuple[RunKey, ev.ChildStarted, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def owns(self, workflow_id: str) -> bool:
@@ -122,11 +125,21 @@ class ChildrenElsewhere:
 
         self.remote.when_closed(RunKey(run.workflow_id, run.run_id), closed)
 
-    def together(self, parent: RunKey, child: RunKey, link: dict[str, Any]) -> None:
-        """`child` of `parent`, both held here, is started: its ending reaches the parent
-        here, unless its partition leaves this node first (see `moved`)."""
+    def together(self, parent: RunKey, event: ev.ChildStarted, link: dict[str, Any]) -> None:
+        """The child `event` asks for, of `parent`, both held here, is started (its start
+        may not be committed yet): its ending reaches the parent here, unless its
+        partition leaves this node first (see `moved`) — or left while it was started
+        (the partition is dropped here before `moved` looks, so a child its look missed
+        is no longer this node's now: followed from afar at once)."""
+        child = RunKey(event.child_workflow_id, event.child_run_id)
         with self._lock:
-            self._together[child] = (parent, link)
+            self._together[child] = (parent, event, link)
+        if self.remote.owns(child.workflow_id):
+            return
+        with self._lock:
+            missed = self._together.pop(child, None) is not None
+        if missed and self.remote.owns(parent.workflow_id):
+            self._lane.submit(self.follow, parent, event, link)
 
     def apart(self, child: RunKey) -> None:
         """`child`'s chain has ended here and its parent was told."""
@@ -135,18 +148,20 @@ class ChildrenElsewhere:
 
     def moved(self, within: Callable[[str], bool]) -> None:
         """The partitions of the workflow_ids `within` left this node: their children's
-        parents held here follow them from afar (their parents moved: nothing to do)."""
+        parents held here follow them from afar (their parents moved: nothing to do) —
+        through the child's new owner, which starts it unless its start (maybe still in
+        flight here when the partition left, maybe refused) was recorded."""
         with self._lock:
             gone = [
-                (child, parent, link)
-                for child, (parent, link) in self._together.items()
+                (child, parent, event, link)
+                for child, (parent, event, link) in self._together.items()
                 if within(child.workflow_id) or within(parent.workflow_id)
             ]
-            for child, _, _ in gone:
+            for child, *_ in gone:
                 del self._together[child]
-        for child, parent, link in gone:
+        for _, parent, event, link in gone:
             if not within(parent.workflow_id):
-                self._lane.submit(self._until_closed, child, link)
+                self._lane.submit(self.follow, parent, event, link)
 
     def cancel(self, workflow_id: str, reason: str) -> None:
         """A parent-close policy: the child's owner cancels its open run (if any)."""

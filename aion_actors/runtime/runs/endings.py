@@ -270,8 +270,7 @@ class Endings:
             )
             self._residency.deliver(parent, msg.ChildRunning(running))
         if self.elsewhere is not None:  # (its partition may move away before it ends)
-            child_key = RunKey(event.child_workflow_id, event.child_run_id)
-            self.elsewhere.together(parent, child_key, link)
+            self.elsewhere.together(parent, event, link)
         if child is None:
             return
         if child.status == WorkflowStatus.CONTINUED_AS_NEW:  # its chain decides

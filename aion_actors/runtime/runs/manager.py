@@ -165,7 +165,7 @@ class RunManager:
         finally:
             self._timers.start()
 
-    def drop(self, within: Callable[[str], bool], error: Callable[[], BaseException]) -> int:
+    def drop(self, within: Callable[[str], bool], error: Callable[[RunKey], BaseException]) -> int:
         """Runs of those workflow_ids leave this engine at once (another node owns them)."""
         if self._endings.elsewhere is not None:  # children whose parents stay here
             self._endings.elsewhere.moved(within)
@@ -228,7 +228,7 @@ class RunManager:
     def wait_elsewhere(self, wait: Elsewhere, remote: Remote) -> None:
         """A node's: how to wait for, and reach, runs other nodes hold (children, targets)."""
         self._closings.elsewhere, self._externals.remote = wait, remote
-        self._closings.watch = remote.when_closed
+        self._closings.watch, self._residency.held_elsewhere = remote.when_closed, remote.moved
         parts = (self._store, self._residency.deliver, self._endings.notify_parent)
         self._endings.elsewhere = ChildrenElsewhere(remote, *parts, lane=self._owner_lane)
 

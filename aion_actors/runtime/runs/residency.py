@@ -106,6 +106,9 @@ class Residency:
         self._sup = Supervisor.start(DEFAULT_RUN_RESTART, name="runs", forget_exited=True)
         #: histories startup recovery read, for the replay their runs' outcomes bring
         self._kept: dict[RunKey, list[ev.Event]] = {}
+        #: a node's: the error for a message to an open run another node holds now
+        #: (its partition moved: nothing of the message was recorded here)
+        self.held_elsewhere: Callable[[RunKey], AionError | None] = lambda key: None
 
     @property
     def clock(self) -> Clock:
@@ -180,6 +183,8 @@ class Residency:
         run = self._store.get_run(*key)
         if run is None:
             return WorkflowNotFound(key.workflow_id, key.run_id)
+        if not run.status.is_terminal and (moved := self.held_elsewhere(key)) is not None:
+            return moved
         what = message.what if isinstance(message, msg.Request) else f"query {message.name!r}"
         return WorkflowClosed(key.workflow_id, key.run_id, run.status.value, what, run.ended_at)
 

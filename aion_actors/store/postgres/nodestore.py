@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 from aion_actors.core import AionError, ConfigError, OwnershipLost
 from aion_actors.store import _projection as proj
 from aion_actors.store.postgres import _leases, _owned, _requests
+from aion_actors.store.postgres._appends import Batch, Results
 from aion_actors.store.postgres._connect import unreachable
+from aion_actors.store.postgres._consuming import Consuming
 from aion_actors.store.postgres._leases import Lease as Lease
 from aion_actors.store.postgres._owner import pid_alive  # for the lease thread
 from aion_actors.store.postgres._schema import partition_of
@@ -111,14 +113,8 @@ class NodeStore(PostgresStore):
         super().__init__(url, **options)
         self.settings = settings
         self.fence = Fence(settings.node_id)
-        #: calls of other nodes being applied here, whose event names no request id:
-        #: (event kind, workflow_id, run_id) -> request id
-        self._awaited: dict[tuple[str, str, str], str] = {}
-        self._applying = 0
-        self._consumed_ids: set[str] = set()
-        #: runs other nodes wait to see closed: (workflow_id, run_id) -> request ids
-        self._watched: dict[tuple[str, str], set[str]] = {}
-        self._requests_lock = threading.Lock()
+        #: the calls of other nodes applied here, and the watches of runs held here
+        self._consuming = Consuming()
         self._consumed = self._consume_requests
         try:
             self._with_conn(self._prepare_nodes)
@@ -175,56 +171,37 @@ class NodeStore(PostgresStore):
     def applying(self, request_id: str, event: tuple[str, str, str] | None) -> None:
         """Request `request_id` is being applied: the append of its event (`event` when
         that event names no request id) deletes its row, in the same transaction."""
-        with self._requests_lock:
-            self._applying += 1
-            if event is not None:
-                self._awaited.setdefault(event, request_id)
+        self._consuming.applying(request_id, event)
 
     def applied(self, request_id: str, event: tuple[str, str, str] | None) -> bool:
         """Done applying: whether an append deleted its row."""
-        with self._requests_lock:
-            self._applying -= 1
-            if event is not None and self._awaited.get(event) == request_id:
-                del self._awaited[event]
-            if request_id in self._consumed_ids:
-                self._consumed_ids.remove(request_id)
-                return True
-            return False
+        return self._consuming.applied(request_id, event)
 
     def watching(self, request_id: str, run: tuple[str, str], *, stop: bool = False) -> None:
         """Request `request_id` waits for `run` to close: the append that closes it
-        answers it (`stop`: no longer)."""
-        with self._requests_lock:
-            ids = self._watched.setdefault(run, set())
-            if stop:
-                ids.discard(request_id)
-            else:
-                ids.add(request_id)
-            if not ids:
-                del self._watched[run]
+        answers it (`stop`: no longer). Returns once no append closing `run` is in flight,
+        so a read of the run after this sees whether it closed."""
+        if stop:
+            self._consuming.unwatch(request_id, run)
+        else:
+            self._consuming.watch(request_id, run)
 
     def _consume_requests(
         self, conn: Any, written: list[proj.Prepared], closed: list[tuple[str, str]]
     ) -> None:
         """In an append's transaction: the requests it applies, and the watches of the
         runs it closes, are answered by it (one statement; none when nobody waits)."""
-        if not self._applying and not self._watched:
-            return
-        ids: list[str] = []
-        with self._requests_lock:
-            for request in written if self._applying else ():
-                for event in request.events:
-                    found = getattr(event, "request_id", None)
-                    if not (isinstance(found, str) and found.startswith(_requests.PREFIX)):
-                        key = (event.kind, request.workflow_id, request.run_id)
-                        found = self._awaited.get(key)
-                    if found is not None:
-                        ids.append(found)
-            self._consumed_ids.update(ids)
-            for run in closed if self._watched else ():
-                ids.extend(self._watched.pop(run, ()))
-        if ids:
+        if ids := self._consuming.consume(written, closed):
             _requests.consume(conn, self.target.schema, ids)
+
+    def _commit(self, batch: Batch) -> Results:
+        committed = False
+        try:
+            results = super()._commit(batch)
+            committed = True
+            return results
+        finally:  # (a failed attempt consumed nothing: its retry does)
+            self._consuming.ended(committed)
 
     def answer_request(self, request_id: str, workflow_id: str, data: bytes) -> bool:
         """Record the answer to a request of `workflow_id` and delete it (fenced: only the

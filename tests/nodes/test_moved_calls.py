@@ -1,0 +1,123 @@
+"""A call made on the node that owns the run's partition, when the partition moves between
+that check and the call's write: the fence refuses the write whole (nothing recorded),
+and the call goes to the partition's new owner as a request — the caller sees what it
+would have seen had the move happened before the call, and the call is applied once.
+
+Deterministic: the node's lease thread renews every 10 s, and the test moves the lease
+in the store (a new epoch, as another claim makes) without the node knowing; its next
+write finds it out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from aion_actors import Engine, OwnershipLost
+from aion_actors.core import RunKey
+from aion_actors.core import events as ev
+from aion_actors.store.postgres import partition_of
+from tests.nodes import flows
+from tests.nodes.test_calls_between_nodes import _requests_left
+
+
+@pytest.fixture
+def solo(pg_url: str) -> Iterator[Engine]:
+    with Engine.open(pg_url, workers=1, node_id="solo", lease=30.0, renew_every=10.0) as engine:
+        engine.register(*flows.ALL)
+        yield engine
+
+
+def _move(url: str, workflow_id: str) -> None:
+    """A new epoch for `workflow_id`'s partition, behind its owner's back (as a claim after
+    its lease lapsed makes it; here the same node id claims it again on its next round)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE aion.partitions SET epoch = epoch + 1 WHERE partition = %s",
+            (partition_of(workflow_id, 64),),
+        )
+
+
+@pytest.mark.timeout(60)
+def test_a_signal_whose_partition_moved_before_its_write_reaches_the_run_once(
+    solo: Engine, pg_url: str
+) -> None:
+    solo.start(flows.waiter, 2, workflow_id="moving")
+    solo.signal("moving", "item", "first")
+    _move(pg_url, "moving")
+    solo.signal("moving", "item", "second", timeout=30)  # refused here, applied by the owner
+    assert solo.result("moving", timeout=30) == ["first", "second"]
+    payloads = [e.payload for e in solo.history("moving") if isinstance(e, ev.SignalReceived)]
+    assert payloads == ["first", "second"]
+    assert _requests_left(solo) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_start_whose_partition_moved_before_its_write_starts_the_run_once(
+    solo: Engine, pg_url: str
+) -> None:
+    _move(pg_url, "late")
+    handles = solo.start_many(flows.kid, [(3, 0.0), (4, 0.0)], workflow_ids=["late", "other"])
+    assert [h.result(timeout=30) for h in handles] == [6, 8]
+    history = solo.history("late")
+    assert len([e for e in history if isinstance(e, ev.WorkflowStarted)]) == 1
+    assert handles[0].run_id == solo.describe("late").run_id
+    assert _requests_left(solo) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_terminate_whose_partition_moved_before_its_write_ends_the_run_once(
+    solo: Engine, pg_url: str
+) -> None:
+    solo.start(flows.waiter, 1, workflow_id="ending")
+    _move(pg_url, "ending")
+    solo.terminate("ending", "enough")
+    history = solo.history("ending")
+    assert [e.kind for e in history].count("WorkflowTerminated") == 1
+    assert isinstance(history[-1], ev.WorkflowTerminated)
+
+
+def test_a_call_waiting_for_a_run_whose_partition_leaves_is_told_ownership_lost(
+    solo: Engine,
+) -> None:
+    """(What `drop` answers the calls still in a leaving run's mailbox — which `Calls`
+    then sends to the new owner, as above.)"""
+    node = solo._parts.node  # noqa: SLF001 - the error its give-up hands out
+    assert node is not None
+    partition = partition_of("moving", 64)
+    error = node._moved({partition: 3})(RunKey("moving", "r1"))  # noqa: SLF001
+    assert isinstance(error, OwnershipLost)
+    assert (error.partition, error.held_epoch, error.node_id) == (partition, 3, "solo")
+    assert "nothing of this write was recorded" in str(error)
+
+
+@pytest.mark.timeout(60)
+def test_a_pause_and_unpause_whose_partition_moved_before_their_writes_apply_once(
+    solo: Engine, pg_url: str
+) -> None:
+    solo.start(flows.waiter, 1, workflow_id="held")
+    _move(pg_url, "held")
+    solo.pause("held", "a look")
+    _move(pg_url, "held")
+    solo.unpause("held")
+    kinds = [e.kind for e in solo.history("held")]
+    assert (kinds.count("RunPaused"), kinds.count("RunUnpaused")) == (1, 1), kinds
+
+
+@pytest.mark.timeout(60)
+def test_a_call_reaching_a_run_dropped_from_this_node_is_told_ownership_lost(
+    solo: Engine,
+) -> None:
+    """(A call that found the run here, whose run left before the call reached it: the
+    run is open, on another node — not `WorkflowClosed`; `Calls` sends it there.)"""
+    handle = solo.start(flows.waiter, 1, workflow_id="dropped")
+    node = solo._parts.node  # noqa: SLF001 - give the partition up now, as a move does
+    assert node is not None
+    node._give_up({partition_of("dropped", 64)}, "a test moves it", release=True)  # noqa: SLF001
+    runs = solo._parts.runs  # noqa: SLF001 - the call past the ownership check
+    with pytest.raises(OwnershipLost) as caught:
+        runs.signal(RunKey("dropped", handle.run_id), "item", "x", 10)
+    assert caught.value.partition == partition_of("dropped", 64)
+    solo.signal("dropped", "item", "y", timeout=30)  # to its owner (this node, again)
+    assert solo.result("dropped", timeout=30) == ["y"]
