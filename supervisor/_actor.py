@@ -25,6 +25,7 @@ import pykka
 from supervisor import _pykka
 from supervisor._children import State, SupervisorExhaustedHook, logger
 from supervisor._incarnation import Incarnation, Notify, next_pid
+from supervisor._mailslot import Coalesced
 from supervisor._messages import (
     Adopt,
     CountChildren,
@@ -141,6 +142,9 @@ class SupervisorActor(pykka.ThreadingActor, Generic[H]):
         match message:
             case Incarnation():
                 tree.child_exited(message)
+            case Coalesced(slot):  # adoptions and exits, told in a wave
+                for item in slot.take():
+                    self.on_receive(item)
             case Adopt(spec, inc):
                 tree.adopt(spec, inc)
             case RestartDue(keys, token, delay):

@@ -22,6 +22,7 @@ import pykka
 from supervisor._actor import SupervisorActor
 from supervisor._children import State, SupervisorExhaustedHook
 from supervisor._incarnation import next_pid, stop_incarnation
+from supervisor._mailslot import Mailslot
 from supervisor._messages import (
     Adopt,
     Call,
@@ -54,7 +55,7 @@ class Supervisor:
     #: class as the child's ref.
     child_kind: ClassVar[ChildKind] = "supervisor"
 
-    __slots__ = ("_state", "actor_ref")
+    __slots__ = ("_slot", "_state", "actor_ref")
 
     def __init__(self, actor_ref: pykka.ActorRef[Any], state: State) -> None:
         """Built by the supervisor actor itself; use `start` to get one."""
@@ -62,6 +63,8 @@ class Supervisor:
         self.actor_ref = actor_ref
         #: what the actor shares with its handles; fixed
         self._state = state
+        #: adoptions and exit notices, told to the actor in waves; fixed
+        self._slot = Mailslot(actor_ref.tell)
 
     @classmethod
     def start(
@@ -152,7 +155,7 @@ class Supervisor:
                     f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
                 ) from exc
             try:
-                self.actor_ref.tell(Adopt(spec, inc))
+                self._slot.put(Adopt(spec, inc))
             except pykka.ActorDeadError:
                 stop_incarnation(inc, "brutal_kill")
                 raise SupervisorError(
@@ -219,7 +222,7 @@ class Supervisor:
     def _notify(self, inc: object) -> None:
         """A child's exit, told from its last thread; a stopped supervisor has no use for it."""
         with contextlib.suppress(pykka.ActorDeadError):
-            self.actor_ref.tell(inc)
+            self._slot.put(inc)
 
     def _check_thread(self, op: str) -> None:
         if threading.current_thread() is self._state.thread:

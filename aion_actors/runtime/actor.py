@@ -181,11 +181,12 @@ class RunActor(PooledActor):
             except Exception:
                 self._settle()
                 raise
-            self._report_idle()  # before the commit that may let the engine look quiet
-            self._flush()
-            return result
-        finally:
+        except BaseException:
             self._report_idle()
+            raise
+        self._report_idle()  # before the commit that may let the engine look quiet
+        self._flush()  # leaves the run busy if it was: no second report
+        return result
 
     def _handle(self, message: Any) -> Any:
         if isinstance(message, _Replay):
