@@ -76,6 +76,8 @@ class RunActor(PooledActor):
         self._host = host
         self._machine: Machine | None = None
         self._ledger = Ledger()
+        #: our own ref, read once (Pykka's `actor_ref` is a property, read per batch)
+        self._ref = self.actor_ref
         self._head = 0
         self._next_seq = 0
         #: how the run ended, once an ending is queued ("parked" included)
@@ -295,7 +297,8 @@ class RunActor(PooledActor):
         except NonDeterminismError as exc:
             self._park(str(exc))
             return
-        self._queue(events)
+        if events:  # (most turns issue nothing: no clock read, no call)
+            self._queue(events)
 
     def _park(self, reason: str) -> None:
         log.warning("parking workflow %r (run %s): %s", self.workflow_id, self.run_id, reason)
@@ -329,7 +332,7 @@ class RunActor(PooledActor):
             self._start = None
         self._inflight = True
         self._pending = submitting.submit(
-            self._host, self.key, self.actor_ref, batch, self._next_seq - len(batch), acks
+            self._host, self.key, self._ref, batch, self._next_seq - len(batch), acks
         )
 
     def _settle(self) -> None:

@@ -10,7 +10,6 @@ costs (to the recorder's writer and back), with the same order of things.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,14 +34,20 @@ def submit(
     batch that closes the run wait for the actor to have acted on it) and tell `ref`."""
     for ack in acks:
         ack.submitted = True
-    closes = any(isinstance(e, ev.ENDINGS) for e in batch)
+    closes = False
+    for event in batch:  # (a loop, not any(): this runs for every batch)
+        if isinstance(event, ev.ENDINGS):
+            closes = True
+            break
 
     def committed(events: list[ev.Event] | None, error: BaseException | None) -> None:
         if error is not None or not closes:
             for ack in acks:
                 ack.resolve(error)
-        with contextlib.suppress(pykka.ActorDeadError):
+        try:  # noqa: SIM105 - suppress() costs three calls more, for every commit
             ref.tell(msg.Committed(events, error, acks if closes and not error else []))
+        except pykka.ActorDeadError:
+            pass
 
     return host.recorder.append_then(
         key.workflow_id, key.run_id, batch, expected_seq, committed, alone=host.dispatcher.idle

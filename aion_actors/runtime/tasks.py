@@ -49,7 +49,7 @@ class Task:
 
     def block(self, parts: list[Part], mode: Mode) -> None:
         self.waiting, self.mode = parts, mode
-        self.unchecked = any(isinstance(p.command, ConditionCommand) for p in parts)
+        self.unchecked = any([isinstance(p.command, ConditionCommand) for p in parts])
 
 
 def lone_activity(tasks: list[Task], outcomes: Outcomes) -> Part | None:
