@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL server for tests and benchmarks: the distribution's `initdb` and
-`pg_ctl`, a cluster in a temp dir, 127.0.0.1 on a free port, trust auth, fsync on.
+`pg_ctl`, a cluster in a temp dir, 127.0.0.1 on a free port, trust auth, fsync on,
+commit timestamps kept (`track_commit_timestamp`: tests read when an event committed).
 
     with ThrowawayServer.start() as server:
         url = server.create_database("t1")   # postgresql://postgres@127.0.0.1:PORT/t1
@@ -86,7 +87,8 @@ class ThrowawayServer:
             server._run("initdb", "-D", str(server.data), "-A", "trust", "-U", _USER, "--no-sync")
             options = (
                 f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} -c fsync=on "
-                f"-c max_connections={max_connections} -c shared_buffers=128MB"
+                f"-c max_connections={max_connections} -c shared_buffers=128MB "
+                "-c track_commit_timestamp=on"
             )
             server._ctl("start", "-o", options)
         except BaseException:
