@@ -4,9 +4,10 @@ node id. Every run completes as an uncrashed run does, nothing acknowledged is l
 or applied twice, no activity starts again once its completion is recorded, and no
 two nodes ever record events for one run.
 
-200 runs by default (each with an activity, a timer, a signal, a child on whichever
-node owns its id, another activity), 1,000 with `--slow` (or `AION_CLUSTER_RUNS`);
-1 s leases, lost and retaken under load on a loaded 2-core machine. A failure
+1,000 runs (each with an activity, a timer, a signal, a child on whichever node owns
+its id, another activity; `AION_CLUSTER_RUNS` sets another count), about a minute for
+both tests on 2 cores; 1 s leases, lost and retaken under load on a loaded 2-core
+machine. A failure
 prints the runs left open, their children, the request rows left (decoded), the
 lease epochs of their partitions and the tail of each node's log.
 
@@ -37,10 +38,8 @@ from tests.nodes.cluster import (
 )
 
 
-def _runs(request: pytest.FixtureRequest) -> int:
-    return int(os.environ.get("AION_CLUSTER_RUNS", 0)) or (
-        1000 if request.config.getoption("--slow") else 200
-    )
+def _runs() -> int:
+    return int(os.environ.get("AION_CLUSTER_RUNS", 0)) or 1000
 
 
 def _chunks(ids: list[str], size: int) -> list[str]:
@@ -57,9 +56,9 @@ def _cluster(url: str, tmp_path: Path, ledger: Path) -> list[NodeProc]:
 
 @pytest.mark.timeout(600)
 def test_three_nodes_one_killed_and_one_joining_complete_every_run_once(
-    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    pg_url: str, tmp_path: Path
 ) -> None:
-    n = _runs(request)
+    n = _runs()
     ledger = tmp_path / "ledger"
     ledger.touch()
     nodes = _cluster(pg_url, tmp_path, ledger)
@@ -100,9 +99,9 @@ def test_three_nodes_one_killed_and_one_joining_complete_every_run_once(
 
 @pytest.mark.timeout(600)
 def test_a_rolling_restart_of_three_nodes_under_load_loses_and_repeats_nothing(
-    pg_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    pg_url: str, tmp_path: Path
 ) -> None:
-    n = _runs(request)
+    n = _runs()
     ledger = tmp_path / "ledger"
     ledger.touch()
     nodes = _cluster(pg_url, tmp_path, ledger)
