@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 
 def kill_engine(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -25,3 +27,19 @@ def kill_engine(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"processes of group {child.pid} outlived SIGKILL for {timeout} s")
+
+
+def kill_at_ready(module: str, *args: object) -> None:
+    """Run `python -m module args...` as an engine in its own session, and SIGKILL it
+    (`kill_engine`) as soon as it prints READY."""
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=root,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == b"READY"
+    kill_engine(child)

@@ -105,7 +105,7 @@ def test_a_restart_grants_no_fresh_burst_the_last_windows_starts_come_from_histo
     runs, rate = 25, flows.RATED_QUEUE.limit
     assert rate is not None
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.queues.rate_child", str(data), ledger, str(runs)],
+        [sys.executable, "-m", "tests.queues.queue_child", str(data), ledger, str(runs), "rated"],
         cwd=ROOT,
         start_new_session=True,
     )

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine
-from tests.crashes import kill_engine
+from tests.crashes import kill_at_ready
 from tests.runtime import flows
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = 40
 ON_POSTGRES = True  # (`data_dir` is then a fresh Postgres database's URL)
 
@@ -23,16 +20,7 @@ def test_each_interrupted_attempt_runs_exactly_once_after_reopening(
     tmp_path: Path, data_dir: Path | str
 ) -> None:
     data, ledger = data_dir, tmp_path / "ledger"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.runtime.gated_child", str(data), str(ledger), str(RUNS)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == b"READY"
-    kill_engine(child)
+    kill_at_ready("tests.runtime.gated_child", data, ledger, RUNS)
     assert not ledger.exists(), "an activity passed the closed gate"
 
     Path(str(ledger) + ".gate").touch()

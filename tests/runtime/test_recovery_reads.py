@@ -4,8 +4,6 @@ unless something was appended for it meanwhile."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,10 +15,9 @@ from aion_actors.core import AionError
 from aion_actors.core import events as ev
 from aion_actors.core.events import Event
 from aion_actors.store import LmdbStore
-from tests.crashes import kill_engine
+from tests.crashes import kill_at_ready
 from tests.runtime import flows
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = 20
 
 
@@ -46,16 +43,7 @@ class CountingStore(LmdbStore):
 
 def _killed_with_attempts_in_flight(tmp_path: Path) -> tuple[Path, Path]:
     data, ledger = tmp_path / "data", tmp_path / "ledger"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.runtime.gated_child", str(data), str(ledger), str(RUNS)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == b"READY"
-    kill_engine(child)
+    kill_at_ready("tests.runtime.gated_child", data, ledger, RUNS)
     Path(str(ledger) + ".gate").touch()
     return data, ledger
 
