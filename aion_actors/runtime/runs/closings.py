@@ -14,7 +14,7 @@ from aion_actors.core import AionError, RunKey, WorkflowNotFound, WorkflowParked
 from aion_actors.core import events as ev
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
-from aion_actors.store import EventStore
+from aion_actors.store import EventStore, RunSummary
 
 #: waits up to the seconds given (None: for good) until a run this engine does not hold
 #: has closed on another node; False when the time ran out
@@ -73,8 +73,9 @@ class Closings:
         deadline: float | None = None,
         timeout: float | None = None,
         raise_on_park: bool = False,
+        run: RunSummary | None = None,
     ) -> ev.Event:
-        run = self._store.get_run(*key)
+        run = run or self._store.get_run(*key)
         if run is None:
             raise WorkflowNotFound(key.workflow_id, key.run_id)
         while self.elsewhere is not None and not run.status.is_terminal:
@@ -114,4 +115,4 @@ class Closings:
         if run is not None and run.status.is_terminal and run.status not in _FOLLOWED:
             callback()  # closed for good: its summary says so, no event to read
             return
-        closed(self._closing_in_store(key))
+        closed(self._closing_in_store(key, run=run))
