@@ -12,13 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aion_actors.core as core
 import aion_actors.queues.queue as queue
 from aion_actors.core import AionError, CorruptEvent, packb, unpackb
 from aion_actors.core import events as ev
 from aion_actors.store.postgres._requests import PREFIX
+
+if TYPE_CHECKING:
+    from aion_actors.runtime.runs import NewRun
 
 #: the version of the request and answer maps
 CALL_VERSION: Final = 1
@@ -91,6 +94,21 @@ class NodeCall:
     #: start: the queue that holds the run (`WorkflowQueued` fields, and `dequeued`: a
     #: slot given at once), recorded in its first commit
     queued: dict[str, Any] | None = None
+
+    @classmethod
+    def for_run(
+        cls, kind: str, workflow_type: str, run: NewRun, options: dict[str, Any], **more: Any
+    ) -> NodeCall:
+        """A call that records the new run `run` of `workflow_type` on its owner."""
+        return cls(
+            kind,
+            run.workflow_id,
+            workflow_type=workflow_type,
+            args=list(run.args),
+            run_id=run.run_id,
+            options=options,
+            **more,
+        )
 
     def encode(self) -> bytes:
         record: dict[str, Any] = {"v": CALL_VERSION, "kind": self.kind, "wid": self.workflow_id}

@@ -111,15 +111,7 @@ class Forwarder:
         """Start `new` runs of other nodes' partitions; each one's key once its owner
         recorded it (or handed back another run, as a start policy may)."""
         calls = [
-            NodeCall(
-                "start",
-                run.workflow_id,
-                workflow_type=workflow_type,
-                args=list(run.args),
-                run_id=run.run_id,
-                options=options,
-                queued=queued_fields(run.after),
-            )
+            NodeCall.for_run("start", workflow_type, run, options, queued=queued_fields(run.after))
             for run in new
         ]
         answers = self.call(calls, START_TIMEOUT)
@@ -185,13 +177,11 @@ class Forwarder:
         the store says: the run started here, else the latest)."""
         assert run.signal is not None
         name, payload = run.signal
-        call = NodeCall(
+        call = NodeCall.for_run(
             "signal_start",
-            run.workflow_id,
-            workflow_type=workflow_type,
-            args=list(run.args),
-            run_id=run.run_id,
-            options=options,
+            workflow_type,
+            run,
+            options,
             name=name,
             payload=payload,
             timeout=timeout,
@@ -208,15 +198,7 @@ class Forwarder:
         """Start `run` of another node's partition without waiting: the `Ack` resolves
         with its owner's answer (`AsyncEngine`)."""
         ack = Ack()
-        call = NodeCall(
-            "start",
-            run.workflow_id,
-            workflow_type=workflow_type,
-            args=list(run.args),
-            run_id=run.run_id,
-            options=options,
-        )
-        self.later(call, ack.resolve)
+        self.later(NodeCall.for_run("start", workflow_type, run, options), ack.resolve)
         return ack
 
     def later(self, call: NodeCall, then: Callable[[BaseException | None], Any]) -> None:

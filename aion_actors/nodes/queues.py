@@ -58,15 +58,7 @@ class QueueNodes:
     def enqueue(
         self, queue: str, workflow_type: str, new: NewRun, options: dict[str, Any]
     ) -> RunKey:
-        call = NodeCall(
-            "enqueue",
-            new.workflow_id,
-            workflow_type=workflow_type,
-            args=list(new.args),
-            run_id=new.run_id,
-            options=options,
-            name=queue,
-        )
+        call = NodeCall.for_run("enqueue", workflow_type, new, options, name=queue)
         [answer] = self._forwarder.call([call], START_TIMEOUT, self._home(queue))
         workflow_id = answer.value if isinstance(answer.value, str) else new.workflow_id
         return RunKey(workflow_id, answer.run_id or new.run_id)
