@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aion_actors.core import OperationRefused, OwnershipLost, RunKey, WorkflowStatus
+from aion_actors.core import OperationRefused, RunKey, WorkflowStatus
 from aion_actors.lookup import Lookup
+from aion_actors.routing import Route
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import RunManager
 
@@ -37,39 +38,24 @@ class Operations:
         self._runs = runs
         self._lookup = lookup
         #: a node's: runs of other nodes' partitions are operated on by their owners
-        self._forwarded = forwarded
-
-    def _there(self, workflow_id: str) -> Forwarded | None:
-        forwarded = self._forwarded
-        return forwarded if forwarded is not None and not forwarded.owns(workflow_id) else None
+        self._route = Route(forwarded)
 
     def pause(self, workflow_id: str, reason: str, timeout: float | None) -> None:
         if not isinstance(reason, str):
             raise TypeError(f"a pause reason must be a str, got {type(reason).__name__}")
-        if there := self._there(workflow_id):
-            return there.pause(workflow_id, reason, timeout)
-        try:
+
+        def here() -> None:
             key = self._open(workflow_id, "pause")
             self._runs.request(key, msg.PauseRequest(reason, msg.Ack()), timeout)
-        except OwnershipLost as exc:  # moved before its write: nothing recorded
-            self._moved(exc).pause(workflow_id, reason, timeout)
-        return None
+
+        self._route.call(workflow_id, here, lambda f: f.pause(workflow_id, reason, timeout))
 
     def unpause(self, workflow_id: str, timeout: float | None) -> None:
-        if there := self._there(workflow_id):
-            return there.unpause(workflow_id, timeout)
-        try:
+        def here() -> None:
             key = self._open(workflow_id, "unpause")
             self._runs.request(key, msg.UnpauseRequest(msg.Ack()), timeout)
-        except OwnershipLost as exc:  # moved before its write: nothing recorded
-            self._moved(exc).unpause(workflow_id, timeout)
-        return None
 
-    def _moved(self, exc: OwnershipLost) -> Forwarded:
-        """The new owner, for a call whose local write the fence refused whole."""
-        if self._forwarded is None:
-            raise exc
-        return self._forwarded
+        self._route.call(workflow_id, here, lambda f: f.unpause(workflow_id, timeout))
 
     def reset(self, workflow_id: str, to_seq: int, reason: str, timeout: float | None) -> str:
         """The new run's id, once it is recorded (see `RunManager.reset`)."""
@@ -78,7 +64,7 @@ class Operations:
         if not isinstance(reason, str):
             raise TypeError(f"a reset reason must be a str, got {type(reason).__name__}")
         run = self._lookup.latest(workflow_id)
-        if there := self._there(workflow_id):
+        if there := self._route.there(workflow_id):
             return there.reset(workflow_id, run.run_id, to_seq, reason, timeout)
         return self._runs.reset(RunKey(workflow_id, run.run_id), to_seq, reason, timeout)
 
