@@ -8,25 +8,16 @@ printing `DONE <line>` (or `ERROR <line>: <error>`). Fault points come from `AIO
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 
-from aion_actors import Engine
 from tests.nodes import flows
-from tests.nodes.node_child import LEASE
+from tests.nodes.node_child import ready_node
 
 
 def main() -> None:
     url, node_id = sys.argv[1:3]
     share = int(sys.argv[3]) if len(sys.argv) > 3 else 32
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
-    with Engine.open(url, workers=1, node_id=node_id, **LEASE) as engine:  # type: ignore[arg-type]
-        engine.register(*flows.ALL)
-        ready = threading.Event()
-        while engine.stats()["partitions"] < share:
-            ready.wait(0.05)  # (a test child: the node takes its share within a second)
-        print("READY", flush=True)
+    with ready_node(url, node_id, share) as engine:
         for line in sys.stdin:
             verb, wid, arg = [*line.split(), "", ""][:3]
             try:

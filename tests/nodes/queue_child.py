@@ -9,13 +9,11 @@ SHARE partitions (default 32), then runs each line it reads from stdin —
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 
-from aion_actors import Engine, Queue
+from aion_actors import Queue
 from tests.nodes import flows
-from tests.nodes.node_child import LEASE
+from tests.nodes.node_child import ready_node
 
 #: the `flows.chain` a queued run runs: each activity's seconds, the nap between them
 CHAIN = (0.2, 0.1)
@@ -24,13 +22,7 @@ CHAIN = (0.2, 0.1)
 def main() -> None:
     url, node_id = sys.argv[1:3]
     share = int(sys.argv[3]) if len(sys.argv) > 3 else 32
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
-    with Engine.open(url, workers=1, node_id=node_id, **LEASE) as engine:  # type: ignore[arg-type]
-        engine.register(*flows.ALL)
-        ready = threading.Event()
-        while engine.stats()["partitions"] < share:
-            ready.wait(0.05)  # (a test child: the node takes its share within a second)
-        print("READY", flush=True)
+    with ready_node(url, node_id, share) as engine:
         for line in sys.stdin:
             verb, name, *rest = line.split()
             try:
