@@ -17,12 +17,12 @@ the recorder never waits long for the store.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from aion_actors.config import Config
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
+from aion_actors.runtime.service import Service
 from aion_actors.store import EventStore, RunSummary
 
 log = logging.getLogger("aion_actors.pruning")
@@ -68,15 +68,14 @@ class Retentions:
         self._shortest = min((ns for ns in given if ns is not None), default=None)
 
 
-class Pruner:
+class Pruner(Service):
     """One thread deleting closed runs whose retention has passed (see the module docstring)."""
 
     def __init__(self, store: EventStore, retentions: Retentions, clock: Clock) -> None:
+        super().__init__("aion-pruner")
         self._store = store
         self._retentions = retentions
         self._clock = clock
-        self._cond = threading.Condition()
-        self._stopped = False
         self._woken = False
         #: when the thread looks next (unix ns); None: not before it is woken; 0: looking now
         self._wake_at: int | None = 0
@@ -84,10 +83,6 @@ class Pruner:
         self._closed_meanwhile = False
         self._pruned = 0
         self._listeners: list[Callable[[RunSummary], None]] = []
-        self._thread = threading.Thread(target=self._run, name="aion-pruner", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
 
     def when_pruned(self, callback: Callable[[RunSummary], None]) -> None:
         """Call `callback(run)` (in the pruner thread: be quick) after each deleted run."""
@@ -118,14 +113,7 @@ class Pruner:
             self._woken = True
             self._cond.notify()
 
-    def close(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 if self._stopped:

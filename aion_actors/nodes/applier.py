@@ -46,6 +46,7 @@ from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import NewRun, RunManager
+from aion_actors.runtime.service import Service
 from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.starting import Starter, StartOptions, options_checked, policy_of
 from aion_actors.store.postgres.nodestore import NodeStore
@@ -61,7 +62,7 @@ _Awaited = tuple[str, str, str] | None
 _LATER = NodeAnswer(run_id="")
 
 
-class Applier:
+class Applier(Service):
     def __init__(
         self,
         store: NodeStore,
@@ -73,6 +74,7 @@ class Applier:
         registration: Registration,
         queues: Queues,
     ) -> None:
+        super().__init__("aion-node-requests")
         self._store = store
         self._serves = serves
         self._held = held
@@ -82,10 +84,8 @@ class Applier:
         self._registration = registration
         self._queues = queues
         self._verbs = OwnerVerbs(runs, lookup, registration, store)
-        self._cond = threading.Condition()
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
-        self._stopped = False
         #: the waits of `external` requests in flight: ended at once by `close`
         self._waits: set[threading.Event] = set()
         #: joined by `join` once the runs have stopped (a worker waiting for a run is
@@ -95,12 +95,11 @@ class Applier:
             threading.Thread(target=self._work, name=f"aion-node-apply-{i}", daemon=True)
             for i in range(_POOL)
         ]
-        self._thread = threading.Thread(target=self._run, name="aion-node-requests", daemon=True)
 
     def start(self) -> None:
         for worker in self._workers:
             worker.start()
-        self._thread.start()
+        super().start()
 
     def wake(self, partitions: set[int] | frozenset[int] | None = None) -> None:
         """Requests may wait in `partitions` (None: every partition served here)."""
@@ -111,16 +110,13 @@ class Applier:
     def close(self) -> None:
         """Take no more requests; the workers end once what they apply is answered
         (see `join`)."""
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-            waits = list(self._waits)
-        for done in waits:
-            done.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        super().close()
         for _ in self._workers:
             self._jobs.put(None)
+
+    def _stopping(self) -> None:
+        for done in self._waits:  # (their rows stay for the next owner)
+            done.set()
 
     def join(self, timeout: float) -> None:
         """Wait for the workers (after the runs stopped: none waits for a run then)."""
@@ -131,7 +127,7 @@ class Applier:
             if worker.is_alive():
                 log.warning("node request worker %s still applies a request", worker.name)
 
-    def _run(self) -> None:
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 while not self._wanted and not self._stopped:

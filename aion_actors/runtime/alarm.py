@@ -19,23 +19,21 @@ alarm then waits untimed, and tells the clock `settled()` after its calls.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Hashable
 
 from aion_actors.runtime.clock import Clock
+from aion_actors.runtime.service import Service
 
 log = logging.getLogger("aion_actors.runtime")
 
 
-class Alarm:
+class Alarm(Service):
     def __init__(self, clock: Clock, name: str) -> None:
+        super().__init__(name)
         self._clock = clock
         self._name = name
-        self._cond = threading.Condition()
         #: key -> (when, callback): the armed calls
         self._armed: dict[Hashable, tuple[int, Callable[[], None]]] = {}
-        self._stopped = False
-        self._thread: threading.Thread | None = None
         #: the earliest armed instant (read by a virtual clock without the lock)
         self.next_at: int | None = None
         #: calls taken and running (read by a virtual clock without the lock)
@@ -64,23 +62,16 @@ class Alarm:
                 return
             self._armed[key] = (at_ns, call)
             self.next_at = min(at for at, _ in self._armed.values())
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+            if not self.launched:
+                self.start()
             self._cond.notify()
 
-    def close(self) -> None:
-        """Drop what is armed and stop the thread (joined unless called from it)."""
-        with self._cond:
-            self._stopped = True
-            self._armed.clear()
-            self.next_at = None
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+    def _stopping(self) -> None:
+        """What is armed is dropped."""
+        self._armed.clear()
+        self.next_at = None
 
-    def _run(self) -> None:
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 due = self._due()

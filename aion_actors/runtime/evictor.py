@@ -15,8 +15,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from aion_actors.runtime.service import Service
 
-class Evictor:
+
+class Evictor(Service):
     def __init__(
         self,
         evict: Callable[[Hashable], None],
@@ -24,22 +26,20 @@ class Evictor:
         max_resident: int,
         idle_after: float | None,
     ) -> None:
+        # Hot paths take the bare lock: a `Condition`'s `with` is Python code, run
+        # for every run that starts and stops.
+        self._lock = threading.Lock()
+        super().__init__("aion-evictor", self._lock)
         self._evict = evict
         self.max_resident = max_resident
         self.idle_after = idle_after
         self._idle: OrderedDict[Hashable, float] = OrderedDict()
         self.resident = 0
-        # Hot paths take the bare lock: a `Condition`'s `with` is Python code, run
-        # for every run that starts and stops.
-        self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
         #: woken by `exited` for callers of `wait_within_limit` (counted, so that the hot
         #: path notifies only while someone waits)
         self._within_limit = threading.Condition(self._lock)
         self._limit_waiters = 0
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="aion-evictor", daemon=True)
-        self._thread.start()
+        self.start()
 
     def started(self) -> None:
         self._lock.acquire()
@@ -89,13 +89,7 @@ class Evictor:
         """Whether the resident run `key` last reported itself idle."""
         return key in self._idle
 
-    def close(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        self._thread.join()
-
-    def _run(self) -> None:
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 if self._stopped:

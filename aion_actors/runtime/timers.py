@@ -13,10 +13,10 @@ reported twice (a race with a restart, a lost message) fires once.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
+from aion_actors.runtime.service import Service
 from aion_actors.store import DueTimer, EventStore
 
 log = logging.getLogger(__name__)
@@ -28,26 +28,24 @@ _FAR = 1 << 62
 _BATCH = 1024
 
 
-class TimerService:
+class TimerService(Service):
     def __init__(
         self, store: EventStore, fire: Callable[[DueTimer], None], clock: Clock = SYSTEM_CLOCK
     ) -> None:
+        super().__init__("aion-timers")
         self._store = store
         self._fire = fire
         self._clock = clock
-        self._cond = threading.Condition()
         self._wake_at = 0
-        self._stopped = False
         #: timers reported in the last `_RESEND_NS`, keyed with their fire time: an id set
         #: again for a later time (the next retry of one activity) is a new timer
         self._sent: dict[tuple[str, str, str, int], int] = {}
-        self._thread = threading.Thread(target=self._run, name="aion-timers", daemon=True)
 
     def start(self) -> None:
         """Start the service; once it runs, look at the timer index again now (a node
         took partitions: their timers are to be seen)."""
-        if self._thread.ident is None:
-            self._thread.start()
+        if not self.launched:
+            super().start()
         else:
             self.arm(0)
 
@@ -58,14 +56,7 @@ class TimerService:
                 self._wake_at = fire_at
                 self._cond.notify()
 
-    def close(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 if self._stopped:
