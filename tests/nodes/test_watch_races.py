@@ -15,7 +15,7 @@ from aion_actors import Engine, WorkflowNotFound
 from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.nodes.calls import NodeCall, new_request_id
-from aion_actors.store.postgres import partition_of
+from aion_actors.store.postgres import _requests, partition_of
 from aion_actors.store.postgres._consuming import Consuming
 from tests.nodes import flows
 from tests.nodes.conftest import until
@@ -179,3 +179,40 @@ def _run_id(engine: Engine, workflow_id: str) -> str | None:
         return engine.describe(workflow_id).run_id
     except WorkflowNotFound:
         return None
+
+
+class _CommitsAfterFirst:
+    """A connection that commits `other` right after its first statement: an owner's
+    answer committed while the caller reads."""
+
+    def __init__(self, conn: Any, other: Any) -> None:
+        self._conn, self._other, self._calls = conn, other, 0
+
+    def execute(self, *args: Any) -> Any:
+        result = self._conn.execute(*args)
+        self._calls += 1
+        if self._calls == 1:
+            self._other.commit()
+        return result
+
+
+@pytest.mark.timeout(60)
+def test_an_answer_committed_while_its_caller_reads_is_never_read_as_taken_before(
+    pg_url: str,
+) -> None:
+    """(Read in two statements, such an answer was lost: the caller was told success, no
+    value — a query answered None, a second terminate "done" instead of `WorkflowClosed`.)"""
+    with Engine.open(pg_url, workers=1, node_id="solo"):
+        pass  # (the schema; no node applies what follows)
+    request_id = new_request_id()
+    with (
+        psycopg.connect(pg_url, autocommit=True) as caller,
+        psycopg.connect(pg_url) as owner,
+    ):
+        _requests.put(caller, "aion", "solo", [(request_id, 7, b"call")])
+        assert _requests.answer(owner, "aion", request_id, b"the answer")  # not committed
+        seen = _requests.take_answer(_CommitsAfterFirst(caller, owner), "aion", request_id)
+        assert seen != (True, None), "an answer committed meanwhile was read as taken before"
+        if seen == (False, None):  # read before the answer: it comes with the next look
+            seen = _requests.take_answer(caller, "aion", request_id)
+        assert seen == (True, b"the answer")

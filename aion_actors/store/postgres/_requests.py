@@ -126,11 +126,17 @@ def sweep(conn: Any, s: str, older_than_ns: int) -> int:
 def take_answer(conn: Any, s: str, request_id: str) -> tuple[bool, bytes | None]:
     """(True, data) once request `request_id` is answered (its answer row taken);
     (False, None) while it waits; (True, None) when neither row is left (an answer
-    taken before)."""
-    row = conn.execute(
-        f"DELETE FROM {s}.answers WHERE id = %s RETURNING data", (request_id,)
+    taken before).
+
+    One statement, so one snapshot: read in two, an answer committed between them
+    (its request row gone, its answer row not yet seen) read as "taken before" —
+    the caller was told success with no value, whatever the owner answered."""
+    taken, waiting = conn.execute(
+        f"""WITH taken AS (DELETE FROM {s}.answers WHERE id = %s RETURNING data)
+        SELECT (SELECT data FROM taken),
+               EXISTS (SELECT 1 FROM {s}.requests WHERE id = %s)""",
+        (request_id, request_id),
     ).fetchone()
-    if row is not None:
-        return True, bytes(row[0])
-    waiting = conn.execute(f"SELECT 1 FROM {s}.requests WHERE id = %s", (request_id,)).fetchone()
-    return waiting is None, None
+    if taken is not None:
+        return True, bytes(taken)
+    return not waiting, None
