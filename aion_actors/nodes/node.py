@@ -59,7 +59,12 @@ class Node:
         self._lock = threading.Lock()
         #: partitions whose runs are recovered here: calls for their runs are served
         self._ready: frozenset[int] = frozenset()
+        #: partitions a write found moved on since this node held them: their runs go
         self._lost: dict[int, OwnershipLost] = {}
+        #: partitions a write found this node never held: runs of theirs here have no owner
+        #: (begun while their partition was given up: after its runs were dropped, before
+        #: its lease was let go) and go, unless the partition is held again by then
+        self._strays: set[int] = set()
         self._wake = threading.Event()
         self._stopped = False
         self._renewed_at = time.monotonic()
@@ -147,11 +152,16 @@ class Node:
     # -- the lease thread
 
     def _heard_lost(self, error: OwnershipLost) -> None:
-        """In the writer's thread: a write found `error.partition` gone; drop its runs soon."""
+        """In the writer's thread: a write found `error.partition` not this node's; drop
+        its runs soon."""
         with self._lock:
-            self._ready = self._ready - {error.partition}
-            self._lost[error.partition] = error
-        log.warning("%s", error)
+            if error.held_epoch is None:
+                self._strays.add(error.partition)
+            else:
+                self._ready = self._ready - {error.partition}
+                self._lost[error.partition] = error
+        if error.held_epoch is not None:
+            log.warning("%s", error)
         self._wake.set()
 
     def _run(self) -> None:
@@ -255,8 +265,11 @@ class Node:
     def _drop_lost(self) -> None:
         with self._lock:
             lost, self._lost = self._lost, {}
+            strays, self._strays = self._strays, set()
         if lost:
             self._give_up(lost, "a write found them owned elsewhere", release=False)
+        if strays := strays - set(self._fence.held()):  # (the take runs on this thread)
+            self._give_up(strays, "a run of theirs wrote, not held here", release=False)
 
     def _expire_if_stale(self) -> None:
         """Leases not renewed for a whole lease term are gone: drop their runs here."""

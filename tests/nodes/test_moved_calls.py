@@ -19,6 +19,7 @@ from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.store.postgres import partition_of
 from tests.nodes import flows
+from tests.nodes.conftest import until
 from tests.nodes.test_calls_between_nodes import _requests_left
 
 
@@ -121,3 +122,23 @@ def test_a_call_reaching_a_run_dropped_from_this_node_is_told_ownership_lost(
     assert caught.value.partition == partition_of("dropped", 64)
     solo.signal("dropped", "item", "y", timeout=30)  # to its owner (this node, again)
     assert solo.result("dropped", timeout=30) == ["y"]
+
+
+@pytest.mark.timeout(60)
+def test_a_run_left_here_after_its_partition_was_let_go_leaves_at_its_first_write(
+    solo: Engine,
+) -> None:
+    """(The window of a give-up: a run that began here after its partition's runs were
+    dropped and before its lease was let go has no owner here; its writes are refused as
+    "never held". The first such refusal drops it, as a moved partition's runs are.)"""
+    handle = solo.start(flows.waiter, 2, workflow_id="stray")
+    node = solo._parts.node  # noqa: SLF001 - let the partition go, its run still here
+    assert node is not None
+    partition = partition_of("stray", 64)
+    node._fence.let_go({partition})  # noqa: SLF001
+    runs = solo._parts.runs  # noqa: SLF001 - the write, past the ownership check
+    key = RunKey("stray", handle.run_id)
+    with pytest.raises(OwnershipLost) as caught:
+        runs.signal(key, "item", "x", 10)
+    assert caught.value.held_epoch is None  # "never held it"
+    until(lambda: runs.open_run("stray") is None, 30)  # (it runs on where it is held)

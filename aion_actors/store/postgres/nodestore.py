@@ -96,9 +96,8 @@ class Fence:
             mine = held.get(partition)
             if owner != self.node_id or mine != epoch:
                 lost[partition] = OwnershipLost(partition, self.node_id, mine, epoch, owner)
-        moved = [error for error in lost.values() if error.held_epoch is not None]
-        self.let_go(error.partition for error in moved)
-        for error in moved:  # a partition it held moved on: its runs leave this node
+        self.let_go(error.partition for error in lost.values() if error.held_epoch is not None)
+        for error in lost.values():  # its runs leave this node (see `Node`)
             self.on_lost(error)
         return lost
 
