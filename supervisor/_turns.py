@@ -83,10 +83,11 @@ class Lending(Generic[M]):
         return True
 
     @contextlib.contextmanager
-    def window(self, *, lend: bool = True) -> Iterator[None]:
+    def window(self, *, lend: bool = True, budget: int | None = None) -> Iterator[None]:
         """Hold the turns this thread makes due; on exit run them here (``lend``: only
         those made due while the dispatcher was quiet, and only if it still is), or
-        queue them all at once (not ``lend``: many messages, one wake-up)."""
+        queue them all at once (not ``lend``: many messages, one wake-up). ``budget``:
+        messages per lent turn (default: the dispatcher's), the rest queued as usual."""
         local = self._local
         if getattr(local, "held", None) is not None:  # nested: the outer one decides
             yield
@@ -98,18 +99,18 @@ class Lending(Generic[M]):
         finally:
             local.held = None  # what the turns below make due is queued as usual
             if lend:
-                self._run(held)
+                self._run(held, self.budget if budget is None else budget)
             else:
                 for mailbox in held:
                     self._queue(mailbox)
 
-    def _run(self, held: list[M]) -> None:
+    def _run(self, held: list[M], budget: int) -> None:
         for i, mailbox in enumerate(held):
             if not (self._quiet() and self._one.acquire(blocking=False)):
                 self._queue(mailbox)
                 continue
             try:
-                mailbox.run_turn(self.budget)
+                mailbox.run_turn(budget)
             except BaseException:  # not the actor's failure (Pykka handles that): ours
                 logger.exception("a lent turn failed; the turns held after it are queued")
                 for rest in held[i + 1 :]:

@@ -111,9 +111,9 @@ class Dispatcher:
         if not self._lending.hold(actor.actor_inbox):
             self._ready.put(actor.actor_inbox)
 
-    def lend(self) -> contextlib.AbstractContextManager[None]:
+    def lend(self, budget: int | None = None) -> contextlib.AbstractContextManager[None]:
         """A window whose turns, made due while we are quiet, this thread runs on exit."""
-        return self._lending.window()
+        return self._lending.window(budget=budget)
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """A window whose due turns are queued together when it closes: one wake-up."""

@@ -156,3 +156,22 @@ def test_a_batch_window_queues_the_turns_it_made_due_together_when_it_closes(
     for actor in actors:
         assert actor.done.wait(TIMEOUT)
         assert actor.ran[0][1].startswith("lend-pool")  # on the dispatcher, not here
+
+
+def test_a_lent_turn_with_a_budget_runs_that_many_messages_and_queues_the_rest(
+    dispatcher: Dispatcher,
+) -> None:
+    ref = Threads.start(dispatcher)
+    actor = _proxy(ref)
+    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+
+    def lend() -> None:
+        with dispatcher.lend(2):
+            for message in ("one", "two", "three", "last"):
+                ref.tell(message)
+
+    _in_thread(lend)
+    assert actor.done.wait(TIMEOUT)
+    assert [m for m, _ in actor.ran] == ["one", "two", "three", "last"]
+    assert [t for _, t in actor.ran[:2]] == ["lender", "lender"]
+    assert all(t.startswith("lend-pool") for _, t in actor.ran[2:]), actor.ran

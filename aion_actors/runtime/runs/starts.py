@@ -32,6 +32,7 @@ from aion_actors.runtime.host import Handoff
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import policies
 from aion_actors.runtime.runs.entry import RunEntry, Undecided
+from aion_actors.runtime.runs.lending import Lend, OpeningLender
 from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
@@ -126,10 +127,18 @@ def check_memo(memo: Any, max_payload_bytes: int) -> dict[str, Any] | None:
 
 
 class Starts:
-    def __init__(self, table: RunTable, residency: Residency, store: EventStore) -> None:
+    def __init__(
+        self,
+        table: RunTable,
+        residency: Residency,
+        store: EventStore,
+        lend: Lend | None = None,
+    ) -> None:
         self._table = table
         self._residency = residency
         self._store = store
+        #: a lone start's first turn in its caller's thread (`lending`)
+        self._lender = OpeningLender(lend)
 
     def create(
         self,
@@ -230,8 +239,12 @@ class Starts:
         committed its opening (unless not `wait`): its `WorkflowStarted` together
         with what its workflow does first, in one commit. So a run is written by
         its actor from its first event on, and a workflow's first step costs no
-        commit of its own."""
-        acks = self._admit(definition, new, entries)
+        commit of its own. A lone run's first turn may run in the caller's thread,
+        which would only sleep meanwhile (`lending`); the lent turn has run when
+        `admit` returns, before the wait below."""
+        acks = self._lender.admit(
+            lambda: self._admit(definition, new, entries), runs=len(new), wait=wait
+        )
         outcomes: list[Started] = []
         for waiting in acks:
             if waiting is None:
