@@ -2,23 +2,27 @@
 
 A heartbeat restarts its attempt's heartbeat clock (`WorkerProcess.beat`) and
 hands its details on. An attempt still queued when cancelled ends at once as
-`ActivityCancelled`, never run. A running one is sent `[CANCEL, ids]`, which
+`ActivityCancelled`, never run; one already sent to a worker, waiting there
+behind another, is sent `[CANCEL, ids]` and answered unrun by the worker when
+its turn comes (`_inbox`). A running one is sent `[CANCEL, ids]`, which
 its next `heartbeat()` reads and raises as `ActivityCancelled`; its worker is
 killed if the attempt is still running `grace` seconds later (see
-`WorkerProcess.cancel`). An attempt the pool no longer holds (it ended
+`WorkerProcess.cancel`; for one cancelled while it waited, from when it
+started). An attempt the pool no longer holds (it ended
 meanwhile) is left alone.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aion_actors.core import packb
-from aion_actors.workers import _worker
+from aion_actors.workers import _inbox
 from aion_actors.workers._process import Job, State, WorkerProcess
 from aion_actors.workers.errors import ActivityCancelled
 from aion_actors.workers.task import AttemptKey, Outcome, failure
@@ -50,12 +54,39 @@ def cancel(
 ) -> list[tuple[Job, Outcome]]:
     """Apply `cancels` to the queued jobs and the busy workers; the jobs ended unrun."""
     ended: list[tuple[Job, Outcome]] = []
-    busy = {w.job.task.attempt.key: w for w in workers if w is not None and w.job is not None}
+    held = {
+        job.task.attempt.key: (worker, job)
+        for worker in workers
+        if worker is not None
+        for job in worker.jobs
+    }
     for key, grace in cancels:
         queued = next((job for job in pending if job.task.attempt.key == key), None)
         if queued is not None:
             pending.remove(queued)
             ended.append((queued, failure(ActivityCancelled(queued.task.name, "before it ran"))))
-        elif (worker := busy.get(key)) is not None and worker.state is State.BUSY:
-            worker.cancel(now, grace, packb([_worker.CANCEL, list(key)]))
+        elif (found := held.get(key)) is not None and found[0].state is State.BUSY:
+            worker, job = found
+            message = packb([_inbox.CANCEL, list(key)])
+            if job is worker.job:
+                worker.cancel(now, grace, message)
+            else:
+                worker.cancel_queued(job, grace, message)
     return ended
+
+
+def wait_time(
+    slots: Sequence[WorkerProcess | None],
+    restart_at: Sequence[float],
+    stop_at: float | None,
+    now: float,
+) -> float | None:
+    """Seconds until the pool's next deadline (None: none): an attempt's limit, the end of
+    a stop's grace (`stop_at`), or else an empty slot's restart."""
+    moments = [w.deadline for w in slots if w is not None and w.deadline is not None]
+    if stop_at is not None:
+        moments.append(stop_at)
+    else:
+        moments.extend(at for w, at in zip(slots, restart_at, strict=True) if w is None)
+    finite = [at for at in moments if at != math.inf]
+    return max(0.0, min(finite) - now) if finite else None

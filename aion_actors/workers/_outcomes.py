@@ -7,6 +7,7 @@ restart plan.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,7 +23,7 @@ from aion_actors.workers.errors import (
 )
 from aion_actors.workers.task import Outcome, Task, failure
 
-__all__ = ["closed", "cut_short", "reply", "triage"]
+__all__ = ["closed", "cut_short", "reply", "triage", "unstarted"]
 
 #: bytes a worker's `[OK, result]` frame adds around the result's encoding
 _OK_FRAME = len(packb([_worker.OK, None])) - len(packb(None))
@@ -101,3 +102,22 @@ def triage(
         else:
             answered.append((job, outcome))
     return runnable, answered
+
+
+def unstarted(
+    jobs: Iterable[Job], pending: deque[Job], stopping: bool
+) -> list[tuple[Job, Outcome]]:
+    """Settle the `jobs` a worker that ended held behind the one it ran: they never started,
+    so they are queued again, first, in order; except those cancelled meanwhile, which end
+    unrun, and all of them when the pool is `stopping`, which end closed."""
+    answered: list[tuple[Job, Outcome]] = []
+    again: list[Job] = []
+    for job in jobs:
+        if stopping:
+            answered.append((job, closed(job.task)))
+        elif job.cancel_grace is not None:
+            answered.append((job, failure(ActivityCancelled(job.task.name, "before it ran"))))
+        else:
+            again.append(job)
+    pending.extendleft(reversed(again))
+    return answered

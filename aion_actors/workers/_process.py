@@ -6,20 +6,22 @@ import contextlib
 import enum
 import os
 import signal
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from typing import Any, Literal
 
 from aion_actors.core import ConfigError, packb, unpackb
-from aion_actors.workers import _worker
+from aion_actors.workers import _inbox, _worker
+from aion_actors.workers._frames import FrameReader, frames, write_all
 from aion_actors.workers._imports import EXIT_UNGUARDED, GUARD_ADVICE, main_description
 from aion_actors.workers._restarts import StartFailure
 from aion_actors.workers.task import Outcome, Task
 
 #: why the pool ended a busy worker's attempt itself
 KillReason = Literal["timeout", "beat", "cancel"]
-_STOP_MESSAGE = packb([_worker.STOP])
+_STOP_MESSAGE = packb([_inbox.STOP])
 _JOIN_AFTER_EXIT = 1.0  # seconds; an exited or killed process is reaped well within this
 
 
@@ -33,6 +35,8 @@ class Job:
     early: Outcome | None = None
     #: where its heartbeats' details go
     beat: Callable[[Any], None] | None = None
+    #: the grace of a cancel that came while it was queued in a worker (None: none came)
+    cancel_grace: float | None = None
 
 
 class State(enum.Enum):
@@ -47,14 +51,17 @@ class WorkerProcess:
 
     __slots__ = (
         "beat_at",
+        "began",
         "cancel_at",
         "cancel_grace",
         "conn",
         "deadline",
         "importing",
-        "job",
+        "jobs",
         "lifeline",
         "process",
+        "queued_bytes",
+        "reader",
         "started",
         "state",
         "timeout_at",
@@ -88,8 +95,12 @@ class WorkerProcess:
         self.process = process
         self.conn = parent_end
         self.lifeline = lifeline
+        self.reader = FrameReader(parent_end.fileno())
         self.state = State.STARTING
-        self.job: Job | None = None
+        #: the attempts sent to it, in order: the first runs, the others wait their turn
+        self.jobs: deque[Job] = deque()
+        self.queued_bytes = 0  # of the RUN messages of those that wait
+        self.began = 0.0  # when the first started, as far as the pool knows
         #: when its attempt overruns its timeout, its heartbeat timeout, its cancel grace
         self.timeout_at: float | None = None
         self.beat_at: float | None = None
@@ -109,14 +120,31 @@ class WorkerProcess:
     def sentinel(self) -> int:
         return int(self.process.sentinel)
 
-    def run(self, job: Job, now: float) -> None:
-        """Send `job` to this idle worker; raises OSError if the worker is already gone."""
-        assert job.message is not None
-        self.conn.send_bytes(job.message)
-        self.job = job
+    @property
+    def job(self) -> Job | None:
+        """The attempt it runs (None: it is idle)."""
+        return self.jobs[0] if self.jobs else None
+
+    def run(self, jobs: list[Job], now: float) -> None:
+        """Send `jobs` to this worker, with one write, to run after those it holds; raises
+        OSError if the worker is already gone."""
+        write_all(self.conn.fileno(), frames(job.message for job in jobs if job.message))
+        idle = not self.jobs
+        self.jobs.extend(jobs)
+        self.queued_bytes += sum(len(job.message or b"") for job in jobs)
         self.state = State.BUSY
+        if idle:
+            self._begin(now)
+
+    def _begin(self, now: float) -> None:
+        """Its first attempt starts (as far as the pool can tell): its clocks start."""
+        job = self.jobs[0]
+        self.queued_bytes -= len(job.message or b"")
+        self.began = now
         timeout = job.task.timeout
         self.timeout_at = None if timeout is None else now + timeout
+        if job.cancel_grace is not None:  # cancelled while it waited: it has that long
+            self.cancel_at, self.cancel_grace = now + job.cancel_grace, job.cancel_grace
         self.beat(now)
 
     def beat(self, now: float) -> None:
@@ -150,14 +178,23 @@ class WorkerProcess:
 
     def finish(self, now: float) -> tuple[Job, float | None]:
         """The job whose reply just arrived, and the seconds its timeout had left at `now`
-        (None: it has none); the worker is idle again."""
-        job = self.job
-        assert job is not None
+        (None: it has none); the next one it holds starts."""
+        job = self.jobs.popleft()
         left = None if self.timeout_at is None else self.timeout_at - now
-        self.job = None
         self.timeout_at = self.beat_at = self.cancel_at = self.deadline = None
-        self.state = State.IDLE
+        self.cancel_grace = 0.0
+        if self.jobs:
+            self._begin(now)
+        else:
+            self.state = State.IDLE
         return job, left
+
+    def cancel_queued(self, job: Job, grace: float, message: bytes) -> None:
+        """Tell it to skip `job`, which waits behind its running attempt; should `job` have
+        started by the time it reads that, it is killed if still running `grace` s later."""
+        job.cancel_grace = grace
+        with contextlib.suppress(OSError):  # gone: its sentinel tells the dispatcher
+            self.conn.send_bytes(message)
 
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):  # already gone: its sentinel tells the dispatcher
@@ -192,9 +229,9 @@ class WorkerProcess:
 
     def _read_last_words(self) -> None:
         """Read what a worker that died starting said before its exit was noticed."""
-        with contextlib.suppress(EOFError, OSError):
-            while self.conn.poll():
-                message = unpackb(self.conn.recv_bytes())
+        with contextlib.suppress(OSError):
+            for frame in self.reader.drain():
+                message = unpackb(frame)
                 if message[0] == _worker.STARTED:
                     self.started = True
                 elif message[0] == _worker.IMPORTING:

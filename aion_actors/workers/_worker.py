@@ -4,10 +4,10 @@ Everything on the pipe is a msgpack array with an op code first; nothing is
 pickled. The parent sends `[RUN, name, args, [workflow_id, run_id,
 activity_id, attempt], heartbeat_details, heartbeat_interval, max_bytes]`,
 `[CANCEL, ids]` or `[STOP]`; the worker answers each RUN with `[OK, result]`
-or `[ERROR, error_map]`, one task at a time, after any number of
-`[HEARTBEAT, details]` (throttled; read by `heartbeat()`, which also reads a
-CANCEL that arrived meanwhile; a CANCEL of an attempt already over is
-skipped). While starting,
+or `[ERROR, error_map]`, one task at a time and in the order sent, after any
+number of `[HEARTBEAT, details]` (throttled). RUNs may come ahead of their
+turn; what the worker holds meanwhile, and how a CANCEL or STOP reaches it,
+is `_inbox`'s. While starting,
 it says `[STARTED]` as soon as its own code runs (one that dies without
 saying it died in multiprocessing's bootstrap, re-importing the main
 script), announces each module before importing it (so a process that dies
@@ -33,16 +33,13 @@ from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-from aion_actors.core import PayloadError, packb, unpackb
+from aion_actors.core import PayloadError, packb
 from aion_actors.core.payloads import ActivityCodec, activity_codecs
 from aion_actors.workers import _lifeline
+from aion_actors.workers._inbox import RUN, Inbox
 from aion_actors.workers.errors import ActivityCancelled, unrecordable_result
 from aion_actors.workers.heartbeats import Throttle, check_details, forward_interval
 from aion_actors.workers.task import AttemptInfo, Task, attempt_scope, failure
-
-RUN: Final = 0
-STOP: Final = 1
-CANCEL: Final = 2
 
 OK: Final = 0
 ERROR: Final = 1
@@ -83,30 +80,31 @@ def main(
         failed.update({name: [detail, trace] for name in functions})
         functions, codecs = {}, None
     conn.send_bytes(packb([READY, failed]))
+    inbox = Inbox(conn.fileno())
     while True:
         try:
-            message = unpackb(conn.recv_bytes())
-        except EOFError:  # the engine is gone: nobody is left to receive results
+            message = inbox.next_run()
+        except (EOFError, OSError):  # the engine is gone: nobody is left to receive results
             _lifeline.end_group()  # with whatever earlier activities left running
-        if message[0] == STOP:
+        if message is None:
             return
-        if message[0] == CANCEL:  # for an attempt that ended before it was read
-            continue
         _, name, args, ids, details, interval, max_bytes = message
         function = functions.get(name)
+        if inbox.cancelled:  # while it waited behind the one before
+            unrun = ActivityCancelled(name, "before it ran")
+            conn.send_bytes(packb([ERROR, failure(unrun).error]))
+            continue
         if function is None:  # the pool does not send these; answer rather than die
             unknown = LookupError(f"activity {name!r} is not resolved in this worker process")
             conn.send_bytes(packb([ERROR, failure(unknown).error]))
             continue
         codec = codecs[name] if codecs is not None else None
-        pulse = _Pulse(conn, name, ids, interval, max_bytes)
+        pulse = _Pulse(conn, inbox, name, interval, max_bytes)
         workflow_id, run_id, activity_id, number = ids
         attempt = AttemptInfo(workflow_id, run_id, activity_id, number, details, pulse)
         reply = _run(function, name, args, attempt, codec)
         pulse.flush()  # the details a throttle held back go before the result
         conn.send_bytes(reply)
-        if pulse.stopping:
-            return
 
 
 def run_message(task: Task, max_bytes: int) -> bytes:
@@ -122,22 +120,23 @@ class _Pulse:
     """An attempt's heartbeats in a worker process: sent to the pool, throttled; a CANCEL
     (or STOP) that arrived meanwhile is read on the way."""
 
-    __slots__ = ("_conn", "_ids", "_max_bytes", "_name", "_throttle", "cancelled", "stopping")
+    __slots__ = ("_conn", "_inbox", "_max_bytes", "_name", "_throttle")
 
     def __init__(
-        self, conn: Connection, name: str, ids: list[Any], interval: float, max_bytes: int
+        self, conn: Connection, inbox: Inbox, name: str, interval: float, max_bytes: int
     ) -> None:
         self._conn = conn
+        self._inbox = inbox
         self._name = name
-        self._ids = ids
         self._max_bytes = max_bytes
         self._throttle = Throttle(interval)
-        self.cancelled = False
-        self.stopping = False
 
     def beat(self, details: Any) -> None:
-        self._read()
-        if self.cancelled:
+        try:
+            self._inbox.take_in()
+        except (EOFError, OSError):  # the engine is gone: nobody is left to receive results
+            _lifeline.end_group()
+        if self._inbox.cancelled:
             raise ActivityCancelled(self._name)
         check_details(details, self._name, self._max_bytes)
         go, details = self._throttle.offer(details)
@@ -148,17 +147,6 @@ class _Pulse:
         held = self._throttle.take_held()
         if held is not None:
             self._conn.send_bytes(packb([HEARTBEAT, held]))
-
-    def _read(self) -> None:
-        try:
-            while self._conn.poll():
-                message = unpackb(self._conn.recv_bytes())
-                if message[0] == STOP:  # the pool closes: stop once this attempt ends
-                    self.stopping = True
-                elif message[0] == CANCEL and list(message[1]) == self._ids:
-                    self.cancelled = True
-        except EOFError:  # the engine is gone: nobody is left to receive results
-            _lifeline.end_group()
 
 
 def _resolve(conn: Connection, path: str) -> Callable[..., Any]:

@@ -3,8 +3,9 @@
 The dispatcher multiplexes every worker's pipe and exit sentinel plus a
 self-pipe for wake-ups in one selector, so the pool costs one thread however
 many workers it has. A worker runs one attempt at a time; attempts queue FIFO
-while every worker is busy. A worker that dies is replaced and its attempt
-ends as `WorkerCrashed`; one that overruns its timeout is SIGKILLed,
+while every worker is busy, a few of them in a worker behind a short one
+(`_pacing`). A worker that dies is replaced and its attempt ends as
+`WorkerCrashed` (those queued behind it run again); one that overruns its timeout is SIGKILLed,
 replaced, and its attempt ends as `AttemptTimeout` (`ActivityHeartbeatTimeout`
 for an attempt whose heartbeats stopped; `ActivityCancelled` for one that did
 not stop within its grace once cancelled: `_liveness`); `WorkerPool` says when.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import multiprocessing
 import os
 import selectors
@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, unpackb
-from aion_actors.workers import _liveness, _outcomes, _process, _worker, errors
+from aion_actors.workers import _liveness, _outcomes, _pacing, _process, _worker, errors
 from aion_actors.workers._activities import ActivityTable
 from aion_actors.workers._imports import WORKER_NAME_PREFIX
 from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
@@ -106,7 +106,8 @@ class WorkerPool:
         # Everything below belongs to the dispatcher thread once it runs.
         self._slots: list[WorkerProcess | None] = [None] * size
         self._plan = RestartPlan(policy or DEFAULT_WORKER_RESTART, size)
-        self._idle: list[WorkerProcess] = []
+        self._ready: list[WorkerProcess] = []  # started, and not ended
+        self._pace = _pacing.Pace()
         self._pending: deque[Job] = deque()
         self._stopping_since: float | None = None
         self._completed = self._crashed = self._timeouts = self._replaced = self._failed_starts = 0
@@ -202,7 +203,9 @@ class WorkerPool:
             self._release()
 
     def _serve_once(self) -> bool:
-        for key, _ in self._selector.select(self._wait_time(time.monotonic())):
+        stop_at = None if self._stopping_since is None else self._stopping_since + _STOP_GRACE
+        wait = _liveness.wait_time(self._slots, self._plan.restart_at, stop_at, time.monotonic())
+        for key, _ in self._selector.select(wait):
             if key.data is None:
                 self._take_inbox()
                 continue
@@ -221,15 +224,6 @@ class WorkerPool:
         elif now - self._stopping_since >= _STOP_GRACE:
             self._kill_all()
         return self._stopping_since is None or any(w is not None for w in self._slots)
-
-    def _wait_time(self, now: float) -> float | None:
-        moments = [w.deadline for w in self._slots if w is not None and w.deadline is not None]
-        if self._stopping_since is not None:
-            moments.append(self._stopping_since + _STOP_GRACE)
-        else:
-            slots = zip(self._slots, self._plan.restart_at, strict=True)
-            moments.extend(at for w, at in slots if w is None and at != math.inf)
-        return max(0.0, min(moments) - now) if moments else None
 
     def _take_inbox(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -256,34 +250,41 @@ class WorkerPool:
 
     def _read(self, worker: WorkerProcess) -> None:
         try:
-            frame = worker.conn.recv_bytes()
+            frames = worker.reader.read()
         except (EOFError, OSError):
             self._end(worker)
             return
-        message = unpackb(frame)
-        op = message[0]
-        if op == _worker.OK or op == _worker.ERROR:
-            job, left = worker.finish(now := time.monotonic())  # a hand-off takes `left` along
-            self._completed += 1
-            self._idle.append(worker)
-            if self._stopping_since is None:  # its next attempt goes out before `done` runs
-                self._dispatch(now)
-            outcome = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes, left)
+        self._take(worker, frames)
+
+    def _take(self, worker: WorkerProcess, frames: list[bytes]) -> None:
+        now, answered = time.monotonic(), []
+        for frame in frames:
+            message = unpackb(frame)
+            op = message[0]
+            if op == _worker.OK or op == _worker.ERROR:
+                self._pace.ran(worker.jobs[0].task.name, now - worker.began)
+                job, left = worker.finish(now)  # a hand-off takes `left` along
+                self._completed += 1
+                reply = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes, left)
+                answered.append((job, reply))
+            elif op == _worker.HEARTBEAT:
+                _liveness.beat(worker, message[1])
+            elif op == _worker.STARTED:
+                worker.started = True
+            elif op == _worker.IMPORTING:
+                worker.importing = message[1]
+            elif op == _worker.READY:
+                worker.state = State.IDLE
+                fresh = self._table.failed_in_worker(message[1])
+                self._table.ready()
+                self._plan.ready(time.monotonic())
+                self._ready.append(worker)
+                if fresh:
+                    self._settle()
+        if answered and self._stopping_since is None:  # successors go out before `done` runs
+            self._dispatch(now)
+        for job, outcome in answered:
             self._deliver(job, outcome)
-        elif op == _worker.HEARTBEAT:
-            _liveness.beat(worker, message[1])
-        elif op == _worker.STARTED:
-            worker.started = True
-        elif op == _worker.IMPORTING:
-            worker.importing = message[1]
-        elif op == _worker.READY:
-            worker.state = State.IDLE
-            fresh = self._table.failed_in_worker(message[1])
-            self._table.ready()
-            self._plan.ready(time.monotonic())
-            self._idle.append(worker)
-            if fresh:
-                self._settle()
 
     def _restart_due(self, now: float, *, replacing: bool = True) -> None:
         for index, worker in enumerate(self._slots):
@@ -304,16 +305,9 @@ class WorkerPool:
                 self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, _SENTINEL))
                 self._replaced += replacing
 
-    def _run(self, worker: WorkerProcess, job: Job, now: float) -> None:
-        try:
-            worker.run(job, now)
-        except OSError:
-            self._pending.appendleft(job)  # it never reached the worker, so it may run elsewhere
-            self._end(worker)
-
     def _dispatch(self, now: float) -> None:
-        while self._pending and self._idle:
-            self._run(self._idle.pop(), self._pending.popleft(), now)
+        for worker in _pacing.assign(self._pending, self._ready, self._pace, now):
+            self._end(worker)
 
     def _expire(self, now: float) -> None:
         for worker in self._slots:
@@ -321,15 +315,21 @@ class WorkerPool:
                 self._end(worker, kill=True)
 
     def _end(self, worker: WorkerProcess, *, kill: bool = False) -> None:
-        """Reap a worker that exited (or SIGKILL it), settle its attempt, plan its replacement."""
+        """Reap a worker that exited (or SIGKILL it), settle its attempts, plan its replacement.
+
+        Its replies already sent are taken first; then the attempt it ran is cut short, and
+        those that waited behind it, never started, are queued again (or end as closed).
+        """
+        if worker in self._ready:
+            self._ready.remove(worker)
+            if not kill:
+                with contextlib.suppress(OSError):
+                    self._take(worker, worker.reader.drain())
         job, was_starting = worker.job, worker.state is State.STARTING
         why = worker.overdue() if kill and worker.deadline is not None else "timeout"
         self._selector.unregister(worker.conn)
         self._selector.unregister(worker.sentinel)
-        index = self._slots.index(worker)
-        self._slots[index] = None
-        if worker in self._idle:
-            self._idle.remove(worker)
+        self._slots[index := self._slots.index(worker)] = None
         exitcode = worker.reap(kill=kill)
         now, stopping = time.monotonic(), self._stopping_since is not None
         if not stopping:
@@ -342,15 +342,13 @@ class WorkerPool:
                 self._crashed += 1
                 self._plan.lost(index, now)
         if job is not None:
+            grace = worker.cancel_grace
             outcome = _outcomes.cut_short(
-                job.task,
-                exitcode,
-                stopping=stopping,
-                killed=kill,
-                why=why,
-                grace=worker.cancel_grace,
+                job.task, exitcode, stopping=stopping, killed=kill, why=why, grace=grace
             )
             self._deliver(job, outcome)
+        for waited, outcome in _outcomes.unstarted(list(worker.jobs)[1:], self._pending, stopping):
+            self._deliver(waited, outcome)
 
     def _start_failed(self, index: int, failure: StartFailure, now: float) -> None:
         self._failed_starts += 1

@@ -37,6 +37,17 @@ def sleep(seconds: float, marker: str | None = None) -> float:
     return seconds
 
 
+def note(path: str, key: str, then: str = "return", seconds: float = 0.0) -> str:
+    """Append `key` to the file `path` (each run leaves a line), then return it, after
+    `seconds` ("sleep"), or exit the worker ("exit")."""
+    with open(path, "a") as lines:
+        lines.write(f"{key}\n")
+    if then == "exit":
+        os._exit(3)
+    time.sleep(seconds)
+    return key
+
+
 def whoami() -> dict[str, Any]:
     attempt = current_attempt()
     return {
@@ -117,6 +128,7 @@ NAMES = (
     "exit_hard",
     "kill_self",
     "sleep",
+    "note",
     "whoami",
     "unrecordable",
     "pid",
