@@ -105,7 +105,8 @@ class RunManager:
             counters=self._counters,
             telemetry=recorder.telemetry,
         )
-        self._starts = Starts(self._table, self._residency, store)
+        self._spawn_lane = Lane("aion-spawn", clock.settled)  # closed after the table shuts
+        self._starts = Starts(self._table, self._residency, store, self._spawn_lane)
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(
             self._table,
@@ -133,7 +134,7 @@ class RunManager:
             self._table, self._residency, self._endings, store, lane=self._owner_lane
         )
         self._attempts = Attempts(catalog, executors, self._deliver_outcome)
-        lanes = (self._owner_lane, self._rehydrate_lane)
+        lanes = (self._owner_lane, self._rehydrate_lane, self._spawn_lane)
         clock.watch(Quiet(self._table, self._evictor, self._attempts, lanes, store, clock.now_ns))
         self._recovery = Recovery(
             self._table,
@@ -273,6 +274,7 @@ class RunManager:
         self._evictor.close()
         self._timers.close()
         self._residency.close()
+        self._spawn_lane.close()
         self.dispatcher.close(timeout=_CLOSE_TIMEOUT)
 
     # -- RunHost: what the run actors ask and report
