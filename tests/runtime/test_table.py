@@ -10,6 +10,7 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.host import Handoff
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.runs.wakes import wake
 
 KEY = RunKey("order-1", "run-a")
 STARTED = ev.WorkflowStarted(workflow_type="t", input=[], run_id="run-a", version="v")
@@ -31,7 +32,7 @@ def test_a_second_start_of_an_open_workflow_id_is_refused() -> None:
         table.reserve(RunKey("order-1", "run-b"), "t", "v", None, refuse_open=True)
 
 
-def test_closing_frees_the_workflow_id_and_wakes_waiters_in_one_step() -> None:
+def test_closing_frees_the_workflow_id_before_its_waiters_are_woken() -> None:
     table = RunTable()
     _live(table)
     watched = table.watch(KEY)
@@ -40,9 +41,11 @@ def test_closing_frees_the_workflow_id_and_wakes_waiters_in_one_step() -> None:
     closing = ev.WorkflowCompleted(result=1)
     closed = table.close(KEY, closing)
     assert closed is not None and closed.entry is entry
-    # all of it true at once, with no step of anyone else's in between
-    assert latch.is_set() and entry.closing is closing
+    # in one step: closed, the id free; the waiters are handed back, to be woken after
+    assert entry.closing is closing and closed.watchers == [latch] and not latch.is_set()
     assert table.open_run("order-1") is None and table.get(KEY) is None
+    wake(KEY, closing, closed.watchers, closed.callbacks)  # (`Wakes`: here, or its lane)
+    assert latch.is_set()  # a woken waiter finds the id free already
     assert table.reserve(RunKey("order-1", "run-b"), "t", "v", None, refuse_open=True)
 
 

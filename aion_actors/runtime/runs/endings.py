@@ -39,6 +39,7 @@ from aion_actors.runtime.runs.residency import Residency, child_run
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
+from aion_actors.runtime.runs.wakes import Wakes
 from aion_actors.runtime.timeouts import Timeouts, opening
 from aion_actors.store import EventStore, Recorder
 from supervisor import ChildInfo, ExitReason
@@ -65,8 +66,11 @@ class Endings:
         lane: Lane,
         counters: RunCounters,
         resets: Resets,
+        wakes: Wakes,
     ) -> None:
         self._resets = resets
+        #: wakes the callers waiting for a run that closed (see `wakes`)
+        self._wakes = wakes
         self._table = table
         self._residency = residency
         self._starts = starts
@@ -182,11 +186,7 @@ class Endings:
         if done is None:
             return
         self._residency.refuse(key, done.leftovers)
-        for callback in done.callbacks:
-            try:
-                callback(closing)
-            except Exception:
-                log.exception("a done-callback of run %s raised; ignored", key.run_id)
+        self._wakes.closed(key, closing, done.watchers, done.callbacks)
         parent = done.entry.parent
         if successor is not None and isinstance(closing, ev.WorkflowContinuedAsNew):
             if faults.ARMED:

@@ -133,6 +133,8 @@ class Closed:
     leftovers: list[object]
     #: subscribers to call with the closing event, outside the lock
     callbacks: list[Callable[[ev.Event], None]]
+    #: latches of waiters, to set outside the lock (see `wakes`)
+    watchers: list[Latch]
 
 
 class Undecided(Exception):

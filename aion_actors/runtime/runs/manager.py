@@ -48,6 +48,7 @@ from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters
+from aion_actors.runtime.runs.wakes import Wakes
 from aion_actors.runtime.runs.whereabouts import Whereabouts, whereabouts
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
@@ -105,7 +106,11 @@ class RunManager:
             counters=self._counters,
             telemetry=recorder.telemetry,
         )
-        self._starts = Starts(self._table, self._residency, store, dispatcher.lend)
+        self._spawn_lane = Lane("aion-spawn", clock.settled)  # closed after the table shuts
+        self._wake_lane = Lane("aion-wake", clock.settled)  # (see `spawning`, `wakes`)
+        self._starts = Starts(
+            self._table, self._residency, store, self._spawn_lane, dispatcher.lend
+        )
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(
             self._table,
@@ -118,6 +123,7 @@ class RunManager:
             lane=self._owner_lane,
             counters=self._counters,
             resets=self._resets,
+            wakes=Wakes(self._wake_lane, lambda: dispatcher.idle),
         )
         self._requests = Requests(
             self._table,
@@ -133,7 +139,7 @@ class RunManager:
             self._table, self._residency, self._endings, store, lane=self._owner_lane
         )
         self._attempts = Attempts(catalog, executors, self._deliver_outcome)
-        lanes = (self._owner_lane, self._rehydrate_lane)
+        lanes = (self._owner_lane, self._rehydrate_lane, self._spawn_lane, self._wake_lane)
         clock.watch(Quiet(self._table, self._evictor, self._attempts, lanes, store, clock.now_ns))
         self._recovery = Recovery(
             self._table,
@@ -273,6 +279,8 @@ class RunManager:
         self._evictor.close()
         self._timers.close()
         self._residency.close()
+        self._spawn_lane.close()
+        self._wake_lane.close()
         self.dispatcher.close(timeout=_CLOSE_TIMEOUT)
 
     # -- RunHost: what the run actors ask and report

@@ -29,12 +29,14 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.host import Handoff
+from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import policies
 from aion_actors.runtime.runs.entry import RunEntry, Undecided
 from aion_actors.runtime.runs.lending import Lend, OpeningLender
 from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.residency import Residency
+from aion_actors.runtime.runs.spawning import Spawner
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.timeouts import NO_TIMEOUTS, Timeouts
 from aion_actors.store import EventStore, RunSummary
@@ -132,11 +134,14 @@ class Starts:
         table: RunTable,
         residency: Residency,
         store: EventStore,
+        spawn_lane: Lane,
         lend: Lend | None = None,
     ) -> None:
         self._table = table
         self._residency = residency
         self._store = store
+        #: where the actors of runs started by waiting callers are spawned (see `spawning`)
+        self._spawner = Spawner(residency.spawn, spawn_lane, lambda: table.shut_down)
         #: a lone start's first turn in its caller's thread (`lending`)
         self._lender = OpeningLender(lend)
 
@@ -239,37 +244,33 @@ class Starts:
         committed its opening (unless not `wait`): its `WorkflowStarted` together
         with what its workflow does first, in one commit. So a run is written by
         its actor from its first event on, and a workflow's first step costs no
-        commit of its own. A lone run's first turn may run in the caller's thread,
-        which would only sleep meanwhile (`lending`); the lent turn has run when
-        `admit` returns, before the wait below."""
-        acks = self._lender.admit(
-            lambda: self._admit(definition, new, entries), runs=len(new), wait=wait
-        )
-        outcomes: list[Started] = []
-        for waiting in acks:
-            if waiting is None:
-                outcomes.append(False)
-                continue
-            if not wait:
-                outcomes.append(True)
-                continue
-            try:
-                waiting.wait()
-            except SequenceConflict:  # the run already existed: nothing was written
-                outcomes.append(False)
-            except BaseException as exc:
-                outcomes.append(exc)
+        commit of its own. A caller among others hands its spawns to the spawn lane
+        (`spawning`); a lone caller's lone run may take its first turn in the caller's
+        thread, which would only sleep meanwhile (`lending`): it has run when `admit`
+        returns, before the wait."""
+        if not wait:
+            return [e is not None for e in self._admit(definition, new, entries)]
+        crowded = self._spawner.starting()
+        try:
+            if crowded:
+                acks = self._admit(definition, new, entries, here=False)
             else:
-                outcomes.append(True)
-        return outcomes
+                admit = lambda: self._admit(definition, new, entries)  # noqa: E731
+                acks = self._lender.admit(admit, runs=len(new), wait=True)
+            return _waited(acks)
+        finally:
+            self._spawner.started()
 
     def _admit(
         self,
         definition: WorkflowDefinition,
         new: Sequence[NewRun],
         entries: Sequence[RunEntry | None],
+        *,
+        here: bool = True,
     ) -> list[Ack | None]:
-        """Hand each reserved run its opening and start its actor; the acks to wait on."""
+        """Hand each reserved run its opening and start its actor (in this thread if
+        `here`, else on the spawn lane); the acks to wait on."""
         now = self._residency.clock.now_ns()
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
@@ -286,12 +287,30 @@ class Starts:
             if generation is None:  # withdrawn meanwhile
                 ack.resolve()
             else:
-                self._residency.spawn(entry.key, generation)
+                self._spawner.spawn(entry.key, generation, ack, here=here)
             acks.append(ack)
         return acks
 
     def _withdraw(self, key: RunKey) -> None:
         self._residency.refuse(key, self._table.withdraw(key))
+
+
+def _waited(acks: Sequence[Ack | None]) -> list[Started]:
+    """Each run's outcome once its ack is resolved (None: it was not admitted)."""
+    outcomes: list[Started] = []
+    for waiting in acks:
+        if waiting is None:
+            outcomes.append(False)
+            continue
+        try:
+            waiting.wait()
+        except SequenceConflict:  # the run already existed: nothing was written
+            outcomes.append(False)
+        except BaseException as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(True)
+    return outcomes
 
 
 def _started(definition: WorkflowDefinition, run: NewRun, now: int) -> ev.WorkflowStarted:

@@ -355,9 +355,9 @@ class RunTable:
                     self._open[key.workflow_id] = successor.key.run_id
                 else:
                     del self._open[key.workflow_id]
-            wake_watchers(entry)
             callbacks, entry.callbacks = entry.callbacks, []
-            return Closed(entry, take_mailbox(entry), callbacks)
+            watchers, entry.watchers = entry.watchers, []  # woken by the caller (`wakes`)
+            return Closed(entry, take_mailbox(entry), callbacks, watchers)
 
     # -- waiting
 

@@ -1,0 +1,120 @@
+"""Where a started run's actor is spawned: a lone caller's own thread, else the spawn lane."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from aion_actors import Engine, EngineClosed
+from aion_actors.core import RunKey
+from aion_actors.runtime.actor import RunActor
+from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.messages import Ack
+from aion_actors.runtime.runs.spawning import Spawner
+from tests.runtime import flows
+
+KEY = RunKey("wf", "run")
+
+
+@pytest.fixture
+def spawned_in(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the thread each run actor's `on_start` ran in (where it was spawned)."""
+    names: list[str] = []
+    on_start = RunActor.on_start
+
+    def noted(actor: RunActor) -> None:
+        names.append(threading.current_thread().name)
+        on_start(actor)
+
+    monkeypatch.setattr(RunActor, "on_start", noted)
+    return names
+
+
+@pytest.fixture
+def lane() -> Iterator[Lane]:
+    lane = Lane("test-spawn")
+    yield lane
+    lane.close()
+
+
+def test_a_lone_start_spawns_its_actor_in_the_callers_thread(
+    engine: Engine, spawned_in: list[str]
+) -> None:
+    assert engine.start(flows.three_steps, 1).result(timeout=30) == 112
+    assert spawned_in == [threading.current_thread().name]
+
+
+def test_a_start_among_others_spawns_on_the_lane_and_returns_once_committed(
+    engine: Engine, spawned_in: list[str]
+) -> None:
+    spawner = engine._runs._starts._spawner  # noqa: SLF001 - another caller is starting
+    assert not spawner.starting()
+    try:
+        handle = engine.start(flows.three_steps, 2)
+        assert type(engine.history(handle.workflow_id)[0]).__name__ == "WorkflowStarted"
+    finally:
+        spawner.started()
+    assert handle.result(timeout=30) == 113
+    assert spawned_in == ["aion-spawn"]
+
+
+def test_many_request_threads_each_get_their_committed_run(engine: Engine) -> None:
+    results: dict[int, Any] = {}
+
+    def client(value: int) -> None:
+        handle = engine.start(flows.three_steps, value)
+        assert engine.history(handle.workflow_id)[0].input == [value]  # committed already
+        results[value] = handle.result(timeout=60)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert results == {i: i + 111 for i in range(64)}
+
+
+def test_a_caller_alone_spawns_here_and_one_among_others_on_the_lane(lane: Lane) -> None:
+    spawner = Spawner(lambda key, generation: None, lane, lambda: False)
+    assert spawner.starting() is False  # alone
+    assert spawner.starting() is True  # a second caller meanwhile
+    spawner.started()
+    spawner.started()
+    assert spawner.starting() is False  # alone again
+    spawner.started()
+
+
+def test_a_spawn_runs_in_order_on_the_lane(lane: Lane) -> None:
+    spawned: list[tuple[RunKey, int]] = []
+    done = threading.Event()
+
+    def spawn(key: RunKey, generation: int) -> None:
+        spawned.append((key, generation))
+        if generation == 2:
+            done.set()
+
+    spawner = Spawner(spawn, lane, lambda: False)
+    spawner.spawn(KEY, 1, Ack(), here=False)
+    spawner.spawn(KEY, 2, Ack(), here=False)
+    assert done.wait(10)
+    assert spawned == [(KEY, 1), (KEY, 2)]
+
+
+def test_a_spawn_the_closed_lane_refuses_tells_its_caller_engine_closed(lane: Lane) -> None:
+    lane.close()
+    spawner = Spawner(lambda key, generation: pytest.fail("spawned"), lane, lambda: False)
+    ack = Ack()
+    spawner.spawn(KEY, 1, ack, here=False)
+    with pytest.raises(EngineClosed):
+        ack.wait(timeout=10)
+
+
+def test_a_spawn_queued_until_the_table_shut_tells_its_caller_engine_closed(lane: Lane) -> None:
+    spawner = Spawner(lambda key, generation: pytest.fail("spawned"), lane, lambda: True)
+    ack = Ack()
+    spawner.spawn(KEY, 1, ack, here=False)
+    with pytest.raises(EngineClosed):
+        ack.wait(timeout=10)
