@@ -80,7 +80,7 @@ class Queues:
         self._counter = itertools.count()
         #: open runs of queues not registered yet, found in the store (read once, lazily)
         self._found: dict[str, list[rebuild.Found]] | None = None
-        #: dispatches after a run closed: off the thread that closed it
+        #: a node's dispatches after a run closed: off the thread that closed it
         self._lane = Lane("aion-queues")
         #: wakes a queue whose rate forbids a start until a known instant
         self._alarm = Alarm(clock, "aion-queue-rates")
@@ -355,7 +355,9 @@ class Queues:
     def _closed(self, state: QueueState, run: RunKey) -> None:
         with self._lock:  # (a run enqueued after this look dispatches by itself)
             freed = state.closed(run) and state.waiting > 0
-        if freed:
+        if freed and self._spread is None:  # it only tells runs: at once, on this thread
+            self.dispatch(state)
+        elif freed:  # (a node's dispatch may wait for another node)
             self._lane.submit(self.dispatch, state)
 
     # -- cancelling a queued run

@@ -105,7 +105,7 @@ class RunManager:
             counters=self._counters,
             telemetry=recorder.telemetry,
         )
-        self._starts = Starts(self._table, self._residency, store)
+        self._starts = Starts(self._table, self._residency, store, self)
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(
             self._table,

@@ -28,10 +28,11 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
-from aion_actors.runtime.host import Handoff
+from aion_actors.runtime.host import Handoff, RunHost
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import policies
 from aion_actors.runtime.runs.entry import RunEntry, Undecided
+from aion_actors.runtime.runs.holding import Holding, held
 from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.table import RunTable
@@ -126,10 +127,14 @@ def check_memo(memo: Any, max_payload_bytes: int) -> dict[str, Any] | None:
 
 
 class Starts:
-    def __init__(self, table: RunTable, residency: Residency, store: EventStore) -> None:
+    def __init__(
+        self, table: RunTable, residency: Residency, store: EventStore, host: RunHost
+    ) -> None:
         self._table = table
         self._residency = residency
         self._store = store
+        #: runs whose code waits for a queue's slot: recorded without an actor
+        self._holding = Holding(table, residency, host)
 
     def create(
         self,
@@ -162,7 +167,7 @@ class Starts:
         withdrawn meanwhile). For callers that must not block (`aion_actors.aio`)."""
         entries = self._reserve_all(definition, new, True, None)
         return self._admit(
-            definition, new, [e if isinstance(e, RunEntry) else None for e in entries]
+            definition, new, [e if isinstance(e, RunEntry) else None for e in entries], False
         )
 
     def _reserve_all(
@@ -231,7 +236,7 @@ class Starts:
         with what its workflow does first, in one commit. So a run is written by
         its actor from its first event on, and a workflow's first step costs no
         commit of its own."""
-        acks = self._admit(definition, new, entries)
+        acks = self._admit(definition, new, entries, wait)
         outcomes: list[Started] = []
         for waiting in acks:
             if waiting is None:
@@ -255,8 +260,10 @@ class Starts:
         definition: WorkflowDefinition,
         new: Sequence[NewRun],
         entries: Sequence[RunEntry | None],
+        wait: bool,
     ) -> list[Ack | None]:
-        """Hand each reserved run its opening and start its actor; the acks to wait on."""
+        """Hand each reserved run its opening and start its actor (a held one is recorded
+        without one, see `holding`; in the caller's thread if it `wait`s); the acks."""
         now = self._residency.clock.now_ns()
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
@@ -269,6 +276,10 @@ class Starts:
                 name, payload = run.signal
                 opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
             opening += [stamp(e, len(opening) + i + 1, now) for i, e in enumerate(run.after)]
+            if run.after and held(opening, run.parent):
+                self._holding.record(entry.key, opening, ack, inline=wait)
+                acks.append(ack)
+                continue
             generation = self._table.admit(entry.key, Handoff(opening, ack))
             if generation is None:  # withdrawn meanwhile
                 ack.resolve()
