@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from aion_actors import Engine, QueryError, Queue, WorkflowCancelled, WorkflowStatus
+from aion_actors.core import RunKey
 from aion_actors.store import Recorder
 from tests.crashes import kill_engine
 from tests.queues import flows
@@ -23,11 +24,8 @@ def _kinds(engine: Engine, workflow_id: str) -> list[str]:
     return [e.kind for e in engine.history(workflow_id)]
 
 
-@pytest.mark.timeout(60)
-def test_waiting_runs_hold_no_actor_and_cost_three_appends_dequeue_and_first_step_in_one(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ledger = str(tmp_path / "ledger")
+def _batches(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
+    """The kinds of each batch appended for each workflow_id, from now on."""
     batches: dict[str, list[list[str]]] = {}
     real = Recorder.append_then
 
@@ -36,6 +34,15 @@ def test_waiting_runs_hold_no_actor_and_cost_three_appends_dequeue_and_first_ste
         return real(self, workflow_id, run_id, events, *a, **k)
 
     monkeypatch.setattr(Recorder, "append_then", noted)
+    return batches
+
+
+@pytest.mark.timeout(60)
+def test_waiting_runs_hold_no_actor_and_cost_three_appends_dequeue_and_first_step_in_one(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = str(tmp_path / "ledger")
+    batches = _batches(monkeypatch)
     engine.register(Queue("narrow", concurrency=1))
     first = engine.enqueue("narrow", flows.held, workflow_id="first")
     waiting = [engine.enqueue("narrow", flows.paced, ledger, workflow_id=f"w{i}") for i in range(5)]
@@ -113,3 +120,40 @@ def test_runs_waiting_without_an_actor_come_back_queued_after_a_sigkill_and_star
         assert [engine.result(w, timeout=60) for w in ids] == ids
         assert all(_kinds(engine, w).count("RunDequeued") == 1 for w in ids)
     assert set(flows.noted(ledger)) == set(ids)
+
+
+@pytest.mark.timeout(60)
+def test_a_waiting_run_replaced_by_terminate_existing_ends_unrun_and_its_successor_waits(
+    engine: Engine,
+) -> None:
+    engine.register(Queue("narrow", concurrency=1))
+    first = engine.enqueue("narrow", flows.held, workflow_id="first")
+    old = engine.enqueue("narrow", flows.quick, 1, workflow_id="w")
+    new = engine.enqueue("narrow", flows.quick, 2, workflow_id="w", if_open="terminate_existing")
+    assert new.run_id != old.run_id
+    assert [e.kind for e in engine.history("w", run_id=old.run_id)] == [
+        "WorkflowStarted",
+        "WorkflowQueued",
+        "WorkflowTerminated",
+    ]  # ended without an actor: its code never ran
+    kept = engine._parts.runs._residency._kept  # noqa: SLF001 - the replay it never needed
+    assert RunKey("w", old.run_id) not in kept
+    assert engine.describe("w").status is WorkflowStatus.QUEUED
+    engine.signal("first", "go", "done")
+    assert first.result(timeout=20) == "done" and new.result(timeout=20) == 2
+
+
+@pytest.mark.timeout(60)
+def test_a_run_of_a_free_key_while_only_runs_of_full_keys_wait_starts_in_its_enqueue_commit(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = _batches(monkeypatch)
+    engine.register(Queue("q", concurrency=10, per_key=1))
+    for workflow_id in ("a0", "a1", "b0"):  # a1 waits for a0: key "a" is full
+        engine.enqueue("q", flows.held, workflow_id=workflow_id, key=workflow_id[0])
+    assert engine.describe("b0").status is WorkflowStatus.RUNNING  # at once, not later
+    assert batches["b0"][0][:3] == ["WorkflowStarted", "WorkflowQueued", "RunDequeued"]
+    assert engine.describe("a1").status is WorkflowStatus.QUEUED
+    for workflow_id in ("a0", "a1", "b0"):
+        engine.signal(workflow_id, "go", workflow_id)
+        assert engine.result(workflow_id, timeout=20) == workflow_id

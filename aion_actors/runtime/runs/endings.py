@@ -182,6 +182,7 @@ class Endings:
         if done is None:
             return
         self._residency.refuse(key, done.leftovers)
+        self._residency.keep_history(key, None)  # (one kept for a replay that never came)
         for callback in done.callbacks:
             try:
                 callback(closing)

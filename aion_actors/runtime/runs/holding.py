@@ -54,7 +54,11 @@ class Holding:
             return
         ack.submitted = True
         then = functools.partial(self._recorded, key, generation, ack)
-        self._host.recorder.append_then(key.workflow_id, key.run_id, opening, 0, then, alone=inline)
+        try:
+            recorder = self._host.recorder
+            recorder.append_then(key.workflow_id, key.run_id, opening, 0, then, alone=inline)
+        except BaseException as exc:  # the recorder is closed: nothing was written
+            self._recorded(key, generation, ack, None, exc)
 
     def _recorded(
         self,
@@ -66,7 +70,8 @@ class Holding:
     ) -> None:
         """On the committing thread: quick, nothing waited for."""
         if error is not None or not events:
-            self._host.start_failed(key, error or RuntimeError(f"run {key.run_id}: no commit"))
+            error = error or RuntimeError(f"run {key.run_id}: its start was not committed")
+            self._host.start_failed(key, error)
             ack.resolve(error)
             return
         self._table.take_handoff(key)  # (the kept history is checked against the head)
