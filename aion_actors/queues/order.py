@@ -56,6 +56,10 @@ class QueueState:
         """Whether `run` waits here."""
         return run in self._waiting
 
+    def eligible(self) -> bool:
+        """Whether a waiting run may take a slot now (its key is not at its bound)."""
+        return any(self._head(key) is not None and self.free(key) for key in list(self._turns))
+
     def free(self, key: str | None) -> bool:
         """Whether a run of `key` may take a slot now."""
         limit, per_key = self.queue.concurrency, self.queue.per_key

@@ -1,13 +1,12 @@
 """`Queues`: the engine's part that records queued runs and gives them slots.
 
 `enqueue` records a run as queued — `WorkflowStarted` + `WorkflowQueued` in
-its first commit — or, when its queue has a free slot for its key and no run
-waits, as started at once (`RunDequeued` in that same commit). A waiting run
-gets its slot from `dispatch`, which is called by whatever frees one or adds
-a run: an enqueue, a run of the queue closing (`RunManager.when_closed`) while
-runs wait, a queue registered. Nobody polls. A dispatched run records `RunDequeued` and
-its code runs. The queue's state is rebuilt from the store when the queue is
-registered (`rebuild`), so limits hold across an engine restart.
+its first commit — or, with a free slot for its key that no waiting run could
+take, as started at once (`RunDequeued` in that same commit). A waiting run
+gets its slot from `dispatch`, called by whatever frees one or adds a run (an
+enqueue, a run of the queue closing, a queue registered); nobody polls. The
+queue's state is rebuilt from the store when the queue is registered
+(`rebuild`), so limits hold across an engine restart.
 
 A queue with a `rate` gives a slot only when its window admits a start;
 when runs wait for the rate alone, the queue arms the `Alarm` for the exact
@@ -80,7 +79,7 @@ class Queues:
         self._counter = itertools.count()
         #: open runs of queues not registered yet, found in the store (read once, lazily)
         self._found: dict[str, list[rebuild.Found]] | None = None
-        #: dispatches after a run closed: off the thread that closed it
+        #: a node's dispatches after a run closed: off the thread that closed it
         self._lane = Lane("aion-queues")
         #: wakes a queue whose rate forbids a start until a known instant
         self._alarm = Alarm(clock, "aion-queue-rates")
@@ -229,11 +228,11 @@ class Queues:
         key, priority, dedup_id, raise_duplicate = place
         with self._lock:
             holder = state.dedup.get(dedup_id) if dedup_id is not None else None
-            fast = (
+            fast = (  # (it would be the next run `take` gives a slot to)
                 holder is None
-                and state.waiting == 0
                 and state.free(key)
                 and state.admits(self._clock.now_ns())
+                and not state.eligible()
             )
             if fast:
                 state.claim(new.key, key)
@@ -287,8 +286,7 @@ class Queues:
         return started
 
     def _queue(self, name: str) -> Queue:
-        queue = self._queues.get(name)
-        if queue is None:
+        if (queue := self._queues.get(name)) is None:
             self.state(name)  # (raises, naming it)
         assert queue is not None
         return queue
@@ -355,7 +353,9 @@ class Queues:
     def _closed(self, state: QueueState, run: RunKey) -> None:
         with self._lock:  # (a run enqueued after this look dispatches by itself)
             freed = state.closed(run) and state.waiting > 0
-        if freed:
+        if freed and self._spread is None:  # it only tells runs: at once, on this thread
+            self.dispatch(state)
+        elif freed:  # (a node's dispatch may wait for another node)
             self._lane.submit(self.dispatch, state)
 
     # -- cancelling a queued run
@@ -363,8 +363,7 @@ class Queues:
     def cancel(self, workflow_id: str, reason: str, timeout: float | None) -> bool:
         """Cancel the open run of `workflow_id` if it waits in a queue: it ends cancelled,
         its code never ran. False if it does not wait in one (cancel it as any run)."""
-        run_id = self._runs.open_run(workflow_id)
-        if run_id is None:
+        if (run_id := self._runs.open_run(workflow_id)) is None:
             return False
         run = RunKey(workflow_id, run_id)
         with self._lock:

@@ -186,6 +186,7 @@ class Endings:
         if done is None:
             return
         self._residency.refuse(key, done.leftovers)
+        self._residency.keep_history(key, None)  # (one kept for a replay that never came)
         self._wakes.closed(key, closing, done.watchers, done.callbacks)
         parent = done.entry.parent
         if successor is not None and isinstance(closing, ev.WorkflowContinuedAsNew):

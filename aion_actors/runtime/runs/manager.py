@@ -109,7 +109,7 @@ class RunManager:
         self._spawn_lane = Lane("aion-spawn", clock.settled)  # closed after the table shuts
         self._wake_lane = Lane("aion-wake", clock.settled)  # (see `spawning`, `wakes`)
         self._starts = Starts(
-            self._table, self._residency, store, self._spawn_lane, dispatcher.lend
+            self._table, self._residency, store, self._spawn_lane, self, dispatcher.lend
         )
         self._resets = Resets(self._table, self._residency, store, recorder, catalog, self._waiters)
         self._endings = Endings(

@@ -28,11 +28,12 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime.definitions import WorkflowDefinition
-from aion_actors.runtime.host import Handoff
+from aion_actors.runtime.host import Handoff, RunHost
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import policies
 from aion_actors.runtime.runs.entry import RunEntry, Undecided
+from aion_actors.runtime.runs.holding import Holding, held
 from aion_actors.runtime.runs.lending import Lend, OpeningLender
 from aion_actors.runtime.runs.policies import StartPolicy
 from aion_actors.runtime.runs.residency import Residency
@@ -135,6 +136,7 @@ class Starts:
         residency: Residency,
         store: EventStore,
         spawn_lane: Lane,
+        host: RunHost,
         lend: Lend | None = None,
     ) -> None:
         self._table = table
@@ -144,6 +146,8 @@ class Starts:
         self._spawner = Spawner(residency.spawn, spawn_lane, lambda: table.shut_down)
         #: a lone start's first turn in its caller's thread (`lending`)
         self._lender = OpeningLender(lend)
+        #: runs whose code waits for a queue's slot: recorded without an actor
+        self._holding = Holding(table, residency, host)
 
     def create(
         self,
@@ -176,7 +180,7 @@ class Starts:
         withdrawn meanwhile). For callers that must not block (`aion_actors.aio`)."""
         entries = self._reserve_all(definition, new, True, None)
         return self._admit(
-            definition, new, [e if isinstance(e, RunEntry) else None for e in entries]
+            definition, new, [e if isinstance(e, RunEntry) else None for e in entries], False
         )
 
     def _reserve_all(
@@ -249,13 +253,13 @@ class Starts:
         thread, which would only sleep meanwhile (`lending`): it has run when `admit`
         returns, before the wait."""
         if not wait:
-            return [e is not None for e in self._admit(definition, new, entries)]
+            return [e is not None for e in self._admit(definition, new, entries, False)]
         crowded = self._spawner.starting()
         try:
             if crowded:
-                acks = self._admit(definition, new, entries, here=False)
+                acks = self._admit(definition, new, entries, True, here=False)
             else:
-                admit = lambda: self._admit(definition, new, entries)  # noqa: E731
+                admit = lambda: self._admit(definition, new, entries, True)  # noqa: E731
                 acks = self._lender.admit(admit, runs=len(new), wait=True)
             return _waited(acks)
         finally:
@@ -266,11 +270,13 @@ class Starts:
         definition: WorkflowDefinition,
         new: Sequence[NewRun],
         entries: Sequence[RunEntry | None],
+        wait: bool,
         *,
         here: bool = True,
     ) -> list[Ack | None]:
         """Hand each reserved run its opening and start its actor (in this thread if
-        `here`, else on the spawn lane); the acks to wait on."""
+        `here`, else on the spawn lane; a held one is recorded without one, see
+        `holding`, in the caller's thread if it `wait`s); the acks to wait on."""
         now = self._residency.clock.now_ns()
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
@@ -283,6 +289,10 @@ class Starts:
                 name, payload = run.signal
                 opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
             opening += [stamp(e, len(opening) + i + 1, now) for i, e in enumerate(run.after)]
+            if run.after and held(opening, run.parent):
+                self._holding.record(entry.key, opening, ack, inline=wait)
+                acks.append(ack)
+                continue
             generation = self._table.admit(entry.key, Handoff(opening, ack))
             if generation is None:  # withdrawn meanwhile
                 ack.resolve()
