@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine
-from tests.crashes import kill_engine
 from tests.queues import flows
 from tests.queues.history import interval, most_at_once
-from tests.workers.helpers import wait_until
+from tests.queues.queue_child import enqueuing
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = 200
 
 
@@ -23,15 +19,8 @@ def test_concurrency_three_is_never_exceeded_across_an_engine_kill_and_every_run
     tmp_path: Path,
 ) -> None:
     data, ledger = tmp_path / "data", str(tmp_path / "ledger")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.queues.queue_child", str(data), ledger, str(RUNS)],
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:
-        wait_until(lambda: Path(ledger + ".enqueued").exists(), 90, "every run to be enqueued")
-    finally:
-        kill_engine(child)
+    with enqueuing(data, ledger, RUNS):
+        pass
     done_before = len(flows.noted(ledger))
     assert done_before < RUNS - 10, "the kill came too late to leave runs queued"
 

@@ -4,8 +4,6 @@ from the recorded `RunDequeued` times — within one engine's life and across a 
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,12 +11,11 @@ import pytest
 
 from aion_actors import Engine, Queue
 from aion_actors.runtime.rates import Rate, Window, rate_of
-from tests.crashes import kill_engine
 from tests.queues import flows
 from tests.queues.history import most_in_window, started_at
+from tests.queues.queue_child import enqueuing
 from tests.workers.helpers import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 SECOND = 1_000_000_000
 
 
@@ -104,16 +101,8 @@ def test_a_restart_grants_no_fresh_burst_the_last_windows_starts_come_from_histo
     data, ledger = tmp_path / "data", str(tmp_path / "ledger")
     runs, rate = 25, flows.RATED_QUEUE.limit
     assert rate is not None
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.queues.queue_child", str(data), ledger, str(runs), "rated"],
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:  # the first window's starts ran (their runs closed): kill well inside the window
-        wait_until(lambda: Path(ledger + ".enqueued").exists(), 60, "every run to be enqueued")
+    with enqueuing(data, ledger, runs, "rated"):  # killed well inside the first window
         wait_until(lambda: len(flows.noted(ledger)) >= rate.limit, 60, "a window of starts")
-    finally:
-        kill_engine(child)
 
     with Engine.open(data, workers=1) as engine:
         engine.register(*flows.ALL, flows.RATED_QUEUE)

@@ -3,8 +3,6 @@ and whatever reaches it (a signal, a cancel, a query, its slot) brings it back b
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +11,9 @@ import pytest
 from aion_actors import Engine, QueryError, Queue, WorkflowCancelled, WorkflowStatus
 from aion_actors.core import RunKey
 from aion_actors.store import Recorder
-from tests.crashes import kill_engine
 from tests.queues import flows
+from tests.queues.queue_child import enqueuing
 from tests.workers.helpers import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _kinds(engine: Engine, workflow_id: str) -> list[str]:
@@ -97,15 +93,8 @@ def test_runs_waiting_without_an_actor_come_back_queued_after_a_sigkill_and_star
     tmp_path: Path,
 ) -> None:
     data, ledger, runs = tmp_path / "data", str(tmp_path / "ledger"), 40
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.queues.queue_child", str(data), ledger, str(runs)],
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:
-        wait_until(lambda: Path(ledger + ".enqueued").exists(), 90, "every run to be enqueued")
-    finally:
-        kill_engine(child)
+    with enqueuing(data, ledger, runs):
+        pass
 
     ids = [f"run-{i:03d}" for i in range(runs)]
     with Engine.open(data, workers=1) as engine:
