@@ -14,6 +14,7 @@ from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs.spawning import Spawner
+from supervisor import SupervisorError
 from tests.runtime import flows
 
 KEY = RunKey("wf", "run")
@@ -118,3 +119,37 @@ def test_a_spawn_queued_until_the_table_shut_tells_its_caller_engine_closed(lane
     spawner.spawn(KEY, 1, ack, here=False)
     with pytest.raises(EngineClosed):
         ack.wait(timeout=10)
+
+
+@pytest.mark.timeout(60)
+def test_a_start_whose_actor_the_closing_engine_could_not_spawn_is_told_engine_closed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(The engine closes while a caller spawns its run's actor in its own thread: the
+    supervisor has stopped, so no actor took the start and nothing was recorded. The
+    caller waited for that commit with no timeout, for ever.)"""
+    runs = engine._parts.runs  # noqa: SLF001 - the close, between reservation and spawn
+    table, residency = runs._table, runs._residency  # noqa: SLF001
+    supervisor = residency._sup  # noqa: SLF001
+    start_child = type(supervisor).start_child
+
+    def stopped(self: Any, spec: Any) -> Any:
+        if self is not supervisor:
+            return start_child(self, spec)
+        table.shut()  # the engine's close begins: the table refuses everything from now on
+        raise SupervisorError("supervisor 'runs' is not running")
+
+    monkeypatch.setattr(type(supervisor), "start_child", stopped)
+    told: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            engine.start(flows.three_steps, 1)
+        except BaseException as exc:
+            told.append(exc)
+
+    caller = threading.Thread(target=start, name="a-request-thread")
+    caller.start()
+    caller.join(30)
+    assert not caller.is_alive(), "the caller still waits for a start nobody will record"
+    assert len(told) == 1 and isinstance(told[0], EngineClosed), told

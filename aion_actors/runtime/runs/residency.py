@@ -224,7 +224,10 @@ class Residency:
         """Start the incarnation of `generation` (the entry is STARTING); its `on_start`
         makes it LIVE and hands it what waited in the mailbox."""
         entry = self._table.get(key)
-        if entry is None or entry.generation != generation or self._table.shut_down:
+        if entry is None or entry.generation != generation:
+            return
+        if self._table.shut_down:
+            self._never_started(key)
             return
         definition = self._catalog.workflow(entry.workflow_type)
         if definition is None:
@@ -244,12 +247,21 @@ class Residency:
         try:
             info = self._sup.start_child(self._spec(key, generation, definition, ages))
         except Exception:
-            if self._table.exited(key, generation):
+            if self._table.shut_down:  # (the engine closes: its supervisor has stopped)
+                self._never_started(key)
+            elif self._table.exited(key, generation):
                 log.exception("could not start an actor for run %s; messages wait", key.run_id)
             return
         self._evictor.started()
         self._table.started(key, generation, info.pid)
         self._counters.rehydrations += 1
+
+    def _never_started(self, key: RunKey) -> None:
+        """The engine closed before run `key` had an actor: a start still in its entry was
+        taken by no incarnation, so nothing of it was recorded; its caller is told so."""
+        handoff = self._table.take_handoff(key)
+        if handoff is not None and handoff.start is not None:
+            handoff.start.resolve(EngineClosed())
 
     def _spec(
         self,
