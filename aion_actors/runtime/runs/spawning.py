@@ -11,8 +11,9 @@ and the caller only queues its run and waits for its commit, as before.
 (`benchmarks/README.md`, issue 24 round 5: about 7 % less CPU per workflow
 with 256 request threads.)
 
-A run whose spawn the lane never runs (the engine closed first) never
-recorded its start: its caller is told `EngineClosed`.
+A spawn the lane refuses (it closed: the engine closes) is made in the
+caller's thread after all: `Residency.spawn` then finds the table shut and
+tells the start's caller `EngineClosed` (nothing of it was recorded).
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from aion_actors.core import EngineClosed, RunKey
+from aion_actors.core import RunKey
 from aion_actors.runtime.lane import Lane
-from aion_actors.runtime.messages import Ack
 
 #: spawn the actor of generation `int` of the run (`Residency.spawn`)
 Spawn = Callable[[RunKey, int], None]
 
 
 class Spawner:
-    def __init__(self, spawn: Spawn, lane: Lane, shut_down: Callable[[], bool]) -> None:
+    def __init__(self, spawn: Spawn, lane: Lane) -> None:
+        #: spawns the actor, or tells the start's caller `EngineClosed` once the table is shut
         self._spawn = spawn
         #: runs the spawns handed over, in order; closed by the run manager
         self._lane = lane
-        #: whether the run table refuses everything now (the engine closes)
-        self._shut_down = shut_down
         #: callers between their admission and the end of their wait (see `starting`)
         self._starting = 0
         self._lock = threading.Lock()
@@ -50,16 +49,8 @@ class Spawner:
         with self._lock:
             self._starting -= 1
 
-    def spawn(self, key: RunKey, generation: int, ack: Ack, *, here: bool) -> None:
-        """Spawn the run's actor now in this thread (`here`), else queue it on the lane;
-        `ack` (its start's) is told `EngineClosed` if the lane never spawns it."""
-        if here:
-            self._spawn(key, generation)
-        elif not self._lane.submit(self._queued, key, generation, ack):
-            ack.resolve(EngineClosed())
-
-    def _queued(self, key: RunKey, generation: int, ack: Ack) -> None:
-        if self._shut_down():
-            ack.resolve(EngineClosed())
-        else:
+    def spawn(self, key: RunKey, generation: int, *, here: bool) -> None:
+        """Spawn the run's actor now in this thread (`here`, or the lane has closed),
+        else queue it on the lane."""
+        if here or not self._lane.submit(self._spawn, key, generation):
             self._spawn(key, generation)

@@ -143,7 +143,7 @@ class Starts:
         self._residency = residency
         self._store = store
         #: where the actors of runs started by waiting callers are spawned (see `spawning`)
-        self._spawner = Spawner(residency.spawn, spawn_lane, lambda: table.shut_down)
+        self._spawner = Spawner(residency.spawn, spawn_lane)
         #: a lone start's first turn in its caller's thread (`lending`)
         self._lender = OpeningLender(lend)
         #: runs whose code waits for a queue's slot: recorded without an actor
@@ -297,7 +297,7 @@ class Starts:
             if generation is None:  # withdrawn meanwhile
                 ack.resolve()
             else:
-                self._spawner.spawn(entry.key, generation, ack, here=here)
+                self._spawner.spawn(entry.key, generation, here=here)
             acks.append(ack)
         return acks
 
