@@ -54,13 +54,19 @@ from aion_actors.store._lmdb_records import (
 )
 from aion_actors.store._search import RunPage, RunQuery
 from aion_actors.store._write_faults import PROBE_KEY, free_bytes, unwritable
-from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
+from aion_actors.store.protocol import (
+    AppendRequest,
+    AppendsInBatches,
+    DueTimer,
+    RetentionOf,
+    RunSummary,
+)
 
 DEFAULT_MAP_SIZE: Final = 1 << 30
 _T = TypeVar("_T")
 
 
-class LmdbStore(CloseOnExit):
+class LmdbStore(AppendsInBatches, CloseOnExit):
     """An `EventStore` in an LMDB data directory, owned by one process at a time.
 
     `durability="sync"` (the default) fsyncs every commit; `"nosync"` leaves
@@ -131,16 +137,6 @@ class LmdbStore(CloseOnExit):
         return self._readers.cleared
 
     # Writing
-
-    def append(
-        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
-    ) -> int:
-        (result,) = self.append_batch(
-            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
-        )
-        if isinstance(result, AionError):
-            raise result
-        return result[-1].seq if result else expected_seq
 
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         with self._write_lock:

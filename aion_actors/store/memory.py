@@ -24,12 +24,18 @@ from aion_actors.core import (
 from aion_actors.core.closing import CloseOnExit
 from aion_actors.store import _projection as proj
 from aion_actors.store._search import RunPage, RunQuery, page, sort_key
-from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
+from aion_actors.store.protocol import (
+    AppendRequest,
+    AppendsInBatches,
+    DueTimer,
+    RetentionOf,
+    RunSummary,
+)
 
 _Run = tuple[str, str]
 
 
-class MemoryStore(CloseOnExit):
+class MemoryStore(AppendsInBatches, CloseOnExit):
     """An `EventStore` that lives and dies with the process."""
 
     def __init__(self) -> None:
@@ -43,16 +49,6 @@ class MemoryStore(CloseOnExit):
         #: open parent → its closed children, freed when it closes
         self._waiting: dict[_Run, set[_Run]] = {}
         self._closed = False
-
-    def append(
-        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
-    ) -> int:
-        (result,) = self.append_batch(
-            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
-        )
-        if isinstance(result, AionError):
-            raise result
-        return result[-1].seq if result else expected_seq
 
     def check_writable(self) -> None:
         """Memory can always take a write."""

@@ -59,6 +59,23 @@ class AppendRequest:
     expected_seq: int
 
 
+class AppendsInBatches:
+    """`append` as a batch of one, for a store whose `append_batch` does the writing."""
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        raise NotImplementedError
+
+    def append(
+        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
+    ) -> int:
+        (result,) = self.append_batch(
+            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
+        )
+        if isinstance(result, AionError):
+            raise result
+        return result[-1].seq if result else expected_seq
+
+
 class EventStore(Protocol):
     """Durable, ordered histories of runs, with a run index and durable timers.
 

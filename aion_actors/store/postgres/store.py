@@ -40,7 +40,13 @@ from aion_actors.store.postgres import (
     _timers,
 )
 from aion_actors.store.postgres._owner import Owner
-from aion_actors.store.protocol import AppendRequest, DueTimer, RetentionOf, RunSummary
+from aion_actors.store.protocol import (
+    AppendRequest,
+    AppendsInBatches,
+    DueTimer,
+    RetentionOf,
+    RunSummary,
+)
 
 _T = TypeVar("_T")
 
@@ -49,7 +55,7 @@ class _InDoubt(Exception):
     """A commit's outcome is not known yet (its transaction still runs on the server)."""
 
 
-class PostgresStore(CloseOnExit):
+class PostgresStore(AppendsInBatches, CloseOnExit):
     """An `EventStore` in the Postgres schema `schema` (default `aion`) of the database at
     `url`, created (with `partitions` partitions) on first open.
 
@@ -153,16 +159,6 @@ class PostgresStore(CloseOnExit):
             )
 
     # Writing
-
-    def append(
-        self, workflow_id: str, run_id: str, events: Sequence[Event], expected_seq: int
-    ) -> int:
-        (result,) = self.append_batch(
-            [AppendRequest(workflow_id, run_id, tuple(events), expected_seq)]
-        )
-        if isinstance(result, AionError):
-            raise result
-        return result[-1].seq if result else expected_seq
 
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
         with self._write_lock:
