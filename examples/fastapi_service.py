@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     listening = socket.socket()
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind(("127.0.0.1", args.port))
+    listening.listen(128)  # connections wait in the backlog from the moment it is announced
     address = f"listening on http://127.0.0.1:{listening.getsockname()[1]}"
     app = make_app(args.data, announce=address)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))

@@ -1,83 +1,23 @@
-"""examples/fastapi_service.py under uvicorn, driven by httpx: SIGKILLed mid-order,
+"""examples/fastapi_service.py under uvicorn, driven over HTTP: SIGKILLed mid-order,
 restarted on the same directory, the order finishes — every step once."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aion_actors import Engine
+from tests.examples._service import Service, poll, services
 
-httpx = pytest.importorskip("httpx", reason="the [web] extra (fastapi, uvicorn, httpx)")
+__all__ = ["services"]  # the fixture
+
+pytest.importorskip("httpx", reason="the [web] extra (fastapi, uvicorn, httpx)")
 pytest.importorskip("fastapi", reason="the [web] extra (fastapi, uvicorn, httpx)")
 pytest.importorskip("uvicorn", reason="the [web] extra (fastapi, uvicorn, httpx)")
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICE = ROOT / "examples" / "fastapi_service.py"
-WAIT = 60.0
-
-
-class Service:
-    """uvicorn running the example in its own session (so SIGKILL takes its workers too)."""
-
-    def __init__(self, data: Path, log: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(SERVICE), "--port", "0", "--data", str(data)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log.open("ab"),
-            text=True,
-            start_new_session=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},  # as if installed (pip install -e .)
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.startswith("listening on "), f"the service did not start: {line!r}"
-        self.client = httpx.Client(base_url=line.split()[-1], timeout=WAIT)
-
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self.client.request(method, path, json=body)
-        return response.status_code, response.json()
-
-    def sigkill(self) -> None:
-        self.client.close()
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=WAIT)
-
-    def stop(self) -> str:
-        """SIGTERM, as a service manager stops it; returns what it printed on the way out."""
-        self.client.close()
-        self.process.send_signal(signal.SIGTERM)
-        out, _ = self.process.communicate(timeout=WAIT)
-        return out
-
-
-def poll(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def services() -> Iterator[list[Service]]:
-    started: list[Service] = []
-    yield started
-    for service in started:
-        if service.process.poll() is None:
-            os.killpg(service.process.pid, signal.SIGKILL)
-            service.process.wait(timeout=WAIT)
+EXAMPLE = "fastapi_service.py"
 
 
 @pytest.mark.timeout(180)
@@ -85,7 +25,7 @@ def test_an_order_survives_a_sigkill_of_the_asyncio_service(
     tmp_path: Path, services: list[Service]
 ) -> None:
     data, log = tmp_path / "data", tmp_path / "service.log"
-    first = Service(data, log)
+    first = Service(EXAMPLE, data, log)
     services.append(first)
     status, created = first.request(
         "POST", "/orders", {"order_id": "o-1", "item": "book", "amount": 1200}
@@ -97,7 +37,7 @@ def test_an_order_survives_a_sigkill_of_the_asyncio_service(
     )
     first.sigkill()  # mid-order: charged, not approved yet
 
-    second = Service(data, log)
+    second = Service(EXAMPLE, data, log)
     services.append(second)
     status, described = second.request("GET", "/orders/o-1")
     assert (status, described["status"], described["run_id"]) == (200, "running", created["run_id"])
@@ -120,7 +60,7 @@ def test_an_order_survives_a_sigkill_of_the_asyncio_service(
 def test_the_asyncio_service_answers_bad_requests_with_http_errors(
     tmp_path: Path, services: list[Service]
 ) -> None:
-    service = Service(tmp_path / "data", tmp_path / "service.log")
+    service = Service(EXAMPLE, tmp_path / "data", tmp_path / "service.log")
     services.append(service)
     assert service.request("GET", "/orders/nobody")[0] == 404
     assert service.request("POST", "/orders", {"item": "book"})[0] == 422  # no amount
