@@ -13,7 +13,6 @@ from tests.examples._service import Service, poll, services
 
 __all__ = ["services"]  # the fixture
 
-pytest.importorskip("httpx", reason="the [web] extra (fastapi, uvicorn, httpx)")
 pytest.importorskip("fastapi", reason="the [web] extra (fastapi, uvicorn, httpx)")
 pytest.importorskip("uvicorn", reason="the [web] extra (fastapi, uvicorn, httpx)")
 
