@@ -238,7 +238,7 @@ class Queues:
                 if state.window is not None:
                     state.window.grant()
             if holder is None and dedup_id is not None:
-                state.dedup[dedup_id] = new.key
+                state.hold(dedup_id, new.key)
         if holder is not None:
             assert dedup_id is not None
             if raise_duplicate:

@@ -3,9 +3,13 @@ its closing gives the slot back without a dispatch, since no run waits for it.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from aion_actors import Engine, Queue
+from aion_actors.core import RunKey
+from aion_actors.queues.order import Queued, QueueState
 from aion_actors.queues.service import Queues
 from tests.queues import flows
 
@@ -62,3 +66,29 @@ def test_an_enqueue_into_a_full_queue_waits_without_a_dispatch_and_still_gets_it
     assert first.result(timeout=20) == "done" and keyed.result(timeout=20) == "done"
     assert [h.result(timeout=20) for h in waiting] == [0, 1, 2]
     assert same_key.result(timeout=20) == 9
+
+
+class _Walked(dict[str, RunKey]):
+    """A dedup map that counts the walks over it."""
+
+    walks = 0
+
+    def items(self) -> Any:
+        self.walks += 1
+        return super().items()
+
+
+def test_a_closing_run_frees_its_dedup_id_without_walking_every_other_runs() -> None:
+    """With a dedup_id on each of thousands of waiting runs, a walk per close made a drain
+    quadratic; the close finds its run's dedup_id by the run, and frees only that one."""
+    state = QueueState(Queue("q", concurrency=10))
+    state.dedup = walked = _Walked()
+    runs = [RunKey(f"w{i}", "r") for i in range(100)]
+    for i, run in enumerate(runs):
+        state.add(Queued(run, None, 0, f"d{i}", (i, i)))
+    taken = state.take(0)
+    assert [item.run for item in taken] == runs[:10]
+    assert state.closed(runs[5]) and state.closed(runs[50]) is False  # (one waited: no slot)
+    assert "d5" not in walked and "d50" not in walked and len(walked) == 98
+    assert walked["d6"] == runs[6] and walked["d51"] == runs[51]
+    assert walked.walks == 0
