@@ -45,8 +45,10 @@ class QueueState:
         #: runs holding a slot, and each key's count
         self.running: dict[RunKey, str | None] = {}
         self._per_key: Counter[str | None] = Counter()
-        #: dedup_id -> the run holding it (queued or running)
+        #: dedup_id -> the run holding it (queued or running); written through `hold`
         self.dedup: dict[str, RunKey] = {}
+        #: ... and back: the dedup_id each run holds (a close frees it without a scan)
+        self._dedup_of: dict[RunKey, str] = {}
 
     @property
     def waiting(self) -> int:
@@ -97,7 +99,12 @@ class QueueState:
         heapq.heappush(self._heaps.setdefault(item.key, []), (-item.priority, item.order, item.run))
         self._turns.setdefault(item.key, None)
         if item.dedup_id is not None:
-            self.dedup[item.dedup_id] = item.run
+            self.hold(item.dedup_id, item.run)
+
+    def hold(self, dedup_id: str, run: RunKey) -> None:
+        """`run` holds `dedup_id` (queued or running) until it closes."""
+        self.dedup[dedup_id] = run
+        self._dedup_of[run] = dedup_id
 
     def claim(self, run: RunKey, key: str | None) -> None:
         """`run` holds a slot (of its `key`)."""
@@ -123,7 +130,8 @@ class QueueState:
         """`run` closed: it leaves the queue, and its dedup_id is free. True if it freed a
         slot."""
         self._waiting.pop(run, None)
-        for dedup_id in [d for d, r in self.dedup.items() if r == run]:
+        dedup_id = self._dedup_of.pop(run, None)
+        if dedup_id is not None and self.dedup.get(dedup_id) == run:
             del self.dedup[dedup_id]
         return self.release(run)
 

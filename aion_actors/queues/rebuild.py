@@ -59,7 +59,7 @@ def restore(state: QueueState, found: Found) -> None:
         return
     state.claim(item.run, item.key)
     if item.dedup_id is not None:
-        state.dedup[item.dedup_id] = item.run
+        state.hold(item.dedup_id, item.run)
 
 
 def recent_starts(store: EventStore, queue: str, found: list[Found], since: int) -> list[int]:

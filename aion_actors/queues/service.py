@@ -16,7 +16,6 @@ from its grant, with the time read after its commit (see `rates`).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import logging
@@ -239,7 +238,7 @@ class Queues:
                 if state.window is not None:
                     state.window.grant()
             if holder is None and dedup_id is not None:
-                state.dedup[dedup_id] = new.key
+                state.hold(dedup_id, new.key)
         if holder is not None:
             assert dedup_id is not None
             if raise_duplicate:
@@ -248,29 +247,30 @@ class Queues:
         queued = ev.WorkflowQueued(
             queue=state.queue.name, key=key, priority=priority, dedup_id=dedup_id
         )
-        after = (queued, ev.RunDequeued()) if fast else (queued,)
-        run = dataclasses.replace(new, after=after)
+        run = new.followed_by((queued, ev.RunDequeued()) if fast else (queued,))
         try:
             started = self._start(definition, run, policy, options)
         except BaseException:
-            self._forget(state, run.key, fast)
+            self._forget(state, new.key, fast)
             raise
-        if started != run.key:  # a start policy handed back another run
-            self._forget(state, run.key, fast)
+        if started != new.key:  # a start policy handed back another run
+            self._forget(state, new.key, fast)
             return started
         if fast and state.window is not None:
             with self._lock:  # (read after the commit: not before its recorded time)
                 state.window.started(self._clock.now_ns())
+        wanted = False  # (whether a slot may be free for it: if not, no dispatch could start it)
         if not fast:
             item = Queued(
-                run.key, key, priority, dedup_id, (self._clock.now_ns(), next(self._counter))
+                started, key, priority, dedup_id, (self._clock.now_ns(), next(self._counter))
             )
             with self._lock:
                 state.add(item)
-        self._watch(state, run.key)
-        if not fast:
+                wanted = state.free(key)
+        self._watch(state, started)
+        if wanted:
             self.dispatch(state)
-        return run.key
+        return started
 
     def _start(
         self,

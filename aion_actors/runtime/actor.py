@@ -186,7 +186,8 @@ class RunActor(PooledActor):
         except BaseException:
             self._report_idle()
             raise
-        self._report_idle()  # before the commit that may let the engine look quiet
+        if type(message) is not _Replay or not self.actor_inbox.snapshot():  # (else: theirs)
+            self._report_idle()  # before the commit that may let the engine look quiet
         self._flush()  # leaves the run busy if it was: no second report
         return result
 

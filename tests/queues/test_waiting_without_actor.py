@@ -10,6 +10,7 @@ import pytest
 
 from aion_actors import Engine, QueryError, Queue, WorkflowCancelled, WorkflowStatus
 from aion_actors.core import RunKey
+from aion_actors.runtime.runs import RunManager
 from aion_actors.store import Recorder
 from tests.queues import flows
 from tests.queues.queue_child import enqueuing
@@ -146,3 +147,29 @@ def test_a_run_of_a_free_key_while_only_runs_of_full_keys_wait_starts_in_its_enq
     for workflow_id in ("a0", "a1", "b0"):
         engine.signal(workflow_id, "go", workflow_id)
         assert engine.result(workflow_id, timeout=20) == workflow_id
+
+
+@pytest.mark.timeout(60)
+def test_a_run_brought_back_for_its_slot_reports_idle_once_after_its_dequeue_not_after_replay(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its replay leaves it idle (still queued) but its `DequeueRequest` waits in its inbox:
+    the replay's turn reports nothing (an idle report the next turn takes back costs the
+    evictor two calls and maybe a wake-up); the run reports idle once it waits for a signal."""
+    reports: list[bool] = []
+    real = RunManager.run_idle
+
+    def noted(self: RunManager, key: RunKey, idle: bool) -> None:
+        if key.workflow_id == "second":
+            reports.append(idle)
+        real(self, key, idle)
+
+    monkeypatch.setattr(RunManager, "run_idle", noted)
+    engine.register(Queue("narrow", concurrency=1))
+    engine.enqueue("narrow", flows.held, workflow_id="first")
+    second = engine.enqueue("narrow", flows.held, workflow_id="second")
+    engine.signal("first", "go", "done")
+    wait_until(lambda: reports == [True], 10, "the dequeued run to wait for its signal")
+    engine.signal("second", "go", "done")
+    assert second.result(timeout=20) == "done"
+    assert reports[0] is True and "RunDequeued" in _kinds(engine, "second")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lmdb
+import pytest
 
 from aion_actors.core import WorkflowStatus, unpackb
 from aion_actors.core import events as ev
@@ -147,3 +148,30 @@ def test_runs_of_one_status_list_what_a_scan_of_the_run_index_lists_in_its_order
         assert store.runs(status=WorkflowStatus.COMPLETED) == [
             r for r in every if r.status == WorkflowStatus.COMPLETED
         ]
+
+
+def test_a_status_change_moves_only_the_status_row_and_the_index_agrees_with_the_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queued -> running -> completed (a queued run's life): each move rewrites the
+    status row alone — the other prefixes (every run, its type, its attributes) are
+    not computed again — and rows and counts agree with the run index after each."""
+    with LmdbStore(tmp_path / "data", durability="nosync") as store:
+        start = ev.WorkflowStarted(workflow_type="t", input=[], run_id="r", version="v")
+        attrs = ev.AttributesSet(attributes={"customer": "c-1"})
+        store.append("w", "r", [start, attrs, ev.WorkflowQueued(queue="q")], 0)
+        store.append("w2", "r", [start], 0)
+        assert ids(store, status="queued") == ["w"] and store.examine().findings == []
+        every = search_index.prefixes
+        computed: list[object] = []
+        monkeypatch.setattr(
+            search_index, "prefixes", lambda summary: computed.append(summary) or every(summary)
+        )
+        store.append("w", "r", [ev.RunDequeued()], 3)
+        assert ids(store, status="running") == ["w2", "w"] and ids(store, status="queued") == []
+        store.append("w", "r", [ev.WorkflowCompleted(result=1)], 4)
+        assert computed == []  # (the status alone moved, twice)
+        assert ids(store, status="completed") == ["w"] and ids(store, status="running") == ["w2"]
+        assert ids(store, attributes={"customer": "c-1"}) == ["w"]
+        assert ids(store, workflow_type="t") == ["w2", "w"]
+        assert store.examine().findings == []
