@@ -27,7 +27,6 @@ from supervisor._children import State, SupervisorExhaustedHook, logger
 from supervisor._incarnation import Incarnation, Notify, next_pid
 from supervisor._mailslot import Coalesced
 from supervisor._messages import (
-    Adopt,
     CountChildren,
     DeleteChild,
     Lookup,
@@ -70,7 +69,9 @@ class SupervisorActor(pykka.ThreadingActor, Generic[H]):
             raise TypeError(f"Supervisor policy must be a RestartPolicy, not {policy!r}")
         pid = next_pid() if pid is None else pid
         #: what the handle shares with this actor (name, pid, claims, exit reason)
-        self.state = State(name or f"supervisor-{pid}", pid, policy)
+        self.state = State(
+            name or f"supervisor-{pid}", pid, policy, forget_exited=forget_exited, clock=clock
+        )
         #: the static children, until ``on_start`` has started them; then empty
         self._initial = list(children)
         keys = [spec.key for spec in self._initial]
@@ -138,15 +139,17 @@ class SupervisorActor(pykka.ThreadingActor, Generic[H]):
             self.state.exit_reason = ExitReason.crash(exc_info[1])
 
     def on_receive(self, message: Any) -> Any:
+        self._tree.adopt_registered()  # what it decides sees every child started so far
+        return self._handle(message)
+
+    def _handle(self, message: Any) -> Any:
         tree = self._tree
         match message:
             case Incarnation():
                 tree.child_exited(message)
             case Coalesced(slot):  # adoptions and exits, told in a wave
                 for item in slot.take():
-                    self.on_receive(item)
-            case Adopt(spec, inc):
-                tree.adopt(spec, inc)
+                    self._handle(item)
             case RestartDue(keys, token, delay):
                 tree.start_group(keys, token, delay)
             case Lookup(key):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
+from supervisor._adoption import Adoptions
 from supervisor._incarnation import Incarnation
 from supervisor._latch import Latch
 from supervisor.errors import DuplicateChild
@@ -30,9 +32,27 @@ class State:
     supervisor's thread (a round trip that cost more than the start itself).
     """
 
-    __slots__ = ("claims", "done", "exit_reason", "lock", "name", "pid", "policy", "thread")
+    __slots__ = (
+        "adoptions",
+        "claims",
+        "done",
+        "exit_reason",
+        "lock",
+        "name",
+        "pid",
+        "policy",
+        "thread",
+    )
 
-    def __init__(self, name: str, pid: int, policy: RestartPolicy) -> None:
+    def __init__(
+        self,
+        name: str,
+        pid: int,
+        policy: RestartPolicy,
+        *,
+        forget_exited: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         #: the supervisor's name; fixed
         self.name = name
         #: the supervisor's own pid; fixed
@@ -51,6 +71,8 @@ class State:
         #: every key with a child record, plus keys a caller is starting; a key is
         #: added before its child exists and discarded after its record is dropped
         self.claims: set[Hashable] = set()
+        #: children callers started, not yet taken over by the supervisor's thread
+        self.adoptions = Adoptions(self.lock, self.claims, forget_exited=forget_exited, clock=clock)
 
     def claim(self, key: Hashable) -> None:
         """Reserve ``key`` for a new child; `DuplicateChild` if it is taken."""

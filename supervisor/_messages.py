@@ -1,8 +1,9 @@
 """What a supervisor actor is sent: one frozen dataclass per kind of message.
 
 Calls come from `Supervisor` (as ``ask``s, answered with the result), the rest are
-``tell``s from other threads: `Adopt` from a `Supervisor.start_child` caller,
-`RestartDue` from the backoff timer, and each child's `Incarnation` when it exits.
+``tell``s from other threads: `RestartDue` from the backoff timer, and the
+`Incarnation` of a child whose exit the supervisor must decide about. (A child a
+`Supervisor.start_child` caller launched is not told: see `supervisor._adoption`.)
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from supervisor._incarnation import Incarnation
 from supervisor.spec import ChildSpec
 
 __all__ = [
-    "Adopt",
     "Call",
     "CountChildren",
     "DeleteChild",
@@ -73,19 +72,6 @@ Call = (
     | CountChildren
     | Lookup
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Adopt:
-    """From `Supervisor.start_child`: the actor child it launched under a claimed key.
-
-    Launching an actor waits for its ``on_start``; done in the caller's
-    thread, starts proceed in parallel instead of queueing behind one another
-    in the supervisor's, which only does the bookkeeping.
-    """
-
-    spec: ChildSpec
-    inc: Incarnation
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,16 +101,26 @@ class Tree:
         self._children[spec.key] = child
         return child.info()
 
-    def adopt(self, spec: ChildSpec, inc: Incarnation) -> None:
-        """Take over a child launched by the caller of `start_child` under its claim."""
-        child = Child(spec, self.policy, self._window_for(spec))
+    def adopt(self, spec: ChildSpec, inc: Incarnation, at: float) -> None:
+        """Take over a child launched at ``at`` by the caller of `start_child` under its
+        claim."""
+        self._record(spec, inc, at)
+        if self._stopping:
+            self._launcher.shutdown(self._children[spec.key])
+        elif inc.done.is_set():
+            self.child_exited(inc)  # it ended before we heard of it
+
+    def _record(self, spec: ChildSpec, inc: Incarnation, at: float) -> None:
+        child = Child(spec, self.policy, self._window_for(spec, at))
         child.inc = inc
         child.state = "running"
         self._children[spec.key] = child
-        if self._stopping:
-            self._launcher.shutdown(child)
-        elif inc.done.is_set():
-            self.child_exited(inc)  # it ended before we heard of it
+
+    def adopt_registered(self) -> None:
+        """Take over the children callers started and registered (see
+        `supervisor._adoption`), in order."""
+        for spec, inc, at in self.state.adoptions.take():
+            self.adopt(spec, inc, at)
 
     def terminate_child(self, key: Hashable) -> None:
         child = self._get(key)
@@ -158,13 +168,19 @@ class Tree:
         except KeyError:
             raise SupervisorError(f"supervisor {self.name!r} has no child {key!r}") from None
 
-    def _window_for(self, spec: ChildSpec) -> RestartWindow | None:
+    def _window_for(self, spec: ChildSpec, at: float | None = None) -> RestartWindow | None:
         return _restarts.window_for(
-            spec, self.policy, self._window, self._child_windows, self._clock()
+            spec,
+            self.policy,
+            self._window,
+            self._child_windows,
+            self._clock() if at is None else at,
         )
 
     def shutdown_all(self) -> None:
         """Stop every child in reverse start order; then our helper threads."""
+        for spec, inc, at in self.state.adoptions.take(closing=True):
+            self._record(spec, inc, at)  # stopped below with the others, newest first
         self._stopping = True
         for child in reversed(list(self._children.values())):
             if child.inc is not None:

@@ -1,6 +1,7 @@
 """What a supervisor is told (`ChildSpec`) and what it tells back (`ChildInfo`, `ExitReason`).
 
-Hooks (all optional, all called in the supervisor's own thread, so they must be quick
+Hooks (all optional, all called in the supervisor's own thread — but for a quiet exit
+of a pooled child `Supervisor.start_child` started, see there — so they must be quick
 and must not call back into the same supervisor; an exception in a hook is logged and
 ignored):
 

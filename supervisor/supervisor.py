@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 import pykka
 
 from supervisor._actor import SupervisorActor
-from supervisor._children import State, SupervisorExhaustedHook
-from supervisor._incarnation import next_pid, stop_incarnation
+from supervisor._adoption import Closed, Quiet, Wake
+from supervisor._children import State, SupervisorExhaustedHook, call_hook
+from supervisor._incarnation import Incarnation, next_pid, stop_incarnation
 from supervisor._mailslot import Mailslot
 from supervisor._messages import (
-    Adopt,
     Call,
     CountChildren,
     DeleteChild,
@@ -36,7 +36,8 @@ from supervisor._messages import (
 )
 from supervisor._watch import start_actor
 from supervisor.errors import SupervisorError
-from supervisor.policy import RestartPolicy
+from supervisor.policy import RestartPolicy, RestartType
+from supervisor.pooled import PooledActor
 from supervisor.spec import ChildInfo, ChildKind, ChildSpec, ExitReason, child_kind
 
 __all__ = ["Supervisor"]
@@ -134,7 +135,12 @@ class Supervisor:
         a claim on its key (`DuplicateChild` if taken), then handed over to the
         supervisor, so that many callers start children in parallel without a
         round trip each; processes and sub-supervisors start in the
-        supervisor's thread.
+        supervisor's thread. The actor is not even handed over: it is registered,
+        and the supervisor's thread takes it over when it next handles a message;
+        if a pooled one first exits quietly (normally, wanting no restart, its
+        record forgotten), its exit is bookkept and its ``on_exit`` called in the
+        thread it exited in, and the supervisor's thread is never woken for it
+        (`supervisor._adoption`).
         """
         if (
             not isinstance(spec, ChildSpec)
@@ -143,29 +149,44 @@ class Supervisor:
         ):
             return self._call("start_child", StartChild(spec))  # type: ignore[no-any-return]
         state = self._state
+        restart = spec.restart or (spec.policy or state.policy).restart
         state.claim(spec.key)
         try:
             if not self.actor_ref.is_alive():
                 raise SupervisorError(self._not_running())
-            pid = next_pid()
-            try:
-                inc = start_actor(spec, pid, self._notify)
-            except Exception as exc:
-                raise SupervisorError(
-                    f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
-                ) from exc
-            try:
-                self._slot.put(Adopt(spec, inc))
-            except pykka.ActorDeadError:
-                stop_incarnation(inc, "brutal_kill")
-                raise SupervisorError(
-                    f"supervisor {self.name!r} stopped while child {spec.key!r} was starting"
-                ) from None
+            inc = self._launch(spec, restart)
         except BaseException:
             state.release(spec.key)
             raise
-        restart = spec.restart or (spec.policy or state.policy).restart
-        return ChildInfo(spec.key, pid, inc.ref, restart, True, "worker", len(spec.restart_history))
+        return ChildInfo(
+            spec.key, inc.pid, inc.ref, restart, True, "worker", len(spec.restart_history)
+        )
+
+    def _launch(self, spec: ChildSpec, restart: RestartType) -> Incarnation:
+        """Start ``spec``'s actor in this thread under the caller's claim on its key, and
+        register it for the supervisor's thread to take over (`supervisor._adoption`)."""
+        adoptions = self._state.adoptions
+        adoptions.begin(
+            spec,
+            restart,
+            pooled=isinstance(spec.actor, type) and issubclass(spec.actor, PooledActor),
+        )
+        try:
+            inc = start_actor(spec, next_pid(), self._exited)
+        except Exception as exc:
+            adoptions.abort(spec.key)
+            raise SupervisorError(
+                f"child {spec.key!r} of supervisor {self.name!r} failed to start: {exc!r}"
+            ) from exc
+        then = adoptions.launched(spec, inc)
+        if isinstance(then, Closed):
+            stop_incarnation(inc, "brutal_kill")
+            raise SupervisorError(
+                f"supervisor {self.name!r} stopped while child {spec.key!r} was starting"
+            )
+        if then is not None:
+            self._settled(then)
+        return inc
 
     def terminate_child(self, key: Hashable) -> None:
         """Stop a child (no restart follows); a no-op if it is not running.
@@ -223,6 +244,18 @@ class Supervisor:
         """A child's exit, told from its last thread; a stopped supervisor has no use for it."""
         with contextlib.suppress(pykka.ActorDeadError):
             self._slot.put(inc)
+
+    def _exited(self, inc: Incarnation) -> None:
+        """A registered child's exit, told from its last thread: bookkept here if quiet."""
+        then = self._state.adoptions.exited(inc)
+        if then is not None:
+            self._settled(then)
+
+    def _settled(self, then: Quiet | Wake) -> None:
+        if isinstance(then, Quiet):
+            call_hook(then.spec.on_exit, then.info, then.reason, None)
+        else:
+            self._notify(then.inc)
 
     def _check_thread(self, op: str) -> None:
         if threading.current_thread() is self._state.thread:

@@ -148,6 +148,10 @@ class ThreadExecutor:
                 self._loop = self._loop or LoopThread("aion-activity-loop")
                 entry.stop = self._loop.spawn(self._execute_async(entry)).cancel
                 return
+            own = self._own
+            if getattr(own, "handing", False) and own.next is None:
+                own.next = entry  # see `_work`: this thread runs it next, nobody is woken
+                return
             if self._idle:
                 self._idle -= 1
             elif len(self._threads) < self._max_workers:
@@ -214,9 +218,19 @@ class ThreadExecutor:
             thread.join()
 
     def _work(self) -> None:
-        self._own.inside = True
+        own = self._own
+        own.inside, own.handing, own.next = True, False, None
         while True:
-            entry = self._queue.get()
+            # An attempt submitted by this thread while it handed its last outcome over
+            # (the next activity of a run whose turn ran here, lent) runs here next: its
+            # thread is free as soon as that turn ends, and another thread would be
+            # woken only to wait for the GIL until then.
+            entry, own.next = own.next, None
+            if entry is not None:
+                with self._lock:
+                    self._idle -= 1  # (as a submit reserves an idle thread)
+            else:
+                entry = self._queue.get()
             if entry is None:
                 return
             with self._lock:
@@ -247,11 +261,16 @@ class ThreadExecutor:
                 result = entry.function(*entry.args)
             except Exception as exc:
                 error = exc
-        with self._settling():  # the outcome only: heartbeats go as they come
-            if error is not None:
-                self._fail(entry, error, now)
-            else:
-                self._finish(entry, result)
+        own = self._own
+        own.handing = True
+        try:
+            with self._settling():  # the outcome only: heartbeats go as they come
+                if error is not None:
+                    self._fail(entry, error, now)
+                else:
+                    self._finish(entry, result)
+        finally:
+            own.handing = False
 
     async def _execute_async(self, entry: _Entry) -> None:
         """An `async def` attempt, on the loop thread; cancelled by its timeout or a cancel."""

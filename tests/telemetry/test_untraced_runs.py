@@ -3,6 +3,7 @@ does) has nothing to trace: its history is read once, not on every commit."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -43,5 +44,18 @@ def test_without_a_provider_set_commits_do_no_telemetry_work_until_one_is_set() 
         capture_output=True,
         text=True,
         check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_provider_named_by_the_environment_is_seen_within_the_recheck_interval() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_PYTHON_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.telemetry.env_provider_child"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -1,7 +1,7 @@
 """Where a started run's actor is spawned: in its caller's thread, or on the spawn lane.
 
 `Engine.start` reserves the run, spawns its actor (its spec, the pooled
-actor, the supervisor's adoption) and waits for the commit of its start. A
+actor, its registration with the supervisor) and waits for the commit of its start. A
 caller alone spawns in its own thread: nothing is handed over before its
 first commit. While other callers are starting runs too (a service with many
 request threads), each such spawn is a burst of Python in its own thread,
