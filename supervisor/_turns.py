@@ -35,10 +35,11 @@ class Turn:
     __slots__ = ("lent", "started")
 
     def __init__(self) -> None:
-        #: when the turn began (monotonic); never changes
+        #: when the turn began (monotonic); set by its thread while the turn is in no
+        #: thread's ``_turns`` (one Turn per thread, begun again for each turn)
         self.started = time.monotonic()
-        #: True once the watchdog released the duty on this turn's behalf; set once,
-        #: under the dispatcher's ``_loans`` lock
+        #: True once the watchdog released the duty on this turn's behalf; set once per
+        #: turn, under the dispatcher's ``_loans`` lock
         self.lent = False
 
 
