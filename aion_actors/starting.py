@@ -26,7 +26,7 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import NewRun, RunManager, new_runs
 from aion_actors.runtime.runs.policies import DEFAULT_POLICY, StartPolicy
-from aion_actors.runtime.timeouts import Timeouts
+from aion_actors.runtime.timeouts import NO_TIMEOUTS, Timeouts
 from aion_actors.signal_start import SignalStart
 
 
@@ -240,12 +240,16 @@ def options_checked(options: StartOptions) -> tuple[Timeouts, dict[str, Any] | N
 
 def policy_of(options: StartOptions) -> StartPolicy | None:
     """The start policy `options` ask for; None for the default (fail if open, else allow)."""
+    if not options:  # the common start: no options at all, nothing to build
+        return None
     if_open, if_closed = options.get("if_open", "fail"), options.get("if_closed", "allow")
     policy = StartPolicy(if_open, if_closed)
     return None if policy == DEFAULT_POLICY else policy
 
 
 def _timeouts(options: StartOptions) -> Timeouts:
+    if not options:  # the common start: no options at all, nothing to check
+        return NO_TIMEOUTS
     unknown = set(options) - set(StartOptions.__annotations__)
     if unknown:
         raise TypeError(f"unexpected start option(s): {', '.join(sorted(unknown))}")

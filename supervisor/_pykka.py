@@ -169,11 +169,30 @@ def default_handle_failure(actor: pykka.Actor, exc_info: ExcInfo) -> None:
     pykka.Actor._handle_failure(actor, *exc_info)  # noqa: SLF001
 
 
+#: what Pykka's own ``_handle_receive`` handles itself; it hands the rest to ``on_receive``
+PYKKA_MESSAGES = (
+    pykka.messages._ActorStop,  # noqa: SLF001 - Pykka's stop message
+    pykka.messages.ProxyCall,
+    pykka.messages.ProxyGetAttr,
+    pykka.messages.ProxySetAttr,
+)
+_HANDLE_RECEIVE = pykka.Actor._handle_receive  # noqa: SLF001 - Pykka's own, to compare
+
+
 def run_message(actor: pykka.Actor, item: Envelope[Any]) -> None:
     """One message, with the error handling of Pykka's thread loop, but for one rule:
-    a ``BaseException`` fails this actor only (Pykka's loop would stop every actor)."""
+    a ``BaseException`` fails this actor only (Pykka's loop would stop every actor).
+    A message of none of Pykka's kinds goes straight to ``on_receive``, as Pykka's own
+    ``_handle_receive`` would send it (unless the class has its own)."""
     try:
-        response = actor._handle_receive(item.message)  # noqa: SLF001
+        message = item.message
+        if (
+            type(actor)._handle_receive is _HANDLE_RECEIVE  # noqa: SLF001 - see above
+            and not isinstance(message, PYKKA_MESSAGES)
+        ):
+            response = actor.on_receive(message)
+        else:
+            response = actor._handle_receive(message)  # noqa: SLF001
         if item.reply_to is not None:
             item.reply_to.set(response)
     except Exception:

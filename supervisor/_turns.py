@@ -18,11 +18,10 @@ first message and racing it for the GIL through the rest.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 __all__ = ["Lending", "Turn"]
@@ -36,10 +35,11 @@ class Turn:
     __slots__ = ("lent", "started")
 
     def __init__(self) -> None:
-        #: when the turn began (monotonic); never changes
+        #: when the turn began (monotonic); set by its thread while the turn is in no
+        #: thread's ``_turns`` (one Turn per thread, begun again for each turn)
         self.started = time.monotonic()
-        #: True once the watchdog released the duty on this turn's behalf; set once,
-        #: under the dispatcher's ``_loans`` lock
+        #: True once the watchdog released the duty on this turn's behalf; set once per
+        #: turn, under the dispatcher's ``_loans`` lock
         self.lent = False
 
 
@@ -82,27 +82,20 @@ class Lending(Generic[M]):
         held.append(mailbox)
         return True
 
-    @contextlib.contextmanager
-    def window(self, *, lend: bool = True, budget: int | None = None) -> Iterator[None]:
+    def window(self, *, lend: bool = True, budget: int | None = None) -> _Window[M]:
         """Hold the turns this thread makes due; on exit run them here (``lend``: only
         those made due while the dispatcher was quiet, and only if it still is), or
         queue them all at once (not ``lend``: many messages, one wake-up). ``budget``:
         messages per lent turn (default: the dispatcher's), the rest queued as usual."""
-        local = self._local
-        if getattr(local, "held", None) is not None:  # nested: the outer one decides
-            yield
-            return
-        held: list[M] = []
-        local.held, local.lend = held, lend
-        try:
-            yield
-        finally:
-            local.held = None  # what the turns below make due is queued as usual
-            if lend:
-                self._run(held, self.budget if budget is None else budget)
-            else:
-                for mailbox in held:
-                    self._queue(mailbox)
+        return _Window(self, lend, self.budget if budget is None else budget)
+
+    def _close(self, held: list[M], lend: bool, budget: int) -> None:
+        """A window closes: run (``lend``) or queue what it held."""
+        if lend:
+            self._run(held, budget)
+        else:
+            for mailbox in held:
+                self._queue(mailbox)
 
     def _run(self, held: list[M], budget: int) -> None:
         for i, mailbox in enumerate(held):
@@ -118,3 +111,32 @@ class Lending(Generic[M]):
                 raise
             finally:
                 self._one.release()
+
+
+class _Window(Generic[M]):
+    """`Lending.window`'s context: a class, not a generator-based one (a third of the
+    cost, on a path a task's every result and every batch of messages takes)."""
+
+    __slots__ = ("_budget", "_held", "_lend", "_lending")
+
+    def __init__(self, lending: Lending[M], lend: bool, budget: int) -> None:
+        self._lending = lending
+        self._lend = lend
+        self._budget = budget
+        #: what this window holds; None when nested in another (the outer one decides)
+        self._held: list[M] | None = None
+
+    def __enter__(self) -> None:
+        local = self._lending._local  # noqa: SLF001 - the window is part of Lending
+        if getattr(local, "held", None) is not None:  # nested: the outer one decides
+            return
+        self._held = []
+        local.held, local.lend = self._held, self._lend
+
+    def __exit__(self, *exc: object) -> None:
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        self._lending._local.held = None  # noqa: SLF001 - later turns are queued as usual
+        self._lending._close(held, self._lend, self._budget)  # noqa: SLF001 - see above

@@ -129,7 +129,7 @@ class Dispatcher:
 
     def _work(self) -> None:
         ready, duty, loans, turns = self._ready, self._duty, self._loans, self._turns
-        me = threading.get_ident()
+        me, turn = threading.get_ident(), Turn()  # one per thread, begun again per turn
         while True:
             duty.acquire()
             lent = False
@@ -140,7 +140,7 @@ class Dispatcher:
                 if mailbox is _STOP:
                     duty.release()
                     return
-                turn = Turn()
+                turn.started, turn.lent = time.monotonic(), False  # not in `turns` yet
                 with loans:
                     turns[me] = turn
                 try:

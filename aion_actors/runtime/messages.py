@@ -8,10 +8,10 @@ recorder's writer thread once the recording event is committed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aion_actors.core import TimerId
 from aion_actors.core import events as ev
@@ -193,8 +193,9 @@ class Query:
     reply: Future[Any] = field(default_factory=Future)
 
 
-@dataclass(frozen=True)
-class ActivityOutcome:
+class ActivityOutcome(NamedTuple):
+    """An attempt's outcome, for its run (a NamedTuple: built for every attempt)."""
+
     activity_id: str
     attempt: int
     outcome: Outcome
@@ -255,15 +256,14 @@ class Evict:
     """Stop if the run is only waiting on timers or signals; its history is enough to return."""
 
 
-@dataclass(frozen=True)
-class Committed:
-    """The recorder's answer to the actor's last append."""
+class Committed(NamedTuple):
+    """The recorder's answer to the actor's last append (a NamedTuple: one per commit)."""
 
     events: list[ev.Event] | None
     error: BaseException | None
     #: acks of a batch that closed the run: resolved once the run table has closed it,
     #: so a caller told "terminated" may start the workflow_id again at once
-    after_close: list[Ack] = field(default_factory=list)
+    after_close: Sequence[Ack] = ()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aion_actors.core import (
     ACTIVITY_TIMEOUT,
@@ -46,9 +46,9 @@ def _seq(event: ev.Event) -> int:
     return event.seq
 
 
-@dataclass(frozen=True)
-class Resolution:
-    """Where and how a part landed: at event `seq`, with a value or an error."""
+class Resolution(NamedTuple):
+    """Where and how a part landed: at event `seq`, with a value or an error (a
+    NamedTuple: one per awaited step)."""
 
     seq: int
     recorded_at: int

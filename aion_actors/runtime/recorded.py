@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from aion_actors.core import TimerId, TimerKind
 from aion_actors.core import events as ev
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """One command as history recorded it: what replay must ask for again."""
+class Recorded(NamedTuple):
+    """One command as history recorded it: what replay must ask for again (a
+    NamedTuple: one per command)."""
 
     kind: str
     name: str

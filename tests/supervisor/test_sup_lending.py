@@ -175,3 +175,49 @@ def test_a_lent_turn_with_a_budget_runs_that_many_messages_and_queues_the_rest(
     assert [m for m, _ in actor.ran] == ["one", "two", "three", "last"]
     assert [t for _, t in actor.ran[:2]] == ["lender", "lender"]
     assert all(t.startswith("lend-pool") for _, t in actor.ran[2:]), actor.ran
+
+
+def test_a_lending_window_whose_block_raises_still_runs_the_turns_it_held(
+    dispatcher: Dispatcher,
+) -> None:
+    ref = Threads.start(dispatcher)
+    actor = _proxy(ref)
+    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    raised: list[BaseException] = []
+
+    def lend() -> None:
+        try:
+            with dispatcher.lend():
+                ref.tell("last")
+                raise KeyError("the sender's own error")
+        except KeyError as exc:
+            raised.append(exc)
+
+    _in_thread(lend)
+    assert [type(e) for e in raised] == [KeyError]  # the window does not swallow it
+    assert actor.ran == [("last", "lender")]
+
+
+def test_a_window_nested_in_another_leaves_its_turns_to_the_outer_one_and_needs_no_generator(
+    dispatcher: Dispatcher,
+) -> None:
+    ref = Threads.start(dispatcher)
+    actor = _proxy(ref)
+    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    after_inner: list[list[Any]] = []
+    window = dispatcher.lend()
+    assert not hasattr(window, "gen")  # a class context, not @contextmanager's generator
+
+    def lend() -> None:
+        with dispatcher.lend(), dispatcher.batch():
+            ref.tell("last")
+        after_inner.append(list(actor.ran))
+
+    def outer() -> None:
+        with dispatcher.lend():
+            lend()
+            assert actor.ran == []  # the inner window closed; the outer still holds it
+
+    _in_thread(outer)
+    assert after_inner == [[]]
+    assert actor.ran == [("last", "lender")]

@@ -334,3 +334,42 @@ def test_a_pooled_actors_failing_on_start_is_a_start_failure(dispatcher: Dispatc
     _pykka.start(actor)
     assert watch.done.is_set()  # it ran in this thread, and finished here
     assert [name for name, _ in watch.events] == ["start_failed", "failed", "exited"]
+
+
+def test_pykkas_handle_receive_takes_its_own_message_kinds_and_passes_the_rest_on() -> None:
+    """What `run_message`'s short cut assumes: Pykka's `_handle_receive` handles the kinds
+    in `PYKKA_MESSAGES` itself and hands any other message to `on_receive`, unchanged."""
+    actor = Probe()
+    handle = pykka.Actor._handle_receive  # noqa: SLF001 - the assumption under test
+    assert handle(actor, "hi") == ("echo", "hi") and actor.calls == ["receive hi"]
+    call, get, set_, stop = (
+        pykka.messages.ProxyCall(attr_path=("on_receive",), args=("via proxy",), kwargs={}),
+        pykka.messages.ProxyGetAttr(attr_path=("fail_in",)),
+        pykka.messages.ProxySetAttr(attr_path=("fail_in",), value="nowhere"),
+        pykka.messages._ActorStop(),  # noqa: SLF001 - Pykka's own stop message
+    )
+    assert {type(m) for m in (call, get, set_, stop)} == set(_pykka.PYKKA_MESSAGES)
+    assert handle(actor, call) == ("echo", "via proxy")  # a proxy call, not a message
+    assert handle(actor, get) == "" and handle(actor, set_) is None
+    assert actor.fail_in == "nowhere"
+    handle(actor, stop)
+    assert actor.actor_stopped.is_set()
+    assert actor.calls == ["receive hi", "receive via proxy", "on_stop"]
+
+
+def test_run_message_sends_a_plain_message_straight_to_on_receive_but_keeps_a_class_own() -> None:
+    class Own(Probe):
+        def _handle_receive(self, message: Any) -> Any:
+            self.calls.append(f"own {message}")
+            return super()._handle_receive(message)
+
+    plain, own = Probe(), Own()
+    for actor in (plain, own):
+        asked: pykka.Future[Any] = pykka.ThreadingFuture()
+        _pykka.run_message(actor, _pykka.envelope("hi", asked))
+        assert asked.get(timeout=TIMEOUT) == ("echo", "hi")
+    assert plain.calls == ["receive hi"]
+    assert own.calls == ["own hi", "receive hi"]  # its override still sees every message
+    plain._handle_receive = lambda message: pytest.fail("Pykka's dispatch was not needed")  # type: ignore[method-assign] # noqa: SLF001
+    _pykka.run_message(plain, _pykka.envelope("again"))  # the class's own is Pykka's: skipped
+    assert plain.calls == ["receive hi", "receive again"]
