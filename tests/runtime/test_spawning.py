@@ -19,6 +19,27 @@ from tests.runtime import flows
 KEY = RunKey("wf", "run")
 
 
+def starting_in_a_thread(engine: Engine) -> tuple[threading.Thread, list[BaseException]]:
+    """A request thread starting a run; what its `start` raised goes in the list."""
+    told: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            engine.start(flows.three_steps, 1)
+        except BaseException as exc:
+            told.append(exc)
+
+    caller = threading.Thread(target=start, name="a-request-thread")
+    caller.start()
+    return caller, told
+
+
+def told_engine_closed(caller: threading.Thread, told: list[BaseException]) -> None:
+    caller.join(30)
+    assert not caller.is_alive(), "the caller still waits for a start nobody will record"
+    assert len(told) == 1 and isinstance(told[0], EngineClosed), told
+
+
 @pytest.fixture
 def spawned_in(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The name of the thread each run actor's `on_start` ran in (where it was spawned)."""
@@ -130,22 +151,11 @@ def test_a_start_whose_spawn_waited_on_the_lane_until_the_table_shut_is_told_eng
         return taken
 
     monkeypatch.setattr(lane, "submit", noted)
-    told: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            engine.start(flows.three_steps, 1)
-        except BaseException as exc:
-            told.append(exc)
-
-    caller = threading.Thread(target=start, name="a-request-thread")
-    caller.start()
+    caller, told = starting_in_a_thread(engine)
     assert queued.wait(10)
     runs._table.shut()  # noqa: SLF001 - the engine's close begins
     gate.set()
-    caller.join(30)
-    assert not caller.is_alive(), "the caller still waits for a start nobody will record"
-    assert len(told) == 1 and isinstance(told[0], EngineClosed), told
+    told_engine_closed(caller, told)
 
 
 @pytest.mark.timeout(60)
@@ -167,16 +177,5 @@ def test_a_start_whose_actor_the_closing_engine_could_not_spawn_is_told_engine_c
         raise SupervisorError("supervisor 'runs' is not running")
 
     monkeypatch.setattr(type(supervisor), "start_child", stopped)
-    told: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            engine.start(flows.three_steps, 1)
-        except BaseException as exc:
-            told.append(exc)
-
-    caller = threading.Thread(target=start, name="a-request-thread")
-    caller.start()
-    caller.join(30)
-    assert not caller.is_alive(), "the caller still waits for a start nobody will record"
-    assert len(told) == 1 and isinstance(told[0], EngineClosed), told
+    caller, told = starting_in_a_thread(engine)
+    told_engine_closed(caller, told)
