@@ -282,8 +282,7 @@ class RunActor(PooledActor):
             start, self._start = self._start, None
             error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
             error = error or RuntimeError(f"run {self.run_id} crashed")
-            self._host.start_failed(self.key, error)
-            start.resolve(error)
+            self._host.start_failed(self.key, error, start)
         for request in unsent:
             orphans.pass_on(request)
         self.seal_inbox(orphans)

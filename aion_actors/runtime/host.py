@@ -69,8 +69,9 @@ class RunHost(Protocol):
     def handoff(self, key: RunKey) -> Handoff:
         """The history to replay, or the opening of a run being started."""
 
-    def start_failed(self, key: RunKey, error: BaseException) -> None:
-        """A run's first commit failed: it never started; its reservation goes."""
+    def start_failed(self, key: RunKey, error: BaseException, start: Ack | None = None) -> None:
+        """A run's first commit failed: it never started; its reservation goes, and then
+        its starter (`start`, if it still waits) hears `error`."""
 
     def incarnation(
         self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]

@@ -71,8 +71,7 @@ class Holding:
         """On the committing thread: quick, nothing waited for."""
         if error is not None or not events:
             error = error or RuntimeError(f"run {key.run_id}: its start was not committed")
-            self._host.start_failed(key, error)
-            ack.resolve(error)
+            self._host.start_failed(key, error, ack)
             return
         self._table.take_handoff(key)  # (the kept history is checked against the head)
         self._residency.keep_history(key, events)

@@ -292,12 +292,14 @@ class RunManager:
     def handoff(self, key: RunKey) -> Handoff:
         return self._residency.handoff(key)
 
-    def start_failed(self, key: RunKey, error: BaseException) -> None:
+    def start_failed(self, key: RunKey, error: BaseException, start: msg.Ack | None = None) -> None:
         entry = self._table.get(key)
         self._residency.refuse(key, self._table.withdraw(key))
         if entry is not None and entry.parent and not isinstance(error, SequenceConflict):
             # a child or a successor: its starter did not wait; recovery starts it again
             log.error("run %s could not record its start: %r", key.run_id, error)
+        if start is not None:  # (after the withdrawal: a new start of the id may succeed)
+            start.resolve(error)
 
     def incarnation(
         self, key: RunKey, generation: int, ref: pykka.ActorRef[Any]
