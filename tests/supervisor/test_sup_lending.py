@@ -57,6 +57,14 @@ def _proxy(ref: pykka.ActorRef[Any]) -> Threads:
     return actor
 
 
+def _started(dispatcher: Dispatcher) -> tuple[Any, Any]:
+    """A `Threads` actor on `dispatcher`, idle after its start: its ref and its proxy."""
+    ref = Threads.start(dispatcher)
+    actor = _proxy(ref)
+    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    return ref, actor
+
+
 def _in_thread(fn: Any) -> str:
     """Run `fn` in a fresh thread named "lender"; its name."""
     thread = threading.Thread(target=fn, name="lender")
@@ -68,9 +76,7 @@ def _in_thread(fn: Any) -> str:
 def test_a_turn_made_due_in_a_lending_window_runs_in_that_thread_once_it_closes(
     dispatcher: Dispatcher,
 ) -> None:
-    ref = Threads.start(dispatcher)
-    actor = _proxy(ref)
-    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    ref, actor = _started(dispatcher)
     inside: list[list[Any]] = []
 
     def lend() -> None:
@@ -106,9 +112,7 @@ def test_a_busy_dispatcher_runs_what_a_lending_window_makes_due_on_its_own_threa
 def test_without_a_window_a_tell_never_runs_in_the_senders_thread(
     dispatcher: Dispatcher,
 ) -> None:
-    ref = Threads.start(dispatcher)
-    actor = _proxy(ref)
-    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    ref, actor = _started(dispatcher)
     _in_thread(lambda: ref.tell("last"))
     assert actor.done.wait(TIMEOUT)
     assert actor.ran[0][1].startswith("lend-pool")
@@ -117,9 +121,7 @@ def test_without_a_window_a_tell_never_runs_in_the_senders_thread(
 def test_a_lent_turn_keeps_messages_in_order_and_one_at_a_time(
     dispatcher: Dispatcher,
 ) -> None:
-    ref = Threads.start(dispatcher)
-    actor = _proxy(ref)
-    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    ref, actor = _started(dispatcher)
 
     def lend(first: int) -> None:
         for n in range(first, first + 50):
@@ -161,9 +163,7 @@ def test_a_batch_window_queues_the_turns_it_made_due_together_when_it_closes(
 def test_a_lent_turn_with_a_budget_runs_that_many_messages_and_queues_the_rest(
     dispatcher: Dispatcher,
 ) -> None:
-    ref = Threads.start(dispatcher)
-    actor = _proxy(ref)
-    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    ref, actor = _started(dispatcher)
 
     def lend() -> None:
         with dispatcher.lend(2):
@@ -180,9 +180,7 @@ def test_a_lent_turn_with_a_budget_runs_that_many_messages_and_queues_the_rest(
 def test_a_lending_window_whose_block_raises_still_runs_the_turns_it_held(
     dispatcher: Dispatcher,
 ) -> None:
-    ref = Threads.start(dispatcher)
-    actor = _proxy(ref)
-    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    ref, actor = _started(dispatcher)
     raised: list[BaseException] = []
 
     def lend() -> None:
@@ -201,9 +199,7 @@ def test_a_lending_window_whose_block_raises_still_runs_the_turns_it_held(
 def test_a_window_nested_in_another_leaves_its_turns_to_the_outer_one_and_needs_no_generator(
     dispatcher: Dispatcher,
 ) -> None:
-    ref = Threads.start(dispatcher)
-    actor = _proxy(ref)
-    wait_until(lambda: not actor.actor_inbox.busy, "the actor to start")
+    ref, actor = _started(dispatcher)
     after_inner: list[list[Any]] = []
     window = dispatcher.lend()
     assert not hasattr(window, "gen")  # a class context, not @contextmanager's generator
