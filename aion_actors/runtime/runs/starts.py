@@ -85,9 +85,16 @@ class NewRun:
 
     def followed_by(self, after: tuple[ev.Event, ...]) -> NewRun:
         """This run with `after` in its first commit (built directly: `replace` costs)."""
-        run_id, timeouts = self.run_id, self.timeouts
-        args, parent, signal, memo = self.args, self.parent, self.signal, self.memo
-        return NewRun(self.workflow_id, run_id, args, parent, timeouts, signal, memo, after)
+        return NewRun(
+            self.workflow_id,
+            self.run_id,
+            self.args,
+            self.parent,
+            timeouts=self.timeouts,
+            signal=self.signal,
+            memo=self.memo,
+            after=after,
+        )
 
 
 def new_runs(
