@@ -78,24 +78,6 @@ def _rows(summary: proj.Summary, run_key: bytes) -> dict[bytes, bytes]:
     return {prefix: prefix + tail for prefix in prefixes(summary)}
 
 
-def _moved(
-    txn: lmdb.Transaction[bytes],
-    search: Any,
-    changes: dict[bytes, int],
-    was: str,
-    now: str,
-    tail: bytes,
-) -> None:
-    """The run's status row, from status `was` to `now` (its other rows stay as they are)."""
-    before, after = _prefix(b"S", was), _prefix(b"S", now)
-    if before == after:
-        return
-    txn.delete(before + tail, db=search)
-    changes[before] = changes.get(before, 0) - 1
-    txn.put(after + tail, b"", db=search)
-    changes[after] = changes.get(after, 0) + 1
-
-
 _INDEXED: Final = ("status", "workflow_type", "started_at", "parent", "attributes")
 
 
@@ -115,17 +97,19 @@ def update(
     """
     search = dbs[b"search"]
     changes: dict[bytes, int] = {} if counts is None else counts
-    if old is not None:
+    before: dict[bytes, bytes] = {}
+    if old is None:
+        after = _rows(new, run_key)
+    else:
         was, now = [*map(old.get, _INDEXED)], [*map(new.get, _INDEXED)]
         if was == now:
             return  # (most appends: only the head moved; compared without a generator per run)
         if was[1:] == now[1:]:  # (the status alone moved: its one row, not every prefix's)
-            _moved(txn, search, changes, str(was[0]), str(now[0]), _tail(new, run_key))
-            if counts is None:
-                write_counts(txn, dbs, changes)
-            return
-    before = _rows(old, run_key) if old is not None else {}
-    after = _rows(new, run_key)
+            tail = _tail(new, run_key)
+            gone, came = _prefix(b"S", str(was[0])), _prefix(b"S", str(now[0]))
+            before, after = {gone: gone + tail}, {came: came + tail}
+        else:
+            before, after = _rows(old, run_key), _rows(new, run_key)
     for prefix, row in before.items():
         if after.get(prefix) != row:
             txn.delete(row, db=search)
