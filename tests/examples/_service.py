@@ -12,9 +12,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
+
+from aion_actors import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0
@@ -58,6 +60,48 @@ class Service:
         self.process.send_signal(signal.SIGTERM)
         out, _ = self.process.communicate(timeout=WAIT)
         return out
+
+
+class Restarted(NamedTuple):
+    """An order service SIGKILLed mid-order and started again on its data directory."""
+
+    service: Service
+    run_id: str  # the order's run, as the first service created it
+
+
+def kill_mid_order_and_restart(
+    example: str, data: Path, log: Path, services: list[Service]
+) -> Restarted:
+    """Create order o-1, SIGKILL the service once it waits for approval (charged, not
+    approved), start it again: the order is the same run, still running; approve it."""
+    first = Service(example, data, log)
+    services.append(first)
+    status, created = first.request(
+        "POST", "/orders", {"order_id": "o-1", "item": "book", "amount": 1200}
+    )
+    assert (status, created["order_id"]) == (201, "o-1")
+    poll(
+        lambda: first.request("GET", "/orders/o-1")[1].get("stage") == "awaiting approval",
+        "the order to wait for approval",
+    )
+    first.sigkill()
+
+    second = Service(example, data, log)
+    services.append(second)
+    status, described = second.request("GET", "/orders/o-1")
+    assert (status, described["status"], described["run_id"]) == (200, "running", created["run_id"])
+    assert second.request("POST", "/orders/o-1/approve", {"by": "ops"})[0] == 202
+    return Restarted(second, created["run_id"])
+
+
+def check_completed_once(result: dict[str, Any], run_id: str, data: Path) -> None:
+    """The order's result, and that reserve and charge each completed once in its history
+    (read after the service stopped: its engine released the directory's lock)."""
+    assert result["approved_by"] == "ops" and result["tracking"] == "TRACK-o-1"
+    assert result["payment"] == {"payment_ref": f"o-1/{run_id}/2", "amount": 1200}
+    with Engine.open(data) as engine:
+        history = [e.kind for e in engine.history("o-1")]
+    assert history.count("ActivityCompleted") == 2
 
 
 def poll(check: Callable[[], Any], what: str) -> Any:

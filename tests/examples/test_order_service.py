@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine
-from tests.examples._service import Service, poll, services
+from tests.examples._service import (
+    Service,
+    check_completed_once,
+    kill_mid_order_and_restart,
+    poll,
+    services,
+)
 
 __all__ = ["services"]  # the fixture
 
@@ -18,37 +23,15 @@ EXAMPLE = "order_service.py"
 def test_an_order_survives_a_sigkill_of_the_service(
     tmp_path: Path, services: list[Service]
 ) -> None:
-    data, log = tmp_path / "data", tmp_path / "service.log"
-    first = Service(EXAMPLE, data, log)
-    services.append(first)
-    status, created = first.request(
-        "POST", "/orders", {"order_id": "o-1", "item": "book", "amount": 1200}
-    )
-    assert (status, created["order_id"]) == (201, "o-1")
-    poll(
-        lambda: first.request("GET", "/orders/o-1")[1].get("stage") == "awaiting approval",
-        "the order to wait for approval",
-    )
-    first.sigkill()  # mid-order: charged, not approved yet
-
-    second = Service(EXAMPLE, data, log)
-    services.append(second)
-    status, described = second.request("GET", "/orders/o-1")
-    assert (status, described["status"], described["run_id"]) == (200, "running", created["run_id"])
-    assert second.request("POST", "/orders/o-1/approve", {"by": "ops"})[0] == 202
+    data = tmp_path / "data"
+    second, run_id = kill_mid_order_and_restart(EXAMPLE, data, tmp_path / "service.log", services)
     done = poll(
         lambda: (d := second.request("GET", "/orders/o-1")[1])["status"] == "completed" and d,
         "the order to complete",
     )
-    result = done["result"]
-    assert result["approved_by"] == "ops" and result["tracking"] == "TRACK-o-1"
-    assert result["payment"] == {"payment_ref": f"o-1/{created['run_id']}/2", "amount": 1200}
-
     assert "engine closed" in second.stop()
     assert second.process.returncode == 0
-    with Engine.open(data) as engine:  # the lock was released: the engine closed cleanly
-        history = [e.kind for e in engine.history("o-1")]
-    assert history.count("ActivityCompleted") == 2  # reserve and charge ran to completion once
+    check_completed_once(done["result"], run_id, data)
 
 
 @pytest.mark.timeout(120)
