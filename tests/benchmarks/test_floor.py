@@ -57,3 +57,29 @@ def test_throughput_reports_cpu_per_workflow_against_the_floor_of_the_same_run()
     cpu = [f for f in report.figures if f.name == "cpu_us_per_workflow"]
     assert {f.labels["client"] for f in cpu} == {"threads", "batched"}
     assert all(f.ceiling == floor_figure.name and f.target_ratio == 4.0 for f in cpu)
+    assert not [f for f in report.figures if "floor_latency" in f.name + str(f.ceiling)]
+
+
+@pytest.mark.timeout(180)
+def test_a_lone_runs_latency_is_also_reported_against_a_lone_floor_runs_store_commits() -> None:
+    params = {
+        "runs": 10,
+        "inflight": 1,
+        "workers": 1,
+        "executors": ["thread"],
+        "clients": ["threads"],
+        "store": "lmdb",
+        "url": "",
+    }
+    report = throughput.run(params)
+    (floor_latency,) = [f for f in report.figures if f.name == "floor_latency_ms"]
+    assert floor_latency.is_ceiling and floor_latency.value > 0
+    (p50,) = [f for f in report.figures if f.name == "latency_p50_ms"]
+    (against,) = [f for f in report.figures if f.name == "latency_p50_vs_floor_ms"]
+    assert (against.value, against.labels, against.ceiling) == (
+        p50.value,
+        p50.labels,
+        floor_latency.name,
+    )
+    assert p50.ceiling == "commit_chain_ms" and p50.target_ratio == 1.5  # still judged there
+    assert against.target_ratio is None

@@ -32,6 +32,13 @@ Three ceilings, all measured in every repetition:
 
 - ``floor_cpu_us_per_workflow`` bounds ``cpu_us_per_workflow`` (see ``floor``).
 
+With ``inflight`` 1 on LMDB, a fourth, for reference: ``floor_latency_ms``, the
+start-to-result time of one ``floor`` run alone (its five commits through the
+`Recorder`, each writing the run and search indexes as the engine's do, with no
+engine), and ``latency_p50_vs_floor_ms``, the same p50 as a ratio to it: what the
+engine adds to its own store's commits, where ``commit_chain_ms`` also counts
+what the store's indexes add to a bare LMDB commit.
+
 Targets: ``workflows_per_s`` >= 1,500 (thread) / 800 (process) at any
 ``inflight``; ``latency_p50_ms`` <= 1.5 x ``commit_chain_ms`` (a ratio
 target) only when ``inflight`` is 1, where latency is what one run costs.
@@ -63,7 +70,7 @@ from aion_actors.bench import pg
 from aion_actors.bench.ceilings import commit_chain_ms, lmdb_commit_rate
 from aion_actors.bench.harness import Figure, HarnessError, Params, Report, scenario
 from aion_actors.bench.scenarios._async_client import measure_async
-from aion_actors.bench.scenarios.floor import floor_figure
+from aion_actors.bench.scenarios.floor import floor_figures
 
 _T = TypeVar("_T")
 
@@ -125,22 +132,23 @@ def run(params: Params) -> Report:
     if params["store"] == "lmdb":
         with tempfile.TemporaryDirectory() as tmp:
             counter = iter(range(1 << 30))
-            floor = floor_figure(int(params["runs"]), int(params["inflight"]))
-            ceilings = [lmdb_commit_rate(0.5), commit_chain_ms(), floor]
+            floor = floor_figures(int(params["runs"]), int(params["inflight"]))
+            ceilings = [lmdb_commit_rate(0.5), commit_chain_ms(), *floor]
             return _run(params, ceilings, lambda: Path(tmp) / f"data-{next(counter)}")
     with pg.server(str(params["url"])) as databases:
         rate = pg.commit_rate(databases.new(), 0.5)
         chain = Figure(
             "pg_commit_chain_ms", 5000 / rate.value, "ms", better="lower", is_ceiling=True
         )
-        floor = floor_figure(int(params["runs"]), int(params["inflight"]))
-        return _run(params, [rate, chain, floor], databases.new)
+        floor = floor_figures(int(params["runs"]), int(params["inflight"]))
+        return _run(params, [rate, chain, *floor], databases.new)
 
 
 def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | str]) -> Report:
     runs, inflight, workers = int(params["runs"]), int(params["inflight"]), int(params["workers"])
     figures = list(ceilings)
     latency: list[dict[str, Any]] = []
+    floor_latency = next((f for f in ceilings if f.name == "floor_latency_ms"), None)
     postgres = params["store"] == "postgres"
     targets = (
         {"thread": 600.0, "process": None} if postgres else {"thread": 1500.0, "process": 800.0}
@@ -181,6 +189,7 @@ def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | 
                     target_ratio=latency_ratio,
                 ),
                 Figure("latency_p99_ms", quantiles[98], "ms", better="lower", labels=labels),
+                *_against_floor(quantiles[49], labels, floor_latency),
                 Figure(
                     "cpu_us_per_workflow",
                     cpu_us,
@@ -193,6 +202,25 @@ def _run(params: Params, ceilings: list[Figure], new_store: Callable[[], Path | 
             ]
             latency += [{"label": f"{kind}, {client}", "value": value} for value in samples]
     return Report(figures=figures, series={"latency_ms": latency})
+
+
+def _against_floor(
+    p50: float, labels: dict[str, str | int | float], floor_latency: Figure | None
+) -> list[Figure]:
+    """With one run in flight on LMDB, the same p50 again against ``floor_latency_ms``:
+    how much the engine adds to a run's own store work (judged against nothing)."""
+    if floor_latency is None or "store" in labels:
+        return []
+    return [
+        Figure(
+            "latency_p50_vs_floor_ms",
+            p50,
+            "ms",
+            better="lower",
+            labels=labels,
+            ceiling=floor_latency.name,
+        )
+    ]
 
 
 def measure_batched(
