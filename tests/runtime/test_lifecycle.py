@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pykka
+import pytest
 
 from aion_actors import Engine
 from aion_actors.runtime.actor import RunActor
@@ -71,3 +72,29 @@ def test_finished_runs_are_freed_without_the_cyclic_collector(data_dir: Path) ->
             wait_until(lambda: not live(), 10, "finished run actors to be freed")
     finally:
         gc.enable()
+
+
+def test_a_run_that_closes_with_nothing_queued_stops_without_a_stop_message(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose inbox is empty when its closing commit is acted on stops within that
+    turn (no `stop()`, whose message would take a turn of its own), and is gone after."""
+    told_to_stop: list[object] = []
+    stop = RunActor.stop
+
+    def counted(actor: RunActor, *args: object, **kwargs: object) -> None:
+        told_to_stop.append(actor.key)
+        stop(actor)
+
+    monkeypatch.setattr(RunActor, "stop", counted)
+    with Engine.open(data_dir, workers=1) as engine:
+        engine.register(*flows.ALL)
+        handles = [engine.start(flows.three_steps, i) for i in range(5)]
+        assert [h.result(timeout=30) for h in handles] == [i + 111 for i in range(5)]
+
+        def runs_left() -> list[object]:
+            return [r for r in pykka.ActorRegistry.get_all() if r.actor_class is RunActor]
+
+        wait_until(lambda: not runs_left(), 10, "the closed runs' actors to exit")
+        assert {engine.describe(h.workflow_id).status.value for h in handles} == {"completed"}
+    assert told_to_stop == []
