@@ -342,8 +342,8 @@ class Machine:
         return not self.finished
 
     def _wake(self, task: Task, recorded_at: int, seq: int) -> None:
-        task.waiting = None
-        self._signals.waited = self._waited_signals()
+        task.waiting = None  # (alone, it waits on nothing now: no await to look through)
+        self._signals.waited = self._waited_signals() if len(self._tasks) > 1 else frozenset()
         self._moved_to(recorded_at, seq)
 
     def _moved_to(self, recorded_at: int, seq: int) -> None:
