@@ -106,22 +106,20 @@ class Machine:
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
-            self._index(event)
+        self.feed(history)
         self.ctx.is_replaying = bool(self._recorded) or len(history) > 1
 
     # -- feeding committed events
 
     def feed(self, events: Sequence[ev.Event]) -> None:
         """Index newly committed events; commands among them were issued by `advance`."""
+        add = self._outcomes.add
         for event in events:
-            self._index(event)
-
-    def _index(self, event: ev.Event) -> None:
-        if self._outcomes.add(event):  # an outcome (most commands the code issued are not)
-            self._fed = True
-        elif type(event) is ev.RunDequeued:  # a queued run's code starts now, not at its enqueue
-            self._fed = True
-            self._moved_to(event.recorded_at, event.seq)
+            if add(event):  # an outcome (most commands the code issued are not)
+                self._fed = True
+            elif type(event) is ev.RunDequeued:  # the queued run's code starts now, not before
+                self._fed = True
+                self._moved_to(event.recorded_at, event.seq)
 
     @property
     def issued(self) -> int:
