@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, cast
 
 import pykka
 
 from supervisor import _pykka
 from supervisor._incarnation import Incarnation, Notify
 from supervisor.pooled import PooledActor, watch_exits
-from supervisor.spec import ACTOR_TYPES, ChildSpec, ExitReason
+from supervisor.spec import ChildSpec, ExitReason, actor_class
 
 __all__ = ["ActorChild", "launch", "start_actor"]
 
@@ -147,6 +147,7 @@ def launch(
     ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
     """
     actor_ref = actor.actor_ref
+    pooled = actor_class(type(actor))[1]
     child = ActorChild(
         key,
         pid,
@@ -154,12 +155,12 @@ def launch(
         actor_ref,
         notify=notify,
         abandon_on_kill=abandon_on_kill,
-        pooled=isinstance(actor, PooledActor),
+        pooled=pooled,
     )
-    if isinstance(actor, PooledActor):
-        watch_exits(actor, child)  # it reports to the child itself: no closures to build
+    if pooled:  # (cast: `actor_class` looked, once per class)
+        watch_exits(cast(PooledActor, actor), child)  # it reports to the child itself
     else:
-        _shadow(actor, child)
+        _shadow(cast(pykka.ThreadingActor, actor), child)
     _pykka.start(actor)
     if child.started is not None:
         child.started.wait()
@@ -173,9 +174,10 @@ def launch(
 
 def start_actor(spec: ChildSpec, pid: int, notify: Notify) -> ActorChild:
     """Build a worker child's actor from ``spec`` and `launch` it."""
-    actor_class = spec.actor
-    assert actor_class is not None and issubclass(actor_class, ACTOR_TYPES)
-    return launch(actor_class(*spec.args, **spec.kwargs), key=spec.key, pid=pid, notify=notify)
+    cls = spec.actor
+    assert cls is not None and actor_class(cls)[0]
+    actor = cast("pykka.ThreadingActor | PooledActor", cls(*spec.args, **spec.kwargs))
+    return launch(actor, key=spec.key, pid=pid, notify=notify)
 
 
 def _shadow(actor: pykka.ThreadingActor, child: ActorChild) -> None:

@@ -35,6 +35,21 @@ from supervisor.pooled import PooledActor
 
 #: the actor classes a supervisor starts as workers, one actor each
 ACTOR_TYPES = (pykka.ThreadingActor, PooledActor)
+#: per class given as an actor: (a worker's actor class, a pooled one). A spec is built and
+#: its actor started per spawn, and `issubclass` against Pykka's ABC runs Python code each time
+_ACTOR_CLASSES: dict[type, tuple[bool, bool]] = {}
+
+
+def actor_class(actor: type) -> tuple[bool, bool]:
+    """Whether `actor` is one of `ACTOR_TYPES`, and whether a `PooledActor` (found once)."""
+    found = _ACTOR_CLASSES.get(actor)
+    if found is None:
+        found = _ACTOR_CLASSES[actor] = (
+            issubclass(actor, ACTOR_TYPES),
+            issubclass(actor, PooledActor),
+        )
+    return found
+
 
 if TYPE_CHECKING:
     from supervisor.supervisor import Supervisor
@@ -189,8 +204,7 @@ class ChildSpec:
             raise TypeError(f"{where}: give exactly one of actor= or process=")
         actor = self.actor
         if actor is not None and not (
-            isinstance(actor, type)
-            and issubclass(actor, ACTOR_TYPES) != (child_kind(actor) == "supervisor")
+            isinstance(actor, type) and actor_class(actor)[0] != (child_kind(actor) == "supervisor")
         ):
             raise TypeError(
                 f"{where}: actor={actor!r} must be a pykka.ThreadingActor or "

@@ -37,8 +37,14 @@ from supervisor._messages import (
 from supervisor._watch import start_actor
 from supervisor.errors import SupervisorError
 from supervisor.policy import RestartPolicy, RestartType
-from supervisor.pooled import PooledActor
-from supervisor.spec import ChildInfo, ChildKind, ChildSpec, ExitReason, child_kind
+from supervisor.spec import (
+    ChildInfo,
+    ChildKind,
+    ChildSpec,
+    ExitReason,
+    actor_class,
+    child_kind,
+)
 
 __all__ = ["Supervisor"]
 
@@ -169,7 +175,7 @@ class Supervisor:
         adoptions.begin(
             spec,
             restart,
-            pooled=isinstance(spec.actor, type) and issubclass(spec.actor, PooledActor),
+            pooled=isinstance(spec.actor, type) and actor_class(spec.actor)[1],
         )
         try:
             inc = start_actor(spec, next_pid(), self._exited)

@@ -9,6 +9,9 @@ run) reach the actor, which parks the run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime.host import RunHost
@@ -30,32 +33,72 @@ _INERT: frozenset[type[ev.Event]] = frozenset(
 
 def act(host: RunHost, key: RunKey, ledger: Ledger, event: ev.Event) -> list[ev.Event]:
     """Do what the committed `event` of run `key` asks for; `ledger` holds it already."""
-    if type(event) in _INERT:
+    kind = type(event)  # (events are final classes: one lookup, not a ladder of isinstance)
+    if kind in _INERT:
         return []
-    if isinstance(event, ev.ActivityScheduled):
+    if kind is ev.ActivityScheduled:
+        assert isinstance(event, ev.ActivityScheduled)
         if event.deadline is not None and event.attempt == 1:
             host.arm_timer(event.deadline)
         return dispatch(host, key, ledger, event)
-    if isinstance(event, ev.TimerStarted):
-        host.arm_timer(event.fire_at)
-    elif isinstance(event, ev.ActivityAttemptFailed) and event.retry_at is not None:
-        host.arm_timer(event.retry_at)
-    elif isinstance(event, ev.ActivityHandedOff) and event.timeout_at is not None:
-        host.arm_timer(event.timeout_at)  # the attempt's own timeout, in the timer index
-    elif isinstance(event, ev.ChildStarted):
-        host.start_child(key, event)
-    elif isinstance(event, ev.ExternalRequested):
-        host.request_external(key, event)
-    elif isinstance(event, ev.ActivityCancelRequested):
-        host.cancel_attempt(key, event.activity_id)
-        return cancel_ends(ledger, event.activity_id, dispatching=False)
-    elif isinstance(event, ev.WorkflowStarted) and (fire_at := deadline(event)) is not None:
-        host.arm_timer(fire_at)  # its timeout is in the timer index from this commit on
-    if isinstance(event, ev.CANCELS_CHILDREN) and (children := list(ledger.children.values())):
+    if (arm := _ARMS.get(kind)) is not None and (ended := arm(host, key, ledger, event)):
+        return ended
+    if kind in _CANCELS_CHILDREN and (children := list(ledger.children.values())):
         host.cancel_children(children, f"parent {key.workflow_id!r}: {event.kind}")
-    if event.lifecycle and not isinstance(event, ev.HOLDS_OPEN):
+    if event.lifecycle and kind not in _HOLDS_OPEN:
         host.run_closed(key, event)
     return []
+
+
+def _timer_started(host: RunHost, key: RunKey, ledger: Ledger, event: ev.TimerStarted) -> None:
+    host.arm_timer(event.fire_at)
+
+
+def _attempt_failed(
+    host: RunHost, key: RunKey, ledger: Ledger, event: ev.ActivityAttemptFailed
+) -> None:
+    if event.retry_at is not None:
+        host.arm_timer(event.retry_at)
+
+
+def _handed_off(host: RunHost, key: RunKey, ledger: Ledger, event: ev.ActivityHandedOff) -> None:
+    if event.timeout_at is not None:
+        host.arm_timer(event.timeout_at)  # the attempt's own timeout, in the timer index
+
+
+def _child_started(host: RunHost, key: RunKey, ledger: Ledger, event: ev.ChildStarted) -> None:
+    host.start_child(key, event)
+
+
+def _external(host: RunHost, key: RunKey, ledger: Ledger, event: ev.ExternalRequested) -> None:
+    host.request_external(key, event)
+
+
+def _cancel_requested(
+    host: RunHost, key: RunKey, ledger: Ledger, event: ev.ActivityCancelRequested
+) -> list[ev.Event]:
+    host.cancel_attempt(key, event.activity_id)
+    return cancel_ends(ledger, event.activity_id, dispatching=False)
+
+
+def _started(host: RunHost, key: RunKey, ledger: Ledger, event: ev.WorkflowStarted) -> None:
+    if (fire_at := deadline(event)) is not None:
+        host.arm_timer(fire_at)  # its timeout is in the timer index from this commit on
+
+
+#: what each other kind of committed event asks for (the ends of a cancelled attempt, or
+#: nothing to record); then, whatever the kind, its children cancelled or its run closed
+_ARMS: dict[type[ev.Event], Callable[[RunHost, RunKey, Ledger, Any], list[ev.Event] | None]] = {
+    ev.TimerStarted: _timer_started,
+    ev.ActivityAttemptFailed: _attempt_failed,
+    ev.ActivityHandedOff: _handed_off,
+    ev.ChildStarted: _child_started,
+    ev.ExternalRequested: _external,
+    ev.ActivityCancelRequested: _cancel_requested,
+    ev.WorkflowStarted: _started,
+}
+_CANCELS_CHILDREN: frozenset[type[ev.Event]] = frozenset(ev.CANCELS_CHILDREN)
+_HOLDS_OPEN: frozenset[type[ev.Event]] = frozenset(ev.HOLDS_OPEN)
 
 
 def dispatch(

@@ -101,10 +101,10 @@ class Attempts:
         for its activity's rate alone waits for time, as a timer does)."""
         return len(self._inflight) > self._executors.held_for_time or bool(self._recovered)
 
-    def waits_for_time(self, workflow_id: str, run_id: str, running: int) -> bool:
-        """Whether the run's `running` attempts all wait for their activity's rate alone
-        (an alarm's instant, as a timer's): the run waits on time, not on work."""
-        return self._executors.held(workflow_id, run_id) >= running
+    def held(self, workflow_id: str, run_id: str) -> int:
+        """How many of the run's attempts wait for their activity's rate alone (an alarm's
+        instant, as a timer's); 0 at once without rate limits."""
+        return self._executors.held(workflow_id, run_id)
 
     def cancel(self, workflow_id: str, run_id: str, activity_id: str) -> None:
         """Tell the activity's running attempt that its workflow was cancelled."""

@@ -1,11 +1,14 @@
-"""A run's entry: the workflow's coroutine on its decoded input."""
+"""A run's entry and exit: the workflow's coroutine on its decoded input, and the
+closing event for what the coroutine returned or raised."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from aion_actors.core import ConfigError, PayloadError
+from aion_actors.core import ConfigError, PayloadError, check_payload, unpackb
+from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.runtime.context import WorkflowContext
@@ -30,3 +33,20 @@ def coroutine(
 
 async def _raise(exc: BaseException) -> Any:
     raise exc
+
+
+def completed(converter: PayloadConverter | None, result: Any, ctx: WorkflowContext) -> ev.Event:
+    """`WorkflowCompleted` with `result` as recorded, or `WorkflowFailed` if it cannot be."""
+    try:
+        result = conv.encode(converter, result, "result")
+        encoded = check_payload(result, "result", max_bytes=ctx.max_payload_bytes)
+    except PayloadError as exc:
+        return ev.WorkflowFailed(error=ev.error_info(exc))
+    # as the store will hand it back (a tuple is a list there), to the parent and result()
+    return ev.WorkflowCompleted(result=unpackb(encoded))
+
+
+def failed(exc: BaseException) -> ev.Event:
+    """`WorkflowFailed` for what the code raised, with its traceback."""
+    tb = "".join(traceback.format_exception(exc))
+    return ev.WorkflowFailed(error=ev.error_info(exc, traceback=tb))

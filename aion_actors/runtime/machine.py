@@ -14,7 +14,6 @@ steps, and conditions are re-checked after each.
 from __future__ import annotations
 
 import inspect
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,11 +21,8 @@ from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
     PayloadConverter,
-    PayloadError,
     WorkflowError,
-    check_payload,
     new_run_id,
-    unpackb,
 )
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
@@ -100,6 +96,8 @@ class Machine:
         #: the last seq of the history this machine was built on: past it, nothing replays
         self._replayed_to = history[-1].seq
         self._started = False
+        #: outcomes indexed since `advance` last stopped (without any, it stops there again)
+        self._fed = True
         self._cancel_delivered = False
         #: what a cancel asks of the activities the await waits on
         self._cancels = cancels or ActivityCancels()
@@ -108,20 +106,20 @@ class Machine:
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
-            self._index(event)
+        self.feed(history)
         self.ctx.is_replaying = bool(self._recorded) or len(history) > 1
 
     # -- feeding committed events
 
     def feed(self, events: Sequence[ev.Event]) -> None:
         """Index newly committed events; commands among them were issued by `advance`."""
+        add = self._outcomes.add
         for event in events:
-            self._index(event)
-
-    def _index(self, event: ev.Event) -> None:
-        self._outcomes.add(event)
-        if type(event) is ev.RunDequeued:  # a queued run's code starts now, not at its enqueue
-            self._moved_to(event.recorded_at, event.seq)
+            if add(event):  # an outcome (most commands the code issued are not)
+                self._fed = True
+            elif type(event) is ev.RunDequeued:  # the queued run's code starts now, not before
+                self._fed = True
+                self._moved_to(event.recorded_at, event.seq)
 
     @property
     def issued(self) -> int:
@@ -139,7 +137,12 @@ class Machine:
 
         Returns the new events to record: commands issued live, timers to cancel, and the
         closing lifecycle event once the coroutine ends. Raises what escapes it (a crash).
+        Nothing new since it last stopped (no outcome fed, no update whose handler may wait
+        for its acceptance's commit): it stops there again, at once.
         """
+        if not self._fed and not self._outcomes.updates:
+            return []
+        self._fed = False
         out: list[ev.Event] = []
         self._commands.out = out  # patch markers recorded in place, among the commands
         while not self.finished:
@@ -161,7 +164,7 @@ class Machine:
                 self._tasks.remove(task)
                 self.updates.finish(task.update, out, result=stop.value)
             else:
-                self._finish(out, self._completed(stop.value))
+                self._finish(out, entry.completed(self._converter, stop.value, self.ctx))
         except BaseException as exc:
             self._end(task, exc, out)
         else:
@@ -179,11 +182,11 @@ class Machine:
             reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
             self._finish(out, ev.WorkflowCancelled(reason=reason))
         elif isinstance(exc, (WorkflowError, *self.definition.fail_on)):
-            self._finish(out, self._failed(exc))
+            self._finish(out, entry.failed(exc))
         elif isinstance(exc, Exception) and (
             error := foreign.from_exception(self.definition.name, exc)
         ):
-            self._finish(out, self._failed(error))
+            self._finish(out, entry.failed(error))
         else:
             raise exc
 
@@ -337,8 +340,8 @@ class Machine:
         return not self.finished
 
     def _wake(self, task: Task, recorded_at: int, seq: int) -> None:
-        task.waiting = None
-        self._signals.waited = self._waited_signals()
+        task.waiting = None  # (alone, it waits on nothing now: no await to look through)
+        self._signals.waited = self._waited_signals() if len(self._tasks) > 1 else frozenset()
         self._moved_to(recorded_at, seq)
 
     def _moved_to(self, recorded_at: int, seq: int) -> None:
@@ -385,16 +388,3 @@ class Machine:
         never ran (held by a pause), which Python would otherwise warn was never awaited."""
         if inspect.getcoroutinestate(self._main.coro) == inspect.CORO_CREATED:
             self._main.coro.close()
-
-    def _completed(self, result: Any) -> ev.Event:
-        try:
-            result = conv.encode(self._converter, result, "result")
-            encoded = check_payload(result, "result", max_bytes=self.ctx.max_payload_bytes)
-        except PayloadError as exc:
-            return ev.WorkflowFailed(error=ev.error_info(exc))
-        # as the store will hand it back (a tuple is a list there), to the parent and result()
-        return ev.WorkflowCompleted(result=unpackb(encoded))
-
-    def _failed(self, exc: BaseException) -> ev.Event:
-        tb = "".join(traceback.format_exception(exc))
-        return ev.WorkflowFailed(error=ev.error_info(exc, traceback=tb))

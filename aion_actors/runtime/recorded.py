@@ -60,10 +60,13 @@ class Outcomes:
     #: activities told of the run's cancellation, by activity id
     activity_cancels: dict[str, ev.ActivityCancelRequested] = field(default_factory=dict)
 
-    def add(self, event: ev.Event) -> None:
+    def add(self, event: ev.Event) -> bool:
+        """Index `event` if it is an outcome; whether it was."""
         index = _INDEX.get(type(event))
-        if index is not None:
-            index(self, event)
+        if index is None:
+            return False
+        index(self, event)
+        return True
 
     def child_closed(self, event: ev.ChildCompleted | ev.ChildFailed) -> None:
         """Histories written before outcomes named their command's run answer the

@@ -7,9 +7,11 @@ import threading
 from pathlib import Path
 
 import pykka
+import pytest
 
 from aion_actors import Engine
 from aion_actors.runtime.actor import RunActor
+from aion_actors.runtime.ledger import ActivityState, Ledger
 from aion_actors.runtime.machine import Machine
 from tests.runtime import flows
 from tests.workers.conftest import _singletons
@@ -71,3 +73,50 @@ def test_finished_runs_are_freed_without_the_cyclic_collector(data_dir: Path) ->
             wait_until(lambda: not live(), 10, "finished run actors to be freed")
     finally:
         gc.enable()
+
+
+def test_a_run_that_closes_with_nothing_queued_stops_without_a_stop_message(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose inbox is empty when its closing commit is acted on stops within that
+    turn (no `stop()`, whose message would take a turn of its own), and is gone after."""
+    told_to_stop: list[object] = []
+    stop = RunActor.stop
+
+    def counted(actor: RunActor, *args: object, **kwargs: object) -> None:
+        told_to_stop.append(actor.key)
+        stop(actor)
+
+    monkeypatch.setattr(RunActor, "stop", counted)
+    with Engine.open(data_dir, workers=1) as engine:
+        engine.register(*flows.ALL)
+        handles = [engine.start(flows.three_steps, i) for i in range(5)]
+        assert [h.result(timeout=30) for h in handles] == [i + 111 for i in range(5)]
+
+        def runs_left() -> list[object]:
+            return [r for r in pykka.ActorRegistry.get_all() if r.actor_class is RunActor]
+
+        wait_until(lambda: not runs_left(), 10, "the closed runs' actors to exit")
+        assert {engine.describe(h.workflow_id).status.value for h in handles} == {"completed"}
+    assert told_to_stop == []
+
+
+def test_without_rate_limits_a_run_counts_its_running_attempts_only_when_it_replays(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a busy run waits on time alone (its attempts all held by a rate limit) is
+    answered without counting its attempts when nothing is held: each turn used to count
+    them; now only the replay that re-dispatches them does, once per run."""
+    counted: list[object] = []
+    running_attempts = Ledger.running_attempts
+
+    def counting(ledger: Ledger) -> list[tuple[str, ActivityState]]:
+        counted.append(ledger)
+        return running_attempts(ledger)
+
+    monkeypatch.setattr(Ledger, "running_attempts", counting)
+    with Engine.open(data_dir, workers=1) as engine:
+        engine.register(*flows.ALL)
+        handles = [engine.start(flows.three_steps, i) for i in range(4)]
+        assert [h.result(timeout=30) for h in handles] == [i + 111 for i in range(4)]
+    assert len(counted) == 4

@@ -15,6 +15,7 @@ from aion_actors import (
 from aion_actors.core import events as ev
 from aion_actors.core import new_run_id, stamp
 from aion_actors.runtime.machine import Machine
+from aion_actors.runtime.parts import Part, Resolution
 
 RUN = new_run_id()
 
@@ -76,6 +77,35 @@ def test_a_new_run_asks_for_its_first_activity_and_nothing_else() -> None:
     assert isinstance(scheduled, ev.ActivityScheduled)
     assert (scheduled.name, scheduled.input, scheduled.attempt) == ("charge", [5], 1)
     assert machine.advance() == []  # nothing new happened: nothing new to record
+
+
+def test_advancing_with_nothing_fed_since_searches_no_await(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn that fed the machine no outcome (its own commands, as the actor feeds them
+    back) does not look for a landed outcome again: none can have landed. Once an outcome
+    is fed, it does."""
+    history = History("checkout", 5)
+    machine = Machine(checkout, "w", RUN, history.events)
+    [scheduled] = history.add(*machine.advance())
+    machine.feed([scheduled])
+    assert isinstance(scheduled, ev.ActivityScheduled)
+    resolver = machine._parts  # noqa: SLF001 - counting what the machine asks of it
+    asked: list[object] = []
+    resolve = resolver.resolve
+
+    def counted(part: Part, taken: set[int]) -> Resolution | None:
+        asked.append(part)
+        return resolve(part, taken)
+
+    monkeypatch.setattr(resolver, "resolve", counted)
+    assert machine.advance() == [] and machine.advance() == []
+    assert asked == []
+    machine.feed(
+        history.add(ev.ActivityCompleted(activity_id=scheduled.activity_id, result="paid 5"))
+    )
+    [timer] = machine.advance()
+    assert isinstance(timer, ev.TimerStarted) and asked  # it looked, and went on
 
 
 def test_an_outcome_fed_in_moves_the_workflow_to_its_next_command() -> None:

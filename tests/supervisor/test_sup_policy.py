@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import abc
+
 import pytest
 
-from supervisor import Backoff, ChildSpec, ExitReason, RestartPolicy
+from supervisor import Backoff, ChildSpec, ExitReason, PooledActor, RestartPolicy
+from supervisor.spec import actor_class
 from tests.supervisor.helpers import Worker, exit_with
 
 
@@ -70,3 +73,29 @@ def test_exit_reasons_from_exit_codes() -> None:
         False,
     ]
     assert ExitReason.crash(ValueError("x")).abnormal
+
+
+def test_a_spec_built_per_spawn_checks_its_actor_class_against_pykka_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pykka's actor classes are ABCs: `issubclass` against them runs Python code. A host
+    builds a spec per spawn of one class, so the class is checked once, then looked up."""
+
+    class Pooled(PooledActor):
+        pass
+
+    ChildSpec(key="first", actor=Pooled)
+    assert actor_class(Pooled) == (True, True) and actor_class(Worker) == (True, False)
+    checked: list[type] = []
+    subclasscheck = abc.ABCMeta.__subclasscheck__
+
+    def counted(cls: abc.ABCMeta, subclass: type) -> bool:
+        checked.append(subclass)
+        return subclasscheck(cls, subclass)
+
+    monkeypatch.setattr(abc.ABCMeta, "__subclasscheck__", counted)
+    for key in range(3):
+        ChildSpec(key=key, actor=Pooled)
+    assert checked == []
+    with pytest.raises(TypeError, match="ThreadingActor"):  # still refused, every time
+        ChildSpec(key="bad", actor=dict)  # type: ignore[arg-type]

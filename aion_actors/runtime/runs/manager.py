@@ -342,7 +342,8 @@ class RunManager:
         self._evictor.idle(key, idle)
 
     def waits_for_time(self, key: RunKey, ledger: Ledger) -> bool:
-        return self._attempts.waits_for_time(*key, len(ledger.running_attempts()))
+        held = self._attempts.held(*key)  # (none without rate limits: nothing to count)
+        return held >= len(ledger.running_attempts()) if held else not ledger.busy
 
     def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
         self._table.stall(key, generation, inputs)
