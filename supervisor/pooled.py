@@ -33,11 +33,12 @@ import time
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import pykka
 
 from supervisor import _pykka
+from supervisor._exit_watch import ExitWatch
 from supervisor._latch import Latch
 from supervisor._pykka import Envelope
 from supervisor._sealed import Sealed
@@ -187,18 +188,6 @@ class Dispatcher:
 
     def __repr__(self) -> str:
         return f"Dispatcher({self.name!r}, threads={len(self._threads)})"
-
-
-class ExitWatch(Protocol):
-    """Who learns how a pooled actor's start went, why it failed, and when it exited:
-    the supervisor that started it (see `supervisor._watch`). Told from the thread
-    each thing happens in."""
-
-    def start_failed(self, error: BaseException) -> None: ...
-
-    def failed(self, error: BaseException | None) -> None: ...
-
-    def exited(self, hint: object) -> None: ...
 
 
 class _Mailbox:
@@ -385,6 +374,14 @@ class PooledActor(pykka.Actor):
 
     def on_released(self) -> None:
         """Called in the dispatcher thread each time the inbox has run dry; override."""
+
+    def stop_in_turn(self) -> None:
+        """From inside a turn: stop now when nothing is queued (no stop message and turn
+        to come), else after what is queued, as `stop` does."""
+        if self.actor_inbox.empty():
+            _pykka.stop_now(self)
+        else:
+            self.stop()
 
     def queued(self) -> list[Any]:
         """The messages waiting in the inbox now (a snapshot; they stay queued)."""

@@ -367,12 +367,7 @@ class RunActor(PooledActor):
         for ack in message.after_close:
             ack.resolve()
         if self._ledger.closed and not self._outbox:
-            # Nothing queued: stop within this turn (Pykka's own `_stop`; `on_stop` seals the
-            # inbox, as a stop message handled next would), sparing that message its turn.
-            if self.actor_inbox.empty():
-                self._stop()
-            else:
-                self.stop()
+            self.stop_in_turn()  # (nothing queued: no stop message and turn to come)
 
     def _stall(self, error: StoreUnavailable | OwnershipLost) -> None:
         """The store cannot write: no crash, no budget spent. This incarnation's state

@@ -54,10 +54,15 @@ def test_an_activity_past_its_deadline_raises_activity_timeout(
 
 def test_a_late_result_is_discarded(engine: Engine, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"
+    # A worker process up first: an attempt not started by its deadline never runs.
+    warm = engine.start(prims.bounded, str(tmp_path / "warm"), 0.0, 30.0, workflow_id="warm")
+    assert warm.result(timeout=30) == "finished in time"
     run = engine.start(prims.bounded, str(ledger), 1.0, 0.2, workflow_id="late")
     assert run.result(timeout=30) == "timed out: ActivityTimeout"
     deadline = time.monotonic() + 20
-    while "hang ended" not in ledger.read_text() and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        ledger.exists() and "hang ended" in ledger.read_text()
+    ):
         time.sleep(0.05)
     assert "hang ended" in ledger.read_text()
     time.sleep(0.2)  # let the late result reach the (closed) run

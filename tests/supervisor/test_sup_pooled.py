@@ -124,6 +124,53 @@ def test_stop_runs_on_stop_and_later_asks_fail_with_actor_dead(
         ref.ask("after", timeout=TIMEOUT)
 
 
+class StopsInTurn(Recorder):
+    """Stops from inside its turn when told "last"; holds its turn on "hold" until let go."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        super().__init__(dispatcher)
+        self.holding, self.let_go = threading.Event(), threading.Event()
+        self.stops: list[str] = []  # one per `stop()` call: each tells it a stop message
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "hold":
+            self.holding.set()
+            self.let_go.wait(TIMEOUT)
+        self.seen.append(message)
+        if message == "last":
+            self.stop_in_turn()
+        return None
+
+    def stop(self) -> None:
+        self.stops.append("stop")
+        super().stop()
+
+
+def test_stop_in_turn_stops_at_once_with_nothing_queued_and_after_the_queue_otherwise(
+    dispatcher: Dispatcher,
+) -> None:
+    alone = StopsInTurn.start(dispatcher)
+    stopped, stops = alone.proxy().stopped.get(timeout=TIMEOUT), alone.proxy().stops.get()
+    assert alone.ask("last", timeout=TIMEOUT) is None  # answered, from the turn that stopped
+    assert stopped.is_set() and not alone.is_alive()
+    assert stops == []  # stopped within its turn: no stop message
+    with pytest.raises(pykka.ActorDeadError):
+        alone.ask("after", timeout=TIMEOUT)
+
+    queued = StopsInTurn.start(dispatcher)
+    actor = queued.proxy()
+    held, go = actor.holding.get(timeout=TIMEOUT), actor.let_go.get(timeout=TIMEOUT)
+    stopped, seen, stops = (actor.stopped.get(), actor.seen.get(), actor.stops.get())
+    queued.tell("hold")
+    assert held.wait(TIMEOUT)
+    queued.tell("last")
+    queued.tell("behind")  # queued when "last" stops the actor: handled first
+    go.set()
+    assert stopped.wait(TIMEOUT)
+    assert seen == ["hold", "last", "behind"]
+    assert stops == ["stop"]  # a stop message, behind "behind"
+
+
 def test_a_sealed_inbox_forwards_what_was_queued_and_what_comes_later(
     dispatcher: Dispatcher,
 ) -> None:
