@@ -4,6 +4,7 @@ engine, and ``throughput`` relating its CPU per workflow to it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,16 +43,7 @@ def test_the_floor_commits_each_workflows_eight_events_and_calls_its_three_activ
 
 @pytest.mark.timeout(180)
 def test_throughput_reports_cpu_per_workflow_against_the_floor_of_the_same_run() -> None:
-    params = {
-        "runs": 20,
-        "inflight": 8,
-        "workers": 1,
-        "executors": ["thread"],
-        "clients": ["threads", "batched"],
-        "store": "lmdb",
-        "url": "",
-    }
-    report = throughput.run(params)
+    report = throughput.run(_small(runs=20, inflight=8, clients=["threads", "batched"]))
     (floor_figure,) = [f for f in report.figures if f.name == "floor_cpu_us_per_workflow"]
     assert floor_figure.is_ceiling and floor_figure.value > 0
     cpu = [f for f in report.figures if f.name == "cpu_us_per_workflow"]
@@ -62,16 +54,7 @@ def test_throughput_reports_cpu_per_workflow_against_the_floor_of_the_same_run()
 
 @pytest.mark.timeout(180)
 def test_a_lone_runs_latency_is_also_reported_against_a_lone_floor_runs_store_commits() -> None:
-    params = {
-        "runs": 10,
-        "inflight": 1,
-        "workers": 1,
-        "executors": ["thread"],
-        "clients": ["threads"],
-        "store": "lmdb",
-        "url": "",
-    }
-    report = throughput.run(params)
+    report = throughput.run(_small(runs=10, inflight=1, clients=["threads"]))
     (floor_latency,) = [f for f in report.figures if f.name == "floor_latency_ms"]
     assert floor_latency.is_ceiling and floor_latency.value > 0
     (p50,) = [f for f in report.figures if f.name == "latency_p50_ms"]
@@ -83,3 +66,8 @@ def test_a_lone_runs_latency_is_also_reported_against_a_lone_floor_runs_store_co
     )
     assert p50.ceiling == "commit_chain_ms" and p50.target_ratio == 1.5  # still judged there
     assert against.target_ratio is None
+
+
+def _small(**sizes: Any) -> dict[str, Any]:
+    """`throughput`'s parameters for a small run on LMDB with thread activities."""
+    return {"workers": 1, "executors": ["thread"], "store": "lmdb", "url": "", **sizes}
