@@ -147,7 +147,7 @@ def launch(
     ``ref`` (default: the actor's `pykka.ActorRef`) is what callers get as the child's ref.
     """
     actor_ref = actor.actor_ref
-    pooled = actor_class(type(actor))[1]
+    pooled = actor_class(type(actor)).pooled
     child = ActorChild(
         key,
         pid,
@@ -175,7 +175,7 @@ def launch(
 def start_actor(spec: ChildSpec, pid: int, notify: Notify) -> ActorChild:
     """Build a worker child's actor from ``spec`` and `launch` it."""
     cls = spec.actor
-    assert cls is not None and actor_class(cls)[0]
+    assert cls is not None and actor_class(cls).worker
     actor = cast("pykka.ThreadingActor | PooledActor", cls(*spec.args, **spec.kwargs))
     return launch(actor, key=spec.key, pid=pid, notify=notify)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import signal as _signal
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol
 
 import pykka
 
@@ -35,18 +35,27 @@ from supervisor.pooled import PooledActor
 
 #: the actor classes a supervisor starts as workers, one actor each
 ACTOR_TYPES = (pykka.ThreadingActor, PooledActor)
-#: per class given as an actor: (a worker's actor class, a pooled one). A spec is built and
-#: its actor started per spawn, and `issubclass` against Pykka's ABC runs Python code each time
-_ACTOR_CLASSES: dict[type, tuple[bool, bool]] = {}
 
 
-def actor_class(actor: type) -> tuple[bool, bool]:
-    """Whether `actor` is one of `ACTOR_TYPES`, and whether a `PooledActor` (found once)."""
+class ActorClass(NamedTuple):
+    """What a class given as a child's actor is, found once per class (a spec is built
+    and its actor started per spawn, and `issubclass` against Pykka's ABC runs Python)."""
+
+    #: one of `ACTOR_TYPES`: started as a worker, one actor each
+    worker: bool
+    #: a `PooledActor`: run on a dispatcher's threads
+    pooled: bool
+
+
+_ACTOR_CLASSES: dict[type, ActorClass] = {}
+
+
+def actor_class(actor: type) -> ActorClass:
+    """Whether `actor` is one of `ACTOR_TYPES`, and whether a `PooledActor`."""
     found = _ACTOR_CLASSES.get(actor)
     if found is None:
-        found = _ACTOR_CLASSES[actor] = (
-            issubclass(actor, ACTOR_TYPES),
-            issubclass(actor, PooledActor),
+        found = _ACTOR_CLASSES[actor] = ActorClass(
+            issubclass(actor, ACTOR_TYPES), issubclass(actor, PooledActor)
         )
     return found
 
@@ -204,7 +213,8 @@ class ChildSpec:
             raise TypeError(f"{where}: give exactly one of actor= or process=")
         actor = self.actor
         if actor is not None and not (
-            isinstance(actor, type) and actor_class(actor)[0] != (child_kind(actor) == "supervisor")
+            isinstance(actor, type)
+            and actor_class(actor).worker != (child_kind(actor) == "supervisor")
         ):
             raise TypeError(
                 f"{where}: actor={actor!r} must be a pykka.ThreadingActor or "

@@ -175,7 +175,7 @@ class Supervisor:
         adoptions.begin(
             spec,
             restart,
-            pooled=isinstance(spec.actor, type) and actor_class(spec.actor)[1],
+            pooled=isinstance(spec.actor, type) and actor_class(spec.actor).pooled,
         )
         try:
             inc = start_actor(spec, next_pid(), self._exited)
