@@ -35,11 +35,12 @@ async def _raise(exc: BaseException) -> Any:
     raise exc
 
 
-def completed(converter: PayloadConverter | None, result: Any, ctx: WorkflowContext) -> ev.Event:
-    """`WorkflowCompleted` with `result` as recorded, or `WorkflowFailed` if it cannot be."""
+def completed(converter: PayloadConverter | None, result: Any, max_bytes: int) -> ev.Event:
+    """`WorkflowCompleted` with `result` as recorded, or `WorkflowFailed` if it cannot be
+    (not a payload, or over `max_bytes` encoded)."""
     try:
         result = conv.encode(converter, result, "result")
-        encoded = check_payload(result, "result", max_bytes=ctx.max_payload_bytes)
+        encoded = check_payload(result, "result", max_bytes=max_bytes)
     except PayloadError as exc:
         return ev.WorkflowFailed(error=ev.error_info(exc))
     # as the store will hand it back (a tuple is a list there), to the parent and result()

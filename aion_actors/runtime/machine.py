@@ -164,7 +164,9 @@ class Machine:
                 self._tasks.remove(task)
                 self.updates.finish(task.update, out, result=stop.value)
             else:
-                self._finish(out, entry.completed(self._converter, stop.value, self.ctx))
+                self._finish(
+                    out, entry.completed(self._converter, stop.value, self.ctx.max_payload_bytes)
+                )
         except BaseException as exc:
             self._end(task, exc, out)
         else:
