@@ -369,13 +369,18 @@ class Engine(CloseOnExit):
 
     # -- lifecycle
 
-    def close(self) -> None:
-        """Stop every actor, thread and worker process, then close the store. Idempotent."""
+    def close(self, *, drain: float = 0.0) -> None:
+        """Stop every actor, thread and worker process, then close the store. Idempotent.
+
+        `drain`: first wait up to that many seconds for the activity attempts running now
+        to finish and their outcomes to be recorded, starting no new attempt (a run's next
+        one waits for the next engine, recorded as scheduled). New calls are refused."""
         if self._closed:
             return
+        drain = shutdown.check_drain(drain)
         self._closed = True
         shutdown.closed(self)
-        self._parts.close()
+        shutdown.drained(self, self._parts.close(drain), drain)
         self.store.close()
 
     def __repr__(self) -> str:

@@ -6,11 +6,14 @@ wait for them forever. Like `concurrent.futures`, the engine registers with
 `threading`'s exit hooks, which run before the interpreter waits for
 non-daemon threads: each engine still open is closed there — what it had
 accepted is committed, its workers stop — and a warning names it.
+
+`close(drain=)` is checked and reported here too: a deploy's graceful stop.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import weakref
 from typing import Protocol
@@ -35,6 +38,27 @@ def opened(engine: _Closable) -> None:
 def closed(engine: _Closable) -> None:
     with _lock:
         _open.discard(engine)
+
+
+def check_drain(drain: object) -> float:
+    """`close(drain=)`: a finite number of seconds >= 0, else a `ValueError` saying so."""
+    if isinstance(drain, bool) or not isinstance(drain, int | float) or not drain >= 0:
+        raise ValueError(f"close(drain={drain!r}): give the seconds to wait, a number >= 0")
+    if not math.isfinite(drain):
+        raise ValueError(f"close(drain={drain!r}): give a finite number of seconds")
+    return float(drain)
+
+
+def drained(engine: _Closable, left: int, drain: float) -> None:
+    """Say what a drain left running: those attempts run again on the next engine."""
+    if left:
+        log.warning(
+            "%r: %d activity attempt(s) still running after the %g s drain; their outcomes "
+            "are not recorded, and they run again when an engine reopens the store",
+            engine,
+            left,
+            drain,
+        )
 
 
 def _close_forgotten() -> None:

@@ -85,9 +85,12 @@ class Parts:
         runs, recorder = self.runs.stats(), self.recorder.stats()
         return {**runs, **self.executors.stats(), **pruner, **queues, **node, **recorder}
 
-    def close(self) -> None:
+    def close(self, drain: float = 0.0) -> int:
         """Stop the pruner, the node's lease thread, the runs, the executors and the
-        recorder, in that order; then a node gives its partitions up."""
+        recorder, in that order; then a node gives its partitions up. First, with `drain`,
+        wait up to that many seconds for the running activity attempts to land, sending
+        no new one (`RunManager.drain`): how many had not by then."""
+        left = self.runs.drain(drain) if drain else 0
         self.pruner.close()
         self.queues.close()
         if self.node_calls is not None:
@@ -102,6 +105,7 @@ class Parts:
         if self.node is not None:
             self.node.leave()
         self.collector.let_go()
+        return left
 
 
 def wire(

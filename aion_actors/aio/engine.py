@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar, Unpack
 
+from aion_actors import shutdown
 from aion_actors.aio._bridge import receiver, resolver, within
 from aion_actors.aio.handle import AsyncRunHandle
 from aion_actors.core import (
@@ -84,12 +85,15 @@ class AsyncEngine:
         finally:
             await async_engine.aclose()
 
-    async def aclose(self) -> None:
-        """Close the engine (off the loop: it joins its threads and worker processes)."""
+    async def aclose(self, *, drain: float = 0.0) -> None:
+        """Close the engine (off the loop: it joins its threads and worker processes);
+        `drain` as for `Engine.close`."""
         if self._closed:
             return
+        shutdown.check_drain(drain)  # (before it counts as closed: a wrong drain closes nothing)
         self._closed = True
-        await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
+        close = functools.partial(self.engine.close, drain=drain)
+        await asyncio.get_running_loop().run_in_executor(None, close)
         self._reads.shutdown(wait=False)
 
     async def __aenter__(self) -> AsyncEngine:

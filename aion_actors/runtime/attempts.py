@@ -12,6 +12,11 @@ Each attempt gets the last recorded heartbeat details of its activity, and
 its heartbeats' details go to its run, at most one per `record_interval`
 (see `workers.heartbeats`); the details held back when it fails go with its
 failure. A run's cancellation reaches the attempt through `cancel`.
+
+A drain (`Engine.close(drain=)`) sends no attempt from its start on, and
+waits for those sent to land: their outcomes reach their runs, which commit
+them before the engine closes; what was not sent stays recorded as
+scheduled, and the next engine sends it.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ class Attempts:
         self._recovered: collections.deque[Attempt] = collections.deque()
         self._recovering = 0
         self.closed = False
+        #: set once by `drain`: from then on no attempt is sent
+        self._draining = False
+        #: notified as each attempt lands while draining
+        self._landing = threading.Condition(self._lock)
 
     def dispatch(
         self,
@@ -81,7 +90,7 @@ class Attempts:
             return False
         attempt = (workflow_id, run_id, event.activity_id, event.attempt)
         with self._lock:
-            if attempt in self._inflight or self.closed:
+            if attempt in self._inflight or self.closed or self._draining:
                 return False
             self._inflight[attempt] = event.name
         task = Task(
@@ -100,6 +109,18 @@ class Attempts:
         """Whether an attempt runs, or its outcome is on its way to its run (one that waits
         for its activity's rate alone waits for time, as a timer does)."""
         return len(self._inflight) > self._executors.held_for_time or bool(self._recovered)
+
+    def drain(self, timeout: float) -> int:
+        """Send no attempt from now on; wait up to `timeout` seconds for those sent to land
+        (but for any its activity's rate alone holds back: it waits on time, and runs
+        again on the next engine). How many had not landed by then."""
+        with self._landing:
+            self._draining = True
+            self._landing.wait_for(self._landed_all, timeout)
+            return max(0, len(self._inflight) - self._executors.held_for_time)
+
+    def _landed_all(self) -> bool:
+        return len(self._inflight) <= self._executors.held_for_time
 
     def held(self, workflow_id: str, run_id: str) -> int:
         """How many of the run's attempts wait for their activity's rate alone (an alarm's
@@ -161,11 +182,15 @@ class Attempts:
         """The attempt's outcome reached its run: a later dispatch of it may run again."""
         with self._lock:
             self._inflight.pop(attempt, None)
+            if self._draining and self._landed_all():
+                self._landing.notify_all()
 
     def _next_wave(self) -> None:
         while True:
             with self._lock:
-                if self.closed or not self._recovered or self._recovering >= RECOVERY_WAVE:
+                if self.closed or self._draining or not self._recovered:
+                    return
+                if self._recovering >= RECOVERY_WAVE:
                     return
                 item = self._recovered.popleft()
                 self._recovering += 1

@@ -256,12 +256,10 @@ class RunManager:
             self._owner_lane.submit(self._attempts.registered, list(activities))
 
     def stats(self) -> dict[str, int]:
-        return {
-            "crashes": self._counters.crashes,
-            "restarts": self._counters.restarts,
-            "rehydrations": self._counters.rehydrations,
-            "resident": sum(e.presence is Presence.LIVE for e in self._table.entries()),
-        }
+        c, resident = self._counters, self._run_counts().resident
+        return dict(
+            crashes=c.crashes, restarts=c.restarts, rehydrations=c.rehydrations, resident=resident
+        )
 
     def _run_counts(self) -> RunCounts:
         entries = self._table.entries()
@@ -271,6 +269,9 @@ class RunManager:
     def wait_resident_within_limit(self, timeout: float) -> bool:
         """Block until eviction has brought resident runs down to `max_resident`."""
         return self._evictor.wait_within_limit(timeout)
+
+    def drain(self, timeout: float) -> int:
+        return self._attempts.drain(timeout)  # (see `Attempts.drain`)
 
     def close(self) -> None:
         self._attempts.closed = True

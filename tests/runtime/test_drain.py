@@ -1,0 +1,119 @@
+"""`Engine.close(drain=)`: a deploy's graceful stop. The attempts running at close finish
+and their outcomes are recorded, so reopening runs them no more; no new attempt starts
+meanwhile (it waits, recorded as scheduled, for the next engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from aion_actors import Engine
+from aion_actors.aio import AsyncEngine
+from tests.runtime import drain_flows
+from tests.runtime.drain_flows import announcements, two_steps, wait_announced
+from tests.workers.helpers import wait_until
+
+ON_POSTGRES = True  # every test that takes `data_dir` runs on Postgres too
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _open(data_dir: Any) -> Engine:
+    engine = Engine.open(data_dir, workers=1)
+    engine.register(*drain_flows.ALL)
+    return engine
+
+
+def _finish(data_dir: Any, workflow_id: str) -> list[str]:
+    """Reopen the store and let the run finish: its result."""
+    threads = set(threading.enumerate())
+    with _open(data_dir) as engine:
+        result: list[str] = engine.result(workflow_id, timeout=60)
+    assert pykka.ActorRegistry.get_all() == []
+    wait_until(lambda: set(threading.enumerate()) <= threads, 10, "engine threads to end")
+    return result
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_drained_close_records_the_running_attempts_and_starts_no_new_one(
+    data_dir: Any, tmp_path: Path, executor: str
+) -> None:
+    """Two runs' first steps run at close: the quick one's ends during the drain, and
+    its run's second step is not started; the slow one's ends, recorded, too."""
+    slow, quick = tmp_path / "slow", tmp_path / "quick"
+    with announcements(tmp_path) as (announce, server):
+        engine = _open(data_dir)
+        engine.start(two_steps, announce, str(slow), 1.0, executor, workflow_id="slow")
+        engine.start(two_steps, announce, str(quick), 0.2, executor, workflow_id="quick")
+        wait_announced(server)
+        wait_announced(server)  # both first steps run
+        engine.close(drain=60)
+    assert slow.read_text().split() == quick.read_text().split() == ["first"]
+    assert _finish(data_dir, "slow") == _finish(data_dir, "quick") == ["first", "second"]
+    # each first step ran once: its outcome was recorded before the engine closed
+    assert slow.read_text().split() == quick.read_text().split() == ["first", "second"]
+
+
+def test_a_close_without_drain_leaves_the_running_attempt_to_run_again(
+    data_dir: Any, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger"
+    with announcements(tmp_path) as (announce, server):
+        engine = _open(data_dir)
+        engine.start(two_steps, announce, str(ledger), 0.5, "thread", workflow_id="w")
+        wait_announced(server)
+        engine.close()  # its outcome, if it comes in time, is not recorded
+    assert _finish(data_dir, "w") == ["first", "second"]
+    assert ledger.read_text().split() == ["first", "first", "second"]
+
+
+def test_a_drain_that_runs_out_says_so_and_the_attempt_runs_again(
+    data_dir: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = tmp_path / "ledger"
+    with announcements(tmp_path) as (announce, server):
+        engine = _open(data_dir)
+        engine.start(two_steps, announce, str(ledger), 3.0, "thread", workflow_id="w")
+        wait_announced(server)
+        with caplog.at_level(logging.WARNING, logger="aion_actors"):
+            engine.close(drain=0.1)
+    assert "1 activity attempt(s) still running after the 0.1 s drain" in caplog.text
+    assert _finish(data_dir, "w") == ["first", "second"]
+    assert ledger.read_text().split() == ["first", "first", "second"]
+
+
+@pytest.mark.parametrize("drain", [-1, "5", True, float("nan"), float("inf"), None])
+def test_close_refuses_a_drain_that_is_not_seconds_and_stays_open(
+    data_dir: Any, tmp_path: Path, drain: Any
+) -> None:
+    engine = _open(data_dir)
+    with pytest.raises(ValueError, match=r"close\(drain="):
+        engine.close(drain=drain)
+    run = engine.start(two_steps, "", str(tmp_path / "ledger"), 0.0, "thread")
+    assert run.result(timeout=30) == ["first", "second"]  # still open, still working
+    engine.close()
+
+
+def test_an_async_engine_drains_as_close_does(data_dir: Any, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+
+    async def main(announce: str, server: Any) -> None:
+        async with AsyncEngine.open(data_dir, workers=1) as engine:
+            await engine.register(*drain_flows.ALL)
+            await engine.start(two_steps, announce, str(ledger), 0.5, "thread", workflow_id="w")
+            await asyncio.get_running_loop().run_in_executor(None, wait_announced, server)
+            with pytest.raises(ValueError, match="drain"):
+                await engine.aclose(drain=-1)
+            await engine.aclose(drain=60)
+
+    with announcements(tmp_path) as (announce, server):
+        asyncio.run(main(announce, server))
+    assert ledger.read_text().split() == ["first"]
+    assert _finish(data_dir, "w") == ["first", "second"]
+    assert ledger.read_text().split() == ["first", "second"]
