@@ -14,7 +14,8 @@ The engine is opened in the app's lifespan (`AsyncEngine.open`) and every
 handler awaits it: none blocks the event loop, and `GET /orders/{id}/result`
 holds no thread while it waits. Kill the service at any moment (even
 `kill -9`) and start it again on the same directory: open orders carry on.
-SIGTERM or Ctrl-C stops uvicorn, whose lifespan closes the engine.
+SIGTERM or Ctrl-C stops uvicorn, whose lifespan closes the engine, letting its
+running activities finish first (up to 10 s, their outcomes recorded).
 
 Activities live at module level and the server starts under the
 `if __name__ == "__main__":` guard: the engine's worker processes import
@@ -108,6 +109,7 @@ def make_app(data_dir: str, *, announce: str | None = None) -> FastAPI:
             if announce:
                 print(announce, flush=True)
             yield
+            await engine.aclose(drain=10)  # running activities finish, recorded: not run again
         print("engine closed", flush=True)
 
     app = FastAPI(title="orders", lifespan=lifespan)

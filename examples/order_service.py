@@ -9,7 +9,8 @@
 Port and data directory also come from ORDER_SERVICE_PORT / ORDER_SERVICE_DATA.
 Kill the service at any moment (even `kill -9`) and start it again on the
 same directory: open orders carry on where they stopped. SIGTERM or Ctrl-C
-stops it cleanly, closing the engine (its workers and its LMDB store).
+stops it cleanly: the engine lets its running activities finish (up to 10 s,
+their outcomes recorded) and closes (its workers and its LMDB store).
 
 Activities live at module level and the server starts under the
 `if __name__ == "__main__":` guard, because the engine's worker processes
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     server.serve_forever()
                 except KeyboardInterrupt:
                     print("stopping", flush=True)
+            engine.close(drain=10)  # running activities finish, recorded: not run again
     except AionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
