@@ -13,10 +13,11 @@ its heartbeats' details go to its run, at most one per `record_interval`
 (see `workers.heartbeats`); the details held back when it fails go with its
 failure. A run's cancellation reaches the attempt through `cancel`.
 
-A drain (`Engine.close(drain=)`) sends no attempt from its start on, and
-waits for those sent to land: their outcomes reach their runs, which commit
-them before the engine closes; what was not sent stays recorded as
-scheduled, and the next engine sends it.
+A drain (`Engine.close(drain=)`) sends no attempt from its start on, nor lets
+one waiting for its activity's limits go, and waits for those handed to an
+executor to land: their outcomes reach their runs, which commit them before
+the engine closes; what was not sent stays recorded as scheduled, and the
+next engine sends it.
 """
 
 from __future__ import annotations
@@ -111,16 +112,17 @@ class Attempts:
         return len(self._inflight) > self._executors.held_for_time or bool(self._recovered)
 
     def drain(self, timeout: float) -> int:
-        """Send no attempt from now on; wait up to `timeout` seconds for those sent to land
-        (but for any its activity's rate alone holds back: it waits on time, and runs
-        again on the next engine). How many had not landed by then."""
+        """Send no attempt from now on, nor let go one its activity's limits hold back (it
+        waits for the next engine); wait up to `timeout` seconds for those running to land.
+        How many had not by then."""
+        self._executors.hold()
         with self._landing:
             self._draining = True
             self._landing.wait_for(self._landed_all, timeout)
-            return max(0, len(self._inflight) - self._executors.held_for_time)
+            return max(0, len(self._inflight) - self._executors.held_back)
 
     def _landed_all(self) -> bool:
-        return len(self._inflight) <= self._executors.held_for_time
+        return len(self._inflight) <= self._executors.held_back
 
     def held(self, workflow_id: str, run_id: str) -> int:
         """How many of the run's attempts wait for their activity's rate alone (an alarm's

@@ -97,6 +97,15 @@ class Executors:
         """Attempts waiting for their activity's rate alone (an alarm, like a timer)."""
         return self._limits.held_for_time
 
+    @property
+    def held_back(self) -> int:
+        """Attempts waiting for their activity's concurrency or rate limit."""
+        return self._limits.held_back
+
+    def hold(self) -> None:
+        """Let no attempt waiting for its activity's limits go from now on (a drain)."""
+        self._limits.hold()
+
     def held(self, workflow_id: str, run_id: str) -> int:
         """How many of the run's attempts wait for their activity's rate alone."""
         return self._limits.held(workflow_id, run_id)

@@ -109,8 +109,12 @@ class ActivityLimits:
         self._gates: dict[str, Gate] = {}
         self._alarm = Alarm(clock, "aion-activity-rates")
         self._closed = False
+        #: set once by `hold` (a drain): no waiting attempt is let go from then on
+        self._holding = False
         #: attempts waiting for the rate's alarm alone (read without the lock)
         self.held_for_time = 0
+        #: attempts waiting here for any limit (read without the lock)
+        self.held_back = 0
 
     def submit(
         self,
@@ -159,6 +163,11 @@ class ActivityLimits:
         with self._lock:
             return {"activity_limited": sum(len(g.waiting) for g in self._gates.values())}
 
+    def hold(self) -> None:
+        """Let no waiting attempt go from now on (the engine drains: they wait for the next)."""
+        with self._lock:
+            self._holding = True
+
     def close(self) -> None:
         """Stop the alarm; attempts still waiting end as `ExecutorClosed`, unrun."""
         self._alarm.close()
@@ -202,6 +211,7 @@ class ActivityLimits:
     def _count(self) -> None:
         """Count the attempts waiting for the rate's alarm alone (holding the lock)."""
         self.held_for_time = sum(len(g.waiting) for g in self._gates.values() if g.timed)
+        self.held_back = sum(len(g.waiting) for g in self._gates.values())
 
     def _pump(self, name: str) -> None:
         """Hand every waiting attempt the limits allow to the executor; arm the alarm if
@@ -211,7 +221,7 @@ class ActivityLimits:
         with self._lock:
             gate = self._gates[name]
             now = self._clock.now_ns()
-            while gate.waiting and not self._closed:
+            while gate.waiting and not (self._closed or self._holding):
                 head = gate.waiting[0]
                 if head.deadline is not None and head.deadline <= now:
                     expired.append(gate.pop())

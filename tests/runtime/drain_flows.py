@@ -36,7 +36,12 @@ def step_in_a_worker(announce: str, ledger: str, name: str, seconds: float) -> s
     return _step(announce, ledger, name, seconds)
 
 
-STEPS = {"thread": step_in_a_thread, "process": step_in_a_worker}
+@activity(executor="thread", concurrency=1)
+def step_one_at_a_time(announce: str, ledger: str, name: str, seconds: float) -> str:
+    return _step(announce, ledger, name, seconds)
+
+
+STEPS = {"thread": step_in_a_thread, "process": step_in_a_worker, "limited": step_one_at_a_time}
 
 
 @workflow
@@ -48,7 +53,7 @@ async def two_steps(
     return [first, await ctx.activity(step, "", ledger, "second", 0.0)]
 
 
-ALL = (two_steps, step_in_a_thread, step_in_a_worker)
+ALL = (two_steps, step_in_a_thread, step_in_a_worker, step_one_at_a_time)
 
 
 @contextlib.contextmanager

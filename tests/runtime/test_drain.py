@@ -60,6 +60,26 @@ def test_a_drained_close_records_the_running_attempts_and_starts_no_new_one(
     assert slow.read_text().split() == quick.read_text().split() == ["first", "second"]
 
 
+def test_a_drain_lets_no_attempt_waiting_for_its_activitys_concurrency_go(
+    data_dir: Any, tmp_path: Path
+) -> None:
+    """`concurrency=1`: the second run's first step waits for the slot at close; the
+    drain lets the running one finish, not the waiting one start."""
+    running, waiting = tmp_path / "running", tmp_path / "waiting"
+    with announcements(tmp_path) as (announce, server):
+        engine = _open(data_dir)
+        engine.start(two_steps, announce, str(running), 0.5, "limited", workflow_id="running")
+        wait_announced(server)
+        engine.start(two_steps, announce, str(waiting), 0.0, "limited", workflow_id="waiting")
+        limited = lambda: engine.stats()["activity_limited"] == 1  # noqa: E731
+        wait_until(limited, 10, "the second run's attempt waiting for the slot")
+        engine.close(drain=60)
+    assert running.read_text().split() == ["first"]
+    assert not waiting.exists()  # never started
+    assert _finish(data_dir, "running") == _finish(data_dir, "waiting") == ["first", "second"]
+    assert running.read_text().split() == waiting.read_text().split() == ["first", "second"]
+
+
 def test_a_close_without_drain_leaves_the_running_attempt_to_run_again(
     data_dir: Any, tmp_path: Path
 ) -> None:
