@@ -103,6 +103,10 @@ class Attempts:
         )
         sent = _Sent(self, attempt, finished, definition.heartbeat_timeout)
         self._executors.submit(definition, task, sent.done, sent.beat, event.deadline)
+        if self._draining:  # (began meanwhile: its limits may hold it back, landing nothing)
+            with self._landing:
+                if self._landed_all():
+                    self._landing.notify_all()
         return True
 
     @property
