@@ -24,13 +24,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import os
 import queue
-import random
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -43,15 +40,13 @@ from supervisor._latch import Latch
 from supervisor._pykka import Envelope
 from supervisor._sealed import Sealed
 from supervisor._turns import Lending, Turn
+from supervisor._urn import new_urn
 
 __all__ = ["Dispatcher", "ExitWatch", "PooledActor", "watch_exits"]
 
 logger = logging.getLogger(__name__)
 
 _STOP = None
-
-_urns = random.Random(os.urandom(32))
-os.register_at_fork(after_in_child=lambda: _urns.seed(os.urandom(32)))
 
 
 class Dispatcher:
@@ -341,9 +336,8 @@ class PooledActor(pykka.Actor):
         # of actors a second from many threads pays a thread hand-off for each.
         #: runs this actor's messages; fixed
         self._dispatcher = dispatcher
-        urn = uuid.UUID(int=_urns.getrandbits(128), version=4).urn
         # Pykka types the stop flag as an Event, and asks of it only set() and is_set().
-        _pykka.init_actor(self, urn, self._create_actor_inbox(), Latch())
+        _pykka.init_actor(self, new_urn(), self._create_actor_inbox(), Latch())
 
     # -- Pykka's private hooks, overridden (abstract in pykka.Actor, or a funnel)
 

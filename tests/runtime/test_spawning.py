@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from aion_actors import Engine, EngineClosed
+from aion_actors import Engine, EngineClosed, WorkflowAlreadyStarted
 from aion_actors.core import RunKey
 from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.lane import Lane
+from aion_actors.runtime.runs import residency, starts
 from aion_actors.runtime.runs.spawning import Spawner
 from supervisor import SupervisorError
 from tests.runtime import flows
@@ -179,3 +180,85 @@ def test_a_start_whose_actor_the_closing_engine_could_not_spawn_is_told_engine_c
     monkeypatch.setattr(type(supervisor), "start_child", stopped)
     caller, told = starting_in_a_thread(engine)
     told_engine_closed(caller, told)
+
+
+def crowded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every start after this one finds other callers starting runs (its work goes to the lane)."""
+    runs = engine._parts.runs  # noqa: SLF001 - as if other request threads were starting runs
+    monkeypatch.setattr(runs._starts._spawner, "starting", lambda: True)  # noqa: SLF001
+
+
+def test_a_start_among_others_has_its_opening_built_on_the_lane_not_in_its_callers_thread(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(The caller only reserves the workflow_id and waits: its run's `WorkflowStarted` is
+    built, stamped and handed to the run's entry by `aion-spawn`, round 8.)"""
+    crowded(engine, monkeypatch)
+    built_in: list[str] = []
+    started = starts._started  # noqa: SLF001 - where the opening is built
+
+    def noted(*args: Any) -> Any:
+        built_in.append(threading.current_thread().name)
+        return started(*args)
+
+    monkeypatch.setattr(starts, "_started", noted)
+    handle = engine.start(flows.three_steps, 3)
+    assert engine.history(handle.workflow_id)[0].input == [3]  # committed when start returned
+    assert handle.result(timeout=30) == 114
+    assert built_in == ["aion-spawn"]
+
+
+@pytest.mark.timeout(60)
+def test_a_start_whose_opening_fails_on_the_lane_raises_that_error_in_its_caller(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Its caller waits for the commit with no timeout: an error on the lane before any
+    actor took the start must reach it, not be logged by the lane and leave it waiting.)"""
+    crowded(engine, monkeypatch)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("no opening")
+
+    monkeypatch.setattr(starts, "_started", broken)
+    with pytest.raises(RuntimeError, match="no opening"):
+        engine.start(flows.three_steps, 4)
+
+
+def test_a_lone_start_reserves_its_workflow_id_decided_with_no_batch_to_wait_on(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(A batch of several runs is undecided until all are reserved, and a second start of
+    one of its ids waits for that; a lone run is decided once reserved: no latch per start.)"""
+    runs = engine._parts.runs  # noqa: SLF001 - the reservation, seen before its launch
+    launch = runs._starts.launch  # noqa: SLF001
+    seen: list[object] = []
+    refused: list[BaseException] = []
+
+    def noted(definition: Any, new: Any, entries: Any, **kw: Any) -> Any:
+        seen.extend(entry.batch for entry in entries)
+        try:  # another caller meanwhile: refused at once, no batch to wait for
+            engine.start(flows.three_steps, 6, workflow_id="lone")
+        except WorkflowAlreadyStarted as exc:
+            refused.append(exc)
+        return launch(definition, new, entries, **kw)
+
+    monkeypatch.setattr(runs._starts, "launch", noted)  # noqa: SLF001
+    handle = engine.start(flows.three_steps, 5, workflow_id="lone")
+    assert seen == [None] and len(refused) == 1
+    assert handle.result(timeout=30) == 116
+
+
+def test_a_new_runs_spawn_reads_no_restart_ages_from_its_opening(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(Its opening is its `WorkflowStarted`: no restart to count against its budget.)"""
+    counted: list[int] = []
+    ages = residency.restart_ages
+
+    def noted(history: Any, *args: Any) -> Any:
+        counted.append(len(history))
+        return ages(history, *args)
+
+    monkeypatch.setattr(residency, "restart_ages", noted)
+    assert engine.start(flows.three_steps, 7).result(timeout=30) == 118
+    assert counted == []

@@ -385,3 +385,23 @@ def test_a_dispatcher_thread_begins_its_one_turn_again_for_each_turn_and_a_loan_
     assert first[0] is stall[0] is after[0] is again[0]  # one Turn, begun again: none built
     assert not after[2] and not again[2]  # the loan ended with the stalled turn
     assert first[1] < stall[1] < after[1] < again[1]  # each turn its own start time
+
+
+def test_a_pooled_actors_urn_is_a_distinct_uuid4_urn_made_without_building_a_uuid(
+    dispatcher: Dispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(A host builds one actor per request: `uuid.UUID`'s checks run Python for each.)"""
+    import uuid
+
+    made = uuid.UUID
+
+    def refused(*args: Any, **kwargs: Any) -> uuid.UUID:
+        raise AssertionError("a uuid.UUID was built for an actor's urn")
+
+    monkeypatch.setattr(uuid, "UUID", refused)
+    urns = [Recorder(dispatcher).actor_urn for _ in range(200)]
+    monkeypatch.setattr(uuid, "UUID", made)
+    assert len(set(urns)) == len(urns)
+    for urn in urns:
+        parsed = uuid.UUID(urn)
+        assert parsed.urn == urn and parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -243,7 +243,8 @@ class Residency:
                 pass
             else:
                 self._table.hand_over(key, generation, handoff)
-                ages = restart_ages(handoff.events, definition, self.clock.now_ns())
+                if handoff.start is None:  # (a new run's opening holds no restarts)
+                    ages = restart_ages(handoff.events, definition, self.clock.now_ns())
         try:
             info = self._sup.start_child(self._spec(key, generation, definition, ages))
         except Exception:

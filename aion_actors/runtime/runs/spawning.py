@@ -9,7 +9,10 @@ broken up again and again by the GIL's hand-offs between hundreds of
 threads; the spawn lane does them back to back in one engine thread instead,
 and the caller only queues its run and waits for its commit, as before.
 (`benchmarks/README.md`, issue 24 round 5: about 7 % less CPU per workflow
-with 256 request threads.)
+with 256 request threads.) Such a caller hands over its whole admission, not
+only the spawn: the lane builds the run's opening (its stamped `WorkflowStarted`)
+and hands it to the run's entry too (round 8), and the caller only reserves
+the workflow_id, which must refuse a second start before `start` returns.
 
 A spawn the lane refuses (it closed: the engine closes) is made in the
 caller's thread after all: `Residency.spawn` then finds the table shut and
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from aion_actors.core import RunKey
 from aion_actors.runtime.lane import Lane
@@ -48,6 +52,12 @@ class Spawner:
     def started(self) -> None:
         with self._lock:
             self._starting -= 1
+
+    def hand_over(self, fn: Callable[..., object], *args: Any) -> bool:
+        """Queue `fn(*args)` (a crowded start's whole admission: its opening built and
+        handed to its entry, then its spawn) on the lane; False once the lane has closed
+        (the caller does it itself)."""
+        return self._lane.submit(fn, *args)
 
     def spawn(self, key: RunKey, generation: int, *, here: bool) -> None:
         """Spawn the run's actor now in this thread (`here`, or the lane has closed),

@@ -203,6 +203,8 @@ class Starts:
         refuse_open: bool,
         policy: StartPolicy | None,
     ) -> list[RunEntry | RunKey | None]:
+        if len(new) == 1:  # one run: decided once reserved, no batch for others to wait on
+            return [self._reserve(definition, new[0], refuse_open, None, policy)]
         decided = Latch()
         entries: dict[int, RunEntry | RunKey | None] = {}
         try:
@@ -225,18 +227,29 @@ class Starts:
         definition: WorkflowDefinition,
         run: NewRun,
         refuse_open: bool,
-        decided: Latch,
+        decided: Latch | None,
         policy: StartPolicy | None,
     ) -> RunEntry | RunKey | None:
+        """Reserve `run` (its batch undecided until `decided` is set; None: a lone run,
+        decided at once); without a `policy`, under the lock `reserve` takes itself."""
+        key = run.key
         while True:
             try:
-                with self._table.lock(run.workflow_id):
-                    if policy is not None:
-                        found = policies.existing(self._table, run.key, policy, self._latest)
-                        if found is not None:
-                            return found
+                if policy is None:
                     return self._table.reserve(
-                        run.key,
+                        key,
+                        definition.name,
+                        definition.version,
+                        run.parent,
+                        refuse_open=refuse_open,
+                        batch=decided,
+                    )
+                with self._table.lock(run.workflow_id):
+                    found = policies.existing(self._table, key, policy, self._latest)
+                    if found is not None:
+                        return found
+                    return self._table.reserve(
+                        key,
                         definition.name,
                         definition.version,
                         run.parent,
@@ -287,32 +300,64 @@ class Starts:
         *,
         here: bool = True,
     ) -> list[Ack | None]:
-        """Hand each reserved run its opening and start its actor (in this thread if
-        `here`, else on the spawn lane; a held one is recorded without one, see
-        `holding`, in the caller's thread if it `wait`s); the acks to wait on."""
-        now = self._residency.clock.now_ns()
+        """Hand each reserved run its opening and start its actor: in this thread if
+        `here`, else on the spawn lane, which then builds the opening too (a held one is
+        recorded without an actor, see `holding`, in the caller's thread if it `wait`s);
+        the acks to wait on."""
         acks: list[Ack | None] = []
         for run, entry in zip(new, entries, strict=True):
             if entry is None:
                 acks.append(None)
                 continue
             ack = Ack()
-            opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
-            if run.signal is not None:
-                name, payload = run.signal
-                opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
-            opening += [stamp(e, len(opening) + i + 1, now) for i, e in enumerate(run.after)]
-            if run.after and held(opening, run.parent):
-                self._holding.record(entry.key, opening, ack, inline=wait)
-                acks.append(ack)
-                continue
-            generation = self._table.admit(entry.key, Handoff(opening, ack))
-            if generation is None:  # withdrawn meanwhile
-                ack.resolve()
-            else:
-                self._spawner.spawn(entry.key, generation, here=here)
             acks.append(ack)
+            if (
+                here
+                or run.after
+                or not self._spawner.hand_over(self._open_on_lane, definition, run, entry.key, ack)
+            ):
+                self._open(definition, run, entry.key, ack, wait, here=here)
         return acks
+
+    def _open(
+        self,
+        definition: WorkflowDefinition,
+        run: NewRun,
+        key: RunKey,
+        ack: Ack,
+        wait: bool,
+        *,
+        here: bool,
+    ) -> None:
+        """Stamp the reserved run's opening, hand it to its entry and spawn its actor (in
+        this thread if `here`, else on the lane); `ack` resolves with its commit."""
+        now = self._residency.clock.now_ns()
+        opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
+        if run.signal is not None:
+            name, payload = run.signal
+            opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
+        if run.after:
+            opening += [stamp(e, len(opening) + i + 1, now) for i, e in enumerate(run.after)]
+            if held(opening, run.parent):
+                self._holding.record(key, opening, ack, inline=wait)
+                return
+        generation = self._table.admit(key, Handoff(opening, ack))
+        if generation is None:  # withdrawn meanwhile
+            ack.resolve()
+        else:
+            self._spawner.spawn(key, generation, here=here)
+
+    def _open_on_lane(
+        self, definition: WorkflowDefinition, run: NewRun, key: RunKey, ack: Ack
+    ) -> None:
+        """`_open` on the spawn lane, for a caller that waits for `ack`: whatever fails
+        before its actor takes the start resolves it (the caller raises it), else it
+        would wait for ever."""
+        try:
+            self._open(definition, run, key, ack, True, here=True)
+        except BaseException as exc:
+            ack.resolve(exc)
+            raise
 
     def _withdraw(self, key: RunKey) -> None:
         self._residency.refuse(key, self._table.withdraw(key))
