@@ -209,19 +209,24 @@ def test_a_start_among_others_has_its_opening_built_on_the_lane_not_in_its_calle
 
 
 @pytest.mark.timeout(60)
-def test_a_start_whose_opening_fails_on_the_lane_raises_that_error_in_its_caller(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("among_others", [True, False])
+def test_a_start_whose_opening_fails_raises_that_error_and_frees_its_workflow_id(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, among_others: bool
 ) -> None:
     """(Its caller waits for the commit with no timeout: an error on the lane before any
-    actor took the start must reach it, not be logged by the lane and leave it waiting.)"""
-    crowded(engine, monkeypatch)
+    actor took the start must reach it, not be logged by the lane and leave it waiting;
+    and nothing was written, so the id is not left reserved.)"""
+    if among_others:
+        crowded(engine, monkeypatch)
+    with monkeypatch.context() as patch:
 
-    def broken(*args: Any) -> Any:
-        raise RuntimeError("no opening")
+        def broken(*args: Any) -> Any:
+            raise RuntimeError("no opening")
 
-    monkeypatch.setattr(starts, "_started", broken)
-    with pytest.raises(RuntimeError, match="no opening"):
-        engine.start(flows.three_steps, 4)
+        patch.setattr(starts, "_started", broken)
+        with pytest.raises(RuntimeError, match="no opening"):
+            engine.start(flows.three_steps, 4, workflow_id="again")
+    assert engine.start(flows.three_steps, 5, workflow_id="again").result(timeout=30) == 116
 
 
 def test_a_lone_start_reserves_its_workflow_id_decided_with_no_batch_to_wait_on(

@@ -330,17 +330,21 @@ class Starts:
         here: bool,
     ) -> None:
         """Stamp the reserved run's opening, hand it to its entry and spawn its actor (in
-        this thread if `here`, else on the lane); `ack` resolves with its commit."""
+        this thread if `here`, else on the lane); `ack` resolves with its commit. An
+        opening that cannot be built frees the workflow_id again (nothing was written)."""
         now = self._residency.clock.now_ns()
-        opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
-        if run.signal is not None:
-            name, payload = run.signal
-            opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
-        if run.after:
+        try:
+            opening: list[ev.Event] = [stamp(_started(definition, run, now), 1, now)]
+            if run.signal is not None:
+                name, payload = run.signal
+                opening.append(stamp(ev.SignalReceived(name=name, payload=payload), 2, now))
             opening += [stamp(e, len(opening) + i + 1, now) for i, e in enumerate(run.after)]
-            if held(opening, run.parent):
-                self._holding.record(key, opening, ack, inline=wait)
-                return
+        except BaseException:
+            self._withdraw(key)
+            raise
+        if run.after and held(opening, run.parent):
+            self._holding.record(key, opening, ack, inline=wait)
+            return
         generation = self._table.admit(key, Handoff(opening, ack))
         if generation is None:  # withdrawn meanwhile
             ack.resolve()
