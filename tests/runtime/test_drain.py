@@ -5,8 +5,10 @@ meanwhile (it waits, recorded as scheduled, for the next engine)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +82,22 @@ def test_a_drain_lets_no_attempt_waiting_for_its_activitys_concurrency_go(
     assert running.read_text().split() == waiting.read_text().split() == ["first", "second"]
 
 
-def test_a_close_without_drain_leaves_the_running_attempt_to_run_again(
-    data_dir: Any, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def _in_first_step(data_dir: Any, tmp_path: Path, seconds: float) -> Iterator[tuple[Engine, Path]]:
+    """An engine whose run "w" is in its first step (a thread activity of `seconds`),
+    and the ledger its steps write."""
     ledger = tmp_path / "ledger"
     with announcements(tmp_path) as (announce, server):
         engine = _open(data_dir)
-        engine.start(two_steps, announce, str(ledger), 0.5, "thread", workflow_id="w")
+        engine.start(two_steps, announce, str(ledger), seconds, "thread", workflow_id="w")
         wait_announced(server)
+        yield engine, ledger
+
+
+def test_a_close_without_drain_leaves_the_running_attempt_to_run_again(
+    data_dir: Any, tmp_path: Path
+) -> None:
+    with _in_first_step(data_dir, tmp_path, 0.5) as (engine, ledger):
         engine.close()  # its outcome, if it comes in time, is not recorded
     assert _finish(data_dir, "w") == ["first", "second"]
     assert ledger.read_text().split() == ["first", "first", "second"]
@@ -96,13 +106,11 @@ def test_a_close_without_drain_leaves_the_running_attempt_to_run_again(
 def test_a_drain_that_runs_out_says_so_and_the_attempt_runs_again(
     data_dir: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ledger = tmp_path / "ledger"
-    with announcements(tmp_path) as (announce, server):
-        engine = _open(data_dir)
-        engine.start(two_steps, announce, str(ledger), 3.0, "thread", workflow_id="w")
-        wait_announced(server)
-        with caplog.at_level(logging.WARNING, logger="aion_actors"):
-            engine.close(drain=0.1)
+    with (
+        _in_first_step(data_dir, tmp_path, 3.0) as (engine, ledger),
+        caplog.at_level(logging.WARNING, logger="aion_actors"),
+    ):
+        engine.close(drain=0.1)
     assert "1 activity attempt(s) still running after the 0.1 s drain" in caplog.text
     assert _finish(data_dir, "w") == ["first", "second"]
     assert ledger.read_text().split() == ["first", "first", "second"]

@@ -232,30 +232,17 @@ class Starts:
     ) -> RunEntry | RunKey | None:
         """Reserve `run` (its batch undecided until `decided` is set; None: a lone run,
         decided at once); without a `policy`, under the lock `reserve` takes itself."""
-        key = run.key
+        key, table = run.key, self._table
+        args = (key, definition.name, definition.version, run.parent)
         while True:
             try:
                 if policy is None:
-                    return self._table.reserve(
-                        key,
-                        definition.name,
-                        definition.version,
-                        run.parent,
-                        refuse_open=refuse_open,
-                        batch=decided,
-                    )
-                with self._table.lock(run.workflow_id):
-                    found = policies.existing(self._table, key, policy, self._latest)
+                    return table.reserve(*args, refuse_open=refuse_open, batch=decided)
+                with table.lock(run.workflow_id):
+                    found = policies.existing(table, key, policy, self._latest)
                     if found is not None:
                         return found
-                    return self._table.reserve(
-                        key,
-                        definition.name,
-                        definition.version,
-                        run.parent,
-                        refuse_open=refuse_open,
-                        batch=decided,
-                    )
+                    return table.reserve(*args, refuse_open=refuse_open, batch=decided)
             except Undecided as undecided:  # another batch decides in microseconds
                 undecided.decided.wait()
 
