@@ -107,7 +107,7 @@ def test_a_drain_that_runs_out_says_so_and_the_attempt_runs_again(
     data_dir: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
-        _in_first_step(data_dir, tmp_path, 3.0) as (engine, ledger),
+        _in_first_step(data_dir, tmp_path, 1.0) as (engine, ledger),
         caplog.at_level(logging.WARNING, logger="aion_actors"),
     ):
         engine.close(drain=0.1)
