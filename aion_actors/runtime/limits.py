@@ -160,8 +160,7 @@ class ActivityLimits:
             return sum(g.runs[(workflow_id, run_id)] for g in timed)
 
     def stats(self) -> dict[str, int]:
-        with self._lock:
-            return {"activity_limited": sum(len(g.waiting) for g in self._gates.values())}
+        return {"activity_limited": self.held_back}
 
     def hold(self) -> None:
         """Let no waiting attempt go from now on (the engine drains: they wait for the next)."""
