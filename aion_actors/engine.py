@@ -7,6 +7,7 @@ that changes a run returns only once its event is committed.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Unpack
@@ -76,7 +77,7 @@ class Engine(CloseOnExit):
         self._registration, self._lookup = parts.registration, parts.lookup
         self._completions, self._updates = parts.completions, parts.updates
         self._starter, self._ops, self._parts = parts.starter, parts.operations, parts
-        self._closed = False
+        self._closing = shutdown.Closing()
         shutdown.opened(self)
         try:
             parts.start()
@@ -374,21 +375,25 @@ class Engine(CloseOnExit):
 
         `drain`: first wait up to that many seconds for the activity attempts running now
         to finish and their outcomes to be recorded, starting no new attempt (a run's next
-        one waits for the next engine, recorded as scheduled). New calls are refused."""
-        if self._closed:
-            return
-        drain = shutdown.check_drain(drain)
-        self._closed = True
+        one waits for the next engine, recorded as scheduled). New calls are refused.
+        A second call waits until the first has finished. From a run's turn (or a done
+        callback called there) it closes in a thread of its own and returns at once; from
+        one of the engine's activities it raises `RuntimeError`, and the engine stays open."""
+        if not self._closing.started:
+            drain = shutdown.check_drain(drain)
+        self._closing.run(self, self._parts.inside(), functools.partial(self._close, drain))
+
+    def _close(self, drain: float) -> None:
         shutdown.closed(self)
         shutdown.drained(self, self._parts.close(drain), drain)
         self.store.close()
 
     def __repr__(self) -> str:
         where = getattr(self.store, "path", None) or type(self.store).__name__
-        return f"<Engine on {where}{' (closed)' if self._closed else ''}>"
+        return f"<Engine on {where}{' (closed)' if self._closing.started else ''}>"
 
     # -- helpers
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._closing.started:
             raise EngineClosed()

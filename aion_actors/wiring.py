@@ -27,6 +27,7 @@ from aion_actors.runtime.executors import Executors
 from aion_actors.runtime.limit_history import RecentCalls
 from aion_actors.runtime.runs import RunManager
 from aion_actors.schedules.part import Schedules
+from aion_actors.shutdown import Inside
 from aion_actors.signal_start import SignalStart
 from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
@@ -84,6 +85,12 @@ class Parts:
         queues, pruner = self.queues.stats(), self.pruner.stats()
         runs, recorder = self.runs.stats(), self.recorder.stats()
         return {**runs, **self.executors.stats(), **pruner, **queues, **node, **recorder}
+
+    def inside(self) -> Inside:
+        """What of this engine's own work the calling thread is doing (see `Closing`)."""
+        if self.runs.dispatcher.running_here():  # (an activity thread's lent turn too)
+            return Inside.TURN
+        return Inside.ACTIVITY if self.executors.running_here() else Inside.NOTHING
 
     def close(self, drain: float = 0.0) -> int:
         """Stop the pruner, the node's lease thread, the runs, the executors and the

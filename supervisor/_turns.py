@@ -59,7 +59,7 @@ class Lending(Generic[M]):
     ``queue(mailbox)`` hands a turn to the dispatcher's threads as usual.
     """
 
-    __slots__ = ("_local", "_one", "_queue", "_quiet", "budget")
+    __slots__ = ("_lender", "_local", "_one", "_queue", "_quiet", "budget")
 
     def __init__(self, quiet: Callable[[], bool], queue: Callable[[M], None], budget: int) -> None:
         self._quiet = quiet
@@ -70,6 +70,8 @@ class Lending(Generic[M]):
         self._local = threading.local()
         #: held while a lent turn runs: one at a time, so lenders do not pile up on the GIL
         self._one = threading.Lock()
+        #: the ident of the thread running a lent turn, None between them; set under ``_one``
+        self._lender: int | None = None
 
     def hold(self, mailbox: M) -> bool:
         """Whether this thread keeps ``mailbox``'s due turn until its window closes."""
@@ -81,6 +83,10 @@ class Lending(Generic[M]):
             return False  # a busy dispatcher runs it: queued now, it wakes no one
         held.append(mailbox)
         return True
+
+    def lent_here(self) -> bool:
+        """Whether the calling thread is running a lent turn now."""
+        return self._lender == threading.get_ident()
 
     def window(self, *, lend: bool = True, budget: int | None = None) -> _Window[M]:
         """Hold the turns this thread makes due; on exit run them here (``lend``: only
@@ -102,6 +108,7 @@ class Lending(Generic[M]):
             if not (self._quiet() and self._one.acquire(blocking=False)):
                 self._queue(mailbox)
                 continue
+            self._lender = threading.get_ident()
             try:
                 mailbox.run_turn(budget)
             except BaseException:  # not the actor's failure (Pykka handles that): ours
@@ -110,6 +117,7 @@ class Lending(Generic[M]):
                     self._queue(rest)
                 raise
             finally:
+                self._lender = None
                 self._one.release()
 
 

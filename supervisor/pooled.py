@@ -115,6 +115,11 @@ class Dispatcher:
         """A window whose due turns are queued together when it closes: one wake-up."""
         return self._lending.window(lend=False)
 
+    def running_here(self) -> bool:
+        """Whether the calling thread is running one of this dispatcher's turns (on one of
+        its threads, or lent to it): an actor's handler, which must not wait for its close."""
+        return threading.get_ident() in self._turns or self._lending.lent_here()
+
     def _quiet(self) -> bool:
         return not self._turns and self._ready.empty() and not self._closing.is_set()
 

@@ -69,6 +69,8 @@ class AsyncEngine:
         # the facade's parts, driven without waiting (the engine's own verbs wait)
         parts = engine._parts  # noqa: SLF001 - the async facade is the engine's other face
         self._runs, self._lookup, self._starter = parts.runs, parts.lookup, parts.starter
+        #: what of the engine's own work the calling thread is doing (`Parts.inside`)
+        self._inside = parts.inside
         self._reads = ThreadPoolExecutor(readers, thread_name_prefix="aion-aio-read")
         self._closed = False
 
@@ -91,6 +93,7 @@ class AsyncEngine:
         if self._closed:
             return
         shutdown.check_drain(drain)  # (before it counts as closed: a wrong drain closes nothing)
+        shutdown.check_not_in_activity(self.engine, self._inside())  # (on the loop, its caller's)
         self._closed = True
         close = functools.partial(self.engine.close, drain=drain)
         await asyncio.get_running_loop().run_in_executor(None, close)

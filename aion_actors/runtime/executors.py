@@ -110,6 +110,12 @@ class Executors:
         """How many of the run's attempts wait for their activity's rate alone."""
         return self._limits.held(workflow_id, run_id)
 
+    def running_here(self) -> bool:
+        """Whether the calling thread is one of this engine's activity threads."""
+        with self._lock:
+            executors = list(self._all)
+        return any(isinstance(e, ThreadExecutor) and e.running_here() for e in executors)
+
     def _submit(
         self,
         definition: ActivityDefinition[Any, Any],

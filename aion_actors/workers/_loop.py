@@ -33,6 +33,10 @@ class LoopThread:
         """Run `coroutine` on the loop; the future cancels it."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
+    def is_current(self) -> bool:
+        """Whether the caller runs on this loop's thread."""
+        return threading.current_thread() is self._thread
+
     def close(self, *, join: bool = True) -> None:
         """Cancel what still runs, stop the loop; wait for its thread unless `join` is False
         (a call from the loop's own thread). Safe to call twice."""

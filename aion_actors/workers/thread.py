@@ -163,6 +163,12 @@ class ThreadExecutor:
         if thread is not None:
             thread.start()
 
+    def running_here(self) -> bool:
+        """Whether the calling thread is one of this executor's (an activity's, its
+        deadline watcher's, its async activities' loop)."""
+        loop = self._loop
+        return getattr(self._own, "inside", False) or (loop is not None and loop.is_current())
+
     def cancel(self, attempt: AttemptKey, grace: float) -> None:
         """Ask the attempt to stop (cooperatively: a thread cannot be killed, `grace` is
         not used); one not started yet ends as `ActivityCancelled` without running."""
