@@ -35,7 +35,7 @@ from aion_actors.runtime.commands import (
     TimerCommand,
     WaitFirstCommand,
 )
-from aion_actors.runtime.timeouts import check_timeout
+from aion_actors.runtime.timeouts import check_timeout, sleep_seconds, wait_seconds
 from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
 
 if TYPE_CHECKING:
@@ -111,14 +111,13 @@ class WorkflowContext:
         return ActivityCommand(
             name=name,
             args=self._check(args, f"{name}() arguments"),
-            timeout=_seconds(timeout, f"{name}() timeout"),
+            timeout=wait_seconds(timeout, f"{name}() timeout"),
             returns=self._returns(activity),
         )
 
     def sleep(self, duration: float | _dt.timedelta) -> TimerCommand:
         self._no_commands_in_queries("sleep")
-        seconds = duration.total_seconds() if isinstance(duration, _dt.timedelta) else duration
-        return TimerCommand(seconds=max(0.0, float(seconds)))
+        return TimerCommand(seconds=sleep_seconds(duration, "ctx.sleep() duration"))
 
     def wait_signal(
         self, name: str, *, timeout: float | _dt.timedelta | None = None
@@ -128,7 +127,9 @@ class WorkflowContext:
         With a timeout, raises `SignalTimeout` when none arrives in time.
         """
         self._no_commands_in_queries("wait_signal")
-        return SignalCommand(name=name, timeout=_seconds(timeout, f"wait_signal({name!r}) timeout"))
+        return SignalCommand(
+            name=name, timeout=wait_seconds(timeout, f"wait_signal({name!r}) timeout")
+        )
 
     def child(
         self,
@@ -234,7 +235,7 @@ class WorkflowContext:
         self._no_commands_in_queries("wait_condition")
         if not callable(predicate):
             raise TypeError(f"ctx.wait_condition takes a function, got {predicate!r}")
-        return ConditionCommand(predicate, _seconds(timeout, "wait_condition() timeout"))
+        return ConditionCommand(predicate, wait_seconds(timeout, "wait_condition() timeout"))
 
     # -- signal handlers
 
@@ -387,14 +388,3 @@ def _parts(what: str, commands: tuple[object, ...]) -> tuple[PartCommand, ...]:
                 f"ctx.wait_condition commands, got {type(command).__name__}"
             )
     return commands  # type: ignore[return-value]
-
-
-def _seconds(timeout: float | _dt.timedelta | None, what: str) -> float | None:
-    """A timeout in seconds; refuses what cannot be one, naming `what`."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, _dt.timedelta):
-        timeout = timeout.total_seconds()
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise ValueError(f"{what} must be a number of seconds >= 0 or a timedelta, got {timeout!r}")
-    return float(timeout)

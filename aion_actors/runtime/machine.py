@@ -44,6 +44,7 @@ from aion_actors.runtime.patches import CommandSequence, diverged
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
 from aion_actors.runtime.tasks import NEVER, Step, Task, awaited, done_seq, lone_activity, outcome
+from aion_actors.runtime.timeouts import at_after
 from aion_actors.runtime.updates import ENDED_FIRST, UpdateRouter
 
 
@@ -238,7 +239,7 @@ class Machine:
         return Part(command, key=key)
 
     def _fire_at(self, seconds: float) -> int:
-        return self.ctx._now_ns + int(seconds * 1e9)  # noqa: SLF001 - our context's clock
+        return at_after(self.ctx._now_ns, seconds)  # noqa: SLF001 - our context's clock
 
     # -- resolving the blocked await
 

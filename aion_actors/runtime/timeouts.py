@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from aion_actors.core import AionError, RunKey, TimerId, TimerKind, WorkflowTimeout
 from aion_actors.core import events as ev
@@ -25,6 +25,38 @@ from aion_actors.store import EventStore
 log = logging.getLogger("aion_actors.runtime")
 
 _NS = 1_000_000_000
+
+#: the last instant a deadline or timer can be recorded for (unix ns: the largest integer
+#: msgpack and the stores keep, in the year 2554); a longer wait ends then, in effect never
+LAST_NS: Final = 2**64 - 1
+
+
+def at_after(now_ns: int, seconds: float) -> int:
+    """`seconds` after `now_ns` (unix ns), or `LAST_NS` if that is later (infinity too)."""
+    return now_ns + int(seconds * _NS) if seconds < (LAST_NS - now_ns) / _NS else LAST_NS
+
+
+def wait_seconds(timeout: float | timedelta | None, what: str) -> float | None:
+    """A timeout a workflow waits with, in seconds (None: none); a `ValueError` naming
+    `what` unless it is a number >= 0 or a timedelta."""
+    return None if timeout is None else _seconds(timeout, what, at_least=" >= 0")
+
+
+def sleep_seconds(duration: float | timedelta, what: str) -> float:
+    """`ctx.sleep`'s duration in seconds; less than 0 counts as 0 (as `asyncio.sleep` has
+    it). A `ValueError` naming `what` unless it is a number or a timedelta."""
+    return max(0.0, _seconds(duration, what, at_least=""))
+
+
+def _seconds(value: float | timedelta, what: str, *, at_least: str) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or math.isnan(value) or (at_least and value < 0):
+        raise ValueError(
+            f"{what} must be a number of seconds{at_least} or a timedelta, got {value!r}"
+        )
+    return float(value)
 
 
 def check_timeout(value: Any, name: str) -> float | None:
@@ -78,8 +110,8 @@ class Timeouts:
         """The execution and run deadlines of a run that starts at `now_ns`."""
         execution = self.execution_deadline
         if execution is None and self.execution_timeout is not None:
-            execution = now_ns + _ns(self.execution_timeout)
-        run = None if self.run_timeout is None else now_ns + _ns(self.run_timeout)
+            execution = at_after(now_ns, self.execution_timeout)
+        run = None if self.run_timeout is None else at_after(now_ns, self.run_timeout)
         return execution, run
 
 
@@ -122,10 +154,6 @@ def opening(store: EventStore, key: RunKey) -> ev.Event | None:
         log.error("run %s: its start cannot be read (%s); its successor inherits none", key, exc)
         return None
     return first[0] if first else None
-
-
-def _ns(seconds: float) -> int:
-    return int(seconds * _NS)
 
 
 def _iso(ns: int) -> str:

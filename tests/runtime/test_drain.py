@@ -35,8 +35,11 @@ def _open(data_dir: Any) -> Engine:
 def _finish(data_dir: Any, workflow_id: str) -> list[str]:
     """Reopen the store and let the run finish: its result."""
     threads = set(threading.enumerate())
-    with _open(data_dir) as engine:
+    engine = _open(data_dir)
+    try:
         result: list[str] = engine.result(workflow_id, timeout=60)
+    finally:  # another run's step running now is recorded, not run again at the next open
+        engine.close(drain=30)
     assert pykka.ActorRegistry.get_all() == []
     wait_until(lambda: set(threading.enumerate()) <= threads, 10, "engine threads to end")
     return result
