@@ -12,6 +12,7 @@ strictly after `t` — by the cron expression read in the schedule's time zone
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
@@ -186,11 +187,18 @@ def _ns(value: object, what: str, minimum: int) -> int:
 
 def _checked_cron(name: str, cron: object) -> str:
     croniter = _croniter(name)
-    if not isinstance(cron, str) or not croniter.is_valid(cron):
+    try:
+        if not isinstance(cron, str):
+            raise TypeError(f"a {type(cron).__name__}, not a str")
+        croniter(cron)
+    except (TypeError, ValueError, KeyError) as exc:  # croniter's errors are ValueErrors
+        reason = re.sub(r"^\[.*?\]\s*(is not acceptable,?\s*)?", "", str(exc)).rstrip(".")
         raise ConfigError(
-            f"schedule {name!r}: cron={cron!r} is not a cron expression; "
-            "give 5 fields (minute hour day month weekday), e.g. '0 2 * * *'"
-        )
+            f"schedule {name!r}: cron={cron!r} is not a cron expression"
+            f"{f' ({reason})' if reason else ''}; give 5 "
+            "fields (minute 0-59, hour 0-23, day of month 1-31, month 1-12, weekday 0-6 from "
+            "Sunday), e.g. '0 2 * * *'"
+        ) from None
     return cron
 
 

@@ -148,6 +148,10 @@ def test_bad_specs_are_refused_naming_the_option() -> None:
             engine.schedule("t", flows.tick, ["x"], cron="* * * * *", every=5)
         with pytest.raises(ConfigError, match="not a cron expression"):
             engine.schedule("t", flows.tick, ["x"], cron="every day")
+        with pytest.raises(
+            ConfigError, match=r"'61 \* \* \* \*' is not a cron .* \(out of range\)"
+        ):
+            engine.schedule("t", flows.tick, ["x"], cron="61 * * * *")  # (five fields: says why)
         with pytest.raises(ConfigError, match="'Mars/Olympus' is not a known IANA zone"):
             engine.schedule("t", flows.tick, ["x"], cron="0 2 * * *", timezone="Mars/Olympus")
         with pytest.raises(ConfigError, match="timezone= applies to cron= only"):
