@@ -4,6 +4,7 @@ before anything is created (no directory, no thread), and the store a path names
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -11,6 +12,11 @@ from aion_actors.config import Config, EngineConfig
 from aion_actors.core import ConfigError
 from aion_actors.store import EventStore, LmdbStore
 from aion_actors.store.postgres import is_url
+
+#: a URL's scheme (two letters at least: `C://` may be a Windows drive); only
+#: PostgreSQL's are stores, and a path that looks like another would make an LMDB
+#: directory named after it
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 class NodeOptions(TypedDict, total=False):
@@ -73,6 +79,11 @@ def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> EventSto
 
         node = NodeSettings.of(settings.node_id, settings.lease, settings.renew_every)
         return NodeStore(str(path), node)
+    if isinstance(path, str) and (scheme := _SCHEME.match(path)):
+        raise ConfigError(
+            f"Engine.open({path!r}): {scheme[0]!r} names no store this engine opens; give a "
+            "postgresql:// URL for PostgreSQL, or a directory path for the embedded LMDB store"
+        )
     options: dict[str, Any] = {"durability": settings.durability}
     if settings.map_size is not None:
         options["map_size"] = settings.map_size
