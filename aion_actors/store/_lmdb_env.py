@@ -151,6 +151,11 @@ def claim(
     """Register and (unless read-only) lock `directory`, then open it; the stack undoes both."""
     if readonly and create:
         raise ConfigError(f"create=True needs a writable store, not readonly=True ({directory})")
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(
+            f"data directory {directory} is a file; give the path of a directory (one that "
+            "does not exist yet is created)"
+        )
     if not readonly and create is not False:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     elif not directory.is_dir():
@@ -215,6 +220,12 @@ def open_env(
         if not readonly and not (directory / _lmdb_file.MARKER).exists():
             env.sync(True)  # what the marker vouches for is on disk first, even with nosync
             _lmdb_file.mark(directory)
+    except lmdb.MapFullError:  # (a fresh store: an old one's map is at least its file)
+        env.close()
+        raise ConfigError(
+            f"map_size={map_size} bytes cannot hold even an empty store in {directory}; give "
+            "at least 1 MiB (address space, not disk: the default, 1 GiB, grows when full)"
+        ) from None
     except BaseException:
         env.close()
         raise

@@ -32,3 +32,29 @@ def test_a_path_with_a_colon_is_still_an_lmdb_directory(
     with Engine.open("data:2026-12", workers=1):
         pass
     assert (tmp_path / "data:2026-12").is_dir()
+
+
+def test_a_file_where_the_data_directory_should_be_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("notes")
+    with pytest.raises(ConfigError, match=r"data directory .*data is a file; give the path of a"):
+        Engine.open(tmp_path / "data")
+    assert (tmp_path / "data").read_text() == "notes"
+
+
+def test_a_map_size_too_small_for_an_empty_store_is_refused_and_the_directory_opens_after(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=r"map_size=10 bytes cannot hold even an empty store"):
+        Engine.open(tmp_path / "data", map_size=10)
+    with Engine.open(tmp_path / "data", workers=1) as engine:  # nothing held, nothing damaged
+        assert engine.stats()["resident"] == 0
+
+
+def test_an_unknown_open_option_is_a_type_error_naming_it_and_the_options(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(
+        TypeError, match=r"Engine.open\(\) got an unknown option 'worker'; it takes"
+    ):
+        Engine.open(tmp_path / "data", worker=2)  # type: ignore[call-arg]
+    assert not (tmp_path / "data").exists()
