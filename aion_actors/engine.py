@@ -24,7 +24,7 @@ from aion_actors.core import (
 from aion_actors.core.closing import CloseOnExit
 from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle, result_of
-from aion_actors.opening import NodeOptions, data_dir_of, engine_options, open_store
+from aion_actors.opening import NodeOptions, data_dir_of, engine_options, node_options, open_store
 from aion_actors.queues import EnqueueOptions, Queue
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
@@ -121,7 +121,7 @@ class Engine(CloseOnExit):
             max_payload_bytes=max_payload_bytes,
             max_resident=max_resident,
             idle_evict_after=idle_evict_after,
-            **node,
+            **node_options(node, cls.open),
         )
         options = engine_options(settings)
         store = open_store(path, settings)

@@ -3,8 +3,10 @@ before anything is created (no directory, no thread), and the store a path names
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -29,6 +31,18 @@ class NodeOptions(TypedDict, total=False):
     lease: float | None
     #: seconds between renewals (3, or a third of the lease if shorter)
     renew_every: float | None
+
+
+def node_options(node: NodeOptions, open_: Callable[..., object]) -> NodeOptions:
+    """`node`, the options `open_` (`Engine.open`) took as keywords beyond its own; a
+    `TypeError` naming one it does not take, and every one it does (its signature's)."""
+    if unknown := sorted(set(node) - set(NodeOptions.__annotations__)):
+        own = [p for p in inspect.signature(open_).parameters if p not in ("path", "node")]
+        raise TypeError(
+            f"Engine.open() got an unknown option {', '.join(map(repr, unknown))}; it takes "
+            f"{', '.join([*own, *NodeOptions.__annotations__])}"
+        )
+    return node
 
 
 def check_options(**options: object) -> None:

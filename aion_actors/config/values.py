@@ -24,13 +24,6 @@ class Unset(enum.Enum):
 UNSET: Final = Unset.UNSET
 
 
-#: what `Engine.open` takes besides its path, for an error naming a wrong one
-OPEN_OPTIONS: Final = (
-    "workers", "durability", "map_size", "threads", "start_method", "max_payload_bytes",
-    "max_resident", "idle_evict_after", "config", "converter", "node_id", "lease", "renew_every",
-)  # fmt: skip
-
-
 @dataclass(frozen=True)
 class EngineConfig:
     """The `[engine]` table; every field holds the built-in default unless the file sets it.
@@ -61,11 +54,6 @@ class EngineConfig:
         An argument left `UNSET`, or None (except `idle_evict_after`, where
         None means "never"), keeps the file's value.
         """
-        if unknown := sorted(set(given) - {f.name for f in dataclasses.fields(self)}):
-            raise TypeError(
-                f"Engine.open() got an unknown option {', '.join(map(repr, unknown))}; it takes "
-                f"{', '.join(OPEN_OPTIONS)}"
-            )
         explicit = {
             key: value
             for key, value in given.items()
