@@ -263,13 +263,22 @@ class Node:
         return error
 
     def _drop_lost(self) -> None:
+        """Give up what the writers reported; a report stays queued until it is acted on
+        (a give-up that raises is tried again next round)."""
         with self._lock:
             lost, self._lost = self._lost, {}
             strays, self._strays = self._strays, set()
-        if lost:
-            self._give_up(lost, "a write found them owned elsewhere", release=False)
-        if strays := strays - set(self._fence.held()):  # (the take runs on this thread)
-            self._give_up(strays, "a run of theirs wrote, not held here", release=False)
+        try:
+            if lost:
+                self._give_up(lost, "a write found them owned elsewhere", release=False)
+                lost = {}
+            if strays := strays - set(self._fence.held()):  # (the take runs on this thread)
+                self._give_up(strays, "a run of theirs wrote, not held here", release=False)
+        except BaseException:
+            with self._lock:
+                self._lost = {**lost, **self._lost}
+                self._strays |= strays
+            raise
 
     def _expire_if_stale(self) -> None:
         """Leases not renewed for a whole lease term are gone: drop their runs here."""

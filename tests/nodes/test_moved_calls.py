@@ -9,7 +9,9 @@ write finds it out."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from aion_actors import Engine, OwnershipLost
 from aion_actors.core import RunKey
 from aion_actors.core import events as ev
+from aion_actors.nodes.node import Node
 from aion_actors.store.postgres import partition_of
 from tests.nodes import flows
 from tests.nodes.conftest import until
@@ -124,21 +127,55 @@ def test_a_call_reaching_a_run_dropped_from_this_node_is_told_ownership_lost(
     assert solo.result("dropped", timeout=30) == ["y"]
 
 
-@pytest.mark.timeout(60)
-def test_a_run_left_here_after_its_partition_was_let_go_leaves_at_its_first_write(
-    solo: Engine,
-) -> None:
-    """(The window of a give-up: a run that began here after its partition's runs were
-    dropped and before its lease was let go has no owner here; its writes are refused as
-    "never held". The first such refusal drops it, as a moved partition's runs are.)"""
+def _stray(solo: Engine, pg_url: str) -> tuple[Node, RunKey]:
+    """A run here whose partition this node has let go (to another node, so that its
+    lease rounds do not take it back)."""
     handle = solo.start(flows.waiter, 2, workflow_id="stray")
     node = solo._parts.node  # noqa: SLF001 - let the partition go, its run still here
     assert node is not None
     partition = partition_of("stray", 64)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE aion.partitions SET owner = 'elsewhere', epoch = epoch + 1,"
+            " expires_at = %s WHERE partition = %s",
+            (2**62, partition),
+        )
     node._fence.let_go({partition})  # noqa: SLF001
+    return node, RunKey("stray", handle.run_id)
+
+
+@pytest.mark.timeout(60)
+def test_a_run_left_here_after_its_partition_was_let_go_leaves_at_its_first_write(
+    solo: Engine, pg_url: str
+) -> None:
+    """(The window of a give-up: a run that began here after its partition's runs were
+    dropped and before its lease was let go has no owner here; its writes are refused as
+    "never held". The first such refusal drops it, as a moved partition's runs are.)"""
+    _node, key = _stray(solo, pg_url)
     runs = solo._parts.runs  # noqa: SLF001 - the write, past the ownership check
-    key = RunKey("stray", handle.run_id)
     with pytest.raises(OwnershipLost) as caught:
         runs.signal(key, "item", "x", 10)
     assert caught.value.held_epoch is None  # "never held it"
     until(lambda: runs.open_run("stray") is None, 30)  # (it runs on where it is held)
+
+
+@pytest.mark.timeout(60)
+def test_a_give_up_that_failed_is_tried_again_at_the_next_lease_round(
+    solo: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node, key = _stray(solo, pg_url)
+    runs = solo._parts.runs  # noqa: SLF001
+    drop, failed = runs.drop, threading.Event()
+
+    def drop_failing_once(*args: Any) -> int:
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("a give-up fails once")
+        return drop(*args)
+
+    monkeypatch.setattr(runs, "drop", drop_failing_once)
+    with pytest.raises(OwnershipLost):
+        runs.signal(key, "item", "x", 10)
+    assert failed.wait(30)
+    node._wake.set()  # noqa: SLF001 - the next round now, not at the 10 s renewal
+    until(lambda: runs.open_run("stray") is None, 30)
