@@ -39,24 +39,28 @@ def at_after(now_ns: int, seconds: float) -> int:
 def wait_seconds(timeout: float | timedelta | None, what: str) -> float | None:
     """A timeout a workflow waits with, in seconds (None: none); a `ValueError` naming
     `what` unless it is a number >= 0 or a timedelta."""
-    return None if timeout is None else _seconds(timeout, what, at_least=" >= 0")
+    return None if timeout is None else _seconds(timeout, what, negative=False)
 
 
 def sleep_seconds(duration: float | timedelta, what: str) -> float:
     """`ctx.sleep`'s duration in seconds; less than 0 counts as 0 (as `asyncio.sleep` has
     it). A `ValueError` naming `what` unless it is a number or a timedelta."""
-    return max(0.0, _seconds(duration, what, at_least=""))
+    return max(0.0, _seconds(duration, what, negative=True))
 
 
-def _seconds(value: float | timedelta, what: str, *, at_least: str) -> float:
+def _seconds(value: float | timedelta, what: str, *, negative: bool) -> float:
+    """`value` in seconds: a number (not NaN, not a bool; < 0 only if `negative`) or a
+    timedelta; else a `ValueError` naming `what`."""
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number or math.isnan(value) or (at_least and value < 0):
-        raise ValueError(
-            f"{what} must be a number of seconds{at_least} or a timedelta, got {value!r}"
-        )
+    if not _is_number(value) or math.isnan(value) or (value < 0 and not negative):
+        least = "" if negative else " >= 0"
+        raise ValueError(f"{what} must be a number of seconds{least} or a timedelta, got {value!r}")
     return float(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_timeout(value: Any, name: str) -> float | None:
@@ -64,7 +68,7 @@ def check_timeout(value: Any, name: str) -> float | None:
     finite number > 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not _is_number(value):
         raise ValueError(
             f"{name} must be a number of seconds > 0 (or None for no timeout), "
             f"got {type(value).__name__} {value!r}"
