@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from aion_actors.core import RunKey, WorkflowStatus
+from aion_actors.core import RunKey, WorkflowStatus, check_reason
 from aion_actors.lookup import Lookup
 from aion_actors.queues.service import Queues
 from aion_actors.registration import Registration
@@ -52,6 +52,8 @@ class Calls:
 
     def signal(self, workflow_id: str, name: str, payload: Any, timeout: float | None) -> None:
         """`payload` is checked (encoded) already."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a signal name must be a non-empty str, got {name!r}")
 
         def here() -> None:
             key = self._lookup.open_run(workflow_id, f"signal {name!r}")
@@ -60,6 +62,8 @@ class Calls:
         self._route.call(workflow_id, here, lambda f: f.signal(workflow_id, name, payload, timeout))
 
     def cancel(self, workflow_id: str, reason: str, timeout: float | None) -> None:
+        check_reason(reason, "cancel")
+
         def here() -> None:
             if not self._queues.cancel(workflow_id, reason, timeout):  # (queued: never runs)
                 self._runs.cancel(self._lookup.open_run(workflow_id, "cancel"), reason, timeout)
@@ -67,6 +71,8 @@ class Calls:
         self._route.call(workflow_id, here, lambda f: f.cancel(workflow_id, reason, timeout))
 
     def terminate(self, workflow_id: str, reason: str, timeout: float | None) -> None:
+        check_reason(reason, "terminate")
+
         def here() -> None:
             key = self._lookup.open_run(workflow_id, "terminate")
             self._runs.terminate(key, reason, timeout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aion_actors.core import OperationRefused, RunKey, WorkflowStatus
+from aion_actors.core import OperationRefused, RunKey, WorkflowStatus, check_reason
 from aion_actors.lookup import Lookup
 from aion_actors.routing import Route
 from aion_actors.runtime import messages as msg
@@ -41,8 +41,7 @@ class Operations:
         self._route = Route(forwarded)
 
     def pause(self, workflow_id: str, reason: str, timeout: float | None) -> None:
-        if not isinstance(reason, str):
-            raise TypeError(f"a pause reason must be a str, got {type(reason).__name__}")
+        check_reason(reason, "pause")
 
         def here() -> None:
             key = self._open(workflow_id, "pause")
@@ -61,8 +60,7 @@ class Operations:
         """The new run's id, once it is recorded (see `RunManager.reset`)."""
         if not isinstance(to_seq, int) or isinstance(to_seq, bool):
             raise TypeError(f"to_seq must be an int, got {type(to_seq).__name__}")
-        if not isinstance(reason, str):
-            raise TypeError(f"a reset reason must be a str, got {type(reason).__name__}")
+        check_reason(reason, "reset")
         run = self._lookup.latest(workflow_id)
         if there := self._route.there(workflow_id):
             return there.reset(workflow_id, run.run_id, to_seq, reason, timeout)

@@ -52,6 +52,7 @@ from aion_actors.core.ids import (
     RunKey,
     WorkflowId,
     check_id,
+    check_reason,
     new_run_id,
     new_workflow_id,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "WorkflowTimeout",
     "check_id",
     "check_payload",
+    "check_reason",
     "decode_event",
     "encode_event",
     "error_info",

@@ -61,6 +61,7 @@ _FIELD_NAMES: Final[dict[type[Event], tuple[str, ...]]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
 }
 _FIELD_SETS: Final = {cls: frozenset(names) for cls, names in _FIELD_NAMES.items()}
+_CHECKS: Final = {cls: checks for cls, checks in _KINDS.values()}
 _new = object.__new__
 _setattr = object.__setattr__
 
@@ -163,7 +164,8 @@ def _subscript(path: str, key: object) -> str:
 
 
 def encode_event(event: Event) -> bytes:
-    """Encode one event; a field that is not a msgpack value is a `PayloadError` naming it."""
+    """Encode one event; a field of a type the schema refuses, or that is not a msgpack
+    value, is a `PayloadError` naming it."""
     cls = type(event)
     names = _FIELD_NAMES.get(cls)
     if names is None:
@@ -171,6 +173,11 @@ def encode_event(event: Event) -> bytes:
     record: dict[str, Any] = {"v": SCHEMA_VERSION, "kind": cls.__name__}
     for name in names:
         record[name] = getattr(event, name)
+    for name, types in _CHECKS[cls]:  # what `decode_event` would refuse is never written
+        if not isinstance(record[name], types):
+            kinds = " or ".join(t.__name__ for t in types)
+            got = type(record[name]).__name__
+            raise PayloadError(f"{cls.__name__}.{name}", f"must be a {kinds}, got {got}")
     try:
         return packb(record)
     except (TypeError, ValueError, OverflowError) as exc:

@@ -71,3 +71,11 @@ def check_id(value: object, what: str) -> str:
     if len(encoded) > _MAX_ID_BYTES:
         raise PayloadError(what, f"is longer than {_MAX_ID_BYTES} bytes")
     return value
+
+
+def check_reason(reason: object, what: str) -> str:
+    """A reason (of a cancel, a terminate, a pause, a reset) is recorded as text: refuse
+    anything else before anything is recorded."""
+    if not isinstance(reason, str):
+        raise TypeError(f"a {what} reason must be a str, got {type(reason).__name__} {reason!r}")
+    return reason

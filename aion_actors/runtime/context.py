@@ -153,6 +153,8 @@ class WorkflowContext:
             raise ValueError(
                 f"on_parent_close must be 'cancel' or 'abandon', got {on_parent_close!r}"
             )
+        if workflow_id is not None:
+            check_id(workflow_id, "child workflow_id")
         name = workflow if isinstance(workflow, str) else workflow.name
         return ChildCommand(
             name=name,

@@ -190,6 +190,21 @@ def test_payload_error_names_the_path() -> None:
     assert info.value.path == 'input["items"][3]'
 
 
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (ev.SignalReceived(name=None, payload=1), "SignalReceived.name"),  # type: ignore[arg-type]
+        (ev.WorkflowCancelRequested(reason=5), "WorkflowCancelRequested.reason"),  # type: ignore[arg-type]
+        (ev.ActivityScheduled(activity_id=1, name="f", input=[]), "ActivityScheduled.activity_id"),  # type: ignore[arg-type]
+    ],
+)
+def test_an_event_the_decoder_would_refuse_is_never_encoded(event: Event, field: str) -> None:
+    """(What `decode_event` calls corrupt cannot be written: the append is refused whole.)"""
+    with pytest.raises(PayloadError) as info:
+        encode_event(event)
+    assert info.value.path == field and "must be a str" in str(info.value)
+
+
 def test_encoding_an_event_with_a_bad_payload_names_the_field() -> None:
     event = ev.ActivityScheduled(activity_id="a", name="f", input={"items": [1, object()]})
     with pytest.raises(PayloadError, match=r'ActivityScheduled\.input\["items"\]\[1\]: object'):

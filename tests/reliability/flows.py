@@ -129,6 +129,12 @@ async def collects(ctx: WorkflowContext, senders: int, each: int) -> dict[str, A
     return {"last": last, "disorder": disorder}
 
 
+@workflow
+async def names_child(ctx: WorkflowContext, child_id: Any) -> Any:
+    """Starts a `waits` child under the id it is given, whatever its type."""
+    return await ctx.child(waits, workflow_id=child_id)
+
+
 ALL: list[WorkflowDefinition | ActivityDefinition[Any, Any]] = [
     echo,
     returns,
@@ -141,4 +147,5 @@ ALL: list[WorkflowDefinition | ActivityDefinition[Any, Any]] = [
     relay,
     relays_child,
     collects,
+    names_child,
 ]

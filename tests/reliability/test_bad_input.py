@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,47 @@ def test_a_signal_with_an_object_is_refused_and_the_run_goes_on(engine: Engine) 
     assert _history_kinds(engine, "w") == before
     engine.signal("w", "go", "fine")
     assert run.result(timeout=30) == "fine"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda e: e.signal("w", None, 1), "a signal name must be a non-empty str, got None"),
+        (lambda e: e.signal("w", 5, 1), "a signal name must be a non-empty str, got 5"),
+        (lambda e: e.signal("w", "", 1), "a signal name must be a non-empty str, got ''"),
+        (lambda e: e.cancel("w", None), "a cancel reason must be a str, got NoneType None"),
+        (lambda e: e.terminate("w", 42), "a terminate reason must be a str, got int 42"),
+        (lambda e: e.pause("w", b"x"), "a pause reason must be a str, got bytes b'x'"),
+    ],
+)
+def test_a_signal_name_or_reason_that_is_not_text_is_refused_and_the_run_reads_back(
+    data_dir: Path, call: Callable[[Engine], None], message: str
+) -> None:
+    with Engine.open(data_dir, workers=1) as engine:
+        engine.register(*flows.ALL)
+        engine.start(flows.waits, workflow_id="w")
+        before = _history_kinds(engine, "w")
+        with pytest.raises(TypeError) as caught:
+            call(engine)
+        assert str(caught.value) == message
+        assert _history_kinds(engine, "w") == before
+    with Engine.open(data_dir, workers=1) as engine:  # the history reads back whole
+        engine.register(*flows.ALL)
+        assert _history_kinds(engine, "w") == before
+        engine.signal("w", "go", "fine")
+        assert engine.result("w", timeout=30) == "fine"
+
+
+@pytest.mark.parametrize(("child_id", "problem"), [(5, "must be a str"), ("", "must not be empty")])
+def test_a_child_workflow_id_that_is_not_an_id_fails_the_parent_naming_it(
+    engine: Engine, child_id: Any, problem: str
+) -> None:
+    run = engine.start(flows.names_child, child_id, workflow_id="parent")
+    with pytest.raises(WorkflowFailed) as caught:
+        run.result(timeout=60)
+    assert caught.value.error["type"] == "PayloadError"
+    assert f"child workflow_id: {problem}" in caught.value.error["message"]
+    assert "ChildStarted" not in _history_kinds(engine, "parent")
 
 
 def test_activity_arguments_that_are_not_serialisable_fail_the_run_naming_them(
