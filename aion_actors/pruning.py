@@ -24,6 +24,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.service import Service
 from aion_actors.store import EventStore, RunSummary
+from supervisor import bounded
 
 log = logging.getLogger("aion_actors.pruning")
 
@@ -122,23 +123,27 @@ class Pruner(Service):
                 self._wake_at = 0
                 self._closed_meanwhile = False
             began = self._clock.now_ns()
-            try:
-                wake_at = self._prune(began)
+            try:  # the sleep too: whatever fails, the thread lives on and tries again
+                self._sleep(began, self._prune(began))
             except Exception:
                 log.exception("the pruner failed; it tries again in a minute")
-                wake_at = began + _STUCK_NS
-            with self._cond:
-                shortest = self._retentions.shortest
-                if self._closed_meanwhile and shortest is not None:  # runs it may have missed
-                    wake_at = min(
-                        wake_at if wake_at is not None else began + shortest, began + shortest
-                    )
-                self._wake_at = wake_at
-                while not (self._stopped or self._woken):
-                    now = self._clock.now_ns()
-                    if wake_at is not None and wake_at <= now:
-                        break
-                    self._cond.wait(None if wake_at is None else (wake_at - now) / 1e9)
+                self._sleep(began, began + _STUCK_NS)
+
+    def _sleep(self, began: int, wake_at: int | None) -> None:
+        """Wait until `wake_at` (None: until woken), a wake-up or `close`."""
+        with self._cond:
+            shortest = self._retentions.shortest
+            if self._closed_meanwhile and shortest is not None:  # runs it may have missed
+                wake_at = min(
+                    wake_at if wake_at is not None else began + shortest, began + shortest
+                )
+            self._wake_at = wake_at
+            while not (self._stopped or self._woken):
+                now = self._clock.now_ns()
+                if wake_at is not None and wake_at <= now:
+                    break
+                # a long retention's expiry may be centuries away: a day at a time
+                self._cond.wait(bounded(None if wake_at is None else (wake_at - now) / 1e9))
 
     def _prune(self, now: int) -> int | None:
         """Delete every run expired by `now`; when to look again."""

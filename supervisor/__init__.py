@@ -5,7 +5,8 @@ escalation, shutdown timeouts — for any `pykka.ThreadingActor` (no cooperation
 needed), for `PooledActor`s (Pykka actors sharing a `Dispatcher`'s few threads) and
 for `multiprocessing` children, plus backoff, per-child intensity
 (``on_exhausted="fail"``/``"park"``) and observer hooks for hosts that persist
-supervision events; `Latch` is the set-once event they are built on. Standalone: it
+supervision events; `Latch` is the set-once event they are built on, and `bounded` /
+`wait_long` make a thread wait of any length safe. Standalone: it
 knows nothing of the hosts that use it.
 """
 
@@ -14,6 +15,7 @@ import logging as _logging
 
 from supervisor._latch import Latch
 from supervisor._timers import Timers
+from supervisor._waits import LONGEST_WAIT, bounded, wait_long
 from supervisor.errors import DuplicateChild, SupervisorError
 from supervisor.policy import Backoff, RestartPolicy, RestartWindow
 from supervisor.pooled import Dispatcher, PooledActor
@@ -22,6 +24,7 @@ from supervisor.spec import ChildInfo, ChildRef, ChildSpec, ExitReason
 from supervisor.supervisor import Supervisor
 
 __all__ = [
+    "LONGEST_WAIT",
     "Backoff",
     "ChildInfo",
     "ChildRef",
@@ -37,6 +40,8 @@ __all__ = [
     "Supervisor",
     "SupervisorError",
     "Timers",
+    "bounded",
+    "wait_long",
 ]
 
 

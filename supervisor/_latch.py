@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from supervisor._waits import LONGEST_WAIT, wait_long
+
 __all__ = ["Latch"]
 
 
@@ -42,6 +44,11 @@ class Latch:
         """True once set; False if `timeout` seconds passed first."""
         if self._flag:
             return True
+        if timeout is not None and timeout > LONGEST_WAIT:  # in steps: one acquire that long raises
+            return wait_long(self._wait, timeout)
+        return self._wait(timeout)
+
+    def _wait(self, timeout: float | None) -> bool:
         if self._gate.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
             try:  # noqa: SIM105 - suppress() costs three calls more, per waiter
                 self._gate.release()

@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from supervisor._waits import bounded
+
 __all__ = ["Timers"]
 
 
@@ -61,7 +63,7 @@ class Timers:
                     timeout = self._heap[0][0] - time.monotonic() if self._heap else None
                     if timeout is not None and timeout <= 0:
                         break
-                    self._cond.wait(timeout)
+                    self._cond.wait(bounded(timeout))  # a backoff may be years
                 if self._closed:
                     return
                 message = heapq.heappop(self._heap)[2]

@@ -41,6 +41,7 @@ from supervisor._pykka import Envelope
 from supervisor._sealed import Sealed
 from supervisor._turns import Lending, Turn
 from supervisor._urn import new_urn
+from supervisor._waits import bounded
 
 __all__ = ["Dispatcher", "ExitWatch", "PooledActor", "watch_exits"]
 
@@ -154,7 +155,7 @@ class Dispatcher:
 
     def _watch(self) -> None:
         """Lend the duty past a turn that has run for longer than ``stall_after``."""
-        while not self._closing.wait(self.stall_after / 2):
+        while not self._closing.wait(bounded(self.stall_after / 2)):
             now = time.monotonic()
             with self._loans:
                 for turn in self._turns.values():

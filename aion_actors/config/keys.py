@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from aion_actors.core.durations import LONGEST_PERIOD, LONGEST_PERIOD_TEXT
+
 __all__ = [
     "ACTIVITY_KEYS",
     "ENGINE_KEYS",
@@ -31,14 +33,17 @@ class Key:
     check: Callable[[Any], bool]
 
 
-def _number(low: float, *, strict: bool = False, integer: bool = False) -> Key:
+def _number(
+    low: float, *, strict: bool = False, integer: bool = False, high: float = math.inf
+) -> Key:
     kind = "an integer" if integer else "a number"
     bound = f"> {low:g}" if strict else f">= {low:g}"
 
     def check(value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
             return False
-        return math.isfinite(value) and (value > low if strict else value >= low)
+        above = value > low if strict else value >= low
+        return math.isfinite(value) and above and value <= high
 
     return Key(f"{kind} {bound}", check)
 
@@ -56,10 +61,10 @@ def _seconds_or_false() -> Key:
 
 
 def _rate() -> Key:
-    limit, per = _number(1, integer=True), _number(0, strict=True)
+    limit, per = _number(1, integer=True), _number(0, strict=True, high=LONGEST_PERIOD)
     return Key(
-        "an array [limit, seconds]: an integer >= 1 and a number > 0, e.g. [20, 1.0] for at "
-        "most 20 starts in any second",
+        f"an array [limit, seconds]: an integer >= 1 and a number > 0 and at most "
+        f"{LONGEST_PERIOD_TEXT}, e.g. [20, 1.0] for at most 20 starts in any second",
         lambda v: isinstance(v, list) and len(v) == 2 and limit.check(v[0]) and per.check(v[1]),
     )
 

@@ -50,6 +50,7 @@ from aion_actors.runtime.service import Service
 from aion_actors.runtime.timeouts import Timeouts
 from aion_actors.starting import Starter, StartOptions, options_checked, policy_of
 from aion_actors.store.postgres.nodestore import NodeStore
+from supervisor import wait_long
 
 log = logging.getLogger("aion_actors.nodes")
 
@@ -319,7 +320,7 @@ class Applier(Service):
             self._waits.add(done)
         try:
             self._runs.external(event, str(call.name), answer)
-            if not done.wait(timeout):
+            if not wait_long(done.wait, timeout):
                 raise TimeoutError(f"the target {event.target_workflow_id!r} did not record it")
         finally:
             with self._cond:

@@ -27,6 +27,7 @@ from aion_actors.runtime.messages import Ack
 from aion_actors.runtime.runs import NewRun
 from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import NodeStore, cluster, owner_of
+from supervisor import wait_long
 
 log = logging.getLogger("aion_actors.nodes")
 
@@ -336,7 +337,7 @@ class Forwarder:
             if done:
                 return NodeAnswer() if data is None else NodeAnswer.decode(data)
             left = None if deadline is None else deadline - time.monotonic()
-            if (left is not None and left <= 0) or not arrived.wait(left):
+            if (left is not None and left <= 0) or not wait_long(arrived.wait, left):
                 raise TimeoutError(self._late(request_id, call, timeout))
 
     def _late(self, request_id: str, call: NodeCall, timeout: float | None) -> str:

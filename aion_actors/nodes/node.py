@@ -35,6 +35,7 @@ from aion_actors.nodes.share import fair_share, to_claim, to_release
 from aion_actors.runtime.runs import RunManager
 from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import Lease, NodeStore, owner_of
+from supervisor import bounded
 
 #: an answer nobody took for this long has lost its caller (deleted when partitions move)
 ANSWERS_KEPT_NS = 600 * 1_000_000_000
@@ -167,7 +168,7 @@ class Node:
     def _run(self) -> None:
         pause = self.settings.renew_every
         while True:
-            self._wake.wait(pause)
+            self._wake.wait(bounded(pause))  # a lease may be years: a round a day then
             self._wake.clear()
             if self._stopped:
                 return

@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
+from supervisor import bounded
+
 
 class Quietness(Protocol):
     """What a clock may ask the engine (see `aion_actors.runtime.quiet`)."""
@@ -79,7 +81,9 @@ class SystemClock:
         return time.time_ns()
 
     def wait(self, cond: threading.Condition, until_ns: int) -> None:
-        cond.wait(max(0.0, (until_ns - time.time_ns()) / 1e9))
+        # a deadline centuries away (a long retention, a rate window) is waited for a
+        # day at a time: one wait past threading.TIMEOUT_MAX raises (callers loop)
+        cond.wait(bounded(max(0.0, (until_ns - time.time_ns()) / 1e9)))
 
     def watch(self, engine: Quietness) -> None:
         pass

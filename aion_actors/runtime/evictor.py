@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from aion_actors.runtime.service import Service
+from supervisor import bounded
 
 
 class Evictor(Service):
@@ -96,7 +97,7 @@ class Evictor(Service):
                     return
                 victims, wait = self._victims(time.monotonic())
                 if not victims:
-                    self._cond.wait(wait)
+                    self._cond.wait(bounded(wait))  # idle_after may be years
                     continue
             for key in victims:
                 self._evict(key)

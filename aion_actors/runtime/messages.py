@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from aion_actors.core import TimerId
 from aion_actors.core import events as ev
 from aion_actors.workers import Outcome
-from supervisor import Latch
+from supervisor import Latch, wait_long
 
 
 class Ack:
@@ -55,7 +55,7 @@ class Ack:
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until resolved; raise its error, or `TimeoutError` after `timeout`."""
-        if not self._done.wait(timeout):
+        if not wait_long(self._done.wait, timeout):
             raise TimeoutError(f"not recorded within {timeout} s")
         if self.error is not None:
             raise self.error

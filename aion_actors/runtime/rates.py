@@ -19,9 +19,10 @@ Pure bookkeeping under the caller's lock: no threads, no store.
 from __future__ import annotations
 
 import bisect
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from aion_actors.core.durations import LONGEST_PERIOD, LONGEST_PERIOD_TEXT
 
 __all__ = ["Rate", "Window", "rate_of"]
 
@@ -41,23 +42,23 @@ class Rate:
 def rate_of(value: Any, what: str) -> Rate | None:
     """`value` as a `Rate`: None, a `Rate`, or a `(limit, per_seconds)` pair; `ValueError`
     naming `what` (e.g. "Queue('payments') rate") otherwise."""
-    if value is None or isinstance(value, Rate):
-        return value
-    if isinstance(value, tuple | list) and len(value) == 2:
-        limit, per = value
+    if value is None:
+        return None
+    pair = (value.limit, value.per) if isinstance(value, Rate) else value  # a Rate is checked too
+    if isinstance(pair, tuple | list) and len(pair) == 2:
+        limit, per = pair
         limit_ok = isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
         per_ok = (
             isinstance(per, int | float)
             and not isinstance(per, bool)
-            and math.isfinite(per)
-            and per > 0
+            and 0 < per <= LONGEST_PERIOD  # (not NaN; infinity is past it)
         )
         if limit_ok and per_ok:
             return Rate(limit, float(per))
     raise ValueError(
         f"{what}={value!r} must be (limit, seconds): a whole number of starts >= 1 per a "
-        "window of seconds > 0, e.g. (20, 1.0) for at most 20 in any second; or None for "
-        "no rate limit"
+        f"window of seconds > 0 and at most {LONGEST_PERIOD_TEXT}, e.g. (20, 1.0) for at "
+        "most 20 in any second; or None for no rate limit"
     )
 
 

@@ -15,10 +15,11 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from aion_actors.core import AionError, RunKey, TimerId, TimerKind, WorkflowTimeout
 from aion_actors.core import events as ev
+from aion_actors.core.durations import LAST_NS
 from aion_actors.runtime import messages as msg
 from aion_actors.store import EventStore
 
@@ -26,13 +27,10 @@ log = logging.getLogger("aion_actors.runtime")
 
 _NS = 1_000_000_000
 
-#: the last instant a deadline or timer can be recorded for (unix ns: the largest integer
-#: msgpack and the stores keep, in the year 2554); a longer wait ends then, in effect never
-LAST_NS: Final = 2**64 - 1
-
 
 def at_after(now_ns: int, seconds: float) -> int:
-    """`seconds` after `now_ns` (unix ns), or `LAST_NS` if that is later (infinity too)."""
+    """`seconds` after `now_ns` (unix ns), or `LAST_NS` (the last instant a store records:
+    in effect never) if that is later (infinity too)."""
     return now_ns + int(seconds * _NS) if seconds < (LAST_NS - now_ns) / _NS else LAST_NS
 
 

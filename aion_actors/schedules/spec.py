@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aion_actors.core import ConfigError, check_id
 from aion_actors.core.codec import packb, unpackb
+from aion_actors.core.durations import LONGEST_PERIOD, LONGEST_PERIOD_TEXT
 
 Overlap = Literal["skip", "buffer_one", "allow", "cancel_previous"]
 OVERLAPS: tuple[str, ...] = ("skip", "buffer_one", "allow", "cancel_previous")
@@ -29,6 +30,7 @@ ID_PREFIX = "schedule:"
 DEFAULT_CATCHUP = _dt.timedelta(minutes=1)
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _NS = 1_000_000_000
+_LONGEST_NS = int(LONGEST_PERIOD * _NS)
 
 
 class ScheduleOptions(TypedDict, total=False):
@@ -174,14 +176,20 @@ def datetime_of(t_ns: int) -> _dt.datetime:
 
 
 def _ns(value: object, what: str, minimum: int) -> int:
+    """`value` (a timedelta or seconds) in ns, from `minimum` to `LONGEST_PERIOD`: a longer
+    period could not be recorded (msgpack keeps ints up to 2**64) nor waited for."""
     if isinstance(value, _dt.timedelta):
         ns = (value // _dt.timedelta(microseconds=1)) * 1000
     elif isinstance(value, int | float) and not isinstance(value, bool) and value == value:
-        ns = int(value * _NS)
+        # clamped first, so an infinity is out of range rather than unconvertible
+        ns = int(max(-1.0, min(value, LONGEST_PERIOD + 1)) * _NS)
     else:
         raise ConfigError(f"{what} must be a timedelta or seconds, got {value!r}")
-    if ns < minimum:
-        raise ConfigError(f"{what} must be {'> 0' if minimum else '>= 0'}, got {value!r}")
+    if not minimum <= ns <= _LONGEST_NS:
+        least = "> 0" if minimum else ">= 0"
+        raise ConfigError(
+            f"{what} must be {least} and at most {LONGEST_PERIOD_TEXT}, got {value!r}"
+        )
     return ns
 
 

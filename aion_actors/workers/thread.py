@@ -61,6 +61,7 @@ from aion_actors.workers.task import (
     attempt_scope,
     failure,
 )
+from supervisor import bounded
 
 log = logging.getLogger("aion_actors.workers")
 
@@ -358,7 +359,8 @@ class ThreadExecutor:
             with self._cond:
                 while not self._stopping and not self._due():
                     first = self._deadlines[0][0] if self._deadlines else None
-                    self._cond.wait(None if first is None else first - time.monotonic())
+                    # an activity timeout may be years: it waits a day at a time
+                    self._cond.wait(bounded(None if first is None else first - time.monotonic()))
                 if self._stopping:
                     break
                 _when, _order, beat, entry = heapq.heappop(self._deadlines)

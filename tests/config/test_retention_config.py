@@ -70,3 +70,14 @@ def test_a_retention_table_naming_no_registered_type_is_reported() -> None:
         "aion.toml: [retention.flwo] names no registered workflow type; did you mean [flow]? "
         "registered: flow"
     ]
+
+
+@pytest.mark.parametrize("given", ["99999999999w", 1e300, 600 * 365 * 86400])
+def test_a_retention_ending_past_the_last_instant_a_store_records_keeps_runs_forever(
+    given: str | float,
+) -> None:
+    value = f'"{given}"' if isinstance(given, str) else repr(given)
+    config = Config.parse(f"[retention]\ndefault = {value}\n[retention.flow]\nkeep = {value}\n")
+    assert config.retention_of("other") is None and config.retention_of("flow") is None
+    assert workflow(retention=given)(flow).retention is None  # the decorator agrees
+    assert workflow(retention="20000w")(flow).retention == 20000 * 7 * 86400  # ends in 2400s

@@ -4,12 +4,16 @@ from the recorded `RunDequeued` times — within one engine's life and across a 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine, Queue
+from aion_actors.core.durations import LAST_NS, LONGEST_PERIOD
+from aion_actors.runtime.alarm import Alarm
+from aion_actors.runtime.clock import SystemClock
 from aion_actors.runtime.rates import Rate, Window, rate_of
 from tests.queues import flows
 from tests.queues.history import most_in_window, started_at
@@ -62,6 +66,54 @@ def test_a_bad_rate_is_refused_naming_the_queue_and_the_form_expected() -> None:
     for bad in ((0, 1.0), (2.5, 1.0), (20, 0), (20, -1.0), (20, float("inf")), 20, (True, 1)):
         with pytest.raises(ValueError, match=r"Queue\('q'\) rate=.*\(limit, seconds\)"):
             Queue("q", rate=bad)  # type: ignore[arg-type]
+
+
+def test_a_window_longer_than_a_century_or_infinite_is_refused_naming_the_queue_and_range() -> None:
+    for bad in ((1, 1e10), (1, float("inf")), Rate(1, 1e10), (1, LONGEST_PERIOD + 1)):
+        with pytest.raises(
+            ValueError, match=r"Queue\('slow'\) rate=.* at most \d+ s \(100 years\)"
+        ):
+            Queue("slow", rate=bad)  # type: ignore[arg-type]
+    assert Queue("slow", rate=(1, LONGEST_PERIOD)).limit == Rate(1, LONGEST_PERIOD)
+
+
+class _FarWaits(SystemClock):
+    """The wall clock, telling when a wait for the last instant a store records begins."""
+
+    def __init__(self) -> None:
+        self.far = threading.Event()
+
+    def wait(self, cond: threading.Condition, until_ns: int) -> None:
+        if until_ns == LAST_NS:
+            self.far.set()  # (the waiter holds `cond` until it waits: arming after this is late)
+        super().wait(cond, until_ns)
+
+
+@pytest.mark.timeout(30)
+def test_a_rate_alarm_waiting_for_an_instant_centuries_ahead_still_calls_nearer_ones() -> None:
+    clock = _FarWaits()
+    alarm = Alarm(clock, "test-alarm")
+    called = threading.Event()
+    try:
+        alarm.arm("slow", LAST_NS, lambda: None)
+        assert clock.far.wait(10)
+        alarm.arm("fast", clock.now_ns(), called.set)
+        assert called.wait(10), "the alarm's thread died waiting for the far instant"
+    finally:
+        alarm.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_fast_queue_keeps_starting_runs_beside_a_queue_with_the_longest_window(
+    engine: Engine,
+) -> None:
+    slow, fast = Queue("slow", rate=(1, LONGEST_PERIOD)), Queue("fast", rate=(1, 0.1))
+    engine.register(slow, fast)
+    for i in range(2):
+        engine.enqueue(slow, flows.quick, i, workflow_id=f"slow-{i}")
+    handles = [engine.enqueue(fast, flows.quick, i, workflow_id=f"fast-{i}") for i in range(3)]
+    assert [handle.result(timeout=30) for handle in handles] == [0, 1, 2]
+    assert engine.describe("slow-1").status.value == "queued"  # its window holds slow-0
 
 
 @pytest.mark.timeout(120)

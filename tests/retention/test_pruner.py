@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from aion_actors import Engine, WorkflowStatus
+from aion_actors import Engine, WorkflowContext, WorkflowStatus, workflow
 from aion_actors.config import Config
+from supervisor import LONGEST_WAIT
 from tests.retention import flows
 from tests.retention.conftest import assert_no_leftovers, watch
+from tests.workers.helpers import wait_until
 
 ON_POSTGRES = True  # every test that takes `data` (or `engine`) runs on Postgres too
 
@@ -81,3 +84,28 @@ def test_runs_closed_before_a_restart_are_pruned_after_it(data: Any) -> None:
         engine.register(flows.brief, flows.kept)  # the registration wakes the pruner
         pruned.wait_for("brief")
         assert ids(engine) == ["kept"]
+
+
+@workflow(name="ledger", retention="20000w")  # 383 years: ends in the 2400s, before LAST_NS
+async def ledger(ctx: WorkflowContext, n: int) -> int:
+    return n
+
+
+@pytest.mark.timeout(60)
+def test_the_pruner_keeps_pruning_other_types_while_it_waits_centuries_for_one(
+    engine: Engine, data: Any
+) -> None:
+    engine.register(ledger)
+    pruned = watch(engine)
+    pruner = engine._pruner  # noqa: SLF001 - the test watches the pruner's sleep
+    engine.start(ledger, 1, workflow_id="ledger").result(timeout=30)
+    far = time.time_ns() + int(2 * LONGEST_WAIT * 1e9)
+
+    def asleep_for_centuries() -> bool:  # it has looked, and waits for the ledger's expiry
+        return (pruner._wake_at or 0) > far  # noqa: SLF001
+
+    wait_until(asleep_for_centuries, 30, "the pruner to sleep until the ledger's expiry")
+    engine.start(flows.brief, 2, workflow_id="brief").result(timeout=30)
+    pruned.wait_for("brief")
+    assert ids(engine) == ["ledger"]
+    assert pruner._thread.is_alive()  # noqa: SLF001

@@ -163,3 +163,16 @@ def test_bad_specs_are_refused_naming_the_option() -> None:
         with pytest.raises(TypeError, match="args must be a list or tuple"):
             engine.schedule("t", flows.tick, "x", every=5)
         assert engine.list_schedules() == []
+
+
+@pytest.mark.parametrize(
+    "option", [{"every": float("inf")}, {"every": 1e15}, {"every": 5, "catchup_window": 1e15}]
+)
+def test_a_period_past_a_century_is_a_config_error_naming_the_option_and_its_range(
+    option: dict[str, float],
+) -> None:
+    what = "catchup_window" if "catchup_window" in option else "every"
+    with TestEngine(start=START) as engine:
+        with pytest.raises(ConfigError, match=rf"schedule 'a': {what} must be .* at most \d+ s"):
+            engine.schedule("a", flows.tick, ["x"], **option)  # type: ignore[arg-type]
+        assert engine.list_schedules() == []
