@@ -2,11 +2,13 @@
 
 Each opens an engine on the store — so it is refused, naming the owner, while
 another engine runs there: call `engine.pause/unpause/reset` in that service
-instead — applies the verb, and closes the engine again. `pause` and `unpause`
-need no code: they record `RunPaused` / `RunUnpaused`. `reset` needs the app
-(`--app MODULE`): the new run carries the version of the code registered now,
-and it begins to run in this process; whatever it has not finished when the
-command returns goes on, by replay, in the next engine that opens the store.
+instead — applies the verb, and closes the engine again. A data directory that
+does not exist is refused as `runs` refuses it (a mistyped path: nothing is
+created there). `pause` and `unpause` need no code: they record `RunPaused` /
+`RunUnpaused`. `reset` needs the app (`--app MODULE`): the new run carries the
+version of the code registered now, and it begins to run in this process;
+whatever it has not finished when the command returns goes on, by replay, in
+the next engine that opens the store.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from rich.markup import escape
 from aion_actors.cli.configcheck import app_definitions
 from aion_actors.cli.inspection import print_json
 from aion_actors.engine import Engine
+from aion_actors.store._lmdb_env import require_directory
+from aion_actors.store.postgres import is_url
 
 _TIMEOUT = 30.0
 
@@ -36,6 +40,8 @@ def operate(
     as_json: bool = False,
 ) -> int:
     """Apply `verb` ("pause", "unpause" or "reset") to `workflow_id`'s latest run; 0 when done."""
+    if not is_url(target):  # a mistyped directory is refused, not created
+        require_directory(Path(target))
     definitions: list[Any] = []
     if verb == "reset":
         workflows, activities = app_definitions(app or "")

@@ -145,6 +145,14 @@ def unregister(key: str) -> None:
         _open_dirs.pop(key, None)
 
 
+def require_directory(directory: Path) -> None:
+    """Refuse a data directory that is not there (a mistyped path, most likely) before
+    anything is opened or created."""
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ConfigError(f"data directory {directory} {what}; check the path")
+
+
 def claim(
     directory: Path, *, readonly: bool, create: bool | None, sync: bool, map_size: int
 ) -> tuple[lmdb.Environment, dict[bytes, Any], contextlib.ExitStack]:
@@ -158,8 +166,8 @@ def claim(
         )
     if not readonly and create is not False:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    elif not directory.is_dir():
-        raise ConfigError(f"data directory {directory} does not exist; check the path")
+    else:
+        require_directory(directory)
     with contextlib.ExitStack() as undo:
         key = register(directory, readonly=readonly)
         undo.callback(unregister, key)

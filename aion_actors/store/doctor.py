@@ -61,8 +61,7 @@ def check(directory: Path) -> Checkup:
     """Examine `directory` as the module docstring says; changes nothing in it."""
     up = Checkup(directory)
     data = directory / _lmdb_file.DATA_FILE
-    if not directory.is_dir():
-        raise ConfigError(f"data directory {directory} does not exist; check the path")
+    _lmdb_env.require_directory(directory)
     try:
         _lmdb_file.check_directory(directory, readonly=True, create=None)
         meta = _lmdb_file.read_meta(data)

@@ -69,3 +69,21 @@ def test_reset_from_the_cli_goes_on_with_the_apps_code_without_rerunning_what_co
     # The CLI's engine may start step 3 and close before its outcome is recorded: an
     # attempt whose outcome was never recorded runs again (at least once), so 2 or 3.
     assert ran[:4] == ["step 1", "step 2", "step 3", "step 3"] and len(ran) <= 5, ran
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["pause", "{dir}", "c1"],
+        ["unpause", "{dir}", "c1"],
+        ["reset", "{dir}", "c1", "--to-seq", "1", "--app", APP],
+    ],
+)
+def test_an_operator_verb_on_a_missing_data_directory_is_refused_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    missing = tmp_path / "typo" / "data"
+    code, _, err = run(capsys, *[a.format(dir=missing) for a in argv])
+    assert code == 2, err
+    assert f"error: data directory {missing} does not exist; check the path" in err
+    assert not (tmp_path / "typo").exists()
