@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from aion_actors.core import AionError, WorkflowNotFound
+from aion_actors.core import AionError, PayloadError, WorkflowNotFound, check_id
 from aion_actors.web import pages
 from aion_actors.web.filters import Filters
 from aion_actors.web.source import Source
@@ -35,6 +35,18 @@ _HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+def _bad_id(**ids: str | None) -> str | None:
+    """Why an id a request names cannot name a run (the store's own check: empty, NUL,
+    too long), for a 400 page; None when each one given can."""
+    try:
+        for what, value in ids.items():
+            if value is not None:
+                check_id(value, what)
+    except PayloadError as exc:
+        return f"not a valid id: {exc}"
+    return None
 
 
 class Dashboard:
@@ -97,6 +109,8 @@ class Dashboard:
     def run(self, request: Request) -> Response:
         workflow_id = request.path_params["workflow_id"]
         run_id = request.query_params.get("run") or None
+        if (problem := _bad_id(workflow_id=workflow_id, run=run_id)) is not None:
+            return self._error(request, 400, problem)
         try:
             context = pages.run_page(self.source, workflow_id, run_id, time.time_ns())
         except WorkflowNotFound as exc:
@@ -123,6 +137,8 @@ class Dashboard:
             return self._error(request, 403, "resume refused: the form did not come from here")
         if not workflow_id:
             return self._error(request, 400, "resume needs a workflow_id")
+        if (problem := _bad_id(workflow_id=workflow_id)) is not None:
+            return self._error(request, 400, problem)
         try:
             await run_in_threadpool(self.source.resume, workflow_id)
         except AionError as exc:

@@ -163,6 +163,21 @@ def test_an_unknown_workflow_is_a_404_naming_it(client: httpx.Client) -> None:
     assert page.status_code == 404 and "no-such-order" in page.text
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [("/runs/", "workflow_id: must not be empty"),
+     ("/runs/a%00b", "workflow_id: must not contain NUL"),
+     ("/runs/" + "x" * 600, "workflow_id: is longer than"),
+     ("/runs/order-ada?run=a%00b", "run: must not contain NUL")],
+)  # fmt: skip
+def test_an_id_no_run_can_have_is_a_400_page_naming_it(
+    client: httpx.Client, url: str, named: str
+) -> None:
+    page = client.get(url)
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert named in _text(page.text) and "Back to the runs" in page.text
+
+
 def test_supervision_counts_restarts_per_type_and_lists_parked_runs(client: httpx.Client) -> None:
     html = client.get("/supervision").text
     row = re.search(r'<tr data-type="crash_once">(.*?)</tr>', html, re.S)
@@ -210,6 +225,8 @@ def test_resume_needs_write_actions_and_this_dashboards_form(engine: Engine) -> 
         assert token is not None
         forged = http.post("/resume", data={"workflow_id": "broken", "token": "guess"})
         assert forged.status_code == 403
+        bad = http.post("/resume", data={"workflow_id": "a\x00b", "token": token.group(1)})
+        assert bad.status_code == 400 and "workflow_id: must not contain NUL" in bad.text
         assert engine.describe("broken").status is WorkflowStatus.PARKED
         done = http.post("/resume", data={"workflow_id": "broken", "token": token.group(1)})
         assert done.status_code == 303 and done.headers["location"].endswith("/runs/broken")
