@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         "--since",
         metavar="WHEN",
         help="only runs started at or after WHEN: 2025-01-31, 2025-01-31T14:30 (local time "
-        "unless it ends with Z or +02:00) or an age: 45s, 30m, 12h, 7d, 2w",
+        "unless it ends with Z or +02:00) or an age: 45s, 30m, 12h, 7d, 2w; from 1970 to 2262",
     )
     cmd.add_argument("--until", metavar="WHEN", help="only runs started before WHEN (as --since)")
     cmd.add_argument(

@@ -151,8 +151,14 @@ def _attribute_filters(attributes: Mapping[str, Any] | None) -> tuple[tuple[str,
     return tuple(found)
 
 
+#: the end of the times a search takes, in unix seconds: from 1970 to before this
+#: (2**63 ns, 2262-04-11), as `to_ns` checks
+LATEST: Final = 2**63 / 1e9
+
+
 def to_ns(value: _dt.datetime | float | None, what: str) -> int | None:
-    """A time given as an aware datetime or unix seconds, in unix ns."""
+    """A time given as an aware datetime or unix seconds, in unix ns; `ValueError` unless
+    it lies from 1970 to before `LATEST`."""
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
@@ -163,7 +169,7 @@ def to_ns(value: _dt.datetime | float | None, what: str) -> int | None:
         seconds = float(value)
     else:
         raise ValueError(f"{what} must be a datetime or unix seconds, got {value!r}")
-    if not 0 <= seconds < 2**63 / 1e9:
+    if not 0 <= seconds < LATEST:
         raise ValueError(f"{what} {value!r} is out of range (unix seconds from 1970)")
     return int(seconds * 1_000_000_000)
 

@@ -127,6 +127,13 @@ def test_runs_json_limited_says_on_stderr_how_many_are_left_out(
             "error: --since 1h --until 2h: the start is not before",
         ),
         (["--limit", "-1"], "error: --limit -1: expected a count >= 0 (0 lists every run)"),
+        (
+            ["--since", "0001-01-01"],
+            "error: --since '0001-01-01': not a time from 1970-01-01 to 2262-04-11 UTC; expected",
+        ),
+        (["--until", "9999-12-31"], "error: --until '9999-12-31': not a time from 1970-01-01"),
+        (["--since", "3000w"], "error: --since '3000w': not a time from 1970-01-01"),
+        (["--since", "9" * 400 + "s"], "error: --since '999"),
     ],
 )
 def test_runs_bad_limit_or_time_is_a_usage_error_naming_it(

@@ -105,7 +105,9 @@ def test_runs_pages_with_the_cursor_and_never_repeats_a_run(client: httpx.Client
 @pytest.mark.parametrize(
     ("query", "named"),
     [("status=lost", "status 'lost'"), ("since=yesterday", "since 'yesterday'"),
-     ("cursor=forged", "cursor"), ("limit=0", "limit '0'"), ("attr=nameonly", "NAME=VALUE")],
+     ("cursor=forged", "cursor"), ("limit=0", "limit '0'"), ("attr=nameonly", "NAME=VALUE"),
+     ("since=0001-01-01", "since '0001-01-01': not a time from 1970-01-01"),
+     ("until=9999-12-31", "until '9999-12-31': not a time from 1970-01-01")],
 )  # fmt: skip
 def test_a_bad_filter_is_a_400_naming_it(client: httpx.Client, query: str, named: str) -> None:
     page = client.get(f"/?{query}")
