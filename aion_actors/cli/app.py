@@ -239,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = commands.add_parser(
         "check-config",
         parents=[common],
-        help="validate an aion.toml and print the effective restart policies",
+        help="validate an aion.toml and print the effective settings",
     )
     cmd.add_argument("file", type=Path, metavar="FILE")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")

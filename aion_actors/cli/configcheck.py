@@ -2,7 +2,8 @@
 
 That is the engine options, the restart policy of each workflow type, the
 restart policy of the worker processes (`[workers]`: only the keys a worker
-pool uses) and the activity settings.
+pool uses), the retention of closed runs (`[retention]`: the default and each
+type's) and the activity settings.
 
 With `--app`, every `[restart.<type>]` and `[activity.<name>]` table must
 name a workflow type or activity the app defines: a typo in a table name
@@ -27,6 +28,7 @@ from aion_actors.cli.inspection import print_json
 from aion_actors.config import ActivityConfig, Config, QueueConfig
 from aion_actors.config.keys import WORKERS_KEYS
 from aion_actors.core import ConfigError
+from aion_actors.core.durations import format_duration
 from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
 from aion_actors.runtime.rates import Rate
 from supervisor import RestartPolicy
@@ -86,6 +88,7 @@ def check_config(
                 },
                 "restart": {name: _policy(p) for name, p in policies.items()},
                 "workers": workers,
+                "retention": _retention(config),
                 "activity": {name: _activity(a) for name, a in config.activities.items()},
                 "queue": {name: _queue(q) for name, q in config.queues.items()},
             }
@@ -118,6 +121,13 @@ def check_config(
         pool.add_column(column)
     pool.add_row(Text("every worker process"), *(Text(_show(v)) for v in workers.values()))
     console.print(pool)
+    kept = Table(title=escape("[retention]: closed runs kept"), title_justify="left")
+    for column in ("workflow type", "keep"):
+        kept.add_column(column)
+    for name, seconds in _retention(config).items():
+        label = "default (every other type)" if name == _DEFAULT_ROW else name
+        kept.add_row(Text(label), Text("forever" if seconds is None else format_duration(seconds)))
+    console.print(kept)
     if config.activities:
         activities = Table(title=escape("[activity.<name>]"), title_justify="left")
         for column in ("activity", "retry", "timeout", "executor", "concurrency", "rate"):
@@ -153,6 +163,11 @@ def _policy(policy: RestartPolicy) -> dict[str, Any]:
         "backoff_max": backoff.max,
         "backoff_jitter": backoff.jitter,
     }
+
+
+def _retention(config: Config) -> dict[str, float | None]:
+    """Seconds a closed run is kept (None: forever): `[retention] default`, then each type's."""
+    return {_DEFAULT_ROW: config.default_retention, **config.retention}
 
 
 def _activity(table: ActivityConfig) -> dict[str, Any]:

@@ -135,6 +135,8 @@ class Reader:
         for name, value in doc.items():
             if isinstance(value, dict):
                 table = f"retention.{name}"
+                if name == "default":
+                    raise self.fail(table, _default_table(value))
                 unknown = sorted(set(value) - {"keep"})
                 if unknown or "keep" not in value:
                     what = f"unknown key {unknown[0]!r}" if unknown else "no keep key"
@@ -231,6 +233,17 @@ class Reader:
 
     def fail(self, table: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.source}: [{table}] {problem}")
+
+
+def _default_table(table: dict[str, Any]) -> str:
+    """Why `[retention.default]` is refused: `default` in `[retention]` is the retention of
+    every workflow type (a duration), never a type's table."""
+    keep = _toml(table["keep"]) if "keep" in table else '"30d"'
+    return (
+        "cannot be a table: default in [retention] is the retention of every workflow type, "
+        f"a duration; write [retention] default = {keep} (a type's own: "
+        '[retention.<workflow_type>] keep = "7d")'
+    )
 
 
 def _type_name(value: Any) -> str:

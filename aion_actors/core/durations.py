@@ -26,6 +26,7 @@ __all__ = [
     "DurationSpec",
     "NotGiven",
     "RetentionSpec",
+    "format_duration",
     "parse_duration",
     "parse_retention",
 ]
@@ -72,6 +73,15 @@ def parse_duration(value: object, what: str) -> float:
     if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"{what} = {value!r}: expected {ALLOWED}")
     return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """`seconds` as `parse_duration` reads it back, in the largest unit that divides it:
+    "30d", "12h", "90s", "0.2s"."""
+    for unit, size in sorted(_UNIT_SECONDS.items(), key=lambda item: -item[1]):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds!r}s"
 
 
 def parse_retention(value: object, what: str) -> float | None:

@@ -163,6 +163,45 @@ def test_check_config_rejects_a_bad_file_with_exit_2_and_no_traceback(tmp_path: 
     assert "one_for_all" in line
 
 
+def test_check_config_shows_the_retention_default_and_each_types_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "aion.toml"
+    kept = '[retention]\ndefault = "30d"\n[retention.order]\nkeep = "12h"\n'
+    path.write_text(VALID + kept + '[retention.audit]\nkeep = "forever"\n')
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    table = out.split("[retention]: closed runs kept")[1]
+    rows = {cells[0]: cells[1] for cells in _rows(table) if len(cells) == 2}
+    assert rows == {"default (every other type)": "30d", "order": "12h", "audit": "forever"}
+    assert main(["check-config", str(path), "--json"]) == 0
+    retention = json.loads(capsys.readouterr().out)["retention"]
+    assert retention == {"default": 30 * 86400, "order": 12 * 3600, "audit": None}
+    path.write_text(VALID)  # no [retention]: closed runs are kept forever
+    assert main(["check-config", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["retention"] == {"default": None}
+
+
+def test_check_config_refuses_a_retention_default_table_naming_what_was_meant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "aion.toml"
+    path.write_text('[retention.default]\nkeep = "1s"\n')
+    assert main(["check-config", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {path}: [retention.default] cannot be a table")
+    assert 'write [retention] default = "1s"' in line
+
+
+def _rows(out: str) -> list[list[str]]:
+    """The cells of each row of the tables `out` draws."""
+    return [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in out.splitlines()
+        if line.startswith("│")
+    ]
+
+
 def test_bench_is_the_benchmark_harness(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--list"]) == 0
     assert "throughput" in capsys.readouterr().out

@@ -57,6 +57,11 @@ def test_file_default_then_type_table_then_decorator() -> None:
         ('[retention.flow]\nfor = "7d"', r"\[retention\.flow\] unknown key 'for'"),
         ("[retention.flow]", r"\[retention\.flow\] no keep key"),
         ('retention = "7d"', r"aion\.toml: retention must be a table"),
+        (
+            '[retention.default]\nkeep = "1s"',
+            r"\[retention\.default\] cannot be a table: default in \[retention\] is the "
+            r'retention of every workflow type, a duration; write \[retention\] default = "1s"',
+        ),
     ],
 )
 def test_config_errors_name_the_file_table_and_key(text: str, message: str) -> None:
