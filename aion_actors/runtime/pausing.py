@@ -22,16 +22,27 @@ from aion_actors.runtime.ledger import Ledger
 
 def refusal(key: RunKey, request: msg.Request, ledger: Ledger) -> AionError | None:
     """Why the run cannot take `request` in its state now (`ledger`), if it cannot."""
-    run = f"workflow {key.workflow_id!r} (run {key.run_id})"
+    run = _named(key)
     if isinstance(request, msg.DequeueRequest | msg.CancelQueuedRequest) and not ledger.queued:
         return OperationRefused(f"{run} is not queued; nothing was recorded")
     if isinstance(request, msg.PauseRequest | msg.UnpauseRequest) and ledger.queued:
-        return OperationRefused(f"{run} is queued: its code has not started; nothing was recorded")
+        return queued(key)
     if isinstance(request, msg.PauseRequest) and ledger.paused:
         return OperationRefused(f"{run} is paused already; nothing was recorded")
     if isinstance(request, msg.UnpauseRequest) and not ledger.paused:
         return OperationRefused(f"{run} is not paused; nothing was recorded")
     return None
+
+
+def queued(key: RunKey) -> OperationRefused:
+    """The refusal of an operation on the code of run `key`, which waits in its queue
+    (`Ledger.queued`): pause, unpause, reset."""
+    run = _named(key)
+    return OperationRefused(f"{run} is queued: its code has not started; nothing was recorded")
+
+
+def _named(key: RunKey) -> str:
+    return f"workflow {key.workflow_id!r} (run {key.run_id})"
 
 
 def split(history: Sequence[ev.Event], paused: bool) -> tuple[list[ev.Event], list[ev.Event]]:

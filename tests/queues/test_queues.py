@@ -8,6 +8,7 @@ import pytest
 
 from aion_actors import (
     Engine,
+    OperationRefused,
     Queue,
     QueueDuplicate,
     WorkflowFailed,
@@ -151,6 +152,36 @@ def test_a_run_cancelled_while_queued_ends_cancelled_without_running_its_code(
     engine.signal("gate", "go")
     wait_until(lambda: flows.noted(ledger) == ["y"], 10, "y to start in x's place")
     assert engine.describe("y").status is WorkflowStatus.RUNNING
+
+
+@pytest.mark.timeout(30)
+def test_a_queued_run_cannot_be_reset_records_nothing_and_the_concurrency_still_holds(
+    engine: Engine,
+) -> None:
+    engine.register(Queue("q", concurrency=1))
+    for workflow_id in "abc":
+        engine.enqueue("q", flows.held, workflow_id=workflow_id)
+    before = engine.history("b")
+    with pytest.raises(OperationRefused, match="is queued: its code has not started") as reset:
+        engine.reset("b", 1)
+    with pytest.raises(OperationRefused) as paused:
+        engine.pause("b")
+    assert str(reset.value) == str(paused.value)  # refused in pause's words
+    assert engine.history("b") == before  # nothing recorded, no new run
+    assert len(engine.list_runs()) == 3
+    statuses = [engine.describe(w).status for w in "abc"]
+    assert statuses == [WorkflowStatus.RUNNING, WorkflowStatus.QUEUED, WorkflowStatus.QUEUED]
+    for workflow_id in "abc":  # each one let go frees the one slot for the next
+        wait_until(
+            lambda w=workflow_id: engine.describe(w).status is WorkflowStatus.RUNNING,
+            10,
+            f"{workflow_id} to start",
+        )
+        engine.signal(workflow_id, "go", 1)
+        engine.result(workflow_id, timeout=10)
+    spans = [interval(engine.history(w)) for w in "abc"]
+    assert most_at_once([s for s in spans if s is not None]) == 1
+    assert start_order(engine, list("cba")) == ["a", "b", "c"]
 
 
 @pytest.mark.timeout(30)

@@ -13,6 +13,7 @@ from aion_actors import (
     AionError,
     Engine,
     OperationRefused,
+    Queue,
     WorkflowFailed,
     WorkflowStatus,
 )
@@ -122,6 +123,39 @@ def test_signals_received_after_the_reset_point_are_applied_again_to_the_new_run
     assert kinds[:2] == ["WorkflowStarted", "SignalReceived"]
     ops.signal("ops", "item", "b")
     assert new.result(timeout=10) == ["a", "b", 9]
+
+
+def _runs(engine: Engine) -> list[str]:
+    return sorted(r.run_id for r in engine.list_runs())
+
+
+@pytest.mark.timeout(60)
+def test_a_queue_run_resets_only_while_open_from_its_dequeue_on_and_keeps_its_one_slot(
+    ops: Engine, tmp_path: Path
+) -> None:
+    queue = Queue("one", concurrency=1)
+    ops.register(queue)
+    ops.enqueue(queue, "waits_then_steps", str(tmp_path / "ops"), workflow_id="ops")
+    ops.enqueue(queue, "waits_then_steps", str(tmp_path / "next"), workflow_id="next")
+    wait_until(lambda: _seqs(ops.history("ops"), ev.ActivityCompleted) != [], 10, "step 1")
+    history, runs = ops.history("ops"), _runs(ops)
+    dequeued = _seqs(history, ev.RunDequeued)[0]
+    with pytest.raises(OperationRefused, match=rf"until seq {dequeued} \(RunDequeued\)"):
+        ops.reset("ops", 1, "before its slot")
+    assert (ops.history("ops"), _runs(ops)) == (history, runs)  # nothing recorded
+
+    done = _seqs(history, ev.ActivityCompleted)[0]
+    new = ops.reset("ops", done, "from step 1")  # it takes over the old run's slot
+    assert ops.describe("next").status is WorkflowStatus.QUEUED
+    ops.signal("ops", "go", "g")
+    assert new.result(timeout=10) == [1, "g", 2]
+    wait_until(lambda: ops.describe("next").status is WorkflowStatus.RUNNING, 10, "next")
+
+    closed, runs = ops.history("ops"), _runs(ops)
+    with pytest.raises(OperationRefused, match="has closed, its slot given back"):
+        ops.reset("ops", done, "after it closed")  # it would run beside "next"
+    assert (ops.history("ops"), _runs(ops)) == (closed, runs)
+    assert ops.describe("ops").status is WorkflowStatus.COMPLETED
 
 
 def _latest(data: Path) -> list[ev.Event]:

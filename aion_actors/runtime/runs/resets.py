@@ -26,6 +26,16 @@ it is — nothing is ever appended after a closing — and only the new run's
 `reset_from` links the two. `result()` of the workflow_id, and of the old run
 when it was open, follows `WorkflowReset` to the new run.
 
+**Runs of a queue.** A run whose second event is `WorkflowQueued` holds a
+slot of its queue from its `RunDequeued` until it — and the runs a reset or
+continue-as-new goes on in — closes (`Closings.when_closed` follows them).
+So the new run of an open one takes its slot over when `to_seq` is after
+its `RunDequeued`. Any other reset would run outside the queue's
+limits and is refused (`check_queue`): of a run still queued (as `pause`
+refuses it), to a point before the dequeue (the new run would start again
+with no slot, or wait in no queue), and of a closed run (its slot is given
+back: enqueue a new run instead).
+
 **Crash safety.** From a closed run, the new run is one append (all or
 nothing). From an open run, `WorkflowReset` is committed first and names the
 new run; a crash before the new run's append leaves the old run closed and
@@ -51,6 +61,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime import pausing
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.host import Handoff
 from aion_actors.runtime.ledger import Ledger
@@ -109,6 +120,32 @@ def check_point(key: RunKey, history: Sequence[ev.Event], to_seq: int) -> None:
     )
 
 
+def check_queue(key: RunKey, history: Sequence[ev.Event], to_seq: int, closed: bool) -> None:
+    """Refuse a reset of a run that came through a queue unless the new run takes over the
+    slot of the open run `key`: the run is `closed`, still queued, or `to_seq` precedes its
+    dequeue (see the module docstring)."""
+    came = history[1] if len(history) > 1 else None
+    if not isinstance(came, ev.WorkflowQueued):
+        return
+    run = f"workflow {key.workflow_id!r} (run {key.run_id})"
+    if closed:
+        raise OperationRefused(
+            f"cannot reset {run}: it came through queue {came.queue!r} and has closed, its "
+            "slot given back, so a new run would run outside the queue's limits; enqueue a "
+            "new run instead — nothing was recorded"
+        )
+    if Ledger(history).queued:
+        raise pausing.queued(key)
+    dequeued = next(e.seq for e in history if isinstance(e, ev.RunDequeued))
+    if to_seq < dequeued:
+        raise OperationRefused(
+            f"cannot reset {run} to seq {to_seq}: it waited in queue {came.queue!r} until seq "
+            f"{dequeued} (RunDequeued), and a new run from before then would start outside the "
+            f"queue's limits; reset to a point after seq {dequeued} (the new run keeps its "
+            "slot) — nothing was recorded"
+        )
+
+
 def successor_history(
     old: RunKey,
     history: Sequence[ev.Event],
@@ -165,11 +202,13 @@ class Resets:
         history = self._store.read(*key)
         if not history:
             raise OperationRefused(f"run {key.run_id} of {key.workflow_id!r} has no history")
+        run = self._store.get_run(*key)
+        closed = run is not None and run.status.is_terminal
+        check_queue(key, history, to_seq, closed)
         check_point(key, history, to_seq)
         version = self._definition_version(key, history[0])
-        run = self._store.get_run(*key)
         new_key = RunKey(key.workflow_id, new_run_id())
-        if run is not None and run.status.is_terminal:
+        if closed:
             self._reserve(new_key, history[0], version)
             self._go_on(key, history, to_seq, reason, new_key)
             return new_key.run_id
