@@ -268,7 +268,10 @@ class RunActor(PooledActor):
         return Orphans(self._host, self.key, self.generation)
 
     def on_stop(self) -> None:
-        self.seal_inbox(self._orphans())
+        orphans = self._orphans()
+        for call in self._updates.left():  # their callers wait for answers: hand them on
+            orphans.pass_on(call)
+        self.seal_inbox(orphans)
         if self._machine is not None:
             self._machine.discard()
 
@@ -283,7 +286,7 @@ class RunActor(PooledActor):
             error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
             error = error or RuntimeError(f"run {self.run_id} crashed")
             self._host.start_failed(self.key, error, start)
-        for request in unsent:
+        for request in [*unsent, *self._updates.left()]:
             orphans.pass_on(request)
         self.seal_inbox(orphans)
 

@@ -46,9 +46,11 @@ class UpdateCall(msg.Request):
         raise TypeError("an update is recorded only once its run's validator accepts it")
 
 
-def new_call(name: str, payload: Any, update_id: str) -> UpdateCall:
+def new_call(
+    name: str, payload: Any, update_id: str, answer: Future[ev.UpdateCompleted] | None = None
+) -> UpdateCall:
     """A call whose answer fails if its acceptance cannot be recorded."""
-    answer: Future[ev.UpdateCompleted] = Future()
+    answer = Future() if answer is None else answer
 
     def acked(error: BaseException | None) -> None:
         if error is not None:
@@ -61,8 +63,8 @@ class LiveUpdates:
     """The update calls one actor is answering."""
 
     def __init__(self) -> None:
-        #: callers waiting for the commit of their update's answer, by update id
-        self._waiting: dict[str, list[Future[ev.UpdateCompleted]]] = {}
+        #: calls waiting for the commit of their update's answer, by update id
+        self._waiting: dict[str, list[UpdateCall]] = {}
 
     @property
     def waiting(self) -> bool:
@@ -93,14 +95,14 @@ class LiveUpdates:
         if done is not None and done.seq <= router.committed_to:
             _settle(call.answer, done)
         elif done is not None or router.accepted(call.update_id):
-            self._waiting.setdefault(call.update_id, []).append(call.answer)
+            self._waiting.setdefault(call.update_id, []).append(call)
         else:
             try:
                 machine.ctx._validate_update(call.name, call.payload)  # noqa: SLF001 - ours to drive
             except UpdateRejected as exc:
                 call.ack.resolve(exc)
                 return None
-            self._waiting.setdefault(call.update_id, []).append(call.answer)
+            self._waiting.setdefault(call.update_id, []).append(call)
             return ev.UpdateAccepted(update_id=call.update_id, name=call.name, payload=call.payload)
         call.ack.resolve()
         return None
@@ -113,15 +115,23 @@ class LiveUpdates:
             return
         for event in events:
             if isinstance(event, ev.UpdateCompleted):
-                for answer in self._waiting.pop(event.update_id, []):
-                    _settle(answer, event)
+                for call in self._waiting.pop(event.update_id, []):
+                    _settle(call.answer, event)
             elif isinstance(event, ev.ENDINGS):  # what was not answered will never be
-                for update_id, answers in self._waiting.items():
+                for update_id, calls in self._waiting.items():
                     status = status_from_events((event,)).value
                     closed = WorkflowClosed(*key, status, f"update (id {update_id})")
-                    for answer in answers:
-                        _settle(answer, closed)
+                    for call in calls:
+                        _settle(call.answer, closed)
                 self._waiting.clear()
+
+    def left(self) -> list[UpdateCall]:
+        """This incarnation stops: its waiting callers, as calls for the next one (which
+        answers them from history, as a retry with the same update_id is answered; an
+        engine that closes tells them `EngineClosed`), each with an unresolved ack."""
+        calls = [c for waiting in self._waiting.values() for c in waiting]
+        self._waiting.clear()
+        return [new_call(c.name, c.payload, c.update_id, c.answer) for c in calls]
 
 
 def _settle(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine, UpdateFailed
+from aion_actors import Engine, EngineClosed, UpdateFailed
 from aion_actors.core import AionError
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
@@ -91,6 +91,43 @@ def test_a_run_that_ends_under_a_running_handler_fails_that_update_naming_why(
             nap.result(timeout=30)
     kinds = [e.kind for e in engine.history("a3")]
     assert kinds[-2:] == ["UpdateCompleted", "WorkflowCompleted"]
+
+
+@pytest.mark.timeout(60)
+def test_a_caller_waiting_on_a_handler_when_its_run_crashes_gets_the_next_incarnations_answer(
+    engine: Engine,
+) -> None:
+    engine.start(uf.crashes_under_a_handler, workflow_id="c1")
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(engine.update, "c1", "hold", None, timeout=30)
+        wait_until(lambda: "UpdateAccepted" in [e.kind for e in engine.history("c1")], 30)
+        engine.signal("c1", "crash")
+        wait_until(lambda: engine.describe("c1").restarts == 1, 30, "the run to restart")
+        engine.signal("c1", "release")
+        assert answer.result(timeout=30) == "released"
+    assert _completed(engine.history("c1")) == ["released"]
+
+
+@pytest.mark.timeout(60)
+def test_callers_waiting_on_a_run_when_the_engine_closes_are_told_engine_closed(
+    data_dir: Path,
+) -> None:
+    engine = Engine.open(data_dir, workers=1)
+    engine.register(*uf.ALL)
+    handle = engine.start(uf.crashes_under_a_handler, workflow_id="c2")
+    with ThreadPoolExecutor(3) as pool:
+        waits = [
+            pool.submit(engine.update, "c2", "hold", None, timeout=None),
+            pool.submit(handle.result),
+            pool.submit(engine.result, "c2"),
+        ]
+        wait_until(lambda: "UpdateAccepted" in [e.kind for e in engine.history("c2")], 30)
+        engine.close()
+        for waiting in waits:
+            with pytest.raises(EngineClosed):
+                waiting.result(timeout=10)
+    with pytest.raises(EngineClosed):
+        handle.result(timeout=5)
 
 
 def test_on_update_still_refuses_an_async_validator(engine: Engine) -> None:

@@ -94,4 +94,26 @@ async def ends_under_a_handler(ctx: WorkflowContext) -> str:
     return "stopped"
 
 
-ALL = (cart, waits_for_items, async_updates, ends_under_a_handler, stamp)
+#: workflow ids whose run has crashed once under a holding handler (see below)
+CRASHED: set[str] = set()
+
+
+@workflow
+async def crashes_under_a_handler(ctx: WorkflowContext) -> str:
+    """A `hold` handler awaits signal `release`; signal `crash` crashes the run once
+    (its restart replays the accepted update, whose handler awaits again)."""
+
+    async def hold(_: Any) -> str:
+        await ctx.wait_signal("release")
+        return "released"
+
+    ctx.on_update("hold", hold)
+    await ctx.wait_signal("crash")
+    if ctx.workflow_id not in CRASHED:
+        CRASHED.add(ctx.workflow_id)
+        raise RuntimeError("a bug, once")
+    await ctx.wait_signal("stop")
+    return "stopped"
+
+
+ALL = (cart, waits_for_items, async_updates, ends_under_a_handler, crashes_under_a_handler, stamp)

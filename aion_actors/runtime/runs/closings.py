@@ -10,7 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aion_actors.core import AionError, RunKey, WorkflowNotFound, WorkflowParked, WorkflowStatus
+from aion_actors.core import (
+    AionError,
+    EngineClosed,
+    RunKey,
+    WorkflowNotFound,
+    WorkflowParked,
+    WorkflowStatus,
+)
 from aion_actors.core import events as ev
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
@@ -50,6 +57,8 @@ class Closings:
         self, key: RunKey, deadline: float | None, timeout: float | None, raise_on_park: bool
     ) -> ev.Event:
         while True:
+            if self._table.shut_down:  # (it woke this waiter: no run here will close now)
+                raise EngineClosed()
             watched = self._table.watch(key)
             if watched is None:
                 return self._closing_in_store(key, deadline, timeout, raise_on_park)
