@@ -20,6 +20,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.runtime.runs import RunManager
+from aion_actors.runtime.timeouts import call_timeout
 from aion_actors.workers import CompleteLater, Outcome
 from aion_actors.workers.task import failure
 
@@ -34,6 +35,7 @@ class Completions:
 
     def complete(self, token: str, result: Any, timeout: float | None) -> None:
         """Record `result` as the attempt's result, checked as an activity's result is."""
+        timeout = call_timeout(timeout, "complete_activity")
         attempt = ActivityToken.parse(token)
         value = payloads.encode(self._converter, result, "result")
         encoded = check_payload(value, "result", max_bytes=self._max_payload_bytes)
@@ -43,6 +45,7 @@ class Completions:
     def fail(self, token: str, error: BaseException, timeout: float | None) -> None:
         """Record `error` as the attempt's failure: retried per its `RetryPolicy`, as if the
         activity had raised it (a `RetryAfter` chooses the wait)."""
+        timeout = call_timeout(timeout, "fail_activity")
         attempt = ActivityToken.parse(token)
         if not isinstance(error, BaseException):
             raise TypeError(

@@ -23,7 +23,7 @@ from aion_actors.core import (
 )
 from aion_actors.core.closing import CloseOnExit
 from aion_actors.core.payloads import ConverterSpec
-from aion_actors.handles import RunDescription, RunHandle, result_of
+from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.opening import NodeOptions, data_dir_of, engine_options, node_options, open_store
 from aion_actors.queues import EnqueueOptions, Queue
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
@@ -327,9 +327,7 @@ class Engine(CloseOnExit):
         `raise_on_park=False`: then it waits for a resume), and `TimeoutError`
         after `timeout` seconds.
         """
-        key = self._lookup.latest_key(workflow_id, run_id)
-        key, closing = self._runs.wait_closed(key, timeout, raise_on_park=raise_on_park)
-        return self._lookup.typed_result(key, result_of(key, closing))
+        return self._parts.calls.result(workflow_id, run_id, timeout, raise_on_park)
 
     def when_closed(
         self, workflow_id: str, callback: Callable[[], None], *, run_id: str | None = None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aion_actors.core import OperationRefused, RunKey, WorkflowStatus, check_reason
+from aion_actors.calls import checked_with_reason
+from aion_actors.core import OperationRefused, RunKey, WorkflowStatus
 from aion_actors.lookup import Lookup
 from aion_actors.routing import Route
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs import RunManager
+from aion_actors.runtime.timeouts import call_timeout
 
 
 class Forwarded(Protocol):
@@ -41,7 +43,7 @@ class Operations:
         self._route = Route(forwarded)
 
     def pause(self, workflow_id: str, reason: str, timeout: float | None) -> None:
-        check_reason(reason, "pause")
+        timeout = checked_with_reason("pause", reason, timeout)
 
         def here() -> None:
             key = self._open(workflow_id, "pause")
@@ -50,6 +52,8 @@ class Operations:
         self._route.call(workflow_id, here, lambda f: f.pause(workflow_id, reason, timeout))
 
     def unpause(self, workflow_id: str, timeout: float | None) -> None:
+        timeout = call_timeout(timeout, "unpause")
+
         def here() -> None:
             key = self._open(workflow_id, "unpause")
             self._runs.request(key, msg.UnpauseRequest(msg.Ack()), timeout)
@@ -60,7 +64,7 @@ class Operations:
         """The new run's id, once it is recorded (see `RunManager.reset`)."""
         if not isinstance(to_seq, int) or isinstance(to_seq, bool):
             raise TypeError(f"to_seq must be an int, got {type(to_seq).__name__}")
-        check_reason(reason, "reset")
+        timeout = checked_with_reason("reset", reason, timeout)
         run = self._lookup.latest(workflow_id)
         if there := self._route.there(workflow_id):
             return there.reset(workflow_id, run.run_id, to_seq, reason, timeout)

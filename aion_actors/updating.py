@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aion_actors.core import PayloadConverter, RunKey, UpdateFailed, payloads
 from aion_actors.lookup import Lookup
 from aion_actors.runtime.runs import RunManager
+from aion_actors.runtime.timeouts import call_timeout
 
 
 class Updates:
@@ -41,6 +42,7 @@ class Updates:
         timeout: float | None,
     ) -> Any:
         """The result of update `name` of the latest run of `workflow_id`."""
+        timeout = call_timeout(timeout, "update")
         if update_id is None:
             update_id = uuid.uuid4().hex
         elif not isinstance(update_id, str) or not update_id:

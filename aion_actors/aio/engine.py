@@ -15,7 +15,10 @@ hand-over of a `start_many` batch of more than 32 runs (it waits for no
 commit, but starting hundreds of run actors is tens of ms of work). Opening and
 closing the engine (recovery, joining its threads) run once on the loop's
 default executor; signal-with-start (`start(..., signal=...)`) runs on the
-reader pool too, since it may retry a start or a signal under a race.
+reader pool too, since it may retry a start or a signal under a race. So does
+a signal, cancel or terminate this engine cannot hand to a run it holds open —
+one of a partition another node owns (sent on to it, as `Engine`'s are, by
+`aion_actors.calls.Calls`), or none open (it raises there).
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from typing import Any, Literal, TypeVar, Unpack
 from aion_actors import shutdown
 from aion_actors.aio._bridge import receiver, resolver, within
 from aion_actors.aio.handle import AsyncRunHandle
+from aion_actors.calls import checked_signal, checked_with_reason
 from aion_actors.core import (
     EngineClosed,
     Event,
+    OwnershipLost,
     RunKey,
     SequenceConflict,
     UpdateFailed,
@@ -47,6 +52,8 @@ from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, result_of
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
+from aion_actors.runtime.runs.requests import unrecorded
+from aion_actors.runtime.timeouts import call_timeout
 from aion_actors.runtime.update_calls import new_call
 from aion_actors.starting import StartOptions, policy_of
 from aion_actors.store import RunFilters, RunPage
@@ -69,6 +76,7 @@ class AsyncEngine:
         # the facade's parts, driven without waiting (the engine's own verbs wait)
         parts = engine._parts  # noqa: SLF001 - the async facade is the engine's other face
         self._runs, self._lookup, self._starter = parts.runs, parts.lookup, parts.starter
+        self._calls = parts.calls  # (where the blocking verbs meet: checks and routing)
         #: what of the engine's own work the calling thread is doing (`Parts.inside`)
         self._inside = parts.inside
         self._reads = ThreadPoolExecutor(readers, thread_name_prefix="aion-aio-read")
@@ -192,16 +200,22 @@ class AsyncEngine:
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
     ) -> None:
         """`Engine.signal`: returns once `SignalReceived` is committed."""
+        checked_signal(name, timeout)
         payload = self._checked(payload)
-        await self._request(workflow_id, f"signal {name!r}", timeout, msg.Signal, name, payload)
+        blocking = functools.partial(self._calls.signal, workflow_id, name, payload, timeout)
+        await self._request(workflow_id, timeout, blocking, msg.Signal, name, payload)
 
     async def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """`Engine.cancel`: returns once the cancel request is committed."""
-        await self._request(workflow_id, "cancel", timeout, msg.CancelRequest, reason)
+        checked_with_reason("cancel", reason, timeout)
+        blocking = functools.partial(self._calls.cancel, workflow_id, reason, timeout)
+        await self._request(workflow_id, timeout, blocking, msg.CancelRequest, reason)
 
     async def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """`Engine.terminate`: returns once the run's end is committed."""
-        await self._request(workflow_id, "terminate", timeout, msg.TerminateRequest, reason)
+        checked_with_reason("terminate", reason, timeout)
+        blocking = functools.partial(self._calls.terminate, workflow_id, reason, timeout)
+        await self._request(workflow_id, timeout, blocking, msg.TerminateRequest, reason)
 
     async def update(
         self,
@@ -214,6 +228,7 @@ class AsyncEngine:
     ) -> Any:
         """`Engine.update`: the handler's result, once its `UpdateCompleted` is committed."""
         self._check_open()
+        call_timeout(timeout, "update")
         blocking = functools.partial(
             self.engine.update, workflow_id, name, payload, update_id=update_id, timeout=timeout
         )
@@ -240,6 +255,7 @@ class AsyncEngine:
     async def query(self, workflow_id: str, name: str, *args: Any, timeout: float = 10.0) -> Any:
         """`Engine.query`: a live run answers from its state, another from its history."""
         self._check_open()
+        call_timeout(timeout, "query")
         blocking = functools.partial(self.engine.query, workflow_id, name, *args, timeout=timeout)
         key = await self._latest(workflow_id)
         query = msg.Query(name, tuple(args))
@@ -261,12 +277,11 @@ class AsyncEngine:
     ) -> Any:
         """`Engine.result`: awaits the run's end (following continue-as-new), woken by the
         run table — never a thread per waiting call."""
+        timeout = call_timeout(timeout, "result")
         loop = asyncio.get_running_loop()
         key = RunKey(workflow_id, run_id) if run_id else await self._latest(workflow_id)
         late = f"workflow {workflow_id!r} (run {key.run_id}) did not finish within {timeout} s"
-        ended = functools.partial(
-            self.engine.result, workflow_id, timeout=0, raise_on_park=raise_on_park
-        )
+        ended = functools.partial(self._calls.closed_result, timeout=0, raise_on_park=raise_on_park)
         try:
             async with asyncio.timeout(timeout):
                 while True:
@@ -279,7 +294,7 @@ class AsyncEngine:
                     if closing is not None:  # its end, as the run table saw it close
                         return await self._typed(key, result_of(key, closing))
                     try:  # not open here (its end is in the store), or parked
-                        return await self._read(functools.partial(ended, key.run_id))
+                        return await self._read(functools.partial(ended, key))
                     except TimeoutError:  # parked and waited for, or a successor runs on
                         key = RunKey(workflow_id, self._runs.open_run(workflow_id) or key.run_id)
         except TimeoutError:
@@ -312,20 +327,24 @@ class AsyncEngine:
     async def _request(
         self,
         workflow_id: str,
-        what: str,
         timeout: float | None,
+        blocking: Callable[[], None],
         kind: Callable[..., msg.RequestMessage],
         *fields: Any,
     ) -> None:
+        """A change request (its arguments checked): sent to the run this engine holds, and
+        awaited; else made by `blocking`, the `Engine`'s way (`Calls`), on a reader."""
         self._check_open()
+        if (key := self._calls.held_here(workflow_id)) is None:  # another node's, or none
+            return await self._read(blocking)
         future, resolve = resolver(asyncio.get_running_loop())
-        if (run_id := self._runs.open_run(workflow_id)) is None:
-            await self._read(functools.partial(self._lookup.open_run, workflow_id, what))
-            raise AssertionError("open_run raises for a run that is not open")  # pragma: no cover
         request = kind(*fields, msg.Ack(resolve))
-        self._runs.port.send(RunKey(workflow_id, run_id), request)
-        late = f"workflow {workflow_id!r} (run {run_id}) did not record the {what} within "
-        await within(future, timeout, late + f"{timeout} s; it is not lost: it may still be")
+        self._runs.port.send(key, request)
+        try:
+            await within(future, timeout, unrecorded(key, request.what, timeout))
+        except OwnershipLost:  # the partition moved away: nothing recorded; on to its owner
+            await self._read(blocking)
+        return None
 
     async def _latest(self, workflow_id: str) -> RunKey:
         run_id = self._runs.open_run(workflow_id)

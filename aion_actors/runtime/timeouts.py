@@ -78,6 +78,14 @@ def check_timeout(value: Any, name: str) -> float | None:
     return float(value)
 
 
+def call_timeout(value: Any, verb: str) -> float | None:
+    """How long a client call (`signal`, `result`, ...) waits: `check_timeout`'s rule, the
+    same on every verb of `Engine`, `AsyncEngine` and their handles, checked before the
+    call records anything. A `ValueError` naming `verb` unless None (wait for ever) or a
+    finite number > 0; infinity is refused, as for `run_timeout`: None says "for ever"."""
+    return check_timeout(value, f"{verb}'s timeout")
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """A run's timeouts, as its start is given them."""

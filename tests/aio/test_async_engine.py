@@ -5,12 +5,16 @@ that hold no thread each. Real engine, LMDB."""
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aion_actors import (
+    Engine,
     WorkflowCancelled,
     WorkflowClosed,
     WorkflowFailed,
@@ -18,6 +22,8 @@ from aion_actors import (
     WorkflowParked,
 )
 from aion_actors.aio import AsyncEngine
+from aion_actors.core import AionError, Event
+from aion_actors.store import AppendRequest, MemoryStore
 from tests.aio import flows
 from tests.aio.watchdog import assert_never_blocked, run_watched
 
@@ -116,3 +122,87 @@ def test_result_follows_continue_as_new_and_raises_for_parked_and_unknown_runs(
 
     _, watch = run_watched(main)
     assert_never_blocked(watch)
+
+
+class HeldStore(MemoryStore):
+    """A store whose writes wait while `free` is clear, as a store that stopped answering."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.free = threading.Event()
+        self.free.set()
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        self.free.wait(30)
+        return super().append_batch(requests)
+
+
+def test_an_async_change_not_recorded_in_time_says_what_the_blocking_one_says() -> None:
+    store = HeldStore()
+
+    async def main() -> None:
+        engine = AsyncEngine(Engine(store, workers=1, threads=2))
+        try:
+            await engine.register(flows.waiter, flows.greet)
+            await engine.start(flows.waiter, "n", workflow_id="a1")
+            store.free.clear()  # from here no write is answered
+            with pytest.raises(TimeoutError) as awaited:
+                await engine.signal("a1", "go", 1, timeout=0.2)
+            with pytest.raises(TimeoutError) as blocked:
+                await asyncio.to_thread(engine.engine.signal, "a1", "go", 2, timeout=0.2)
+            said = str(awaited.value)
+            assert said == str(blocked.value)
+            assert "did not record the signal 'go' within 0.2 s" in said
+            assert said.endswith("it is not lost: it may still be recorded")
+            store.free.set()
+            assert (await engine.result("a1", timeout=60))["go"] == 1  # recorded after all
+        finally:
+            store.free.set()
+            await engine.aclose()
+
+    asyncio.run(main())
+
+
+#: what no client call takes as its `timeout=`: a number > 0 (finite) or None
+BAD_TIMEOUTS: list[Any] = [0, -1, -0.5, math.nan, math.inf, True, "5"]
+
+
+def test_every_async_verb_refuses_a_timeout_that_is_not_above_0_and_records_nothing(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with AsyncEngine.open(tmp_path / "data", workers=1, threads=2) as engine:
+            await engine.register(flows.waiter, flows.greet)
+            handle = await engine.start(flows.waiter, "n", workflow_id="w")
+            while await engine.query("w", "stage") != "waiting":  # its activity is done
+                await asyncio.sleep(0.05)
+            before = [e.kind for e in await engine.history("w")]
+            for bad in BAD_TIMEOUTS:
+                for verb, call in _async_verbs(engine, handle.result, bad):
+                    with pytest.raises(ValueError, match=f"^{verb}'s timeout must be a number"):
+                        await call()
+            assert [e.kind for e in await engine.history("w")] == before  # nothing recorded
+            await engine.signal("w", "go", 2, timeout=None)  # None: wait as long as it takes
+            assert await handle.result(timeout=None) == {
+                "greeting": "hello n",
+                "go": 2,
+                "name": "n",  # the refused update did not run
+            }
+
+    _, watch = run_watched(main)
+    assert_never_blocked(watch)
+
+
+def _async_verbs(
+    engine: AsyncEngine, result: Callable[..., Awaitable[Any]], t: Any
+) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+    """Each verb of `engine` (and its handle's `result`) on run "w", given timeout `t`."""
+    return [
+        ("result", lambda: result(timeout=t)),
+        ("result", lambda: engine.result("w", timeout=t)),
+        ("signal", lambda: engine.signal("w", "go", 1, timeout=t)),
+        ("cancel", lambda: engine.cancel("w", "no", timeout=t)),
+        ("terminate", lambda: engine.terminate("w", "no", timeout=t)),
+        ("update", lambda: engine.update("w", "rename", "zed", timeout=t)),
+        ("query", lambda: engine.query("w", "stage", timeout=t)),
+    ]

@@ -8,7 +8,9 @@ import threading
 import pytest
 
 from aion_actors import ConfigError, Engine, QueryError, WorkflowAlreadyStarted, WorkflowClosed
+from aion_actors.aio import AsyncEngine
 from aion_actors.core import events as ev
+from tests.aio.watchdog import assert_never_blocked, run_watched
 from tests.nodes import flows
 from tests.nodes.conftest import until as _until
 
@@ -135,4 +137,35 @@ def test_a_resume_on_the_non_owner_gets_the_owners_answer_and_leaves_no_request(
     with pytest.raises(ConfigError, match="not parked") as caught:
         a.resume(wid)  # applied on `b`, which finds the run open: its error crosses back
     assert type(caught.value) is ConfigError
+    assert _requests_left(a) == 0
+
+
+@pytest.mark.timeout(60)
+def test_async_signal_cancel_and_terminate_on_the_non_owner_are_recorded_once_on_the_owner(
+    pair: tuple[Engine, Engine],
+) -> None:
+    a, b = pair
+    signalled, cancelled, terminated = _of(b, 3, "x")
+    for wid in (signalled, cancelled, terminated):
+        b.start(flows.waiter, 1, workflow_id=wid)
+
+    async def calls() -> None:  # made on `a`, which holds none of the three runs
+        engine = AsyncEngine(a)
+        await engine.signal(signalled, "item", "one")
+        await engine.cancel(cancelled, "no more")
+        await engine.terminate(terminated, "enough")
+        with pytest.raises(WorkflowClosed, match="terminate"):
+            await engine.terminate(terminated, "again")  # the owner's answer, as `Engine`'s
+
+    _, watch = run_watched(calls)
+    assert_never_blocked(watch)  # the forwarded calls waited on a reader thread
+    assert b.result(signalled, timeout=30) == ["one"]
+    _until(lambda: b.describe(cancelled).status.value == "cancelled")
+    assert b.describe(terminated).status.value == "terminated"
+    for wid, kind in [
+        (signalled, ev.SignalReceived),
+        (cancelled, ev.WorkflowCancelRequested),
+        (terminated, ev.WorkflowTerminated),
+    ]:
+        assert len([e for e in b.history(wid) if isinstance(e, kind)]) == 1
     assert _requests_left(a) == 0

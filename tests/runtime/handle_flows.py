@@ -1,4 +1,4 @@
-"""Workflows for child handles (`ctx.start_child`) and `ctx.external`."""
+"""Workflows for child handles (`ctx.start_child`), `ctx.external` and the client's calls."""
 
 from __future__ import annotations
 
@@ -81,7 +81,23 @@ async def counts_signals(ctx: WorkflowContext, want: int) -> list[Any]:
     return sorted(got)
 
 
+@workflow
+async def holds_a_name(ctx: WorkflowContext) -> str:
+    """Answers query "name" and update "rename"; returns its name once signalled "go"."""
+    state = {"name": "first"}
+    ctx.on_query("name", lambda: state["name"])
+
+    def rename(new: str) -> str:
+        state["name"] = new
+        return new
+
+    ctx.on_update("rename", rename)
+    await ctx.wait_signal("go")
+    return state["name"]
+
+
 ALL = [
+    holds_a_name,
     counts_signals,
     waits_for_go,
     waits_twice,

@@ -1,17 +1,21 @@
-"""Child handles and external handles: each request recorded once on both sides."""
+"""Child handles and external handles: each request recorded once on both sides. The
+client's verbs and `RunHandle`: a bad `timeout=` is refused before anything is recorded."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from aion_actors import Engine
+from aion_actors import Engine, RunHandle
 from aion_actors.core import events as ev
 from tests.crashes import kill_engine
 from tests.runtime import handle_flows as hf
@@ -27,6 +31,44 @@ def engine(engine: Engine) -> Engine:
 
 def _kinds(engine: Engine, workflow_id: str) -> list[str]:
     return [e.kind for e in engine.history(workflow_id)]
+
+
+#: what no client call takes as its `timeout=`: a number > 0 (finite) or None
+BAD_TIMEOUTS: list[object] = [0, -1, -0.5, math.nan, math.inf, -math.inf, True, "5"]
+
+
+def test_every_client_verb_refuses_a_timeout_that_is_not_above_0_and_records_nothing(
+    engine: Engine,
+) -> None:
+    handle = engine.start(hf.holds_a_name, workflow_id="held")
+    assert engine.query("held", "name") == "first"  # (its first turn is over)
+    before = _kinds(engine, "held")
+    for bad in BAD_TIMEOUTS:
+        for verb, call in _verbs(engine, handle, bad):
+            with pytest.raises(ValueError, match=f"^{verb}'s timeout must be a number"):
+                call()
+    assert _kinds(engine, "held") == before  # nothing recorded, the update not run
+    assert engine.describe("held").run_id == handle.run_id
+    engine.signal("held", "go", timeout=None)  # None: wait as long as it takes
+    assert handle.result(timeout=None) == "first"
+
+
+def _verbs(engine: Engine, handle: RunHandle, t: Any) -> list[tuple[str, Callable[[], object]]]:
+    """Each client verb of `engine` (and `handle.result`) on run "held", given timeout `t`."""
+    return [
+        ("result", lambda: handle.result(timeout=t)),
+        ("result", lambda: engine.result("held", timeout=t)),
+        ("signal", lambda: engine.signal("held", "go", "early", timeout=t)),
+        ("cancel", lambda: engine.cancel("held", "no", timeout=t)),
+        ("terminate", lambda: engine.terminate("held", "no", timeout=t)),
+        ("pause", lambda: engine.pause("held", "hold", timeout=t)),
+        ("unpause", lambda: engine.unpause("held", timeout=t)),
+        ("reset", lambda: engine.reset("held", 1, "again", timeout=t)),
+        ("update", lambda: engine.update("held", "rename", "second", timeout=t)),
+        ("query", lambda: engine.query("held", "name", timeout=t)),
+        ("complete_activity", lambda: engine.complete_activity("tok", 1, timeout=t)),
+        ("fail_activity", lambda: engine.fail_activity("tok", OSError(), timeout=t)),
+    ]
 
 
 def test_start_child_resumes_once_started_and_its_handle_signals_and_awaits_it(

@@ -116,10 +116,7 @@ class Requests:
         try:
             request.ack.wait(timeout)
         except TimeoutError:
-            raise TimeoutError(
-                f"workflow {key.workflow_id!r} (run {key.run_id}) did not record the "
-                f"{request.what} within {timeout} s; it is not lost: it may still be recorded"
-            ) from None
+            raise TimeoutError(unrecorded(key, request.what, timeout)) from None
 
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         entry = self._table.get(key)
@@ -198,3 +195,12 @@ class Requests:
             max_payload_bytes=self._max_payload_bytes,
             converter=self._converter,
         )
+
+
+def unrecorded(key: RunKey, what: str, timeout: float | None) -> str:
+    """What a change request (`what`: "signal 'go'", "cancel", ...) that `key`'s run did not
+    record within `timeout` seconds says — the blocking and the async engine alike."""
+    return (
+        f"workflow {key.workflow_id!r} (run {key.run_id}) did not record the {what} "
+        f"within {timeout} s; it is not lost: it may still be recorded"
+    )
