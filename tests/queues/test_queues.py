@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from aion_actors import (
     WorkflowFailed,
     WorkflowStatus,
 )
+from aion_actors.aio import AsyncEngine
 from tests.queues import flows
 from tests.queues.history import interval, most_at_once, start_order
 from tests.workers.helpers import wait_until
@@ -152,6 +154,25 @@ def test_a_run_cancelled_while_queued_ends_cancelled_without_running_its_code(
     engine.signal("gate", "go")
     wait_until(lambda: flows.noted(ledger) == ["y"], 10, "y to start in x's place")
     assert engine.describe("y").status is WorkflowStatus.RUNNING
+
+
+@pytest.mark.timeout(30)
+def test_an_async_cancel_of_a_queued_run_ends_it_without_running_its_code(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ledger = str(tmp_path / "ledger")
+    engine.register(Queue("q", concurrency=1))
+    engine.enqueue("q", flows.held, workflow_id="gate")
+    engine.enqueue("q", flows.held, ledger, workflow_id="x")
+    engine.enqueue("q", flows.held, ledger, workflow_id="y")
+    asyncio.run(_cancel_async(engine, "x"))
+    assert _kinds(engine, "x") == ["WorkflowStarted", "WorkflowQueued", "WorkflowCancelled"]
+    engine.signal("gate", "go")
+    wait_until(lambda: flows.noted(ledger) == ["y"], 10, "y to start in x's place")
+
+
+async def _cancel_async(engine: Engine, workflow_id: str) -> None:
+    await AsyncEngine(engine).cancel(workflow_id, "not needed", timeout=10)
 
 
 @pytest.mark.timeout(30)
