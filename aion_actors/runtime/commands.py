@@ -130,6 +130,11 @@ class GatherCommand(_Awaitable):
 
     kind = "gather"
 
+    def __await__(self) -> Generator[Any, Any, Any]:
+        if not self.parts:  # as `asyncio.gather()`: nothing to wait for, nothing recorded
+            return []
+        return (yield self)
+
 
 @dataclass(frozen=True, eq=False)
 class WaitFirstCommand(_Awaitable):

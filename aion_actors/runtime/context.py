@@ -225,6 +225,8 @@ class WorkflowContext:
         cancelled; their activities and children go on, their outcomes recorded
         and unused, and a signal the others waited for stays for the next wait.
         """
+        if not commands:  # (as `asyncio.wait`: nothing can end first)
+            raise ValueError("ctx.wait_first needs at least one command to wait for")
         return WaitFirstCommand(_parts("wait_first", commands))
 
     def wait_condition(

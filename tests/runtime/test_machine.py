@@ -250,3 +250,30 @@ def test_a_history_whose_child_outcome_names_a_continued_run_still_answers_the_c
     assert Machine(one_child, "w", RUN, history.events).advance() == [
         ev.WorkflowCompleted(result="done")
     ]
+
+
+@workflow
+async def gathers_nothing(ctx: WorkflowContext) -> object:
+    return [await ctx.gather(), await ctx.gather(return_exceptions=True)]
+
+
+@workflow
+async def waits_first_for_nothing(ctx: WorkflowContext) -> object:
+    try:
+        await ctx.wait_first()
+    except ValueError as exc:
+        return str(exc)
+    return "waited"
+
+
+def test_gathering_nothing_resumes_at_once_with_an_empty_list_as_asyncio_gather_does() -> None:
+    history = History("gathers_nothing")
+    machine = Machine(gathers_nothing, "w", RUN, history.events)
+    assert machine.advance() == [ev.WorkflowCompleted(result=[[], []])]
+
+
+def test_waiting_first_for_nothing_raises_value_error_where_awaited() -> None:
+    history = History("waits_first_for_nothing")
+    machine = Machine(waits_first_for_nothing, "w", RUN, history.events)
+    message = "ctx.wait_first needs at least one command to wait for"
+    assert machine.advance() == [ev.WorkflowCompleted(result=message)]

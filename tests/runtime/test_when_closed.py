@@ -63,3 +63,22 @@ def test_when_closed_of_a_continued_run_waits_for_the_last_run_of_the_chain() ->
         engine.signal("chain", "go", 3)
         assert engine.result("chain", timeout=10) == 3
         assert called.wait(10), "when_closed did not follow the chain to its last run's end"
+
+
+@pytest.mark.timeout(30)
+def test_a_done_callback_that_raises_is_logged_and_ignored_whether_the_run_had_ended_or_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def raises() -> None:
+        raise RuntimeError("a bug in the callback")
+
+    with Engine(MemoryStore(), workers=1) as engine:
+        engine.register(until_told)
+        run = engine.start(until_told, workflow_id="cb")
+        run.add_done_callback(raises)  # the run is open: it runs in an engine thread
+        engine.signal("cb", "go", 1)
+        assert run.result(timeout=10) == 1
+        run.add_done_callback(raises)  # it has ended: at once, here, and not raised here
+        with pytest.raises(TypeError, match="a done-callback must be callable, got 5"):
+            run.add_done_callback(5)  # type: ignore[arg-type]
+    assert caplog.text.count("a done-callback of run") == 2

@@ -7,6 +7,7 @@ answers from the store. Nobody polls.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,8 @@ from aion_actors.core import events as ev
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.store import EventStore, RunSummary
+
+log = logging.getLogger("aion_actors.runtime")
 
 #: waits up to the seconds given (None: for good) until a run this engine does not hold
 #: has closed on another node; False when the time ran out
@@ -107,13 +110,16 @@ class Closings:
 
     def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
         """`callback()` once the run and its continue-as-new successors have closed;
-        at once if they have."""
+        at once (in this thread) if they have. What it raises is logged and ignored,
+        wherever it runs (as `concurrent.futures.Future.add_done_callback` has it)."""
+        if not callable(callback):
+            raise TypeError(f"a done-callback must be callable, got {callback!r}")
 
         def closed(closing: ev.Event) -> None:
             if isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
                 self.when_closed(RunKey(key.workflow_id, closing.next_run_id), callback)
             else:
-                callback()
+                _call(key, callback)
 
         if self._table.when_closed(key, closed):
             return
@@ -122,6 +128,13 @@ class Closings:
             self.watch(key, lambda: self.when_closed(key, callback))  # held by another node
             return
         if run is not None and run.status.is_terminal and run.status not in _FOLLOWED:
-            callback()  # closed for good: its summary says so, no event to read
+            _call(key, callback)  # closed for good: its summary says so, no event to read
             return
         closed(self._closing_in_store(key, run=run))
+
+
+def _call(key: RunKey, callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        log.exception("a done-callback of run %s raised; ignored", key.run_id)
