@@ -52,7 +52,7 @@ from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, result_of
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
-from aion_actors.runtime.runs.requests import unrecorded
+from aion_actors.runtime.runs.handing import not_recorded_yet
 from aion_actors.runtime.timeouts import call_timeout
 from aion_actors.runtime.update_calls import new_call
 from aion_actors.starting import StartOptions, policy_of
@@ -67,6 +67,8 @@ READERS = 4
 _INLINE_STARTS = 32
 
 
+#: what becomes of a request not recorded in time (an `await` is not handed on, as
+#: `Engine`'s calls are: see `runtime.runs.handing`)
 class AsyncEngine:
     """An `Engine` driven from an asyncio event loop (see README "From asyncio and FastAPI")."""
 
@@ -343,7 +345,8 @@ class AsyncEngine:
         request = kind(*fields, msg.Ack(resolve))
         self._runs.port.send(key, request)
         try:
-            await within(future, timeout, unrecorded(key, request.what, timeout))
+            late = not_recorded_yet(key, request.what, timeout, kept=not self._calls.on_node)
+            await within(future, timeout, late)
         except OwnershipLost:  # the partition moved away: nothing recorded; on to its owner
             await self._read(blocking)
         return None

@@ -14,6 +14,7 @@ id, a `ctx` request by its id).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,9 +24,13 @@ from aion_actors.core.codec import encode_event
 from aion_actors.nodes.calls import NodeCall, new_request_id
 from aion_actors.nodes.forwarding import Forwarder
 from aion_actors.nodes.node import Node
+from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs.elsewhere import Then
+from aion_actors.runtime.runs.handing import durable
 from aion_actors.store.postgres import partition_of
 from aion_actors.store.postgres.nodestore import NodeStore, cluster
+
+log = logging.getLogger("aion_actors.nodes")
 
 
 class NodeRemote:
@@ -75,3 +80,26 @@ class NodeRemote:
         call = NodeCall("cancel", workflow_id, reason=reason)
         partition = partition_of(workflow_id, self._store.partitions)
         self._store.put_requests([(new_request_id(), partition, call.encode())], reply=False)
+
+    def hand_on(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Record `request` (its caller stopped waiting; refused here, nothing of it
+        recorded, as its run's partition left this node) for the partition's owner,
+        which applies it once; a kind with no durable form is logged as not recorded."""
+        form = durable(request)
+        if form is None:
+            log.warning(
+                "%s of %s was not recorded: its partition left this node", request.what, key
+            )
+            return
+        call = NodeCall(
+            form.kind, key.workflow_id, name=form.name, payload=form.payload, reason=form.reason
+        )
+        partition = partition_of(key.workflow_id, self._store.partitions)
+        try:
+            self._store.put_requests([(new_request_id(), partition, call.encode())], reply=False)
+        except AionError:
+            log.exception(
+                "%s of %s was lost with its partition: it could not be handed on", request.what, key
+            )
+            return
+        log.info("%s of %s goes to its partition's owner (its caller gave up)", request.what, key)

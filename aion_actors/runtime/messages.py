@@ -53,6 +53,14 @@ class Ack:
             self.on_done(error)
         return True
 
+    def abandon(self, then: Callable[[BaseException | None], None]) -> bool:
+        """Its caller stops waiting: `then` is told the outcome instead, once, on the
+        resolving thread. False if it was resolved already (the caller reads it)."""
+        once = _Once(then, self.on_done)
+        self.on_done = once
+        # resolved before `on_done` was read: the caller takes the outcome
+        return not (self._done.is_set() and once.claim())
+
     def wait(self, timeout: float | None = None) -> None:
         """Block until resolved; raise its error, or `TimeoutError` after `timeout`."""
         if not wait_long(self._done.wait, timeout):
@@ -62,6 +70,31 @@ class Ack:
 
     def done(self) -> bool:
         return self._done.is_set()
+
+
+class _Once:
+    """An abandoned ack's `on_done`: calls `then` (after what was there before) unless
+    its caller claimed the outcome first."""
+
+    __slots__ = ("_before", "_claim", "_then")
+
+    def __init__(
+        self,
+        then: Callable[[BaseException | None], None],
+        before: Callable[[BaseException | None], None] | None,
+    ) -> None:
+        self._then = then
+        self._before = before
+        self._claim = threading.Lock()
+
+    def claim(self) -> bool:
+        return self._claim.acquire(blocking=False)
+
+    def __call__(self, error: BaseException | None) -> None:
+        if self._before is not None:
+            self._before(error)
+        if self.claim():
+            self._then(error)
 
 
 class Request:

@@ -12,12 +12,14 @@ none (`AION_PG_BIN` names a directory holding them explicitly).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -58,6 +60,7 @@ class ThrowawayServer:
     root: Path
     port: int
     user: str = _USER
+    max_connections: int = 300
 
     @property
     def data(self) -> Path:
@@ -82,19 +85,32 @@ class ThrowawayServer:
         root = Path(tempfile.mkdtemp(prefix="aion-pg-"))
         if os.geteuid() == 0:
             shutil.chown(root, _USER)
-        server = cls(bin_dir, root, _free_port())
+        server = cls(bin_dir, root, _free_port(), max_connections=max_connections)
         try:
             server._run("initdb", "-D", str(server.data), "-A", "trust", "-U", _USER, "--no-sync")
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} -c fsync=on "
-                f"-c max_connections={max_connections} -c shared_buffers=128MB "
-                "-c track_commit_timestamp=on"
-            )
-            server._ctl("start", "-o", options)
+            server._up()
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
         return server
+
+    def _up(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=on "
+            f"-c max_connections={self.max_connections} -c shared_buffers=128MB "
+            "-c track_commit_timestamp=on"
+        )
+        self._ctl("start", "-o", options)
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """The server is down (`pg_ctl stop -m fast`) inside the `with`, up again after
+        it — also when the `with` raises. The data stays."""
+        self._ctl("stop", "-m", "fast")
+        try:
+            yield
+        finally:
+            self._up()
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bin_dir / tool), *args]

@@ -99,7 +99,7 @@ def test_result_on_a_node_that_does_not_hold_the_run_waits_for_its_close_on_the_
     a, b = pair
     [wid] = _of(b, 1, "r")
     handle = a.start(flows.waiter, 1, workflow_id=wid)
-    with pytest.raises(TimeoutError, match="on another node"):
+    with pytest.raises(TimeoutError, match="on node 'b'"):
         handle.result(timeout=0.5)
     assert _requests_left(a) == 0  # the timed-out wait withdrew its watch
     closer = threading.Timer(0.5, lambda: b.signal(wid, "item", "late"))

@@ -10,6 +10,7 @@ write finds it out."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.nodes.node import Node
 from aion_actors.store.postgres import partition_of
+from aion_actors.testing.postgres import ThrowawayServer
 from tests.nodes import flows
 from tests.nodes.conftest import until
 from tests.nodes.test_calls_between_nodes import _requests_left
@@ -179,3 +181,42 @@ def test_a_give_up_that_failed_is_tried_again_at_the_next_lease_round(
     assert failed.wait(30)
     node._wake.set()  # noqa: SLF001 - the next round now, not at the 10 s renewal
     until(lambda: runs.open_run("stray") is None, 30)
+
+
+@pytest.mark.timeout(90)
+def test_a_signal_whose_caller_gave_up_in_an_outage_longer_than_the_lease_is_recorded_once(
+    pg_server: ThrowawayServer, pg_url: str
+) -> None:
+    """(The node's leases expire unrenewed in the outage: it drops its runs; the signal's
+    write is refused by the fence when the server is back — nothing of it recorded — and,
+    its caller gone, it goes to the partition's owner as a request: this node, again.)"""
+    with Engine.open(pg_url, workers=1, node_id="solo", lease=2.0, renew_every=0.5) as engine:
+        engine.register(*flows.ALL)
+        engine.start(flows.waiter, 1, workflow_id="kept")
+        with pg_server.outage():
+            with pytest.raises(TimeoutError, match="it is not lost"):
+                engine.signal("kept", "item", "x", timeout=1)
+            time.sleep(5)  # more than the lease: the node drops its runs
+        assert engine.result("kept", timeout=30) == ["x"]
+        payloads = [e.payload for e in engine.history("kept") if isinstance(e, ev.SignalReceived)]
+        assert payloads == ["x"]
+        until(lambda: _requests_left(engine) == 0, 30)
+
+
+@pytest.mark.timeout(60)
+def test_a_result_timeout_says_another_node_holds_the_run_only_when_one_does(
+    solo: Engine, pg_url: str
+) -> None:
+    handle = solo.start(flows.waiter, 1, workflow_id="lapsed")
+    node = solo._parts.node  # noqa: SLF001 - drop its runs as a lapsed lease does
+    assert node is not None
+    node._give_up({partition_of("lapsed", 64)}, "a test lets its lease lapse", release=False)  # noqa: SLF001
+    with pytest.raises(TimeoutError) as caught:
+        solo.result("lapsed", timeout=0.5)
+    assert "another node" not in str(caught.value)
+    assert "this node ('solo') does not hold its partition now" in str(caught.value)
+    _, stray = _stray(solo, pg_url)  # its partition now another node's: its run leaves
+    node._give_up({partition_of("stray", 64)}, "another node owns it", release=False)  # noqa: SLF001
+    with pytest.raises(TimeoutError, match="on node 'elsewhere'"):
+        solo.result("stray", timeout=0.5)
+    assert handle.run_id != stray.run_id

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from aion_actors.core import (
     AionError,
     EngineClosed,
+    OwnershipLost,
     RunKey,
     WorkflowNotFound,
     WorkflowParked,
@@ -42,6 +43,9 @@ class Closings:
         self.elsewhere: Elsewhere | None = None
         #: a node's: `then()` once a run another node holds has closed (nobody blocks)
         self.watch: Callable[[RunKey, Callable[[], None]], None] | None = None
+        #: a node's: `OwnershipLost` naming the owner of run key's partition, None if it
+        #: is this node's (see `Remote.moved`)
+        self.moved: Callable[[RunKey], AionError | None] | None = None
 
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
@@ -97,7 +101,7 @@ class Closings:
             if not self.elsewhere(key, left):
                 raise TimeoutError(
                     f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
-                    f"{timeout} s (it is {run.status.value}, on another node)"
+                    f"{timeout} s (it is {run.status.value}, {self._whereabouts(key)})"
                 )
             run = self._store.get_run(*key) or run
         last = self._store.read(*key, run.head)
@@ -107,6 +111,27 @@ class Closings:
                 "store but not open in this engine; reopen the engine to recover it"
             )
         return last[-1]
+
+    def _whereabouts(self, key: RunKey) -> str:
+        """Where the open run `key`, not in this engine's table, is held now, in words."""
+        if self._table.get(key) is not None:
+            return "on this node"
+        if self.moved is None:
+            return "on another engine"
+        try:
+            lost = self.moved(key)
+        except AionError as exc:
+            return f"and the store cannot say which node holds it now: {exc}"
+        if lost is None:
+            return "and this node holds its partition, but has not loaded the run again yet"
+        if not isinstance(lost, OwnershipLost) or lost.owner is None:
+            return "and no node holds its partition right now"
+        if lost.owner == lost.node_id:
+            return (
+                f"and this node ({lost.node_id!r}) does not hold its partition now: its lease "
+                "lapsed unrenewed; it takes it back at its next lease round"
+            )
+        return f"on node {lost.owner!r}"
 
     def when_closed(self, key: RunKey, callback: Callable[[], None]) -> None:
         """`callback()` once the run and its continue-as-new successors have closed;

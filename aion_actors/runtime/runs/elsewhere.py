@@ -47,6 +47,9 @@ class Remote(Protocol):
 
     def cancel(self, workflow_id: str, reason: str) -> None: ...
 
+    def hand_on(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Record `request` (its caller gone, refused here) for its partition's owner."""
+
     def moved(self, key: RunKey) -> AionError | None:
         """`OwnershipLost` if run `key`'s partition is not this node's (None if it is)."""
 

@@ -234,9 +234,11 @@ class RunManager:
     def wait_elsewhere(self, wait: Elsewhere, remote: Remote) -> None:
         """A node's: how to wait for, and reach, runs other nodes hold (children, targets)."""
         self._closings.elsewhere, self._externals.remote = wait, remote
-        self._closings.watch, self._residency.held_elsewhere = remote.when_closed, remote.moved
+        self._closings.watch, self._closings.moved = remote.when_closed, remote.moved
+        self._residency.held_elsewhere, lane = remote.moved, self._owner_lane
         parts = (self._store, self._residency.deliver, self._endings.notify_parent)
-        self._endings.elsewhere = ChildrenElsewhere(remote, *parts, lane=self._owner_lane)
+        self._endings.elsewhere = ChildrenElsewhere(remote, *parts, lane=lane)
+        self._requests.hand_on = lambda key, request: lane.submit(remote.hand_on, key, request)
 
     def external(self, event: ev.ExternalRequested, request_id: str, answer: Then) -> None:
         """A node's: apply another node's run's request to a run held here."""
@@ -356,8 +358,7 @@ class RunManager:
         return evicted
 
     def redeliver(self, key: RunKey, message: object, generation: int) -> None:
-        """A message the stopped (or stopping) incarnation of `generation` will not handle:
-        a request takes the road of a new one, anything else waits for the next incarnation."""
+        """A message the incarnation `generation` will not handle goes to the next one."""
         with self._table.lock(key.workflow_id):
             self._table.lost(key, generation)
             if isinstance(message, msg.RequestMessage):

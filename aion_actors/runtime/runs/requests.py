@@ -16,6 +16,7 @@ from typing import Any
 from aion_actors.core import (
     ActivityAlreadyClosed,
     ActivityToken,
+    OwnershipLost,
     PayloadConverter,
     QueryError,
     RunKey,
@@ -30,6 +31,7 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.readonly import answer_query
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence
+from aion_actors.runtime.runs.handing import HandOn, durable, not_recorded_yet
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
@@ -63,6 +65,9 @@ class Requests:
         self._catalog = catalog
         self._max_payload_bytes = max_payload_bytes
         self._converter = converter
+        #: a node's: hands a request its caller stopped waiting for, refused here because
+        #: its run's partition left this node, to the partition's owner (`HandOn`)
+        self.hand_on: HandOn | None = None
 
     def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
         self._send(key, msg.Signal(name, payload, msg.Ack()), timeout)
@@ -116,7 +121,19 @@ class Requests:
         try:
             request.ack.wait(timeout)
         except TimeoutError:
-            raise TimeoutError(unrecorded(key, request.what, timeout)) from None
+            if not request.ack.abandon(lambda error: self._abandoned(key, request, error)):
+                request.ack.wait(0)  # resolved meanwhile: its outcome stands
+                return
+            kept = self.hand_on is None or durable(request) is not None
+            raise TimeoutError(not_recorded_yet(key, request.what, timeout, kept=kept)) from None
+
+    def _abandoned(
+        self, key: RunKey, request: msg.RequestMessage, error: BaseException | None
+    ) -> None:
+        """The outcome of a request its caller stopped waiting for: one refused because
+        its run's partition left this node (nothing of it recorded) goes to its owner."""
+        if isinstance(error, OwnershipLost) and self.hand_on is not None:
+            self.hand_on(key, request)
 
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         entry = self._table.get(key)
@@ -195,12 +212,3 @@ class Requests:
             max_payload_bytes=self._max_payload_bytes,
             converter=self._converter,
         )
-
-
-def unrecorded(key: RunKey, what: str, timeout: float | None) -> str:
-    """What a change request (`what`: "signal 'go'", "cancel", ...) that `key`'s run did not
-    record within `timeout` seconds says — the blocking and the async engine alike."""
-    return (
-        f"workflow {key.workflow_id!r} (run {key.run_id}) did not record the {what} "
-        f"within {timeout} s; it is not lost: it may still be recorded"
-    )
