@@ -59,7 +59,7 @@ def held(pg_url: str) -> Iterator[str]:
 def test_prune_on_a_postgres_url_is_refused_while_an_engine_holds_the_store(held: str) -> None:
     done = aion("prune", held, "--older-than", "7d")
     assert done.returncode == 1
-    assert "is locked by process" in done.stderr and "stop that engine first" in done.stderr
+    assert "is held by process" in done.stderr and "stop it or close that store" in done.stderr
     assert "Traceback" not in done.stderr
 
 

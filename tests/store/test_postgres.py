@@ -17,6 +17,7 @@ from aion_actors.config import Config
 from aion_actors.core import ConfigError, DataDirLocked, SchemaMismatch, StoreUnavailable
 from aion_actors.core import events as ev
 from aion_actors.store.postgres import LAYOUT_VERSION, PostgresStore, partition_of
+from aion_actors.testing.postgres import ThrowawayServer
 from tests.runtime import flows
 from tests.store.helpers import started
 
@@ -129,3 +130,58 @@ def test_engine_open_and_the_config_file_choose_postgres_by_url(
     assert Config.load(config).engine.store == pg_url
     with Engine.from_config(config) as engine:
         assert [r.workflow_id for r in engine.list_runs()] == ["a"]
+
+
+def test_a_server_that_refuses_at_open_is_named_with_its_reason_and_promises_no_waiting_run(
+    pg_url: str,
+) -> None:
+    bad_database = pg_url.rsplit("/", 1)[0] + "/nosuchdb"
+    bad_role = pg_url.replace("postgres@", "nosuchrole@")
+    for url, reason in ((bad_database, 'database "nosuchdb"'), (bad_role, '"nosuchrole"')):
+        with pytest.raises(StoreUnavailable) as caught:
+            Engine.open(url, workers=1)
+        message = str(caught.value)
+        assert "refused the connection (FATAL:" in message and reason in message, message
+        assert "runs wait" not in message and "does not answer" not in message, message
+    with pytest.raises(ConfigError, match=r'bad parameter: .*invalid sslmode value: "bogus"'):
+        Engine.open(pg_url + "?sslmode=bogus", workers=1)
+
+
+def test_a_read_during_an_outage_says_it_cannot_read(
+    pg_server: ThrowawayServer, pg_url: str
+) -> None:
+    with PostgresStore(pg_url, retry_for=0.5) as store:
+        store.append("w", "r", [started()], 0)
+        with pg_server.outage(), pytest.raises(StoreUnavailable) as caught:
+            store.runs()
+    assert "cannot read" in str(caught.value) and "cannot write" not in str(caught.value)
+    assert "recorded nothing" not in str(caught.value)
+
+
+def test_a_postgres_store_held_elsewhere_points_to_nodes_not_to_postgres(pg_url: str) -> None:
+    with PostgresStore(pg_url), pytest.raises(DataDirLocked) as here:
+        Engine.open(pg_url, workers=1)
+    assert "another PostgresStore in this process" in str(here.value)
+    assert "another Engine" not in str(here.value) and "node_id=" in str(here.value)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from aion_actors.store.postgres import PostgresStore\n"
+            f"s = PostgresStore({pg_url!r}); print('HELD', flush=True); input()",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        with pytest.raises(DataDirLocked) as there:
+            Engine.open(pg_url, workers=1)
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(there.value)
+    assert f"held by process {holder.pid}" in message and "node_id=" in message, message
+    assert "need a PostgreSQL store" not in message and "data directory" not in message

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aion_actors.core import ConfigError, EngineClosed, StoreUnavailable
+from aion_actors.core import AionError, ConfigError, EngineClosed, StoreUnavailable
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: the first pause after a lost connection, doubled up to `_MAX_PAUSE`
 _FIRST_PAUSE: Final = 0.05
 _MAX_PAUSE: Final = 1.0
+#: a URL parameter libpq refused before connecting (`?sslmode=bogus`)
+_INVALID_VALUE = re.compile(r"invalid \w+ value|invalid URI query parameter|bad value for")
 
 
 def is_url(target: object) -> bool:
@@ -79,15 +81,59 @@ def parse(url: str, schema: str | None = None) -> Target:
     return Target(conninfo, parts.hostname or "localhost", port, dbname, chosen)
 
 
-def unreachable(target: Target, exc: BaseException) -> StoreUnavailable:
-    """The error for a server that does not answer, naming host and port and what to check."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StoreUnavailable(
-        target.where,
-        f"PostgreSQL at {target.host}:{target.port} does not answer ({first})",
+def unreachable(target: Target, exc: BaseException, *, reading: bool = False) -> StoreUnavailable:
+    """The error for a server that does not answer, naming host and port and what to check
+    (`reading`: a read's, which never writes)."""
+    cause = f"PostgreSQL at {target.host}:{target.port} does not answer ({_first_line(exc)})"
+    advice = (
         "check that the server runs and listens there, the database exists, "
-        "and the URL's user may connect",
+        "and the URL's user may connect"
     )
+    return (
+        _Unreadable(target.where, cause, advice)
+        if reading
+        else StoreUnavailable(target.where, cause, advice)
+    )
+
+
+def not_opened(target: Target, exc: BaseException) -> AionError:
+    """The error of a store that could not be opened: a bad URL parameter (`ConfigError`),
+    the server's refusal and its reason, or no answer — no run waits on it yet."""
+    first = _first_line(exc)
+    if type(exc).__name__ == "ProgrammingError" or _INVALID_VALUE.search(first):
+        return ConfigError(f"the store URL for {target.where} has a bad parameter: {first}")
+    at = f"PostgreSQL at {target.host}:{target.port}"
+    if "FATAL:" in str(exc):
+        fatal = str(exc)[str(exc).index("FATAL:") :].strip().splitlines()[0]
+        cause = f"{at} refused the connection ({fatal})"
+        advice = "check the URL's database name, user and password"
+    else:
+        cause = f"{at} does not answer ({first})"
+        advice = "check that the server runs and listens there"
+    return _NotOpened(target.where, cause, advice)
+
+
+class _Unreadable(StoreUnavailable):
+    """A read that found the server gone: it recorded nothing, as no read does."""
+
+    def __init__(self, path: str, cause: str, advice: str) -> None:
+        super().__init__(path, cause, advice)
+        self.args = (
+            f"the store at {path} cannot read: {cause}; {advice} — runs wait and go on by "
+            "themselves once it answers again; repeat this call then",
+        )
+
+
+class _NotOpened(StoreUnavailable):
+    """The store could not be opened: nothing runs on it yet."""
+
+    def __init__(self, path: str, cause: str, advice: str) -> None:
+        super().__init__(path, cause, advice)
+        self.args = (f"the store at {path} cannot be opened: {cause}; {advice}",)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class Backoff:
@@ -107,7 +153,7 @@ class Backoff:
     def close(self) -> None:
         self._closed.set()
 
-    def run(self, operation: Callable[[], _T]) -> _T:
+    def run(self, operation: Callable[[], _T], *, reading: bool = False) -> _T:
         deadline = time.monotonic() + self._retry_for
         pause = _FIRST_PAUSE
         while True:
@@ -118,7 +164,7 @@ class Backoff:
             except self._errors as exc:
                 self.on_lost()
                 if time.monotonic() + pause > deadline:
-                    raise unreachable(self._target, exc) from exc
+                    raise unreachable(self._target, exc, reading=reading) from exc
                 if pause == _FIRST_PAUSE:
                     log.warning("%s: %s; retrying", self._target.where, str(exc).strip() or exc)
             self._closed.wait(pause)

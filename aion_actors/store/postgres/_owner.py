@@ -33,6 +33,40 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+class StoreLocked(DataDirLocked):
+    """`DataDirLocked` of a PostgreSQL store: held by another engine (or a bare
+    `PostgresStore`); the way to several processes on one store is nodes, not a move."""
+
+    def __init__(
+        self,
+        path: str,
+        holder_pid: int | None,
+        *,
+        in_this_process: bool = False,
+        holder_host: str | None = None,
+    ) -> None:
+        super().__init__(path, holder_pid, in_this_process=in_this_process, holder_host=holder_host)
+        nodes = (
+            "engines that share one PostgreSQL store are nodes: open each with node_id= "
+            '(see README "Running several replicas")'
+        )
+        if in_this_process:
+            self.args = (
+                f"the PostgreSQL store {path} is already held by another PostgresStore in "
+                "this process (an Engine's, or one opened directly): close it first, or "
+                f"reuse it instead of opening a second one; {nodes}",
+            )
+            return
+        holder = f"process {holder_pid}" if holder_pid else "another process"
+        if holder_host:
+            holder += f" on host {holder_host}"
+        self.args = (
+            f"the PostgreSQL store {path} is held by {holder} (an Engine or a "
+            "PostgresStore); stop it or close that store first, or open it read-only for "
+            f"inspection; {nodes}",
+        )
+
+
 class Owner:
     """Holds the store's advisory lock; `ensure()` takes it again after the server restarted."""
 
@@ -66,7 +100,7 @@ class Owner:
                     got = self._outwait(conn)
                 if not got:
                     here = (holder_host, holder_pid) == (host, pid)
-                    raise DataDirLocked(
+                    raise StoreLocked(
                         self._target.where,
                         holder_pid,
                         in_this_process=here,

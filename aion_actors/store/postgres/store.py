@@ -106,9 +106,9 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
                 )
             if not readonly:
                 self._owner.take()
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
             self._owner.release()
-            raise _connect.unreachable(self.target, exc) from None
+            raise _connect.not_opened(self.target, exc) from None
         except BaseException:
             self._owner.release()
             raise
@@ -139,12 +139,12 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self._pool.check()
         self._regain_lock = not self.readonly
 
-    def _with_conn(self, work: Callable[[Any], _T]) -> _T:
+    def _with_conn(self, work: Callable[[Any], _T], *, reading: bool = False) -> _T:
         def attempt() -> _T:
             with self._pool.connection() as conn:
                 return work(conn)
 
-        return self._backoff.run(attempt)
+        return self._backoff.run(attempt, reading=reading)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -288,7 +288,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             finally:
                 conn.rollback()
 
-        return self._with_conn(run)
+        return self._with_conn(run, reading=True)
 
     def read(
         self, workflow_id: str, run_id: str, from_seq: int = 1, until: int | None = None
