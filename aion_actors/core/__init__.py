@@ -45,7 +45,7 @@ from aion_actors.core.errors import (
     WorkflowParked,
     WorkflowTimedOut,
 )
-from aion_actors.core.events import EVENT_TYPES, Event, error_info
+from aion_actors.core.events import EVENT_TYPES, Event, error_info, exception_message
 from aion_actors.core.ids import (
     Pid,
     RunId,
@@ -118,6 +118,7 @@ __all__ = [
     "decode_event",
     "encode_event",
     "error_info",
+    "exception_message",
     "new_run_id",
     "new_workflow_id",
     "next_status",

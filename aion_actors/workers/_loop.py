@@ -24,6 +24,7 @@ _CLOSE_GRACE = 1.0
 class LoopThread:
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        self._closing = False
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -42,6 +43,7 @@ class LoopThread:
         (a call from the loop's own thread). Safe to call twice."""
         if self.loop.is_closed():
             return
+        self._closing = True
         try:
             self.loop.call_soon_threadsafe(self.loop.stop)
         except RuntimeError:  # closed meanwhile
@@ -53,7 +55,7 @@ class LoopThread:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._started.set)
         try:
-            self.loop.run_forever()
+            self._serve()
             left = asyncio.all_tasks(self.loop)
             for task in left:
                 task.cancel()
@@ -64,3 +66,22 @@ class LoopThread:
             log.exception("the activity event loop failed")
         finally:
             self.loop.close()
+
+    def _serve(self) -> None:
+        """Run the loop until `close` stops it.
+
+        asyncio lets a SystemExit or KeyboardInterrupt raised in a task (one an activity
+        started or gathered) out of `run_forever`, having stored it as that task's outcome,
+        so whoever awaits the task still gets it. On this thread they cannot mean "stop
+        the service", and the loop is every async activity's: it serves on.
+        """
+        while True:
+            try:
+                self.loop.run_forever()
+                return
+            except (SystemExit, KeyboardInterrupt) as exc:
+                log.warning(
+                    "an async activity's task raised %s; the loop serves on", type(exc).__name__
+                )
+                if self._closing:  # a stop asked meanwhile may have been lost with it
+                    return

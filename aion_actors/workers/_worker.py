@@ -175,7 +175,11 @@ def _run(
             result = function(*args)
             if inspect.iscoroutine(result):  # an `async def` activity: on this process's loop
                 result = _event_loop().run_until_complete(result)
-        except Exception as exc:
+        except (SystemExit, KeyboardInterrupt):
+            # In a process of its own they mean "end this process" (sys.exit, a SIGINT sent
+            # to it): it ends, and the pool records WorkerCrashed with its exit code.
+            raise
+        except BaseException as exc:  # any other: the attempt's failure; the worker serves on
             return packb([ERROR, failure(exc).error])
     try:
         if codec is not None:

@@ -11,6 +11,7 @@ from aion_actors.core import (
     ConfigError,
     PayloadError,
     check_payload,
+    exception_message,
 )
 
 
@@ -125,4 +126,4 @@ def _unrecordable(value: Any, root: str, whose: str, exc: Exception) -> PayloadE
         check_payload(value, root)
     except PayloadError as precise:
         return PayloadError(precise.path, f"{precise.problem} ({advice})")
-    return PayloadError(root, f"cannot be encoded: {exc} ({advice})")
+    return PayloadError(root, f"cannot be encoded: {exception_message(exc)} ({advice})")

@@ -165,6 +165,16 @@ def failure(exc: BaseException, timeout: float | None = None, left: float = 0.0)
     """An error outcome for `exc`, with its traceback when it was raised (not just built);
     a `CompleteLater` of an attempt with a `timeout` carries it and the `left` seconds of it
     (see `control.timed_hand_off`)."""
-    trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ else None
-    error = error_info(exc, traceback=trace) | control_fields(exc)
+    error = error_info(exc, traceback=_trace(exc)) | control_fields(exc)
     return Outcome(ok=False, error=timed_hand_off(error, timeout, left))
+
+
+def _trace(exc: BaseException) -> str | None:
+    """`exc`'s formatted traceback if it was raised; formatting reads its attributes (user
+    code: a `__notes__` property may raise), and a failure must be recorded all the same."""
+    if exc.__traceback__ is None:
+        return None
+    try:
+        return "".join(traceback.format_exception(exc))
+    except BaseException as broken:
+        return f"<formatting the traceback raised {type(broken).__name__}>"

@@ -44,14 +44,13 @@ from aion_actors.core import (
 from aion_actors.workers._loop import LoopThread
 from aion_actors.workers._thread_entry import Entry as _Entry
 from aion_actors.workers._thread_entry import Pulse as _Pulse
+from aion_actors.workers._thread_result import result_outcome
 from aion_actors.workers.errors import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
     AttemptTimeout,
     ExecutorClosed,
-    oversized_result,
     unrecordable_arguments,
-    unrecordable_result,
 )
 from aion_actors.workers.task import (
     AttemptInfo,
@@ -262,11 +261,11 @@ class ThreadExecutor:
 
     def _execute(self, entry: _Entry) -> None:
         now, info = self._begin(entry)
-        error: Exception | None = None
+        error: BaseException | None = None
         with attempt_scope(info):
             try:
                 result = entry.function(*entry.args)
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt too: see _fail
                 error = exc
         own = self._own
         own.handing = True
@@ -297,7 +296,9 @@ class ThreadExecutor:
                 except asyncio.CancelledError:  # a timeout settled it already; a cancel not
                     self._settle(entry, failure(ActivityCancelled(entry.task.name)))
                     return
-                except Exception as exc:
+                except GeneratorExit:  # the coroutine is closed with its loop: nothing to tell
+                    raise
+                except BaseException as exc:  # escaping, it would stop the shared loop
                     self._fail(entry, exc, now)
                     return
             self._finish(entry, result)
@@ -325,27 +326,21 @@ class ThreadExecutor:
         info = task.attempt  # as it is, but with this attempt's pulse (cheaper than `replace`)
         return now, AttemptInfo(*info.key, info.heartbeat_details, pulse)
 
-    def _fail(self, entry: _Entry, exc: Exception, started: float) -> None:
+    def _fail(self, entry: _Entry, exc: BaseException, started: float) -> None:
+        """Record what the activity raised as its attempt's failure, whatever it is.
+
+        A SystemExit or KeyboardInterrupt raised here cannot mean "stop the service"
+        (a signal's KeyboardInterrupt goes to the main thread): it is the activity's code
+        failing, retried by its policy like any error, and the thread serves on.
+        """
         timeout = entry.task.timeout  # a hand-off takes what is left of its clock along
         left = started + (timeout or 0.0) - time.monotonic()
         self._settle(entry, failure(exc, timeout, left))
 
     def _finish(self, entry: _Entry, result: Any) -> None:
-        task = entry.task
-        try:
-            if self._codecs is not None:
-                result = self._codecs[task.name].result(result)
-            packed = packb(result)
-        except PayloadError as exc:  # the converter's own refusal, naming the activity
-            outcome = failure(exc)
-        except Exception as exc:
-            outcome = failure(unrecordable_result(task.name, result, exc))
-        else:
-            if len(packed) > self._max_result_bytes:
-                outcome = failure(oversized_result(task.name, len(packed), self._max_result_bytes))
-            else:
-                outcome = Outcome(ok=True, result=unpackb(packed))
-        self._settle(entry, outcome)
+        name = entry.task.name
+        codec = None if self._codecs is None else self._codecs[name]
+        self._settle(entry, result_outcome(name, result, codec, self._max_result_bytes))
 
     def _deadline(self, when: float, entry: _Entry, *, beat: bool) -> None:
         heapq.heappush(self._deadlines, (when, next(self._order), beat, entry))

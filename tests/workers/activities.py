@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,41 @@ def beat_big() -> None:
     current_attempt().heartbeat("x" * (5 * 1024 * 1024))
 
 
+class BrokenStr(Exception):
+    """An exception whose message cannot be read: its `__str__` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("str boom")
+
+
+class Escape(BaseException):
+    """A `BaseException` of the activity's own, neither `SystemExit` nor `KeyboardInterrupt`."""
+
+
+#: what `raise_odd(kind)` raises, by kind (its class name): the message it is recorded with
+ODD = {
+    "SystemExit": "3",
+    "KeyboardInterrupt": "interrupted",
+    "Escape": "escaped",
+    "BrokenStr": "<str() raised RuntimeError: str boom>",
+}
+
+
+def odd(kind: str) -> BaseException:
+    """A new exception of `kind` (a key of `ODD`)."""
+    made: dict[str, Callable[[], BaseException]] = {
+        "SystemExit": lambda: SystemExit(3),
+        "KeyboardInterrupt": lambda: KeyboardInterrupt("interrupted"),
+        "Escape": lambda: Escape("escaped"),
+        "BrokenStr": BrokenStr,
+    }
+    return made[kind]()
+
+
+def raise_odd(kind: str) -> None:
+    raise odd(kind)
+
+
 NAMES = (
     "echo",
     "fail",
@@ -137,6 +173,7 @@ NAMES = (
     "leave_behind",
     "to_terminal",
     "beat_big",
+    "raise_odd",
 )
 PATHS = {name: f"{__name__}:{name}" for name in NAMES}
 FUNCTIONS = {name: globals()[name] for name in NAMES}

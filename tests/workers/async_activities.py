@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aion_actors import RetryPolicy, activity, current_attempt
+from tests.workers import activities
 
 QUICK = RetryPolicy(max_attempts=3, initial=0.01, max_interval=0.01)
 
@@ -49,6 +50,23 @@ async def hang(marker: str) -> None:
         raise
 
 
+async def raise_odd(kind: str) -> None:
+    """Raise `activities.odd(kind)` from the activity's own coroutine."""
+    await asyncio.sleep(0)
+    raise activities.odd(kind)
+
+
+async def raise_odd_in_task(kind: str) -> None:
+    """Raise `activities.odd(kind)` from a task the activity gathers (asyncio lets a
+    SystemExit or KeyboardInterrupt of a task out of the loop's `run_forever`)."""
+    await asyncio.gather(raise_odd(kind))
+
+
+async def echo(*args: Any) -> list[Any]:
+    await asyncio.sleep(0)
+    return list(args)
+
+
 gather_on_thread = activity(executor="thread", name="gather")(gather)
 flaky_on_thread = activity(executor="thread", name="flaky", retry=QUICK)(flaky)
 hang_on_thread = activity(
@@ -60,3 +78,11 @@ flaky_in_process = activity(executor="process", name="flaky_p", retry=QUICK)(fla
 def reset_gather() -> None:
     _waiting.clear()
     _count[0] = 0
+
+
+#: the async activities a bare `ThreadExecutor` test runs, by name
+FUNCTIONS = {
+    "raise_odd_async": raise_odd,
+    "raise_odd_in_task": raise_odd_in_task,
+    "echo_async": echo,
+}

@@ -3,7 +3,9 @@
 A lambda or a closure is refused by `@activity` (and by `register` or a
 config file that moves it to the process executor). One that passes and
 still cannot be resolved fails its own run's attempt at once, naming itself,
-and never the other runs' activities. Real engine, LMDB, worker processes.
+and never the other runs' activities. Whatever a thread activity raises (SystemExit,
+KeyboardInterrupt, any BaseException, an exception whose `str()` raises) is its attempt's
+recorded failure, retried by its policy. Real engine, LMDB, worker processes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pykka
 import pytest
 
 from aion_actors import ConfigError, Engine, WorkflowFailed, activity
-from tests.workers import flows, refuses_workers, unresolvable
+from aion_actors.core import events as ev
+from tests.workers import activities, flows, refuses_workers, unresolvable
 from tests.workers.helpers import WAIT, wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -128,3 +131,29 @@ def test_each_run_reports_its_own_activitys_failure_and_the_others_run(engine: E
         assert [e["type"] for e in _attempt_errors(engine, name)] == ["ActivityUnavailable"]
     # Later runs of the good activity still run on the same pool.
     assert engine.start(flows.call, "double", 5).result(timeout=WAIT) == 10
+
+
+@pytest.mark.parametrize("name", ["odd", "odd_async"])
+@pytest.mark.parametrize("kind", sorted(activities.ODD))
+def test_whatever_a_thread_activity_raises_is_a_recorded_failure_retried_by_its_policy(
+    engine: Engine, name: str, kind: str
+) -> None:
+    """Each attempt is recorded failed with the exception's type and message, the second
+    ends the activity (two attempts), and the next thread activities run at once."""
+    engine.register(flows.call, flows.odd_on_thread, flows.odd_async_on_thread)
+    engine.register(flows.echo_on_thread, flows.echo_async_on_thread)
+    handle = engine.start(flows.call, name, kind)
+    with pytest.raises(WorkflowFailed, match=f"{kind}: "):
+        handle.result(timeout=WAIT)
+
+    history = engine.history(handle.workflow_id)
+    attempts = [e for e in history if isinstance(e, ev.ActivityAttemptFailed)]
+    ended = [e for e in history if isinstance(e, ev.ActivityFailed)]
+    message = activities.ODD[kind]
+    assert [(e.attempt, e.error["type"], e.error["message"]) for e in attempts] == [
+        (1, kind, message),
+        (2, kind, message),
+    ]
+    assert [(e.error["type"], e.error["message"]) for e in ended] == [(kind, message)]
+    for echo in ("echo", "echo_async"):  # neither a thread nor the loop was lost
+        assert engine.start(flows.call, echo, 1).result(timeout=5) == [1]

@@ -113,6 +113,39 @@ def test_a_dying_worker_fails_its_attempt_as_worker_crashed_and_is_replaced(
     assert set(results) <= set(pool.pids())
 
 
+@pytest.mark.parametrize("kind", ["BrokenStr", "Escape"])
+def test_an_exception_whose_str_raises_or_a_base_exception_is_recorded_by_type_and_the_worker_lives(
+    pool: WorkerPool, kind: str
+) -> None:
+    before = pool.pids()
+
+    outcome = run_one(pool, "raise_odd", kind)
+
+    assert outcome.error is not None
+    assert (outcome.error["type"], outcome.error["message"]) == (kind, activities.ODD[kind])
+    assert "raise odd(kind)" in outcome.error["traceback"]
+    assert run_one(pool, "echo", 1).ok
+    assert pool.stats().crashed == 0
+    assert set(pool.pids()) == set(before)
+
+
+@pytest.mark.parametrize(
+    ("kind", "how"), [("SystemExit", "exit code 3"), ("KeyboardInterrupt", "exit code 1")]
+)
+def test_system_exit_or_keyboard_interrupt_ends_its_worker_process_as_worker_crashed(
+    pool: WorkerPool, kind: str, how: str
+) -> None:
+    """In a process of its own they mean "end this process" (sys.exit, a SIGINT sent to
+    it): it ends, the attempt fails `WorkerCrashed` (retryable) and the worker is replaced."""
+    outcome = run_one(pool, "raise_odd", kind)
+
+    assert outcome.error is not None
+    assert outcome.error["type"] == "WorkerCrashed"
+    assert how in outcome.error["message"]
+    wait_until(lambda: pool.stats().replaced == 1, what="a replacement worker")
+    assert run_one(pool, "echo", 1).ok
+
+
 def test_a_worker_killed_while_idle_is_replaced(pool: WorkerPool) -> None:
     # A worker that ran an attempt has finished starting: killing one that is still
     # starting is a start failure, not a crash (a loaded machine starts them slowly).

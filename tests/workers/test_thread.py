@@ -12,7 +12,7 @@ import pytest
 
 from aion_actors.core import ConfigError
 from aion_actors.workers import ExecutorClosed, Task, ThreadExecutor, current_attempt
-from tests.workers import activities
+from tests.workers import activities, async_activities
 from tests.workers.helpers import (
     Collector,
     assert_result_limit_of,
@@ -56,6 +56,30 @@ def test_an_exception_becomes_an_error_map(threads: ThreadExecutor) -> None:
     assert outcome.error is not None
     assert (outcome.error["type"], outcome.error["message"]) == ("ValueError", "nope")
     assert "raise ValueError(message)" in outcome.error["traceback"]
+
+
+@pytest.mark.parametrize("how", ["raise_odd", "raise_odd_async", "raise_odd_in_task"])
+@pytest.mark.parametrize("kind", sorted(activities.ODD))
+def test_whatever_an_activity_raises_fails_its_attempt_by_type_and_the_threads_serve_on(
+    how: str, kind: str
+) -> None:
+    """SystemExit, KeyboardInterrupt, another BaseException, an exception whose `str()`
+    raises: from a plain function, a coroutine, or a task it gathers. Each is the attempt's
+    failure, and the one thread and the shared loop run the next attempts at once."""
+    functions = {**activities.FUNCTIONS, **async_activities.FUNCTIONS}
+    executor = ThreadExecutor(1, functions)
+    try:
+        outcome = run_one(executor, how, kind, key="odd")
+        assert outcome.error is not None
+        assert (outcome.error["type"], outcome.error["message"]) == (kind, activities.ODD[kind])
+        assert "odd(kind)" in outcome.error["traceback"]  # where it was raised
+        collector = Collector()
+        executor.submit(Task("echo", (1,), attempt("sync")), collector.callback("sync"))
+        executor.submit(Task("echo_async", (2,), attempt("async")), collector.callback("async"))
+        after = collector.wait_for(2, timeout=5)  # not stuck behind a dead thread or loop
+    finally:
+        executor.close()
+    assert (after["sync"].result, after["async"].result) == ([1], [2])
 
 
 def test_an_unserialisable_result_is_a_payload_error(threads: ThreadExecutor) -> None:

@@ -9,7 +9,7 @@ The kinds live in one module per subject; `EVENT_TYPES` names every one.
 
 from __future__ import annotations
 
-from aion_actors.core.events._base import ErrorInfo, Event, error_info
+from aion_actors.core.events._base import ErrorInfo, Event, error_info, exception_message
 from aion_actors.core.events.activities import (
     ActivityAttemptFailed,
     ActivityCancelRequested,
@@ -186,4 +186,5 @@ __all__ = [
     "WorkflowTerminated",
     "WorkflowTimedOut",
     "error_info",
+    "exception_message",
 ]

@@ -31,7 +31,24 @@ class Event:
 
 def error_info(exc: BaseException, *, traceback: str | None = None) -> ErrorInfo:
     """The on-disk form of an exception: its class name and message, never a pickle."""
-    info: ErrorInfo = {"type": type(exc).__name__, "message": str(exc)}
+    info: ErrorInfo = {"type": type(exc).__name__, "message": exception_message(exc)}
     if traceback:
         info["traceback"] = traceback
     return info
+
+
+def exception_message(exc: BaseException) -> str:
+    """`str(exc)`, or, when that raises, what it raised: `<str() raised RuntimeError: boom>`.
+
+    The message is user code (`__str__`, or the `repr` of its arguments) run to record a
+    failure; what it raises belongs to the exception being described, so it is caught
+    whatever it is: escaping, it would kill the executor thread or worker process that
+    reports the failure, and the attempt would never be recorded.
+    """
+    try:
+        return str(exc)
+    except BaseException as broken:
+        try:
+            return f"<str() raised {type(broken).__name__}: {broken}>"
+        except BaseException:  # its own message is broken too: its type says enough
+            return f"<str() raised {type(broken).__name__}>"
