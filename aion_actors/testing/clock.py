@@ -28,14 +28,36 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import threading
 import time
 from collections.abc import Iterator
 
 from aion_actors.runtime.clock import Alarmed, Quietness
+from aion_actors.runtime.timeouts import LAST_NS, wait_seconds
 
 #: the timer service's "no timer at all"
 _NO_TIMER = 1 << 61
+_WHAT = "clock.advance()"
+
+
+def _target(now_ns: int, delta: dt.timedelta | float) -> int:
+    """`delta` after `now_ns` (unix ns); a `ValueError` naming `clock.advance()` unless
+    `delta` is a finite duration >= 0 that ends by `LAST_NS`."""
+    seconds = wait_seconds(delta, _WHAT)
+    if seconds is None:  # None is no duration here: "no timeout" means nothing to advance
+        raise ValueError(f"{_WHAT} must be a number of seconds >= 0 or a timedelta, got None")
+    if not math.isfinite(seconds):
+        raise ValueError(
+            f"{_WHAT} must be a finite number of seconds >= 0 or a timedelta, got {delta!r}"
+            "; time cannot move on forever (a run being waited for jumps to its timers)"
+        )
+    if seconds > (LAST_NS - now_ns) / 1e9:
+        raise ValueError(
+            f"{_WHAT} by {delta!r} would move the clock past the last instant the stores "
+            "keep (2**64-1 ns, in the year 2554)"
+        )
+    return now_ns + int(seconds * 1e9)
 
 
 class VirtualClock:
@@ -68,14 +90,15 @@ class VirtualClock:
         """Move time forward by `delta` (a timedelta or seconds), firing exactly the timers
         due by then, each at its own time; returns once the engine is quiet again.
 
+        `delta` follows the rule of every duration (README "Durations"): seconds or a
+        timedelta, >= 0; a string, a bool, NaN or infinity is a `ValueError` naming
+        `clock.advance()`, and so is a move past the last instant the stores keep.
+
         Raises `TimeoutError` if the engine is not quiet within `timeout` seconds of
         real time (an activity that does not return, say)."""
-        seconds = delta.total_seconds() if isinstance(delta, dt.timedelta) else float(delta)
-        if seconds < 0:
-            raise ValueError(f"clock.advance({delta!r}): time only moves forward")
         deadline = time.monotonic() + timeout
         with self._cond:
-            target = self._now + int(seconds * 1e9)
+            target = _target(self._now, delta)
         while True:
             with self._cond:
                 sleeper = self._settled_sleeper(deadline)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,12 +99,13 @@ def history_document(history: History) -> dict[str, Any]:
     }
 
 
-def write_history_file(history: History, path: Path) -> None:
-    """Write `history` as an exported history file."""
-    path.write_text(json.dumps(history_document(history), indent=2, ensure_ascii=False) + "\n")
+def write_history_file(history: History, path: str | os.PathLike[str]) -> None:
+    """Write `history` as an exported history file at `path` (a str or a path-like)."""
+    text = json.dumps(history_document(history), indent=2, ensure_ascii=False) + "\n"
+    Path(path).write_text(text, encoding="utf-8")
 
 
-def read_history_file(path: Path | str) -> History:
+def read_history_file(path: str | os.PathLike[str]) -> History:
     """The history an exported file holds; anything malformed is a `ConfigError` naming it."""
     path = Path(path)
     try:

@@ -15,7 +15,7 @@ import pytest
 from aion_actors.core import EVENT_TYPES, ConfigError, Event
 from aion_actors.core import events as ev
 from aion_actors.core.json_values import from_json, to_json
-from aion_actors.testing import History, history_document, read_history_file
+from aion_actors.testing import History, history_document, read_history_file, write_history_file
 from aion_actors.testing.histories import history_from_document
 
 ODD: dict[Any, Any] = {
@@ -62,6 +62,24 @@ def test_every_event_kind_round_trips_through_an_exported_file(tmp_path: Path) -
     back = read_history_file(path)
     assert back.events == tuple(events) and len(back.events) == len(EVENT_TYPES)
     assert (back.workflow_id, back.run_id) == ("every-kind", history.run_id)
+
+
+class _PathLike:
+    """A path-like that is no `Path`: what `os.fspath` accepts."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def __fspath__(self) -> str:
+        return str(self._path)
+
+
+def test_a_history_file_is_written_and_read_at_a_str_or_any_path_like(tmp_path: Path) -> None:
+    events = [_sample(ev.WorkflowStarted, 1), _sample(ev.WorkflowCompleted, 2)]
+    history = History.of(events, workflow_id="paths")
+    for path in (str(tmp_path / "s.json"), tmp_path / "p.json", _PathLike(tmp_path / "l.json")):
+        write_history_file(history, path)
+        assert read_history_file(path).events == tuple(events)
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,28 @@ def test_clock_advance_fires_exactly_the_timers_due(engine: TestEngine) -> None:
 
 
 @pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("delta", "message"),
+    [
+        ("10", "number of seconds >= 0 or a timedelta, got '10'"),
+        (True, "number of seconds >= 0 or a timedelta, got True"),
+        (None, "number of seconds >= 0 or a timedelta, got None"),
+        (float("nan"), "got nan"),
+        (-1, "got -1"),
+        (float("inf"), "must be a finite number of seconds"),
+        (1e300, "past the last instant the stores keep"),
+    ],
+)
+def test_clock_advance_refuses_what_is_no_duration_naming_itself_and_time_stays(
+    engine: TestEngine, delta: object, message: str
+) -> None:
+    before = engine.clock.now_ns()
+    with pytest.raises(ValueError, match=r"clock\.advance\(\) .*" + message):
+        engine.clock.advance(delta)  # type: ignore[arg-type]
+    assert engine.clock.now_ns() == before
+
+
+@pytest.mark.timeout(20)
 def test_retries_with_backoff_skip_time_too() -> None:
     failures = iter([RuntimeError("declined"), RuntimeError("declined")])
 
