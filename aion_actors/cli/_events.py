@@ -142,7 +142,7 @@ def summary(event: Event) -> str:
         case ev.ActivityHeartbeat():
             return f"#{event.activity_id} attempt {event.attempt}: {short(event.details)}"
         case ev.ActivityCancelRequested():
-            return f"#{event.activity_id} told to cancel (cancel={event.mode!r})"
+            return f"#{event.activity_id} told to cancel ({event.reason}, cancel={event.mode!r})"
         case ev.TimerStarted():
             return f"{event.timer_id} fires at {clock(event.fire_at)}"
         case ev.TimerFired() | ev.TimerCancelled():

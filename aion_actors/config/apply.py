@@ -11,7 +11,9 @@ import dataclasses
 from typing import Any, Literal
 
 from aion_actors.config.file import Config
+from aion_actors.runtime import options as opt
 from aion_actors.runtime.definitions import (
+    EXECUTORS,
     ActivityDefinition,
     RetryPolicy,
     WorkflowDefinition,
@@ -51,8 +53,9 @@ def configure_workflow(
     """`definition` with its effective restart policy (file < decorator < `restart`) and
     retention (file < decorator)."""
     changes: dict[str, Any] = {}
-    if restart is not None:
-        changes["restart"] = run_restart_policy(restart)
+    label = f"engine.register() of workflow {definition.name!r}"
+    if (policy := opt.instance_or_none(label, "restart", restart, RestartPolicy)) is not None:
+        changes["restart"] = run_restart_policy(policy)
     elif config is not None and "restart" not in definition.explicit:
         changes["restart"] = run_restart_policy(config.restart_policy(definition.name))
     if config is not None and "retention" not in definition.explicit:
@@ -76,9 +79,15 @@ def configure_activity(
             value = getattr(table, name)
             if value is not None and name not in definition.explicit:
                 changes[name] = value
-    for name, value in (("retry", retry), ("timeout", timeout), ("executor", executor)):
-        if value is not None:
-            changes[name] = value
+    label = f"engine.register() of activity {definition.name!r}"
+    given = {
+        "retry": opt.instance_or_none(label, "retry", retry, RetryPolicy),
+        "timeout": opt.seconds_or_none(label, "timeout", timeout),
+        "executor": None
+        if executor is None
+        else opt.choice(label, "executor", executor, EXECUTORS),
+    }
+    changes |= {name: value for name, value in given.items() if value is not None}
     if changes.get("executor", definition.executor) == "process":  # can workers import it?
         source = config.source if config and executor is None and "executor" in changes else None
         check_process_activity(definition.name, definition.fn, source)

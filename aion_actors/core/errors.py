@@ -329,10 +329,10 @@ class WorkerCrashed(AionError):
 
 
 class ActivityAlreadyClosed(AionError):
-    """`complete_activity`/`fail_activity` named an attempt that is no longer open.
+    """`complete_activity`/`fail_activity` named an attempt that is not open.
 
-    It was completed or failed already, timed out, superseded by a retry, or its
-    run ended; nothing was recorded for this call.
+    It was completed or failed already, timed out, superseded by a retry, its run
+    ended, or the run never had that activity; nothing was recorded for this call.
     """
 
     def __init__(
@@ -345,7 +345,7 @@ class ActivityAlreadyClosed(AionError):
         self.reason = reason
         super().__init__(
             f"activity #{activity_id} attempt {attempt} of workflow {workflow_id!r} "
-            f"(run {run_id}) is no longer open: {reason}; nothing was recorded"
+            f"(run {run_id}) is not open: {reason}; nothing was recorded"
         )
 
 

@@ -18,6 +18,7 @@ from aion_actors.runtime.host import RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.outcomes import cancel_ends
 from aion_actors.runtime.timeouts import deadline
+from aion_actors.workers import CancelReason
 
 #: outcomes that ask nothing of the engine once recorded (the common ones, skipped at once)
 _INERT: frozenset[type[ev.Event]] = frozenset(
@@ -77,7 +78,7 @@ def _external(host: RunHost, key: RunKey, ledger: Ledger, event: ev.ExternalRequ
 def _cancel_requested(
     host: RunHost, key: RunKey, ledger: Ledger, event: ev.ActivityCancelRequested
 ) -> list[ev.Event]:
-    host.cancel_attempt(key, event.activity_id)
+    host.cancel_attempt(key, event.activity_id, CancelReason.recorded(event.reason))
     return cancel_ends(ledger, event.activity_id, dispatching=False)
 
 

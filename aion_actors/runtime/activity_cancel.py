@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from aion_actors.core import events as ev
 from aion_actors.runtime.commands import ActivityCommand
 from aion_actors.runtime.recorded import Outcomes
+from aion_actors.workers import CancelReason
 
 #: an activity's `cancel=` mode, by its name ("try" for one not registered)
 ModeOf = Callable[[str], str]
@@ -50,7 +51,7 @@ class ActivityCancels:
         or None while an activity with cancel="wait" still runs."""
         at, running = (cancel.recorded_at, cancel.seq), False
         for part in waiting:
-            if self._request(part, outcomes, out) != "wait":
+            if self._request(part, outcomes, out, CancelReason.WORKFLOW_CANCELLED) != "wait":
                 continue
             done = outcomes.activities.get(part.key)
             if done is None:
@@ -63,9 +64,11 @@ class ActivityCancels:
         """`wait_first` ended: ask its losing activities to cancel, as their `cancel=`
         says; it resumes at once, whatever the mode (it waits for no acknowledgement)."""
         for part in waiting:
-            self._request(part, outcomes, out)
+            self._request(part, outcomes, out, CancelReason.LOST_WAIT_FIRST)
 
-    def _request(self, part: _Part, outcomes: Outcomes, out: list[ev.Event]) -> str | None:
+    def _request(
+        self, part: _Part, outcomes: Outcomes, out: list[ev.Event], reason: CancelReason
+    ) -> str | None:
         """Record the cancellation of `part`'s activity if it still runs and none was;
         its mode, None for a part that is no activity."""
         command = part.command
@@ -75,5 +78,6 @@ class ActivityCancels:
         mode = requested.mode if requested is not None else self._mode_of(command.name)
         done = outcomes.activities.get(part.key)
         if requested is None and done is None and mode != "abandon":
-            out.append(ev.ActivityCancelRequested(activity_id=part.key, mode=mode))
+            request = ev.ActivityCancelRequested(activity_id=part.key, mode=mode, reason=reason)
+            out.append(request)
         return mode

@@ -34,7 +34,7 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import DEFAULT_CANCEL_GRACE
 from aion_actors.runtime.executors import Executors
-from aion_actors.workers import AttemptInfo, Outcome, Task
+from aion_actors.workers import AttemptInfo, CancelReason, Outcome, Task
 from aion_actors.workers.heartbeats import Throttle, record_interval
 
 log = logging.getLogger("aion_actors.runtime")
@@ -133,8 +133,8 @@ class Attempts:
         instant, as a timer's); 0 at once without rate limits."""
         return self._executors.held(workflow_id, run_id)
 
-    def cancel(self, workflow_id: str, run_id: str, activity_id: str) -> None:
-        """Tell the activity's running attempt that its workflow was cancelled."""
+    def cancel(self, workflow_id: str, run_id: str, activity_id: str, reason: CancelReason) -> None:
+        """Tell the activity's running attempt to stop, and why."""
         with self._lock:
             running = [
                 (key, name)
@@ -144,7 +144,7 @@ class Attempts:
         for key, name in running:
             definition = self._catalog.activity(name)
             grace = definition.cancel_grace if definition is not None else DEFAULT_CANCEL_GRACE
-            self._executors.cancel(key, grace)
+            self._executors.cancel(key, grace, reason)
 
     def recovered(self, attempts: list[Attempt]) -> None:
         """Attempts that were running when the engine stopped: dispatch them in waves."""

@@ -44,6 +44,8 @@ def why_closed(ledger: Ledger, activity_id: str, attempt: int) -> str:
     state = ledger.activities.get(activity_id)
     if ledger.closed:
         return "its run has ended"
+    if state is None and activity_id not in ledger.activities_ended:
+        return f"the run has no activity #{activity_id}"
     if state is None:
         return "the activity has completed, failed or timed out already"
     current = state.scheduled.attempt

@@ -222,8 +222,10 @@ class WorkflowContext:
         to end (in history's order), or raise its failure.
 
         The timers of the others (sleeps, signal and condition timeouts) are
-        cancelled; their activities and children go on, their outcomes recorded
-        and unused, and a signal the others waited for stays for the next wait.
+        cancelled; their activities are asked to cancel as their `@activity(cancel=)`
+        says (it resumes at once, waiting for none); their children go on, ended with
+        the run as their `on_parent_close` says; late outcomes are recorded and unused,
+        and a signal the others waited for stays for the next wait.
         """
         if not commands:  # (as `asyncio.wait`: nothing can end first)
             raise ValueError("ctx.wait_first needs at least one command to wait for")

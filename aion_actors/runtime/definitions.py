@@ -21,13 +21,15 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 from aion_actors.core import ConfigError
 from aion_actors.core.durations import NOT_GIVEN, NotGiven, RetentionSpec, parse_retention
 from aion_actors.core.payloads import Hints, hints_of
-from aion_actors.runtime.rates import Rate, rate_of
+from aion_actors.runtime import options as opt
+from aion_actors.runtime.rates import Rate
 from aion_actors.workers import FINAL_ERRORS, process_refusal, unimportable_reason
 from supervisor import Backoff, RestartPolicy
 
 P = ParamSpec("P")
 R = TypeVar("R")
 Executor = Literal["process", "thread"]
+EXECUTORS: tuple[Executor, ...] = ("process", "thread")
 #: what a workflow's cancellation does to an activity it awaits (README: "Activity
 #: cancellation and heartbeats")
 CancelMode = Literal["try", "wait", "abandon"]
@@ -104,12 +106,13 @@ class RetryPolicy:
                 "RetryPolicy.max_attempts must be an int >= 1, or None to retry without "
                 f"limit, got {attempts!r}"
             )
-        for name in ("initial", "max_interval"):
+        for name, least in (("initial", 0), ("max_interval", 0), ("multiplier", 1)):
             value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"RetryPolicy.{name} must be a finite number >= 0, got {value}")
-        if self.multiplier < 1:
-            raise ConfigError(f"RetryPolicy.multiplier must be >= 1, got {self.multiplier}")
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and value >= least and math.isfinite(value)):
+                raise ConfigError(
+                    f"RetryPolicy.{name} must be a finite number >= {least}, got {value!r}"
+                )
         object.__setattr__(self, "non_retryable", _non_retryable(self.non_retryable))
 
     def delay(self, attempt: int) -> float:
@@ -277,42 +280,27 @@ def activity(
     """
     given: dict[str, Any] = {"retry": retry, "timeout": timeout, "executor": executor}
     given |= {"concurrency": concurrency, "rate": rate}
-    if concurrency is not None and (
-        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
-    ):
-        raise ConfigError(
-            f"activity concurrency={concurrency!r} must be an int >= 1, or None for no bound"
-        )
-    try:
-        limit = rate_of(rate, "activity rate")
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    if executor not in (None, "process", "thread"):
-        raise ConfigError(f"activity executor must be 'process' or 'thread', got {executor!r}")
-    for what, seconds in (("timeout", timeout), ("heartbeat_timeout", heartbeat_timeout)):
-        if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
-            raise ConfigError(f"activity {what} must be > 0 seconds, got {seconds}")
-    if cancel not in CANCEL_MODES:
-        raise ConfigError(f"activity cancel must be one of {CANCEL_MODES}, got {cancel!r}")
-    if not (cancel_grace >= 0 and math.isfinite(cancel_grace)):
-        raise ConfigError(f"activity cancel_grace must be >= 0 seconds, got {cancel_grace}")
 
     def wrap(func: Callable[P, R]) -> ActivityDefinition[P, R]:
-        if (executor or "process") == "process":
-            check_process_activity(name or func.__name__, func)
-        return ActivityDefinition(
+        called = opt.definition_name("activity", name, func)
+        label = f"activity {called!r}"
+        chosen = opt.choice(label, "executor", executor or "process", EXECUTORS)
+        definition = ActivityDefinition(
             fn=func,
-            name=name or func.__name__,
-            retry=retry or RetryPolicy(),
-            timeout=timeout,
-            executor=executor or "process",
+            name=called,
+            retry=opt.instance_or_none(label, "retry", retry, RetryPolicy) or RetryPolicy(),
+            timeout=opt.seconds_or_none(label, "timeout", timeout),
+            executor=chosen,
             explicit=frozenset(k for k, v in given.items() if v is not None),
-            heartbeat_timeout=heartbeat_timeout,
-            cancel=cancel,
-            cancel_grace=cancel_grace,
-            concurrency=concurrency,
-            rate=limit,
+            heartbeat_timeout=opt.seconds_or_none(label, "heartbeat_timeout", heartbeat_timeout),
+            cancel=opt.choice(label, "cancel", cancel, CANCEL_MODES),
+            cancel_grace=opt.grace_seconds(label, "cancel_grace", cancel_grace),
+            concurrency=opt.bound_or_none(label, "concurrency", concurrency),
+            rate=opt.rate_or_none(label, rate),
         )
+        if chosen == "process":
+            check_process_activity(called, func)
+        return definition
 
     return wrap(fn) if fn is not None else wrap
 
@@ -366,17 +354,20 @@ def workflow(
     given = {"restart"} if restart is not None else set()
     if retention is not NOT_GIVEN:
         given.add("retention")
-    kept = None if retention is NOT_GIVEN else parse_retention(retention, "workflow retention")
 
     def wrap(func: Callable[..., Coroutine[Any, Any, Any]]) -> WorkflowDefinition:
         if not inspect.iscoroutinefunction(func):
             raise ConfigError(f"workflow {func.__qualname__} must be an `async def` function")
+        called = opt.definition_name("workflow", name, func)
+        label = f"workflow {called!r}"
+        policy = opt.instance_or_none(label, "restart", restart, RestartPolicy)
+        kept = None if retention is NOT_GIVEN else parse_retention(retention, f"{label}: retention")
         return WorkflowDefinition(
             fn=func,
-            name=name or func.__name__,
+            name=called,
             version=code_version(func),
-            restart=run_restart_policy(restart or DEFAULT_RUN_RESTART),
-            fail_on=tuple(fail_on),
+            restart=run_restart_policy(policy or DEFAULT_RUN_RESTART),
+            fail_on=opt.exception_types(label, "fail_on", fail_on),
             explicit=frozenset(given),
             retention=kept,
         )

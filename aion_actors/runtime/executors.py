@@ -29,6 +29,7 @@ from aion_actors.runtime.definitions import ActivityDefinition
 from aion_actors.runtime.limits import ActivityLimits, Recent
 from aion_actors.workers import (
     AttemptKey,
+    CancelReason,
     Executor,
     Outcome,
     Task,
@@ -125,15 +126,15 @@ class Executors:
     ) -> None:
         self._executor_for(definition).submit(task, done, beat)
 
-    def cancel(self, attempt: AttemptKey, grace: float) -> None:
-        """Ask the attempt to stop, in whichever executor runs it (see `Executor.cancel`);
-        one waiting for its activity's limits ends unrun."""
-        if self._limits.cancel(attempt):
+    def cancel(self, attempt: AttemptKey, grace: float, reason: CancelReason) -> None:
+        """Ask the attempt to stop, `reason` saying why, in whichever executor runs it (see
+        `Executor.cancel`); one waiting for its activity's limits ends unrun."""
+        if self._limits.cancel(attempt, reason):
             return
         with self._lock:
             executors = list(self._all)
         for executor in executors:
-            executor.cancel(attempt, grace)
+            executor.cancel(attempt, grace, reason)
 
     def _executor_for(self, definition: ActivityDefinition[Any, Any]) -> Executor:
         kind = definition.executor

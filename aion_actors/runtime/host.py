@@ -19,6 +19,7 @@ from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.messages import Ack
 from aion_actors.store import Recorder
+from aion_actors.workers import CancelReason
 from supervisor import Dispatcher
 
 
@@ -87,8 +88,8 @@ class RunHost(Protocol):
         """Run the attempt, given its activity's last heartbeat details; raises LookupError
         when the activity is not registered."""
 
-    def cancel_attempt(self, key: RunKey, activity_id: str) -> None:
-        """Tell the activity's running attempt that the run was cancelled."""
+    def cancel_attempt(self, key: RunKey, activity_id: str, reason: CancelReason) -> None:
+        """Tell the activity's running attempt to stop, and why."""
 
     def activity_cancel(self, name: str) -> str:
         """The `@activity(cancel=)` of the activity registered as `name` ("try" if none)."""

@@ -30,8 +30,12 @@ class ActivityState:
     failed_with: str = ""
     #: the details of its last recorded heartbeat, for its next attempt
     heartbeat: Any = None
-    #: the awaiting workflow was cancelled and the attempt told (`ActivityCancelRequested`)
-    cancel_requested: bool = False
+    #: why the attempt was told to stop (`ActivityCancelRequested.reason`); None: it was not
+    cancel_reason: str | None = None
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_reason is not None
 
     @property
     def handed_off(self) -> bool:
@@ -49,6 +53,9 @@ class ActivityState:
 class Ledger:
     def __init__(self, history: Iterable[ev.Event] = ()) -> None:
         self.activities: dict[str, ActivityState] = {}
+        #: ids of the activities that ended (completed or failed): a completion naming an id
+        #: in neither this nor `activities` names an activity the run never had
+        self.activities_ended: set[str] = set()
         self.timers: dict[str, int] = {}
         #: open children, by the `child_run_id` their `ChildStarted` gave (one workflow_id
         #: may be started again once its first child ended)
@@ -122,7 +129,7 @@ def _scheduled(ledger: Ledger, event: ev.ActivityScheduled) -> None:
     ledger.activities[event.activity_id] = ActivityState(
         event,
         heartbeat=last.heartbeat if last else None,
-        cancel_requested=last.cancel_requested if last else False,
+        cancel_reason=last.cancel_reason if last else None,
     )
 
 
@@ -133,7 +140,7 @@ def _heartbeat(ledger: Ledger, event: ev.ActivityHeartbeat) -> None:
 
 def _cancel_requested(ledger: Ledger, event: ev.ActivityCancelRequested) -> None:
     if (state := ledger.activities.get(event.activity_id)) is not None:
-        state.cancel_requested = True
+        state.cancel_reason = event.reason
 
 
 def _attempt_failed(ledger: Ledger, event: ev.ActivityAttemptFailed) -> None:
@@ -151,6 +158,7 @@ def _handed_off(ledger: Ledger, event: ev.ActivityHandedOff) -> None:
 
 def _activity_ended(ledger: Ledger, event: ev.ActivityCompleted | ev.ActivityFailed) -> None:
     ledger.activities.pop(event.activity_id, None)
+    ledger.activities_ended.add(event.activity_id)
 
 
 def _timer_started(ledger: Ledger, event: ev.TimerStarted) -> None:

@@ -39,7 +39,7 @@ from aion_actors.runtime.alarm import Alarm
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition
 from aion_actors.runtime.rates import Window
-from aion_actors.workers.errors import ActivityCancelled, ExecutorClosed
+from aion_actors.workers.errors import ActivityCancelled, CancelReason, ExecutorClosed
 from aion_actors.workers.task import AttemptKey, Outcome, Task, failure
 
 Done = Callable[[Outcome], None]
@@ -134,7 +134,7 @@ class ActivityLimits:
             gate.push(_Waiting(definition, task, done, beat, deadline))
         self._pump(definition.name)
 
-    def cancel(self, attempt: AttemptKey) -> bool:
+    def cancel(self, attempt: AttemptKey, reason: CancelReason) -> bool:
         """End the attempt as cancelled if it waits here; False if it does not."""
         with self._lock:
             found = [
@@ -148,7 +148,7 @@ class ActivityLimits:
             self._count()
         for _, waiting in found:
             detail = "before it ran: it waited for its activity's concurrency or rate limit"
-            waiting.done(failure(ActivityCancelled(waiting.task.name, detail)))
+            waiting.done(failure(ActivityCancelled(waiting.task.name, detail, reason)))
         return bool(found)
 
     def held(self, workflow_id: str, run_id: str) -> int:
@@ -241,8 +241,9 @@ class ActivityLimits:
             gate.timed = wake_at is not None
             self._count()
         for waiting in expired:  # its run recorded the deadline: nobody awaits this outcome
-            detail = "its ctx.activity(timeout=) passed while it waited for its activity's limit"
-            waiting.done(failure(ActivityCancelled(waiting.task.name, detail)))
+            detail = "while it waited for its activity's limit"
+            passed = CancelReason.DEADLINE_PASSED
+            waiting.done(failure(ActivityCancelled(waiting.task.name, detail, passed)))
         for waiting in going:
             done = self._released(name, waiting.done)
             try:

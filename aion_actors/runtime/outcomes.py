@@ -17,7 +17,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import AttemptFailure, RetryPolicy
 from aion_actors.runtime.ledger import Ledger
-from aion_actors.workers import ActivityCancelled, AttemptTimeout, Outcome
+from aion_actors.workers import ActivityCancelled, AttemptTimeout, CancelReason, Outcome
 from aion_actors.workers.control import completes_later, retry_after, time_left
 
 log = logging.getLogger("aion_actors.runtime")
@@ -98,12 +98,14 @@ def cancel_ends(ledger: Ledger, activity_id: str, *, dispatching: bool) -> list[
     if state is None or not state.cancel_requested or (ledger.closed and not dispatching):
         return []
     name, attempt = state.scheduled.name, state.scheduled.attempt
+    why = CancelReason.recorded(state.cancel_reason or "")
     if state.waiting_retry:
-        error = error_info(ActivityCancelled(name, f"it was waiting to retry attempt {attempt}"))
+        waiting = f"it was waiting to retry attempt {attempt}"
+        error = error_info(ActivityCancelled(name, waiting, why))
         return [ev.ActivityFailed(activity_id=activity_id, error=error)]
     if not dispatching:
         return []
-    error = error_info(ActivityCancelled(name, f"attempt {attempt} was not run again"))
+    error = error_info(ActivityCancelled(name, f"attempt {attempt} was not run again", why))
     return [
         ev.ActivityAttemptFailed(activity_id=activity_id, attempt=attempt, error=error),
         ev.ActivityFailed(activity_id=activity_id, error=error),

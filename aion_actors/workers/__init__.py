@@ -20,6 +20,7 @@ from aion_actors.workers.errors import (
     ActivityHeartbeatTimeout,
     ActivityUnavailable,
     AttemptTimeout,
+    CancelReason,
     ExecutorClosed,
     WorkerStartFailed,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "AttemptInfo",
     "AttemptKey",
     "AttemptTimeout",
+    "CancelReason",
     "CompleteLater",
     "Executor",
     "ExecutorClosed",

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from aion_actors.core import unpackb
 from aion_actors.workers._frames import FrameReader
+from aion_actors.workers.errors import CancelReason
 
 RUN: Final = 0
 STOP: Final = 1
@@ -31,7 +32,7 @@ class Inbox:
     def __init__(self, fd: int) -> None:
         self._reader = FrameReader(fd)
         self._runs: deque[list[Any]] = deque()
-        self._cancelled: set[tuple[Any, ...]] = set()
+        self._cancelled: dict[tuple[Any, ...], CancelReason] = {}
         #: the ids of the attempt running now (None between attempts)
         self.current: tuple[Any, ...] | None = None
         self.stopping = False
@@ -40,7 +41,7 @@ class Inbox:
         """The next RUN message to start, waiting for one (None: stop; EOFError: the engine
         is gone)."""
         if self.current is not None:
-            self._cancelled.discard(self.current)
+            self._cancelled.pop(self.current, None)
             self.current = None
         self.take_in()
         while not self._runs and not self.stopping:
@@ -52,9 +53,10 @@ class Inbox:
         return message
 
     @property
-    def cancelled(self) -> bool:
-        """Whether the current attempt was cancelled (before it started, or since)."""
-        return self.current in self._cancelled
+    def cancelled(self) -> CancelReason | None:
+        """Why the current attempt was cancelled (before it started, or since); None: it
+        was not."""
+        return None if self.current is None else self._cancelled.get(self.current)
 
     def take_in(self) -> None:
         """Everything the pipe holds now, without waiting (EOFError: the engine is gone)."""
@@ -72,4 +74,4 @@ class Inbox:
             elif message[0] == CANCEL:
                 ids = tuple(message[1])
                 if ids == self.current or any(tuple(m[3]) == ids for m in self._runs):
-                    self._cancelled.add(ids)
+                    self._cancelled[ids] = CancelReason(message[2])

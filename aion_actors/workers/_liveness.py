@@ -24,13 +24,13 @@ from typing import Any
 from aion_actors.core import packb
 from aion_actors.workers import _inbox
 from aion_actors.workers._process import Job, State, WorkerProcess
-from aion_actors.workers.errors import ActivityCancelled
+from aion_actors.workers.errors import ActivityCancelled, CancelReason
 from aion_actors.workers.task import AttemptKey, Outcome, failure
 
 log = logging.getLogger("aion_actors.workers")
 
-#: (the attempt, its grace in seconds)
-Cancel = tuple[AttemptKey, float]
+#: (the attempt, its grace in seconds, why it is told to stop)
+Cancel = tuple[AttemptKey, float, CancelReason]
 
 
 def beat(worker: WorkerProcess, details: Any) -> None:
@@ -60,14 +60,16 @@ def cancel(
         if worker is not None
         for job in worker.jobs
     }
-    for key, grace in cancels:
+    for key, grace, reason in cancels:
         queued = next((job for job in pending if job.task.attempt.key == key), None)
         if queued is not None:
             pending.remove(queued)
-            ended.append((queued, failure(ActivityCancelled(queued.task.name, "before it ran"))))
+            unrun = ActivityCancelled(queued.task.name, "before it ran", reason)
+            ended.append((queued, failure(unrun)))
         elif (found := held.get(key)) is not None and found[0].state is State.BUSY:
             worker, job = found
-            message = packb([_inbox.CANCEL, list(key)])
+            job.cancel_reason = reason
+            message = packb([_inbox.CANCEL, list(key), reason.value])
             if job is worker.job:
                 worker.cancel(now, grace, message)
             else:

@@ -51,7 +51,7 @@ def reply(
 
 
 def cut_short(
-    task: Task,
+    job: Job,
     exitcode: int | None,
     *,
     stopping: bool,
@@ -61,12 +61,13 @@ def cut_short(
 ) -> Outcome:
     """The attempt whose worker ended (exited, or was `killed` by the pool `why`: its
     timeout, its heartbeat timeout, or its cancel `grace` ran out) before replying."""
+    task = job.task
     if stopping:
         return closed(task)
     replaced = "its worker process was killed and replaced"
     if killed and why == "cancel":
         detail = f"it did not stop within {grace:g} s of being asked, so {replaced}"
-        return failure(ActivityCancelled(task.name, detail))
+        return failure(ActivityCancelled(task.name, detail, job.cancel_reason))
     if killed and why == "beat":
         assert task.heartbeat_timeout is not None
         return failure(ActivityHeartbeatTimeout(task.name, task.heartbeat_timeout, replaced))
@@ -116,7 +117,8 @@ def unstarted(
         if stopping:
             answered.append((job, closed(job.task)))
         elif job.cancel_grace is not None:
-            answered.append((job, failure(ActivityCancelled(job.task.name, "before it ran"))))
+            unrun = ActivityCancelled(job.task.name, "before it ran", job.cancel_reason)
+            answered.append((job, failure(unrun)))
         else:
             again.append(job)
     pending.extendleft(reversed(again))

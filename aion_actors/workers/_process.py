@@ -17,6 +17,7 @@ from aion_actors.workers import _inbox, _worker
 from aion_actors.workers._frames import FrameReader, frames, write_all
 from aion_actors.workers._imports import EXIT_UNGUARDED, GUARD_ADVICE, main_description
 from aion_actors.workers._restarts import StartFailure
+from aion_actors.workers.errors import CancelReason
 from aion_actors.workers.task import Outcome, Task
 
 #: why the pool ended a busy worker's attempt itself
@@ -37,6 +38,8 @@ class Job:
     beat: Callable[[Any], None] | None = None
     #: the grace of a cancel that came while it was queued in a worker (None: none came)
     cancel_grace: float | None = None
+    #: why it was told to stop, once it was
+    cancel_reason: CancelReason = CancelReason.WORKFLOW_CANCELLED
 
 
 class State(enum.Enum):

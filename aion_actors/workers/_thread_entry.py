@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aion_actors.workers.errors import ActivityCancelled
+from aion_actors.workers.errors import ActivityCancelled, CancelReason
 from aion_actors.workers.heartbeats import check_details
 from aion_actors.workers.task import Outcome, Task
 
@@ -24,7 +24,8 @@ class Entry:
     settled: bool = False
     beat: Callable[[Any], None] | None = None
     started: bool = False
-    cancelled: bool = False
+    #: why it was told to stop (a cancel), or why it ended before it returned (a timeout)
+    cancelled: CancelReason | None = None
     last_beat: float = 0.0
     stop: Callable[[], object] | None = None  # cancels an async attempt's coroutine
 
@@ -40,12 +41,10 @@ class Pulse:
 
     def beat(self, details: Any) -> None:
         entry = self._entry
-        if entry.cancelled:
-            raise ActivityCancelled(entry.task.name)
-        if entry.settled:
-            raise ActivityCancelled(
-                entry.task.name, "this attempt already ended (it timed out); stop it"
-            )
+        reason = entry.cancelled or (CancelReason.ATTEMPT_ENDED if entry.settled else None)
+        if reason is not None:
+            detail = "this attempt already ended; stop it" if entry.settled else ""
+            raise ActivityCancelled(entry.task.name, detail, reason)
         check_details(details, entry.task.name, self._max_bytes)
         entry.last_beat = time.monotonic()
         if details is not None and entry.beat is not None:

@@ -90,8 +90,8 @@ def main(
             return
         _, name, args, ids, details, interval, max_bytes = message
         function = functions.get(name)
-        if inbox.cancelled:  # while it waited behind the one before
-            unrun = ActivityCancelled(name, "before it ran")
+        if (reason := inbox.cancelled) is not None:  # while it waited behind the one before
+            unrun = ActivityCancelled(name, "before it ran", reason)
             conn.send_bytes(packb([ERROR, failure(unrun).error]))
             continue
         if function is None:  # the pool does not send these; answer rather than die
@@ -136,8 +136,8 @@ class _Pulse:
             self._inbox.take_in()
         except (EOFError, OSError):  # the engine is gone: nobody is left to receive results
             _lifeline.end_group()
-        if self._inbox.cancelled:
-            raise ActivityCancelled(self._name)
+        if (reason := self._inbox.cancelled) is not None:
+            raise ActivityCancelled(self._name, reason=reason)
         check_details(details, self._name, self._max_bytes)
         go, details = self._throttle.offer(details)
         if go:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from aion_actors.core import (
@@ -44,22 +45,62 @@ class ActivityHeartbeatTimeout(AionError):
         )
 
 
-class ActivityCancelled(AionError):
-    """The workflow awaiting this activity was cancelled.
+class CancelReason(StrEnum):
+    """Why an attempt is told to stop: recorded in `ActivityCancelRequested.reason` (its
+    value) and said by the `ActivityCancelled` its `heartbeat()` raises."""
 
-    Raised by `current_attempt().heartbeat()` once cancellation is requested;
-    let it propagate (after cleaning up) to acknowledge. A cancelled activity
-    is never retried. Also the recorded error type of an attempt that was
-    cancelled before it ran, or killed for ignoring its cancellation.
+    WORKFLOW_CANCELLED = "workflow_cancelled"
+    LOST_WAIT_FIRST = "lost_wait_first"
+    DEADLINE_PASSED = "deadline_passed"
+    ATTEMPT_TIMED_OUT = "attempt_timed_out"
+    HEARTBEAT_TIMED_OUT = "heartbeat_timed_out"
+    ATTEMPT_ENDED = "attempt_ended"
+
+    @classmethod
+    def recorded(cls, value: str) -> CancelReason:
+        """The reason a history recorded (one this code does not know: a cancelled workflow,
+        what every request meant before reasons were recorded)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.WORKFLOW_CANCELLED
+
+    @property
+    def text(self) -> str:
+        return _CANCEL_TEXT[self]
+
+
+_CANCEL_TEXT: dict[CancelReason, str] = {
+    CancelReason.WORKFLOW_CANCELLED: "the workflow awaiting it was cancelled",
+    CancelReason.LOST_WAIT_FIRST: "its await lost a ctx.wait_first (another command ended first)",
+    CancelReason.DEADLINE_PASSED: "its ctx.activity(timeout=) passed",
+    CancelReason.ATTEMPT_TIMED_OUT: "this attempt timed out (its @activity timeout)",
+    CancelReason.HEARTBEAT_TIMED_OUT: "this attempt sent no heartbeat within its heartbeat_timeout",
+    CancelReason.ATTEMPT_ENDED: "this attempt has ended already (its executor closed)",
+}
+
+
+class ActivityCancelled(AionError):
+    """The attempt was told to stop; `reason` (a `CancelReason`) says why.
+
+    Raised by `current_attempt().heartbeat()` once cancellation is requested (its
+    awaiting workflow was cancelled, or its await lost a `ctx.wait_first`) or once
+    the attempt ended without it (it timed out); let it propagate (after cleaning
+    up) to acknowledge. A cancelled activity is never retried. Also the recorded
+    error type of an attempt that was cancelled before it ran, or killed for
+    ignoring its cancellation.
     """
 
-    def __init__(self, activity: str = "", detail: str = "") -> None:
+    def __init__(
+        self,
+        activity: str = "",
+        detail: str = "",
+        reason: CancelReason = CancelReason.WORKFLOW_CANCELLED,
+    ) -> None:
         self.activity = activity
+        self.reason = reason
         what = f"activity {activity!r}" if activity else "the activity"
-        super().__init__(
-            f"{what} was cancelled: the workflow awaiting it was cancelled"
-            + (f"; {detail}" if detail else "")
-        )
+        super().__init__(f"{what} was cancelled: {reason.text}" + (f"; {detail}" if detail else ""))
 
 
 class ExecutorClosed(AionError):

@@ -41,7 +41,7 @@ from aion_actors.workers._imports import WORKER_NAME_PREFIX
 from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART, RestartPlan, StartFailure
 from aion_actors.workers._stats import PoolStats
-from aion_actors.workers.errors import ExecutorClosed
+from aion_actors.workers.errors import CancelReason, ExecutorClosed
 from aion_actors.workers.task import AttemptKey, Outcome, Task, failure
 from supervisor import RestartPolicy
 
@@ -146,11 +146,11 @@ class WorkerPool:
             self._inbox.append(job)
             self._wake()
 
-    def cancel(self, attempt: AttemptKey, grace: float) -> None:
+    def cancel(self, attempt: AttemptKey, grace: float, reason: CancelReason) -> None:
         """Ask the attempt to stop (see `_liveness`); its worker is killed after `grace` s."""
         with self._lock:
             if not self._closing:
-                self._cancels.append((attempt, grace))
+                self._cancels.append((attempt, grace, reason))
                 self._wake()
 
     def _wake(self) -> None:
@@ -344,7 +344,7 @@ class WorkerPool:
         if job is not None:
             grace = worker.cancel_grace
             outcome = _outcomes.cut_short(
-                job.task, exitcode, stopping=stopping, killed=kill, why=why, grace=grace
+                job, exitcode, stopping=stopping, killed=kill, why=why, grace=grace
             )
             self._deliver(job, outcome)
         for waited, outcome in _outcomes.unstarted(list(worker.jobs)[1:], self._pending, stopping):

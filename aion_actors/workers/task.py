@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from aion_actors.core import ActivityToken, error_info
 from aion_actors.workers.control import control_fields, timed_hand_off
+from aion_actors.workers.errors import CancelReason
 
 #: (workflow_id, run_id, activity_id, attempt number): one attempt, as executors know it
 AttemptKey = tuple[str, str, str, int]
@@ -111,8 +112,9 @@ class Executor(Protocol):
         gets the attempt's heartbeat details (never None), throttled, before `done`.
         """
 
-    def cancel(self, attempt: AttemptKey, grace: float) -> None:
-        """Ask the attempt to stop: its next heartbeat raises `ActivityCancelled`; one not
+    def cancel(self, attempt: AttemptKey, grace: float, reason: CancelReason) -> None:
+        """Ask the attempt to stop: its next heartbeat raises `ActivityCancelled` saying
+        `reason`; one not
         started yet ends so at once. One still running `grace` seconds later is killed
         where the executor can kill (a worker process). Unknown attempts are ignored."""
 

@@ -9,9 +9,9 @@ A thread cannot be killed. When an attempt overruns its timeout (or goes
 longer than its heartbeat timeout without a heartbeat), this executor
 delivers `AttemptTimeout` (`ActivityHeartbeatTimeout`) at the deadline and
 drops the late result; the thread stays busy until the function returns, so
-a stuck activity holds one of the `max_workers` threads (its next heartbeat
-raises `ActivityCancelled`). Cancellation is cooperative only: the next
-heartbeat raises `ActivityCancelled`; an attempt not started yet ends so at once.
+a stuck activity holds one of the `max_workers` threads. Cancellation is
+cooperative only: the next heartbeat raises `ActivityCancelled` saying why (a
+`CancelReason`: a cancel, or a timeout); an attempt not started yet ends at once.
 
 An `async def` activity runs on one event loop thread that all of them share
 (`_loop.LoopThread`, started with the first): its timeout and its
@@ -49,6 +49,7 @@ from aion_actors.workers.errors import (
     ActivityCancelled,
     ActivityHeartbeatTimeout,
     AttemptTimeout,
+    CancelReason,
     ExecutorClosed,
     unrecordable_arguments,
 )
@@ -65,6 +66,7 @@ from supervisor import bounded
 log = logging.getLogger("aion_actors.workers")
 
 _STOP_GRACE = 1.0  # seconds `close()` lets running attempts finish
+_ENDED, _TIMED_OUT = CancelReason.ATTEMPT_ENDED, CancelReason.ATTEMPT_TIMED_OUT
 
 
 class ThreadExecutor:
@@ -169,18 +171,19 @@ class ThreadExecutor:
         loop = self._loop
         return getattr(self._own, "inside", False) or (loop is not None and loop.is_current())
 
-    def cancel(self, attempt: AttemptKey, grace: float) -> None:
+    def cancel(self, attempt: AttemptKey, grace: float, reason: CancelReason) -> None:
         """Ask the attempt to stop (cooperatively: a thread cannot be killed, `grace` is
         not used); one not started yet ends as `ActivityCancelled` without running."""
         unrun = []
         with self._lock:
             for entry in self._unsettled:
                 if entry.task.attempt.key == attempt:
-                    entry.cancelled = True
+                    entry.cancelled = entry.cancelled or reason
                     if not entry.started or entry.stop is not None:
                         unrun.append(entry)
         for entry in unrun:  # or an async one: its coroutine is cancelled
-            self._settle(entry, failure(ActivityCancelled(entry.task.name, "before it ran")))
+            told = ActivityCancelled(entry.task.name, "before it ran", reason)
+            self._settle(entry, failure(told))
 
     def close(self) -> None:
         """Cancel queued attempts, give running ones a short grace, then stop the threads.
@@ -294,7 +297,8 @@ class ThreadExecutor:
                 try:
                     result = await entry.function(*entry.args)
                 except asyncio.CancelledError:  # a timeout settled it already; a cancel not
-                    self._settle(entry, failure(ActivityCancelled(entry.task.name)))
+                    told = ActivityCancelled(entry.task.name, reason=entry.cancelled or _ENDED)
+                    self._settle(entry, failure(told))
                     return
                 except GeneratorExit:  # the coroutine is closed with its loop: nothing to tell
                     raise
@@ -367,7 +371,8 @@ class ThreadExecutor:
             error = (ActivityHeartbeatTimeout if beat else AttemptTimeout)(
                 entry.task.name, limit, consequence
             )
-            self._settle(entry, failure(error))
+            ended = CancelReason.HEARTBEAT_TIMED_OUT if beat else _TIMED_OUT
+            self._settle(entry, failure(error), ended)
         with self._cond:
             leftovers = list(self._unsettled)
         for entry in leftovers:
@@ -376,11 +381,12 @@ class ThreadExecutor:
     def _due(self) -> bool:
         return bool(self._deadlines) and self._deadlines[0][0] <= time.monotonic()
 
-    def _settle(self, entry: _Entry, outcome: Outcome) -> None:
+    def _settle(self, entry: _Entry, outcome: Outcome, ended: CancelReason | None = None) -> None:
         """Call `done` unless the attempt was already settled (a late result after a timeout)."""
         with self._lock:
             if entry.settled:
                 return
+            entry.cancelled = entry.cancelled or ended  # what a late heartbeat hears
             entry.settled = True
             self._unsettled.discard(entry)
         if entry.stop is not None:  # an async attempt's coroutine ends with it

@@ -21,6 +21,7 @@ from aion_actors import (
     WorkflowFailed,
     WorkflowStatus,
     activity,
+    workflow,
 )
 from aion_actors.config import Config, configure_activity
 from tests.config import flows
@@ -164,3 +165,70 @@ def test_timeout_and_executor_follow_the_same_order() -> None:
     assert (decorated.timeout, decorated.executor) == (5, "thread")
     explicit = configure_activity(flows.flaky, config, timeout=1.0, executor="process")
     assert (explicit.timeout, explicit.executor) == (1.0, "process")
+
+
+def _thread_work() -> int:
+    return 1
+
+
+async def _flow(ctx: object) -> int:
+    return 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"retry": 3}, r"retry must be a RetryPolicy\(\.\.\.\), or None .*got int 3"),
+        ({"timeout": "5"}, r"timeout must be a number of seconds > 0 .*got str '5'"),
+        ({"timeout": True}, r"timeout must be a number of seconds > 0 .*got bool True"),
+        ({"heartbeat_timeout": "1"}, r"heartbeat_timeout must be a number of seconds > 0"),
+        ({"cancel_grace": "1"}, r"cancel_grace must be a finite number of seconds >= 0"),
+        ({"cancel": "never"}, r"cancel must be one of \('try', 'wait', 'abandon'\)"),
+        ({"executor": "fiber"}, r"executor must be one of \('process', 'thread'\)"),
+        ({"concurrency": 0}, r"concurrency=0 must be an int >= 1"),
+    ],
+)
+def test_a_bad_activity_option_is_refused_at_decoration_naming_activity_and_option(
+    options: dict[str, object], message: str
+) -> None:
+    options.setdefault("executor", "thread")
+    with pytest.raises(ConfigError, match=r"^activity '_thread_work': " + message):
+        activity(**options)(_thread_work)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("name", ["", 5])
+def test_an_activity_or_workflow_name_must_be_a_non_empty_str(name: object) -> None:
+    message = rf"name={name!r} must be a non-empty str, or None for the function's own name"
+    with pytest.raises(ConfigError, match=r"^activity _thread_work: " + message):
+        activity(name=name, executor="thread")(_thread_work)  # type: ignore[call-overload]
+    with pytest.raises(ConfigError, match=r"^workflow _flow: " + message):
+        workflow(name=name)(_flow)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"restart": 3}, r"restart must be a RestartPolicy\(\.\.\.\), or None .*got int 3"),
+        ({"fail_on": ("ValueError",)}, r"fail_on must be a tuple of exception types"),
+        ({"retention": "soon"}, r"retention = 'soon': expected seconds"),
+    ],
+)
+def test_a_bad_workflow_option_is_refused_at_decoration_naming_workflow_and_option(
+    options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"^workflow '_flow': " + message):
+        workflow(**options)(_flow)  # type: ignore[call-overload]
+
+
+def test_register_refuses_bad_settings_naming_the_definition_and_option(
+    tmp_path: Path,
+) -> None:
+    work = activity(executor="thread")(_thread_work)
+    flow = workflow(_flow)  # type: ignore[arg-type]
+    bad: list[dict[str, object]] = [{"retry": 3}, {"timeout": "5"}, {"executor": "fiber"}]
+    with Engine.open(tmp_path / "data", workers=1) as engine:
+        for options in bad:
+            with pytest.raises(ConfigError, match=r"^engine\.register\(\) of activity '_thread_"):
+                engine.register(work, **options)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=r"restart must be a RestartPolicy\(\.\.\.\)"):
+            engine.register(flow, restart=3)  # type: ignore[arg-type]

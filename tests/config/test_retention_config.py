@@ -33,7 +33,7 @@ def test_the_decorator_takes_seconds_a_timedelta_or_a_duration_string(
 
 @pytest.mark.parametrize("given", [0, -1, "soon", "5 years", True, float("inf")])
 def test_the_decorator_refuses_a_retention_that_is_not_a_positive_duration(given: object) -> None:
-    with pytest.raises(ConfigError, match=r"workflow retention = .*expected seconds"):
+    with pytest.raises(ConfigError, match=r"workflow 'flow': retention = .*expected seconds"):
         workflow(retention=given)(flow)  # type: ignore[arg-type]
 
 

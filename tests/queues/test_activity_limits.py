@@ -105,7 +105,9 @@ def test_a_cancelled_run_ends_its_waiting_attempt_unrun(engine: Engine, tmp_path
 
 
 def test_bad_limits_are_refused_naming_the_activity_setting() -> None:
-    with pytest.raises(ConfigError, match=r"activity concurrency=0 must be an int >= 1"):
-        activity(concurrency=0)
-    with pytest.raises(ConfigError, match=r"activity rate=\(20, 0\) must be \(limit, seconds\)"):
-        activity(rate=(20, 0))  # type: ignore[arg-type]
+    def work() -> None: ...
+
+    with pytest.raises(ConfigError, match=r"activity 'work': concurrency=0 must be an int >= 1"):
+        activity(concurrency=0, executor="thread")(work)
+    with pytest.raises(ConfigError, match=r"activity 'work': rate=\(20, 0\) must be \(limit, sec"):
+        activity(rate=(20, 0), executor="thread")(work)  # type: ignore[arg-type]

@@ -36,6 +36,21 @@ def notes(ledger: str) -> list[list[str]]:
         return []
 
 
+def heard(ledger: str) -> list[tuple[str, str]]:
+    """The `(reason, message)` of each `ActivityCancelled` an activity heard, in order."""
+    try:
+        with open(ledger + ".heard") as lines:
+            said = (line.rstrip("\n").partition(" ") for line in lines)
+            return [(reason, message) for reason, _, message in said]
+    except FileNotFoundError:
+        return []
+
+
+def _hear(ledger: str, told: ActivityCancelled) -> None:
+    with open(ledger + ".heard", "a") as out:
+        out.write(f"{told.reason.value} {told}\n")
+
+
 def _fails_first_with_details(ledger: str) -> Any:
     """Attempt 1 beats [1, 0], [1, 1], [1, 2] in a burst, then fails; attempt 2 returns the
     details it was given."""
@@ -66,6 +81,10 @@ def _stalls_first(ledger: str, stall: float) -> str:
         info.heartbeat()
         time.sleep(stall)
         note(ledger, "late", info.attempt)
+        try:
+            info.heartbeat()  # its attempt timed out meanwhile: this says so
+        except ActivityCancelled as told:
+            _hear(ledger, told)
         return "late"
     return "done"
 
@@ -102,7 +121,8 @@ def _until_cancelled(ledger: str, cleanup: float = 0.0, limit: float = 30.0) -> 
         while time.monotonic() < deadline:
             info.heartbeat()
             threading.Event().wait(0.05)
-    except ActivityCancelled:
+    except ActivityCancelled as told:
+        _hear(ledger, told)
         time.sleep(cleanup)
         note(ledger, "acknowledged", info.attempt)
         raise

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -83,6 +84,23 @@ def test_a_second_completion_raises_and_records_nothing(engine: Engine, tmp_path
     assert run.result(timeout=30) == "first"
     kinds = [e.kind for e in engine.history("later")]
     assert kinds.count("ActivityCompleted") == 1 and "ActivityAttemptFailed" not in kinds
+
+
+@pytest.mark.timeout(60)
+def test_a_token_for_an_activity_the_run_never_had_says_so_and_records_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "token"
+    run = engine.start(handoffs.awaits_handoff, str(path), "thread", workflow_id="later")
+    token = ActivityToken.parse(_token(engine, path))
+    unknown = str(dataclasses.replace(token, activity_id="7"))
+    with pytest.raises(ActivityAlreadyClosed, match="is not open: the run has no activity #7;"):
+        engine.complete_activity(unknown, "x")
+    with pytest.raises(ActivityAlreadyClosed, match="the run has no activity #7"):
+        engine.fail_activity(unknown, RuntimeError("x"))
+    engine.complete_activity(str(token), "done")
+    assert run.result(timeout=30) == "done"
+    assert [e.kind for e in engine.history("later")].count("ActivityCompleted") == 1
 
 
 @pytest.mark.timeout(90)

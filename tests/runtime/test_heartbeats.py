@@ -150,11 +150,11 @@ def test_bad_heartbeat_and_cancel_settings_are_refused_naming_them() -> None:
 
     def work() -> None: ...
 
-    with pytest.raises(ConfigError, match="activity cancel must be one of"):
+    with pytest.raises(ConfigError, match="activity 'work': cancel must be one of"):
         activity(cancel="never", executor="thread")(work)  # type: ignore[call-overload]
-    with pytest.raises(ConfigError, match="heartbeat_timeout must be > 0"):
+    with pytest.raises(ConfigError, match="heartbeat_timeout must be a number of seconds > 0"):
         activity(heartbeat_timeout=0, executor="thread")(work)
-    with pytest.raises(ConfigError, match="cancel_grace must be >= 0"):
+    with pytest.raises(ConfigError, match="cancel_grace must be a finite number of seconds >= 0"):
         activity(cancel_grace=-1, executor="thread")(work)
 
 
@@ -170,3 +170,44 @@ def test_wait_first_asks_its_losing_activity_to_cancel_as_its_mode_says(
         return
     assert [r.mode for r in requests] == [name.split("_")[1]]
     wait_until(lambda: ["acknowledged", "1"] in hb.notes(ledger), 10, "the acknowledgement")
+
+
+@pytest.mark.parametrize("name", ["cancel_try", "cancel_wait_thread"])
+def test_the_loser_of_a_wait_first_is_told_it_lost_never_that_its_workflow_was_cancelled(
+    engine: Engine, ledger: str, name: str
+) -> None:
+    engine.start(hb.races_a_timer, name, ledger, workflow_id="race")
+    assert engine.result("race", timeout=30) == [1, "the activity lost"]
+    [request] = [e for e in engine.history("race") if isinstance(e, ev.ActivityCancelRequested)]
+    assert request.reason == "lost_wait_first"
+    wait_until(lambda: hb.heard(ledger), 10, "the attempt to hear it")
+    [(reason, message)] = hb.heard(ledger)
+    assert reason == "lost_wait_first"
+    assert f"activity '{name}' was cancelled: its await lost a ctx.wait_first" in message
+    assert "workflow awaiting it was cancelled" not in message
+
+
+@pytest.mark.parametrize("name", ["cancel_try", "cancel_wait_thread"])
+def test_an_attempt_of_a_cancelled_workflow_is_told_its_workflow_was_cancelled(
+    engine: Engine, ledger: str, name: str
+) -> None:
+    history = _cancel_while_running(engine, ledger, name)
+    [request] = [e for e in history if isinstance(e, ev.ActivityCancelRequested)]
+    assert request.reason == "workflow_cancelled"
+    wait_until(lambda: hb.heard(ledger), 10, "the attempt to hear it")
+    [(reason, message)] = hb.heard(ledger)
+    assert reason == "workflow_cancelled"
+    assert f"activity '{name}' was cancelled: the workflow awaiting it was cancelled" in message
+
+
+def test_a_heartbeat_after_its_heartbeat_timeout_says_so_not_that_its_workflow_was_cancelled(
+    engine: Engine, ledger: str
+) -> None:
+    engine.start(hb.awaits, "stalls_in_thread", ledger, workflow_id="w")
+    assert engine.result("w", timeout=30) == "done"
+    wait_until(lambda: hb.heard(ledger), 10, "the late heartbeat")
+    [(reason, message)] = hb.heard(ledger)
+    assert reason == "heartbeat_timed_out"
+    assert "sent no heartbeat within its heartbeat_timeout" in message
+    assert "this attempt already ended; stop it" in message
+    assert "workflow awaiting it was cancelled" not in message

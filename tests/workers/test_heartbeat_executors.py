@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors.workers import Executor, Task
+from aion_actors.workers import CancelReason, Executor, Task
 from aion_actors.workers.heartbeats import Throttle, forward_interval, record_interval
 from tests.workers.helpers import WAIT, Collector, attempt, run_one
 
@@ -25,7 +25,7 @@ def test_a_cancelled_attempt_that_has_not_started_ends_unrun(
     marker = tmp_path / "ran"
     queued = attempt("queued")
     executor.submit(Task("sleep", [0, str(marker)], queued), collector.callback("queued"))
-    executor.cancel(queued.key, 5.0)
+    executor.cancel(queued.key, 5.0, CancelReason.WORKFLOW_CANCELLED)
     outcome = collector.wait_for(1, WAIT)["queued"]  # at once, before the busy ones end
     assert outcome.error is not None and outcome.error["type"] == "ActivityCancelled"
     assert "before it ran" in outcome.error["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aion_actors.core import packb
-from aion_actors.workers import Outcome, Task, _outcomes, _worker
+from aion_actors.workers import CancelReason, Outcome, Task, _outcomes, _worker
 from aion_actors.workers._process import Job
 from tests.workers.helpers import attempt
 
@@ -30,18 +30,27 @@ def test_a_reply_frame_is_the_result_the_error_or_an_oversized_result() -> None:
 
 
 def test_an_attempt_cut_short_is_closed_timed_out_or_crashed() -> None:
-    task = _job("slow", timeout=2.0).task
+    job = _job("slow", timeout=2.0)
 
     def kind(**how: bool) -> str:
-        outcome = _outcomes.cut_short(task, -9, **how)
+        outcome = _outcomes.cut_short(job, -9, **how)
         assert outcome.error is not None
         return str(outcome.error["type"])
 
     assert kind(stopping=True, killed=True) == "ExecutorClosed"
     assert kind(stopping=False, killed=True) == "AttemptTimeout"
     assert kind(stopping=False, killed=False) == "WorkerCrashed"
-    crash = _outcomes.cut_short(task, -9, stopping=False, killed=False).error
+    crash = _outcomes.cut_short(job, -9, stopping=False, killed=False).error
     assert crash is not None and "killed by SIGKILL" in crash["message"]
+
+
+def test_an_attempt_killed_for_ignoring_its_cancel_is_recorded_with_why_it_was_told() -> None:
+    job = _job("slow")
+    job.cancel_reason = CancelReason.LOST_WAIT_FIRST
+    killed = _outcomes.cut_short(job, -9, stopping=False, killed=True, why="cancel", grace=1)
+    assert killed.error is not None and killed.error["type"] == "ActivityCancelled"
+    assert "was cancelled: its await lost a ctx.wait_first" in killed.error["message"]
+    assert "did not stop within 1 s of being asked" in killed.error["message"]
 
 
 def test_triage_keeps_the_order_and_answers_early_unavailable_then_broken() -> None:

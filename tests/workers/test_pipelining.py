@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors.workers import Outcome, Task, WorkerPool, _pacing
+from aion_actors.workers import CancelReason, Outcome, Task, WorkerPool, _pacing
 from tests.workers import activities
 from tests.workers.helpers import WAIT, Collector, attempt, run_one, wait_until
 
@@ -83,7 +83,7 @@ def test_an_attempt_cancelled_while_queued_in_its_worker_ends_unrun(
 
     _send_together(lone, path, [first, queued, after], collector)
     wait_until(lambda: "first" in _runs(path), what="the first attempt to start")
-    lone.cancel(queued.attempt.key, 5.0)
+    lone.cancel(queued.attempt.key, 5.0, CancelReason.WORKFLOW_CANCELLED)
     outcomes = collector.wait_for(4)
 
     error = outcomes["queued"].error

@@ -8,7 +8,14 @@ import threading
 
 import pytest
 
-from aion_actors.workers import ActivityCancelled, ExecutorClosed, Outcome, Task, ThreadExecutor
+from aion_actors.workers import (
+    ActivityCancelled,
+    CancelReason,
+    ExecutorClosed,
+    Outcome,
+    Task,
+    ThreadExecutor,
+)
 from tests.workers.helpers import attempt
 
 pytestmark = pytest.mark.timeout(30)
@@ -84,7 +91,9 @@ def test_an_attempt_kept_for_its_thread_and_cancelled_first_ends_unrun() -> None
 
     def first_done(outcome: Outcome) -> None:
         executor.submit(Task("second", [], key), done)
-        executor.cancel(key.key, 0.0)  # before this thread is free to run it
+        executor.cancel(
+            key.key, 0.0, CancelReason.WORKFLOW_CANCELLED
+        )  # before this thread is free to run it
 
     try:
         executor.submit(Task("first", [], attempt("first")), first_done)

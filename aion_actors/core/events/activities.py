@@ -68,9 +68,12 @@ class ActivityHeartbeat(Event):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ActivityCancelRequested(Event):
-    """The awaiting workflow was cancelled: the running attempt is told. `mode` is the
-    activity's `cancel=` at the time: "wait" holds the workflow's `Cancelled` until the
-    activity ends, "try" does not."""
+    """The running attempt is told to stop. `mode` is the activity's `cancel=` at the time:
+    "wait" holds the workflow's `Cancelled` until the activity ends, "try" does not.
+    `reason` (a `CancelReason` value) is why: "workflow_cancelled" (the awaiting workflow
+    was; also what a history from before reasons were recorded means) or
+    "lost_wait_first" (another command of its `ctx.wait_first` ended first)."""
 
     activity_id: str
     mode: str = "try"
+    reason: str = "workflow_cancelled"

@@ -53,7 +53,7 @@ from aion_actors.runtime.runs.whereabouts import Whereabouts, whereabouts
 from aion_actors.runtime.timers import TimerService
 from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.telemetry import RunCounts
-from aion_actors.workers import Outcome
+from aion_actors.workers import CancelReason, Outcome
 from supervisor import ChildInfo, Dispatcher, ExitReason
 
 log = logging.getLogger("aion_actors.runtime")
@@ -318,8 +318,8 @@ class RunManager:
     def dispatch(self, key: RunKey, event: ev.ActivityScheduled, heartbeat: Any = None) -> None:
         self._attempts.dispatch(*key, event, heartbeat)
 
-    def cancel_attempt(self, key: RunKey, activity_id: str) -> None:
-        self._attempts.cancel(*key, activity_id)
+    def cancel_attempt(self, key: RunKey, activity_id: str, reason: CancelReason) -> None:
+        self._attempts.cancel(*key, activity_id, reason)
 
     def activity_cancel(self, name: str) -> str:
         definition = self._catalog.activity(name)
