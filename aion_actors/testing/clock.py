@@ -33,8 +33,9 @@ import threading
 import time
 from collections.abc import Iterator
 
+from aion_actors.core.durations import LAST_NS
 from aion_actors.runtime.clock import Alarmed, Quietness
-from aion_actors.runtime.timeouts import LAST_NS, wait_seconds
+from aion_actors.runtime.timeouts import wait_seconds
 
 #: the timer service's "no timer at all"
 _NO_TIMER = 1 << 61
