@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -137,16 +138,21 @@ def test_a_dedup_id_gives_the_first_runs_handle_while_it_is_queued_or_running(
     assert later.result(timeout=10) == 4
 
 
+def _cancel_async(engine: Engine, workflow_id: str, reason: str) -> None:
+    asyncio.run(AsyncEngine(engine).cancel(workflow_id, reason, timeout=10))
+
+
 @pytest.mark.timeout(30)
+@pytest.mark.parametrize("cancel", [Engine.cancel, _cancel_async], ids=["engine", "async"])
 def test_a_run_cancelled_while_queued_ends_cancelled_without_running_its_code(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, cancel: Callable[[Engine, str, str], None]
 ) -> None:
     ledger = str(tmp_path / "ledger")
     engine.register(Queue("q", concurrency=1))
     engine.enqueue("q", flows.held, workflow_id="gate")
     engine.enqueue("q", flows.held, ledger, workflow_id="x")
     engine.enqueue("q", flows.held, ledger, workflow_id="y")
-    engine.cancel("x", "not needed")
+    cancel(engine, "x", "not needed")
     assert engine.describe("x").status is WorkflowStatus.CANCELLED
     assert _kinds(engine, "x") == ["WorkflowStarted", "WorkflowQueued", "WorkflowCancelled"]
     with pytest.raises(WorkflowFailed):
@@ -154,25 +160,6 @@ def test_a_run_cancelled_while_queued_ends_cancelled_without_running_its_code(
     engine.signal("gate", "go")
     wait_until(lambda: flows.noted(ledger) == ["y"], 10, "y to start in x's place")
     assert engine.describe("y").status is WorkflowStatus.RUNNING
-
-
-@pytest.mark.timeout(30)
-def test_an_async_cancel_of_a_queued_run_ends_it_without_running_its_code(
-    engine: Engine, tmp_path: Path
-) -> None:
-    ledger = str(tmp_path / "ledger")
-    engine.register(Queue("q", concurrency=1))
-    engine.enqueue("q", flows.held, workflow_id="gate")
-    engine.enqueue("q", flows.held, ledger, workflow_id="x")
-    engine.enqueue("q", flows.held, ledger, workflow_id="y")
-    asyncio.run(_cancel_async(engine, "x"))
-    assert _kinds(engine, "x") == ["WorkflowStarted", "WorkflowQueued", "WorkflowCancelled"]
-    engine.signal("gate", "go")
-    wait_until(lambda: flows.noted(ledger) == ["y"], 10, "y to start in x's place")
-
-
-async def _cancel_async(engine: Engine, workflow_id: str) -> None:
-    await AsyncEngine(engine).cancel(workflow_id, "not needed", timeout=10)
 
 
 @pytest.mark.timeout(30)

@@ -37,10 +37,9 @@ def test_a_store_of_another_schema_version_is_refused_naming_both_and_untouched(
         assert conn.execute("SELECT count(*) FROM aion.owner").fetchone() == (1,)
 
 
-def test_a_second_writer_gets_data_dir_locked_naming_the_holders_host_and_pid(
-    pg_url: str,
-) -> None:
-    holder = subprocess.Popen(
+def _holder(pg_url: str) -> subprocess.Popen[str]:
+    """Another process holding the store at `pg_url`; it prints HELD, then waits for stdin."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -52,6 +51,12 @@ def test_a_second_writer_gets_data_dir_locked_naming_the_holders_host_and_pid(
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def test_a_second_writer_gets_data_dir_locked_naming_the_holders_host_and_pid(
+    pg_url: str,
+) -> None:
+    holder = _holder(pg_url)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         started = time.monotonic()
@@ -163,18 +168,7 @@ def test_a_postgres_store_held_elsewhere_points_to_nodes_not_to_postgres(pg_url:
         Engine.open(pg_url, workers=1)
     assert "another PostgresStore in this process" in str(here.value)
     assert "another Engine" not in str(here.value) and "node_id=" in str(here.value)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"from aion_actors.store.postgres import PostgresStore\n"
-            f"s = PostgresStore({pg_url!r}); print('HELD', flush=True); input()",
-        ],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holder(pg_url)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
         with pytest.raises(DataDirLocked) as there:
