@@ -17,7 +17,7 @@ from supervisor._latch import Latch
 from supervisor._timers import Timers
 from supervisor._waits import LONGEST_WAIT, bounded, wait_long
 from supervisor.errors import DuplicateChild, SupervisorError
-from supervisor.policy import Backoff, RestartPolicy, RestartWindow
+from supervisor.policy import MOST_RESTARTS, Backoff, RestartPolicy, RestartWindow
 from supervisor.pooled import Dispatcher, PooledActor
 from supervisor.process import ProcessRef
 from supervisor.spec import ChildInfo, ChildRef, ChildSpec, ExitReason
@@ -25,6 +25,7 @@ from supervisor.supervisor import Supervisor
 
 __all__ = [
     "LONGEST_WAIT",
+    "MOST_RESTARTS",
     "Backoff",
     "ChildInfo",
     "ChildRef",

@@ -74,6 +74,11 @@ class SupervisorActor(pykka.ThreadingActor, Generic[H]):
         )
         #: the static children, until ``on_start`` has started them; then empty
         self._initial = list(children)
+        for spec in self._initial:
+            if not isinstance(spec, ChildSpec):
+                raise SupervisorError(
+                    f"supervisor {self.state.name!r}: its children must be ChildSpecs, not {spec!r}"
+                )
         keys = [spec.key for spec in self._initial]
         if len(set(keys)) != len(keys):
             raise SupervisorError(f"supervisor {self.state.name!r}: duplicate child keys in {keys}")

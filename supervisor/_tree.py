@@ -284,7 +284,7 @@ class Tree:
         group: list[Child],
     ) -> None:
         if policy.on_exhausted == "escalate":
-            self._give_up(info, reason)
+            self._give_up(info, reason, policy)
             return
         logger.warning(
             "supervisor %r: child %r exited (%s) more than %d times in %.3g s; %s",
@@ -301,15 +301,16 @@ class Tree:
         if waiting:
             self._schedule(waiting, 0.0)
 
-    def _give_up(self, info: ChildInfo, reason: ExitReason) -> None:
-        """Intensity exhausted: stop all children, exit ``shutdown`` and tell the host."""
+    def _give_up(self, info: ChildInfo, reason: ExitReason, policy: RestartPolicy) -> None:
+        """Intensity exhausted (`policy`'s: the child's own, or this supervisor's): stop all
+        children, exit ``shutdown`` and tell the host."""
         logger.error(
             "supervisor %r gives up: child %r exited (%s) more than %d times in %.3g s",
             self.name,
             info.key,
             reason,
-            self.policy.max_restarts,
-            self.policy.within_seconds,
+            policy.max_restarts,
+            policy.within_seconds,
         )
         self.state.exit_reason = ExitReason.SHUTDOWN
         self.shutdown_all()

@@ -6,10 +6,11 @@ the clock and the random source are passed in, never read from globals.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 __all__ = [
     "Backoff",
@@ -29,6 +30,16 @@ RESTART_TYPES: tuple[RestartType, ...] = ("permanent", "transient", "temporary")
 ON_EXHAUSTED: tuple[OnExhausted, ...] = ("escalate", "fail", "park")
 
 
+#: the largest restart budget (`max_restarts`): a window holds one slot per restart, and
+#: a budget this large never runs out in a process's life anyway
+MOST_RESTARTS: Final = 1_000_000_000
+
+
+def _finite_at_least(value: float, low: float) -> bool:
+    """Whether `value` is a finite number >= `low` (False for NaN, which passes `< low`)."""
+    return isinstance(value, int | float) and math.isfinite(value) and value >= low
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Delay before a restart: ``min(max, initial * multiplier**n) * (1 + jitter * U[0,1))``.
@@ -44,14 +55,14 @@ class Backoff:
     jitter: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.initial < 0 or self.max < 0 or self.jitter < 0:
+        for name in ("initial", "max", "jitter"):
+            if not _finite_at_least(getattr(self, name), 0):  # (NaN too: it passes `< 0`)
+                raise ValueError(
+                    f"Backoff({name}={getattr(self, name)!r}): must be a finite number >= 0"
+                )
+        if not _finite_at_least(self.multiplier, 1):
             raise ValueError(
-                f"Backoff(initial={self.initial}, max={self.max}, jitter={self.jitter}): "
-                "initial, max and jitter must be >= 0"
-            )
-        if self.multiplier < 1:
-            raise ValueError(
-                f"Backoff(multiplier={self.multiplier}): multiplier must be >= 1 "
+                f"Backoff(multiplier={self.multiplier!r}): must be a finite number >= 1 "
                 "(a shrinking delay would make crash loops faster)"
             )
 
@@ -104,10 +115,16 @@ class RestartPolicy:
             raise ValueError(f"RestartPolicy(restart={self.restart!r}): use one of {RESTART_TYPES}")
         if isinstance(self.max_restarts, bool) or not isinstance(self.max_restarts, int):
             raise TypeError(f"RestartPolicy(max_restarts={self.max_restarts!r}): must be an int")
-        if self.max_restarts < 0:
-            raise ValueError(f"RestartPolicy(max_restarts={self.max_restarts}): must be >= 0")
-        if not self.within_seconds > 0:
-            raise ValueError(f"RestartPolicy(within_seconds={self.within_seconds}): must be > 0")
+        if not 0 <= self.max_restarts <= MOST_RESTARTS:
+            raise ValueError(
+                f"RestartPolicy(max_restarts={self.max_restarts}): must be >= 0 and at most "
+                f"{MOST_RESTARTS:_}"
+            )
+        if not (_finite_at_least(self.within_seconds, 0) and self.within_seconds > 0):
+            raise ValueError(
+                f"RestartPolicy(within_seconds={self.within_seconds!r}): must be a finite "
+                "number of seconds > 0"
+            )
 
 
 class RestartWindow:

@@ -242,7 +242,7 @@ class ChildSpec:
                 f"{where}: start_method={self.start_method!r}; use 'forkserver' or 'spawn' "
                 "(never fork a process that has threads)"
             )
-        if any(age < 0 for age in self.restart_history):
+        if not all(age >= 0 for age in self.restart_history):  # (NaN is not >= 0)
             raise ValueError(f"{where}: restart_history holds ages in seconds, all >= 0")
 
 

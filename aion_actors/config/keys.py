@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from aion_actors.core.durations import LONGEST_PERIOD, LONGEST_PERIOD_TEXT
+from supervisor import MOST_RESTARTS
 
 __all__ = [
     "ACTIVITY_KEYS",
@@ -36,8 +37,10 @@ class Key:
 def _number(
     low: float, *, strict: bool = False, integer: bool = False, high: float = math.inf
 ) -> Key:
-    kind = "an integer" if integer else "a number"
+    kind = "an integer" if integer else "a finite number"
     bound = f"> {low:g}" if strict else f">= {low:g}"
+    if high < math.inf:
+        bound += f" and at most {high:_}"
 
     def check(value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
@@ -97,7 +100,7 @@ RESTART_KEYS: Final[Mapping[str, Key]] = {
         "only one_for_one applies to workflow runs)",
         lambda v: v == "one_for_one",
     ),
-    "max_restarts": _number(0, integer=True),
+    "max_restarts": _number(0, integer=True, high=MOST_RESTARTS),
     "within_seconds": _number(0, strict=True),
     "on_exhausted": _choice("fail", "park"),
     "restart": _choice("transient", "temporary"),

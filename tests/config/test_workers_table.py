@@ -59,11 +59,20 @@ def test_the_workers_table_sets_the_pool_restart_policy(tmp_path: Path) -> None:
     [
         ("[workers]\nmax_restarts = -1", ["[workers] max_restarts = -1: expected an integer >= 0"]),
         ("[workers]\nmax_restarts = 1.5", ["[workers] max_restarts = 1.5", "an integer >= 0"]),
-        ("[workers]\nwithin_seconds = 0", ["[workers] within_seconds = 0: expected a number > 0"]),
-        ("[workers]\nbackoff_initial = -1", ["[workers] backoff_initial = -1", "a number >= 0"]),
-        ("[workers]\nbackoff_multiplier = 0.5", ["backoff_multiplier = 0.5", "a number >= 1"]),
-        ('[workers]\nbackoff_max = "5"', ['[workers] backoff_max = "5"', "a number >= 0"]),
-        ("[workers]\nbackoff_jitter = -0.1", ["backoff_jitter = -0.1", "a number >= 0"]),
+        (
+            "[workers]\nwithin_seconds = 0",
+            ["[workers] within_seconds = 0: expected a finite number > 0"],
+        ),
+        (
+            "[workers]\nbackoff_initial = -1",
+            ["[workers] backoff_initial = -1", "a finite number >= 0"],
+        ),
+        (
+            "[workers]\nbackoff_multiplier = 0.5",
+            ["backoff_multiplier = 0.5", "a finite number >= 1"],
+        ),
+        ('[workers]\nbackoff_max = "5"', ['[workers] backoff_max = "5"', "a finite number >= 0"]),
+        ("[workers]\nbackoff_jitter = -0.1", ["backoff_jitter = -0.1", "a finite number >= 0"]),
         (
             '[workers]\non_exhausted = "park"',
             [

@@ -313,6 +313,17 @@ def test_restart_history_seeds_the_childs_budget(start_sup) -> None:
     assert sup.lookup("old") is None
 
 
+def test_a_give_up_under_a_childs_own_policy_names_that_policys_budget(
+    start_sup, caplog: pytest.LogCaptureFixture
+) -> None:
+    own = RestartPolicy(max_restarts=0, within_seconds=99, on_exhausted="escalate")
+    sup = start_sup(RestartPolicy(max_restarts=3, within_seconds=5, on_exhausted="fail"))
+    sup.start_child(ChildSpec("c", actor=Worker, policy=own))
+    current(sup, "c").ref.tell("crash")
+    wait_until(lambda: "gives up" in caplog.text, "the supervisor to give up")
+    assert "more than 0 times in 99 s" in caplog.text
+
+
 def test_a_childs_own_policy_overrides_the_supervisors(start_sup) -> None:
     done = threading.Event()
     own = RestartPolicy(max_restarts=0, on_exhausted="fail")

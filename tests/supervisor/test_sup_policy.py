@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import abc
+import math
 
 import pytest
 
-from supervisor import Backoff, ChildSpec, ExitReason, PooledActor, RestartPolicy
+from supervisor import (
+    MOST_RESTARTS,
+    Backoff,
+    ChildSpec,
+    ExitReason,
+    PooledActor,
+    RestartPolicy,
+    RestartWindow,
+    Supervisor,
+    SupervisorError,
+)
 from supervisor.spec import actor_class
 from tests.supervisor.helpers import Worker, exit_with
 
@@ -28,10 +39,17 @@ def test_backoff_formula() -> None:
         {"multiplier": 0.5},
         {"max": -1.0},
         {"jitter": -0.1},
+        {"initial": math.nan},  # (NaN passes every `< 0`: it waited the max, or not at all)
+        {"max": math.nan},
+        {"multiplier": math.nan},
+        {"jitter": math.nan},
+        {"initial": math.inf},
+        {"max": math.inf},
     ],
 )
-def test_bad_backoff_is_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+def test_bad_backoff_is_refused_naming_the_field(kwargs: dict[str, float]) -> None:
+    [(name, value)] = kwargs.items()
+    with pytest.raises(ValueError, match=rf"^Backoff\({name}={value!r}\): must be a finite"):
         Backoff(**kwargs)
 
 
@@ -40,7 +58,10 @@ def test_bad_backoff_is_refused(kwargs: dict[str, float]) -> None:
     [
         {"strategy": "all_for_one"},
         {"max_restarts": -1},
+        {"max_restarts": 2**63 - 1},  # (a deque of that length raised OverflowError at start)
         {"within_seconds": 0},
+        {"within_seconds": math.nan},
+        {"within_seconds": math.inf},
         {"on_exhausted": "explode"},
         {"restart": "sometimes"},
     ],
@@ -61,6 +82,18 @@ def test_bad_child_specs_are_refused() -> None:
         ChildSpec("k", actor=Worker, shutdown=-1)
     with pytest.raises(ValueError, match="fork"):
         ChildSpec("k", process=exit_with, start_method="fork")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="restart_history holds ages in seconds, all >= 0"):
+        ChildSpec("k", actor=Worker, restart_history=(math.nan,))
+
+
+def test_the_largest_restart_budget_is_usable() -> None:
+    window = RestartWindow(RestartPolicy(max_restarts=MOST_RESTARTS, within_seconds=1.0))
+    assert window.add(0.0) == 1
+
+
+def test_a_supervisor_refuses_children_that_are_not_child_specs() -> None:
+    with pytest.raises(SupervisorError, match="its children must be ChildSpecs, not 'notaspec'"):
+        Supervisor.start(RestartPolicy(), ["notaspec"])  # type: ignore[list-item]
 
 
 def test_exit_reasons_from_exit_codes() -> None:
