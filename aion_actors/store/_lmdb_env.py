@@ -1,9 +1,10 @@
 """Opening an LMDB data directory: its owner lock, file and schema checks, reader gate
 and the reader slots dead processes leave behind.
 
-The owner lock is an OS lock (`flock`) on `<dir>/aion.lock`, so it dies with
-its process: a killed engine's directory is taken over without manual
-cleanup, and a live one is refused with its pid. LMDB forbids opening one
+The owner lock is an OS lock (`flock`) on the directory and on `<dir>/aion.lock`
+(which names the holder), so it dies with its process: a killed engine's
+directory is taken over without manual cleanup, and a live one is refused with
+its pid. LMDB forbids opening one
 environment twice in a process, so a process-wide registry refuses that too.
 """
 
@@ -98,24 +99,56 @@ class Gate:
 
 
 class DirLock:
-    """Exclusive ownership of a data directory, recorded with the owner's pid."""
+    """Exclusive ownership of a data directory, recorded with the owner's pid.
+
+    The lock is on the directory itself as well as on `aion.lock`: an operator who
+    deletes `aion.lock` as a "stale lock" file must not let a second engine into a
+    live directory (it would run completed steps again). `aion.lock` names the holder
+    (and is what an engine of an earlier version locks).
+    """
 
     def __init__(self, directory: Path) -> None:
-        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        held = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = -1
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_pid(fd)
-            os.close(fd)
-            here = holder == os.getpid()
-            raise DataDirLocked(str(directory), holder, in_this_process=here) from None
+            _take(held, directory)
+            fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            _take(fd, directory, fd)
+        except BaseException:
+            for each in (fd, held):
+                if each >= 0:
+                    os.close(each)
+            raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
+        self._fds = (fd, held)
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
+        for fd in self._fds:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _take(fd: int, directory: Path, pid_fd: int | None = None) -> None:
+    """flock `fd`, or raise `DataDirLocked` naming the holder `aion.lock` records."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_pid(pid_fd) if pid_fd is not None else _holder(directory)
+        here = holder == os.getpid()
+        raise DataDirLocked(str(directory), holder, in_this_process=here) from None
+
+
+def _holder(directory: Path) -> int | None:
+    """The pid `aion.lock` records, if it is there (an operator may have deleted it)."""
+    try:
+        fd = os.open(directory / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return _read_pid(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_pid(fd: int) -> int | None:
@@ -307,9 +340,12 @@ class StaleReaders:
 
 def _check_schema(env: lmdb.Environment, directory: Path) -> bool:
     """True for an empty environment; raises unless it holds our schema version."""
+    marked = (directory / _lmdb_file.MARKER).exists()  # (a store was created here)
     with env.begin() as txn:
         if txn.get(b"meta") is None:
             if txn.cursor().first():
+                if marked:  # ours, damaged (a copy taken while its engine wrote, say)
+                    raise _unreadable(directory, "its main database lacks the meta database")
                 raise ConfigError(
                     f"{directory} holds an LMDB environment that is not an aion-actors "
                     "data directory; use an empty or missing directory"
@@ -323,6 +359,8 @@ def _check_schema(env: lmdb.Environment, directory: Path) -> bool:
     except Exception:
         found = None
     if not isinstance(found, int):
+        if marked:
+            raise _unreadable(directory, "its meta database has no readable schema_version")
         raise ConfigError(
             f"data directory {directory} has a meta database without a readable "
             f"schema_version; it was not written by aion-actors or is damaged"
@@ -330,3 +368,10 @@ def _check_schema(env: lmdb.Environment, directory: Path) -> bool:
     if found != SCHEMA_VERSION:
         raise SchemaMismatch(str(directory), found, SCHEMA_VERSION)
     return False
+
+
+def _unreadable(directory: Path, what: str) -> CorruptStore:
+    return CorruptStore(
+        str(directory / _lmdb_file.DATA_FILE),
+        f"{what}, though {_lmdb_file.MARKER} says a store was created here",
+    )

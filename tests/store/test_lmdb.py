@@ -27,6 +27,7 @@ from aion_actors.core import (
     packb,
 )
 from aion_actors.core import events as ev
+from aion_actors.core.errors import CorruptStore
 from aion_actors.store import LmdbStore, Recorder
 from tests.store.conftest import WAIT
 from tests.store.helpers import seqs, signals, started
@@ -160,6 +161,24 @@ def test_directories_that_are_not_data_directories_are_refused(tmp_path: Path) -
         LmdbStore(tmp_path / "empty", readonly=True)
 
 
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_store_whose_meta_database_is_gone_is_corrupt_not_foreign(
+    data: Path, readonly: bool
+) -> None:
+    """(A copy taken while its engine wrote can look so: the marker says it is a store,
+    so the advice is a backup and doctor, never "use an empty directory".)"""
+    with LmdbStore(data) as store:
+        store.append("w", "r1", signals(2), 0)
+    env = lmdb.open(str(data), max_dbs=16)
+    with env.begin(write=True) as txn:
+        txn.drop(env.open_db(b"meta", txn=txn), delete=True)
+    env.close()
+    with pytest.raises(CorruptStore) as info:
+        LmdbStore(data, readonly=readonly)
+    assert str(data / "data.mdb") in str(info.value)
+    assert "lacks the meta database" in str(info.value) and "doctor" in str(info.value)
+
+
 def test_bad_options_are_config_errors(data: Path) -> None:
     with pytest.raises(ConfigError, match="'sync' or 'nosync'"):
         LmdbStore(data, durability="fast")  # type: ignore[arg-type]
@@ -193,6 +212,19 @@ def test_a_directory_owned_by_another_process_is_locked_but_readable(
         assert reader.map_size > 64 * 1024
         with pytest.raises(ConfigError, match="read-only"):
             reader.append("w", "r1", signals(1), 403)
+
+
+def test_a_live_owners_directory_stays_locked_after_its_lock_file_is_deleted(
+    data: Path, owner: subprocess.Popen[str]
+) -> None:
+    """(An operator deleting `aion.lock` as a stale file must not let a second engine in:
+    it would run the owner's completed steps again.)"""
+    assert _order(owner, "append r1 1") == "ok 1"
+    (data / "aion.lock").unlink()
+    with pytest.raises(DataDirLocked) as info:
+        LmdbStore(data)
+    assert info.value.holder_pid is None  # (its record is gone; the lock is not)
+    assert _order(owner, "append r1 1") == "ok 2"
 
 
 def test_another_process_can_inspect_while_this_one_owns(data: Path) -> None:
