@@ -6,6 +6,7 @@ this module asks each what it knows, so `Engine` only forwards the calls.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aion_actors.core import (
@@ -14,16 +15,21 @@ from aion_actors.core import (
     RunKey,
     WorkflowClosed,
     WorkflowNotFound,
+    WorkflowStatus,
     payloads,
 )
 from aion_actors.core import events as ev
 from aion_actors.handles import RunDescription
 from aion_actors.runtime.catalog import Catalog
-from aion_actors.runtime.runs import RunManager
+from aion_actors.runtime.runs import RunManager, Whereabouts
+from aion_actors.runtime.runs.entry import Residence
 from aion_actors.runtime.timeouts import deadline
 from aion_actors.starting import Gate
 from aion_actors.store import EventStore, RunSummary
 from aion_actors.store.postgres.nodeview import ownership_of
+
+#: statuses of a run that closed naming the next run of its workflow_id
+_SUCCEEDED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
 
 
 class Lookup:
@@ -68,17 +74,50 @@ class Lookup:
 
     def describe(self, workflow_id: str) -> RunDescription:
         run = self.latest(workflow_id)
+        memo_of = run.run_id  # (a successor whose start is not recorded yet inherits it)
+        run = self._chain_head(run)
         definition = self._catalog.workflow(run.workflow_type)
         where = self._runs.whereabouts(RunKey(workflow_id, run.run_id))
+        run = self._resumed(run, where)
         last = self._store.read(workflow_id, run.run_id, run.head) if run.status.is_terminal else []
         started = self._store.read(workflow_id, run.run_id, until=1)
         version = definition.version if definition else None
         timeout_at = deadline(started[0]) if started else None
         closing = last[-1] if last else None
         patches = self._patches(workflow_id, run.run_id)
-        memo = started[0].memo if started and isinstance(started[0], ev.WorkflowStarted) else None
+        opening = started or self._store.read(workflow_id, memo_of, until=1)
+        memo = opening[0].memo if opening and isinstance(opening[0], ev.WorkflowStarted) else None
         owned = ownership_of(self._store, workflow_id)
         return RunDescription.of(run, where, version, closing, timeout_at, patches, memo, owned)
+
+    def _chain_head(self, run: RunSummary) -> RunSummary:
+        """The run to describe: `run`, the store's latest — unless it closed continuing
+        into (or reset to) the workflow_id's open run, whose start is being recorded:
+        the chain is open, that run is its head, running as its predecessor ended."""
+        open_id = self._runs.open_run(run.workflow_id)
+        if run.status not in _SUCCEEDED or open_id is None or open_id == run.run_id:
+            return run
+        head = self._store.get_run(run.workflow_id, open_id)
+        if head is not None:
+            return head
+        started_at = run.ended_at or run.started_at
+        return replace(
+            run,
+            run_id=open_id,
+            status=WorkflowStatus.RUNNING,
+            started_at=started_at,
+            ended_at=None,
+            head=0,
+            restarts=0,
+        )
+
+    def _resumed(self, run: RunSummary, where: Whereabouts) -> RunSummary:
+        """`run` as this engine holds it: parked in the store, but being resumed here (its
+        replay, which records `RunResumed`, is under way), it is running."""
+        if run.status is not WorkflowStatus.PARKED or where.residency is Residence.PARKED:
+            return run
+        held = self._runs.open_run(run.workflow_id) == run.run_id
+        return replace(run, status=WorkflowStatus.RUNNING) if held else run
 
     def _patches(self, workflow_id: str, run_id: str) -> tuple[str, ...]:
         """The patches the run took, in order; none known when its history is damaged

@@ -47,7 +47,7 @@ class Operations:
 
         def here() -> None:
             key = self._open(workflow_id, "pause")
-            self._runs.request(key, msg.PauseRequest(reason, msg.Ack()), timeout)
+            self._runs.request(key, msg.PauseRequest(reason, msg.Ack(follows=True)), timeout)
 
         self._route.call(workflow_id, here, lambda f: f.pause(workflow_id, reason, timeout))
 
@@ -56,7 +56,7 @@ class Operations:
 
         def here() -> None:
             key = self._open(workflow_id, "unpause")
-            self._runs.request(key, msg.UnpauseRequest(msg.Ack()), timeout)
+            self._runs.request(key, msg.UnpauseRequest(msg.Ack(follows=True)), timeout)
 
         self._route.call(workflow_id, here, lambda f: f.unpause(workflow_id, timeout))
 

@@ -87,6 +87,7 @@ class RunActor(PooledActor):
         self._start: msg.Ack | None = None
         #: requests whose events are in `_outbox`: acknowledged once their batch commits
         self._requests: list[msg.Request] = []
+        self._following: list[msg.Request] = []  # by workflow_id, after the ending: see stop
         #: the outcomes, due timers and child endings behind `_outbox`'s events, and those
         #: behind the batch in flight: kept for the next incarnation should the store fail
         self._inputs: list[object] = []
@@ -224,6 +225,8 @@ class RunActor(PooledActor):
             self._orphans().pass_on(request)
         elif request.request_id in self._ledger.request_ids:  # recorded before a crash
             request.ack.resolve()
+        elif closed_as is not None and request.ack.follows:  # passed on once it is closed
+            self._following.append(request)
         elif closed_as is not None:
             request.ack.resolve(WorkflowClosed(*self.key, closed_as.value, request.what))
         else:
@@ -269,7 +272,7 @@ class RunActor(PooledActor):
 
     def on_stop(self) -> None:
         orphans = self._orphans()
-        for call in self._updates.left():  # their callers wait for answers: hand them on
+        for call in [*self._updates.left(), *self._following]:  # their callers wait
             orphans.pass_on(call)
         self.seal_inbox(orphans)
         if self._machine is not None:
@@ -286,7 +289,7 @@ class RunActor(PooledActor):
             error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
             error = error or RuntimeError(f"run {self.run_id} crashed")
             self._host.start_failed(self.key, error, start)
-        for request in [*unsent, *self._updates.left()]:
+        for request in [*unsent, *self._following, *self._updates.left()]:
             orphans.pass_on(request)
         self.seal_inbox(orphans)
 

@@ -28,11 +28,20 @@ class Ack:
     a waiter list and callbacks built in Python.
     """
 
-    __slots__ = ("_claim", "_done", "error", "on_done", "submitted")
+    __slots__ = ("_claim", "_done", "error", "follows", "on_done", "submitted")
 
-    def __init__(self, on_done: Callable[[BaseException | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_done: Callable[[BaseException | None], None] | None = None,
+        *,
+        follows: bool = False,
+    ) -> None:
         #: told the outcome once it is resolved, on the resolving thread: keep it quick
         self.on_done = on_done
+        #: its caller named the workflow_id alone (no run_id): a run that closes before
+        #: recording it, naming a next run (continue-as-new, reset), passes it on to that
+        #: run (see `Residency.refuse`); a request for one run (a run_id, a token) never is
+        self.follows = follows
         #: taken by the first resolver: later ones change nothing
         self._claim = threading.Lock()
         #: set once `error` holds the outcome (None: recorded)

@@ -103,6 +103,16 @@ async def compensates(ctx: WorkflowContext, ledger: str) -> str:
 
 
 @workflow
+async def adds_up(ctx: WorkflowContext, total: int, until: int) -> int:
+    """Adds each "add" signal, one per run: a chain that continues as new until `until`."""
+    ctx.on_query("total", lambda: total)
+    total += await ctx.wait_signal("add")
+    if total >= until:
+        return total
+    ctx.continue_as_new(total, until)
+
+
+@workflow
 async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int]:
     seen = [*seen, n]
     if n > 0:
@@ -112,6 +122,7 @@ async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int
 
 
 ALL = [
+    adds_up,
     note,
     sleeper,
     two_waits,

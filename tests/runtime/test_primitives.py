@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,53 @@ def test_three_continue_as_new_generations(engine: Engine) -> None:
     latest = engine.describe("gen")
     assert latest.status == WorkflowStatus.COMPLETED
     assert engine.history("gen")[0].input == [0, [3, 2, 1]]
+
+
+def test_signals_by_workflow_id_reach_a_continue_as_new_chain_each_recorded_once(
+    engine: Engine,
+) -> None:
+    """workflow_id is the chain's key: a signal that meets a run closing as continued-as-new
+    is recorded by its successor, never refused, never twice."""
+    threads, each = 3, 30
+    run = engine.start(prims.adds_up, 0, threads * each, workflow_id="chain")
+    refused: list[BaseException] = []
+
+    def client() -> None:
+        for _ in range(each):
+            try:
+                engine.signal("chain", "add", 1)
+            except Exception as exc:  # every refusal is the failure
+                refused.append(exc)
+
+    clients = [threading.Thread(target=client) for _ in range(threads)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join(timeout=60)
+    assert refused == []
+    assert run.result(timeout=30) == threads * each  # (its last run's result)
+    recorded = [
+        e
+        for r in engine.list_runs()
+        if r.workflow_id == "chain"
+        for e in engine.history("chain", r.run_id)
+        if isinstance(e, ev.SignalReceived)
+    ]
+    assert len(recorded) == threads * each
+
+
+def test_describe_after_an_acknowledged_signal_never_says_continued_as_new(
+    engine: Engine,
+) -> None:
+    """A chain whose run just continued as new is open: describe shows its next run."""
+    engine.start(prims.adds_up, 0, 30, workflow_id="chain")
+    seen = set()
+    for _ in range(29):
+        engine.signal("chain", "add", 1)
+        seen.add(engine.describe("chain").status)
+    assert seen == {WorkflowStatus.RUNNING}
+    engine.signal("chain", "add", 1)
+    assert engine.result("chain", timeout=30) == 30
 
 
 def test_cancelling_a_parent_cancels_its_children_unless_abandoned(engine: Engine) -> None:

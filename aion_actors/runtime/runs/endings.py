@@ -82,6 +82,7 @@ class Endings:
         self._counters = counters
         #: a node's: children held by other nodes (see `elsewhere`)
         self.elsewhere: ChildrenElsewhere | None = None
+        residency.resend = self.send  # a request passed on to a successor run goes as any
 
     # -- requests to runs without an actor
 

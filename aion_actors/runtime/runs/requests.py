@@ -69,14 +69,17 @@ class Requests:
         #: its run's partition left this node, to the partition's owner (`HandOn`)
         self.hand_on: HandOn | None = None
 
+    # signal, cancel and terminate name the workflow_id's open run: its successor, if it
+    # closes continuing as new before recording them, records them instead
+
     def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
-        self._send(key, msg.Signal(name, payload, msg.Ack()), timeout)
+        self._send(key, msg.Signal(name, payload, msg.Ack(follows=True)), timeout)
 
     def cancel(self, key: RunKey, reason: str, timeout: float | None) -> None:
-        self._send(key, msg.CancelRequest(reason, msg.Ack()), timeout)
+        self._send(key, msg.CancelRequest(reason, msg.Ack(follows=True)), timeout)
 
     def terminate(self, key: RunKey, reason: str, timeout: float | None) -> None:
-        self._send(key, msg.TerminateRequest(reason, msg.Ack()), timeout)
+        self._send(key, msg.TerminateRequest(reason, msg.Ack(follows=True)), timeout)
 
     def signal_with_start(
         self, definition: WorkflowDefinition, run: NewRun, timeout: float | None

@@ -31,6 +31,7 @@ from aion_actors.core import (
     RunKey,
     WorkflowClosed,
     WorkflowNotFound,
+    WorkflowStatus,
     faults,
 )
 from aion_actors.core import events as ev
@@ -53,6 +54,9 @@ log = logging.getLogger("aion_actors.runtime")
 
 #: how long a run actor may take to stop when the engine closes
 _STOP_TIMEOUT = 5.0
+
+#: statuses of a run that closed naming the next run of its workflow_id
+_SUCCEEDED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
 
 #: histories read by startup recovery kept for their runs' next replay, at most
 KEPT_HISTORIES = 100_000
@@ -109,6 +113,9 @@ class Residency:
         #: a node's: the error for a message to an open run another node holds now
         #: (its partition moved: nothing of the message was recorded here)
         self.held_elsewhere: Callable[[RunKey], AionError | None] = lambda key: None
+        #: how a request refused by its closed run reaches that run's successor: as any
+        #: request reaches a run (set by `Endings`, which routes them)
+        self.resend: Callable[[RunKey, msg.RequestMessage], None] = self.deliver
 
     @property
     def clock(self) -> Clock:
@@ -170,12 +177,28 @@ class Residency:
         return Handoff(history) if head is None or head == history[-1].seq else None
 
     def refuse(self, key: RunKey, messages: Sequence[object]) -> None:
-        """Messages for a run that is closed (or an engine that is): their senders hear so."""
+        """Messages for a run that is closed (or an engine that is): their senders hear so
+        — but a request addressed by workflow_id alone goes on to the run its run's
+        closing names next (`_successor`), which records it (or refuses it, here again)."""
         for message in messages:
             if isinstance(message, msg.Request):
-                message.ack.resolve(self._closed_error(key, message))
+                successor = self._successor(key) if message.ack.follows else None
+                if successor is not None and isinstance(message, msg.RequestMessage):
+                    self.resend(successor, message)
+                else:
+                    message.ack.resolve(self._closed_error(key, message))
             elif isinstance(message, msg.Query):
                 _fail(message.reply, self._closed_error(key, message))
+
+    def _successor(self, key: RunKey) -> RunKey | None:
+        """The run that run `key` closed into (continue-as-new, reset) if it closed so
+        and the engine is open: its closing event names it."""
+        run = None if self._table.shut_down else self._store.get_run(*key)
+        if run is None or run.status not in _SUCCEEDED:
+            return None
+        closing = self._store.read(*key, run.head)
+        next_run_id = getattr(closing[-1], "next_run_id", None) if closing else None
+        return RunKey(key.workflow_id, next_run_id) if next_run_id else None
 
     def _closed_error(self, key: RunKey, message: msg.Request | msg.Query) -> AionError:
         if self._table.shut_down:
