@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from aion_actors.config import Config, configure
-from aion_actors.core import ConfigError, RunKey, WorkflowStatus
+from aion_actors.core import ConfigError, OperationRefused, RunKey, WorkflowStatus
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.runs import RunManager
@@ -65,14 +65,21 @@ class Registration:
         )
 
     def resume(self, run: RunSummary) -> None:
-        """Replay parked `run` with the code registered now."""
-        if run.status != WorkflowStatus.PARKED or not self._runs.resume(
-            RunKey(run.workflow_id, run.run_id)
+        """Replay parked `run` with the code registered now; `OperationRefused` (nothing
+        done) naming its real state if it is not parked, a resume under way included."""
+        key = RunKey(run.workflow_id, run.run_id)
+        if run.status == WorkflowStatus.PARKED and self._runs.resume(key):
+            return
+        state = run.status.value
+        if (
+            run.status == WorkflowStatus.PARKED
+            and self._runs.open_run(key.workflow_id) == key.run_id
         ):
-            raise ConfigError(
-                f"workflow {run.workflow_id!r} (run {run.run_id}) is {run.status.value}, not "
-                "parked; only parked runs can be resumed"
-            )
+            state = "being resumed already (its replay is under way)"
+        raise OperationRefused(
+            f"workflow {run.workflow_id!r} (run {run.run_id}) is {state}, not parked; "
+            "only parked runs can be resumed; nothing was done"
+        )
 
     def workflow(self, workflow: WorkflowDefinition | str) -> WorkflowDefinition:
         """The registered definition to start (a definition not registered yet is, now)."""

@@ -373,9 +373,9 @@ class UpdateFailed(AionError):
 
 
 class OperationRefused(AionError, ValueError):
-    """`pause`, `unpause` or `reset` does not apply to the run in its state now (paused
-    already, not paused, parked, closed, or not a point a reset can go back to);
-    nothing was recorded."""
+    """`pause`, `unpause`, `reset` or `resume` does not apply to the run in its state now
+    (paused already, not paused, parked, closed, not parked, being resumed, or not a point
+    a reset can go back to); nothing was recorded."""
 
 
 class EngineClosed(AionError):

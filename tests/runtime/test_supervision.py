@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine, WorkflowFailed, WorkflowStatus
+from aion_actors import Engine, OperationRefused, WorkflowFailed, WorkflowStatus
 from aion_actors.core import events as ev
 from tests.runtime import flows
 from tests.workers.helpers import wait_until
@@ -59,6 +59,23 @@ def test_exhausted_park_then_resume_after_the_fix(engine: Engine) -> None:
     assert kinds.index("RunParked") < kinds.index("RunResumed")
     assert kinds[-1] == "WorkflowCompleted"
     assert kinds.count("ActivityScheduled") == 1
+
+
+def test_once_resume_returns_describe_is_not_parked_and_a_second_resume_says_why(
+    engine: Engine,
+) -> None:
+    """A run being resumed is not "parked": describe says running, and a second resume is
+    refused (`OperationRefused`, nothing done) naming the run's real state."""
+    run = engine.start(flows.crashy_park, workflow_id="parked")
+    wait_until(lambda: engine.describe("parked").status == WorkflowStatus.PARKED, 30, "park")
+    engine.register(flows.crashy_park_fixed, replace=True)
+    engine.resume("parked")
+    assert engine.describe("parked").status is not WorkflowStatus.PARKED
+    with pytest.raises(OperationRefused, match="not parked; only parked runs") as refused:
+        engine.resume("parked")
+    assert "is parked" not in str(refused.value)
+    assert run.result(timeout=30) == "fixed: 2"
+    assert [e.kind for e in engine.history("parked")].count("RunResumed") == 1
 
 
 def test_changing_activity_order_parks_with_a_named_mismatch(data_dir: Path) -> None:
