@@ -7,7 +7,13 @@ import threading
 
 import pytest
 
-from aion_actors import ConfigError, Engine, QueryError, WorkflowAlreadyStarted, WorkflowClosed
+from aion_actors import (
+    Engine,
+    OperationRefused,
+    QueryError,
+    WorkflowAlreadyStarted,
+    WorkflowClosed,
+)
 from aion_actors.aio import AsyncEngine
 from aion_actors.core import events as ev
 from tests.aio.watchdog import assert_never_blocked, run_watched
@@ -134,9 +140,9 @@ def test_a_resume_on_the_non_owner_gets_the_owners_answer_and_leaves_no_request(
     a, b = pair
     [wid] = _of(b, 1, "p")
     a.start(flows.waiter, 1, workflow_id=wid)
-    with pytest.raises(ConfigError, match="not parked") as caught:
+    with pytest.raises(OperationRefused, match="is running, not parked") as caught:
         a.resume(wid)  # applied on `b`, which finds the run open: its error crosses back
-    assert type(caught.value) is ConfigError
+    assert type(caught.value) is OperationRefused
     assert _requests_left(a) == 0
 
 
