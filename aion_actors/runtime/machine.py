@@ -21,6 +21,7 @@ from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
     PayloadConverter,
+    PayloadError,
     WorkflowError,
     new_run_id,
 )
@@ -184,8 +185,8 @@ class Machine:
         elif isinstance(exc, Cancelled):
             reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
             self._finish(out, ev.WorkflowCancelled(reason=reason))
-        elif isinstance(exc, (WorkflowError, *self.definition.fail_on)):
-            self._finish(out, entry.failed(exc))
+        elif isinstance(exc, (WorkflowError, PayloadError, *self.definition.fail_on)):
+            self._finish(out, entry.failed(exc))  # a PayloadError repeats on every replay
         elif isinstance(exc, Exception) and (
             error := foreign.from_exception(self.definition.name, exc)
         ):

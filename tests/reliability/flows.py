@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aion_actors import ChildWorkflowError, RetryPolicy, WorkflowContext, activity, workflow
+from aion_actors import (
+    ChildWorkflowError,
+    PayloadError,
+    RetryPolicy,
+    WorkflowContext,
+    activity,
+    workflow,
+)
 from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
 
 #: a module path, used as a registered *name*: the engine must never import it.
@@ -84,6 +91,16 @@ async def grows(ctx: WorkflowContext, where: str, size: int) -> Any:
     return big
 
 
+@workflow
+async def shrinks(ctx: WorkflowContext, size: int) -> Any:
+    """Catches the `PayloadError` of a `size`-character argument at the call, sends less."""
+    try:
+        return await ctx.activity(echo, "x" * size)
+    except PayloadError as exc:
+        await ctx.sleep(0)
+        return await ctx.activity(echo, f"refused: {exc.path}")
+
+
 @workflow(name=f"{CANARY}:planted")
 async def planted(ctx: WorkflowContext) -> str:
     await ctx.sleep(0.2)
@@ -144,6 +161,7 @@ ALL: list[WorkflowDefinition | ActivityDefinition[Any, Any]] = [
     sends_set,
     returns_raw,
     grows,
+    shrinks,
     relay,
     relays_child,
     collects,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -16,6 +16,8 @@ from aion_actors import (
     WorkflowNotFound,
 )
 from aion_actors.core import MAX_PAYLOAD_BYTES
+from aion_actors.testing import replay
+from supervisor import RestartPolicy
 from tests.reliability import flows
 
 
@@ -101,7 +103,7 @@ def test_activity_arguments_that_are_not_serialisable_fail_the_run_naming_them(
         run.result(timeout=60)
     assert caught.value.error["type"] == "PayloadError"
     assert 'echo() arguments[0]["tags"]: set is not serialisable' in caught.value.error["message"]
-    assert "ActivityScheduled" not in _history_kinds(engine, "args")
+    assert _history_kinds(engine, "args") == ["WorkflowStarted", "WorkflowFailed"]
 
 
 def test_an_activity_result_that_is_not_serialisable_fails_the_attempt_naming_it(
@@ -163,14 +165,33 @@ def test_a_configured_limit_applies_to_activity_results(data_dir: Path) -> None:
     "where",
     ["activity arguments", "child arguments", "continue-as-new arguments", "workflow result"],
 )
-def test_a_configured_limit_applies_to_what_workflows_produce(data_dir: Path, where: str) -> None:
+@pytest.mark.parametrize("on_exhausted", ["fail", "park"])
+def test_a_payload_over_the_limit_fails_the_run_at_once_wherever_the_workflow_makes_it(
+    data_dir: Path, where: str, on_exhausted: Literal["fail", "park"]
+) -> None:
+    """The same error would repeat on every replay: no crash, no restart, never parked."""
     with Engine.open(data_dir, workers=1, max_payload_bytes=1024) as engine:
         engine.register(*flows.ALL)
+        engine.register(flows.grows, restart=RestartPolicy(on_exhausted=on_exhausted))
         run = engine.start(flows.grows, where, 2000, workflow_id="grows")
-        with pytest.raises(WorkflowFailed, match="over the 1024-byte payload limit"):
+        with pytest.raises(WorkflowFailed, match="over the 1024-byte payload limit") as caught:
             run.result(timeout=30)
-        kinds = _history_kinds(engine, "grows")
-        assert not {"ActivityScheduled", "ChildStarted", "WorkflowContinuedAsNew"} & set(kinds)
+        assert caught.value.error["type"] == "PayloadError"
+        assert _history_kinds(engine, "grows") == ["WorkflowStarted", "WorkflowFailed"]
+        assert engine.stats()["crashes"] == 0
+
+
+def test_a_payload_error_at_the_call_is_the_workflows_to_catch_and_replays_the_same(
+    data_dir: Path,
+) -> None:
+    with Engine.open(data_dir, workers=1, max_payload_bytes=1024) as engine:
+        engine.register(*flows.ALL)
+        run = engine.start(flows.shrinks, 2000, workflow_id="shrinks")
+        assert run.result(timeout=30) == "refused: echo() arguments"
+        before = _history_kinds(engine, "shrinks")
+        assert before.count("ActivityScheduled") == 1 and "RunCrashed" not in before
+        report = replay([engine.history("shrinks")], flows.ALL, max_payload_bytes=1024)
+    assert [r.verdict for r in report.runs] == ["ok"]
 
 
 # -- nested too deeply

@@ -210,7 +210,9 @@ async def sets(ctx: WorkflowContext, value: Any) -> None:
     ctx.set_attributes(value)
 
 
-def test_bad_attributes_and_memo_are_refused_naming_the_fault(tmp_path: Path) -> None:
+def test_bad_attributes_fail_the_run_and_a_bad_memo_is_refused_naming_the_fault(
+    tmp_path: Path,
+) -> None:
     definition = workflow(name="sets")(sets)
     for value, message in [
         ({"bad name": 1}, "must be a Python identifier"),
@@ -223,8 +225,9 @@ def test_bad_attributes_and_memo_are_refused_naming_the_fault(tmp_path: Path) ->
         started = ev.WorkflowStarted(
             workflow_type="sets", input=[value], run_id=run_id, version="v"
         )
-        with pytest.raises(PayloadError, match=message):
-            Machine(definition, "w", run_id, [stamp(started, 1, 1)]).advance()
+        (failed,) = Machine(definition, "w", run_id, [stamp(started, 1, 1)]).advance()
+        assert isinstance(failed, ev.WorkflowFailed)  # at once: a replay would raise it again
+        assert failed.error["type"] == "PayloadError" and message in failed.error["message"]
     with open_engine(tmp_path / "data") as engine, pytest.raises(PayloadError, match="memo"):
         engine.start("relay", 0, memo={1: "x"})
 
