@@ -228,34 +228,42 @@ class Residency:
             )
 
     def _registered(self, key: RunKey) -> None:
+        entry = self._table.get(key)
+        opening = entry is not None and entry.handoff is not None and entry.handoff.start
         generation = self._table.type_registered(key)
-        if generation is not None:
-            self.spawn(key, generation)
+        if generation is not None and opening:
+            self.spawn(key, generation)  # a new run's first start
+        elif generation is not None:
+            self._spawn_replayed(key, generation)
 
     def _rehydrate(self, key: RunKey, generation: int, then: Callable[[], None] | None) -> None:
         try:
             if faults.ARMED:
                 faults.hit("rehydrate")
-            self.spawn(key, generation)
-            if (entry := self._table.get(key)) is not None:
-                self._telemetry.rehydrated(entry.workflow_type)
+            self._spawn_replayed(key, generation)
         finally:
             if then is not None:
                 then()
 
-    def spawn(self, key: RunKey, generation: int) -> None:
+    def _spawn_replayed(self, key: RunKey, generation: int) -> None:
+        """`spawn` a run that has a history: one rehydration (a new run's start is none)."""
+        if self.spawn(key, generation) and (entry := self._table.get(key)) is not None:
+            self._counters.rehydrations += 1
+            self._telemetry.rehydrated(entry.workflow_type)
+
+    def spawn(self, key: RunKey, generation: int) -> bool:
         """Start the incarnation of `generation` (the entry is STARTING); its `on_start`
-        makes it LIVE and hands it what waited in the mailbox."""
+        makes it LIVE and hands it what waited in the mailbox. False if none started."""
         entry = self._table.get(key)
         if entry is None or entry.generation != generation:
-            return
+            return False
         if self._table.shut_down:
             self._never_started(key)
-            return
+            return False
         definition = self._catalog.workflow(entry.workflow_type)
         if definition is None:
             self.await_type(key, generation, entry.workflow_type)
-            return
+            return False
         ages: tuple[float, ...] = ()
         if entry.pending is None or not entry.pending.resuming:
             try:
@@ -275,10 +283,10 @@ class Residency:
                 self._never_started(key)
             elif self._table.exited(key, generation):
                 log.exception("could not start an actor for run %s; messages wait", key.run_id)
-            return
+            return False
         self._evictor.started()
         self._table.started(key, generation, info.pid)
-        self._counters.rehydrations += 1
+        return True
 
     def _never_started(self, key: RunKey) -> None:
         """The engine closed before run `key` had an actor: a start still in its entry was

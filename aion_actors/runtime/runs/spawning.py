@@ -29,7 +29,7 @@ from aion_actors.core import RunKey
 from aion_actors.runtime.lane import Lane
 
 #: spawn the actor of generation `int` of the run (`Residency.spawn`)
-Spawn = Callable[[RunKey, int], None]
+Spawn = Callable[[RunKey, int], object]
 
 
 class Spawner:
