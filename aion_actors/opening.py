@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from aion_actors.config import Config, EngineConfig
+from aion_actors.config.keys import ENGINE_KEYS
 from aion_actors.core import ConfigError
 from aion_actors.store import EventStore, LmdbStore
 from aion_actors.store.postgres import is_url
@@ -46,15 +47,14 @@ def node_options(node: NodeOptions, open_: Callable[..., object]) -> NodeOptions
 
 
 def check_options(**options: object) -> None:
-    """Refuse nonsensical engine options before anything is created (None: the default)."""
+    """Refuse nonsensical engine options before anything is created (None: the default),
+    by the rule `aion.toml` and `check-config` apply (`ENGINE_KEYS`)."""
     for name, value in options.items():
         if value is None:
             continue
-        seconds = name == "idle_evict_after"
-        kinds = (int, float) if seconds else (int,)
-        low = 0 if seconds else 1
-        if isinstance(value, bool) or not isinstance(value, kinds) or value < low:
-            wanted = "a number of seconds >= 0, or None for never" if seconds else "an integer >= 1"
+        key = ENGINE_KEYS[name]
+        if value is False or not key.check(value):  # (False is the file's "never")
+            wanted = key.allowed.replace("false for never", "None for never")
             raise ConfigError(f"Engine option {name}={value!r} is invalid: expected {wanted}")
 
 
@@ -99,6 +99,7 @@ def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> EventSto
             "postgresql:// URL for PostgreSQL, or a directory path for the embedded LMDB store"
         )
     options: dict[str, Any] = {"durability": settings.durability}
+    check_options(map_size=settings.map_size)
     if settings.map_size is not None:
         options["map_size"] = settings.map_size
     return LmdbStore(Path(path), **options)

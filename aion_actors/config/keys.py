@@ -17,6 +17,7 @@ from supervisor import MOST_RESTARTS
 __all__ = [
     "ACTIVITY_KEYS",
     "ENGINE_KEYS",
+    "MIN_MAP_SIZE",
     "QUEUE_KEYS",
     "RESTART_KEYS",
     "UNLIMITED",
@@ -56,11 +57,20 @@ def _choice(*values: str) -> Key:
 
 
 def _seconds_or_false() -> Key:
-    positive = _number(0, strict=True)
+    seconds = _number(0)  # 0: as soon as it idles
     return Key(
-        f"{positive.allowed} (seconds), or false for never",
-        lambda v: v is False or positive.check(v),
+        f"{seconds.allowed} (seconds), or false for never",
+        lambda v: v is False or seconds.check(v),
     )
+
+
+#: the least `map_size` the engine opens a store with (LMDB's pages of an empty store fit)
+MIN_MAP_SIZE: Final = 1 << 20
+
+
+def _map_size() -> Key:
+    least = _number(MIN_MAP_SIZE, integer=True)
+    return Key(f"an integer >= {MIN_MAP_SIZE} (bytes of address space: 1 MiB)", least.check)
 
 
 def _rate() -> Key:
@@ -86,7 +96,7 @@ ENGINE_KEYS: Final[Mapping[str, Key]] = {
     "max_resident": _number(1, integer=True),
     "idle_evict_after": _seconds_or_false(),
     "durability": _choice("sync", "nosync"),
-    "map_size": _number(1, integer=True),
+    "map_size": _map_size(),
     "max_payload_bytes": _number(1, integer=True),
     "node_id": Key(
         "a node id (non-empty string)", lambda v: isinstance(v, str) and v.strip() != ""

@@ -235,6 +235,11 @@ def open_env(
         )
     except DAMAGE as exc:
         raise corrupt(directory, exc) from None
+    except lmdb.MemoryError as exc:  # ENOMEM: the map is address space this process lacks
+        raise ConfigError(
+            f"map_size={map_size} bytes cannot be reserved to open {directory} ({exc}); give "
+            "a smaller map_size (address space, not disk: the default, 1 GiB, grows when full)"
+        ) from None
     except lmdb.Error as exc:
         raise ConfigError(f"cannot open data directory {directory}: {exc}") from None
     try:

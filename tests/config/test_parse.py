@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import ConfigError, RetryPolicy
+from aion_actors import ConfigError, Engine, RetryPolicy
 from aion_actors.config import Config
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART
 from supervisor import Backoff, RestartPolicy
@@ -178,3 +178,40 @@ def test_mistakes_name_the_file_table_key_and_what_is_allowed(
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the config file"):
         Config.load(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("key", "toml", "value"),
+    [
+        ("idle_evict_after", "nan", float("nan")),
+        ("idle_evict_after", "inf", float("inf")),
+        ("idle_evict_after", "-1", -1),
+        ("idle_evict_after", "0", 0),
+        ("idle_evict_after", "0.5", 0.5),
+        ("map_size", "1024", 1024),
+        ("map_size", "1048575", (1 << 20) - 1),
+        ("map_size", "1048576", 1 << 20),
+    ],
+)
+def test_an_engine_option_is_valid_in_the_file_exactly_when_it_is_in_code(
+    tmp_path: Path, key: str, toml: str, value: float
+) -> None:
+    """`Engine.open(**{key: value})` and `[engine] key = toml` (what check-config reads)
+    accept or refuse alike; what they accept opens a store."""
+    path = write(tmp_path, f"[engine]\n{key} = {toml}\n")
+    try:
+        Config.load(path)
+    except ConfigError as refused:
+        in_file: str | None = str(refused)
+    else:
+        in_file = None
+    try:
+        Engine.open(tmp_path / "data", workers=1, **{key: value}).close()
+    except ConfigError as refused:
+        in_code: str | None = str(refused)
+    else:
+        in_code = None
+    assert (in_file is None) == (in_code is None), (in_file, in_code)
+    if in_code is not None:
+        assert f"{key}={value!r} is invalid" in in_code and "expected" in in_code
+        assert not (tmp_path / "data").exists()

@@ -258,9 +258,11 @@ def test_a_bad_config_file_names_file_table_and_key_and_touches_nothing(
         {"max_resident": 0},
         {"max_payload_bytes": -1},
         {"idle_evict_after": -1.0},
+        {"idle_evict_after": float("nan")},
         {"workers": "2"},
         {"durability": "fast"},
         {"map_size": -5},
+        {"map_size": 1024},
     ],
     ids=lambda options: "-".join(f"{k}={v!r}" for k, v in options.items()),
 )
@@ -271,3 +273,11 @@ def test_bad_engine_options_are_refused_before_anything_is_created(
     with pytest.raises(ConfigError, match=f"{name}.*{value!r}"):
         Engine.open(data_dir, **options).close()
     assert not data_dir.exists()
+
+
+def test_a_map_size_beyond_the_address_space_is_refused_naming_map_size(data_dir: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Engine.open(data_dir, workers=1, map_size=1 << 50).close()
+    message = str(caught.value)
+    assert message.startswith(f"map_size={1 << 50} bytes cannot be reserved")
+    assert "give a smaller map_size" in message

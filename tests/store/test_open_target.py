@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aion_actors import ConfigError, Engine
+from aion_actors.store import LmdbStore
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,8 +45,10 @@ def test_a_file_where_the_data_directory_should_be_is_refused_naming_it(tmp_path
 def test_a_map_size_too_small_for_an_empty_store_is_refused_and_the_directory_opens_after(
     tmp_path: Path,
 ) -> None:
+    with pytest.raises(ConfigError, match=r"map_size=10 is invalid: expected an integer >= 1048"):
+        Engine.open(tmp_path / "data", map_size=10)  # refused as aion.toml refuses it
     with pytest.raises(ConfigError, match=r"map_size=10 bytes cannot hold even an empty store"):
-        Engine.open(tmp_path / "data", map_size=10)
+        LmdbStore(tmp_path / "data", map_size=10)  # the store's own floor, below the engine's
     with Engine.open(tmp_path / "data", workers=1) as engine:  # nothing held, nothing damaged
         assert engine.stats()["resident"] == 0
 
