@@ -246,12 +246,12 @@ class WorkflowParked(AionError):
     """`result()` met a parked run: it waits for an operator (`engine.resume()` after a fix)."""
 
     def __init__(self, workflow_id: str, run_id: str, reason: str) -> None:
-        self.workflow_id = workflow_id
-        self.run_id = run_id
-        self.reason = reason
+        self.workflow_id, self.run_id, self.reason = workflow_id, run_id, reason
+        advised = "engine.resume()" in reason  # a reason's own advice is not said twice
         super().__init__(
             f"workflow {workflow_id!r} (run {run_id}) is parked: {reason or 'no reason recorded'}; "
-            "fix the cause and call engine.resume(), or wait with result(raise_on_park=False)"
+            + ("or " if advised else "fix the cause and call engine.resume(), or ")
+            + "wait with result(raise_on_park=False)"
         )
 
 

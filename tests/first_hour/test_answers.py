@@ -75,6 +75,21 @@ def test_result_of_a_parked_run_raises_at_once_unless_asked_to_wait(engine: Engi
         run.result(timeout=0.3, raise_on_park=False)
 
 
+def test_a_parked_runs_error_gives_its_advice_once(engine: Engine) -> None:
+    run = engine.start(flows.breaks, workflow_id="advised")
+    with pytest.raises(WorkflowParked) as parked:
+        run.result(timeout=10)
+    message = str(parked.value)
+    assert message.count("engine.resume()") == 1, message
+    assert message.endswith(
+        "fix the code and call engine.resume(); or wait with result(raise_on_park=False)"
+    )
+    bare = WorkflowParked("w", "r", "paused by hand")  # a reason without advice gets it
+    assert str(bare).endswith(
+        "fix the cause and call engine.resume(), or wait with result(raise_on_park=False)"
+    )
+
+
 def test_a_cancelled_run_raises_workflow_cancelled_a_workflow_failed(engine: Engine) -> None:
     run = engine.start(flows.compensates, workflow_id="cancelled")
     engine.cancel("cancelled", "customer changed their mind")
