@@ -55,9 +55,9 @@ def configure_workflow(
     changes: dict[str, Any] = {}
     label = f"engine.register() of workflow {definition.name!r}"
     if (policy := opt.instance_or_none(label, "restart", restart, RestartPolicy)) is not None:
-        changes["restart"] = run_restart_policy(policy)
+        changes["restart"] = run_restart_policy(policy, label)
     elif config is not None and "restart" not in definition.explicit:
-        changes["restart"] = run_restart_policy(config.restart_policy(definition.name))
+        changes["restart"] = run_restart_policy(config.restart_policy(definition.name), label)
     if config is not None and "retention" not in definition.explicit:
         changes["retention"] = config.retention_of(definition.name)
     return dataclasses.replace(definition, **changes) if changes else definition

@@ -47,13 +47,20 @@ DEFAULT_RUN_RESTART = RestartPolicy(
 )
 
 
-def run_restart_policy(policy: RestartPolicy) -> RestartPolicy:
-    """A `RestartPolicy` as it applies to one run.
+def run_restart_policy(policy: RestartPolicy, label: str) -> RestartPolicy:
+    """A `RestartPolicy` as it applies to one run (`label` names whose, in a refusal).
 
-    A run that completes must not be restarted, so `permanent` means
-    `transient` here; and a run's exhausted budget ends that run only, so
-    OTP's default `escalate` (which would stop every run) means `fail`.
+    `RestartPolicy`'s own defaults are OTP's: a run that completes must not be
+    restarted, so `permanent` means `transient` here; and a run's exhausted budget
+    ends that run only, so `escalate` (which would stop every run) means `fail`.
+    A strategy other than `one_for_one` (never a default) is refused, as in `aion.toml`:
+    each run is supervised on its own, so it could mean nothing.
     """
+    if policy.strategy != "one_for_one":
+        from aion_actors.config.keys import WHY_NOT  # (config imports this module)
+
+        why = WHY_NOT[("strategy", policy.strategy)]
+        raise ConfigError(f"{label}: RestartPolicy(strategy={policy.strategy!r}) is refused: {why}")
     changes: dict[str, Any] = {}
     if policy.restart == "permanent":
         changes["restart"] = "transient"
@@ -366,7 +373,7 @@ def workflow(
             fn=func,
             name=called,
             version=code_version(func),
-            restart=run_restart_policy(policy or DEFAULT_RUN_RESTART),
+            restart=run_restart_policy(policy or DEFAULT_RUN_RESTART, label),
             fail_on=opt.exception_types(label, "fail_on", fail_on),
             explicit=frozenset(given),
             retention=kept,

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine, OperationRefused, WorkflowFailed, WorkflowStatus
+from aion_actors import (
+    ConfigError,
+    Engine,
+    OperationRefused,
+    WorkflowFailed,
+    WorkflowStatus,
+    workflow,
+)
 from aion_actors.core import events as ev
+from supervisor import RestartPolicy
+from supervisor.policy import Strategy
 from tests.runtime import flows
 from tests.workers.helpers import wait_until
 
@@ -116,3 +125,25 @@ def test_a_temporary_run_fails_at_its_first_crash(engine: Engine) -> None:
     assert kinds.count("RunCrashed") == 1 and "RunRestarted" not in kinds
     assert kinds[-1] == "WorkflowFailed"
     assert kinds.index("ActivityCompleted") < kinds.index("RunCrashed")
+
+
+@pytest.mark.parametrize("strategy", ["one_for_all", "rest_for_one"])
+def test_a_run_restart_strategy_other_than_one_for_one_is_refused_in_code_as_in_the_file(
+    engine: Engine, strategy: Strategy
+) -> None:
+    policy = RestartPolicy(strategy=strategy)
+    refusal = (
+        rf"workflow 'crashy_fail': RestartPolicy\(strategy='{strategy}'\) is refused: "
+        "each run is supervised on its own"
+    )
+    with pytest.raises(ConfigError, match=rf"^engine.register\(\) of {refusal}"):
+        engine.register(flows.crashy_fail, restart=policy)
+    with pytest.raises(ConfigError, match=rf"^{refusal}"):
+        workflow(name="crashy_fail", restart=policy)(flows.crashy_fail.fn)
+
+
+def test_restart_policy_defaults_permanent_and_escalate_mean_transient_and_fail_for_runs() -> None:
+    """`RestartPolicy()`'s OTP defaults, as a run takes them (README: Restart policy reference)."""
+    policy = RestartPolicy(restart="permanent", on_exhausted="escalate")
+    definition = workflow(name="otp_defaults", restart=policy)(flows.crashy_fail.fn)
+    assert (definition.restart.restart, definition.restart.on_exhausted) == ("transient", "fail")
