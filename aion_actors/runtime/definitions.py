@@ -13,12 +13,13 @@ import functools
 import hashlib
 import inspect
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
 
 from aion_actors.core import ConfigError
+from aion_actors.core import events as ev
 from aion_actors.core.durations import NOT_GIVEN, NotGiven, RetentionSpec, parse_retention
 from aion_actors.core.payloads import Hints, hints_of
 from aion_actors.runtime import options as opt
@@ -380,3 +381,17 @@ def workflow(
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+def restart_ages(
+    history: Sequence[ev.Event], definition: WorkflowDefinition | None, now: int
+) -> tuple[float, ...]:
+    """Ages at `now` of recorded restarts, so a run's restart budget survives an engine restart."""
+    window = (definition.restart if definition else DEFAULT_RUN_RESTART).within_seconds
+    ages: list[float] = []
+    for event in history:
+        if isinstance(event, ev.RunResumed):
+            ages.clear()
+        elif isinstance(event, ev.RunRestarted):
+            ages.append((now - event.recorded_at) / 1e9)
+    return tuple(age for age in ages if age < window)

@@ -39,7 +39,7 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.actor import RunActor
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
-from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinition
+from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinition, restart_ages
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.host import Handoff, Incarnation, RunHost
 from aion_actors.runtime.lane import Lane
@@ -373,20 +373,6 @@ class Residency:
                 message.ack.resolve(EngineClosed())
             elif isinstance(message, msg.Query):
                 _fail(message.reply, EngineClosed())
-
-
-def restart_ages(
-    history: Sequence[ev.Event], definition: WorkflowDefinition | None, now: int
-) -> tuple[float, ...]:
-    """Ages at `now` of recorded restarts, so a run's restart budget survives an engine restart."""
-    window = (definition.restart if definition else DEFAULT_RUN_RESTART).within_seconds
-    ages: list[float] = []
-    for event in history:
-        if isinstance(event, ev.RunResumed):
-            ages.clear()
-        elif isinstance(event, ev.RunRestarted):
-            ages.append((now - event.recorded_at) / 1e9)
-    return tuple(age for age in ages if age < window)
 
 
 def _told(ref: pykka.ActorRef[Any] | None, message: object) -> bool:
