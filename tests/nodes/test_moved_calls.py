@@ -190,13 +190,15 @@ def test_a_signal_whose_caller_gave_up_in_an_outage_longer_than_the_lease_is_rec
     """(The node's leases expire unrenewed in the outage: it drops its runs; the signal's
     write is refused by the fence when the server is back — nothing of it recorded — and,
     its caller gone, it goes to the partition's owner as a request: this node, again.)"""
-    with Engine.open(pg_url, workers=1, node_id="solo", lease=2.0, renew_every=0.5) as engine:
+    # a lease longer than the server's stop takes (seconds on a slow machine), so the
+    # signal meets the run here; the outage then outlasts the lease
+    with Engine.open(pg_url, workers=1, node_id="solo", lease=6.0, renew_every=1.0) as engine:
         engine.register(*flows.ALL)
         engine.start(flows.waiter, 1, workflow_id="kept")
         with pg_server.outage():
             with pytest.raises(TimeoutError, match="it is not lost"):
                 engine.signal("kept", "item", "x", timeout=1)
-            time.sleep(5)  # more than the lease: the node drops its runs
+            time.sleep(8)  # more than the lease: the node drops its runs
         assert engine.result("kept", timeout=30) == ["x"]
         payloads = [e.payload for e in engine.history("kept") if isinstance(e, ev.SignalReceived)]
         assert payloads == ["x"]
