@@ -244,7 +244,7 @@ class Forwarder:
         partition = partition_of(workflow_id, self._store.partitions)
         self._answers.expect(request_id)
         try:
-            self._store.put_requests([(request_id, partition, call.encode())])
+            self._store.put_requests([(request_id, partition, call.encode())], within=timeout)
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
                 answer = self._answer(request_id, call, deadline, timeout)
@@ -279,7 +279,7 @@ class Forwarder:
         partition = partition_of(key.workflow_id, self._store.partitions)
         self._answers.expect(request_id)
         try:
-            self._store.put_requests([(request_id, partition, call.encode())])
+            self._store.put_requests([(request_id, partition, call.encode())], within=timeout)
             deadline = None if timeout is None else time.monotonic() + timeout
             try:
                 self._answer(request_id, call, deadline, timeout)
@@ -311,7 +311,8 @@ class Forwarder:
                         call.encode(),
                     )
                     for request_id, call in zip(ids, calls, strict=True)
-                ]
+                ],
+                within=timeout,  # a store that does not answer holds the caller no longer
             )
             if faults.ARMED:
                 faults.hit("request.written")

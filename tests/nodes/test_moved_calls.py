@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from aion_actors import Engine, OwnershipLost
+from aion_actors import Engine, OwnershipLost, StoreUnavailable
 from aion_actors.core import RunKey
 from aion_actors.core import events as ev
 from aion_actors.nodes.node import Node
@@ -222,3 +222,19 @@ def test_a_result_timeout_says_another_node_holds_the_run_only_when_one_does(
     with pytest.raises(TimeoutError, match="on node 'elsewhere'"):
         solo.result("stray", timeout=0.5)
     assert handle.run_id != stray.run_id
+
+
+@pytest.mark.timeout(90)
+def test_a_call_forwarded_while_the_store_is_down_gives_up_within_its_timeout(
+    solo: Engine, pg_url: str, pg_server: ThrowawayServer
+) -> None:
+    """(A call for a run of another node's partition is a request row: with the store down
+    it cannot be written, and its caller hears so within its own timeout, not after the
+    store's whole retry window — nothing of it recorded.)"""
+    node, _ = _stray(solo, pg_url)  # its partition another node's, from here on
+    node._give_up({partition_of("stray", 64)}, "another node owns it", release=False)  # noqa: SLF001
+    with pg_server.outage():  # (calls for "stray" are forwarded: written as request rows)
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="this call recorded nothing"):
+            solo.signal("stray", "item", "x", timeout=1)
+        assert time.monotonic() - began < 10  # (before: the 30 s retry window, and more)

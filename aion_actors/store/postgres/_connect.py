@@ -153,8 +153,13 @@ class Backoff:
     def close(self) -> None:
         self._closed.set()
 
-    def run(self, operation: Callable[[], _T], *, reading: bool = False) -> _T:
-        deadline = time.monotonic() + self._retry_for
+    def run(
+        self, operation: Callable[[], _T], *, reading: bool = False, within: float | None = None
+    ) -> _T:
+        """`operation()`, retried after lost connections for `retry_for` seconds (or
+        `within`, a caller's timeout, when that is sooner)."""
+        retry_for = self._retry_for if within is None else min(self._retry_for, within)
+        deadline = time.monotonic() + retry_for
         pause = _FIRST_PAUSE
         while True:
             if self._closed.is_set():

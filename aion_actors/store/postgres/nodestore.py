@@ -157,12 +157,19 @@ class NodeStore(PostgresStore):
 
     # -- calls of other nodes (see `_requests`, `aion_actors.nodes.applier`)
 
-    def put_requests(self, rows: list[tuple[str, int, bytes]], *, reply: bool = True) -> None:
+    def put_requests(
+        self,
+        rows: list[tuple[str, int, bytes]],
+        *,
+        reply: bool = True,
+        within: float | None = None,
+    ) -> None:
         """Record calls for runs of other nodes' partitions, durably, and announce them
-        (`reply` False: their caller waits for no answer, none is recorded)."""
+        (`reply` False: their caller waits for no answer, none is recorded); while the
+        store is unreachable, retried for at most `within` seconds (the caller's timeout)."""
         s = self.target.schema
         node_id = self.settings.node_id if reply else _requests.NO_REPLY
-        self._writing(lambda conn: _requests.put(conn, s, node_id, rows))
+        self._writing(lambda conn: _requests.put(conn, s, node_id, rows), within=within)
 
     def pending_requests(self, partitions: list[int]) -> list[tuple[str, int, bytes]]:
         return self._read(lambda conn, s: _requests.pending(conn, s, partitions))

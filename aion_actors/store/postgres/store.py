@@ -139,12 +139,19 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self._pool.check()
         self._regain_lock = not self.readonly
 
-    def _with_conn(self, work: Callable[[Any], _T], *, reading: bool = False) -> _T:
+    def _with_conn(
+        self, work: Callable[[Any], _T], *, reading: bool = False, within: float | None = None
+    ) -> _T:
+        """`work(conn)`, retried after lost connections; a caller's timeout (`within`)
+        bounds the retries and the wait for a connection."""
+        deadline = None if within is None else time.monotonic() + within
+
         def attempt() -> _T:
-            with self._pool.connection() as conn:
+            wait = None if deadline is None else max(0.01, deadline - time.monotonic())
+            with self._pool.connection(timeout=wait) as conn:
                 return work(conn)
 
-        return self._backoff.run(attempt, reading=reading)
+        return self._backoff.run(attempt, reading=reading, within=within)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -220,7 +227,13 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             conn.rollback()
         return row[0] if row else None
 
-    def _writing(self, work: Callable[[Any], _T], workflow_id: str | None = None) -> _T:
+    def _writing(
+        self,
+        work: Callable[[Any], _T],
+        workflow_id: str | None = None,
+        *,
+        within: float | None = None,
+    ) -> _T:
         """A small write outside the group commit, in a transaction of its own (retried
         after a lost connection: it must be idempotent); one for a run (`workflow_id`)
         passes the fence first."""
@@ -233,7 +246,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
                         self._fence_one(conn, workflow_id)
                     return work(conn)
 
-            return self._with_conn(attempt)
+            return self._with_conn(attempt, within=within)
 
     def _write(self, work: Callable[[Any], None], workflow_id: str | None = None) -> None:
         self._writing(work, workflow_id)
