@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from aion_actors.core import RunKey, WorkflowStatus, check_reason
+from aion_actors.core import RunKey, WorkflowStatus, check_reason, check_signal_name
 from aion_actors.handles import result_of
 from aion_actors.lookup import Lookup
 from aion_actors.queues.service import Queues
@@ -130,8 +130,7 @@ class Calls:
 
 def checked_signal(name: Any, timeout: Any) -> float | None:
     """A signal's `timeout`, once its name is checked (`TypeError` unless a non-empty str)."""
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"a signal name must be a non-empty str, got {name!r}")
+    check_signal_name(name)
     return call_timeout(timeout, "signal")
 
 

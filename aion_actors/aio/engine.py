@@ -210,7 +210,6 @@ class AsyncEngine:
     async def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """`Engine.cancel`: returns once the cancel request is committed."""
         checked_with_reason("cancel", reason, timeout)
-        self._check_open()
         # the `Engine`'s way, always: a queued run is cancelled in its queue (its code
         # never runs), which a request to the run would not do
         await self._read(functools.partial(self._calls.cancel, workflow_id, reason, timeout))

@@ -53,6 +53,7 @@ from aion_actors.core.ids import (
     WorkflowId,
     check_id,
     check_reason,
+    check_signal_name,
     new_run_id,
     new_workflow_id,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "check_id",
     "check_payload",
     "check_reason",
+    "check_signal_name",
     "decode_event",
     "encode_event",
     "error_info",

@@ -79,3 +79,10 @@ def check_reason(reason: object, what: str) -> str:
     if not isinstance(reason, str):
         raise TypeError(f"a {what} reason must be a str, got {type(reason).__name__} {reason!r}")
     return reason
+
+
+def check_signal_name(name: object) -> str:
+    """A signal's name is recorded as text and waited on by it: a non-empty str."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a signal name must be a non-empty str, got {name!r}")
+    return name

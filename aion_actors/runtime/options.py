@@ -52,13 +52,15 @@ def seconds_or_none(label: str, option: str, value: object) -> float | None:
 
 def grace_seconds(label: str, option: str, value: object) -> float:
     """`value` as a finite number of seconds >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value >= 0)
+    ):
         raise ConfigError(
             f"{label}: {option} must be a finite number of seconds >= 0, got "
             f"{type(value).__name__} {value!r}"
         )
-    if not math.isfinite(value):
-        raise ConfigError(f"{label}: {option} must be a finite number of seconds >= 0, got {value}")
     return float(value)
 
 

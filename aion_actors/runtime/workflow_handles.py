@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aion_actors.core import check_signal_name
 from aion_actors.runtime.commands import ChildResultCommand, ExternalCommand
 
 
@@ -28,8 +29,7 @@ class ExternalHandle:
     def signal(self, name: str, payload: Any = None) -> ExternalCommand:
         """Send signal `name`; resumes once the target has recorded it, or raises
         `ExternalWorkflowError` if it has no open run to take it."""
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"a signal needs a name, got {name!r}")
+        check_signal_name(name)
         payload = self._check(payload, f"signal {name!r} payload")
         return ExternalCommand("signal", self.workflow_id, self.run_id, name=name, payload=payload)
 
