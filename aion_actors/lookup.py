@@ -28,9 +28,6 @@ from aion_actors.starting import Gate
 from aion_actors.store import EventStore, RunSummary
 from aion_actors.store.postgres.nodeview import ownership_of
 
-#: statuses of a run that closed naming the next run of its workflow_id
-_SUCCEEDED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
-
 
 class Lookup:
     def __init__(
@@ -95,7 +92,7 @@ class Lookup:
         into (or reset to) the workflow_id's open run, whose start is being recorded:
         the chain is open, that run is its head, running as its predecessor ended."""
         open_id = self._runs.open_run(run.workflow_id)
-        if run.status not in _SUCCEEDED or open_id is None or open_id == run.run_id:
+        if not run.status.names_next_run or open_id is None or open_id == run.run_id:
             return run
         head = self._store.get_run(run.workflow_id, open_id)
         if head is not None:

@@ -61,7 +61,8 @@ _FIELD_NAMES: Final[dict[type[Event], tuple[str, ...]]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
 }
 _FIELD_SETS: Final = {cls: frozenset(names) for cls, names in _FIELD_NAMES.items()}
-_CHECKS: Final = {cls: checks for cls, checks in _KINDS.values()}
+#: per class: the fields to encode, and those to check as `decode_event` will (one lookup)
+_ENCODING: Final = {cls: (_FIELD_NAMES[cls], checks) for cls, checks in _KINDS.values()}
 _new = object.__new__
 _setattr = object.__setattr__
 
@@ -167,13 +168,14 @@ def encode_event(event: Event) -> bytes:
     """Encode one event; a field of a type the schema refuses, or that is not a msgpack
     value, is a `PayloadError` naming it."""
     cls = type(event)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
+    encoding = _ENCODING.get(cls)
+    if encoding is None:
         raise PayloadError("event", f"{cls.__name__} is not an event kind of this schema")
+    names, checks = encoding
     record: dict[str, Any] = {"v": SCHEMA_VERSION, "kind": cls.__name__}
     for name in names:
         record[name] = getattr(event, name)
-    for name, types in _CHECKS[cls]:  # what `decode_event` would refuse is never written
+    for name, types in checks:  # what `decode_event` would refuse is never written
         if not isinstance(record[name], types):
             kinds = " or ".join(t.__name__ for t in types)
             got = type(record[name]).__name__

@@ -28,10 +28,17 @@ class WorkflowStatus(enum.StrEnum):
     def is_terminal(self) -> bool:
         return self not in _OPEN
 
+    @property
+    def names_next_run(self) -> bool:
+        """Closed into another run of its workflow_id (continue-as-new, reset), which its
+        closing event names: waits and requests by workflow_id follow to it."""
+        return self in _SUCCEEDED
+
 
 _OPEN = frozenset(
     {WorkflowStatus.RUNNING, WorkflowStatus.PARKED, WorkflowStatus.PAUSED, WorkflowStatus.QUEUED}
 )
+_SUCCEEDED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
 
 
 _STATUS_OF: dict[type[ev.Event], WorkflowStatus] = {

@@ -31,9 +31,6 @@ log = logging.getLogger("aion_actors.runtime")
 #: has closed on another node; False when the time ran out
 Elsewhere = Callable[[RunKey, float | None], bool]
 
-#: closings that name a next run of the workflow_id, which waiting follows
-_FOLLOWED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
-
 
 class Closings:
     def __init__(self, table: RunTable, store: EventStore) -> None:
@@ -152,7 +149,7 @@ class Closings:
         if self.watch is not None and run is not None and not run.status.is_terminal:
             self.watch(key, lambda: self.when_closed(key, callback))  # held by another node
             return
-        if run is not None and run.status.is_terminal and run.status not in _FOLLOWED:
+        if run is not None and run.status.is_terminal and not run.status.names_next_run:
             _call(key, callback)  # closed for good: its summary says so, no event to read
             return
         closed(self._closing_in_store(key, run=run))

@@ -31,7 +31,6 @@ from aion_actors.core import (
     RunKey,
     WorkflowClosed,
     WorkflowNotFound,
-    WorkflowStatus,
     faults,
 )
 from aion_actors.core import events as ev
@@ -55,8 +54,6 @@ log = logging.getLogger("aion_actors.runtime")
 #: how long a run actor may take to stop when the engine closes
 _STOP_TIMEOUT = 5.0
 
-#: statuses of a run that closed naming the next run of its workflow_id
-_SUCCEEDED = frozenset({WorkflowStatus.CONTINUED_AS_NEW, WorkflowStatus.RESET})
 
 #: histories read by startup recovery kept for their runs' next replay, at most
 KEPT_HISTORIES = 100_000
@@ -194,7 +191,7 @@ class Residency:
         """The run that run `key` closed into (continue-as-new, reset) if it closed so
         and the engine is open: its closing event names it."""
         run = None if self._table.shut_down else self._store.get_run(*key)
-        if run is None or run.status not in _SUCCEEDED:
+        if run is None or not run.status.names_next_run:
             return None
         closing = self._store.read(*key, run.head)
         next_run_id = getattr(closing[-1], "next_run_id", None) if closing else None
