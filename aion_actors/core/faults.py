@@ -17,7 +17,8 @@ Points: `commit.before`, `commit.after` (around each group commit),
 `prune.middle` (a run being pruned is invisible, some of its events remain),
 `request.written` (a node recorded a call for another node's run, not yet answered),
 `request.applying` (the owner read such a request, its event not yet recorded) and
-`child.requested` (a node recorded the start of a child another node owns, unanswered).
+`child.requested` (a node recorded the start of a child another node owns, unanswered)
+and `backup.copied` (a backup's copy written and read back, not yet named its destination).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ POINTS = (
     "request.written",
     "request.applying",
     "child.requested",
+    "backup.copied",
 )
 
 ARMED = False

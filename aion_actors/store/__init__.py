@@ -25,6 +25,7 @@ that no event records. Ids are validated with `check_id`; a timer key
 (run ids plus timer id) must fit LMDB's 511-byte key limit in every store.
 """
 
+from aion_actors.store._lmdb_backup import Backup
 from aion_actors.store._lmdb_records import DamagedRun
 from aion_actors.store._search import RunFilters, RunPage, RunQuery
 from aion_actors.store.lmdb_store import LmdbStore
@@ -34,6 +35,7 @@ from aion_actors.store.recorder import Commit, Recorder
 
 __all__ = [
     "AppendRequest",
+    "Backup",
     "Commit",
     "DamagedRun",
     "DueTimer",

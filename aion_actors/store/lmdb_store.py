@@ -39,9 +39,10 @@ from aion_actors.core import (
     check_id,
 )
 from aion_actors.core.closing import CloseOnExit
-from aion_actors.store import _lmdb_env, _lmdb_index, _lmdb_prune, _lmdb_search
+from aion_actors.store import _lmdb_backup, _lmdb_env, _lmdb_index, _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_apply import apply_all
+from aion_actors.store._lmdb_backup import Backup
 from aion_actors.store._lmdb_records import (
     DamagedRun,
     DamageLog,
@@ -337,6 +338,20 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
         with self._write_lock:
             return self._write(lambda txn: _lmdb_index.rebuild(txn, self._dbs, self._timer_index))
 
+    def backup(self, dest: str | os.PathLike[str], *, compact: bool = True) -> Backup:
+        """A consistent copy of the store, taken while it is in use, in new directory `dest`
+        (see `_lmdb_backup`); `compact` leaves out free pages. Open the copy as a store."""
+        while True:
+            with self._gate:
+                try:
+                    return _lmdb_backup.copy(
+                        self._live(), self.path, Path(dest), compact=compact, count_runs=_count
+                    )
+                except lmdb.MapResizedError:  # another process grew the map: adopt, again
+                    pass
+            with self._gate.exclusive():
+                self._live().set_mapsize(0)
+
     # Lifecycle
 
     def _live(self) -> lmdb.Environment:
@@ -356,3 +371,9 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     def __repr__(self) -> str:
         state = "closed" if self._env is None else self.durability
         return f"LmdbStore({str(self.path)!r}, {state}{', readonly' if self.readonly else ''})"
+
+
+def _count(directory: Path) -> int:
+    """The runs of the store in `directory`, opened read-only."""
+    with LmdbStore(directory, readonly=True) as store:
+        return len(store.runs())

@@ -56,6 +56,7 @@ KILL_AT = {
 #: points this workload never passes, each killed by a test of its own
 ELSEWHERE = {
     "prune.middle": "tests/retention/test_prune_crash.py",  # the workload keeps its runs
+    "backup.copied": "tests/store/test_backup.py",  # a backup, not an engine's workload
     "reset": "tests/runtime/test_reset.py",  # an operator's verb the workload does not make
     # calls between nodes: a single engine makes none
     "request.written": "tests/nodes/test_request_crashes.py",
