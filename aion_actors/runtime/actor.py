@@ -111,8 +111,7 @@ class RunActor(PooledActor):
         self.pid = self._incarnation.pid if self._incarnation is not None else 0
 
     def _replay(self) -> None:
-        host = self._host
-        incarnation = self._incarnation
+        host, incarnation = self._host, self._incarnation
         if incarnation is None:  # stale: a newer incarnation holds the run
             self.stop()
             return
@@ -152,6 +151,7 @@ class RunActor(PooledActor):
             max_payload_bytes=host.max_payload_bytes,
             converter=host.converter,
             cancels=ActivityCancels(host.activity_cancel),
+            rebuilt=handed.start is None,
         )
         if held:  # paused: its code runs as far as it had; the rest waits for the unpause
             self._advance(held=True)

@@ -305,7 +305,7 @@ class WorkflowContext:
             if (answer := self._patches.answered(patch_id)) is not None:
                 return answer
             self._no_commands_in_queries("patched")
-        answer = self._patches.patched(patch_id)
+        answer = self._patches.patched(patch_id, replaying=self.is_replaying)
         if self._patches.live:
             self.is_replaying = False
         return answer

@@ -62,6 +62,7 @@ class Machine:
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
         cancels: ActivityCancels | None = None,
+        rebuilt: bool = False,
     ) -> None:
         started = history[0]
         if not isinstance(started, ev.WorkflowStarted):
@@ -79,7 +80,11 @@ class Machine:
             self._outcomes, workflow_id, history[-1].seq, self._converter, max_payload_bytes
         )
         #: the commands by place, patch markers among them
-        self._commands = CommandSequence(self._recorded, ended=isinstance(history[-1], ev.ENDINGS))
+        self._commands = CommandSequence(
+            self._recorded,
+            ended=isinstance(history[-1], ev.ENDINGS),
+            rebuilt=rebuilt and started.reset_from is None,  # (a reset goes on afresh)
+        )
         self.ctx = WorkflowContext(
             workflow_id,
             run_id,
@@ -109,7 +114,7 @@ class Machine:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
         self.feed(history)
-        self.ctx.is_replaying = bool(self._recorded) or len(history) > 1
+        self.ctx.is_replaying = rebuilt or bool(self._recorded) or len(history) > 1
 
     # -- feeding committed events
 

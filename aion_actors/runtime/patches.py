@@ -10,8 +10,16 @@ it takes the next place, so replay finds it where the code asks again.
 - history has an n-th command that is something else (the run predates the
   patch and took the old branch there), or the run had ended before place n:
   False, and the place is not consumed, so the old branch's command matches it;
-- history has no n-th command (the run is live there): True, and
-  `PatchApplied(id)` is recorded in that place.
+- history has no n-th command and the run is live there (a new run, or a rebuilt
+  one whose code got here only on an event past its history): True, and
+  `PatchApplied(id)` is recorded in that place;
+- history has no n-th command but a rebuilt run's code gets there while still
+  replaying its history: False, not consumed. The code before the place is the
+  same, so the last incarnation got there too, on the same events, and took the
+  old branch — blocked in an unrecorded wait inside it (a signal, a condition), or
+  crashed before its commands were committed (then either branch is safe; the old
+  one is taken). A reset's new run counts as new: its prefix is the old run's, and
+  its code goes on from the reset point afresh.
 
 The first answer for an id holds for the rest of the run (nothing is recorded
 again). `ctx.deprecate_patch(id)` consumes a marker found at its place and
@@ -29,11 +37,13 @@ from aion_actors.runtime.recorded import Recorded
 class CommandSequence:
     """The commands history recorded, by place, and how many the code has issued so far."""
 
-    def __init__(self, recorded: list[Recorded], *, ended: bool) -> None:
+    def __init__(self, recorded: list[Recorded], *, ended: bool, rebuilt: bool) -> None:
         #: filled by the machine from history, oldest first
         self._recorded = recorded
         #: the history ends the run: no place past it is live
         self._ended = ended
+        #: the history is a past incarnation's, whose code ran on every event of it
+        self._rebuilt = rebuilt
         self._issued = 0
         #: where the machine's current `advance` collects the events to record
         self.out: list[ev.Event] = []
@@ -59,8 +69,9 @@ class CommandSequence:
         n = self._issued + 1
         return self._recorded[n - 1] if n <= len(self._recorded) else None
 
-    def patched(self, patch_id: str) -> bool:
-        """Whether this run takes patch `patch_id` (see the module's rules)."""
+    def patched(self, patch_id: str, *, replaying: bool) -> bool:
+        """Whether this run takes patch `patch_id` (see the module's rules); `replaying`:
+        the code has seen no event past the history it was rebuilt from."""
         if (answer := self._answers.get(patch_id)) is not None:
             return answer
         check_id(patch_id, "patch_id")
@@ -71,6 +82,8 @@ class CommandSequence:
                 self._issued += 1
         elif self._ended:
             answer = False  # a closed history replayed: the run never got here
+        elif self._rebuilt and replaying:
+            answer = False  # the last incarnation got here and took the old branch
         else:
             self._issued += 1
             self.out.append(ev.PatchApplied(patch_id=patch_id))

@@ -45,7 +45,12 @@ def answer_query(
 ) -> Any:
     """Replay `history` without recording anything, then ask the query handler `name`."""
     machine = Machine(
-        definition, *key, history, max_payload_bytes=max_payload_bytes, converter=converter
+        definition,
+        *key,
+        history,
+        max_payload_bytes=max_payload_bytes,
+        converter=converter,
+        rebuilt=True,
     )
     try:
         machine.advance()

@@ -76,6 +76,27 @@ async def patched_in_handler(ctx: WorkflowContext) -> list[bool]:
     return seen
 
 
+@workflow(name="review")
+async def review_v1(ctx: WorkflowContext, amount: int) -> str:
+    """Waits for "hold" (before the place v2 patches), charges, then waits for "approve"."""
+    await ctx.wait_signal("hold")
+    receipt = await ctx.activity(charge_old, amount)
+    await ctx.wait_signal("approve")
+    return f"approved: {receipt}"
+
+
+@workflow(name="review")
+async def review_v2(ctx: WorkflowContext, amount: int) -> str:
+    """v1 with a manual review patched in where v1 waits for "approve"."""
+    await ctx.wait_signal("hold")
+    receipt = await ctx.activity(charge_old, amount)
+    if ctx.patched("manual-review"):
+        await ctx.wait_signal("review-ok")
+        return f"reviewed: {receipt}"
+    await ctx.wait_signal("approve")
+    return f"approved: {receipt}"
+
+
 ACTIVITIES = (charge_old, charge_new)
 VERSIONS = {
     "v1": payment_v1,

@@ -125,6 +125,21 @@ def test_a_closed_history_that_ended_before_the_patch_replays_without_it() -> No
     assert [e.kind for e in machine.advance()] == ["WorkflowCompleted"]
 
 
+def test_a_rebuilt_run_that_got_past_the_place_before_the_change_takes_the_old_branch() -> None:
+    """No command recorded at the place, but the last incarnation's code got there on the
+    same events (and was waiting inside the old branch): the old branch, no marker."""
+    history = [*_started("review", 4), ev.SignalReceived(name="hold", seq=2)]
+    history += [
+        ev.ActivityScheduled(activity_id="1", name="charge_old", input=[4], attempt=1, seq=3),
+        ev.ActivityCompleted(activity_id="1", result="old 4", seq=4),
+    ]
+    rebuilt = Machine(pf.review_v2, "w", RUN, history, rebuilt=True)
+    assert rebuilt.advance() == [] and rebuilt.ctx.is_replaying
+    assert rebuilt.ctx.patched("manual-review") is False
+    fresh = Machine(pf.review_v2, "w", RUN, list(history))  # the same events, first seen now
+    assert [e.kind for e in fresh.advance()] == ["PatchApplied"]
+
+
 def test_a_patch_asked_in_a_signal_handler_takes_its_place_and_replays() -> None:
     history = _started("patched_in_handler")
     assert _run(pf.patched_in_handler, history) == []
@@ -224,6 +239,29 @@ def test_a_kill_after_the_marker_leaves_it_recorded_once_and_the_new_branch_take
         kinds = _kinds(engine, "pay")
         assert kinds.count("PatchApplied") == 1 and kinds.count("ActivityCompleted") == 1
         assert "charge_old" not in str(engine.history("pay"))
+
+
+@pytest.mark.timeout(60)
+def test_a_run_waiting_inside_the_old_branch_at_the_change_keeps_it_one_waiting_before_takes_the_new(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    with Engine.open(data, workers=1) as engine:
+        engine.register(pf.review_v1, *pf.ACTIVITIES)
+        engine.start("review", 1, workflow_id="inside")
+        engine.start("review", 2, workflow_id="before")
+        engine.signal("inside", "hold")  # now waits for "approve", past v2's patch place
+        _charged_once(engine, "inside")
+    with Engine.open(data, workers=1) as engine:
+        engine.register(pf.review_v2, *pf.ACTIVITIES)
+        engine.signal("inside", "approve")  # what it was waiting for when the code changed
+        assert engine.result("inside", timeout=30) == "approved: old 1"
+        engine.signal("before", "hold")  # it gets to the place only now: the new branch
+        _charged_once(engine, "before")
+        engine.signal("before", "review-ok")
+        assert engine.result("before", timeout=30) == "reviewed: old 2"
+        assert "PatchApplied" not in _kinds(engine, "inside")
+        assert _kinds(engine, "before").count("PatchApplied") == 1
 
 
 @pytest.mark.timeout(60)
