@@ -12,12 +12,18 @@ last events may not have been answered yet when the history was read.
 
 Verdicts: `ok`; `diverged` with the first divergence (the seq of the
 recorded event, what history recorded, what the code asked for); `failed`
-when the code raised while replaying (it would crash the run); `skipped`
-when no workflow of the run's type was given.
+when the code cannot replay the run at all: it cannot be called with the
+run's recorded input (a new parameter without a default), it raises while
+replaying (it would crash the run), it fails a run its code had not closed
+(open, or closed from outside: the run would fail where it went on), or a
+recorded payload no longer decodes (`detail` names the payload: `result of
+activity 'price': cannot be decoded as Quote ...`); `skipped` when no
+workflow of the run's type was given.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +31,7 @@ from typing import Any, Literal
 
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
+    UNRECORDABLE,
     AionError,
     Event,
     NonDeterminismError,
@@ -180,14 +187,17 @@ def replay_run(
     """Replay one history against `definition`, without recording or running anything."""
     events = history.events
     recorded = [c for e in events if (c := recorded_command(e)) is not None]
-    machine = Machine(
-        definition,
-        history.workflow_id,
-        history.run_id,
-        events,
-        max_payload_bytes=max_payload_bytes,
-        converter=converter,
-    )
+    try:  # the coroutine is made here: a run's input that no longer fits raises
+        machine = Machine(
+            definition,
+            history.workflow_id,
+            history.run_id,
+            events,
+            max_payload_bytes=max_payload_bytes,
+            converter=converter,
+        )
+    except Exception as exc:
+        return _verdict(history, "failed", detail=_unstartable(definition, events[0], exc))
     try:
         out = machine.advance()
     except NonDeterminismError as exc:
@@ -196,11 +206,20 @@ def replay_run(
         )
     except Exception as exc:  # the code raises where the recorded run went on
         return _verdict(history, "failed", detail=f"the code raised {type(exc).__name__}: {exc}")
+    closing = history.closing
+    ended = out[-1] if machine.finished and out else None
+    if isinstance(ended, ev.WorkflowFailed) and _fails_anew(ended, closing):
+        detail = f"replaying its history, the code fails the run{_why(ended)}"
+        return _verdict(history, "failed", detail=detail)
     # how many commands the code asked for, each matched against history in order
     issued = machine.issued
     if issued < len(recorded):
         missing = recorded[issued]
-        doing = "ended the run" if machine.finished else "waits on something that records nothing"
+        doing = (
+            f"ended the run{_why(ended)}"
+            if ended is not None
+            else "waits on something that records nothing"
+        )
         return _verdict(
             history,
             "diverged",
@@ -208,7 +227,6 @@ def replay_run(
             recorded=missing.describe(),
             requested=f"nothing more (the code {doing})",
         )
-    closing = history.closing
     if not isinstance(closing, _CLOSED_BY_CODE):
         return _verdict(history, "ok")  # open, or closed from outside: later commands may come
     end = f"the run's end ({closing.kind})"
@@ -220,14 +238,47 @@ def replay_run(
     if not machine.finished:
         requested = "nothing more (the code still waits)"
         return _verdict(history, "diverged", seq=closing.seq, recorded=end, requested=requested)
-    ended = out[-1]
+    assert ended is not None
     if ended.kind != closing.kind:
         requested = f"the run's end ({ended.kind}{_why(ended)})"
         return _verdict(history, "diverged", seq=closing.seq, recorded=end, requested=requested)
     return _verdict(history, "ok")
 
 
-def _why(event: Event) -> str:
+def _unstartable(definition: WorkflowDefinition, started: Event, exc: Exception) -> str:
+    """Why the code could not even begin the run whose first event is `started`."""
+    raised = f"{type(exc).__name__}: {exc}"
+    args = started.input if isinstance(started, ev.WorkflowStarted) else ()
+    if isinstance(exc, TypeError) and not _binds(definition, args):
+        count = f"{len(args)} argument{'' if len(args) == 1 else 's'}"
+        return (
+            f"workflow {definition.name!r} cannot be called with the run's input ({count}): "
+            f"{raised}; runs started before the change replay with the input they were "
+            "given — give a new parameter a default (keep a removed one, unused)"
+        )
+    return f"the code raised {raised} before its first step"
+
+
+def _binds(definition: WorkflowDefinition, args: Sequence[Any]) -> bool:
+    try:
+        inspect.signature(definition.fn).bind(None, *args)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to check: take the call's word
+        return True
+    return True
+
+
+def _fails_anew(failed: ev.WorkflowFailed, closing: Event | None) -> bool:
+    """Whether the code failing the run is a failure to report, not a closing to compare:
+    in a run its code did not close (open, or closed from outside) the run would fail
+    where it went on; anywhere, a recorded payload that no longer decodes."""
+    if isinstance(closing, ev.WorkflowFailed):
+        return False  # it failed then too: the kinds compare equal below
+    return not isinstance(closing, _CLOSED_BY_CODE) or failed.error.get("type") == UNRECORDABLE
+
+
+def _why(event: Event | None) -> str:
     if isinstance(event, ev.WorkflowFailed):
         return f": {event.error.get('type', 'Error')}: {event.error.get('message', '')}"
     return ""
