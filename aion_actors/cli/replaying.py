@@ -24,7 +24,7 @@ from aion_actors.cli._when import UsageError
 from aion_actors.cli.configcheck import app_definitions
 from aion_actors.store import LmdbStore, RunSummary
 from aion_actors.testing.histories import History
-from aion_actors.testing.replayer import PATCH_HINT, HistoryLike, RunReplay, replay_each
+from aion_actors.testing.replayer import HistoryLike, RunReplay, replay_each
 
 Status = Literal["open", "closed", "all"]
 _STYLE = {"ok": "green", "diverged": "bold red", "failed": "bold red", "skipped": "yellow"}
@@ -123,7 +123,7 @@ def _print(console: Console, verdict: RunReplay) -> None:
             f": at seq {verdict.seq} history recorded {verdict.recorded}, "
             f"the code asked for {verdict.requested}"
         )
-        line += f"\n         hint: {escape(PATCH_HINT)}"
+        line += f"\n         hint: {escape(verdict.hint)}"
     elif verdict.detail:
         line += escape(f" ({verdict.detail})")
     console.print(line, soft_wrap=True, highlight=False)

@@ -60,6 +60,15 @@ PATCH_HINT = (
 )
 
 
+def patch_hint(patch: str) -> str:
+    """What to do when a run took `patch` and the code no longer asks for it (as the
+    engine's `NonDeterminismError` says)."""
+    return (
+        f"this run took patch {patch!r}: add ctx.patched({patch!r}) "
+        "(or ctx.deprecate_patch) where this branch changed"
+    )
+
+
 @dataclass(frozen=True)
 class RunReplay:
     """How one run replayed."""
@@ -77,6 +86,15 @@ class RunReplay:
     detail: str = ""
     #: where the history came from (a file, a data directory), if known
     source: str = ""
+    #: for `diverged`: the patch whose marker history holds where the code asked otherwise
+    patch: str | None = None
+
+    @property
+    def hint(self) -> str:
+        """For `diverged`: what to do (the patch to add back, or how to keep the old path)."""
+        if self.verdict != "diverged":
+            return ""
+        return PATCH_HINT if self.patch is None else patch_hint(self.patch)
 
     @property
     def passed(self) -> bool:
@@ -101,10 +119,14 @@ class ReplayDiverged(AionError):
 
     def __init__(self, failures: Sequence[RunReplay]) -> None:
         self.failures = tuple(failures)
-        lines = "\n".join(f"  {f.describe()}" for f in self.failures)
+        lines = "".join(
+            f"\n  {f.describe()}" + (f"\n    hint: {f.hint}" if f.patch else "")
+            for f in self.failures
+        )
+        plain = any(f.verdict == "diverged" and f.patch is None for f in self.failures)
         super().__init__(
-            f"{len(self.failures)} run(s) do not replay with the current code:\n{lines}\n"
-            f"hint: {PATCH_HINT}"
+            f"{len(self.failures)} run(s) do not replay with the current code:{lines}"
+            + (f"\nhint: {PATCH_HINT}" if plain else "")
         )
 
 
@@ -201,9 +223,8 @@ def replay_run(
     try:
         out = machine.advance()
     except NonDeterminismError as exc:
-        return _verdict(
-            history, "diverged", seq=exc.seq, recorded=exc.recorded, requested=exc.requested
-        )
+        found = {"seq": exc.seq, "recorded": exc.recorded, "requested": exc.requested}
+        return _verdict(history, "diverged", patch=exc.patch, **found)
     except Exception as exc:  # the code raises where the recorded run went on
         return _verdict(history, "failed", detail=f"the code raised {type(exc).__name__}: {exc}")
     closing = history.closing
