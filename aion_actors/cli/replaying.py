@@ -58,6 +58,15 @@ class Source:
                 "--type, --status and --limit select runs of a data directory; "
                 "with --from-files every file given is replayed"
             )
+        for path in self.files:
+            if not path.exists():
+                raise UsageError(f"--from-files {path}: no such file")
+            if path.is_dir():
+                raise UsageError(
+                    f"--from-files {path}: is a directory; give the history files in it "
+                    f"({path}/*.json), or the directory without --from-files if it is a "
+                    "data directory"
+                )
 
 
 def replay_command(
@@ -116,9 +125,10 @@ def _selected(runs: list[RunSummary], source: Source) -> list[RunSummary]:
 
 def _print(console: Console, verdict: RunReplay) -> None:
     style = _STYLE[verdict.verdict]
-    run = escape(f"{verdict.workflow_id} (run {verdict.run_id}, {verdict.workflow_type})")
-    line = f"[{style}]{verdict.verdict:<8}[/] {run}"
-    if verdict.verdict == "diverged":
+    line = f"[{style}]{verdict.verdict:<8}[/] {escape(verdict.label)}"
+    if not verdict.run_id:  # a history file that cannot be read
+        line += escape(f": {verdict.detail}")
+    elif verdict.verdict == "diverged":
         line += escape(
             f": at seq {verdict.seq} history recorded {verdict.recorded}, "
             f"the code asked for {verdict.requested}"

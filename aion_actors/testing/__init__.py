@@ -15,6 +15,7 @@ from aion_actors.testing.clock import VirtualClock
 from aion_actors.testing.engine import TestEngine
 from aion_actors.testing.histories import (
     History,
+    HistoryFileError,
     history_document,
     read_history_file,
     write_history_file,
@@ -32,6 +33,7 @@ from aion_actors.testing.replayer import (
 __all__ = [
     "PATCH_HINT",
     "History",
+    "HistoryFileError",
     "ReplayDiverged",
     "ReplayReport",
     "RunReplay",

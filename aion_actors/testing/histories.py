@@ -37,6 +37,18 @@ from aion_actors.core.json_values import from_json, to_json
 
 FORMAT: Final = "aion-actors/history"
 FORMAT_VERSION: Final = 1
+#: how a file that is not what the store held is remedied
+EXPORT: Final = "export it again with `aion-actors history DIR WORKFLOW_ID --json > FILE`"
+
+
+class HistoryFileError(ConfigError):
+    """An exported history file that cannot be read back: `path` names it, `problem`
+    says what is wrong (and where in it) and what to do."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"history file {path}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -106,49 +118,87 @@ def write_history_file(history: History, path: str | os.PathLike[str]) -> None:
 
 
 def read_history_file(path: str | os.PathLike[str]) -> History:
-    """The history an exported file holds; anything malformed is a `ConfigError` naming it."""
+    """The history an exported file holds; anything malformed is a `HistoryFileError`
+    (a `ConfigError`) naming the file, the event and what is wrong."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"history file {path}: cannot read it as JSON ({exc})") from exc
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HistoryFileError(str(path), f"cannot read it ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise HistoryFileError(str(path), f"cannot read it as JSON ({exc}); {EXPORT}") from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HistoryFileError(str(path), f"cannot read it as JSON ({exc}); {EXPORT}") from exc
     return history_from_document(doc, str(path))
 
 
 def history_from_document(doc: Any, source: str) -> History:
-    """The history a parsed document holds (see `history_document`)."""
+    """The history a parsed document holds (see `history_document`): the events the
+    store held, numbered 1, 2, 3... from the run's `WorkflowStarted`."""
     if not isinstance(doc, Mapping) or doc.get("format") != FORMAT:
-        raise ConfigError(
-            f'history file {source}: not an exported history (no "format": "{FORMAT}"); '
-            "write one with `aion-actors history DIR WORKFLOW_ID --json > FILE`"
+        raise HistoryFileError(
+            source,
+            f'not an exported history (no "format": "{FORMAT}"); write one with '
+            "`aion-actors history DIR WORKFLOW_ID --json > FILE`",
         )
     if doc.get("version") != FORMAT_VERSION:
-        raise ConfigError(
-            f"history file {source}: format version {doc.get('version')!r}, this aion-actors "
-            f"reads version {FORMAT_VERSION}"
+        raise HistoryFileError(
+            source,
+            f"format version {doc.get('version')!r}, this aion-actors reads version "
+            f"{FORMAT_VERSION}; {EXPORT} using this aion-actors",
         )
     records = doc.get("events")
     if not isinstance(records, list):
-        raise ConfigError(f'history file {source}: "events" is not a list')
+        raise HistoryFileError(source, f'"events" is not a list; {EXPORT}')
     events = tuple(_event(record, index, source) for index, record in enumerate(records))
+    _check_start(doc, events, source)
     history = History.of(events, workflow_id=str(doc.get("workflow_id") or ""), source=source)
     status = doc.get("status")
     return dataclasses.replace(history, status=status if isinstance(status, str) else None)
 
 
 def _event(record: Any, index: int, source: str) -> Event:
-    where = f"history file {source}: events[{index}]"
+    where = f"events[{index}]"
     if not isinstance(record, Mapping) or not isinstance(record.get("kind"), str):
-        raise ConfigError(f'{where} is not an event object with a "kind"')
+        raise HistoryFileError(source, f'{where} is not an event object with a "kind"; {EXPORT}')
     try:
         fields = {k: from_json(v, f"{record['kind']}.{k}") for k, v in record.items()}
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+        raise HistoryFileError(source, f"{where}: {exc}; {EXPORT}") from exc
     fields.pop("time", None)
+    if fields.get("seq") != index + 1 and isinstance(fields.get("seq"), int):
+        raise HistoryFileError(
+            source,
+            f"{where} has seq {fields['seq']}, expected {index + 1}: a run's events are "
+            "numbered 1, 2, 3... without gaps or repeats, so the file was edited or cut; "
+            + EXPORT,
+        )
     try:  # through the store's own decoder: the same checks as a stored event gets
         return decode_event(packb({"v": SCHEMA_VERSION, **fields}))
     except CorruptEvent as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+        raise HistoryFileError(source, f"{where}: {exc.problem}; {EXPORT}") from exc
+
+
+def _check_start(doc: Mapping[str, Any], events: tuple[Event, ...], source: str) -> None:
+    """The run begins with its `WorkflowStarted`, whose ids the document's header repeats."""
+    started = events[0] if events else None
+    if not isinstance(started, ev.WorkflowStarted):
+        first = started.kind if started else "nothing"
+        raise HistoryFileError(
+            source,
+            f"begins with {first}, not WorkflowStarted: a run's whole history, from its "
+            f"first event, is needed; {EXPORT}",
+        )
+    for field in ("run_id", "workflow_type"):
+        said, holds = doc.get(field), getattr(started, field)
+        if said is not None and said != holds:
+            raise HistoryFileError(
+                source,
+                f"the document says {field} {said!r}, but its WorkflowStarted says "
+                f"{holds!r}; {EXPORT}",
+            )
 
 
 def _iso(ns: int) -> str:

@@ -42,7 +42,7 @@ from aion_actors.core import payloads as conv
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.machine import Machine
 from aion_actors.runtime.recorded import recorded_command
-from aion_actors.testing.histories import History, read_history_file
+from aion_actors.testing.histories import History, HistoryFileError, read_history_file
 
 Verdict = Literal["ok", "diverged", "failed", "skipped"]
 #: what `replay` accepts for one history: a `History`, a run's events, or an exported file
@@ -82,7 +82,8 @@ class RunReplay:
     #: for `diverged`: what history recorded there, and what the code asked for instead
     recorded: str | None = None
     requested: str | None = None
-    #: for `failed` and `skipped`: why
+    #: for `failed` and `skipped`: why (for a history file that cannot be read, the ids
+    #: and type are empty, `source` names the file and `detail` what is wrong in it)
     detail: str = ""
     #: where the history came from (a file, a data directory), if known
     source: str = ""
@@ -101,9 +102,16 @@ class RunReplay:
         """True unless the run diverged or the code failed on it (skipped runs pass)."""
         return self.verdict in ("ok", "skipped")
 
+    @property
+    def label(self) -> str:
+        """The run (its ids and type), or the history file that could not be read."""
+        if not self.run_id:
+            return f"history file {self.source}"
+        return f"{self.workflow_id} (run {self.run_id}, {self.workflow_type})"
+
     def describe(self) -> str:
         """One line: the run and its verdict."""
-        run = f"{self.workflow_id} (run {self.run_id}, {self.workflow_type})"
+        run = self.label
         if self.verdict == "diverged":
             return (
                 f"{run}: diverged at seq {self.seq}: history recorded {self.recorded}, "
@@ -180,7 +188,11 @@ def replay_each(
     by_type = {w.name: w for w in workflows if isinstance(w, WorkflowDefinition)}
     active = conv.active(conv.resolve(converter)[0])
     for index, item in enumerate(histories):
-        history = as_history(item, index)
+        try:
+            history = as_history(item, index)
+        except HistoryFileError as exc:  # this file alone: the others are still replayed
+            yield RunReplay("", "", "", "failed", detail=exc.problem, source=exc.path)
+            continue
         definition = by_type.get(history.workflow_type)
         if definition is None:
             yield _verdict(

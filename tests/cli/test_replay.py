@@ -202,7 +202,8 @@ def test_replay_leaves_the_data_directory_untouched(
         (["{data}", "--app", V1, "--limit", "-1"], "--limit -1"),
         (["{data}", "--app", "tests.cli.replay_other:nothing"], "no attribute"),
         (["{data}/missing", "--app", V1], "does not exist"),
-        (["--from-files", "{data}/data.mdb", "--app", V1], "cannot read it as JSON"),
+        (["--from-files", "{data}/nothing.json", "--app", V1], "no such file"),
+        (["--from-files", "{data}", "--app", V1], "is a directory"),
     ],
 )
 @pytest.mark.timeout(60)
@@ -213,3 +214,34 @@ def test_replay_bad_usage_is_one_line_and_exit_2(
     assert main(["replay", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err, err
+
+
+@pytest.mark.timeout(60)
+def test_a_bad_history_file_fails_alone_and_the_other_files_are_replayed(
+    recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", str(recorded), "order-1", "--json"]) == 0
+    good = tmp_path / "order-1.json"
+    good.write_text(capsys.readouterr().out)
+    doc = json.loads(good.read_text())
+    doc["events"][1]["kind"] = "Nope"
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps(doc))
+    doc = json.loads(good.read_text())
+    doc["events"][1]["seq"] = 99
+    renumbered = tmp_path / "renumbered.json"
+    renumbered.write_text(json.dumps(doc))
+    files = [str(good), str(unknown), str(recorded / "data.mdb"), str(renumbered), str(good)]
+    assert main(["replay", "--from-files", *files, "--app", V1]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("ok") and lines[4].startswith("ok"), out
+    assert lines[1].startswith(f"failed   history file {unknown}: events[1]: unknown event kind")
+    assert "cannot read it as JSON" in lines[2]
+    assert "events[1] has seq 99, expected 2" in lines[3]
+    assert all("export it again with" in line for line in lines[1:4]), out
+    assert "data directory" not in out
+    assert "5 run(s): 2 ok, 0 diverged, 3 failed, 0 skipped" in out
+    code, doc = replay_json(capsys, "--from-files", *files, "--app", V1)
+    assert code == 1 and [r["verdict"] for r in doc["runs"]][1:4] == ["failed"] * 3
+    assert doc["runs"][1]["source"] == str(unknown)

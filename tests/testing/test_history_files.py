@@ -123,3 +123,48 @@ def test_a_malformed_history_file_is_refused_naming_what_is_wrong(doc: Any, mess
     with pytest.raises(ConfigError, match=message) as raised:
         history_from_document(doc, "sample.json")
     assert "sample.json" in str(raised.value) or "(unnamed)" in str(raised.value)
+
+
+def _numbered(*seqs: int) -> dict[str, Any]:
+    """A history document whose events carry `seqs`, in that order."""
+    events = [_sample(ev.WorkflowStarted, 1), *(_sample(ev.TimerFired, n) for n in seqs[1:])]
+    doc = history_document(History.of(events, workflow_id="numbered"))
+    for record, seq in zip(doc["events"], seqs, strict=True):
+        record["seq"] = seq
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("seqs", "message"),
+    [
+        ((1, 99, 3), r"events\[1\] has seq 99, expected 2"),
+        ((1, 2, 2), r"events\[2\] has seq 2, expected 3"),  # a repeated event
+        ((1, 3, 4), r"events\[1\] has seq 3, expected 2"),  # a gap
+        ((2, 3), r"events\[0\] has seq 2, expected 1"),
+    ],
+)
+def test_a_history_file_whose_seqs_are_not_one_to_n_is_refused(
+    seqs: tuple[int, ...], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        history_from_document(_numbered(*seqs), "sample.json")
+    text = str(raised.value)
+    assert text.startswith("history file sample.json: ") and "without gaps or repeats" in text
+    assert "export it again with `aion-actors history DIR WORKFLOW_ID --json > FILE`" in text
+
+
+def test_a_history_file_whose_header_contradicts_its_first_event_is_refused() -> None:
+    doc = _numbered(1, 2)
+    doc["workflow_type"] = "checkout"
+    with pytest.raises(ConfigError, match="workflow_type 'checkout', but its WorkflowStarted"):
+        history_from_document(doc, "sample.json")
+
+
+def test_a_bad_event_in_a_file_is_named_by_file_and_index_with_a_file_remedy() -> None:
+    doc = _numbered(1, 2)
+    doc["events"][1]["kind"] = "Nope"
+    with pytest.raises(ConfigError) as raised:
+        history_from_document(doc, "sample.json")
+    text = str(raised.value)
+    assert "history file sample.json: events[1]: unknown event kind 'Nope'" in text
+    assert "export it again with" in text and "data directory" not in text

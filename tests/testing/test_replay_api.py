@@ -154,3 +154,19 @@ def test_replay_api_reads_exported_files_and_keeps_their_ids(
 def test_a_history_without_its_start_is_refused_by_name() -> None:
     with pytest.raises(Exception, match="begins with TimerFired, not WorkflowStarted"):
         replay([[ev.TimerFired(timer_id="t", seq=2)]], [replay_v1.checkout])
+
+
+@pytest.mark.timeout(60)
+def test_a_bad_file_gets_its_own_failed_verdict_and_the_other_files_are_replayed(
+    histories: list[list[Event]], tmp_path: Path
+) -> None:
+    good = tmp_path / "c-1.json"
+    write_history_file(History.of(histories[0], workflow_id="c-1"), good)
+    cut = tmp_path / "cut.json"
+    cut.write_text(good.read_text()[:300])
+    report = replay([good, cut, str(good)], [replay_v1.checkout])
+    assert [r.verdict for r in report.runs] == ["ok", "failed", "ok"] and not report.passed
+    bad = report.runs[1]
+    assert (bad.source, bad.workflow_id) == (str(cut), "")
+    assert "cannot read it as JSON" in bad.detail and "export it again with" in bad.detail
+    assert bad.describe().startswith(f"history file {cut}: failed (")
