@@ -63,10 +63,17 @@ class History:
     status: str | None = None
     #: where it came from (a file, a data directory), for messages
     source: str = ""
+    #: True when `workflow_id` is made up (`replay-<run_id>`): the events came without
+    #: it, and none of them holds it
+    invented_id: bool = False
 
     @classmethod
     def of(cls, events: Iterable[Event], *, workflow_id: str = "", source: str = "") -> History:
-        """A history from its events alone; they must begin with `WorkflowStarted`."""
+        """A history from its events alone; they must begin with `WorkflowStarted`.
+
+        No event holds the run's workflow_id: without `workflow_id` it is made up as
+        `replay-<run_id>` (`invented_id`), and code that reads `ctx.workflow_id` sees that.
+        """
         events = tuple(events)
         started = events[0] if events else None
         if not isinstance(started, ev.WorkflowStarted):
@@ -81,6 +88,7 @@ class History:
             started.workflow_type,
             events,
             source=source,
+            invented_id=not workflow_id,
         )
 
     @property

@@ -23,8 +23,9 @@ workflow of the run's type was given.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,8 @@ from aion_actors.testing.histories import History, HistoryFileError, read_histor
 Verdict = Literal["ok", "diverged", "failed", "skipped"]
 #: what `replay` accepts for one history: a `History`, a run's events, or an exported file
 HistoryLike = History | Sequence[Event] | Path | str
+#: what `replay` accepts: histories, or histories by the workflow_id of their run
+Histories = Iterable[HistoryLike] | Mapping[str, HistoryLike]
 #: closings the workflow code itself decides: replay must reach the same one
 _CLOSED_BY_CODE = (
     ev.WorkflowCompleted,
@@ -115,7 +118,7 @@ class RunReplay:
         if self.verdict == "diverged":
             return (
                 f"{run}: diverged at seq {self.seq}: history recorded {self.recorded}, "
-                f"the code asked for {self.requested}"
+                f"the code asked for {self.requested}" + (f" ({self.detail})" if self.detail else "")
             )
         if self.verdict in ("failed", "skipped"):
             return f"{run}: {self.verdict} ({self.detail})"
@@ -160,14 +163,18 @@ class ReplayReport:
 
 
 def replay(
-    histories: Iterable[HistoryLike],
+    histories: Histories,
     workflows: Iterable[Any],
     *,
     converter: conv.ConverterSpec = None,
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
 ) -> ReplayReport:
     """Replay each history against `workflows` (their `@workflow` definitions; anything
-    else in the iterable, such as activities, is ignored) and report each run's verdict."""
+    else in the iterable, such as activities, is ignored) and report each run's verdict.
+
+    `histories` is an iterable of histories (exported files, `History` values, a run's
+    events), or a mapping of workflow_id to one: a run's events alone do not hold its
+    workflow_id, so give it when the code reads `ctx.workflow_id`."""
     return ReplayReport(
         tuple(
             replay_each(
@@ -178,7 +185,7 @@ def replay(
 
 
 def replay_each(
-    histories: Iterable[HistoryLike],
+    histories: Histories,
     workflows: Iterable[Any],
     *,
     converter: conv.ConverterSpec = None,
@@ -187,7 +194,7 @@ def replay_each(
     """`replay`, one verdict at a time, reading each history only when it comes."""
     by_type = {w.name: w for w in workflows if isinstance(w, WorkflowDefinition)}
     active = conv.active(conv.resolve(converter)[0])
-    for index, item in enumerate(histories):
+    for index, item in enumerate(_items(histories)):
         try:
             history = as_history(item, index)
         except HistoryFileError as exc:  # this file alone: the others are still replayed
@@ -202,13 +209,26 @@ def replay_each(
         yield replay_run(history, definition, converter=active, max_payload_bytes=max_payload_bytes)
 
 
-def as_history(item: HistoryLike, index: int = 0) -> History:
+def _items(histories: Histories) -> Iterator[HistoryLike]:
+    if not isinstance(histories, Mapping):
+        yield from histories
+        return
+    for workflow_id, item in histories.items():
+        try:
+            history = as_history(item, source=str(workflow_id))
+        except HistoryFileError:
+            yield item  # its own verdict, below
+            continue
+        yield dataclasses.replace(history, workflow_id=workflow_id, invented_id=False)
+
+
+def as_history(item: HistoryLike, index: int = 0, *, source: str = "") -> History:
     """A `History` from what `replay` accepts."""
     if isinstance(item, History):
         return item
     if isinstance(item, (str, Path)):
         return read_history_file(item)
-    return History.of(item, source=f"histories[{index}]")
+    return History.of(item, source=source or f"histories[{index}]")
 
 
 def replay_run(
@@ -219,6 +239,26 @@ def replay_run(
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
 ) -> RunReplay:
     """Replay one history against `definition`, without recording or running anything."""
+    verdict = _replay_run(history, definition, converter, max_payload_bytes)
+    made_up = history.workflow_id
+    seen = (verdict.recorded or "", verdict.requested or "", verdict.detail)
+    if history.invented_id and any(made_up in text for text in seen):
+        note = (
+            "this history came as a run's events alone, which holds no workflow_id: the "
+            f"code saw ctx.workflow_id {made_up!r}; give the run's id with "
+            "History.of(events, workflow_id=...) or replay({workflow_id: events}, ...)"
+        )
+        detail = f"{verdict.detail}; {note}" if verdict.detail else note
+        return dataclasses.replace(verdict, detail=detail)
+    return verdict
+
+
+def _replay_run(
+    history: History,
+    definition: WorkflowDefinition,
+    converter: PayloadConverter | None,
+    max_payload_bytes: int,
+) -> RunReplay:
     events = history.events
     recorded = [c for e in events if (c := recorded_command(e)) is not None]
     try:  # the coroutine is made here: a run's input that no longer fits raises

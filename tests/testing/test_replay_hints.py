@@ -99,3 +99,46 @@ def test_the_cli_prints_the_patch_advice_for_a_patch_removed_too_early(
     assert main(["replay", "--from-files", str(path), "--app", f"{HERE}:REMOVED"]) == 1
     out = capsys.readouterr().out
     assert PATCH_ADVICE in out and "<patch-id>" not in out, out
+
+
+@workflow(name="peer")
+async def peer(ctx: WorkflowContext) -> str:
+    await ctx.wait_signal("hello")
+    return "greeted"
+
+
+@workflow(name="pinger")
+async def pinger(ctx: WorkflowContext) -> str:
+    await ctx.external(f"{ctx.workflow_id}-peer").signal("hello")
+    return "pinged"
+
+
+@pytest.fixture(scope="module")
+def pinged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Event]]:
+    """A completed run of `pinger`, whose code reads its own workflow_id."""
+    data = tmp_path_factory.mktemp("ids") / "data"
+    with Engine.open(data, workers=1) as engine:
+        engine.register(peer, pinger)
+        engine.start(peer, workflow_id="order-1-peer")
+        assert engine.start(pinger, workflow_id="order-1").result(WAIT) == "pinged"
+        yield engine.history("order-1")
+
+
+@pytest.mark.timeout(60)
+def test_histories_keyed_by_workflow_id_replay_with_their_ids(pinged: list[Event]) -> None:
+    (run,) = replay({"order-1": pinged}, [pinger]).runs
+    assert (run.workflow_id, run.verdict) == ("order-1", "ok"), run.describe()
+    (given,) = replay([History.of(pinged, workflow_id="order-1")], [pinger]).runs
+    assert given.verdict == "ok"
+
+
+@pytest.mark.timeout(60)
+def test_a_plain_event_list_says_its_workflow_id_was_made_up_when_that_diverges(
+    pinged: list[Event],
+) -> None:
+    (run,) = replay([pinged], [pinger]).runs
+    made_up = f"replay-{run.run_id}"
+    assert (run.workflow_id, run.verdict) == (made_up, "diverged")
+    assert "holds no workflow_id" in run.detail and f"ctx.workflow_id {made_up!r}" in run.detail
+    assert "replay({workflow_id: events}, ...)" in run.detail
+    assert run.detail in run.describe()
