@@ -113,46 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--run", dest="run_id", metavar="RUN_ID", help="this run (default: latest)")
     cmd.add_argument("--json", action="store_true", help="print one JSON document")
 
-    cmd = commands.add_parser(
-        "replay",
-        parents=[common],
-        help="replay stored histories against the current workflow code (a CI gate)",
-        description="Replay each selected run's history against the workflows of --app, "
-        "running nothing and writing nothing (the store is opened read-only): the code must "
-        "ask again for every command history recorded. Prints per run ok, diverged (seq, what "
-        "history recorded, what the code asked for), failed (the code raised) or skipped (its "
-        "type is not in the app). Exit 0 if every run passed, 1 if any diverged or failed.",
-    )
-    cmd.add_argument(
-        "dir", nargs="?", metavar="DIR", help="a data directory (stores at a URL: later)"
-    )
-    cmd.add_argument(
-        "--from-files",
-        nargs="+",
-        type=Path,
-        default=[],
-        metavar="FILE",
-        help="replay files written by `history DIR WORKFLOW_ID --json` instead of a directory",
-    )
-    cmd.add_argument(
-        "--app",
-        required=True,
-        metavar="MODULE[:ATTR]",
-        help="the module whose @workflow definitions replay the histories",
-    )
-    cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
-    cmd.add_argument(
-        "--status", choices=["open", "closed", "all"], default="all", help="default: all"
-    )
-    cmd.add_argument(
-        "--limit", type=int, default=0, metavar="N", help="the newest N runs (default 0: all)"
-    )
-    cmd.add_argument(
-        "--converter",
-        metavar="MODULE:NAME",
-        help="the payload converter the engine runs the app with, if not the default",
-    )
-    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+    replaying.add_parser(commands, common)
 
     cmd = commands.add_parser(
         "doctor",
@@ -268,12 +229,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             args.dir, args.workflow_id, out, run_id=args.run_id, as_json=args.json
         )
     if args.command == "replay":
-        source = replaying.Source(
-            args.dir, args.from_files, args.workflow_type, args.status, args.limit
-        )
-        return replaying.replay_command(
-            source, args.app, out, converter=args.converter, as_json=args.json
-        )
+        return replaying.run(args, out)
     if args.command in ("pause", "unpause", "reset"):
         return operate(
             args.dir,

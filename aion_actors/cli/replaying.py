@@ -10,12 +10,14 @@ not in the app). Exit 1 if any run diverged or failed, else 0.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.markup import escape
@@ -24,9 +26,10 @@ from aion_actors.cli._when import UsageError
 from aion_actors.cli.configcheck import app_definitions
 from aion_actors.store import LmdbStore, RunSummary
 from aion_actors.testing.histories import History
-from aion_actors.testing.replayer import HistoryLike, RunReplay, replay_each
+from aion_actors.testing.replayer import HistoryLike, RunReplay, replay_each, unknown_types_hint
 
 Status = Literal["open", "closed", "all"]
+ALLOW_UNKNOWN = "--allow-unknown-types"
 _STYLE = {"ok": "green", "diverged": "bold red", "failed": "bold red", "skipped": "yellow"}
 
 
@@ -69,21 +72,100 @@ class Source:
                 )
 
 
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    """The `replay` subcommand's arguments."""
+    cmd = commands.add_parser(
+        "replay",
+        parents=[common],
+        help="replay stored histories against the current workflow code (a CI gate)",
+        description="Replay each selected run's history against the workflows of --app, "
+        "running nothing and writing nothing (the store is opened read-only): the code must "
+        "ask again for every command history recorded. Prints per run ok, diverged (seq, what "
+        "history recorded, what the code asked for), failed (the code cannot replay the run: "
+        "it raised, failed it, or cannot start it with its input; or an open run's type is "
+        "not in the app; or a history file is malformed) or skipped (a closed run whose type "
+        "is not in the app). Exit 0 if every run passed, 1 if any diverged or failed.",
+    )
+    cmd.add_argument(
+        "dir", nargs="?", metavar="DIR", help="a data directory (stores at a URL: later)"
+    )
+    cmd.add_argument(
+        "--from-files",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="replay files written by `history DIR WORKFLOW_ID --json` instead of a directory",
+    )
+    cmd.add_argument(
+        "--app",
+        required=True,
+        metavar="MODULE[:ATTR]",
+        help="the module whose @workflow definitions replay the histories",
+    )
+    cmd.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this workflow type")
+    cmd.add_argument(
+        "--status", choices=["open", "closed", "all"], default="all", help="default: all"
+    )
+    cmd.add_argument(
+        "--limit", type=int, default=0, metavar="N", help="the newest N runs (default 0: all)"
+    )
+    cmd.add_argument(
+        "--converter",
+        metavar="MODULE:NAME",
+        help="the payload converter the engine runs the app with, if not the default",
+    )
+    cmd.add_argument(
+        ALLOW_UNKNOWN,
+        action="store_true",
+        help="pass open runs whose workflow type is not in the app (skipped: they would wait, "
+        "parked, for a workflow of that type); by default they fail the gate",
+    )
+    cmd.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    """`replay` as parsed by `add_parser`."""
+    source = Source(args.dir, args.from_files, args.workflow_type, args.status, args.limit)
+    return replay_command(
+        source,
+        args.app,
+        console,
+        converter=args.converter,
+        as_json=args.json,
+        allow_unknown_types=args.allow_unknown_types,
+    )
+
+
 def replay_command(
-    source: Source, app: str, console: Console, *, converter: str | None, as_json: bool
+    source: Source,
+    app: str,
+    console: Console,
+    *,
+    converter: str | None,
+    as_json: bool,
+    allow_unknown_types: bool = False,
 ) -> int:
     """Replay what `source` names against `app`'s workflows; 0 if every run passed, else 1."""
     workflows, _activities = app_definitions(app)
     if not workflows:
         raise UsageError(f"--app {app}: it defines no @workflow to replay histories against")
     verdicts: list[RunReplay] = []
-    for verdict in replay_each(_histories(source), workflows, converter=converter):
+    histories = _histories(source)
+    for verdict in replay_each(
+        histories, workflows, converter=converter, allow_unknown_types=allow_unknown_types
+    ):
         verdicts.append(verdict)
         if not as_json:
             _print(console, verdict)
     passed = all(v.passed for v in verdicts)
+    stranded = Counter(v.workflow_type for v in verdicts if v.unknown_type and not v.passed)
     if as_json:
-        doc = {"passed": passed, "runs": [asdict(v) for v in verdicts]}
+        doc = {
+            "passed": passed,
+            "unknown_types": dict(sorted(stranded.items())),
+            "runs": [asdict(v) for v in verdicts],
+        }
         json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0 if passed else 1
@@ -92,6 +174,18 @@ def replay_command(
         f"{len(verdicts)} run(s): " + ", ".join(f"{n} {k}" for k, n in counts.items()),
         highlight=False,
     )
+    if stranded:
+        types = ", ".join(
+            f"{t} ({n} run{'' if n == 1 else 's'})" for t, n in sorted(stranded.items())
+        )
+        console.print(
+            escape(
+                f"open runs of workflow types not in the app: {types}; "
+                + unknown_types_hint(sorted(stranded), ALLOW_UNKNOWN)
+            ),
+            soft_wrap=True,
+            highlight=False,
+        )
     return 0 if passed else 1
 
 

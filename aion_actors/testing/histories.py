@@ -180,8 +180,7 @@ def _event(record: Any, index: int, source: str) -> Event:
         raise HistoryFileError(
             source,
             f"{where} has seq {fields['seq']}, expected {index + 1}: a run's events are "
-            "numbered 1, 2, 3... without gaps or repeats, so the file was edited or cut; "
-            + EXPORT,
+            "numbered 1, 2, 3... without gaps or repeats, so the file was edited or cut; " + EXPORT,
         )
     try:  # through the store's own decoder: the same checks as a stored event gets
         return decode_event(packb({"v": SCHEMA_VERSION, **fields}))

@@ -26,14 +26,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     UNRECORDABLE,
-    AionError,
     Event,
     NonDeterminismError,
     PayloadConverter,
@@ -44,8 +42,32 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.machine import Machine
 from aion_actors.runtime.recorded import recorded_command
 from aion_actors.testing.histories import History, HistoryFileError, read_history_file
+from aion_actors.testing.verdicts import (
+    PATCH_HINT,
+    ReplayDiverged,
+    ReplayReport,
+    RunReplay,
+    Verdict,
+    patch_hint,
+    unknown_types_hint,
+)
 
-Verdict = Literal["ok", "diverged", "failed", "skipped"]
+__all__ = [
+    "PATCH_HINT",
+    "Histories",
+    "HistoryLike",
+    "ReplayDiverged",
+    "ReplayReport",
+    "RunReplay",
+    "Verdict",
+    "as_history",
+    "patch_hint",
+    "replay",
+    "replay_each",
+    "replay_run",
+    "unknown_types_hint",
+]
+
 #: what `replay` accepts for one history: a `History`, a run's events, or an exported file
 HistoryLike = History | Sequence[Event] | Path | str
 #: what `replay` accepts: histories, or histories by the workflow_id of their run
@@ -57,109 +79,6 @@ _CLOSED_BY_CODE = (
     ev.WorkflowCancelled,
     ev.WorkflowContinuedAsNew,
 )
-PATCH_HINT = (
-    "if the change is deliberate, keep the old path for the runs that took it: "
-    "wrap the changed code in `if ctx.patched('<patch-id>'): <new code> else: <old code>`"
-)
-
-
-def patch_hint(patch: str) -> str:
-    """What to do when a run took `patch` and the code no longer asks for it (as the
-    engine's `NonDeterminismError` says)."""
-    return (
-        f"this run took patch {patch!r}: add ctx.patched({patch!r}) "
-        "(or ctx.deprecate_patch) where this branch changed"
-    )
-
-
-@dataclass(frozen=True)
-class RunReplay:
-    """How one run replayed."""
-
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    verdict: Verdict
-    #: for `diverged`: the seq of the recorded event the code did not match
-    seq: int | None = None
-    #: for `diverged`: what history recorded there, and what the code asked for instead
-    recorded: str | None = None
-    requested: str | None = None
-    #: for `failed` and `skipped`: why (for a history file that cannot be read, the ids
-    #: and type are empty, `source` names the file and `detail` what is wrong in it)
-    detail: str = ""
-    #: where the history came from (a file, a data directory), if known
-    source: str = ""
-    #: for `diverged`: the patch whose marker history holds where the code asked otherwise
-    patch: str | None = None
-
-    @property
-    def hint(self) -> str:
-        """For `diverged`: what to do (the patch to add back, or how to keep the old path)."""
-        if self.verdict != "diverged":
-            return ""
-        return PATCH_HINT if self.patch is None else patch_hint(self.patch)
-
-    @property
-    def passed(self) -> bool:
-        """True unless the run diverged or the code failed on it (skipped runs pass)."""
-        return self.verdict in ("ok", "skipped")
-
-    @property
-    def label(self) -> str:
-        """The run (its ids and type), or the history file that could not be read."""
-        if not self.run_id:
-            return f"history file {self.source}"
-        return f"{self.workflow_id} (run {self.run_id}, {self.workflow_type})"
-
-    def describe(self) -> str:
-        """One line: the run and its verdict."""
-        run = self.label
-        if self.verdict == "diverged":
-            return (
-                f"{run}: diverged at seq {self.seq}: history recorded {self.recorded}, "
-                f"the code asked for {self.requested}" + (f" ({self.detail})" if self.detail else "")
-            )
-        if self.verdict in ("failed", "skipped"):
-            return f"{run}: {self.verdict} ({self.detail})"
-        return f"{run}: ok"
-
-
-class ReplayDiverged(AionError):
-    """Some histories did not replay against the current code."""
-
-    def __init__(self, failures: Sequence[RunReplay]) -> None:
-        self.failures = tuple(failures)
-        lines = "".join(
-            f"\n  {f.describe()}" + (f"\n    hint: {f.hint}" if f.patch else "")
-            for f in self.failures
-        )
-        plain = any(f.verdict == "diverged" and f.patch is None for f in self.failures)
-        super().__init__(
-            f"{len(self.failures)} run(s) do not replay with the current code:{lines}"
-            + (f"\nhint: {PATCH_HINT}" if plain else "")
-        )
-
-
-@dataclass(frozen=True)
-class ReplayReport:
-    """Every run's verdict, in the order the histories came."""
-
-    runs: tuple[RunReplay, ...]
-
-    def of(self, verdict: Verdict) -> list[RunReplay]:
-        return [r for r in self.runs if r.verdict == verdict]
-
-    @property
-    def passed(self) -> bool:
-        """True when no run diverged and the code failed on none."""
-        return all(r.passed for r in self.runs)
-
-    def raise_on_divergence(self) -> None:
-        """Raise `ReplayDiverged` listing every run that diverged or failed."""
-        failures = [r for r in self.runs if not r.passed]
-        if failures:
-            raise ReplayDiverged(failures)
 
 
 def replay(
@@ -168,20 +87,26 @@ def replay(
     *,
     converter: conv.ConverterSpec = None,
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    allow_unknown_types: bool = False,
 ) -> ReplayReport:
     """Replay each history against `workflows` (their `@workflow` definitions; anything
     else in the iterable, such as activities, is ignored) and report each run's verdict.
 
     `histories` is an iterable of histories (exported files, `History` values, a run's
     events), or a mapping of workflow_id to one: a run's events alone do not hold its
-    workflow_id, so give it when the code reads `ctx.workflow_id`."""
-    return ReplayReport(
-        tuple(
-            replay_each(
-                histories, workflows, converter=converter, max_payload_bytes=max_payload_bytes
-            )
-        )
+    workflow_id, so give it when the code reads `ctx.workflow_id`.
+
+    A run whose type is not among `workflows` is `skipped` if it is closed; if it is
+    open it is `failed` (deployed, the code would leave it parked), unless
+    `allow_unknown_types`."""
+    verdicts = replay_each(
+        histories,
+        workflows,
+        converter=converter,
+        max_payload_bytes=max_payload_bytes,
+        allow_unknown_types=allow_unknown_types,
     )
+    return ReplayReport(tuple(verdicts))
 
 
 def replay_each(
@@ -190,6 +115,7 @@ def replay_each(
     *,
     converter: conv.ConverterSpec = None,
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    allow_unknown_types: bool = False,
 ) -> Iterator[RunReplay]:
     """`replay`, one verdict at a time, reading each history only when it comes."""
     by_type = {w.name: w for w in workflows if isinstance(w, WorkflowDefinition)}
@@ -202,11 +128,18 @@ def replay_each(
             continue
         definition = by_type.get(history.workflow_type)
         if definition is None:
-            yield _verdict(
-                history, "skipped", detail=f"type {history.workflow_type} not in the app"
-            )
+            yield _unknown(history, allow=allow_unknown_types)
             continue
         yield replay_run(history, definition, converter=active, max_payload_bytes=max_payload_bytes)
+
+
+def _unknown(history: History, *, allow: bool) -> RunReplay:
+    """The verdict on a run whose type the app lacks: an open run would be stranded."""
+    detail = f"type {history.workflow_type} not in the app"
+    if history.closing is not None or allow:
+        return _verdict(history, "skipped", detail=detail, unknown_type=True)
+    detail += ", and this run is open: deployed, the code would leave it parked"
+    return _verdict(history, "failed", detail=detail, unknown_type=True)
 
 
 def _items(histories: Histories) -> Iterator[HistoryLike]:

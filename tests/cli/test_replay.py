@@ -245,3 +245,24 @@ def test_a_bad_history_file_fails_alone_and_the_other_files_are_replayed(
     code, doc = replay_json(capsys, "--from-files", *files, "--app", V1)
     assert code == 1 and [r["verdict"] for r in doc["runs"]][1:4] == ["failed"] * 3
     assert doc["runs"][1]["source"] == str(unknown)
+
+
+@pytest.mark.timeout(60)
+def test_open_runs_of_a_type_not_in_the_app_fail_the_gate_unless_allowed(
+    recorded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = "tests.cli.replay_other"  # defines audit only: checkout and held are unknown
+    assert main(["replay", str(recorded), "--app", other]) == 1
+    out = capsys.readouterr().out
+    held = next(line for line in out.splitlines() if "held-1" in line)
+    assert held.startswith("failed") and "this run is open" in held
+    assert any(line.startswith("skipped") and "order-1" in line for line in out.splitlines())
+    assert "4 run(s): 1 ok, 0 diverged, 1 failed, 2 skipped" in out
+    assert "open runs of workflow types not in the app: held (1 run)" in out
+    assert "--allow-unknown-types" in out
+    code, doc = replay_json(capsys, str(recorded), "--app", other)
+    assert (code, doc["unknown_types"]) == (1, {"held": 1})
+    assert main(["replay", str(recorded), "--app", other, "--allow-unknown-types"]) == 0
+    out = capsys.readouterr().out
+    assert "4 run(s): 1 ok, 0 diverged, 0 failed, 3 skipped" in out
+    assert "not in the app: held" not in out

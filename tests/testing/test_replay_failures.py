@@ -14,7 +14,7 @@ import pytest
 
 from aion_actors import Engine, TypedConverter, WorkflowContext, WorkflowError, activity, workflow
 from aion_actors.core import Event
-from aion_actors.testing import History, replay
+from aion_actors.testing import History, ReplayDiverged, replay
 from tests.workers.helpers import wait_until
 
 WAIT = 30.0
@@ -153,3 +153,19 @@ def test_a_workflow_that_gained_a_required_parameter_fails_each_run_and_checks_t
     assert "cannot be called with the run's input (1 argument)" in detail, detail
     assert "missing 1 required positional argument: 'currency'" in detail
     assert "give a new parameter a default" in detail
+
+
+@pytest.mark.timeout(60)
+def test_an_open_run_of_a_type_not_given_fails_unless_unknown_types_are_allowed(
+    runs: dict[str, History],
+) -> None:
+    histories = [runs["waits-1"], runs["waits-done"]]
+    report = replay(histories, [quote_v1])
+    (open_run, closed_run) = report.runs
+    assert (open_run.verdict, closed_run.verdict) == ("failed", "skipped")
+    assert open_run.unknown_type and closed_run.unknown_type and not report.passed
+    assert "type waits not in the app, and this run is open" in open_run.detail
+    with pytest.raises(ReplayDiverged, match="allow_unknown_types=True"):
+        report.raise_on_divergence()
+    allowed = replay(histories, [quote_v1], allow_unknown_types=True)
+    assert [r.verdict for r in allowed.runs] == ["skipped", "skipped"] and allowed.passed
