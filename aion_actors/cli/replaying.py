@@ -54,6 +54,17 @@ class Source:
                 f"replay {self.data}: only a data directory can be replayed for now; stores "
                 "at a URL come with the PostgreSQL store. Pass the directory's path"
             )
+        if self.data is not None and Path(self.data).is_file():
+            exported = Path(self.data).suffix == ".json"
+            raise UsageError(
+                f"replay {self.data}: is a file, not a data directory; give the data "
+                "directory an engine wrote"
+                + (
+                    f" (an exported history is replayed with --from-files {self.data})"
+                    if exported
+                    else ""
+                )
+            )
         if self.limit < 0:
             raise UsageError(f"--limit {self.limit}: expected a count >= 0 (0: every run)")
         if self.files and (self.workflow_type or self.status != "all" or self.limit):

@@ -202,6 +202,7 @@ def test_replay_leaves_the_data_directory_untouched(
         (["{data}", "--app", V1, "--limit", "-1"], "--limit -1"),
         (["{data}", "--app", "tests.cli.replay_other:nothing"], "no attribute"),
         (["{data}/missing", "--app", V1], "does not exist"),
+        (["{data}/data.mdb", "--app", V1], "is a file, not a data directory"),
         (["--from-files", "{data}/nothing.json", "--app", V1], "no such file"),
         (["--from-files", "{data}", "--app", V1], "is a directory"),
     ],
@@ -214,6 +215,7 @@ def test_replay_bad_usage_is_one_line_and_exit_2(
     assert main(["replay", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err, err
+    assert "is created" not in err  # replay creates nothing
 
 
 @pytest.mark.timeout(60)
@@ -266,3 +268,13 @@ def test_open_runs_of_a_type_not_in_the_app_fail_the_gate_unless_allowed(
     out = capsys.readouterr().out
     assert "4 run(s): 1 ok, 0 diverged, 0 failed, 3 skipped" in out
     assert "not in the app: held" not in out
+
+
+def test_replay_of_a_json_file_as_a_directory_points_to_from_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exported = tmp_path / "order-1.json"
+    exported.write_text("{}")
+    assert main(["replay", str(exported), "--app", V1]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a data directory" in err and f"--from-files {exported}" in err
