@@ -3,9 +3,12 @@
 Replays stored (or exported) histories against the app's current workflow
 code, running nothing and writing nothing (the store is opened read-only),
 and prints each run's verdict: `ok`, `diverged` (the first divergence: the
-seq, what history recorded, what the code asked for, and the patch hint),
-`failed` (the code raised while replaying) or `skipped` (the run's type is
-not in the app). Exit 1 if any run diverged or failed, else 0.
+seq, what history recorded, what the code asked for, and what to do),
+`failed` (the code cannot replay the run: it raises or fails it, cannot
+start it with its input, or a payload no longer decodes; an open run whose
+type is not in the app, unless `--allow-unknown-types`; a history file that
+cannot be read, alone) or `skipped` (a closed run whose type is not in the
+app). Exit 1 if any run diverged or failed, else 0; 2 for bad usage.
 """
 
 from __future__ import annotations
