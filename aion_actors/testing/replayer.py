@@ -177,7 +177,7 @@ def replay_run(
     seen = (verdict.recorded or "", verdict.requested or "", verdict.detail)
     if history.invented_id and any(made_up in text for text in seen):
         note = (
-            "this history came as a run's events alone, which holds no workflow_id: the "
+            "this history came as a run's events alone, which hold no workflow_id: the "
             f"code saw ctx.workflow_id {made_up!r}; give the run's id with "
             "History.of(events, workflow_id=...) or replay({workflow_id: events}, ...)"
         )

@@ -139,6 +139,6 @@ def test_a_plain_event_list_says_its_workflow_id_was_made_up_when_that_diverges(
     (run,) = replay([pinged], [pinger]).runs
     made_up = f"replay-{run.run_id}"
     assert (run.workflow_id, run.verdict) == (made_up, "diverged")
-    assert "holds no workflow_id" in run.detail and f"ctx.workflow_id {made_up!r}" in run.detail
+    assert "hold no workflow_id" in run.detail and f"ctx.workflow_id {made_up!r}" in run.detail
     assert "replay({workflow_id: events}, ...)" in run.detail
     assert run.detail in run.describe()
