@@ -202,6 +202,7 @@ def _replay_run(
             events,
             max_payload_bytes=max_payload_bytes,
             converter=converter,
+            rebuilt=True,  # as the engine rebuilds a run from history after a deploy
         )
     except Exception as exc:
         return _verdict(history, "failed", detail=_unstartable(definition, events[0], exc))

@@ -242,7 +242,7 @@ def test_a_kill_after_the_marker_leaves_it_recorded_once_and_the_new_branch_take
 
 
 @pytest.mark.timeout(60)
-def test_a_run_waiting_inside_the_old_branch_at_the_change_keeps_it_one_waiting_before_takes_the_new(
+def test_a_run_waiting_inside_the_old_branch_keeps_it_one_waiting_before_it_takes_the_new(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
