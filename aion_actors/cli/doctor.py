@@ -82,8 +82,9 @@ def _advice(up: checks.Checkup) -> str:
     parts = {f.part for f in up.findings}
     if up.index_damage_only:
         return (
-            f"`aion-actors doctor {directory} --rebuild-index` rebuilds the run index and the "
-            "timers from the events (stop the engine that owns the directory first)"
+            f"`aion-actors doctor {directory} --rebuild-index` rebuilds the run index, the "
+            "timers and the search and expiry indexes from the events (stop the engine that "
+            "owns the directory first)"
         )
     if up.lost:
         return (

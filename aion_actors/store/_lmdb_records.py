@@ -95,11 +95,26 @@ def summaries(stored: list[tuple[bytes, bytes]]) -> tuple[list[RunSummary], list
 
 
 class DamageLog:
-    """Logs each damaged run index entry once per store, with what to do about it."""
+    """Logs each damaged run index entry, and a damaged search index, once per store, with
+    what to do about it."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._seen: set[tuple[str, str]] = set()
+        self._search_damaged = False
+
+    def search_damaged(self, problem: str) -> None:
+        if self._search_damaged:
+            return
+        self._search_damaged = True
+        log.warning(
+            "the search index of %s is damaged (%s): run listings read the whole run index "
+            "instead, complete but slower; `aion-actors doctor %s --rebuild-index` rebuilds "
+            "the index (stop the engine that owns the directory first)",
+            self._directory,
+            problem,
+            self._directory,
+        )
 
     def note(self, damaged: list[DamagedRun]) -> None:
         for run in damaged:

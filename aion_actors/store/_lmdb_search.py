@@ -166,19 +166,81 @@ def _candidates(query: _search.RunQuery) -> list[bytes]:
 def search(
     txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], query: _search.RunQuery
 ) -> tuple[_search.RunPage, list[DamagedRun]]:
-    """The page `query` asks for, and the damaged run index entries met on the way."""
+    """The page `query` asks for, and the damaged run index entries met on the way;
+    `Damaged` where the index is (`scan` answers without it)."""
     if not built(txn, dbs):  # read-only, on a directory no writer has opened since
-        found, bad = summaries(list(txn.cursor(db=dbs[b"runs"])))
-        return _search.page(query, sorted(found, key=_search.sort_key)), bad
-    counts = dbs[b"search_counts"]
-
-    def size(prefix: bytes) -> int:
-        stored = txn.get(prefix, db=counts)
-        return int.from_bytes(stored, "big") if stored else 0
-
-    prefix = min(_candidates(query), key=size)
+        return scan(txn, dbs, query)
+    prefix = min(_candidates(query), key=lambda prefix: _size(txn, dbs, prefix))
     damaged: list[DamagedRun] = []
     return _search.page(query, _walk(txn, dbs, prefix, query, damaged)), damaged
+
+
+def scan(
+    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], query: _search.RunQuery
+) -> tuple[_search.RunPage, list[DamagedRun]]:
+    """The page `query` asks for, read from the whole run index without the search index."""
+    found, bad = summaries(list(txn.cursor(db=dbs[b"runs"])))
+    return _search.page(query, sorted(found, key=_search.sort_key)), bad
+
+
+class Damaged(Exception):
+    """The search index is damaged where a walk met it (`problem` says how): a walk that
+    trusted it would list too few runs."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(problem)
+
+
+def _out_of_order(row: bytes) -> Damaged:
+    return Damaged(f"a {row[:1].decode(errors='replace')!r} row is out of key order")
+
+
+def _size(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], prefix: bytes) -> int:
+    stored = txn.get(prefix, db=dbs[b"search_counts"])
+    return int.from_bytes(stored, "big") if stored else 0
+
+
+class _Rows:
+    """The rows of `prefix` from the first at or after `start`, in key order, checked as
+    they come (`Damaged`, where a damaged page would end the walk early or start it past
+    rows): the landing against the two rows before it, each row against the one before it,
+    the row after the prefix's last, and, walked from the prefix's first row to its
+    last, their number against the prefix's count. `stop(row)`, where the caller stops
+    early, checks the row after `row`."""
+
+    def __init__(
+        self, txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], prefix: bytes, start: bytes
+    ) -> None:
+        self._cursor = txn.cursor(db=dbs[b"search"])
+        self._prefix, self._start = prefix, start
+        self._landed = self._cursor.set_range(start)
+        self._count = _size(txn, dbs, prefix) if start == prefix else None
+        # the two rows before the landing (or the last two): a row out of order there
+        # leads the binary search past rows at or after `start`
+        before = txn.cursor(db=dbs[b"search"])
+        if before.prev() if before.set_range(start) else before.last():
+            row = before.key()
+            if row >= start or (before.prev() and before.key() >= row):
+                raise _out_of_order(row)
+
+    def __iter__(self) -> Iterator[bytes]:
+        previous, seen = None, 0
+        for key in self._cursor.iternext(values=False) if self._landed else ():
+            if key < self._start if previous is None else key <= previous:
+                raise _out_of_order(key)
+            if not key.startswith(self._prefix):
+                self.stop(key)
+                break
+            previous, seen = key, seen + 1
+            yield key
+        if self._count is not None and seen != self._count:
+            kind = self._prefix[:1].decode(errors="replace")
+            raise Damaged(f"{seen:,} rows of a {kind!r} prefix, but its count is {self._count:,}")
+
+    def stop(self, row: bytes) -> None:
+        if self._cursor.next() and self._cursor.key() <= row:
+            raise _out_of_order(self._cursor.key())
 
 
 def _start(prefix: bytes, query: _search.RunQuery) -> bytes:
@@ -203,14 +265,11 @@ def _walk(
     if query.started_before is not None and query.started_before <= 0:
         return
     runs = dbs[b"runs"]
-    cursor = txn.cursor(db=dbs[b"search"])
-    if not cursor.set_range(_start(prefix, query)):
-        return
-    for key in cursor.iternext(values=False):
-        if not key.startswith(prefix):
-            return
+    rows = _Rows(txn, dbs, prefix, _start(prefix, query))
+    for key in rows:
         started_at = _MAX - int.from_bytes(key[_HEAD:_ROW], "big")
         if query.started_after is not None and started_at <= query.started_after:
+            rows.stop(key)
             return
         run_key = key[_ROW:]
         data = txn.get(run_key, db=runs)
@@ -228,17 +287,12 @@ def with_status(
 ) -> tuple[list[RunSummary], list[DamagedRun]] | None:
     """The runs whose status is `status`, in run index order (as a scan of the run index
     lists them), read through the status's rows: a status few runs have costs little
-    however many runs the store holds. None when the index is not built."""
+    however many runs the store holds. None when the index is not built; `Damaged` where
+    it is."""
     if not built(txn, dbs):
         return None
     prefix = _prefix(b"S", status)
-    cursor = txn.cursor(db=dbs[b"search"])
-    run_keys: list[bytes] = []
-    if cursor.set_range(prefix):
-        for key in cursor.iternext(values=False):
-            if not key.startswith(prefix):
-                break
-            run_keys.append(key[_ROW:])
+    run_keys = [key[_ROW:] for key in _Rows(txn, dbs, prefix, prefix)]
     runs = dbs[b"runs"]
     stored = [(key, data) for key in sorted(run_keys) if (data := txn.get(key, db=runs))]
     return summaries(stored)

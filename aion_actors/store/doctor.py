@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,13 @@ __all__ = ["Checkup", "Finding", "Rebuilt", "check", "create_empty", "rebuild_in
 
 #: findings of the page walk reported one by one; the rest are counted
 _PAGE_FINDINGS: Final = 20
+#: the parts `rebuild_index` rewrites from the events
+_REBUILT: Final = frozenset({"index", "timers", "expiry", "search"})
+#: page damage `rebuild_index` repairs: search index rows out of key order (it drops
+#: those sub-databases without reading their rows, and writes them afresh)
+_REBUILT_PAGES: Final = re.compile(
+    r"main/search(_counts)? DB: (leaf|branch page \d+ separator) keys out of order"
+)
 
 
 @dataclass(slots=True)
@@ -54,7 +62,10 @@ class Checkup:
     @property
     def index_damage_only(self) -> bool:
         """True when every finding is one `rebuild_index` repairs."""
-        return bool(self.findings) and all(f.part in ("index", "timers") for f in self.findings)
+        return bool(self.findings) and all(
+            f.part in _REBUILT or (f.part == "pages" and _REBUILT_PAGES.match(f.problem))
+            for f in self.findings
+        )
 
 
 def check(directory: Path) -> Checkup:

@@ -14,7 +14,9 @@ Sub-databases (the on-disk names other tools may rely on):
 
 Damage (see `_lmdb_file`): LMDB's damage errors are `CorruptStore`; a run index entry
 that does not decode is left out of `runs()`/`open_runs()`, logged once, and listed by
-`damaged_runs()`; `rebuild_index()` rewrites the index from the events.
+`damaged_runs()`; a damaged search index (`_lmdb_search.Damaged`) is logged once and
+listings read the whole run index instead; `rebuild_index()` rewrites the indexes from
+the events.
 """
 
 from __future__ import annotations
@@ -248,8 +250,12 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
         self, status: WorkflowStatus | None = None, workflow_type: str | None = None
     ) -> list[RunSummary]:
         if status is not None:  # through the search index's rows for the status
-            with self._reading() as txn:
-                listed = _lmdb_search.with_status(txn, self._dbs, WorkflowStatus(status).value)
+            try:
+                with self._reading() as txn:
+                    listed = _lmdb_search.with_status(txn, self._dbs, WorkflowStatus(status).value)
+            except _lmdb_search.Damaged as exc:  # read the whole run index instead
+                self._damaged.search_damaged(exc.problem)
+                listed = None
             if listed is not None:
                 self._damaged.note(listed[1])
                 return proj.matching(listed[0], status, workflow_type)
@@ -285,9 +291,17 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
             return next(iter(due_timers(txn, self._timers, proj.MAX_TIME, 1)), None)
 
     def search(self, query: RunQuery) -> RunPage:
-        """See `EventStore.search`; served by the search index (`_lmdb_search`)."""
+        """See `EventStore.search`; served by the search index (`_lmdb_search`), or by the
+        whole run index where the search index is damaged (logged once)."""
+        index_damage: _lmdb_search.Damaged | None = None
         with self._reading() as txn:
-            found, damaged = _lmdb_search.search(txn, self._dbs, query)
+            try:
+                found, damaged = _lmdb_search.search(txn, self._dbs, query)
+            except _lmdb_search.Damaged as exc:  # never a page short of runs
+                index_damage = exc
+                found, damaged = _lmdb_search.scan(txn, self._dbs, query)
+        if index_damage is not None:
+            self._damaged.search_damaged(index_damage.problem)
         self._damaged.note(damaged)
         return found
 

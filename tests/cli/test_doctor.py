@@ -76,6 +76,28 @@ def test_doctor_finds_a_damaged_index_entry_and_rebuild_index_repairs_it(
     assert code == 0 and json.loads(out)["healthy"] is True
 
 
+def test_runs_lists_every_run_past_a_damaged_search_index_page_and_doctor_repairs_it(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A search row out of key order (one byte changed on disk) ended `runs` after 19 of 40
+    runs, silently: it lists all 40, says on stderr what is damaged and how to repair it."""
+    damage.bump_search_row(data, b"D", 20)
+    listed = aion("runs", str(data), "--limit", "0")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0] == f"40 runs in {data}, newest first"
+    assert f"the search index of {data} is damaged" in listed.stderr
+    assert f"`aion-actors doctor {data} --rebuild-index` rebuilds the index" in listed.stderr
+    code, out, _ = run(capsys, "doctor", str(data))
+    assert code == 1
+    assert "main/search DB: leaf keys out of order" in out or "  search: " in out
+    assert out.splitlines()[-1].startswith(f"`aion-actors doctor {data} --rebuild-index` rebuilds")
+    code, out, _ = run(capsys, "doctor", str(data), "--rebuild-index")
+    assert (code, out.splitlines()[-1]) == (0, "healthy: no damage found"), out
+    listed = aion("runs", str(data), "--limit", "0")
+    assert listed.stdout.splitlines()[0] == f"40 runs in {data}, newest first"
+    assert listed.stderr == ""
+
+
 def test_doctor_checks_a_directory_an_engine_owns_and_refuses_to_rebuild_it(held: Path) -> None:
     checked = aion("doctor", str(held))
     assert checked.returncode == 0, checked.stdout + checked.stderr

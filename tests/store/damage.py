@@ -117,3 +117,26 @@ def root_past_the_end(data: Path) -> None:
     with open(data / "data.mdb", "r+b") as f:
         f.seek(meta + 24 + 48 + 40)  # the main MDB_db record's md_root
         f.write(struct.pack(order + "Q", last_page + 5))
+
+
+def search_row(data: Path, kind: bytes, i: int) -> bytes:
+    """Run i's row of the search index under a prefix of `kind` (D: every run, S: a status)."""
+    env = raw(data)
+    try:
+        with env.begin(db=env.open_db(b"search")) as txn:
+            keys = txn.cursor().iternext(values=False)
+            return next(k for k in keys if k.startswith(kind) and k.endswith(run_key(i)))
+    finally:
+        env.close()
+
+
+def bump_search_row(data: Path, kind: bytes, i: int, by: int = 1) -> None:
+    """Run i's `kind` row of the search index with its first byte raised `by` (lowered,
+    negative), in the file's bytes (as a disk would): in the middle of its prefix's rows,
+    a key out of order (LMDB never checks the order when it reads); raised at the last
+    of them, a row lost."""
+    row = search_row(data, kind, i)
+    file = data / "data.mdb"
+    content = file.read_bytes()
+    assert row in content
+    file.write_bytes(content.replace(row, bytes([row[0] + by]) + row[1:]))

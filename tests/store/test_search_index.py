@@ -72,7 +72,7 @@ def test_examine_finds_a_lost_search_row_and_rebuild_index_restores_it(tmp_path:
     with LmdbStore(data) as store:
         found = [(f.part, f.where) for f in store.examine().findings]
         assert found == [("search", "workflow 'order-03', run run3")]
-        assert "order-03" not in ids(store, status="running")
+        assert "order-03" in ids(store, status="running")  # the status's count is one more
         store.rebuild_index()
         assert store.examine().findings == []
         assert "order-03" in ids(store, status="running")
@@ -175,3 +175,67 @@ def test_a_status_change_moves_only_the_status_row_and_the_index_agrees_with_the
         assert ids(store, attributes={"customer": "c-1"}) == ["w"]
         assert ids(store, workflow_type="t") == ["w2", "w"]
         assert store.examine().findings == []
+
+
+def every_page(store: LmdbStore, limit: int, **filters: object) -> list[str]:
+    """Every run `filters` pick, `limit` at a time, through the cursors."""
+    found: list[str] = []
+    cursor = None
+    while True:
+        page = store.search(RunQuery.of(limit=limit, cursor=cursor, **filters))  # type: ignore[arg-type]
+        found += [run.workflow_id for run in page]
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize(
+    ("kind", "i", "by"),
+    [(b"D", 20, 1), (b"D", 38, 1), (b"S", 10, 1), (b"S", 30, 1), (b"D", 20, -1), (b"S", 30, -1)],
+)
+def test_a_search_row_out_of_key_order_never_shortens_a_listing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, kind: bytes, i: int, by: int
+) -> None:
+    """One row of a damaged page sorting after its neighbours ended a walk there: `runs`
+    listed 19 runs of 40, silently. Every listing is whole: where the index is out of
+    order it reads the whole run index instead, and says once what repairs it."""
+    data = tmp_path / "data"
+    damage.write_runs(data)
+    with LmdbStore(data) as store:
+        every, completed = ids(store), store.runs(status=WorkflowStatus.COMPLETED)
+        old = store.search(RunQuery.of())[30].started_at
+    damage.bump_search_row(data, kind, i, by)
+    with caplog.at_level("WARNING", "aion_actors.store"), LmdbStore(data, readonly=True) as store:
+        assert ids(store) == every and len(every) == damage.RUNS
+        assert every_page(store, 7) == every
+        assert ids(store, status="completed") == [w for w in every if int(w[-2:]) % 2 == 0]
+        assert every_page(store, 3, status="completed") == ids(store, status="completed")
+        assert store.runs(status=WorkflowStatus.COMPLETED) == completed
+        after = store.search(RunQuery(started_after=old))  # (ns: runs start ns apart)
+        assert [run.workflow_id for run in after] == every[:30]
+    warned = [record.getMessage() for record in caplog.records]
+    assert len(warned) == 1 and f"the search index of {data} is damaged" in warned[0]
+    assert f"`aion-actors doctor {data} --rebuild-index` rebuilds the index" in warned[0]
+    with LmdbStore(data) as store:
+        assert {f.part for f in store.examine().findings} == {"search"}
+        store.rebuild_index()
+        assert store.examine().findings == []
+        with caplog.at_level("WARNING", "aion_actors.store"):
+            caplog.clear()
+            assert ids(store) == every and store.runs(status=WorkflowStatus.COMPLETED) == completed
+        assert caplog.records == []
+
+
+@pytest.mark.parametrize(("kind", "i"), [(b"D", 0), (b"S", 0)])
+def test_the_last_row_of_a_prefix_lost_is_seen_by_its_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, kind: bytes, i: int
+) -> None:
+    """Run 0 started first, so its rows are the last of their prefixes: bumped, a row
+    leaves its prefix in order, and a walk of the whole prefix counts one row short."""
+    data = tmp_path / "data"
+    damage.write_runs(data)
+    damage.bump_search_row(data, kind, i)
+    with caplog.at_level("WARNING", "aion_actors.store"), LmdbStore(data, readonly=True) as store:
+        assert ids(store)[-1] == "order-00" and len(ids(store)) == damage.RUNS
+        assert store.runs(status=WorkflowStatus.COMPLETED)[0].workflow_id == "order-00"
+    assert "is damaged" in caplog.records[0].getMessage()
