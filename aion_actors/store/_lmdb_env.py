@@ -31,7 +31,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.core.errors import CorruptStore
-from aion_actors.store import _lmdb_file
+from aion_actors.store import _lmdb_access, _lmdb_file
 
 DB_NAMES: Final = (b"events", b"runs", b"timers", b"timer_ids", b"meta")
 #: sub-databases added since the first schema: created when a data directory written by
@@ -41,7 +41,7 @@ ADDED_DB_NAMES: Final = (b"expiry", b"search", b"search_counts")
 #: room for sub-databases later versions add
 _MAX_DBS: Final = 16
 SCHEMA_KEY: Final = b"schema_version"
-LOCK_FILE: Final = "aion.lock"
+LOCK_FILE: Final = _lmdb_access.LOCK_FILE
 _MAX_READERS: Final = 1024
 #: LMDB errors that mean the file is damaged (not full, not busy): raised as `CorruptStore`
 DAMAGE: Final = (
@@ -112,7 +112,10 @@ class DirLock:
         fd = -1
         try:
             _take(held, directory)
-            fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                raise _lmdb_access.unwritable(directory, exc) from None
             _take(fd, directory, fd)
         except BaseException:
             for each in (fd, held):
@@ -134,21 +137,9 @@ def _take(fd: int, directory: Path, pid_fd: int | None = None) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = _read_pid(pid_fd) if pid_fd is not None else _holder(directory)
+        holder = _read_pid(pid_fd) if pid_fd is not None else _lmdb_access.holder(directory)
         here = holder == os.getpid()
         raise DataDirLocked(str(directory), holder, in_this_process=here) from None
-
-
-def _holder(directory: Path) -> int | None:
-    """The pid `aion.lock` records, if it is there (an operator may have deleted it)."""
-    try:
-        fd = os.open(directory / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        return _read_pid(fd)
-    finally:
-        os.close(fd)
 
 
 def _read_pid(fd: int) -> int | None:
@@ -231,7 +222,7 @@ def open_env(
             max_dbs=_MAX_DBS,
             max_readers=_MAX_READERS,
             max_spare_txns=4,
-            lock=True,
+            lock=not readonly or _lmdb_access.reader_lock(directory),
         )
     except DAMAGE as exc:
         raise corrupt(directory, exc) from None

@@ -24,6 +24,7 @@ from typing import Final
 
 from aion_actors.core import ConfigError
 from aion_actors.core.errors import CorruptStore
+from aion_actors.store import _lmdb_access
 
 DATA_FILE: Final = "data.mdb"
 MARKER: Final = "aion.dir"
@@ -125,7 +126,10 @@ def check_directory(directory: Path, *, readonly: bool, create: bool | None) -> 
     except FileNotFoundError:
         size = None
     if size:
-        read_meta(data)
+        try:
+            read_meta(data)
+        except PermissionError:
+            raise _lmdb_access.unreadable(data) from None
         return
     marked = (directory / MARKER).exists()
     what = "is missing" if size is None else "is empty (0 bytes)"

@@ -7,7 +7,11 @@ index entry, every run's events (they decode and their seqs have no gap),
 the index and the timers against what the events imply, and the timers
 against the runs they belong to. It holds the directory's lock while it
 looks, when the lock is free, so no engine starts meanwhile; while an
-engine owns the directory it checks a snapshot and skips the page walk.
+engine owns the directory it checks a snapshot and skips the page walk. On a
+read-only file system (a backup's mount) it holds the owner lock shared (an
+engine's lock through another path is refused: `_lmdb_access`). Where this
+user may not write the directory it refuses: another user's engine may be
+writing it.
 
 `rebuild_index` rewrites the run index and the timers from the events in
 one write transaction; it takes the lock, so it refuses while an engine
@@ -27,7 +31,7 @@ from typing import Any, Final
 
 from aion_actors.core import SCHEMA_VERSION, ConfigError, DataDirLocked, SchemaMismatch
 from aion_actors.core.errors import CorruptStore
-from aion_actors.store import _lmdb_env, _lmdb_file
+from aion_actors.store import _lmdb_access, _lmdb_env, _lmdb_file
 from aion_actors.store._lmdb_index import Finding, Rebuilt
 from aion_actors.store.lmdb_store import LmdbStore
 
@@ -89,7 +93,10 @@ def check(directory: Path) -> Checkup:
             True,
         )
     )
-    with _lock_if_free(directory) as owner:
+    # ConfigError where this user may not hold LMDB's lock; False on a read-only file
+    # system no engine owns (kept out while it looks, as the owner lock does elsewhere)
+    lock = _lmdb_access.reader_lock(directory)
+    with _lock_if_free(directory) if lock else _lmdb_access.no_owner(directory) as owner:
         if owner is not None:
             why = f"process {owner} owns the directory; stop its engine for a full check"
             up.steps.append(("pages", f"not walked: {why}", None))

@@ -76,7 +76,9 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     commits in the OS page cache: it survives a process crash but **not a power
     loss**. The map (`map_size`, reserved address space, not disk) doubles
     online whenever it fills. `readonly=True` opens without taking the owner
-    lock, for inspection while an engine runs in another process.
+    lock, for inspection while an engine runs in another process; on a
+    read-only file system too, and refused where this user may not write the
+    directory (see `_lmdb_access`).
 
     `create`: by default (None) a store is created in a missing or empty
     directory, and an existing one is opened; a directory where a store was
