@@ -102,25 +102,33 @@ def unpackb(data: bytes) -> Any:
     return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False, use_list=True)
 
 
-def check_payload(value: Any, path: str = "input", *, max_bytes: int = MAX_PAYLOAD_BYTES) -> bytes:
+def check_payload(
+    value: Any, path: str = "input", *, max_bytes: int | None = MAX_PAYLOAD_BYTES
+) -> bytes:
     """Validate `value` as a payload and return its encoding.
 
     Raises `PayloadError` naming the offending path (`input["items"][3]`),
     for a value that is not a msgpack value, nests deeper than `MAX_DEPTH`
-    or encodes to more than `max_bytes`.
+    or encodes to more than `max_bytes` (None: any size, for a caller that
+    checks the size later).
     """
     _walk(value, path, 0)
     try:
         data = packb(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise PayloadError(path, f"is not serialisable ({exc})") from None
-    if len(data) > max_bytes:
-        raise PayloadError(
-            path,
-            f"encodes to {len(data)} bytes, over the {max_bytes}-byte payload limit; "
-            "store large data elsewhere and pass a reference",
-        )
+    if max_bytes is not None and len(data) > max_bytes:
+        raise oversized(path, len(data), max_bytes)
     return data
+
+
+def oversized(path: str, size: int, max_bytes: int) -> PayloadError:
+    """The `PayloadError` for a payload at `path` that encodes to `size` bytes, over the limit."""
+    return PayloadError(
+        path,
+        f"encodes to {size} bytes, over the {max_bytes}-byte payload limit; "
+        "store large data elsewhere and pass a reference",
+    )
 
 
 def _walk(value: Any, path: str, depth: int) -> None:

@@ -12,7 +12,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from aion_actors.core import WorkflowError
+from aion_actors.core import PayloadConverter, PayloadError, WorkflowError, check_payload
+from aion_actors.core import payloads as conv
+from aion_actors.core.codec import oversized
 
 
 class _Awaitable:
@@ -22,6 +24,33 @@ class _Awaitable:
         return (yield self)
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A payload workflow code made: what it is, and its size encoded.
+
+    Its size is checked against the payload limit when the command carrying it is
+    issued and history has not recorded it: a recorded one replays whatever the
+    limit is now (it was checked when it was recorded, perhaps under a larger one).
+    """
+
+    what: str
+    size: int
+
+    def refused(self, max_bytes: int | None) -> PayloadError | None:
+        """The error for recording it under `max_bytes` (None: no limit), or None."""
+        if max_bytes is None or self.size <= max_bytes:
+            return None
+        return oversized(self.what, self.size, max_bytes)
+
+
+def measure(converter: PayloadConverter | None, value: Any, what: str) -> tuple[Any, Measured]:
+    """`value` as the payload to record (converted by `converter`), refused if it cannot
+    be one, and its size, for the command that carries it to check once issued."""
+    if converter is not None:
+        value = conv.encode(converter, value, what)
+    return value, Measured(what, len(check_payload(value, what, max_bytes=None)))
+
+
 @dataclass(frozen=True, eq=False)
 class ActivityCommand(_Awaitable):
     name: str
@@ -29,6 +58,8 @@ class ActivityCommand(_Awaitable):
     timeout: float | None = None
     #: the activity's return annotation, for the payload converter (None: as recorded)
     returns: Any = None
+    #: the arguments' size, checked once the command is issued
+    measured: Measured | None = None
 
     kind = "activity"
 
@@ -64,6 +95,8 @@ class ChildCommand(_Awaitable):
     #: seconds: the child's whole chain (from this command on), and each of its runs
     execution_timeout: float | None = None
     run_timeout: float | None = None
+    #: the arguments' size, checked once the command is issued
+    measured: Measured | None = None
 
     kind = "child"
 
@@ -94,8 +127,15 @@ class ExternalCommand(_Awaitable):
     name: str = ""
     payload: Any = None
     reason: str = ""
+    #: the signal payload's size, checked once the command is issued
+    measured: Measured | None = None
 
     kind = "external"
+
+    @property
+    def target(self) -> str:
+        """What it asks of whom, as history names it (`signal 'order-7'`)."""
+        return f"{self.action} {self.workflow_id!r}"
 
 
 @dataclass(frozen=True, eq=False)

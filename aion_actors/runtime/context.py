@@ -20,7 +20,6 @@ from aion_actors.core import (
     PayloadConverter,
     QueryError,
     check_id,
-    check_payload,
 )
 from aion_actors.core import payloads as conv
 from aion_actors.runtime import visibility
@@ -30,10 +29,12 @@ from aion_actors.runtime.commands import (
     ConditionCommand,
     ContinueAsNew,
     GatherCommand,
+    Measured,
     PartCommand,
     SignalCommand,
     TimerCommand,
     WaitFirstCommand,
+    measure,
 )
 from aion_actors.runtime.timeouts import check_timeout, sleep_seconds, wait_seconds
 from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
@@ -53,7 +54,7 @@ class WorkflowContext:
         workflow_id: str,
         run_id: str,
         started_at_ns: int,
-        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        max_payload_bytes: int | None = MAX_PAYLOAD_BYTES,
         converter: PayloadConverter | None = None,
         *,
         signals: SignalRouter | None = None,
@@ -66,6 +67,8 @@ class WorkflowContext:
         self._updates = updates
         self._patches = patches
         self.run_id = run_id
+        #: the limit on continue-as-new arguments (None: history has them); the machine
+        #: checks its commands' payloads (`runtime.payload_limit`)
         self.max_payload_bytes = max_payload_bytes
         self._converter = conv.active(converter)
         self._now_ns = started_at_ns
@@ -108,11 +111,13 @@ class WorkflowContext:
         """
         self._no_commands_in_queries("activity")
         name = activity if isinstance(activity, str) else activity.name
+        encoded, measured = measure(self._converter, list(args), f"{name}() arguments")
         return ActivityCommand(
             name=name,
-            args=self._check(args, f"{name}() arguments"),
+            args=tuple(encoded),
             timeout=wait_seconds(timeout, f"{name}() timeout"),
             returns=self._returns(activity),
+            measured=measured,
         )
 
     def sleep(self, duration: float | _dt.timedelta) -> TimerCommand:
@@ -156,14 +161,16 @@ class WorkflowContext:
         if workflow_id is not None:
             check_id(workflow_id, "child workflow_id")
         name = workflow if isinstance(workflow, str) else workflow.name
+        encoded, measured = measure(self._converter, list(args), f"{name}() arguments")
         return ChildCommand(
             name=name,
-            args=self._check(args, f"{name}() arguments"),
+            args=tuple(encoded),
             workflow_id=workflow_id,
             on_parent_close=on_parent_close,
             returns=self._returns(workflow),
             execution_timeout=execution_timeout,
             run_timeout=run_timeout,
+            measured=measured,
         )
 
     def start_child(
@@ -199,13 +206,9 @@ class WorkflowContext:
     def _child_handle(self, workflow_id: str, run_id: str, returns: Any) -> ChildHandle:
         return ChildHandle(workflow_id, run_id, self._check_one, returns)
 
-    def _check_one(self, value: Any, what: str) -> Any:
-        """`value` as the payload to record (converted), refused if it cannot be one."""
+    def _check_one(self, value: Any, what: str) -> tuple[Any, Measured]:
         self._no_commands_in_queries("external")
-        if self._converter is not None:
-            value = conv.encode(self._converter, value, what)
-        check_payload(value, what, max_bytes=self.max_payload_bytes)
-        return value
+        return measure(self._converter, value, what)
 
     def gather(self, *commands: PartCommand, return_exceptions: bool = False) -> GatherCommand:
         """Run several commands concurrently; the results come back in order.
@@ -333,14 +336,10 @@ class WorkflowContext:
     def continue_as_new(self, *args: Any) -> NoReturn:
         """Close this run and start a fresh one (new run_id, empty history) with `args`."""
         self._no_commands_in_queries("continue_as_new")
-        raise ContinueAsNew(self._check(args, "continue_as_new() arguments"))
-
-    def _check(self, args: tuple[Any, ...], what: str) -> tuple[Any, ...]:
-        """`args` as the payload to record (converted), refused if they cannot be one."""
-        if self._converter is not None:
-            args = tuple(conv.encode(self._converter, list(args), what))
-        check_payload(list(args), what, max_bytes=self.max_payload_bytes)
-        return args
+        following, measured = measure(self._converter, list(args), "continue_as_new() arguments")
+        if (error := measured.refused(self.max_payload_bytes)) is not None:
+            raise error
+        raise ContinueAsNew(tuple(following))
 
     def _returns(self, callee: ActivityDefinition[Any, Any] | WorkflowDefinition | str) -> Any:
         """The callee's return annotation when the converter needs it (a name has none)."""

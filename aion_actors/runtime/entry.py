@@ -7,12 +7,22 @@ import traceback
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from aion_actors.core import ConfigError, PayloadError, check_payload, unpackb
+from aion_actors.core import (
+    ConfigError,
+    PayloadError,
+    WorkflowError,
+    check_payload,
+    new_run_id,
+    unpackb,
+)
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.core.converter import PayloadConverter
+from aion_actors.runtime import foreign
+from aion_actors.runtime.commands import Cancelled, ContinueAsNew
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.payload_limit import PayloadLimit
 
 
 def coroutine(
@@ -35,12 +45,12 @@ async def _raise(exc: BaseException) -> Any:
     raise exc
 
 
-def completed(converter: PayloadConverter | None, result: Any, max_bytes: int) -> ev.Event:
+def completed(converter: PayloadConverter | None, result: Any, limit: PayloadLimit) -> ev.Event:
     """`WorkflowCompleted` with `result` as recorded, or `WorkflowFailed` if it cannot be
-    (not a payload, or over `max_bytes` encoded)."""
+    (not a payload, or over the limit encoded, unless history completed the run so)."""
     try:
         result = conv.encode(converter, result, "result")
-        encoded = check_payload(result, "result", max_bytes=max_bytes)
+        encoded = check_payload(result, "result", max_bytes=limit.at_end(ev.WorkflowCompleted))
     except PayloadError as exc:
         return ev.WorkflowFailed(error=ev.error_info(exc))
     # as the store will hand it back (a tuple is a list there), to the parent and result()
@@ -51,3 +61,17 @@ def failed(exc: BaseException) -> ev.Event:
     """`WorkflowFailed` for what the code raised, with its traceback."""
     tb = "".join(traceback.format_exception(exc))
     return ev.WorkflowFailed(error=ev.error_info(exc, traceback=tb))
+
+
+def ending(exc: BaseException, definition: WorkflowDefinition, cancelled: str) -> ev.Event | None:
+    """The closing event for what the run's coroutine raised (`cancelled`: the reason of
+    the cancel it was told of); None for a crash, which the caller re-raises."""
+    if isinstance(exc, ContinueAsNew):
+        return ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=list(exc.next_args))
+    if isinstance(exc, Cancelled):
+        return ev.WorkflowCancelled(reason=cancelled)
+    if isinstance(exc, (WorkflowError, PayloadError, *definition.fail_on)):
+        return failed(exc)  # a PayloadError repeats on every replay
+    if isinstance(exc, Exception) and (error := foreign.from_exception(definition.name, exc)):
+        return failed(error)
+    return None

@@ -69,8 +69,7 @@ def command_event(
             payload=command.payload,
             reason=command.reason,
         )
-        what = f"{command.action} {command.workflow_id!r}"
-        return Recorded("external", what, str(n), 0), event
+        return Recorded("external", command.target, str(n), 0), event
     assert isinstance(command, ChildCommand)
     child = ev.ChildStarted(
         child_workflow_id=command.workflow_id or f"{workflow_id}/child-{n}",

@@ -21,9 +21,7 @@ from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
     PayloadConverter,
-    PayloadError,
     WorkflowError,
-    new_run_id,
 )
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
@@ -33,7 +31,6 @@ from aion_actors.runtime.commands import (
     Cancelled,
     ChildResultCommand,
     ConditionCommand,
-    ContinueAsNew,
     PartCommand,
     SignalCommand,
 )
@@ -42,6 +39,7 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.issuing import command_event, records
 from aion_actors.runtime.parts import Part, PartResolver, Resolution
 from aion_actors.runtime.patches import CommandSequence, diverged
+from aion_actors.runtime.payload_limit import PayloadLimit
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
 from aion_actors.runtime.tasks import NEVER, Step, Task, awaited, done_seq, lone_activity, outcome
@@ -85,11 +83,13 @@ class Machine:
             ended=isinstance(history[-1], ev.ENDINGS),
             rebuilt=rebuilt and started.reset_from is None,  # (a reset goes on afresh)
         )
+        #: checked for what the run records anew, not for what its history holds
+        self._limit = PayloadLimit(max_payload_bytes, type(history[-1]))
         self.ctx = WorkflowContext(
             workflow_id,
             run_id,
             started.recorded_at,
-            max_payload_bytes,
+            self._limit.at_end(ev.WorkflowContinuedAsNew),
             self._converter,
             signals=self._signals,
             patches=self._commands,
@@ -171,9 +171,7 @@ class Machine:
                 self._tasks.remove(task)
                 self.updates.finish(task.update, out, result=stop.value)
             else:
-                self._finish(
-                    out, entry.completed(self._converter, stop.value, self.ctx.max_payload_bytes)
-                )
+                self._finish(out, entry.completed(self._converter, stop.value, self._limit))
         except BaseException as exc:
             self._end(task, exc, out)
         else:
@@ -184,25 +182,19 @@ class Machine:
         if task.update is not None and isinstance(exc, Exception):
             self._tasks.remove(task)  # an update handler failed: its update, not the run
             self.updates.finish(task.update, out, error=exc)
-        elif isinstance(exc, ContinueAsNew):
-            following = list(exc.next_args)
-            self._finish(out, ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=following))
-        elif isinstance(exc, Cancelled):
-            reason = self._outcomes.cancel.reason if self._outcomes.cancel else ""
-            self._finish(out, ev.WorkflowCancelled(reason=reason))
-        elif isinstance(exc, (WorkflowError, PayloadError, *self.definition.fail_on)):
-            self._finish(out, entry.failed(exc))  # a PayloadError repeats on every replay
-        elif isinstance(exc, Exception) and (
-            error := foreign.from_exception(self.definition.name, exc)
-        ):
-            self._finish(out, entry.failed(error))
-        else:
+            return
+        cancel = self._outcomes.cancel
+        if (event := entry.ending(exc, self.definition, cancel.reason if cancel else "")) is None:
             raise exc
+        self._finish(out, event)
 
     def _await(self, task: Task, yielded: Any, out: list[ev.Event]) -> None:
         if (found := awaited(yielded)) is None:
+            error: Exception | None = foreign.from_yield(self.definition.name, yielded, task.coro)
+        else:  # a payload over the limit, in a command history has not recorded
+            error = self._limit.refused(found[0], self._commands)
+        if error is not None or found is None:
             task.waiting = []
-            error = foreign.from_yield(self.definition.name, yielded, task.coro)
             self._step(task, ("throw", error), out)
             return
         commands, mode = found

@@ -65,9 +65,10 @@ class CommandSequence:
         n = self._issued
         return n, self._recorded[n - 1] if n <= len(self._recorded) else None
 
-    def _next(self) -> Recorded | None:
-        n = self._issued + 1
-        return self._recorded[n - 1] if n <= len(self._recorded) else None
+    def ahead(self, k: int = 0) -> Recorded | None:
+        """What history recorded at the place `k` past the next (None: nothing, live)."""
+        n = self._issued + k
+        return self._recorded[n] if n < len(self._recorded) else None
 
     def patched(self, patch_id: str, *, replaying: bool) -> bool:
         """Whether this run takes patch `patch_id` (see the module's rules); `replaying`:
@@ -75,7 +76,7 @@ class CommandSequence:
         if (answer := self._answers.get(patch_id)) is not None:
             return answer
         check_id(patch_id, "patch_id")
-        recorded = self._next()
+        recorded = self.ahead()
         if recorded is not None:
             answer = (recorded.kind, recorded.name) == ("patch", patch_id)
             if answer:
@@ -98,7 +99,7 @@ class CommandSequence:
     def deprecate(self, patch_id: str) -> None:
         """Consume a `PatchApplied(patch_id)` at the next place, if history has one there."""
         check_id(patch_id, "patch_id")
-        recorded = self._next()
+        recorded = self.ahead()
         if recorded is not None and (recorded.kind, recorded.name) == ("patch", patch_id):
             self._issued += 1
 

@@ -9,12 +9,13 @@ the await resumes once the target has recorded it (`ExternalRequestDone`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aion_actors.core import check_signal_name
-from aion_actors.runtime.commands import ChildResultCommand, ExternalCommand
+from aion_actors.runtime.commands import ChildResultCommand, ExternalCommand, Measured
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,17 @@ class ExternalHandle:
 
     workflow_id: str
     run_id: str | None
-    #: checks (and converts) a payload before it is recorded, naming what it is
-    _check: Callable[[Any, str], Any]
+    #: checks (and converts) a payload before it is recorded, naming what it is; measures it
+    _check: Callable[[Any, str], tuple[Any, Measured]]
 
     def signal(self, name: str, payload: Any = None) -> ExternalCommand:
         """Send signal `name`; resumes once the target has recorded it, or raises
         `ExternalWorkflowError` if it has no open run to take it."""
         check_signal_name(name)
-        payload = self._check(payload, f"signal {name!r} payload")
-        return ExternalCommand("signal", self.workflow_id, self.run_id, name=name, payload=payload)
+        payload, measured = self._check(payload, f"signal {name!r} payload")
+        return ExternalCommand(
+            "signal", self.workflow_id, self.run_id, name, payload, measured=measured
+        )
 
     def cancel(self, reason: str = "") -> ExternalCommand:
         """Ask the target to cancel (its current await raises `Cancelled`); resumes once
@@ -64,6 +67,4 @@ class ChildHandle(ExternalHandle):
 
 def _open_run(command: ExternalCommand) -> ExternalCommand:
     """Aimed at the workflow's open run: a child that continued-as-new has a new run_id."""
-    return ExternalCommand(
-        command.action, command.workflow_id, None, command.name, command.payload, command.reason
-    )
+    return dataclasses.replace(command, run_id=None)
