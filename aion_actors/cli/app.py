@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         "--data",
         type=Path,
         metavar="DIR",
-        help="data directory (default: a new aion-demo-<time>-* in the temporary directory, "
-        "printed first)",
+        help="data directory: a new or empty one, or a demo's with the same --runs, to finish "
+        "it (default: a new aion-demo-<time>-* in the temporary directory, printed first)",
     )
     cmd.add_argument(
         "--workers", type=int, default=2, metavar="N", help="activity worker processes (default 2)"

@@ -31,7 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import aion_actors
-from aion_actors.cli import _invocation, _ledger, _orders
+from aion_actors.cli import _demo_dir, _invocation, _ledger, _orders
 from aion_actors.cli._monitor import Monitor, Snapshot
 from aion_actors.cli._verdict import Verdict, check
 from aion_actors.core import AionError
@@ -61,7 +61,7 @@ def default_data_dir() -> Path:
 def run(options: Options, console: Console) -> int:
     """Run the demo; 0 when the verdict holds, 1 when it does not."""
     data = (options.data or default_data_dir()).resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    _demo_dir.claim(data, options.runs)
     _ledger.create(data / _ledger.LEDGER_FILE)
     where = "" if options.data else " (a new temporary directory; --data DIR chooses one)"
     console.print(f"data directory: [bold]{escape(str(data))}[/]{where}", soft_wrap=True)
@@ -79,8 +79,7 @@ def run(options: Options, console: Console) -> int:
         snapshot = _watch(options, engine, monitor, console)
     except KeyboardInterrupt:
         console.print(
-            f"stopped; to finish these orders: {_invocation.command()} demo "
-            f"--runs {options.runs} --data {shlex.quote(str(data))}",
+            f"stopped; to finish these orders: {_demo_dir.finish_command(data, options.runs)}",
             markup=False,
             soft_wrap=True,
         )
