@@ -9,7 +9,9 @@ and tells the caller — so a thousand parents waiting for
 their children hold no thread. A caller that dies with its node loses nothing:
 its run is replayed (here or on the node that takes its partition) and asks
 again, and the owner takes a repeated call as done (a child start by its run
-id, a `ctx` request by its id).
+id, a `ctx` request by its id). A request handed on (`hand_on`: its caller has
+gone, its partition left this node) is the one whose row is written later, in
+the background, tried until it is (`HandedOn`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aion_actors.core import events as ev
 from aion_actors.core.codec import encode_event
 from aion_actors.nodes.calls import NodeCall, new_request_id
 from aion_actors.nodes.forwarding import Forwarder
+from aion_actors.nodes.handed import Handed, HandedOn
 from aion_actors.nodes.node import Node
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs.elsewhere import Then
@@ -34,10 +37,13 @@ log = logging.getLogger("aion_actors.nodes")
 
 
 class NodeRemote:
-    def __init__(self, node: Node, store: NodeStore, forwarder: Forwarder) -> None:
+    def __init__(
+        self, node: Node, store: NodeStore, forwarder: Forwarder, handed: HandedOn
+    ) -> None:
         self._node = node
         self._store = store
         self._forwarder = forwarder
+        self._handed = handed
 
     def owns(self, workflow_id: str) -> bool:
         return self._node.owns(workflow_id)
@@ -82,24 +88,28 @@ class NodeRemote:
         self._store.put_requests([(new_request_id(), partition, call.encode())], reply=False)
 
     def hand_on(self, key: RunKey, request: msg.RequestMessage) -> None:
-        """Record `request` (its caller stopped waiting; refused here, nothing of it
-        recorded, as its run's partition left this node) for the partition's owner,
-        which applies it once; a kind with no durable form is logged as not recorded."""
+        """Hand `request` (its caller stopped waiting; refused here, nothing of it
+        recorded, as its run's partition left this node) to the partition's owner, which
+        applies it once: its row is written in the background, tried until it is (see
+        `HandedOn`). A kind with no durable form is logged as not recorded."""
         form = durable(request)
+        run = f"workflow {key.workflow_id!r} (run {key.run_id})"
         if form is None:
             log.warning(
-                "%s of %s was not recorded: its partition left this node", request.what, key
+                "%s of %s was not recorded: its partition left this node", request.what, run
             )
             return
-        call = NodeCall(
-            form.kind, key.workflow_id, name=form.name, payload=form.payload, reason=form.reason
-        )
         partition = partition_of(key.workflow_id, self._store.partitions)
         try:
-            self._store.put_requests([(new_request_id(), partition, call.encode())], reply=False)
-        except AionError:
+            data = NodeCall(
+                form.kind, key.workflow_id, name=form.name, payload=form.payload, reason=form.reason
+            ).encode()
+        except Exception:  # (this runs on whichever thread resolved the request)
             log.exception(
-                "%s of %s was lost with its partition: it could not be handed on", request.what, key
+                "%s of %s was lost with its partition: it could not be made a request for "
+                "the partition's owner",
+                request.what,
+                run,
             )
             return
-        log.info("%s of %s goes to its partition's owner (its caller gave up)", request.what, key)
+        self._handed.add(Handed(key, request.what, (new_request_id(), partition, data)))

@@ -1,6 +1,7 @@
 """`NodeCalls`: what lets a node take calls for any run (see README "Calls from any
 node"): the forwarder that sends calls to the owners of other partitions, the
-applier that applies the calls sent here, and the listener that wakes both."""
+applier that applies the calls sent here, the listener that wakes both, and the
+writer of the requests handed on to the owners of partitions this node lost."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from aion_actors.lookup import Lookup
 from aion_actors.nodes.applier import Applier
 from aion_actors.nodes.forwarding import Answers, Forwarder
+from aion_actors.nodes.handed import HandedOn
 from aion_actors.nodes.listener import Hearers, Listener
 from aion_actors.nodes.node import Node
 from aion_actors.nodes.remote import NodeRemote
@@ -28,6 +30,7 @@ class NodeCalls:
     forwarder: Forwarder
     applier: Applier
     listener: Listener
+    handed: HandedOn
 
     @classmethod
     def wire(
@@ -46,7 +49,8 @@ class NodeCalls:
             store, node.serves, node.served, runs, starter, lookup, registration, queues
         )
         node.on_taken = applier.wake
-        remote = NodeRemote(node, store, forwarder)
+        handed = HandedOn(store)
+        remote = NodeRemote(node, store, forwarder, handed)
         runs.wait_elsewhere(forwarder.wait_closed, remote)
         hearers = Hearers(
             request=lambda partition: applier.wake({partition}),
@@ -54,10 +58,11 @@ class NodeCalls:
             closed=lambda workflow_id, run_id: None,
             connected=lambda: _all(applier.wake, answers.look_again),
         )
-        return cls(forwarder, applier, Listener(store, hearers))
+        return cls(forwarder, applier, Listener(store, hearers), handed)
 
     def start(self) -> None:
         """Apply what waits in the partitions this node took, then listen."""
+        self.handed.start()
         self.applier.start()
         self.listener.start()
 
@@ -68,9 +73,11 @@ class NodeCalls:
         self.forwarder.close()
 
     def join(self, timeout: float = JOIN_TIMEOUT) -> None:
-        """Once the runs have stopped (no request applied waits for one): join the
-        applier's workers."""
+        """Once the runs have stopped (no request applied waits for one, none is handed
+        on any more): join the applier's workers, and stop writing the requests handed
+        on (what is still unwritten is logged as lost)."""
         self.applier.join(timeout)
+        self.handed.close()
 
 
 def node_forwarder(node: Node, store: NodeStore) -> tuple[Forwarder, Answers]:

@@ -48,7 +48,9 @@ class Remote(Protocol):
     def cancel(self, workflow_id: str, reason: str) -> None: ...
 
     def hand_on(self, key: RunKey, request: msg.RequestMessage) -> None:
-        """Record `request` (its caller gone, refused here) for its partition's owner."""
+        """Hand `request` (its caller gone, refused here) to its partition's owner: its
+        durable request is written in the background, tried until it is (never blocks:
+        the thread that resolved the request calls it)."""
 
     def moved(self, key: RunKey) -> AionError | None:
         """`OwnershipLost` if run `key`'s partition is not this node's (None if it is)."""

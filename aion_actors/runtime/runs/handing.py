@@ -2,8 +2,10 @@
 when its run's partition leaves the node before it is recorded (the fence refuses its
 write whole, or the run is dropped with it in its mailbox — nothing of it recorded), it
 is handed to the partition's owner as a durable request, applied there once (often by
-this same node, once it takes the partition again). See README "The durability
-contract".
+this same node, once it takes the partition again). The database may not answer yet
+then: its write is tried again until it lands, in the background (the node's
+`HandedOn`); only an engine that closes first gives it up, logging so at error level.
+See README "The durability contract".
 """
 
 from __future__ import annotations

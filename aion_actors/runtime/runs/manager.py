@@ -238,7 +238,7 @@ class RunManager:
         self._residency.held_elsewhere, lane = remote.moved, self._owner_lane
         parts = (self._store, self._residency.deliver, self._endings.notify_parent)
         self._endings.elsewhere = ChildrenElsewhere(remote, *parts, lane=lane)
-        self._requests.hand_on = lambda key, request: lane.submit(remote.hand_on, key, request)
+        self._requests.hand_on = remote.hand_on  # (queues the write: never blocks, see Remote)
 
     def external(self, event: ev.ExternalRequested, request_id: str, answer: Then) -> None:
         """A node's: apply another node's run's request to a run held here."""

@@ -55,12 +55,14 @@ def ensure(conn: Any, s: str) -> None:
 
 def put(conn: Any, s: str, requester: str, rows: Sequence[tuple[str, int, bytes]]) -> None:
     """Record `rows` (id, partition, data) and announce their partitions (inside the
-    caller's transaction: the announcement goes out on commit)."""
+    caller's transaction: the announcement goes out on commit). A row whose id is there
+    already is left as it is: a write tried again after its commit landed unacknowledged
+    records nothing twice."""
     ids, partitions, data = zip(*rows, strict=True)
     conn.execute(
         f"""INSERT INTO {s}.requests (id, partition, requester, created_at, data)
         SELECT k.id, k.p, %s, {NOW}, k.d FROM unnest(%s::text[], %s::int4[], %s::bytea[])
-        AS k(id, p, d)""",
+        AS k(id, p, d) ON CONFLICT (id) DO NOTHING""",
         (requester, list(ids), list(partitions), list(data)),
     )
     conn.execute(
