@@ -152,7 +152,8 @@ def test_close_from_workflow_code_returns_at_once_and_closes_in_its_own_thread(
     engine.register(*ALL)
     TARGET["engine"] = engine
     engine.start(closes_in_its_code, workflow_id="closer")
-    engine.close()  # waits for the close the workflow began (or runs it, if first)
+    wait_until(lambda: bool(TOOK), 30, "the workflow's code to call close()")
+    engine.close()  # waits for the close the workflow began
     assert {t for t in threading.enumerate() if t.is_alive()} <= threads
     assert _reopened_result(tmp_path / "data", "closer") == "closed"
     assert TOOK and TOOK[0] < _AT_ONCE, TOOK
