@@ -30,7 +30,7 @@ from aion_actors.core import (
 )
 from aion_actors.core.closing import CloseOnExit
 from aion_actors.store.protocol import AppendRequest, EventStore
-from aion_actors.telemetry import Telemetry, default_telemetry
+from aion_actors.telemetry import Telemetry, default_telemetry, guarded
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,9 @@ class Recorder(CloseOnExit):
         if max_batch < 1:
             raise ConfigError(f"Recorder max_batch must be at least 1, not {max_batch}")
         self._store = store
-        #: what each commit is reported to (see `aion_actors.telemetry`)
-        self.telemetry = default_telemetry(self._history) if telemetry is None else telemetry
+        chosen = default_telemetry(self._history) if telemetry is None else telemetry
+        #: what each commit is reported to (see `aion_actors.telemetry`); its failures are its own
+        self.telemetry = guarded(chosen)
         self._max_batch = max_batch
         #: entered around a commit's callbacks (the engine's `Dispatcher.batch`: one wake-up)
         self._delivering = delivering

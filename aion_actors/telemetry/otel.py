@@ -13,31 +13,41 @@ While neither a tracer provider nor a meter provider is set (the API alone
 is installed, its proxies lead nowhere), a commit costs a check and nothing
 more; once one is set, a run already open is first seen at its next commit
 and gets a span from then on, as after a restart.
+
+Each report (a count, a span) is guarded on its own: one that raises is
+logged and lost, no other.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import _internal as _metrics_api
-from opentelemetry.trace import Link, NoOpTracerProvider, ProxyTracerProvider, SpanContext
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    Link,
+    NoOpTracerProvider,
+    ProxyTracerProvider,
+    SpanContext,
+)
 
 from aion_actors.core import Event, RunKey
 from aion_actors.core import events as ev
 from aion_actors.telemetry import instruments as inst
 from aion_actors.telemetry.facade import Append, History, RunCounts
+from aion_actors.telemetry.guard import Complaints, Guard
 from aion_actors.telemetry.spans import OUTCOMES, RunSpans, attempt_outcome
-
-log = logging.getLogger("aion_actors.telemetry")
 
 #: how many runs without a start `OtelTelemetry` remembers not to read again
 _UNTRACED = 4096
 
 _ATTEMPT_ENDS = (ev.ActivityCompleted, ev.ActivityAttemptFailed, ev.ActivityFailed)
+
+#: a commit to report: its appends, their results, how long it took
+_Commit = tuple[Sequence[Append], Sequence[Sequence[Event] | BaseException], float]
 
 
 class OtelTelemetry:
@@ -54,6 +64,7 @@ class OtelTelemetry:
         self._untraced: dict[RunKey, None] = {}
         self._lock = threading.Lock()
         self._watched: Callable[[], RunCounts] | None = None
+        self._complaints = Complaints()
 
     # -- Telemetry
 
@@ -65,19 +76,8 @@ class OtelTelemetry:
     ) -> None:
         if not configured():
             return  # nobody would see a thing: no work per event
-        try:
-            self._m.batch_size.record(len(appends))
-            self._m.commit_duration.record(seconds)
-        except Exception:  # a report must never cost a commit (nor stop the recorder)
-            log.exception("telemetry of a commit failed; ignored")
         with self._lock:
-            for append, result in zip(appends, results, strict=True):
-                if isinstance(result, BaseException) or not result:
-                    continue
-                try:
-                    self._run_events(RunKey(append.workflow_id, append.run_id), result)
-                except Exception:
-                    log.exception("telemetry of run %s failed; ignored", append.run_id)
+            self._report((appends, results, seconds))
 
     def evicted(self, workflow_type: str) -> None:
         self._m.evictions.add(1, {"workflow_type": workflow_type})
@@ -90,14 +90,37 @@ class OtelTelemetry:
         inst.watch(counts)
 
     def close(self) -> None:
+        """The spans of the runs still open end. Never raises."""
         if self._watched is not None:
             inst.unwatch(self._watched)
         with self._lock:
-            runs, self._runs = self._runs, {}
-            self._predecessors.clear()
-        for run in runs.values():  # this live stretch ends; a later engine starts another
-            run.span.set_attribute("aion.stretch_end", "engine closed")
-            run.span.end()
+            self._end_stretches()
+
+    # -- one commit
+
+    def _report(self, item: _Commit) -> None:
+        appends, results, seconds = item
+        with self._complaints.guard("recording a commit (aion.recorder.*)"):
+            self._m.batch_size.record(len(appends))
+            self._m.commit_duration.record(seconds)
+        for append, result in zip(appends, results, strict=True):
+            if isinstance(result, BaseException) or not result:
+                continue
+            where = f"workflow {append.workflow_id} run {append.run_id}"
+            with self._complaints.guard("reporting a run's events", where):
+                self._run_events(RunKey(append.workflow_id, append.run_id), result)
+
+    def _end_stretches(self) -> None:
+        """This live stretch of each run still open ends; a later engine starts another."""
+        runs, self._runs = self._runs, {}
+        self._predecessors.clear()
+        for run in runs.values():
+            with self._guard("ending a run's span as the engine closes", run):
+                run.span.set_attribute("aion.stretch_end", "engine closed")
+                run.span.end()
+
+    def _guard(self, kind: str, run: RunSpans) -> Guard:
+        return self._complaints.guard(kind, f"workflow {run.workflow_id} run {run.run_id}")
 
     # -- one committed append
 
@@ -139,22 +162,31 @@ class OtelTelemetry:
             parent = parent_run.span if parent_run is not None else None
         predecessor = self._predecessors.pop(key, None)
         links = [Link(predecessor)] if predecessor is not None else []
-        run = RunSpans.begin(self._tracer, started, key.workflow_id, parent, links, resumed=resumed)
+        try:
+            run = RunSpans.begin(
+                self._tracer, started, key.workflow_id, parent, links, resumed=resumed
+            )
+        except Exception as exc:  # counted all the same, its activities spans of their own
+            where = f"workflow {key.workflow_id} run {key.run_id}"
+            self._complaints.failed("starting a run's span", exc, where)
+            run = RunSpans(key.workflow_id, started.run_id, started.workflow_type, INVALID_SPAN)
         for event in prior:
             run.fold(event)
         self._runs[key] = run
         return run
 
-    # -- what each event reports
+    # -- what each event reports: what the run's state needs first, then each report guarded
 
     def _started(self, run: RunSpans, event: Event) -> None:
-        self._m.runs_started.add(1, {"workflow_type": run.workflow_type})
+        with self._guard("counting a run's start (aion.runs.started)", run):
+            self._m.runs_started.add(1, {"workflow_type": run.workflow_type})
 
     def _scheduled(self, run: RunSpans, event: Event) -> None:
         assert isinstance(event, ev.ActivityScheduled)
         run.attempts[event.activity_id] = event
-        attributes = {"workflow_type": run.workflow_type, "activity": event.name}
-        self._m.activity_attempts.add(1, attributes)
+        with self._guard("counting an activity attempt (aion.activity.attempts)", run):
+            attributes = {"workflow_type": run.workflow_type, "activity": event.name}
+            self._m.activity_attempts.add(1, attributes)
 
     def _attempt_ended(self, run: RunSpans, event: Event) -> None:
         assert isinstance(
@@ -166,34 +198,42 @@ class OtelTelemetry:
         outcome = "completed"
         if not isinstance(event, ev.ActivityCompleted):
             outcome = attempt_outcome(event.error)
-        run.attempt(self._tracer, scheduled, event, outcome)
-        attributes = {"workflow_type": run.workflow_type, "activity": scheduled.name}
-        if outcome != "completed":
-            self._m.activity_failures.add(1, attributes)
-        seconds = max(0, event.recorded_at - scheduled.recorded_at) / 1e9
-        self._m.activity_duration.record(seconds, {**attributes, "outcome": outcome})
+        with self._guard("recording an attempt (aion.activity.failures, .duration)", run):
+            attributes = {"workflow_type": run.workflow_type, "activity": scheduled.name}
+            if outcome != "completed":
+                self._m.activity_failures.add(1, attributes)
+            seconds = max(0, event.recorded_at - scheduled.recorded_at) / 1e9
+            self._m.activity_duration.record(seconds, {**attributes, "outcome": outcome})
+        with self._guard("the span of an activity attempt", run):
+            run.attempt(self._tracer, scheduled, event, outcome)
 
     def _supervised(self, run: RunSpans, event: Event) -> None:
-        run.supervision(self._tracer, event)
-        attributes = {"workflow_type": run.workflow_type}
-        if isinstance(event, ev.RunCrashed):
-            self._m.crashes.add(1, attributes)
-        elif isinstance(event, ev.RunRestarted):
-            self._m.restarts.add(1, attributes)
-        elif isinstance(event, ev.RunParked):
-            self._m.runs_parked.add(1, attributes)
-            run.end(event, "parked", event.reason)
+        if isinstance(event, ev.RunParked):
             del self._runs[RunKey(run.workflow_id, run.run_id)]
+        counter, name = {
+            ev.RunCrashed: (self._m.crashes, "aion.runs.crashes"),
+            ev.RunRestarted: (self._m.restarts, "aion.runs.restarts"),
+            ev.RunParked: (self._m.runs_parked, "aion.runs.parked"),
+        }[type(event)]
+        with self._guard(f"counting a supervision event ({name})", run):
+            counter.add(1, {"workflow_type": run.workflow_type})
+        with self._guard("the span of a crash, restart or park", run):
+            run.supervision(self._tracer, event)
+        if isinstance(event, ev.RunParked):
+            with self._guard("ending a run's span", run):
+                run.end(event, "parked", event.reason)
 
     def _closed(self, run: RunSpans, event: Event) -> None:
-        outcome = OUTCOMES[type(event)]
-        self._m.runs_closed.add(1, {"workflow_type": run.workflow_type, "outcome": outcome})
-        error = getattr(event, "error", None)
-        run.end(event, outcome, f"{error.get('type')}: {error.get('message')}" if error else "")
         key = RunKey(run.workflow_id, run.run_id)
         del self._runs[key]
-        if isinstance(event, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
-            self._predecessors[RunKey(key.workflow_id, event.next_run_id)] = run.context
+        if isinstance(event, ev.WorkflowContinuedAsNew | ev.WorkflowReset) and run.context.is_valid:
+            self._predecessors[RunKey(key.workflow_id, event.next_run_id)] = run.context  # a link
+        outcome = OUTCOMES[type(event)]
+        with self._guard("counting a run's end (aion.runs.closed)", run):
+            self._m.runs_closed.add(1, {"workflow_type": run.workflow_type, "outcome": outcome})
+        error = getattr(event, "error", None)
+        with self._guard("ending a run's span", run):
+            run.end(event, outcome, f"{error.get('type')}: {error.get('message')}" if error else "")
 
 
 def configured() -> bool:

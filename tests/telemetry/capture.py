@@ -9,7 +9,7 @@ are cumulative over the process).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,25 @@ Reading = dict[tuple[str, frozenset[tuple[str, Any]]], float]
 
 
 class _Switch(SpanProcessor):
-    """Sends ended spans to the current test's list (none between tests)."""
+    """Sends ended spans to the current test's list (none between tests).
+
+    A test may make it fail or dawdle, as a broken or slow exporter would: `starting`
+    is called with each span as it starts, `ending` with each span as it ends (before
+    it is kept); an exception either raises goes to whoever started or ended the span.
+    """
 
     def __init__(self) -> None:
         self.spans: list[ReadableSpan] | None = None
+        self.starting: Callable[[Span], None] | None = None
+        self.ending: Callable[[ReadableSpan], None] | None = None
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        pass
+        if self.starting is not None:
+            self.starting(span)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if self.ending is not None:
+            self.ending(span)
         if self.spans is not None:
             self.spans.append(span)
 
@@ -49,6 +59,15 @@ class Capture:
     def begin(self) -> None:
         self._switch.spans = []
 
+    def fail(
+        self,
+        *,
+        starting: Callable[[Span], None] | None = None,
+        ending: Callable[[ReadableSpan], None] | None = None,
+    ) -> None:
+        """Have the span processor call these (to raise, or to sleep) until the test ends."""
+        self._switch.starting, self._switch.ending = starting, ending
+
     @property
     def spans(self) -> list[ReadableSpan]:
         """The spans ended since this test began."""
@@ -56,6 +75,7 @@ class Capture:
 
     def end(self) -> None:
         self._switch.spans = None
+        self._switch.starting = self._switch.ending = None
 
     def read(self) -> Reading:
         """Each counter's sum and each histogram's count, by name and attributes."""

@@ -150,4 +150,8 @@ def test_without_opentelemetry_the_engine_runs_and_imports_none_of_it(tmp_path: 
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["result"] == 4
     assert report["telemetry"] == "NoTelemetry"
-    assert report["loaded"] == ["aion_actors.telemetry.facade", "aion_actors.telemetry.noop"]
+    assert report["loaded"] == [  # no opentelemetry, nor the modules that import it
+        "aion_actors.telemetry.facade",
+        "aion_actors.telemetry.guard",
+        "aion_actors.telemetry.noop",
+    ]
