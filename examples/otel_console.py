@@ -5,9 +5,11 @@
 
 The engine reports through the global providers, so it is the service's own
 SDK setup (here: console exporters) that decides where spans and metrics go.
-It prints each span as JSON as it ends (a run, each activity attempt — the
-first attempt of `charge` fails and is retried — and the child run, whose
-span is a child of its parent's), then the metrics once the engine closes.
+It prints each span as JSON (a run, each activity attempt — the first attempt
+of `charge` fails and is retried — and the child run, whose span is a child of
+its parent's), then the metrics once the engine closes. Spans go out through a
+`BatchSpanProcessor`, in batches from a thread of its own: what a service
+should use, since a `SimpleSpanProcessor` makes an exporter round trip per span.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
 from aion_actors import Engine, RetryPolicy, WorkflowContext, activity, current_attempt, workflow
 
@@ -53,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    tracer_provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(tracer_provider)
     reader = PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=60_000)
     meter_provider = MeterProvider(metric_readers=[reader])
@@ -66,7 +68,7 @@ def main() -> None:
         engine.register(order, shipping, charge, book_courier)
         print("result:", engine.start(order, "o-1", 1200, workflow_id="o-1").result(timeout=30))
     meter_provider.shutdown()  # exports the metrics one last time
-    tracer_provider.shutdown()
+    tracer_provider.shutdown()  # and the spans not exported yet
 
 
 if __name__ == "__main__":

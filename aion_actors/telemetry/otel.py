@@ -14,13 +14,13 @@ is installed, its proxies lead nowhere), a commit costs a check and nothing
 more; once one is set, a run already open is first seen at its next commit
 and gets a span from then on, as after a restart.
 
-Each report (a count, a span) is guarded on its own: one that raises is
-logged and lost, no other.
+The reports are made in a thread of their own (`Reporter`): a commit only
+queues them, so a slow exporter holds up no commit. Each report (a count, a
+span) is guarded on its own: one that raises is logged and lost, no other.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -39,19 +39,41 @@ from aion_actors.core import events as ev
 from aion_actors.telemetry import instruments as inst
 from aion_actors.telemetry.facade import Append, History, RunCounts
 from aion_actors.telemetry.guard import Complaints, Guard
+from aion_actors.telemetry.reporter import Reporter
 from aion_actors.telemetry.spans import OUTCOMES, RunSpans, attempt_outcome
 
 #: how many runs without a start `OtelTelemetry` remembers not to read again
 _UNTRACED = 4096
+#: appends whose reports may wait for the telemetry thread at once; more are dropped
+MAX_BEHIND = 10_000
+#: seconds the engine's close waits for the reports still waiting
+CLOSE_GRACE = 5.0
 
 _ATTEMPT_ENDS = (ev.ActivityCompleted, ev.ActivityAttemptFailed, ev.ActivityFailed)
+#: the events after which a run has no span here
+_ENDINGS = frozenset((*OUTCOMES, ev.RunParked))
 
 #: a commit to report: its appends, their results, how long it took
 _Commit = tuple[Sequence[Append], Sequence[Sequence[Event] | BaseException], float]
 
 
+class _Lost:
+    """Runs that ended in commits whose reports were dropped: their spans are let go."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, runs: list[RunKey]) -> None:
+        self.runs = runs
+
+
+class _Closing:
+    """The engine closes: the spans of the runs still open end."""
+
+
 class OtelTelemetry:
-    def __init__(self, history: History) -> None:
+    def __init__(
+        self, history: History, *, max_behind: int = MAX_BEHIND, grace: float = CLOSE_GRACE
+    ) -> None:
         self._history = history
         self._m = inst.instruments()
         self._tracer = trace.get_tracer(inst.SCOPE)
@@ -62,9 +84,12 @@ class OtelTelemetry:
         #: runs whose history has no start (nothing to trace), so it is read once, not on
         #: every commit; the most recent `_UNTRACED` of them, oldest first
         self._untraced: dict[RunKey, None] = {}
-        self._lock = threading.Lock()
         self._watched: Callable[[], RunCounts] | None = None
         self._complaints = Complaints()
+        #: the thread the reports are made in; all the state above is its own
+        self._reporter: Reporter[_Commit | _Lost | _Closing] = Reporter(
+            self._report, self._complaints, limit=max_behind, grace=grace
+        )
 
     # -- Telemetry
 
@@ -76,8 +101,15 @@ class OtelTelemetry:
     ) -> None:
         if not configured():
             return  # nobody would see a thing: no work per event
-        with self._lock:
-            self._report((appends, results, seconds))
+        if self._reporter.put((appends, results, seconds), len(appends)):
+            return
+        ended = [  # dropped: at least the spans of the runs it ended are let go
+            RunKey(append.workflow_id, append.run_id)
+            for append, result in zip(appends, results, strict=True)
+            if not isinstance(result, BaseException) and any(type(e) in _ENDINGS for e in result)
+        ]
+        if ended:
+            self._reporter.put(_Lost(ended), 0)
 
     def evicted(self, workflow_type: str) -> None:
         self._m.evictions.add(1, {"workflow_type": workflow_type})
@@ -89,16 +121,29 @@ class OtelTelemetry:
         self._watched = counts
         inst.watch(counts)
 
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the commits reported so far are (False: `timeout` passed first)."""
+        return self._reporter.flush(timeout)
+
     def close(self) -> None:
-        """The spans of the runs still open end. Never raises."""
+        """The reports still waiting are made (for up to `CLOSE_GRACE` s), then the spans
+        of the runs still open end, and the telemetry thread stops. Never raises."""
         if self._watched is not None:
             inst.unwatch(self._watched)
-        with self._lock:
+        if self._reporter.started:  # (else nothing was ever reported: no span to end)
+            self._reporter.put(_Closing(), 0)
+        self._reporter.close()
+
+    # -- in the telemetry thread
+
+    def _report(self, item: _Commit | _Lost | _Closing) -> None:
+        if isinstance(item, _Lost):
+            for key in item.runs:
+                self._runs.pop(key, None)
+            return
+        if isinstance(item, _Closing):
             self._end_stretches()
-
-    # -- one commit
-
-    def _report(self, item: _Commit) -> None:
+            return
         appends, results, seconds = item
         with self._complaints.guard("recording a commit (aion.recorder.*)"):
             self._m.batch_size.record(len(appends))
@@ -115,6 +160,8 @@ class OtelTelemetry:
         runs, self._runs = self._runs, {}
         self._predecessors.clear()
         for run in runs.values():
+            if self._reporter.late():
+                return  # (never exported, as if the process had been killed)
             with self._guard("ending a run's span as the engine closes", run):
                 run.span.set_attribute("aion.stretch_end", "engine closed")
                 run.span.end()

@@ -1,6 +1,6 @@
-"""A report must never cost a commit: a broken OpenTelemetry SDK (a span processor or
-exporter that raises, an instrument that raises, a provider that cannot give a tracer or
-a meter) loses telemetry, never a run, a commit or the engine's close; and
+"""A report must never cost a commit: a broken or slow OpenTelemetry SDK (a span processor
+or exporter that raises or dawdles, an instrument that raises, a provider that cannot give
+a tracer or a meter) loses telemetry, never a run, a commit or the engine's close; and
 each kind of failure is logged once, not once per event."""
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, Span
 
 from aion_actors import Engine
+from aion_actors.core import events as ev
+from aion_actors.core import stamp
+from aion_actors.store.protocol import AppendRequest
 from aion_actors.telemetry import guard
+from aion_actors.telemetry.otel import OtelTelemetry
 from tests.telemetry import flows
 from tests.telemetry.capture import Capture, delta, named
 from tests.workers.helpers import wait_until
@@ -125,6 +129,23 @@ def test_a_run_span_failing_as_the_engine_closes_does_not_break_the_close(
     wait_until(lambda: set(threading.enumerate()) <= threads, 10, "the engine's threads to end")
 
 
+@pytest.mark.timeout(60)
+def test_a_slow_span_exporter_holds_up_no_commit(tmp_path: Path, otel: Capture) -> None:
+    otel.fail(ending=lambda span: time.sleep(0.5))  # e.g. a collector far away
+    threads = set(threading.enumerate())
+    took: list[float] = []
+    with Engine.open(tmp_path / "data", workers=1) as engine:
+        engine.register(*flows.ALL)
+        for value in range(3):
+            began = time.monotonic()
+            assert engine.start(flows.traced_child, value).result(timeout=30) == 2 * value
+            took.append(time.monotonic() - began)
+    assert max(took) < 0.45, took  # no run waits for the spans of the one before
+    assert len(named(otel.spans, "run traced_child")) == 3  # the close waited for them
+    assert len(named(otel.spans, "activity double")) == 3
+    wait_until(lambda: set(threading.enumerate()) <= threads, 10, "the engine's threads to end")
+
+
 @pytest.mark.timeout(120)
 def test_a_metrics_instrument_that_raises_costs_an_idle_run_nothing(tmp_path: Path) -> None:
     seen = _child("instrument", tmp_path / "data")
@@ -150,6 +171,54 @@ def test_a_provider_that_cannot_give_a_tracer_or_meter_leaves_the_engine_untrace
     assert f"no {mode} today" in complaint  # what failed
     assert "no metrics and no traces" in complaint  # what it means
     assert "set_tracer_provider" in complaint and "set_meter_provider" in complaint  # what to do
+
+
+def _commit(telemetry: OtelTelemetry, run_id: str, *events: ev.Event, seq: int = 1) -> None:
+    stamped = [stamp(event, seq + i, seq + i) for i, event in enumerate(events)]
+    telemetry.committed([AppendRequest(run_id, run_id, tuple(stamped), seq - 1)], [stamped], 0.001)
+
+
+def _start(run_id: str) -> ev.WorkflowStarted:
+    return ev.WorkflowStarted(workflow_type="t", input=[], run_id=run_id, version="v")
+
+
+@pytest.mark.timeout(60)
+def test_reports_falling_too_far_behind_are_dropped_with_a_warning_and_leave_no_span_open(
+    otel: Capture, caplog: pytest.LogCaptureFixture
+) -> None:
+    entered, gate = threading.Event(), threading.Event()
+
+    def stuck(span: ReadableSpan) -> None:  # an exporter that hangs, until the gate opens
+        entered.set()
+        gate.wait(30)
+
+    otel.fail(ending=stuck)
+    telemetry = OtelTelemetry(lambda workflow_id, run_id: [], max_behind=4)
+    _commit(
+        telemetry,
+        "r0",
+        _start("r0"),
+        ev.ActivityScheduled(activity_id="a", name="double", input=[1], attempt=1),
+    )
+    _commit(telemetry, "r0", ev.ActivityCompleted(activity_id="a", result=2), seq=3)
+    assert entered.wait(10)  # the telemetry thread is stuck in the attempt's span
+    _commit(telemetry, "r7", _start("r7"))
+    for run_id in ("r1", "r2", "r3"):
+        _commit(telemetry, run_id, _start(run_id), ev.WorkflowCompleted(result=1))
+    began = time.monotonic()
+    _commit(telemetry, "r7", ev.WorkflowCompleted(result=1), seq=2)  # 4 wait already: dropped
+    _commit(telemetry, "r8", _start("r8"), ev.WorkflowCompleted(result=1))  # and so on
+    assert time.monotonic() - began < 0.5  # the commits never waited
+    gate.set()
+    telemetry.close()
+
+    [warning] = [r for r in _complaints(caplog) if "fell behind" in r.getMessage()]
+    assert "BatchSpanProcessor" in warning.getMessage()
+    runs = {s.attributes["aion.run_id"]: s for s in named(otel.spans, "run t") if s.attributes}
+    assert sorted(runs) == ["r0", "r1", "r2", "r3"]  # r7 ended unseen, r8 never seen
+    assert runs["r0"].attributes is not None
+    assert runs["r0"].attributes["aion.stretch_end"] == "engine closed"
+    assert all("aion.stretch_end" not in (runs[r].attributes or {}) for r in ("r1", "r2", "r3"))
 
 
 def test_a_kind_of_failure_is_logged_once_then_at_most_once_a_while_with_its_count(

@@ -36,5 +36,7 @@ assert telemetry._runs == {} and reads == []  # noqa: SLF001 - nothing was done 
 trace.set_tracer_provider(TracerProvider())
 assert configured()
 commit(telemetry, ev.ActivityCompleted(activity_id="1", result=1))
+assert telemetry.flush(10)  # (reports are made in a thread of their own)
 assert len(telemetry._runs) == 1 and reads == ["r"]  # noqa: SLF001 - the run's span began
+telemetry.close()
 print("ok")
