@@ -30,9 +30,8 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.core import events as ev
-from aion_actors.runtime import acting, pausing, replies, submitting
+from aion_actors.runtime import acting, rebuild, replies, submitting
 from aion_actors.runtime import messages as msg
-from aion_actors.runtime.activity_cancel import ActivityCancels
 from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
@@ -142,17 +141,7 @@ class RunActor(PooledActor):
                 "register it and call engine.resume()"
             )
             return
-        seen, held = pausing.split(history, self._ledger.paused)
-        self._machine = Machine(
-            definition,
-            self.workflow_id,
-            self.run_id,
-            seen,
-            max_payload_bytes=host.max_payload_bytes,
-            converter=host.converter,
-            cancels=ActivityCancels(host.activity_cancel),
-            rebuilt=handed.start is None,
-        )
+        self._machine, held = rebuild.machine_for(host, self.key, definition, handed, self._ledger)
         if held:  # paused: its code runs as far as it had; the rest waits for the unpause
             self._advance(held=True)
             self._machine.feed(held)

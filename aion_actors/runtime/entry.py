@@ -22,6 +22,7 @@ from aion_actors.runtime import foreign
 from aion_actors.runtime.commands import Cancelled, ContinueAsNew
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.mismatch import ReplayEdge, fits
 from aion_actors.runtime.payload_limit import PayloadLimit
 
 
@@ -29,16 +30,32 @@ def coroutine(
     definition: WorkflowDefinition,
     ctx: WorkflowContext,
     converter: PayloadConverter | None,
-    args: Sequence[Any],
+    started: ev.WorkflowStarted,
+    edge: ReplayEdge,
 ) -> Coroutine[Any, Any, Any]:
-    """The workflow's coroutine on `args`; a decoding failure raises at its start."""
+    """The workflow's coroutine on the run's start arguments. What keeps it from starting
+    raises at its start: an input that does not decode (`PayloadError`, noted in `edge`),
+    recorded arguments its signature does not take (`ReplayMismatch`). A new run's
+    arguments it does not take are a `TypeError`, raised here: its start is refused."""
+    args: Sequence[Any] = started.input
     if converter is not None:
         try:
             whose = f"workflow {definition.name!r}"
             args = conv.decode_args(converter, definition.hints, args, whose, "input")
-        except (PayloadError, ConfigError) as exc:
+        except PayloadError as exc:
+            edge.thrown(exc, started.seq)
             return _raise(exc)
-    return definition(ctx, *args)
+        except ConfigError as exc:
+            return _raise(exc)
+    try:
+        return definition(ctx, *args)
+    except TypeError as exc:
+        if fits(definition, args):
+            raise
+        misfit = edge.misfit(definition, args, started.seq)
+        if isinstance(misfit, TypeError):
+            raise misfit from exc
+        return _raise(misfit)
 
 
 async def _raise(exc: BaseException) -> Any:

@@ -21,6 +21,7 @@ from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
     PayloadConverter,
+    PayloadError,
     WorkflowError,
 )
 from aion_actors.core import events as ev
@@ -37,12 +38,22 @@ from aion_actors.runtime.commands import (
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.issuing import command_event, records
+from aion_actors.runtime.mismatch import ReplayEdge
 from aion_actors.runtime.parts import Part, PartResolver, Resolution
 from aion_actors.runtime.patches import CommandSequence, diverged
 from aion_actors.runtime.payload_limit import PayloadLimit
 from aion_actors.runtime.recorded import Outcomes, Recorded, recorded_command
 from aion_actors.runtime.signals import SignalRouter
-from aion_actors.runtime.tasks import NEVER, Step, Task, awaited, done_seq, lone_activity, outcome
+from aion_actors.runtime.tasks import (
+    NEVER,
+    Step,
+    Task,
+    WaitTimers,
+    awaited,
+    done_seq,
+    lone_activity,
+    outcome,
+)
 from aion_actors.runtime.timeouts import at_after
 from aion_actors.runtime.updates import ENDED_FIRST, UpdateRouter
 
@@ -98,7 +109,11 @@ class Machine:
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         #: the workflow's coroutine, then one per async update handler still running
-        self._main = Task(entry.coroutine(definition, self.ctx, self._converter, started.input))
+        #: on what `history` holds, committed before (`rebuilt`), a PayloadError parks the run
+        self._edge = ReplayEdge(workflow_id, run_id, history, history[-1].seq if rebuilt else 0)
+        self._main = Task(
+            entry.coroutine(definition, self.ctx, self._converter, started, self._edge)
+        )
         self._tasks = [self._main]
         #: the last seq of the history this machine was built on: past it, nothing replays
         self._replayed_to = history[-1].seq
@@ -108,7 +123,8 @@ class Machine:
         self._cancel_delivered = False
         #: what a cancel asks of the activities the await waits on
         self._cancels = cancels or ActivityCancels()
-        self._closed_timers: set[str] = set()
+        #: the timers of waits that ended another way, cancelled once each
+        self._wait_timers = WaitTimers(self._outcomes)
         self.finished = False
         for event in history:
             if (command := recorded_command(event)) is not None:
@@ -164,6 +180,8 @@ class Machine:
 
     def _step(self, task: Task, step: Step, out: list[ev.Event]) -> None:
         how, value = step
+        if how == "throw" and type(value) is PayloadError:  # a payload that did not decode
+            self._edge.thrown(value, self._signals.at_seq)
         try:
             yielded = task.coro.send(value) if how == "send" else task.coro.throw(value)
         except StopIteration as stop:
@@ -183,6 +201,8 @@ class Machine:
             self._tasks.remove(task)  # an update handler failed: its update, not the run
             self.updates.finish(task.update, out, error=exc)
             return
+        if isinstance(exc, PayloadError):  # on recorded history, a changed code's: parked
+            self._edge.check(exc, self._commands)
         cancel = self._outcomes.cancel
         if (event := entry.ending(exc, self.definition, cancel.reason if cancel else "")) is None:
             raise exc
@@ -281,7 +301,7 @@ class Machine:
                 if delivered is None:  # signals its holding let through: handled first
                     return None
             self._cancel_delivered = True
-            self._close_waits(task, out, resolutions, losers_too=True)
+            self._wait_timers.close(task, out, resolutions, losers_too=True)
             self._wake(task, *at)
             return task, ("throw", Cancelled(cancel.reason))
         if done == NEVER:
@@ -291,7 +311,7 @@ class Machine:
         for part, r in zip(task.waiting, resolutions, strict=True):
             if isinstance(part.command, SignalCommand) and r is not None and r.error is None:
                 self._signals.taken.add(r.seq)
-        self._close_waits(task, out, resolutions, losers_too=task.mode == "first")
+        self._wait_timers.close(task, out, resolutions, losers_too=task.mode == "first")
         if task.mode == "first":  # the losers' activities are asked to cancel
             losing = [p for p, r in zip(task.waiting, resolutions, strict=True) if r is None]
             self._cancels.losers(losing, self._outcomes, out)
@@ -352,27 +372,6 @@ class Machine:
             self.ctx.is_replaying = False
         # the clock is the context's, moved only by its machine
         self.ctx._now_ns = max(self.ctx._now_ns, recorded_at)  # noqa: SLF001
-
-    def _close_waits(
-        self,
-        task: Task,
-        out: list[ev.Event],
-        resolutions: list[Resolution | None],
-        *,
-        losers_too: bool,
-    ) -> None:
-        """Cancel the timers of waits that ended another way (a signal, a condition, a
-        winner of `wait_first`, or a cancel)."""
-        assert task.waiting is not None
-        for part, resolution in zip(task.waiting, resolutions, strict=True):
-            timer_id = part.own_timer
-            if timer_id is None or timer_id in self._closed_timers:
-                continue
-            if timer_id in self._outcomes.timers:
-                continue
-            if losers_too or (resolution is not None and resolution.error is None):
-                self._closed_timers.add(timer_id)
-                out.append(ev.TimerCancelled(timer_id=timer_id))
 
     def _finish(self, out: list[ev.Event], event: ev.Event) -> None:
         self.finished = True

@@ -52,6 +52,36 @@ class Task:
         self.unchecked = any([isinstance(p.command, ConditionCommand) for p in parts])
 
 
+class WaitTimers:
+    """The timers of waits that ended another way (a signal, a condition, a winner of
+    `wait_first`, or a cancel): each cancelled once, unless it fired first."""
+
+    def __init__(self, outcomes: Outcomes) -> None:
+        self._outcomes = outcomes
+        self._closed: set[str] = set()
+
+    def close(
+        self,
+        task: Task,
+        out: list[ev.Event],
+        resolutions: list[Resolution | None],
+        *,
+        losers_too: bool,
+    ) -> None:
+        """Cancel the timers of `task`'s await: of the parts that landed without an error,
+        and of those that did not land too if `losers_too`."""
+        assert task.waiting is not None
+        for part, resolution in zip(task.waiting, resolutions, strict=True):
+            timer_id = part.own_timer
+            if timer_id is None or timer_id in self._closed:
+                continue
+            if timer_id in self._outcomes.timers:
+                continue
+            if losers_too or (resolution is not None and resolution.error is None):
+                self._closed.add(timer_id)
+                out.append(ev.TimerCancelled(timer_id=timer_id))
+
+
 def lone_activity(tasks: list[Task], outcomes: Outcomes) -> Part | None:
     """The one activity that the run's only coroutine awaits alone, when nothing in
     history can come before it (no cancel, signal or update): the common step, which
