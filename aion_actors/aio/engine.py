@@ -53,6 +53,7 @@ from aion_actors.handles import RunDescription, result_of
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.runs.handing import not_recorded_yet
+from aion_actors.runtime.runs.whereabouts import overdue
 from aion_actors.runtime.timeouts import call_timeout
 from aion_actors.runtime.update_calls import new_call
 from aion_actors.starting import StartOptions, policy_of
@@ -283,7 +284,6 @@ class AsyncEngine:
         timeout = call_timeout(timeout, "result")
         loop = asyncio.get_running_loop()
         key = RunKey(workflow_id, run_id) if run_id else await self._latest(workflow_id)
-        late = f"workflow {workflow_id!r} (run {key.run_id}) did not finish within {timeout} s"
         ended = functools.partial(self._calls.closed_result, timeout=0, raise_on_park=raise_on_park)
         try:
             async with asyncio.timeout(timeout):
@@ -301,7 +301,7 @@ class AsyncEngine:
                     except TimeoutError:  # parked and waited for, or a successor runs on
                         key = RunKey(workflow_id, self._runs.open_run(workflow_id) or key.run_id)
         except TimeoutError:
-            raise TimeoutError(late) from None
+            raise overdue(key, timeout, None, self._runs.whereabouts(key)) from None
 
     async def describe(self, workflow_id: str) -> RunDescription:
         """`Engine.describe` (a store read, on a reader thread)."""

@@ -45,6 +45,11 @@ async def breaks(ctx: WorkflowContext) -> str:
 
 
 @workflow
+async def calls_a_renamed_activity(ctx: WorkflowContext) -> Any:
+    return await ctx.activity("note_renamed", 1)  # registered under another name
+
+
+@workflow
 async def waits(ctx: WorkflowContext) -> Any:
     return await ctx.wait_signal("go")
 

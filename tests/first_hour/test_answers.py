@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,6 +20,7 @@ from aion_actors import (
     WorkflowParked,
     WorkflowStatus,
 )
+from aion_actors.aio import AsyncEngine
 from aion_actors.core import events as ev
 from tests.first_hour import flows
 from tests.workers.helpers import wait_until
@@ -71,7 +73,7 @@ def test_result_of_a_parked_run_raises_at_once_unless_asked_to_wait(engine: Engi
     with pytest.raises(WorkflowParked) as parked:
         run.result(timeout=10)
     assert "a bug in workflow code" in str(parked.value)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError, match=r"\(it is parked: .*a bug in workflow code"):
         run.result(timeout=0.3, raise_on_park=False)
 
 
@@ -128,11 +130,40 @@ def test_a_run_of_an_unregistered_type_takes_signals_at_once_and_says_what_it_wa
         assert engine.describe("waiting").waiting_for == waiting
         with pytest.raises(QueryError, match=waiting):
             engine.query("waiting", "seen")
+        with pytest.raises(TimeoutError, match=rf"within 0.2 s \(it is running, {waiting}\)"):
+            engine.result("waiting", timeout=0.2)
         engine.register(*ALL)
         wait_until(lambda: engine.query("waiting", "seen") == 1, 10, "the signal to apply")
         engine.signal("waiting", "tick")
         assert engine.result("waiting", timeout=10) == 2
         assert engine.describe("waiting").status == WorkflowStatus.COMPLETED
+
+
+def test_a_result_that_times_out_says_what_the_run_waits_for(engine: Engine) -> None:
+    """A wait for a run held up by something only its user can fix says what (as describe
+    does), sync and async alike, rather than only that time ran out."""
+    engine.register(flows.calls_a_renamed_activity)
+    run = engine.start(flows.calls_a_renamed_activity, workflow_id="renamed")
+    waiting = "waiting for activity 'note_renamed' to be registered"
+    wait_until(lambda: engine.describe("renamed").waiting_for == waiting, 10, "waiting_for")
+    with pytest.raises(TimeoutError, match=rf"0.2 s \(it is running, {waiting}\)$"):
+        run.result(timeout=0.2)
+
+    engine.start(flows.waits, workflow_id="plain")  # waits for its signal: nothing to say
+    with pytest.raises(TimeoutError, match=r"within 0.2 s \(it is running\)$"):
+        engine.result("plain", timeout=0.2)
+
+
+def test_an_async_result_that_times_out_says_what_the_run_waits_for(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with AsyncEngine.open(tmp_path / "data", workers=1) as engine:
+            await engine.register(flows.calls_a_renamed_activity)
+            run = await engine.start(flows.calls_a_renamed_activity, workflow_id="renamed")
+            waiting = "waiting for activity 'note_renamed' to be registered"
+            with pytest.raises(TimeoutError, match=rf"within 0.5 s \(it is {waiting}\)$"):
+                await run.result(timeout=0.5)
+
+    asyncio.run(main())
 
 
 def test_config_tables_naming_nothing_registered_are_warned_at_the_first_start(

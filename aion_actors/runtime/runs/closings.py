@@ -23,6 +23,7 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.runs.whereabouts import Whereabouts, overdue
 from aion_actors.store import EventStore, RunSummary
 
 log = logging.getLogger("aion_actors.runtime")
@@ -33,9 +34,13 @@ Elsewhere = Callable[[RunKey, float | None], bool]
 
 
 class Closings:
-    def __init__(self, table: RunTable, store: EventStore) -> None:
+    def __init__(
+        self, table: RunTable, store: EventStore, whereabouts: Callable[[RunKey], Whereabouts]
+    ) -> None:
         self._table = table
         self._store = store
+        #: what only this engine knows of an open run: why it waits, for a wait that times out
+        self._whereabouts_of = whereabouts
         #: a node's: how to wait for runs held by other nodes (see `aion_actors.nodes`)
         self.elsewhere: Elsewhere | None = None
         #: a node's: `then()` once a run another node holds has closed (nobody blocks)
@@ -73,10 +78,10 @@ class Closings:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not latch.wait(left):
                 self._table.unwatch(key, latch)
-                raise TimeoutError(
-                    f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
-                    f"{timeout} s (it is {entry.status.value})"
-                )
+                state = entry.status.value
+                if entry.presence is Presence.PARKED:  # waited through (raise_on_park=False)
+                    state += f": {entry.reason or 'no reason recorded'}"
+                raise overdue(key, timeout, state, self._whereabouts_of(key))
             if entry.closing is not None:
                 return entry.closing
 

@@ -152,7 +152,7 @@ class RunManager:
             catalog,
         )
         self._store = store
-        self._closings = Closings(self._table, store)
+        self._closings = Closings(self._table, store, self.whereabouts)
         #: the verbs that do not wait, for `aion_actors.aio`
         self.port = Port(self._table, self._starts, self._endings, self._residency, catalog)
         recorder.when_available(self._store_writes_again)

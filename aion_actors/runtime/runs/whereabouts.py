@@ -49,3 +49,15 @@ def whereabouts(
 def _activity_wait(key: RunKey, attempts: Attempts) -> str | None:
     activity = attempts.waiting_for(*key)
     return None if activity is None else f"waiting for activity {activity!r} to be registered"
+
+
+def overdue(
+    key: RunKey, timeout: float | None, state: str | None, where: Whereabouts | None
+) -> TimeoutError:
+    """The `TimeoutError` of a wait for run `key` to end: its `state` if known and, when
+    someone must act for it to go on, what it waits for (`describe().waiting_for`)."""
+    said = ", ".join(s for s in (state, where and where.waiting_for) if s)
+    return TimeoutError(
+        f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within {timeout} s"
+        + (f" (it is {said})" if said else "")
+    )
