@@ -152,11 +152,11 @@ def _walk(value: Any, path: str, depth: int) -> None:
         for key, item in value.items():
             if not isinstance(key, (str, int, bytes)):
                 raise PayloadError(
-                    _subscript(path, key),
+                    subscript(path, key),
                     f"dict key of type {type(key).__name__} is not serialisable; use str keys",
                 )
-            _walk(key, _subscript(path, key), depth + 1)
-            _walk(item, _subscript(path, key), depth + 1)
+            _walk(key, subscript(path, key), depth + 1)
+            _walk(item, subscript(path, key), depth + 1)
         return
     raise PayloadError(path, f"{type(value).__name__} is not serialisable")
 
@@ -168,7 +168,8 @@ def _check_text(value: str, path: str) -> None:
         raise PayloadError(path, "str holds lone surrogates and is not valid UTF-8") from None
 
 
-def _subscript(path: str, key: object) -> str:
+def subscript(path: str, key: object) -> str:
+    """The path of `key`'s item under `path`, in Python subscript form: `input["items"]`."""
     return f"{path}[{json.dumps(key) if isinstance(key, str) else repr(key)}]"
 
 

@@ -5,7 +5,8 @@ these helpers with the *active* converter: None for `DefaultConverter`, which
 changes nothing, so every boundary costs one `is None` test by default.
 Values are encoded where they enter a run and decoded against the
 annotations of whoever receives them, resolved once per definition
-(`Hints`). A converter that fails is a `PayloadError` naming the value.
+(`Hints`). A converter that fails, or returns what is not msgpack, is a
+`PayloadError` naming it and the value (`converter_faults`).
 Worker processes rebuild the converter from an import path, never a pickle.
 """
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from aion_actors.core import converter_faults as faults
 from aion_actors.core.codec import check_payload
 from aion_actors.core.converter import DefaultConverter, PayloadConverter
 from aion_actors.core.errors import ConfigError, PayloadError
@@ -194,14 +196,21 @@ def encode(converter: PayloadConverter | None, value: Any, path: str) -> Any:
     if converter is None:
         return value
     try:
-        return converter.to_payload(value)
+        encoded = converter.to_payload(value)
     except PayloadError:
         raise
     except Exception as exc:
-        raise PayloadError(
-            path,
-            f"the payload converter {converter!r} cannot encode it ({type(exc).__name__}: {exc})",
-        ) from exc
+        raise faults.failed(converter, value, path, exc) from exc
+    faults.checked_output(converter, value, encoded, path)
+    return encoded
+
+
+def encode_list(converter: PayloadConverter | None, values: Sequence[Any], path: str) -> list[Any]:
+    """Arguments as the payloads to record: a list still, or a `PayloadError` naming the
+    converter that made something else of them."""
+    if converter is None:
+        return list(values)
+    return faults.a_list(converter, encode(converter, list(values), path), path)
 
 
 def checked(converter: PayloadConverter | None, value: Any, path: str, max_bytes: int) -> Any:
@@ -219,7 +228,7 @@ def encode_inputs(
         return inputs
     inputs = list(inputs)
     return [
-        encode(converter, list(args), "input" if len(inputs) == 1 else f"inputs[{index}]")
+        encode_list(converter, args, "input" if len(inputs) == 1 else f"inputs[{index}]")
         if isinstance(args, list | tuple)
         else args
         for index, args in enumerate(inputs)

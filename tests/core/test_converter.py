@@ -156,5 +156,73 @@ def test_a_failing_converter_is_a_payload_error_naming_the_value() -> None:
         def to_payload(self, value: Any) -> Any:
             raise RuntimeError("no")
 
-    with pytest.raises(PayloadError, match=r"^payload: the payload converter Refuses\(\)"):
+    with pytest.raises(PayloadError, match=r"^payload: the payload converter Refuses failed"):
         conv.encode(Refuses(), 1, "payload")
+
+
+class FailsOnBoom(TypedConverter):
+    def to_payload(self, value: Any) -> Any:
+        if value == "boom":
+            raise KeyError("nope")
+        return super().to_payload(value)
+
+
+class MakesObjects:
+    """Breaks its contract: turns "bad" into an object, which is no msgpack value."""
+
+    def to_payload(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.to_payload(item) for item in value]
+        return object() if value == "bad" else value
+
+    def from_payload(self, value: Any, type_hint: Any) -> Any:
+        return value
+
+
+class MakesBytes:
+    def to_payload(self, value: Any) -> Any:
+        return b"\x93\x01\x02"
+
+    def from_payload(self, value: Any, type_hint: Any) -> Any:
+        return value
+
+
+def test_a_converter_that_raises_is_named_with_the_innermost_value_it_fails_on() -> None:
+    with pytest.raises(PayloadError) as refused:
+        conv.encode(FailsOnBoom(), [1, {"a": ["ok", "boom"]}], "input")
+    assert str(refused.value) == (
+        'input[1]["a"][1]: the payload converter FailsOnBoom failed on this str '
+        "(KeyError: 'nope'); fix its to_payload, or pass a value it takes"
+    )
+    itself: list[Any] = []
+    itself.append(itself)
+    with pytest.raises(PayloadError, match=r"levels deep \(does the value hold itself\?\)"):
+        conv.encode(TypedConverter(), [itself], "input")
+
+
+def test_a_converter_that_returns_no_msgpack_value_is_named_not_the_caller() -> None:
+    with pytest.raises(PayloadError) as refused:
+        conv.encode(MakesObjects(), ["fine", "bad"], "input")
+    message = str(refused.value)
+    assert message.startswith("input[1]: object is not serialisable; the payload converter ")
+    assert "MakesObjects made it from a list: its to_payload must return msgpack values" in message
+    with pytest.raises(PayloadError, match="MakesObjects made it from a str"):
+        conv.encode(MakesObjects(), "bad", "result of activity 'act'")
+    with pytest.raises(PayloadError, match="MakesBytes made a bytes from the arguments"):
+        conv.encode_inputs(MakesBytes(), [("fine",)])
+    keyed = (
+        r"^x\[0\]\[<object .*>\]: dict key of type object is not serialisable; .*MakesObjects left"
+    )
+    with pytest.raises(PayloadError, match=keyed):  # (it does not look into dicts)
+        conv.encode(MakesObjects(), [{1: "v", object(): "w"}], "x")
+
+
+def test_a_value_the_converter_leaves_as_it_was_is_the_callers_to_change() -> None:
+    shape = Shape("a", [Point(0, 0)], (Point(0, 0), Point(1, 1)))
+    shape.name = object()  # type: ignore[assignment]
+    with pytest.raises(PayloadError) as refused:
+        conv.encode(TypedConverter(), [shape], "input")
+    message = str(refused.value)
+    assert message.startswith('input[0]["name"]: object is not serialisable; ')
+    assert "TypedConverter left it as it was (a type it does not know)" in message
+    assert conv.encode(TypedConverter(), ["fine"], "input") == ["fine"]  # works: no search

@@ -89,9 +89,33 @@ def test_what_the_converter_cannot_encode_is_refused_naming_its_path(typed: Engi
     with pytest.raises(PayloadError) as refused:
         typed.start(tf.checkout, order, (1, 2), workflow_id="never")
     assert 'input[0]["note"]: object is not serialisable' in str(refused.value)
+    assert "TypedConverter left it as it was (a type it does not know)" in str(refused.value)
     with pytest.raises(PayloadError, match=r'payload\["when"\]'):
         typed.signal("never-mind", "go", {"when": object()})
     assert typed.list_runs() == []
+
+
+def test_a_converter_that_breaks_its_contract_is_named_not_the_caller(data_dir: Path) -> None:
+    """The caller passed msgpack values; the converter made what is not one. The error
+    names the converter and the value's path, never the caller's arguments or result."""
+    culprit = "the payload converter MakesObjects made it from a"
+    with Engine.open(data_dir, workers=1, converter=tf.MakesObjects()) as engine:
+        engine.register(*tf.ALL)
+        with pytest.raises(PayloadError) as refused:
+            engine.start(tf.asks_for_bad, "bad", workflow_id="never")
+        assert str(refused.value).startswith("input[0]: object is not serialisable; " + culprit)
+        assert "must be a tuple" not in str(refused.value)
+        run = engine.start(tf.asks_for_bad, "fine", workflow_id="fine")
+        with pytest.raises(WorkflowFailed) as failed:
+            run.result(timeout=30)
+        message = failed.value.error["message"]
+        assert f"result of activity 'returns_bad': object is not serialisable; {culprit} str" in (
+            message
+        )
+        assert "use only msgpack values" not in message
+        with pytest.raises(PayloadError, match=f"^payload: object is not serialisable; {culprit}"):
+            engine.signal("fine", "go", "bad")
+        assert [r.workflow_id for r in engine.list_runs()] == ["fine"]
 
 
 def test_an_input_that_does_not_decode_fails_the_run_naming_the_parameter(typed: Engine) -> None:

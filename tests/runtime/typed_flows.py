@@ -166,6 +166,23 @@ async def doubles_money(ctx: WorkflowContext, amount: Money) -> Money:
     return Money(doubled.cents + 1)
 
 
+class MakesObjects(TypedConverter):
+    """Breaks a converter's contract: it turns the str "bad" into an object."""
+
+    def to_payload(self, value: Any) -> Any:
+        return object() if value == "bad" else super().to_payload(value)
+
+
+@activity(executor="thread")
+def returns_bad(word: str) -> str:
+    return "bad"
+
+
+@workflow
+async def asks_for_bad(ctx: WorkflowContext, word: str) -> str:
+    return await ctx.activity(returns_bad, word)
+
+
 ALL = [
     price,
     price_here,
@@ -180,6 +197,8 @@ ALL = [
     returns_a_tuple,
     double,
     doubles_money,
+    returns_bad,
+    asks_for_bad,
 ]
 
 
