@@ -11,7 +11,7 @@ The engine tells its clock four things, all no-ops for the wall clock:
 `watch(engine)` gives it the engine's idleness test once at start,
 `settled()` is called by whoever may have made the engine idle (see
 `aion_actors.runtime.quiet` for who, and why nobody needs to poll),
-`waiting()` brackets a caller blocked until a run ends, and `alarm(a)` tells
+`waiting(workflow_id)` brackets a caller blocked until a run ends, and `alarm(a)` tells
 it of an `Alarm` (a rate limit's wake-up), whose instants a virtual clock
 stops at as it does at timers.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Protocol
 
 from supervisor import bounded
@@ -35,6 +35,10 @@ class Quietness(Protocol):
 
     def next_timer(self) -> int | None:
         """The fire time of the earliest durable timer, None if there is none."""
+
+    def waits_on_time(self, workflow_ids: Collection[str]) -> bool:
+        """Whether time can move one of these workflows' open runs on: it, or a run it
+        started, has a durable timer, or it waits in a queue for a slot."""
 
 
 class Alarmed(Protocol):
@@ -70,8 +74,8 @@ class Clock(Protocol):
         """`alarm` waits for instants of this clock. True: the clock wakes it (`wake`)
         when time reaches its `next_at`, so it waits untimed; False: it waits with `wait`."""
 
-    def waiting(self) -> contextlib.AbstractContextManager[None]:
-        """While inside, a caller is blocked until a run ends."""
+    def waiting(self, workflow_id: str) -> contextlib.AbstractContextManager[None]:
+        """While inside, a caller is blocked until the run of `workflow_id` ends."""
 
 
 class SystemClock:
@@ -95,7 +99,7 @@ class SystemClock:
         return False
 
     @contextlib.contextmanager
-    def waiting(self) -> Iterator[None]:
+    def waiting(self, workflow_id: str) -> Iterator[None]:
         yield
 
 

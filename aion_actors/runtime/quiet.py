@@ -27,13 +27,17 @@ The recorder's queue needs no check of its own: every append waits in
 someone counted above (an actor's commit in flight makes it not idle; a
 lane or a caller waits for the commits made on a run's behalf). A caller's
 own request (a signal, a cancel) is not seen until its run takes it, which
-is why time skips by itself only while a caller waits for a run to end.
+is why time skips by itself only while a caller waits for a run to end —
+and only when time can move that run on (`waits_on_time`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
 
+from aion_actors.core import WorkflowStatus
+from aion_actors.core.durations import LAST_NS
 from aion_actors.runtime.attempts import Attempts
 from aion_actors.runtime.evictor import Evictor
 from aion_actors.runtime.lane import Lane
@@ -68,6 +72,30 @@ class Quiet:
         except Exception:  # a closed or failing store: nothing will fire
             return None
         return None if timer is None else timer.fire_at
+
+    def waits_on_time(self, workflow_ids: Collection[str]) -> bool:
+        """Whether time can move one of these workflows' open runs on: it, or a run it
+        started (at any depth), has a durable timer, or it waits in a queue for a slot
+        (which other runs, their timers firing, may free). A run that waits only for a
+        signal or an operator does not: skipping time for it would only fire the timers
+        of runs no one waits for."""
+        wanted, children = set(workflow_ids), defaultdict[str, list[str]](list)
+        for entry in self._table.entries():
+            if entry.parent is not None:
+                children[entry.parent["workflow_id"]].append(entry.key.workflow_id)
+        todo = list(wanted)
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in wanted:
+                    wanted.add(child)
+                    todo.append(child)
+        try:
+            if any(timer.workflow_id in wanted for timer in self._store.due_timers(LAST_NS)):
+                return True
+            runs = [self._store.latest_run(workflow_id) for workflow_id in workflow_ids]
+        except Exception:  # a closed or failing store: nothing will fire
+            return False
+        return any(run is not None and run.status is WorkflowStatus.QUEUED for run in runs)
 
     def is_quiet(self) -> bool:
         if self._attempts.busy or any(lane.busy for lane in self._lanes):

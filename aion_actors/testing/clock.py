@@ -8,12 +8,17 @@ times, retry times, timeouts — reads virtual time. It moves in two ways:
   and letting the engine settle there (so a timer that fires sets its next
   one as it would have in real time), and returns once the engine is quiet at
   `now + delta`;
-- while a caller waits for a run to end (`engine.result()`, `handle.result()`)
-  and the engine is quiet (`aion_actors.runtime.quiet`: no activity running,
-  no message on its way, nothing due), it jumps to the next due timer. So a
+- while a caller waits for a run to end (`engine.result()`, `handle.result()`),
+  the engine is quiet (`aion_actors.runtime.quiet`: no activity running, no
+  message on its way, nothing due) and time can move that run on (it, or a
+  child it started, has a timer, it waits in a queue for a slot, or a rate
+  holds calls back: `Quietness.waits_on_time`, `alarm`), it jumps to the
+  next due timer — every timer fires on the way, each at its own time. So a
   30-day sleep ends in milliseconds, while a running activity holds time
-  still. Outside such a wait, time stands still unless advanced: a test can
-  start a run, advance a few days, signal it, then wait for its result.
+  still, and a run that waits only for a signal leaves the clock (and other
+  runs' timers) alone.
+  Outside such a wait, time stands still unless advanced: a test can start a
+  run, advance a few days, signal it, then wait for its result.
 
 An `Alarm` (a queue's rate limit) tells the clock of itself (`alarm`): its
 armed instant is a stop like a timer's, the engine is not quiet while one of
@@ -31,6 +36,7 @@ import datetime as dt
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 from aion_actors.core.durations import LAST_NS
@@ -73,8 +79,8 @@ class VirtualClock:
         #: the timer service, while it sleeps: its condition and when it wants to wake
         self._sleeper: tuple[threading.Condition, int] | None = None
         self._engine: Quietness | None = None
-        #: callers waiting for a run to end: while any, time skips by itself
-        self._waiters = 0
+        #: the workflow_ids callers wait on to end: time skips by itself for their timers
+        self._waited: Counter[str] = Counter()
         #: the engine's alarms (rate limits): their instants are stops too
         self._alarms: list[Alarmed] = []
 
@@ -145,25 +151,33 @@ class VirtualClock:
         return True
 
     @contextlib.contextmanager
-    def waiting(self) -> Iterator[None]:
+    def waiting(self, workflow_id: str) -> Iterator[None]:
         with self._cond:
-            self._waiters += 1
+            self._waited[workflow_id] += 1
         self.settled()
         try:
             yield
         finally:
             with self._cond:
-                self._waiters -= 1
+                self._waited[workflow_id] -= 1
+                if not self._waited[workflow_id]:
+                    del self._waited[workflow_id]
 
     # -- helpers, holding `_cond`
 
     def _jump(self) -> threading.Condition | None:
-        """While someone waits for a run and the engine is quiet, jump to the sleeping
-        timer service's wake time; the condition to wake it by, if jumped."""
-        if not self._waiters or (sleeper := self._next_stop()) is None:
+        """While someone waits for a run that time can move on and the engine is quiet,
+        jump to the sleeping timer service's wake time; the condition to wake it by, if
+        jumped. While a rate holds calls back (an alarm is armed), time moves on for
+        whoever waits: which run a rate holds up is not known here."""
+        if not self._waited or (sleeper := self._next_stop()) is None:
             return None
         cond, at = sleeper
         if at <= self._now or at >= _NO_TIMER:
+            return None
+        engine = self._engine
+        alarmed = any(a.next_at is not None for a in self._alarms)
+        if not alarmed and engine is not None and not engine.waits_on_time(list(self._waited)):
             return None
         self._now, self._sleeper = at, None
         return cond

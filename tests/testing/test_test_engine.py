@@ -60,10 +60,33 @@ async def busy_then_sleep(ctx: WorkflowContext) -> list:
     return await ctx.gather(ctx.activity(blocker), ctx.sleep(dt.timedelta(days=1)))
 
 
+@workflow
+async def sleeps_days(ctx: WorkflowContext, days: int) -> int:
+    await ctx.sleep(dt.timedelta(days=days))
+    return days
+
+
+@workflow
+async def yearly(ctx: WorkflowContext) -> None:
+    for _ in range(100):
+        await ctx.sleep(dt.timedelta(days=365))
+
+
+@workflow
+async def waits_for_a_signal(ctx: WorkflowContext) -> object:
+    return await ctx.wait_signal("go")
+
+
+@workflow
+async def parent_of_a_sleeper(ctx: WorkflowContext) -> int:
+    return int(await ctx.child(sleeps_days, 20, workflow_id="child-sleeper"))
+
+
 @pytest.fixture
 def engine() -> Iterator[TestEngine]:
     with TestEngine(activities={charge: lambda amount: f"paid {amount}"}) as engine:
         engine.register(renewal, three_timers, charge_once, charge, blocker, busy_then_sleep)
+        engine.register(sleeps_days, yearly, waits_for_a_signal, parent_of_a_sleeper)
         yield engine
 
 
@@ -146,6 +169,39 @@ def test_retries_with_backoff_skip_time_too() -> None:
     # the real activity's policy: one hour, then two, each skipped
     assert _at(history, ev.ActivityScheduled) == [0, HOUR, 3 * HOUR]
     assert _at(history, ev.ActivityCompleted) == [3 * HOUR]
+
+
+@pytest.mark.timeout(20)
+def test_waiting_for_a_run_that_only_waits_for_a_signal_leaves_the_clock_alone(
+    engine: TestEngine,
+) -> None:
+    """Time cannot bring that run on: skipping it would only fire other runs' timers (here,
+    a century of yearly ones) while the test waits for a signal it has not sent."""
+    started = engine.clock.now_ns()
+    engine.start(yearly, workflow_id="yearly")
+    run = engine.start(waits_for_a_signal, workflow_id="listens")
+    with pytest.raises(TimeoutError, match=r"within 0.5 s \(it is running\)"):
+        run.result(timeout=0.5)
+    assert engine.clock.now_ns() == started
+    assert _at(engine.history("yearly"), ev.TimerFired) == []
+    engine.signal("listens", "go", "now")
+    assert run.result(timeout=10) == "now"
+
+
+@pytest.mark.timeout(20)
+def test_waiting_for_a_run_jumps_to_its_own_timers_firing_those_due_on_the_way(
+    engine: TestEngine,
+) -> None:
+    started = engine.clock.now_ns()
+    engine.start(sleeps_days, 10, workflow_id="earlier")
+    engine.start(sleeps_days, 60, workflow_id="later")
+    assert engine.start(sleeps_days, 30, workflow_id="waited").result(timeout=10) == 30
+    assert engine.clock.now_ns() - started == 30 * DAY
+    assert engine.result("earlier", timeout=1) == 10  # due on the way: fired at its time
+    assert _at(engine.history("earlier"), ev.TimerFired) == [10 * DAY]
+    assert _at(engine.history("later"), ev.TimerFired) == []  # not the waited run's: not yet
+    assert engine.start(parent_of_a_sleeper, workflow_id="parent").result(timeout=10) == 20
+    assert engine.clock.now_ns() - started == 50 * DAY  # its child's timer is its own
 
 
 @pytest.mark.timeout(20)

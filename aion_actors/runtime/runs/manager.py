@@ -228,7 +228,7 @@ class RunManager:
     def wait_closed(
         self, key: RunKey, timeout: float | None = None, *, raise_on_park: bool = False
     ) -> tuple[RunKey, ev.Event]:
-        with self.clock.waiting():  # a virtual clock may skip to the next timer meanwhile
+        with self.clock.waiting(key.workflow_id):  # a virtual clock may skip to its timers
             return self._closings.wait_closed(key, timeout, raise_on_park=raise_on_park)
 
     def wait_elsewhere(self, wait: Elsewhere, remote: Remote) -> None:
