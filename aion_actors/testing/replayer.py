@@ -40,6 +40,7 @@ from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.machine import Machine
+from aion_actors.runtime.mismatch import ReplayMismatch
 from aion_actors.runtime.recorded import recorded_command
 from aion_actors.testing.histories import History, HistoryFileError, read_history_file
 from aion_actors.testing.verdicts import (
@@ -204,10 +205,14 @@ def _replay_run(
             converter=converter,
             rebuilt=True,  # as the engine rebuilds a run from history after a deploy
         )
+    except ReplayMismatch as exc:
+        return _verdict(history, "failed", detail=str(exc))
     except Exception as exc:
         return _verdict(history, "failed", detail=_unstartable(definition, events[0], exc))
     try:
         out = machine.advance()
+    except ReplayMismatch as exc:  # history the code cannot take: deployed, the run parks
+        return _verdict(history, "failed", detail=str(exc))
     except NonDeterminismError as exc:
         found = {"seq": exc.seq, "recorded": exc.recorded, "requested": exc.requested}
         return _verdict(history, "diverged", patch=exc.patch, **found)

@@ -150,9 +150,9 @@ def test_a_workflow_that_gained_a_required_parameter_fails_each_run_and_checks_t
         ("waits-done", "failed"),
     ]
     detail = report.runs[0].detail
-    assert "cannot be called with the run's input (1 argument)" in detail, detail
-    assert "missing 1 required positional argument: 'currency'" in detail
-    assert "give a new parameter a default" in detail
+    assert "recorded start arguments, 1 argument (int), do not fit the code" in detail, detail
+    assert "missing a required argument: 'currency'" in detail
+    assert "a new parameter with a default" in detail and "the run is parked" in detail
 
 
 @pytest.mark.timeout(60)
