@@ -87,6 +87,9 @@ class Applier(Service):
         self._verbs = OwnerVerbs(runs, lookup, registration, store)
         self._wanted: set[int] = set()
         self._inflight: set[str] = set()
+        #: requests applied here (their rows answered or consumed) since the read before the
+        #: last began: a read made while one was applied may list it still, not to apply again
+        self._done: set[str] = set()
         #: the waits of `external` requests in flight: ended at once by `close`
         self._waits: set[threading.Event] = set()
         #: joined by `join` once the runs have stopped (a worker waiting for a run is
@@ -136,6 +139,7 @@ class Applier(Service):
                 if self._stopped:
                     return
                 wanted, self._wanted = self._wanted, set()
+                done_before = set(self._done)  # (gone before this read: it cannot list them)
             served = sorted(p for p in wanted if self._serves(p))
             if not served:
                 continue
@@ -144,9 +148,11 @@ class Applier(Service):
             except AionError as exc:
                 log.warning("node requests of partitions %s not read (%s)", served, exc)
                 continue
+            with self._cond:
+                self._done -= done_before
             for request_id, partition, data in found:
                 with self._cond:
-                    if request_id in self._inflight:
+                    if request_id in self._inflight or request_id in self._done:
                         continue
                     self._inflight.add(request_id)
                 self._jobs.put((request_id, partition, data))
@@ -163,6 +169,7 @@ class Applier(Service):
                 log.exception("request %s could not be applied", job[0])
 
     def _apply(self, request_id: str, partition: int, data: bytes) -> None:
+        left = True
         try:
             try:
                 call = NodeCall.decode(data)
@@ -175,6 +182,8 @@ class Applier(Service):
         finally:
             with self._cond:
                 self._inflight.discard(request_id)
+                if not left:  # (a read begun before its row went may list it still)
+                    self._done.add(request_id)
         # its row may be left: read again if this node (still, or again) serves its partition
         # (a scan made while it was in flight here skipped it)
         if left:
