@@ -91,14 +91,15 @@ class Calls:
         return None
 
     def query(self, workflow_id: str, name: str, args: Sequence[Any], timeout: float | None) -> Any:
-        """An open run another node holds answers there; any other from here (a closed
-        or parked run from its history)."""
+        """An open run another node holds answers there (a chain's open run, although its
+        start is not recorded yet); any other from here (a closed or parked run from its
+        history)."""
         timeout = call_timeout(timeout, "query")
-        run = self._lookup.latest(workflow_id)
-        held_there = not run.status.is_terminal and run.status is not WorkflowStatus.PARKED
-        if held_there and (there := self._route.there(workflow_id)):
-            return there.query(workflow_id, name, args, timeout)
-        return self._runs.query(RunKey(workflow_id, run.run_id), name, args, timeout)
+        if there := self._route.there(workflow_id):
+            status = self._lookup.latest(workflow_id).status
+            if status.names_next_run or not (status.is_terminal or status is WorkflowStatus.PARKED):
+                return there.query(workflow_id, name, args, timeout)
+        return self._runs.query(self._lookup.latest_key(workflow_id), name, args, timeout)
 
     def result(
         self, workflow_id: str, run_id: str | None, timeout: float | None, raise_on_park: bool

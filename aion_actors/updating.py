@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
-from aion_actors.core import PayloadConverter, RunKey, UpdateFailed, payloads
+from aion_actors.core import PayloadConverter, UpdateFailed, payloads
 from aion_actors.lookup import Lookup
 from aion_actors.runtime.runs import RunManager
 from aion_actors.runtime.timeouts import call_timeout
@@ -41,7 +41,8 @@ class Updates:
         update_id: str | None,
         timeout: float | None,
     ) -> Any:
-        """The result of update `name` of the latest run of `workflow_id`."""
+        """The result of update `name` of the open run of `workflow_id` (or of the run it
+        continued as new into, should it close first), else of its latest run."""
         timeout = call_timeout(timeout, "update")
         if update_id is None:
             update_id = uuid.uuid4().hex
@@ -56,7 +57,7 @@ class Updates:
             done = forwarded.update(workflow_id, name, payload, update_id, timeout)
             result, error = done.get("result"), done.get("error")
         else:
-            key = RunKey(workflow_id, self._lookup.latest(workflow_id).run_id)
+            key = self._lookup.latest_key(workflow_id)
             completed = self._runs.update(key, name, payload, update_id, timeout)
             result, error = completed.result, completed.error
         if error is not None:

@@ -241,7 +241,7 @@ class AsyncEngine:
         update_id = update_id or uuid.uuid4().hex
         blocking = functools.partial(blocking, update_id=update_id)
         key = await self._latest(workflow_id)
-        call = new_call(name, self._checked(payload), update_id)
+        call = new_call(name, self._checked(payload), update_id, follows=True)
         if not isinstance(name, str) or not name or not self._runs.port.deliver(key, call):
             return await self._read(blocking)  # answered at once: history, or a refusal
         late = f"workflow {workflow_id!r} did not answer update {name!r} (id {update_id}) "
@@ -262,7 +262,7 @@ class AsyncEngine:
         call_timeout(timeout, "query")
         blocking = functools.partial(self.engine.query, workflow_id, name, *args, timeout=timeout)
         key = await self._latest(workflow_id)
-        query = msg.Query(name, tuple(args))
+        query = msg.Query(name, tuple(args), follows=True)
         if not self._runs.port.deliver(key, query):
             return await self._read(blocking)
         late = f"workflow {workflow_id!r} did not answer query {name!r} within {timeout} s"
@@ -341,7 +341,7 @@ class AsyncEngine:
         if (key := self._calls.held_here(workflow_id)) is None:  # another node's, or none
             return await self._read(blocking)
         future, resolve = resolver(asyncio.get_running_loop())
-        request = kind(*fields, msg.Ack(resolve))
+        request = kind(*fields, msg.Ack(resolve, follows=True))  # (by workflow_id: see Ack)
         self._runs.port.send(key, request)
         try:
             late = not_recorded_yet(key, request.what, timeout, kept=not self._calls.on_node)

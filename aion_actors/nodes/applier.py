@@ -265,9 +265,8 @@ class Applier(Service):
         if call.kind == "external":
             return self._external(call, timeout)
         if call.kind == "query":
-            run = self._lookup.latest(wid)
             name, args = str(call.name), tuple(call.args)
-            value = self._runs.query(RunKey(wid, run.run_id), name, args, timeout)
+            value = self._runs.query(self._lookup.latest_key(wid), name, args, timeout)
             return NodeAnswer(value=value)
         if call.kind == "watch":
             return self._watch(request_id, (wid, str(call.run_id)))
@@ -278,15 +277,16 @@ class Applier(Service):
             return NodeAnswer()  # it was queued: it never runs
         key = self._lookup.open_run(wid, _what(call))
         request: msg.RequestMessage
+        ack = msg.Ack(follows=True)  # by workflow_id: on along a continue-as-new chain
         if call.kind == "signal":
             expect(None)  # its event carries the request id
-            request = msg.Signal(str(call.name), call.payload, msg.Ack(), request_id)
+            request = msg.Signal(str(call.name), call.payload, ack, request_id)
         elif call.kind == "cancel":
             expect(None)
-            request = msg.CancelRequest(call.reason, msg.Ack(), request_id)
+            request = msg.CancelRequest(call.reason, ack, request_id)
         else:
             expect(("WorkflowTerminated", wid, key.run_id))
-            request = msg.TerminateRequest(call.reason, msg.Ack())
+            request = msg.TerminateRequest(call.reason, ack)
         self._runs.request(key, request, timeout)
         return None
 

@@ -65,7 +65,7 @@ class OwnerVerbs:
         if call.kind == "reset":
             return NodeAnswer(run_id=self._reset(call, timeout))
         if call.kind == "update":
-            key = RunKey(wid, self._lookup.latest(wid).run_id)
+            key = self._lookup.latest_key(wid)
             update_id = str(call.options.get("update_id"))
             done = self._runs.update(key, str(call.name), call.payload, update_id, timeout)
             return NodeAnswer(value={"result": done.result, "error": done.error})
@@ -105,7 +105,7 @@ class OwnerVerbs:
                         raise started
                     return None
                 expect(None)  # its signal carries the request id
-                ack = msg.Ack()
+                ack = msg.Ack(follows=True)
                 self._runs.request(
                     RunKey(wid, open_run),
                     msg.Signal(signal[0], signal[1], ack, request_id),

@@ -33,6 +33,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import acting, rebuild, replies, submitting
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.completion import recorded_for
+from aion_actors.runtime.following import onward
 from aion_actors.runtime.host import Incarnation, RunHost
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
@@ -86,7 +87,7 @@ class RunActor(PooledActor):
         self._start: msg.Ack | None = None
         #: requests whose events are in `_outbox`: acknowledged once their batch commits
         self._requests: list[msg.Request] = []
-        self._following: list[msg.Request] = []  # by workflow_id, after the ending: see stop
+        self._following: list[object] = []  # by workflow_id, after the ending: see stop
         #: the outcomes, due timers and child endings behind `_outbox`'s events, and those
         #: behind the batch in flight: kept for the next incarnation should the store fail
         self._inputs: list[object] = []
@@ -193,6 +194,8 @@ class RunActor(PooledActor):
                 self._queue(timer_due(self._ledger, message.timer, message.fire_at, policy_of, now))
             else:
                 self._queue(activity_outcome(self._ledger, message, policy_of, now))
+        elif onward(message, self._closed_as, self._machine):  # a query or update
+            self._following.append(message)  # made by workflow_id: on to the next run (stop)
         elif isinstance(message, UpdateCall):
             machine, paused = self._machine, self._ledger.held
             if accepted := self._updates.take(message, machine, self.key, self._closed_as, paused):
@@ -206,7 +209,6 @@ class RunActor(PooledActor):
             answer_live(self._machine, message, self.key)
         elif isinstance(message, msg.Evict):
             self._evict()
-        return None
 
     def _request(self, request: msg.Request) -> None:
         closed_as = self._closed_as
@@ -220,10 +222,8 @@ class RunActor(PooledActor):
             request.ack.resolve(WorkflowClosed(*self.key, closed_as.value, request.what))
         else:
             host = self._host
-            events = recorded_for(
-                self.key, request, self._ledger, host.retry_policy, host.clock.now_ns()
-            )
-            if events:
+            now = host.clock.now_ns()
+            if events := recorded_for(self.key, request, self._ledger, host.retry_policy, now):
                 self._queue(events, request)
 
     # -- residency

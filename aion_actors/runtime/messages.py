@@ -233,6 +233,7 @@ class Query:
     name: str
     args: tuple[Any, ...]
     reply: Future[Any] = field(default_factory=Future)
+    follows: bool = False  # by workflow_id alone: as `Ack.follows` (see runtime.following)
 
 
 class ActivityOutcome(NamedTuple):

@@ -47,16 +47,22 @@ class UpdateCall(msg.Request):
 
 
 def new_call(
-    name: str, payload: Any, update_id: str, answer: Future[ev.UpdateCompleted] | None = None
+    name: str,
+    payload: Any,
+    update_id: str,
+    answer: Future[ev.UpdateCompleted] | None = None,
+    *,
+    follows: bool = False,
 ) -> UpdateCall:
-    """A call whose answer fails if its acceptance cannot be recorded."""
+    """A call whose answer fails if its acceptance cannot be recorded; one that `follows`
+    (made by workflow_id) goes on to the run its run closes into (`msg.Ack.follows`)."""
     answer = Future() if answer is None else answer
 
     def acked(error: BaseException | None) -> None:
         if error is not None:
             _settle(answer, error)
 
-    return UpdateCall(name, payload, update_id, msg.Ack(acked), answer)
+    return UpdateCall(name, payload, update_id, msg.Ack(acked, follows=follows), answer)
 
 
 class LiveUpdates:
@@ -117,13 +123,24 @@ class LiveUpdates:
             if isinstance(event, ev.UpdateCompleted):
                 for call in self._waiting.pop(event.update_id, []):
                     _settle(call.answer, event)
-            elif isinstance(event, ev.ENDINGS):  # what was not answered will never be
-                for update_id, calls in self._waiting.items():
-                    status = status_from_events((event,)).value
-                    closed = WorkflowClosed(*key, status, f"update (id {update_id})")
-                    for call in calls:
-                        _settle(call.answer, closed)
-                self._waiting.clear()
+            elif isinstance(event, ev.ENDINGS):  # what was not answered will never be here
+                self._closed(status_from_events((event,)), key)
+
+    def _closed(self, status: WorkflowStatus, key: RunKey) -> None:
+        """The run ended before running the handlers of the updates still waited for:
+        their callers hear it is closed — but those that follow its workflow_id stay, to
+        go on (`left`) to the run it closed into, whose handler runs them once (its
+        acceptance here stays in history unanswered: the code that closed never ran it)."""
+        following = status.names_next_run
+        for update_id, calls in list(self._waiting.items()):
+            refused = [c for c in calls if not (following and c.ack.follows)]
+            closed = WorkflowClosed(*key, status.value, f"update (id {update_id})")
+            for call in refused:
+                _settle(call.answer, closed)
+            if kept := [c for c in calls if c not in refused]:
+                self._waiting[update_id] = kept
+            else:
+                del self._waiting[update_id]
 
     def left(self) -> list[UpdateCall]:
         """This incarnation stops: its waiting callers, as calls for the next one (which
@@ -131,7 +148,9 @@ class LiveUpdates:
         engine that closes tells them `EngineClosed`), each with an unresolved ack."""
         calls = [c for waiting in self._waiting.values() for c in waiting]
         self._waiting.clear()
-        return [new_call(c.name, c.payload, c.update_id, c.answer) for c in calls]
+        return [
+            new_call(c.name, c.payload, c.update_id, c.answer, follows=c.ack.follows) for c in calls
+        ]
 
 
 def _settle(

@@ -103,6 +103,26 @@ async def counter(ctx: WorkflowContext) -> int:
 
 
 @workflow
+async def tally(ctx: WorkflowContext, total: int, until: int) -> int:
+    """A chain: each run takes "add" updates (answering the new total) or signals, and
+    continues as new on the first, until `until`; query "run" names the run answering."""
+    added: list[int] = []
+
+    def add(n: int) -> int:
+        added.append(n)
+        return total + sum(added)
+
+    ctx.on_update("add", add)
+    ctx.on_signal("add", add)
+    ctx.on_query("run", lambda: ctx.run_id)
+    await ctx.wait_condition(lambda: bool(added))
+    total += sum(added)
+    if total >= until:
+        return total
+    ctx.continue_as_new(total, until)
+
+
+@workflow
 async def mixed(ctx: WorkflowContext, ledger: str) -> list[object]:
     """The cluster tests' run: an activity, a timer, a "go" signal (its payload
     `<workflow_id>:<attempt>`), a child (`<workflow_id>-kid`), another activity."""
@@ -115,4 +135,4 @@ async def mixed(ctx: WorkflowContext, ledger: str) -> list[object]:
     return [first.split("@")[0], str(go).split(":")[0], child, second.split("@")[0]]
 
 
-ALL = (step, chain, waiter, kid, relay, parent, keeper, teller, counter, mixed)
+ALL = (step, chain, waiter, kid, relay, parent, keeper, teller, counter, tally, mixed)

@@ -113,3 +113,53 @@ def test_when_closed_on_the_non_owner_calls_back_once_the_owner_closes_the_run(
     assert not called.is_set()
     a.signal(wid, "item", "done")
     assert called.wait(20)
+
+
+@pytest.mark.timeout(120)
+def test_calls_on_the_non_owner_follow_a_continue_as_new_chain_on_the_owner(
+    pair: tuple[Engine, Engine],
+) -> None:
+    """Updates, signals and queries made by workflow_id on a node that does not own the
+    chain are applied once by the run open on the owner, whose runs continue as new on
+    each: none refused as closed, none answered by a closed run."""
+    a, b = pair
+    updated, signalled = _of(b, 2, "chain")
+    each = 15
+    b.start(flows.tally, 0, 2 * each, workflow_id=updated)
+    b.start(flows.tally, 0, each, workflow_id=signalled)
+    answers: list[int] = []
+    refused: list[BaseException] = []
+    seen: list[tuple[str, str]] = []
+
+    def call(verb: str) -> None:
+        for _ in range(each):
+            try:
+                if verb == "update":
+                    answers.append(a.update(updated, "add", 1))
+                elif verb == "signal":
+                    a.signal(signalled, "add", 1)
+                else:
+                    before = b.describe(updated).run_id
+                    seen.append((before, a.query(updated, "run")))
+            except Exception as exc:  # every refusal is the failure
+                refused.append(exc)
+
+    callers = [threading.Thread(target=call, args=(v,)) for v in ("update", "update", "signal")]
+    asker = threading.Thread(target=call, args=("query",))
+    for thread in [*callers, asker]:
+        thread.start()
+    for thread in [*callers, asker]:
+        thread.join(timeout=100)
+    assert refused == []
+    assert sorted(answers) == list(range(1, 2 * each + 1))
+    assert b.result(updated, timeout=30) == 2 * each
+    assert b.result(signalled, timeout=30) == each
+    runs = {r.run_id: r for r in b.list_runs() if r.workflow_id in (updated, signalled)}
+    events = [e for r in runs.values() for e in b.history(r.workflow_id, r.run_id)]
+    completed = {e.update_id for e in events if isinstance(e, ev.UpdateCompleted)}
+    assert len(completed) == len([e for e in events if isinstance(e, ev.UpdateCompleted)])
+    assert len(completed) == 2 * each
+    assert len([e for e in events if isinstance(e, ev.SignalReceived)]) == each
+    later = [(d, q) for d, q in seen if runs[q].started_at < runs[d].started_at]
+    assert later == []  # (each query answered by the run describe showed, or a later one)
+    _until(lambda: _requests_left(a) == 0)

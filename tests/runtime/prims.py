@@ -104,9 +104,31 @@ async def compensates(ctx: WorkflowContext, ledger: str) -> str:
 
 @workflow
 async def adds_up(ctx: WorkflowContext, total: int, until: int) -> int:
-    """Adds each "add" signal, one per run: a chain that continues as new until `until`."""
+    """Adds each "add" signal, one per run: a chain that continues as new until `until`;
+    query "run" names the run that answers."""
     ctx.on_query("total", lambda: total)
+    ctx.on_query("run", lambda: ctx.run_id)
     total += await ctx.wait_signal("add")
+    if total >= until:
+        return total
+    ctx.continue_as_new(total, until)
+
+
+@workflow
+async def adds_up_by_update(ctx: WorkflowContext, total: int, until: int) -> int:
+    """`adds_up` taking "add" updates (each answers the new total): the first update
+    a run takes closes it, continuing as new until `until`."""
+    added: list[int] = []
+
+    def add(amount: int) -> int:
+        added.append(amount)
+        return total + sum(added)
+
+    ctx.on_update("add", add)
+    ctx.on_query("total", lambda: total + sum(added))
+    ctx.on_query("run", lambda: ctx.run_id)
+    await ctx.wait_condition(lambda: bool(added))
+    total += sum(added)
     if total >= until:
         return total
     ctx.continue_as_new(total, until)
@@ -123,6 +145,7 @@ async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int
 
 ALL = [
     adds_up,
+    adds_up_by_update,
     note,
     sleeper,
     two_waits,

@@ -69,8 +69,9 @@ class Requests:
         #: its run's partition left this node, to the partition's owner (`HandOn`)
         self.hand_on: HandOn | None = None
 
-    # signal, cancel and terminate name the workflow_id's open run: its successor, if it
-    # closes continuing as new before recording them, records them instead
+    # signal, cancel, terminate, query and update name the workflow_id's open run: its
+    # successor, if it closes continuing as new before recording (or answering) them,
+    # records (answers) them instead
 
     def signal(self, key: RunKey, name: str, payload: Any, timeout: float | None) -> None:
         self._send(key, msg.Signal(name, payload, msg.Ack(follows=True)), timeout)
@@ -139,6 +140,8 @@ class Requests:
             self.hand_on(key, request)
 
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
+        """The answer of the run's live state; a closed run's (the last of its chain's, if
+        it continued as new) from its history, a parked run's too."""
         entry = self._table.get(key)
         unregistered = entry is not None and self._catalog.workflow(entry.workflow_type) is None
         if entry is not None and unregistered and entry.presence is not Presence.PARKED:
@@ -146,14 +149,14 @@ class Requests:
                 f"workflow {key.workflow_id!r} (run {key.run_id}) cannot answer {name!r}: "
                 f"it is {waiting_for_type(entry.workflow_type)}"
             )
-        if entry is None or entry.presence is Presence.PARKED:
+        if entry is not None and entry.presence is Presence.PARKED:
             return self.replayed(key, name, tuple(args))
-        query = msg.Query(name, tuple(args))
-        self._residency.deliver(key, query)
+        query = msg.Query(name, tuple(args), follows=True)
+        self._residency.deliver(key, query)  # (not open: refused, or on to its next run)
         try:
             return query.reply.result(timeout)
-        except WorkflowClosed:  # it closed while the query waited: its history answers
-            return self.replayed(key, name, tuple(args))
+        except WorkflowClosed as closed:  # the run it reached is closed: its history answers
+            return self.replayed(RunKey(key.workflow_id, closed.run_id), name, tuple(args))
         except TimeoutError:
             raise TimeoutError(
                 f"workflow {key.workflow_id!r} (run {key.run_id}) did not answer query "
@@ -173,12 +176,13 @@ class Requests:
                 f"workflow {key.workflow_id!r} (run {key.run_id}) is parked: it cannot run "
                 f"update {name!r}; resume it first — nothing was recorded"
             )
-        call = new_call(name, payload, update_id)
-        self._residency.deliver(key, call)
+        call = new_call(name, payload, update_id, follows=True)
+        self._residency.deliver(key, call)  # (not open: refused, or on to its next run)
         try:
             return call.answer.result(timeout)
-        except WorkflowClosed:  # it closed meanwhile: its history may hold the answer
-            if (done := self._recorded_update(key, update_id)) is not None:
+        except WorkflowClosed as closed:  # the run it reached closed: its history may answer
+            reached = RunKey(key.workflow_id, closed.run_id)
+            if (done := self._recorded_update(reached, update_id)) is not None:
                 return done
             raise
         except TimeoutError:

@@ -40,6 +40,7 @@ from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import DEFAULT_RUN_RESTART, WorkflowDefinition, restart_ages
 from aion_actors.runtime.evictor import Evictor
+from aion_actors.runtime.following import follows
 from aion_actors.runtime.host import Handoff, Incarnation, RunHost
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.runs.entry import Presence, RunCounters, RunEntry
@@ -175,15 +176,18 @@ class Residency:
 
     def refuse(self, key: RunKey, messages: Sequence[object]) -> None:
         """Messages for a run that is closed (or an engine that is): their senders hear so
-        — but a request addressed by workflow_id alone goes on to the run its run's
-        closing names next (`_successor`), which records it (or refuses it, here again)."""
+        — but a request, update or query addressed by workflow_id alone goes on to the run
+        its run's closing names next (`_successor`), which records or answers it (or
+        refuses it, here again)."""
+        onward = self._successor(key) if any(map(follows, messages)) else None
         for message in messages:
-            if isinstance(message, msg.Request):
-                successor = self._successor(key) if message.ack.follows else None
-                if successor is not None and isinstance(message, msg.RequestMessage):
-                    self.resend(successor, message)
-                else:
-                    message.ack.resolve(self._closed_error(key, message))
+            if onward is not None and follows(message):
+                if isinstance(message, msg.RequestMessage):
+                    self.resend(onward, message)
+                else:  # an update call or a query: the next run's live state answers it
+                    self.deliver(onward, message)
+            elif isinstance(message, msg.Request):
+                message.ack.resolve(self._closed_error(key, message))
             elif isinstance(message, msg.Query):
                 _fail(message.reply, self._closed_error(key, message))
 
