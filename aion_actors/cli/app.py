@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from aion_actors.cli import backup, demo, inspection, nodes, replaying, ui
+from aion_actors.cli import backup, copying, demo, inspection, nodes, replaying, ui
 from aion_actors.cli._console import EXIT_PIPE, Console, reader_gone
 from aion_actors.cli._listing import DEFAULT_LIMIT, Selection, attribute_filters
 from aion_actors.cli._when import UsageError, parse_when
@@ -192,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_command(commands, common)
     nodes.add_command(commands, common)
     backup.add_command(commands, common)
+    copying.add_command(commands, common)
     commands.add_parser(
         "bench",
         add_help=False,
@@ -241,6 +242,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             app=getattr(args, "app", None),
             as_json=args.json,
         )
+    if args.command == "copy":
+        return copying.run(args, out, err)
     if args.command in ("ui", "nodes", "backup"):
         return {"ui": ui.run, "nodes": nodes.run, "backup": backup.run}[args.command](args, out)
     if args.command == "schedules":

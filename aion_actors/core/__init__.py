@@ -12,6 +12,7 @@ from aion_actors.core.codec import (
     unpackb,
 )
 from aion_actors.core.converter import DefaultConverter, PayloadConverter, TypedConverter
+from aion_actors.core.copy_errors import CopyFailed, IncompleteCopy
 from aion_actors.core.errors import (
     ACTIVITY_TIMEOUT,
     ACTIVITY_UNAVAILABLE,
@@ -76,11 +77,13 @@ __all__ = [
     "ActivityToken",
     "AionError",
     "ConfigError",
+    "CopyFailed",
     "CorruptEvent",
     "DataDirLocked",
     "DefaultConverter",
     "EngineClosed",
     "Event",
+    "IncompleteCopy",
     "NonDeterminismError",
     "NotOwner",
     "OperationRefused",

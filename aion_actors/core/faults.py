@@ -18,7 +18,8 @@ Points: `commit.before`, `commit.after` (around each group commit),
 `request.written` (a node recorded a call for another node's run, not yet answered),
 `request.applying` (the owner read such a request, its event not yet recorded) and
 `child.requested` (a node recorded the start of a child another node owns, unanswered)
-and `backup.copied` (a backup's copy written and read back, not yet named its destination).
+`backup.copied` (a backup's copy written and read back, not yet named its destination)
+and `copy.batch` (a batch of `copy_store` committed in the destination, more to come).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ POINTS = (
     "request.applying",
     "child.requested",
     "backup.copied",
+    "copy.batch",
 )
 
 ARMED = False

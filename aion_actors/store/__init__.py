@@ -28,6 +28,7 @@ that no event records. Ids are validated with `check_id`; a timer key
 from aion_actors.store._lmdb_backup import Backup
 from aion_actors.store._lmdb_records import DamagedRun
 from aion_actors.store._search import RunFilters, RunPage, RunQuery
+from aion_actors.store.copying import Copied, copy_store
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.memory import MemoryStore
 from aion_actors.store.protocol import AppendRequest, DueTimer, EventStore, RunSummary
@@ -37,6 +38,7 @@ __all__ = [
     "AppendRequest",
     "Backup",
     "Commit",
+    "Copied",
     "DamagedRun",
     "DueTimer",
     "EventStore",
@@ -47,4 +49,5 @@ __all__ = [
     "RunPage",
     "RunQuery",
     "RunSummary",
+    "copy_store",
 ]

@@ -31,7 +31,7 @@ from aion_actors.core import (
     unpackb,
 )
 from aion_actors.core.errors import CorruptStore
-from aion_actors.store import _lmdb_access, _lmdb_file
+from aion_actors.store import _lmdb_access, _lmdb_copying, _lmdb_file
 
 DB_NAMES: Final = (b"events", b"runs", b"timers", b"timer_ids", b"meta")
 #: sub-databases added since the first schema: created when a data directory written by
@@ -178,9 +178,16 @@ def require_directory(directory: Path) -> None:
 
 
 def claim(
-    directory: Path, *, readonly: bool, create: bool | None, sync: bool, map_size: int
+    directory: Path,
+    *,
+    readonly: bool,
+    create: bool | None,
+    sync: bool,
+    map_size: int,
+    copying: bool = False,
 ) -> tuple[lmdb.Environment, dict[bytes, Any], contextlib.ExitStack]:
-    """Register and (unless read-only) lock `directory`, then open it; the stack undoes both."""
+    """Register and (unless read-only) lock `directory`, then open it; the stack undoes both.
+    A store a copy is filling is refused unless `copying` (see `_lmdb_copying`)."""
     if readonly and create:
         raise ConfigError(f"create=True needs a writable store, not readonly=True ({directory})")
     if directory.exists() and not directory.is_dir():
@@ -200,6 +207,11 @@ def claim(
         env, dbs = open_env(
             directory, readonly=readonly, sync=sync, map_size=map_size, create=create
         )
+        try:
+            _lmdb_copying.check(env, dbs[b"meta"], directory, copying=copying)
+        except BaseException:
+            env.close()
+            raise
         return env, dbs, undo.pop_all()
     raise AssertionError("unreachable")  # for type checkers: ExitStack may swallow
 

@@ -1,9 +1,10 @@
 """Reading many runs' histories at once: one read transaction where the store offers it.
 
-Startup recovery reads the history of every open run. A store that implements
-`ReadsMany` (LMDB) reads a batch of them in one read transaction; any other
-store is asked run by run. Either way each run gets its history, or the
-error reading it raised, in its place: a damaged history costs only its run.
+Startup recovery (and `copy_store`) reads the history of many runs. A store that
+implements `ReadsMany` reads a batch of them at once (LMDB in one read transaction,
+PostgreSQL in one query); any other store is asked run by run. Either way each run
+gets its history, or the error reading it raised, in its place: a damaged history
+costs only its run.
 """
 
 from __future__ import annotations

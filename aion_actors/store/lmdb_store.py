@@ -41,7 +41,14 @@ from aion_actors.core import (
     check_id,
 )
 from aion_actors.core.closing import CloseOnExit
-from aion_actors.store import _lmdb_backup, _lmdb_env, _lmdb_index, _lmdb_prune, _lmdb_search
+from aion_actors.store import (
+    _lmdb_backup,
+    _lmdb_copying,
+    _lmdb_env,
+    _lmdb_index,
+    _lmdb_prune,
+    _lmdb_search,
+)
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_apply import apply_all
 from aion_actors.store._lmdb_backup import Backup
@@ -84,7 +91,8 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     directory, and an existing one is opened; a directory where a store was
     created but whose `data.mdb` is now missing or empty is refused with
     `CorruptStore` — `create=True` starts an empty store there instead (its
-    runs are gone), `create=False` never creates one.
+    runs are gone), `create=False` never creates one. A store `copy_store` is filling
+    is refused (`IncompleteCopy`) unless `copying=True`, which only that copy passes.
     """
 
     def __init__(
@@ -95,6 +103,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
         map_size: int = DEFAULT_MAP_SIZE,
         readonly: bool = False,
         create: bool | None = None,
+        copying: bool = False,
     ) -> None:
         if durability not in ("sync", "nosync"):
             raise ConfigError(
@@ -112,6 +121,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
             create=create,
             sync=durability == "sync",
             map_size=map_size,
+            copying=copying,
         )
         self._env: lmdb.Environment | None = env
         self._dbs = dbs
@@ -156,6 +166,15 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         self._writing(lambda txn, _: self._timer_index.cancel(txn, key))
+
+    def copy_started(self) -> int | None:
+        """When the unfinished `copy_store` filling this store began (unix ns), or None."""
+        with self._reading() as txn:
+            return _lmdb_copying.started(txn, self._dbs[b"meta"])
+
+    def mark_copy(self, since: int | None) -> None:
+        """Mark the store as `copy_store` filling it since `since` (None: it finished)."""
+        self._writing(lambda txn, dbs: _lmdb_copying.mark(txn, dbs[b"meta"], since))
 
     def _writing(self, apply: Callable[[lmdb.Transaction[bytes], dict[bytes, Any]], _T]) -> _T:
         """`apply(txn, sub-databases)` in one write transaction, under the write lock."""

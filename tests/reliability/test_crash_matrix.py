@@ -57,6 +57,7 @@ KILL_AT = {
 ELSEWHERE = {
     "prune.middle": "tests/retention/test_prune_crash.py",  # the workload keeps its runs
     "backup.copied": "tests/store/test_backup.py",  # a backup, not an engine's workload
+    "copy.batch": "tests/store/test_copy_resume.py",  # a copy between stores, likewise
     "reset": "tests/runtime/test_reset.py",  # an operator's verb the workload does not make
     # calls between nodes: a single engine makes none
     "request.written": "tests/nodes/test_request_crashes.py",

@@ -1,6 +1,7 @@
-"""Many histories in one read: `LmdbStore.read_many` answers each run as `read` does, in
-one read transaction, a damaged history costing only its place; `store.bulk` asks any
-other store run by run; startup recovery reads the open runs' histories in batches."""
+"""Many histories in one read: `LmdbStore.read_many` (one read transaction) and
+`PostgresStore.read_many` (one query) answer each run as `read` does, a damaged history
+costing only its place; `store.bulk` asks any other store run by run; startup recovery
+reads the open runs' histories in batches."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+import psycopg
 import pytest
 
 from aion_actors import Engine
@@ -16,6 +18,7 @@ from aion_actors.core import events as ev
 from aion_actors.runtime.runs import recovery
 from aion_actors.store import LmdbStore, MemoryStore
 from aion_actors.store.bulk import read_histories
+from aion_actors.store.postgres import PostgresStore
 from aion_actors.store.protocol import AppendRequest
 from tests.store import damage
 
@@ -90,3 +93,37 @@ def test_recovery_reads_the_open_runs_histories_in_batches_not_run_by_run(
         opened_reads, batches = _Counting.reads, list(_Counting.batches)
     assert opened_reads == 0
     assert batches == [batch, runs // 2 - batch]
+
+
+def _write_postgres(url: str, count: int) -> None:
+    with PostgresStore(url) as store:
+        requests = []
+        for i in range(count):
+            started = ev.WorkflowStarted(
+                workflow_type="order", input=i, run_id=f"run{i}", version="v1"
+            )
+            events = (started, *[ev.SignalReceived(name="s", payload=k) for k in range(i)])
+            requests.append(AppendRequest(f"order-{i:02}", f"run{i}", events, 0))
+        assert all(isinstance(r, list) for r in store.append_batch(requests))
+
+
+@pytest.mark.timeout(60)
+def test_postgres_read_many_answers_each_run_as_read_does_in_one_query(pg_url: str) -> None:
+    _write_postgres(pg_url, 8)
+    keys = [*reversed(_keys(8)), ("order-99", "run99")]  # in the order asked; unknown: []
+    with PostgresStore(pg_url) as store:
+        assert store.read_many(keys) == [store.read(*key) for key in keys]
+        assert store.read_many(keys)[-1] == [] and store.read_many([]) == []
+        store.delete_run("order-03", "run3")  # (open runs are not deleted: nothing changes)
+    with psycopg.connect(pg_url) as conn:  # a damaged event costs only its run
+        conn.execute(
+            "UPDATE aion.events SET data = '\\xc1'::bytea "
+            "WHERE workflow_id = 'order-05' AND seq = 3"
+        )
+        conn.execute("DELETE FROM aion.events WHERE workflow_id = 'order-06' AND seq = 6")
+    with PostgresStore(pg_url, readonly=True) as store:
+        found = store.read_many(_keys(8))
+        assert isinstance(found[5], CorruptEvent) and found[5].seq == 3
+        assert isinstance(found[6], CorruptEvent) and found[6].seq == 6
+        intact = [0, 1, 2, 3, 4, 7]
+        assert [found[i] for i in intact] == [store.read(*_keys(8)[i]) for i in intact]

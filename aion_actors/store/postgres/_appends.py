@@ -84,6 +84,13 @@ class Attempt:
         self.results: Results = []
 
 
+def xid_status(conn: Any, xid: int) -> str | None:
+    """How transaction `xid` ended on the server ("committed", "aborted", "in progress")."""
+    row = conn.execute("SELECT txid_status(%s)", (xid,)).fetchone()
+    conn.rollback()
+    return row[0] if row else None
+
+
 def _load(conn: Any, s: str, runs: list[_Run]) -> Any:
     """Send the one query of the transaction id and the summaries of `runs`, row-locked
     (a row of NULLs when none is stored yet); its cursor (see `_stored`)."""

@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from aion_actors.core import SCHEMA_VERSION, ConfigError, SchemaMismatch
 from aion_actors.store import _projection as proj
+from aion_actors.store.postgres import _copying
 from aion_actors.store.postgres._connect import Target
 
 #: the version of this table layout (not of the events inside); 2 added retention
@@ -112,9 +113,10 @@ def ddl(s: str, partitions: int) -> list[str]:
     ]
 
 
-def prepare(conn: Any, target: Target, *, create: bool, partitions: int) -> int:
+def prepare(conn: Any, target: Target, create: bool, partitions: int, copying: bool = False) -> int:
     """Create the schema if it is missing (and `create`), check its version; returns the
-    number of partitions. A mismatch is `SchemaMismatch`, with nothing touched."""
+    number of partitions. A mismatch is `SchemaMismatch`, with nothing touched; a store a
+    copy is filling is `IncompleteCopy` unless `copying` (see `_copying`)."""
     s = target.schema
     with conn.transaction():
         # two processes creating one store at once: the second waits, then finds it made
@@ -133,4 +135,5 @@ def prepare(conn: Any, target: Target, *, create: bool, partitions: int) -> int:
     found = meta.get("schema_version")
     if found != LAYOUT_VERSION:
         raise SchemaMismatch(target.where, int(found or 0), LAYOUT_VERSION)
+    _copying.check(meta, target.where, s, copying=copying)
     return int(meta["partitions"])

@@ -24,7 +24,6 @@ from aion_actors.core import (
     Event,
     WorkflowStatus,
     check_id,
-    decode_event,
 )
 from aion_actors.core.closing import CloseOnExit
 from aion_actors.store import _projection as proj
@@ -33,6 +32,8 @@ from aion_actors.store.postgres import (
     _appends,
     _arrays,
     _connect,
+    _copying,
+    _histories,
     _index,
     _prune,
     _schema,
@@ -64,7 +65,8 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
     sharing a store are nodes: see `NodeStore`). `readonly=True` takes no lock
     and creates nothing, for inspection; `create=False` opens only a store that
     exists. A writable open first finishes the deletions a killed process left
-    (`_prune`).
+    (`_prune`). A store `copy_store` is filling is refused (`IncompleteCopy`) unless
+    `copying=True`, which only that copy passes (`_copying`).
     """
 
     #: nodes hold the store's lock shared (see `NodeStore`)
@@ -81,6 +83,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         create: bool = True,
         retry_for: float = 30.0,
         pool_size: int = 8,
+        copying: bool = False,
     ) -> None:
         if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
             raise ConfigError(f"partitions must be an int >= 1, not {partitions!r}")
@@ -101,9 +104,8 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self._closed = False
         try:
             with psycopg.connect(self.target.conninfo, autocommit=True, connect_timeout=10) as conn:
-                self.partitions = _schema.prepare(
-                    conn, self.target, create=create and not readonly, partitions=partitions
-                )
+                creating = create and not readonly
+                self.partitions = _schema.prepare(conn, self.target, creating, partitions, copying)
             if not readonly:
                 self._owner.take()
         except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
@@ -180,7 +182,8 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             self._regain_lock = False
         if self._in_doubt is not None:
             doubted, done, changes = self._in_doubt
-            status = self._status(doubted)
+            with self._pool.connection() as conn:
+                status = _appends.xid_status(conn, doubted)
             if status == "in progress":
                 raise _InDoubt(f"transaction {doubted} still runs on the server")
             self._in_doubt = None
@@ -221,12 +224,6 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
     def _fence_one(self, conn: Any, workflow_id: str) -> None:
         """Inside a small write's transaction: raise if `workflow_id` may not be written."""
 
-    def _status(self, xid: int) -> str | None:
-        with self._pool.connection() as conn:
-            row = conn.execute("SELECT txid_status(%s)", (xid,)).fetchone()
-            conn.rollback()
-        return row[0] if row else None
-
     def _writing(
         self,
         work: Callable[[Any], _T],
@@ -253,14 +250,19 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
 
     def check_writable(self) -> None:
         now = time.time_ns() - _schema.TIME_SHIFT
-        s = self.target.schema
-        self._write(
-            lambda conn: conn.execute(
-                f"""INSERT INTO {s}.meta VALUES ('probe', %s)
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
-                (now,),
-            )
-        )
+        self._write(lambda conn: _copying.set_meta(conn, self.target.schema, "probe", now))
+
+    def copy_started(self) -> int | None:
+        """When the unfinished `copy_store` filling this store began (unix ns), or None."""
+        return self._read(_copying.started)
+
+    def mark_copy(self, since: int | None) -> None:
+        """Mark the store as `copy_store` filling it since `since` (None: it finished)."""
+        self._write(lambda conn: _copying.set_meta(conn, self.target.schema, _copying.KEY, since))
+
+    def pending_calls(self) -> int:
+        """Calls between nodes recorded here and not yet applied (`_requests`)."""
+        return self._read(_copying.pending_calls)
 
     def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
         proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
@@ -307,24 +309,14 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self, workflow_id: str, run_id: str, from_seq: int = 1, until: int | None = None
     ) -> list[Event]:
         proj.run_key(workflow_id, run_id)
-        last = until if until is not None else (1 << 62)
+        run = (workflow_id, run_id)
+        return self._read(lambda conn, s: _histories.read(conn, s, run, from_seq, until))
 
-        def work(conn: Any, s: str) -> list[tuple[int, bytes]]:
-            with conn.cursor(binary=True) as cursor:
-                cursor.execute(
-                    # bounded by the head in the run index: a run being deleted reads []
-                    f"""SELECT seq, data FROM {s}.events WHERE workflow_id = %s
-                    AND run_id = %s AND seq >= %s AND seq <= %s AND seq <= (SELECT head
-                    FROM {s}.runs WHERE workflow_id = %s AND run_id = %s) ORDER BY seq""",
-                    (workflow_id, run_id, max(from_seq, 1), last, workflow_id, run_id),
-                )
-                rows: list[tuple[int, bytes]] = cursor.fetchall()
-                return rows
-
-        return [
-            decode_event(bytes(data), workflow_id=workflow_id, run_id=run_id, seq=seq)
-            for seq, data in self._read(work)
-        ]
+    def read_many(self, runs: Sequence[tuple[str, str]]) -> list[list[Event] | AionError]:
+        """Each run's whole history, or why it could not be read, in one query (`bulk`)."""
+        for workflow_id, run_id in runs:
+            proj.run_key(workflow_id, run_id)
+        return self._read(lambda conn, s: _histories.read_many(conn, s, runs))
 
     def head(self, workflow_id: str, run_id: str) -> int:
         proj.run_key(workflow_id, run_id)
