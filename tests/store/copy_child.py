@@ -22,7 +22,7 @@ from aion_actors.core import Event
 from aion_actors.core import events as ev
 from tests.store import copy_flows as f
 
-TIMER_SECONDS = 6.0
+TIMER_SECONDS = 8.0
 
 
 def _reached(engine: Engine, workflow_id: str, kind: type[Event]) -> None:

@@ -17,4 +17,5 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "soak",
     "queues",
     "nodes",
+    "copy",
 )
