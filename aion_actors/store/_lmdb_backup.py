@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import lmdb
 
 from aion_actors.core import AionError, ConfigError, faults
 from aion_actors.core.errors import CorruptStore
-from aion_actors.store import _lmdb_file
+from aion_actors.store import _lmdb_env, _lmdb_file
 from aion_actors.store._lmdb_env import DAMAGE
 
 
@@ -65,16 +64,10 @@ def check_destination(dest: Path) -> None:
 
 
 def copy(
-    env: lmdb.Environment,
-    source: Path,
-    dest: Path,
-    *,
-    compact: bool,
-    count_runs: Callable[[Path], int],
+    env: lmdb.Environment, txn: lmdb.Transaction[bytes], source: Path, dest: Path, *, compact: bool
 ) -> Backup:
-    """Copy open environment `env` (the store at `source`) to new directory `dest`;
-    `count_runs` opens the copy read-only and counts its runs (a copy that does not open
-    or read is no backup)."""
+    """Copy open environment `env` (the store at `source`) as read transaction `txn` sees
+    it to new directory `dest`."""
     dest = Path(dest)
     check_destination(dest)
     if dest.resolve().is_relative_to(source.resolve()):
@@ -87,9 +80,7 @@ def copy(
     try:
         source_size = (source / _lmdb_file.DATA_FILE).stat().st_size
         try:
-            env.copy(str(staging), compact=compact)
-        except lmdb.MapResizedError:
-            raise  # (the caller adopts the grown map and copies again)
+            env.copy(str(staging), compact=compact, txn=txn if compact else None)  # (py-lmdb)
         except DAMAGE as exc:
             raise CorruptStore(
                 str(source / _lmdb_file.DATA_FILE),
@@ -105,7 +96,7 @@ def copy(
         os.chmod(staging / _lmdb_file.DATA_FILE, 0o600)  # (as the store's own: payloads)
         _flush(staging / _lmdb_file.DATA_FILE)
         _lmdb_file.mark(staging)  # (flushes the directory too)
-        runs = count_runs(staging)
+        runs = _runs_in(staging)
         if faults.ARMED:
             faults.hit("backup.copied")
         if dest.is_dir():
@@ -125,3 +116,14 @@ def _flush(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _runs_in(directory: Path) -> int:
+    """Open the copy, read-only, and count its run index's entries: a copy that does not
+    open or read is no backup."""
+    env, dbs = _lmdb_env.open_env(directory, readonly=True, sync=False, map_size=1 << 20)
+    try:
+        with env.begin() as txn:
+            return int(txn.stat(dbs[b"runs"])["entries"])
+    finally:
+        env.close()

@@ -376,16 +376,8 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     def backup(self, dest: str | os.PathLike[str], *, compact: bool = True) -> Backup:
         """A consistent copy of the store, taken while it is in use, in new directory `dest`
         (see `_lmdb_backup`); `compact` leaves out free pages. Open the copy as a store."""
-        while True:
-            with self._gate:
-                try:
-                    return _lmdb_backup.copy(
-                        self._live(), self.path, Path(dest), compact=compact, count_runs=_count
-                    )
-                except lmdb.MapResizedError:  # another process grew the map: adopt, again
-                    pass
-            with self._gate.exclusive():
-                self._live().set_mapsize(0)
+        with self._reading() as txn:
+            return _lmdb_backup.copy(self._live(), txn, self.path, Path(dest), compact=compact)
 
     # Lifecycle
 
@@ -406,9 +398,3 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     def __repr__(self) -> str:
         state = "closed" if self._env is None else self.durability
         return f"LmdbStore({str(self.path)!r}, {state}{', readonly' if self.readonly else ''})"
-
-
-def _count(directory: Path) -> int:
-    """The runs of the store in `directory`, opened read-only."""
-    with LmdbStore(directory, readonly=True) as store:
-        return len(store.runs())
