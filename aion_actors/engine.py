@@ -373,7 +373,8 @@ class Engine(CloseOnExit):
 
         `drain`: first wait up to that many seconds for the activity attempts running now
         to finish and their outcomes to be recorded, starting no new attempt (a run's next
-        one waits for the next engine, recorded as scheduled). New calls are refused.
+        one, and one queued for a busy worker or thread, waits for the next engine, recorded
+        as scheduled). New calls are refused.
         A second call waits until the first has finished. From a run's turn (or a done
         callback called there) it closes in a thread of its own and returns at once; from
         one of the engine's activities it raises `RuntimeError`, and the engine stays open."""

@@ -14,10 +14,11 @@ its heartbeats' details go to its run, at most one per `record_interval`
 failure. A run's cancellation reaches the attempt through `cancel`.
 
 A drain (`Engine.close(drain=)`) sends no attempt from its start on, nor lets
-one waiting for its activity's limits go, and waits for those handed to an
-executor to land: their outcomes reach their runs, which commit them before
-the engine closes; what was not sent stays recorded as scheduled, and the
-next engine sends it.
+one waiting for its activity's limits go, and withdraws those an executor
+holds queued, not started (behind busy workers or threads): they never start.
+It waits only for those already started to land: their outcomes reach their
+runs, which commit them before the engine closes; what did not start stays
+recorded as scheduled, and the next engine sends it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +36,7 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import DEFAULT_CANCEL_GRACE
 from aion_actors.runtime.executors import Executors
-from aion_actors.workers import AttemptInfo, CancelReason, Outcome, Task
+from aion_actors.workers import WITHDRAWN, AttemptInfo, CancelReason, Outcome, Task
 from aion_actors.workers.heartbeats import Throttle, record_interval
 
 log = logging.getLogger("aion_actors.runtime")
@@ -65,6 +67,8 @@ class Attempts:
         self._draining = False
         #: notified as each attempt lands while draining
         self._landing = threading.Condition(self._lock)
+        #: dispatches handing an attempt to the executors now (a drain waits for them)
+        self._sending = 0
 
     def dispatch(
         self,
@@ -94,6 +98,7 @@ class Attempts:
             if attempt in self._inflight or self.closed or self._draining:
                 return False
             self._inflight[attempt] = event.name
+            self._sending += 1
         task = Task(
             name=event.name,
             args=list(event.input),
@@ -102,10 +107,12 @@ class Attempts:
             heartbeat_timeout=definition.heartbeat_timeout,
         )
         sent = _Sent(self, attempt, finished, definition.heartbeat_timeout)
-        self._executors.submit(definition, task, sent.done, sent.beat, event.deadline)
-        if self._draining:  # (began meanwhile: its limits may hold it back, landing nothing)
+        try:
+            self._executors.submit(definition, task, sent.done, sent.beat, event.deadline)
+        finally:
             with self._landing:
-                if self._landed_all():
+                self._sending -= 1
+                if self._draining:  # (began meanwhile: it waits for this submit to end)
                     self._landing.notify_all()
         return True
 
@@ -116,14 +123,18 @@ class Attempts:
         return len(self._inflight) > self._executors.held_for_time or bool(self._recovered)
 
     def drain(self, timeout: float) -> int:
-        """Send no attempt from now on, nor let go one its activity's limits hold back (it
-        waits for the next engine); wait up to `timeout` seconds for those running to land.
-        How many had not by then."""
-        self._executors.hold()
+        """Send no attempt from now on, nor let go one its activity's limits hold back,
+        nor start one an executor holds queued (each waits for the next engine); wait up to
+        `timeout` seconds for those running to land. How many had not by then."""
+        deadline = time.monotonic() + timeout
         with self._landing:
             self._draining = True
-            self._landing.wait_for(self._landed_all, timeout)
-            return max(0, len(self._inflight) - self._executors.held_back)
+            self._landing.wait_for(lambda: not self._sending)  # (a submit under way)
+        self._executors.withdraw()  # (its `done(WITHDRAWN)` calls take the lock)
+        with self._landing:
+            self._landing.wait_for(self._landed_all, max(0.0, deadline - time.monotonic()))
+            unstarted = self._executors.held_back + self._executors.withdrawing
+            return max(0, len(self._inflight) - unstarted)
 
     def _landed_all(self) -> bool:
         return len(self._inflight) <= self._executors.held_back
@@ -244,7 +255,7 @@ class _Sent:
     def done(self, outcome: Outcome) -> None:
         if faults.ARMED:
             faults.hit("activity.unrecorded")
-        if self._attempts.closed:
+        if self._attempts.closed or outcome is WITHDRAWN:  # (it stays scheduled)
             self.landed()
             return
         throttle = self._throttle

@@ -77,6 +77,7 @@ class Executors:
         self._current: dict[str, tuple[Executor, dict[str, ActivityDefinition[Any, Any]]]] = {}
         self._all: list[Executor] = []
         self._closed = False
+        self._withdrawn = False  # (`withdraw`: no attempt starts from then on)
         #: `@activity(concurrency=, rate=)`, on the engine's clock; `recent` reads back the
         #: rate windows of the engine's last life
         self._limits = ActivityLimits(self._submit, clock, recent)
@@ -103,9 +104,23 @@ class Executors:
         """Attempts waiting for their activity's concurrency or rate limit."""
         return self._limits.held_back
 
-    def hold(self) -> None:
-        """Let no attempt waiting for its activity's limits go from now on (a drain)."""
+    def withdraw(self) -> None:
+        """Start no attempt from now on (a drain): one waiting for its activity's limits
+        waits on; one queued in an executor, not started yet, ends unrun (`WITHDRAWN`),
+        as does one an executor built later gets."""
         self._limits.hold()
+        with self._lock:
+            self._withdrawn = True
+            executors = list(self._all)
+        for executor in executors:
+            executor.withdraw()
+
+    @property
+    def withdrawing(self) -> int:
+        """Attempts withdrawn inside a worker process, to be answered unrun (never started)."""
+        with self._lock:
+            pools = [e for e in self._all if isinstance(e, WorkerPool)]
+        return sum(pool.withdrawing for pool in pools)
 
     def held(self, workflow_id: str, run_id: str) -> int:
         """How many of the run's attempts wait for their activity's rate alone."""
@@ -165,7 +180,9 @@ class Executors:
                 )
             self._current[kind] = (executor, {a.name: a for a in chosen})
             self._all.append(executor)
-            return executor
+        if self._withdrawn:  # (built for an attempt sent as the drain began)
+            executor.withdraw()
+        return executor
 
     def stats(self) -> dict[str, int]:
         """Worker crashes and replacements, summed over the process pools."""

@@ -26,6 +26,7 @@ from aion_actors.workers.errors import (
 )
 from aion_actors.workers.pool import WorkerPool
 from aion_actors.workers.task import (
+    WITHDRAWN,
     AttemptInfo,
     AttemptKey,
     Executor,
@@ -38,6 +39,7 @@ from aion_actors.workers.thread import ThreadExecutor
 __all__ = [
     "DEFAULT_WORKER_RESTART",
     "FINAL_ERRORS",
+    "WITHDRAWN",
     "ActivityCancelled",
     "ActivityHeartbeatTimeout",
     "ActivityUnavailable",

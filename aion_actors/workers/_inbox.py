@@ -6,8 +6,10 @@ whenever its attempt heartbeats, it takes in everything the pipe holds, so
 a CANCEL or STOP sent after a RUN is seen before that RUN starts: a CANCEL
 of a queued attempt makes the worker answer it as cancelled without running
 it; a CANCEL of the current attempt is read by its `heartbeat()`; a STOP
-lets the current attempt finish and starts no other; a CANCEL of an attempt
-already over is skipped.
+lets the current attempt finish and starts no other; a WITHDRAW (a drain)
+lets it finish too and has the worker answer every RUN it holds, or gets
+later, unrun (`WITHDRAWN`), so the pool learns which ones never started; a
+CANCEL of an attempt already over is skipped.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from aion_actors.workers.errors import CancelReason
 RUN: Final = 0
 STOP: Final = 1
 CANCEL: Final = 2
+WITHDRAW: Final = 3
 
 
 class Inbox:
     """The worker's queued RUN messages, and the cancels and stop that came for them."""
 
-    __slots__ = ("_cancelled", "_reader", "_runs", "current", "stopping")
+    __slots__ = ("_cancelled", "_reader", "_runs", "current", "stopping", "withdrawn")
 
     def __init__(self, fd: int) -> None:
         self._reader = FrameReader(fd)
@@ -36,6 +39,8 @@ class Inbox:
         #: the ids of the attempt running now (None between attempts)
         self.current: tuple[Any, ...] | None = None
         self.stopping = False
+        #: set by a WITHDRAW: no RUN starts from then on, each is answered unrun
+        self.withdrawn = False
 
     def next_run(self) -> list[Any] | None:
         """The next RUN message to start, waiting for one (None: stop; EOFError: the engine
@@ -71,6 +76,8 @@ class Inbox:
                 self._runs.append(message)
             elif message[0] == STOP:
                 self.stopping = True
+            elif message[0] == WITHDRAW:
+                self.withdrawn = True
             elif message[0] == CANCEL:
                 ids = tuple(message[1])
                 if ids == self.current or any(tuple(m[3]) == ids for m in self._runs):

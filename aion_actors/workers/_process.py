@@ -13,16 +13,17 @@ from multiprocessing.context import BaseContext
 from typing import Any, Literal
 
 from aion_actors.core import ConfigError, packb, unpackb
-from aion_actors.workers import _inbox, _worker
+from aion_actors.workers import _inbox, _worker, errors
 from aion_actors.workers._frames import FrameReader, frames, write_all
 from aion_actors.workers._imports import EXIT_UNGUARDED, GUARD_ADVICE, main_description
 from aion_actors.workers._restarts import StartFailure
 from aion_actors.workers.errors import CancelReason
-from aion_actors.workers.task import Outcome, Task
+from aion_actors.workers.task import Outcome, Task, failure
 
 #: why the pool ended a busy worker's attempt itself
 KillReason = Literal["timeout", "beat", "cancel"]
 _STOP_MESSAGE = packb([_inbox.STOP])
+_WITHDRAW_MESSAGE = packb([_inbox.WITHDRAW])
 _JOIN_AFTER_EXIT = 1.0  # seconds; an exited or killed process is reaped well within this
 
 
@@ -40,6 +41,24 @@ class Job:
     cancel_grace: float | None = None
     #: why it was told to stop, once it was
     cancel_reason: CancelReason = CancelReason.WORKFLOW_CANCELLED
+    #: withdrawn while it waited in a worker behind another: answered unrun, unless that
+    #: worker had already started it
+    withdrawn: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        task: Task,
+        done: Callable[[Outcome], None],
+        beat: Callable[[Any], None] | None,
+        max_bytes: int,
+    ) -> Job:
+        """The job for `task`; one whose arguments are not msgpack values fails at once."""
+        try:
+            return cls(task, done, _worker.run_message(task, max_bytes), beat=beat)
+        except Exception as exc:
+            unrecordable = errors.unrecordable_arguments(task.name, task.args, exc)
+            return cls(task, done, None, failure(unrecordable))
 
 
 class State(enum.Enum):
@@ -199,6 +218,12 @@ class WorkerProcess:
         with contextlib.suppress(OSError):  # gone: its sentinel tells the dispatcher
             self.conn.send_bytes(message)
 
+    def withdraw_queued(self) -> None:
+        """Tell it to start none of the attempts it holds behind its running one (a drain):
+        it answers each `WITHDRAWN` in turn."""
+        with contextlib.suppress(OSError):  # gone: its sentinel tells the dispatcher
+            self.conn.send_bytes(_WITHDRAW_MESSAGE)
+
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):  # already gone: its sentinel tells the dispatcher
             self.conn.send_bytes(_STOP_MESSAGE)
@@ -230,15 +255,29 @@ class WorkerProcess:
         kill_group(self.pid)
         self.process.kill()  # not in its group yet (still starting), or it left it
 
+    def starting(self, message: list[Any]) -> None:
+        """Note `[STARTED]` or `[IMPORTING, module]`, said as it starts (any other: nothing)."""
+        if message[0] == _worker.STARTED:
+            self.started = True
+        elif message[0] == _worker.IMPORTING:
+            self.importing = message[1]
+
     def _read_last_words(self) -> None:
         """Read what a worker that died starting said before its exit was noticed."""
         with contextlib.suppress(OSError):
             for frame in self.reader.drain():
-                message = unpackb(frame)
-                if message[0] == _worker.STARTED:
-                    self.started = True
-                elif message[0] == _worker.IMPORTING:
-                    self.importing = message[1]
+                self.starting(unpackb(frame))
+
+
+def spawn(
+    context: BaseContext, activities: Mapping[str, str], name: str, converter: str | None
+) -> WorkerProcess | StartFailure:
+    """A new worker process, or why it could not be started."""
+    try:
+        return WorkerProcess(context, activities, name, converter)
+    except Exception as exc:
+        detail = f"starting a worker process raised {type(exc).__name__}: {exc}"
+        return StartFailure(detail, ("spawn",), False)
 
 
 def kill_group(pid: int) -> None:

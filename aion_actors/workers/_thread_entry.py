@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aion_actors.workers.errors import ActivityCancelled, CancelReason
+from aion_actors.core import PayloadError, packb, unpackb
+from aion_actors.core.payloads import ActivityCodec
+from aion_actors.workers.errors import ActivityCancelled, CancelReason, unrecordable_arguments
 from aion_actors.workers.heartbeats import check_details
-from aion_actors.workers.task import Outcome, Task
+from aion_actors.workers.task import Outcome, Task, failure
 
 __all__ = ["Entry", "Pulse"]
 
@@ -28,6 +30,29 @@ class Entry:
     cancelled: CancelReason | None = None
     last_beat: float = 0.0
     stop: Callable[[], object] | None = None  # cancels an async attempt's coroutine
+
+    @classmethod
+    def of(
+        cls,
+        task: Task,
+        done: Callable[[Outcome], None],
+        function: Callable[..., Any],
+        codecs: Mapping[str, ActivityCodec] | None,
+        beat: Callable[[Any], None] | None,
+    ) -> Entry:
+        """The entry for `task`, its arguments through msgpack and its activity's codec
+        (`codecs` None: the default converter's), as a worker process gets them; refused if
+        they cannot be."""
+        entry = cls(task, done, function, [], beat=beat)
+        try:
+            entry.args = unpackb(packb(list(task.args)))
+            if codecs is not None:
+                entry.args = codecs[task.name].args(entry.args)
+        except PayloadError as exc:  # arguments the converter cannot decode
+            entry.refused = failure(exc)
+        except Exception as exc:
+            entry.refused = failure(unrecordable_arguments(task.name, task.args, exc))
+        return entry
 
 
 class Pulse:

@@ -3,9 +3,10 @@
 Everything on the pipe is a msgpack array with an op code first; nothing is
 pickled. The parent sends `[RUN, name, args, [workflow_id, run_id,
 activity_id, attempt], heartbeat_details, heartbeat_interval, max_bytes]`,
-`[CANCEL, ids]` or `[STOP]`; the worker answers each RUN with `[OK, result]`
-or `[ERROR, error_map]`, one task at a time and in the order sent, after any
-number of `[HEARTBEAT, details]` (throttled). RUNs may come ahead of their
+`[CANCEL, ids]`, `[WITHDRAW]` or `[STOP]`; the worker answers each RUN with
+`[OK, result]` or `[ERROR, error_map]`, one task at a time and in the order
+sent, after any number of `[HEARTBEAT, details]` (throttled), or with
+`[WITHDRAWN]` for one it did not start because a WITHDRAW came first. RUNs may come ahead of their
 turn; what the worker holds meanwhile, and how a CANCEL or STOP reaches it,
 is `_inbox`'s. While starting,
 it says `[STARTED]` as soon as its own code runs (one that dies without
@@ -47,6 +48,7 @@ IMPORTING: Final = 2
 READY: Final = 3
 STARTED: Final = 4
 HEARTBEAT: Final = 5
+WITHDRAWN: Final = 6
 
 
 def main(
@@ -93,6 +95,9 @@ def main(
         if (reason := inbox.cancelled) is not None:  # while it waited behind the one before
             unrun = ActivityCancelled(name, "before it ran", reason)
             conn.send_bytes(packb([ERROR, failure(unrun).error]))
+            continue
+        if inbox.withdrawn:  # a drain: it stays scheduled for the next engine
+            conn.send_bytes(packb([WITHDRAWN]))
             continue
         if function is None:  # the pool does not send these; answer rather than die
             unknown = LookupError(f"activity {name!r} is not resolved in this worker process")

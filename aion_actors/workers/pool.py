@@ -35,14 +35,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aion_actors.core import MAX_PAYLOAD_BYTES, ConfigError, unpackb
-from aion_actors.workers import _liveness, _outcomes, _pacing, _process, _worker, errors
+from aion_actors.workers import _liveness, _outcomes, _pacing, _process, _withdrawal, _worker
 from aion_actors.workers._activities import ActivityTable
 from aion_actors.workers._imports import WORKER_NAME_PREFIX
 from aion_actors.workers._process import Job, State, WorkerProcess, check_start_method
 from aion_actors.workers._restarts import DEFAULT_WORKER_RESTART, RestartPlan, StartFailure
-from aion_actors.workers._stats import PoolStats
+from aion_actors.workers._stats import Counts, PoolStats
 from aion_actors.workers.errors import CancelReason, ExecutorClosed
-from aion_actors.workers.task import AttemptKey, Outcome, Task, failure
+from aion_actors.workers.task import WITHDRAWN, AttemptKey, Outcome, Task
 from supervisor import RestartPolicy
 
 log = logging.getLogger("aion_actors.workers")
@@ -97,6 +97,7 @@ class WorkerPool:
         self._lock = threading.Lock()  # guards _inbox, _woken, _closing and the wake-up fds
         self._inbox: list[Job] = []
         self._cancels: list[_liveness.Cancel] = []
+        self._withdrawal = _withdrawal.Withdrawal()
         self._woken = False
         self._closing = False
         self._wake_r, self._wake_w = os.pipe()
@@ -110,7 +111,7 @@ class WorkerPool:
         self._pace = _pacing.Pace()
         self._pending: deque[Job] = deque()
         self._stopping_since: float | None = None
-        self._completed = self._crashed = self._timeouts = self._replaced = self._failed_starts = 0
+        self._counts = Counts()
         try:
             self._restart_due(time.monotonic(), replacing=False)  # start failures are planned
         except BaseException:
@@ -135,11 +136,7 @@ class WorkerPool:
                 f"no activity named {task.name!r} was given to this worker pool; "
                 f"it runs {sorted(self._table.paths)}"
             )
-        try:
-            job = Job(task, done, _worker.run_message(task, self._max_result_bytes), beat=beat)
-        except Exception as exc:
-            unrecordable = errors.unrecordable_arguments(task.name, task.args, exc)
-            job = Job(task, done, None, failure(unrecordable))
+        job = Job.of(task, done, beat, self._max_result_bytes)
         with self._lock:
             if self._closing:
                 raise ExecutorClosed("process", task.name)
@@ -152,6 +149,21 @@ class WorkerPool:
             if not self._closing:
                 self._cancels.append((attempt, grace, reason))
                 self._wake()
+
+    def withdraw(self) -> None:
+        """Start no attempt from now on (see `_withdrawal`); returns once those queued here
+        were answered `WITHDRAWN`."""
+        with self._lock:
+            if not self._closing:
+                self._withdrawal.asked = True
+                self._wake()
+        if threading.current_thread() is not self._thread:
+            self._withdrawal.wait()
+
+    @property
+    def withdrawing(self) -> int:
+        """Attempts withdrawn inside a worker and not answered yet (never started)."""
+        return self._withdrawal.answering
 
     def _wake(self) -> None:
         """Wake the dispatcher (with the lock held)."""
@@ -173,15 +185,8 @@ class WorkerPool:
             self._thread.join()
 
     def stats(self) -> PoolStats:
-        return PoolStats(
-            workers=sum(1 for w in self._slots if w is not None),
-            completed=self._completed,
-            crashed=self._crashed,
-            timeouts=self._timeouts,
-            replaced=self._replaced,
-            start_failures=self._failed_starts,
-            broken=self._plan.broken is not None,
-        )
+        workers = sum(1 for w in self._slots if w is not None)
+        return self._counts.snapshot(workers, self._plan.broken is not None)
 
     def pids(self) -> tuple[int, ...]:
         """The pids of the live worker processes."""
@@ -201,6 +206,7 @@ class WorkerPool:
         finally:
             self._fail_leftovers()
             self._release()
+            self._withdrawal.release()
 
     def _serve_once(self) -> bool:
         stop_at = None if self._stopping_since is None else self._stopping_since + _STOP_GRACE
@@ -261,18 +267,16 @@ class WorkerPool:
         for frame in frames:
             message = unpackb(frame)
             op = message[0]
-            if op == _worker.OK or op == _worker.ERROR:
+            if op == _worker.WITHDRAWN:  # never started: it stays scheduled
+                answered.append((worker.finish(now)[0], WITHDRAWN))
+            elif op == _worker.OK or op == _worker.ERROR:
                 self._pace.ran(worker.jobs[0].task.name, now - worker.began)
                 job, left = worker.finish(now)  # a hand-off takes `left` along
-                self._completed += 1
+                self._counts.completed += 1
                 reply = _outcomes.reply(message, len(frame), job.task, self._max_result_bytes, left)
                 answered.append((job, reply))
             elif op == _worker.HEARTBEAT:
                 _liveness.beat(worker, message[1])
-            elif op == _worker.STARTED:
-                worker.started = True
-            elif op == _worker.IMPORTING:
-                worker.importing = message[1]
             elif op == _worker.READY:
                 worker.state = State.IDLE
                 fresh = self._table.failed_in_worker(message[1])
@@ -281,31 +285,31 @@ class WorkerPool:
                 self._ready.append(worker)
                 if fresh:
                     self._settle()
+            else:
+                worker.starting(message)
         if answered and self._stopping_since is None:  # successors go out before `done` runs
             self._dispatch(now)
         for job, outcome in answered:
             self._deliver(job, outcome)
 
     def _restart_due(self, now: float, *, replacing: bool = True) -> None:
-        for index, worker in enumerate(self._slots):
-            if worker is None and self._plan.restart_at[index] <= now:
-                try:
-                    worker = WorkerProcess(
-                        self._context,
-                        self._table.runnable(),
-                        f"{WORKER_NAME_PREFIX}{index}",
-                        self._converter,
-                    )
-                except Exception as exc:
-                    detail = f"starting a worker process raised {type(exc).__name__}: {exc}"
-                    self._start_failed(index, StartFailure(detail, ("spawn",), False), now)
+        for index, slot in enumerate(self._slots):
+            if slot is None and self._plan.restart_at[index] <= now:
+                runnable, name = self._table.runnable(), f"{WORKER_NAME_PREFIX}{index}"
+                worker = _process.spawn(self._context, runnable, name, self._converter)
+                if isinstance(worker, StartFailure):
+                    self._start_failed(index, worker, now)
                     continue
                 self._slots[index] = worker
                 self._selector.register(worker.conn, selectors.EVENT_READ, (worker, _CONN))
                 self._selector.register(worker.sentinel, selectors.EVENT_READ, (worker, _SENTINEL))
-                self._replaced += replacing
+                self._counts.replaced += replacing
 
     def _dispatch(self, now: float) -> None:
+        if self._withdrawal.asked:  # a drain: no queued attempt starts
+            for job, outcome in self._withdrawal.take(self._pending, self._slots):
+                self._deliver(job, outcome)
+            return
         for worker in _pacing.assign(self._pending, self._ready, self._pace, now):
             self._end(worker)
 
@@ -334,12 +338,12 @@ class WorkerPool:
         now, stopping = time.monotonic(), self._stopping_since is not None
         if not stopping:
             if kill:
-                self._timeouts += why != "cancel"
+                self._counts.timeouts += why != "cancel"
                 self._plan.lost(index, now)
             elif was_starting:  # a starting worker has no job
                 self._start_failed(index, _process.start_failure(worker, exitcode), now)
             else:
-                self._crashed += 1
+                self._counts.crashed += 1
                 self._plan.lost(index, now)
         if job is not None:
             grace = worker.cancel_grace
@@ -351,7 +355,7 @@ class WorkerPool:
             self._deliver(waited, outcome)
 
     def _start_failed(self, index: int, failure: StartFailure, now: float) -> None:
-        self._failed_starts += 1
+        self._counts.start_failures += 1
         if failure.module is not None and self._table.module_killed(failure.module, failure.detail):
             self._settle()
         ready = any(w is not None and w.state in (State.IDLE, State.BUSY) for w in self._slots)
@@ -361,9 +365,7 @@ class WorkerPool:
 
     def _begin_stop(self) -> None:
         self._stopping_since = time.monotonic()
-        while self._pending:
-            job = self._pending.popleft()
-            self._deliver(job, _outcomes.closed(job.task))
+        self._fail_leftovers()
         for worker in self._slots:
             if worker is not None:
                 worker.ask_to_stop()
@@ -376,7 +378,7 @@ class WorkerPool:
                 self._end(worker, kill=True)
 
     def _fail_leftovers(self) -> None:
-        """Settle whatever a failed dispatcher left behind, so every `done` is still called once."""
+        """End what is queued as closed (at a stop, or what a failed dispatcher left behind)."""
         with self._lock:
             jobs, self._inbox = self._inbox, []
         for job in [*self._pending, *jobs]:
@@ -389,8 +391,8 @@ class WorkerPool:
             os.close(self._wake_r)
             os.close(self._wake_w)
 
-    @staticmethod
-    def _deliver(job: Job, outcome: Outcome) -> None:
+    def _deliver(self, job: Job, outcome: Outcome) -> None:
+        self._withdrawal.answered(job)
         try:
             job.done(outcome)
         except Exception:

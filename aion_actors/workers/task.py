@@ -96,6 +96,18 @@ class Outcome:
     error: dict[str, Any] | None = None
 
 
+#: what `done` gets for an attempt withdrawn before it started (`Executor.withdraw`): it
+#: never ran, and it is not an outcome to record (compare with `is`)
+WITHDRAWN = Outcome(
+    ok=False,
+    error={
+        "type": "AttemptWithdrawn",
+        "message": "the attempt was withdrawn before it started (the engine drains); it did "
+        "not run, and stays scheduled for the next engine",
+    },
+)
+
+
 class Executor(Protocol):
     """Where activity attempts run: a process pool or a thread pool."""
 
@@ -117,6 +129,13 @@ class Executor(Protocol):
         `reason`; one not
         started yet ends so at once. One still running `grace` seconds later is killed
         where the executor can kill (a worker process). Unknown attempts are ignored."""
+
+    def withdraw(self) -> None:
+        """Start no attempt from now on (a drain): each one queued and not started yet, and
+        each one submitted later, ends unrun with `done(WITHDRAWN)`, from the executor's own
+        thread or the caller's; those running go on. Those already withdrawn have been
+        called back when it returns, except those waiting inside a worker process behind
+        its running attempt: the worker answers each unrun when that attempt ends."""
 
     def close(self) -> None:
         """Stop every thread and process started; unfinished attempts end as `ExecutorClosed`."""

@@ -21,9 +21,7 @@ cancellation cancel the coroutine.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import inspect
-import itertools
 import logging
 import queue
 import threading
@@ -36,12 +34,10 @@ from aion_actors.core import (
     MAX_PAYLOAD_BYTES,
     ConfigError,
     PayloadConverter,
-    PayloadError,
-    packb,
     payloads,
-    unpackb,
 )
 from aion_actors.workers._loop import LoopThread
+from aion_actors.workers._thread_deadlines import Deadlines
 from aion_actors.workers._thread_entry import Entry as _Entry
 from aion_actors.workers._thread_entry import Pulse as _Pulse
 from aion_actors.workers._thread_result import result_outcome
@@ -51,9 +47,9 @@ from aion_actors.workers.errors import (
     AttemptTimeout,
     CancelReason,
     ExecutorClosed,
-    unrecordable_arguments,
 )
 from aion_actors.workers.task import (
+    WITHDRAWN,
     AttemptInfo,
     AttemptKey,
     Outcome,
@@ -106,11 +102,9 @@ class ThreadExecutor:
         self._idle = 0  # threads done with their attempt, soon waiting for the next
         self._unsettled: set[_Entry] = set()
         self._executing = 0  # threads inside an activity function (late ones included)
-        #: (when, order, heartbeat?, entry): an attempt's timeout, or when to look at its
-        #: last heartbeat again
-        self._deadlines: list[tuple[float, int, bool, _Entry]] = []
-        self._order = itertools.count()
+        self._deadlines = Deadlines()
         self._closed = False
+        self._withdrawn = False  # (`withdraw`: no attempt starts from then on)
         self._stopping = False
         self._own = threading.local()  # marks this executor's threads, for close()
         self._loop: LoopThread | None = None  # the async activities' loop, from the first
@@ -132,15 +126,7 @@ class ThreadExecutor:
                 f"no activity named {task.name!r} was given to this thread executor; "
                 f"it runs {sorted(self._activities)}"
             )
-        entry = _Entry(task, done, function, [], beat=beat)
-        try:
-            entry.args = unpackb(packb(list(task.args)))
-            if self._codecs is not None:
-                entry.args = self._codecs[task.name].args(entry.args)
-        except PayloadError as exc:  # arguments the converter cannot decode
-            entry.refused = failure(exc)
-        except Exception as exc:
-            entry.refused = failure(unrecordable_arguments(task.name, task.args, exc))
+        entry = _Entry.of(task, done, function, self._codecs, beat)
         thread = None
         with self._lock:
             if self._closed:
@@ -184,6 +170,17 @@ class ThreadExecutor:
         for entry in unrun:  # or an async one: its coroutine is cancelled
             told = ActivityCancelled(entry.task.name, "before it ran", reason)
             self._settle(entry, failure(told))
+
+    def withdraw(self) -> None:
+        """Start no attempt from now on (a drain): those not started end unrun, `done(WITHDRAWN)`,
+        here (those submitted later: as a thread takes them); those running go on."""
+        with self._lock:
+            self._withdrawn = True
+            unstarted = [entry for entry in self._unsettled if not entry.started]
+            for entry in unstarted:
+                self._mark_settled(entry)
+        for entry in unstarted:
+            self._hand(entry, WITHDRAWN)
 
     def close(self) -> None:
         """Cancel queued attempts, give running ones a short grace, then stop the threads.
@@ -245,11 +242,16 @@ class ThreadExecutor:
             with self._lock:
                 if self._closed:  # queued when the executor closed: it never runs
                     continue
-                if entry.settled:  # cancelled before it ran: this thread is free again
+                late = self._withdrawn and not entry.settled and self._mark_settled(entry)
+                if entry.settled:  # cancelled or withdrawn before it ran: this thread is free
                     self._idle += 1
-                    continue
-                self._executing += 1
-                entry.started = True
+                else:
+                    self._executing += 1
+                    entry.started = True
+            if late:  # submitted after `withdraw`
+                self._hand(entry, WITHDRAWN)
+            if not entry.started:
+                continue
             try:
                 if entry.refused is not None:
                     self._settle(entry, entry.refused)
@@ -284,10 +286,14 @@ class ThreadExecutor:
     async def _execute_async(self, entry: _Entry) -> None:
         """An `async def` attempt, on the loop thread; cancelled by its timeout or a cancel."""
         with self._lock:
-            if entry.settled or self._closed:  # cancelled before it ran
-                return
-            self._executing += 1
-            entry.started = True
+            late = self._withdrawn and not entry.settled and self._mark_settled(entry)
+            if not entry.settled and not self._closed:
+                self._executing += 1
+                entry.started = True
+        if not entry.started:  # cancelled, withdrawn or closed before it ran
+            if late:  # submitted after `withdraw`
+                self._hand(entry, WITHDRAWN)
+            return
         try:
             if entry.refused is not None:
                 self._settle(entry, entry.refused)
@@ -318,13 +324,7 @@ class ThreadExecutor:
         entry.last_beat = now = time.monotonic()
         if task.timeout is not None or task.heartbeat_timeout is not None:
             with self._cond:
-                if len(self._deadlines) > 2 * len(self._unsettled) + 64:
-                    self._deadlines = [d for d in self._deadlines if not d[3].settled]
-                    heapq.heapify(self._deadlines)
-                if task.timeout is not None:
-                    self._deadline(now + task.timeout, entry, beat=False)
-                if task.heartbeat_timeout is not None:
-                    self._deadline(now + task.heartbeat_timeout, entry, beat=True)
+                self._deadlines.arm(entry, now, len(self._unsettled))
                 self._cond.notify()
         pulse = _Pulse(entry, self._max_result_bytes)
         info = task.attempt  # as it is, but with this attempt's pulse (cheaper than `replace`)
@@ -346,9 +346,6 @@ class ThreadExecutor:
         codec = None if self._codecs is None else self._codecs[name]
         self._settle(entry, result_outcome(name, result, codec, self._max_result_bytes))
 
-    def _deadline(self, when: float, entry: _Entry, *, beat: bool) -> None:
-        heapq.heappush(self._deadlines, (when, next(self._order), beat, entry))
-
     def _watch(self) -> None:
         """Deliver `AttemptTimeout` at each deadline (`ActivityHeartbeatTimeout` when the last
         heartbeat is too old); at close, `ExecutorClosed` to the rest."""
@@ -356,17 +353,17 @@ class ThreadExecutor:
         consequence = "threads cannot be stopped, so its late result will be dropped"
         while True:
             with self._cond:
-                while not self._stopping and not self._due():
-                    first = self._deadlines[0][0] if self._deadlines else None
+                while not self._stopping and not self._deadlines.due(time.monotonic()):
+                    first = self._deadlines.first()
                     # an activity timeout may be years: it waits a day at a time
                     self._cond.wait(bounded(None if first is None else first - time.monotonic()))
                 if self._stopping:
                     break
-                _when, _order, beat, entry = heapq.heappop(self._deadlines)
+                beat, entry = self._deadlines.pop()
                 limit = entry.task.heartbeat_timeout if beat else entry.task.timeout
                 assert limit is not None
                 if beat and not entry.settled and entry.last_beat + limit > time.monotonic():
-                    self._deadline(entry.last_beat + limit, entry, beat=True)  # it beat since
+                    self._deadlines.add(entry.last_beat + limit, entry, beat=True)  # it beat since
                     continue
             error = (ActivityHeartbeatTimeout if beat else AttemptTimeout)(
                 entry.task.name, limit, consequence
@@ -378,17 +375,23 @@ class ThreadExecutor:
         for entry in leftovers:
             self._settle(entry, failure(ExecutorClosed("thread", entry.task.name)))
 
-    def _due(self) -> bool:
-        return bool(self._deadlines) and self._deadlines[0][0] <= time.monotonic()
-
     def _settle(self, entry: _Entry, outcome: Outcome, ended: CancelReason | None = None) -> None:
         """Call `done` unless the attempt was already settled (a late result after a timeout)."""
         with self._lock:
             if entry.settled:
                 return
             entry.cancelled = entry.cancelled or ended  # what a late heartbeat hears
-            entry.settled = True
-            self._unsettled.discard(entry)
+            self._mark_settled(entry)
+        self._hand(entry, outcome)
+
+    def _mark_settled(self, entry: _Entry) -> bool:
+        """(Under the lock) `entry` gets its outcome now: none other after it."""
+        entry.settled = True
+        self._unsettled.discard(entry)
+        return True
+
+    def _hand(self, entry: _Entry, outcome: Outcome) -> None:
+        """Give a settled attempt's outcome to `done`."""
         if entry.stop is not None:  # an async attempt's coroutine ends with it
             entry.stop()
         try:

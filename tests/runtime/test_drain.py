@@ -26,8 +26,8 @@ ON_POSTGRES = True  # every test that takes `data_dir` runs on Postgres too
 pytestmark = pytest.mark.timeout(120)
 
 
-def _open(data_dir: Any) -> Engine:
-    engine = Engine.open(data_dir, workers=1)
+def _open(data_dir: Any, threads: int = 32) -> Engine:
+    engine = Engine.open(data_dir, workers=1, threads=threads)
     engine.register(*drain_flows.ALL)
     return engine
 
@@ -50,7 +50,11 @@ def test_a_drained_close_records_the_running_attempts_and_starts_no_new_one(
     data_dir: Any, tmp_path: Path, executor: str
 ) -> None:
     """Two runs' first steps run at close: the quick one's ends during the drain, and
-    its run's second step is not started; the slow one's ends, recorded, too."""
+    its run's second step is not started; the slow one's ends, recorded, too. (With one
+    worker process the quick step starts only once the slow one has ended: the slow run's
+    second step is then queued behind it at close, and must not start during the drain
+    either; it did when the drain began after that step was sent, failing this test now
+    and then.)"""
     slow, quick = tmp_path / "slow", tmp_path / "quick"
     with announcements(tmp_path) as (announce, server):
         engine = _open(data_dir)
@@ -83,6 +87,63 @@ def test_a_drain_lets_no_attempt_waiting_for_its_activitys_concurrency_go(
     assert not waiting.exists()  # never started
     assert _finish(data_dir, "running") == _finish(data_dir, "waiting") == ["first", "second"]
     assert running.read_text().split() == waiting.read_text().split() == ["first", "second"]
+
+
+def _scheduled(engine: Engine, workflow_id: str) -> bool:
+    return any(e.kind == "ActivityScheduled" for e in engine.history(workflow_id))
+
+
+@contextlib.contextmanager
+def _one_running_others_queued(
+    data_dir: Any, tmp_path: Path, executor: str, seconds: float, queued: int
+) -> Iterator[tuple[Engine, Path, list[Path]]]:
+    """An engine with one worker process (or one activity thread) busy with run "running"'s
+    first step (`seconds` long), and `queued` runs' first steps queued behind it; the
+    ledgers their steps write."""
+    running, waiting = tmp_path / "running", [tmp_path / f"queued{i}" for i in range(queued)]
+    with announcements(tmp_path) as (announce, server):
+        engine = _open(data_dir, threads=1)
+        engine.start(two_steps, announce, str(running), seconds, executor, workflow_id="running")
+        wait_announced(server)
+        for i, ledger in enumerate(waiting):
+            engine.start(two_steps, "", str(ledger), 0.0, executor, workflow_id=f"queued{i}")
+        for i in range(queued):  # each one's attempt is handed to the busy executor
+            wait_until(lambda i=i: _scheduled(engine, f"queued{i}"), 10, "the attempt sent")
+        yield engine, running, waiting
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_drain_starts_no_attempt_queued_behind_a_busy_executor(
+    data_dir: Any, tmp_path: Path, executor: str
+) -> None:
+    """One worker (or thread) runs one attempt at close, three wait behind it: the drain
+    waits for the running one alone, and the waiting ones stay scheduled, never started,
+    until the next engine runs them (before: each was started during the drain)."""
+    with _one_running_others_queued(data_dir, tmp_path, executor, 0.5, 3) as (
+        engine,
+        running,
+        waiting,
+    ):
+        engine.close(drain=60)
+    assert running.read_text().split() == ["first"]
+    assert not any(ledger.exists() for ledger in waiting)  # never started
+    assert _finish(data_dir, "running") == ["first", "second"]
+    for i, ledger in enumerate(waiting):
+        assert _finish(data_dir, f"queued{i}") == ["first", "second"]
+        assert ledger.read_text().split() == ["first", "second"]  # once each
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_drain_that_runs_out_counts_only_the_attempts_that_started(
+    data_dir: Any, tmp_path: Path, executor: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        _one_running_others_queued(data_dir, tmp_path, executor, 1.0, 3) as (engine, _, waiting),
+        caplog.at_level(logging.WARNING, logger="aion_actors"),
+    ):
+        engine.close(drain=0.1)
+    assert "1 activity attempt(s) still running after the 0.1 s drain" in caplog.text
+    assert not any(ledger.exists() for ledger in waiting)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_actors.workers import CancelReason, Outcome, Task, WorkerPool, _pacing
+from aion_actors.workers import WITHDRAWN, CancelReason, Outcome, Task, WorkerPool, _pacing
 from tests.workers import activities
 from tests.workers.helpers import WAIT, Collector, attempt, run_one, wait_until
 
@@ -112,3 +112,26 @@ def test_close_ends_attempts_queued_in_a_worker_as_executor_closed_unrun(
         error = outcomes[f"q{i}"].error
         assert error is not None and error["type"] == "ExecutorClosed"
     assert _runs(path) == ["warm", "held", "first"]
+
+
+def test_a_withdrawal_answers_the_attempts_queued_in_a_worker_unrun(
+    lone: WorkerPool, tmp_path: Path
+) -> None:
+    """A drain's `withdraw()` while the worker holds three attempts behind its running one:
+    the running one finishes, the three are answered `WITHDRAWN` after it, never run, and
+    one submitted later is withdrawn too."""
+    path, collector = tmp_path / "runs", Collector()
+    first = Task("note", (str(path), "first", "sleep", 0.5), attempt("first"))
+    queued = [Task("note", (str(path), f"q{i}"), attempt(f"q{i}")) for i in range(3)]
+
+    _send_together(lone, path, [first, *queued], collector)
+    wait_until(lambda: "first" in _runs(path), what="the first attempt to start")
+    lone.withdraw()
+    assert lone.withdrawing == 3  # held by the worker, not started, not answered yet
+    lone.submit(Task("note", (str(path), "late"), attempt("late")), collector.callback("late"))
+    outcomes = collector.wait_for(6)
+
+    assert outcomes["first"].result == "first"
+    assert all(outcomes[key] is WITHDRAWN for key in ("q0", "q1", "q2", "late"))
+    assert _runs(path) == ["warm", "held", "first"]
+    assert lone.withdrawing == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aion_actors.core import ConfigError
-from aion_actors.workers import ExecutorClosed, Task, ThreadExecutor, current_attempt
+from aion_actors.workers import WITHDRAWN, ExecutorClosed, Task, ThreadExecutor, current_attempt
 from tests.workers import activities, async_activities
 from tests.workers.helpers import (
     Collector,
@@ -176,3 +176,31 @@ def test_bad_arguments_and_configuration_are_refused(threads: ThreadExecutor) ->
 
 def test_a_result_over_the_payload_limit_fails_the_attempt_naming_it() -> None:
     assert_result_limit_of(ThreadExecutor(1, activities.FUNCTIONS, max_result_bytes=100))
+
+
+def test_a_withdrawal_ends_the_queued_attempts_unrun_and_lets_the_running_one_finish(
+    tmp_path: Path,
+) -> None:
+    """A drain's `withdraw()`: those queued behind the busy thread are answered `WITHDRAWN`
+    at once, never run; the running one finishes; one submitted later is withdrawn too."""
+    executor = ThreadExecutor(1, activities.FUNCTIONS)
+    collector = Collector()
+    marker = tmp_path / "started"
+    executor.submit(Task("sleep", (0.3, str(marker)), attempt("running")), collector.callback("r"))
+    for i in range(3):
+        executor.submit(
+            Task("note", (str(tmp_path / "ran"), f"q{i}"), attempt(f"q{i}")),
+            collector.callback(f"q{i}"),
+        )
+    wait_until(marker.exists, what="the first attempt to start")
+
+    executor.withdraw()
+
+    assert {key for key, _ in collector.calls} == {"q0", "q1", "q2"}  # at once, all three
+    assert all(outcome is WITHDRAWN for _, outcome in collector.calls)
+    executor.submit(Task("echo", (1,), attempt("late")), collector.callback("late"))
+    outcomes = collector.wait_for(5)
+    assert outcomes["r"].result == 0.3
+    assert outcomes["late"] is WITHDRAWN
+    assert not (tmp_path / "ran").exists()
+    executor.close()
