@@ -377,7 +377,8 @@ class Engine(CloseOnExit):
         as scheduled). New calls are refused.
         A second call waits until the first has finished. From a run's turn (or a done
         callback called there) it closes in a thread of its own and returns at once; from
-        one of the engine's activities it raises `RuntimeError`, and the engine stays open."""
+        one of the engine's activities it raises `RuntimeError`, and the engine stays open.
+        From a signal handler amid a store read, the store closes as that read ends."""
         if not self._closing.started:
             drain = shutdown.check_drain(drain)
         self._closing.run(self, self._parts.inside(), functools.partial(self._close, drain))

@@ -1,5 +1,5 @@
-"""Opening an LMDB data directory: its owner lock, file and schema checks, reader gate
-and the reader slots dead processes leave behind.
+"""Opening an LMDB data directory: its owner lock, file and schema checks, and the
+reader slots dead processes leave behind (its reader gate: `_lmdb_gate`).
 
 The owner lock is an OS lock (`flock`) on the directory and on `<dir>/aion.lock`
 (which names the holder), so it dies with its process: a killed engine's
@@ -56,46 +56,6 @@ log = logging.getLogger("aion_actors.store")
 
 _open_dirs: dict[str, bool] = {}
 _open_dirs_lock = threading.Lock()
-
-
-class Gate:
-    """Many transactions at once, or one caller that needs none open (map growth, close).
-
-    LMDB may only resize its map while no transaction of this process is
-    open; a read transaction spanning a resize would read unmapped memory.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._active = 0
-        self._exclusive = False
-
-    def __enter__(self) -> None:
-        with self._cond:
-            while self._exclusive:
-                self._cond.wait()
-            self._active += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self._cond:
-            self._active -= 1
-            if self._exclusive and not self._active:
-                self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._cond:
-            while self._exclusive:
-                self._cond.wait()
-            self._exclusive = True
-            while self._active:
-                self._cond.wait()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._exclusive = False
-                self._cond.notify_all()
 
 
 class DirLock:

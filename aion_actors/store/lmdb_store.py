@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -52,6 +51,7 @@ from aion_actors.store import (
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_apply import apply_all
 from aion_actors.store._lmdb_backup import Backup
+from aion_actors.store._lmdb_gate import Gate
 from aion_actors.store._lmdb_records import (
     DamagedRun,
     DamageLog,
@@ -133,8 +133,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
         if not readonly:
             self._readers.check(env)
         self._damaged = DamageLog(self.path)
-        self._gate = _lmdb_env.Gate()
-        self._write_lock = threading.Lock()
+        self._gate = Gate()
         self._clock = proj.Clock()
         if not readonly:  # build indexes older directories lack; finish killed deletions
             self._write(lambda txn: _lmdb_search.ensure(txn, self._dbs))
@@ -154,7 +153,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     # Writing
 
     def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
-        with self._write_lock:
+        with self._gate.writing():
             prepared = [proj.prepare(request, self._clock()) for request in requests]
             return self._write(lambda txn: apply_all(txn, self._dbs, self._timer_index, prepared))
 
@@ -178,7 +177,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
 
     def _writing(self, apply: Callable[[lmdb.Transaction[bytes], dict[bytes, Any]], _T]) -> _T:
         """`apply(txn, sub-databases)` in one write transaction, under the write lock."""
-        with self._write_lock:
+        with self._gate.writing():
             return self._write(lambda txn: apply(txn, self._dbs))
 
     def _write(self, apply: Callable[[lmdb.Transaction[bytes]], _T]) -> _T:
@@ -221,7 +220,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     def check_writable(self) -> None:
         """Write a little, durably; `StoreUnavailable` (or `StoreFull`) if that fails."""
         now = time.time_ns().to_bytes(8, "big")
-        with self._write_lock:
+        with self._gate.writing():
             self._write(lambda txn: txn.put(PROBE_KEY, now, db=self._dbs[b"meta"]))
 
     def _reopen(self, map_size: int) -> None:
@@ -370,7 +369,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
 
     def rebuild_index(self) -> _lmdb_index.Rebuilt:
         """Rewrite the run index and the timers from the events, in one write transaction."""
-        with self._write_lock:
+        with self._gate.writing():
             return self._write(lambda txn: _lmdb_index.rebuild(txn, self._dbs, self._timer_index))
 
     def backup(self, dest: str | os.PathLike[str], *, compact: bool = True) -> Backup:
@@ -387,8 +386,12 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
         return self._env
 
     def close(self) -> None:
-        """Close the environment and release the directory; idempotent."""
-        with self._write_lock, self._gate.exclusive():
+        """Close the environment and release the directory; idempotent. From a signal handler
+        that interrupted this thread's own read or write of the store, once that has ended
+        (waiting for it here would wait for ever: see `_lmdb_gate`)."""
+        if self._gate.when_out(self.close):
+            return
+        with self._gate.writing(), self._gate.exclusive():
             if self._env is None:
                 return
             self._env.close()
