@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aion_actors.core import (
@@ -138,7 +138,11 @@ class RunHandle:
 
 
 def _datetime(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    """The microsecond `ns` falls in (exactly: `list_runs` reads it back as that one)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _FAILURES: dict[WorkflowStatus, type[WorkflowFailed]] = {

@@ -6,9 +6,11 @@ The contract (each store implements `EventStore.search(query)` on it):
   (workflow_id, run_id). `sort_key` is that order as a tuple compared ascending.
 - **Filters** (all given ones must hold, `matches`): `status`, `workflow_type`,
   `started_after` / `started_before` (exclusive, unix ns), `closed_after` (a closed
-  run whose `ended_at` is later), `parent` (the parent's workflow_id, and its run_id
-  if given), `attributes` (each name's value, compared by its token, see
-  `core/attributes.py`: a list attribute matches any of its items).
+  run whose `ended_at` is later), each given to `list_runs` as `to_ns` reads times
+  (the ints of `RunSummary` exactly; a datetime of `describe()` as the microsecond it
+  names, so a run's own start never lists that run), `parent` (the parent's
+  workflow_id, and its run_id if given), `attributes` (each name's value, compared
+  by its token, see `core/attributes.py`: a list attribute matches any of its items).
 - **Pages**: at most `limit` runs (None: all), and `next_cursor` naming the last
   one when more match (None on the last page). A cursor encodes the sort key of
   the last run returned, so the next page starts strictly after it: a run started
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import fractions
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
@@ -97,9 +100,9 @@ class RunQuery:
         return cls(
             status=_status(status),
             workflow_type=workflow_type,
-            started_after=to_ns(started_after, "started_after"),
+            started_after=to_ns(started_after, "started_after", whole=True),
             started_before=to_ns(started_before, "started_before"),
-            closed_after=to_ns(closed_after, "closed_after"),
+            closed_after=to_ns(closed_after, "closed_after", whole=True),
             parent=parent_id,
             parent_run=parent_run,
             attributes=_attribute_filters(attributes),
@@ -154,24 +157,46 @@ def _attribute_filters(attributes: Mapping[str, Any] | None) -> tuple[tuple[str,
 #: the end of the times a search takes, in unix seconds: from 1970 to before this
 #: (2**63 ns, 2262-04-11), as `to_ns` checks
 LATEST: Final = 2**63 / 1e9
+#: the least int `to_ns` reads as unix ns (as `RunSummary.started_at` and `ended_at` hold
+#: them: any time after 1970-01-01T00:00:10); a smaller number is unix seconds
+NS_FROM: Final = 10**10
+_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_MICROSECOND: Final = _dt.timedelta(microseconds=1)
+_RANGE: Final = (
+    "unix seconds from 1970 to before 2262-04-11, or an int of unix ns from 10**10 to before 2**64"
+)
 
 
-def to_ns(value: _dt.datetime | float | None, what: str) -> int | None:
-    """A time given as an aware datetime or unix seconds, in unix ns; `ValueError` unless
-    it lies from 1970 to before `LATEST`."""
+def to_ns(value: _dt.datetime | float | None, what: str, *, whole: bool = False) -> int | None:
+    """A time given to `list_runs`, in unix ns; `ValueError` for anything else.
+
+    - an `int` from `NS_FROM` on: unix ns, exactly (a run's `RunSummary.started_at`);
+    - an aware `datetime`: the microsecond it names (a run's `describe().started_at`
+      is the one the run started in), read as its first ns, or with `whole` its last:
+      "after" it means after that whole microsecond, "before" it before all of it;
+    - any other number: unix seconds (a `float` only as exact as a float is);
+    from 1970 to before 2262-04-11 (an int of ns: before 2**64).
+    """
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             raise ValueError(f"{what} {value!r} has no timezone; give an aware datetime")
-        seconds = value.timestamp()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ValueError(f"{what} must be a datetime or unix seconds, got {value!r}")
-    if not 0 <= seconds < LATEST:
-        raise ValueError(f"{what} {value!r} is out of range (unix seconds from 1970)")
-    return int(seconds * 1_000_000_000)
+        micros = (value - _EPOCH) // _MICROSECOND  # exact: no float on the way
+        ns = micros * 1000 + (999 if whole else 0)
+        if not 0 <= ns < 2**63:
+            raise ValueError(f"{what} {value!r} is out of range ({_RANGE})")
+        return ns
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"{what} must be an aware datetime, unix seconds or an int of unix ns "
+            f"(as RunSummary.started_at holds), got {value!r}"
+        )
+    if isinstance(value, int) and NS_FROM <= value < 2**64:
+        return value
+    if not 0 <= value < LATEST:  # (nan too)
+        raise ValueError(f"{what} {value!r} is out of range ({_RANGE})")
+    return int(fractions.Fraction(value) * 1_000_000_000)  # exact: no float product
 
 
 def sort_key(run: RunSummary) -> SortKey:

@@ -137,7 +137,12 @@ def test_no_limit_lists_everything_and_the_page_is_a_list(store: EventStore) -> 
         ({"limit": 0}, "limit must be an int >= 1"),
         ({"limit": "10"}, "limit must be an int >= 1"),
         ({"cursor": "not-a-cursor"}, "is not one list_runs returned"),
-        ({"started_after": "yesterday"}, "started_after must be a datetime or unix seconds"),
+        ({"started_after": "yesterday"}, "started_after must be an aware datetime, unix"),
+        ({"started_after": -1}, r"started_after -1 is out of range \(unix seconds from 1970"),
+        ({"started_after": float("nan")}, "started_after nan is out of range"),
+        ({"closed_after": 9_500_000_000}, "closed_after 9500000000 is out of range"),
+        ({"started_before": 2**64}, "is out of range"),
+        ({"started_after": dt.datetime(1969, 12, 31, tzinfo=dt.UTC)}, "is out of range"),
         ({"started_before": dt.datetime(2024, 1, 1)}, "has no timezone"),
         ({"attributes": {"bad name": 1}}, "must be a Python identifier"),
         ({"attributes": {"n": [1, 2]}}, "give one value"),
@@ -248,3 +253,40 @@ def test_a_long_attribute_value_is_stored_and_found_by_its_exact_value(store: Ev
     assert ids(store, attributes={"note": long}) == ["long"]
     assert ids(store, attributes={"tags": long}) == ["long"]
     assert ids(store, attributes={"note": long + "y"}) == ["other"]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def test_a_runs_own_start_as_list_runs_or_describe_give_it_never_lists_that_run(
+    store: EventStore,
+) -> None:
+    """`started_after` / `started_before` take a run's `RunSummary.started_at` (an int of
+    unix ns, exact) and its `describe().started_at` (a datetime: the microsecond it started
+    in, all of which it names); neither lists the run itself, so "the runs started after
+    the last one I saw" has no duplicate (before: the int was refused as out of range,
+    and about half the runs were listed as started after, or before, themselves)."""
+    times = {
+        "a": T0 + 1_000_123,
+        "b": T0 + 1_000_999,  # the same microsecond as a
+        "c": T0 + 1_001_000,  # the next one
+        "d": T0 + 2_500_500,
+        "e": T0 + 123_456_789_999,
+    }
+    for workflow_id, when in times.items():
+        start(store, workflow_id, when)
+    for run in store.search(RunQuery.of()):
+        ns = run.started_at
+        assert set(ids(store, started_after=ns)) == {w for w, t in times.items() if t > ns}
+        assert set(ids(store, started_before=ns)) == {w for w, t in times.items() if t < ns}
+        described = _EPOCH + dt.timedelta(microseconds=ns // 1000)  # as describe() gives it
+        micros = ns // 1000
+        later = {w for w, t in times.items() if t // 1000 > micros}
+        earlier = {w for w, t in times.items() if t // 1000 < micros}
+        assert set(ids(store, started_after=described)) == later
+        assert set(ids(store, started_before=described)) == earlier
+        assert run.workflow_id not in later | earlier
+    assert ids(store, started_after=T0 + 1_000_123, started_before=T0 + 2_500_500) == ["c", "b"]
+    seconds = (T0 + 2 * SECOND) // SECOND  # unix seconds, an int or a float, as before
+    assert ids(store, started_before=seconds) == ids(store, started_before=float(seconds))
+    assert ids(store, started_before=seconds) == ["d", "c", "b", "a"]
