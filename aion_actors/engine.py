@@ -354,7 +354,7 @@ class Engine(CloseOnExit):
         **filters: Unpack[RunFilters],
     ) -> RunPage:
         """The runs the store holds that match, newest first, a page at a time (see README)."""
-        return self.store.search(RunQuery.of(status=status, workflow_type=workflow_type, **filters))
+        return self.store.search(RunQuery.asked(status, workflow_type, filters))
 
     def stats(self) -> dict[str, int]:
         """Counters for progress displays: crashes, restarts, resident runs, pruned runs."""

@@ -16,6 +16,7 @@ from aion_actors.core import (
     WorkflowClosed,
     WorkflowNotFound,
     WorkflowStatus,
+    check_id,
     payloads,
 )
 from aion_actors.core import events as ev
@@ -126,7 +127,7 @@ class Lookup:
         return tuple(e.patch_id for e in events if isinstance(e, ev.PatchApplied))
 
     def history(self, workflow_id: str, run_id: str | None) -> list[ev.Event]:
-        run_id = run_id or self.latest(workflow_id).run_id
+        run_id = self.latest(workflow_id).run_id if run_id is None else check_id(run_id, "run_id")
         events = self._store.read(workflow_id, run_id)
         if not events:
             raise WorkflowNotFound(workflow_id, run_id)

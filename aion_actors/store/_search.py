@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import difflib
 import fractions
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ class RunFilters(TypedDict, total=False):
     cursor: str | None
 
 
+#: the keyword arguments of `list_runs` past status and workflow_type
+_FILTERS: Final = tuple(RunFilters.__annotations__)
+
+
 @dataclass(frozen=True, slots=True)
 class RunQuery:
     """A checked search: what must hold of a run, where the page starts, how long it is."""
@@ -74,6 +79,24 @@ class RunQuery:
     limit: int | None = None
     #: the sort key of the last run of the previous page (from the cursor)
     after: SortKey | None = None
+
+    @classmethod
+    def asked(
+        cls,
+        status: WorkflowStatus | str | None,
+        workflow_type: str | None,
+        filters: Mapping[str, Any],
+    ) -> RunQuery:
+        """The query of `list_runs(status, workflow_type, **filters)`; a `TypeError` naming
+        `list_runs` and its filters for a keyword it does not take."""
+        if unknown := [name for name in filters if name not in _FILTERS]:
+            close = difflib.get_close_matches(unknown[0], ["status", "workflow_type", *_FILTERS])
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(
+                f"list_runs() got an unexpected keyword argument {unknown[0]!r}{hint}; "
+                f"list_runs() takes status, workflow_type, {', '.join(_FILTERS)}"
+            )
+        return cls.of(status=status, workflow_type=workflow_type, **filters)
 
     @classmethod
     def of(
