@@ -146,8 +146,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
             return int(self._live().info()["map_size"])
 
     @property
-    def stale_readers_cleared(self) -> int:
-        """Reader slots of dead processes this store has cleared (see `StaleReaders`)."""
+    def stale_readers_cleared(self) -> int:  # (see `StaleReaders`)
         return self._readers.cleared
 
     # Writing
@@ -373,8 +372,7 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
             return self._write(lambda txn: _lmdb_index.rebuild(txn, self._dbs, self._timer_index))
 
     def backup(self, dest: str | os.PathLike[str], *, compact: bool = True) -> Backup:
-        """A consistent copy of the store, taken while it is in use, in new directory `dest`
-        (see `_lmdb_backup`); `compact` leaves out free pages. Open the copy as a store."""
+        """A consistent copy, taken while the store is in use, in new directory `dest`."""
         with self._reading() as txn:
             return _lmdb_backup.copy(self._live(), txn, self.path, Path(dest), compact=compact)
 
@@ -386,9 +384,8 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
         return self._env
 
     def close(self) -> None:
-        """Close the environment and release the directory; idempotent. From a signal handler
-        that interrupted this thread's own read or write of the store, once that has ended
-        (waiting for it here would wait for ever: see `_lmdb_gate`)."""
+        """Close the environment and release the directory; idempotent. Amid this thread's
+        own store call (a signal handler), once that call ends (see `_lmdb_gate`)."""
         if self._gate.when_out(self.close):
             return
         with self._gate.writing(), self._gate.exclusive():
