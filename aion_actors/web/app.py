@@ -133,7 +133,8 @@ class Dashboard:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = form.get("token", [""])[0]
         workflow_id = form.get("workflow_id", [""])[0]
-        if not hmac.compare_digest(token, self._token):
+        # as bytes: `compare_digest` refuses a str that is not ASCII (a 500, not a 403)
+        if not hmac.compare_digest(token.encode(), self._token.encode()):
             return self._error(request, 403, "resume refused: the form did not come from here")
         if not workflow_id:
             return self._error(request, 400, "resume needs a workflow_id")

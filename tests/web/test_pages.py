@@ -227,6 +227,9 @@ def test_resume_needs_write_actions_and_this_dashboards_form(engine: Engine) -> 
         assert token is not None
         forged = http.post("/resume", data={"workflow_id": "broken", "token": "guess"})
         assert forged.status_code == 403
+        for odd in ("\u00e9", "\u00e9" * 32, "\U0001f600"):  # not ASCII: refused as any
+            refused = http.post("/resume", data={"workflow_id": "broken", "token": odd})
+            assert refused.status_code == 403 and "did not come from here" in refused.text
         bad = http.post("/resume", data={"workflow_id": "a\x00b", "token": token.group(1)})
         assert bad.status_code == 400 and "workflow_id: must not contain NUL" in bad.text
         assert engine.describe("broken").status is WorkflowStatus.PARKED
