@@ -31,6 +31,7 @@ from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, Wor
 from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleOptions
 from aion_actors.starting import StartOptions
 from aion_actors.store import EventStore, RunFilters, RunPage, RunQuery
+from aion_actors.web import DashboardOptions
 from aion_actors.wiring import wire
 from aion_actors.workers import check_not_in_worker_bootstrap
 from supervisor import RestartPolicy
@@ -360,11 +361,11 @@ class Engine(CloseOnExit):
         """Counters for progress displays: crashes, restarts, resident runs, pruned runs."""
         return self._parts.stats()
 
-    def dashboard_app(self, *, write_actions: bool = False, refresh_seconds: float = 5.0) -> Any:
+    def dashboard_app(self, **options: Unpack[DashboardOptions]) -> Any:
         """The live dashboard as an ASGI app to mount (see README "The dashboard")."""
         from aion_actors.web import engine_dashboard  # the optional web extra
 
-        return engine_dashboard(self, write_actions=write_actions, refresh_seconds=refresh_seconds)
+        return engine_dashboard(self, **options)
 
     # -- lifecycle
 

@@ -8,7 +8,8 @@ jinja2, uvicorn).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from aion_actors.web.source import EngineSource, Source
 
@@ -16,10 +17,15 @@ if TYPE_CHECKING:
     from aion_actors.engine import Engine
     from aion_actors.store import EventStore
 
-__all__ = ["engine_dashboard", "store_dashboard"]
+__all__ = ["DashboardOptions", "engine_dashboard", "store_dashboard"]
 
 
-def _dashboard(source: Source, write_actions: bool, refresh_seconds: float) -> Any:
+def _dashboard(
+    source: Source,
+    write_actions: bool,
+    refresh_seconds: float,
+    allowed_hosts: Sequence[str] | None,
+) -> Any:
     try:
         from aion_actors.web.app import Dashboard
     except ImportError as exc:
@@ -27,16 +33,44 @@ def _dashboard(source: Source, write_actions: bool, refresh_seconds: float) -> A
             f"the dashboard needs the web extra ({exc.name} is missing): "
             "pip install 'aion-actors[web]'"
         ) from exc
-    return Dashboard(source, write_actions=write_actions, refresh_seconds=refresh_seconds).app
+    return Dashboard(
+        source,
+        write_actions=write_actions,
+        refresh_seconds=refresh_seconds,
+        allowed_hosts=allowed_hosts,
+    ).app
 
 
-def engine_dashboard(
-    engine: Engine, *, write_actions: bool = False, refresh_seconds: float = 5.0
-) -> Any:
+class DashboardOptions(TypedDict, total=False):
+    """What `Engine.dashboard_app` takes (see README "The dashboard")."""
+
+    #: a Resume button on parked runs (a POST carrying a token only these pages know)
+    write_actions: bool
+    #: seconds between the auto-refreshes of a page (5 by default)
+    refresh_seconds: float
+    #: the only `Host` names it answers (any other: 400); None (the default): any
+    allowed_hosts: Sequence[str] | None
+
+
+def engine_dashboard(engine: Engine, **options: Unpack[DashboardOptions]) -> Any:
     """The dashboard of a live engine, as an ASGI app (see `Engine.dashboard_app`)."""
-    return _dashboard(EngineSource(engine), write_actions, refresh_seconds)
+    unknown = set(options) - set(DashboardOptions.__annotations__)
+    if unknown:
+        raise TypeError(f"unexpected dashboard option(s): {', '.join(sorted(unknown))}")
+    return _dashboard(
+        EngineSource(engine),
+        options.get("write_actions", False),
+        options.get("refresh_seconds", 5.0),
+        options.get("allowed_hosts"),
+    )
 
 
-def store_dashboard(store: EventStore, label: str, *, refresh_seconds: float = 5.0) -> Any:
+def store_dashboard(
+    store: EventStore,
+    label: str,
+    *,
+    refresh_seconds: float = 5.0,
+    allowed_hosts: Sequence[str] | None = None,
+) -> Any:
     """The read-only dashboard of a store (opened read-only beside its engine)."""
-    return _dashboard(Source(store, label), False, refresh_seconds)
+    return _dashboard(Source(store, label), False, refresh_seconds, allowed_hosts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs
@@ -21,10 +22,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp
 
 from aion_actors.core import AionError, PayloadError, WorkflowNotFound, check_id
 from aion_actors.web import pages
 from aion_actors.web.filters import Filters
+from aion_actors.web.hosts import AllowedHosts, checked_hosts
 from aion_actors.web.source import Source
 
 _HERE: Final = Path(__file__).parent
@@ -52,7 +55,14 @@ def _bad_id(**ids: str | None) -> str | None:
 class Dashboard:
     """The pages of one source; `app` is the ASGI application."""
 
-    def __init__(self, source: Source, *, write_actions: bool, refresh_seconds: float) -> None:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        write_actions: bool,
+        refresh_seconds: float,
+        allowed_hosts: Sequence[str] | None = None,
+    ) -> None:
         if write_actions and not source.engine_backed:
             raise ValueError(
                 "write_actions=True needs an engine (engine.dashboard_app(write_actions=True)); "
@@ -60,6 +70,7 @@ class Dashboard:
             )
         if not refresh_seconds > 0:
             raise ValueError(f"refresh_seconds must be > 0, got {refresh_seconds!r}")
+        hosts = checked_hosts(allowed_hosts)
         self.source = source
         self.write_actions = write_actions
         #: a form's proof that it came from these pages (resume is a POST)
@@ -72,7 +83,7 @@ class Dashboard:
             label=source.label,
             engine_backed=source.engine_backed,
         )
-        self.app = Starlette(
+        app = Starlette(
             routes=[
                 Route("/", self.runs, name="runs"),
                 Route("/runs/{workflow_id:path}", self.run, name="run"),
@@ -82,6 +93,8 @@ class Dashboard:
                 Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
             ],
         )
+        #: the ASGI application (answering only to `allowed_hosts`, when given)
+        self.app: ASGIApp = app if hosts is None else AllowedHosts(app, hosts)
 
     def _page(
         self, request: Request, name: str, context: dict[str, Any], status: int = 200

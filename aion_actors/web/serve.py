@@ -1,5 +1,6 @@
 """`aion-actors ui DIR|URL`: the dashboard of a store opened read-only, served on
-127.0.0.1 until interrupted (beside a running engine: it takes no lock)."""
+127.0.0.1 until interrupted (beside a running engine: it takes no lock), answering only
+requests addressed to 127.0.0.1, localhost or [::1] (see `web.hosts`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from aion_actors.cli.inspection import open_readonly
 from aion_actors.web import store_dashboard
 
 HOST = "127.0.0.1"
+#: the `Host` names it answers to (any other, as a DNS-rebinding page sends: 400)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_PORT = 8233
 
 
@@ -46,7 +49,7 @@ def serve(data: Path | str, port: int, out: Console) -> int:
         ) from None
     with open_readonly(data) as store:
         label = str(data) if isinstance(data, Path) else _without_password(data)
-        app = store_dashboard(store, label)
+        app = store_dashboard(store, label, allowed_hosts=LOCAL_HOSTS)
         sock = listen(port)
         host, bound = sock.getsockname()[:2]
         out.print(

@@ -240,6 +240,29 @@ def test_resume_needs_write_actions_and_this_dashboards_form(engine: Engine) -> 
         assert again.status_code == 409 and "not parked" in again.text
 
 
+def test_a_mounted_dashboard_answers_only_its_allowed_hosts(engine: Engine) -> None:
+    with served(engine.dashboard_app()) as url, httpx.Client(base_url=url, timeout=WAIT) as http:
+        assert http.get("/", headers={"Host": "any.example"}).status_code == 200  # (default)
+    app = engine.dashboard_app(allowed_hosts=["ops.example.com", "*.internal", "[::1]"])
+    with served(app) as url, httpx.Client(base_url=url, timeout=WAIT) as http:
+        for host in ("ops.example.com", "OPS.example.com:8443", "a.b.internal", "[::1]:80"):
+            assert http.get("/runs/crashy", headers={"Host": host}).status_code == 200, host
+        for host in ("127.0.0.1", "evil.example", "internal", "ops.example.com.evil", "::1"):
+            refused = http.get("/runs/crashy", headers={"Host": host})
+            assert refused.status_code == 400 and "allowed_hosts" in refused.text, host
+
+
+@pytest.mark.parametrize("hosts", ["localhost", [], ["localhost:8233"], ["a.*.com"], [""], [3]])
+def test_allowed_hosts_must_be_host_names(engine: Engine, hosts: object) -> None:
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        engine.dashboard_app(allowed_hosts=hosts)  # type: ignore[arg-type]
+
+
+def test_an_unknown_dashboard_option_is_a_type_error_naming_it(engine: Engine) -> None:
+    with pytest.raises(TypeError, match="allowed_host"):
+        engine.dashboard_app(allowed_host=["localhost"])  # type: ignore[call-arg]
+
+
 def test_the_dashboard_mounts_under_a_service_path(engine: Engine) -> None:
     from starlette.applications import Starlette
     from starlette.routing import Mount

@@ -66,6 +66,20 @@ def test_ui_serves_a_store_read_only_beside_its_running_engine(
             assert refused.status_code == 403
 
 
+def test_ui_answers_only_requests_addressed_to_the_loopback_names(data_dir: Path) -> None:
+    """A DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own name as
+    the Host header: it gets a 400, never the runs and their inputs."""
+    with ui(data_dir) as url, httpx.Client(base_url=url, timeout=WAIT) as http:
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST"):
+            page = http.get("/runs/order-ada", headers={"Host": host})
+            assert page.status_code == 200 and "ada" in page.text, host
+        for host in (f"evil.example:{port}", "evil.example", "127.0.0.1.evil.example", ""):
+            refused = http.get("/runs/order-ada", headers={"Host": host})
+            assert refused.status_code == 400, host
+            assert "ada" not in refused.text and "127.0.0.1, localhost, [::1]" in refused.text
+
+
 def test_ui_on_a_port_in_use_says_so_and_exits_2(data_dir: Path) -> None:
     taken = listen(0)
     port = taken.getsockname()[1]
