@@ -289,8 +289,11 @@ class AsyncEngine:
             async with asyncio.timeout(timeout):
                 while True:
                     parked_or_closed, receive = receiver(loop)
-                    self._runs.port.watch(key, receive, now_if_parked=raise_on_park)
-                    closing = await parked_or_closed
+                    unwatch = self._runs.port.watch(key, receive, now_if_parked=raise_on_park)
+                    try:
+                        closing = await parked_or_closed
+                    finally:  # timed out or cancelled: the run keeps no watcher for it
+                        unwatch()
                     if isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
                         key = RunKey(workflow_id, closing.next_run_id)
                         continue

@@ -22,7 +22,7 @@ from aion_actors import (
     WorkflowParked,
 )
 from aion_actors.aio import AsyncEngine
-from aion_actors.core import AionError, Event
+from aion_actors.core import AionError, Event, RunKey
 from aion_actors.store import AppendRequest, MemoryStore
 from tests.aio import flows
 from tests.aio.watchdog import assert_never_blocked, run_watched
@@ -119,6 +119,41 @@ def test_result_follows_continue_as_new_and_raises_for_parked_and_unknown_runs(
                 await engine.signal("open", "go")
             with pytest.raises(WorkflowNotFound):
                 await engine.signal("nobody", "go")
+
+    _, watch = run_watched(main)
+    assert_never_blocked(watch)
+
+
+def test_a_result_await_that_times_out_or_is_cancelled_leaves_no_watcher(
+    tmp_path: Path,
+) -> None:
+    """A service polling `result(timeout=...)` on a long run keeps nothing per call."""
+
+    def watchers(engine: AsyncEngine, key: RunKey) -> int:
+        entry = engine.engine._parts.runs._table.get(key)  # noqa: SLF001 - what the run holds
+        assert entry is not None
+        return len(entry.watchers)
+
+    async def main() -> None:
+        async with AsyncEngine.open(tmp_path / "data", workers=1, threads=2) as engine:
+            await engine.register(flows.waiter, flows.greet)
+            handle = await engine.start(flows.waiter, "x", workflow_id="long")
+            key = RunKey("long", handle.run_id)
+            for _ in range(300):
+                with pytest.raises(TimeoutError):
+                    await engine.result("long", timeout=0.0001)
+            for _ in range(300):
+                task = asyncio.ensure_future(handle.result())
+                await asyncio.sleep(0)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            assert watchers(engine, key) == 0
+            waiting = asyncio.ensure_future(handle.result(timeout=60))
+            await asyncio.sleep(0.05)
+            assert watchers(engine, key) == 1  # a caller still waiting is still watching
+            await engine.signal("long", "go", 1)
+            assert (await waiting)["go"] == 1
 
     _, watch = run_watched(main)
     assert_never_blocked(watch)

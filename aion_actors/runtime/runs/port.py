@@ -8,6 +8,7 @@ a start's `Ack` resolves at its commit, a request's at its commit, and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from aion_actors.core import RunKey
@@ -66,18 +67,22 @@ class Port:
 
     def watch(
         self, key: RunKey, callback: Callable[[ev.Event | None], None], *, now_if_parked: bool
-    ) -> None:
+    ) -> Callable[[], None]:
         """`callback(closing)` when the run next parks (`closing` None) or closes — at once
         (None) if this engine does not hold it open, or (`now_if_parked`) it is parked now.
-        It runs on the thread that parks or closes the run: keep it quick."""
+        It runs on the thread that parks or closes the run: keep it quick. Returns what
+        drops the watch, for a caller that gives up first (a timeout, a cancel): the run
+        would keep it for as long as it stays open (harmless once called back)."""
         with self._table.lock(key.workflow_id):
             entry = self._table.get(key)
             parked = entry is not None and entry.presence is Presence.PARKED
             if entry is not None and not self._table.shut_down and not (parked and now_if_parked):
                 watched = entry
-                entry.watchers.append(_Calling(lambda: callback(watched.closing)))
-                return
+                latch = _Calling(lambda: callback(watched.closing))
+                entry.watchers.append(latch)
+                return functools.partial(self._table.unwatch, key, latch)
         callback(None)
+        return _kept_nothing
 
     def deliver(self, key: RunKey, message: object) -> bool:
         """Hand a query or an update call to the run's live state; False (not handed) when
@@ -92,3 +97,7 @@ class Port:
 
     def _unregistered(self, entry: RunEntry) -> bool:
         return self._catalog.workflow(entry.workflow_type) is None
+
+
+def _kept_nothing() -> None:
+    """The run was not watched (it was called back at once): nothing to drop."""
