@@ -16,6 +16,9 @@ from aion_actors.schedules.spec import ScheduleSpec, datetime_of
 
 #: a timer may wake this much before its time (float seconds); the time counts as due
 _EARLY_NS = 1_000_000
+#: and this much after it (its thread's scheduling, a busy engine, the commit of its
+#: firing): a time so late is on time, not missed, whatever `catchup_window` (even 0)
+_LATE_NS = 1_000_000_000
 #: missed cron times counted one by one after a long downtime, at most
 _MAX_COUNTED = 100_000
 
@@ -70,12 +73,14 @@ class ScheduleState:
             "last_run": self.last_run,
         }
 
-    def collect_due(self, now: int) -> None:
+    def collect_due(self, now: int, *, slack: bool = True) -> None:
         """Move every scheduled time up to `now` into `pending` (inside the catch-up
-        window) or count it `missed` (older); nothing while paused."""
+        window, or with `slack` late by no more than a timer wakes late) or count it
+        `missed` (older); nothing while paused."""
         if self.paused:
             return
-        spec, window_start = self.spec, now - self.spec.catchup_ns
+        window = max(self.spec.catchup_ns, _LATE_NS) if slack else self.spec.catchup_ns
+        spec, window_start = self.spec, now - window
         t = spec.next_after(self.cursor)
         counted = 0
         while t <= now + _EARLY_NS:
@@ -96,6 +101,14 @@ class ScheduleState:
                 self.pending.append(t)
             self.cursor = t
             t = spec.next_after(t)
+
+    def slack_decides(self, now: int) -> bool:
+        """Whether `collect_due(now)` fires a time its `slack` alone makes on time: late
+        by less than a timer wakes late, yet older than `catchup_window` (under 1 s)."""
+        if self.paused or self.spec.catchup_ns >= _LATE_NS:
+            return False
+        first = self.spec.next_after(max(self.cursor, now - _LATE_NS - 1))
+        return first < now - self.spec.catchup_ns
 
     def next_fire(self) -> int | None:
         return None if self.paused else self.spec.next_after(self.cursor)
