@@ -29,7 +29,7 @@ def schedules(data: Path | str, console: Console, *, as_json: bool = False) -> i
     for column in ("name", "workflow", "spec", "overlap", "next fire (UTC)", "paused"):
         table.add_column(column)
     table.add_column("last run", overflow="fold")
-    for column in ("fired", "skipped", "missed"):
+    for column in ("fired", "skipped", "missed", "failed"):
         table.add_column(column, justify="right")
     for info in found:
         next_fire = info.next_fire.strftime("%Y-%m-%d %H:%M:%S") if info.next_fire else "-"
@@ -44,6 +44,7 @@ def schedules(data: Path | str, console: Console, *, as_json: bool = False) -> i
             str(info.fired),
             str(info.skipped),
             str(info.missed),
+            str(info.failed),
         )
     console.print(table)
     return 0

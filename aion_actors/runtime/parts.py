@@ -20,6 +20,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
+from aion_actors.runtime.arity import never_started
 from aion_actors.runtime.commands import (
     ActivityCommand,
     ActivityError,
@@ -142,14 +143,16 @@ class PartResolver:
         return Resolution(answered.seq, answered.recorded_at, error=error)
 
     def _child_started(self, part: Part, returns: Any) -> Resolution | None:
-        """A handle once the child has started — or has already ended; the refusal of
-        an id that has an open run is raised."""
+        """A handle once the child has started — or has already ended; a refusal (an id
+        that has an open run, arguments that do not fit: it never started) is raised."""
         running = self._outcomes.children_running.get(part.key)
         ended = self._outcomes.children.get(part.key)
         first = min((e for e in (running, ended) if e is not None), key=_seq, default=None)
         if first is None:
             return None
-        if isinstance(first, ev.ChildFailed) and first.error.get("type") == _REFUSED:
+        if isinstance(first, ev.ChildFailed) and (
+            first.error.get("type") == _REFUSED or never_started(first.error)
+        ):
             error = ChildWorkflowError(part.child_id, first.error)
             return Resolution(first.seq, first.recorded_at, error=error)
         handle = self._handle(part.child_id, part.key, returns)

@@ -41,6 +41,9 @@ class ScheduleInfo:
     fired: int
     skipped: int
     missed: int
+    #: firings whose run could not start: its arguments do not fit its workflow (changed
+    #: since the schedule was made); the TypeError is in the schedule run's history
+    failed: int = 0
 
 
 def info_of(run: RunSummary) -> ScheduleInfo:
@@ -58,4 +61,5 @@ def info_of(run: RunSummary) -> ScheduleInfo:
         fired=int(a.get("schedule_fired", 0)),
         skipped=int(a.get("schedule_skipped", 0)),
         missed=int(a.get("schedule_missed", 0)),
+        failed=int(a.get("schedule_failed", 0)),
     )

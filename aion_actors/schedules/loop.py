@@ -104,8 +104,12 @@ async def _fire(ctx: WorkflowContext, state: ScheduleState, at: int) -> None:
             state.running = None
     try:
         handle = await _start(ctx, state, at)
-    except ChildWorkflowError:  # that id has an open run (a trigger_now of the same instant)
-        state.skipped += 1
+    except ChildWorkflowError as exc:
+        if exc.error.get("type") == "WorkflowAlreadyStarted":  # (a trigger_now of that instant)
+            state.skipped += 1
+        else:  # it cannot start (its workflow no longer takes the schedule's args)
+            state.failed += 1
+            state.changed = True  # published by the loop
         return
     if overlap != "allow":
         state.running = handle

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aion_actors.core import PayloadConverter, RunKey, WorkflowAlreadyStarted, payloads
 from aion_actors.registration import Registration
+from aion_actors.runtime.arity import misfit
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.runs import RunManager
 from aion_actors.schedules import loop
@@ -82,6 +83,12 @@ class Schedules:
         target = workflow if isinstance(workflow, str) else workflow.name
         if isinstance(args, str | bytes) or not isinstance(args, Sequence):
             raise TypeError(f"schedule {name!r}: args must be a list or tuple, got {args!r}")
+        known = (
+            workflow if isinstance(workflow, WorkflowDefinition) else self._runs.workflow(target)
+        )
+        misfit_error = None if known is None else misfit(known, args)
+        if misfit_error is not None:  # refused at once, as `engine.start` refuses it
+            raise TypeError(f"schedule {name!r}: {misfit_error}")
         [encoded] = payloads.encode_inputs(self._converter, [args])
         spec = ScheduleSpec.build(name, target, encoded, options)
         payload = spec.payload()

@@ -34,6 +34,8 @@ class ScheduleState:
     skipped: int = 0
     #: scheduled times that passed more than `catchup_window` ago (downtime, a long pause)
     missed: int = 0
+    #: firings whose run could not start (its arguments no longer fit its workflow)
+    failed: int = 0
     last_run: str | None = None
     #: a firing held by `overlap="buffer_one"` until the open run ends
     buffered: int | None = None
@@ -59,6 +61,7 @@ class ScheduleState:
             fired=carried["fired"],
             skipped=carried["skipped"],
             missed=carried["missed"],
+            failed=carried.get("failed", 0),  # (a schedule continued before it was counted)
             last_run=carried["last_run"],
         )
 
@@ -70,6 +73,7 @@ class ScheduleState:
             "fired": self.fired,
             "skipped": self.skipped,
             "missed": self.missed,
+            "failed": self.failed,
             "last_run": self.last_run,
         }
 
@@ -127,6 +131,7 @@ class ScheduleState:
             "schedule_fired": self.fired,
             "schedule_skipped": self.skipped,
             "schedule_missed": self.missed,
+            "schedule_failed": self.failed,
         }
 
 

@@ -24,7 +24,6 @@ workflow of the run's type was given.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
+from aion_actors.runtime.arity import misfit
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.machine import Machine
 from aion_actors.runtime.mismatch import ReplayMismatch
@@ -261,7 +261,7 @@ def _unstartable(definition: WorkflowDefinition, started: Event, exc: Exception)
     """Why the code could not even begin the run whose first event is `started`."""
     raised = f"{type(exc).__name__}: {exc}"
     args = started.input if isinstance(started, ev.WorkflowStarted) else ()
-    if isinstance(exc, TypeError) and not _binds(definition, args):
+    if isinstance(exc, TypeError) and misfit(definition, args) is not None:
         count = f"{len(args)} argument{'' if len(args) == 1 else 's'}"
         return (
             f"workflow {definition.name!r} cannot be called with the run's input ({count}): "
@@ -269,16 +269,6 @@ def _unstartable(definition: WorkflowDefinition, started: Event, exc: Exception)
             "given — give a new parameter a default (keep a removed one, unused)"
         )
     return f"the code raised {raised} before its first step"
-
-
-def _binds(definition: WorkflowDefinition, args: Sequence[Any]) -> bool:
-    try:
-        inspect.signature(definition.fn).bind(None, *args)
-    except TypeError:
-        return False
-    except ValueError:  # no signature to check: take the call's word
-        return True
-    return True
 
 
 def _fails_anew(failed: ev.WorkflowFailed, closing: Event | None) -> bool:

@@ -27,6 +27,7 @@ from aion_actors.core import (
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
+from aion_actors.runtime.arity import misfit, unstarted
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.host import Incarnation
@@ -233,7 +234,8 @@ class Endings:
 
         A child is started as `engine.start` starts a run: while its workflow_id
         has an open run, it is refused — the parent's await fails with
-        `WorkflowAlreadyStarted` — and nothing starts.
+        `WorkflowAlreadyStarted` — and nothing starts; so it is when its arguments do
+        not fit its workflow (a `TypeError`: it would fail so at every start).
         """
         # the link the child's runs (and their successors) carry back to this command
         link = {"workflow_id": parent.workflow_id, "run_id": parent.run_id}
@@ -256,13 +258,17 @@ class Endings:
             run = NewRun(
                 event.child_workflow_id, event.child_run_id, args, link, Timeouts.of_child(event)
             )
+            refusal: BaseException | None = misfit(definition, args)
             try:
-                self._starts.create(definition, [run], refuse_open=True, wait=False)
+                if refusal is None:
+                    self._starts.create(definition, [run], refuse_open=True, wait=False)
             except WorkflowAlreadyStarted as taken:
+                refusal = taken
+            if refusal is not None:
                 refused = ev.ChildFailed(
                     child_workflow_id=event.child_workflow_id,
                     child_run_id=event.child_run_id,
-                    error=ev.error_info(taken),
+                    error=unstarted(refusal),
                 )
                 self._residency.deliver(parent, msg.ChildClosed(refused))
                 return

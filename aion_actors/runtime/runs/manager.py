@@ -7,7 +7,6 @@ nothing: each verb and each report goes to the one part whose job it is.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +17,6 @@ from aion_actors.core import (
     ActivityToken,
     PayloadConverter,
     RunKey,
-    SequenceConflict,
 )
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
@@ -47,6 +45,7 @@ from aion_actors.runtime.runs.resets import Resets
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Started, Starts
 from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.runs.unstarted import unstarted
 from aion_actors.runtime.runs.waiters import TypeWaiters
 from aion_actors.runtime.runs.wakes import Wakes
 from aion_actors.runtime.runs.whereabouts import Whereabouts, whereabouts
@@ -55,8 +54,6 @@ from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.telemetry import RunCounts
 from aion_actors.workers import CancelReason, Outcome
 from supervisor import ChildInfo, Dispatcher, ExitReason
-
-log = logging.getLogger("aion_actors.runtime")
 
 #: how long `close` waits for a run handler that does not return (a workflow step stuck in a loop)
 _CLOSE_TIMEOUT = 10.0
@@ -298,9 +295,8 @@ class RunManager:
     def start_failed(self, key: RunKey, error: BaseException, start: msg.Ack | None = None) -> None:
         entry = self._table.get(key)
         self._residency.refuse(key, self._table.withdraw(key))
-        if entry is not None and entry.parent and not isinstance(error, SequenceConflict):
-            # a child or a successor: its starter did not wait; recovery starts it again
-            log.error("run %s could not record its start: %r", key.run_id, error)
+        if entry is not None and entry.parent:  # a child or a successor: its starter did not wait
+            unstarted(key, entry.parent, error, self._table.shut_down, self._residency.deliver)
         if start is not None:  # (after the withdrawal: a new start of the id may succeed)
             start.resolve(error)
 
