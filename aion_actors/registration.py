@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from aion_actors.config import Config, configure
+from aion_actors.config.names import closest
 from aion_actors.core import ConfigError, OperationRefused, RunKey, WorkflowStatus
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
@@ -90,10 +91,12 @@ class Registration:
             workflow = workflow.name
         definition = self._catalog.workflow(workflow)
         if definition is None:
-            known = ", ".join(self._catalog.workflow_names()) or "none"
+            names = self._catalog.workflow_names()
+            close = closest(workflow, names) if isinstance(workflow, str) else None
+            known = (f"did you mean {close!r}? " if close else "") + "registered: "
             raise ConfigError(
-                f"workflow type {workflow!r} is not registered (registered: {known}); "
-                "call engine.register() with it first"
+                f"workflow type {workflow!r} is not registered ({known}"
+                f"{', '.join(names) or 'none'}); call engine.register() with it first"
             )
         if not self._names_checked:  # registration is complete by the first start
             self._names_checked = True

@@ -31,9 +31,15 @@ def unknown_tables(
     ]
 
 
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The name in `known` most like `name` (a typo's likely intent), if one is close."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _suggestion(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"did you mean [{close[0]}]? " if close else ""
+    close = closest(name, known)
+    return f"did you mean [{close}]? " if close else ""
 
 
 def _listing(kind: str, known: list[str]) -> str:

@@ -38,6 +38,8 @@ SET, PAUSE, UNPAUSE, TRIGGER, DELETE = (
 DESCRIBE = "aion.schedule.describe"
 #: the patch under which a time its timer fired a little late is on time (`state`)
 LATE_TIMER = "aion.schedule.late-timer-on-time"
+#: the patch under which a firing waiting to start gives way to management (`_start`)
+YIELDING = "aion.schedule.firing-yields"
 
 
 @workflow(name=SCHEDULE_WORKFLOW)
@@ -53,6 +55,8 @@ async def run_schedule(
         state.collect_due(now, slack=state.slack_decides(now) and _has_slack(ctx, state))
         while state.pending:
             await _fire(ctx, state, state.pending.pop(0))
+        if state.deleted and state.yields:  # deleted while it fired: it ends now
+            break
         state.changed = False
         published = _publish(ctx, state, published)
         if state.fired_here >= _ROLL_OVER and state.running is None and state.buffered is None:
@@ -103,7 +107,7 @@ async def _fire(ctx: WorkflowContext, state: ScheduleState, at: int) -> None:
                 await state.running.cancel("a newer firing of its schedule replaces it")
             state.running = None
     try:
-        handle = await _start(ctx, state, at)
+        handle = await _start(ctx, state, at, yielding=True)
     except ChildWorkflowError as exc:
         if exc.error.get("type") == "WorkflowAlreadyStarted":  # (a trigger_now of that instant)
             state.skipped += 1
@@ -111,17 +115,35 @@ async def _fire(ctx: WorkflowContext, state: ScheduleState, at: int) -> None:
             state.failed += 1
             state.changed = True  # published by the loop
         return
-    if overlap != "allow":
+    if handle is not None and overlap != "allow":
         state.running = handle
 
 
-async def _start(ctx: WorkflowContext, state: ScheduleState, at: int) -> Any:
-    """Start the run of time `at`; its `ChildHandle`."""
-    spec = state.spec
+async def _start(
+    ctx: WorkflowContext, state: ScheduleState, at: int, *, yielding: bool = False
+) -> Any:
+    """Start the run of time `at`; its `ChildHandle`. `yielding` (the loop's firings):
+    None if, while the start waits — for its workflow to be registered, which may never
+    come (gone from the code after a restart) — an update pauses, deletes or changes the
+    schedule: the loop goes on with it (the start stays asked for: it starts if that
+    workflow is ever registered, abandoned as the schedule's runs are)."""
+    spec, seen = state.spec, state.updates
     workflow_id = spec.firing_id(at)
-    handle = await ctx.start_child(
+    start = ctx.start_child(
         spec.workflow, *spec.args, workflow_id=workflow_id, on_parent_close="abandon"
     )
+    state.yields = state.yields or (yielding and ctx.patched(YIELDING))
+    if yielding and state.yields:  # (schedules from before it replay as they were)
+
+        def managed() -> bool:
+            changed = state.deleted or state.paused or state.spec != spec
+            return state.updates != seen and changed
+
+        index, handle = await ctx.wait_first(start, ctx.wait_condition(managed))
+        if index == 1:
+            return None
+    else:
+        handle = await start
     state.fired += 1
     state.fired_here += 1
     state.last_run = workflow_id
@@ -187,6 +209,7 @@ class _Updates:
 
     def _woken(self, answer: str) -> str:
         self._state.changed = True
+        self._state.updates += 1
         return answer
 
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from aion_actors.core import PayloadConverter, RunKey, WorkflowAlreadyStarted, payloads
+from aion_actors.core import (
+    ConfigError,
+    PayloadConverter,
+    RunKey,
+    WorkflowAlreadyStarted,
+    payloads,
+)
 from aion_actors.registration import Registration
 from aion_actors.runtime.arity import misfit
 from aion_actors.runtime.definitions import WorkflowDefinition
@@ -80,17 +86,16 @@ class Schedules:
         options: ScheduleOptions,
     ) -> str:
         """Create schedule `name`, or update it if its spec differs; what happened."""
-        target = workflow if isinstance(workflow, str) else workflow.name
         if isinstance(args, str | bytes) or not isinstance(args, Sequence):
             raise TypeError(f"schedule {name!r}: args must be a list or tuple, got {args!r}")
-        known = (
-            workflow if isinstance(workflow, WorkflowDefinition) else self._runs.workflow(target)
-        )
-        misfit_error = None if known is None else misfit(known, args)
-        if misfit_error is not None:  # refused at once, as `engine.start` refuses it
+        try:  # as `engine.start`: a definition is registered, a name must be (not a typo)
+            target = self._registration.workflow(workflow)
+        except ConfigError as exc:
+            raise ConfigError(f"schedule {name!r}: {exc}") from None
+        if (misfit_error := misfit(target, args)) is not None:  # as `engine.start` raises
             raise TypeError(f"schedule {name!r}: {misfit_error}")
         [encoded] = payloads.encode_inputs(self._converter, [args])
-        spec = ScheduleSpec.build(name, target, encoded, options)
+        spec = ScheduleSpec.build(name, target.name, encoded, options)
         payload = spec.payload()
         run = self._open(name)
         if run is None:

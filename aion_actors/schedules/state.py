@@ -43,8 +43,11 @@ class ScheduleState:
     pending: list[int] = field(default_factory=list)
     #: the open run of the last firing (a `ChildHandle`), while the overlap rule needs it
     running: Any = None
-    #: an update changed something the run waits on
+    #: an update changed something the run waits on; the updates handled (in this run)
     changed: bool = False
+    updates: int = 0
+    #: firings give way to management calls (the patch `loop.YIELDING`, taken once per run)
+    yields: bool = False
     deleted: bool = False
     #: firings in this run of the schedule (it continues as new past a bound)
     fired_here: int = 0
