@@ -110,7 +110,7 @@ class Attempts:
         try:
             self._executors.submit(definition, task, sent.done, sent.beat, event.deadline)
         finally:
-            with self._landing:
+            with self._lock:  # (`_landing`'s lock: a plain one is entered without Python)
                 self._sending -= 1
                 if self._draining:  # (began meanwhile: it waits for this submit to end)
                     self._landing.notify_all()

@@ -46,14 +46,17 @@ class PayloadLimit:
     ) -> PayloadError | None:
         """The error for the first of `commands`, about to be issued, whose payload is over
         the limit and not the one history recorded at its place; None if there is none."""
-        places = (command for command in commands if records(command))
-        for k, command in enumerate(places):
-            if not isinstance(command, _MEASURED) or command.measured is None:
+        k = -1  # the place of each command that records one, from the next on
+        for command in commands:
+            if not records(command):
                 continue
+            k += 1
+            measured = command.measured if isinstance(command, _MEASURED) else None
+            if measured is None or measured.size <= self.max_bytes:
+                continue  # (the common case: nothing over the limit, nothing to look up)
             recorded = sequence.ahead(k)
             name = command.target if isinstance(command, ExternalCommand) else command.name
             if recorded is not None and (recorded.kind, recorded.name) == (command.kind, name):
                 continue  # it replays what history holds, checked when it was recorded
-            if (error := command.measured.refused(self.max_bytes)) is not None:
-                return error
+            return measured.refused(self.max_bytes)
         return None
