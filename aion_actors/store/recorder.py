@@ -215,7 +215,9 @@ class Recorder(CloseOnExit):
         finally:
             with self._lock:
                 self._inline = False
-                if self._queue or self._closed:  # the writer (or `close`) waits for us
+                # the writer (or `close`) waits for us; or, the store found unwritable, the
+                # writer is to try it now and then (it slept with no word due)
+                if self._queue or self._closed or self.unavailable is not None:
                     self._wakeup.notify_all()
         return True
 

@@ -9,7 +9,7 @@ from concurrent.futures import Future, wait
 
 import pytest
 
-from aion_actors.core import AionError, EngineClosed, Event, SequenceConflict
+from aion_actors.core import AionError, EngineClosed, Event, SequenceConflict, StoreUnavailable
 from aion_actors.core import events as ev
 from aion_actors.store import AppendRequest, EventStore, Recorder
 from tests.store.conftest import WAIT
@@ -36,6 +36,9 @@ class HeldStore:
 
     def head(self, workflow_id: str, run_id: str) -> int:
         return self.store.head(workflow_id, run_id)
+
+    def check_writable(self) -> None:
+        self.store.check_writable()
 
 
 @pytest.fixture
@@ -271,3 +274,22 @@ def test_stats_count_every_commit_and_report_latency_and_batch_size_of_recent_on
     stats = recorder.stats()
     assert stats["commits"] == 3 and stats["commit_batch_p50"] == 1
     assert 0 <= stats["commit_p50_us"] <= stats["commit_p99_us"]
+
+
+def test_a_lone_append_the_store_refuses_has_the_writer_try_the_store_until_it_writes_again(
+    store: EventStore,
+) -> None:
+    """Committed in the caller's thread (`alone`) while the writer slept with nothing due:
+    the refusal wakes the writer, whose small writes find the store writable again and
+    say so — so the runs that wait for it come back (before: nobody tried, nor told)."""
+    gate = HeldStore(store)
+    gate.release.set()
+    gate.failures[1] = StoreUnavailable("the test's store", "it refused a write")
+    back = threading.Event()
+    with Recorder(gate) as rec:  # type: ignore[arg-type]
+        rec.when_available(back.set)
+        heard: list[BaseException | None] = []
+        rec.append_then("w", "r1", [started()], 0, lambda _, e: heard.append(e), alone=True)
+        assert [type(e) for e in heard] == [StoreUnavailable]  # (in this thread)
+        assert back.wait(WAIT)
+        assert rec.unavailable is None
