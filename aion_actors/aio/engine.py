@@ -52,7 +52,7 @@ from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, result_of
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
-from aion_actors.runtime.runs.handing import not_recorded_yet
+from aion_actors.runtime.runs.handing import not_recorded_yet, unkept
 from aion_actors.runtime.runs.whereabouts import overdue
 from aion_actors.runtime.timeouts import call_timeout
 from aion_actors.runtime.update_calls import new_call
@@ -347,8 +347,15 @@ class AsyncEngine:
         request = kind(*fields, msg.Ack(resolve, follows=True))  # (by workflow_id: see Ack)
         self._runs.port.send(key, request)
         try:
-            late = not_recorded_yet(key, request.what, timeout, kept=not self._calls.on_node)
-            await within(future, timeout, late)
+            try:
+                await asyncio.wait_for(future, timeout)
+            except TimeoutError:  # given up: the run keeps it through a store outage
+                if request.ack.abandon(functools.partial(unkept, key, request)):
+                    late = not_recorded_yet(
+                        key, request.what, timeout, kept=not self._calls.on_node
+                    )
+                    raise TimeoutError(late) from None
+                request.ack.wait(0)  # resolved meanwhile: its outcome stands
         except OwnershipLost:  # the partition moved away: nothing recorded; on to its owner
             await self._read(blocking)
         return None

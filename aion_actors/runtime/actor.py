@@ -20,9 +20,7 @@ from typing import Any
 from aion_actors.core import (
     CorruptEvent,
     NonDeterminismError,
-    OwnershipLost,
     RunKey,
-    StoreUnavailable,
     WorkflowClosed,
     WorkflowStatus,
     faults,
@@ -35,14 +33,13 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.completion import recorded_for
 from aion_actors.runtime.following import onward
 from aion_actors.runtime.host import Incarnation, RunHost
+from aion_actors.runtime.leaving import Leaving
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
-from aion_actors.runtime.orphans import Orphans
 from aion_actors.runtime.outcomes import activity_outcome, timer_due
 from aion_actors.runtime.readonly import answer_live
 from aion_actors.runtime.update_calls import LiveUpdates, UpdateCall
 from aion_actors.store import Commit
-from supervisor import PooledActor
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +50,7 @@ class _Replay:
     """First message of every incarnation: rebuild the run from its history."""
 
 
-class RunActor(PooledActor):
+class RunActor(Leaving):
     """One workflow run; see the module docstring.
 
     Pooled rather than a thread each: a run lives for a few messages, and a
@@ -94,6 +91,10 @@ class RunActor(PooledActor):
         self._sent_inputs: list[object] = []
         self._inflight = False
         self._pending: Commit | None = None
+        #: the requests of the batch in flight, for what becomes of them should it fail
+        self._sent: msg.Sent | None = None
+        #: set once its run was dropped from this node (`msg.Dropped`): what callers hear
+        self._dropped: BaseException | None = None
         self._incarnation: Incarnation | None = Incarnation(pid=0)
         self._evicting = False
         self._reported_idle = False
@@ -166,6 +167,9 @@ class RunActor(PooledActor):
 
     def on_receive(self, message: Any) -> Any:
         if self._evicting:  # leaving: what arrives goes to the next incarnation
+            if type(message) is msg.Dropped:  # ... unless its run left this node
+                self._drop(message.error)
+                return None
             return self._orphans().pass_on(message)
         try:
             result = self._handle(message)
@@ -209,6 +213,8 @@ class RunActor(PooledActor):
             answer_live(self._machine, message, self.key)
         elif isinstance(message, msg.Evict):
             self._evict()
+        elif isinstance(message, msg.Dropped):
+            self._drop(message.error)
 
     def _request(self, request: msg.Request) -> None:
         closed_as = self._closed_as
@@ -256,32 +262,6 @@ class RunActor(PooledActor):
         self._evicting = True
         self.stop()
 
-    def _orphans(self) -> Orphans:
-        return Orphans(self._host, self.key, self.generation)
-
-    def on_stop(self) -> None:
-        orphans = self._orphans()
-        for call in [*self._updates.left(), *self._following]:  # their callers wait
-            orphans.pass_on(call)
-        self.seal_inbox(orphans)
-        if self._machine is not None:
-            self._machine.discard()
-
-    def on_failure(self, *exc_info: Any) -> None:
-        """A crash: requests taken but never handed to the recorder go to the next
-        incarnation (their events died with this one's state)."""
-        orphans = self._orphans()
-        unsent, self._requests = self._requests, []
-        self._outbox = []
-        if self._start is not None:  # crashed before its start was even submitted
-            start, self._start = self._start, None
-            error = exc_info[1] if isinstance(exc_info[1], BaseException) else None
-            error = error or RuntimeError(f"run {self.run_id} crashed")
-            self._host.start_failed(self.key, error, start)
-        for request in [*unsent, *self._following, *self._updates.left()]:
-            orphans.pass_on(request)
-        self.seal_inbox(orphans)
-
     # -- recording
 
     def _advance(self, *, held: bool = False) -> None:
@@ -326,8 +306,10 @@ class RunActor(PooledActor):
             acks.append(self._start)
             self._start = None
         self._inflight = True
+        self._sent = sent = msg.Sent(requests) if requests else None
+        expected = self._next_seq - len(batch)
         self._pending = submitting.submit(
-            self._host, self.key, self._ref, batch, self._next_seq - len(batch), acks
+            self._host, self.key, self.generation, self._ref, batch, expected, acks, sent
         )
 
     def _settle(self) -> None:
@@ -341,17 +323,10 @@ class RunActor(PooledActor):
             self._flush()
 
     def _on_committed(self, message: msg.Committed) -> None:
-        self._inflight = False
+        self._inflight, self._sent = False, None
         if message.error is not None:
-            if self._head == 0:  # the start itself was not recorded: the run never began
-                self._host.start_failed(self.key, message.error)
-                self._ledger.closed = True
-                self.stop()
-                return
-            if isinstance(message.error, StoreUnavailable | OwnershipLost):  # never a crash
-                self._stall(message.error)
-                return
-            raise message.error
+            self._failed(message.error, message.unrecorded)  # (see `leaving`)
+            return
         self._sent_inputs = []
         assert message.events is not None
         events = message.events
@@ -363,18 +338,6 @@ class RunActor(PooledActor):
             ack.resolve()
         if self._ledger.closed and not self._outbox:
             self.stop_in_turn()  # (nothing queued: no stop message and turn to come)
-
-    def _stall(self, error: StoreUnavailable | OwnershipLost) -> None:
-        """The store cannot write: no crash, no budget spent. This incarnation's state
-        ran ahead of what is recorded, so it leaves; the run waits, holding what it was
-        told, and comes back by replay once the store writes again (or, its partition
-        lost, leaves this node: see runs/dropping)."""
-        for request in self._requests:
-            request.ack.resolve(error)
-        self._outbox, self._requests = [], []
-        self._host.run_stalled(self.key, self.generation, self._sent_inputs + self._inputs)
-        self._evicting = True  # whatever arrives now goes where the run table says
-        self.stop()
 
     def _act(self, event: ev.Event, *, dispatch: bool = False) -> None:
         """Do what a committed event asks for (`acting`): record first, then act."""

@@ -112,9 +112,10 @@ class RunHost(Protocol):
         """Whether the run's running activity attempts all wait for their activity's rate
         alone: the run waits on time (it may be evicted, a virtual clock may jump)."""
 
-    def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
+    def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> bool:
         """The store could not record this run's last batch: it waits for the store,
-        holding `inputs` (what it was told since its last commit) for the next incarnation."""
+        holding `inputs` (what it was told since its last commit, and the requests kept)
+        for the next incarnation. False if the run left this engine meanwhile (dropped)."""
 
     def run_evicted(self, key: RunKey, generation: int) -> bool:
         """It leaves memory now; False if it may not (it is no longer the live one)."""

@@ -1,109 +1,21 @@
 """What the engine, the executors and the timer service tell a RunActor.
 
 Plain frozen data: each message names what happened; the actor decides
-what to record. Requests that change a run carry an `Ack`, resolved by the
-recorder's writer thread once the recording event is committed.
+what to record. Requests that change a run carry an `Ack` (see `acks`), resolved
+by the recorder's writer thread once the recording event is committed.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from aion_actors.core import TimerId
 from aion_actors.core import events as ev
+from aion_actors.runtime.acks import Ack as Ack  # (defined here once: imported from here)
 from aion_actors.workers import Outcome
-from supervisor import Latch, wait_long
-
-
-class Ack:
-    """The caller's side of a change request (or of a start): resolved once, by the
-    commit of its event or by whatever tells it the event will never be recorded.
-
-    A latch and two fields rather than a `Future`: the recorder's thread
-    resolves one per request and per start, and a `Future` is a condition,
-    a waiter list and callbacks built in Python.
-    """
-
-    __slots__ = ("_claim", "_done", "error", "follows", "on_done", "submitted")
-
-    def __init__(
-        self,
-        on_done: Callable[[BaseException | None], None] | None = None,
-        *,
-        follows: bool = False,
-    ) -> None:
-        #: told the outcome once it is resolved, on the resolving thread: keep it quick
-        self.on_done = on_done
-        #: its caller named the workflow_id alone (no run_id): a run that closes before
-        #: recording it, naming a next run (continue-as-new, reset), passes it on to that
-        #: run (see `Residency.refuse`); a request for one run (a run_id, a token) never is
-        self.follows = follows
-        #: taken by the first resolver: later ones change nothing
-        self._claim = threading.Lock()
-        #: set once `error` holds the outcome (None: recorded)
-        self._done = Latch()
-        self.error: BaseException | None = None
-        #: true once the event is handed to the recorder: from then on only the
-        #: commit decides. A request whose actor died before submitting it was
-        #: never recorded: it goes to the next incarnation.
-        self.submitted = False
-
-    def resolve(self, error: BaseException | None = None) -> bool:
-        """Recorded (`error` None) or not; False if it was resolved already."""
-        if not self._claim.acquire(blocking=False):
-            return False
-        self.error = error
-        self._done.set()
-        if self.on_done is not None:
-            self.on_done(error)
-        return True
-
-    def abandon(self, then: Callable[[BaseException | None], None]) -> bool:
-        """Its caller stops waiting: `then` is told the outcome instead, once, on the
-        resolving thread. False if it was resolved already (the caller reads it)."""
-        once = _Once(then, self.on_done)
-        self.on_done = once
-        # resolved before `on_done` was read: the caller takes the outcome
-        return not (self._done.is_set() and once.claim())
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until resolved; raise its error, or `TimeoutError` after `timeout`."""
-        if not wait_long(self._done.wait, timeout):
-            raise TimeoutError(f"not recorded within {timeout} s")
-        if self.error is not None:
-            raise self.error
-
-    def done(self) -> bool:
-        return self._done.is_set()
-
-
-class _Once:
-    """An abandoned ack's `on_done`: calls `then` (after what was there before) unless
-    its caller claimed the outcome first."""
-
-    __slots__ = ("_before", "_claim", "_then")
-
-    def __init__(
-        self,
-        then: Callable[[BaseException | None], None],
-        before: Callable[[BaseException | None], None] | None,
-    ) -> None:
-        self._then = then
-        self._before = before
-        self._claim = threading.Lock()
-
-    def claim(self) -> bool:
-        return self._claim.acquire(blocking=False)
-
-    def __call__(self, error: BaseException | None) -> None:
-        if self._before is not None:
-            self._before(error)
-        if self.claim():
-            self._then(error)
 
 
 class Request:
@@ -299,6 +211,18 @@ class Evict:
     """Stop if the run is only waiting on timers or signals; its history is enough to return."""
 
 
+class Sent:
+    """The requests of a batch handed to the recorder: should its append fail, what
+    becomes of them is decided with the run's state (see `unrecorded`)."""
+
+    __slots__ = ("dropped", "requests")
+
+    def __init__(self, requests: list[Request]) -> None:
+        self.requests = requests
+        #: set once the run was dropped meanwhile (see `Dropped`): what they hear then
+        self.dropped: BaseException | None = None
+
+
 class Committed(NamedTuple):
     """The recorder's answer to the actor's last append (a NamedTuple: one per commit)."""
 
@@ -307,6 +231,16 @@ class Committed(NamedTuple):
     #: acks of a batch that closed the run: resolved once the run table has closed it,
     #: so a caller told "terminated" may start the workflow_id again at once
     after_close: Sequence[Ack] = ()
+    #: the requests of a batch whose append failed (None: it had none), unresolved
+    unrecorded: Sent | None = None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """The run's partition left this node (see `runs.dropping`): its actor records
+    nothing more, and every request it took and did not record hears `error`."""
+
+    error: BaseException
 
 
 @dataclass(frozen=True)
@@ -396,4 +330,5 @@ Message = (
     | ExternalDone
     | Evict
     | Committed
+    | Dropped
 )

@@ -6,16 +6,23 @@ On a small tmpfs mounted for the test (root only; skipped with the reason elsewh
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from aion_actors import Engine, StoreFull, WorkflowContext, activity, workflow
+from aion_actors.aio import AsyncEngine
+from aion_actors.core import AionError, Event
+from aion_actors.core import events as ev
+from aion_actors.store import AppendRequest, LmdbStore
+from tests.runtime.watched_store import Watched
 from tests.workers.helpers import wait_until
 
 DISK_BYTES = 24 * 1024 * 1024
@@ -33,6 +40,11 @@ async def stepper(ctx: WorkflowContext, value: int) -> int:
         value = await ctx.activity(step, value)
     approval = await ctx.wait_signal("go")
     return value + approval
+
+
+@workflow
+async def awaiting(ctx: WorkflowContext, tag: int) -> object:
+    return await ctx.wait_signal("go")
 
 
 @pytest.fixture
@@ -125,3 +137,53 @@ def test_a_map_that_cannot_grow_is_store_full_and_the_store_stays_usable(tmp_pat
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "its map is full at" in done.stdout and "cannot grow" in done.stdout
+
+
+class _Held(Watched):
+    """The real store; while `gate` is set, an append waits for it to open first."""
+
+    gate: threading.Event | None = None
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        if self.gate is not None:
+            self.gate.wait(30)
+        return super().append_batch(requests)
+
+
+def _signal_giving_up(engine: Engine, face: str) -> None:
+    """Signal run "w", giving up after 0.5 s, through `Engine` or `AsyncEngine`."""
+    if face == "Engine":
+        engine.signal("w", "go", "kept", timeout=0.5)
+    else:  # (its own threads start only for calls it cannot make without waiting)
+        asyncio.run(AsyncEngine(engine).signal("w", "go", "kept", timeout=0.5))
+
+
+@pytest.mark.parametrize("face", ["Engine", "AsyncEngine"])
+def test_a_signal_whose_caller_gave_up_before_the_disk_refused_it_is_recorded_once_space_is_back(
+    disk: Path, face: str
+) -> None:
+    """The caller's timeout passes before the append of its signal reaches the full disk
+    (held back by the test until then): it was told "it is not lost", so the signal waits
+    with its run, and is recorded once space is back (before: dropped when the run stalled)."""
+    store = _Held(LmdbStore(disk / "data"))
+    with Engine(store, workers=1, idle_evict_after=None) as engine:  # type: ignore[arg-type]
+        engine.register(awaiting)
+        engine.start(awaiting, 0, workflow_id="w")
+        filler = _fill(disk)
+        with pytest.raises(StoreFull):  # (pages freed earlier are reused first)
+            for i in range(2000):
+                engine.start(awaiting, i, workflow_id=f"late-{i}")
+        store.gate = gate = threading.Event()
+        with pytest.raises(TimeoutError, match="it is not lost"):
+            _signal_giving_up(engine, face)
+        store.gate = None
+        gate.set()  # its append goes on, to the full disk
+        wait_until(
+            lambda: "waiting for the store" in (engine.describe("w").waiting_for or ""),
+            20,
+            "the run to wait for the store",
+        )
+        os.remove(filler)
+        assert engine.result("w", timeout=30) == "kept"
+        signals = [e for e in engine.history("w") if isinstance(e, ev.SignalReceived)]
+        assert [e.payload for e in signals] == ["kept"]

@@ -2,12 +2,13 @@
 replicas"): they leave this engine at once, without recording anything.
 
 Nothing is recorded for them here, no restart budget is spent, and nothing
-is refused on their behalf as if they had closed: their actors stop, their
-entries leave the table (so anything later addressed to them is refused),
-what waited in their mailboxes (never seen by their actors: nothing of it was
-recorded) is answered with the error the caller supplies for its run, and
-`result()` waiters look again — in the store, where the new owner records the
-runs' progress.
+is refused on their behalf as if they had closed: their entries leave the table
+(so anything later addressed to them is refused), what waited in their mailboxes
+(never seen by their actors: nothing of it was recorded) is answered with the
+error the caller supplies for its run, and `result()` waiters look again — in the
+store, where the new owner records the runs' progress. Their actors are told so
+(`msg.Dropped`) and stop, answering what they took and did not record with that
+error too — the requests of an append still in flight as well, should it fail.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+import pykka
+
 from aion_actors.core import RunKey
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.runs.entry import wake_watchers
 from aion_actors.runtime.runs.table import RunTable
+from aion_actors.runtime.unrecorded import refuse
 
 
 def drop_runs(
@@ -32,14 +36,11 @@ def drop_runs(
         ref = entry.ref
         held = table.withdraw(entry.key)
         wake_watchers(entry)
+        why = error(entry.key)
         for message in held:
-            if isinstance(message, msg.Request):
-                message.ack.resolve(error(entry.key))
-            elif isinstance(message, msg.Query) and not message.reply.done():
-                with contextlib.suppress(Exception):  # answered meanwhile: that answer stands
-                    message.reply.set_exception(error(entry.key))
+            refuse(message, why)
         if ref is not None:
-            with contextlib.suppress(Exception):  # already stopped
-                ref.stop(block=False)
+            with contextlib.suppress(pykka.ActorDeadError):  # already stopped
+                ref.tell(msg.Dropped(why))
         dropped += 1
     return dropped

@@ -102,8 +102,9 @@ class Endings:
                 if entry.presence in WRITTEN_FOR or entry.presence is Presence.CLOSING:
                     self._lane.submit(self._write_request, key, request)
                     return
-                if entry.presence is Presence.STALLED:  # nothing can be recorded now
-                    request.ack.resolve(self._unwritable())
+                if entry.presence is Presence.STALLED:  # nothing can be recorded now:
+                    if request.ack.keep(self._unwritable()):  # its caller gave up: later
+                        table.hold(entry, request)
                     return
         self._residency.deliver(key, request)
 

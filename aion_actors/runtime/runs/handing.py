@@ -1,20 +1,25 @@
-"""A request whose caller stopped waiting (its timeout passed) is still kept: on a node,
-when its run's partition leaves the node before it is recorded (the fence refuses its
-write whole, or the run is dropped with it in its mailbox — nothing of it recorded), it
-is handed to the partition's owner as a durable request, applied there once (often by
-this same node, once it takes the partition again). The database may not answer yet
-then: its write is tried again until it lands, in the background (the node's
-`HandedOn`); only an engine that closes first gives it up, logging so at error level.
-See README "The durability contract".
+"""A request whose caller stopped waiting (its timeout passed) is still kept. While the
+store cannot write, however long, it waits with its run, which records it once it comes
+back (see `unrecorded`). On a node, when its run's partition leaves the node before it
+is recorded (the fence refuses its write whole, or the run is dropped with it in its
+mailbox, or queued behind an append — nothing of it recorded), it is handed to the
+partition's owner as a durable request, applied there once (often by this same node,
+once it takes the partition again). The database may not answer yet then: its write is
+tried again until it lands, in the background (the node's `HandedOn`); only an engine
+that closes first gives it up, logging so at error level (`unkept`). See README "The
+durability contract".
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import NamedTuple
 
-from aion_actors.core import RunKey
+from aion_actors.core import EngineClosed, RunKey, StoreUnavailable
 from aion_actors.runtime import messages as msg
+
+log = logging.getLogger("aion_actors.runtime")
 
 #: hands request (run key, request) to its partition's owner; never blocks its caller
 HandOn = Callable[[RunKey, msg.RequestMessage], object]
@@ -61,3 +66,18 @@ def not_recorded_yet(key: RunKey, what: str, timeout: float | None, *, kept: boo
         f"{head}; it may still be recorded, unless its run's partition leaves this node "
         "first (then nothing of it is): read the run's history before asking again"
     )
+
+
+def unkept(key: RunKey, request: msg.Request, error: BaseException | None) -> None:
+    """The outcome of request `request`, whose caller stopped waiting: logged at error
+    level if it is lost after all — the engine closed before it was recorded (or the
+    store refused it where nothing could keep it for later)."""
+    if isinstance(error, StoreUnavailable | EngineClosed):
+        log.error(
+            "%s of workflow %r (run %s) was lost: its caller gave up waiting, and it could "
+            "not be recorded (%s); send it again (after reading the run's history)",
+            request.what,
+            key.workflow_id,
+            key.run_id,
+            error,
+        )

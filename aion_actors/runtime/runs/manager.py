@@ -344,8 +344,8 @@ class RunManager:
         held = self._attempts.held(*key)  # (none without rate limits: nothing to count)
         return held >= len(ledger.running_attempts()) if held else not ledger.busy
 
-    def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> None:
-        self._table.stall(key, generation, inputs)
+    def run_stalled(self, key: RunKey, generation: int, inputs: list[object]) -> bool:
+        return self._table.stall(key, generation, inputs)
 
     def run_evicted(self, key: RunKey, generation: int) -> bool:
         evicted = self._table.evicted(key, generation)

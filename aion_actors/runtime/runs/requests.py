@@ -31,7 +31,7 @@ from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.readonly import answer_query
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence
-from aion_actors.runtime.runs.handing import HandOn, durable, not_recorded_yet
+from aion_actors.runtime.runs.handing import HandOn, durable, not_recorded_yet, unkept
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
@@ -135,9 +135,13 @@ class Requests:
         self, key: RunKey, request: msg.RequestMessage, error: BaseException | None
     ) -> None:
         """The outcome of a request its caller stopped waiting for: one refused because
-        its run's partition left this node (nothing of it recorded) goes to its owner."""
+        its run's partition left this node (nothing of it recorded) goes to its owner;
+        one the engine could not keep until its run could write is said lost (a request
+        the store could not record waits with its run: see `unrecorded`)."""
         if isinstance(error, OwnershipLost) and self.hand_on is not None:
             self.hand_on(key, request)
+        else:
+            unkept(key, request, error)
 
     def query(self, key: RunKey, name: str, args: Sequence[Any], timeout: float | None) -> Any:
         """The answer of the run's live state; a closed run's (the last of its chain's, if
