@@ -215,8 +215,7 @@ class Recorder(CloseOnExit):
         finally:
             with self._lock:
                 self._inline = False
-                # the writer (or `close`) waits for us; or, the store found unwritable, the
-                # writer is to try it now and then (it slept with no word due)
+                # the writer (or `close`) waits for us; or, the store unwritable, is to probe it
                 if self._queue or self._closed or self.unavailable is not None:
                     self._wakeup.notify_all()
         return True
