@@ -23,6 +23,8 @@ from aion_actors.store.postgres.nodestore import NodeStore
 
 log = logging.getLogger("aion_actors.nodes")
 
+#: how long a close tries to wake the listening connection through the store
+_WAKE_WITHIN = 1.0
 _MAX_PAUSE = 5.0
 
 
@@ -56,8 +58,9 @@ class Listener:
         self._stopped.set()
         if not self._thread.is_alive():
             return
-        try:  # wakes the listening connection, which then sees it is stopped
-            self._store.announce(self._channel, self._stop_word)
+        try:  # wakes the listening connection, which then sees it is stopped (in an outage
+            # there is none to wake: a close does not wait the store's retry window for it)
+            self._store.announce(self._channel, self._stop_word, within=_WAKE_WITHIN)
         except Exception:
             log.debug("could not wake the node listener; it stops within 5 s")
         self._thread.join(10.0)

@@ -220,8 +220,11 @@ class NodeStore(PostgresStore):
         s = self.target.schema
         self._writing(lambda c: c.execute(f"DELETE FROM {s}.requests WHERE id = %s", (request_id,)))
 
-    def announce(self, channel: str, payload: str) -> None:
-        self._writing(lambda conn: conn.execute("SELECT pg_notify(%s, %s)", (channel, payload)))
+    def announce(self, channel: str, payload: str, *, within: float | None = None) -> None:
+        """NOTIFY `channel`; `within`: give up after that many seconds (default: the
+        store's retry window)."""
+        notify = "SELECT pg_notify(%s, %s)"
+        self._writing(lambda conn: conn.execute(notify, (channel, payload)), within=within)
 
     def take_answer(self, request_id: str) -> tuple[bool, bytes | None]:
         s = self.target.schema
