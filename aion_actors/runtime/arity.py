@@ -24,7 +24,7 @@ def misfit(definition: WorkflowDefinition, args: Sequence[Any]) -> TypeError | N
     """A `TypeError` naming the workflow, its parameters and what does not fit, if
     `definition` cannot be called with `args` (after its `ctx`); None if it can, or if it
     has no signature to check (then the call decides)."""
-    signature = _signature(definition.fn)
+    signature = signature_of(definition.fn)
     if signature is None:
         return None
     try:
@@ -56,7 +56,8 @@ def never_started(error: ev.ErrorInfo) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+def signature_of(fn: Callable[..., Any]) -> inspect.Signature | None:
+    """`fn`'s signature, looked up once per function; None if it has none."""
     try:
         return inspect.signature(fn)
     except (TypeError, ValueError):  # a callable without one (a builtin, a C function)

@@ -18,11 +18,11 @@ from aion_actors.core import (
 from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.core.converter import PayloadConverter
-from aion_actors.runtime import foreign
+from aion_actors.runtime import arity, foreign
 from aion_actors.runtime.commands import Cancelled, ContinueAsNew
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
-from aion_actors.runtime.mismatch import ReplayEdge, fits
+from aion_actors.runtime.mismatch import ReplayEdge
 from aion_actors.runtime.payload_limit import PayloadLimit
 
 
@@ -50,8 +50,8 @@ def coroutine(
     try:
         return definition(ctx, *args)
     except TypeError as exc:
-        if fits(definition, args):
-            raise
+        if arity.misfit(definition, args) is None:
+            raise  # (raised inside the workflow's own first call, not by its signature)
         misfit = edge.misfit(definition, args, started.seq)
         if isinstance(misfit, TypeError):
             raise misfit from exc

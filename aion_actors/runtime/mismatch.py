@@ -17,12 +17,12 @@ a new start whose arguments do not fit is refused with a `TypeError`.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from aion_actors.core import AionError, NonDeterminismError, PayloadError
+from aion_actors.core import NonDeterminismError, PayloadError
 from aion_actors.core import events as ev
+from aion_actors.runtime.arity import signature_of
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.patches import CommandSequence
 
@@ -44,13 +44,8 @@ class ReplayMismatch(NonDeterminismError):
         problem: str,
         advice: str,
     ) -> None:
-        self.workflow_id = workflow_id
-        self.run_id = run_id
-        self.seq = seq
-        self.recorded = recorded
-        self.requested = requested
-        self.patch = None
-        AionError.__init__(
+        super().__init__(workflow_id, run_id, seq, recorded, requested)
+        Exception.__init__(  # (its own message, not a divergence's)
             self,
             f"workflow {workflow_id!r} (run {run_id}) cannot replay its history at seq {seq}: "
             f"{problem}; the run is parked — {advice}, then `engine.resume()` it",
@@ -126,22 +121,11 @@ class ReplayEdge:
         )
 
 
-def fits(definition: WorkflowDefinition, args: Sequence[Any]) -> bool:
-    """Whether `args` bind to `definition`'s parameters after ctx (True if it cannot tell)."""
-    try:
-        signature = inspect.signature(definition.fn)
-    except (TypeError, ValueError):
-        return True
-    try:
-        signature.bind(None, *args)
-    except TypeError:
-        return False
-    return True
-
-
 def _signature(definition: WorkflowDefinition, args: Sequence[Any]) -> tuple[str, str]:
-    """`definition`'s parameters after ctx, as written, and why `args` do not bind to them."""
-    signature = inspect.signature(definition.fn)
+    """`definition`'s parameters after ctx, as written, and why `args` do not bind to them
+    (called only once `arity.misfit` found they do not: it has a signature)."""
+    signature = signature_of(definition.fn)
+    assert signature is not None
     parameters = list(signature.parameters.values())[1:]
     shown = ", ".join(
         str(p.replace(annotation=_Written(p.annotation)) if isinstance(p.annotation, str) else p)
