@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 
 from aion_actors.config import Config
+from aion_actors.core.errors import StoreUnavailable
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.service import Service
@@ -125,6 +126,9 @@ class Pruner(Service):
             began = self._clock.now_ns()
             try:  # the sleep too: whatever fails, the thread lives on and tries again
                 self._sleep(began, self._prune(began))
+            except StoreUnavailable as exc:  # (an outage: said by the store, no traceback)
+                log.warning("the pruner cannot reach the store (%s); it tries again in 1 min", exc)
+                self._sleep(began, began + _STUCK_NS)
             except Exception:
                 log.exception("the pruner failed; it tries again in a minute")
                 self._sleep(began, began + _STUCK_NS)

@@ -19,6 +19,12 @@ def until(check: Callable[[], object], timeout: float = 30.0) -> None:
     wait_until(lambda: bool(check()), timeout)
 
 
+def said_lost(caplog: pytest.LogCaptureFixture) -> bool:
+    """Whether the engine logged a request as lost (its own message, not a traceback's
+    source line that happens to hold the words)."""
+    return any("was lost" in record.getMessage() for record in caplog.records)
+
+
 @pytest.fixture
 def pair(pg_url: str) -> Iterator[tuple[Engine, Engine]]:
     with (
