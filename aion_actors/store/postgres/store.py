@@ -6,8 +6,8 @@ is the only writer in an engine anyway); reads take a pooled connection each.
 A lost connection is retried with backoff for `retry_for` seconds, then is
 `StoreUnavailable` (the engine's runs wait and go on by themselves). A commit
 whose answer was lost is settled by asking the server whether its transaction
-id committed (`txid_status`), so an acknowledged append is never lost and an
-append is never applied twice.
+id committed (`txid_status`, see `_doubt`), so an acknowledged append is never
+lost and an append is never applied twice.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aion_actors.core import (
     ConfigError,
     EngineClosed,
     Event,
+    StoreUnavailable,
     WorkflowStatus,
     check_id,
 )
@@ -33,6 +34,7 @@ from aion_actors.store.postgres import (
     _arrays,
     _connect,
     _copying,
+    _doubt,
     _histories,
     _index,
     _prune,
@@ -50,10 +52,6 @@ from aion_actors.store.protocol import (
 )
 
 _T = TypeVar("_T")
-
-
-class _InDoubt(Exception):
-    """A commit's outcome is not known yet (its transaction still runs on the server)."""
 
 
 class PostgresStore(AppendsInBatches, CloseOnExit):
@@ -91,14 +89,14 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self.target = _connect.parse(url, schema)
         self.readonly = readonly
         self._psycopg = psycopg
-        self._errors = (psycopg.OperationalError, psycopg.InterfaceError, _InDoubt)
+        self._errors = (psycopg.OperationalError, psycopg.InterfaceError, _doubt.Unsettled)
         self._backoff = _connect.Backoff(self.target, retry_for, self._errors)
         self._backoff.on_lost = self._lost
         self._owner = Owner(psycopg, self.target, shared=self._shared_lock)
         self._write_lock = threading.Lock()
         self._clock = proj.Clock()
         self._regain_lock = False
-        self._in_doubt: tuple[int, _appends.Results, _timers.TimerChanges] | None = None
+        self._in_doubt: _doubt.Doubt | None = None  #: settled before anything else is written
         #: the timers of runs this store created, known for sure (see `TimerChanges`)
         self._armed: dict[tuple[str, str], set[str]] = {}
         self._closed = False
@@ -173,7 +171,12 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         with self._write_lock:
             self._check_writable()
             batch = _appends.Batch(requests, self._clock)
-            return self._backoff.run(lambda: self._commit(batch))
+            try:
+                return self._backoff.run(lambda: self._commit(batch))
+            except StoreUnavailable as exc:
+                if self._in_doubt is not None and self._in_doubt.batch is batch:
+                    raise _doubt.MaybeRecorded(exc) from exc.__cause__
+                raise
 
     def _commit(self, batch: _appends.Batch) -> _appends.Results:
         """One attempt: settle a commit in doubt first, else write the batch."""
@@ -181,15 +184,11 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             self._owner.take()
             self._regain_lock = False
         if self._in_doubt is not None:
-            doubted, done, changes = self._in_doubt
             with self._pool.connection() as conn:
-                status = _appends.xid_status(conn, doubted)
-            if status == "in progress":
-                raise _InDoubt(f"transaction {doubted} still runs on the server")
+                settled = _doubt.settle(conn, self._in_doubt, batch)
             self._in_doubt = None
-            if status == "committed":
-                changes.committed()
-                return done
+            if settled is not None:
+                return settled
         timers = _timers.TimerChanges(self._armed)
         attempt = _appends.Attempt()
         with self._pool.connection() as conn:
@@ -208,7 +207,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             except self._errors:
                 if attempt.xid is not None and attempt.results:
                     # COMMIT may have been applied
-                    self._in_doubt = (attempt.xid, attempt.results, timers)
+                    self._in_doubt = _doubt.Doubt(attempt.xid, batch, attempt.results, timers)
                 raise
         timers.committed()
         return attempt.results

@@ -1,0 +1,89 @@
+"""A Postgres group commit whose answer was lost after its COMMIT went out: the store
+asks the server how the transaction ended before it writes anything else, and answers a
+batch only with that batch's own results."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+from aion_actors import StoreUnavailable
+from aion_actors.store.postgres import PostgresStore, _appends
+from aion_actors.store.protocol import AppendRequest
+from aion_actors.testing.postgres import ThrowawayServer
+from tests.store.helpers import seqs, signals, started
+
+
+def _answer_lost_after_commit(
+    monkeypatch: pytest.MonkeyPatch, outage: Callable[[], object] | None = None
+) -> list[int]:
+    """The next group commit lands on the server, and its connection breaks before the
+    answer comes back (`outage`, called then: the server goes down too). Returns the count
+    of commits tried, kept up to date."""
+    commit, calls = _appends.commit, [0]
+
+    def losing(conn: Any, *args: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+        commit(conn, *args, **kwargs)
+        if calls[0] == 1:
+            if outage is not None:
+                outage()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(_appends, "commit", losing)  # (fault injection on a real server)
+    return calls
+
+
+def _events(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM aion.events").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.timeout(60)
+def test_a_commit_whose_answer_was_lost_is_answered_by_its_retry_and_applied_once(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with PostgresStore(pg_url, retry_for=10.0) as store:
+        store.append("w", "r", [started()], 0)
+        calls = _answer_lost_after_commit(monkeypatch)
+        [result] = store.append_batch([AppendRequest("w", "r", tuple(signals(2)), 1)])
+        assert calls[0] == 1  # the retry asked the server, and wrote nothing again
+        assert isinstance(result, list) and seqs(result) == [2, 3]
+        assert seqs(store.read("w", "r")) == [1, 2, 3]
+    assert _events(pg_url) == 3
+
+
+@pytest.mark.timeout(90)
+def test_a_commit_in_doubt_when_the_store_gives_up_may_be_recorded_and_answers_no_other_batch(
+    pg_url: str, pg_server: ThrowawayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(pg_url, retry_for=1.0)
+    store._pool.timeout = 1.0  # noqa: SLF001 - psycopg_pool's: 30 s by default
+    with store, contextlib.ExitStack() as down:
+        store.append("a", "r", [started()], 0)
+        store.append("b", "r", [started()], 0)
+        _answer_lost_after_commit(monkeypatch, lambda: down.enter_context(pg_server.outage()))
+        with pytest.raises(StoreUnavailable, match="this call may have been recorded"):
+            store.append_batch([AppendRequest("a", "r", tuple(signals(2)), 1)])
+        monkeypatch.undo()
+        down.close()  # the server is back
+        later = AppendRequest("b", "r", tuple(signals(1, batch=7)), 1)
+        deadline = time.monotonic() + 60
+        while True:  # (the pool reconnects at its own pace; each try waits out 1 s)
+            try:
+                [result] = store.append_batch([later])
+                break
+            except StoreUnavailable:  # (this one never reached the server: safe to repeat)
+                assert time.monotonic() < deadline
+        assert isinstance(result, list) and [e.payload for e in result] == [{"batch": 7, "i": 0}]
+        assert seqs(result) == [2]  # its own events, not the doubted batch's
+        assert seqs(store.read("a", "r")) == [1, 2, 3]  # the doubted batch did commit, once
+        assert seqs(store.read("b", "r")) == [1, 2]
+    assert _events(pg_url) == 5
