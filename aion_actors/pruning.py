@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 
 from aion_actors.config import Config
-from aion_actors.core.errors import StoreUnavailable
+from aion_actors.core import StoreUnavailable
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.service import Service

@@ -23,16 +23,12 @@ from aion_actors.core.errors import (
     AionError,
     ConfigError,
     CorruptEvent,
-    DataDirLocked,
     EngineClosed,
     NonDeterminismError,
     OperationRefused,
     PayloadError,
     QueryError,
-    SchemaMismatch,
     SequenceConflict,
-    StoreFull,
-    StoreUnavailable,
     UpdateFailed,
     UpdateRejected,
     WorkerCrashed,
@@ -61,6 +57,7 @@ from aion_actors.core.ids import (
 from aion_actors.core.node_errors import NotOwner, OwnershipLost
 from aion_actors.core.stamping import stamp
 from aion_actors.core.status import WorkflowStatus, next_status, status_from_events
+from aion_actors.core.store_errors import DataDirLocked, SchemaMismatch, StoreFull, StoreUnavailable
 from aion_actors.core.timer_id import TimerId, TimerKind, WorkflowTimeout, timer_text
 
 __all__ = [

@@ -206,6 +206,11 @@ class RunActor(Leaving):
                 self._queue([accepted], message)
         elif isinstance(message, msg.Request):
             self._request(message)
+        elif isinstance(message, msg.MaybeRecorded):  # replayed: its batch committed, or not
+            if self._head > message.after:
+                message.request.ack.resolve()
+            else:
+                self._request(message.request)
         elif isinstance(message, msg.Reply):
             self._inputs.append(message)
             self._queue(replies.recorded_for(self._ledger, message))
@@ -306,8 +311,8 @@ class RunActor(Leaving):
             acks.append(self._start)
             self._start = None
         self._inflight = True
-        self._sent = sent = msg.Sent(requests) if requests else None
         expected = self._next_seq - len(batch)
+        self._sent = sent = msg.Sent(requests, expected) if requests else None
         self._pending = submitting.submit(
             self._host, self.key, self.generation, self._ref, batch, expected, acks, sent
         )

@@ -59,21 +59,22 @@ class Leaving(PooledActor):
             self._ledger.closed = True
             self.stop()
         elif isinstance(error, StoreUnavailable | OwnershipLost):  # never a crash
-            self._stall(error, requests)
+            self._stall(error, sent)
         else:
             unrecorded.fail(requests, error)
             raise error
 
-    def _stall(self, error: StoreUnavailable | OwnershipLost, sent: list[msg.Request]) -> None:
+    def _stall(self, error: StoreUnavailable | OwnershipLost, sent: msg.Sent | None) -> None:
         """The store cannot write: no crash, no budget spent. This incarnation's state
         ran ahead of what is recorded, so it leaves; the run waits, holding what it was
         told and the requests whose callers gave up (`unrecorded`), and comes back by
         replay once the store writes again (or, its partition lost, leaves this node:
         see runs/dropping)."""
-        kept = unrecorded.fail([*sent, *self._requests], error)
+        requests = sent.requests if sent is not None else []
+        kept = unrecorded.fail([*requests, *self._requests], error)
         self._outbox, self._requests = [], []
         self._evicting = True  # whatever arrives now goes where the run table says
-        held = [*self._sent_inputs, *self._inputs, *kept]
+        held = [*self._sent_inputs, *self._inputs, *unrecorded.held(kept, sent, error)]
         if not self._host.run_stalled(self.key, self.generation, held):
             self._requests = kept  # dropped meanwhile: they hear why once it is told so
             return

@@ -215,10 +215,12 @@ class Sent:
     """The requests of a batch handed to the recorder: should its append fail, what
     becomes of them is decided with the run's state (see `unrecorded`)."""
 
-    __slots__ = ("dropped", "requests")
+    __slots__ = ("after", "dropped", "requests")
 
-    def __init__(self, requests: list[Request]) -> None:
+    def __init__(self, requests: list[Request], after: int) -> None:
         self.requests = requests
+        #: the run's head the batch was appended after (see `MaybeRecorded`)
+        self.after = after
         #: set once the run was dropped meanwhile (see `Dropped`): what they hear then
         self.dropped: BaseException | None = None
 
@@ -233,6 +235,16 @@ class Committed(NamedTuple):
     after_close: Sequence[Ack] = ()
     #: the requests of a batch whose append failed (None: it had none), unresolved
     unrecorded: Sent | None = None
+
+
+@dataclass(frozen=True)
+class MaybeRecorded:
+    """A kept request (its caller gave up) of a batch whose commit was in doubt when the
+    store gave up: recorded if the run's history, replayed, goes past `after` — one
+    writer per run, so only that batch can have written there (see `unrecorded`)."""
+
+    request: Request
+    after: int
 
 
 @dataclass(frozen=True)

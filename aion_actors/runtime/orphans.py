@@ -24,7 +24,14 @@ from aion_actors.runtime.host import RunHost
 
 #: what a stopped incarnation hands on; its own `Committed`, `Evict` and replay
 #: mean nothing to a successor
-PASSED_ON = (msg.ActivityOutcome, msg.TimerDue, msg.ChildClosed, msg.Request, msg.Query)
+PASSED_ON = (
+    msg.ActivityOutcome,
+    msg.TimerDue,
+    msg.ChildClosed,
+    msg.Request,
+    msg.MaybeRecorded,
+    msg.Query,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,5 +63,6 @@ class Orphans:
                 ack.resolve()
         if sent is None or error is None:
             return
-        for request in unrecorded.fail(sent.requests, sent.dropped or self.dropped or error):
+        error = sent.dropped or self.dropped or error
+        for request in unrecorded.held(unrecorded.fail(sent.requests, error), sent, error):
             self.pass_on(request)

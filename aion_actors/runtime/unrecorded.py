@@ -30,10 +30,22 @@ def fail(requests: Iterable[msg.Request], error: BaseException) -> list[msg.Requ
     return [request for request in requests if request.ack.keep(error)]
 
 
+def held(kept: list[msg.Request], sent: msg.Sent | None, error: BaseException) -> list[object]:
+    """`kept` as the next incarnation takes them: those of `sent`, whose commit was in
+    doubt when the store gave up (`maybe_recorded`), as `MaybeRecorded` — recorded
+    already if the replayed history goes past that batch's head, never twice."""
+    if sent is None or not (isinstance(error, StoreUnavailable) and error.maybe_recorded):
+        return list(kept)
+    ours = {id(request) for request in sent.requests}
+    return [msg.MaybeRecorded(r, sent.after) if id(r) in ours else r for r in kept]
+
+
 def refuse(message: object, error: BaseException) -> None:
     """Tell the sender of `message`, which nothing will handle (its run left this node),
     `error`; what no one waits for (an outcome, a due timer) goes: its run's new owner
     reads them from the store."""
+    if isinstance(message, msg.MaybeRecorded):
+        message = message.request
     if isinstance(message, msg.Request):
         message.ack.resolve(error)
     elif isinstance(message, msg.Query) and not message.reply.done():

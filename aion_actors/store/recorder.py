@@ -316,7 +316,7 @@ class Recorder(CloseOnExit):
     def _unwritable(self, error: StoreUnavailable) -> None:
         if self.unavailable is None and self._say("full"):
             log.error("%s; retrying every %g s", error, PROBE_INTERVAL)
-        self.unavailable = error
+        self.unavailable = error.for_later_calls()
 
     def _writable_again(self) -> None:
         if self.unavailable is None:

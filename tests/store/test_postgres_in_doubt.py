@@ -5,6 +5,7 @@ batch only with that batch's own results."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,11 +13,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from aion_actors import StoreUnavailable
+from aion_actors import Engine, StoreUnavailable
+from aion_actors.core import events as ev
 from aion_actors.store.postgres import PostgresStore, _appends
 from aion_actors.store.protocol import AppendRequest
 from aion_actors.testing.postgres import ThrowawayServer
+from tests.nodes import flows
 from tests.store.helpers import seqs, signals, started
+from tests.workers.helpers import wait_until
 
 
 def _answer_lost_after_commit(
@@ -87,3 +91,45 @@ def test_a_commit_in_doubt_when_the_store_gives_up_may_be_recorded_and_answers_n
         assert seqs(store.read("a", "r")) == [1, 2, 3]  # the doubted batch did commit, once
         assert seqs(store.read("b", "r")) == [1, 2]
     assert _events(pg_url) == 5
+
+
+@pytest.mark.timeout(90)
+def test_a_signal_whose_caller_gave_up_in_a_commit_left_in_doubt_is_recorded_once(
+    pg_url: str,
+    pg_server: ThrowawayServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The caller was told "it is not lost"; the commit carrying its signal did land, but
+    its answer was lost and the store gave up: the run, replayed once the store writes
+    again, finds the signal in its history and does not record it a second time."""
+    caplog.set_level(logging.ERROR, logger="aion_actors")
+    store = PostgresStore(pg_url, retry_for=1.0)
+    store._pool.timeout = 1.0  # noqa: SLF001 - psycopg_pool's: 30 s by default
+    with Engine(store, workers=1, idle_evict_after=None) as engine, contextlib.ExitStack() as down:
+        engine.register(flows.waiter)
+        engine.start(flows.waiter, 2, workflow_id="w")
+        _answer_lost_after_commit(monkeypatch, lambda: down.enter_context(pg_server.outage()))
+        with pytest.raises(TimeoutError, match="it is not lost"):
+            engine.signal("w", "item", "x", timeout=0.3)
+        wait_until(lambda: "may have been recorded" in caplog.text, 30, "the store giving up")
+        monkeypatch.undo()
+        down.close()  # the server is back: the run comes back by replay
+        wait_until(lambda: _signalled(engine) == ["x"], 60, "the signal in the history")
+        deadline = time.monotonic() + 60
+        while True:  # (refused at once until the store is seen writing again)
+            try:
+                engine.signal("w", "item", "y", timeout=30)
+                break
+            except StoreUnavailable as exc:  # (it recorded nothing: safe to repeat)
+                assert "recorded nothing" in str(exc) and time.monotonic() < deadline
+                time.sleep(0.2)
+        assert engine.result("w", timeout=30) == ["x", "y"]
+        assert _signalled(engine) == ["x", "y"]  # "x" once
+
+
+def _signalled(engine: Engine) -> list[object]:
+    try:
+        return [e.payload for e in engine.history("w") if isinstance(e, ev.SignalReceived)]
+    except StoreUnavailable:  # (the pool reconnects at its own pace)
+        return []

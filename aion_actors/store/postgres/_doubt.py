@@ -65,10 +65,15 @@ def settle(conn: Any, doubt: Doubt, batch: Batch) -> Results | None:
 class MaybeRecorded(StoreUnavailable):
     """The store gave up while its commit was in doubt: this call may have been recorded."""
 
+    _recorded = (
+        "this call may have been recorded: the server's answer to its commit was lost "
+        "(read the run's history before repeating it)"
+    )
+    maybe_recorded = True
+
     def __init__(self, unavailable: StoreUnavailable) -> None:
-        super().__init__(unavailable.path, unavailable.cause)
-        said = str(unavailable).removesuffix("this call recorded nothing")
-        self.args = (
-            f"{said}this call may have been recorded: the server's answer to its commit was "
-            "lost (read the run's history before repeating it)",
-        )
+        super().__init__(unavailable.path, unavailable.cause, unavailable.advice)
+        self._unavailable = unavailable
+
+    def for_later_calls(self) -> StoreUnavailable:
+        return self._unavailable
