@@ -118,6 +118,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             max_size=pool_size,
             open=False,
             name=f"aion-{self.target.schema}",
+            timeout=max(1.0, retry_for),  # (a connection's wait fits the retry window)
             configure=_arrays.register,
             kwargs={"application_name": self.application_name},
         )
