@@ -37,6 +37,7 @@ from aion_actors.runtime.runs.elsewhere import ChildrenElsewhere
 from aion_actors.runtime.runs.entry import WRITTEN_FOR, Presence, RunCounters
 from aion_actors.runtime.runs.resets import Resets
 from aion_actors.runtime.runs.residency import Residency, child_run
+from aion_actors.runtime.runs.rewrites import Rewrites
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.waiters import TypeWaiters, Waiter
@@ -84,6 +85,8 @@ class Endings:
         #: a node's: children held by other nodes (see `elsewhere`)
         self.elsewhere: ChildrenElsewhere | None = None
         residency.resend = self.send  # a request passed on to a successor run goes as any
+        #: requests written here that the store refused, whose callers gave up
+        self.rewrites = Rewrites(recorder, lane, self._write_request)
 
     # -- requests to runs without an actor
 
@@ -127,7 +130,8 @@ class Endings:
             generation = self._table.reopen(key)
             if generation is not None:
                 self._residency.spawn(key, generation)
-            request.ack.resolve(exc)
+            if not self.rewrites.keep(key, request, exc):
+                request.ack.resolve(exc)
             return
         request.ack.submitted = True
         if isinstance(request, msg.TerminateRequest):  # closed before its caller hears so

@@ -276,6 +276,7 @@ class RunManager:
         self._attempts.closed = True
         self._rehydrate_lane.close(drop=True)
         self._owner_lane.close(drop=True)
+        self._endings.rewrites.close()
         self._evictor.close()
         self._timers.close()
         self._residency.close()
