@@ -17,6 +17,7 @@ from aion_actors.core import (
     PayloadConverter,
     RunKey,
     WorkflowAlreadyStarted,
+    WorkflowStatus,
     payloads,
 )
 from aion_actors.registration import Registration
@@ -118,9 +119,14 @@ class Schedules:
         return info_of(run)
 
     def list(self) -> list[ScheduleInfo]:
-        """Every schedule not deleted, by name."""
-        runs = self._store.runs(workflow_type=SCHEDULE_WORKFLOW)
-        return sorted((info_of(r) for r in runs if not r.status.is_terminal), key=lambda i: i.name)
+        """Every schedule not deleted, by name (each by its latest run)."""
+        latest: dict[str, RunSummary] = {}
+        for run in self._store.runs(workflow_type=SCHEDULE_WORKFLOW):
+            seen = latest.get(run.workflow_id)
+            if seen is None or (run.started_at, run.run_id) > (seen.started_at, seen.run_id):
+                latest[run.workflow_id] = run
+        live = (info_of(run) for run in latest.values() if _live(run))
+        return sorted(live, key=lambda i: i.name)
 
     def pause(self, name: str) -> None:
         self._update(name, loop.PAUSE)
@@ -145,6 +151,10 @@ class Schedules:
         if not isinstance(name, str) or not name:
             raise ValueError(f"a schedule name must be a non-empty string, got {name!r}")
         run = self._store.latest_run(ID_PREFIX + name)
-        if run is None or run.status.is_terminal:
-            return None
-        return run
+        return run if run is not None and _live(run) else None
+
+
+def _live(run: RunSummary) -> bool:
+    """Whether a schedule's latest run says it exists: open, or rolling over (continued as
+    new, its next run being started this very moment)."""
+    return not run.status.is_terminal or run.status is WorkflowStatus.CONTINUED_AS_NEW
