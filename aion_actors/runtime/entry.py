@@ -19,6 +19,7 @@ from aion_actors.core import events as ev
 from aion_actors.core import payloads as conv
 from aion_actors.core.converter import PayloadConverter
 from aion_actors.runtime import arity, foreign
+from aion_actors.runtime.arity import misfit
 from aion_actors.runtime.commands import Cancelled, ContinueAsNew
 from aion_actors.runtime.context import WorkflowContext
 from aion_actors.runtime.definitions import WorkflowDefinition
@@ -82,8 +83,11 @@ def failed(exc: BaseException) -> ev.Event:
 
 def ending(exc: BaseException, definition: WorkflowDefinition, cancelled: str) -> ev.Event | None:
     """The closing event for what the run's coroutine raised (`cancelled`: the reason of
-    the cancel it was told of); None for a crash, which the caller re-raises."""
+    the cancel it was told of); None for a crash, which the caller re-raises (a
+    continue-as-new whose arguments the workflow cannot take raises its `TypeError`)."""
     if isinstance(exc, ContinueAsNew):
+        if (misfit_error := misfit(definition, exc.next_args)) is not None:  # a bug: a crash
+            raise TypeError(f"continue_as_new(): {misfit_error}") from None
         return ev.WorkflowContinuedAsNew(next_run_id=new_run_id(), input=list(exc.next_args))
     if isinstance(exc, Cancelled):
         return ev.WorkflowCancelled(reason=cancelled)
