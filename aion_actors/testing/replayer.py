@@ -220,7 +220,8 @@ def _replay_run(
         return _verdict(history, "failed", detail=f"the code raised {type(exc).__name__}: {exc}")
     closing = history.closing
     ended = out[-1] if machine.finished and out else None
-    if isinstance(ended, ev.WorkflowFailed) and _fails_anew(ended, closing):
+    failing_next = isinstance(events[-1], _FAILED_OUTCOMES) and machine.issued == len(recorded)
+    if isinstance(ended, ev.WorkflowFailed) and _fails_anew(ended, closing) and not failing_next:
         detail = f"replaying its history, the code fails the run{_why(ended)}"
         return _verdict(history, "failed", detail=detail)
     # how many commands the code asked for, each matched against history in order
@@ -269,6 +270,11 @@ def _unstartable(definition: WorkflowDefinition, started: Event, exc: Exception)
             "given — give a new parameter a default (keep a removed one, unused)"
         )
     return f"the code raised {raised} before its first step"
+
+
+#: a failure the code meets last in a history taken before its reaction was recorded
+#: (the run's `WorkflowFailed` commits after it): failing there is the run's next step
+_FAILED_OUTCOMES = (ev.ActivityFailed, ev.ChildFailed)
 
 
 def _fails_anew(failed: ev.WorkflowFailed, closing: Event | None) -> bool:

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from aion_actors import Engine, TypedConverter, WorkflowContext, WorkflowError, activity, workflow
+from aion_actors import (
+    Engine,
+    RetryPolicy,
+    TypedConverter,
+    WorkflowContext,
+    WorkflowError,
+    WorkflowFailed,
+    activity,
+    workflow,
+)
 from aion_actors.core import Event
 from aion_actors.testing import History, ReplayDiverged, replay
 from tests.workers.helpers import wait_until
@@ -169,3 +179,32 @@ def test_an_open_run_of_a_type_not_given_fails_unless_unknown_types_are_allowed(
         report.raise_on_divergence()
     allowed = replay(histories, [quote_v1], allow_unknown_types=True)
     assert [r.verdict for r in allowed.runs] == ["skipped", "skipped"] and allowed.passed
+
+
+@activity(executor="thread", retry=RetryPolicy(max_attempts=1))
+def refuses(n: int) -> int:
+    raise ValueError(f"no {n}")
+
+
+@workflow
+async def gives_up(ctx: WorkflowContext, n: int) -> int:
+    return int(await ctx.activity(refuses, n))
+
+
+@pytest.mark.timeout(60)
+def test_a_run_snapshotted_between_its_failed_activity_and_its_failure_passes(
+    tmp_path: Path,
+) -> None:
+    """A history taken after `ActivityFailed` and before the `WorkflowFailed` it leads to
+    (committed after it): the unchanged code failing there is the run's next step, not
+    a failure to report (it used to be `failed`)."""
+    with Engine.open(tmp_path / "data", workers=1) as engine:
+        engine.register(gives_up, refuses)
+        with pytest.raises(WorkflowFailed):
+            engine.start(gives_up, 1, workflow_id="g").result(timeout=WAIT)
+        events = engine.history("g")
+    cut = [e.kind for e in events].index("ActivityFailed") + 1
+    assert events[cut].kind == "WorkflowFailed"
+    snapshots = [History.of(events[:cut], workflow_id="g"), History.of(events, workflow_id="g")]
+    report = replay(snapshots, [gives_up])
+    assert [r.verdict for r in report.runs] == ["ok", "ok"], report.runs
