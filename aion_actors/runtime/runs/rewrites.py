@@ -23,8 +23,7 @@ class Rewrites:
         self._lane = lane
         self._write = write
         self._lock = threading.Lock()
-        #: kept requests not yet tried again, oldest first; each is in one place only:
-        #: here, or being written by `_flush` (which takes it out first)
+        #: kept requests not yet tried again, oldest first (`_flush` takes them all)
         self._held: list[tuple[RunKey, msg.RequestMessage]] = []
         recorder.when_available(self._again)
 
@@ -47,11 +46,11 @@ class Rewrites:
         self._lane.submit(self._flush)
 
     def _flush(self) -> None:
-        while True:
-            with self._lock:
-                if not self._held:
-                    return
-                key, request = self._held.pop(0)
+        """Write what was held when the store came back (one refused again waits here for
+        the next word, and is not tried again in this turn)."""
+        with self._lock:
+            held, self._held = self._held, []
+        for key, request in held:
             self._write(key, request)
 
     def close(self) -> None:
