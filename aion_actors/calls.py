@@ -115,11 +115,6 @@ class Calls:
         key, closing = self._runs.wait_closed(key, timeout, raise_on_park=raise_on_park)
         return self._lookup.typed_result(key, result_of(key, closing))
 
-    @property
-    def on_node(self) -> bool:
-        """Whether this engine is one of several nodes (its runs' partitions may move)."""
-        return self._route.on_node
-
     def held_here(self, workflow_id: str) -> RunKey | None:
         """The open run of `workflow_id` a call is made on here, by a message to it; None
         when the call takes the way above (another node owns it, or none is open here)."""

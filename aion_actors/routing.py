@@ -31,10 +31,6 @@ class Route(Generic[F]):
         #: a node's way to reach the owners of other partitions; None: not a node. Fixed
         self._forwarded = forwarded
 
-    @property
-    def on_node(self) -> bool:
-        return self._forwarded is not None
-
     def there(self, workflow_id: str) -> F | None:
         """The way to the run's owner, if another node owns its partition now."""
         forwarded = self._forwarded

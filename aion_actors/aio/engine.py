@@ -5,7 +5,9 @@ signal, cancel, terminate) hands its request over without waiting and
 awaits a future the recorder's acknowledgement resolves; `result()` awaits
 one the run table resolves when the run parks or closes; a live run answers
 a query or an update through a `concurrent.futures.Future` wrapped for the
-loop. No thread waits for any of them.
+loop. No thread waits for any of them. A request whose caller's timeout passes
+is given up as `Engine`'s are (`Requests.given_up`): kept until it is recorded — on a
+node, handed to its partition's owner should the partition leave first.
 
 What only reads the store — `describe`, `history`, `list_runs`, a closed
 run's result, a query a closed or parked run answers from its history —
@@ -52,7 +54,6 @@ from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, result_of
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
-from aion_actors.runtime.runs.handing import not_recorded_yet, unkept
 from aion_actors.runtime.runs.whereabouts import overdue
 from aion_actors.runtime.timeouts import call_timeout
 from aion_actors.runtime.update_calls import new_call
@@ -68,8 +69,6 @@ READERS = 4
 _INLINE_STARTS = 32
 
 
-#: what becomes of a request not recorded in time (an `await` is not handed on, as
-#: `Engine`'s calls are: see `runtime.runs.handing`)
 class AsyncEngine:
     """An `Engine` driven from an asyncio event loop (see README "From asyncio and FastAPI")."""
 
@@ -349,11 +348,8 @@ class AsyncEngine:
         try:
             try:
                 await asyncio.wait_for(future, timeout)
-            except TimeoutError:  # given up: the run keeps it through a store outage
-                if request.ack.abandon(functools.partial(unkept, key, request)):
-                    late = not_recorded_yet(
-                        key, request.what, timeout, kept=not self._calls.on_node
-                    )
+            except TimeoutError:  # given up: kept as `Engine`'s are (`runs.handing`)
+                if (late := self._runs.port.given_up(key, request, timeout)) is not None:
                     raise TimeoutError(late) from None
                 request.ack.wait(0)  # resolved meanwhile: its outcome stands
         except OwnershipLost:  # the partition moved away: nothing recorded; on to its owner

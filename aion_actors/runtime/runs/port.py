@@ -16,8 +16,8 @@ from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import WorkflowDefinition
-from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence, RunEntry
+from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.residency import Residency
 from aion_actors.runtime.runs.starts import NewRun, Starts
 from aion_actors.runtime.runs.table import RunTable
@@ -45,13 +45,13 @@ class Port:
         self,
         table: RunTable,
         starts: Starts,
-        endings: Endings,
+        requests: Requests,
         residency: Residency,
         catalog: Catalog,
     ) -> None:
         self._table = table
         self._starts = starts
-        self._endings = endings
+        self._requests = requests
         self._residency = residency
         self._catalog = catalog
 
@@ -63,7 +63,15 @@ class Port:
 
     def send(self, key: RunKey, request: msg.RequestMessage) -> None:
         """Route a change request; its ack resolves once it is recorded (or never will be)."""
-        self._endings.send(key, request)
+        self._requests.send(key, request)
+
+    def given_up(
+        self, key: RunKey, request: msg.RequestMessage, timeout: float | None
+    ) -> str | None:
+        """The caller of `request` stopped waiting after `timeout` s: what its `TimeoutError`
+        says, the request kept as `Engine`'s are (handed on, on a node, should its partition
+        leave first); None if it was resolved meanwhile (see `Requests.given_up`)."""
+        return self._requests.given_up(key, request, timeout)
 
     def watch(
         self, key: RunKey, callback: Callable[[ev.Event | None], None], *, now_if_parked: bool

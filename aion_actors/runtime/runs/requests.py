@@ -120,16 +120,33 @@ class Requests:
                 token.workflow_id, token.run_id, token.activity_id, token.attempt, reason
             ) from closed
 
-    def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
+    def send(self, key: RunKey, request: msg.RequestMessage) -> None:
+        """Route change request `request`, without waiting: its ack resolves once it is
+        recorded (or never will be)."""
         self._endings.send(key, request)
+
+    def given_up(
+        self, key: RunKey, request: msg.RequestMessage, timeout: float | None
+    ) -> str | None:
+        """The caller of `request` (`send`) stops waiting, after `timeout` s: what its
+        `TimeoutError` says — from now on the request is kept (recorded once its run can
+        write; on a node, handed to its partition's owner should the partition leave
+        first) — or None if it was resolved meanwhile: its outcome stands, for the caller
+        to read (`request.ack.wait(0)`). `Engine`'s calls and `AsyncEngine`'s give up so."""
+        if not request.ack.abandon(lambda error: self._abandoned(key, request, error)):
+            return None
+        kept = self.hand_on is None or durable(request) is not None
+        return not_recorded_yet(key, request.what, timeout, kept=kept)
+
+    def _send(self, key: RunKey, request: msg.RequestMessage, timeout: float | None) -> None:
+        self.send(key, request)
         try:
             request.ack.wait(timeout)
         except TimeoutError:
-            if not request.ack.abandon(lambda error: self._abandoned(key, request, error)):
+            if (late := self.given_up(key, request, timeout)) is None:
                 request.ack.wait(0)  # resolved meanwhile: its outcome stands
                 return
-            kept = self.hand_on is None or durable(request) is not None
-            raise TimeoutError(not_recorded_yet(key, request.what, timeout, kept=kept)) from None
+            raise TimeoutError(late) from None
 
     def _abandoned(
         self, key: RunKey, request: msg.RequestMessage, error: BaseException | None
