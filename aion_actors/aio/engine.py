@@ -352,6 +352,9 @@ class AsyncEngine:
                 if (late := self._runs.port.given_up(key, request, timeout)) is not None:
                     raise TimeoutError(late) from None
                 request.ack.wait(0)  # resolved meanwhile: its outcome stands
+            except asyncio.CancelledError:  # its caller went away (a client disconnected):
+                self._runs.port.given_up(key, request, timeout)  # sent, so kept the same way
+                raise
         except OwnershipLost:  # the partition moved away: nothing recorded; on to its owner
             await self._read(blocking)
         return None

@@ -48,7 +48,7 @@ class HeldNodeStore(NodeStore):
         return super().append_batch(requests)
 
 
-@pytest.mark.parametrize("verb", ["signal", "terminate"])
+@pytest.mark.parametrize("verb", ["signal", "terminate", "signal, its await cancelled"])
 def test_an_awaited_request_given_up_goes_to_the_partitions_owner_when_the_partition_moves(
     pg_url: str, verb: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -61,16 +61,23 @@ def test_an_awaited_request_given_up_goes_to_the_partitions_owner_when_the_parti
             await engine.register(*flows.ALL)
             await engine.start(flows.waiter, 1, workflow_id="kept")
             store.free.clear()  # from here no append is answered
-            with pytest.raises(TimeoutError) as late:
-                if verb == "signal":
-                    await engine.signal("kept", "item", "x", timeout=0.2)
-                else:
-                    await engine.terminate("kept", "enough", timeout=0.2)
-            assert "it is not lost" in str(late.value), late.value
-            assert str(late.value).endswith("do not send it again")
+            if verb.endswith("cancelled"):  # (a web client that disconnected, say)
+                call = asyncio.ensure_future(engine.signal("kept", "item", "x", timeout=30))
+                await asyncio.sleep(0.2)
+                call.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await call
+            else:
+                with pytest.raises(TimeoutError) as late:
+                    if verb == "signal":
+                        await engine.signal("kept", "item", "x", timeout=0.2)
+                    else:
+                        await engine.terminate("kept", "enough", timeout=0.2)
+                assert "it is not lost" in str(late.value), late.value
+                assert str(late.value).endswith("do not send it again")
             _move(pg_url, "kept")  # the partition leaves this node
             store.free.set()  # the held write is refused: the request is handed on
-            if verb == "signal":
+            if verb.startswith("signal"):
                 assert await engine.result("kept", timeout=30) == ["x"]
             else:  # (the run's end is in the store: its history, once applied)
                 until(lambda: engine.engine.describe("kept").status.is_terminal, 30)
@@ -81,7 +88,7 @@ def test_an_awaited_request_given_up_goes_to_the_partitions_owner_when_the_parti
             await engine.aclose()
 
     history = asyncio.run(main())
-    if verb == "signal":
+    if verb.startswith("signal"):
         assert [e.payload for e in history if isinstance(e, ev.SignalReceived)] == ["x"]
     else:
         assert [e.kind for e in history].count("WorkflowTerminated") == 1
