@@ -11,22 +11,37 @@ from pathlib import Path
 
 
 def kill_engine(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """SIGKILL the engine's process group and wait until every member has gone.
+    """SIGKILL the engine's process group and wait until every member has died.
 
     The engine was started with `start_new_session=True`, so its group holds
     its forkserver and worker processes too; the data directory's lock is
-    only free once the last of them is dead.
+    only free once the last of them is dead. Dead, not reaped: a zombie holds
+    no file, lock or socket any more, and the group's orphans are reaped by
+    whatever runs as pid 1, which may take its time (here: up to 2 s a kill).
     """
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.killpg(child.pid, 0)
-        except ProcessLookupError:
+        if not _living_members(child.pid):
             return
         time.sleep(0.01)
     raise AssertionError(f"processes of group {child.pid} outlived SIGKILL for {timeout} s")
+
+
+def _living_members(group: int) -> list[int]:
+    """The processes of process group `group` that are not (yet) zombies."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == group and fields[0] not in ("Z", "X"):
+                found.append(int(entry))
+    return found
 
 
 def kill_at_ready(module: str, *args: object) -> None:
