@@ -8,9 +8,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 
-def kill_engine(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+class Child(Protocol):
+    """A started engine: a `subprocess.Popen` or a `tests.forker.Forked`."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def wait(self) -> int: ...
+
+
+def kill_engine(child: Child, timeout: float = 30.0) -> None:
     """SIGKILL the engine's process group and wait until every member has died.
 
     The engine was started with `start_new_session=True`, so its group holds

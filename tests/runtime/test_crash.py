@@ -20,10 +20,12 @@ import pytest
 
 from aion_actors.core import events as ev
 from tests.crashes import kill_engine
+from tests.forker import Forker
 from tests.pg import open_readonly
 from tests.runtime import flows
 
 ROOT = Path(__file__).resolve().parents[2]
+CHILD = "tests.runtime.engine_child"
 ON_POSTGRES = True
 BATCH = 4  # new runs each engine incarnation starts, so every kill lands on work in flight
 KILLS = 10
@@ -33,7 +35,7 @@ def _engine(
     data: Path, ledger: Path, runs: int, *, stderr: int = subprocess.DEVNULL
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.runtime.engine_child", str(data), str(ledger), str(runs)],
+        [sys.executable, "-m", CHILD, str(data), str(ledger), str(runs)],
         cwd=ROOT,
         start_new_session=True,
         stdout=subprocess.PIPE,
@@ -67,20 +69,20 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(
     snapshots: list[tuple[set[tuple[str, str]], Counter[tuple[str, str]]]] = []
     kills = runs = 0
     window = 0.4  # seconds after READY the kill may land in; shrunk when the work beat it
-    for _ in range(3 * KILLS):
-        runs += BATCH
-        child = _engine(data, ledger, runs)
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == b"READY"
-        time.sleep(rng.uniform(0.0, window))
-        kill_engine(child)
-        landed = child.returncode == -signal.SIGKILL
-        kills += landed
-        if not landed:  # this machine finished the runs before the kill: aim earlier
-            window /= 2
-        snapshots.append((_completed(data), _executions(ledger)))
-        if kills >= KILLS:
-            break
+    with Forker(CHILD) as forker:  # the killed incarnations start without importing anew
+        for _ in range(3 * KILLS):
+            runs += BATCH
+            child = forker.start(CHILD, data, ledger, runs)
+            assert child.stdout.readline().strip() == b"READY"
+            time.sleep(rng.uniform(0.0, window))
+            kill_engine(child)
+            landed = child.returncode == -signal.SIGKILL
+            kills += landed
+            if not landed:  # this machine finished the runs before the kill: aim earlier
+                window /= 2
+            snapshots.append((_completed(data), _executions(ledger)))
+            if kills >= KILLS:
+                break
     assert kills >= KILLS, f"only {kills} kills landed mid-run"
     child = _engine(data, ledger, runs, stderr=subprocess.PIPE)
     out, err = child.communicate(timeout=240)

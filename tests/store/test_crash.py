@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
+import signal
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,10 +12,11 @@ import pytest
 
 from aion_actors.core import Event
 from aion_actors.store import LmdbStore
-from tests.store.conftest import WAIT, wait_until
+from tests.forker import Forker
+from tests.store.conftest import wait_until
 from tests.store.crash_child import WORKFLOW
 
-ROOT = Path(__file__).resolve().parents[2]
+CHILD = "tests.store.crash_child"
 REPETITIONS = 20
 
 
@@ -42,41 +41,35 @@ def _check_history(run: str, events: list[Event]) -> None:
         assert members[-1].seq - members[0].seq == size - 1, f"batch {batch} is not contiguous"
 
 
-def _run_and_kill(data: Path, acks_path: Path, tag: str, delay: float) -> None:
+def _run_and_kill(forker: Forker, data: Path, acks_path: Path, tag: str, delay: float) -> None:
     """Start the child, wait until it has acknowledged a batch, then SIGKILL it after `delay`."""
     acknowledged_before = len(_acks(acks_path))
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.crash_child", str(data), str(acks_path), tag],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    child = forker.start(CHILD, data, acks_path, tag)
     try:
-        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        assert child.stdout.readline() == b"ready\n"
         wait_until(lambda: len(_acks(acks_path)) > acknowledged_before, "a first acknowledgement")
         time.sleep(delay)
-        assert child.poll() is None, "the child died before it was killed"
     finally:
         child.kill()
-        child.communicate(timeout=WAIT)
+    assert child.wait() == -signal.SIGKILL, "the child died before it was killed"
 
 
 @pytest.mark.timeout(240)
 def test_sigkill_loses_no_acknowledged_event_and_tears_no_batch(tmp_path: Path) -> None:
     data, acks_path = tmp_path / "data", tmp_path / "acks"
     rng = random.Random()
-    for repetition in range(REPETITIONS):
-        _run_and_kill(data, acks_path, str(repetition), rng.uniform(0.0, 0.2))
-        with LmdbStore(data) as store:
-            histories = {s.run_id: store.read(WORKFLOW, s.run_id) for s in store.runs()}
-            for summary in store.runs():
-                assert summary.head == len(histories[summary.run_id])
-        for run, events in histories.items():
-            _check_history(run, events)
-        for run, first, last, batch in _acks(acks_path):
-            found = histories.get(run, [])[first - 1 : last]
-            assert [e.payload["batch"] for e in found] == [batch] * (last - first + 1), (  # type: ignore[attr-defined]
-                f"acknowledged batch {batch} ({run} seq {first}..{last}) is missing after kill "
-                f"{repetition}"
-            )
+    with Forker(CHILD) as forker:  # the children start without importing the store anew
+        for repetition in range(REPETITIONS):
+            _run_and_kill(forker, data, acks_path, str(repetition), rng.uniform(0.0, 0.2))
+            with LmdbStore(data) as store:
+                histories = {s.run_id: store.read(WORKFLOW, s.run_id) for s in store.runs()}
+                for summary in store.runs():
+                    assert summary.head == len(histories[summary.run_id])
+            for run, events in histories.items():
+                _check_history(run, events)
+            for run, first, last, batch in _acks(acks_path):
+                found = histories.get(run, [])[first - 1 : last]
+                assert [e.payload["batch"] for e in found] == [batch] * (last - first + 1), (  # type: ignore[attr-defined]
+                    f"acknowledged batch {batch} ({run} seq {first}..{last}) is missing after kill "
+                    f"{repetition}"
+                )
