@@ -1,4 +1,5 @@
-"""An engine process with a schedule firing every second, waiting to be killed.
+"""An engine process with the crash test's schedule (every quarter second), waiting to be
+killed.
 
 `python -m tests.schedules.schedule_child DATA_DIR`
 """
@@ -10,13 +11,13 @@ import threading
 
 from aion_actors import Engine
 from tests.schedules import flows
-from tests.schedules.test_schedule_crash import SPEC
+from tests.schedules.test_schedule_crash import NAME, SPEC
 
 
 def main() -> None:
     with Engine.open(sys.argv[1], workers=1) as engine:
         engine.register(*flows.ALL)
-        engine.schedule("every-second", flows.tick, ["s"], **SPEC)
+        engine.schedule(NAME, flows.tick, ["s"], **SPEC)
         threading.Event().wait(120)  # until SIGKILLed
 
 

@@ -1,5 +1,9 @@
-"""A schedule across an engine SIGKILL and 5 s of downtime: every scheduled time inside
-the catch-up window fires exactly once, none twice."""
+"""A schedule across an engine SIGKILL and downtime (five scheduled times): every scheduled
+time inside the catch-up window fires exactly once, none twice.
+
+It fires every quarter second, so that the kill, the downtime and the catch-up take
+seconds, not tens of them: the schedule counts its times in nanoseconds, a second is
+no special unit to it."""
 
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ from tests.schedules import flows
 from tests.workers.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC: dict[str, Any] = {"every": 1, "overlap": "allow", "catchup_window": 60}
-PREFIX = "every-second-"
+PERIOD = dt.timedelta(milliseconds=250)
+SPEC: dict[str, Any] = {"every": PERIOD, "overlap": "allow", "catchup_window": 60}
+NAME = "every-quarter-second"
+PREFIX = f"{NAME}-"
 
 
 def firings(data: Path) -> list[str]:
@@ -37,9 +43,16 @@ def fired(engine: Engine) -> list[str]:
     return [r.workflow_id for r in engine.store.runs(workflow_type="tick")]
 
 
-def seconds_of(workflow_id: str) -> int:
+def tick_of(workflow_id: str) -> int:
+    """The scheduled time a run's workflow_id names, counted in PERIODs since the epoch."""
     when = dt.datetime.fromisoformat(workflow_id.removeprefix(PREFIX).replace("Z", "+00:00"))
-    return int(when.timestamp())
+    ticks, rest = divmod(when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC), PERIOD)
+    assert not rest, f"{workflow_id} is not a scheduled time"
+    return ticks
+
+
+def tick_at(unix_time: float) -> float:
+    return unix_time / PERIOD.total_seconds()
 
 
 @pytest.mark.timeout(120)
@@ -58,23 +71,23 @@ def test_every_time_in_the_catchup_window_fires_once_across_a_kill_and_downtime(
     finally:
         kill_engine(child)
     before = firings(data)
-    time.sleep(5)  # the engine is down: five scheduled times pass
-    back = time.time()
+    time.sleep(5 * PERIOD.total_seconds())  # the engine is down: five scheduled times pass
+    back = tick_at(time.time())
 
     with Engine.open(data, workers=1) as engine:
         engine.register(*flows.ALL)
-        engine.schedule("every-second", flows.tick, ["s"], **SPEC)  # a restart: unchanged
+        engine.schedule(NAME, flows.tick, ["s"], **SPEC)  # a restart: unchanged
         wait_until(
-            lambda: any(seconds_of(i) >= back + 2 for i in fired(engine)),
+            lambda: any(tick_of(i) >= back + 2 for i in fired(engine)),
             30,
             "firings after the restart",
         )
-        info = engine.get_schedule("every-second").describe()
+        info = engine.get_schedule(NAME).describe()
         runs = fired(engine)
     twice = [i for i, n in Counter(runs).items() if n > 1]
     assert twice == [], f"fired twice: {twice}"
-    times = sorted(seconds_of(i) for i in runs)
+    times = sorted(tick_of(i) for i in runs)
     assert times == list(range(times[0], times[-1] + 1)), "a scheduled time did not fire"
     assert set(before) <= set(runs)
-    assert times[-1] - max(seconds_of(i) for i in before) >= 7  # the downtime was covered
+    assert times[-1] - max(tick_of(i) for i in before) >= 7  # the downtime was covered
     assert info.missed == 0 and info.fired >= len(runs) - 1
