@@ -33,7 +33,7 @@ import threading
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
 ROOT = Path(__file__).resolve().parents[1]
 _EXIT = b"EXIT "
@@ -74,12 +74,22 @@ class Forker:
         )
         self._child: Forked | None = None
 
-    def start(self, module: str, *args: object) -> Forked:
-        """Fork a child running `python -m module args...`; the previous one must have ended."""
+    def start(
+        self,
+        module: str,
+        *args: object,
+        env: dict[str, str] | None = None,
+        stderr: Path | None = None,
+    ) -> Forked:
+        """Fork a child running `python -m module args...`, with `env` added to its
+        environment and its stderr written to the file `stderr` if given (else the
+        test's); the previous child must have ended."""
         assert self._child is None or self._child.returncode is not None, "one child at a time"
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(json.dumps([module, *map(str, args)]).encode() + b"\n")
+        request = {"module": module, "args": [str(a) for a in args], "env": env or {}}
+        request["stderr"] = None if stderr is None else str(stderr)
+        stdin.write(json.dumps(request).encode() + b"\n")
         stdin.flush()
         line = stdout.readline()
         if not line.startswith(b"FORKED "):
@@ -115,14 +125,13 @@ def _serve(modules: list[str]) -> None:
     out = sys.stdout.buffer
     for request in sys.stdin.buffer:
         assert threading.active_count() == 1, "forking a threaded process"
-        module, *args = json.loads(request)
         go_read, go_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(go_write)
             os.read(go_read, 1)  # until the parent has said FORKED: READY comes after it
             os.close(go_read)
-            _child(module, args)
+            _child(json.loads(request))
         os.close(go_read)
         out.write(b"FORKED %d\n" % pid)
         out.flush()
@@ -132,12 +141,18 @@ def _serve(modules: list[str]) -> None:
         out.flush()
 
 
-def _child(module: str, args: list[str]) -> None:
+def _child(request: dict[str, Any]) -> None:
     code = 0
+    module = request["module"]
     try:
         os.setsid()
+        if request["stderr"] is not None:
+            os.dup2(os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+        os.environ.update(request["env"])
+        if "aion_actors.core.faults" in sys.modules:  # it read AION_FAULTS at import
+            sys.modules["aion_actors.core.faults"].arm(os.environ.get("AION_FAULTS", ""))
         random.seed()  # not the forker's state, the same in every child
-        sys.argv = [module, *args]
+        sys.argv = [module, *request["args"]]
         sys.modules.pop(module, None)  # run afresh as __main__; what it imports stays warm
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as stop:

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -27,8 +28,10 @@ from typing import Any
 from aion_actors.core import Event
 from aion_actors.core import events as ev
 from aion_actors.store import LmdbStore
+from tests.forker import Forked, Forker
 
 ROOT = Path(__file__).resolve().parents[2]
+DRIVER = "tests.reliability.driver"
 RunKey = tuple[str, str]
 ActivityKey = tuple[str, str, str]
 
@@ -46,7 +49,13 @@ class Snapshot:
 
 
 class Workload:
-    def __init__(self, workdir: Path, spec: dict[str, list[Any]]) -> None:
+    """`forker`, if given, forks the drivers from a warm interpreter (see `tests.forker`);
+    else each starts as a fresh `python -m`."""
+
+    def __init__(
+        self, workdir: Path, spec: dict[str, list[Any]], forker: Forker | None = None
+    ) -> None:
+        self.forker = forker
         self.workdir = workdir
         self.data = workdir / "data"
         self.ledger = workdir / "ledger"
@@ -58,11 +67,13 @@ class Workload:
     def run(self, faults: str = "", timeout: float = 150.0) -> int:
         """Run the driver once (killing itself at `faults`, if given); its return code."""
         self.processes += 1
-        env = {**os.environ, "AION_FAULTS": faults}
         log = self.workdir / f"engine-{self.processes}.log"
+        if self.forker is not None:
+            return self._fork(faults, timeout, log)
+        env = {**os.environ, "AION_FAULTS": faults}
         with log.open("wb") as stderr:
             child = subprocess.Popen(
-                [sys.executable, "-m", "tests.reliability.driver", str(self.workdir)],
+                [sys.executable, "-m", DRIVER, str(self.workdir)],
                 cwd=ROOT,
                 env=env,
                 start_new_session=True,
@@ -74,6 +85,18 @@ class Workload:
             finally:
                 reap_group(child)
         return child.returncode
+
+    def _fork(self, faults: str, timeout: float, log: Path) -> int:
+        assert self.forker is not None
+        child = self.forker.start(DRIVER, self.workdir, env={"AION_FAULTS": faults}, stderr=log)
+        overdue = threading.Timer(timeout, _kill_group, (child.pid,))
+        overdue.start()
+        try:
+            return child.wait()
+        finally:
+            overdue.cancel()
+            overdue.join()
+            reap_group(child)
 
     def results(self) -> dict[str, Any]:
         results: dict[str, Any] = json.loads((self.workdir / "results.json").read_text())
@@ -88,13 +111,18 @@ class Workload:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def reap_group(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def reap_group(child: subprocess.Popen[bytes] | Forked, timeout: float = 30.0) -> None:
     """SIGKILL what is left of the engine's process group (its workers) and wait for it.
 
     Members count as gone once they are zombies: they run no more code, and
     waiting for whoever adopted them to reap them can take seconds.
     """
-    if child.poll() is None:
+    if child.returncode is None:
         child.kill()
         child.wait()
     deadline = time.monotonic() + timeout

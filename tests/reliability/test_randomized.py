@@ -23,8 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aion_actors.core import events as ev
+from tests.forker import Forker
 from tests.reliability import programs
-from tests.reliability.crashing import Workload, check
+from tests.reliability.crashing import DRIVER, Workload, check
 
 PROGRAMS = {"ci": 10, "slow": 200}
 _COMMITS = ("commit.before", "commit.after", "commit.middle")
@@ -107,7 +108,7 @@ def test_generated_programs_survive_generated_crashes(pytestconfig: pytest.Confi
         expected = {w: ["ok", programs.evaluate(p, v)] for w, (p, v) in spec.items()}
         stats["programs"] += 1
         with tempfile.TemporaryDirectory() as tmp:
-            workload = Workload(Path(tmp), spec)
+            workload = Workload(Path(tmp), spec, forker)
             snapshots = []
             for point, count in crashes:
                 code = workload.run(f"{point}:{count}")
@@ -127,5 +128,6 @@ def test_generated_programs_survive_generated_crashes(pytestconfig: pytest.Confi
                 if isinstance(e, ev.ActivityAttemptFailed) and e.error["type"] == "WorkerCrashed"
             )
 
-    run()
+    with Forker(DRIVER) as forker:  # the drivers start without importing the engine anew
+        run()
     print(f"\nrandomized ({profile}): {dict(stats)}")
