@@ -13,6 +13,7 @@ work, and the outcome must match an uncrashed run of the same workload.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import pytest
 
 from aion_actors.core import events as ev
 from aion_actors.core import faults, status_from_events
-from tests.reliability.crashing import Workload, check, normalised
+from tests.forker import Forker
+from tests.reliability.crashing import DRIVER, Workload, check, normalised
 from tests.reliability.programs import evaluate
 
 PROGRAM = [
@@ -72,9 +74,18 @@ def test_every_fault_point_is_in_the_matrix() -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], set[Any]]:
+def forker() -> Iterator[Forker]:
+    """Forks the drivers from a warm interpreter: none imports the engine anew."""
+    with Forker(DRIVER) as forker:
+        yield forker
+
+
+@pytest.fixture(scope="module")
+def reference(
+    tmp_path_factory: pytest.TempPathFactory, forker: Forker
+) -> tuple[dict[str, Any], set[Any]]:
     """The uncrashed run: its results and which activities it executed."""
-    workload = Workload(tmp_path_factory.mktemp("reference"), SPEC)
+    workload = Workload(tmp_path_factory.mktemp("reference"), SPEC, forker)
     assert workload.run() == 0, workload.log_tail()
     check(workload, {w: ["ok", evaluate(p, v)] for w, (p, v) in SPEC.items()}, [])
     return workload.results(), normalised(workload.snapshot())
@@ -86,10 +97,10 @@ POINTS = [point for point in faults.POINTS if point not in ELSEWHERE]
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("point", POINTS)
 def test_sigkill_at_each_fault_point_loses_nothing_and_repeats_nothing(
-    point: str, tmp_path: Path, reference: tuple[dict[str, Any], set[Any]]
+    point: str, tmp_path: Path, reference: tuple[dict[str, Any], set[Any]], forker: Forker
 ) -> None:
     results, executed = reference
-    workload = Workload(tmp_path, SPEC)
+    workload = Workload(tmp_path, SPEC, forker)
     code = workload.run(f"{point}:{KILL_AT[point]}")
     assert code == -signal.SIGKILL, f"{point} was not reached (exit {code})\n{workload.log_tail()}"
     after_kill = workload.snapshot()
