@@ -35,8 +35,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar, Unpack
 
 from aion_actors import shutdown
-from aion_actors.aio._bridge import receiver, resolver, within
+from aion_actors.aio._bridge import resolver, within
 from aion_actors.aio.handle import AsyncRunHandle
+from aion_actors.aio.waiting import closed_elsewhere, parked_or_closed
 from aion_actors.calls import checked_signal, checked_with_reason
 from aion_actors.core import (
     EngineClosed,
@@ -279,30 +280,29 @@ class AsyncEngine:
         raise_on_park: bool = True,
     ) -> Any:
         """`Engine.result`: awaits the run's end (following continue-as-new), woken by the
-        run table — never a thread per waiting call."""
+        run table — or, for a run another node holds, by its owner's answer to this node's
+        watch of it (as `Engine.result` is) — never a thread per waiting call, nor a poll."""
         timeout = call_timeout(timeout, "result")
-        loop = asyncio.get_running_loop()
         key = RunKey(workflow_id, run_id) if run_id else await self._latest(workflow_id)
-        ended = functools.partial(self._calls.closed_result, timeout=0, raise_on_park=raise_on_park)
+        port, there = self._runs.port, False  # (there: it waits for another node's run)
+        now = functools.partial(port.closed_now, raise_on_park=raise_on_park)
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    parked_or_closed, receive = receiver(loop)
-                    unwatch = self._runs.port.watch(key, receive, now_if_parked=raise_on_park)
-                    try:
-                        closing = await parked_or_closed
-                    finally:  # timed out or cancelled: the run keeps no watcher for it
-                        unwatch()
+                    there, closing = False, await parked_or_closed(port, key, raise_on_park)
+                    if closing is None:  # not open here (ended, or held elsewhere), or parked
+                        key, closing, there = await self._read(functools.partial(now, key))
                     if isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
                         key = RunKey(workflow_id, closing.next_run_id)
-                        continue
-                    if closing is not None:  # its end, as the run table saw it close
+                    elif closing is not None:  # its end
                         return await self._typed(key, result_of(key, closing))
-                    try:  # not open here (its end is in the store), or parked
-                        return await self._read(functools.partial(ended, key))
-                    except TimeoutError:  # parked and waited for, or a successor runs on
-                        key = RunKey(workflow_id, self._runs.open_run(workflow_id) or key.run_id)
+                    elif there:  # held by another node (or by none yet)
+                        self._check_open()
+                        await closed_elsewhere(port, self._reads, key)
         except TimeoutError:
+            if there:  # (its message names the node: a store read)
+                late = await self._read(functools.partial(port.overdue_elsewhere, key, timeout))
+                raise late from None
             raise overdue(key, timeout, None, self._runs.whereabouts(key)) from None
 
     async def describe(self, workflow_id: str) -> RunDescription:

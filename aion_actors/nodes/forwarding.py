@@ -202,9 +202,9 @@ class Forwarder:
         self.later(NodeCall.for_run("start", workflow_type, run, options), ack.resolve)
         return ack
 
-    def later(self, call: NodeCall, then: Callable[[BaseException | None], Any]) -> None:
+    def later(self, call: NodeCall, then: Callable[[BaseException | None], Any]) -> str:
         """Record `call` (durable when this returns); `then` hears its answer on this
-        node's answer thread — nobody blocks for it."""
+        node's answer thread — nobody blocks for it. Returns its request id."""
         request_id = new_request_id()
         partition = partition_of(call.workflow_id, self._store.partitions)
 
@@ -217,6 +217,20 @@ class Forwarder:
         except BaseException:
             self._answers.forget(request_id)
             raise
+        return request_id
+
+    def withdraw(self, request_id: str) -> None:
+        """The caller of a `later` call that changes nothing (a watch) stops waiting: its
+        answer is not handed on, and its row is deleted on the answer thread (this never
+        blocks) — unless it was answered already."""
+        if self._answers.settle(request_id):
+            self._lane.submit(self._withdrawn, request_id)
+
+    def _withdrawn(self, request_id: str) -> None:
+        try:
+            self._store.withdraw_request(request_id)
+        except AionError as exc:  # its owner answers it in the end (the run closes)
+            log.warning("request %s was not withdrawn (%s)", request_id, exc)
 
     def _take(self, request_id: str, then: Callable[[BaseException | None], Any]) -> None:
         try:

@@ -16,6 +16,7 @@ the background, tried until it is (`HandedOn`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -60,9 +61,10 @@ class NodeRemote:
         if faults.ARMED:
             faults.hit("child.requested")
 
-    def when_closed(self, key: RunKey, then: Callable[[], None]) -> None:
+    def when_closed(self, key: RunKey, then: Callable[[], None]) -> Callable[[], None]:
         call = NodeCall("watch", key.workflow_id, run_id=key.run_id)
-        self._forwarder.later(call, lambda _: then())
+        request_id = self._forwarder.later(call, lambda _: then())
+        return functools.partial(self._forwarder.withdraw, request_id)
 
     def external(self, event: ev.ExternalRequested, request_id: str, then: Then) -> None:
         call = NodeCall(

@@ -2,7 +2,8 @@
 
 The run table wakes the waiters of a run when it closes it (one latch per
 wait, set by whoever closes the run); a run this engine no longer holds
-answers from the store. Nobody polls.
+answers from the store — or, on a node, once the node that holds it has
+closed it (`elsewhere`, `watch`: its owner answers). Nobody polls.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ class Closings:
         self._whereabouts_of = whereabouts
         #: a node's: how to wait for runs held by other nodes (see `aion_actors.nodes`)
         self.elsewhere: Elsewhere | None = None
-        #: a node's: `then()` once a run another node holds has closed (nobody blocks)
-        self.watch: Callable[[RunKey, Callable[[], None]], None] | None = None
+        #: a node's: `then()` once a run another node holds has closed (nobody blocks);
+        #: returns what withdraws the watch, for a caller that stops waiting first
+        self.watch: Callable[[RunKey, Callable[[], None]], Callable[[], None]] | None = None
         #: a node's: `OwnershipLost` naming the owner of run key's partition, None if it
         #: is this node's (see `Remote.moved`)
         self.moved: Callable[[RunKey], AionError | None] | None = None
@@ -100,11 +102,9 @@ class Closings:
             if raise_on_park and run.status is WorkflowStatus.PARKED:
                 raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not self.elsewhere(key, left):
-                raise TimeoutError(
-                    f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
-                    f"{timeout} s (it is {run.status.value}, {self._whereabouts(key)})"
-                )
+            # (no time left: the store just said it is open, its owner would say no more)
+            if left == 0 or not self.elsewhere(key, left):
+                raise self.overdue_elsewhere(key, timeout, run.status)
             run = self._store.get_run(*key) or run
         last = self._store.read(*key, run.head)
         if not run.status.is_terminal or not last:
@@ -113,6 +113,53 @@ class Closings:
                 "store but not open in this engine; reopen the engine to recover it"
             )
         return last[-1]
+
+    def closed_now(
+        self, key: RunKey, *, raise_on_park: bool
+    ) -> tuple[RunKey, ev.Event | None, bool]:
+        """Where the chain of runs from `key` has got to, without waiting (for a caller that
+        is told when to look again: `AsyncEngine.result`): its last run and that run's
+        closing event once it has ended; else the run of it still open, None, and whether
+        another node holds it (or none yet: `watch` tells when it closes) rather than this
+        engine (its run table wakes its waiters). `WorkflowParked` while it is parked if
+        `raise_on_park`; reads the store for a run not open here."""
+        while True:
+            if self._table.shut_down:
+                raise EngineClosed()
+            entry = self._table.get(key)
+            if entry is not None:
+                if raise_on_park and entry.presence is Presence.PARKED:
+                    raise WorkflowParked(key.workflow_id, key.run_id, entry.reason or "")
+                return key, None, False
+            run = self._store.get_run(*key)
+            if run is None:
+                raise WorkflowNotFound(key.workflow_id, key.run_id)
+            if not run.status.is_terminal and self.watch is not None:
+                if raise_on_park and run.status is WorkflowStatus.PARKED:
+                    raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")
+                return key, None, True
+            # ended (its last event), or open in the store but in no engine (it raises)
+            closing = self._closing_in_store(key, run=run)
+            if not isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
+                return key, closing, False
+            key = RunKey(key.workflow_id, closing.next_run_id)
+
+    def overdue_elsewhere(
+        self, key: RunKey, timeout: float | None, status: WorkflowStatus | None = None
+    ) -> TimeoutError:
+        """The `TimeoutError` of a wait for run `key`, which this engine does not hold, to
+        end: its `status` (read if not given) and which node holds it."""
+        if status is None:
+            try:
+                run = self._store.get_run(*key)
+            except AionError:  # (the store cannot say: the wait timed out all the same)
+                run = None
+            status = None if run is None else run.status
+        state = "open" if status is None else status.value
+        return TimeoutError(
+            f"workflow {key.workflow_id!r} (run {key.run_id}) did not finish within "
+            f"{timeout} s (it is {state}, {self._whereabouts(key)})"
+        )
 
     def _whereabouts(self, key: RunKey) -> str:
         """Where the open run `key`, not in this engine's table, is held now, in words."""

@@ -151,7 +151,8 @@ class RunManager:
         self._store = store
         self._closings = Closings(self._table, store, self.whereabouts)
         #: the verbs that do not wait, for `aion_actors.aio`
-        self.port = Port(self._table, self._starts, self._requests, self._residency, catalog)
+        parts = (self._table, self._starts, self._requests, self._residency, catalog)
+        self.port = Port(*parts, self._closings)
         recorder.when_available(self._store_writes_again)
         recorder.telemetry.watch_runs(self._run_counts)
 

@@ -3,7 +3,8 @@
 The engine's own verbs wait for a commit on the caller's thread; these hand
 back at once and tell the caller later, on whichever thread makes it true:
 a start's `Ack` resolves at its commit, a request's at its commit, and
-`watch` calls back when the run next parks or closes.
+`watch` calls back when the run next parks or closes — or, for a run another
+node holds, `watch_elsewhere` when its owner has closed it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
-from aion_actors.core import RunKey
+from aion_actors.core import AionError, RunKey
 from aion_actors.core import events as ev
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import WorkflowDefinition
+from aion_actors.runtime.runs.closings import Closings
 from aion_actors.runtime.runs.entry import Presence, RunEntry
 from aion_actors.runtime.runs.requests import Requests
 from aion_actors.runtime.runs.residency import Residency
@@ -48,12 +50,14 @@ class Port:
         requests: Requests,
         residency: Residency,
         catalog: Catalog,
+        closings: Closings,
     ) -> None:
         self._table = table
         self._starts = starts
         self._requests = requests
         self._residency = residency
         self._catalog = catalog
+        self._closings = closings
 
     def begin_starts(
         self, definition: WorkflowDefinition, new: Sequence[NewRun]
@@ -91,6 +95,30 @@ class Port:
                 return functools.partial(self._table.unwatch, key, latch)
         callback(None)
         return _kept_nothing
+
+    def closed_now(
+        self, key: RunKey, *, raise_on_park: bool
+    ) -> tuple[RunKey, ev.Event | None, bool]:
+        """Where the chain of runs from `key` has got to: its last run and closing event,
+        or the run still open, None, and whether another node holds it (then
+        `watch_elsewhere` follows it, else `watch`; see `Closings.closed_now`). It may
+        read the store: call it off the event loop."""
+        return self._closings.closed_now(key, raise_on_park=raise_on_park)
+
+    def watch_elsewhere(self, key: RunKey, callback: Callable[[], None]) -> Callable[[], None]:
+        """A node's: `callback()` (on the node's answer thread) once run `key`, which it
+        does not hold, has closed on the node that holds it — told by its owner's answer,
+        as `Engine.result` is, nobody polling; at once if it has closed already. Returns
+        what withdraws the watch (without blocking), for a caller that gives up first.
+        It records the watch in the store: call it off the event loop."""
+        if self._closings.watch is None:
+            raise AionError(f"run {key.run_id} is not open in this engine, which is no node")
+        return self._closings.watch(key, callback)
+
+    def overdue_elsewhere(self, key: RunKey, timeout: float | None) -> TimeoutError:
+        """The `TimeoutError` of a wait for run `key`, held by another node, to end (naming
+        that node). It reads the store: call it off the event loop."""
+        return self._closings.overdue_elsewhere(key, timeout)
 
     def deliver(self, key: RunKey, message: object) -> bool:
         """Hand a query or an update call to the run's live state; False (not handed) when
