@@ -163,6 +163,28 @@ def test_a_read_during_an_outage_says_it_cannot_read(
     assert "recorded nothing" not in str(caught.value)
 
 
+def test_a_store_answers_again_within_seconds_of_the_server_after_a_long_outage(
+    pg_server: ThrowawayServer, pg_url: str
+) -> None:
+    """psycopg_pool doubles its pause between reconnections for as long as they fail
+    (1, 2, 4, 8 s…): with every connection of the pool being made again (one here; an
+    engine's threads use them all), its next try came about 7 s after the server was
+    back. The store starts its reconnection over every few seconds instead."""
+    with PostgresStore(pg_url, retry_for=0.5, pool_size=1) as store:
+        store.append("w", "r", [started()], 0)
+        with pg_server.outage():
+            with pytest.raises(StoreUnavailable):
+                store.runs()  # the pool hears the server is gone: it reconnects from now
+            time.sleep(5.5)
+        back = time.monotonic()
+        while True:
+            try:
+                assert [run.workflow_id for run in store.runs()] == ["w"]
+                break
+            except StoreUnavailable:  # (each try waits 1.5 s: no busy loop)
+                assert time.monotonic() - back < 4, "the pool did not reconnect"
+
+
 def test_a_postgres_store_held_elsewhere_points_to_nodes_not_to_postgres(pg_url: str) -> None:
     with PostgresStore(pg_url), pytest.raises(DataDirLocked) as here:
         Engine.open(pg_url, workers=1)

@@ -24,6 +24,9 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: the first pause after a lost connection, doubled up to `_MAX_PAUSE`
 _FIRST_PAUSE: Final = 0.05
 _MAX_PAUSE: Final = 1.0
+#: seconds psycopg_pool tries to make a lost connection again before it gives up (and
+#: `reconnect_again` starts over, with its first pause of 1 s)
+RECONNECT_FOR: Final = 3.0
 #: a URL parameter libpq refused before connecting (`?sslmode=bogus`)
 _INVALID_VALUE = re.compile(r"invalid \w+ value|invalid URI query parameter|bad value for")
 
@@ -111,6 +114,18 @@ def not_opened(target: Target, exc: BaseException) -> AionError:
         cause = f"{at} does not answer ({first})"
         advice = "check that the server runs and listens there"
     return _NotOpened(target.where, cause, advice)
+
+
+def reconnect_again(pool: Any) -> None:
+    """psycopg_pool gave up making a connection again (after `RECONNECT_FOR` s): start
+    over while the pool is under its minimum or a caller waits for a connection. Its own
+    backoff doubles each pause (1, 2, 4, 8 s…) for as long as it tries: a server back
+    after a 30 s outage was answered up to 16 s later; this way, within 2 s."""
+    if pool.closed:
+        return
+    stats = pool.get_stats()
+    if stats.get("pool_size", 0) < stats.get("pool_min", 1) or stats.get("requests_waiting"):
+        pool.check()  # (grows the pool by one new connection, tried at once)
 
 
 class _Unreadable(StoreUnavailable):

@@ -119,6 +119,8 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
             open=False,
             name=f"aion-{self.target.schema}",
             timeout=max(1.0, retry_for),  # (a connection's wait fits the retry window)
+            reconnect_timeout=_connect.RECONNECT_FOR,
+            reconnect_failed=_connect.reconnect_again,
             configure=_arrays.register,
             kwargs={"application_name": self.application_name},
         )
