@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from aion_actors.config import Config
 from aion_actors.core import ConfigError, DataDirLocked, SchemaMismatch, StoreUnavailable
 from aion_actors.core import events as ev
 from aion_actors.store.postgres import LAYOUT_VERSION, PostgresStore, partition_of
+from aion_actors.store.postgres.nodestore import NodeSettings, NodeStore
 from aion_actors.testing.postgres import ThrowawayServer
 from tests.runtime import flows
 from tests.store.helpers import started
@@ -183,6 +185,37 @@ def test_a_store_answers_again_within_seconds_of_the_server_after_a_long_outage(
                 break
             except StoreUnavailable:  # (each try waits 1.5 s: no busy loop)
                 assert time.monotonic() - back < 4, "the pool did not reconnect"
+
+
+def test_a_write_waiting_out_an_outage_holds_no_other_write_back(
+    pg_server: ThrowawayServer, pg_url: str
+) -> None:
+    """A group commit retried through an outage (5 s here) held the store's write lock all
+    along: a node's `forget` (its runs leaving as its lease lapsed) and a write bounded to
+    1 s (a close's wake of the listener, a request handed on) waited for it first."""
+    store = NodeStore(pg_url, NodeSettings.of("solo"), retry_for=5.0)
+    raised: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            store.append("w", "r", [started()], 0)
+        except BaseException as exc:
+            raised.append(exc)
+
+    try:
+        with pg_server.outage():
+            appending = threading.Thread(target=append)
+            appending.start()
+            time.sleep(0.5)  # its commit is under way: it waits out the outage
+            began = time.monotonic()
+            store.forget({partition_of("w", store.partitions)})
+            with pytest.raises(StoreUnavailable):
+                store.announce("aion_test", "x", within=1.0)
+            assert time.monotonic() - began < 3  # (before: 5 s more)
+            appending.join(30)
+        assert [type(exc) for exc in raised] == [StoreUnavailable], raised
+    finally:
+        store.close()
 
 
 def test_a_postgres_store_held_elsewhere_points_to_nodes_not_to_postgres(pg_url: str) -> None:

@@ -252,11 +252,15 @@ class NodeStore(PostgresStore):
         return found[0] if found else None
 
     def forget(self, partitions: Iterable[int]) -> None:
-        """Partitions that left this node: what it knew of their runs' timers is stale."""
+        """Partitions that left this node: what it knew of their runs' timers is stale —
+        also what a commit in doubt would teach it once settled (the write lock waits for
+        a write running now, not for one waiting out an outage: see `PostgresStore`)."""
         gone = set(partitions)
         with self._write_lock:
-            for run in [r for r in self._armed if partition_of(r[0], self.partitions) in gone]:
-                del self._armed[run]
+            doubted = self._in_doubt.timers.after if self._in_doubt is not None else {}
+            for known in (self._armed, doubted):
+                for run in [r for r in known if partition_of(r[0], self.partitions) in gone]:
+                    del known[run]
 
     def lease_table(self) -> LeaseTable:
         """A connection of its own for the lease manager (never waits for the pool)."""

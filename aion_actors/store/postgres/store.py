@@ -1,7 +1,10 @@
 """`PostgresStore`: an `EventStore` in a PostgreSQL database, shared by whoever reaches it.
 
-Tables: see `_schema`. Writes go through one in-process lock (the `Recorder`
-is the only writer in an engine anyway); reads take a pooled connection each.
+Tables: see `_schema`. Writes go through one in-process lock, held only while a
+write runs on a connection in hand (never while it waits out an outage: every other
+write, and a node's `forget`, would wait with it); group commits are one at a time
+(the `Recorder` is the only writer in an engine anyway). Reads take a pooled
+connection each.
 
 A lost connection is retried with backoff for `retry_for` seconds, then is
 `StoreUnavailable` (the engine's runs wait and go on by themselves). A commit
@@ -14,7 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aion_actors.core import (
@@ -93,7 +97,10 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self._backoff = _connect.Backoff(self.target, retry_for, self._errors)
         self._backoff.on_lost = self._lost
         self._owner = Owner(psycopg, self.target, shared=self._shared_lock)
+        #: held by one write at a time, while it runs on a connection (see `_writer`)
         self._write_lock = threading.Lock()
+        #: held by one group commit at a time, across its retries (see `_doubt`)
+        self._append_lock = threading.Lock()
         self._clock = proj.Clock()
         self._regain_lock = False
         self._in_doubt: _doubt.Doubt | None = None  #: settled before anything else is written
@@ -170,8 +177,16 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
 
     # Writing
 
-    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """The write lock, for one try on a connection in hand (never while waiting for
+        one, nor across a retry's pauses); a store closed meanwhile writes nothing."""
         with self._write_lock:
+            self._check_open()
+            yield
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[list[Event] | AionError]:
+        with self._append_lock:
             self._check_writable()
             batch = _appends.Batch(requests, self._clock)
             try:
@@ -186,15 +201,14 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         if self._regain_lock:
             self._owner.take()
             self._regain_lock = False
-        if self._in_doubt is not None:
-            with self._pool.connection() as conn:
+        with self._pool.connection() as conn, self._writer():
+            if self._in_doubt is not None:
                 settled = _doubt.settle(conn, self._in_doubt, batch)
-            self._in_doubt = None
-            if settled is not None:
-                return settled
-        timers = _timers.TimerChanges(self._armed)
-        attempt = _appends.Attempt()
-        with self._pool.connection() as conn:
+                self._in_doubt = None
+                if settled is not None:
+                    return settled
+            timers = _timers.TimerChanges(self._armed)
+            attempt = _appends.Attempt()
             try:
                 _appends.commit(
                     conn,
@@ -212,7 +226,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
                     # COMMIT may have been applied
                     self._in_doubt = _doubt.Doubt(attempt.xid, batch, attempt.results, timers)
                 raise
-        timers.committed()
+            timers.committed()
         return attempt.results
 
     def _fenced(
@@ -236,16 +250,15 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         """A small write outside the group commit, in a transaction of its own (retried
         after a lost connection: it must be idempotent); one for a run (`workflow_id`)
         passes the fence first."""
-        with self._write_lock:
-            self._check_writable()
+        self._check_writable()
 
-            def attempt(conn: Any) -> _T:
-                with conn.transaction():
-                    if workflow_id is not None:
-                        self._fence_one(conn, workflow_id)
-                    return work(conn)
+        def attempt(conn: Any) -> _T:
+            with self._writer(), conn.transaction():
+                if workflow_id is not None:
+                    self._fence_one(conn, workflow_id)
+                return work(conn)
 
-            return self._with_conn(attempt, within=within)
+        return self._with_conn(attempt, within=within)
 
     def _write(self, work: Callable[[Any], None], workflow_id: str | None = None) -> None:
         self._writing(work, workflow_id)
