@@ -9,6 +9,7 @@ write finds it out."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -125,6 +126,7 @@ def test_a_call_reaching_a_run_dropped_from_this_node_is_told_ownership_lost(
     with pytest.raises(OwnershipLost) as caught:
         runs.signal(RunKey("dropped", handle.run_id), "item", "x", 10)
     assert caught.value.partition == partition_of("dropped", 64)
+    node._wake.set()  # noqa: SLF001 - its next lease round takes the free partition back now
     solo.signal("dropped", "item", "y", timeout=30)  # to its owner (this node, again)
     assert solo.result("dropped", timeout=30) == ["y"]
 
@@ -185,20 +187,21 @@ def test_a_give_up_that_failed_is_tried_again_at_the_next_lease_round(
 
 @pytest.mark.timeout(90)
 def test_a_signal_whose_caller_gave_up_in_an_outage_longer_than_the_lease_is_recorded_once(
-    pg_server: ThrowawayServer, pg_url: str
+    pg_server: ThrowawayServer, pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """(The node's leases expire unrenewed in the outage: it drops its runs; the signal's
     write is refused by the fence when the server is back — nothing of it recorded — and,
     its caller gone, it goes to the partition's owner as a request: this node, again.)"""
     # a lease longer than the server's stop takes (seconds on a slow machine), so the
     # signal meets the run here; the outage then outlasts the lease
-    with Engine.open(pg_url, workers=1, node_id="solo", lease=6.0, renew_every=1.0) as engine:
+    caplog.set_level(logging.INFO, logger="aion_actors.nodes")
+    with Engine.open(pg_url, workers=1, node_id="solo", lease=4.0, renew_every=0.5) as engine:
         engine.register(*flows.ALL)
         engine.start(flows.waiter, 1, workflow_id="kept")
         with pg_server.outage():
             with pytest.raises(TimeoutError, match="it is not lost"):
                 engine.signal("kept", "item", "x", timeout=1)
-            time.sleep(8)  # more than the lease: the node drops its runs
+            until(lambda: "runs left this node" in caplog.text, 30)  # (its lease lapsed)
         assert engine.result("kept", timeout=30) == ["x"]
         payloads = [e.payload for e in engine.history("kept") if isinstance(e, ev.SignalReceived)]
         assert payloads == ["x"]
@@ -209,12 +212,13 @@ def test_a_signal_whose_caller_gave_up_in_an_outage_longer_than_the_lease_is_rec
 def test_a_result_timeout_says_another_node_holds_the_run_only_when_one_does(
     solo: Engine, pg_url: str
 ) -> None:
-    handle = solo.start(flows.waiter, 1, workflow_id="lapsed")
+    # (not in the partition of "stray", which would wait for the next lease round to start)
+    handle = solo.start(flows.waiter, 1, workflow_id="lapsed-run")
     node = solo._parts.node  # noqa: SLF001 - drop its runs as a lapsed lease does
     assert node is not None
-    node._give_up({partition_of("lapsed", 64)}, "a test lets its lease lapse", release=False)  # noqa: SLF001
+    node._give_up({partition_of("lapsed-run", 64)}, "a test lets its lease lapse", release=False)  # noqa: SLF001
     with pytest.raises(TimeoutError) as caught:
-        solo.result("lapsed", timeout=0.5)
+        solo.result("lapsed-run", timeout=0.5)
     assert "another node" not in str(caught.value)
     assert "this node ('solo') does not hold its partition now" in str(caught.value)
     _, stray = _stray(solo, pg_url)  # its partition now another node's: its run leaves

@@ -47,6 +47,14 @@ def _signals(engine: Engine, workflow_id: str) -> list[object]:
     return [e.payload for e in engine.history(workflow_id) if isinstance(e, ev.SignalReceived)]
 
 
+def _append_gave_up(caplog: pytest.LogCaptureFixture) -> bool:
+    """Whether the engine said a run's append gave up (the store cannot write)."""
+    return any(
+        r.name == "aion_actors.store.recorder" and "cannot write" in r.getMessage()
+        for r in caplog.records
+    )
+
+
 def _in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
     """`call()` in a thread of its own; what it raised, once joined."""
     raised: list[BaseException] = []
@@ -64,13 +72,14 @@ def _in_thread(call: Callable[[], None]) -> tuple[threading.Thread, list[BaseExc
 
 @pytest.mark.timeout(120)
 def test_a_signal_whose_caller_gave_up_is_recorded_once_after_an_outage_past_the_retry_window(
-    solo: Engine, pg_server: ThrowawayServer
+    solo: Engine, pg_server: ThrowawayServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="aion_actors")
     solo.start(flows.waiter, 1, workflow_id="w")
     with pg_server.outage():
         with pytest.raises(TimeoutError, match="it is not lost"):
             solo.signal("w", "item", "kept", timeout=1)
-        time.sleep(5)  # its append gives up (2 s), the run waits for the store
+        until(lambda: _append_gave_up(caplog), 30)  # (2 s), the run waits for the store
     assert solo.result("w", timeout=60) == ["kept"]
     assert _signals(solo, "w") == ["kept"]
 
@@ -113,8 +122,10 @@ def test_signals_queued_behind_an_append_when_the_node_drops_the_run_are_all_rec
             with pytest.raises(TimeoutError, match="it is not lost"):
                 engine.signal("w", "item", "second", timeout=1)
             until(lambda: "runs left this node" in caplog.text, 30)
-            # the first append gives up (6 s, and 1 s for its last try): nothing recorded
-            time.sleep(max(0.0, began + 8 - time.monotonic()))
+            # the first append gives up (6 s, and 1 s for its last try): nothing recorded;
+            # its caller, still waiting, is told to go on to the partition's owner
+            until(lambda: "the call goes to the partition's new owner" in caplog.text, 30)
+            assert time.monotonic() - began > 5  # (told once its append gave up, not before)
         first.join(60)
         assert not raised, raised
         assert sorted(engine.result("w", timeout=60)) == ["first", "second"]
