@@ -207,15 +207,23 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
     store = PostgresStore(url, readonly=True)
     try:
         executions = _ledger(ledger)
-        for wid in ids:
-            history = store.read(wid, store.latest_run(wid).run_id)  # type: ignore[union-attr]
+        all_runs = store.runs()
+        latest = {}  # (what `store.latest_run` answers, for every workflow_id at once)
+        for run in sorted(all_runs, key=lambda r: (r.started_at, r.run_id)):
+            latest[run.workflow_id] = run.run_id
+        keys = [(wid, latest[wid]) for wid in ids]
+        histories = dict(zip(keys, store.read_many(keys), strict=True))
+        commits = _commit_times(url)
+        for wid, run_id in keys:
+            history = histories[wid, run_id]
+            assert isinstance(history, list), (wid, history)
             assert isinstance(history[-1], ev.WorkflowCompleted), (wid, history[-1])
             assert history[-1].result == [f"{wid}/a", wid, 6, f"{wid}/b"]
             payloads = [e.payload for e in history if isinstance(e, ev.SignalReceived)]
             assert len(payloads) == len(set(payloads)), (wid, payloads)
             if wid in acked:
                 assert payloads.count(acked[wid]) == 1, (wid, payloads)
-            committed = _commit_times(url, wid, store.latest_run(wid).run_id)  # type: ignore[union-attr]
+            committed = commits[wid, run_id]
             for done in (e for e in history if isinstance(e, ev.ActivityCompleted)):
                 key, _, run = str(done.result).partition("@")
                 # nothing started after the completion was committed (one dispatched again
@@ -227,8 +235,8 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
                 assert run in [e[1] for e in executions[key]], (key, executions[key], run)
                 assert again == [], (key, executions[key], run, committed[done.seq])
         runs: dict[str, int] = defaultdict(int)
-        for run in store.runs():
-            runs[run.workflow_id] += 1
+        for summary in all_runs:
+            runs[summary.workflow_id] += 1
         assert all(runs[f"{wid}-kid"] == 1 for wid in ids)
     finally:
         store.close()
@@ -240,16 +248,18 @@ def check_cluster(url: str, ids: list[str], ledger: Path, acked: dict[str, str])
 STARTS_WITHIN = 250_000_000  # ns
 
 
-def _commit_times(url: str, workflow_id: str, run_id: str) -> dict[int, int]:
-    """When each event of the run was committed (ns), from the server's commit
+def _commit_times(url: str) -> dict[tuple[str, str], dict[int, int]]:
+    """When each event of each run was committed (ns), from the server's commit
     timestamps (the throwaway server runs with `track_commit_timestamp`)."""
     with connect(url) as conn:
         rows = conn.execute(
-            f"""SELECT seq, (extract(epoch FROM pg_xact_commit_timestamp(xmin))
-            * 1000000)::bigint FROM {SCHEMA}.events WHERE workflow_id = %s AND run_id = %s""",
-            (workflow_id, run_id),
+            f"""SELECT workflow_id, run_id, seq, (extract(epoch FROM
+            pg_xact_commit_timestamp(xmin)) * 1000000)::bigint FROM {SCHEMA}.events"""
         ).fetchall()
-    return {seq: at * 1000 for seq, at in rows}
+    times: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for workflow_id, run_id, seq, at in rows:
+        times[workflow_id, run_id][seq] = at * 1000
+    return times
 
 
 def _ledger(ledger: Path) -> dict[str, list[tuple[str, str, int]]]:
