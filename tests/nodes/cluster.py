@@ -27,12 +27,24 @@ SCHEMA = "aion"
 
 class NodeProc:
     """A node in its own process (`tests.nodes.cluster_child`), its output read by a
-    thread into a queue (so a test waits on it, never polls)."""
+    thread into a queue (so a test waits on it, never polls). Ready once it said so;
+    `wait=False` returns at once (several start side by side: then call `ready()`).
+    It sends `senders` signals at a time (their outcomes come in any order)."""
 
-    def __init__(self, url: str, node_id: str, ledger: Path, logs: Path) -> None:
+    def __init__(
+        self,
+        url: str,
+        node_id: str,
+        ledger: Path,
+        logs: Path,
+        *,
+        wait: bool = True,
+        senders: int = 1,
+    ) -> None:
         self.node_id = node_id
+        child = "tests.nodes.cluster_child"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.nodes.cluster_child", url, node_id, str(ledger)],
+            [sys.executable, "-m", child, url, node_id, str(ledger), str(senders)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -42,8 +54,16 @@ class NodeProc:
             env={**os.environ, "AION_FAULTS": ""},
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self._ready = False
         threading.Thread(target=self._read, daemon=True).start()
-        assert self.next(60) == "READY"
+        if wait:
+            self.ready()
+
+    def ready(self) -> NodeProc:
+        if not self._ready:
+            assert self.next(60) == "READY"
+            self._ready = True
+        return self
 
     def _read(self) -> None:
         assert self.proc.stdout is not None

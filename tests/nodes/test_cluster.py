@@ -5,11 +5,12 @@ or applied twice, no activity starts again once its completion is recorded, and 
 two nodes ever record events for one run.
 
 1,000 runs (each with an activity, a timer, a signal, a child on whichever node owns
-its id, another activity; `AION_CLUSTER_RUNS` sets another count), about a minute for
-both tests on 2 cores; 1 s leases, lost and retaken under load on a loaded 2-core
-machine. A failure
-prints the runs left open, their children, the request rows left (decoded), the
-lease epochs of their partitions and the tail of each node's log.
+its id, another activity; `AION_CLUSTER_RUNS` sets another count), about half a
+minute each on 2 cores; the first test sends `SENDERS` signals at a time from each
+node (so that many are in flight when one is killed); 1 s leases, lost and retaken
+under load on a loaded 2-core machine. A restarted node joins while the next batch
+starts. A failure prints the runs left open, their children, the request rows left
+(decoded), the lease epochs of their partitions and the tail of each node's log.
 
 Races these tests found, each fixed at its root with a deterministic test of its own:
 a watch registered while the append closing its run was in flight (a parent left
@@ -37,6 +38,9 @@ from tests.nodes.cluster import (
     until,
 )
 
+#: signals in flight at once from each node of the first test
+SENDERS = 8
+
 
 def _runs() -> int:
     return int(os.environ.get("AION_CLUSTER_RUNS", 0)) or 1000
@@ -46,10 +50,11 @@ def _chunks(ids: list[str], size: int) -> list[str]:
     return [",".join(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
-def _cluster(url: str, tmp_path: Path, ledger: Path) -> list[NodeProc]:
-    first = NodeProc(url, "n1", ledger, tmp_path)
+def _cluster(url: str, tmp_path: Path, ledger: Path, senders: int = 1) -> list[NodeProc]:
+    first = NodeProc(url, "n1", ledger, tmp_path, senders=senders)
     install_audit(url)  # (the schema exists once the first node opened it)
-    nodes = [first, NodeProc(url, "n2", ledger, tmp_path), NodeProc(url, "n3", ledger, tmp_path)]
+    later = [NodeProc(url, n, ledger, tmp_path, wait=False, senders=senders) for n in ("n2", "n3")]
+    nodes = [first, *(node.ready() for node in later)]
     until(lambda: sorted(owners(url).values()) in ([21, 21, 22], [21, 22, 21]), 30, "balance")
     return nodes
 
@@ -61,7 +66,7 @@ def test_three_nodes_one_killed_and_one_joining_complete_every_run_once(
     n = _runs()
     ledger = tmp_path / "ledger"
     ledger.touch()
-    nodes = _cluster(pg_url, tmp_path, ledger)
+    nodes = _cluster(pg_url, tmp_path, ledger, senders=SENDERS)
     joined: list[NodeProc] = []
     try:
         ids = [f"m{i}" for i in range(n)]
@@ -79,7 +84,7 @@ def test_three_nodes_one_killed_and_one_joining_complete_every_run_once(
         nodes[1].kill()
         for k in (0, 2):
             refused += nodes[k].signals(len(sent[k]), acked)
-        joined.append(NodeProc(pg_url, "n4", ledger, tmp_path))
+        joined.append(NodeProc(pg_url, "n4", ledger, tmp_path, senders=SENDERS))
         # sent again, from the others: the dead node's unacknowledged, and the refused
         lost = list(dict.fromkeys([wid for wid in sent[1] if wid not in acked] + refused))
         for attempt in range(2, 10):
@@ -110,7 +115,7 @@ def test_a_rolling_restart_of_three_nodes_under_load_loses_and_repeats_nothing(
         batches = _chunks(ids, max(1, n // 6))
         acked: dict[str, str] = {}
         for step, batch in enumerate(batches):
-            live = [node for node in nodes]
+            live = [node.ready() for node in nodes]  # (one restarted joins meanwhile)
             restarting = None
             if step % 2 == 1:  # restart one node (gracefully), one at a time, under load
                 restarting = nodes[step // 2 % 3]
@@ -130,7 +135,9 @@ def test_a_rolling_restart_of_three_nodes_under_load_loses_and_repeats_nothing(
                     pass
                 assert restarting.proc.wait(60) == 0
                 index = nodes.index(restarting)  # a new process under the same node id
-                nodes[index] = NodeProc(pg_url, restarting.node_id, ledger, tmp_path)
+                nodes[index] = NodeProc(pg_url, restarting.node_id, ledger, tmp_path, wait=False)
+        for node in nodes:
+            node.ready()
         until(lambda: completed(pg_url) == n, 240, "runs", lambda: stuck(pg_url, tmp_path))
         check_cluster(pg_url, ids, ledger, acked)
         assert len(acked) == n
