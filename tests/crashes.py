@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -39,19 +40,25 @@ def kill_engine(child: Child, timeout: float = 30.0) -> None:
     raise AssertionError(f"processes of group {child.pid} outlived SIGKILL for {timeout} s")
 
 
-def _living_members(group: int) -> list[int]:
-    """The processes of process group `group` that are not (yet) zombies."""
-    found = []
+def process_states() -> Iterator[tuple[int, list[str]]]:
+    """Each live process's pid and the fields of its `/proc/PID/stat` after the command
+    name (state, ppid, pgrp, ...); one that ends meanwhile is skipped."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
+                    yield int(entry), stat.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # gone meanwhile
-            if int(fields[2]) == group and fields[0] not in ("Z", "X"):
-                found.append(int(entry))
-    return found
+
+
+def _living_members(group: int) -> list[int]:
+    """The processes of process group `group` that are not (yet) zombies."""
+    return [
+        pid
+        for pid, fields in process_states()
+        if int(fields[2]) == group and fields[0] not in ("Z", "X")
+    ]
 
 
 def kill_at_ready(module: str, *args: object) -> None:

@@ -32,8 +32,9 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
+
+from aion_actors.core.closing import CloseOnExit
 
 ROOT = Path(__file__).resolve().parents[1]
 _EXIT = b"EXIT "
@@ -61,7 +62,7 @@ class Forked:
         os.kill(self.pid, signal.SIGKILL)
 
 
-class Forker:
+class Forker(CloseOnExit):
     """The forking process, with `modules` imported; `close()` (or the `with`) ends it."""
 
     def __init__(self, *modules: str) -> None:
@@ -106,17 +107,6 @@ class Forker:
         self._process.wait(timeout=30)
         assert self._process.stdout is not None
         self._process.stdout.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _serve(modules: list[str]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aion_actors.workers import AttemptInfo, Executor, Outcome, Task
+from tests.crashes import process_states
 
 WAIT = 30.0  # generous: the CI machine is small and shared
 
@@ -113,17 +114,7 @@ def own_threads() -> set[threading.Thread]:
 def children(parent: int | None = None) -> set[int]:
     """Live (non-zombie) direct child processes of `parent`, by default this process."""
     me = str(os.getpid() if parent is None else parent)
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == me and fields[0] != "Z":
-                found.add(int(entry))
-    return found
+    return {pid for pid, fields in process_states() if fields[1] == me and fields[0] != "Z"}
 
 
 def assert_result_limit_of(executor: Executor) -> None:
