@@ -99,8 +99,7 @@ class Closings:
         if run is None:
             raise WorkflowNotFound(key.workflow_id, key.run_id)
         while self.elsewhere is not None and not run.status.is_terminal:
-            if raise_on_park and run.status is WorkflowStatus.PARKED:
-                raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")
+            _refuse_parked(key, run, raise_on_park)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             # (no time left: the store just said it is open, its owner would say no more)
             if left == 0 or not self.elsewhere(key, left):
@@ -135,8 +134,7 @@ class Closings:
             if run is None:
                 raise WorkflowNotFound(key.workflow_id, key.run_id)
             if not run.status.is_terminal and self.watch is not None:
-                if raise_on_park and run.status is WorkflowStatus.PARKED:
-                    raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")
+                _refuse_parked(key, run, raise_on_park)
                 return key, None, True
             # ended (its last event), or open in the store but in no engine (it raises)
             closing = self._closing_in_store(key, run=run)
@@ -212,3 +210,10 @@ def _call(key: RunKey, callback: Callable[[], None]) -> None:
         callback()
     except Exception:
         log.exception("a done-callback of run %s raised; ignored", key.run_id)
+
+
+def _refuse_parked(key: RunKey, run: RunSummary, raise_on_park: bool) -> None:
+    """`WorkflowParked` for run `key`, held by another node, if the store says it is
+    parked there and the caller asked to hear so."""
+    if raise_on_park and run.status is WorkflowStatus.PARKED:
+        raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")
