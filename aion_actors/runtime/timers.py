@@ -82,14 +82,22 @@ class TimerService(Service):
                 del sent[key]
         limit = len(sent) + _BATCH
         due = self._store.due_timers(now, limit=limit)
+        present = set()
         for timer in due:
             key = _key(timer)
+            present.add(key)
             if key not in sent:
                 sent[key] = now
                 self._fire(timer)
         if len(due) == limit:
             return now
-        upcoming = self._store.due_timers(_FAR, limit=len(sent) + 1)
+        # `due` is every due timer: one reported and not among them has fired (its run
+        # recorded it) or left this node; remembered, it would only make each look read more
+        for key in [key for key in sent if key not in present]:
+            del sent[key]
+        # the due timers come first: one more row is the earliest upcoming one (or a
+        # timer recorded meanwhile, due already: not reported, so looked at again now)
+        upcoming = self._store.due_timers(_FAR, limit=len(due) + 1)
         pending = [t.fire_at for t in upcoming if _key(t) not in sent]
         next_at = min(pending, default=_FAR)
         if sent:
