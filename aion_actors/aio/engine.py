@@ -298,7 +298,7 @@ class AsyncEngine:
                         return await self._typed(key, result_of(key, closing))
                     elif there:  # held by another node (or by none yet)
                         self._check_open()
-                        await closed_elsewhere(port, self._reads, key)
+                        await closed_elsewhere(port, self._reads, key, raise_on_park)
         except TimeoutError:
             if there:  # (its message names the node: a store read)
                 late = await self._read(functools.partial(port.overdue_elsewhere, key, timeout))

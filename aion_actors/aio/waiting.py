@@ -1,12 +1,14 @@
 """How `AsyncEngine.result` waits for a run to end, with no thread waiting and no poll:
 woken by the run table for a run this engine holds, by the run's owner for one another
-node holds (the node's watch of it, answered by the append that closes it there and
-heard through the node's listener — the way `Engine.result` waits on a node)."""
+node holds (the node's watch of it, answered by the append that closes it there — or
+parks it, for a caller raising on a park — heard through the node's listener: the way
+`Engine.result` waits on a node)."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 from collections.abc import Callable
 
 from aion_actors.aio._bridge import receiver
@@ -28,12 +30,16 @@ async def parked_or_closed(port: Port, key: RunKey, raise_on_park: bool) -> ev.E
         unwatch()
 
 
-async def closed_elsewhere(port: Port, reads: concurrent.futures.Executor, key: RunKey) -> None:
-    """Once run `key`, held by another node (or by none yet), has closed — at once if it
-    has. The watch is recorded in the store on `reads` (a reader thread), and withdrawn
-    if the caller gives up first (a timeout, a cancel)."""
+async def closed_elsewhere(
+    port: Port, reads: concurrent.futures.Executor, key: RunKey, raise_on_park: bool
+) -> None:
+    """Once run `key`, held by another node (or by none yet), has closed — or, with
+    `raise_on_park`, parked — at once if it has. The watch is recorded in the store on
+    `reads` (a reader thread), and withdrawn if the caller gives up first (a timeout, a
+    cancel)."""
     closed, receive = receiver(asyncio.get_running_loop())
-    watching = reads.submit(port.watch_elsewhere, key, lambda: receive(None))
+    watch = functools.partial(port.watch_elsewhere, parks=raise_on_park)
+    watching = reads.submit(watch, key, lambda: receive(None))
     try:
         await asyncio.wrap_future(watching)
         await closed

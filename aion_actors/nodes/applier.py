@@ -34,6 +34,7 @@ from aion_actors.core import (
     OwnershipLost,
     RunKey,
     WorkflowAlreadyStarted,
+    WorkflowStatus,
     faults,
 )
 from aion_actors.core import events as ev
@@ -269,7 +270,7 @@ class Applier(Service):
             value = self._runs.query(self._lookup.latest_key(wid), name, args, timeout)
             return NodeAnswer(value=value)
         if call.kind == "watch":
-            return self._watch(request_id, (wid, str(call.run_id)))
+            return self._watch(request_id, (wid, str(call.run_id)), bool(call.options.get("parks")))
         if call.kind == "resume":
             self._registration.resume(self._lookup.latest(wid))
             return NodeAnswer()
@@ -338,11 +339,13 @@ class Applier(Service):
             raise EngineClosed()
         return NodeAnswer() if outcome[0] is None else NodeAnswer.failed(outcome[0])
 
-    def _watch(self, request_id: str, run: tuple[str, str]) -> NodeAnswer | None:
-        """Answer `request_id` when `run` closes: by the append that closes it, or now."""
-        self._store.watching(request_id, run)
+    def _watch(self, request_id: str, run: tuple[str, str], parks: bool) -> NodeAnswer | None:
+        """Answer `request_id` when `run` closes (or, `parks`, parks): by the append that
+        closes (parks) it, or now."""
+        self._store.watching(request_id, run, parks=parks)
         found = self._store.get_run(*run)
-        if found is not None and not found.status.is_terminal:
+        parked = found is not None and found.status is WorkflowStatus.PARKED
+        if found is not None and not found.status.is_terminal and not (parks and parked):
             return _LATER
         self._store.watching(request_id, run, stop=True)
         return NodeAnswer()

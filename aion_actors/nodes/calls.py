@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aion_actors.core as core
 import aion_actors.queues.queue as queue
-from aion_actors.core import AionError, CorruptEvent, packb, unpackb
+from aion_actors.core import AionError, CorruptEvent, RunKey, packb, unpackb
 from aion_actors.core import events as ev
 from aion_actors.store.postgres._requests import PREFIX
 
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 #: the version of the request and answer maps
 CALL_VERSION: Final = 1
 #: what a request asks
-#: (`watch`: answer once run `run_id` has closed; its row stays until then;
+#: (`watch`: answer once run `run_id` has closed — or parked, with option `parks`; its
+#: row stays until then;
 #: `enqueue`: to a queue's home node, see `aion_actors.nodes.queues`; `dequeue`: a slot of
 #: queue `name` for run `run_id`, from its queue's home node; `child`, `external`: a
 #: workflow's child start, or its `ctx` signal or cancel, the command's event as `payload`,
@@ -108,6 +109,13 @@ class NodeCall:
             run_id=run.run_id,
             options=options,
             **more,
+        )
+
+    @classmethod
+    def watch(cls, key: RunKey, *, parks: bool = False) -> NodeCall:
+        """Answer once run `key` has closed (`parks`: or parked) on its owner."""
+        return cls(
+            "watch", key.workflow_id, run_id=key.run_id, options={"parks": True} if parks else {}
         )
 
     def encode(self) -> bytes:

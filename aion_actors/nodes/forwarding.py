@@ -285,10 +285,11 @@ class Forwarder:
             f"{timeout} s: its partition {partition} is not this node's and {why}"
         )
 
-    def wait_closed(self, key: RunKey, timeout: float | None) -> bool:
-        """Wait until run `key` (held by another node, or by none yet) has closed; False
-        after `timeout`. The owner answers by the append that closes it."""
-        call = NodeCall("watch", key.workflow_id, run_id=key.run_id)
+    def wait_closed(self, key: RunKey, timeout: float | None, parks: bool = False) -> bool:
+        """Wait until run `key` (held by another node, or by none yet) has closed (or,
+        `parks`, parked); False after `timeout`. The owner answers by the append that
+        closes (parks) it."""
+        call = NodeCall.watch(key, parks=parks)
         request_id = new_request_id()
         partition = partition_of(key.workflow_id, self._store.partitions)
         self._answers.expect(request_id)

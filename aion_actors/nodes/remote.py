@@ -61,9 +61,10 @@ class NodeRemote:
         if faults.ARMED:
             faults.hit("child.requested")
 
-    def when_closed(self, key: RunKey, then: Callable[[], None]) -> Callable[[], None]:
-        call = NodeCall("watch", key.workflow_id, run_id=key.run_id)
-        request_id = self._forwarder.later(call, lambda _: then())
+    def when_closed(
+        self, key: RunKey, then: Callable[[], None], parks: bool = False
+    ) -> Callable[[], None]:
+        request_id = self._forwarder.later(NodeCall.watch(key, parks=parks), lambda _: then())
         return functools.partial(self._forwarder.withdraw, request_id)
 
     def external(self, event: ev.ExternalRequested, request_id: str, then: Then) -> None:

@@ -3,7 +3,8 @@
 The run table wakes the waiters of a run when it closes it (one latch per
 wait, set by whoever closes the run); a run this engine no longer holds
 answers from the store — or, on a node, once the node that holds it has
-closed it (`elsewhere`, `watch`: its owner answers). Nobody polls.
+closed it, or parked it for a caller that asked to hear of a park (`elsewhere`,
+`watch`: its owner's append answers). Nobody polls.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ from aion_actors.store import EventStore, RunSummary
 log = logging.getLogger("aion_actors.runtime")
 
 #: waits up to the seconds given (None: for good) until a run this engine does not hold
-#: has closed on another node; False when the time ran out
-Elsewhere = Callable[[RunKey, float | None], bool]
+#: has closed on another node (or, if the flag is set, parked there); False when the time
+#: ran out
+Elsewhere = Callable[[RunKey, float | None, bool], bool]
+#: `then()` once a run another node holds has closed (or, the flag set, parked) there;
+#: returns what withdraws the watch
+Watch = Callable[[RunKey, Callable[[], None], bool], Callable[[], None]]
 
 
 class Closings:
@@ -44,9 +49,10 @@ class Closings:
         self._whereabouts_of = whereabouts
         #: a node's: how to wait for runs held by other nodes (see `aion_actors.nodes`)
         self.elsewhere: Elsewhere | None = None
-        #: a node's: `then()` once a run another node holds has closed (nobody blocks);
-        #: returns what withdraws the watch, for a caller that stops waiting first
-        self.watch: Callable[[RunKey, Callable[[], None]], Callable[[], None]] | None = None
+        #: a node's: `then()` once a run another node holds has closed, or parked if asked
+        #: (nobody blocks); returns what withdraws the watch, for a caller that stops
+        #: waiting first
+        self.watch: Watch | None = None
         #: a node's: `OwnershipLost` naming the owner of run key's partition, None if it
         #: is this node's (see `Remote.moved`)
         self.moved: Callable[[RunKey], AionError | None] | None = None
@@ -99,10 +105,10 @@ class Closings:
         if run is None:
             raise WorkflowNotFound(key.workflow_id, key.run_id)
         while self.elsewhere is not None and not run.status.is_terminal:
-            _refuse_parked(key, run, raise_on_park)
+            self._refuse_parked(key, run, raise_on_park)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             # (no time left: the store just said it is open, its owner would say no more)
-            if left == 0 or not self.elsewhere(key, left):
+            if left == 0 or not self.elsewhere(key, left, raise_on_park):
                 raise self.overdue_elsewhere(key, timeout, run.status)
             run = self._store.get_run(*key) or run
         last = self._store.read(*key, run.head)
@@ -134,13 +140,29 @@ class Closings:
             if run is None:
                 raise WorkflowNotFound(key.workflow_id, key.run_id)
             if not run.status.is_terminal and self.watch is not None:
-                _refuse_parked(key, run, raise_on_park)
+                self._refuse_parked(key, run, raise_on_park)
                 return key, None, True
             # ended (its last event), or open in the store but in no engine (it raises)
             closing = self._closing_in_store(key, run=run)
             if not isinstance(closing, ev.WorkflowContinuedAsNew | ev.WorkflowReset):
                 return key, closing, False
             key = RunKey(key.workflow_id, closing.next_run_id)
+
+    def _refuse_parked(self, key: RunKey, run: RunSummary, raise_on_park: bool) -> None:
+        """`WorkflowParked` for run `key`, held by another node, if the store says it is
+        parked there and the caller asked to hear so — why, as its `RunParked` recorded
+        (the words its owner's `result()` says)."""
+        if raise_on_park and run.status is WorkflowStatus.PARKED:
+            raise WorkflowParked(key.workflow_id, key.run_id, self._parked_for(key, run.head))
+
+    def _parked_for(self, key: RunKey, head: int) -> str:
+        """The reason of the last `RunParked` of run `key` (its last event, unless events
+        were recorded for it while it stayed parked)."""
+        events = self._store.read(*key, head)
+        if not (events and isinstance(events[-1], ev.RunParked)):
+            events = self._store.read(*key)
+        parked = next((e for e in reversed(events) if isinstance(e, ev.RunParked)), None)
+        return "parked on another node" if parked is None else parked.reason
 
     def overdue_elsewhere(
         self, key: RunKey, timeout: float | None, status: WorkflowStatus | None = None
@@ -197,7 +219,7 @@ class Closings:
             return
         run = self._store.get_run(*key)
         if self.watch is not None and run is not None and not run.status.is_terminal:
-            self.watch(key, lambda: self.when_closed(key, callback))  # held by another node
+            self.watch(key, lambda: self.when_closed(key, callback), False)  # another node's
             return
         if run is not None and run.status.is_terminal and not run.status.names_next_run:
             _call(key, callback)  # closed for good: its summary says so, no event to read
@@ -210,10 +232,3 @@ def _call(key: RunKey, callback: Callable[[], None]) -> None:
         callback()
     except Exception:
         log.exception("a done-callback of run %s raised; ignored", key.run_id)
-
-
-def _refuse_parked(key: RunKey, run: RunSummary, raise_on_park: bool) -> None:
-    """`WorkflowParked` for run `key`, held by another node, if the store says it is
-    parked there and the caller asked to hear so."""
-    if raise_on_park and run.status is WorkflowStatus.PARKED:
-        raise WorkflowParked(key.workflow_id, key.run_id, "parked on another node")

@@ -41,9 +41,12 @@ class Remote(Protocol):
 
     def start_child(self, event: ev.ChildStarted, link: dict[str, Any], then: Then) -> None: ...
 
-    def when_closed(self, key: RunKey, then: Callable[[], None]) -> Callable[[], None]:
-        """`then()` once run `key` has closed on its owner; returns what withdraws the
-        watch (without blocking), for a caller that stops waiting first."""
+    def when_closed(
+        self, key: RunKey, then: Callable[[], None], parks: bool = False
+    ) -> Callable[[], None]:
+        """`then()` once run `key` has closed (`parks`: or parked) on its owner; returns
+        what withdraws the watch (without blocking), for a caller that stops waiting
+        first."""
 
     def external(self, event: ev.ExternalRequested, request_id: str, then: Then) -> None: ...
 

@@ -4,7 +4,7 @@ The engine's own verbs wait for a commit on the caller's thread; these hand
 back at once and tell the caller later, on whichever thread makes it true:
 a start's `Ack` resolves at its commit, a request's at its commit, and
 `watch` calls back when the run next parks or closes — or, for a run another
-node holds, `watch_elsewhere` when its owner has closed it.
+node holds, `watch_elsewhere` when its owner has closed it (or parked it, if asked).
 """
 
 from __future__ import annotations
@@ -105,15 +105,18 @@ class Port:
         read the store: call it off the event loop."""
         return self._closings.closed_now(key, raise_on_park=raise_on_park)
 
-    def watch_elsewhere(self, key: RunKey, callback: Callable[[], None]) -> Callable[[], None]:
+    def watch_elsewhere(
+        self, key: RunKey, callback: Callable[[], None], *, parks: bool = False
+    ) -> Callable[[], None]:
         """A node's: `callback()` (on the node's answer thread) once run `key`, which it
-        does not hold, has closed on the node that holds it — told by its owner's answer,
-        as `Engine.result` is, nobody polling; at once if it has closed already. Returns
-        what withdraws the watch (without blocking), for a caller that gives up first.
-        It records the watch in the store: call it off the event loop."""
+        does not hold, has closed (`parks`: or parked) on the node that holds it — told
+        by its owner's answer, as `Engine.result` is, nobody polling; at once if it has
+        closed (parked) already. Returns what withdraws the watch (without blocking), for
+        a caller that gives up first. It records the watch in the store: call it off the
+        event loop."""
         if self._closings.watch is None:
             raise AionError(f"run {key.run_id} is not open in this engine, which is no node")
-        return self._closings.watch(key, callback)
+        return self._closings.watch(key, callback, parks)
 
     def overdue_elsewhere(self, key: RunKey, timeout: float | None) -> TimeoutError:
         """The `TimeoutError` of a wait for run `key`, held by another node, to end (naming

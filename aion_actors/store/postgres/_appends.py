@@ -31,6 +31,7 @@ from aion_actors.core import (
     CorruptEvent,
     Event,
     SequenceConflict,
+    WorkflowStatus,
     unpackb,
 )
 from aion_actors.store import _projection as proj
@@ -40,13 +41,15 @@ from aion_actors.store.postgres._timers import TimerChanges, notify
 from aion_actors.store.protocol import AppendRequest
 
 _Run = tuple[str, str]
+_PARKED = WorkflowStatus.PARKED.value
 Results = list[list[Event] | AionError]
 #: inside a write's transaction: the requests the store may write, the others replaced
 #: by their error
 Fence = Callable[[Any, list[proj.Prepared | AionError]], list[proj.Prepared | AionError]]
 #: inside a write's transaction, after its events: what else the requests written (and
-#: the runs they closed) settle — a node's: the request rows of other nodes' calls
-Consumed = Callable[[Any, list[proj.Prepared], list[tuple[str, str]]], None]
+#: the runs they closed, and those they left parked) settle — a node's: the request
+#: rows of other nodes' calls
+Consumed = Callable[[Any, list[proj.Prepared], list[_Run], list[_Run]], None]
 
 
 class Batch:
@@ -234,7 +237,8 @@ def _write(
         )
         closed_now = {run: sm for run, sm in touched.items() if sm["status"] not in proj.OPEN}
         if consumed is not None:
-            consumed(conn, written, list(closed_now))
+            parked = [run for run, sm in touched.items() if sm["status"] == _PARKED]
+            consumed(conn, written, list(closed_now), parked)
         _search.update(conn, s, listed, touched)
         if closed_now:
             _prune.closed(conn, s, closed_now)

@@ -2,17 +2,18 @@
 
 A request applied here (see `aion_actors.nodes.applier`) is done when the
 append of its event commits: that append deletes its row (`_requests.consume`).
-A watch (a request to be answered when a run closes) is done by the append
-that closes the run. This ledger tells each append's transaction which rows
-it consumes, and is told how the transaction ended:
+A watch (a request to be answered when a run closes — or, if it asks, parks) is
+done by the append that closes (or parks) the run. This ledger tells each
+append's transaction which rows it consumes, and is told how the transaction
+ended:
 
 - a commit attempt that failed (a lost connection, retried) consumed nothing:
   the watches it took go back, so the retry — or the next append — answers
   them;
-- a watch registered while the append closing its run is in flight (its
-  transaction took the run's watches but has not committed) would be missed
-  by that append and yet see the run still open: `watch` waits until that
-  transaction has ended, so its caller then reads the run's committed state.
+- a watch registered while the append closing (or parking) its run is in
+  flight (its transaction took the run's watches but has not committed) would
+  be missed by that append and yet see the run still open: `watch` waits until
+  that transaction has ended, so its caller then reads the run's committed state.
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ class Consuming:
         self._applying = 0
         #: requests whose rows an append deleted, until their applier asks (`applied`)
         self._consumed: set[str] = set()
-        #: runs other nodes wait to see closed -> request ids
-        self._watched: dict[Run, set[str]] = {}
-        #: the commit in flight: the runs it closes (with the watches it answers), and
-        #: the requests it consumes
-        self._closing: dict[Run, set[str]] = {}
+        #: runs other nodes wait to see closed -> request id -> answered by a park too
+        self._watched: dict[Run, dict[str, bool]] = {}
+        #: the commit in flight: the runs it closes or parks (with the watches it
+        #: answers), and the requests it consumes
+        self._closing: dict[Run, dict[str, bool]] = {}
         self._taken: list[str] = []
 
     def applying(self, request_id: str, event: Awaited | None) -> None:
@@ -65,23 +66,27 @@ class Consuming:
                 return True
             return False
 
-    def watch(self, request_id: str, run: Run) -> None:
-        """`request_id` waits for `run` to close; returns once no commit closing `run` is
-        in flight (so a read of the run after this sees whether it closed)."""
+    def watch(self, request_id: str, run: Run, *, parks: bool = False) -> None:
+        """`request_id` waits for `run` to close (or, `parks`, to park); returns once no
+        commit closing or parking `run` is in flight (so a read of the run after this
+        sees whether it closed, or parked)."""
         with self._ended:
             self._ended.wait_for(lambda: run not in self._closing, _CLOSING_WAIT)
-            self._watched.setdefault(run, set()).add(request_id)
+            self._watched.setdefault(run, {})[request_id] = parks
 
     def unwatch(self, request_id: str, run: Run) -> None:
         with self._lock:
-            ids = self._watched.get(run, set())
-            ids.discard(request_id)
+            ids = self._watched.get(run, {})
+            ids.pop(request_id, None)
             if not ids:
                 self._watched.pop(run, None)
 
-    def consume(self, written: Iterable[proj.Prepared], closed: list[Run]) -> list[str]:
+    def consume(
+        self, written: Iterable[proj.Prepared], closed: list[Run], parked: Iterable[Run] = ()
+    ) -> list[str]:
         """In an append's transaction (one at a time): the request ids whose rows it
-        deletes — those of the events it records, and the watches of the runs it closes."""
+        deletes — those of the events it records, the watches of the runs it closes, and
+        the watches asking to hear of a park of the runs it leaves `parked`."""
         ids: list[str] = []
         with self._lock:
             for request in written if self._applying else ():
@@ -94,9 +99,22 @@ class Consuming:
             self._consumed.update(ids)
             self._taken = list(ids)
             for run in closed:
-                self._closing[run] = self._watched.pop(run, set())
-                ids.extend(self._closing[run])
+                self._closing[run] = self._watched.pop(run, {})
+            for run in parked:
+                self._closing[run] = self._parks_of(run)
+            for taken in self._closing.values():
+                ids.extend(taken)
         return ids
+
+    def _parks_of(self, run: Run) -> dict[str, bool]:
+        """Take the watches of `run` that a park answers (the others wait for its close)."""
+        watched = self._watched.get(run, {})
+        taken = {request_id: True for request_id, parks in watched.items() if parks}
+        for request_id in taken:
+            del watched[request_id]
+        if not watched:
+            self._watched.pop(run, None)
+        return taken
 
     def ended(self, committed: bool) -> None:
         """The append's transaction ended: `committed`, or not (then it consumed nothing:
@@ -105,7 +123,7 @@ class Consuming:
             if not committed:
                 for run, ids in self._closing.items():
                     if ids:
-                        self._watched.setdefault(run, set()).update(ids)
+                        self._watched.setdefault(run, {}).update(ids)
                 self._consumed.difference_update(self._taken)
             self._closing.clear()
             self._taken = []

@@ -183,21 +183,29 @@ class NodeStore(PostgresStore):
         """Done applying: whether an append deleted its row."""
         return self._consuming.applied(request_id, event)
 
-    def watching(self, request_id: str, run: tuple[str, str], *, stop: bool = False) -> None:
-        """Request `request_id` waits for `run` to close: the append that closes it
-        answers it (`stop`: no longer). Returns once no append closing `run` is in flight,
-        so a read of the run after this sees whether it closed."""
+    def watching(
+        self, request_id: str, run: tuple[str, str], *, stop: bool = False, parks: bool = False
+    ) -> None:
+        """Request `request_id` waits for `run` to close (or, `parks`, to park): the append
+        that closes (parks) it answers it (`stop`: no longer). Returns once no append
+        closing or parking `run` is in flight, so a read of the run after this sees
+        whether it closed (parked)."""
         if stop:
             self._consuming.unwatch(request_id, run)
         else:
-            self._consuming.watch(request_id, run)
+            self._consuming.watch(request_id, run, parks=parks)
 
     def _consume_requests(
-        self, conn: Any, written: list[proj.Prepared], closed: list[tuple[str, str]]
+        self,
+        conn: Any,
+        written: list[proj.Prepared],
+        closed: list[tuple[str, str]],
+        parked: list[tuple[str, str]],
     ) -> None:
-        """In an append's transaction: the requests it applies, and the watches of the
-        runs it closes, are answered by it (one statement; none when nobody waits)."""
-        if ids := self._consuming.consume(written, closed):
+        """In an append's transaction: the requests it applies, the watches of the runs it
+        closes, and the watches of a park of those it leaves parked, are answered by it
+        (one statement; none when nobody waits)."""
+        if ids := self._consuming.consume(written, closed, parked):
             _requests.consume(conn, self.target.schema, ids)
 
     def _commit(self, batch: Batch) -> Results:
