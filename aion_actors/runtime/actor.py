@@ -117,10 +117,13 @@ class RunActor(Leaving):
             self.stop()
             return
         try:
-            handed = host.handoff(self.key)
+            handed = host.handoff(self.key, self.generation)
         except CorruptEvent as exc:
             self._head = self._next_seq = host.recorder.head(self.workflow_id, self.run_id)
             self._park(str(exc))
+            return
+        if handed is None:  # its run left this engine since (dropped): nothing to replay
+            self.stop()
             return
         history = handed.events
         self._head = self._next_seq = history[-1].seq

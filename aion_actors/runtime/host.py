@@ -67,8 +67,9 @@ class RunHost(Protocol):
     @property
     def recorder(self) -> Recorder: ...
 
-    def handoff(self, key: RunKey) -> Handoff:
-        """The history to replay, or the opening of a run being started."""
+    def handoff(self, key: RunKey, generation: int) -> Handoff | None:
+        """The history to replay, or the opening of a run being started; None when the
+        incarnation of `generation` is not the run's any more (it left this engine)."""
 
     def start_failed(self, key: RunKey, error: BaseException, start: Ack | None = None) -> None:
         """A run's first commit failed: it never started; its reservation goes, and then

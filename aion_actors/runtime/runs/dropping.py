@@ -8,7 +8,10 @@ is refused on their behalf as if they had closed: their entries leave the table
 error the caller supplies for its run, and `result()` waiters look again — in the
 store, where the new owner records the runs' progress. Their actors are told so
 (`msg.Dropped`) and stop, answering what they took and did not record with that
-error too — the requests of an append still in flight as well, should it fail.
+error too — the requests of an append still in flight as well, should it fail. A run
+being started whose start no incarnation has taken yet is not started here: its
+starter hears that error (nothing of it was recorded; a node's caller then asks the
+new owner), and an incarnation that comes to replay it finds its run gone and stops.
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ def drop_runs(
         if not within(entry.key.workflow_id):
             continue
         ref = entry.ref
-        held = table.withdraw(entry.key)
+        with table.lock(entry.key.workflow_id):  # (its incarnation takes its start, or we do)
+            handoff = table.take_handoff(entry.key)
+            held = table.withdraw(entry.key)
         wake_watchers(entry)
         why = error(entry.key)
+        if handoff is not None and handoff.start is not None:  # taken by no incarnation
+            handoff.start.resolve(why)
         for message in held:
             refuse(message, why)
         if ref is not None:

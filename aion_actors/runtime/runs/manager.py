@@ -291,8 +291,8 @@ class RunManager:
     def recorder(self) -> Recorder:
         return self._recorder
 
-    def handoff(self, key: RunKey) -> Handoff:
-        return self._residency.handoff(key)
+    def handoff(self, key: RunKey, generation: int) -> Handoff | None:
+        return self._residency.handoff(key, generation)
 
     def start_failed(self, key: RunKey, error: BaseException, start: msg.Ack | None = None) -> None:
         entry = self._table.get(key)

@@ -332,8 +332,14 @@ class Residency:
                 ref.tell(message)
         return incarnation
 
-    def handoff(self, key: RunKey) -> Handoff:
-        return self._table.take_handoff(key) or Handoff(self._store.read(*key))
+    def handoff(self, key: RunKey, generation: int) -> Handoff | None:
+        """What generation's incarnation replays; None: not the run's now (it left: `dropping`)."""
+        with self._table.lock(key.workflow_id):  # (a drop takes the start, or this does)
+            entry = self._table.get(key)
+            if entry is None or entry.generation != generation:
+                return None
+            handoff = self._table.take_handoff(key)
+        return handoff or Handoff(self._store.read(*key))
 
     def restarting(self, key: RunKey, generation: int, incarnation: Incarnation) -> None:
         """The supervisor starts a replacement for a crashed incarnation."""
@@ -351,11 +357,9 @@ class Residency:
         self._evictor.exited(key)
         if crashed:
             return
-        if self._table.exited(key, generation):  # messages wait: bring it back
-            entry = self._table.get(key)
-            woken = self._wake(entry) if entry is not None else None
-            if woken is not None:
-                self._lane.submit(self._rehydrate, key, woken, None)
+        entry = self._table.get(key) if self._table.exited(key, generation) else None
+        if entry is not None and (woken := self._wake(entry)) is not None:  # messages wait
+            self._lane.submit(self._rehydrate, key, woken, None)  # (bring it back)
 
     def evict(self, key: RunKey) -> None:
         entry = self._table.get(key)
