@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from aion_actors import Engine, OwnershipLost
+from aion_actors import Engine, EngineClosed, OwnershipLost
 from aion_actors.core import RunKey
 from tests.runtime import flows
 
@@ -82,3 +82,32 @@ def test_a_run_dropped_before_its_start_is_taken_answers_its_starter_and_never_c
     assert engine.stats()["crashes"] == 0, "an incarnation replayed a start it never got"
     assert engine.store.latest_run("dropped") is None, "a dropped start was recorded"
     assert engine.start(flows.doubles, 4, workflow_id="after").result(timeout=30) == 8
+
+
+@pytest.mark.timeout(120)
+def test_a_start_no_incarnation_took_before_the_engine_closed_hears_engine_closed(
+    engine: Engine,
+) -> None:
+    """The engine closes between the spawn of a new run's actor and its incarnation (which
+    then finds itself stale and never takes the start): the starter hears `EngineClosed`
+    instead of waiting for a commit that never comes."""
+    runs = engine._parts.runs  # noqa: SLF001 - the instant between spawn and incarnation
+    table = runs._table  # noqa: SLF001
+    shut = threading.Event()
+    _after(table, "shut", shut.set)
+    original = runs.incarnation
+    closing: list[threading.Thread] = []
+
+    def incarnation(*args: Any) -> Any:
+        if not closing:  # the first incarnation: the engine closes before it goes live
+            closing.append(threading.Thread(target=engine.close, name="closer"))
+            closing[0].start()
+            assert shut.wait(ANSWERED_WITHIN), "the engine did not begin to close"
+        return original(*args)
+
+    runs.incarnation = incarnation
+    started = _start_in_thread(engine, "unstarted")
+    with pytest.raises(EngineClosed):
+        started.result(ANSWERED_WITHIN)
+    closing[0].join(ANSWERED_WITHIN)
+    assert not closing[0].is_alive()

@@ -290,8 +290,7 @@ class Residency:
         return True
 
     def _never_started(self, key: RunKey) -> None:
-        """The engine closed before run `key` had an actor: a start still in its entry was
-        taken by no incarnation, so nothing of it was recorded; its caller is told so."""
+        """The engine closes: a start no incarnation took was not recorded; its caller hears."""
         handoff = self._table.take_handoff(key)
         if handoff is not None and handoff.start is not None:
             handoff.start.resolve(EngineClosed())
@@ -371,6 +370,8 @@ class Residency:
         self.refuse_all(self._table.shut())
         self._kept.clear()
         self._sup.stop()
+        for entry in self._table.entries():  # no actor takes a start now: its caller hears so
+            self._never_started(entry.key)
 
     def refuse_all(self, held: list[object]) -> None:
         for message in held:
