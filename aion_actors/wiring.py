@@ -134,6 +134,8 @@ def wire(
     catalog = Catalog()
     dispatcher = Dispatcher(RUN_DISPATCHER_THREADS, name="aion-run")
     recorder = Recorder(store, delivering=dispatcher.batch)
+    if isinstance(store, NodeStore):  # a run's appends carry its partition's epoch
+        recorder.epoch_of = store.epoch_of
     executors = Executors(
         catalog,
         workers=workers,

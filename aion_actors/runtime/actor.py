@@ -96,6 +96,10 @@ class RunActor(Leaving):
         #: set once its run was dropped from this node (`msg.Dropped`): what callers hear
         self._dropped: BaseException | None = None
         self._incarnation: Incarnation | None = Incarnation(pid=0)
+        #: on a node, the epoch of its run's partition it was made under (read before its
+        #: history is handed over): its appends carry it, so the store refuses them once
+        #: the partition left this node, even if it came back (a newer incarnation writes)
+        self._epoch: int | None = None
         self._evicting = False
         self._reported_idle = False
         self._updates = LiveUpdates()
@@ -116,6 +120,7 @@ class RunActor(Leaving):
         if incarnation is None:  # stale: a newer incarnation holds the run
             self.stop()
             return
+        self._epoch = host.recorder.epoch_of(self.workflow_id)
         try:
             handed = host.handoff(self.key, self.generation)
         except CorruptEvent as exc:
@@ -316,9 +321,8 @@ class RunActor(Leaving):
         self._inflight = True
         expected = self._next_seq - len(batch)
         self._sent = sent = msg.Sent(requests, expected) if requests else None
-        self._pending = submitting.submit(
-            self._host, self.key, self.generation, self._ref, batch, expected, acks, sent
-        )
+        run = (self._host, self.key, self.generation, self._ref)
+        self._pending = submitting.submit(*run, batch, expected, acks, sent, self._epoch)
 
     def _settle(self) -> None:
         """Commit what is queued before crashing: a bug in workflow code must not

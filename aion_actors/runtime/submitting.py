@@ -35,12 +35,13 @@ def submit(
     expected_seq: int,
     acks: list[msg.Ack],
     sent: msg.Sent | None,
+    epoch: int | None = None,
 ) -> Commit:
     """Append `batch` after `expected_seq`; once committed, resolve `acks` (those of a
     batch that closes the run wait for the actor to have acted on it) and tell `ref`.
     `sent` holds the batch's requests, whose acks come first in `acks`: should the append
     fail, the acks after theirs (a start's) hear why, and `ref` decides what becomes of
-    `sent` (see `unrecorded`)."""
+    `sent` (see `unrecorded`). `epoch`: its partition's, the actor's (`AppendRequest`)."""
     for ack in acks:
         ack.submitted = True
     closes = False
@@ -71,5 +72,5 @@ def submit(
             Orphans(host, key, generation).pass_on(told)
 
     return host.recorder.append_then(
-        key.workflow_id, key.run_id, batch, expected_seq, committed, alone=host.dispatcher.idle
+        *key, batch, expected_seq, committed, alone=host.dispatcher.idle, epoch=epoch
     )

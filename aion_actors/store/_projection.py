@@ -57,6 +57,7 @@ class Prepared:
     expected_seq: int
     events: list[Event]
     encoded: list[bytes]
+    epoch: int | None = None  #: its request's (see `AppendRequest.epoch`)
 
 
 class Clock:
@@ -115,7 +116,8 @@ def prepare(request: AppendRequest, now: int) -> Prepared | AionError:
             encoded.append(encode_event(stamped))
     except AionError as exc:
         return exc
-    return Prepared(request.workflow_id, request.run_id, key, request.expected_seq, events, encoded)
+    run = (request.workflow_id, request.run_id)
+    return Prepared(*run, key, request.expected_seq, events, encoded, request.epoch)
 
 
 def _stamp(event: Event, seq: int, now: int) -> Event:

@@ -57,6 +57,9 @@ class AppendRequest:
     run_id: str
     events: tuple[Event, ...]
     expected_seq: int
+    #: a node's: the epoch of the run's partition its writer was made under; the append
+    #: is refused once that tenure ended, even if the partition came back (see `NodeStore`)
+    epoch: int | None = None
 
 
 class AppendsInBatches:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
-from typing import Protocol
 
 from aion_actors.core import (
     AionError,
@@ -29,6 +28,7 @@ from aion_actors.core import (
     status_from_events,
 )
 from aion_actors.core.closing import CloseOnExit
+from aion_actors.store.commits import Commit, Outcome, Then
 from aion_actors.store.protocol import AppendRequest, EventStore
 from aion_actors.telemetry import Telemetry, default_telemetry, guarded
 
@@ -39,61 +39,8 @@ PROBE_INTERVAL = 1.0
 #: seconds between two log lines saying the store is full (or writes again)
 _QUIET = 30.0
 
-
-class _Outcome(Protocol):
-    """What the writer resolves: a `Future`, or the lighter `Commit`."""
-
-    def set_running_or_notify_cancel(self) -> bool: ...
-    def set_result(self, result: list[Event]) -> None: ...
-    def set_exception(self, exception: BaseException | None) -> None: ...
-
-
-_Pending = tuple[AppendRequest, _Outcome]
-#: called from the writer thread with (stamped events, None) or (None, error)
-Then = Callable[[list[Event] | None, BaseException | None], None]
-
-
-class Commit:
-    """One queued append, cheaper than a `Future`: a lock to wait on, and an optional
-    callback the writer calls right after the commit (it must be quick)."""
-
-    __slots__ = ("_done", "_error", "_result", "_then")
-
-    def __init__(self, then: Then | None = None) -> None:
-        self._done = threading.Lock()
-        self._done.acquire()
-        self._result: list[Event] = []
-        self._error: BaseException | None = None
-        self._then = then
-
-    def set_running_or_notify_cancel(self) -> bool:
-        return True
-
-    def set_result(self, result: list[Event]) -> None:
-        self._result = result
-        self._done.release()
-        self._call(result, None)
-
-    def set_exception(self, exception: BaseException | None) -> None:
-        self._error = exception
-        self._done.release()
-        self._call(None, exception)
-
-    def _call(self, result: list[Event] | None, error: BaseException | None) -> None:
-        if self._then is None:
-            return
-        try:
-            self._then(result, error)
-        except Exception:
-            log.exception("a commit callback raised; ignored")
-
-    def wait(self, timeout: float | None) -> list[Event]:
-        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
-            raise TimeoutError(f"append not committed within {timeout} s; it may still commit")
-        self._done.release()
-        if self._error is not None:
-            raise self._error
-        return self._result
+_Pending = tuple[AppendRequest, Outcome]
+__all__ = ["Commit", "Recorder", "Then"]
 
 
 class Recorder(CloseOnExit):
@@ -144,6 +91,9 @@ class Recorder(CloseOnExit):
         #: when each kind of storage message was last logged (see `_say`)
         self._said: dict[str, float] = {}
         self._heads_lock = threading.Lock()
+        #: a node's (`NodeStore.epoch_of`): the epoch of a run's partition an append made
+        #: now carries, so that it is refused once the partition left (`AppendRequest.epoch`)
+        self.epoch_of: Callable[[str], int | None] = _unfenced
         self._thread = threading.Thread(target=self._run, name="aion-recorder", daemon=True)
         self._thread.start()
 
@@ -152,7 +102,10 @@ class Recorder(CloseOnExit):
     ) -> Future[list[Event]]:
         """Queue an append; the future resolves with the stamped events once committed."""
         future: Future[list[Event]] = Future()
-        self._enqueue((AppendRequest(workflow_id, run_id, tuple(events), expected_seq), future))
+        epoch = self.epoch_of(workflow_id)
+        self._enqueue(
+            (AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch), future)
+        )
         return future
 
     def append(
@@ -165,7 +118,10 @@ class Recorder(CloseOnExit):
     ) -> list[Event]:
         """Submit and wait for the commit; raises the request's error."""
         commit = Commit()
-        self._enqueue((AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit))
+        epoch = self.epoch_of(workflow_id)
+        self._enqueue(
+            (AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch), commit)
+        )
         return commit.wait(timeout)
 
     def append_all(self, requests: Sequence[AppendRequest]) -> list[list[Event] | BaseException]:
@@ -190,6 +146,7 @@ class Recorder(CloseOnExit):
         then: Then,
         *,
         alone: bool = False,
+        epoch: int | None = None,
     ) -> Commit:
         """Queue an append; `then` is called from the writer thread once it is committed.
 
@@ -197,9 +154,12 @@ class Recorder(CloseOnExit):
         idle and nothing is queued, commit in this thread now (and call `then`
         here, before returning), sparing a lone run two thread hand-offs per
         commit. Anything submitted meanwhile waits for the writer, as usual.
+        `epoch`: the one its writer was made under (default: `epoch_of` now).
         """
         commit = Commit(then)
-        pending = (AppendRequest(workflow_id, run_id, tuple(events), expected_seq), commit)
+        epoch = self.epoch_of(workflow_id) if epoch is None else epoch
+        request = AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch)
+        pending = (request, commit)
         if not (alone and self._commit_alone(pending)):
             self._enqueue(pending)
         return commit
@@ -388,6 +348,10 @@ class Recorder(CloseOnExit):
                 else:
                     future.set_result(result)
         self.telemetry.committed(requests, results, seconds)
+
+
+def _unfenced(workflow_id: str) -> None:
+    """No epoch: a store shared by no nodes."""
 
 
 def _median_and_p99(values: list[int]) -> tuple[int, int]:

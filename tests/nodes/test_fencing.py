@@ -10,7 +10,7 @@ from aion_actors import OwnershipLost
 from aion_actors.core import events as ev
 from aion_actors.store import AppendRequest
 from aion_actors.store.postgres import partition_of
-from aion_actors.store.postgres.nodestore import NodeSettings, NodeStore
+from aion_actors.store.postgres.nodestore import NOT_HELD, NodeSettings, NodeStore
 from tests.store.helpers import started
 
 
@@ -58,3 +58,33 @@ def test_a_write_under_a_stale_epoch_raises_ownership_lost_and_records_nothing(
         assert new.get_run("w", "r5") is not None
         old_leases.close()
         new_leases.close()
+
+
+@pytest.mark.timeout(60)
+def test_an_append_made_under_an_earlier_epoch_is_refused_even_when_the_node_holds_it_again(
+    pg_url: str,
+) -> None:
+    """(A node's partition left it and came back, at a new epoch: a write its earlier
+    tenure made is refused — a run incarnation recovered since is the run's one writer —
+    while the partition stays held and a write of the new tenure goes through.)"""
+    p = partition_of("w", 64)
+    with NodeStore(pg_url, NodeSettings.of("solo")) as store:
+        leases = store.lease_table()
+        store.fence.hold(leases.claim([p], 10**10))
+        first = store.epoch_of("w")
+        store.append("w", "r1", [_started("r1")], 0)
+        lost: list[OwnershipLost] = []
+        store.fence.on_lost = lost.append
+        leases.release(store.fence.let_go([p]))  # it leaves this node ...
+        assert store.epoch_of("w") == NOT_HELD
+        store.fence.hold(leases.claim([p], 10**10))  # ... and comes back
+        assert store.epoch_of("w") == first + 1
+        signal = ev.SignalReceived(name="item", payload="x")
+        old, new = (AppendRequest("w", "r1", (signal,), 1, e) for e in (first, first + 1))
+        [refused] = store.append_batch([old])
+        assert isinstance(refused, OwnershipLost)
+        assert (refused.held_epoch, refused.epoch, refused.owner) == (first, first + 1, "solo")
+        assert store.head("w", "r1") == 1 and lost == [] and p in store.fence.held()
+        [written] = store.append_batch([new])
+        assert not isinstance(written, Exception) and store.head("w", "r1") == 2
+        leases.close()

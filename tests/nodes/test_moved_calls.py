@@ -242,3 +242,52 @@ def test_a_call_forwarded_while_the_store_is_down_gives_up_within_its_timeout(
         with pytest.raises(StoreUnavailable, match="this call recorded nothing"):
             solo.signal("stray", "item", "x", timeout=1)
         assert time.monotonic() - began < 10  # (before: the 30 s retry window, and more)
+
+
+@pytest.mark.timeout(90)
+def test_a_write_from_before_its_partition_left_and_came_back_is_refused_its_signal_recorded_once(
+    solo: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(A signal's append waits — here held at the store, as a commit retrying through an
+    outage waits. Meanwhile the partition leaves this node — its run is dropped — and
+    comes back at a new epoch: the run is recovered from the store, without the signal.
+    The old incarnation's append must not land behind the new incarnation's back: the
+    fence refuses it as made under the earlier epoch, and the signal goes to the
+    partition's owner as a request, which the new incarnation records — once.)"""
+    handle = solo.start(flows.waiter, 1, workflow_id="w")
+    node = solo._parts.node  # noqa: SLF001 - the partition leaves and comes back
+    assert node is not None
+    partition, store = partition_of("w", 64), node.store
+    append_batch, reached, go = store.append_batch, threading.Event(), threading.Event()
+
+    def held_once(requests: Any) -> Any:
+        signals = [e for r in requests for e in r.events if isinstance(e, ev.SignalReceived)]
+        if signals and not reached.is_set():
+            reached.set()
+            assert go.wait(30)
+        return append_batch(requests)
+
+    monkeypatch.setattr(store, "append_batch", held_once)
+    outcome: list[BaseException | None] = []
+
+    def send() -> None:
+        try:
+            solo.signal("w", "item", "x", timeout=30)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    assert reached.wait(30)  # the signal's batch is on its way to the store
+    node._give_up({partition}, "a test lets its lease lapse", release=True)  # noqa: SLF001
+    node._wake.set()  # noqa: SLF001 - its next lease round takes the partition back now
+    until(lambda: node.serves(partition), 30)  # (recovered again: the run waits afresh)
+    go.set()
+    sender.join(40)
+    assert outcome == [None], outcome  # the caller is told the signal is recorded
+    assert solo.result("w", timeout=20) == ["x"]
+    history = solo.history("w")
+    assert [e.payload for e in history if isinstance(e, ev.SignalReceived)] == ["x"]
+    assert [e.kind for e in history].count("WorkflowCompleted") == 1
+    assert handle.run_id == solo.describe("w").run_id

@@ -31,6 +31,8 @@ from aion_actors.store.postgres.store import PostgresStore
 from aion_actors.store.protocol import DueTimer, RunSummary
 
 _FAR = (1 << 64) - 1
+#: the epoch of a partition this node does not hold (no lease row has it)
+NOT_HELD = -1
 _T = TypeVar("_T")
 
 
@@ -77,6 +79,11 @@ class Fence:
     def held(self) -> dict[int, int]:
         with self._lock:
             return dict(self._held)
+
+    def epoch(self, partition: int) -> int:
+        """The epoch `partition` is held at (`NOT_HELD`)."""
+        with self._lock:
+            return self._held.get(partition, NOT_HELD)
 
     def hold(self, claimed: dict[int, int]) -> None:
         with self._lock:
@@ -131,23 +138,42 @@ class NodeStore(PostgresStore):
     def _fenced(
         self, conn: Any, prepared: list[proj.Prepared | AionError]
     ) -> list[proj.Prepared | AionError]:
-        of = {
-            p.workflow_id: partition_of(p.workflow_id, self.partitions)
-            for p in prepared
-            if isinstance(p, proj.Prepared)
-        }
+        written = [p for p in prepared if isinstance(p, proj.Prepared)]
+        of = {p.workflow_id: partition_of(p.workflow_id, self.partitions) for p in written}
         if not of:
             return prepared
         found = _leases.fence(conn, self.target.schema, sorted(set(of.values())))
         lost = self.fence.refused(found)
-        if not lost:
+        epochs = {partition: epoch for partition, (_, epoch) in found.items()}
+        if not lost and all(p.epoch in (None, epochs.get(of[p.workflow_id])) for p in written):
             return prepared
-        return [
-            _again(lost[of[p.workflow_id]])
-            if isinstance(p, proj.Prepared) and of[p.workflow_id] in lost
-            else p
-            for p in prepared
-        ]
+        return [self._refused(p, of, found, lost) for p in prepared]
+
+    def _refused(
+        self,
+        p: proj.Prepared | AionError,
+        of: dict[str, int],
+        found: dict[int, tuple[str | None, int]],
+        lost: dict[int, OwnershipLost],
+    ) -> proj.Prepared | AionError:
+        """`p`, or why it may not be written: its partition is lost, or it was made under
+        an earlier tenure of it (the partition left this node and came back: a new run
+        incarnation, recovered from the store since, is its one writer now)."""
+        if not isinstance(p, proj.Prepared):
+            return p
+        partition = of[p.workflow_id]
+        if partition in lost:
+            return _again(lost[partition])
+        owner, epoch = found.get(partition, (None, NOT_HELD))
+        if p.epoch is not None and p.epoch != epoch:
+            held = None if p.epoch == NOT_HELD else p.epoch
+            return OwnershipLost(partition, self.fence.node_id, held, epoch, owner)
+        return p
+
+    def epoch_of(self, workflow_id: str) -> int:
+        """The epoch this node holds `workflow_id`'s partition at now (`NOT_HELD`): what a
+        writer made now carries (`AppendRequest.epoch`)."""
+        return self.fence.epoch(partition_of(workflow_id, self.partitions))
 
     def _fence_one(self, conn: Any, workflow_id: str) -> None:
         partition = partition_of(workflow_id, self.partitions)
