@@ -4,16 +4,19 @@ them over, and it rejoins once the database answers again."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from aion_actors import Engine
+from aion_actors.core import events as ev
 from tests.crashes import kill_engine
 from tests.nodes import flows
 from tests.nodes.node_child import LEASE
@@ -109,5 +112,52 @@ def test_a_node_cut_off_from_the_database_stops_claiming_says_so_and_rejoins_whe
         if a.poll() is None:
             kill_engine(a)
         if proxy.poll() is None:
+            proxy.kill()
+            proxy.wait()
+
+
+@pytest.mark.timeout(60)
+def test_a_cut_off_node_whose_write_waits_for_the_database_still_drops_its_runs_in_a_lease_term(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write waiting for the database (retried for the store's 30 s window) holds the
+    store's write lock; the lease thread does not wait for it: the node drops its runs a
+    lease term after its last renewal (not once the write gave up), takes them back as
+    soon as the database answers, and the signal whose write waited is recorded once."""
+    caplog.set_level(logging.INFO, logger="aion_actors.nodes")
+    said = lambda words: any(words in r.getMessage() for r in caplog.records)  # noqa: E731
+    port, target = _free_port(), int(urlsplit(pg_url).port or 5432)
+    proxy = _proxy(port, target)
+    a = Engine.open(_through(pg_url, port), workers=1, node_id="a", **LEASE)  # type: ignore[arg-type]
+    try:
+        a.register(*flows.ALL)
+        a.start(flows.waiter, 1, workflow_id="w")
+        proxy.send_signal(signal.SIGKILL)
+        proxy.wait()
+        outcome: list[BaseException | None] = []
+
+        def send() -> None:
+            try:
+                a.signal("w", "item", "x", timeout=40)
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()  # its append retries while the database does not answer
+        _until(lambda: said("their leases expired unrenewed"), timeout=10)
+        proxy = _proxy(port, target)
+        _until(lambda: said("node a reaches the database again"), timeout=10)
+        _until(lambda: a.stats()["partitions"] == 64, timeout=10)
+        sender.join(40)
+        assert outcome == [None], outcome
+        assert a.result("w", timeout=30) == ["x"]
+        assert [e.payload for e in a.history("w") if isinstance(e, ev.SignalReceived)] == ["x"]
+    finally:
+        if proxy.poll() is not None:  # (a close waits for the writes in flight)
+            proxy = _proxy(port, target)
+        try:
+            a.close()
+        finally:
             proxy.kill()
             proxy.wait()
