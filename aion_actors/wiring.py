@@ -133,9 +133,9 @@ def wire(
     the pruner not until `Pruner.start`)."""
     catalog = Catalog()
     dispatcher = Dispatcher(RUN_DISPATCHER_THREADS, name="aion-run")
-    recorder = Recorder(store, delivering=dispatcher.batch)
-    if isinstance(store, NodeStore):  # a run's appends carry its partition's epoch
-        recorder.epoch_of = store.epoch_of
+    # on a node, a run's appends carry its partition's epoch
+    epoch_of = store.epoch_of if isinstance(store, NodeStore) else None
+    recorder = Recorder(store, delivering=dispatcher.batch, epoch_of=epoch_of)
     executors = Executors(
         catalog,
         workers=workers,

@@ -62,6 +62,7 @@ class Recorder(CloseOnExit):
         max_batch: int = 1024,
         telemetry: Telemetry | None = None,
         delivering: Callable[[], AbstractContextManager[object]] = nullcontext,
+        epoch_of: Callable[[str], int | None] | None = None,
     ) -> None:
         if max_batch < 1:
             raise ConfigError(f"Recorder max_batch must be at least 1, not {max_batch}")
@@ -93,7 +94,7 @@ class Recorder(CloseOnExit):
         self._heads_lock = threading.Lock()
         #: a node's (`NodeStore.epoch_of`): the epoch of a run's partition an append made
         #: now carries, so that it is refused once the partition left (`AppendRequest.epoch`)
-        self.epoch_of: Callable[[str], int | None] = _unfenced
+        self.epoch_of: Callable[[str], int | None] = epoch_of or _unfenced
         self._thread = threading.Thread(target=self._run, name="aion-recorder", daemon=True)
         self._thread.start()
 
