@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 
 from aion_actors.config import Config
-from aion_actors.core import StoreUnavailable
+from aion_actors.core import EngineClosed, StoreUnavailable
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.service import Service
@@ -129,6 +129,8 @@ class Pruner(Service):
             except StoreUnavailable as exc:  # (an outage: said by the store, no traceback)
                 log.warning("the pruner cannot reach the store (%s); it tries again in 1 min", exc)
                 self._sleep(began, began + _STUCK_NS)
+            except EngineClosed:  # (a read of the closing engine gave an outage up)
+                self._sleep(began, began + _STUCK_NS)  # until the close stops it
             except Exception:
                 log.exception("the pruner failed; it tries again in a minute")
                 self._sleep(began, began + _STUCK_NS)

@@ -32,6 +32,7 @@ from aion_actors.signal_start import SignalStart
 from aion_actors.starting import Starter
 from aion_actors.store import EventStore, Recorder
 from aion_actors.store.postgres.nodestore import NodeStore
+from aion_actors.store.protocol import closing as store_closing
 from aion_actors.updating import Updates
 from supervisor import Dispatcher
 
@@ -44,6 +45,8 @@ RUN_DISPATCHER_THREADS = 4
 class Parts:
     """An engine's parts; built once by `wire`, started and closed by the engine."""
 
+    #: the engine's store (its close comes last, the engine's: see `close`)
+    store: EventStore
     catalog: Catalog
     recorder: Recorder
     executors: Executors
@@ -96,8 +99,12 @@ class Parts:
         """Stop the pruner, the node's lease thread, the runs, the executors and the
         recorder, in that order; then a node gives its partitions up. First, with `drain`,
         wait up to that many seconds for the running activity attempts to land, sending
-        no new one (`RunManager.drain`): how many had not by then."""
+        no new one (`RunManager.drain`): how many had not by then. From then on a read
+        that finds the store's server gone gives up (`protocol.closing`): a thread in one
+        (a rehydration, the pruner) ends instead of waiting out the outage, and nothing
+        the close waits for reads; the runs it would have read stay in the store."""
         left = self.runs.drain(drain) if drain else 0
+        store_closing(self.store)
         self.pruner.close()
         self.queues.close()
         if self.node_calls is not None:
@@ -181,6 +188,7 @@ def wire(
         node_calls = NodeCalls.wire(node, forwarder, answers, *parts)
         homes_first(node, queues.taken)
     return Parts(
+        store=store,
         catalog=catalog,
         recorder=recorder,
         executors=executors,

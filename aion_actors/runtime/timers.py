@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from aion_actors.core import EngineClosed
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.service import Service
 from aion_actors.store import DueTimer, EventStore
@@ -65,6 +66,8 @@ class TimerService(Service):
             clock = self._clock
             try:
                 wake_at = self._tick(clock.now_ns())
+            except EngineClosed:  # (a read of the closing engine gave an outage up)
+                wake_at = _FAR  # until the close stops it
             except Exception:
                 log.exception("timer service failed to read the timer index; retrying in 1 s")
                 wake_at = clock.now_ns() + 1_000_000_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from aion_actors.core import AionError, Event, WorkflowStatus
 
@@ -186,3 +186,19 @@ class EventStore(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class WaitsOutOutages(Protocol):
+    """A store whose reads wait out a server outage (PostgreSQL, for `retry_for` s)."""
+
+    def closing(self) -> None:
+        """The engine closes: a read that finds the server gone now gives up at once
+        (`EngineClosed`) instead of holding the close up; writes still retry."""
+        ...
+
+
+def closing(store: EventStore) -> None:
+    """Tell `store` its engine closes, if it has reads that wait out an outage."""
+    if isinstance(store, WaitsOutOutages):
+        store.closing()

@@ -271,6 +271,9 @@ class Residency:
                 handoff = (
                     entry.handoff or self._kept_handoff(key) or Handoff(self._store.read(*key))
                 )
+            except EngineClosed:  # the engine closes (its read gave up an outage): the run
+                self._never_started(key)  # stays in the store, for the next engine
+                return False
             except AionError:  # its actor reads it again, and parks the run naming the seq
                 pass
             else:

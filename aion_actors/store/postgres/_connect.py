@@ -27,6 +27,9 @@ _MAX_PAUSE: Final = 1.0
 #: seconds psycopg_pool tries to make a lost connection again before it gives up (and
 #: `reconnect_again` starts over, with its first pause of 1 s)
 RECONNECT_FOR: Final = 3.0
+#: seconds a read waits for a pooled connection before it looks whether the engine closes
+#: (psycopg_pool wakes no waiter but by closing the pool, which the close's writes need)
+READ_SLICE: Final = 0.5
 #: a URL parameter libpq refused before connecting (`?sslmode=bogus`)
 _INVALID_VALUE = re.compile(r"invalid \w+ value|invalid URI query parameter|bad value for")
 
@@ -151,22 +154,49 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def pool_wait(deadline: float | None, reading: bool) -> float | None:
+    """How long one try waits for a pooled connection: until a caller's `deadline` (None:
+    the pool's timeout); a read's, `READ_SLICE` at most, then it tries again (`Backoff`)."""
+    wait = None if deadline is None else max(0.01, deadline - time.monotonic())
+    return min(wait or READ_SLICE, READ_SLICE) if reading else wait
+
+
 class Backoff:
     """Retries an operation over lost connections, pausing longer each time, until
-    `retry_for` seconds have passed: then `StoreUnavailable`. `close()` cuts the pause."""
+    `retry_for` seconds have passed: then `StoreUnavailable`. `close()` cuts the pause;
+    `closing()` (the engine closes) makes a read that finds the server gone give up at once
+    (`ReadGaveUp`) instead of waiting the outage out: what follows it is the close."""
 
     def __init__(
-        self, target: Target, retry_for: float, connection_errors: tuple[type[BaseException], ...]
+        self,
+        target: Target,
+        retry_for: float,
+        connection_errors: tuple[type[BaseException], ...],
+        pool_module: Any = None,
     ):
         self._target = target
         self._retry_for = retry_for
         self._errors = connection_errors
-        self._closed = threading.Event()
+        #: a read's wait for a pooled connection ended one of its slices (see `pool_wait`)
+        self._slice_ended: type[BaseException] = getattr(pool_module, "PoolTimeout", TimeoutError)
+        self._changed = threading.Condition()
+        self._closed = False
+        self._closing = False
+        #: why the first read of a closing engine gave up: the reads after it do at once
+        self._gave_up: ReadGaveUp | None = None
         #: called after each lost connection, before the pause (drop broken connections)
         self.on_lost: Callable[[], None] = lambda: None
 
     def close(self) -> None:
-        self._closed.set()
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def closing(self) -> None:
+        """From now on a read that finds the server gone gives up (writes still retry)."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
 
     def run(
         self, operation: Callable[[], _T], *, reading: bool = False, within: float | None = None
@@ -176,16 +206,45 @@ class Backoff:
         retry_for = self._retry_for if within is None else min(self._retry_for, within)
         deadline = time.monotonic() + retry_for
         pause = _FIRST_PAUSE
+        stopped = (lambda: self._closed or self._closing) if reading else lambda: self._closed
         while True:
-            if self._closed.is_set():
+            if self._closed:
                 raise EngineClosed()
+            if reading and self._gave_up is not None:
+                raise ReadGaveUp(self._target, self._gave_up.why)
             try:
                 return operation()
             except self._errors as exc:
+                if reading and self._closing:
+                    raise self._giving_up(exc) from exc
+                if isinstance(exc, self._slice_ended) and time.monotonic() < deadline:
+                    continue  # (no connection yet: wait on, having looked at `_closing`)
                 self.on_lost()
                 if time.monotonic() + pause > deadline:
                     raise unreachable(self._target, exc, reading=reading) from exc
                 if pause == _FIRST_PAUSE:
                     log.warning("%s: %s; retrying", self._target.where, str(exc).strip() or exc)
-            self._closed.wait(pause)
+            with self._changed:
+                self._changed.wait_for(stopped, pause)
             pause = min(pause * 2, _MAX_PAUSE)
+
+    def _giving_up(self, exc: BaseException) -> ReadGaveUp:
+        error = ReadGaveUp(self._target, _first_line(exc))
+        if self._gave_up is None:
+            self._gave_up = error
+            log.warning("%s (and so do the reads after it)", error)
+        return error
+
+
+class ReadGaveUp(EngineClosed):
+    """A read of a closing engine found the server gone and did not wait for it: nothing
+    was written, and runs it would have read back stay in the store for the next engine."""
+
+    def __init__(self, target: Target, why: str) -> None:
+        super().__init__()
+        self.why = why
+        self.args = (
+            f"the engine is closing: a read of the store at {target.where} gave up waiting "
+            f"for PostgreSQL at {target.host}:{target.port} ({why}); nothing is lost — runs "
+            "it would have read back stay in the store for the next engine",
+        )

@@ -7,10 +7,10 @@ write, and a node's `forget`, would wait with it); group commits are one at a ti
 connection each.
 
 A lost connection is retried with backoff for `retry_for` seconds, then is
-`StoreUnavailable` (the engine's runs wait and go on by themselves). A commit
-whose answer was lost is settled by asking the server whether its transaction
-id committed (`txid_status`, see `_doubt`), so an acknowledged append is never
-lost and an append is never applied twice.
+`StoreUnavailable` (the engine's runs wait and go on by themselves); a closing
+engine's reads give up at once (`closing`). A commit whose answer was lost is
+settled by asking the server whether its transaction id committed (`txid_status`,
+see `_doubt`): an acknowledged append is never lost nor applied twice.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self.readonly = readonly
         self._psycopg = psycopg
         self._errors = (psycopg.OperationalError, psycopg.InterfaceError, _doubt.Unsettled)
-        self._backoff = _connect.Backoff(self.target, retry_for, self._errors)
+        self._backoff = _connect.Backoff(self.target, retry_for, self._errors, pool_module)
         self._backoff.on_lost = self._lost
         self._owner = Owner(psycopg, self.target, shared=self._shared_lock)
         #: held by one write at a time, while it runs on a connection (see `_writer`)
@@ -153,12 +153,11 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         self, work: Callable[[Any], _T], *, reading: bool = False, within: float | None = None
     ) -> _T:
         """`work(conn)`, retried after lost connections; a caller's timeout (`within`)
-        bounds the retries and the wait for a connection."""
+        bounds the retries and the wait for a connection (a read's: in slices)."""
         deadline = None if within is None else time.monotonic() + within
 
         def attempt() -> _T:
-            wait = None if deadline is None else max(0.01, deadline - time.monotonic())
-            with self._pool.connection(timeout=wait) as conn:
+            with self._pool.connection(timeout=_connect.pool_wait(deadline, reading)) as conn:
                 return work(conn)
 
         return self._backoff.run(attempt, reading=reading, within=within)
@@ -282,13 +281,8 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
     def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
         proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         proj.check_time(fire_at, "fire_at")
-        row = (
-            workflow_id,
-            run_id,
-            timer_id,
-            _schema.partition_of(workflow_id, self.partitions),
-            fire_at - _schema.TIME_SHIFT,
-        )
+        partition = _schema.partition_of(workflow_id, self.partitions)
+        row = (workflow_id, run_id, timer_id, partition, fire_at - _schema.TIME_SHIFT)
         s = self.target.schema
 
         def work(conn: Any) -> None:
@@ -374,8 +368,7 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         return self._read(lambda conn, s: _prune.next_expiry(conn, s, retention_of))
 
     def delete_run(self, workflow_id: str, run_id: str) -> bool:
-        (deleted,) = self.delete_runs([(workflow_id, run_id)])
-        return deleted
+        return self.delete_runs([(workflow_id, run_id)])[0]
 
     def delete_runs(self, runs: Sequence[tuple[str, str]]) -> list[bool]:
         for workflow_id, run_id in runs:
@@ -384,6 +377,10 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
         return _prune.delete_runs(self._writing, self.target.schema, list(runs))
 
     # Lifecycle
+
+    def closing(self) -> None:
+        """The engine closes: a read that finds the server gone gives up (`ReadGaveUp`)."""
+        self._backoff.closing()
 
     def close(self) -> None:
         """Close the pool and release the store's lock; idempotent."""
