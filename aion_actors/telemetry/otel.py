@@ -46,7 +46,8 @@ from aion_actors.telemetry.spans import OUTCOMES, RunSpans, attempt_outcome
 _UNTRACED = 4096
 #: appends whose reports may wait for the telemetry thread at once; more are dropped
 MAX_BEHIND = 10_000
-#: seconds the engine's close waits for the reports still waiting
+#: seconds the engine's close waits for the reports still waiting (and a report under
+#: way then, from its start: one that hangs is left behind, see `Reporter.close`)
 CLOSE_GRACE = 5.0
 
 _ATTEMPT_ENDS = (ev.ActivityCompleted, ev.ActivityAttemptFailed, ev.ActivityFailed)
@@ -72,7 +73,7 @@ class _Closing:
 
 class OtelTelemetry:
     def __init__(
-        self, history: History, *, max_behind: int = MAX_BEHIND, grace: float = CLOSE_GRACE
+        self, history: History, *, max_behind: int = MAX_BEHIND, grace: float | None = None
     ) -> None:
         self._history = history
         self._m = inst.instruments()
@@ -88,7 +89,10 @@ class OtelTelemetry:
         self._complaints = Complaints()
         #: the thread the reports are made in; all the state above is its own
         self._reporter: Reporter[_Commit | _Lost | _Closing] = Reporter(
-            self._report, self._complaints, limit=max_behind, grace=grace
+            self._report,
+            self._complaints,
+            limit=max_behind,
+            grace=CLOSE_GRACE if grace is None else grace,
         )
 
     # -- Telemetry

@@ -33,7 +33,9 @@ class Reporter(Generic[T]):
     Items weigh what they cost to report (appends); while more than `limit` wait, a
     new item that weighs something is dropped (counted in a warning), not queued:
     memory stays bounded and commits never wait. `close` stops the thread once what
-    was put is reported, or `grace` seconds later, dropping what still waits.
+    was put is reported, or `grace` seconds later, dropping what still waits; a report
+    under way then has `grace` seconds from its start to end, else (an exporter that
+    hangs) the thread is left behind, a daemon, with a warning.
     """
 
     def __init__(
@@ -55,8 +57,9 @@ class Reporter(Generic[T]):
         #: what the waiting items weigh together
         self._weight = 0
         self._thread: threading.Thread | None = None
-        #: an item is being reported now
+        #: an item is being reported now, since this monotonic time
         self._busy = False
+        self._began = 0.0
         self._closed = False
         #: monotonic time after which the items still waiting are dropped (set by `close`)
         self._deadline = math.inf
@@ -113,13 +116,19 @@ class Reporter(Generic[T]):
             self._cond.notify_all()
         if thread is None or thread is threading.current_thread():
             return True
-        thread.join(2 * self._grace)  # the grace, and a last report begun before its end
+        began = time.monotonic()
+        thread.join(self._grace)
+        with self._cond:  # a report under way gets the grace from its own start
+            last = self._began + self._grace if self._busy else time.monotonic() + self._grace
+        thread.join(max(0.0, last - time.monotonic()))
         if thread.is_alive():
             self._complaints.warn(
                 "stuck",
-                f"the {self._name} thread is still inside one report {2 * self._grace:g} s "
-                f"after the engine began to close; left behind (it ends with the process): "
-                f"{_ADVICE}, or one hangs",
+                f"the {self._name} thread is still inside one report "
+                f"{time.monotonic() - began:.1f} s after the engine began to close: an "
+                "OpenTelemetry span processor or exporter does not return; the close goes on "
+                "without it, and the thread is left behind (a daemon: it ends with the "
+                f"process), reporting nothing more; {_ADVICE}, and give its exporter a timeout",
             )
             return False
         if self.dropped_at_close:
@@ -147,7 +156,7 @@ class Reporter(Generic[T]):
                 if self.late():
                     self.dropped_at_close += 1 if weight else 0
                     continue
-                self._busy = True
+                self._busy, self._began = True, time.monotonic()
             try:
                 self._report(item)
             except Exception as exc:  # (`report` guards each of its own; this is the last net)

@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, Span
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 from aion_actors import Engine
 from aion_actors.core import events as ev
 from aion_actors.core import stamp
 from aion_actors.store.protocol import AppendRequest
 from aion_actors.telemetry import guard
+from aion_actors.telemetry import otel as otel_module
 from aion_actors.telemetry.otel import OtelTelemetry
 from tests.telemetry import flows
 from tests.telemetry.capture import Capture, delta, named
@@ -240,3 +242,49 @@ def test_a_kind_of_failure_is_logged_once_then_at_most_once_a_while_with_its_cou
     assert lines[1].startswith("telemetry: counting a start failed: RuntimeError: backend down")
     assert "4 more times since the last such line" in lines[2]
     assert [r.exc_info is not None for r in _complaints(caplog)] == [True, True, False]
+
+
+class _HangingExporter(SpanExporter):
+    """An exporter whose `export` does not return (a collector that never answers, no
+    timeout) until `gate` opens."""
+
+    def __init__(self) -> None:
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def export(self, spans: Any) -> SpanExportResult:
+        self.entered.set()
+        self.gate.wait(120)
+        return SpanExportResult.SUCCESS
+
+
+def _telemetry_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "aion-telemetry"]
+
+
+@pytest.mark.timeout(120)
+def test_an_exporter_that_never_returns_holds_the_close_up_only_for_the_grace_and_is_named(
+    tmp_path: Path, otel: Capture, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(otel_module, "CLOSE_GRACE", 1.0)
+    before = set(threading.enumerate())
+    exporter = _HangingExporter()
+    otel.fail(ending=SimpleSpanProcessor(exporter).on_end)  # a real SDK processor and exporter
+    try:
+        engine = Engine.open(tmp_path / "data", workers=1)
+        engine.register(*flows.ALL)
+        assert engine.start(flows.traced_child, 3).result(timeout=30) == 6  # commits go on
+        assert exporter.entered.wait(30)  # the telemetry thread is inside the export
+        began = time.monotonic()
+        engine.close()
+        took = time.monotonic() - began
+        assert took < 6, f"close() took {took:.1f} s with a grace of 1 s"
+        [warning] = [r for r in _complaints(caplog) if "still inside one report" in r.getMessage()]
+        said = warning.getMessage()
+        assert "aion-telemetry" in said and "does not return" in said, said
+        assert "left behind (a daemon: it ends with the process)" in said, said
+        [left] = _telemetry_threads()  # the one thread the close may leave: documented
+        assert left.daemon
+    finally:
+        exporter.gate.set()
+    wait_until(lambda: not _telemetry_threads(), 10, "the abandoned thread to end")
+    wait_until(lambda: set(threading.enumerate()) <= before, 10, "the engine's threads to end")
