@@ -76,8 +76,7 @@ class Supervision(Protocol):
 
 def child_run(info: ChildInfo) -> tuple[RunKey, int]:
     """The run and generation a supervised incarnation was started for."""
-    spawned: tuple[RunKey, int] = info.key  # type: ignore[assignment]
-    return spawned
+    return info.key  # type: ignore[return-value]
 
 
 class Residency:
