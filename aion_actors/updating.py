@@ -44,6 +44,7 @@ class Updates:
         """The result of update `name` of the open run of `workflow_id` (or of the run it
         continued as new into, should it close first), else of its latest run."""
         timeout = call_timeout(timeout, "update")
+        fresh = update_id is None  # (no run can know it: none is searched for its answer)
         if update_id is None:
             update_id = uuid.uuid4().hex
         elif not isinstance(update_id, str) or not update_id:
@@ -54,11 +55,11 @@ class Updates:
         forwarded = self._forwarded
         if forwarded is not None and not forwarded.owns(workflow_id):
             self._lookup.latest(workflow_id)  # (WorkflowNotFound here)
-            done = forwarded.update(workflow_id, name, payload, update_id, timeout)
+            done = forwarded.update(workflow_id, name, payload, update_id, timeout, fresh)
             result, error = done.get("result"), done.get("error")
         else:
             key = self._lookup.latest_key(workflow_id)
-            completed = self._runs.update(key, name, payload, update_id, timeout)
+            completed = self._runs.update(key, name, payload, update_id, timeout, fresh)
             result, error = completed.result, completed.error
         if error is not None:
             raise UpdateFailed(workflow_id, name, update_id, error)
@@ -71,5 +72,11 @@ class Forwarded(Protocol):
     def owns(self, workflow_id: str) -> bool: ...
 
     def update(
-        self, workflow_id: str, name: str, payload: Any, update_id: str, timeout: float | None
+        self,
+        workflow_id: str,
+        name: str,
+        payload: Any,
+        update_id: str,
+        timeout: float | None,
+        fresh: bool = False,
     ) -> dict[str, Any]: ...

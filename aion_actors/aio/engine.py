@@ -238,10 +238,10 @@ class AsyncEngine:
         )
         if update_id is not None and (not isinstance(update_id, str) or not update_id):
             return await self._read(blocking)  # it raises naming the bad id
-        update_id = update_id or uuid.uuid4().hex
+        fresh, update_id = update_id is None, update_id or uuid.uuid4().hex
         blocking = functools.partial(blocking, update_id=update_id)
         key = await self._latest(workflow_id)
-        call = new_call(name, self._checked(payload), update_id, follows=True)
+        call = new_call(name, self._checked(payload), update_id, follows=True, fresh=fresh)
         if not isinstance(name, str) or not name or not self._runs.port.deliver(key, call):
             return await self._read(blocking)  # answered at once: history, or a refusal
         late = f"workflow {workflow_id!r} did not answer update {name!r} (id {update_id}) "

@@ -156,16 +156,21 @@ class Forwarder:
         return answer.run_id or str(answer.value)
 
     def update(
-        self, workflow_id: str, name: str, payload: Any, update_id: str, timeout: float | None
+        self,
+        workflow_id: str,
+        name: str,
+        payload: Any,
+        update_id: str,
+        timeout: float | None,
+        fresh: bool = False,
     ) -> dict[str, Any]:
-        """The owner's `UpdateCompleted` fields: `result`, `error`."""
+        """The owner's `UpdateCompleted` fields: `result`, `error`. A `fresh` id (made up
+        for this call) says so: the owner searches no earlier run for it (absent: it does)."""
+        options: dict[str, Any] = {"update_id": update_id}
+        if fresh:
+            options["fresh"] = True
         call = NodeCall(
-            "update",
-            workflow_id,
-            name=name,
-            payload=payload,
-            timeout=timeout,
-            options={"update_id": update_id},
+            "update", workflow_id, name=name, payload=payload, timeout=timeout, options=options
         )
         [answer] = self.call([call], timeout)
         return dict(answer.value or {})

@@ -66,8 +66,8 @@ class OwnerVerbs:
             return NodeAnswer(run_id=self._reset(call, timeout))
         if call.kind == "update":
             key = self._lookup.latest_key(wid)
-            update_id = str(call.options.get("update_id"))
-            done = self._runs.update(key, str(call.name), call.payload, update_id, timeout)
+            update_id, fresh = str(call.options.get("update_id")), bool(call.options.get("fresh"))
+            done = self._runs.update(key, str(call.name), call.payload, update_id, timeout, fresh)
             return NodeAnswer(value={"result": done.result, "error": done.error})
         return self._signal_start(request_id, call, expect, timeout)
 

@@ -38,7 +38,7 @@ from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.machine import Machine
 from aion_actors.runtime.outcomes import activity_outcome, timer_due
 from aion_actors.runtime.readonly import answer_live
-from aion_actors.runtime.update_calls import LiveUpdates, UpdateCall
+from aion_actors.runtime.update_calls import LiveUpdates, LookedUp, LookUp, UpdateCall
 from aion_actors.store import Commit
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ class RunActor(Leaving):
         self._ledger = Ledger(history)
         started = history[0]
         assert isinstance(started, ev.WorkflowStarted)
+        self._updates.since = started.continued_from
         if self._ledger.closed and not incarnation.resuming:
             closing = next(e for e in reversed(history) if e.lifecycle)
             host.run_closed(self.key, closing)  # the run table may not know it yet
@@ -210,8 +211,14 @@ class RunActor(Leaving):
             self._following.append(message)  # made by workflow_id: on to the next run (stop)
         elif isinstance(message, UpdateCall):
             machine, paused = self._machine, self._ledger.held
-            if accepted := self._updates.take(message, machine, self.key, self._closed_as, paused):
-                self._queue([accepted], message)
+            taken = self._updates.take(message, machine, self.key, self._closed_as, paused)
+            if isinstance(taken, LookUp):  # answered by a run it continued from? (off thread)
+                self._host.look_up_update(self.key, taken, self._ref)
+            elif taken is not None:
+                self._queue([taken], message)
+        elif isinstance(message, LookedUp):
+            for call in self._updates.looked_up(message):
+                self._handle(call)
         elif isinstance(message, msg.Request):
             self._request(message)
         elif isinstance(message, msg.MaybeRecorded):  # replayed: its batch committed, or not

@@ -18,6 +18,7 @@ from aion_actors.runtime.clock import Clock
 from aion_actors.runtime.definitions import RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.messages import Ack
+from aion_actors.runtime.update_calls import LookUp
 from aion_actors.store import Recorder
 from aion_actors.workers import CancelReason
 from supervisor import Dispatcher
@@ -123,3 +124,7 @@ class RunHost(Protocol):
 
     def redeliver(self, key: RunKey, message: object, generation: int) -> None:
         """A message the stopped incarnation of `generation` will never handle."""
+
+    def look_up_update(self, key: RunKey, look: LookUp, ref: pykka.ActorRef[Any]) -> None:
+        """Off the actor's thread: tell `ref` (`LookedUp`) the answer of `look.update_id`
+        that run `look.since` or a run it continued from recorded (`runs.answered`)."""

@@ -6,14 +6,17 @@ An accepted call becomes `UpdateAccepted`; the machine runs the handler once
 that is committed and records `UpdateCompleted`, and the caller is answered
 when that commit lands. A call whose `update_id` the run already knows is
 not accepted again: it gets the recorded answer (at once if it is committed,
-else with the first call).
+else with the first call). Nor is one an earlier run of its continue-as-new
+chain answered: before accepting an id the caller gave that it does not know,
+a run that continued from another has its predecessors' histories searched
+(`runs.answered`, off its thread); meanwhile calls of that id wait here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aion_actors.core import (
@@ -37,6 +40,9 @@ class UpdateCall(msg.Request):
     update_id: str
     ack: msg.Ack
     answer: Future[ev.UpdateCompleted] = field(default_factory=Future)
+    #: no earlier run of the chain can have answered its id — the engine made it up for
+    #: this call, or the search (`LookUp`) found no answer — so none is searched
+    fresh: bool = False
 
     @property
     def what(self) -> str:
@@ -53,16 +59,35 @@ def new_call(
     answer: Future[ev.UpdateCompleted] | None = None,
     *,
     follows: bool = False,
+    fresh: bool = False,
 ) -> UpdateCall:
     """A call whose answer fails if its acceptance cannot be recorded; one that `follows`
-    (made by workflow_id) goes on to the run its run closes into (`msg.Ack.follows`)."""
+    (made by workflow_id) goes on to the run its run closes into (`msg.Ack.follows`);
+    `fresh`: its id was made up for it (`UpdateCall.fresh`)."""
     answer = Future() if answer is None else answer
 
     def acked(error: BaseException | None) -> None:
         if error is not None:
             _settle(answer, error)
 
-    return UpdateCall(name, payload, update_id, msg.Ack(acked, follows=follows), answer)
+    ack = msg.Ack(acked, follows=follows)
+    return UpdateCall(name, payload, update_id, ack, answer, fresh)
+
+
+@dataclass(frozen=True)
+class LookUp:
+    """Search run `since` and the runs it continued from for `update_id`'s answer."""
+
+    update_id: str
+    since: str
+
+
+@dataclass(frozen=True)
+class LookedUp:
+    """What `LookUp` found (`runs.answered.Found`), told to the run's actor."""
+
+    update_id: str
+    found: ev.UpdateCompleted | BaseException | None
 
 
 class LiveUpdates:
@@ -71,11 +96,16 @@ class LiveUpdates:
     def __init__(self) -> None:
         #: calls waiting for the commit of their update's answer, by update id
         self._waiting: dict[str, list[UpdateCall]] = {}
+        #: the run this one continued as new from (`WorkflowStarted.continued_from`)
+        self.since: str | None = None
+        #: calls whose ids the predecessors' histories are being searched for, by id
+        self._looking: dict[str, list[UpdateCall]] = {}
 
     @property
     def waiting(self) -> bool:
-        """Callers wait here for an answer: an async handler may still be running."""
-        return bool(self._waiting)
+        """Callers wait here for an answer: an async handler may still be running, or
+        the predecessors' histories are being searched."""
+        return bool(self._waiting) or bool(self._looking)
 
     def take(
         self,
@@ -84,9 +114,11 @@ class LiveUpdates:
         key: RunKey,
         closed_as: WorkflowStatus | None,
         paused: bool = False,
-    ) -> ev.UpdateAccepted | None:
-        """The event accepting `call`, or None when it is answered another way (a paused
-        run refuses updates: its code, which would run the handler, is held)."""
+    ) -> ev.UpdateAccepted | LookUp | None:
+        """The event accepting `call`, or the search to make first (an id the caller gave,
+        unknown here, on a run that continued from another: its calls wait for `looked_up`),
+        or None when it is answered another way (a paused run refuses updates: its code,
+        which would run the handler, is held)."""
         if closed_as is not None:
             call.ack.resolve(WorkflowClosed(*key, closed_as.value, call.what))
             return None
@@ -102,6 +134,10 @@ class LiveUpdates:
             _settle(call.answer, done)
         elif done is not None or router.accepted(call.update_id):
             self._waiting.setdefault(call.update_id, []).append(call)
+        elif not call.fresh and self.since is not None:  # (its ack waits for the outcome)
+            looking = call.update_id in self._looking
+            self._looking.setdefault(call.update_id, []).append(call)
+            return None if looking else LookUp(call.update_id, self.since)
         else:
             try:
                 machine.ctx._validate_update(call.name, call.payload)  # noqa: SLF001 - ours to drive
@@ -112,6 +148,17 @@ class LiveUpdates:
             return ev.UpdateAccepted(update_id=call.update_id, name=call.name, payload=call.payload)
         call.ack.resolve()
         return None
+
+    def looked_up(self, message: LookedUp) -> list[UpdateCall]:
+        """The search for `message.update_id` is over: its callers get the answer found
+        (or the store's error) — else their calls, to take again, now without a search."""
+        calls = self._looking.pop(message.update_id, [])
+        if message.found is None:
+            return [replace(call, fresh=True) for call in calls]
+        for call in calls:
+            _settle(call.answer, message.found)
+            call.ack.resolve()
+        return []
 
     def committed(self, events: Sequence[ev.Event], machine: Machine | None, key: RunKey) -> None:
         """Answer the callers whose answers `events` committed; updates now committed may run."""
@@ -147,9 +194,12 @@ class LiveUpdates:
         answers them from history, as a retry with the same update_id is answered; an
         engine that closes tells them `EngineClosed`), each with an unresolved ack."""
         calls = [c for waiting in self._waiting.values() for c in waiting]
+        calls += [c for looking in self._looking.values() for c in looking]  # (searched again)
         self._waiting.clear()
+        self._looking.clear()
         return [
-            new_call(c.name, c.payload, c.update_id, c.answer, follows=c.ack.follows) for c in calls
+            new_call(c.name, c.payload, c.update_id, c.answer, follows=c.ack.follows, fresh=c.fresh)
+            for c in calls
         ]
 
 

@@ -71,6 +71,26 @@ def test_an_update_on_the_non_owner_returns_the_handlers_answer_once_per_update_
 
 
 @pytest.mark.timeout(60)
+def test_an_update_retried_on_the_non_owner_after_its_run_continued_as_new_answers_once(
+    pair: tuple[Engine, Engine],
+) -> None:
+    """The owner's run that answered "u1" continued as new on it; the retry, forwarded to
+    the owner, reaches the successor, which answers from its predecessor's history: the
+    handler does not run again (the next update's total shows it)."""
+    a, b = pair
+    [wid] = _of(b, 1, "ucan")
+    first = b.start(flows.tally, 0, 100, workflow_id=wid).run_id
+    assert a.update(wid, "add", 2, update_id="u1") == 2
+    _until(lambda: b.describe(wid).run_id != first)
+    assert a.update(wid, "add", 2, update_id="u1") == 2  # the first answer, not run again
+    assert a.update(wid, "add", 3) == 5
+    runs = [r.run_id for r in b.list_runs() if r.workflow_id == wid]
+    events = [e for run_id in runs for e in b.history(wid, run_id)]
+    done = [e.update_id for e in events if isinstance(e, ev.UpdateCompleted)]
+    assert done.count("u1") == 1 and len(done) == 2
+
+
+@pytest.mark.timeout(60)
 def test_signal_with_start_on_the_non_owner_starts_once_then_signals_the_open_run(
     pair: tuple[Engine, Engine],
 ) -> None:

@@ -135,6 +135,27 @@ async def adds_up_by_update(ctx: WorkflowContext, total: int, until: int) -> int
 
 
 @workflow
+async def takes_by_update(ctx: WorkflowContext, taken: list[str]) -> list[str]:
+    """Takes "take" updates, one per run (each answers "took <item>"; "boom" raises): a
+    chain that continues as new carrying what it took, until "stop"; query "taken"
+    lists every handler run of the chain (recorded state: replays do not add to it)."""
+    got: list[str] = []
+
+    def take(item: str) -> str:
+        got.append(item)
+        if item == "boom":
+            raise ValueError("boom refused")
+        return f"took {item}"
+
+    ctx.on_update("take", take)
+    ctx.on_query("taken", lambda: [*taken, *got])
+    await ctx.wait_condition(lambda: bool(got))
+    if "stop" in got:
+        return [*taken, *got]
+    ctx.continue_as_new([*taken, *got])
+
+
+@workflow
 async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int]:
     seen = [*seen, n]
     if n > 0:
@@ -146,6 +167,7 @@ async def counts_down(ctx: WorkflowContext, n: int, seen: list[int]) -> list[int
 ALL = [
     adds_up,
     adds_up_by_update,
+    takes_by_update,
     note,
     sleeper,
     two_waits,

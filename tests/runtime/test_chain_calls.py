@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from aion_actors import Engine
+from aion_actors import Engine, UpdateFailed, WorkflowNotFound
 from aion_actors.aio import AsyncEngine
 from aion_actors.core import events as ev
 from tests.runtime import prims
+from tests.workers.helpers import wait_until
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -152,3 +153,86 @@ def test_async_updates_queries_and_signals_by_workflow_id_follow_the_chain(
     assert engine.result("signalled", timeout=30) == total
     completed = [e.update_id for e in _recorded(engine, "chain", ev.UpdateCompleted)]
     assert len(completed) == len(set(completed)) == total
+
+
+def _moved_on(engine: Engine, workflow_id: str, runs: int) -> list[str]:
+    """The chain once `runs` runs of it are closed, its next run open: its run ids."""
+
+    def started() -> int:  # (the next run's start may not be recorded yet)
+        try:
+            return len(_chain(engine, workflow_id))
+        except WorkflowNotFound:
+            return 0
+
+    wait_until(lambda: started() > runs, 30, "the chain to move on")
+    wait_until(lambda: engine.describe(workflow_id).run_id == _chain(engine, workflow_id)[-1])
+    return _chain(engine, workflow_id)
+
+
+def _answers(engine: Engine, workflow_id: str, update_id: str) -> list[tuple[str, str]]:
+    """Every (run_id, event kind) of the chain that accepted or answered `update_id`."""
+    return [
+        (run_id, type(e).__name__)
+        for run_id in _chain(engine, workflow_id)
+        for e in engine.history(workflow_id, run_id)
+        if isinstance(e, ev.UpdateAccepted | ev.UpdateCompleted) and e.update_id == update_id
+    ]
+
+
+def test_an_update_retried_after_its_run_continued_as_new_returns_the_first_answer_and_runs_once(
+    engine: Engine,
+) -> None:
+    """The run that answered "u1" continued as new (because of it); the retry reaches its
+    successor, which finds the answer in its predecessor's history: nothing runs again,
+    nothing is recorded in the successor."""
+    first = engine.start(prims.takes_by_update, [], workflow_id="again").run_id
+    assert engine.update("again", "take", "apple", update_id="u1") == "took apple"
+    chain = _moved_on(engine, "again", 1)
+    assert chain[0] == first
+    assert engine.update("again", "take", "apple", update_id="u1") == "took apple"
+    assert engine.query("again", "taken") == ["apple"]
+    assert _answers(engine, "again", "u1") == [
+        (first, "UpdateAccepted"),
+        (first, "UpdateCompleted"),
+    ]
+    assert engine.update("again", "take", "stop") == "took stop"  # the successor takes others
+    assert engine.result("again", timeout=30) == ["apple", "stop"]
+
+
+def test_an_update_whose_handler_raised_retried_after_its_run_continued_as_new_fails_again_unrun(
+    engine: Engine,
+) -> None:
+    """A retry of an update whose handler raised, after its run continued as new, raises
+    the recorded `UpdateFailed` again; the handler does not run in the successor."""
+    first = engine.start(prims.takes_by_update, [], workflow_id="boom").run_id
+    with pytest.raises(UpdateFailed, match="boom refused"):
+        engine.update("boom", "take", "boom", update_id="b1")
+    _moved_on(engine, "boom", 1)
+    with pytest.raises(UpdateFailed, match="boom refused"):
+        engine.update("boom", "take", "boom", update_id="b1")
+    assert engine.query("boom", "taken") == ["boom"]
+    assert _answers(engine, "boom", "b1") == [(first, "UpdateAccepted"), (first, "UpdateCompleted")]
+
+
+def test_an_update_retried_after_its_chain_moved_on_twice_returns_the_first_answer_and_runs_once(
+    engine: Engine,
+) -> None:
+    """The answer is found however far back the chain answered it: two runs back here,
+    by the sync and the async facade alike."""
+    first = engine.start(prims.takes_by_update, [], workflow_id="far").run_id
+    assert engine.update("far", "take", "apple", update_id="u1") == "took apple"
+    _moved_on(engine, "far", 1)
+    assert engine.update("far", "take", "pear") == "took pear"
+    _moved_on(engine, "far", 2)
+    assert engine.update("far", "take", "apple", update_id="u1") == "took apple"
+
+    async def retried() -> Any:
+        facade = AsyncEngine(engine)
+        try:
+            return await facade.update("far", "take", "apple", update_id="u1")
+        finally:
+            facade._reads.shutdown(wait=True)  # noqa: SLF001 - the engine is the fixture's
+
+    assert asyncio.run(retried()) == "took apple"
+    assert engine.query("far", "taken") == ["apple", "pear"]
+    assert _answers(engine, "far", "u1") == [(first, "UpdateAccepted"), (first, "UpdateCompleted")]

@@ -32,6 +32,10 @@ class WorkflowStarted(Event):
     #: the run it went on from, at which seq, why, when (unix ns; this event keeps the
     #: original's `recorded_at`) and whose ids seed its randomness (the first run's)
     reset_from: dict[str, Any] | None = None
+    #: set on a run continue-as-new started (absent in older records: none): the run_id
+    #: of the run it continued from, so the chain can be walked back (an update retried
+    #: with its update_id finds the answer a predecessor recorded; a reset keeps it)
+    continued_from: str | None = None
     lifecycle: ClassVar[bool] = True
 
 

@@ -30,7 +30,7 @@ from aion_actors.runtime.host import Handoff, Incarnation
 from aion_actors.runtime.lane import Lane
 from aion_actors.runtime.ledger import Ledger
 from aion_actors.runtime.quiet import Quiet
-from aion_actors.runtime.runs import due
+from aion_actors.runtime.runs import answered, due
 from aion_actors.runtime.runs.closings import Closings, Elsewhere
 from aion_actors.runtime.runs.dropping import drop_runs
 from aion_actors.runtime.runs.elsewhere import ChildrenElsewhere, Remote, Then
@@ -50,6 +50,7 @@ from aion_actors.runtime.runs.waiters import TypeWaiters
 from aion_actors.runtime.runs.wakes import Wakes
 from aion_actors.runtime.runs.whereabouts import Whereabouts, whereabouts
 from aion_actors.runtime.timers import TimerService
+from aion_actors.runtime.update_calls import LookUp
 from aion_actors.store import DueTimer, EventStore, Recorder
 from aion_actors.telemetry import RunCounts
 from aion_actors.workers import CancelReason, Outcome
@@ -86,9 +87,7 @@ class RunManager:
         self._counters = RunCounters()
         self._owner_lane = Lane("aion-runs", clock.settled)
         self._rehydrate_lane = Lane("aion-rehydrate", clock.settled)
-        self._waiters = TypeWaiters(
-            lambda name: catalog.workflow(name) is not None, self._owner_lane
-        )
+        self._waiters = TypeWaiters(lambda n: catalog.workflow(n) is not None, self._owner_lane)
         self._evictor = Evictor(self._evict, max_resident=max_resident, idle_after=idle_evict_after)
         self._timers = TimerService(store, self._timer_due, clock)
         self._residency = Residency(
@@ -105,6 +104,7 @@ class RunManager:
         )
         self._spawn_lane = Lane("aion-spawn", clock.settled)  # closed after the table shuts
         self._wake_lane = Lane("aion-wake", clock.settled)  # (see `spawning`, `wakes`)
+        self._answers_lane = Lane("aion-update-answers", clock.settled)  # (see `answered`)
         self._starts = Starts(
             self._table, self._residency, store, self._spawn_lane, self, dispatcher.lend
         )
@@ -136,18 +136,11 @@ class RunManager:
             self._table, self._residency, self._endings, store, lane=self._owner_lane
         )
         self._attempts = Attempts(catalog, executors, self._deliver_outcome)
-        lanes = (self._owner_lane, self._rehydrate_lane, self._spawn_lane, self._wake_lane)
+        lanes = [self._owner_lane, self._rehydrate_lane, self._spawn_lane, self._wake_lane]
+        lanes.append(self._answers_lane)
         clock.watch(Quiet(self._table, self._evictor, self._attempts, lanes, store, clock.now_ns))
-        self._recovery = Recovery(
-            self._table,
-            self._residency,
-            self._starts,
-            self._endings,
-            self._waiters,
-            self._attempts,
-            store,
-            catalog,
-        )
+        moving = (self._table, self._residency, self._starts, self._endings, self._waiters)
+        self._recovery = Recovery(*moving, self._attempts, store, catalog)
         self._store = store
         self._closings = Closings(self._table, store, self.whereabouts)
         #: the verbs that do not wait, for `aion_actors.aio`
@@ -216,9 +209,15 @@ class RunManager:
         return self._requests.query(key, name, args, timeout)
 
     def update(
-        self, key: RunKey, name: str, payload: Any, update_id: str, timeout: float | None
+        self,
+        key: RunKey,
+        name: str,
+        payload: Any,
+        update_id: str,
+        timeout: float | None,
+        fresh: bool = False,
     ) -> ev.UpdateCompleted:
-        return self._requests.update(key, name, payload, update_id, timeout)
+        return self._requests.update(key, name, payload, update_id, timeout, fresh)
 
     def resume(self, key: RunKey) -> bool:
         return self._endings.resume(key)
@@ -256,10 +255,8 @@ class RunManager:
             self._owner_lane.submit(self._attempts.registered, list(activities))
 
     def stats(self) -> dict[str, int]:
-        c, resident = self._counters, self._run_counts().resident
-        return dict(
-            crashes=c.crashes, restarts=c.restarts, rehydrations=c.rehydrations, resident=resident
-        )
+        c, n = self._counters, self._run_counts().resident
+        return dict(crashes=c.crashes, restarts=c.restarts, rehydrations=c.rehydrations, resident=n)
 
     def _run_counts(self) -> RunCounts:
         entries = self._table.entries()
@@ -277,6 +274,7 @@ class RunManager:
         self._attempts.closed = True
         self._rehydrate_lane.close(drop=True)
         self._owner_lane.close(drop=True)
+        self._answers_lane.close(drop=True)
         self._endings.rewrites.close()
         self._evictor.close()
         self._timers.close()
@@ -363,6 +361,9 @@ class RunManager:
                 self._endings.send(key, message)
             else:
                 self._residency.deliver(key, message)
+
+    def look_up_update(self, key: RunKey, look: LookUp, ref: pykka.ActorRef[Any]) -> None:
+        answered.search(self._answers_lane, self._store, key, look, ref)
 
     # -- Supervision: what the run supervisor decides, in its thread
 

@@ -185,10 +185,18 @@ class Requests:
             ) from None
 
     def update(
-        self, key: RunKey, name: str, payload: Any, update_id: str, timeout: float | None
+        self,
+        key: RunKey,
+        name: str,
+        payload: Any,
+        update_id: str,
+        timeout: float | None,
+        fresh: bool = False,
     ) -> ev.UpdateCompleted:
         """Run update `name` on the live run, or find its answer: a closed run still
-        answers an update it recorded (a retry after the run ended)."""
+        answers an update it recorded (a retry after the run ended); the live one answers
+        from the runs it continued as new from one they answered (`runs.answered`) —
+        unless the id is `fresh`, made up for this call (`UpdateCall.fresh`)."""
         entry = self._table.get(key)
         if entry is None and (done := self._recorded_update(key, update_id)) is not None:
             return done
@@ -197,7 +205,7 @@ class Requests:
                 f"workflow {key.workflow_id!r} (run {key.run_id}) is parked: it cannot run "
                 f"update {name!r}; resume it first — nothing was recorded"
             )
-        call = new_call(name, payload, update_id, follows=True)
+        call = new_call(name, payload, update_id, follows=True, fresh=fresh)
         self._residency.deliver(key, call)  # (not open: refused, or on to its next run)
         try:
             return call.answer.result(timeout)

@@ -64,6 +64,8 @@ class NewRun:
     memo: dict[str, Any] | None = None
     #: events recorded right after its start, in its first commit (a queue's hold)
     after: tuple[ev.Event, ...] = ()
+    #: the run_id of the run it continues as new from, recorded in its start
+    continued_from: str | None = None
 
     @classmethod
     def successor(
@@ -76,8 +78,10 @@ class NewRun:
         """The run `closing` continues into, inheriting the timeouts and memo of the run
         `started` opened."""
         memo = started.memo if isinstance(started, ev.WorkflowStarted) else None
+        since = started.run_id if isinstance(started, ev.WorkflowStarted) else None
         timeouts = Timeouts.carried(started)
-        return cls(workflow_id, closing.next_run_id, closing.input, parent, timeouts, memo=memo)
+        args = (workflow_id, closing.next_run_id, closing.input, parent, timeouts)
+        return cls(*args, memo=memo, continued_from=since)
 
     @property
     def key(self) -> RunKey:
@@ -94,6 +98,7 @@ class NewRun:
             signal=self.signal,
             memo=self.memo,
             after=after,
+            continued_from=self.continued_from,
         )
 
 
@@ -384,4 +389,5 @@ def _started(definition: WorkflowDefinition, run: NewRun, now: int) -> ev.Workfl
         run_deadline=run_deadline,
         run_timeout=run.timeouts.run_timeout,
         memo=run.memo,
+        continued_from=run.continued_from,
     )
