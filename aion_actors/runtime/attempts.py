@@ -77,16 +77,22 @@ class Attempts:
         event: ev.ActivityScheduled,
         heartbeat: Any = None,
         finished: Callable[[], None] | None = None,
+        *,
+        recovered: bool = False,
     ) -> bool:
         """Run the attempt, its outcome to be delivered to the run; False if not sent now.
-        `heartbeat`: the details of its activity's last recorded heartbeat."""
+        `heartbeat`: the details of its activity's last recorded heartbeat. `recovered`:
+        found running in history as the engine opened, before the program could register
+        its activities (its wait for one not registered yet is no warning, as a recovered
+        run's wait for its workflow type is none)."""
         definition = self._catalog.activity(event.name)
         if definition is None:
             with self._lock:
                 waiting = self._awaiting.setdefault(event.name, [])
                 waiting.append((workflow_id, run_id, event, heartbeat))
             if len(waiting) == 1:  # once per name: a recovery may hold back thousands
-                log.warning(
+                log.log(
+                    logging.INFO if recovered else logging.WARNING,
                     "activity %r is not registered: run %s, and any other run that "
                     "needs it, waits until it is",
                     event.name,
@@ -211,7 +217,7 @@ class Attempts:
                     return
                 item = self._recovered.popleft()
                 self._recovering += 1
-            if not self.dispatch(*item, finished=self._landed):
+            if not self.dispatch(*item, finished=self._landed, recovered=True):
                 with self._lock:  # not sent (waits for registration, or already running)
                     self._recovering -= 1
 
