@@ -27,7 +27,7 @@ def add_command(commands: Any, common: argparse.ArgumentParser) -> None:
         "before it is named DEST. A PostgreSQL store is backed up with PostgreSQL's tools.",
     )
     cmd.add_argument("dir", type=store_arg, metavar="DIR")
-    cmd.add_argument("dest", type=Path, metavar="DEST", help="a new or empty directory")
+    cmd.add_argument("dest", metavar="DEST", help="a new or empty directory")
     cmd.add_argument(
         "--no-compact",
         action="store_true",
@@ -43,8 +43,13 @@ def run(args: argparse.Namespace, out: Console) -> int:
             f"backup takes a data directory, not {source.split('@')[-1]!r}: back up a "
             "PostgreSQL store with pg_dump (or pg_basebackup for the whole server)"
         )
+    if "://" in args.dest:  # (as a Path, "postgresql:/..." would be a relative directory)
+        raise UsageError(
+            f"backup writes a new data directory, not {args.dest.split('@')[-1]!r}: "
+            "to move runs into PostgreSQL use `aion-actors copy DIR URL`"
+        )
     with LmdbStore(source, readonly=True) as store:
-        made = store.backup(args.dest, compact=not args.no_compact)
+        made = store.backup(Path(args.dest), compact=not args.no_compact)
     if args.json:
         print_json(
             {

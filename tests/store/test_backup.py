@@ -168,3 +168,26 @@ def test_the_command_refuses_a_postgres_url_naming_its_tools(tmp_path: Path) -> 
     assert done.returncode == 2
     assert "pg_dump" in done.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_the_command_refuses_a_postgres_url_as_destination_naming_copy(tmp_path: Path) -> None:
+    with Engine.open(tmp_path / "data", workers=1):
+        pass
+    (tmp_path / "postgresql:").mkdir()  # a relative directory the URL would have landed in
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aion_actors",
+            "backup",
+            str(tmp_path / "data"),
+            "postgresql://u@h/db",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(_ROOT)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "aion-actors copy" in done.stderr
+    assert list((tmp_path / "postgresql:").iterdir()) == []
