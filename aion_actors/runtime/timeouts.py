@@ -63,17 +63,20 @@ def _is_number(value: object) -> bool:
 
 def check_timeout(value: Any, name: str) -> float | None:
     """`value` as seconds (None: no timeout); a `ValueError` naming `name` unless it is a
-    finite number > 0."""
+    finite number > 0 or a `timedelta` that long (as every duration of the API)."""
     if value is None:
         return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
     if not _is_number(value):
         raise ValueError(
-            f"{name} must be a number of seconds > 0 (or None for no timeout), "
-            f"got {type(value).__name__} {value!r}"
+            f"{name} must be a number of seconds > 0 or a timedelta (or None for no "
+            f"timeout), got {type(value).__name__} {value!r}"
         )
     if not math.isfinite(value) or value <= 0:
         raise ValueError(
-            f"{name} must be a number of seconds > 0 (or None for no timeout), got {value!r}"
+            f"{name} must be a number of seconds > 0 or a timedelta (or None for no "
+            f"timeout), got {value!r}"
         )
     return float(value)
 

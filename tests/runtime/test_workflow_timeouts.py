@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,20 @@ def test_start_many_gives_every_run_the_timeouts(engine: Engine) -> None:
         with pytest.raises(WorkflowTimedOut):
             handle.result(timeout=30)
     assert all(_started(engine, h.workflow_id).run_timeout == 0.3 for h in handles)
+
+
+def test_start_takes_its_timeouts_as_a_timedelta_too(engine: Engine) -> None:
+    run = engine.start(
+        tf.sleeps_forever,
+        workflow_id="td",
+        run_timeout=timedelta(seconds=0.3),
+        execution_timeout=timedelta(minutes=5),
+    )
+    with pytest.raises(WorkflowTimedOut):
+        run.result(timeout=timedelta(seconds=30))
+    started = _started(engine, "td")
+    assert started.run_timeout == 0.3
+    assert started.execution_deadline == started.recorded_at + 300 * 10**9
 
 
 @pytest.mark.parametrize("name", ["execution_timeout", "run_timeout"])
