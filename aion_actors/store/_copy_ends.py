@@ -10,6 +10,7 @@ a store an interrupted copy marked (`copy_started`): that one is resumed.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,7 +19,7 @@ from aion_actors.store._lmdb_file import DATA_FILE
 from aion_actors.store._search import RunQuery
 from aion_actors.store.lmdb_store import LmdbStore
 from aion_actors.store.postgres._connect import is_url, parse
-from aion_actors.store.protocol import EventStore
+from aion_actors.store.protocol import DueTimer, EventStore, RunSummary
 
 if TYPE_CHECKING:
     from aion_actors.store.postgres import PostgresStore
@@ -28,12 +29,19 @@ Target = str | os.PathLike[str]
 
 
 class Copyable(EventStore, Protocol):
-    """A store a copy can fill: it carries the mark of an unfinished copy (see
+    """A store a copy can fill, and read a page at a time: it carries the mark of an
+    unfinished copy, and lists runs and timers in id order from after a cursor (see
     `_lmdb_copying`, `postgres._copying`)."""
 
     def copy_started(self) -> int | None: ...
 
     def mark_copy(self, since: int | None) -> None: ...
+
+    def runs_after(self, after: tuple[str, str] | None, limit: int) -> list[RunSummary]: ...
+
+    def timers_after(self, after: tuple[str, str, str] | None, limit: int) -> list[DueTimer]: ...
+
+    def freed_among(self, runs: Sequence[tuple[str, str]]) -> list[bool]: ...
 
 
 def check_distinct(source: Target, dest: Target) -> None:

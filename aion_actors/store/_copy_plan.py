@@ -1,9 +1,19 @@
 """The order a copy writes runs in, and the batches it reads them into.
 
-Parents go before their children: a closed child's retention starts from its parent's
-end, or waits while its parent is open, and a store files it so only when it finds its
-parent already written (`_lmdb_prune`, `postgres._prune`). Otherwise runs go in
-(workflow_id, run_id) order.
+Why parents go first: a closed child's retention starts from its parent's end, or waits
+while its parent is open, and a store files it so only when it finds its parent's row
+in the transaction that closes the child (`_lmdb_prune._file`, `postgres._prune.closed`);
+a closed child written before its parent would be freed at its own end. An open child
+is filed by no one until it closes (a terminal status never changes), so only closed
+children wait for their parents.
+
+Runs go in (workflow_id, run_id) order, a page of the source at a time (`pending`), each
+page with parents before their children (`parents_first`). A closed child whose parent is
+in the source but neither earlier in the page nor whole in the destination is left for
+another pass over the source (`Pass.deferred`), which finds its parent written: passes
+repeat until none is left (a chain whose ids fall from parent to child takes a pass a
+link). A pass that could take no run breaks a cycle of parent links (damage) by taking
+them anyway, as `parents_first` does within a page. Nothing but a page is held.
 
 A batch holds whole runs, `limit` events in all, read from the source in one read
 where it offers that (`bulk`), and becomes one `append_batch` (one transaction). A run
@@ -15,13 +25,57 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aion_actors.core import AionError, Event
+from aion_actors.store._copy_pages import chunked, ids, joined, runs_of
 from aion_actors.store.bulk import read_histories
 from aion_actors.store.protocol import AppendRequest, EventStore, RunSummary
 
+if TYPE_CHECKING:
+    from aion_actors.store._copy_ends import Copyable
+
 Key = tuple[str, str]
+
+
+@dataclass(slots=True)
+class Pass:
+    """One pass over the source: the runs it took, and those it left for the next."""
+
+    taken: int = 0
+    deferred: int = 0
+
+
+def pending(
+    src: Copyable, dst: Copyable, size: int, tally: Pass, *, force: bool = False
+) -> Iterator[tuple[list[RunSummary], dict[Key, int]]]:
+    """Per page of `size` runs of the source: those this pass copies, in order, and the
+    events the destination holds of each already (`force`: every one not yet whole)."""
+    both = joined(runs_of(src, size), runs_of(dst, size), ids)
+    for chunk in chunked(both, size):
+        have = {key: 0 if copied is None else copied.head for key, run, copied in chunk}
+        missing = [run for key, run, _ in chunk if run is not None and have[key] < run.head]
+        ready: set[Key] = set()
+        for run in parents_first(missing):
+            if force or _parent_written(src, dst, run, ready):
+                ready.add(ids(run))
+            else:
+                tally.deferred += 1
+        tally.taken += len(ready)
+        yield [run for run in parents_first(missing) if ids(run) in ready], have
+
+
+def _parent_written(src: EventStore, dst: EventStore, run: RunSummary, ready: set[Key]) -> bool:
+    """Whether `run` may be written now: it is open, or its parent is not in the source,
+    is written earlier in this page, or is whole in the destination."""
+    parent = _parent(run.parent)
+    if not run.status.is_terminal or parent is None or parent in ready:
+        return True
+    try:
+        above = src.get_run(*parent)
+    except AionError:  # a link no store could hold refers to nothing
+        return True
+    return above is None or dst.head(*parent) == above.head
 
 
 @dataclass(frozen=True, slots=True)

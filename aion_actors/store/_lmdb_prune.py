@@ -136,6 +136,13 @@ def _file(txn: Txn, dbs: Dbs, db: Any, run: bytes, record: dict[str, Any], ended
     _put(txn, db, run, _entry(workflow_type, freed_at, run))
 
 
+def is_freed(txn: Txn, dbs: Dbs, run: bytes) -> bool:
+    """Whether `run` is filed as a closed run freed for retention (not a waiting child)."""
+    db = dbs.get(EXPIRY)
+    entry = None if db is None else txn.get(_REVERSE + run, db=db)
+    return entry is not None and entry[:1] < _SPECIAL  # (a waiting child's starts 0xfe)
+
+
 def opened(txn: Txn, dbs: Dbs) -> list[bytes]:
     """At a writable open: build the index of a store written before it existed, and
     return the runs whose deletion a killed process left unfinished."""

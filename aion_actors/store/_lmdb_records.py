@@ -94,6 +94,14 @@ def summaries(stored: list[tuple[bytes, bytes]]) -> tuple[list[RunSummary], list
     return found, damaged
 
 
+def damaged_entries(txn: lmdb.Transaction[bytes], db: Any) -> list[DamagedRun]:
+    """The `runs` entries that do not decode, read one at a time (no list of the rest)."""
+    damaged: list[DamagedRun] = []
+    for entry in txn.cursor(db=db):
+        damaged.extend(summaries([entry])[1])
+    return damaged
+
+
 class DamageLog:
     """Logs each damaged run index entry, and a damaged search index, once per store, with
     what to do about it."""

@@ -9,15 +9,17 @@ production histories locally.
    (`copy_started` in its meta): every open but the copy's own then refuses it with
    `IncompleteCopy`, so no engine ever runs on part of the runs.
 3. Each run's events are appended as recorded (workflow_id, run_id, seqs, times,
-   payloads) through the destination's own `append_batch`, whole runs a transaction
-   (`_copy_plan`, parents before children): the destination builds its run index,
-   search index, timers, retention filing and (PostgreSQL) partitions itself, in the
-   transactions that write the events, as for any append. A store stamps an event only
-   when it does not carry its own seq and time; each result is checked to be the events
-   given (`_copy_check.written_as_read`).
+   payloads) through the destination's own `append_batch`, whole runs a transaction,
+   a page of the source's runs at a time (`_copy_plan`, parents before children): the
+   destination builds its run index, search index, timers, retention filing and
+   (PostgreSQL) partitions itself, in the transactions that write the events, as for
+   any append. A store stamps an event only when it does not carry its own seq and
+   time; each result is checked to be the events given (`_copy_check.written_as_read`).
 4. Timers the source holds that no event implies (set with `schedule_timer`) are set,
    then the destination is checked against the source: every run's summary, every
    timer, which closed runs are freed for retention, and a data directory's `examine`.
+   Every read of either store is a page (`_copy_pages`): a copy holds a page of runs
+   or timers of each, and one batch of events, whatever the size of the stores.
 5. The mark is removed, in the copy's last transaction: only then does it open.
 
 A copy interrupted anywhere (killed, a lost server) leaves the mark: the next copy from
@@ -42,9 +44,9 @@ from aion_actors.store._copy_ends import (
     open_dest,
     open_source,
 )
-from aion_actors.store._copy_plan import batches, parents_first
+from aion_actors.store._copy_pages import DEFAULT_PAGE, joined, timer_ids, timers_of
+from aion_actors.store._copy_plan import Pass, batches, pending
 from aion_actors.store.lmdb_store import LmdbStore
-from aion_actors.store.protocol import RunSummary
 
 if TYPE_CHECKING:
     from aion_actors.store.postgres import PostgresStore
@@ -81,6 +83,7 @@ def copy_store(
     dest: Target,
     *,
     batch_events: int = DEFAULT_BATCH_EVENTS,
+    page_runs: int = DEFAULT_PAGE,
     progress: Progress | None = None,
 ) -> Copied:
     """Copy every run of the store at `source` (a data directory or `postgresql://` URL)
@@ -89,72 +92,81 @@ def copy_store(
     Refused with nothing written: a source an engine holds (`DataDirLocked`), a missing
     one, a destination that holds runs, is the source or lies under a missing parent
     directory (`ConfigError`). A copy that finds the destination disagreeing with the
-    source raises `CopyFailed` and leaves it marked incomplete."""
-    if isinstance(batch_events, bool) or not isinstance(batch_events, int) or batch_events < 1:
-        raise ConfigError(f"batch_events must be an int >= 1, not {batch_events!r}")
+    source raises `CopyFailed` and leaves it marked incomplete.
+
+    Memory is bounded by a page (`page_runs` runs or timers of each store, and a batch
+    of `batch_events` events), not by the size of the stores: every read is a page
+    (`_copy_pages`)."""
+    _check_int("batch_events", batch_events)
+    _check_int("page_runs", page_runs)
     began = time.monotonic()
     check_distinct(source, dest)
     with open_source(source) as src:
-        runs = src.runs()
-        by_id = {check.ids(run): run for run in runs}
-        source_timers = check.timers(src)
-        source_freed = check.freed(src)
         with open_dest(dest) as dst:
             name = str(dst.path)
-            resuming = claim_dest(dst, name, time.time_ns()) is not None
-            written = check.resumable(src, dst, by_id, name) if resuming else {}
-            resumed = sum(1 for run in runs if written.get(check.ids(run)) == run.head)
-            order = parents_first(runs)
-            events = _copy_runs(src, dst, order, written, batch_events, progress)
-            apart = _copy_timers(source_timers, dst)
-            check.verify(by_id, source_timers, source_freed, dst, name)
+            claim_dest(dst, name, time.time_ns())
+            found = check.survey(src, dst, page_runs, name)
+            events = _copy_runs(src, dst, found, batch_events, page_runs, progress)
+            timers, apart = _copy_timers(src, dst, page_runs)
+            check.verify(src, dst, page_runs, name)
             dst.mark_copy(None)
         return Copied(
             source=str(src.path),
             dest=name,
-            runs=len(runs),
-            open_runs=sum(1 for run in runs if not run.status.is_terminal),
+            runs=found.runs,
+            open_runs=found.open_runs,
             events=events,
-            timers=len(source_timers),
+            timers=timers,
             timers_apart=apart,
-            resumed=resumed,
+            resumed=found.resumed,
             seconds=time.monotonic() - began,
         )
+
+
+def _check_int(what: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{what} must be an int >= 1, not {value!r}")
 
 
 def _copy_runs(
     src: LmdbStore | PostgresStore,
     dst: LmdbStore | PostgresStore,
-    order: list[RunSummary],
-    written: dict[check.Key, int],
+    found: check.Survey,
     limit: int,
+    page: int,
     progress: Progress | None,
 ) -> int:
-    """Append every run's missing events, a batch a transaction; the events written."""
-    events = 0
-    done = sum(1 for run in order if written.get(check.ids(run), 0) >= run.head)
-    for batch in batches(src, order, written, limit, str(src.path)):
-        results = dst.append_batch(batch.requests)
-        check.written_as_read(batch.requests, results, str(dst.path))
-        if faults.ARMED:
-            faults.hit("copy.batch")
-        events += batch.events
-        done += batch.finished
-        if progress is not None:
-            progress(done, len(order))
-    return events
+    """Append every run's missing events, a batch a transaction, in passes over the
+    source a page at a time (`_copy_plan.pending`); the events written."""
+    events, done, force = 0, found.resumed, False
+    while True:
+        tally = Pass()
+        for runs, have in pending(src, dst, page, tally, force=force):
+            for batch in batches(src, runs, have, limit, str(src.path)):
+                results = dst.append_batch(batch.requests)
+                check.written_as_read(batch.requests, results, str(dst.path))
+                if faults.ARMED:
+                    faults.hit("copy.batch")
+                events += batch.events
+                done += batch.finished
+                if progress is not None:
+                    progress(done, found.runs)
+        if not tally.deferred:
+            return events
+        force = not tally.taken  # only a cycle of parent links leaves every run waiting
 
 
-def _copy_timers(source_timers: dict[check.TimerKey, int], dst: Copyable) -> int:
-    """Make the destination's timers the source's: those no event implies are set (and
-    any the source cancelled apart from its events cancelled); how many were."""
-    copied = check.timers(dst)
-    changed = 0
-    for (workflow_id, run_id, timer_id), fire_at in source_timers.items():
-        if copied.get((workflow_id, run_id, timer_id)) != fire_at:
-            dst.schedule_timer(workflow_id, run_id, timer_id, fire_at)
+def _copy_timers(src: Copyable, dst: Copyable, page: int) -> tuple[int, int]:
+    """Make the destination's timers the source's, side by side a page at a time: those
+    no event implies are set (and any the source cancelled apart from its events
+    cancelled). Returns the source's timers, and how many were set or cancelled."""
+    timers = changed = 0
+    for key, timer, copied in joined(timers_of(src, page), timers_of(dst, page), timer_ids):
+        timers += timer is not None
+        if timer is not None and (copied is None or copied.fire_at != timer.fire_at):
+            dst.schedule_timer(*key, timer.fire_at)
             changed += 1
-    for workflow_id, run_id, timer_id in copied.keys() - source_timers.keys():
-        dst.cancel_timer(workflow_id, run_id, timer_id)
-        changed += 1
-    return changed
+        elif timer is None:
+            dst.cancel_timer(*key)
+            changed += 1
+    return timers, changed

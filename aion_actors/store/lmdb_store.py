@@ -56,6 +56,7 @@ from aion_actors.store._lmdb_records import (
     DamagedRun,
     DamageLog,
     TimerIndex,
+    damaged_entries,
     due_timers,
     entries,
     read_history,
@@ -76,7 +77,7 @@ DEFAULT_MAP_SIZE: Final = 1 << 30
 _T = TypeVar("_T")
 
 
-class LmdbStore(AppendsInBatches, CloseOnExit):
+class LmdbStore(AppendsInBatches, _lmdb_copying.Copying, CloseOnExit):
     """An `EventStore` in an LMDB data directory, owned by one process at a time.
 
     `durability="sync"` (the default) fsyncs every commit; `"nosync"` leaves
@@ -164,15 +165,6 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
     def cancel_timer(self, workflow_id: str, run_id: str, timer_id: str) -> None:
         key = proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
         self._writing(lambda txn, _: self._timer_index.cancel(txn, key))
-
-    def copy_started(self) -> int | None:
-        """When the unfinished `copy_store` filling this store began (unix ns), or None."""
-        with self._reading() as txn:
-            return _lmdb_copying.started(txn, self._dbs[b"meta"])
-
-    def mark_copy(self, since: int | None) -> None:
-        """Mark the store as `copy_store` filling it since `since` (None: it finished)."""
-        self._writing(lambda txn, dbs: _lmdb_copying.mark(txn, dbs[b"meta"], since))
 
     def _writing(self, apply: Callable[[lmdb.Transaction[bytes], dict[bytes, Any]], _T]) -> _T:
         """`apply(txn, sub-databases)` in one write transaction, under the write lock."""
@@ -289,7 +281,8 @@ class LmdbStore(AppendsInBatches, CloseOnExit):
 
     def damaged_runs(self) -> list[DamagedRun]:
         """Run index entries that do not decode (`rebuild_index()` rewrites them)."""
-        return self._scan(b"")[1]
+        with self._reading() as txn:
+            return damaged_entries(txn, self._runs)
 
     def _scan_runs(self, prefix: bytes) -> list[RunSummary]:
         found, damaged = self._scan(prefix)

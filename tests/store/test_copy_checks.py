@@ -11,8 +11,8 @@ import pytest
 
 from aion_actors.core import AionError, ConfigError, DataDirLocked
 from aion_actors.store import EventStore, LmdbStore, copy_store
-from aion_actors.store._copy_check import timers
 from aion_actors.store._copy_plan import parents_first
+from aion_actors.store._projection import MAX_TIME
 from aion_actors.store.postgres import PostgresStore, _requests
 from tests.cli.test_commands import holding
 from tests.store import damage
@@ -34,9 +34,12 @@ def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     return tmp_path / "dest"
 
 
+@pytest.mark.parametrize("page_runs", [1, 1000])
 def test_parents_are_copied_first_so_retention_and_timers_are_as_in_the_source(
-    tmp_path: Path, dest: Path | str
+    tmp_path: Path, dest: Path | str, page_runs: int
 ) -> None:
+    """Within a page parents go first; a closed child a page before its parent waits
+    for a later pass (`page_runs=1`: every child)."""
     with LmdbStore(tmp_path / "src") as source:
         family(source)
         assert [r.workflow_id for r in parents_first(source.runs())] == [
@@ -48,11 +51,15 @@ def test_parents_are_copied_first_so_retention_and_timers_are_as_in_the_source(
     # a-kid waits for its open parent; b-kid's retention counts from its parent's later end
     assert want_expired[-1] == {("b-kid", "k1"), ("z-done", "p1")}
     assert ("b-kid", "k1") not in want_expired[-2]
-    made = copy_store(tmp_path / "src", dest, batch_events=2)  # a run or so a transaction
+    made = copy_store(tmp_path / "src", dest, batch_events=2, page_runs=page_runs)
     assert (made.runs, made.open_runs, made.timers, made.timers_apart) == (4, 1, 1, 1)
     with _open(dest) as copy:
         assert copy.runs() == want_runs and timers(copy) == want_timers
         assert [_expired(copy, at) for at in moments] == want_expired
+
+
+def timers(store: EventStore) -> dict[tuple[str, str, str], int]:
+    return {(t.workflow_id, t.run_id, t.timer_id): t.fire_at for t in store.due_timers(MAX_TIME)}
 
 
 def _expired(store: EventStore, at: int) -> set[tuple[str, str]]:

@@ -47,6 +47,7 @@ from aion_actors.store.postgres import (
     _timers,
 )
 from aion_actors.store.postgres._owner import Owner
+from aion_actors.store.postgres._paged import Copying
 from aion_actors.store.protocol import (
     AppendRequest,
     AppendsInBatches,
@@ -58,7 +59,7 @@ from aion_actors.store.protocol import (
 _T = TypeVar("_T")
 
 
-class PostgresStore(AppendsInBatches, CloseOnExit):
+class PostgresStore(AppendsInBatches, Copying, CloseOnExit):
     """An `EventStore` in the Postgres schema `schema` (default `aion`) of the database at
     `url`, created (with `partitions` partitions) on first open.
 
@@ -265,18 +266,6 @@ class PostgresStore(AppendsInBatches, CloseOnExit):
     def check_writable(self) -> None:
         now = time.time_ns() - _schema.TIME_SHIFT
         self._write(lambda conn: _copying.set_meta(conn, self.target.schema, "probe", now))
-
-    def copy_started(self) -> int | None:
-        """When the unfinished `copy_store` filling this store began (unix ns), or None."""
-        return self._read(_copying.started)
-
-    def mark_copy(self, since: int | None) -> None:
-        """Mark the store as `copy_store` filling it since `since` (None: it finished)."""
-        self._write(lambda conn: _copying.set_meta(conn, self.target.schema, _copying.KEY, since))
-
-    def pending_calls(self) -> int:
-        """Calls between nodes recorded here and not yet applied (`_requests`)."""
-        return self._read(_copying.pending_calls)
 
     def schedule_timer(self, workflow_id: str, run_id: str, timer_id: str, fire_at: int) -> None:
         proj.timer_key(proj.run_key(workflow_id, run_id), timer_id)
