@@ -70,8 +70,10 @@ from aion_actors.workers import (
     ActivityHeartbeatTimeout,
     ActivityUnavailable,
     AttemptInfo,
+    AttemptTimeout,
     CompleteLater,
     RetryAfter,
+    WorkerStartFailed,
     current_attempt,
 )
 
@@ -87,6 +89,7 @@ __all__ = [
     "AionError",
     "AttemptFailure",
     "AttemptInfo",
+    "AttemptTimeout",
     "Cancelled",
     "ChildHandle",
     "ChildWorkflowError",
@@ -129,6 +132,7 @@ __all__ = [
     "UpdateFailed",
     "UpdateRejected",
     "WorkerCrashed",
+    "WorkerStartFailed",
     "WorkflowAlreadyRan",
     "WorkflowAlreadyStarted",
     "WorkflowCancelled",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import aion_actors
+import supervisor
 from aion_actors.core import (
     AionError,
     CorruptEvent,
@@ -18,6 +22,7 @@ from aion_actors.core import (
     new_run_id,
     new_workflow_id,
 )
+from aion_actors.core.events import EVENT_TYPES
 
 
 def test_new_ids_are_unique_uuid_hex() -> None:
@@ -103,3 +108,11 @@ def test_ctx_random_is_seeded_by_the_run_id_and_made_only_when_first_drawn_from(
         expected.random(),
         uuid.UUID(int=expected.getrandbits(128), version=4),
     ]
+
+
+def test_every_error_the_readme_names_is_importable_from_the_package() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    named = set(re.findall(r"`([A-Z][A-Za-z]+(?:Error|Timeout|Failed|Closed|Crashed))`", readme))
+    others = set(dir(builtins)) | set(EVENT_TYPES) | set(supervisor.__all__)  # not ours to export
+    missing = sorted(n for n in named - others if not hasattr(aion_actors, n))
+    assert missing == [], f"README names errors not exported by aion_actors: {missing}"
