@@ -102,4 +102,4 @@ def open_store(path: str | os.PathLike[str], settings: EngineConfig) -> EventSto
     check_options(map_size=settings.map_size)
     if settings.map_size is not None:
         options["map_size"] = settings.map_size
-    return LmdbStore(Path(path), **options)
+    return LmdbStore(Path(path).expanduser(), **options)  # ("~/data", as aion.toml's data_dir)

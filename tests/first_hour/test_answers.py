@@ -181,3 +181,14 @@ def test_config_tables_naming_nothing_registered_are_warned_at_the_first_start(
         warned = "\n".join(r.getMessage() for r in caplog.records)
     assert "[restart.count_signals]" in warned and "counts_signals" in warned
     assert "[activity.nte]" in warned and "note" in warned
+
+
+def test_a_data_directory_given_as_a_home_path_opens_under_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with Engine.open("~/orders", workers=1) as engine:
+        assert Path(engine.store.path) == tmp_path / "home" / "orders"
+    assert (tmp_path / "home" / "orders" / "data.mdb").exists()
+    assert not (tmp_path / "~").exists()  # not a directory named "~" here
