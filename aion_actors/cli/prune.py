@@ -38,8 +38,11 @@ def prune(
 ) -> int:
     try:
         age = int(parse_duration(older_than, "--older-than") * 1e9)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    except ConfigError:
+        raise UsageError(
+            f"--older-than {older_than!r}: give an age > 0 with its unit — 90s, 15m, 12h, 7d or 2w "
+            "(a bare number has none: 7 seconds, or 7 days?)"
+        ) from None
     opened, where = _open(target)
 
     def retention_of(name: str) -> int | None:

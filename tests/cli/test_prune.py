@@ -90,8 +90,9 @@ def test_prune_is_refused_while_an_engine_owns_the_directory(held: Path) -> None
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("DIR", "--older-than", "soon"), "--older-than = 'soon': expected seconds"),
-        (("DIR", "--older-than", "0s"), "--older-than = '0s': expected seconds"),
+        (("DIR", "--older-than", "soon"), "--older-than 'soon': give an age > 0 with its unit"),
+        (("DIR", "--older-than", "0s"), "--older-than '0s': give an age > 0 with its unit"),
+        (("DIR", "--older-than", "7"), "--older-than '7': give an age > 0 with its unit"),
     ],
 )
 def test_prune_refuses_what_it_cannot_do_with_a_usage_error(
