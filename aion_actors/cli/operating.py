@@ -19,8 +19,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from aion_actors.cli._held import held_by_engine
 from aion_actors.cli.configcheck import app_definitions
 from aion_actors.cli.inspection import print_json
+from aion_actors.core import DataDirLocked
 from aion_actors.engine import Engine
 from aion_actors.store._lmdb_env import require_directory
 from aion_actors.store.postgres import is_url
@@ -46,7 +48,12 @@ def operate(
     if verb == "reset":
         workflows, activities = app_definitions(app or "")
         definitions = [*workflows, *activities]
-    with Engine.open(target, workers=1) as engine:
+    try:
+        opened = Engine.open(target, workers=1)
+    except DataDirLocked as locked:
+        advice = f"call engine.{verb}() in that service, or stop that engine first"
+        raise held_by_engine(locked, advice) from None
+    with opened as engine:
         if definitions:
             engine.register(*definitions)
         before = engine.describe(workflow_id).run_id

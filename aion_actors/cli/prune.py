@@ -19,9 +19,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from aion_actors.cli._held import held_by_engine
 from aion_actors.cli._when import UsageError
 from aion_actors.cli.inspection import print_json
-from aion_actors.core import ConfigError
+from aion_actors.core import ConfigError, DataDirLocked
 from aion_actors.core.durations import parse_duration
 from aion_actors.store import EventStore, LmdbStore, RunSummary
 from aion_actors.store.postgres import is_url
@@ -89,7 +90,14 @@ def _open(target: str) -> tuple[EventStore, str]:
             f"{directory} is not a directory; give an aion-actors data directory "
             "or a postgresql:// URL"
         )
-    return LmdbStore(directory, create=False), str(directory)
+    try:
+        return LmdbStore(directory, create=False), str(directory)
+    except DataDirLocked as locked:
+        advice = (
+            "that engine's pruner deletes what its [retention] says (aion.toml); to prune "
+            "by hand, stop that engine first"
+        )
+        raise held_by_engine(locked, advice) from None
 
 
 def _document(run: RunSummary) -> dict[str, Any]:

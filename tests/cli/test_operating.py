@@ -10,7 +10,10 @@ import pytest
 from aion_actors import Engine, WorkflowFailed, WorkflowStatus
 from aion_actors.cli import main
 from aion_actors.core import events as ev
+from tests.cli.test_commands import aion, held
 from tests.runtime import ops_flows
+
+__all__ = ["held"]  # a fixture, used below
 
 APP = "tests.runtime.ops_flows:FIXED"
 
@@ -87,3 +90,12 @@ def test_an_operator_verb_on_a_missing_data_directory_is_refused_and_creates_not
     assert code == 2, err
     assert f"error: data directory {missing} does not exist; check the path" in err
     assert not (tmp_path / "typo").exists()
+
+
+def test_an_operator_verb_on_a_directory_an_engine_runs_on_says_to_call_it_there(
+    held: Path,
+) -> None:
+    done = aion("pause", str(held), "some-run")
+    assert done.returncode == 1
+    assert "is locked by process" in done.stderr
+    assert "call engine.pause() in that service" in done.stderr and "uvicorn" not in done.stderr

@@ -85,6 +85,7 @@ def test_prune_is_refused_while_an_engine_owns_the_directory(held: Path) -> None
     done = aion("prune", str(held), "--older-than", "7d")
     assert done.returncode == 1
     assert "is locked by process" in done.stderr and "stop that engine first" in done.stderr
+    assert "[retention]" in done.stderr and "uvicorn" not in done.stderr  # a command's words
 
 
 @pytest.mark.parametrize(
