@@ -151,9 +151,10 @@ def claim(
     if readonly and create:
         raise ConfigError(f"create=True needs a writable store, not readonly=True ({directory})")
     if directory.exists() and not directory.is_dir():
+        creating = not readonly and create is not False  # (an inspecting command creates none)
+        creates = "; one that does not exist yet is created" if creating else ""
         raise ConfigError(
-            f"data directory {directory} is a file; give the path of a directory (one that "
-            "does not exist yet is created)"
+            f"data directory {directory} is a file; give the path of a directory{creates}"
         )
     if not readonly and create is not False:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
