@@ -26,6 +26,7 @@ from aion_actors.core.payloads import ConverterSpec
 from aion_actors.handles import RunDescription, RunHandle
 from aion_actors.opening import NodeOptions, data_dir_of, engine_options, node_options, open_store
 from aion_actors.queues import EnqueueOptions, Queue
+from aion_actors.runtime import client_calls
 from aion_actors.runtime.clock import SYSTEM_CLOCK, Clock
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.schedules import ScheduleHandle, ScheduleInfo, ScheduleOptions
@@ -79,6 +80,7 @@ class Engine(CloseOnExit):
         self._completions, self._updates = parts.completions, parts.updates
         self._starter, self._ops, self._parts = parts.starter, parts.operations, parts
         self._closing = shutdown.Closing()
+        self._in_turn = parts.runs.dispatcher.running_here  # (client calls refused there)
         shutdown.opened(self)
         try:
             parts.start()
@@ -328,16 +330,15 @@ class Engine(CloseOnExit):
         `raise_on_park=False`: then it waits for a resume), and `TimeoutError`
         after `timeout` seconds.
         """
+        client_calls.check(self._in_turn, 1)
         return self._parts.calls.result(workflow_id, run_id, timeout, raise_on_park)
 
     def when_closed(
         self, workflow_id: str, callback: Callable[[], None], *, run_id: str | None = None
     ) -> None:
-        """Call `callback()` once the run (and any continue-as-new successor) has ended.
-
-        It runs in an engine thread and must be quick; it is called at once
-        if the run has already ended. Use `result()` to learn how it ended.
-        """
+        """Call `callback()` once the run (and any continue-as-new successor) has ended: in
+        an engine thread (it must be quick), at once if it has. `result()` tells how."""
+        client_calls.check(self._in_turn, 1)
         self._runs.when_closed(self._lookup.latest_key(workflow_id, run_id), callback)
 
     def describe(self, workflow_id: str) -> RunDescription:
@@ -393,8 +394,7 @@ class Engine(CloseOnExit):
         where = getattr(self.store, "path", None) or type(self.store).__name__
         return f"<Engine on {where}{' (closed)' if self._closing.started else ''}>"
 
-    # -- helpers
-
-    def _check_open(self) -> None:
+    def _check_open(self) -> None:  # (and not called from workflow code: `client_calls`)
         if self._closing.started:
             raise EngineClosed()
+        client_calls.check(self._in_turn)

@@ -53,6 +53,7 @@ from aion_actors.core import events as ev
 from aion_actors.core.status import WorkflowStatus
 from aion_actors.engine import Engine
 from aion_actors.handles import RunDescription, result_of
+from aion_actors.runtime import client_calls
 from aion_actors.runtime import messages as msg
 from aion_actors.runtime.definitions import ActivityDefinition, RetryPolicy, WorkflowDefinition
 from aion_actors.runtime.runs.whereabouts import overdue
@@ -82,6 +83,7 @@ class AsyncEngine:
         self._calls = parts.calls  # (where the blocking verbs meet: checks and routing)
         #: what of the engine's own work the calling thread is doing (`Parts.inside`)
         self._inside = parts.inside
+        self._in_turn = parts.runs.dispatcher.running_here  # (client calls refused there)
         self._reads = ThreadPoolExecutor(readers, thread_name_prefix="aion-aio-read")
         self._closed = False
 
@@ -203,6 +205,7 @@ class AsyncEngine:
         self, workflow_id: str, name: str, payload: Any = None, *, timeout: float = 30.0
     ) -> None:
         """`Engine.signal`: returns once `SignalReceived` is committed."""
+        client_calls.check(self._in_turn, 1)
         checked_signal(name, timeout)
         payload = self._checked(payload)
         blocking = functools.partial(self._calls.signal, workflow_id, name, payload, timeout)
@@ -210,6 +213,7 @@ class AsyncEngine:
 
     async def cancel(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """`Engine.cancel`: returns once the cancel request is committed."""
+        client_calls.check(self._in_turn, 1)
         checked_with_reason("cancel", reason, timeout)
         # the `Engine`'s way, always: a queued run is cancelled in its queue (its code
         # never runs), which a request to the run would not do
@@ -217,6 +221,7 @@ class AsyncEngine:
 
     async def terminate(self, workflow_id: str, reason: str = "", *, timeout: float = 30.0) -> None:
         """`Engine.terminate`: returns once the run's end is committed."""
+        client_calls.check(self._in_turn, 1)
         checked_with_reason("terminate", reason, timeout)
         blocking = functools.partial(self._calls.terminate, workflow_id, reason, timeout)
         await self._request(workflow_id, timeout, blocking, msg.TerminateRequest, reason)
@@ -282,6 +287,7 @@ class AsyncEngine:
         """`Engine.result`: awaits the run's end (following continue-as-new), woken by the
         run table — or, for a run another node holds, by its owner's answer to this node's
         watch of it (as `Engine.result` is) — never a thread per waiting call, nor a poll."""
+        client_calls.check(self._in_turn, 1)
         timeout = call_timeout(timeout, "result")
         key = RunKey(workflow_id, run_id) if run_id else await self._latest(workflow_id)
         port, there = self._runs.port, False  # (there: it waits for another node's run)
@@ -379,9 +385,10 @@ class AsyncEngine:
         self._check_open()
         return await asyncio.get_running_loop().run_in_executor(self._reads, call)
 
-    def _check_open(self) -> None:
+    def _check_open(self) -> None:  # (and not called from workflow code: `client_calls`)
         if self._closed:
             raise EngineClosed()
+        client_calls.check(self._in_turn)
 
 
 def _on_done(ack: msg.Ack, resolve: Callable[[BaseException | None], None]) -> None:

@@ -249,6 +249,11 @@ class ForeignAwaitError(WorkflowError):
     """Workflow code awaited something that is not a `ctx` command."""
 
 
+class EngineCallInWorkflow(WorkflowError):
+    """Workflow code called the engine's client API (`engine.start`, ...): it would run again
+    on every replay; the message names the ctx command that does it durably."""
+
+
 class ContinueAsNew(BaseException):
     """Raised by `ctx.continue_as_new`; closes this run and opens the next one.
 

@@ -23,6 +23,7 @@ from aion_actors.core import (
     WorkflowStatus,
 )
 from aion_actors.core import events as ev
+from aion_actors.runtime import client_calls
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.table import RunTable
 from aion_actors.runtime.runs.whereabouts import Whereabouts, overdue
@@ -229,6 +230,6 @@ class Closings:
 
 def _call(key: RunKey, callback: Callable[[], None]) -> None:
     try:
-        callback()
+        client_calls.calling_back(callback)  # (it may call the engine, even in a turn)
     except Exception:
         log.exception("a done-callback of run %s raised; ignored", key.run_id)
