@@ -37,6 +37,7 @@ from aion_actors.runtime.commands import (
     measure,
 )
 from aion_actors.runtime.timeouts import check_timeout, sleep_seconds, wait_seconds
+from aion_actors.runtime.unawaited import Unawaited
 from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ class WorkflowContext:
         self._rng: _random.Random | None = None
         self._queries: dict[str, Callable[..., Any]] = {}
         self._in_query = False
+        self._unawaited = Unawaited()  # commands made, not awaited yet: warned about at the end
+        self._made = self._unawaited.made
         #: True while the run re-executes recorded history; False from the first event
         #: (or command) that was not in it — for logging once, never for deciding
         self.is_replaying = False
@@ -112,17 +115,18 @@ class WorkflowContext:
         self._no_commands_in_queries("activity")
         name = activity if isinstance(activity, str) else activity.name
         encoded, measured = measure(self._converter, list(args), f"{name}() arguments")
-        return ActivityCommand(
+        command = ActivityCommand(
             name=name,
             args=tuple(encoded),
             timeout=wait_seconds(timeout, f"{name}() timeout"),
             returns=self._returns(activity),
             measured=measured,
         )
+        return self._made(command)
 
     def sleep(self, duration: float | _dt.timedelta) -> TimerCommand:
         self._no_commands_in_queries("sleep")
-        return TimerCommand(seconds=sleep_seconds(duration, "ctx.sleep() duration"))
+        return self._made(TimerCommand(seconds=sleep_seconds(duration, "ctx.sleep() duration")))
 
     def wait_signal(
         self, name: str, *, timeout: float | _dt.timedelta | None = None
@@ -132,9 +136,8 @@ class WorkflowContext:
         With a timeout, raises `SignalTimeout` when none arrives in time.
         """
         self._no_commands_in_queries("wait_signal")
-        return SignalCommand(
-            name=name, timeout=wait_seconds(timeout, f"wait_signal({name!r}) timeout")
-        )
+        seconds = wait_seconds(timeout, f"wait_signal({name!r}) timeout")
+        return self._made(SignalCommand(name=name, timeout=seconds))
 
     def child(
         self,
@@ -162,7 +165,7 @@ class WorkflowContext:
             check_id(workflow_id, "child workflow_id")
         name = workflow if isinstance(workflow, str) else workflow.name
         encoded, measured = measure(self._converter, list(args), f"{name}() arguments")
-        return ChildCommand(
+        command = ChildCommand(
             name=name,
             args=tuple(encoded),
             workflow_id=workflow_id,
@@ -172,6 +175,7 @@ class WorkflowContext:
             run_timeout=run_timeout,
             measured=measured,
         )
+        return self._made(command)
 
     def start_child(
         self,
@@ -189,7 +193,8 @@ class WorkflowContext:
         command = self.child(
             workflow, *args, workflow_id=workflow_id, on_parent_close=on_parent_close
         )
-        return dataclasses.replace(command, handle=True)
+        self._unawaited.awaited(command)  # (made again: the line that made it is the caller's)
+        return self._made(dataclasses.replace(command, handle=True))
 
     def external(self, workflow_id: str, run_id: str | None = None) -> ExternalHandle:
         """A handle to another workflow: its open run, or the run `run_id`.
@@ -201,10 +206,10 @@ class WorkflowContext:
         """
         self._no_commands_in_queries("external")
         check_id(workflow_id, "workflow_id")
-        return ExternalHandle(workflow_id, run_id, self._check_one)
+        return ExternalHandle(workflow_id, run_id, self._check_one, self._made)
 
     def _child_handle(self, workflow_id: str, run_id: str, returns: Any) -> ChildHandle:
-        return ChildHandle(workflow_id, run_id, self._check_one, returns)
+        return ChildHandle(workflow_id, run_id, self._check_one, self._made, returns)
 
     def _check_one(self, value: Any, what: str) -> tuple[Any, Measured]:
         self._no_commands_in_queries("external")
@@ -218,7 +223,9 @@ class WorkflowContext:
         outcomes are still recorded; with `return_exceptions=True` it waits for
         all and returns each failure in its place.
         """
-        return GatherCommand(_parts("gather", commands), return_exceptions=return_exceptions)
+        parts = self._unawaited.taken("gather", commands)  # (awaited with it)
+        command = GatherCommand(parts, return_exceptions=return_exceptions)
+        return self._made(command) if parts else command  # (nothing to await: returns at once)
 
     def wait_first(self, *commands: PartCommand) -> WaitFirstCommand:
         """Run several commands concurrently; resume with `(index, result)` of the first
@@ -232,7 +239,7 @@ class WorkflowContext:
         """
         if not commands:  # (as `asyncio.wait`: nothing can end first)
             raise ValueError("ctx.wait_first needs at least one command to wait for")
-        return WaitFirstCommand(_parts("wait_first", commands))
+        return self._made(WaitFirstCommand(self._unawaited.taken("wait_first", commands)))
 
     def wait_condition(
         self, predicate: Callable[[], object], *, timeout: float | _dt.timedelta | None = None
@@ -244,7 +251,8 @@ class WorkflowContext:
         self._no_commands_in_queries("wait_condition")
         if not callable(predicate):
             raise TypeError(f"ctx.wait_condition takes a function, got {predicate!r}")
-        return ConditionCommand(predicate, wait_seconds(timeout, "wait_condition() timeout"))
+        seconds = wait_seconds(timeout, "wait_condition() timeout")
+        return self._made(ConditionCommand(predicate, seconds))
 
     # -- signal handlers
 
@@ -383,13 +391,3 @@ class WorkflowContext:
                 f"a query handler of workflow {self.workflow_id!r} called ctx.{what}(); "
                 "queries must only read workflow state — nothing was recorded"
             )
-
-
-def _parts(what: str, commands: tuple[object, ...]) -> tuple[PartCommand, ...]:
-    for command in commands:
-        if not isinstance(command, PartCommand):
-            raise TypeError(
-                f"ctx.{what} takes ctx.activity/ctx.sleep/ctx.wait_signal/ctx.child/"
-                f"ctx.wait_condition commands, got {type(command).__name__}"
-            )
-    return commands  # type: ignore[return-value]

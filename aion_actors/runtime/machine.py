@@ -57,6 +57,9 @@ from aion_actors.runtime.tasks import (
 from aion_actors.runtime.timeouts import at_after
 from aion_actors.runtime.updates import ENDED_FIRST, UpdateRouter
 
+#: the closes at which commands never awaited are warned about: the code ran to its end
+_WARNED_AT = (ev.WorkflowCompleted, ev.WorkflowContinuedAsNew)
+
 
 class Machine:
     """Drives one run's coroutine; owned by exactly one RunActor thread."""
@@ -72,6 +75,7 @@ class Machine:
         converter: PayloadConverter | None = None,
         cancels: ActivityCancels | None = None,
         rebuilt: bool = False,
+        warns: bool = False,
     ) -> None:
         started = history[0]
         if not isinstance(started, ev.WorkflowStarted):
@@ -126,6 +130,8 @@ class Machine:
         #: the timers of waits that ended another way, cancelled once each
         self._wait_timers = WaitTimers(self._outcomes)
         self.finished = False
+        #: commands never awaited are warned about at the close (the live run's, not a replay's)
+        self._unawaited = self.ctx._unawaited if warns else None  # noqa: SLF001 - ours
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
@@ -213,6 +219,8 @@ class Machine:
             error: Exception | None = foreign.from_yield(self.definition.name, yielded, task.coro)
         else:  # a payload over the limit, in a command history has not recorded
             error = self._limit.refused(found[0], self._commands)
+            if self._unawaited is not None:
+                self._unawaited.awaited(yielded)
         if error is not None or found is None:
             task.waiting = []
             self._step(task, ("throw", error), out)
@@ -382,6 +390,8 @@ class Machine:
         self._tasks = [self._main]
         self._main.waiting = None
         out.append(event)
+        if self._unawaited is not None and isinstance(event, _WARNED_AT):  # (see `unawaited`)
+            self._unawaited.warn(self.definition.name, self.run_id)
 
     def discard(self) -> None:
         """This incarnation is over (the run goes on by replay): close a coroutine that

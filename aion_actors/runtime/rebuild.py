@@ -29,5 +29,6 @@ def machine_for(
         converter=host.converter,
         cancels=ActivityCancels(host.activity_cancel),
         rebuilt=handed.start is None,
+        warns=not isinstance(seen[-1], ev.ENDINGS),  # (the live run's close, once)
     )
     return machine, held

@@ -9,13 +9,24 @@ the await resumes once the target has recorded it (`ExternalRequestDone`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aion_actors.core import check_signal_name
 from aion_actors.runtime.commands import ChildResultCommand, ExternalCommand, Measured
+
+C = TypeVar("C")
+
+
+class Noting(Protocol):
+    """Notes a command made and returns it (`runtime.unawaited`)."""
+
+    def __call__(self, command: C, depth: int = 2) -> C: ...
+
+
+def _as_is(command: C, depth: int = 2) -> C:
+    return command
 
 
 @dataclass(frozen=True)
@@ -26,20 +37,29 @@ class ExternalHandle:
     run_id: str | None
     #: checks (and converts) a payload before it is recorded, naming what it is; measures it
     _check: Callable[[Any, str], tuple[Any, Measured]]
+    #: notes a command made, for a warning should it never be awaited (`runtime.unawaited`)
+    _made: Noting = _as_is
+
+    @property
+    def _target_run(self) -> str | None:
+        """The run a signal or cancel is for (None: the open one)."""
+        return self.run_id
 
     def signal(self, name: str, payload: Any = None) -> ExternalCommand:
         """Send signal `name`; resumes once the target has recorded it, or raises
         `ExternalWorkflowError` if it has no open run to take it."""
         check_signal_name(name)
         payload, measured = self._check(payload, f"signal {name!r} payload")
-        return ExternalCommand(
-            "signal", self.workflow_id, self.run_id, name, payload, measured=measured
+        run_id = self._target_run
+        return self._made(
+            ExternalCommand("signal", self.workflow_id, run_id, name, payload, measured=measured)
         )
 
     def cancel(self, reason: str = "") -> ExternalCommand:
         """Ask the target to cancel (its current await raises `Cancelled`); resumes once
         the request is recorded, not when the target has ended."""
-        return ExternalCommand("cancel", self.workflow_id, self.run_id, reason=str(reason))
+        command = ExternalCommand("cancel", self.workflow_id, self._target_run, reason=str(reason))
+        return self._made(command)
 
 
 @dataclass(frozen=True)
@@ -56,15 +76,9 @@ class ChildHandle(ExternalHandle):
     def result(self) -> ChildResultCommand:
         """Its result, or `ChildWorkflowError` if it failed, was cancelled or terminated."""
         assert self.run_id is not None
-        return ChildResultCommand(self.workflow_id, self.run_id, self._returns)
+        return self._made(ChildResultCommand(self.workflow_id, self.run_id, self._returns))
 
-    def signal(self, name: str, payload: Any = None) -> ExternalCommand:
-        return _open_run(super().signal(name, payload))
-
-    def cancel(self, reason: str = "") -> ExternalCommand:
-        return _open_run(super().cancel(reason))
-
-
-def _open_run(command: ExternalCommand) -> ExternalCommand:
-    """Aimed at the workflow's open run: a child that continued-as-new has a new run_id."""
-    return dataclasses.replace(command, run_id=None)
+    @property
+    def _target_run(self) -> str | None:
+        """Its open run: a child that continued-as-new has a new run_id."""
+        return None
