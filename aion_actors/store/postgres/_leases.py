@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from aion_actors.store.postgres._owner import pid_alive
 from aion_actors.store.postgres._schema import lock_key
 
 #: the server's clock as unix ns
@@ -66,14 +67,17 @@ def has_nodes(conn: Any, s: str) -> bool:
 
 def join(conn: Any, s: str, node_id: str, host: str, pid: int, ttl_ns: int) -> NodeRow | None:
     """Register this node; the live node already registered under `node_id`, if any
-    (then nothing is written)."""
+    (then nothing is written). A registration of this host whose process is gone (the
+    node killed, restarted under its id before its heartbeat expired) is no live node:
+    it is taken over, as `bury_dead_here` buries the other ids of this host."""
     with conn.transaction():
         row = conn.execute(
             f"""SELECT node_id, host, pid, started_at, heartbeat_at, expires_at > {NOW}
             FROM {s}.nodes WHERE node_id = %s FOR UPDATE""",
             (node_id,),
         ).fetchone()
-        if row is not None and row[5] and (row[1], row[2]) != (host, pid):
+        live = row is not None and row[5] and (row[1] != host or pid_alive(row[2]))
+        if live and (row[1], row[2]) != (host, pid):
             return NodeRow(*row)
         conn.execute(
             f"""INSERT INTO {s}.nodes VALUES (%s, %s, %s, {NOW}, {NOW}, {NOW} + %s)
@@ -107,8 +111,13 @@ def bury(conn: Any, s: str, node_ids: list[str]) -> None:
         )
 
 
-def leave(conn: Any, s: str, node_id: str) -> None:
-    conn.execute(f"DELETE FROM {s}.nodes WHERE node_id = %s", (node_id,))
+def leave(conn: Any, s: str, node_id: str, host: str, pid: int) -> None:
+    """Leave the registry: this process's registration only (one refused at `join`, the
+    id being a live node's, must not delete that node's)."""
+    conn.execute(
+        f"DELETE FROM {s}.nodes WHERE node_id = %s AND host = %s AND pid = %s",
+        (node_id, host, pid),
+    )
 
 
 def nodes(conn: Any, s: str) -> list[NodeRow]:

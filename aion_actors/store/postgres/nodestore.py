@@ -363,7 +363,7 @@ class LeaseTable:
         return dead
 
     def leave(self) -> None:
-        self._call(lambda c, s: _leases.leave(c, s, self.node_id))
+        self._call(lambda c, s: _leases.leave(c, s, self.node_id, self.host, self.pid))
 
     def sweep_answers(self, older_than_ns: int) -> int:
         """Answers no caller will take (see `_requests.sweep`)."""
