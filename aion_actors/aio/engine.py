@@ -103,7 +103,8 @@ class AsyncEngine:
     async def aclose(self, *, drain: float = 0.0) -> None:
         """Close the engine (off the loop: it joins its threads and worker processes);
         `drain` as for `Engine.close`."""
-        if self._closed:
+        if self._closed:  # a second call returns once the first has closed it, as `close`
+            await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
             return
         shutdown.check_drain(drain)  # (before it counts as closed: a wrong drain closes nothing)
         shutdown.check_not_in_activity(self.engine, self._inside())  # (on the loop, its caller's)

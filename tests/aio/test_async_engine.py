@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ from aion_actors import (
     Engine,
     WorkflowCancelled,
     WorkflowClosed,
+    WorkflowContext,
     WorkflowFailed,
     WorkflowNotFound,
     WorkflowParked,
+    activity,
+    workflow,
 )
 from aion_actors.aio import AsyncEngine
 from aion_actors.core import AionError, Event, RunKey
@@ -242,3 +246,34 @@ def _async_verbs(
         ("update", lambda: engine.update("w", "rename", "zed", timeout=t)),
         ("query", lambda: engine.query("w", "stage", timeout=t)),
     ]
+
+
+_running = threading.Event()
+
+
+@activity(executor="thread")
+def held_for(seconds: float) -> float:
+    _running.set()
+    time.sleep(seconds)
+    return seconds
+
+
+@workflow
+async def holds(ctx: WorkflowContext, seconds: float) -> float:
+    return float(await ctx.activity(held_for, seconds))
+
+
+def test_a_second_aclose_returns_once_the_first_has_closed_the_engine(tmp_path: Path) -> None:
+    async def main() -> None:
+        engine = AsyncEngine(Engine.open(tmp_path / "data", workers=1, threads=2))
+        await engine.register(holds, held_for)
+        await engine.start(holds, 1.0, workflow_id="holding")
+        await asyncio.get_running_loop().run_in_executor(None, _running.wait, 30)
+        first = asyncio.create_task(engine.aclose(drain=5))  # it waits for that activity
+        await asyncio.sleep(0.05)  # the first close is under way, draining
+        await engine.aclose()
+        with Engine.open(tmp_path / "data", workers=1):  # the store can be reopened at once
+            pass
+        await first
+
+    asyncio.run(main())
