@@ -155,7 +155,8 @@ class Dashboard:
             return self._error(request, 400, problem)
         try:
             await run_in_threadpool(self.source.resume, workflow_id)
-        except AionError as exc:
-            return self._error(request, 409, f"resume {workflow_id!r} failed: {exc}")
+        except AionError as exc:  # no such run: 404; one that cannot be resumed now: 409
+            status = 404 if isinstance(exc, WorkflowNotFound) else 409
+            return self._error(request, status, f"resume {workflow_id!r} failed: {exc}")
         target = request.url_for("run", workflow_id=workflow_id)
         return RedirectResponse(str(target), status_code=303, headers=_HEADERS)

@@ -238,6 +238,8 @@ def test_resume_needs_write_actions_and_this_dashboards_form(engine: Engine) -> 
         assert engine.result("broken", timeout=WAIT) == "reserved broken"  # replayed
         again = http.post("/resume", data={"workflow_id": "broken", "token": token.group(1)})
         assert again.status_code == 409 and "not parked" in again.text
+        unknown = http.post("/resume", data={"workflow_id": "nope", "token": token.group(1)})
+        assert unknown.status_code == 404 and "not found" in unknown.text
 
 
 def test_a_mounted_dashboard_answers_only_its_allowed_hosts(engine: Engine) -> None:
