@@ -2,11 +2,12 @@
 
 Both walk the `events` sub-database once, run by run (a run's events are one
 key range), decode every event, check that its seqs run 1, 2, … with no gap,
-and fold them with the same `_projection.fold` the append path uses: what
-the index and the timers should hold. `examine` compares that with what they
-hold; `rebuild` writes it, in the caller's one write transaction. The search
-index (`_lmdb_search`) is checked against the run index, and rebuilt from it
-after the run index is.
+and fold them with the same `_projection.fold` the append path uses (`imply`):
+what the index and the timers should hold. `examine` (`_lmdb_examine`) compares
+that with what they hold one run at a time (`implied_runs`); `rebuild` writes it,
+in the caller's one write transaction. The search index (`_lmdb_search`) is
+checked against the events too, and rebuilt from the run index after the run
+index is.
 """
 
 from __future__ import annotations
@@ -21,22 +22,9 @@ import lmdb
 from aion_actors.core import CorruptEvent, decode_event, packb
 from aion_actors.store import _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
-from aion_actors.store._lmdb_records import TimerIndex, ids_of, unpack_summary
+from aion_actors.store._lmdb_records import TimerIndex, ids_of
 
 _SEQ: int = 8
-_COMPARED = (
-    "workflow_type",
-    "status",
-    "started_at",
-    "ended_at",
-    "head",
-    "version",
-    "restarts",
-    "parent",
-    "attributes",
-)
-#: what an entry written before a field existed means by its absence
-_ABSENT: dict[str, Any] = {"attributes": {}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +68,7 @@ class _Implied:
     events: int = 0
 
 
-def _where(run_key: bytes) -> str:
+def where_of(run_key: bytes) -> str:
     workflow_id, run_id = ids_of(run_key)
     return f"workflow {workflow_id!r}, run {run_id}"
 
@@ -93,126 +81,103 @@ def _by_run(
         yield run_key, [(int.from_bytes(k[-_SEQ:], "big"), data) for k, data in group]
 
 
-def _implied(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], found: list[Finding]) -> _Implied:
-    implied = _Implied()
-    items = txn.cursor(db=dbs[b"events"]).iternext()
-    doomed = set(_lmdb_prune.doomed_runs(txn, dbs))  # being deleted: invisible, not damaged
-    for run_key, stored in _by_run(items):
-        if run_key in doomed:
-            continue
-        where = _where(run_key)
-        workflow_id, run_id = ids_of(run_key)
-        summary: proj.Summary | None = None
-        timers: dict[str, int] = {}
-        expected = 1
-        for seq, data in stored:
-            implied.events += 1
-            if seq != expected:
-                gap = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
-                found.append(Finding("events", where, f"{gap} missing"))
-            expected = seq + 1
-            try:
-                event = decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
-            except CorruptEvent as exc:
-                found.append(Finding("events", f"{where}, seq {seq}", exc.problem))
-                continue
-            if summary is None:
-                summary = proj.new_summary(workflow_id, run_id, event)
-            for op, timer_id, fire_at in proj.fold(summary, [event]):
-                if op == proj.SCHEDULE:
-                    timers[timer_id] = fire_at
-                elif op == proj.CANCEL:
-                    timers.pop(timer_id, None)
-                else:
-                    timers.clear()
-        if summary is not None:
-            summary["head"] = stored[-1][0]
-        implied.runs[run_key] = summary
-        for timer_id, fire_at in timers.items():
-            implied.timers[run_key + b"\0" + timer_id.encode()] = fire_at
-    return implied
+def doomed(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> set[bytes]:
+    """Runs being deleted: invisible, not damaged (a deletion in flight: few)."""
+    return set(_lmdb_prune.doomed_runs(txn, dbs))
 
 
-def examine(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> Examination:
-    """Every index entry and timer checked against the events, in one read transaction."""
-    report = Examination()
-    found = report.findings
-    implied = _implied(txn, dbs, found)
-    report.events = implied.events
-    expected = dict(implied.runs)  # (popped below)
-    indexed_status: dict[bytes, str | None] = {}  # None: the entry is damaged
-    closed: set[bytes] = set()
-    for key, data in txn.cursor(db=dbs[b"runs"]):
-        report.runs += 1
-        workflow_id, run_id = ids_of(key)
-        where = _where(key)
-        try:
-            record = unpack_summary(data, workflow_id, run_id)
-            indexed = proj.to_summary(record, workflow_id, run_id)
-        except CorruptEvent as exc:
-            found.append(Finding("index", where, exc.problem))
-            implied.runs.pop(key, None)
-            indexed_status[key] = None
-            continue
-        indexed_status[key] = indexed.status.value if indexed.status.is_terminal else ""
-        if indexed.status.is_terminal:
-            closed.add(key)
-        if key not in implied.runs:
-            found.append(Finding("index", where, "indexed, but the run has no events"))
-            continue
-        want = implied.runs.pop(key)
-        differ = [
-            f"{name} {record.get(name)!r} (its events say {want[name]!r})"
-            for name in _COMPARED
-            if want is not None and record.get(name, _ABSENT.get(name)) != want[name]
-        ]
-        if differ:
-            found.append(Finding("index", where, "the entry disagrees: " + ", ".join(differ)))
-    for key in implied.runs:
-        found.append(Finding("index", _where(key), "the run has events but no index entry"))
-    _examine_timers(txn, dbs, implied.timers, indexed_status, report)
-    flagged = {f.where for f in found}  # a run the index is wrong about: said once, above
-    for key, problem in _lmdb_prune.findings(txn, dbs, closed):
-        if indexed_status.get(key) is not None and _where(key) not in flagged:
-            found.append(Finding("expiry", _where(key), problem))
-    if _lmdb_search.built(txn, dbs):
-        found.extend(
-            Finding("search", *problem) for problem in _lmdb_search.examine(txn, dbs, expected)
-        )
-    return report
-
-
-def _examine_timers(
+def runs_of(
     txn: lmdb.Transaction[bytes],
     dbs: dict[bytes, Any],
-    expected: dict[bytes, int],
-    indexed_status: dict[bytes, str | None],
-    report: Examination,
-) -> None:
-    found = report.findings
-    by_id = dict(txn.cursor(db=dbs[b"timer_ids"]))
-    for key in txn.cursor(db=dbs[b"timers"]).iternext(values=False):
-        report.timers += 1
-        timer_key, at = key[_SEQ:], key[:_SEQ]
-        workflow_id, _, rest = timer_key.partition(b"\0")
-        run_id, _, timer_id = rest.partition(b"\0")
-        where = f"timer {timer_id.decode(errors='replace')!r} of " + _where(
-            workflow_id + b"\0" + run_id
-        )
-        if by_id.pop(timer_key, None) != at:
-            found.append(Finding("timers", where, "not in timer_ids with this time"))
-        status = indexed_status.get(workflow_id + b"\0" + run_id, "?")
-        if status == "?":
-            found.append(Finding("timers", where, "its run is not in the run index"))
-        elif status:  # "" for an open run; None (a damaged entry) is reported already
-            found.append(Finding("timers", where, f"its run is closed ({status})"))
-        fire_at = int.from_bytes(at, "big")
-        if expected.pop(timer_key, fire_at) != fire_at:
-            found.append(Finding("timers", where, "its time differs from the one its events set"))
-    for timer_key in by_id:
-        found.append(Finding("timers", repr(timer_key[:80]), "in timer_ids but not in timers"))
-    for timer_key in expected:
-        found.append(Finding("timers", repr(timer_key[:80]), "set by its events but missing"))
+    skip: set[bytes],
+    start: bytes | None = None,
+) -> Iterator[tuple[bytes, list[tuple[int, bytes]]]]:
+    """The `events` entries of each run (in run key order, from run key `start` on) but
+    those in `skip`."""
+    cursor = txn.cursor(db=dbs[b"events"])
+    items = cursor.iternext() if start is None or cursor.set_range(start + b"\0") else iter(())
+    return ((key, stored) for key, stored in _by_run(items) if key not in skip)
+
+
+def imply(
+    run_key: bytes, stored: list[tuple[int, bytes]], found: list[Finding]
+) -> tuple[proj.Summary | None, dict[bytes, int]]:
+    """What one run's events (`stored`, by seq) say its index entry (None: no event
+    decodes) and its timers (by timer key) should be; what is wrong with them to `found`."""
+    where = where_of(run_key)
+    workflow_id, run_id = ids_of(run_key)
+    summary: proj.Summary | None = None
+    timers: dict[str, int] = {}
+    expected = 1
+    for seq, data in stored:
+        if seq != expected:
+            gap = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
+            found.append(Finding("events", where, f"{gap} missing"))
+        expected = seq + 1
+        try:
+            event = decode_event(data, workflow_id=workflow_id, run_id=run_id, seq=seq)
+        except CorruptEvent as exc:
+            found.append(Finding("events", f"{where}, seq {seq}", exc.problem))
+            continue
+        if summary is None:
+            summary = proj.new_summary(workflow_id, run_id, event)
+        for op, timer_id, fire_at in proj.fold(summary, [event]):
+            if op == proj.SCHEDULE:
+                timers[timer_id] = fire_at
+            elif op == proj.CANCEL:
+                timers.pop(timer_id, None)
+            else:
+                timers.clear()
+    if summary is not None:
+        summary["head"] = stored[-1][0]
+    return summary, {run_key + b"\0" + tid.encode(): at for tid, at in timers.items()}
+
+
+#: (run key, the summary its events imply, its timers, how many events it has)
+Implied = tuple[bytes, proj.Summary | None, dict[bytes, int], int]
+
+
+def implied_runs(
+    txn: lmdb.Transaction[bytes],
+    dbs: dict[bytes, Any],
+    skip: set[bytes],
+    found: list[Finding],
+    start: bytes | None = None,
+) -> Iterator[list[Implied]]:
+    """What each run's events imply, a run (from run key `start` on) at a time, in run key
+    order, as `_implied` has it: a damaged key inside a run's key range starts a group of
+    its own and, where it is followed by more of the run's events, a second group of the
+    run, whose summary then is the last group's and whose timers are all groups'. So a run
+    comes with the groups such keys make in its range (almost always none)."""
+    block: list[tuple[bytes, list[tuple[int, bytes]]]] = []
+    for key, stored in runs_of(txn, dbs, skip, start):
+        first = block[0][0] if block else None
+        if first is not None and key != first and not key.startswith(first + b"\0"):
+            yield _folded(block, found)
+            block = []
+        block.append((key, stored))
+    if block:
+        yield _folded(block, found)
+
+
+def _folded(
+    block: list[tuple[bytes, list[tuple[int, bytes]]]], found: list[Finding]
+) -> list[Implied]:
+    runs: dict[bytes, Implied] = {}
+    for key, stored in block:
+        summary, timers = imply(key, stored, found)
+        _, _, before, count = runs.get(key, (key, None, {}, 0))
+        runs[key] = key, summary, {**before, **timers}, count + len(stored)
+    return sorted(runs.values(), key=lambda run: run[0])
+
+
+def _implied(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], found: list[Finding]) -> _Implied:
+    implied = _Implied()
+    for run_key, stored in runs_of(txn, dbs, doomed(txn, dbs)):
+        implied.events += len(stored)
+        implied.runs[run_key], timers = imply(run_key, stored, found)
+        implied.timers.update(timers)
+    return implied
 
 
 def rebuild(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], timers: TimerIndex) -> Rebuilt:

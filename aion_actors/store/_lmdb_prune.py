@@ -50,6 +50,8 @@ _REVERSE: Final = b"\xfd"
 _WAITING: Final = b"\xfe"
 _DOOMED: Final = b"\xff"
 _SPECIAL: Final = _REVERSE
+#: the leading bytes of the reverse, waiting and doomed keys (for `_lmdb_checks`)
+REVERSE, WAITING, DOOMED = _REVERSE, _WAITING, _DOOMED
 
 if TYPE_CHECKING:
     Txn: TypeAlias = lmdb.Transaction[bytes]
@@ -352,36 +354,3 @@ def finish_all(write: Write[Any], doomed: list[bytes]) -> None:
     """Finish the deletions a killed process left (see the module docstring)."""
     for run in doomed:
         finish(write, run)
-
-
-# -- checking it (for `examine`)
-
-
-def findings(txn: Txn, dbs: Dbs, closed: set[bytes]) -> list[tuple[bytes, str]]:
-    """(run key, problem) for each closed run the index does not file once, and each entry
-    that files no closed run of the run index."""
-    db = dbs.get(EXPIRY)
-    if db is None or txn.get(BUILT_KEY, db=dbs[b"meta"]) is None:
-        return []
-    found: list[tuple[bytes, str]] = []
-    entries: dict[bytes, bytes] = {}
-    reverse: dict[bytes, bytes] = {}
-    for key in txn.cursor(db=db).iternext(values=False):
-        if key.startswith(_REVERSE):
-            reverse[key[1:]] = txn.get(key, db=db) or b""
-        elif key.startswith(_WAITING):
-            _parent_wid, _, rest = key[1:].partition(b"\0")
-            entries[key] = rest.partition(b"\0")[2]
-        elif not key.startswith(_DOOMED):
-            entries[key] = key.partition(b"\0")[2][8:]
-    for key, run in entries.items():
-        if run not in closed:
-            found.append((run, "the expiry index files it, but it is not a closed run"))
-        elif reverse.get(run) != key:
-            found.append((run, "its expiry entry is not the one the expiry index names"))
-    for run, key in reverse.items():
-        if key not in entries:
-            found.append((run, "the expiry index names an entry it does not hold"))
-    for run in closed - set(reverse):
-        found.append((run, "closed, but not in the expiry index (the pruner would keep it)"))
-    return found

@@ -16,7 +16,8 @@ agree with the run index) and read by `search`:
 stops past `started_after`, and checks every filter against the run's summary.
 `forget` removes a run's rows (for deleting runs). A data directory written before
 the index existed gets it on open (`build`, from the run index; meta key
-`search_index`); `examine` and `rebuild` cover it as `_lmdb_index` covers the rest.
+`search_index`); `examine` (`_lmdb_checks`) and `rebuild` cover it as `_lmdb_index`
+covers the rest.
 """
 
 from __future__ import annotations
@@ -76,6 +77,24 @@ def _rows(summary: proj.Summary, run_key: bytes) -> dict[bytes, bytes]:
     """The run's rows, by their prefix."""
     tail = _tail(summary, run_key)
     return {prefix: prefix + tail for prefix in prefixes(summary)}
+
+
+#: (for `_lmdb_checks`) the run's rows by prefix; a row's prefix length, and its run key's offset
+rows_of, HEAD, ROW = _rows, _HEAD, _ROW
+
+
+def lists(summary: proj.Summary, run_key: bytes, row: bytes) -> bool:
+    """Whether `row` is one of the run's rows (`row in _rows(...).values()`, without
+    hashing every prefix of the run for each of its rows)."""
+    if row[_HEAD:] != _tail(summary, run_key):
+        return False
+    kind = row[:1]
+    if kind == b"D":
+        return row[:_HEAD] == _ALL
+    if kind in (b"S", b"T"):
+        field = "status" if kind == b"S" else "workflow_type"
+        return row[:_HEAD] == _prefix(kind, str(summary.get(field)))
+    return row[:_HEAD] in prefixes(summary)
 
 
 _INDEXED: Final = ("status", "workflow_type", "started_at", "parent", "attributes")
@@ -330,45 +349,3 @@ def build(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> int:
         txn.put(prefix, total.to_bytes(8, "big"), db=counts)
     txn.put(BUILT_KEY, packb(1), db=dbs[b"meta"])
     return listed
-
-
-def examine(
-    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], implied: dict[bytes, proj.Summary | None]
-) -> list[tuple[str, str]]:
-    """(where, problem) for every row or count that disagrees with what the events imply
-    (`implied`: the summary of each run key, None where no event decodes)."""
-    want: dict[bytes, int] = {}
-    rows: set[bytes] = set()
-    for run_key, summary in implied.items():
-        if summary is None:
-            summary = _stored(txn, dbs, run_key)
-        for prefix, row in _rows(summary, run_key).items() if summary is not None else ():
-            rows.add(row)
-            want[prefix] = want.get(prefix, 0) + 1
-    found: list[tuple[str, str]] = []
-    for key in txn.cursor(db=dbs[b"search"]).iternext(values=False):
-        if key not in rows:
-            found.append((_where(key[_ROW:]), f"a search row ({key[:1].decode()}) it has not"))
-        rows.discard(key)
-    for row in rows:
-        found.append((_where(row[_ROW:]), f"its search row ({row[:1].decode()}) is missing"))
-    for prefix, stored in txn.cursor(db=dbs[b"search_counts"]):
-        if want.pop(prefix, 0) != int.from_bytes(stored, "big"):
-            found.append(("search counts", f"the count of a {prefix[:1].decode()} row is wrong"))
-    found.extend(("search counts", f"a count of {p[:1].decode()} rows is missing") for p in want)
-    return found
-
-
-def _stored(
-    txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any], run_key: bytes
-) -> proj.Summary | None:
-    data = txn.get(run_key, db=dbs[b"runs"])
-    try:
-        return unpack_summary(data, *ids_of(run_key)) if data is not None else None
-    except CorruptEvent:
-        return None
-
-
-def _where(run_key: bytes) -> str:
-    workflow_id, run_id = ids_of(run_key)
-    return f"workflow {workflow_id!r}, run {run_id}"

@@ -44,6 +44,7 @@ from aion_actors.store import (
     _lmdb_backup,
     _lmdb_copying,
     _lmdb_env,
+    _lmdb_examine,
     _lmdb_index,
     _lmdb_prune,
     _lmdb_search,
@@ -357,7 +358,7 @@ class LmdbStore(AppendsInBatches, _lmdb_copying.Copying, CloseOnExit):
     def examine(self) -> _lmdb_index.Examination:
         """What disagrees between the events, the run index and the timers (one read)."""
         with self._reading() as txn:
-            return _lmdb_index.examine(txn, self._dbs)
+            return _lmdb_examine.examine(txn, self._dbs)
 
     def rebuild_index(self) -> _lmdb_index.Rebuilt:
         """Rewrite the run index and the timers from the events, in one write transaction."""
