@@ -328,8 +328,10 @@ class RunActor(Leaving):
         self._inflight = True
         expected = self._next_seq - len(batch)
         self._sent = sent = msg.Sent(requests, expected) if requests else None
-        run = (self._host, self.key, self.generation, self._ref)
-        self._pending = submitting.submit(*run, batch, expected, acks, sent, self._epoch)
+        host, key, epoch = self._host, self.key, self._epoch
+        self._pending = submitting.submit(
+            host, key, self.generation, self._ref, batch, expected, acks, sent, epoch
+        )
 
     def _settle(self) -> None:
         """Commit what is queued before crashing: a bug in workflow code must not

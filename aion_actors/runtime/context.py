@@ -62,6 +62,7 @@ class WorkflowContext:
         patches: CommandSequence | None = None,
         updates: UpdateRouter | None = None,
         seed: str | None = None,
+        unawaited: Unawaited | None = None,
     ) -> None:
         self.workflow_id = workflow_id
         self._signals = signals
@@ -77,7 +78,8 @@ class WorkflowContext:
         self._rng: _random.Random | None = None
         self._queries: dict[str, Callable[..., Any]] = {}
         self._in_query = False
-        self._unawaited = Unawaited()  # commands made, not awaited yet: warned about at the end
+        #: commands made, not awaited yet (the machine warns of them at the close)
+        self._unawaited = unawaited or Unawaited()
         self._made = self._unawaited.made
         #: True while the run re-executes recorded history; False from the first event
         #: (or command) that was not in it — for logging once, never for deciding

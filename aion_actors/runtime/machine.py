@@ -55,10 +55,8 @@ from aion_actors.runtime.tasks import (
     outcome,
 )
 from aion_actors.runtime.timeouts import at_after
+from aion_actors.runtime.unawaited import WARNED_AT, Unawaited
 from aion_actors.runtime.updates import ENDED_FIRST, UpdateRouter
-
-#: the closes at which commands never awaited are warned about: the code ran to its end
-_WARNED_AT = (ev.WorkflowCompleted, ev.WorkflowContinuedAsNew)
 
 
 class Machine:
@@ -110,6 +108,7 @@ class Machine:
             patches=self._commands,
             updates=self.updates,
             seed=(started.reset_from or {}).get("seed"),
+            unawaited=(unawaited := Unawaited()),
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         #: the workflow's coroutine, then one per async update handler still running
@@ -131,7 +130,7 @@ class Machine:
         self._wait_timers = WaitTimers(self._outcomes)
         self.finished = False
         #: commands never awaited are warned about at the close (the live run's, not a replay's)
-        self._unawaited = self.ctx._unawaited if warns else None  # noqa: SLF001 - ours
+        self._unawaited = unawaited if warns else None
         for event in history:
             if (command := recorded_command(event)) is not None:
                 self._recorded.append(command)
@@ -390,7 +389,7 @@ class Machine:
         self._tasks = [self._main]
         self._main.waiting = None
         out.append(event)
-        if self._unawaited is not None and isinstance(event, _WARNED_AT):  # (see `unawaited`)
+        if self._unawaited is not None and isinstance(event, WARNED_AT):  # (see `unawaited`)
             self._unawaited.warn(self.definition.name, self.run_id)
 
     def discard(self) -> None:

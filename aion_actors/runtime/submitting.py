@@ -72,5 +72,11 @@ def submit(
             Orphans(host, key, generation).pass_on(told)
 
     return host.recorder.append_then(
-        *key, batch, expected_seq, committed, alone=host.dispatcher.idle, epoch=epoch
+        key.workflow_id,
+        key.run_id,
+        batch,
+        expected_seq,
+        committed,
+        alone=host.dispatcher.idle,
+        epoch=epoch,
     )

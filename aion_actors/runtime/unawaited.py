@@ -19,9 +19,12 @@ import sys
 import warnings
 from typing import Any, TypeVar
 
+from aion_actors.core import events as ev
 from aion_actors.runtime.commands import PartCommand
 
 C = TypeVar("C")
+#: the closes at which commands never awaited are warned about: the code ran to its end
+WARNED_AT = (ev.WorkflowCompleted, ev.WorkflowContinuedAsNew)
 
 
 class Unawaited:
