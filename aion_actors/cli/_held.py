@@ -14,9 +14,6 @@ def held_by_engine(locked: DataDirLocked, advice: str) -> HeldByEngine:
     do in that engine's service, or to stop it first) instead of `Engine.open`'s words."""
     if locked.in_this_process:
         return HeldByEngine(str(locked))
-    holder = f"process {locked.holder_pid}" if locked.holder_pid else "another process"
-    if locked.holder_host:
-        holder += f" on host {locked.holder_host}"
     return HeldByEngine(
-        f"data directory {locked.path} is locked by {holder}: an engine runs there; {advice}"
+        f"data directory {locked.path} is locked by {locked.holder}: an engine runs there; {advice}"
     )

@@ -32,15 +32,18 @@ class DataDirLocked(AionError):
                 "it instead of opening a second one — one engine owns a data directory"
             )
             return
-        holder = f"process {holder_pid}" if holder_pid else "another process"
-        if holder_host:
-            holder += f" on host {holder_host}"
         super().__init__(
-            f"data directory {path} is locked by {holder}; stop that engine first, "
+            f"data directory {path} is locked by {self.holder}; stop that engine first, "
             "or open it read-only for inspection. One engine owns a data directory: several "
             "processes (web server workers: `uvicorn --workers 4`, gunicorn) need a PostgreSQL "
             'store, each process a node — see README "Running several replicas"'
         )
+
+    @property
+    def holder(self) -> str:
+        """Who holds it, as a message names it: "process 123 on host web-1"."""
+        holder = f"process {self.holder_pid}" if self.holder_pid else "another process"
+        return f"{holder} on host {self.holder_host}" if self.holder_host else holder
 
 
 class StoreUnavailable(AionError):

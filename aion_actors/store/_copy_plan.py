@@ -56,13 +56,14 @@ def pending(
         have = {key: 0 if copied is None else copied.head for key, run, copied in chunk}
         missing = [run for key, run, _ in chunk if run is not None and have[key] < run.head]
         ready: set[Key] = set()
-        for run in parents_first(missing):
+        order = parents_first(missing)
+        for run in order:
             if force or _parent_written(src, dst, run, ready):
                 ready.add(ids(run))
             else:
                 tally.deferred += 1
         tally.taken += len(ready)
-        yield [run for run in parents_first(missing) if ids(run) in ready], have
+        yield [run for run in order if ids(run) in ready], have
 
 
 def _parent_written(src: EventStore, dst: EventStore, run: RunSummary, ready: set[Key]) -> bool:

@@ -21,11 +21,9 @@ from aion_actors.core import CorruptEvent
 from aion_actors.store import _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_index import where_of
-from aion_actors.store._lmdb_prune import Txn
+from aion_actors.store._lmdb_prune import DOOMED, REVERSE, WAITING, Txn
 from aion_actors.store._lmdb_records import ids_of, unpack_summary
-
-_REVERSE, _WAITING, _DOOMED = _lmdb_prune.REVERSE, _lmdb_prune.WAITING, _lmdb_prune.DOOMED
-_HEAD, _ROW = _lmdb_search.HEAD, _lmdb_search.ROW
+from aion_actors.store._lmdb_search import HEAD, ROW
 
 
 def get(txn: Txn, key: bytes, db: Any) -> bytes | None:
@@ -62,7 +60,7 @@ class Expiry:
 
     def closed(self, run: bytes) -> None:
         """`run` is closed in the run index."""
-        if self._built and get(self._txn, _REVERSE + run, self._db) is None:
+        if self._built and get(self._txn, REVERSE + run, self._db) is None:
             self._unfiled.append(run)
 
     def walk(self, flagged: set[str]) -> list[tuple[bytes, str]]:
@@ -72,21 +70,21 @@ class Expiry:
             return []
         txn, db, found = self._txn, self._db, []
         for key in txn.cursor(db=db).iternext(values=False):
-            if key.startswith((_REVERSE, _DOOMED)):
+            if key.startswith((REVERSE, DOOMED)):
                 continue
-            if key.startswith(_WAITING):
+            if key.startswith(WAITING):
                 run = key[1:].partition(b"\0")[2].partition(b"\0")[2]
             else:
                 run = key.partition(b"\0")[2][8:]
             if status_of(txn, self._dbs, run) in ("", "?", None):
                 found.append((run, "the expiry index files it, but it is not a closed run"))
-            elif get(txn, _REVERSE + run, db) != key:
+            elif get(txn, REVERSE + run, db) != key:
                 found.append((run, "its expiry entry is not the one the expiry index names"))
         cursor = txn.cursor(db=db)
-        for key, entry in cursor.iternext() if cursor.set_range(_REVERSE) else ():
-            if not key.startswith(_REVERSE):
+        for key, entry in cursor.iternext() if cursor.set_range(REVERSE) else ():
+            if not key.startswith(REVERSE):
                 break
-            if entry.startswith((_REVERSE, _DOOMED)) or get(txn, entry, db) is None:
+            if entry.startswith((REVERSE, DOOMED)) or get(txn, entry, db) is None:
                 found.append((key[1:], "the expiry index names an entry it does not hold"))
         for run in self._unfiled:
             found.append((run, "closed, but not in the expiry index (the pruner would keep it)"))
@@ -125,7 +123,7 @@ class Search:
             self._odd[run] = set(rows.values())
 
     def _expected(self, row: bytes) -> bool:
-        run = row[_ROW:]
+        run = row[ROW:]
         rows = self._odd.get(run)
         if rows is not None:
             return row in rows
@@ -143,13 +141,13 @@ class Search:
         # as many rows as the runs should have found: no other row (none looked up again)
         exact = self._txn.stat(db)["entries"] == self._held
         keys = self._txn.cursor(db=db).iternext(values=False)
-        for prefix, rows in itertools.groupby(keys, key=lambda key: key[:_HEAD]):
+        for prefix, rows in itertools.groupby(keys, key=lambda key: key[:HEAD]):
             expected = 0
             for key in rows:
                 if exact or self._expected(key):
                     expected += 1
                 else:
-                    where = where_of(key[_ROW:])
+                    where = where_of(key[ROW:])
                     found.append((where, f"a search row ({key[:1].decode()}) it has not"))
             yield prefix, 0, expected
 

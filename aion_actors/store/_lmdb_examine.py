@@ -24,6 +24,7 @@ from aion_actors.store import _lmdb_checks
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_checks import get, status_of
 from aion_actors.store._lmdb_index import (
+    SEQ,
     Examination,
     Finding,
     Implied,
@@ -34,7 +35,6 @@ from aion_actors.store._lmdb_index import (
 from aion_actors.store._lmdb_prune import Txn
 from aion_actors.store._lmdb_records import ids_of, unpack_summary
 
-_SEQ: int = 8
 _COMPARED = (
     "workflow_type",
     "status",
@@ -163,7 +163,7 @@ class _Timers:
         self._folded: tuple[bytes, dict[bytes, int]] | None = None
 
     def _at(self, fire_at: int) -> bytes | None:
-        return fire_at.to_bytes(_SEQ, "big") if 0 <= fire_at < 2 ** (8 * _SEQ) else None
+        return fire_at.to_bytes(SEQ, "big") if 0 <= fire_at < 2 ** (8 * SEQ) else None
 
     def implied(self, implied: dict[bytes, int]) -> None:
         for timer_key, fire_at in implied.items():
@@ -190,7 +190,7 @@ class _Timers:
         txn, strays, count = self._txn, self._strays, 0
         for key in txn.cursor(db=self._timers).iternext(values=False):
             count += 1
-            timer_key, at = key[_SEQ:], key[:_SEQ]
+            timer_key, at = key[SEQ:], key[:SEQ]
             workflow_id, _, rest = timer_key.partition(b"\0")
             run_id, _, timer_id = rest.partition(b"\0")
             run_key = workflow_id + b"\0" + run_id
@@ -201,7 +201,7 @@ class _Timers:
             first = timer_key not in strays and not (
                 stray
                 and named is not None
-                and len(named) == _SEQ
+                and len(named) == SEQ
                 and named + timer_key < key
                 and get(txn, named + timer_key, self._timers) is not None
             )
@@ -224,7 +224,7 @@ class _Timers:
                 )
             self._unseen.pop(timer_key, None)
         for timer_key, at in txn.cursor(db=self._ids):
-            held = len(at) == _SEQ and get(txn, at + timer_key, self._timers) is not None
+            held = len(at) == SEQ and get(txn, at + timer_key, self._timers) is not None
             if not held and timer_key not in strays:
                 found.append(
                     Finding("timers", repr(timer_key[:80]), "in timer_ids but not in timers")

@@ -24,7 +24,7 @@ from aion_actors.store import _lmdb_prune, _lmdb_search
 from aion_actors.store import _projection as proj
 from aion_actors.store._lmdb_records import TimerIndex, ids_of
 
-_SEQ: int = 8
+SEQ: int = 8  #: bytes of a seq (and of a fire time) in a key
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,8 @@ def _by_run(
     items: Iterable[tuple[bytes, bytes]],
 ) -> Iterator[tuple[bytes, list[tuple[int, bytes]]]]:
     """`events` entries grouped by run key, each as (seq, data)."""
-    for run_key, group in itertools.groupby(items, key=lambda item: item[0][: -_SEQ - 1]):
-        yield run_key, [(int.from_bytes(k[-_SEQ:], "big"), data) for k, data in group]
+    for run_key, group in itertools.groupby(items, key=lambda item: item[0][: -SEQ - 1]):
+        yield run_key, [(int.from_bytes(k[-SEQ:], "big"), data) for k, data in group]
 
 
 def doomed(txn: lmdb.Transaction[bytes], dbs: dict[bytes, Any]) -> set[bytes]:

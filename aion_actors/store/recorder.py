@@ -103,10 +103,7 @@ class Recorder(CloseOnExit):
     ) -> Future[list[Event]]:
         """Queue an append; the future resolves with the stamped events once committed."""
         future: Future[list[Event]] = Future()
-        epoch = self.epoch_of(workflow_id)
-        self._enqueue(
-            (AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch), future)
-        )
+        self._enqueue((self._request(workflow_id, run_id, events, expected_seq), future))
         return future
 
     def append(
@@ -119,10 +116,7 @@ class Recorder(CloseOnExit):
     ) -> list[Event]:
         """Submit and wait for the commit; raises the request's error."""
         commit = Commit()
-        epoch = self.epoch_of(workflow_id)
-        self._enqueue(
-            (AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch), commit)
-        )
+        self._enqueue((self._request(workflow_id, run_id, events, expected_seq), commit))
         return commit.wait(timeout)
 
     def append_all(self, requests: Sequence[AppendRequest]) -> list[list[Event] | BaseException]:
@@ -158,12 +152,22 @@ class Recorder(CloseOnExit):
         `epoch`: the one its writer was made under (default: `epoch_of` now).
         """
         commit = Commit(then)
-        epoch = self.epoch_of(workflow_id) if epoch is None else epoch
-        request = AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch)
-        pending = (request, commit)
+        pending = (self._request(workflow_id, run_id, events, expected_seq, epoch), commit)
         if not (alone and self._commit_alone(pending)):
             self._enqueue(pending)
         return commit
+
+    def _request(
+        self,
+        workflow_id: str,
+        run_id: str,
+        events: Sequence[Event],
+        expected_seq: int,
+        epoch: int | None = None,
+    ) -> AppendRequest:
+        """An append of `events`, carrying `epoch` (default: its partition's now, on a node)."""
+        epoch = self.epoch_of(workflow_id) if epoch is None else epoch
+        return AppendRequest(workflow_id, run_id, tuple(events), expected_seq, epoch)
 
     def _commit_alone(self, pending: _Pending) -> bool:
         with self._lock:

@@ -57,11 +57,8 @@ class StoreLocked(DataDirLocked):
                 f"reuse it instead of opening a second one; {nodes}",
             )
             return
-        holder = f"process {holder_pid}" if holder_pid else "another process"
-        if holder_host:
-            holder += f" on host {holder_host}"
         self.args = (
-            f"the PostgreSQL store {path} is held by {holder} (an Engine or a "
+            f"the PostgreSQL store {path} is held by {self.holder} (an Engine or a "
             "PostgresStore); stop it or close that store first, or open it read-only for "
             f"inspection; {nodes}",
         )

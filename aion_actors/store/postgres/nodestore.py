@@ -144,8 +144,7 @@ class NodeStore(PostgresStore):
             return prepared
         found = _leases.fence(conn, self.target.schema, sorted(set(of.values())))
         lost = self.fence.refused(found)
-        epochs = {partition: epoch for partition, (_, epoch) in found.items()}
-        if not lost and all(p.epoch in (None, epochs.get(of[p.workflow_id])) for p in written):
+        if not lost and all(p.epoch in (None, _epoch(found, of[p.workflow_id])) for p in written):
             return prepared
         return [self._refused(p, of, found, lost) for p in prepared]
 
@@ -165,7 +164,7 @@ class NodeStore(PostgresStore):
         if partition in lost:
             return _again(lost[partition])
         owner, epoch = found.get(partition, (None, NOT_HELD))
-        if p.epoch is not None and p.epoch != epoch:
+        if p.epoch not in (None, epoch):
             held = None if p.epoch == NOT_HELD else p.epoch
             return OwnershipLost(partition, self.fence.node_id, held, epoch, owner)
         return p
@@ -299,6 +298,11 @@ class NodeStore(PostgresStore):
     def lease_table(self) -> LeaseTable:
         """A connection of its own for the lease manager (never waits for the pool)."""
         return LeaseTable(self)
+
+
+def _epoch(found: dict[int, tuple[str | None, int]], partition: int) -> int:
+    """The epoch of `partition`'s lease as the fence read it (`NOT_HELD`: no lease)."""
+    return found.get(partition, (None, NOT_HELD))[1]
 
 
 def _again(error: OwnershipLost) -> OwnershipLost:
