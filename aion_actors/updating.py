@@ -40,11 +40,14 @@ class Updates:
         payload: Any,
         update_id: str | None,
         timeout: float | None,
+        *,
+        fresh: bool = False,
     ) -> Any:
         """The result of update `name` of the open run of `workflow_id` (or of the run it
-        continued as new into, should it close first), else of its latest run."""
+        continued as new into, should it close first), else of its latest run. `fresh`:
+        `update_id` was made up for this call (as it is when None)."""
         timeout = call_timeout(timeout, "update")
-        fresh = update_id is None  # (no run can know it: none is searched for its answer)
+        fresh = fresh or update_id is None  # (no run can know it: none is searched for it)
         if update_id is None:
             update_id = uuid.uuid4().hex
         elif not isinstance(update_id, str) or not update_id:

@@ -80,7 +80,7 @@ class AsyncEngine:
         # the facade's parts, driven without waiting (the engine's own verbs wait)
         parts = engine._parts  # noqa: SLF001 - the async facade is the engine's other face
         self._runs, self._lookup, self._starter = parts.runs, parts.lookup, parts.starter
-        self._calls = parts.calls  # (where the blocking verbs meet: checks and routing)
+        self._calls, self._updates = parts.calls, parts.updates  # (blocking verbs' checks)
         #: what of the engine's own work the calling thread is doing (`Parts.inside`)
         self._inside = parts.inside
         self._in_turn = parts.runs.dispatcher.running_here  # (client calls refused there)
@@ -239,13 +239,13 @@ class AsyncEngine:
         """`Engine.update`: the handler's result, once its `UpdateCompleted` is committed."""
         self._check_open()
         call_timeout(timeout, "update")
+        fresh = update_id is None  # (its id made up here: no run is searched for its answer)
+        update_id = uuid.uuid4().hex if fresh else update_id
         blocking = functools.partial(
-            self.engine.update, workflow_id, name, payload, update_id=update_id, timeout=timeout
+            self._updates.update, workflow_id, name, payload, update_id, timeout, fresh=fresh
         )
-        if update_id is not None and (not isinstance(update_id, str) or not update_id):
+        if not isinstance(update_id, str) or not update_id:
             return await self._read(blocking)  # it raises naming the bad id
-        fresh, update_id = update_id is None, update_id or uuid.uuid4().hex
-        blocking = functools.partial(blocking, update_id=update_id)
         key = await self._latest(workflow_id)
         call = new_call(name, self._checked(payload), update_id, follows=True, fresh=fresh)
         if not isinstance(name, str) or not name or not self._runs.port.deliver(key, call):
@@ -383,7 +383,8 @@ class AsyncEngine:
         return payloads.checked(converter, payload, "payload", self.engine.max_payload_bytes)
 
     async def _read(self, call: Callable[[], T]) -> T:
-        self._check_open()
+        if self._closed:  # (the verbs made their checks; a read-only one is not refused)
+            raise EngineClosed()
         return await asyncio.get_running_loop().run_in_executor(self._reads, call)
 
     def _check_open(self) -> None:  # (and not called from workflow code: `client_calls`)

@@ -38,7 +38,7 @@ from aion_actors.runtime.commands import (
 )
 from aion_actors.runtime.timeouts import check_timeout, sleep_seconds, wait_seconds
 from aion_actors.runtime.unawaited import Unawaited
-from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle
+from aion_actors.runtime.workflow_handles import ChildHandle, ExternalHandle, as_is
 
 if TYPE_CHECKING:
     from aion_actors.runtime.definitions import ActivityDefinition, WorkflowDefinition
@@ -80,7 +80,7 @@ class WorkflowContext:
         self._in_query = False
         #: commands made, not awaited yet (the machine warns of them at the close)
         self._unawaited = unawaited or Unawaited()
-        self._made = self._unawaited.made
+        self._made = self._unawaited.made if self._unawaited.noting else as_is
         #: True while the run re-executes recorded history; False from the first event
         #: (or command) that was not in it — for logging once, never for deciding
         self.is_replaying = False

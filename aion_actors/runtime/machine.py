@@ -108,7 +108,7 @@ class Machine:
             patches=self._commands,
             updates=self.updates,
             seed=(started.reset_from or {}).get("seed"),
-            unawaited=(unawaited := Unawaited()),
+            unawaited=(unawaited := Unawaited(noting=warns)),
         )
         self._parts = PartResolver(self._outcomes, self._converter, self.ctx._child_handle)  # noqa: SLF001 - ours to build
         #: the workflow's coroutine, then one per async update handler still running

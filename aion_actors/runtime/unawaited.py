@@ -30,14 +30,16 @@ WARNED_AT = (ev.WorkflowCompleted, ev.WorkflowContinuedAsNew)
 class Unawaited:
     """The commands of one run made and not awaited yet, with where they were made."""
 
-    __slots__ = ("_made",)
+    __slots__ = ("_made", "noting")
 
-    def __init__(self) -> None:
+    def __init__(self, *, noting: bool = True) -> None:
         self._made: dict[Any, tuple[str, int]] = {}
+        #: False for a machine that never warns (a replay): its context notes nothing
+        self.noting = noting
 
-    def made(self, command: C, depth: int = 2) -> C:
-        """Note `command`, made by the code `depth` frames up from here; returns it."""
-        frame = sys._getframe(depth)  # noqa: SLF001 - the line a warning points at
+    def made(self, command: C) -> C:
+        """Note `command`, made by the code that called its maker; returns it."""
+        frame = sys._getframe(2)  # noqa: SLF001 - the line a warning points at
         self._made[command] = (frame.f_code.co_filename, frame.f_lineno)
         return command
 

@@ -22,10 +22,11 @@ C = TypeVar("C")
 class Noting(Protocol):
     """Notes a command made and returns it (`runtime.unawaited`)."""
 
-    def __call__(self, command: C, depth: int = 2) -> C: ...
+    def __call__(self, command: C) -> C: ...
 
 
-def _as_is(command: C, depth: int = 2) -> C:
+def as_is(command: C) -> C:
+    """Notes nothing (a context that never warns; a handle made without a context)."""
     return command
 
 
@@ -38,7 +39,7 @@ class ExternalHandle:
     #: checks (and converts) a payload before it is recorded, naming what it is; measures it
     _check: Callable[[Any, str], tuple[Any, Measured]]
     #: notes a command made, for a warning should it never be awaited (`runtime.unawaited`)
-    _made: Noting = _as_is
+    _made: Noting = as_is
 
     @property
     def _target_run(self) -> str | None:

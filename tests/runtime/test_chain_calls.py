@@ -236,3 +236,16 @@ def test_an_update_retried_after_its_chain_moved_on_twice_returns_the_first_answ
     assert asyncio.run(retried()) == "took apple"
     assert engine.query("far", "taken") == ["apple", "pear"]
     assert _answers(engine, "far", "u1") == [(first, "UpdateAccepted"), (first, "UpdateCompleted")]
+
+
+def test_an_update_retried_after_its_whole_chain_closed_returns_the_answer_an_earlier_run_gave(
+    engine: Engine,
+) -> None:
+    """A retry after the chain's last run closed finds the answer its run before gave."""
+    first = engine.start(prims.takes_by_update, [], workflow_id="done").run_id
+    assert engine.update("done", "take", "apple", update_id="u1") == "took apple"
+    _moved_on(engine, "done", 1)
+    assert engine.update("done", "take", "stop") == "took stop"  # the chain closes
+    assert engine.result("done", timeout=30) == ["apple", "stop"]
+    assert engine.update("done", "take", "apple", update_id="u1") == "took apple"
+    assert _answers(engine, "done", "u1") == [(first, "UpdateAccepted"), (first, "UpdateCompleted")]

@@ -34,9 +34,10 @@ Found = ev.UpdateCompleted | BaseException | None
 
 
 def answered(
-    store: EventStore, workflow_id: str, since: str | None, update_id: str
+    store: EventStore, workflow_id: str, since: str | None, update_id: str, *, chain: bool = True
 ) -> ev.UpdateCompleted | None:
-    """The `UpdateCompleted` of `update_id` in run `since` or the runs it continued from."""
+    """The `UpdateCompleted` of `update_id` in run `since` or (`chain`) the runs it
+    continued from."""
     seen: set[str] = set()
     while since is not None and since not in seen:  # (a cycle cannot be written; guard)
         seen.add(since)
@@ -44,7 +45,7 @@ def answered(
         for event in history:
             if isinstance(event, ev.UpdateCompleted) and event.update_id == update_id:
                 return event
-        started = history[0] if history else None
+        started = history[0] if history and chain else None
         since = started.continued_from if isinstance(started, ev.WorkflowStarted) else None
     return None
 

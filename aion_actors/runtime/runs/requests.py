@@ -29,6 +29,7 @@ from aion_actors.runtime import messages as msg
 from aion_actors.runtime.catalog import Catalog
 from aion_actors.runtime.definitions import WorkflowDefinition
 from aion_actors.runtime.readonly import answer_query
+from aion_actors.runtime.runs.answered import answered
 from aion_actors.runtime.runs.endings import Endings
 from aion_actors.runtime.runs.entry import Presence
 from aion_actors.runtime.runs.handing import HandOn, durable, not_recorded_yet, unkept
@@ -198,7 +199,7 @@ class Requests:
         from the runs it continued as new from one they answered (`runs.answered`) —
         unless the id is `fresh`, made up for this call (`UpdateCall.fresh`)."""
         entry = self._table.get(key)
-        if entry is None and (done := self._recorded_update(key, update_id)) is not None:
+        if entry is None and (done := self._answered(key, update_id, fresh)) is not None:
             return done
         if entry is not None and entry.presence is Presence.PARKED:
             raise UpdateRejected(
@@ -211,7 +212,7 @@ class Requests:
             return call.answer.result(timeout)
         except WorkflowClosed as closed:  # the run it reached closed: its history may answer
             reached = RunKey(key.workflow_id, closed.run_id)
-            if (done := self._recorded_update(reached, update_id)) is not None:
+            if (done := self._answered(reached, update_id, fresh)) is not None:
                 return done
             raise
         except TimeoutError:
@@ -221,11 +222,9 @@ class Requests:
                 "with the same update_id for its result"
             ) from None
 
-    def _recorded_update(self, key: RunKey, update_id: str) -> ev.UpdateCompleted | None:
-        for event in self._store.read(*key):
-            if isinstance(event, ev.UpdateCompleted) and event.update_id == update_id:
-                return event
-        return None
+    def _answered(self, key: RunKey, update_id: str, fresh: bool) -> ev.UpdateCompleted | None:
+        """The answer a closed run, or (a caller's own id) its chain, recorded."""
+        return answered(self._store, *key, update_id, chain=not fresh)
 
     def replayed(self, key: RunKey, name: str, args: tuple[Any, ...]) -> Any:
         """Answer from the run's history, replayed read-only (a closed or parked run)."""
